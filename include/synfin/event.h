@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* synfin kernel <-> user ABI: the one record type the BPF programs put on the
+ * ring buffer, the counters they keep, and the limits both sides agree on.
+ * Fixed-width types only, explicit padding, size pinned below.
+ */
+#ifndef SYNFIN_EVENT_H
+#define SYNFIN_EVENT_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define SYNFIN_COMM_LEN 16
+#define SYNFIN_ADDR_LEN 16
+
+/* Address families as the kernel numbers them (AF_INET, AF_INET6). */
+#define SYNFIN_AF_INET  2
+#define SYNFIN_AF_INET6 10
+
+/* TCP states as the kernel numbers them (include/net/tcp_states.h). */
+#define SYNFIN_TCP_ESTABLISHED    1
+#define SYNFIN_TCP_SYN_SENT       2
+#define SYNFIN_TCP_SYN_RECV       3
+#define SYNFIN_TCP_FIN_WAIT1      4
+#define SYNFIN_TCP_FIN_WAIT2      5
+#define SYNFIN_TCP_TIME_WAIT      6
+#define SYNFIN_TCP_CLOSE          7
+#define SYNFIN_TCP_CLOSE_WAIT     8
+#define SYNFIN_TCP_LAST_ACK       9
+#define SYNFIN_TCP_LISTEN         10
+#define SYNFIN_TCP_CLOSING        11
+#define SYNFIN_TCP_NEW_SYN_RECV   12
+#define SYNFIN_TCP_BOUND_INACTIVE 13
+#define SYNFIN_TCP_MAX_STATES     14
+
+/* Record kinds: every record starts with the same header and the consumer
+ * switches on kind. */
+#define SYNFIN_EV_STATE             1 /* sock:inet_sock_set_state */
+#define SYNFIN_EV_RETRANSMIT        2 /* tcp:tcp_retransmit_skb (SYN, FIN, data) */
+#define SYNFIN_EV_SYNACK_RETRANSMIT 3 /* tcp:tcp_retransmit_synack (request sock) */
+#define SYNFIN_EV_RESET_SENT        4 /* tcp:tcp_send_reset */
+#define SYNFIN_EV_RESET_RECEIVED    5 /* tcp:tcp_receive_reset */
+#define SYNFIN_EV_DESTROY           6 /* tcp:tcp_destroy_sock, only when ->CLOSE was missed */
+#define SYNFIN_EV_MAX               7
+
+/* Event flags. */
+#define SYNFIN_F_DONE        (1u << 0) /* SOCK_DONE: the peer's FIN (or a reset) arrived */
+#define SYNFIN_F_DEAD        (1u << 1) /* SOCK_DEAD: the application closed the socket */
+#define SYNFIN_F_ORPHAN      (1u << 2) /* no struct socket any more */
+#define SYNFIN_F_OWNER_KNOWN (1u << 3) /* pid/comm name the process that owns the socket */
+#define SYNFIN_F_OWNER_ACCEPT (1u << 4) /* ... learned at accept() */
+#define SYNFIN_F_ACTIVE      (1u << 5) /* synfin saw this socket connect() (CLOSE->SYN_SENT) */
+#define SYNFIN_F_PASSIVE     (1u << 6) /* synfin saw this socket born from a listener */
+#define SYNFIN_F_PROC_CTX    (1u << 7) /* transition made by the owner in process context */
+#define SYNFIN_F_NO_SK       (1u << 8) /* reset sent with no socket (e.g. SYN to a closed port) */
+#define SYNFIN_F_TW_SK       (1u << 9) /* reset sent by a TIME_WAIT socket */
+#define SYNFIN_F_REQ_SK      (1u << 10) /* event about a request (half-open) socket */
+
+/* One record on the ring buffer. Addresses are in network byte order
+ * (IPv4 in the first 4 bytes), ports in host byte order. Timestamps are
+ * CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
+struct synfin_event {
+	__u64 ts_ns;
+	__u64 cookie;         /* socket cookie: the connection id for the socket's life */
+	__u64 start_ns;       /* when synfin first saw this socket open (0: unknown) */
+	__u64 cgroup_id;      /* the socket's cgroup (sk_cgrp_data), not current's */
+	__u64 bytes_acked;    /* tcp_sock counters; bytes_acked counts the SYN of an */
+	__u64 bytes_received; /* active open and an acked FIN, bytes_received a FIN */
+	__u32 netns;          /* network namespace inode */
+	__u32 pid;            /* owner tgid when SYNFIN_F_OWNER_KNOWN, else 0 */
+	__u32 snd_una;
+	__u32 snd_nxt;
+	__u32 rcv_nxt;
+	__u32 srtt_us;        /* smoothed RTT in microseconds (already >> 3) */
+	__u32 total_retrans;
+	__u32 retransmits;    /* icsk_retransmits, or num_retrans of a request sock */
+	__u32 segs_in;
+	__u32 segs_out;
+	__u32 seq;            /* RETRANSMIT: TCP_SKB_CB(skb)->seq and end_seq */
+	__u32 end_seq;
+	__u32 reason;         /* RESET_SENT: enum sk_rst_reason; 0 elsewhere */
+	__s32 err;            /* sk_err at the event (positive errno) */
+	__u16 lport;
+	__u16 rport;
+	__u16 flags;          /* SYNFIN_F_* */
+	__u8 kind;            /* SYNFIN_EV_* */
+	__u8 family;          /* SYNFIN_AF_* */
+	__u8 old_state;
+	__u8 new_state;       /* for non-state kinds: the socket's current state */
+	__u8 tcp_flags;       /* RETRANSMIT: flags of the retransmitted segment */
+	__u8 __pad0;
+	__u8 laddr[SYNFIN_ADDR_LEN];
+	__u8 raddr[SYNFIN_ADDR_LEN];
+	char comm[SYNFIN_COMM_LEN];
+	__u32 __pad1;
+};
+
+_Static_assert(sizeof(struct synfin_event) == 168, "synfin_event ABI size changed");
+
+/* Counters the kernel keeps in a per-CPU array (map "counters"), indexed by
+ * these values. User space sums the CPUs and reports every non-zero delta. */
+#define SYNFIN_CNT_RB_FULL        0 /* bpf_ringbuf_reserve failed: event lost */
+#define SYNFIN_CNT_STORAGE_FAIL   1 /* sk storage could not be created: owner/start lost */
+#define SYNFIN_CNT_OWNER_MAP_FULL 2 /* accept() owner handoff map full: server pid lost */
+#define SYNFIN_CNT_FILTERED       3 /* events dropped by the in-kernel filters (not a loss) */
+#define SYNFIN_CNT_EMITTED        4 /* events submitted to the ring buffer */
+#define SYNFIN_CNT_MAX            8
+
+/* In-kernel filter limits. */
+#define SYNFIN_PORT_BITMAP_BYTES (65536 / 8)
+
+#endif /* SYNFIN_EVENT_H */
