@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# synfin build: BPF object -> bpftool skeleton -> one binary, build/synfin.
+# `make V=1` shows the commands.
+
+OUTPUT  := build
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+CC      ?= cc
+ARCH    ?= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+VMLINUX_DIR := vmlinux/$(ARCH)
+INCLUDES    := -Iinclude -Isrc -I$(OUTPUT)
+CFLAGS      ?= -O2 -g
+CFLAGS      += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -MMD -MP
+BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
+	       -Wno-unused-parameter -Iinclude -I$(VMLINUX_DIR) -MMD -MP
+LDLIBS      := -lbpf -lelf -lz
+
+# Debian packages the build and the tests need (make deps installs the missing ones).
+DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev iproute2 jq \
+	hping3 tshark libbpf-tools pkg-config
+
+ifeq ($(V),1)
+	Q =
+	msg =
+else
+	Q = @
+	msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+APP_SRCS    := $(wildcard src/*.c)
+APP_OBJS    := $(patsubst src/%.c,$(OUTPUT)/obj/%.o,$(APP_SRCS))
+LIB_OBJS    := $(filter-out $(OUTPUT)/obj/main.o,$(APP_OBJS))
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS   := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+TOOL_SRCS   := $(wildcard tests/tools/*.c)
+TOOL_BINS   := $(patsubst tests/tools/%.c,$(OUTPUT)/tools/%,$(TOOL_SRCS))
+BENCH_SRCS  := $(wildcard bench/*.c)
+BENCH_BINS  := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
+
+.PHONY: all
+all: $(OUTPUT)/synfin
+
+$(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/tests $(OUTPUT)/tools $(OUTPUT)/bench:
+	$(Q)mkdir -p $@
+
+# BPF side: compile, link (bpftool gen object strips DWARF and fixes up
+# sections), then generate the skeleton that embeds the object.
+$(OUTPUT)/synfin.bpf.o: bpf/synfin.bpf.c | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/synfin.bpf.linked.o: $(OUTPUT)/synfin.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(OUTPUT)/synfin.skel.h: $(OUTPUT)/synfin.bpf.linked.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name synfin_bpf > $@
+
+# User side.
+$(OUTPUT)/obj/%.o: src/%.c | $(OUTPUT)/obj
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/obj/main.o $(OUTPUT)/obj/loader.o: $(OUTPUT)/synfin.skel.h
+
+$(OUTPUT)/synfin: $(APP_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# `make static`: one binary with Debian's libbpf.a, libelf.a and libz.a inside.
+.PHONY: static
+static: $(APP_OBJS)
+	$(call msg,LINK,$(OUTPUT)/synfin-static)
+	$(Q)$(CC) $(CFLAGS) $^ -static $(LDLIBS) $(shell pkg-config --static --libs-only-l libelf 2>/dev/null) -o $(OUTPUT)/synfin-static
+
+# Unit tests link everything but main.o.
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -lm -o $@
+
+$(OUTPUT)/tools/%: tests/tools/%.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread
+
+$(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread
+
+.PHONY: unit-tests tools
+unit-tests: $(UNIT_BINS)
+tools: $(TOOL_BINS)
+
+# The README's test command. Installs what is missing, builds, then runs
+# unit tests (no root) and integration tests (root, real BPF, namespaces).
+.PHONY: test
+test: deps all unit-tests tools
+	$(Q)bash tests/run.sh
+
+.PHONY: check
+check: all unit-tests tools
+	$(Q)bash tests/run.sh
+
+# The README's run command.
+.PHONY: run
+run: deps all
+	$(Q)./$(OUTPUT)/synfin $(ARGS)
+
+.PHONY: bench
+bench: deps all $(BENCH_BINS)
+	$(Q)bash bench/run.sh
+
+.PHONY: deps
+deps:
+	$(Q)missing=""; for p in $(DEPS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "  DEPS     installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# Regenerate the pinned vmlinux.h from this machine's BTF (never implicit).
+.PHONY: vmlinux
+vmlinux:
+	$(Q)mkdir -p $(VMLINUX_DIR)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_DIR)/vmlinux.h
+
+.PHONY: clean
+clean:
+	$(Q)rm -rf $(OUTPUT)
+
+-include $(wildcard $(OUTPUT)/obj/*.d $(OUTPUT)/*.d)
