@@ -1,0 +1,673 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* synfin kernel side: TCP state transitions, retransmits and resets as
+ * synfin_event records on one ring buffer, filtered in the kernel, with the
+ * owning process kept in per-socket storage so softirq events name the
+ * socket's owner and not whichever task the softirq interrupted.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "synfin/event.h"
+#include "sock.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Filters and knobs, set by user space before load. */
+const volatile __u32 filter_pid = 0;
+const volatile __u32 filter_netns = 0;
+const volatile __u64 filter_cgroup = 0;
+const volatile __u8 filter_family = 0;
+const volatile __u8 filter_have_lports = 0;
+const volatile __u8 filter_have_rports = 0;
+const volatile __u8 filter_lports[SYNFIN_PORT_BITMAP_BYTES] = {};
+const volatile __u8 filter_rports[SYNFIN_PORT_BITMAP_BYTES] = {};
+/* Wake the consumer only once this much data waits; it drains on a timer
+ * otherwise. A wakeup per record is an IPI (a VM exit here) and costs more
+ * than the rest of the program together. 0: let the kernel decide. */
+const volatile __u64 wakeup_bytes = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024); /* resized by user space */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SYNFIN_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* What synfin keeps per socket. Lives and dies with the socket, so it
+ * cannot leak; BPF_F_CLONE copies a listener's entry into each child, which
+ * is how a server socket knows its owner before accept(). */
+struct sk_owner {
+	__u64 classic_id; /* classic mode only: stands in for the socket cookie */
+	__u64 start_ns;
+	__u32 pid;
+	__u16 flags;      /* SYNFIN_F_OWNER_*, ACTIVE, PASSIVE */
+	__u8 close_seen;  /* ->CLOSE was emitted: destroy needs no record */
+	__u8 __pad;
+	char comm[SYNFIN_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct sk_owner);
+} sk_owners SEC(".maps");
+
+/* Classic tracepoints cannot use sk storage: the same record lives in a
+ * hash keyed by socket pointer, removed at ->CLOSE or destroy. Bounded by
+ * its size; a failed insert is counted as storage_full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* resized by user space */
+	__type(key, __u64);
+	__type(value, struct sk_owner);
+} classic_owners SEC(".maps");
+
+/* Classic ids count up from 2^63 so they never collide with a cookie. */
+__u64 classic_next_id = 0;
+
+/* accept() hands the owner over by socket pointer: the syscall tracepoint
+ * cannot use sk storage (KERNEL-NOTES §0), so the next tp_btf event for
+ * that socket moves the entry into storage. tcp_destroy_sock removes what
+ * was never moved, so entries cannot outlive their socket. */
+struct accept_owner {
+	__u32 pid;
+	__u32 __pad;
+	char comm[SYNFIN_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384); /* resized by user space */
+	__type(key, __u64);
+	__type(value, struct accept_owner);
+} accept_owners SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *val = bpf_map_lookup_elem(&counters, &idx);
+
+	if (val)
+		*val += 1;
+}
+
+static __always_inline __u64 submit_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline struct synfin_event *reserve_event(void)
+{
+	struct synfin_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(SYNFIN_CNT_RB_FULL);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	return e;
+}
+
+static __always_inline void submit_event(struct synfin_event *e)
+{
+	bpf_ringbuf_submit(e, submit_flags());
+	count(SYNFIN_CNT_EMITTED);
+}
+
+/* Filters that need only the socket: family, netns, cgroup. */
+static __always_inline bool pass_sock_filters(const struct sock *sk, __u8 family,
+					      __u32 netns, __u64 cgroup_id)
+{
+	if (filter_family && family != filter_family)
+		return false;
+	if (filter_netns && netns != filter_netns)
+		return false;
+	if (filter_cgroup && cgroup_id != filter_cgroup)
+		return false;
+	return true;
+}
+
+/* A local port of 0 (a client before its port is chosen) passes the -L
+ * filter: the next event carries the real port and start time. */
+static __always_inline bool pass_port_filters(__u16 lport, __u16 rport)
+{
+	if (filter_have_lports && lport &&
+	    !(filter_lports[lport >> 3] & (1 << (lport & 7))))
+		return false;
+	if (filter_have_rports && !(filter_rports[rport >> 3] & (1 << (rport & 7))))
+		return false;
+	return true;
+}
+
+/* An owner not yet known (a child before accept() whose listener synfin
+ * never saw) passes; user space filters the finished record again. */
+static __always_inline bool pass_pid_filter(__u32 pid, __u16 flags)
+{
+	if (!filter_pid || !(flags & SYNFIN_F_OWNER_KNOWN))
+		return true;
+	return pid == filter_pid;
+}
+
+static __always_inline void fill_sock_identity(struct sock *sk, struct synfin_event *e,
+					      const struct sk_owner *own, const bool classic)
+{
+	read_common_addrs(&sk->__sk_common, e);
+	e->lport = sock_local_port(sk);
+	e->netns = sock_netns(&sk->__sk_common);
+	e->cgroup_id = sock_cgroup_id(sk);
+	if (!classic)
+		e->cookie = bpf_get_socket_cookie(sk);
+	else if (own)
+		e->cookie = own->classic_id;
+}
+
+/* The per-socket record: sk storage in tp_btf, the pointer-keyed hash in
+ * classic mode. `classic` is a compile-time constant in every caller, so
+ * the helper the other mode cannot use is compiled out. */
+static __always_inline struct sk_owner *get_owner(struct sock *sk, bool create,
+						  const bool classic)
+{
+	struct sk_owner *own, fresh = {};
+	__u64 key = (__u64)sk;
+
+	if (!classic)
+		return bpf_sk_storage_get(&sk_owners, sk, NULL,
+					  create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+	own = bpf_map_lookup_elem(&classic_owners, &key);
+	if (own || !create)
+		return own;
+	fresh.classic_id = (1ULL << 63) | __sync_fetch_and_add(&classic_next_id, 1);
+	bpf_map_update_elem(&classic_owners, &key, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&classic_owners, &key);
+}
+
+static __always_inline void put_owner(struct sock *sk, const bool classic)
+{
+	__u64 key = (__u64)sk;
+
+	if (classic)
+		bpf_map_delete_elem(&classic_owners, &key);
+}
+
+static __always_inline void set_owner_current(struct sk_owner *own, __u16 how)
+{
+	own->pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(own->comm, sizeof(own->comm));
+	own->flags = (own->flags & ~(SYNFIN_F_OWNER_ACCEPT)) | SYNFIN_F_OWNER_KNOWN | how;
+}
+
+/* Transitions the kernel makes only from a system call of the process that
+ * holds the socket (connect, listen, close, shutdown), so current is the
+ * owner. Everything else may run in softirq on behalf of anyone. */
+static __always_inline bool owner_is_current(int old, int new)
+{
+	if (old == TCP_CLOSE && (new == TCP_SYN_SENT || new == TCP_LISTEN))
+		return true;
+	if (new == TCP_FIN_WAIT1 && (old == TCP_ESTABLISHED || old == TCP_SYN_RECV))
+		return true;
+	if (old == TCP_CLOSE_WAIT && new == TCP_LAST_ACK)
+		return true;
+	/* close() in FIN_WAIT2 shows up as a self-transition (KERNEL-NOTES §1g2) */
+	return old == TCP_FIN_WAIT2 && new == TCP_FIN_WAIT2;
+}
+
+/* Bring the per-socket owner record up to date for this transition. */
+static __always_inline void update_owner(struct sock *sk, struct sk_owner *own,
+					 int old, int new, __u64 now)
+{
+	if (old == TCP_CLOSE && new == TCP_SYN_SENT) {
+		own->start_ns = now;
+		own->close_seen = 0;
+		set_owner_current(own, SYNFIN_F_ACTIVE);
+		own->flags &= ~SYNFIN_F_PASSIVE;
+		return;
+	}
+	if (old == TCP_CLOSE && new == TCP_LISTEN) {
+		set_owner_current(own, 0);
+		own->flags &= ~(SYNFIN_F_ACTIVE | SYNFIN_F_PASSIVE);
+		return;
+	}
+	if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
+		/* A fresh child: its entry is the listener's clone. Keep the
+		 * listener's owner as the provisional owner, reset the rest. */
+		own->start_ns = now;
+		own->close_seen = 0;
+		own->flags = (own->flags & SYNFIN_F_OWNER_KNOWN) | SYNFIN_F_PASSIVE;
+		return;
+	}
+	if ((own->flags & SYNFIN_F_PASSIVE) && !(own->flags & SYNFIN_F_OWNER_ACCEPT)) {
+		__u64 key = (__u64)sk;
+		struct accept_owner *acc = bpf_map_lookup_elem(&accept_owners, &key);
+
+		if (acc) {
+			own->pid = acc->pid;
+			__builtin_memcpy(own->comm, acc->comm, sizeof(own->comm));
+			own->flags |= SYNFIN_F_OWNER_KNOWN | SYNFIN_F_OWNER_ACCEPT;
+			bpf_map_delete_elem(&accept_owners, &key);
+		}
+	}
+	if (!(own->flags & SYNFIN_F_OWNER_KNOWN) && owner_is_current(old, new))
+		set_owner_current(own, 0);
+}
+
+static __always_inline void fill_owner(struct synfin_event *e, const struct sk_owner *own)
+{
+	if (!own)
+		return;
+	e->start_ns = own->start_ns;
+	e->flags |= own->flags & (SYNFIN_F_OWNER_KNOWN | SYNFIN_F_OWNER_ACCEPT |
+				  SYNFIN_F_ACTIVE | SYNFIN_F_PASSIVE);
+	if (own->flags & SYNFIN_F_OWNER_KNOWN) {
+		e->pid = own->pid;
+		__builtin_memcpy(e->comm, own->comm, sizeof(e->comm));
+	}
+}
+
+static __always_inline int handle_state(struct sock *sk, int old, int new,
+					const bool classic)
+{
+	struct synfin_event ident = {}, *e;
+	struct sk_owner *own;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	ident.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	ident.netns = sock_netns(&sk->__sk_common);
+	ident.cgroup_id = sock_cgroup_id(sk);
+	if (!pass_sock_filters(sk, ident.family, ident.netns, ident.cgroup_id) ||
+	    !pass_port_filters(sock_local_port(sk),
+			       bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)))) {
+		count(SYNFIN_CNT_FILTERED);
+		return 0;
+	}
+
+	own = get_owner(sk, true, classic);
+	if (own)
+		update_owner(sk, own, old, new, now);
+	else
+		count(SYNFIN_CNT_STORAGE_FAIL);
+	if (own && !pass_pid_filter(own->pid, own->flags)) {
+		count(SYNFIN_CNT_FILTERED);
+		return 0;
+	}
+	if (own && new == TCP_CLOSE)
+		own->close_seen = 1;
+
+	e = reserve_event();
+	if (!e)
+		return 0;
+	fill_sock_identity(sk, e, own, classic);
+	e->ts_ns = now;
+	e->kind = SYNFIN_EV_STATE;
+	e->old_state = old;
+	e->new_state = new;
+	e->err = BPF_CORE_READ(sk, sk_err);
+	e->flags = sock_flags_of(sk);
+	if (owner_is_current(old, new))
+		e->flags |= SYNFIN_F_PROC_CTX;
+	fill_owner(e, own);
+	read_tcp_figures(sk, e);
+	submit_event(e);
+	if (new == TCP_CLOSE)
+		put_owner(sk, classic);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tp_state, struct sock *sk, int old, int new)
+{
+	return handle_state(sk, old, new, false);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int tpc_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	return handle_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, true);
+}
+
+/* Events about a full socket other than a state change: same filters,
+ * owner read from storage without creating it. */
+static __always_inline struct synfin_event *sock_event(struct sock *sk, __u8 kind,
+						       const bool classic)
+{
+	struct sk_owner *own;
+	struct synfin_event *e;
+	__u8 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u32 netns = sock_netns(&sk->__sk_common);
+	__u64 cgroup_id = sock_cgroup_id(sk);
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return NULL;
+	if (!pass_sock_filters(sk, family, netns, cgroup_id) ||
+	    !pass_port_filters(sock_local_port(sk),
+			       bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)))) {
+		count(SYNFIN_CNT_FILTERED);
+		return NULL;
+	}
+	own = get_owner(sk, false, classic);
+	if (own && !pass_pid_filter(own->pid, own->flags)) {
+		count(SYNFIN_CNT_FILTERED);
+		return NULL;
+	}
+	if (kind == SYNFIN_EV_DESTROY && (!own || own->close_seen))
+		return NULL;
+	e = reserve_event();
+	if (!e)
+		return NULL;
+	fill_sock_identity(sk, e, own, classic);
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = kind;
+	e->new_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e->old_state = e->new_state;
+	e->err = BPF_CORE_READ(sk, sk_err);
+	e->flags = sock_flags_of(sk);
+	fill_owner(e, own);
+	read_tcp_figures(sk, e);
+	return e;
+}
+
+static __always_inline int handle_retransmit(struct sock *sk, const struct sk_buff *skb,
+					     const bool classic)
+{
+	struct tcp_skb_cb *tcb = (struct tcp_skb_cb *)&skb->cb[0];
+	struct synfin_event *e = sock_event(sk, SYNFIN_EV_RETRANSMIT, classic);
+
+	if (!e)
+		return 0;
+	e->seq = BPF_CORE_READ(tcb, seq);
+	e->end_seq = BPF_CORE_READ(tcb, end_seq);
+	/* tcp_flags grew from u8 to u16; the flags live in the low byte. */
+	e->tcp_flags = BPF_CORE_READ_BITFIELD_PROBED(tcb, tcp_flags);
+	submit_event(e);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(tp_retransmit, struct sock *sk, struct sk_buff *skb)
+{
+	return handle_retransmit(sk, skb, false);
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int tpc_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
+{
+	return handle_retransmit((struct sock *)ctx->skaddr,
+				 (const struct sk_buff *)ctx->skbaddr, true);
+}
+
+static __always_inline int handle_receive_reset(struct sock *sk, const bool classic)
+{
+	struct synfin_event *e = sock_event(sk, SYNFIN_EV_RESET_RECEIVED, classic);
+
+	if (e)
+		submit_event(e);
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(tp_receive_reset, struct sock *sk)
+{
+	return handle_receive_reset(sk, false);
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int tpc_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	return handle_receive_reset((struct sock *)ctx->skaddr, true);
+}
+
+/* Only emitted when the socket's ->CLOSE transition was not (a recursion
+ * miss, a full ring buffer): it lets user space finish the connection. */
+static __always_inline int handle_destroy(struct sock *sk, const bool classic)
+{
+	struct sk_owner *own = get_owner(sk, false, classic);
+	struct synfin_event *e;
+
+	if (!own || ((own->flags & SYNFIN_F_PASSIVE) &&
+		     !(own->flags & SYNFIN_F_OWNER_ACCEPT))) {
+		__u64 key = (__u64)sk;
+
+		bpf_map_delete_elem(&accept_owners, &key);
+	}
+	e = sock_event(sk, SYNFIN_EV_DESTROY, classic);
+	if (e)
+		submit_event(e);
+	put_owner(sk, classic);
+	return 0;
+}
+
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(tp_destroy, struct sock *sk)
+{
+	return handle_destroy(sk, false);
+}
+
+SEC("tracepoint/tcp/tcp_destroy_sock")
+int tpc_destroy(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	return handle_destroy((struct sock *)ctx->skaddr, true);
+}
+
+static __always_inline int handle_synack(struct sock *sk, const struct request_sock *req,
+					 const bool classic)
+{
+	const struct sock_common *rc = &req->__req_common;
+	struct sk_owner *own = get_owner(sk, false, classic);
+	struct synfin_event *e;
+	__u8 family = BPF_CORE_READ(rc, skc_family);
+	__u32 netns = sock_netns(rc);
+	__u64 cgroup_id = sock_cgroup_id(sk);
+	__u16 lport = BPF_CORE_READ(rc, skc_num);
+
+	if (!pass_sock_filters(sk, family, netns, cgroup_id) ||
+	    !pass_port_filters(lport, bpf_ntohs(BPF_CORE_READ(rc, skc_dport))) ||
+	    (own && !pass_pid_filter(own->pid, own->flags))) {
+		count(SYNFIN_CNT_FILTERED);
+		return 0;
+	}
+	e = reserve_event();
+	if (!e)
+		return 0;
+	read_common_addrs(rc, e);
+	e->lport = lport;
+	e->netns = netns;
+	e->cgroup_id = cgroup_id;
+	if (!classic)
+		e->cookie = bpf_get_socket_cookie(sk);
+	else if (own)
+		e->cookie = own->classic_id;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = SYNFIN_EV_SYNACK_RETRANSMIT;
+	e->old_state = e->new_state = TCP_SYN_RECV;
+	e->retransmits = BPF_CORE_READ(req, num_retrans);
+	e->flags = SYNFIN_F_REQ_SK;
+	fill_owner(e, own);
+	e->start_ns = 0;
+	submit_event(e);
+	return 0;
+}
+
+/* A half-open request retransmitted its SYN-ACK. The tuple is the
+ * request's; the id and owner are the listener's. */
+SEC("tp_btf/tcp_retransmit_synack")
+int BPF_PROG(tp_retransmit_synack, struct sock *sk, struct request_sock *req)
+{
+	return handle_synack(sk, req, false);
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_synack")
+int tpc_retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
+{
+	return handle_synack((struct sock *)ctx->skaddr,
+			     (const struct request_sock *)ctx->req, true);
+}
+
+/* The tuple of a reset sent with no socket, from the segment it answers:
+ * our local end is that segment's destination. */
+static __always_inline void fill_from_skb(const struct sk_buff *skb, struct synfin_event *e)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	struct tcphdr tcph;
+	__u8 version;
+
+	if (bpf_probe_read_kernel(&version, 1, head + nh))
+		return;
+	version >>= 4;
+	if (version == 4) {
+		struct iphdr iph;
+
+		if (bpf_probe_read_kernel(&iph, sizeof(iph), head + nh))
+			return;
+		e->family = AF_INET;
+		__builtin_memcpy(e->laddr, &iph.daddr, 4);
+		__builtin_memcpy(e->raddr, &iph.saddr, 4);
+	} else if (version == 6) {
+		struct ipv6hdr ip6h;
+
+		if (bpf_probe_read_kernel(&ip6h, sizeof(ip6h), head + nh))
+			return;
+		e->family = AF_INET6;
+		__builtin_memcpy(e->laddr, &ip6h.daddr, 16);
+		__builtin_memcpy(e->raddr, &ip6h.saddr, 16);
+	} else {
+		return;
+	}
+	if (bpf_probe_read_kernel(&tcph, sizeof(tcph), head + th))
+		return;
+	e->lport = bpf_ntohs(tcph.dest);
+	e->rport = bpf_ntohs(tcph.source);
+}
+
+static __always_inline int handle_send_reset(struct sock *sk, const struct sk_buff *skb,
+					     __u64 reason, const bool classic)
+{
+	struct synfin_event *e;
+	int state;
+
+	if (sk) {
+		state = BPF_CORE_READ(sk, __sk_common.skc_state);
+		if (state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV) {
+			e = sock_event(sk, SYNFIN_EV_RESET_SENT, classic);
+			if (!e)
+				return 0;
+			e->reason = reason;
+			submit_event(e);
+			return 0;
+		}
+	}
+	/* No full socket: a TIME_WAIT or request sock, or none at all. */
+	e = reserve_event();
+	if (!e)
+		return 0;
+	if (sk) {
+		read_common_addrs(&sk->__sk_common, e);
+		e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		e->netns = sock_netns(&sk->__sk_common);
+		if (!classic)
+			e->cookie = bpf_get_socket_cookie(sk);
+		e->new_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+		e->flags = e->new_state == TCP_TIME_WAIT ? SYNFIN_F_TW_SK : SYNFIN_F_REQ_SK;
+	} else if (skb) {
+		fill_from_skb(skb, e);
+		e->flags = SYNFIN_F_NO_SK;
+	}
+	if (!pass_sock_filters(NULL, e->family, e->netns, 0) ||
+	    !pass_port_filters(e->lport, e->rport) || filter_pid || filter_cgroup) {
+		/* A pid or cgroup filter cannot be judged without an owner. */
+		bpf_ringbuf_discard(e, 0);
+		count(SYNFIN_CNT_FILTERED);
+		return 0;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = SYNFIN_EV_RESET_SENT;
+	e->old_state = e->new_state;
+	e->reason = reason;
+	submit_event(e);
+	return 0;
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(tp_send_reset, struct sock *sk, struct sk_buff *skb)
+{
+	__u64 reason = 0;
+
+	/* The reason argument exists from 6.10 on; older kernels pass two. */
+	if (bpf_core_type_exists(enum sk_rst_reason))
+		reason = ctx[2];
+	return handle_send_reset(sk, skb, reason, false);
+}
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int tpc_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+{
+	__u64 reason = 0;
+
+	if (bpf_core_field_exists(ctx->reason))
+		reason = BPF_CORE_READ(ctx, reason);
+	return handle_send_reset((struct sock *)ctx->skaddr,
+				 (const struct sk_buff *)ctx->skbaddr, reason, true);
+}
+
+/* accept() and accept4() return the new fd: find its socket and hand the
+ * caller's identity to the next tp_btf event of that socket. */
+static __always_inline int handle_accept_exit(long ret)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct accept_owner acc = {};
+	struct file **fds, *file;
+	struct socket *sock;
+	struct sock *sk;
+	unsigned int max_fds;
+	__u64 key;
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+
+	if (ret < 0)
+		return 0;
+	if (filter_pid && pid != filter_pid)
+		return 0;
+	max_fds = BPF_CORE_READ(task, files, fdt, max_fds);
+	if ((unsigned long)ret >= max_fds)
+		return 0;
+	fds = BPF_CORE_READ(task, files, fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[ret]) || !file)
+		return 0;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	acc.pid = pid;
+	bpf_get_current_comm(acc.comm, sizeof(acc.comm));
+	key = (__u64)sk;
+	if (bpf_map_update_elem(&accept_owners, &key, &acc, BPF_ANY))
+		count(SYNFIN_CNT_OWNER_MAP_FULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tp_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_accept_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tp_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_accept_exit(ctx->ret);
+}
