@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Reconstruction: a bounded table of live connections keyed by socket
+ * cookie, updated by each event, turned into one conn_record when the
+ * socket reaches CLOSE (or is destroyed without a CLOSE synfin saw).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "engine.h"
+
+#define ECONNRESET_ 104
+#define ECONNREFUSED_ 111
+#define ETIMEDOUT_ 110
+#define EPIPE_ 32
+
+#define DEFAULT_MAX_CONNS 262144
+#define MIN_SLOTS 1024
+
+struct conn {
+	uint64_t id;               /* 0: empty slot */
+	struct conn_record rec;
+	uint8_t state;             /* last state seen */
+	bool listener;
+	bool established;          /* reached ESTABLISHED */
+	bool peer_fin;             /* the peer's FIN arrived */
+	bool rst_sent;
+	bool rst_received;
+	uint32_t syn_retrans_events;
+};
+
+struct engine {
+	struct engine_opts opts;
+	struct conn *slots;        /* open addressing, linear probing */
+	uint32_t nslots;           /* power of 2 */
+	uint32_t live;
+	uint64_t lost[LOSS_MAX];
+};
+
+static uint32_t hash_id(uint64_t id)
+{
+	id ^= id >> 33;
+	id *= 0xff51afd7ed558ccdULL;
+	id ^= id >> 33;
+	return (uint32_t)id;
+}
+
+struct engine *engine__new(const struct engine_opts *opts)
+{
+	struct engine *eng = calloc(1, sizeof(*eng));
+
+	if (!eng)
+		return NULL;
+	eng->opts = *opts;
+	if (!eng->opts.max_conns)
+		eng->opts.max_conns = DEFAULT_MAX_CONNS;
+	eng->nslots = MIN_SLOTS;
+	eng->slots = calloc(eng->nslots, sizeof(*eng->slots));
+	if (!eng->slots) {
+		free(eng);
+		return NULL;
+	}
+	return eng;
+}
+
+void engine__free(struct engine *eng)
+{
+	if (!eng)
+		return;
+	free(eng->slots);
+	free(eng);
+}
+
+uint32_t engine__live(const struct engine *eng)
+{
+	return eng->live;
+}
+
+uint64_t engine__lost(const struct engine *eng, enum engine_loss why)
+{
+	return why < LOSS_MAX ? eng->lost[why] : 0;
+}
+
+static struct conn *find(struct engine *eng, uint64_t id)
+{
+	uint32_t mask = eng->nslots - 1;
+
+	for (uint32_t i = hash_id(id) & mask;; i = (i + 1) & mask) {
+		if (eng->slots[i].id == id)
+			return &eng->slots[i];
+		if (!eng->slots[i].id)
+			return NULL;
+	}
+}
+
+static struct conn *place(struct conn *slots, uint32_t nslots, uint64_t id)
+{
+	uint32_t mask = nslots - 1;
+	uint32_t i = hash_id(id) & mask;
+
+	while (slots[i].id)
+		i = (i + 1) & mask;
+	return &slots[i];
+}
+
+/* Keep the load factor under 1/2 so probes stay short; the table grows
+ * with the live population, so memory follows the work, capped by
+ * max_conns. */
+static int grow(struct engine *eng)
+{
+	uint32_t nslots = eng->nslots * 2;
+	struct conn *slots = calloc(nslots, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < eng->nslots; i++)
+		if (eng->slots[i].id)
+			*place(slots, nslots, eng->slots[i].id) = eng->slots[i];
+	free(eng->slots);
+	eng->slots = slots;
+	eng->nslots = nslots;
+	return 0;
+}
+
+static struct conn *insert(struct engine *eng, uint64_t id)
+{
+	struct conn *c;
+
+	if (eng->live >= eng->opts.max_conns) {
+		eng->lost[LOSS_TABLE_FULL]++;
+		return NULL;
+	}
+	if ((eng->live + 1) * 2 > eng->nslots && grow(eng)) {
+		eng->lost[LOSS_TABLE_FULL]++;
+		return NULL;
+	}
+	c = place(eng->slots, eng->nslots, id);
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	c->rec.id = id;
+	c->rec.handshake.ms = -1;
+	eng->live++;
+	return c;
+}
+
+/* Backward-shift deletion keeps linear probing correct without tombstones. */
+static void erase(struct engine *eng, struct conn *c)
+{
+	uint32_t mask = eng->nslots - 1;
+	uint32_t i = (uint32_t)(c - eng->slots);
+	uint32_t j = i;
+
+	for (;;) {
+		uint32_t home;
+
+		j = (j + 1) & mask;
+		if (!eng->slots[j].id)
+			break;
+		home = hash_id(eng->slots[j].id) & mask;
+		/* move j into the hole at i unless its home lies in (i, j] */
+		if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
+			eng->slots[i] = eng->slots[j];
+			i = j;
+		}
+	}
+	eng->slots[i].id = 0;
+	eng->live--;
+}
+
+static bool addr_is_zero(const uint8_t *a)
+{
+	for (int i = 0; i < SYNFIN_ADDR_LEN; i++)
+		if (a[i])
+			return false;
+	return true;
+}
+
+/* The kernel wipes a socket's tuple after a failed connect or an abort,
+ * and a client has no local port before connect() picks one: keep the
+ * last complete values. */
+static void merge_identity(struct conn *c, const struct synfin_event *ev)
+{
+	struct conn_record *r = &c->rec;
+
+	if (ev->family)
+		r->family = ev->family;
+	if (!addr_is_zero(ev->laddr))
+		memcpy(r->laddr, ev->laddr, sizeof(r->laddr));
+	if (ev->rport) {
+		memcpy(r->raddr, ev->raddr, sizeof(r->raddr));
+		r->rport = ev->rport;
+	}
+	if (ev->lport)
+		r->lport = ev->lport;
+	if (ev->netns)
+		r->netns = ev->netns;
+	if (ev->cgroup_id)
+		r->cgroup_id = ev->cgroup_id;
+	if (ev->flags & SYNFIN_F_OWNER_KNOWN) {
+		r->pid = ev->pid;
+		memcpy(r->comm, ev->comm, SYNFIN_COMM_LEN);
+		r->comm[SYNFIN_COMM_LEN] = '\0';
+	}
+	if (ev->start_ns && (!r->start_ns || !r->seeded))
+		r->start_ns = ev->start_ns;
+	if (!r->start_ns)
+		r->start_ns = ev->ts_ns;
+	if (ev->flags & SYNFIN_F_ACTIVE)
+		r->role = ROLE_CLIENT;
+	else if (ev->flags & SYNFIN_F_PASSIVE)
+		r->role = ROLE_SERVER;
+}
+
+/* Fill what the kernel could not read into the copy handed to on_event. */
+static void complete_event(const struct conn *c, struct synfin_event *ev)
+{
+	const struct conn_record *r = &c->rec;
+
+	if (!ev->family)
+		ev->family = r->family;
+	if (addr_is_zero(ev->laddr))
+		memcpy(ev->laddr, r->laddr, sizeof(ev->laddr));
+	if (!ev->rport) {
+		memcpy(ev->raddr, r->raddr, sizeof(ev->raddr));
+		ev->rport = r->rport;
+	}
+	if (!ev->lport)
+		ev->lport = r->lport;
+	if (!(ev->flags & SYNFIN_F_OWNER_KNOWN) && r->pid) {
+		ev->pid = r->pid;
+		memcpy(ev->comm, r->comm, SYNFIN_COMM_LEN);
+		ev->flags |= SYNFIN_F_OWNER_KNOWN;
+	}
+}
+
+static void on_established(struct conn *c, const struct synfin_event *ev)
+{
+	struct conn_record *r = &c->rec;
+
+	c->established = true;
+	r->handshake.result = HS_ESTABLISHED;
+	if (ev->old_state == SYNFIN_TCP_SYN_SENT) {
+		r->role = ROLE_CLIENT;
+		/* before ESTABLISHED every retransmission is a SYN */
+		r->handshake.syn_retrans = ev->total_retrans > c->syn_retrans_events ?
+			ev->total_retrans : c->syn_retrans_events;
+		if (ev->start_ns && ev->ts_ns >= ev->start_ns)
+			r->handshake.ms = (double)(ev->ts_ns - ev->start_ns) / 1e6;
+	} else if (ev->old_state == SYNFIN_TCP_SYN_RECV) {
+		r->role = ROLE_SERVER;
+		/* The child is born on the final ACK; the request sock that
+		 * lived from SYN to ACK is invisible here. The kernel's first
+		 * RTT sample is exactly SYN-ACK sent -> final ACK (see
+		 * tcp_synack_rtt_meas), and total_retrans counts the SYN-ACK
+		 * retransmissions. */
+		r->handshake.synack_retrans = ev->total_retrans;
+		if (ev->srtt_us) {
+			r->handshake.ms = (double)ev->srtt_us / 1e3;
+			if (r->start_ns == ev->start_ns &&
+			    ev->ts_ns > (uint64_t)ev->srtt_us * 1000)
+				r->start_ns = ev->ts_ns - (uint64_t)ev->srtt_us * 1000;
+		}
+	}
+}
+
+/* How a connection that never got established ended. */
+static enum handshake_result failed_handshake(const struct conn *c,
+					      const struct synfin_event *ev)
+{
+	if (ev->old_state == SYNFIN_TCP_SYN_SENT) {
+		if (ev->err == ECONNREFUSED_)
+			return HS_REFUSED;
+		if (ev->err == ETIMEDOUT_)
+			return HS_TIMEOUT;
+		if (c->rst_received || ev->err == ECONNRESET_)
+			return HS_REFUSED;
+		return HS_ABORTED;
+	}
+	if (c->rst_received || ev->err)
+		return HS_RESET;
+	return HS_ABORTED;
+}
+
+static void close_verdict(struct conn *c, const struct synfin_event *ev, uint8_t old)
+{
+	struct conn_record *r = &c->rec;
+
+	r->close.err = ev->err;
+	if (!c->established) {
+		r->handshake.result = failed_handshake(c, ev);
+		if (r->handshake.result != HS_ESTABLISHED)
+			r->handshake.syn_retrans = ev->total_retrans > c->syn_retrans_events ?
+				ev->total_retrans : c->syn_retrans_events;
+		r->close.initiator = CLOSE_BY_NONE;
+		r->close.how = HOW_NONE;
+		return;
+	}
+	if (c->rst_received || ev->err == ECONNRESET_ || ev->err == EPIPE_) {
+		r->close.how = HOW_RST_RECEIVED;
+		if (r->close.initiator == CLOSE_BY_NONE)
+			r->close.initiator = CLOSE_BY_REMOTE;
+		return;
+	}
+	if (ev->err == ETIMEDOUT_) {
+		r->close.how = HOW_TIMEOUT;
+		return;
+	}
+	if (ev->err) {
+		r->close.how = HOW_UNKNOWN;
+		return;
+	}
+	switch (old) {
+	case SYNFIN_TCP_FIN_WAIT2:
+	case SYNFIN_TCP_CLOSING:
+	case SYNFIN_TCP_LAST_ACK:
+	case SYNFIN_TCP_TIME_WAIT:
+		r->close.how = c->rst_sent ? HOW_RST_SENT : HOW_FIN;
+		break;
+	default:
+		/* ESTABLISHED, CLOSE_WAIT or FIN_WAIT1 straight to CLOSE with
+		 * no error is a local abort: SO_LINGER 0, unread data at
+		 * close(), a listener closing with children it never accepted. */
+		r->close.how = HOW_RST_SENT;
+		if (r->close.initiator == CLOSE_BY_NONE)
+			r->close.initiator = CLOSE_BY_LOCAL;
+		break;
+	}
+}
+
+static uint64_t sub_sat(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* bytes_acked counts the SYN of an active open and our acked FIN;
+ * bytes_received counts the peer's FIN. Take them out to get payload. */
+static void close_bytes(struct conn *c, const struct synfin_event *ev, uint8_t old)
+{
+	struct conn_record *r = &c->rec;
+	bool our_fin_acked = !ev->err && (old == SYNFIN_TCP_FIN_WAIT2 ||
+					  old == SYNFIN_TCP_CLOSING ||
+					  old == SYNFIN_TCP_LAST_ACK);
+	uint64_t syn = (c->established && r->role != ROLE_SERVER) ? 1 : 0;
+
+	if (old == SYNFIN_TCP_FIN_WAIT2 && (ev->flags & SYNFIN_F_DONE))
+		c->peer_fin = true;
+	if (ev->kind == SYNFIN_EV_DESTROY && !ev->bytes_acked && !ev->bytes_received)
+		return; /* a wiped socket: counters unknown */
+	r->bytes_sent = sub_sat(ev->bytes_acked, syn + (our_fin_acked ? 1 : 0));
+	r->bytes_received = sub_sat(ev->bytes_received, c->peer_fin ? 1 : 0);
+	r->bytes_known = true;
+}
+
+static void finish(struct engine *eng, struct conn *c, const struct synfin_event *ev,
+		   uint8_t old)
+{
+	struct conn_record *r = &c->rec;
+
+	r->end_ns = ev->ts_ns;
+	r->last_state = old;
+	r->total_retrans = ev->total_retrans;
+	r->srtt_us = ev->srtt_us;
+	close_verdict(c, ev, old);
+	close_bytes(c, ev, old);
+	if (!c->listener && eng->opts.on_conn &&
+	    !(eng->opts.filter_pid && r->pid != eng->opts.filter_pid))
+		eng->opts.on_conn(r, eng->opts.ctx);
+	erase(eng, c);
+}
+
+static void apply_state(struct engine *eng, struct conn *c, const struct synfin_event *ev)
+{
+	struct conn_record *r = &c->rec;
+	uint8_t old = ev->old_state, new = ev->new_state;
+
+	/* A missed transition (recursion miss, lost record) leaves c->state
+	 * behind ev->old_state; trust the kernel's old state. A socket first
+	 * seen past its handshake was established before we looked. */
+	switch (old) {
+	case SYNFIN_TCP_ESTABLISHED:
+	case SYNFIN_TCP_FIN_WAIT1:
+	case SYNFIN_TCP_FIN_WAIT2:
+	case SYNFIN_TCP_CLOSE_WAIT:
+	case SYNFIN_TCP_LAST_ACK:
+	case SYNFIN_TCP_CLOSING:
+		c->established = true;
+		break;
+	default:
+		break;
+	}
+	switch (new) {
+	case SYNFIN_TCP_LISTEN:
+		c->listener = true;
+		break;
+	case SYNFIN_TCP_SYN_SENT:
+		r->role = ROLE_CLIENT;
+		break;
+	case SYNFIN_TCP_SYN_RECV:
+		if (old == SYNFIN_TCP_LISTEN)
+			r->role = ROLE_SERVER;
+		break;
+	case SYNFIN_TCP_ESTABLISHED:
+		on_established(c, ev);
+		break;
+	case SYNFIN_TCP_FIN_WAIT1:
+		if (!c->established && old == SYNFIN_TCP_SYN_RECV)
+			c->established = true;
+		if (r->close.initiator == CLOSE_BY_NONE)
+			r->close.initiator = CLOSE_BY_LOCAL;
+		break;
+	case SYNFIN_TCP_CLOSE_WAIT:
+		c->peer_fin = true;
+		if (r->close.initiator == CLOSE_BY_NONE)
+			r->close.initiator = CLOSE_BY_REMOTE;
+		break;
+	case SYNFIN_TCP_CLOSING:
+		/* both FINs crossed: a simultaneous close */
+		c->peer_fin = true;
+		r->close.initiator = CLOSE_BY_BOTH;
+		break;
+	case SYNFIN_TCP_CLOSE:
+		c->state = new;
+		finish(eng, c, ev, old);
+		return;
+	default:
+		break;
+	}
+	c->state = new;
+}
+
+static void emit_event(struct engine *eng, const struct conn *c, const struct synfin_event *ev)
+{
+	struct synfin_event copy;
+
+	if (!eng->opts.on_event)
+		return;
+	copy = *ev;
+	if (c)
+		complete_event(c, &copy);
+	if (eng->opts.filter_pid && (copy.flags & SYNFIN_F_OWNER_KNOWN) &&
+	    copy.pid != eng->opts.filter_pid)
+		return;
+	eng->opts.on_event(&copy, eng->opts.ctx);
+}
+
+void engine__handle(struct engine *eng, const struct synfin_event *ev)
+{
+	struct conn *c;
+
+	switch (ev->kind) {
+	case SYNFIN_EV_STATE:
+		c = find(eng, ev->cookie);
+		if (!c && ev->new_state != SYNFIN_TCP_CLOSE)
+			c = insert(eng, ev->cookie);
+		if (!c) {
+			/* an untracked socket closing: nothing to report but
+			 * the event itself */
+			emit_event(eng, NULL, ev);
+			return;
+		}
+		merge_identity(c, ev);
+		emit_event(eng, c, ev);
+		apply_state(eng, c, ev);
+		return;
+	case SYNFIN_EV_DESTROY:
+		c = find(eng, ev->cookie);
+		if (c) {
+			struct synfin_event closing = *ev;
+
+			merge_identity(c, ev);
+			emit_event(eng, c, ev);
+			closing.old_state = c->state;
+			finish(eng, c, &closing, c->state);
+		} else {
+			emit_event(eng, NULL, ev);
+		}
+		return;
+	case SYNFIN_EV_RETRANSMIT:
+		c = find(eng, ev->cookie);
+		if (c && ev->new_state == SYNFIN_TCP_SYN_SENT)
+			c->syn_retrans_events++;
+		emit_event(eng, c, ev);
+		return;
+	case SYNFIN_EV_RESET_SENT:
+		c = (ev->flags & (SYNFIN_F_NO_SK | SYNFIN_F_TW_SK | SYNFIN_F_REQ_SK)) ?
+			NULL : find(eng, ev->cookie);
+		if (c)
+			c->rst_sent = true;
+		emit_event(eng, c, ev);
+		return;
+	case SYNFIN_EV_RESET_RECEIVED:
+		c = find(eng, ev->cookie);
+		if (c)
+			c->rst_received = true;
+		emit_event(eng, c, ev);
+		return;
+	default:
+		/* synack retransmits and future kinds: about no tracked socket */
+		emit_event(eng, NULL, ev);
+		return;
+	}
+}
+
+void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t now_ns)
+{
+	struct conn *c;
+	struct conn_record *r;
+
+	if (!seed->cookie || find(eng, seed->cookie))
+		return;
+	c = insert(eng, seed->cookie);
+	if (!c)
+		return;
+	r = &c->rec;
+	r->seeded = true;
+	r->start_ns = now_ns;
+	r->family = seed->family;
+	memcpy(r->laddr, seed->laddr, sizeof(r->laddr));
+	memcpy(r->raddr, seed->raddr, sizeof(r->raddr));
+	r->lport = seed->lport;
+	r->rport = seed->rport;
+	r->netns = seed->netns;
+	r->pid = seed->pid;
+	memcpy(r->comm, seed->comm, SYNFIN_COMM_LEN);
+	r->comm[SYNFIN_COMM_LEN] = '\0';
+	r->role = seed->role;
+	c->state = seed->state;
+	/* Past SYN-SENT/SYN-RECV the handshake completed before we looked. */
+	c->established = seed->state != SYNFIN_TCP_SYN_SENT &&
+			 seed->state != SYNFIN_TCP_SYN_RECV;
+	switch (seed->state) {
+	case SYNFIN_TCP_FIN_WAIT1:
+	case SYNFIN_TCP_FIN_WAIT2:
+		r->close.initiator = CLOSE_BY_LOCAL;
+		break;
+	case SYNFIN_TCP_CLOSE_WAIT:
+	case SYNFIN_TCP_LAST_ACK:
+		r->close.initiator = CLOSE_BY_REMOTE;
+		c->peer_fin = true;
+		break;
+	case SYNFIN_TCP_CLOSING:
+		r->close.initiator = CLOSE_BY_BOTH;
+		c->peer_fin = true;
+		break;
+	default:
+		break;
+	}
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The reconstruction engine: synfin_event records in, one conn_record per
+ * finished connection out. Pure C, no libbpf, so unit tests can feed it
+ * recorded event sequences.
+ */
+#ifndef SYNFIN_ENGINE_H
+#define SYNFIN_ENGINE_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include "synfin/event.h"
+
+enum conn_role {
+	ROLE_UNKNOWN = 0,
+	ROLE_CLIENT,   /* active open: connect() */
+	ROLE_SERVER,   /* passive open: born from a listener */
+};
+
+enum handshake_result {
+	HS_NOT_SEEN = 0,   /* open before synfin started, or its start was lost */
+	HS_ESTABLISHED,
+	HS_REFUSED,        /* client: answered by RST (ECONNREFUSED) */
+	HS_TIMEOUT,        /* client: no SYN-ACK before the SYN retries ran out */
+	HS_RESET,          /* reset while in SYN_RECV (server) or after a SYN-ACK (client) */
+	HS_ABORTED,        /* closed locally before the handshake completed */
+};
+
+enum close_initiator {
+	CLOSE_BY_NONE = 0, /* not closed by a FIN or RST seen here */
+	CLOSE_BY_LOCAL,
+	CLOSE_BY_REMOTE,
+	CLOSE_BY_BOTH,     /* simultaneous close (CLOSING) */
+};
+
+enum close_how {
+	HOW_NONE = 0,      /* never established, or the close was not seen */
+	HOW_FIN,           /* orderly four-way wave */
+	HOW_RST_SENT,      /* this host reset it (abort, SO_LINGER 0, unread data) */
+	HOW_RST_RECEIVED,  /* the peer reset it */
+	HOW_TIMEOUT,       /* retransmissions or keepalives timed out */
+	HOW_UNKNOWN,       /* the socket went away without a close synfin could read */
+};
+
+/* One finished connection as synfin reconstructed it. Times are
+ * CLOCK_MONOTONIC ns; printers convert with their own clock offset. */
+struct conn_record {
+	uint64_t id;             /* socket cookie */
+	uint64_t start_ns;       /* first sight: SYN_SENT/SYN_RECV, or seed/first event */
+	uint64_t end_ns;         /* the ->CLOSE (or destroy) event */
+	uint8_t family;          /* SYNFIN_AF_INET / SYNFIN_AF_INET6 */
+	uint8_t laddr[SYNFIN_ADDR_LEN];
+	uint8_t raddr[SYNFIN_ADDR_LEN];
+	uint16_t lport, rport;
+	enum conn_role role;
+	uint32_t pid;            /* owner tgid, 0 if unknown */
+	char comm[SYNFIN_COMM_LEN + 1]; /* raw bytes, NUL terminated; may hold anything */
+	uint32_t netns;
+	uint64_t cgroup_id;
+	uint64_t bytes_sent;     /* payload bytes the peer acknowledged */
+	uint64_t bytes_received; /* payload bytes received */
+	bool bytes_known;        /* false when the close event carried no counters */
+	struct {
+		enum handshake_result result;
+		double ms;           /* < 0 when there is no handshake time */
+		uint32_t syn_retrans;
+		uint32_t synack_retrans;
+	} handshake;
+	struct {
+		enum close_initiator initiator;
+		enum close_how how;
+		int err;             /* sk_err at close (positive errno), 0 if none */
+	} close;
+	uint32_t total_retrans;
+	uint32_t srtt_us;
+	uint8_t last_state;      /* the state before CLOSE */
+	bool seeded;             /* open before synfin started (from sock_diag) */
+};
+
+/* A socket that was already open when synfin started, from sock_diag. */
+struct synfin_seed {
+	uint64_t cookie;
+	uint8_t family;
+	uint8_t state;           /* SYNFIN_TCP_* */
+	uint8_t laddr[SYNFIN_ADDR_LEN];
+	uint8_t raddr[SYNFIN_ADDR_LEN];
+	uint16_t lport, rport;
+	uint32_t netns;
+	uint32_t inode;
+	uint32_t uid;
+	uint32_t pid;            /* 0 if no process holds it */
+	char comm[SYNFIN_COMM_LEN];
+	enum conn_role role;     /* SERVER when it shares a listener's port, else UNKNOWN */
+};
+
+/* Why the engine lost track of something; each is counted. */
+enum engine_loss {
+	LOSS_TABLE_FULL = 0,     /* a new connection found the table full and was not tracked */
+	LOSS_MAX,
+};
+
+struct engine;
+
+typedef void (*engine_conn_fn)(const struct conn_record *rec, void *ctx);
+/* Called for every event once the engine has applied it; ev has its tuple
+ * completed from the table where the kernel could not read it. */
+typedef void (*engine_event_fn)(const struct synfin_event *ev, void *ctx);
+
+struct engine_opts {
+	uint32_t max_conns;      /* table capacity (0: default) */
+	engine_conn_fn on_conn;
+	engine_event_fn on_event;
+	void *ctx;
+	uint32_t filter_pid;     /* also applied here: owners the kernel learned late */
+};
+
+struct engine *engine__new(const struct engine_opts *opts);
+void engine__free(struct engine *eng);
+void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t now_ns);
+void engine__handle(struct engine *eng, const struct synfin_event *ev);
+uint32_t engine__live(const struct engine *eng);
+uint64_t engine__lost(const struct engine *eng, enum engine_loss why);
+
+const char *role_name(enum conn_role r);
+const char *handshake_name(enum handshake_result r);
+const char *initiator_name(enum close_initiator i);
+const char *close_how_name(enum close_how h);
+/* ss-style state names ("ESTAB", "SYN-SENT", ...), "UNKNOWN" when out of range. */
+const char *tcp_state_name(unsigned int state);
+
+#endif /* SYNFIN_ENGINE_H */

@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Reconstruction tests: event sequences as KERNEL-NOTES recorded them on
+ * this kernel, fed to the engine, and the conn_record it must produce. */
+#include "unit.h"
+#include "engine.h"
+
+#define MS 1000000ULL
+
+static struct conn_record got[8];
+static int ngot;
+
+static void collect(const struct conn_record *rec, void *ctx)
+{
+	(void)ctx;
+	if (ngot < 8)
+		got[ngot] = *rec;
+	ngot++;
+}
+
+static struct engine *fresh(uint32_t max_conns, uint32_t filter_pid)
+{
+	struct engine_opts o = { .max_conns = max_conns, .on_conn = collect,
+				 .filter_pid = filter_pid };
+
+	ngot = 0;
+	memset(got, 0, sizeof(got));
+	return engine__new(&o);
+}
+
+/* A socket as the kernel side describes it. */
+struct sk {
+	uint64_t cookie;
+	uint64_t start_ns;
+	uint16_t lport, rport;
+	uint16_t owner_flags;
+	uint32_t pid;
+	const char *comm;
+};
+
+static struct synfin_event ev_of(const struct sk *s, uint8_t kind, uint64_t ts,
+				 uint8_t old, uint8_t new)
+{
+	struct synfin_event e = { 0 };
+
+	e.kind = kind;
+	e.ts_ns = ts;
+	e.cookie = s->cookie;
+	e.start_ns = s->start_ns;
+	e.family = SYNFIN_AF_INET;
+	e.laddr[0] = 10; e.laddr[3] = 1;
+	e.raddr[0] = 10; e.raddr[3] = 2;
+	e.lport = s->lport;
+	e.rport = s->rport;
+	e.old_state = old;
+	e.new_state = new;
+	e.netns = 4026532177u;
+	e.flags = s->owner_flags;
+	if (s->owner_flags & SYNFIN_F_OWNER_KNOWN) {
+		e.pid = s->pid;
+		memcpy(e.comm, s->comm, strnlen(s->comm, sizeof(e.comm)));
+	}
+	return e;
+}
+
+static void state(struct engine *eng, const struct sk *s, uint64_t ts, uint8_t old,
+		  uint8_t new, int err, uint16_t extra_flags, uint64_t acked,
+		  uint64_t received)
+{
+	struct synfin_event e = ev_of(s, SYNFIN_EV_STATE, ts, old, new);
+
+	e.err = err;
+	e.flags |= extra_flags;
+	e.bytes_acked = acked;
+	e.bytes_received = received;
+	engine__handle(eng, &e);
+}
+
+static const struct sk client = {
+	.cookie = 1001, .start_ns = 100 * MS, .lport = 40000, .rport = 5000,
+	.owner_flags = SYNFIN_F_OWNER_KNOWN | SYNFIN_F_ACTIVE, .pid = 111, .comm = "cli",
+};
+
+static const struct sk server = {
+	.cookie = 2002, .start_ns = 101 * MS, .lport = 5000, .rport = 40000,
+	.owner_flags = SYNFIN_F_OWNER_KNOWN | SYNFIN_F_PASSIVE | SYNFIN_F_OWNER_ACCEPT,
+	.pid = 222, .comm = "srv",
+};
+
+/* KERNEL-NOTES 1(a): the client closes first, the server 300 ms later. */
+static void test_client_closes_first(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct sk c = client;
+
+	c.lport = 0; /* no local port before connect() picks one */
+	state(eng, &c, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	c.lport = 40000;
+	state(eng, &c, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
+	state(eng, &c, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0,
+	      SYNFIN_F_PROC_CTX, 1001, 3000);
+	state(eng, &c, 242 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 1002, 3000);
+	/* orphan handed to a FIN_WAIT2 tw: peer FIN not here (done=0) */
+	state(eng, &c, 242 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
+	      SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 1002, 3000);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].role, ROLE_CLIENT);
+	CHECK_EQ_INT(got[0].lport, 40000);
+	CHECK_EQ_INT(got[0].pid, 111);
+	CHECK_EQ_STR(got[0].comm, "cli");
+	CHECK_EQ_INT(got[0].handshake.result, HS_ESTABLISHED);
+	CHECK(got[0].handshake.ms > 0.999 && got[0].handshake.ms < 1.001);
+	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_LOCAL);
+	CHECK_EQ_INT(got[0].close.how, HOW_FIN);
+	CHECK_EQ_INT(got[0].bytes_sent, 1000);
+	CHECK_EQ_INT(got[0].bytes_received, 3000);
+	CHECK_EQ_INT(got[0].last_state, SYNFIN_TCP_FIN_WAIT2);
+	CHECK_EQ_INT(got[0].start_ns, 100 * MS);
+	CHECK_EQ_INT(got[0].end_ns, 242 * MS);
+	CHECK_EQ_INT(engine__live(eng), 0);
+	engine__free(eng);
+}
+
+/* The server's side of 1(a): passive close through CLOSE_WAIT, LAST_ACK. */
+static void test_server_passive_close(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct sk s = server;
+	struct synfin_event e;
+
+	/* before accept(): the provisional owner is the listener's */
+	s.owner_flags = SYNFIN_F_OWNER_KNOWN | SYNFIN_F_PASSIVE;
+	s.pid = 220;
+	s.comm = "listener";
+	state(eng, &s, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
+	e = ev_of(&s, SYNFIN_EV_STATE, 101 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED);
+	e.srtt_us = 86;
+	e.total_retrans = 0;
+	engine__handle(eng, &e);
+	s = server; /* accept() named the real owner */
+	state(eng, &s, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE_WAIT, 0,
+	      SYNFIN_F_DONE, 3000, 1001);
+	state(eng, &s, 500 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_LAST_ACK, 0,
+	      SYNFIN_F_DONE | SYNFIN_F_PROC_CTX, 3000, 1001);
+	state(eng, &s, 501 * MS, SYNFIN_TCP_LAST_ACK, SYNFIN_TCP_CLOSE, 0,
+	      SYNFIN_F_DONE | SYNFIN_F_DEAD, 3001, 1001);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].role, ROLE_SERVER);
+	CHECK_EQ_INT(got[0].pid, 222);
+	CHECK_EQ_STR(got[0].comm, "srv");
+	CHECK_EQ_INT(got[0].handshake.result, HS_ESTABLISHED);
+	CHECK(got[0].handshake.ms > 0.085 && got[0].handshake.ms < 0.087);
+	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_REMOTE);
+	CHECK_EQ_INT(got[0].close.how, HOW_FIN);
+	CHECK_EQ_INT(got[0].bytes_sent, 3000);
+	CHECK_EQ_INT(got[0].bytes_received, 1000);
+	engine__free(eng);
+}
+
+/* Variant a0: FIN and ACK together, the peer's FIN is in (done=1). */
+static void test_fin_wait2_with_peer_fin(void)
+{
+	struct engine *eng = fresh(0, 0);
+
+	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state(eng, &client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
+	state(eng, &client, 150 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 11, 20);
+	state(eng, &client, 151 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 12, 21);
+	state(eng, &client, 151 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
+	      SYNFIN_F_DONE | SYNFIN_F_DEAD, 12, 21);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].bytes_sent, 10);
+	CHECK_EQ_INT(got[0].bytes_received, 20);
+	CHECK_EQ_INT(got[0].close.how, HOW_FIN);
+	engine__free(eng);
+}
+
+/* 1(c): both FINs cross; this end goes through CLOSING. */
+static void test_simultaneous_close(void)
+{
+	struct engine *eng = fresh(0, 0);
+
+	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state(eng, &client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
+	state(eng, &client, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 1, 0);
+	state(eng, &client, 201 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_CLOSING, 0,
+	      SYNFIN_F_DONE, 1, 1);
+	state(eng, &client, 414 * MS, SYNFIN_TCP_CLOSING, SYNFIN_TCP_CLOSE, 0,
+	      SYNFIN_F_DONE | SYNFIN_F_DEAD, 2, 1);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_BOTH);
+	CHECK_EQ_INT(got[0].close.how, HOW_FIN);
+	CHECK_EQ_INT(got[0].bytes_sent, 0);
+	CHECK_EQ_INT(got[0].bytes_received, 0);
+	engine__free(eng);
+}
+
+/* 1(d): connect to a closed port; the tuple is wiped after the CLOSE. */
+static void test_refused(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_event e = ev_of(&client, SYNFIN_EV_RESET_RECEIVED, 100 * MS,
+				      SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_SYN_SENT);
+
+	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	engine__handle(eng, &e);
+	state(eng, &client, 100 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE, 111, 0, 0, 0);
+	/* the socket's send_reset after the fact must not resurrect it */
+	e = ev_of(&client, SYNFIN_EV_RESET_SENT, 101 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_CLOSE);
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].handshake.result, HS_REFUSED);
+	CHECK(got[0].handshake.ms < 0);
+	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_NONE);
+	CHECK_EQ_INT(got[0].close.err, 111);
+	CHECK_EQ_INT(engine__live(eng), 0);
+	engine__free(eng);
+}
+
+/* 1(e): SYNs unanswered, two retransmits, ETIMEDOUT from the timer. */
+static void test_syn_timeout(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_event e;
+
+	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	for (int i = 1; i <= 2; i++) {
+		e = ev_of(&client, SYNFIN_EV_RETRANSMIT, (100 + 1000 * i) * MS,
+			  SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_SYN_SENT);
+		e.tcp_flags = 0x02;
+		engine__handle(eng, &e);
+	}
+	e = ev_of(&client, SYNFIN_EV_STATE, 3180 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE);
+	e.err = 110;
+	e.total_retrans = 2;
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].handshake.result, HS_TIMEOUT);
+	CHECK_EQ_INT(got[0].handshake.syn_retrans, 2);
+	CHECK(got[0].handshake.ms < 0);
+	CHECK_EQ_INT(got[0].close.err, 110);
+	engine__free(eng);
+}
+
+/* 1(f): SO_LINGER{1,0}: the client aborts, the server gets the RST. */
+static void test_linger0_abort(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_event e;
+
+	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state(eng, &client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
+	state(eng, &server, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
+	state(eng, &server, 101 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED, 0, 0, 0, 0);
+	state(eng, &client, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE, 0, 0, 1, 0);
+	e = ev_of(&server, SYNFIN_EV_RESET_RECEIVED, 200 * MS, SYNFIN_TCP_ESTABLISHED,
+		  SYNFIN_TCP_ESTABLISHED);
+	engine__handle(eng, &e);
+	state(eng, &server, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE, 104, 0, 0, 0);
+	CHECK_EQ_INT(ngot, 2);
+	CHECK_EQ_INT(got[0].role, ROLE_CLIENT);
+	CHECK_EQ_INT(got[0].close.how, HOW_RST_SENT);
+	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_LOCAL);
+	CHECK_EQ_INT(got[1].role, ROLE_SERVER);
+	CHECK_EQ_INT(got[1].close.how, HOW_RST_RECEIVED);
+	CHECK_EQ_INT(got[1].close.initiator, CLOSE_BY_REMOTE);
+	CHECK_EQ_INT(got[1].close.err, 104);
+	engine__free(eng);
+}
+
+/* RST received in CLOSE_WAIT gives EPIPE (KERNEL-NOTES 1, other transitions). */
+static void test_rst_in_close_wait(void)
+{
+	struct engine *eng = fresh(0, 0);
+
+	state(eng, &server, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
+	state(eng, &server, 101 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED, 0, 0, 0, 0);
+	state(eng, &server, 150 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE_WAIT, 0,
+	      SYNFIN_F_DONE, 0, 1);
+	state(eng, &server, 900 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_CLOSE, 32,
+	      SYNFIN_F_DONE, 0, 1);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_REMOTE);
+	CHECK_EQ_INT(got[0].close.how, HOW_RST_RECEIVED);
+	CHECK_EQ_INT(got[0].close.err, 32);
+	engine__free(eng);
+}
+
+/* A reset while the child is in SYN_RECV. */
+static void test_reset_in_syn_recv(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_event e;
+
+	state(eng, &server, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
+	e = ev_of(&server, SYNFIN_EV_RESET_RECEIVED, 102 * MS, SYNFIN_TCP_SYN_RECV,
+		  SYNFIN_TCP_SYN_RECV);
+	engine__handle(eng, &e);
+	state(eng, &server, 102 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_CLOSE, 104, 0, 0, 0);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].handshake.result, HS_RESET);
+	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_NONE);
+	engine__free(eng);
+}
+
+/* Opened before synfin started: seeded from sock_diag, closed later. */
+static void test_seeded(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_seed seed = { .cookie = 3003, .family = SYNFIN_AF_INET,
+				    .state = SYNFIN_TCP_ESTABLISHED, .lport = 5000,
+				    .rport = 41000, .pid = 333, .role = ROLE_SERVER };
+	struct sk s = { .cookie = 3003, .lport = 5000, .rport = 41000 };
+
+	strcpy(seed.comm, "old");
+	engine__seed(eng, &seed, 50 * MS);
+	engine__seed(eng, &seed, 51 * MS); /* seen twice: kept once */
+	CHECK_EQ_INT(engine__live(eng), 1);
+	/* storage created late: no owner, no start in the events */
+	state(eng, &s, 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 5, 7);
+	state(eng, &s, 301 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6, 7);
+	state(eng, &s, 302 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0, SYNFIN_F_DONE, 6, 8);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK(got[0].seeded);
+	CHECK_EQ_INT(got[0].handshake.result, HS_NOT_SEEN);
+	CHECK_EQ_INT(got[0].role, ROLE_SERVER);
+	CHECK_EQ_INT(got[0].pid, 333);
+	CHECK_EQ_STR(got[0].comm, "old");
+	CHECK_EQ_INT(got[0].start_ns, 50 * MS);
+	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_LOCAL);
+	CHECK_EQ_INT(got[0].close.how, HOW_FIN);
+	CHECK_EQ_INT(got[0].bytes_sent, 5); /* server: no SYN in bytes_acked */
+	CHECK_EQ_INT(got[0].bytes_received, 7);
+	engine__free(eng);
+}
+
+/* First seen past the handshake without a seed (its storage came late). */
+static void test_first_seen_established(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct sk s = { .cookie = 4004, .lport = 6000, .rport = 42000 };
+
+	state(eng, &s, 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE_WAIT, 0,
+	      SYNFIN_F_DONE, 0, 1);
+	state(eng, &s, 301 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_LAST_ACK, 0, 0, 0, 1);
+	state(eng, &s, 302 * MS, SYNFIN_TCP_LAST_ACK, SYNFIN_TCP_CLOSE, 0, 0, 1, 1);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].handshake.result, HS_NOT_SEEN);
+	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_REMOTE);
+	CHECK_EQ_INT(got[0].close.how, HOW_FIN);
+	engine__free(eng);
+}
+
+/* The ->CLOSE was lost; tcp_destroy_sock finishes the connection. */
+static void test_destroy_without_close(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_event e;
+
+	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state(eng, &client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
+	state(eng, &client, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 1, 0);
+	state(eng, &client, 201 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 2, 0);
+	e = ev_of(&client, SYNFIN_EV_DESTROY, 202 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_CLOSE);
+	e.bytes_acked = 2;
+	e.bytes_received = 1;
+	e.flags |= SYNFIN_F_DONE;
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].last_state, SYNFIN_TCP_FIN_WAIT2);
+	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_LOCAL);
+	CHECK_EQ_INT(got[0].close.how, HOW_FIN);
+	CHECK_EQ_INT(engine__live(eng), 0);
+	engine__free(eng);
+}
+
+/* At the cap, new connections are counted as lost, not silently dropped,
+ * and the table keeps working after it drains. */
+static void test_table_cap(void)
+{
+	struct engine *eng = fresh(16, 0);
+	struct sk s = client;
+
+	for (int i = 0; i < 20; i++) {
+		s.cookie = 5000 + i;
+		state(eng, &s, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	}
+	CHECK_EQ_INT(engine__live(eng), 16);
+	CHECK_EQ_INT(engine__lost(eng, LOSS_TABLE_FULL), 4);
+	for (int i = 0; i < 20; i++) {
+		s.cookie = 5000 + i;
+		state(eng, &s, 200 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE, 111, 0, 0, 0);
+	}
+	CHECK_EQ_INT(ngot, 16);
+	CHECK_EQ_INT(engine__live(eng), 0);
+	engine__free(eng);
+}
+
+/* Many live connections with deletions in between: the open-addressing
+ * table must find every one (exercises growth and backward-shift). */
+static void test_table_churn(void)
+{
+	struct engine *eng = fresh(100000, 0);
+	struct sk s = client;
+	int closed = 0;
+
+	for (int i = 1; i <= 5000; i++) {
+		s.cookie = (uint64_t)i * 7919;
+		state(eng, &s, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+		if (i % 3 == 0) {
+			s.cookie = (uint64_t)(i / 3) * 7919;
+			state(eng, &s, 200 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE, 111, 0, 0, 0);
+			closed++;
+		}
+	}
+	CHECK_EQ_INT(engine__live(eng), 5000 - closed);
+	for (int i = 1; i <= 5000; i++) {
+		s.cookie = (uint64_t)i * 7919;
+		state(eng, &s, 300 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE, 111, 0, 0, 0);
+	}
+	CHECK_EQ_INT(ngot, 5000);
+	CHECK_EQ_INT(engine__live(eng), 0);
+	CHECK_EQ_INT(engine__lost(eng, LOSS_TABLE_FULL), 0);
+	engine__free(eng);
+}
+
+/* -p: an owner learned after the kernel let the events through. */
+static void test_pid_filter_late_owner(void)
+{
+	struct engine *eng = fresh(0, 222);
+
+	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state(eng, &client, 200 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE, 111, 0, 0, 0);
+	state(eng, &server, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
+	state(eng, &server, 200 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_CLOSE, 104, 0, 0, 0);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].pid, 222);
+	engine__free(eng);
+}
+
+static const struct unit_case cases[] = {
+	{ "engine: client closes first", test_client_closes_first },
+	{ "engine: server passive close", test_server_passive_close },
+	{ "engine: FIN_WAIT2 with the peer's FIN", test_fin_wait2_with_peer_fin },
+	{ "engine: simultaneous close", test_simultaneous_close },
+	{ "engine: connect refused", test_refused },
+	{ "engine: SYN timeout", test_syn_timeout },
+	{ "engine: SO_LINGER 0 abort, both ends", test_linger0_abort },
+	{ "engine: RST in CLOSE_WAIT", test_rst_in_close_wait },
+	{ "engine: reset in SYN_RECV", test_reset_in_syn_recv },
+	{ "engine: seeded connection", test_seeded },
+	{ "engine: first seen past the handshake", test_first_seen_established },
+	{ "engine: destroy without CLOSE", test_destroy_without_close },
+	{ "engine: table cap counts losses", test_table_cap },
+	{ "engine: table churn", test_table_churn },
+	{ "engine: pid filter with late owner", test_pid_filter_late_owner },
+};
+
+UNIT_MAIN(cases)
