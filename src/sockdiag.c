@@ -1,0 +1,789 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Startup snapshot of open TCP connections: sock_diag dump in every network
+ * namespace (tracepoints are global, sock_diag is per netns), owners from
+ * /proc/[pid]/fd, then engine__seed() for each connected socket.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+
+#include "sockdiag.h"
+
+/* The kernel sizes dump skbs up to 32 KiB after the reader's buffer; more
+ * than that here means MSG_TRUNC can never fire on a sane kernel. */
+#define SOCKDIAG_BUF_LEN (64 * 1024)
+
+/* idiag_timer value used only by inet_twsk_diag_fill(). */
+#define SOCKDIAG_TIMER_TW 3
+
+/* A namespace to visit. path NULL and pid 0: the caller's own (orig_fd). */
+struct ns_ent {
+	uint32_t ino;
+	uint32_t order;           /* insertion order: /run/netns names win over pids */
+	int pid;
+	char *path;
+};
+
+struct seed_ctx {
+	const struct synfin_filter *f;
+	struct sockdiag_stats *st;
+	uint32_t netns;
+	struct synfin_seed *cands;
+	size_t ncands, cands_cap;
+	struct sockdiag_listener *ls;
+	size_t nls, ls_cap;
+};
+
+/* Room for need elements: returns the (maybe moved) array, NULL when out
+ * of memory (arr is then still valid and owned by the caller). */
+static void *grow(void *arr, size_t *cap, size_t need, size_t elsz)
+{
+	size_t ncap;
+	void *p;
+
+	if (need <= *cap)
+		return arr;
+	ncap = *cap ? *cap * 2 : 64;
+	while (ncap < need)
+		ncap *= 2;
+	p = reallocarray(arr, ncap, elsz);
+	if (!p)
+		return NULL;
+	*cap = ncap;
+	return p;
+}
+
+int sockdiag_parse_msg(const struct nlmsghdr *nlh, struct sockdiag_sock *out)
+{
+	const struct inet_diag_msg *m;
+	const struct rtattr *rta;
+	int len;
+
+	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+		return -EBADMSG;
+	m = NLMSG_DATA(nlh);
+	if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)
+		return -EBADMSG;
+
+	memset(out, 0, sizeof(*out));
+	out->family = m->idiag_family;
+	out->state = m->idiag_state;
+	out->timer = m->idiag_timer;
+	out->lport = ntohs(m->id.idiag_sport);
+	out->rport = ntohs(m->id.idiag_dport);
+	if (m->idiag_family == AF_INET) {
+		memcpy(out->laddr, m->id.idiag_src, 4);
+		memcpy(out->raddr, m->id.idiag_dst, 4);
+	} else {
+		memcpy(out->laddr, m->id.idiag_src, SYNFIN_ADDR_LEN);
+		memcpy(out->raddr, m->id.idiag_dst, SYNFIN_ADDR_LEN);
+	}
+	out->inode = m->idiag_inode;
+	out->uid = m->idiag_uid;
+	out->cookie = (uint64_t)m->id.idiag_cookie[0] |
+		      (uint64_t)m->id.idiag_cookie[1] << 32;
+
+	/* Attributes follow the aligned header; the cgroup id is sent without
+	 * being asked for (CONFIG_SOCK_CGROUP_DATA) and may be unaligned. */
+	len = (int)(nlh->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+	rta = (const struct rtattr *)((const char *)m + NLMSG_ALIGN(sizeof(*m)));
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		if (rta->rta_type == INET_DIAG_CGROUP_ID &&
+		    RTA_PAYLOAD(rta) >= sizeof(uint64_t))
+			memcpy(&out->cgroup_id, RTA_DATA(rta), sizeof(uint64_t));
+	}
+	return 0;
+}
+
+bool sockdiag_is_seedable(const struct sockdiag_sock *s)
+{
+	/* A tw sock reports its substate, FIN_WAIT2 included: only idiag_timer
+	 * tells it from a full FIN_WAIT2 socket. */
+	if (s->timer == SOCKDIAG_TIMER_TW)
+		return false;
+	/* SYN_RECV in a dump is a request sock: the state tracepoint never
+	 * reports its end, so a seed would stay in the table for good. Its
+	 * child shows up at the final ACK like any new connection. */
+	switch (s->state) {
+	case SYNFIN_TCP_ESTABLISHED:
+	case SYNFIN_TCP_SYN_SENT:
+	case SYNFIN_TCP_FIN_WAIT1:
+	case SYNFIN_TCP_FIN_WAIT2:
+	case SYNFIN_TCP_CLOSE_WAIT:
+	case SYNFIN_TCP_LAST_ACK:
+	case SYNFIN_TCP_CLOSING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int sockdiag_parse_socket_link(const char *link, uint32_t *inode)
+{
+	static const char prefix[] = "socket:[";
+	unsigned long long v = 0;
+	const char *p;
+
+	if (strncmp(link, prefix, sizeof(prefix) - 1) != 0)
+		return -EINVAL;
+	p = link + sizeof(prefix) - 1;
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (unsigned long long)(*p - '0');
+		if (v > UINT32_MAX)
+			return -EINVAL;
+	}
+	if (p[0] != ']' || p[1] != '\0')
+		return -EINVAL;
+	*inode = (uint32_t)v;
+	return 0;
+}
+
+static int listener_cmp(const void *a, const void *b)
+{
+	const struct sockdiag_listener *x = a, *y = b;
+
+	if (x->netns != y->netns)
+		return x->netns < y->netns ? -1 : 1;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return 0;
+}
+
+void sockdiag_sort_listeners(struct sockdiag_listener *ls, size_t n)
+{
+	if (n > 1)
+		qsort(ls, n, sizeof(*ls), listener_cmp);
+}
+
+static bool addr_is_mapped(const uint8_t *a)
+{
+	static const uint8_t pfx[12] = { [10] = 0xff, [11] = 0xff };
+
+	return memcmp(a, pfx, sizeof(pfx)) == 0;
+}
+
+/* Points *v4 at the IPv4 bytes when the address is IPv4 or IPv4-mapped. */
+static bool addr_v4(uint8_t family, const uint8_t *a, const uint8_t **v4)
+{
+	if (family == AF_INET) {
+		*v4 = a;
+		return true;
+	}
+	if (addr_is_mapped(a)) {
+		*v4 = a + 12;
+		return true;
+	}
+	return false;
+}
+
+static bool listener_covers(const struct sockdiag_listener *l, uint8_t family,
+			    const uint8_t *laddr)
+{
+	static const uint8_t zero[SYNFIN_ADDR_LEN];
+	const uint8_t *lv4, *sv4;
+	bool l_is_v4, s_is_v4;
+
+	if (l->family == AF_INET6 && memcmp(l->addr, zero, SYNFIN_ADDR_LEN) == 0)
+		return true;
+	l_is_v4 = addr_v4(l->family, l->addr, &lv4);
+	s_is_v4 = addr_v4(family, laddr, &sv4);
+	if (l_is_v4 != s_is_v4)
+		return false;
+	if (l_is_v4)
+		return memcmp(lv4, zero, 4) == 0 || memcmp(lv4, sv4, 4) == 0;
+	return memcmp(l->addr, laddr, SYNFIN_ADDR_LEN) == 0;
+}
+
+enum conn_role sockdiag_role(const struct sockdiag_listener *ls, size_t n,
+			     uint32_t netns, uint8_t family,
+			     const uint8_t *laddr, uint16_t lport)
+{
+	struct sockdiag_listener key = { .netns = netns, .port = lport };
+	size_t lo = 0, hi = n;
+
+	/* Lower bound of (netns, port), then every listener sharing it. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (listener_cmp(&ls[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && listener_cmp(&ls[lo], &key) == 0; lo++) {
+		if (listener_covers(&ls[lo], family, laddr))
+			return ROLE_SERVER;
+	}
+	return ROLE_UNKNOWN;
+}
+
+void sockdiag_fill_seed(const struct sockdiag_sock *s, uint32_t netns,
+			struct synfin_seed *seed)
+{
+	memset(seed, 0, sizeof(*seed));
+	seed->cookie = s->cookie;
+	seed->family = s->family;
+	seed->state = s->state;
+	memcpy(seed->laddr, s->laddr, SYNFIN_ADDR_LEN);
+	memcpy(seed->raddr, s->raddr, SYNFIN_ADDR_LEN);
+	seed->lport = s->lport;
+	seed->rport = s->rport;
+	seed->netns = netns;
+	seed->inode = s->inode;
+	seed->uid = s->uid;
+	seed->role = ROLE_UNKNOWN;
+}
+
+static int handle_sock(struct seed_ctx *c, const struct sockdiag_sock *s)
+{
+	struct sockdiag_listener *l;
+	void *p;
+
+	c->st->sockets_seen++;
+	if (s->state == SYNFIN_TCP_LISTEN) {
+		p = grow(c->ls, &c->ls_cap, c->nls + 1, sizeof(*c->ls));
+		if (!p)
+			return -ENOMEM;
+		c->ls = p;
+		l = &c->ls[c->nls++];
+		l->netns = c->netns;
+		l->port = s->lport;
+		l->family = s->family;
+		memcpy(l->addr, s->laddr, SYNFIN_ADDR_LEN);
+		return 0;
+	}
+	if (!sockdiag_is_seedable(s))
+		return 0;
+	/* pid 0 here: the owner is not known until the /proc scan, which
+	 * applies the pid filter. */
+	if (c->f && !filter_match(c->f, s->family, s->lport, s->rport, c->netns,
+				  s->cgroup_id, 0))
+		return 0;
+	p = grow(c->cands, &c->cands_cap, c->ncands + 1, sizeof(*c->cands));
+	if (!p)
+		return -ENOMEM;
+	c->cands = p;
+	sockdiag_fill_seed(s, c->netns, &c->cands[c->ncands++]);
+	return 0;
+}
+
+/* One NLM_F_DUMP request for one family on fd, every record to handle_sock. */
+static int dump_family(int fd, uint8_t family, uint32_t seq, char *buf,
+		       struct seed_ctx *c)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nlh = {
+			.nlmsg_len = sizeof(req),
+			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			.nlmsg_seq = seq,
+		},
+		.r = {
+			.sdiag_family = family,
+			.sdiag_protocol = IPPROTO_TCP,
+			/* All states but real TIME_WAIT, which can be
+			 * numerous and is never seeded. A tw in substate
+			 * FIN_WAIT2 still comes and is skipped by its timer. */
+			.idiag_states = ~0u & ~(1u << SYNFIN_TCP_TIME_WAIT),
+		},
+	};
+	struct sockdiag_sock s;
+	struct nlmsghdr *nlh;
+	struct iovec iov;
+	struct msghdr msg;
+	ssize_t n;
+	int err, len;
+
+	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+
+	for (;;) {
+		iov = (struct iovec){ .iov_base = buf, .iov_len = SOCKDIAG_BUF_LEN };
+		msg = (struct msghdr){
+			.msg_name = &sa, .msg_namelen = sizeof(sa),
+			.msg_iov = &iov, .msg_iovlen = 1,
+		};
+		n = recvmsg(fd, &msg, 0);
+		if (n < 0) {
+			err = -errno;
+			if (err == -EINTR)
+				continue;
+			return err;
+		}
+		if (msg.msg_flags & MSG_TRUNC)
+			return -EMSGSIZE;
+		if (n == 0)
+			return -EPROTO;
+
+		len = (int)n;
+		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, len);
+		     nlh = NLMSG_NEXT(nlh, len)) {
+			if (nlh->nlmsg_seq != seq)
+				continue;
+			if (nlh->nlmsg_type == NLMSG_DONE) {
+				/* A dump that failed midway says so here. */
+				if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(int))) {
+					memcpy(&err, NLMSG_DATA(nlh), sizeof(err));
+					if (err < 0)
+						return err;
+				}
+				return 0;
+			}
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(nlh);
+
+				if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+					return -EBADMSG;
+				return e->error ? e->error : -EPROTO;
+			}
+			if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+				continue;
+			err = sockdiag_parse_msg(nlh, &s);
+			if (err)
+				return err;
+			err = handle_sock(c, &s);
+			if (err)
+				return err;
+		}
+	}
+}
+
+/* Both families of the namespace the thread is in now. */
+static int dump_netns(struct seed_ctx *c, char *buf)
+{
+	size_t first = c->ncands, i;
+	int fd, err;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd < 0)
+		return -errno;
+	c->nls = 0;
+	err = dump_family(fd, AF_INET, 1, buf, c);
+	if (err)
+		goto cleanup;
+	err = dump_family(fd, AF_INET6, 2, buf, c);
+	/* No IPv6 in this kernel or netns is not a failure. */
+	if (err == -ENOENT || err == -EAFNOSUPPORT)
+		err = 0;
+	if (err)
+		goto cleanup;
+
+	/* Roles only once both families are in: a dual-stack listener comes
+	 * from the IPv6 dump but covers IPv4-mapped sockets. */
+	sockdiag_sort_listeners(c->ls, c->nls);
+	for (i = first; i < c->ncands; i++) {
+		struct synfin_seed *sd = &c->cands[i];
+
+		sd->role = sockdiag_role(c->ls, c->nls, c->netns, sd->family,
+					 sd->laddr, sd->lport);
+	}
+cleanup:
+	if (err)
+		c->ncands = first;  /* half a dump is not seeded */
+	close(fd);
+	return err;
+}
+
+static int ns_add(struct ns_ent **arr, size_t *n, size_t *cap, uint32_t ino,
+		  int pid, const char *path)
+{
+	struct ns_ent *e;
+	char *dup = NULL;
+
+	if (path) {
+		dup = strdup(path);
+		if (!dup)
+			return -ENOMEM;
+	}
+	e = grow(*arr, cap, *n + 1, sizeof(**arr));
+	if (!e) {
+		free(dup);
+		return -ENOMEM;
+	}
+	*arr = e;
+	e = &(*arr)[*n];
+	e->ino = ino;
+	e->order = (uint32_t)*n;
+	e->pid = pid;
+	e->path = dup;
+	(*n)++;
+	return 0;
+}
+
+static int ns_cmp(const void *a, const void *b)
+{
+	const struct ns_ent *x = a, *y = b;
+
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static bool parse_pid(const char *name, int *pid)
+{
+	long v = 0;
+
+	if (!*name)
+		return false;
+	for (; *name; name++) {
+		if (*name < '0' || *name > '9')
+			return false;
+		v = v * 10 + (*name - '0');
+		if (v > 0x7fffffff)
+			return false;
+	}
+	*pid = (int)v;
+	return v > 0;
+}
+
+/* The distinct network namespaces: our own first, then /run/netns bind
+ * mounts (stable names), then every process's. Sorted, one per inode. */
+static int collect_netns(const struct stat *self, struct ns_ent **out, size_t *nout)
+{
+	struct ns_ent *arr = NULL;
+	size_t n = 0, cap = 0, i, j;
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *dir = NULL;
+	struct stat st;
+	int err, pid;
+
+	err = ns_add(&arr, &n, &cap, (uint32_t)self->st_ino, 0, NULL);
+	if (err)
+		goto cleanup;
+
+	dir = opendir("/run/netns");
+	if (dir) {
+		while ((de = readdir(dir))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/run/netns/%s", de->d_name);
+			/* An unmounted name is a plain tmpfs file: only nsfs
+			 * (same device as our own ns file) counts. */
+			if (stat(path, &st) || st.st_dev != self->st_dev)
+				continue;
+			err = ns_add(&arr, &n, &cap, (uint32_t)st.st_ino, 0, path);
+			if (err)
+				goto cleanup;
+		}
+		closedir(dir);
+		dir = NULL;
+	}
+
+	dir = opendir("/proc");
+	if (!dir) {
+		err = -errno;
+		goto cleanup;
+	}
+	while ((de = readdir(dir))) {
+		if (!parse_pid(de->d_name, &pid))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+		if (stat(path, &st))
+			continue;  /* gone, or a zombie */
+		err = ns_add(&arr, &n, &cap, (uint32_t)st.st_ino, pid, NULL);
+		if (err)
+			goto cleanup;
+	}
+
+	qsort(arr, n, sizeof(*arr), ns_cmp);
+	for (i = 0, j = 0; i < n; i++) {
+		if (j && arr[j - 1].ino == arr[i].ino) {
+			free(arr[i].path);
+			continue;
+		}
+		arr[j++] = arr[i];
+	}
+	n = j;
+	err = 0;
+cleanup:
+	if (dir)
+		closedir(dir);
+	if (err) {
+		for (i = 0; i < n; i++)
+			free(arr[i].path);
+		free(arr);
+		arr = NULL;
+		n = 0;
+	}
+	*out = arr;
+	*nout = n;
+	return err;
+}
+
+/* Enter e (or stay, if already there). Returns 0 or -errno. */
+static int enter_netns(const struct ns_ent *e, int orig_fd, uint32_t orig_ino,
+		       uint32_t *cur_ino)
+{
+	char path[64];
+	struct stat st;
+	int fd = -1, err;
+
+	if (e->ino == *cur_ino)
+		return 0;
+	if (e->ino == orig_ino) {
+		fd = orig_fd;
+	} else {
+		if (!e->path)
+			snprintf(path, sizeof(path), "/proc/%d/ns/net", e->pid);
+		fd = open(e->path ? e->path : path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		/* The pid may have exited and been reused since the scan. */
+		if (fstat(fd, &st)) {
+			err = -errno;
+			goto cleanup;
+		}
+		if ((uint32_t)st.st_ino != e->ino) {
+			err = -ESRCH;
+			goto cleanup;
+		}
+	}
+	if (setns(fd, CLONE_NEWNET)) {
+		err = -errno;
+		goto cleanup;
+	}
+	*cur_ino = e->ino;
+	err = 0;
+cleanup:
+	if (fd != orig_fd)
+		close(fd);
+	return err;
+}
+
+/* comm of pid without its newline; empty when the process is gone. */
+static void read_comm(int pid, char *comm)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	comm[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, comm, SYNFIN_COMM_LEN - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	comm[n] = '\0';
+	if (comm[n - 1] == '\n')
+		comm[n - 1] = '\0';
+}
+
+struct owner_idx {
+	uint32_t inode;
+	uint32_t cand;
+};
+
+static int owner_cmp(const void *a, const void *b)
+{
+	const struct owner_idx *x = a, *y = b;
+
+	if (x->inode != y->inode)
+		return x->inode < y->inode ? -1 : 1;
+	return 0;
+}
+
+/* One pass over /proc/[tgid]/fd: the first tgid holding a candidate's
+ * socket owns it. The index holds only the candidates, so its size is
+ * bounded by them and nothing is capped. */
+static int find_owners(struct synfin_seed *cands, size_t ncands)
+{
+	struct owner_idx *idx = NULL, key, *hit;
+	char path[64], link[64], comm[SYNFIN_COMM_LEN];
+	size_t nidx = 0, left, i;
+	struct dirent *de, *fde;
+	DIR *proc = NULL, *fds = NULL;
+	int err, pid, comm_pid;
+	uint32_t ino;
+	ssize_t n;
+
+	idx = calloc(ncands ? ncands : 1, sizeof(*idx));
+	if (!idx) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < ncands; i++) {
+		if (!cands[i].inode)
+			continue;  /* orphan or request sock: no process holds it */
+		idx[nidx].inode = cands[i].inode;
+		idx[nidx].cand = (uint32_t)i;
+		nidx++;
+	}
+	left = nidx;
+	if (!left) {
+		err = 0;
+		goto cleanup;
+	}
+	qsort(idx, nidx, sizeof(*idx), owner_cmp);
+
+	proc = opendir("/proc");
+	if (!proc) {
+		err = -errno;
+		goto cleanup;
+	}
+	/* readdir of /proc lists thread group leaders only, not tasks. */
+	while (left && (de = readdir(proc))) {
+		if (!parse_pid(de->d_name, &pid))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+		fds = opendir(path);
+		if (!fds)
+			continue;  /* exited, or a kernel thread */
+		comm_pid = 0;
+		while (left && (fde = readdir(fds))) {
+			if (fde->d_name[0] == '.')
+				continue;
+			n = readlinkat(dirfd(fds), fde->d_name, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = '\0';
+			if (sockdiag_parse_socket_link(link, &ino))
+				continue;
+			key.inode = ino;
+			hit = bsearch(&key, idx, nidx, sizeof(*idx), owner_cmp);
+			if (!hit)
+				continue;
+			/* bsearch lands anywhere in a run of equal inodes. */
+			while (hit > idx && hit[-1].inode == ino)
+				hit--;
+			for (; hit < idx + nidx && hit->inode == ino; hit++) {
+				struct synfin_seed *sd = &cands[hit->cand];
+
+				if (sd->pid)
+					continue;
+				if (comm_pid != pid) {
+					read_comm(pid, comm);
+					comm_pid = pid;
+				}
+				sd->pid = (uint32_t)pid;
+				memcpy(sd->comm, comm, SYNFIN_COMM_LEN);
+				left--;
+			}
+		}
+		closedir(fds);
+		fds = NULL;
+	}
+	err = 0;
+cleanup:
+	if (fds)
+		closedir(fds);
+	if (proc)
+		closedir(proc);
+	free(idx);
+	return err;
+}
+
+int sockdiag_seed(struct engine *eng, const struct synfin_filter *f,
+		  uint64_t now_ns, struct sockdiag_stats *stats)
+{
+	struct sockdiag_stats local_stats;
+	struct seed_ctx c = { .f = f };
+	struct ns_ent *ns = NULL;
+	size_t nns = 0, i;
+	uint32_t orig_ino, cur_ino;
+	int orig_fd = -1, err, first_err = 0, fatal = 0;
+	struct stat self;
+	char *buf = NULL;
+
+	if (!stats)
+		stats = &local_stats;
+	memset(stats, 0, sizeof(*stats));
+	c.st = stats;
+
+	/* Opened before any setns: /proc/self/ns/net follows the thread. */
+	orig_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (orig_fd < 0) {
+		err = -errno;
+		goto cleanup;
+	}
+	if (fstat(orig_fd, &self)) {
+		err = -errno;
+		goto cleanup;
+	}
+	orig_ino = cur_ino = (uint32_t)self.st_ino;
+
+	buf = malloc(SOCKDIAG_BUF_LEN);
+	if (!buf) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	err = collect_netns(&self, &ns, &nns);
+	if (err)
+		goto cleanup;
+
+	for (i = 0; i < nns; i++) {
+		if (f && f->netns && ns[i].ino != f->netns)
+			continue;
+		err = enter_netns(&ns[i], orig_fd, orig_ino, &cur_ino);
+		if (!err) {
+			c.netns = ns[i].ino;
+			err = dump_netns(&c, buf);
+		}
+		if (err == -ENOMEM) {
+			fatal = err;
+			break;
+		}
+		if (err) {
+			stats->netns_failed++;
+			if (!first_err)
+				first_err = err;
+			continue;
+		}
+		stats->netns_visited++;
+	}
+
+	/* Home first, whatever happened above. */
+	if (cur_ino != orig_ino && setns(orig_fd, CLONE_NEWNET)) {
+		err = -errno;
+		goto cleanup;
+	}
+	err = fatal;
+	if (!err && !stats->netns_visited)
+		err = first_err;
+	if (err || !c.ncands)
+		goto cleanup;
+
+	err = find_owners(c.cands, c.ncands);
+	if (err)
+		goto cleanup;
+	for (i = 0; i < c.ncands; i++) {
+		/* Here the pid filter is strict: an unowned seed is not the
+		 * process asked for. */
+		if (f && f->pid && c.cands[i].pid != f->pid)
+			continue;
+		engine__seed(eng, &c.cands[i], now_ns);
+		stats->sockets_seeded++;
+	}
+cleanup:
+	for (i = 0; i < nns; i++)
+		free(ns[i].path);
+	free(ns);
+	free(c.cands);
+	free(c.ls);
+	free(buf);
+	if (orig_fd >= 0)
+		close(orig_fd);
+	return err;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Startup snapshot: dump the TCP sockets of every network namespace with
+ * sock_diag and seed the engine with the connections already open, so their
+ * close is reported later.
+ */
+#ifndef SYNFIN_SOCKDIAG_H
+#define SYNFIN_SOCKDIAG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "engine.h"
+#include "filter.h"
+
+struct nlmsghdr;
+
+struct sockdiag_stats {
+	uint32_t netns_visited;   /* namespaces dumped successfully */
+	uint32_t sockets_seen;    /* inet_diag records parsed (real TIME_WAIT is not asked for) */
+	uint32_t sockets_seeded;  /* engine__seed() calls */
+	uint32_t netns_failed;    /* namespaces that could not be entered or dumped */
+};
+
+/* Dump every TCP socket (IPv4 and IPv6) in every network namespace on the
+ * host and call engine__seed() for each one in a connected state
+ * (ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT,
+ * LAST_ACK, CLOSING) that passes filter_match(f, ...). Listeners are not
+ * seeded but decide the role: a socket whose local port equals the port of
+ * a listener in the same netns (on the same address or on the wildcard
+ * address) is ROLE_SERVER, else ROLE_UNKNOWN. TIME_WAIT entries are not
+ * seeded. f may be NULL (everything passes); a non-zero f->pid passes only
+ * seeds owned by that pid. stats may be NULL. Needs CAP_SYS_ADMIN (setns).
+ * Returns 0 or -errno; per-netns failures are counted in stats, not fatal,
+ * unless no namespace at all could be dumped: then the first error is
+ * returned. The calling thread is back in its own netns on return. */
+int sockdiag_seed(struct engine *eng, const struct synfin_filter *f,
+		  uint64_t now_ns, struct sockdiag_stats *stats);
+
+/* The pure parts, exported for unit tests. */
+
+/* One inet_diag_msg, decoded. Addresses in network byte order (IPv4 in the
+ * first 4 bytes, the rest zero), ports in host byte order. */
+struct sockdiag_sock {
+	uint64_t cookie;          /* idiag_cookie[0] | idiag_cookie[1] << 32 */
+	uint64_t cgroup_id;       /* INET_DIAG_CGROUP_ID, 0 when absent */
+	uint32_t inode;           /* 0: no struct socket (orphan, tw, request sock) */
+	uint32_t uid;
+	uint16_t lport, rport;
+	uint8_t family;           /* SYNFIN_AF_* */
+	uint8_t state;            /* SYNFIN_TCP_*; a tw reports its substate */
+	uint8_t timer;            /* idiag_timer; 3 only for TIME_WAIT socks */
+	uint8_t laddr[SYNFIN_ADDR_LEN];
+	uint8_t raddr[SYNFIN_ADDR_LEN];
+};
+
+/* A listening socket: what a connected socket's role is decided against. */
+struct sockdiag_listener {
+	uint32_t netns;
+	uint16_t port;            /* host byte order */
+	uint8_t family;
+	uint8_t addr[SYNFIN_ADDR_LEN];
+};
+
+/* Decode a SOCK_DIAG_BY_FAMILY message. Returns 0 or -EBADMSG (truncated,
+ * or a family other than IPv4/IPv6). */
+int sockdiag_parse_msg(const struct nlmsghdr *nlh, struct sockdiag_sock *out);
+
+/* A full socket in a connected state: not a listener, not CLOSE, and not a
+ * TIME_WAIT sock (which reports TIME_WAIT or its FIN_WAIT2 substate). */
+bool sockdiag_is_seedable(const struct sockdiag_sock *s);
+
+/* Parse an fd readlink of the form "socket:[INODE]". Returns 0 or -EINVAL. */
+int sockdiag_parse_socket_link(const char *link, uint32_t *inode);
+
+/* Sort listeners by (netns, port) for sockdiag_role(). */
+void sockdiag_sort_listeners(struct sockdiag_listener *ls, size_t n);
+
+/* ROLE_SERVER when a listener in ls (sorted) has the same netns and port and
+ * listens on laddr or on a wildcard address, else ROLE_UNKNOWN. IPv4-mapped
+ * IPv6 addresses compare equal to their IPv4 form; "::" matches both
+ * families (a dual-stack listener), "0.0.0.0" only IPv4 and mapped. */
+enum conn_role sockdiag_role(const struct sockdiag_listener *ls, size_t n,
+			     uint32_t netns, uint8_t family,
+			     const uint8_t *laddr, uint16_t lport);
+
+/* Fill seed from s (pid, comm and role cleared: the caller decides them). */
+void sockdiag_fill_seed(const struct sockdiag_sock *s, uint32_t netns,
+			struct synfin_seed *seed);
+
+#endif /* SYNFIN_SOCKDIAG_H */

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The pure parts of the sock_diag seeding: inet_diag_msg decoding, the
+ * "socket:[N]" fd link parser, and the role decision against listeners.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+
+#include "unit.h"
+#include "sockdiag.h"
+
+/* A message as the kernel lays it out: header, inet_diag_msg, then an
+ * INET_DIAG_PAD so the u64 cgroup id lands 8-byte aligned, then the id. */
+struct diag_buf {
+	union {
+		struct nlmsghdr nlh;
+		char raw[512];
+	};
+};
+
+static size_t build_msg(struct diag_buf *b, uint8_t family, uint8_t state,
+			uint8_t timer, const void *src, const void *dst,
+			size_t alen, uint16_t sport, uint16_t dport,
+			uint64_t cookie, uint64_t cgroup_id, int with_cgroup)
+{
+	struct inet_diag_msg *m;
+	struct rtattr *rta;
+	size_t len;
+
+	memset(b, 0, sizeof(*b));
+	m = NLMSG_DATA(&b->nlh);
+	m->idiag_family = family;
+	m->idiag_state = state;
+	m->idiag_timer = timer;
+	m->id.idiag_sport = htons(sport);
+	m->id.idiag_dport = htons(dport);
+	memcpy(m->id.idiag_src, src, alen);
+	memcpy(m->id.idiag_dst, dst, alen);
+	m->id.idiag_cookie[0] = (uint32_t)cookie;
+	m->id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
+	m->idiag_uid = 1000;
+	m->idiag_inode = 424242;
+	len = NLMSG_LENGTH(sizeof(*m));
+	if (with_cgroup) {
+		rta = (struct rtattr *)(b->raw + NLMSG_ALIGN(len));
+		rta->rta_type = INET_DIAG_PAD;
+		rta->rta_len = RTA_LENGTH(0);
+		len = NLMSG_ALIGN(len) + RTA_ALIGN(rta->rta_len);
+		rta = (struct rtattr *)(b->raw + len);
+		rta->rta_type = INET_DIAG_CGROUP_ID;
+		rta->rta_len = RTA_LENGTH(sizeof(uint64_t));
+		memcpy(RTA_DATA(rta), &cgroup_id, sizeof(cgroup_id));
+		len += RTA_ALIGN(rta->rta_len);
+	}
+	b->nlh.nlmsg_len = (uint32_t)len;
+	b->nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	return len;
+}
+
+static void test_parse_v4(void)
+{
+	uint8_t src[4] = { 10, 201, 0, 2 }, dst[4] = { 10, 201, 0, 1 };
+	struct sockdiag_sock s;
+	struct diag_buf b;
+
+	build_msg(&b, AF_INET, SYNFIN_TCP_ESTABLISHED, 0, src, dst, 4, 9090,
+		  58060, 0x123456789abcULL, 4242, 1);
+	CHECK_EQ_INT(sockdiag_parse_msg(&b.nlh, &s), 0);
+	CHECK_EQ_INT(s.family, SYNFIN_AF_INET);
+	CHECK_EQ_INT(s.state, SYNFIN_TCP_ESTABLISHED);
+	CHECK_EQ_INT(s.lport, 9090);
+	CHECK_EQ_INT(s.rport, 58060);
+	CHECK(memcmp(s.laddr, src, 4) == 0);
+	CHECK(memcmp(s.raddr, dst, 4) == 0);
+	/* IPv4 uses the first 4 bytes only; the rest must be clean. */
+	CHECK(s.laddr[4] == 0 && s.laddr[15] == 0);
+	CHECK_EQ_INT(s.cookie, 0x123456789abcULL);
+	CHECK_EQ_INT(s.cgroup_id, 4242);
+	CHECK_EQ_INT(s.inode, 424242);
+	CHECK_EQ_INT(s.uid, 1000);
+}
+
+static void test_parse_v6_no_attrs(void)
+{
+	struct in6_addr src, dst;
+	struct sockdiag_sock s;
+	struct diag_buf b;
+
+	inet_pton(AF_INET6, "2001:db8::1", &src);
+	inet_pton(AF_INET6, "2001:db8::2", &dst);
+	build_msg(&b, AF_INET6, SYNFIN_TCP_SYN_SENT, 1, &src, &dst, 16, 40000,
+		  443, 7, 0, 0);
+	CHECK_EQ_INT(sockdiag_parse_msg(&b.nlh, &s), 0);
+	CHECK_EQ_INT(s.family, SYNFIN_AF_INET6);
+	CHECK(memcmp(s.laddr, &src, 16) == 0);
+	CHECK(memcmp(s.raddr, &dst, 16) == 0);
+	CHECK_EQ_INT(s.cookie, 7);
+	CHECK_EQ_INT(s.cgroup_id, 0);
+	CHECK_EQ_INT(s.timer, 1);
+}
+
+static void test_parse_bad(void)
+{
+	uint8_t a[4] = { 0 };
+	struct sockdiag_sock s;
+	struct diag_buf b;
+
+	build_msg(&b, AF_INET, SYNFIN_TCP_ESTABLISHED, 0, a, a, 4, 1, 2, 1, 0, 0);
+	b.nlh.nlmsg_len = NLMSG_LENGTH(sizeof(struct inet_diag_msg) - 1);
+	CHECK_EQ_INT(sockdiag_parse_msg(&b.nlh, &s), -EBADMSG);
+
+	build_msg(&b, AF_UNIX, SYNFIN_TCP_ESTABLISHED, 0, a, a, 4, 1, 2, 1, 0, 0);
+	CHECK_EQ_INT(sockdiag_parse_msg(&b.nlh, &s), -EBADMSG);
+
+	/* A cgroup attribute cut short is ignored, not read past. */
+	build_msg(&b, AF_INET, SYNFIN_TCP_ESTABLISHED, 0, a, a, 4, 1, 2, 1, 99, 1);
+	b.nlh.nlmsg_len -= 4;
+	CHECK_EQ_INT(sockdiag_parse_msg(&b.nlh, &s), 0);
+	CHECK_EQ_INT(s.cgroup_id, 0);
+}
+
+static void test_seedable(void)
+{
+	struct sockdiag_sock s = { 0 };
+	unsigned int st;
+
+	for (st = 0; st < SYNFIN_TCP_MAX_STATES + 2; st++) {
+		int want = st == SYNFIN_TCP_ESTABLISHED || st == SYNFIN_TCP_SYN_SENT ||
+			   st == SYNFIN_TCP_FIN_WAIT1 ||
+			   st == SYNFIN_TCP_FIN_WAIT2 || st == SYNFIN_TCP_CLOSE_WAIT ||
+			   st == SYNFIN_TCP_LAST_ACK || st == SYNFIN_TCP_CLOSING;
+
+		s.state = (uint8_t)st;
+		s.timer = 0;
+		CHECK_EQ_INT(sockdiag_is_seedable(&s), want);
+	}
+	/* A tw in substate FIN_WAIT2 looks like FIN_WAIT2 but for its timer. */
+	s.state = SYNFIN_TCP_FIN_WAIT2;
+	s.timer = 3;
+	CHECK(!sockdiag_is_seedable(&s));
+	/* A full orphaned FIN_WAIT2 (keepalive timer) is still a socket. */
+	s.timer = 2;
+	CHECK(sockdiag_is_seedable(&s));
+}
+
+static void test_socket_link(void)
+{
+	uint32_t ino = 0;
+
+	CHECK_EQ_INT(sockdiag_parse_socket_link("socket:[8299]", &ino), 0);
+	CHECK_EQ_INT(ino, 8299);
+	CHECK_EQ_INT(sockdiag_parse_socket_link("socket:[4294967295]", &ino), 0);
+	CHECK_EQ_INT(ino, 4294967295u);
+	CHECK_EQ_INT(sockdiag_parse_socket_link("socket:[4294967296]", &ino), -EINVAL);
+	CHECK_EQ_INT(sockdiag_parse_socket_link("socket:[99999999999999999999999]", &ino),
+		     -EINVAL);
+	CHECK_EQ_INT(sockdiag_parse_socket_link("socket:[]", &ino), -EINVAL);
+	CHECK_EQ_INT(sockdiag_parse_socket_link("socket:[12a]", &ino), -EINVAL);
+	CHECK_EQ_INT(sockdiag_parse_socket_link("socket:[12]x", &ino), -EINVAL);
+	CHECK_EQ_INT(sockdiag_parse_socket_link("socket:[-1]", &ino), -EINVAL);
+	CHECK_EQ_INT(sockdiag_parse_socket_link("socket:12", &ino), -EINVAL);
+	CHECK_EQ_INT(sockdiag_parse_socket_link("pipe:[12]", &ino), -EINVAL);
+	CHECK_EQ_INT(sockdiag_parse_socket_link("/dev/null", &ino), -EINVAL);
+	CHECK_EQ_INT(sockdiag_parse_socket_link("", &ino), -EINVAL);
+	CHECK_EQ_INT(ino, 4294967295u); /* untouched by failures */
+}
+
+static void set_addr(uint8_t *dst, int family, const char *s)
+{
+	memset(dst, 0, SYNFIN_ADDR_LEN);
+	CHECK_EQ_INT(inet_pton(family, s, dst), 1);
+}
+
+static void add_listener(struct sockdiag_listener *l, uint32_t netns,
+			 int family, const char *addr, uint16_t port)
+{
+	l->netns = netns;
+	l->family = (uint8_t)family;
+	l->port = port;
+	set_addr(l->addr, family, addr);
+}
+
+static void test_role(void)
+{
+	struct sockdiag_listener ls[6];
+	uint8_t a[SYNFIN_ADDR_LEN];
+	size_t n = 0;
+
+	/* Deliberately unsorted. */
+	add_listener(&ls[n++], 200, AF_INET6, "::", 8080);        /* dual stack */
+	add_listener(&ls[n++], 200, AF_INET, "10.201.0.2", 9090);
+	add_listener(&ls[n++], 100, AF_INET, "0.0.0.0", 22);
+	add_listener(&ls[n++], 100, AF_INET6, "2001:db8::1", 443);
+	add_listener(&ls[n++], 100, AF_INET, "127.0.0.1", 5432);
+	add_listener(&ls[n++], 300, AF_INET, "10.0.0.1", 80);
+	sockdiag_sort_listeners(ls, n);
+
+	set_addr(a, AF_INET, "10.201.0.2");
+	CHECK_EQ_INT(sockdiag_role(ls, n, 200, AF_INET, a, 9090), ROLE_SERVER);
+	/* Same port, other netns: a client there, not a server. */
+	CHECK_EQ_INT(sockdiag_role(ls, n, 100, AF_INET, a, 9090), ROLE_UNKNOWN);
+	/* Listener bound to another address on the same port. */
+	set_addr(a, AF_INET, "10.201.0.3");
+	CHECK_EQ_INT(sockdiag_role(ls, n, 200, AF_INET, a, 9090), ROLE_UNKNOWN);
+	/* An ephemeral client port. */
+	CHECK_EQ_INT(sockdiag_role(ls, n, 200, AF_INET, a, 38480), ROLE_UNKNOWN);
+
+	/* "::" covers IPv4-mapped children and native IPv6 alike. */
+	set_addr(a, AF_INET6, "::ffff:10.201.0.2");
+	CHECK_EQ_INT(sockdiag_role(ls, n, 200, AF_INET6, a, 8080), ROLE_SERVER);
+	set_addr(a, AF_INET6, "2001:db8::9");
+	CHECK_EQ_INT(sockdiag_role(ls, n, 200, AF_INET6, a, 8080), ROLE_SERVER);
+
+	/* "0.0.0.0" covers IPv4 and mapped, not native IPv6. */
+	set_addr(a, AF_INET, "192.0.2.7");
+	CHECK_EQ_INT(sockdiag_role(ls, n, 100, AF_INET, a, 22), ROLE_SERVER);
+	set_addr(a, AF_INET6, "::ffff:192.0.2.7");
+	CHECK_EQ_INT(sockdiag_role(ls, n, 100, AF_INET6, a, 22), ROLE_SERVER);
+	set_addr(a, AF_INET6, "2001:db8::7");
+	CHECK_EQ_INT(sockdiag_role(ls, n, 100, AF_INET6, a, 22), ROLE_UNKNOWN);
+
+	/* A specific IPv4 listener matches its mapped form too. */
+	set_addr(a, AF_INET6, "::ffff:127.0.0.1");
+	CHECK_EQ_INT(sockdiag_role(ls, n, 100, AF_INET6, a, 5432), ROLE_SERVER);
+
+	/* Specific IPv6. */
+	set_addr(a, AF_INET6, "2001:db8::1");
+	CHECK_EQ_INT(sockdiag_role(ls, n, 100, AF_INET6, a, 443), ROLE_SERVER);
+	set_addr(a, AF_INET6, "2001:db8::2");
+	CHECK_EQ_INT(sockdiag_role(ls, n, 100, AF_INET6, a, 443), ROLE_UNKNOWN);
+
+	set_addr(a, AF_INET, "10.0.0.1");
+	CHECK_EQ_INT(sockdiag_role(ls, n, 300, AF_INET, a, 80), ROLE_SERVER);
+	CHECK_EQ_INT(sockdiag_role(ls, 0, 300, AF_INET, a, 80), ROLE_UNKNOWN);
+}
+
+static void test_fill_seed(void)
+{
+	uint8_t src[4] = { 10, 201, 0, 1 }, dst[4] = { 10, 201, 0, 2 };
+	struct synfin_seed seed;
+	struct sockdiag_sock s;
+	struct diag_buf b;
+
+	build_msg(&b, AF_INET, SYNFIN_TCP_CLOSE_WAIT, 0, src, dst, 4, 38480, 8080,
+		  4097, 1, 1);
+	CHECK_EQ_INT(sockdiag_parse_msg(&b.nlh, &s), 0);
+	memset(&seed, 0xa5, sizeof(seed));
+	sockdiag_fill_seed(&s, 4026532177u, &seed);
+	CHECK_EQ_INT(seed.cookie, 4097);
+	CHECK_EQ_INT(seed.family, SYNFIN_AF_INET);
+	CHECK_EQ_INT(seed.state, SYNFIN_TCP_CLOSE_WAIT);
+	CHECK_EQ_INT(seed.lport, 38480);
+	CHECK_EQ_INT(seed.rport, 8080);
+	CHECK(memcmp(seed.laddr, src, 4) == 0 && seed.laddr[4] == 0);
+	CHECK(memcmp(seed.raddr, dst, 4) == 0);
+	CHECK_EQ_INT(seed.netns, 4026532177u);
+	CHECK_EQ_INT(seed.inode, 424242);
+	CHECK_EQ_INT(seed.uid, 1000);
+	CHECK_EQ_INT(seed.pid, 0);
+	CHECK_EQ_INT(seed.comm[0], 0);
+	CHECK_EQ_INT(seed.role, ROLE_UNKNOWN);
+}
+
+static const struct unit_case cases[] = {
+	{ "sockdiag_parse_v4", test_parse_v4 },
+	{ "sockdiag_parse_v6_no_attrs", test_parse_v6_no_attrs },
+	{ "sockdiag_parse_bad", test_parse_bad },
+	{ "sockdiag_seedable", test_seedable },
+	{ "sockdiag_socket_link", test_socket_link },
+	{ "sockdiag_role", test_role },
+	{ "sockdiag_fill_seed", test_fill_seed },
+};
+
+UNIT_MAIN(cases)
