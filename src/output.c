@@ -1,0 +1,692 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Text and JSON Lines printers. Each record is decoded once into a struct
+ * common + its own fields, and both printers read that, so they cannot drift.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "btf_names.h"
+#include "json_writer.h"
+#include "output.h"
+
+#define NSEC_PER_SEC 1000000000LL
+
+struct output {
+	struct output_opts opts;
+	struct json_writer *jw; /* buffer mode: one fwrite per line */
+	bool header_done;
+};
+
+/* What every connection-scoped object starts with. */
+struct common {
+	const char *type;
+	uint64_t ts_ns;          /* CLOCK_MONOTONIC */
+	uint64_t id;
+	uint8_t family;
+	const uint8_t *laddr, *raddr;
+	uint16_t lport, rport;
+	uint32_t pid;
+	const char *comm;
+	size_t comm_len;
+	uint32_t netns;
+	uint64_t cgroup_id;
+};
+
+int64_t output__clock_offset(void)
+{
+	struct timespec m1, r, m2;
+	int64_t mono;
+
+	/* bracket the realtime read so the offset error is half the gap */
+	clock_gettime(CLOCK_MONOTONIC, &m1);
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m2);
+	mono = ((m1.tv_sec + m2.tv_sec) * NSEC_PER_SEC + m1.tv_nsec + m2.tv_nsec) / 2;
+	return r.tv_sec * NSEC_PER_SEC + r.tv_nsec - mono;
+}
+
+static void split_ns(int64_t ns, time_t *sec, long *nsec)
+{
+	*sec = ns / NSEC_PER_SEC;
+	*nsec = ns % NSEC_PER_SEC;
+	if (*nsec < 0) {
+		*nsec += NSEC_PER_SEC;
+		(*sec)--;
+	}
+}
+
+void format_rfc3339_ns(int64_t real_ns, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t sec;
+	long nsec;
+
+	split_ns(real_ns, &sec, &nsec);
+	if (!len)
+		return;
+	if (!gmtime_r(&sec, &tm)) {
+		buf[0] = '\0';
+		return;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, nsec);
+}
+
+/* Local wall clock, HH:MM:SS, for text rows. */
+static void format_hms(int64_t real_ns, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t sec;
+	long nsec;
+
+	split_ns(real_ns, &sec, &nsec);
+	if (!localtime_r(&sec, &tm) || !strftime(buf, len, "%H:%M:%S", &tm))
+		snprintf(buf, len, "-");
+}
+
+void format_addr(uint8_t family, const uint8_t *addr, char *buf, size_t len)
+{
+	int af = family == SYNFIN_AF_INET ? AF_INET :
+		 family == SYNFIN_AF_INET6 ? AF_INET6 : 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	if (!af || !inet_ntop(af, addr, buf, len))
+		buf[0] = '\0';
+}
+
+void format_tcp_flags(uint8_t flags, char *buf, size_t len)
+{
+	static const char *const names[8] = {
+		"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR",
+	};
+	size_t n = 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	for (int i = 0; i < 8; i++) {
+		if (!(flags & (1u << i)))
+			continue;
+		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s",
+			      n ? "|" : "", names[i]);
+		if (n >= len)
+			return;
+	}
+}
+
+static const char *family_name(uint8_t family)
+{
+	return family == SYNFIN_AF_INET ? "ipv4" :
+	       family == SYNFIN_AF_INET6 ? "ipv6" : "unknown";
+}
+
+static int64_t to_real(const struct output *o, uint64_t mono_ns)
+{
+	return (int64_t)mono_ns + o->opts.mono_to_real_ns;
+}
+
+/* ---- JSON ---- */
+
+static void json_common(struct output *o, const struct common *c)
+{
+	struct json_writer *w = o->jw;
+	char buf[64];
+
+	jsonw_reset(w);
+	jsonw_start_object(w);
+	jsonw_string_field(w, "type", c->type);
+	format_rfc3339_ns(to_real(o, c->ts_ns), buf, sizeof(buf));
+	jsonw_string_field(w, "ts", buf);
+	jsonw_u64_field(w, "id", c->id);
+	jsonw_string_field(w, "family", family_name(c->family));
+	format_addr(c->family, c->laddr, buf, sizeof(buf));
+	jsonw_string_field(w, "laddr", buf);
+	jsonw_u64_field(w, "lport", c->lport);
+	format_addr(c->family, c->raddr, buf, sizeof(buf));
+	jsonw_string_field(w, "raddr", buf);
+	jsonw_u64_field(w, "rport", c->rport);
+	jsonw_u64_field(w, "pid", c->pid);
+	jsonw_name(w, "comm");
+	jsonw_string_len(w, c->comm, c->comm_len);
+	jsonw_u64_field(w, "netns", c->netns);
+	jsonw_u64_field(w, "cgroup_id", c->cgroup_id);
+}
+
+/* One write and a flush per line: a killed tracer leaves whole lines. */
+static void json_finish(struct output *o)
+{
+	struct json_writer *w = o->jw;
+	const char *buf;
+	size_t len;
+	int err;
+
+	jsonw_end_object(w);
+	err = jsonw_err(w);
+	if (err) {
+		fprintf(stderr, "failed to format JSON record: %s\n", strerror(-err));
+		return;
+	}
+	buf = jsonw_buf(w, &len);
+	fwrite(buf, 1, len, o->opts.out);
+	fputc('\n', o->opts.out);
+	fflush(o->opts.out);
+}
+
+/* ---- text ---- */
+
+/* A text row of columns with nominal widths. A cell that overflows pushes
+ * the next ones right only until some later padding absorbs it, so one
+ * long address does not misalign the rest of the row. */
+struct row {
+	char buf[512];
+	size_t len;   /* bytes in buf */
+	size_t col;   /* where the previous column nominally ended */
+};
+
+enum { LEFT = 0, RIGHT = 1 };
+
+static void cell(struct row *r, const char *s, size_t width, int align)
+{
+	size_t n = strlen(s), start, pos, min;
+
+	start = r->len ? r->col + 1 : 0;
+	min = r->len ? r->len + 1 : 0;
+	pos = start;
+	if (align == RIGHT && n < width)
+		pos += width - n;
+	if (pos < min)
+		pos = min;
+	if (pos + n >= sizeof(r->buf))
+		return;
+	memset(r->buf + r->len, ' ', pos - r->len);
+	memcpy(r->buf + pos, s, n);
+	r->len = pos + n;
+	r->col = start + width;
+}
+
+static void row_print(struct output *o, struct row *r)
+{
+	fwrite(r->buf, 1, r->len, o->opts.out);
+	fputc('\n', o->opts.out);
+	fflush(o->opts.out);
+}
+
+/* comm made safe for a terminal: printable ASCII as is, '\' doubled, any
+ * other byte \xNN (escape sequences, C1 controls and invalid UTF-8 never
+ * reach the tty raw). Cut at width without splitting an escape. */
+static void text_comm(const char *comm, size_t len, char *out, size_t width)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0, i;
+	unsigned char c;
+	char e[5];
+	size_t el;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)comm[i];
+		if (c == '\\') {
+			memcpy(e, "\\\\", 2);
+			el = 2;
+		} else if (c >= 0x20 && c < 0x7f) {
+			e[0] = (char)c;
+			el = 1;
+		} else {
+			e[0] = '\\';
+			e[1] = 'x';
+			e[2] = hex[c >> 4];
+			e[3] = hex[c & 0xf];
+			el = 4;
+		}
+		if (n + el > width)
+			break;
+		memcpy(out + n, e, el);
+		n += el;
+	}
+	out[n] = '\0';
+	if (!n)
+		snprintf(out, width + 1, "-");
+}
+
+static void text_addr_port(uint8_t family, const uint8_t *addr, uint16_t port,
+			   char *buf, size_t len)
+{
+	char a[64];
+
+	format_addr(family, addr, a, sizeof(a));
+	if (!a[0])
+		snprintf(buf, len, "-");
+	else if (family == SYNFIN_AF_INET6)
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else
+		snprintf(buf, len, "%s:%u", a, port);
+}
+
+/* Bytes in at most 4 characters: 999, 1.2K, 999K, 1.0M ... 16E. */
+static void human_bytes(uint64_t v, char *buf, size_t len)
+{
+	static const char units[] = "KMGTPE";
+	double d = (double)v;
+	int u = -1;
+
+	if (v < 1000) {
+		snprintf(buf, len, "%" PRIu64, v);
+		return;
+	}
+	do {
+		d /= 1024;
+		u++;
+	} while (d >= 999.5 && u < 5);
+	if (d < 9.95)
+		snprintf(buf, len, "%.1f%c", d, units[u]);
+	else
+		snprintf(buf, len, "%.0f%c", d, units[u]);
+}
+
+/* Milliseconds in at most 6 characters: 0.12, 12.3, 12345, 1234s, 12h. */
+static void human_ms(double ms, char *buf, size_t len)
+{
+	if (!(ms >= 0)) /* negative or NaN: no value */
+		snprintf(buf, len, "-");
+	else if (ms < 10)
+		snprintf(buf, len, "%.2f", ms);
+	else if (ms < 1000)
+		snprintf(buf, len, "%.1f", ms);
+	else if (ms < 100000)
+		snprintf(buf, len, "%.0f", ms);
+	else if (ms < 1e8)
+		snprintf(buf, len, "%.0fs", ms / 1e3);
+	else if (ms < 3.6e11)
+		snprintf(buf, len, "%.0fh", ms / 3.6e6);
+	else
+		snprintf(buf, len, "big");
+}
+
+static const char *role_abbr(enum conn_role r)
+{
+	return r == ROLE_CLIENT ? "cli" : r == ROLE_SERVER ? "srv" : "?";
+}
+
+static const char *hs_abbr(enum handshake_result h)
+{
+	switch (h) {
+	case HS_ESTABLISHED: return "est";
+	case HS_REFUSED: return "ref";
+	case HS_TIMEOUT: return "tmo";
+	case HS_RESET: return "rst";
+	case HS_ABORTED: return "abt";
+	default: return "-";
+	}
+}
+
+/* Who + how: "L:fin", "R:fin", "B:fin", "L:rst", "R:rst", "L:tmo", "-".
+ * For resets the letter is the end that sent the RST, which is what the
+ * reader wants to know even when the other end sent the first FIN. */
+static void close_abbr(const struct conn_record *rec, char *buf, size_t len)
+{
+	static const char who[] = "-LRB";
+	unsigned int i = rec->close.initiator;
+	char c = i < sizeof(who) - 1 ? who[i] : '-';
+
+	switch (rec->close.how) {
+	case HOW_FIN:
+		snprintf(buf, len, "%c:fin", c);
+		break;
+	case HOW_RST_SENT:
+		snprintf(buf, len, "L:rst");
+		break;
+	case HOW_RST_RECEIVED:
+		snprintf(buf, len, "R:rst");
+		break;
+	case HOW_TIMEOUT:
+		snprintf(buf, len, c == '-' ? "tmo" : "%c:tmo", c);
+		break;
+	case HOW_UNKNOWN:
+		snprintf(buf, len, "?");
+		break;
+	default:
+		snprintf(buf, len, "-");
+		break;
+	}
+}
+
+/* Column widths. Narrow (80 columns for IPv4) shows the local port only and
+ * folds the handshake verdict into HS_MS (a time means "est"); -w shows the
+ * full tuple and exact numbers. */
+enum {
+	W_TIME = 8, W_PID = 7,
+	N_COMM = 8, N_EV_COMM = 10, N_LPORT = 5, N_RADDR = 15, N_ROLE = 3,
+	N_HSMS = 5, N_CLOSE = 5, N_BYTES = 4, N_DUR = 6,
+	W_COMM = 16, W_ADDR = 28, W_ROLE = 4, W_HS = 3, W_HSMS = 8, W_CLOSE = 5,
+	W_BYTES = 12, W_DUR = 10,
+};
+
+static void text_lead(struct row *r, bool wide, bool events, const char *time,
+		      const char *pid, const char *comm, const char *laddr,
+		      const char *lport, const char *raddr)
+{
+	cell(r, time, W_TIME, LEFT);
+	cell(r, pid, W_PID, RIGHT);
+	if (wide) {
+		cell(r, comm, W_COMM, LEFT);
+		cell(r, laddr, W_ADDR, LEFT);
+		cell(r, raddr, W_ADDR, LEFT);
+	} else {
+		cell(r, comm, events ? N_EV_COMM : N_COMM, LEFT);
+		cell(r, lport, N_LPORT, RIGHT);
+		cell(r, raddr, N_RADDR, LEFT);
+	}
+}
+
+void output__header(struct output *o)
+{
+	bool wide = o->opts.wide;
+	struct row r = {};
+
+	if (o->opts.json || o->header_done)
+		return;
+	o->header_done = true;
+	text_lead(&r, wide, o->opts.events, "TIME", "PID", "COMM",
+		  "LADDR:LPORT", "LPORT", "RADDR:RPORT");
+	if (o->opts.events) {
+		cell(&r, "EVENT", 0, LEFT);
+	} else if (wide) {
+		cell(&r, "ROLE", W_ROLE, LEFT);
+		cell(&r, "HS", W_HS, LEFT);
+		cell(&r, "HS_MS", W_HSMS, RIGHT);
+		cell(&r, "CLOSE", W_CLOSE, LEFT);
+		cell(&r, "TX", W_BYTES, RIGHT);
+		cell(&r, "RX", W_BYTES, RIGHT);
+		cell(&r, "DUR_MS", W_DUR, RIGHT);
+	} else {
+		cell(&r, "ROLE", N_ROLE, LEFT);
+		cell(&r, "HS_MS", N_HSMS, RIGHT);
+		cell(&r, "CLOSE", N_CLOSE, LEFT);
+		cell(&r, "TX", N_BYTES, RIGHT);
+		cell(&r, "RX", N_BYTES, RIGHT);
+		cell(&r, "DUR_MS", N_DUR, RIGHT);
+	}
+	row_print(o, &r);
+}
+
+static void text_common(struct output *o, struct row *r, const struct common *c)
+{
+	char time[16], pid[16], comm[80], laddr[80], lport[8], raddr[80];
+	bool wide = o->opts.wide;
+
+	output__header(o);
+	format_hms(to_real(o, c->ts_ns), time, sizeof(time));
+	if (c->pid)
+		snprintf(pid, sizeof(pid), "%u", c->pid);
+	else
+		snprintf(pid, sizeof(pid), "-");
+	text_comm(c->comm, c->comm_len, comm,
+		  wide ? sizeof(comm) - 1 : o->opts.events ? N_EV_COMM : N_COMM);
+	text_addr_port(c->family, c->laddr, c->lport, laddr, sizeof(laddr));
+	snprintf(lport, sizeof(lport), "%u", c->lport);
+	text_addr_port(c->family, c->raddr, c->rport, raddr, sizeof(raddr));
+	text_lead(r, wide, o->opts.events, time, pid, comm, laddr, lport, raddr);
+}
+
+/* ---- records ---- */
+
+struct output *output__new(const struct output_opts *opts)
+{
+	struct output *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	o->opts = *opts;
+	if (!o->opts.out)
+		o->opts.out = stdout;
+	if (o->opts.json) {
+		o->jw = jsonw_new(NULL);
+		if (!o->jw) {
+			free(o);
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	return o;
+}
+
+void output__free(struct output *o)
+{
+	if (!o)
+		return;
+	jsonw_free(o->jw);
+	free(o);
+}
+
+void output__conn(struct output *o, const struct conn_record *rec)
+{
+	uint64_t start = rec->start_ns ? rec->start_ns : rec->end_ns;
+	double dur_ms = rec->end_ns > start ? (double)(rec->end_ns - start) / 1e6 : 0;
+	bool hs_ms = rec->handshake.result == HS_ESTABLISHED && rec->handshake.ms >= 0;
+	struct common c = {
+		.type = "conn", .ts_ns = rec->end_ns, .id = rec->id,
+		.family = rec->family, .laddr = rec->laddr, .raddr = rec->raddr,
+		.lport = rec->lport, .rport = rec->rport, .pid = rec->pid,
+		.comm = rec->comm, .comm_len = strnlen(rec->comm, SYNFIN_COMM_LEN),
+		.netns = rec->netns, .cgroup_id = rec->cgroup_id,
+	};
+	char buf[64], hs[16], tx[24], rx[24], dur[16], cl[16];
+	struct json_writer *w = o->jw;
+	struct row r = {};
+
+	if (o->opts.json) {
+		json_common(o, &c);
+		format_rfc3339_ns(to_real(o, start), buf, sizeof(buf));
+		jsonw_string_field(w, "start", buf);
+		jsonw_double_field(w, "duration_ms", dur_ms, 3);
+		jsonw_string_field(w, "role", role_name(rec->role));
+		jsonw_u64_field(w, "bytes_sent", rec->bytes_sent);
+		jsonw_u64_field(w, "bytes_received", rec->bytes_received);
+		jsonw_name(w, "handshake");
+		jsonw_start_object(w);
+		jsonw_string_field(w, "result", handshake_name(rec->handshake.result));
+		if (hs_ms)
+			jsonw_double_field(w, "ms", rec->handshake.ms, 3);
+		else
+			jsonw_null_field(w, "ms");
+		jsonw_u64_field(w, "syn_retrans", rec->handshake.syn_retrans);
+		jsonw_u64_field(w, "synack_retrans", rec->handshake.synack_retrans);
+		jsonw_end_object(w);
+		jsonw_name(w, "close");
+		jsonw_start_object(w);
+		jsonw_string_field(w, "initiator", initiator_name(rec->close.initiator));
+		jsonw_string_field(w, "how", close_how_name(rec->close.how));
+		jsonw_s64_field(w, "err", rec->close.err);
+		jsonw_end_object(w);
+		jsonw_string_field(w, "last_state", tcp_state_name(rec->last_state));
+		jsonw_u64_field(w, "total_retrans", rec->total_retrans);
+		jsonw_u64_field(w, "srtt_us", rec->srtt_us);
+		jsonw_bool_field(w, "seeded", rec->seeded);
+		json_finish(o);
+		return;
+	}
+
+	text_common(o, &r, &c);
+	close_abbr(rec, cl, sizeof(cl));
+	human_ms(dur_ms, dur, sizeof(dur));
+	if (o->opts.wide) {
+		if (rec->bytes_known) {
+			snprintf(tx, sizeof(tx), "%" PRIu64, rec->bytes_sent);
+			snprintf(rx, sizeof(rx), "%" PRIu64, rec->bytes_received);
+		}
+		if (hs_ms)
+			snprintf(hs, sizeof(hs), "%.3f", rec->handshake.ms);
+		else
+			snprintf(hs, sizeof(hs), "-");
+		snprintf(dur, sizeof(dur), "%.3f", dur_ms);
+		cell(&r, role_abbr(rec->role), W_ROLE, LEFT);
+		cell(&r, hs_abbr(rec->handshake.result), W_HS, LEFT);
+		cell(&r, hs, W_HSMS, RIGHT);
+		cell(&r, cl, W_CLOSE, LEFT);
+	} else {
+		if (rec->bytes_known) {
+			human_bytes(rec->bytes_sent, tx, sizeof(tx));
+			human_bytes(rec->bytes_received, rx, sizeof(rx));
+		}
+		if (hs_ms)
+			human_ms(rec->handshake.ms, hs, sizeof(hs));
+		else
+			snprintf(hs, sizeof(hs), "%s", hs_abbr(rec->handshake.result));
+		cell(&r, role_abbr(rec->role), N_ROLE, LEFT);
+		cell(&r, hs, N_HSMS, RIGHT);
+		cell(&r, cl, N_CLOSE, LEFT);
+	}
+	if (!rec->bytes_known) {
+		snprintf(tx, sizeof(tx), "-");
+		snprintf(rx, sizeof(rx), "-");
+	}
+	cell(&r, tx, o->opts.wide ? W_BYTES : N_BYTES, RIGHT);
+	cell(&r, rx, o->opts.wide ? W_BYTES : N_BYTES, RIGHT);
+	cell(&r, dur, o->opts.wide ? W_DUR : N_DUR, RIGHT);
+	row_print(o, &r);
+}
+
+static const char *event_type(uint8_t kind)
+{
+	switch (kind) {
+	case SYNFIN_EV_STATE:
+	case SYNFIN_EV_DESTROY:
+		return "state";
+	case SYNFIN_EV_RETRANSMIT:
+		return "retransmit";
+	case SYNFIN_EV_SYNACK_RETRANSMIT:
+		return "synack_retransmit";
+	case SYNFIN_EV_RESET_SENT:
+	case SYNFIN_EV_RESET_RECEIVED:
+		return "reset";
+	default:
+		return NULL;
+	}
+}
+
+void output__event(struct output *o, const struct synfin_event *ev)
+{
+	/* pid/comm name the owner only when the kernel says so: in softirq
+	 * current is whoever was interrupted (bcc#2304) */
+	bool owner = ev->pid || (ev->flags & SYNFIN_F_OWNER_KNOWN);
+	const char *type = event_type(ev->kind);
+	const char *state = (ev->flags & SYNFIN_F_NO_SK) ? "NONE" :
+			    tcp_state_name(ev->new_state);
+	/* a destroy stands for the ->CLOSE transition that was missed, from
+	 * the last state the kernel reported */
+	unsigned int old = ev->kind == SYNFIN_EV_DESTROY && !ev->old_state ?
+			   ev->new_state : ev->old_state;
+	unsigned int new = ev->kind == SYNFIN_EV_DESTROY ?
+			   SYNFIN_TCP_CLOSE : ev->new_state;
+	const char *reason = ev->kind == SYNFIN_EV_RESET_SENT ?
+			     rst_reason_name(ev->reason) : "";
+	struct common c = {
+		.type = type, .ts_ns = ev->ts_ns, .id = ev->cookie,
+		.family = ev->family, .laddr = ev->laddr, .raddr = ev->raddr,
+		.lport = ev->lport, .rport = ev->rport,
+		.pid = owner ? ev->pid : 0, .comm = ev->comm,
+		.comm_len = owner ? strnlen(ev->comm, SYNFIN_COMM_LEN) : 0,
+		.netns = ev->netns, .cgroup_id = ev->cgroup_id,
+	};
+	struct json_writer *w = o->jw;
+	char flags[40], desc[128];
+	struct row r = {};
+	int n = 0;
+
+	if (!type)
+		return;
+	format_tcp_flags(ev->kind == SYNFIN_EV_SYNACK_RETRANSMIT ? 0x12 : ev->tcp_flags,
+			 flags, sizeof(flags));
+
+	if (o->opts.json) {
+		json_common(o, &c);
+		switch (ev->kind) {
+		case SYNFIN_EV_STATE:
+		case SYNFIN_EV_DESTROY:
+			jsonw_string_field(w, "old_state", tcp_state_name(old));
+			jsonw_string_field(w, "new_state", tcp_state_name(new));
+			jsonw_s64_field(w, "err", ev->err);
+			jsonw_bool_field(w, "peer_fin", ev->flags & SYNFIN_F_DONE);
+			jsonw_bool_field(w, "orphan", ev->flags & SYNFIN_F_ORPHAN);
+			jsonw_u64_field(w, "srtt_us", ev->srtt_us);
+			jsonw_u64_field(w, "total_retrans", ev->total_retrans);
+			jsonw_u64_field(w, "bytes_acked", ev->bytes_acked);
+			jsonw_u64_field(w, "bytes_received", ev->bytes_received);
+			if (ev->kind == SYNFIN_EV_DESTROY)
+				jsonw_bool_field(w, "destroy", true);
+			break;
+		case SYNFIN_EV_RETRANSMIT:
+			jsonw_string_field(w, "state", state);
+			jsonw_u64_field(w, "seq", ev->seq);
+			jsonw_u64_field(w, "end_seq", ev->end_seq);
+			jsonw_string_field(w, "tcp_flags", flags);
+			jsonw_u64_field(w, "retrans", ev->retransmits);
+			break;
+		case SYNFIN_EV_SYNACK_RETRANSMIT:
+			jsonw_string_field(w, "state", state);
+			jsonw_u64_field(w, "retrans", ev->retransmits);
+			break;
+		default: /* resets */
+			jsonw_string_field(w, "direction",
+					   ev->kind == SYNFIN_EV_RESET_SENT ? "sent" : "received");
+			jsonw_string_field(w, "state", state);
+			jsonw_string_field(w, "reason", reason);
+			break;
+		}
+		json_finish(o);
+		return;
+	}
+
+	switch (ev->kind) {
+	case SYNFIN_EV_STATE:
+	case SYNFIN_EV_DESTROY:
+		n = snprintf(desc, sizeof(desc), "%s -> %s%s", tcp_state_name(old),
+			     tcp_state_name(new),
+			     ev->kind == SYNFIN_EV_DESTROY ? " (destroy)" : "");
+		break;
+	case SYNFIN_EV_RETRANSMIT:
+	case SYNFIN_EV_SYNACK_RETRANSMIT:
+		n = snprintf(desc, sizeof(desc), "retrans %s (%s) #%u", flags,
+			     state, ev->retransmits);
+		break;
+	default:
+		n = snprintf(desc, sizeof(desc), "RST %s (%s)%s%s",
+			     ev->kind == SYNFIN_EV_RESET_SENT ? "sent" : "received",
+			     state, reason[0] ? " " : "", reason);
+		break;
+	}
+	if (ev->err && n > 0 && (size_t)n < sizeof(desc))
+		snprintf(desc + n, sizeof(desc) - n, " err=%d", ev->err);
+	text_common(o, &r, &c);
+	cell(&r, desc, 0, LEFT);
+	row_print(o, &r);
+}
+
+void output__lost(struct output *o, uint64_t ts_ns, const char *reason,
+		  uint64_t count, uint64_t total)
+{
+	struct json_writer *w = o->jw;
+	char buf[64];
+
+	if (o->opts.json) {
+		jsonw_reset(w);
+		jsonw_start_object(w);
+		jsonw_string_field(w, "type", "lost");
+		format_rfc3339_ns(to_real(o, ts_ns), buf, sizeof(buf));
+		jsonw_string_field(w, "ts", buf);
+		jsonw_string_field(w, "reason", reason);
+		jsonw_u64_field(w, "count", count);
+		jsonw_u64_field(w, "total", total);
+		json_finish(o);
+		return;
+	}
+	format_hms(to_real(o, ts_ns), buf, sizeof(buf));
+	fprintf(o->opts.out, "LOST %s %s: %" PRIu64 " lost (%" PRIu64 " total)\n",
+		buf, reason, count, total);
+	fflush(o->opts.out);
+}

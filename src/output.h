@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The printers: one decoded record in, a text row or a JSON Lines object
+ * (docs/schema.md) out. No libbpf here.
+ */
+#ifndef SYNFIN_OUTPUT_H
+#define SYNFIN_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "engine.h"
+
+struct output_opts {
+	bool json;        /* -j: JSON Lines, else human text */
+	bool wide;        /* -w: wide text columns (IPv6) */
+	bool events;      /* --events mode: the text header is the event header */
+	FILE *out;        /* stdout normally (NULL: stdout) */
+	int64_t mono_to_real_ns; /* add to a CLOCK_MONOTONIC ns value to get CLOCK_REALTIME ns */
+};
+
+struct output;
+
+/* NULL with errno set on failure. */
+struct output *output__new(const struct output_opts *opts);
+void output__free(struct output *o);
+/* Text: the column header, once (rows print it themselves if not yet done).
+ * JSON: nothing. */
+void output__header(struct output *o);
+void output__conn(struct output *o, const struct conn_record *rec);   /* type "conn" */
+/* type state/retransmit/synack_retransmit/reset; unknown kinds are skipped */
+void output__event(struct output *o, const struct synfin_event *ev);
+/* type "lost"; ts_ns is CLOCK_MONOTONIC. Text: one line starting "LOST". */
+void output__lost(struct output *o, uint64_t ts_ns, const char *reason,
+		  uint64_t count, uint64_t total);
+
+/* CLOCK_REALTIME - CLOCK_MONOTONIC now, in ns */
+int64_t output__clock_offset(void);
+/* "2026-11-21T19:05:01.123456789Z"; len >= 31 */
+void format_rfc3339_ns(int64_t real_ns, char *buf, size_t len);
+/* inet_ntop; "" for an unknown family. len >= 46 (INET6_ADDRSTRLEN) */
+void format_addr(uint8_t family, const uint8_t *addr, char *buf, size_t len);
+/* "SYN", "FIN|ACK", ... from TCP header flag bits; "" for none. len >= 32 */
+void format_tcp_flags(uint8_t flags, char *buf, size_t len);
+
+#endif /* SYNFIN_OUTPUT_H */
