@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Open, configure, load and attach the BPF skeleton. tp_btf programs are
+ * preferred (sk storage, socket cookies, typed arguments); where they do
+ * not load, the classic tracepoint programs take over with less detail.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include "loader.h"
+#include "synfin.skel.h"
+
+#define MAX_LINKS 32
+
+struct loader {
+	struct synfin_bpf *skel;
+	struct bpf_link *links[MAX_LINKS];
+	int nlinks;
+	bool classic;
+	bool no_accept_hooks;
+	int ncpus;
+};
+
+/* Programs that need BTF-typed tracepoints (tp_btf). */
+static bool is_btf_prog(const struct bpf_program *prog)
+{
+	return bpf_program__type(prog) == BPF_PROG_TYPE_TRACING;
+}
+
+/* Classic fallbacks are named tpc_*; syscall tracepoints serve both modes. */
+static bool is_classic_prog(const struct bpf_program *prog)
+{
+	return strncmp(bpf_program__name(prog), "tpc_", 4) == 0;
+}
+
+/* Hooks synfin can run without: accept() only refines a server socket's
+ * owner from the listener's to the accepting process's. */
+static bool is_optional_prog(const struct bpf_program *prog)
+{
+	return strncmp(bpf_program__name(prog), "tp_exit_accept", 14) == 0;
+}
+
+/* libbpf resolves classic tracepoints through tracefs, which a fresh host
+ * may not have mounted; mount it where the kernel expects it. */
+static void ensure_tracefs(int verbose)
+{
+	struct stat st;
+
+	if (!stat("/sys/kernel/tracing/events", &st) ||
+	    !stat("/sys/kernel/debug/tracing/events", &st))
+		return;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
+		if (verbose)
+			fprintf(stderr, "synfin: cannot mount tracefs on /sys/kernel/tracing: %s\n",
+				strerror(errno));
+		return;
+	}
+	if (verbose)
+		fprintf(stderr, "synfin: mounted tracefs on /sys/kernel/tracing\n");
+}
+
+static int attach_all(struct loader *ld)
+{
+	struct bpf_program *prog;
+	int err;
+
+	bpf_object__for_each_program(prog, ld->skel->obj) {
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			err = -errno;
+			if (is_optional_prog(prog)) {
+				ld->no_accept_hooks = true;
+				continue;
+			}
+			fprintf(stderr, "synfin: failed to attach %s: %s\n",
+				bpf_program__name(prog), strerror(-err));
+			return err;
+		}
+		if (ld->nlinks >= MAX_LINKS) {
+			bpf_link__destroy(link);
+			fprintf(stderr, "synfin: too many BPF programs\n");
+			return -E2BIG;
+		}
+		ld->links[ld->nlinks++] = link;
+	}
+	if (ld->no_accept_hooks)
+		fprintf(stderr, "synfin: warning: accept() tracepoints unavailable; "
+			"server sockets are attributed to the listener's process\n");
+	return 0;
+}
+
+static void configure(struct synfin_bpf *skel, const struct synfin_options *opts)
+{
+	const struct synfin_filter *f = &opts->filter;
+	struct synfin_bpf__rodata *ro = skel->rodata;
+
+	ro->filter_pid = f->pid;
+	ro->filter_netns = f->netns;
+	ro->filter_cgroup = f->cgroup_id;
+	ro->filter_family = f->family;
+	ro->filter_have_lports = f->have_lports;
+	ro->filter_have_rports = f->have_rports;
+	memcpy((void *)ro->filter_lports, f->lports, sizeof(f->lports));
+	memcpy((void *)ro->filter_rports, f->rports, sizeof(f->rports));
+	/* wake the consumer early only when a quarter of the ring is used */
+	ro->wakeup_bytes = (uint64_t)opts->ringbuf_mb * 1024 * 1024 / 4;
+	bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_mb * 1024 * 1024);
+}
+
+static int open_and_load(const struct synfin_options *opts, bool classic,
+			 struct synfin_bpf **out)
+{
+	struct synfin_bpf *skel;
+	struct bpf_program *prog;
+	int err;
+
+	skel = synfin_bpf__open();
+	if (!skel) {
+		err = -errno;
+		fprintf(stderr, "synfin: failed to open BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	configure(skel, opts);
+	bpf_object__for_each_program(prog, skel->obj) {
+		if (is_btf_prog(prog))
+			bpf_program__set_autoload(prog, !classic);
+		else if (is_classic_prog(prog))
+			bpf_program__set_autoload(prog, classic);
+	}
+	err = synfin_bpf__load(skel);
+	if (err) {
+		synfin_bpf__destroy(skel);
+		return err;
+	}
+	*out = skel;
+	return 0;
+}
+
+int loader__open(const struct synfin_options *opts, struct loader **out)
+{
+	struct loader *ld;
+	int err;
+
+	ld = calloc(1, sizeof(*ld));
+	if (!ld)
+		return -ENOMEM;
+	ensure_tracefs(opts->verbose);
+	ld->ncpus = libbpf_num_possible_cpus();
+	if (ld->ncpus <= 0) {
+		err = ld->ncpus ? ld->ncpus : -EINVAL;
+		fprintf(stderr, "synfin: cannot count CPUs: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	err = -EOPNOTSUPP;
+	if (!opts->force_classic) {
+		err = open_and_load(opts, false, &ld->skel);
+		if (err && opts->verbose)
+			fprintf(stderr, "synfin: tp_btf programs did not load (%s), trying classic tracepoints\n",
+				strerror(-err));
+	}
+	if (err) {
+		ld->classic = true;
+		err = open_and_load(opts, true, &ld->skel);
+	}
+	if (err) {
+		fprintf(stderr, "synfin: failed to load BPF programs: %s%s\n", strerror(-err),
+			err == -EPERM ? " (run as root or with CAP_BPF,CAP_PERFMON)" : "");
+		goto cleanup;
+	}
+	err = attach_all(ld);
+	if (err)
+		goto cleanup;
+	*out = ld;
+	return 0;
+cleanup:
+	loader__free(ld);
+	return err;
+}
+
+void loader__free(struct loader *ld)
+{
+	if (!ld)
+		return;
+	for (int i = 0; i < ld->nlinks; i++)
+		bpf_link__destroy(ld->links[i]);
+	synfin_bpf__destroy(ld->skel);
+	free(ld);
+}
+
+int loader__ringbuf_fd(const struct loader *ld)
+{
+	return bpf_map__fd(ld->skel->maps.events);
+}
+
+const char *loader__mode(const struct loader *ld)
+{
+	return ld->classic ? "classic" : "tp_btf";
+}
+
+int loader__read_counters(const struct loader *ld, uint64_t out[SYNFIN_CNT_MAX])
+{
+	int fd = bpf_map__fd(ld->skel->maps.counters);
+	uint64_t vals[ld->ncpus];
+
+	for (uint32_t i = 0; i < SYNFIN_CNT_MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals))
+			return -errno;
+		for (int cpu = 0; cpu < ld->ncpus; cpu++)
+			out[i] += vals[cpu];
+	}
+	return 0;
+}
+
+uint64_t loader__recursion_misses(const struct loader *ld)
+{
+	struct bpf_program *prog;
+	uint64_t total = 0;
+
+	bpf_object__for_each_program(prog, ld->skel->obj) {
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		total += info.recursion_misses;
+	}
+	return total;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Loading synfin's BPF programs: feature choice (tp_btf, else classic
+ * tracepoints), filters into .rodata, attach, and the kernel's counters. */
+#ifndef SYNFIN_LOADER_H
+#define SYNFIN_LOADER_H
+
+#include <stdint.h>
+#include "options.h"
+
+struct loader;
+
+/* Returns 0 or -errno (after printing one line saying what failed). */
+int loader__open(const struct synfin_options *opts, struct loader **out);
+void loader__free(struct loader *ld);
+int loader__ringbuf_fd(const struct loader *ld);
+/* "tp_btf" or "classic": which hooks are attached. */
+const char *loader__mode(const struct loader *ld);
+/* Sum the per-CPU counters (SYNFIN_CNT_*). */
+int loader__read_counters(const struct loader *ld, uint64_t out[SYNFIN_CNT_MAX]);
+/* Program runs the kernel skipped because the program was already running
+ * on that CPU (nested softirq), summed over synfin's programs. */
+uint64_t loader__recursion_misses(const struct loader *ld);
+
+#endif /* SYNFIN_LOADER_H */

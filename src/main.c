@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* synfin: follow every TCP connection from SYN to FIN. main only
+ * orchestrates: parse, check, load, seed, poll, report losses, clean up.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+#include <bpf/libbpf.h>
+#include "engine.h"
+#include "loader.h"
+#include "options.h"
+#include "output.h"
+#include "sockdiag.h"
+
+#define CAP_PERFMON_ 38
+#define CAP_BPF_ 39
+
+static volatile sig_atomic_t exiting;
+static int libbpf_verbosity;
+
+struct app {
+	struct synfin_options opts;
+	struct loader *ld;
+	struct engine *eng;
+	struct output *out;
+	struct ring_buffer *rb;
+	uint64_t reported[SYNFIN_CNT_MAX];  /* kernel losses already reported */
+	uint64_t reported_table_full;
+	uint64_t reported_recursion;
+	uint64_t bad_records;
+};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if ((int)level > libbpf_verbosity)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static uint64_t now_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void on_conn(const struct conn_record *rec, void *ctx)
+{
+	output__conn(ctx, rec);
+}
+
+static void on_event(const struct synfin_event *ev, void *ctx)
+{
+	output__event(ctx, ev);
+}
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct app *app = ctx;
+
+	if (len < sizeof(struct synfin_event)) {
+		app->bad_records++;
+		return 0;
+	}
+	engine__handle(app->eng, data);
+	return 0;
+}
+
+/* Root, or CAP_BPF with CAP_PERFMON (5.8+), or CAP_SYS_ADMIN. */
+static bool has_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+
+	if (geteuid() == 0)
+		return true;
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	if (data[0].effective & (1u << CAP_SYS_ADMIN))
+		return true;
+	return (data[1].effective & (1u << (CAP_BPF_ - 32))) &&
+	       (data[1].effective & (1u << (CAP_PERFMON_ - 32)));
+}
+
+static void report_one(struct app *app, uint64_t *reported, uint64_t total,
+		       const char *reason)
+{
+	if (total <= *reported)
+		return;
+	output__lost(app->out, now_mono_ns(), reason, total - *reported, total);
+	*reported = total;
+}
+
+/* Every loss the kernel or the table counted since the last report goes
+ * out in-band as a "lost" record. */
+static void report_losses(struct app *app)
+{
+	static const struct {
+		int idx;
+		const char *reason;
+	} kernel_losses[] = {
+		{ SYNFIN_CNT_RB_FULL, "ringbuf_full" },
+		{ SYNFIN_CNT_STORAGE_FAIL, "storage_full" },
+		{ SYNFIN_CNT_OWNER_MAP_FULL, "owner_map_full" },
+	};
+	uint64_t cnt[SYNFIN_CNT_MAX];
+
+	if (!loader__read_counters(app->ld, cnt))
+		for (size_t i = 0; i < sizeof(kernel_losses) / sizeof(kernel_losses[0]); i++)
+			report_one(app, &app->reported[kernel_losses[i].idx],
+				   cnt[kernel_losses[i].idx], kernel_losses[i].reason);
+	report_one(app, &app->reported_table_full,
+		   engine__lost(app->eng, LOSS_TABLE_FULL), "table_full");
+	report_one(app, &app->reported_recursion, loader__recursion_misses(app->ld),
+		   "recursion_miss");
+}
+
+static void print_summary(struct app *app)
+{
+	uint64_t cnt[SYNFIN_CNT_MAX] = {};
+
+	loader__read_counters(app->ld, cnt);
+	fprintf(stderr, "synfin: %llu events, lost: ringbuf_full=%llu storage_full=%llu "
+		"owner_map_full=%llu table_full=%llu recursion_miss=%llu; %u connections still open\n",
+		(unsigned long long)cnt[SYNFIN_CNT_EMITTED],
+		(unsigned long long)cnt[SYNFIN_CNT_RB_FULL],
+		(unsigned long long)cnt[SYNFIN_CNT_STORAGE_FAIL],
+		(unsigned long long)cnt[SYNFIN_CNT_OWNER_MAP_FULL],
+		(unsigned long long)engine__lost(app->eng, LOSS_TABLE_FULL),
+		(unsigned long long)loader__recursion_misses(app->ld),
+		engine__live(app->eng));
+	if (app->bad_records)
+		fprintf(stderr, "synfin: %llu malformed ring buffer records ignored\n",
+			(unsigned long long)app->bad_records);
+}
+
+static int run(struct app *app)
+{
+	uint64_t start = now_mono_ns(), next_report = start + 1000000000ULL;
+	uint64_t stop_at = app->opts.duration_s ?
+		start + (uint64_t)app->opts.duration_s * 1000000000ULL : 0;
+	int err = 0;
+
+	while (!exiting) {
+		uint64_t now;
+
+		/* The kernel side wakes us only when the ring fills up; the
+		 * rest is drained on this timer (KERNEL-NOTES §8, §10). */
+		err = ring_buffer__poll(app->rb, app->opts.drain_ms);
+		if (err >= 0)
+			err = ring_buffer__consume(app->rb);
+		if (err < 0 && err != -EINTR) {
+			fprintf(stderr, "synfin: reading the ring buffer failed: %s\n", strerror(-err));
+			return err;
+		}
+		now = now_mono_ns();
+		if (now >= next_report) {
+			report_losses(app);
+			next_report = now + 1000000000ULL;
+		}
+		if (stop_at && now >= stop_at)
+			break;
+	}
+	err = ring_buffer__consume(app->rb);
+	report_losses(app);
+	return err < 0 ? err : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct app app = {};
+	struct output_opts oo = {};
+	struct engine_opts eo = {};
+	struct sockdiag_stats ds = {};
+	int err;
+
+	err = options_parse(argc, argv, &app.opts);
+	if (err)
+		return err > 0 ? 0 : 2;
+	libbpf_verbosity = app.opts.verbose >= 2 ? LIBBPF_DEBUG :
+			   app.opts.verbose ? LIBBPF_INFO : LIBBPF_WARN;
+	libbpf_set_print(libbpf_print_fn);
+
+	if (!has_privileges()) {
+		fprintf(stderr, "synfin: need root, or CAP_BPF and CAP_PERFMON\n");
+		return 1;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		fprintf(stderr, "synfin: no kernel BTF at /sys/kernel/btf/vmlinux "
+			"(synfin needs a kernel >= 5.8 with CONFIG_DEBUG_INFO_BTF=y)\n");
+		return 1;
+	}
+
+	/* stdout carries data only; line-buffer it so pipes see each record */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	oo.json = app.opts.json;
+	oo.wide = app.opts.wide;
+	oo.events = app.opts.events;
+	oo.out = stdout;
+	oo.mono_to_real_ns = output__clock_offset();
+	app.out = output__new(&oo);
+	eo.max_conns = app.opts.max_conns;
+	eo.filter_pid = app.opts.filter.pid;
+	eo.ctx = app.out;
+	if (app.opts.events)
+		eo.on_event = on_event;
+	else
+		eo.on_conn = on_conn;
+	app.eng = engine__new(&eo);
+	if (!app.out || !app.eng) {
+		fprintf(stderr, "synfin: out of memory\n");
+		err = -ENOMEM;
+		goto cleanup;
+	}
+
+	err = loader__open(&app.opts, &app.ld);
+	if (err)
+		goto cleanup;
+	app.rb = ring_buffer__new(loader__ringbuf_fd(app.ld), on_record, &app, NULL);
+	if (!app.rb) {
+		err = -errno;
+		fprintf(stderr, "synfin: failed to create ring buffer: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	/* Seed after attaching, so a connection cannot open unseen between
+	 * the dump and the first event; one seen twice is kept once. */
+	err = sockdiag_seed(app.eng, &app.opts.filter, now_mono_ns(), &ds);
+	if (err)
+		fprintf(stderr, "synfin: could not list open connections: %s\n", strerror(-err));
+	if (app.opts.verbose)
+		fprintf(stderr, "synfin: %s hooks; %u open connections seeded from %u network namespaces\n",
+			loader__mode(app.ld), ds.sockets_seeded, ds.netns_visited);
+	output__header(app.out);
+	fprintf(stderr, "synfin: ready\n");
+
+	err = run(&app);
+	print_summary(&app);
+cleanup:
+	ring_buffer__free(app.rb);
+	loader__free(app.ld);
+	engine__free(app.eng);
+	output__free(app.out);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Command-line parsing. getopt_long rather than argp: argp's error path
+ * prints two lines ("...\nTry `--help'"), and synfin promises operators one
+ * line naming the problem and exit code 2.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include "options.h"
+
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#define PID_MAX_LIMIT 4194304
+
+const char *synfin_version = "0.1.0";
+
+static const char usage_text[] =
+"Usage: synfin [OPTION...]\n"
+"Follow every TCP connection on this host from SYN to FIN.\n"
+"\n"
+"By default synfin prints one row per finished connection: who opened it,\n"
+"how the handshake went, who closed it and how, bytes and duration.\n"
+"\n"
+"  -j, --json             JSON Lines output (one object per line)\n"
+"  -e, --events           print every state transition, retransmit and reset\n"
+"  -p, --pid PID          only sockets owned by process PID\n"
+"  -L, --lport PORTS      only these local ports (e.g. 80,443,8000-8080)\n"
+"  -D, --rport PORTS      only these remote ports\n"
+"  -4, --ipv4             only IPv4\n"
+"  -6, --ipv6             only IPv6\n"
+"      --netns NS         only network namespace NS (inode or path, e.g.\n"
+"                         /run/netns/NAME or /proc/PID/ns/net)\n"
+"      --cgroup CG        only cgroup CG (cgroup v2 id or directory path)\n"
+"  -w, --wide             wide text columns (full IPv6 addresses)\n"
+"  -d, --duration SECS    stop after SECS seconds\n"
+"      --ringbuf-mb MB    ring buffer size in MiB, a power of 2 (default 8)\n"
+"      --max-conns N      connections tracked at once (default 262144);\n"
+"                         beyond it new ones are counted as lost\n"
+"      --drain-ms MS      drain the ring buffer every MS ms (default 10)\n"
+"      --classic          use classic tracepoints even where tp_btf works\n"
+"  -v, --verbose          libbpf diagnostics (-vv for debug)\n"
+"  -h, --help             this help\n"
+"  -V, --version          print the version\n"
+"\n"
+"Examples:\n"
+"  synfin                       table of finished connections\n"
+"  synfin -j > conns.ndjson     the same as JSON Lines\n"
+"  synfin -e -L 443             every transition of local port 443\n"
+"  synfin -p 1234 -6            connections of process 1234 over IPv6\n"
+"  synfin --netns /run/netns/blue -j\n";
+
+enum {
+	OPT_NETNS = 0x100,
+	OPT_CGROUP,
+	OPT_RINGBUF_MB,
+	OPT_MAX_CONNS,
+	OPT_DRAIN_MS,
+	OPT_CLASSIC,
+};
+
+static const struct option long_opts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "events", no_argument, NULL, 'e' },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "lport", required_argument, NULL, 'L' },
+	{ "rport", required_argument, NULL, 'D' },
+	{ "ipv4", no_argument, NULL, '4' },
+	{ "ipv6", no_argument, NULL, '6' },
+	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "wide", no_argument, NULL, 'w' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF_MB },
+	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+	{ "drain-ms", required_argument, NULL, OPT_DRAIN_MS },
+	{ "classic", no_argument, NULL, OPT_CLASSIC },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{},
+};
+
+int parse_u32(const char *arg, uint32_t min, uint32_t max, uint32_t *out,
+	      char *err, size_t errlen)
+{
+	unsigned long long val;
+	char *end;
+
+	/* strtoull accepts a sign and leading blanks; a number here must not */
+	if (!arg || *arg < '0' || *arg > '9') {
+		snprintf(err, errlen, "'%s' is not a number", arg ? arg : "");
+		return -EINVAL;
+	}
+	errno = 0;
+	val = strtoull(arg, &end, 10);
+	if (errno || *end) {
+		snprintf(err, errlen, "'%s' is not a number", arg);
+		return -EINVAL;
+	}
+	if (val < min || val > max) {
+		snprintf(err, errlen, "%s is out of range %u-%u", arg, min, max);
+		return -EINVAL;
+	}
+	*out = (uint32_t)val;
+	return 0;
+}
+
+int filter_parse_ports(const char *arg, uint8_t *bitmap, char *err, size_t errlen)
+{
+	char buf[1024], *tok, *save = NULL;
+	size_t len = strlen(arg);
+
+	if (len == 0 || len >= sizeof(buf)) {
+		snprintf(err, errlen, "port list '%s' is empty or too long", arg);
+		return -EINVAL;
+	}
+	memcpy(buf, arg, len + 1);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *dash = strchr(tok, '-');
+		uint32_t lo, hi;
+
+		if (dash)
+			*dash = '\0';
+		if (parse_u32(tok, 1, 65535, &lo, err, errlen))
+			goto bad;
+		hi = lo;
+		if (dash && parse_u32(dash + 1, 1, 65535, &hi, err, errlen))
+			goto bad;
+		if (hi < lo) {
+			snprintf(err, errlen, "port range %u-%u is reversed", lo, hi);
+			return -EINVAL;
+		}
+		for (uint32_t p = lo; p <= hi; p++)
+			port_bit_set(bitmap, (uint16_t)p);
+	}
+	/* "80," or ",80" leave an empty token strtok skips: reject them too */
+	if (arg[0] == ',' || arg[len - 1] == ',' || strstr(arg, ",,")) {
+		snprintf(err, errlen, "port list '%s' has an empty entry", arg);
+		return -EINVAL;
+	}
+	return 0;
+bad:
+	{
+		char why[160];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "bad port in '%s': %s", arg, why);
+	}
+	return -EINVAL;
+}
+
+/* An id given as a number, or the inode of a path. */
+static int inode_of(const char *what, const char *arg, uint64_t *out,
+		    char *err, size_t errlen)
+{
+	struct stat st;
+	uint32_t num;
+
+	if (arg[0] >= '0' && arg[0] <= '9') {
+		if (parse_u32(arg, 1, UINT32_MAX, &num, err, errlen))
+			return -EINVAL;
+		*out = num;
+		return 0;
+	}
+	if (stat(arg, &st)) {
+		snprintf(err, errlen, "cannot use %s '%s': %s", what, arg, strerror(errno));
+		return -EINVAL;
+	}
+	*out = st.st_ino;
+	return 0;
+}
+
+int parse_netns(const char *arg, uint32_t *inode, char *err, size_t errlen)
+{
+	uint64_t ino;
+
+	if (inode_of("network namespace", arg, &ino, err, errlen))
+		return -EINVAL;
+	*inode = (uint32_t)ino;
+	return 0;
+}
+
+int parse_cgroup(const char *arg, uint64_t *id, char *err, size_t errlen)
+{
+	struct statfs sfs;
+
+	if (arg[0] != '/' && arg[0] != '.')
+		return inode_of("cgroup", arg, id, err, errlen);
+	if (statfs(arg, &sfs)) {
+		snprintf(err, errlen, "cannot use cgroup '%s': %s", arg, strerror(errno));
+		return -EINVAL;
+	}
+	if (sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		snprintf(err, errlen, "'%s' is not a cgroup v2 directory", arg);
+		return -EINVAL;
+	}
+	return inode_of("cgroup", arg, id, err, errlen);
+}
+
+static void set_defaults(struct synfin_options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->ringbuf_mb = 8;
+	opts->max_conns = 262144;
+	opts->drain_ms = 10;
+}
+
+int options_parse(int argc, char **argv, struct synfin_options *opts)
+{
+	struct synfin_filter *f = &opts->filter;
+	char err[256] = "";
+	const char *opt_name = NULL;
+	int c;
+
+	set_defaults(opts);
+	opterr = 0; /* we print our own one-line errors */
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":jep:L:D:46wd:vhV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			opts->json = true;
+			break;
+		case 'e':
+			opts->events = true;
+			break;
+		case 'p':
+			opt_name = "-p/--pid";
+			if (parse_u32(optarg, 1, PID_MAX_LIMIT, &f->pid, err, sizeof(err)))
+				goto bad;
+			break;
+		case 'L':
+			opt_name = "-L/--lport";
+			if (filter_parse_ports(optarg, f->lports, err, sizeof(err)))
+				goto bad;
+			f->have_lports = true;
+			break;
+		case 'D':
+			opt_name = "-D/--rport";
+			if (filter_parse_ports(optarg, f->rports, err, sizeof(err)))
+				goto bad;
+			f->have_rports = true;
+			break;
+		case '4':
+		case '6':
+			if (f->family) {
+				opt_name = "-4/-6";
+				snprintf(err, sizeof(err), "give at most one of -4 and -6");
+				goto bad;
+			}
+			f->family = c == '4' ? SYNFIN_AF_INET : SYNFIN_AF_INET6;
+			break;
+		case OPT_NETNS:
+			opt_name = "--netns";
+			if (parse_netns(optarg, &f->netns, err, sizeof(err)))
+				goto bad;
+			break;
+		case OPT_CGROUP:
+			opt_name = "--cgroup";
+			if (parse_cgroup(optarg, &f->cgroup_id, err, sizeof(err)))
+				goto bad;
+			break;
+		case 'w':
+			opts->wide = true;
+			break;
+		case 'd':
+			opt_name = "-d/--duration";
+			if (parse_u32(optarg, 1, 31536000, &opts->duration_s, err, sizeof(err)))
+				goto bad;
+			break;
+		case OPT_RINGBUF_MB:
+			opt_name = "--ringbuf-mb";
+			if (parse_u32(optarg, 1, 1024, &opts->ringbuf_mb, err, sizeof(err)))
+				goto bad;
+			if (opts->ringbuf_mb & (opts->ringbuf_mb - 1)) {
+				snprintf(err, sizeof(err), "%u is not a power of 2", opts->ringbuf_mb);
+				goto bad;
+			}
+			break;
+		case OPT_MAX_CONNS:
+			opt_name = "--max-conns";
+			if (parse_u32(optarg, 16, 16777216, &opts->max_conns, err, sizeof(err)))
+				goto bad;
+			break;
+		case OPT_DRAIN_MS:
+			opt_name = "--drain-ms";
+			if (parse_u32(optarg, 1, 1000, &opts->drain_ms, err, sizeof(err)))
+				goto bad;
+			break;
+		case OPT_CLASSIC:
+			opts->force_classic = true;
+			break;
+		case 'v':
+			opts->verbose++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 1;
+		case 'V':
+			printf("synfin %s\n", synfin_version);
+			return 1;
+		case ':':
+			fprintf(stderr, "synfin: option '%s' needs an argument\n", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			fprintf(stderr, "synfin: unknown option '%s' (see synfin --help)\n",
+				argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "synfin: unexpected argument '%s' (see synfin --help)\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "synfin: %s: %s\n", opt_name, err);
+	return -EINVAL;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Command-line options: what the user asked synfin to do and show. */
+#ifndef SYNFIN_OPTIONS_H
+#define SYNFIN_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "filter.h"
+
+struct synfin_options {
+	bool json;
+	bool events;        /* every transition instead of one record per connection */
+	bool wide;
+	bool force_classic; /* use classic tracepoints even where tp_btf works */
+	int verbose;
+	uint32_t ringbuf_mb;
+	uint32_t max_conns;
+	uint32_t duration_s;    /* 0: until SIGINT/SIGTERM */
+	uint32_t drain_ms;      /* how often the ring buffer is drained */
+	struct synfin_filter filter;
+};
+
+/* Parse argv into opts. Returns 0 to run, 1 when --help/--version was
+ * printed (exit 0), or -EINVAL after printing one line naming the problem
+ * to stderr (exit 2). */
+int options_parse(int argc, char **argv, struct synfin_options *opts);
+
+/* Parse helpers, exposed for unit tests. Each returns 0 or -EINVAL and
+ * writes a reason into err. */
+int parse_u32(const char *arg, uint32_t min, uint32_t max, uint32_t *out,
+	      char *err, size_t errlen);
+int parse_netns(const char *arg, uint32_t *inode, char *err, size_t errlen);
+int parse_cgroup(const char *arg, uint64_t *id, char *err, size_t errlen);
+
+#endif /* SYNFIN_OPTIONS_H */
