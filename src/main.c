@@ -208,6 +208,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	oo.json = app.opts.json;
 	oo.wide = app.opts.wide;
+	oo.timestamps = app.opts.timestamps;
 	oo.events = app.opts.events;
 	oo.out = stdout;
 	oo.mono_to_real_ns = output__clock_offset();

@@ -34,7 +34,8 @@ static const char usage_text[] =
 "      --netns NS         only network namespace NS (inode or path, e.g.\n"
 "                         /run/netns/NAME or /proc/PID/ns/net)\n"
 "      --cgroup CG        only cgroup CG (cgroup v2 id or directory path)\n"
-"  -w, --wide             wide text columns (full IPv6 addresses)\n"
+"  -w, --wide             wide text columns (full IPv6 addresses, times)\n"
+"  -T, --timestamp        add a time column to the text table\n"
 "  -d, --duration SECS    stop after SECS seconds\n"
 "      --ringbuf-mb MB    ring buffer size in MiB, a power of 2 (default 8)\n"
 "      --max-conns N      connections tracked at once (default 262144);\n"
@@ -72,6 +73,7 @@ static const struct option long_opts[] = {
 	{ "netns", required_argument, NULL, OPT_NETNS },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "wide", no_argument, NULL, 'w' },
+	{ "timestamp", no_argument, NULL, 'T' },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF_MB },
 	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
@@ -218,7 +220,7 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 	set_defaults(opts);
 	opterr = 0; /* we print our own one-line errors */
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":jep:L:D:46wd:vhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jep:L:D:46wTd:vhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			opts->json = true;
@@ -264,6 +266,9 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			break;
 		case 'w':
 			opts->wide = true;
+			break;
+		case 'T':
+			opts->timestamps = true;
 			break;
 		case 'd':
 			opt_name = "-d/--duration";

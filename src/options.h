@@ -11,6 +11,7 @@ struct synfin_options {
 	bool json;
 	bool events;        /* every transition instead of one record per connection */
 	bool wide;
+	bool timestamps;    /* -T: time column in the text table */
 	bool force_classic; /* use classic tracepoints even where tp_btf works */
 	int verbose;
 	uint32_t ringbuf_mb;

@@ -360,24 +360,27 @@ static void close_abbr(const struct conn_record *rec, char *buf, size_t len)
  * full tuple and exact numbers. */
 enum {
 	W_TIME = 8, W_PID = 7,
-	N_COMM = 8, N_EV_COMM = 10, N_LPORT = 5, N_RADDR = 15, N_ROLE = 3,
+	N_COMM = 10, N_LPORT = 5, N_RADDR = 21, N_ROLE = 3,
 	N_HSMS = 5, N_CLOSE = 5, N_BYTES = 4, N_DUR = 6,
 	W_COMM = 16, W_ADDR = 28, W_ROLE = 4, W_HS = 3, W_HSMS = 8, W_CLOSE = 5,
-	W_BYTES = 12, W_DUR = 10,
+	W_BYTES = 12, W_DUR = 14,
 };
 
-static void text_lead(struct row *r, bool wide, bool events, const char *time,
+static void text_lead(struct row *r, bool wide, bool timestamps, const char *time,
 		      const char *pid, const char *comm, const char *laddr,
 		      const char *lport, const char *raddr)
 {
-	cell(r, time, W_TIME, LEFT);
+	/* TIME is opt-in (-T, as in tcpstates/tcplife) or part of -w: with it a
+	 * full IPv4 RADDR:RPORT would not fit in 80 columns */
+	if (wide || timestamps)
+		cell(r, time, W_TIME, LEFT);
 	cell(r, pid, W_PID, RIGHT);
 	if (wide) {
 		cell(r, comm, W_COMM, LEFT);
 		cell(r, laddr, W_ADDR, LEFT);
 		cell(r, raddr, W_ADDR, LEFT);
 	} else {
-		cell(r, comm, events ? N_EV_COMM : N_COMM, LEFT);
+		cell(r, comm, N_COMM, LEFT);
 		cell(r, lport, N_LPORT, RIGHT);
 		cell(r, raddr, N_RADDR, LEFT);
 	}
@@ -391,7 +394,7 @@ void output__header(struct output *o)
 	if (o->opts.json || o->header_done)
 		return;
 	o->header_done = true;
-	text_lead(&r, wide, o->opts.events, "TIME", "PID", "COMM",
+	text_lead(&r, wide, o->opts.timestamps, "TIME", "PID", "COMM",
 		  "LADDR:LPORT", "LPORT", "RADDR:RPORT");
 	if (o->opts.events) {
 		cell(&r, "EVENT", 0, LEFT);
@@ -426,11 +429,11 @@ static void text_common(struct output *o, struct row *r, const struct common *c)
 	else
 		snprintf(pid, sizeof(pid), "-");
 	text_comm(c->comm, c->comm_len, comm,
-		  wide ? sizeof(comm) - 1 : o->opts.events ? N_EV_COMM : N_COMM);
+		  wide ? sizeof(comm) - 1 : N_COMM);
 	text_addr_port(c->family, c->laddr, c->lport, laddr, sizeof(laddr));
 	snprintf(lport, sizeof(lport), "%u", c->lport);
 	text_addr_port(c->family, c->raddr, c->rport, raddr, sizeof(raddr));
-	text_lead(r, wide, o->opts.events, time, pid, comm, laddr, lport, raddr);
+	text_lead(r, wide, o->opts.timestamps, time, pid, comm, laddr, lport, raddr);
 }
 
 /* ---- records ---- */
@@ -574,6 +577,7 @@ void output__event(struct output *o, const struct synfin_event *ev)
 	/* pid/comm name the owner only when the kernel says so: in softirq
 	 * current is whoever was interrupted (bcc#2304) */
 	bool owner = ev->pid || (ev->flags & SYNFIN_F_OWNER_KNOWN);
+	bool is_state = ev->kind == SYNFIN_EV_STATE || ev->kind == SYNFIN_EV_DESTROY;
 	const char *type = event_type(ev->kind);
 	const char *state = (ev->flags & SYNFIN_F_NO_SK) ? "NONE" :
 			    tcp_state_name(ev->new_state);
@@ -660,7 +664,8 @@ void output__event(struct output *o, const struct synfin_event *ev)
 			     state, reason[0] ? " " : "", reason);
 		break;
 	}
-	if (ev->err && n > 0 && (size_t)n < sizeof(desc))
+	/* sk_err matters at a transition (why it closed); elsewhere it is noise */
+	if (is_state && ev->err && n > 0 && (size_t)n < sizeof(desc))
 		snprintf(desc + n, sizeof(desc) - n, " err=%d", ev->err);
 	text_common(o, &r, &c);
 	cell(&r, desc, 0, LEFT);
@@ -685,8 +690,8 @@ void output__lost(struct output *o, uint64_t ts_ns, const char *reason,
 		json_finish(o);
 		return;
 	}
+	/* text mode: stdout carries data only, losses are diagnostics */
 	format_hms(to_real(o, ts_ns), buf, sizeof(buf));
-	fprintf(o->opts.out, "LOST %s %s: %" PRIu64 " lost (%" PRIu64 " total)\n",
-		buf, reason, count, total);
-	fflush(o->opts.out);
+	fprintf(stderr, "synfin: LOST %s %s: %" PRIu64 " lost (%" PRIu64 " total)\n",
+		buf, reason ? reason : "", count, total);
 }

@@ -13,7 +13,8 @@
 
 struct output_opts {
 	bool json;        /* -j: JSON Lines, else human text */
-	bool wide;        /* -w: wide text columns (IPv6) */
+	bool wide;
+	bool timestamps;  /* -T: TIME column in narrow text */        /* -w: wide text columns (IPv6) */
 	bool events;      /* --events mode: the text header is the event header */
 	FILE *out;        /* stdout normally (NULL: stdout) */
 	int64_t mono_to_real_ns; /* add to a CLOCK_MONOTONIC ns value to get CLOCK_REALTIME ns */
