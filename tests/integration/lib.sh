@@ -1,0 +1,297 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# shellcheck shell=bash disable=SC2034,SC2016
+# (SF_* variables are used by the scripts that source this; jq $vars are not bash)
+# Shared helpers for the integration tests: a private client/server netns
+# pair joined by a veth, synfin started and stopped around the traffic, and
+# jq assertions on the record of one 4-tuple. Sourced, never run.
+#
+# Addresses are test-only (10.213.0.0/24, fd00:213::/64) inside namespaces
+# this script creates; there is no default route, so nothing leaves the box.
+
+SF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SYNFIN=${SYNFIN:-$SF_ROOT/build/synfin}
+TCPDRIVE=${TCPDRIVE:-$SF_ROOT/build/tools/tcpdrive}
+
+SF_PREFIX="sf$$"
+SF_NS_C="${SF_PREFIX}c"
+SF_NS_S="${SF_PREFIX}s"
+SF_C4=10.213.0.1
+SF_S4=10.213.0.2
+SF_C6=fd00:213::1
+SF_S6=fd00:213::2
+
+SF_PIDS=()		# every background process this test started
+SF_NSES=()		# every namespace this test created
+SF_FAILED=0
+SF_SYNFIN_PID=
+SF_TMP=$(mktemp -d "/tmp/synfin-it.XXXXXX") || exit 1
+
+sf_cleanup()
+{
+	local pid ns
+	for pid in "${SF_PIDS[@]}"; do
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	done
+	for pid in "${SF_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	for ns in "${SF_NSES[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ "${SF_KEEP:-0}" = 1 ] || { [ "$SF_FAILED" != 0 ] && [ -n "${SF_KEEP_ON_FAIL:-}" ]; }; then
+		echo "  (artifacts kept in $SF_TMP)" >&2
+	else
+		rm -rf "$SF_TMP"
+	fi
+}
+trap sf_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- reporting -------------------------------------------------------------
+
+sf_pass() { echo "PASS $1"; }
+sf_fail() { echo "FAIL $1: $2"; SF_FAILED=1; }
+# A would-be SKIP is a FAIL when CI demands real BPF.
+sf_skip()
+{
+	if [ "${SYNFIN_REQUIRE_BPF:-0}" = 1 ]; then
+		sf_fail "$1" "$2 (SYNFIN_REQUIRE_BPF=1)"
+	else
+		echo "SKIP $1: $2"
+	fi
+}
+# The script's exit status: 1 if anything failed.
+sf_done() { exit "$SF_FAILED"; }
+
+# sf_require NAME: SKIP (and exit) unless real BPF tests can run here.
+sf_require()
+{
+	local why=
+	if [ "$(id -u)" != 0 ]; then
+		why="not root"
+	elif [ ! -r /sys/kernel/btf/vmlinux ]; then
+		why="no /sys/kernel/btf/vmlinux"
+	elif [ ! -x "$SYNFIN" ]; then
+		why="$SYNFIN not built"
+	elif [ ! -x "$TCPDRIVE" ]; then
+		why="$TCPDRIVE not built (make tools)"
+	else
+		local t
+		for t in ip jq timeout; do
+			command -v "$t" >/dev/null || { why="$t not installed"; break; }
+		done
+	fi
+	if [ -n "$why" ]; then
+		sf_skip "$1" "$why"
+		sf_done
+	fi
+}
+
+# ---- namespaces -------------------------------------------------------------
+
+# sf_netns_pair: client ns $SF_NS_C (10.213.0.1, fd00:213::1) and server ns
+# $SF_NS_S (10.213.0.2, fd00:213::2) joined by a veth created inside the
+# namespaces (nothing appears in the host's namespace, even briefly).
+sf_netns_pair()
+{
+	ip netns add "$SF_NS_C" || return 1
+	SF_NSES+=("$SF_NS_C")
+	ip netns add "$SF_NS_S" || return 1
+	SF_NSES+=("$SF_NS_S")
+	ip -n "$SF_NS_C" link add vc type veth peer name vs netns "$SF_NS_S" || return 1
+	ip -n "$SF_NS_C" link set lo up && ip -n "$SF_NS_S" link set lo up || return 1
+	ip -n "$SF_NS_C" addr add "$SF_C4/24" dev vc || return 1
+	ip -n "$SF_NS_S" addr add "$SF_S4/24" dev vs || return 1
+	# nodad: the addresses are usable at once, no 1-2 s tentative phase
+	ip -n "$SF_NS_C" -6 addr add "$SF_C6/64" dev vc nodad || return 1
+	ip -n "$SF_NS_S" -6 addr add "$SF_S6/64" dev vs nodad || return 1
+	ip -n "$SF_NS_C" link set vc up && ip -n "$SF_NS_S" link set vs up || return 1
+	SF_NETNS_C=$(stat -L -c %i "/run/netns/$SF_NS_C") || return 1
+	SF_NETNS_S=$(stat -L -c %i "/run/netns/$SF_NS_S") || return 1
+	# bounded wait for the veth carrier on both ends
+	local i
+	for i in $(seq 50); do
+		ip -n "$SF_NS_C" link show vc | grep -q LOWER_UP &&
+			ip -n "$SF_NS_S" link show vs | grep -q LOWER_UP && return 0
+		sleep 0.1
+	done
+	echo "veth carrier did not come up" >&2
+	return 1
+}
+
+# sf_in NS CMD...: run in a namespace (ip netns exec execs, so $! is CMD's pid)
+sf_in() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# sf_bg OUTFILE NS CMD...: start in the background; the pid lands in SF_LAST_PID
+sf_bg()
+{
+	local out=$1 ns=$2; shift 2
+	ip netns exec "$ns" "$@" >"$out" 2>"$out.err" &
+	SF_LAST_PID=$!
+	SF_PIDS+=("$SF_LAST_PID")
+}
+
+# sf_wait_file FILE [SECONDS]: bounded wait for a file to appear
+sf_wait_file()
+{
+	local f=$1 n=$(( ${2:-10} * 20 ))
+	while [ ! -e "$f" ] && [ "$n" -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
+	[ -e "$f" ]
+}
+
+# sf_wait_pid PID [SECONDS]: bounded wait for one of our children; its exit
+# status is returned (124 if it had to be killed).
+sf_wait_pid()
+{
+	local pid=$1 n=$(( ${2:-15} * 20 ))
+	while kill -0 "$pid" 2>/dev/null && [ "$n" -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 124
+	fi
+	wait "$pid"
+}
+
+# sf_field FILE KEY: a value from tcpdrive's "key=value ..." result line
+sf_field()
+{
+	tail -n 1 "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# ---- synfin ----------------------------------------------------------------
+
+# sf_synfin_start [ARGS...]: start `synfin -j ARGS` in the host namespace,
+# stdout to $SF_OUT, stderr to $SF_ERR, and wait (bounded) for "synfin: ready".
+sf_synfin_start()
+{
+	SF_OUT=$SF_TMP/synfin.out
+	SF_ERR=$SF_TMP/synfin.err
+	"$SYNFIN" -j "$@" >"$SF_OUT" 2>"$SF_ERR" &
+	SF_SYNFIN_PID=$!
+	SF_PIDS+=("$SF_SYNFIN_PID")
+	local n=600	# 30 s
+	while [ "$n" -gt 0 ]; do
+		grep -q '^synfin: ready' "$SF_ERR" 2>/dev/null && return 0
+		if ! kill -0 "$SF_SYNFIN_PID" 2>/dev/null; then
+			wait "$SF_SYNFIN_PID"
+			echo "synfin exited ($?) before ready: $(head -c 500 "$SF_ERR")" >&2
+			return 1
+		fi
+		sleep 0.05
+		n=$((n - 1))
+	done
+	echo "synfin not ready after 30 s: $(head -c 500 "$SF_ERR")" >&2
+	return 1
+}
+
+# sf_synfin_stop: SIGINT, bounded wait; fails unless synfin exits 0.
+sf_synfin_stop()
+{
+	[ -n "$SF_SYNFIN_PID" ] || return 1
+	kill -INT "$SF_SYNFIN_PID" 2>/dev/null
+	sf_wait_pid "$SF_SYNFIN_PID" 10
+	local rc=$?
+	SF_SYNFIN_PID=
+	if [ "$rc" != 0 ]; then
+		echo "synfin exit status $rc after SIGINT: $(tail -c 500 "$SF_ERR")" >&2
+		return 1
+	fi
+}
+
+# jq filter selecting the conn record of one 4-tuple seen from one end,
+# in one netns (the same tuple can exist in another test's namespaces).
+SF_JQ_SEL='select(.type == "conn" and .netns == $ns and .laddr == $la and .lport == $lp
+	and .raddr == $ra and .rport == $rp)'
+
+# sf_records NETNS LADDR LPORT RADDR RPORT: the matching records, one per line
+sf_records()
+{
+	jq -c --argjson ns "$1" --arg la "$2" --argjson lp "$3" --arg ra "$4" \
+		--argjson rp "$5" "$SF_JQ_SEL" "$SF_OUT" 2>/dev/null
+}
+
+# sf_wait_records SECONDS TUPLE... (each TUPLE is "NETNS LADDR LPORT RADDR RPORT"):
+# bounded wait until synfin has printed a record for every tuple.
+sf_wait_records()
+{
+	local n=$(( $1 * 10 )) t missing; shift
+	while :; do
+		missing=0
+		for t in "$@"; do
+			# shellcheck disable=SC2086
+			[ -n "$(sf_records $t)" ] || missing=1
+		done
+		[ "$missing" = 0 ] && return 0
+		[ "$n" -le 0 ] && return 1
+		sleep 0.1
+		n=$((n - 1))
+	done
+}
+
+# sf_expect NAME RECORD EXPR...: PASS if RECORD is exactly one object and
+# every jq EXPR is true on it; otherwise FAIL listing what was false, and
+# the record itself. $vars given as SF_JQ_ARGS (an array) are passed to jq.
+sf_expect()
+{
+	local name=$1 rec=$2 e bad=() count
+	shift 2
+	count=$(printf '%s' "$rec" | grep -c .)
+	if [ "$count" = 0 ]; then
+		sf_fail "$name" "no conn record for the tuple"
+		return 1
+	fi
+	if [ "$count" != 1 ]; then
+		sf_fail "$name" "$count conn records for one tuple (want 1): $(printf '%s' "$rec" | tr '\n' ' ')"
+		return 1
+	fi
+	for e in "$@"; do
+		printf '%s\n' "$rec" | jq -e "${SF_JQ_ARGS[@]}" "$e" >/dev/null 2>&1 || bad+=("$e")
+	done
+	if [ "${#bad[@]}" = 0 ]; then
+		sf_pass "$name"
+		return 0
+	fi
+	local joined
+	joined=$(printf '%s; ' "${bad[@]}")
+	sf_fail "$name" "false: ${joined%; } -- record: $rec"
+	return 1
+}
+SF_JQ_ARGS=()
+
+# sf_check NAME CONDITION-DESCRIPTION CMD...: PASS/FAIL on a command's status
+sf_check()
+{
+	local name=$1 why=$2; shift 2
+	if "$@"; then sf_pass "$name"; else sf_fail "$name" "$why"; fi
+}
+
+# sf_setup_ns NAME: root/BTF check and the namespace pair; SKIP or FAIL + exit.
+sf_setup_ns()
+{
+	sf_require "$1"
+	if ! sf_netns_pair; then
+		sf_fail "$1" "could not create the namespace pair"
+		sf_done
+	fi
+}
+
+# sf_start NAME [SYNFIN-ARGS...]: start synfin or FAIL + exit.
+sf_start()
+{
+	local name=$1; shift
+	if ! sf_synfin_start "$@"; then
+		sf_fail "$name" "synfin did not start: $(head -n 3 "$SF_ERR" | tr '\n' ' ')"
+		sf_done
+	fi
+}
+
+# sf_setup NAME [SYNFIN-ARGS...]: the common start of a scenario.
+sf_setup()
+{
+	sf_setup_ns "$1"
+	sf_start "$@"
+}
+
+# sf_now_ns: CLOCK_REALTIME in ns (for tcpdrive --close-at-ns)
+sf_now_ns() { date +%s%N; }

@@ -1,0 +1,42 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Bad command lines: exit status 2 and exactly one line on stderr that names
+# the offending value. Needs no root: synfin must reject these before it
+# touches BPF.
+# shellcheck source=tests/integration/lib.sh disable=SC2016
+. "$(dirname "$0")/lib.sh"
+
+T=bad_input
+if [ ! -x "$SYNFIN" ]; then
+	sf_skip "$T" "$SYNFIN not built"
+	sf_done
+fi
+
+# bad_case NAME TOKEN ARGS...: TOKEN must appear in the one stderr line
+bad_case()
+{
+	local name=$1 token=$2 rc lines
+	shift 2
+	timeout -s KILL 10 "$SYNFIN" "$@" >"$SF_TMP/out" 2>"$SF_TMP/err" </dev/null
+	rc=$?
+	lines=$(wc -l <"$SF_TMP/err")
+	# a final line without a newline still counts as a line
+	[ -s "$SF_TMP/err" ] && [ "$(tail -c 1 "$SF_TMP/err" | od -An -c | tr -d ' ')" != '\n' ] &&
+		lines=$((lines + 1))
+	if [ "$rc" != 2 ]; then
+		sf_fail "$T/$name" "synfin $* exited $rc (want 2); stderr: $(head -c 300 "$SF_TMP/err" | tr '\n' '|')"
+	elif [ "$lines" != 1 ]; then
+		sf_fail "$T/$name" "synfin $* wrote $lines lines on stderr (want 1): $(head -c 300 "$SF_TMP/err" | tr '\n' '|')"
+	elif ! grep -qF -- "$token" "$SF_TMP/err"; then
+		sf_fail "$T/$name" "stderr does not name '$token': $(cat "$SF_TMP/err")"
+	else
+		sf_pass "$T/$name"
+	fi
+}
+
+bad_case port_range 70000 -L 70000
+bad_case port_text abc -L abc
+bad_case pid_negative -1 -p -1
+bad_case netns_missing /nonexistent --netns /nonexistent
+bad_case unknown_flag --no-such-flag --no-such-flag
+sf_done

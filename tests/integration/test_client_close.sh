@@ -1,0 +1,47 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Client closes first (IPv4): both ends' conn records, including pid/comm
+# attribution (each record names its own process, never the peer).
+# shellcheck source=tests/integration/lib.sh disable=SC2016
+. "$(dirname "$0")/lib.sh"
+
+T=client_close_first
+sf_setup "$T"
+
+sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5001 --accept 1 \
+	--wait-eof --send 3000 --comm sfsrv1 --ready-file "$SF_TMP/srv.ready" --timeout-ms 15000
+SRV=$SF_LAST_PID
+sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
+sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5001 --send 1000 --recv 3000 \
+	--close-first --comm sfcli1 --timeout-ms 15000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
+sf_wait_pid "$SRV" 15 || { sf_fail "$T" "server: $(cat "$SF_TMP/srv" "$SF_TMP/srv.err")"; sf_done; }
+
+[ "$(sf_field "$SF_TMP/cli" result)" = connected ] ||
+	{ sf_fail "$T" "client: $(cat "$SF_TMP/cli" "$SF_TMP/cli.err")"; sf_done; }
+CP=$(sf_field "$SF_TMP/cli" lport)
+CPID=$(sf_field "$SF_TMP/cli" pid)
+SPID=$(sf_field "$SF_TMP/srv" pid)
+
+CT="$SF_NETNS_C $SF_C4 $CP $SF_S4 5001"
+ST="$SF_NETNS_S $SF_S4 5001 $SF_C4 $CP"
+sf_wait_records 5 "$CT" "$ST"
+sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
+
+SF_JQ_ARGS=(--argjson cpid "$CPID" --argjson spid "$SPID")
+# shellcheck disable=SC2086
+sf_expect "$T/client" "$(sf_records $CT)" \
+	'.family == "ipv4"' '.role == "client"' '.seeded == false' \
+	'.handshake.result == "established"' '(.handshake.ms | type) == "number"' \
+	'.close.initiator == "local"' '.close.how == "fin"' '.close.err == 0' \
+	'.last_state == "FIN-WAIT-2"' \
+	'.bytes_sent == 1000' '.bytes_received == 3000' \
+	'.pid == $cpid' '.comm == "sfcli1"'
+# shellcheck disable=SC2086
+sf_expect "$T/server" "$(sf_records $ST)" \
+	'.family == "ipv4"' '.role == "server"' '.seeded == false' \
+	'.handshake.result == "established"' '(.handshake.ms | type) == "number"' \
+	'.close.initiator == "remote"' '.close.how == "fin"' '.close.err == 0' \
+	'.last_state == "LAST-ACK"' \
+	'.bytes_sent == 3000' '.bytes_received == 1000' \
+	'.pid == $spid' '.comm == "sfsrv1"'
+sf_done

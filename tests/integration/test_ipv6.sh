@@ -1,0 +1,46 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Client closes first over IPv6 (fd00:213::/64): both ends, family ipv6.
+# shellcheck source=tests/integration/lib.sh disable=SC2016
+. "$(dirname "$0")/lib.sh"
+
+T=ipv6_client_close_first
+sf_setup "$T"
+
+sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S6" --port 5006 --accept 1 \
+	--wait-eof --send 3000 --comm sfsrv6 --ready-file "$SF_TMP/srv.ready" --timeout-ms 15000
+SRV=$SF_LAST_PID
+sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
+sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S6" --port 5006 --send 1000 --recv 3000 \
+	--close-first --comm sfcli6 --timeout-ms 15000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
+sf_wait_pid "$SRV" 15 || { sf_fail "$T" "server: $(cat "$SF_TMP/srv" "$SF_TMP/srv.err")"; sf_done; }
+
+[ "$(sf_field "$SF_TMP/cli" result)" = connected ] ||
+	{ sf_fail "$T" "client: $(cat "$SF_TMP/cli" "$SF_TMP/cli.err")"; sf_done; }
+CP=$(sf_field "$SF_TMP/cli" lport)
+CPID=$(sf_field "$SF_TMP/cli" pid)
+SPID=$(sf_field "$SF_TMP/srv" pid)
+
+CT="$SF_NETNS_C $SF_C6 $CP $SF_S6 5006"
+ST="$SF_NETNS_S $SF_S6 5006 $SF_C6 $CP"
+sf_wait_records 5 "$CT" "$ST"
+sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
+
+SF_JQ_ARGS=(--argjson cpid "$CPID" --argjson spid "$SPID")
+# shellcheck disable=SC2086
+sf_expect "$T/client" "$(sf_records $CT)" \
+	'.family == "ipv6"' '.role == "client"' '.seeded == false' \
+	'.handshake.result == "established"' '(.handshake.ms | type) == "number"' \
+	'.close.initiator == "local"' '.close.how == "fin"' '.close.err == 0' \
+	'.last_state == "FIN-WAIT-2"' \
+	'.bytes_sent == 1000' '.bytes_received == 3000' \
+	'.pid == $cpid' '.comm == "sfcli6"'
+# shellcheck disable=SC2086
+sf_expect "$T/server" "$(sf_records $ST)" \
+	'.family == "ipv6"' '.role == "server"' '.seeded == false' \
+	'.handshake.result == "established"' '(.handshake.ms | type) == "number"' \
+	'.close.initiator == "remote"' '.close.how == "fin"' '.close.err == 0' \
+	'.last_state == "LAST-ACK"' \
+	'.bytes_sent == 3000' '.bytes_received == 1000' \
+	'.pid == $spid' '.comm == "sfsrv6"'
+sf_done
