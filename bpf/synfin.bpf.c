@@ -106,12 +106,14 @@ static __always_inline __u64 submit_flags(void)
 	return BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline struct synfin_event *reserve_event(void)
+static __always_inline struct synfin_event *reserve_event(__u8 kind)
 {
 	struct synfin_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
 		count(SYNFIN_CNT_RB_FULL);
+		if (kind < SYNFIN_EV_MAX)
+			count(SYNFIN_CNT_RB_FULL_KIND + kind);
 		return NULL;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
@@ -301,12 +303,12 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
 	}
-	if (own && new == TCP_CLOSE)
-		own->close_seen = 1;
-
-	e = reserve_event();
+	e = reserve_event(SYNFIN_EV_STATE);
 	if (!e)
 		return 0;
+	/* only a ->CLOSE that made it onto the ring spares the destroy record */
+	if (own && new == TCP_CLOSE)
+		own->close_seen = 1;
 	fill_sock_identity(sk, e, own, classic);
 	e->ts_ns = now;
 	e->kind = SYNFIN_EV_STATE;
@@ -364,7 +366,7 @@ static __always_inline struct synfin_event *sock_event(struct sock *sk, __u8 kin
 	}
 	if (kind == SYNFIN_EV_DESTROY && (!own || own->close_seen))
 		return NULL;
-	e = reserve_event();
+	e = reserve_event(kind);
 	if (!e)
 		return NULL;
 	fill_sock_identity(sk, e, own, classic);
@@ -478,7 +480,7 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
 	}
-	e = reserve_event();
+	e = reserve_event(SYNFIN_EV_SYNACK_RETRANSMIT);
 	if (!e)
 		return 0;
 	read_common_addrs(rc, e);
@@ -571,7 +573,7 @@ static __always_inline int handle_send_reset(struct sock *sk, const struct sk_bu
 		}
 	}
 	/* No full socket: a TIME_WAIT or request sock, or none at all. */
-	e = reserve_event();
+	e = reserve_event(SYNFIN_EV_RESET_SENT);
 	if (!e)
 		return 0;
 	if (sk) {

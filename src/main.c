@@ -130,18 +130,37 @@ static void report_losses(struct app *app)
 
 static void print_summary(struct app *app)
 {
+	static const char *const kinds[SYNFIN_EV_MAX] = {
+		[SYNFIN_EV_STATE] = "state",
+		[SYNFIN_EV_RETRANSMIT] = "retransmit",
+		[SYNFIN_EV_SYNACK_RETRANSMIT] = "synack_retransmit",
+		[SYNFIN_EV_RESET_SENT] = "reset_sent",
+		[SYNFIN_EV_RESET_RECEIVED] = "reset_received",
+		[SYNFIN_EV_DESTROY] = "destroy",
+	};
 	uint64_t cnt[SYNFIN_CNT_MAX] = {};
 
 	loader__read_counters(app->ld, cnt);
-	fprintf(stderr, "synfin: %llu events, lost: ringbuf_full=%llu storage_full=%llu "
-		"owner_map_full=%llu table_full=%llu recursion_miss=%llu; %u connections still open\n",
+	fprintf(stderr, "synfin: %llu events (%llu filtered in the kernel), lost: ringbuf_full=%llu "
+		"storage_full=%llu owner_map_full=%llu table_full=%llu recursion_miss=%llu; "
+		"%u connections still open\n",
 		(unsigned long long)cnt[SYNFIN_CNT_EMITTED],
+		(unsigned long long)cnt[SYNFIN_CNT_FILTERED],
 		(unsigned long long)cnt[SYNFIN_CNT_RB_FULL],
 		(unsigned long long)cnt[SYNFIN_CNT_STORAGE_FAIL],
 		(unsigned long long)cnt[SYNFIN_CNT_OWNER_MAP_FULL],
 		(unsigned long long)engine__lost(app->eng, LOSS_TABLE_FULL),
 		(unsigned long long)loader__recursion_misses(app->ld),
 		engine__live(app->eng));
+	if (cnt[SYNFIN_CNT_RB_FULL]) {
+		/* which records the full ring cost, so the loss can be checked
+		 * against what was expected (and --ringbuf-mb sized) */
+		fprintf(stderr, "synfin: ringbuf_full by kind:");
+		for (int k = 1; k < SYNFIN_EV_MAX; k++)
+			fprintf(stderr, " %s=%llu", kinds[k],
+				(unsigned long long)cnt[SYNFIN_CNT_RB_FULL_KIND + k]);
+		fprintf(stderr, " (raise --ringbuf-mb)\n");
+	}
 	if (app->bad_records)
 		fprintf(stderr, "synfin: %llu malformed ring buffer records ignored\n",
 			(unsigned long long)app->bad_records);

@@ -104,7 +104,8 @@ _Static_assert(sizeof(struct synfin_event) == 168, "synfin_event ABI size change
 #define SYNFIN_CNT_OWNER_MAP_FULL 2 /* accept() owner handoff map full: server pid lost */
 #define SYNFIN_CNT_FILTERED       3 /* events dropped by the in-kernel filters (not a loss) */
 #define SYNFIN_CNT_EMITTED        4 /* events submitted to the ring buffer */
-#define SYNFIN_CNT_MAX            8
+#define SYNFIN_CNT_RB_FULL_KIND   8 /* + SYNFIN_EV_*: RB_FULL split by record kind */
+#define SYNFIN_CNT_MAX            (SYNFIN_CNT_RB_FULL_KIND + SYNFIN_EV_MAX)
 
 /* In-kernel filter limits. */
 #define SYNFIN_PORT_BITMAP_BYTES (65536 / 8)
