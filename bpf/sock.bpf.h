@@ -73,6 +73,7 @@ static __always_inline void read_tcp_figures(struct sock *sk, struct synfin_even
 
 	e->snd_una = BPF_CORE_READ(tp, snd_una);
 	e->snd_nxt = BPF_CORE_READ(tp, snd_nxt);
+	e->write_seq = BPF_CORE_READ(tp, write_seq);
 	e->rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
 	e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
 	e->total_retrans = BPF_CORE_READ(tp, total_retrans);
@@ -95,6 +96,8 @@ static __always_inline __u16 sock_flags_of(const struct sock *sk)
 		out |= SYNFIN_F_DEAD;
 	if (!BPF_CORE_READ(sk, sk_socket))
 		out |= SYNFIN_F_ORPHAN;
+	if ((flags & (1UL << SOCK_LINGER)) && !BPF_CORE_READ(sk, sk_lingertime))
+		out |= SYNFIN_F_LINGER0;
 	return out;
 }
 

@@ -673,3 +673,90 @@ int tp_exit_accept(struct trace_event_raw_sys_exit *ctx)
 {
 	return handle_accept_exit(ctx->ret);
 }
+
+/* TIME_WAIT socks never reach inet_sock_set_state. Their timer does:
+ * timer_start when the tw sock is born (just before the full socket's
+ * ->CLOSE) or re-armed, timer_cancel when it dies. The timer tracepoints
+ * fire for every timer on the host, so the first test is the cheapest:
+ * is this tw_timer_handler (address from kallsyms, 0: hooks off). */
+const volatile __u64 tw_timer_fn = 0;
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
+static __always_inline struct inet_timewait_sock *tw_of_timer(struct timer_list *timer)
+{
+	if (!tw_timer_fn || (__u64)BPF_CORE_READ(timer, function) != tw_timer_fn)
+		return NULL;
+	return (void *)timer - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
+}
+
+static __always_inline struct synfin_event *tw_event(struct inet_timewait_sock *tw, __u8 kind)
+{
+	const struct sock_common *skc = &tw->__tw_common;
+	struct synfin_event *e;
+	__u8 family = BPF_CORE_READ(skc, skc_family);
+	__u32 netns = sock_netns(skc);
+	__u16 lport = BPF_CORE_READ(skc, skc_num);
+
+	/* A tw sock has no owner or cgroup any more: with -p or --cgroup,
+	 * user space keeps only the tw records of connections it reported. */
+	if (!pass_sock_filters(NULL, family, netns, 0) ||
+	    !pass_port_filters(lport, bpf_ntohs(BPF_CORE_READ(skc, skc_dport)))) {
+		count(SYNFIN_CNT_FILTERED);
+		return NULL;
+	}
+	e = reserve_event(kind);
+	if (!e)
+		return NULL;
+	read_common_addrs(skc, e);
+	e->lport = lport;
+	e->netns = netns;
+	/* the tw sock keeps its full socket's cookie (KERNEL-NOTES §2) */
+	e->cookie = BPF_CORE_READ(skc, skc_cookie.counter);
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = kind;
+	e->old_state = e->new_state = BPF_CORE_READ(tw, tw_substate);
+	e->flags = SYNFIN_F_TW_SK;
+	return e;
+}
+
+SEC("tp_btf/timer_start")
+int BPF_PROG(tp_timer_start, struct timer_list *timer)
+{
+	struct inet_timewait_sock *tw = tw_of_timer(timer);
+	struct synfin_event *e;
+	__u64 left;
+
+	if (!tw)
+		return 0;
+	e = tw_event(tw, SYNFIN_EV_TW_START);
+	if (!e)
+		return 0;
+	left = BPF_CORE_READ(timer, expires) - bpf_jiffies64();
+	if (CONFIG_HZ) {
+		e->seq = left * 1000 / CONFIG_HZ;
+	} else {
+		e->seq = left;
+		e->flags |= SYNFIN_F_HZ_UNKNOWN;
+	}
+	submit_event(e);
+	return 0;
+}
+
+/* Expiry detaches the timer (a cancel) right before running it, when
+ * jiffies has reached expires; any earlier cancel is an early kill. */
+SEC("tp_btf/timer_cancel")
+int BPF_PROG(tp_timer_cancel, struct timer_list *timer)
+{
+	struct inet_timewait_sock *tw = tw_of_timer(timer);
+	struct synfin_event *e;
+
+	if (!tw)
+		return 0;
+	e = tw_event(tw, SYNFIN_EV_TW_END);
+	if (!e)
+		return 0;
+	e->reason = (long)(bpf_jiffies64() - BPF_CORE_READ(timer, expires)) >= 0 ?
+		SYNFIN_TW_EXPIRED : SYNFIN_TW_KILLED;
+	submit_event(e);
+	return 0;
+}

@@ -23,6 +23,7 @@ struct loader {
 	int nlinks;
 	bool classic;
 	bool no_accept_hooks;
+	bool timewait;       /* TIME_WAIT timer hooks attached */
 	int ncpus;
 };
 
@@ -36,6 +37,35 @@ static bool is_btf_prog(const struct bpf_program *prog)
 static bool is_classic_prog(const struct bpf_program *prog)
 {
 	return strncmp(bpf_program__name(prog), "tpc_", 4) == 0;
+}
+
+/* Address of a kernel text symbol, 0 when absent or hidden (kptr_restrict
+ * shows zeros). */
+static uint64_t kallsyms_lookup(const char *name)
+{
+	char line[256], sym[128];
+	unsigned long long addr;
+	char type;
+	uint64_t found = 0;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %127s", &addr, &type, sym) != 3)
+			continue;
+		if (strcmp(sym, name) == 0) {
+			found = addr;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static bool is_tw_prog(const struct bpf_program *prog)
+{
+	return strncmp(bpf_program__name(prog), "tp_timer_", 9) == 0;
 }
 
 /* Hooks synfin can run without: accept() only refines a server socket's
@@ -113,6 +143,7 @@ static void configure(struct synfin_bpf *skel, const struct synfin_options *opts
 	memcpy((void *)ro->filter_rports, f->rports, sizeof(f->rports));
 	/* wake the consumer early only when a quarter of the ring is used */
 	ro->wakeup_bytes = (uint64_t)opts->ringbuf_mb * 1024 * 1024 / 4;
+	ro->tw_timer_fn = opts->no_timewait ? 0 : kallsyms_lookup("tw_timer_handler");
 	bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_mb * 1024 * 1024);
 }
 
@@ -131,7 +162,10 @@ static int open_and_load(const struct synfin_options *opts, bool classic,
 	}
 	configure(skel, opts);
 	bpf_object__for_each_program(prog, skel->obj) {
-		if (is_btf_prog(prog))
+		/* TIME_WAIT timers need tp_btf and the handler's address */
+		if (is_tw_prog(prog))
+			bpf_program__set_autoload(prog, !classic && skel->rodata->tw_timer_fn);
+		else if (is_btf_prog(prog))
 			bpf_program__set_autoload(prog, !classic);
 		else if (is_classic_prog(prog))
 			bpf_program__set_autoload(prog, classic);
@@ -179,6 +213,11 @@ int loader__open(const struct synfin_options *opts, struct loader **out)
 	err = attach_all(ld);
 	if (err)
 		goto cleanup;
+	ld->timewait = !ld->classic && ld->skel->rodata->tw_timer_fn;
+	if (!ld->timewait && opts->verbose)
+		fprintf(stderr, "synfin: TIME_WAIT exits not measured (%s)\n",
+			opts->no_timewait ? "--no-timewait" : ld->classic ?
+			"classic tracepoints" : "tw_timer_handler not in /proc/kallsyms");
 	*out = ld;
 	return 0;
 cleanup:
@@ -199,6 +238,11 @@ void loader__free(struct loader *ld)
 int loader__ringbuf_fd(const struct loader *ld)
 {
 	return bpf_map__fd(ld->skel->maps.events);
+}
+
+bool loader__timewait(const struct loader *ld)
+{
+	return ld->timewait;
 }
 
 const char *loader__mode(const struct loader *ld)

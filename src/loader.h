@@ -4,6 +4,7 @@
 #ifndef SYNFIN_LOADER_H
 #define SYNFIN_LOADER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "options.h"
 
@@ -15,6 +16,8 @@ void loader__free(struct loader *ld);
 int loader__ringbuf_fd(const struct loader *ld);
 /* "tp_btf" or "classic": which hooks are attached. */
 const char *loader__mode(const struct loader *ld);
+/* Whether TIME_WAIT sockets' exits are measured (timer hooks attached). */
+bool loader__timewait(const struct loader *ld);
 /* Sum the per-CPU counters (SYNFIN_CNT_*). */
 int loader__read_counters(const struct loader *ld, uint64_t out[SYNFIN_CNT_MAX]);
 /* Program runs the kernel skipped because the program was already running

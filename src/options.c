@@ -42,6 +42,8 @@ static const char usage_text[] =
 "                         beyond it new ones are counted as lost\n"
 "      --drain-ms MS      drain the ring buffer every MS ms (default 10)\n"
 "      --classic          use classic tracepoints even where tp_btf works\n"
+"      --no-timewait      do not follow TIME_WAIT sockets' timers (saves a\n"
+"                         little per timer; TIME_WAIT exits are then inferred)\n"
 "  -v, --verbose          libbpf diagnostics (-vv for debug)\n"
 "  -h, --help             this help\n"
 "  -V, --version          print the version\n"
@@ -60,6 +62,7 @@ enum {
 	OPT_MAX_CONNS,
 	OPT_DRAIN_MS,
 	OPT_CLASSIC,
+	OPT_NO_TIMEWAIT,
 };
 
 static const struct option long_opts[] = {
@@ -79,6 +82,7 @@ static const struct option long_opts[] = {
 	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 	{ "drain-ms", required_argument, NULL, OPT_DRAIN_MS },
 	{ "classic", no_argument, NULL, OPT_CLASSIC },
+	{ "no-timewait", no_argument, NULL, OPT_NO_TIMEWAIT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -296,6 +300,9 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			break;
 		case OPT_CLASSIC:
 			opts->force_classic = true;
+			break;
+		case OPT_NO_TIMEWAIT:
+			opts->no_timewait = true;
 			break;
 		case 'v':
 			opts->verbose++;

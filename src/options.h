@@ -13,6 +13,7 @@ struct synfin_options {
 	bool wide;
 	bool timestamps;    /* -T: time column in the text table */
 	bool force_classic; /* use classic tracepoints even where tp_btf works */
+	bool no_timewait;   /* do not hook the TIME_WAIT timers */
 	int verbose;
 	uint32_t ringbuf_mb;
 	uint32_t max_conns;

@@ -41,7 +41,13 @@
 #define SYNFIN_EV_RESET_SENT        4 /* tcp:tcp_send_reset */
 #define SYNFIN_EV_RESET_RECEIVED    5 /* tcp:tcp_receive_reset */
 #define SYNFIN_EV_DESTROY           6 /* tcp:tcp_destroy_sock, only when ->CLOSE was missed */
-#define SYNFIN_EV_MAX               7
+#define SYNFIN_EV_TW_START          7 /* a TIME_WAIT sock's timer armed (timer_start) */
+#define SYNFIN_EV_TW_END            8 /* ... and disarmed (timer_cancel): expiry or early kill */
+#define SYNFIN_EV_MAX               9
+
+/* SYNFIN_EV_TW_END reasons (in `reason`). */
+#define SYNFIN_TW_EXPIRED 1 /* the timer ran out: the tw sock died of old age */
+#define SYNFIN_TW_KILLED  2 /* cancelled early: reused by a new SYN/connect(), or reset */
 
 /* Event flags. */
 #define SYNFIN_F_DONE        (1u << 0) /* SOCK_DONE: the peer's FIN (or a reset) arrived */
@@ -55,6 +61,8 @@
 #define SYNFIN_F_NO_SK       (1u << 8) /* reset sent with no socket (e.g. SYN to a closed port) */
 #define SYNFIN_F_TW_SK       (1u << 9) /* reset sent by a TIME_WAIT socket */
 #define SYNFIN_F_REQ_SK      (1u << 10) /* event about a request (half-open) socket */
+#define SYNFIN_F_LINGER0     (1u << 11) /* SO_LINGER on with a zero timeout: close() resets */
+#define SYNFIN_F_HZ_UNKNOWN  (1u << 12) /* TW_START: seq holds jiffies, not ms (no CONFIG_HZ) */
 
 /* One record on the ring buffer. Addresses are in network byte order
  * (IPv4 in the first 4 bytes), ports in host byte order. Timestamps are
@@ -76,9 +84,9 @@ struct synfin_event {
 	__u32 retransmits;    /* icsk_retransmits, or num_retrans of a request sock */
 	__u32 segs_in;
 	__u32 segs_out;
-	__u32 seq;            /* RETRANSMIT: TCP_SKB_CB(skb)->seq and end_seq */
-	__u32 end_seq;
-	__u32 reason;         /* RESET_SENT: enum sk_rst_reason; 0 elsewhere */
+	__u32 seq;            /* RETRANSMIT: TCP_SKB_CB(skb)->seq and end_seq; */
+	__u32 end_seq;        /* TW_START: seq = ms until the timer expires */
+	__u32 reason;         /* RESET_SENT: enum sk_rst_reason; TW_END: SYNFIN_TW_*; 0 elsewhere */
 	__s32 err;            /* sk_err at the event (positive errno) */
 	__u16 lport;
 	__u16 rport;
@@ -86,13 +94,13 @@ struct synfin_event {
 	__u8 kind;            /* SYNFIN_EV_* */
 	__u8 family;          /* SYNFIN_AF_* */
 	__u8 old_state;
-	__u8 new_state;       /* for non-state kinds: the socket's current state */
+	__u8 new_state;       /* non-state kinds: the socket's current state (TW: tw_substate) */
 	__u8 tcp_flags;       /* RETRANSMIT: flags of the retransmitted segment */
 	__u8 __pad0;
 	__u8 laddr[SYNFIN_ADDR_LEN];
 	__u8 raddr[SYNFIN_ADDR_LEN];
 	char comm[SYNFIN_COMM_LEN];
-	__u32 __pad1;
+	__u32 write_seq;      /* the next byte (or FIN) this end will queue */
 };
 
 _Static_assert(sizeof(struct synfin_event) == 168, "synfin_event ABI size changed");
