@@ -4,6 +4,7 @@
  * socket reaches CLOSE (or is destroyed without a CLOSE synfin saw).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "engine.h"
@@ -12,6 +13,14 @@
 #define ECONNREFUSED_ 111
 #define ETIMEDOUT_ 110
 #define EPIPE_ 32
+#define ECONNABORTED_ 103
+
+#define TIMEWAIT_LEN_NS (60ULL * 1000000000ULL) /* TCP_TIMEWAIT_LEN */
+/* A tw timer cancel followed this soon by a start is a re-arm, not a death. */
+#define TW_REARM_WINDOW_NS (50ULL * 1000000ULL)
+/* A tw sock whose end we never saw (lost record) is given up this long
+ * after its expiry. */
+#define TW_GRACE_NS (10ULL * 1000000000ULL)
 
 #define DEFAULT_MAX_CONNS 262144
 #define MIN_SLOTS 1024
@@ -22,9 +31,11 @@ struct conn {
 	uint8_t state;             /* last state seen */
 	bool listener;
 	bool established;          /* reached ESTABLISHED */
-	bool peer_fin;             /* the peer's FIN arrived */
 	bool rst_sent;
 	bool rst_received;
+	bool accepted;             /* owner learned at accept() */
+	bool in_tw;                /* reported; waiting for its tw sock to go */
+	uint64_t tw_cancel_ns;     /* a tw timer cancel that may yet be a re-arm */
 	uint32_t syn_retrans_events;
 };
 
@@ -195,6 +206,8 @@ static void merge_identity(struct conn *c, const struct synfin_event *ev)
 		r->netns = ev->netns;
 	if (ev->cgroup_id)
 		r->cgroup_id = ev->cgroup_id;
+	if (ev->flags & SYNFIN_F_OWNER_ACCEPT)
+		c->accepted = true;
 	if (ev->flags & SYNFIN_F_OWNER_KNOWN) {
 		r->pid = ev->pid;
 		memcpy(r->comm, ev->comm, SYNFIN_COMM_LEN);
@@ -238,11 +251,21 @@ static void on_established(struct conn *c, const struct synfin_event *ev)
 
 	c->established = true;
 	r->handshake.result = HS_ESTABLISHED;
+	/* At the moment of ESTABLISHED nothing but the SYNs has been acked
+	 * or received, so the ISNs are one below (KERNEL-NOTES §3). */
+	r->handshake.isn_known = true;
+	r->handshake.isn_local = ev->snd_una - 1;
+	r->handshake.isn_remote = ev->rcv_nxt - 1;
 	if (ev->old_state == SYNFIN_TCP_SYN_SENT) {
 		r->role = ROLE_CLIENT;
 		/* before ESTABLISHED every retransmission is a SYN */
 		r->handshake.syn_retrans = ev->total_retrans > c->syn_retrans_events ?
 			ev->total_retrans : c->syn_retrans_events;
+		if (ev->start_ns && ev->ts_ns >= ev->start_ns)
+			r->handshake.ms = (double)(ev->ts_ns - ev->start_ns) / 1e6;
+	} else if (ev->old_state == SYNFIN_TCP_SYN_RECV && r->handshake.simultaneous_open) {
+		/* both ends sent a SYN: our connect() began it */
+		r->handshake.syn_retrans = ev->total_retrans;
 		if (ev->start_ns && ev->ts_ns >= ev->start_ns)
 			r->handshake.ms = (double)(ev->ts_ns - ev->start_ns) / 1e6;
 	} else if (ev->old_state == SYNFIN_TCP_SYN_RECV) {
@@ -280,6 +303,20 @@ static enum handshake_result failed_handshake(const struct conn *c,
 	return HS_ABORTED;
 }
 
+/* Who reset it, when the application did: which of close()'s abortive
+ * paths it took (tcp_close: unread data; SO_LINGER 0; a listener closing
+ * with children it never accepted; sock_destroy from outside). */
+static enum rst_cause local_rst_cause(const struct conn *c, const struct synfin_event *ev)
+{
+	if (ev->err == ECONNABORTED_)
+		return RST_CAUSE_KILLED;
+	if (ev->flags & SYNFIN_F_LINGER0)
+		return RST_CAUSE_LINGER0;
+	if (c->rec.role == ROLE_SERVER && !c->accepted && !c->rec.seeded)
+		return RST_CAUSE_LISTENER_CLOSED;
+	return RST_CAUSE_UNREAD_DATA;
+}
+
 static void close_verdict(struct conn *c, const struct synfin_event *ev, uint8_t old)
 {
 	struct conn_record *r = &c->rec;
@@ -304,11 +341,11 @@ static void close_verdict(struct conn *c, const struct synfin_event *ev, uint8_t
 		r->close.how = HOW_TIMEOUT;
 		return;
 	}
-	if (ev->err) {
+	if (ev->err && ev->err != ECONNABORTED_) {
 		r->close.how = HOW_UNKNOWN;
 		return;
 	}
-	switch (old) {
+	switch (ev->err ? 0 : old) {
 	case SYNFIN_TCP_FIN_WAIT2:
 	case SYNFIN_TCP_CLOSING:
 	case SYNFIN_TCP_LAST_ACK:
@@ -324,6 +361,114 @@ static void close_verdict(struct conn *c, const struct synfin_event *ev, uint8_t
 			r->close.initiator = CLOSE_BY_LOCAL;
 		break;
 	}
+	if (r->close.how == HOW_RST_SENT)
+		r->close.rst_cause = local_rst_cause(c, ev);
+}
+
+/* What the connection left behind, when the tw timer did not tell us:
+ * SOCK_DONE at ->CLOSE says whether the peer's FIN had arrived. */
+static void infer_time_wait(struct conn *c, const struct synfin_event *ev, uint8_t old)
+{
+	struct conn_record *r = &c->rec;
+
+	if (r->tw.measured || ev->err)
+		return;
+	if ((old == SYNFIN_TCP_FIN_WAIT2 && (ev->flags & SYNFIN_F_DONE)) ||
+	    old == SYNFIN_TCP_CLOSING)
+		r->tw.kind = TW_KIND_TIME_WAIT;
+	else if (old == SYNFIN_TCP_FIN_WAIT2 && (ev->flags & SYNFIN_F_ORPHAN))
+		r->tw.kind = TW_KIND_FIN_WAIT2;
+	else
+		return;
+	/* 2MSL is fixed at 60 s in Linux; a FIN_WAIT2 tw waits
+	 * tcp_fin_timeout, 60 s by default, per netns (not read here). */
+	r->tw.expire_ns = ev->ts_ns + TIMEWAIT_LEN_NS;
+	if (r->tw.kind == TW_KIND_TIME_WAIT && !r->span[SYNFIN_TCP_TIME_WAIT].enter_ns)
+		r->span[SYNFIN_TCP_TIME_WAIT].enter_ns = ev->ts_ns;
+}
+
+/* Zeek's conn_state and history, from one endpoint's view. Zeek names the
+ * originator (the SYN's sender) in upper case and the responder in lower:
+ * S, h and A are fixed; who sent data, FINs and RSTs depends on whether
+ * this end is the originator (the client) or the responder. */
+static void classify_zeek(struct conn *c)
+{
+	struct conn_record *r = &c->rec;
+	bool local_orig = r->role != ROLE_SERVER;
+	char local_case = local_orig ? 0 : 0x20, remote_case = local_orig ? 0x20 : 0;
+	char *h = r->history;
+	size_t n = 0;
+	const char *state;
+	bool rst_by_orig;
+#define PUSH(ch) do { if (n + 1 < sizeof(r->history)) h[n++] = (ch); } while (0)
+#define LOCAL(ch) ((char)((ch) | local_case))
+#define REMOTE(ch) ((char)((ch) | remote_case))
+
+	if (r->handshake.result == HS_NOT_SEEN) {
+		state = "OTH";
+		goto done;
+	}
+	PUSH('S');
+	if (r->handshake.syn_retrans)
+		PUSH('T');
+	if (!c->established) {
+		if (r->handshake.result == HS_REFUSED) {
+			PUSH('r');
+			state = "REJ";
+		} else if (r->handshake.result == HS_RESET) {
+			PUSH('h');
+			PUSH(c->rst_received ? REMOTE('R') : LOCAL('R'));
+			rst_by_orig = c->rst_received != local_orig;
+			state = rst_by_orig ? "RSTO" : "RSTR";
+		} else {
+			state = "S0";
+		}
+		goto done;
+	}
+	PUSH('h');
+	PUSH('A');
+	if (r->bytes_known && (local_orig ? r->bytes_sent : r->bytes_received))
+		PUSH('D');
+	if (r->bytes_known && (local_orig ? r->bytes_received : r->bytes_sent))
+		PUSH('d');
+	if (r->wave.local_fin && r->wave.remote_fin && r->close.initiator == CLOSE_BY_REMOTE) {
+		PUSH(REMOTE('F'));
+		PUSH(LOCAL('F'));
+	} else {
+		if (r->wave.local_fin)
+			PUSH(LOCAL('F'));
+		if (r->wave.remote_fin)
+			PUSH(REMOTE('F'));
+	}
+	if (r->close.how == HOW_RST_SENT || r->close.how == HOW_RST_RECEIVED) {
+		bool local_rst = r->close.how == HOW_RST_SENT;
+
+		PUSH(local_rst ? LOCAL('R') : REMOTE('R'));
+		rst_by_orig = local_rst == local_orig;
+		state = rst_by_orig ? "RSTO" : "RSTR";
+	} else if (r->wave.local_fin && r->wave.remote_fin) {
+		state = "SF";
+	} else if (r->wave.local_fin || r->wave.remote_fin) {
+		/* S2: only the originator's FIN seen; S3: only the responder's */
+		state = r->wave.local_fin == local_orig ? "S2" : "S3";
+	} else {
+		state = "S1";
+	}
+done:
+	h[n] = '\0';
+	snprintf(r->conn_state, sizeof(r->conn_state), "%s", state);
+#undef PUSH
+#undef LOCAL
+#undef REMOTE
+}
+
+/* The peer's FIN is in: rcv_nxt has just moved past it. */
+static void note_remote_fin(struct conn_record *r, const struct synfin_event *ev)
+{
+	if (r->wave.remote_fin)
+		return;
+	r->wave.remote_fin = true;
+	r->wave.remote_fin_seq = ev->rcv_nxt - 1;
 }
 
 static uint64_t sub_sat(uint64_t a, uint64_t b)
@@ -342,12 +487,17 @@ static void close_bytes(struct conn *c, const struct synfin_event *ev, uint8_t o
 	uint64_t syn = (c->established && r->role != ROLE_SERVER) ? 1 : 0;
 
 	if (old == SYNFIN_TCP_FIN_WAIT2 && (ev->flags & SYNFIN_F_DONE))
-		c->peer_fin = true;
+		note_remote_fin(r, ev);
 	if (ev->kind == SYNFIN_EV_DESTROY && !ev->bytes_acked && !ev->bytes_received)
 		return; /* a wiped socket: counters unknown */
 	r->bytes_sent = sub_sat(ev->bytes_acked, syn + (our_fin_acked ? 1 : 0));
-	r->bytes_received = sub_sat(ev->bytes_received, c->peer_fin ? 1 : 0);
+	r->bytes_received = sub_sat(ev->bytes_received, r->wave.remote_fin ? 1 : 0);
 	r->bytes_known = true;
+}
+
+static bool want_report(const struct engine *eng, const struct conn *c)
+{
+	return !c->listener && !(eng->opts.filter_pid && c->rec.pid != eng->opts.filter_pid);
 }
 
 static void finish(struct engine *eng, struct conn *c, const struct synfin_event *ev,
@@ -361,10 +511,42 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 	r->srtt_us = ev->srtt_us;
 	close_verdict(c, ev, old);
 	close_bytes(c, ev, old);
-	if (!c->listener && eng->opts.on_conn &&
-	    !(eng->opts.filter_pid && r->pid != eng->opts.filter_pid))
+	infer_time_wait(c, ev, old);
+	classify_zeek(c);
+	if (eng->opts.on_conn && want_report(eng, c))
 		eng->opts.on_conn(r, eng->opts.ctx);
+	/* Its tw sock lives on for up to 60 s: keep the entry to report when
+	 * it really goes, if the tw timer hooks are watching it. */
+	if (eng->opts.follow_tw && r->tw.measured && r->tw.kind != TW_KIND_NONE) {
+		c->in_tw = true;
+		return;
+	}
 	erase(eng, c);
+}
+
+static void finish_tw(struct engine *eng, struct conn *c, enum tw_exit how, uint64_t ts)
+{
+	struct conn_record *r = &c->rec;
+
+	r->tw.exit = how;
+	r->tw.exit_ns = ts;
+	if (r->tw.kind == TW_KIND_TIME_WAIT && !r->span[SYNFIN_TCP_TIME_WAIT].leave_ns)
+		r->span[SYNFIN_TCP_TIME_WAIT].leave_ns = ts;
+	if (eng->opts.on_time_wait && want_report(eng, c))
+		eng->opts.on_time_wait(r, eng->opts.ctx);
+	erase(eng, c);
+}
+
+/* Each state's first entry and first exit, for phase times and the ladder. */
+static void note_span(struct conn_record *r, uint8_t old, uint8_t new, uint64_t ts)
+{
+	/* CLOSE->x is a birth and LISTEN->SYN_RECV a child's: neither is a
+	 * state this connection was in */
+	if (old < SYNFIN_TCP_MAX_STATES && old != SYNFIN_TCP_CLOSE &&
+	    old != SYNFIN_TCP_LISTEN && old != new && !r->span[old].leave_ns)
+		r->span[old].leave_ns = ts;
+	if (new < SYNFIN_TCP_MAX_STATES && !r->span[new].enter_ns)
+		r->span[new].enter_ns = ts;
 }
 
 static void apply_state(struct engine *eng, struct conn *c, const struct synfin_event *ev)
@@ -372,6 +554,7 @@ static void apply_state(struct engine *eng, struct conn *c, const struct synfin_
 	struct conn_record *r = &c->rec;
 	uint8_t old = ev->old_state, new = ev->new_state;
 
+	note_span(r, old, new, ev->ts_ns);
 	/* A missed transition (recursion miss, lost record) leaves c->state
 	 * behind ev->old_state; trust the kernel's old state. A socket first
 	 * seen past its handshake was established before we looked. */
@@ -397,24 +580,34 @@ static void apply_state(struct engine *eng, struct conn *c, const struct synfin_
 	case SYNFIN_TCP_SYN_RECV:
 		if (old == SYNFIN_TCP_LISTEN)
 			r->role = ROLE_SERVER;
+		else if (old == SYNFIN_TCP_SYN_SENT)
+			r->handshake.simultaneous_open = true;
 		break;
 	case SYNFIN_TCP_ESTABLISHED:
 		on_established(c, ev);
 		break;
 	case SYNFIN_TCP_FIN_WAIT1:
+	case SYNFIN_TCP_LAST_ACK:
 		if (!c->established && old == SYNFIN_TCP_SYN_RECV)
 			c->established = true;
+		/* tcp_close_state() runs before tcp_send_fin(): the FIN
+		 * takes the sequence number write_seq has now */
+		if (!r->wave.local_fin) {
+			r->wave.local_fin = true;
+			r->wave.local_fin_seq = ev->write_seq;
+		}
 		if (r->close.initiator == CLOSE_BY_NONE)
-			r->close.initiator = CLOSE_BY_LOCAL;
+			r->close.initiator = new == SYNFIN_TCP_FIN_WAIT1 ? CLOSE_BY_LOCAL :
+									  CLOSE_BY_REMOTE;
 		break;
 	case SYNFIN_TCP_CLOSE_WAIT:
-		c->peer_fin = true;
+		note_remote_fin(r, ev);
 		if (r->close.initiator == CLOSE_BY_NONE)
 			r->close.initiator = CLOSE_BY_REMOTE;
 		break;
 	case SYNFIN_TCP_CLOSING:
 		/* both FINs crossed: a simultaneous close */
-		c->peer_fin = true;
+		note_remote_fin(r, ev);
 		r->close.initiator = CLOSE_BY_BOTH;
 		break;
 	case SYNFIN_TCP_CLOSE:
@@ -425,6 +618,56 @@ static void apply_state(struct engine *eng, struct conn *c, const struct synfin_
 		break;
 	}
 	c->state = new;
+}
+
+/* A tw sock's timer was armed: at birth (just before the full socket's
+ * ->CLOSE), or re-armed (FIN_WAIT2 substate receiving the FIN). */
+static void tw_started(struct conn *c, const struct synfin_event *ev)
+{
+	struct conn_record *r = &c->rec;
+	uint64_t left_ns = (ev->flags & SYNFIN_F_HZ_UNKNOWN) ? TIMEWAIT_LEN_NS :
+			   (uint64_t)ev->seq * 1000000ULL;
+
+	c->tw_cancel_ns = 0;
+	r->tw.measured = !(ev->flags & SYNFIN_F_HZ_UNKNOWN);
+	if (!r->tw.start_ns)
+		r->tw.start_ns = ev->ts_ns;
+	r->tw.expire_ns = ev->ts_ns + left_ns;
+	if (ev->new_state == SYNFIN_TCP_TIME_WAIT) {
+		r->tw.kind = TW_KIND_TIME_WAIT;
+		if (!r->span[SYNFIN_TCP_TIME_WAIT].enter_ns)
+			r->span[SYNFIN_TCP_TIME_WAIT].enter_ns = ev->ts_ns;
+	} else if (r->tw.kind == TW_KIND_NONE) {
+		r->tw.kind = TW_KIND_FIN_WAIT2;
+	}
+}
+
+static void tw_ended(struct engine *eng, struct conn *c, const struct synfin_event *ev)
+{
+	if (!c->in_tw)
+		return;
+	if (ev->reason == SYNFIN_TW_EXPIRED)
+		finish_tw(eng, c, TW_EXIT_EXPIRED, ev->ts_ns);
+	else
+		c->tw_cancel_ns = ev->ts_ns; /* settled by the next start or tick */
+}
+
+void engine__tick(struct engine *eng, uint64_t now_ns)
+{
+	for (uint32_t i = 0; i < eng->nslots; i++) {
+		struct conn *c = &eng->slots[i];
+
+		if (!c->id || !c->in_tw)
+			continue;
+		if (c->tw_cancel_ns && now_ns - c->tw_cancel_ns > TW_REARM_WINDOW_NS)
+			finish_tw(eng, c, TW_EXIT_KILLED, c->tw_cancel_ns);
+		else if (now_ns > c->rec.tw.expire_ns + TW_GRACE_NS)
+			finish_tw(eng, c, TW_EXIT_NONE, 0); /* its end was not seen */
+		else
+			continue;
+		/* erase shifted a later entry into this slot: look again */
+		i--;
+	}
 }
 
 static void emit_event(struct engine *eng, const struct conn *c, const struct synfin_event *ev)
@@ -476,9 +719,27 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 		return;
 	case SYNFIN_EV_RETRANSMIT:
 		c = find(eng, ev->cookie);
-		if (c && ev->new_state == SYNFIN_TCP_SYN_SENT)
-			c->syn_retrans_events++;
+		if (c) {
+			if (ev->tcp_flags & 0x01) /* FIN */
+				c->rec.wave.fin_retrans++;
+			else if (ev->new_state == SYNFIN_TCP_SYN_SENT)
+				c->syn_retrans_events++;
+			else if (ev->new_state != SYNFIN_TCP_SYN_RECV)
+				c->rec.wave.data_retrans++;
+		}
 		emit_event(eng, c, ev);
+		return;
+	case SYNFIN_EV_TW_START:
+		c = find(eng, ev->cookie);
+		if (c)
+			tw_started(c, ev);
+		emit_event(eng, c, ev);
+		return;
+	case SYNFIN_EV_TW_END:
+		c = find(eng, ev->cookie);
+		emit_event(eng, c, ev);
+		if (c)
+			tw_ended(eng, c, ev);
 		return;
 	case SYNFIN_EV_RESET_SENT:
 		c = (ev->flags & (SYNFIN_F_NO_SK | SYNFIN_F_TW_SK | SYNFIN_F_REQ_SK)) ?
@@ -535,11 +796,11 @@ void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t n
 	case SYNFIN_TCP_CLOSE_WAIT:
 	case SYNFIN_TCP_LAST_ACK:
 		r->close.initiator = CLOSE_BY_REMOTE;
-		c->peer_fin = true;
+		c->rec.wave.remote_fin = true;
 		break;
 	case SYNFIN_TCP_CLOSING:
 		r->close.initiator = CLOSE_BY_BOTH;
-		c->peer_fin = true;
+		c->rec.wave.remote_fin = true;
 		break;
 	default:
 		break;

@@ -41,6 +41,35 @@ enum close_how {
 	HOW_UNKNOWN,       /* the socket went away without a close synfin could read */
 };
 
+enum rst_cause {
+	RST_CAUSE_NONE = 0,
+	RST_CAUSE_LINGER0,          /* SO_LINGER with a zero timeout */
+	RST_CAUSE_UNREAD_DATA,      /* close() with data the application never read */
+	RST_CAUSE_LISTENER_CLOSED,  /* a child never accept()ed when its listener closed */
+	RST_CAUSE_KILLED,           /* destroyed from outside (ss -K: ECONNABORTED) */
+};
+
+/* What the connection left behind at CLOSE (KERNEL-NOTES §2). */
+enum tw_kind {
+	TW_KIND_NONE = 0,           /* no TIME_WAIT sock: passive close, reset, timeout */
+	TW_KIND_TIME_WAIT,          /* both FINs exchanged, this end closed first: 2MSL wait */
+	TW_KIND_FIN_WAIT2,          /* orphan handed to a tw sock still waiting for the
+				     * peer's FIN, for tcp_fin_timeout (may turn into
+				     * TIME_WAIT without any event) */
+};
+
+enum tw_exit {
+	TW_EXIT_NONE = 0,           /* still waiting, or not followed */
+	TW_EXIT_EXPIRED,            /* the timer ran out */
+	TW_EXIT_KILLED,             /* ended early: reused by a new connection, or reset */
+};
+
+/* Time a connection entered and left one state (CLOCK_MONOTONIC ns, 0: never). */
+struct state_span {
+	uint64_t enter_ns;
+	uint64_t leave_ns;
+};
+
 /* One finished connection as synfin reconstructed it. Times are
  * CLOCK_MONOTONIC ns; printers convert with their own clock offset. */
 struct conn_record {
@@ -64,12 +93,40 @@ struct conn_record {
 		double ms;           /* < 0 when there is no handshake time */
 		uint32_t syn_retrans;
 		uint32_t synack_retrans;
+		bool isn_known;
+		uint32_t isn_local;  /* this end's initial sequence number, as on the wire */
+		uint32_t isn_remote;
+		bool simultaneous_open; /* SYN_SENT -> SYN_RECV: both ends sent a SYN */
 	} handshake;
+	/* Each state's span, indexed by SYNFIN_TCP_*: phase durations and the
+	 * ladder's times come from here. */
+	struct state_span span[SYNFIN_TCP_MAX_STATES];
+	struct {
+		bool local_fin;      /* this end sent a FIN; its sequence number: */
+		uint32_t local_fin_seq;
+		bool remote_fin;     /* the peer's FIN arrived; its sequence number: */
+		uint32_t remote_fin_seq;
+		uint32_t fin_retrans; /* FIN segments this end retransmitted */
+		uint32_t data_retrans; /* other retransmissions while established */
+	} wave;
+	struct {
+		enum tw_kind kind;
+		bool measured;       /* seen through the tw sock's timer, else inferred
+				      * from SOCK_DONE at ->CLOSE */
+		uint64_t start_ns;   /* when the tw sock was born (measured only) */
+		uint64_t expire_ns;  /* when it will leave: the timer's expiry when
+				      * measured, else 60 s (TCP_TIMEWAIT_LEN) */
+		enum tw_exit exit;   /* time_wait records only */
+		uint64_t exit_ns;
+	} tw;
 	struct {
 		enum close_initiator initiator;
 		enum close_how how;
 		int err;             /* sk_err at close (positive errno), 0 if none */
+		enum rst_cause rst_cause; /* with HOW_RST_SENT */
 	} close;
+	char conn_state[8];      /* Zeek's conn_state: SF, S0, REJ, RSTO, ... */
+	char history[24];        /* Zeek's history letters, originator upper case */
 	uint32_t total_retrans;
 	uint32_t srtt_us;
 	uint8_t last_state;      /* the state before CLOSE */
@@ -101,6 +158,9 @@ enum engine_loss {
 struct engine;
 
 typedef void (*engine_conn_fn)(const struct conn_record *rec, void *ctx);
+/* A TIME_WAIT sock a reported connection left behind has gone: rec is that
+ * connection's record with tw.exit and tw.exit_ns set. */
+typedef void (*engine_tw_fn)(const struct conn_record *rec, void *ctx);
 /* Called for every event once the engine has applied it; ev has its tuple
  * completed from the table where the kernel could not read it. */
 typedef void (*engine_event_fn)(const struct synfin_event *ev, void *ctx);
@@ -109,7 +169,9 @@ struct engine_opts {
 	uint32_t max_conns;      /* table capacity (0: default) */
 	engine_conn_fn on_conn;
 	engine_event_fn on_event;
+	engine_tw_fn on_time_wait;
 	void *ctx;
+	bool follow_tw;          /* keep finished connections until their tw sock goes */
 	uint32_t filter_pid;     /* also applied here: owners the kernel learned late */
 };
 
@@ -117,6 +179,9 @@ struct engine *engine__new(const struct engine_opts *opts);
 void engine__free(struct engine *eng);
 void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t now_ns);
 void engine__handle(struct engine *eng, const struct synfin_event *ev);
+/* Periodic housekeeping (call about once a second): settles tw timer
+ * cancels that were not re-arms. */
+void engine__tick(struct engine *eng, uint64_t now_ns);
 uint32_t engine__live(const struct engine *eng);
 uint64_t engine__lost(const struct engine *eng, enum engine_loss why);
 
@@ -124,6 +189,9 @@ const char *role_name(enum conn_role r);
 const char *handshake_name(enum handshake_result r);
 const char *initiator_name(enum close_initiator i);
 const char *close_how_name(enum close_how h);
+const char *rst_cause_name(enum rst_cause c);   /* NULL for RST_CAUSE_NONE */
+const char *tw_kind_name(enum tw_kind k);       /* "none", "time_wait", "fin_wait2" */
+const char *tw_exit_name(enum tw_exit e);       /* NULL, "expired", "killed" */
 /* ss-style state names ("ESTAB", "SYN-SENT", ...), "UNKNOWN" when out of range. */
 const char *tcp_state_name(unsigned int state);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Names for states and verdicts, shared by the text and JSON printers so
  * the two outputs cannot drift apart. Every table is bounds-checked. */
+#include <stddef.h>
 #include "engine.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -58,4 +59,27 @@ const char *close_how_name(enum close_how h)
 	};
 
 	return (unsigned int)h < ARRAY_SIZE(names) ? names[h] : "unknown";
+}
+
+const char *rst_cause_name(enum rst_cause c)
+{
+	static const char *const names[] = {
+		NULL, "linger0", "unread_data", "listener_closed", "killed",
+	};
+
+	return (unsigned int)c < ARRAY_SIZE(names) ? names[c] : NULL;
+}
+
+const char *tw_kind_name(enum tw_kind k)
+{
+	static const char *const names[] = { "none", "time_wait", "fin_wait2" };
+
+	return (unsigned int)k < ARRAY_SIZE(names) ? names[k] : "none";
+}
+
+const char *tw_exit_name(enum tw_exit e)
+{
+	static const char *const names[] = { NULL, "expired", "killed" };
+
+	return (unsigned int)e < ARRAY_SIZE(names) ? names[e] : NULL;
 }

@@ -391,7 +391,7 @@ static void test_comm_no_nul(void)
 	/* comm fills all 16 bytes and the bytes after it are not NUL either */
 	event_fill(&ev, SYNFIN_EV_STATE);
 	memset(ev.comm, 'A', sizeof(ev.comm));
-	ev.__pad1 = 0x41414141;
+	ev.write_seq = 0x41414141;
 	CHECK_EQ_STR(esc(ev.comm, strnlen(ev.comm, sizeof(ev.comm))),
 		     "\"AAAAAAAAAAAAAAAA\"");
 	cap_open(&c, true, false, true);

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The handshake and wave story: ISNs, phase spans, FIN sequence numbers,
+ * TIME_WAIT (inferred and measured through the tw timer), reset causes,
+ * and Zeek's conn_state/history, from recorded event sequences. */
+#include "engine_fixture.h"
+
+/* ISNs KERNEL-NOTES §3 checked against a capture. */
+#define ISN_C 1513407164u
+#define ISN_S 449410678u
+
+struct seqs {
+	uint32_t snd_una, snd_nxt, rcv_nxt, write_seq;
+};
+
+static void state_seq(struct engine *eng, const struct sk *s, uint64_t ts, uint8_t old,
+		      uint8_t new, int err, uint16_t flags, struct seqs q,
+		      uint64_t acked, uint64_t received)
+{
+	struct synfin_event e = ev_of(s, SYNFIN_EV_STATE, ts, old, new);
+
+	e.err = err;
+	e.flags |= flags;
+	e.snd_una = q.snd_una;
+	e.snd_nxt = q.snd_nxt;
+	e.rcv_nxt = q.rcv_nxt;
+	e.write_seq = q.write_seq;
+	e.bytes_acked = acked;
+	e.bytes_received = received;
+	engine__handle(eng, &e);
+}
+
+static void tw_event(struct engine *eng, const struct sk *s, uint8_t kind, uint64_t ts,
+		     uint8_t substate, uint32_t left_ms, uint32_t reason)
+{
+	struct synfin_event e = ev_of(s, kind, ts, substate, substate);
+
+	e.flags = SYNFIN_F_TW_SK;
+	e.seq = left_ms;
+	e.reason = reason;
+	engine__handle(eng, &e);
+}
+
+/* Client sends 1000 bytes, gets 3000, closes first; the server's FIN
+ * follows at once (variant a0), so the client enters real TIME_WAIT. */
+static void client_story(struct engine *eng, bool tw_timer)
+{
+	struct sk c = client;
+	uint32_t fin_c = ISN_C + 1 + 1000, fin_s = ISN_S + 1 + 3000;
+
+	c.lport = 0;
+	state_seq(eng, &c, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0,
+		  (struct seqs){ ISN_C, ISN_C + 1, 0, ISN_C + 1 }, 0, 0);
+	c.lport = 40000;
+	state_seq(eng, &c, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0,
+		  (struct seqs){ ISN_C + 1, ISN_C + 1, ISN_S + 1, ISN_C + 1 }, 1, 0);
+	state_seq(eng, &c, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0,
+		  SYNFIN_F_PROC_CTX, (struct seqs){ fin_c, fin_c, fin_s, fin_c }, 1001, 3000);
+	state_seq(eng, &c, 240 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0,
+		  (struct seqs){ fin_c + 1, fin_c + 1, fin_s, fin_c + 1 }, 1002, 3000);
+	if (tw_timer)
+		tw_event(eng, &c, SYNFIN_EV_TW_START, 241 * MS, SYNFIN_TCP_TIME_WAIT, 60000, 0);
+	state_seq(eng, &c, 241 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
+		  SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN,
+		  (struct seqs){ fin_c + 1, fin_c + 1, fin_s + 1, fin_c + 1 }, 1002, 3001);
+}
+
+static void test_isn_and_wave(void)
+{
+	struct engine *eng = fresh(0, 0);
+	const struct conn_record *r = &got[0];
+
+	client_story(eng, false);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK(r->handshake.isn_known);
+	CHECK_EQ_INT(r->handshake.isn_local, ISN_C);
+	CHECK_EQ_INT(r->handshake.isn_remote, ISN_S);
+	CHECK(r->wave.local_fin && r->wave.remote_fin);
+	CHECK_EQ_INT(r->wave.local_fin_seq, ISN_C + 1 + 1000);
+	CHECK_EQ_INT(r->wave.remote_fin_seq, ISN_S + 1 + 3000);
+	/* phases: FIN_WAIT_1 40 ms (the peer's delayed ACK), FIN_WAIT_2 1 ms */
+	CHECK_EQ_INT(r->span[SYNFIN_TCP_SYN_SENT].enter_ns, 100 * MS);
+	CHECK_EQ_INT(r->span[SYNFIN_TCP_SYN_SENT].leave_ns, 101 * MS);
+	CHECK_EQ_INT(r->span[SYNFIN_TCP_FIN_WAIT1].enter_ns, 200 * MS);
+	CHECK_EQ_INT(r->span[SYNFIN_TCP_FIN_WAIT1].leave_ns, 240 * MS);
+	CHECK_EQ_INT(r->span[SYNFIN_TCP_FIN_WAIT2].leave_ns, 241 * MS);
+	CHECK_EQ_INT(r->span[SYNFIN_TCP_CLOSE_WAIT].enter_ns, 0);
+	/* TIME_WAIT inferred from SOCK_DONE at ->CLOSE: 2MSL = 60 s */
+	CHECK_EQ_INT(r->tw.kind, TW_KIND_TIME_WAIT);
+	CHECK(!r->tw.measured);
+	CHECK_EQ_INT(r->tw.expire_ns, 241 * MS + 60000 * MS);
+	CHECK_EQ_STR(r->conn_state, "SF");
+	CHECK_EQ_STR(r->history, "ShADdFf");
+	CHECK_EQ_INT(engine__live(eng), 0); /* nothing to follow without the timer */
+	engine__free(eng);
+}
+
+/* The same with the tw timer: the record says measured, and a time_wait
+ * record follows when the timer expires. */
+static void test_time_wait_measured_expiry(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct sk c = client;
+
+	client_story(eng, true);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK(got[0].tw.measured);
+	CHECK_EQ_INT(got[0].tw.start_ns, 241 * MS);
+	CHECK_EQ_INT(got[0].tw.expire_ns, 241 * MS + 60000 * MS);
+	CHECK_EQ_INT(engine__live(eng), 1); /* kept until its tw sock goes */
+	c.lport = 40000;
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 60241 * MS, SYNFIN_TCP_TIME_WAIT, 0,
+		 SYNFIN_TW_EXPIRED);
+	CHECK_EQ_INT(ngot_tw, 1);
+	CHECK_EQ_INT(got_tw[0].tw.exit, TW_EXIT_EXPIRED);
+	CHECK_EQ_INT(got_tw[0].tw.exit_ns, 60241 * MS);
+	CHECK_EQ_INT(got_tw[0].span[SYNFIN_TCP_TIME_WAIT].enter_ns, 241 * MS);
+	CHECK_EQ_INT(got_tw[0].span[SYNFIN_TCP_TIME_WAIT].leave_ns, 60241 * MS);
+	CHECK_EQ_INT(got_tw[0].pid, 111);
+	CHECK_EQ_INT(engine__live(eng), 0);
+	engine__free(eng);
+}
+
+/* A cancel with no start after it is an early death (reuse, RST); a
+ * cancel followed by a start is a re-arm and must not end anything. */
+static void test_time_wait_killed_and_rearm(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct sk c = client;
+
+	client_story(eng, true);
+	c.lport = 40000;
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 5000 * MS, SYNFIN_TCP_TIME_WAIT, 0, SYNFIN_TW_KILLED);
+	tw_event(eng, &c, SYNFIN_EV_TW_START, 5000 * MS, SYNFIN_TCP_TIME_WAIT, 60000, 0);
+	engine__tick(eng, 6000 * MS);
+	CHECK_EQ_INT(ngot_tw, 0); /* re-armed, still there */
+	CHECK_EQ_INT(engine__live(eng), 1);
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 7000 * MS, SYNFIN_TCP_TIME_WAIT, 0, SYNFIN_TW_KILLED);
+	engine__tick(eng, 7010 * MS);
+	CHECK_EQ_INT(ngot_tw, 0); /* inside the re-arm window */
+	engine__tick(eng, 8000 * MS);
+	CHECK_EQ_INT(ngot_tw, 1);
+	CHECK_EQ_INT(got_tw[0].tw.exit, TW_EXIT_KILLED);
+	CHECK_EQ_INT(got_tw[0].tw.exit_ns, 7000 * MS);
+	CHECK_EQ_INT(engine__live(eng), 0);
+	engine__free(eng);
+}
+
+/* A tw whose end was never seen is given up after its expiry, not kept. */
+static void test_time_wait_end_lost(void)
+{
+	struct engine *eng = fresh(0, 0);
+
+	client_story(eng, true);
+	engine__tick(eng, 30000 * MS);
+	CHECK_EQ_INT(engine__live(eng), 1);
+	engine__tick(eng, 80000 * MS);
+	CHECK_EQ_INT(engine__live(eng), 0);
+	CHECK_EQ_INT(ngot_tw, 1);
+	CHECK_EQ_INT(got_tw[0].tw.exit, TW_EXIT_NONE);
+	engine__free(eng);
+}
+
+/* KERNEL-NOTES §2: orphaned FIN_WAIT2 handed to a tw in FIN_WAIT2
+ * substate (done=0): not TIME_WAIT, the peer has not closed. */
+static void test_fin_wait2_orphan(void)
+{
+	struct engine *eng = fresh(0, 0);
+
+	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state(eng, &client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
+	state(eng, &client, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 1, 0);
+	state(eng, &client, 240 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 2, 0);
+	state(eng, &client, 240 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
+	      SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 2, 0);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].tw.kind, TW_KIND_FIN_WAIT2);
+	CHECK(!got[0].wave.remote_fin);
+	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_LOCAL);
+	CHECK_EQ_STR(got[0].conn_state, "S2"); /* the originator's FIN only */
+	CHECK_EQ_STR(got[0].history, "ShAF");
+	engine__free(eng);
+}
+
+/* The server's side: passive close; CLOSE_WAIT shows how long the
+ * application took to close after the peer's FIN. */
+static void test_server_phases(void)
+{
+	struct engine *eng = fresh(0, 0);
+	uint32_t fin_c = ISN_C + 1 + 1000, fin_s = ISN_S + 1 + 3000;
+	struct synfin_event e;
+
+	state_seq(eng, &server, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0,
+		  (struct seqs){ ISN_S + 1, ISN_S + 1, ISN_C + 1, ISN_S + 1 }, 0, 0);
+	e = ev_of(&server, SYNFIN_EV_STATE, 101 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED);
+	e.snd_una = ISN_S + 1;
+	e.rcv_nxt = ISN_C + 1;
+	e.srtt_us = 80;
+	engine__handle(eng, &e);
+	state_seq(eng, &server, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE_WAIT, 0,
+		  SYNFIN_F_DONE, (struct seqs){ fin_s, fin_s, fin_c + 1, fin_s }, 3000, 1001);
+	state_seq(eng, &server, 500 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_LAST_ACK, 0,
+		  SYNFIN_F_DONE, (struct seqs){ fin_s, fin_s, fin_c + 1, fin_s }, 3000, 1001);
+	state_seq(eng, &server, 501 * MS, SYNFIN_TCP_LAST_ACK, SYNFIN_TCP_CLOSE, 0,
+		  SYNFIN_F_DONE, (struct seqs){ fin_s + 1, fin_s + 1, fin_c + 1, fin_s + 1 },
+		  3001, 1001);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].handshake.isn_local, ISN_S);
+	CHECK_EQ_INT(got[0].handshake.isn_remote, ISN_C);
+	CHECK_EQ_INT(got[0].wave.local_fin_seq, fin_s);
+	CHECK_EQ_INT(got[0].wave.remote_fin_seq, fin_c);
+	CHECK_EQ_INT(got[0].span[SYNFIN_TCP_CLOSE_WAIT].leave_ns -
+		     got[0].span[SYNFIN_TCP_CLOSE_WAIT].enter_ns, 300 * MS);
+	CHECK_EQ_INT(got[0].span[SYNFIN_TCP_LAST_ACK].leave_ns -
+		     got[0].span[SYNFIN_TCP_LAST_ACK].enter_ns, 1 * MS);
+	CHECK_EQ_INT(got[0].tw.kind, TW_KIND_NONE);
+	CHECK_EQ_STR(got[0].conn_state, "SF");
+	CHECK_EQ_STR(got[0].history, "ShADdFf");
+	engine__free(eng);
+}
+
+static void test_simultaneous_close_zeek(void)
+{
+	struct engine *eng = fresh(0, 0);
+
+	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state(eng, &client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
+	state(eng, &client, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 1, 0);
+	state(eng, &client, 201 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_CLOSING, 0,
+	      SYNFIN_F_DONE, 1, 1);
+	state(eng, &client, 414 * MS, SYNFIN_TCP_CLOSING, SYNFIN_TCP_CLOSE, 0,
+	      SYNFIN_F_DONE | SYNFIN_F_DEAD, 2, 1);
+	CHECK_EQ_INT(got[0].span[SYNFIN_TCP_CLOSING].leave_ns -
+		     got[0].span[SYNFIN_TCP_CLOSING].enter_ns, 213 * MS);
+	CHECK_EQ_INT(got[0].tw.kind, TW_KIND_TIME_WAIT);
+	CHECK_EQ_STR(got[0].conn_state, "SF");
+	CHECK_EQ_STR(got[0].history, "ShAFf");
+	engine__free(eng);
+}
+
+/* Resets: the cause of one this host sent, and Zeek's RSTO/RSTR. */
+static void test_reset_causes(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_event e;
+	struct sk child = server;
+
+	/* SO_LINGER{1,0} on the client */
+	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state(eng, &client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
+	state(eng, &client, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE, 0,
+	      SYNFIN_F_LINGER0, 1, 0);
+	CHECK_EQ_INT(got[0].close.how, HOW_RST_SENT);
+	CHECK_EQ_INT(got[0].close.rst_cause, RST_CAUSE_LINGER0);
+	CHECK_EQ_STR(got[0].conn_state, "RSTO");
+	CHECK_EQ_STR(got[0].history, "ShAR");
+
+	/* the server that received it */
+	state(eng, &server, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
+	state(eng, &server, 101 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED, 0, 0, 0, 0);
+	e = ev_of(&server, SYNFIN_EV_RESET_RECEIVED, 200 * MS, SYNFIN_TCP_ESTABLISHED,
+		  SYNFIN_TCP_ESTABLISHED);
+	engine__handle(eng, &e);
+	state(eng, &server, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE, 104, 0, 0, 0);
+	CHECK_EQ_INT(got[1].close.how, HOW_RST_RECEIVED);
+	CHECK_EQ_INT(got[1].close.rst_cause, RST_CAUSE_NONE);
+	CHECK_EQ_STR(got[1].conn_state, "RSTO"); /* the originator reset it */
+	CHECK_EQ_STR(got[1].history, "ShAR");
+
+	/* a child never accepted when its listener closed (CLOSE_WAIT->CLOSE) */
+	child.cookie = 9009;
+	child.owner_flags = SYNFIN_F_OWNER_KNOWN | SYNFIN_F_PASSIVE;
+	state(eng, &child, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
+	state(eng, &child, 101 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED, 0, 0, 0, 0);
+	state(eng, &child, 150 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE_WAIT, 0,
+	      SYNFIN_F_DONE, 0, 1);
+	state(eng, &child, 900 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_CLOSE, 0,
+	      SYNFIN_F_DONE, 0, 1);
+	CHECK_EQ_INT(got[2].close.how, HOW_RST_SENT);
+	CHECK_EQ_INT(got[2].close.rst_cause, RST_CAUSE_LISTENER_CLOSED);
+	CHECK_EQ_INT(got[2].close.initiator, CLOSE_BY_REMOTE);
+	CHECK_EQ_STR(got[2].conn_state, "RSTR"); /* the responder (us) reset it */
+	CHECK_EQ_STR(got[2].history, "ShAFr");
+	engine__free(eng);
+}
+
+static void test_handshake_failures_zeek(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_event e;
+	struct sk c2 = client;
+
+	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state(eng, &client, 100 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE, 111, 0, 0, 0);
+	CHECK_EQ_STR(got[0].conn_state, "REJ");
+	CHECK_EQ_STR(got[0].history, "Sr");
+
+	c2.cookie = 1002;
+	state(eng, &c2, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	e = ev_of(&c2, SYNFIN_EV_STATE, 3100 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE);
+	e.err = 110;
+	e.total_retrans = 2;
+	engine__handle(eng, &e);
+	CHECK_EQ_STR(got[1].conn_state, "S0");
+	CHECK_EQ_STR(got[1].history, "ST");
+	CHECK_EQ_INT(got[1].tw.kind, TW_KIND_NONE);
+	engine__free(eng);
+}
+
+/* SYN_SENT -> SYN_RECV: both ends sent a SYN (simultaneous open). */
+static void test_simultaneous_open(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_event e;
+
+	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state(eng, &client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
+	e = ev_of(&client, SYNFIN_EV_STATE, 102 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED);
+	e.snd_una = ISN_C + 1;
+	e.rcv_nxt = ISN_S + 1;
+	engine__handle(eng, &e);
+	state(eng, &client, 103 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE, 0, 0, 0, 0);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK(got[0].handshake.simultaneous_open);
+	CHECK_EQ_INT(got[0].role, ROLE_CLIENT);
+	CHECK_EQ_INT(got[0].handshake.result, HS_ESTABLISHED);
+	CHECK(got[0].handshake.ms > 1.999 && got[0].handshake.ms < 2.001);
+	CHECK_EQ_INT(got[0].handshake.isn_local, ISN_C);
+	engine__free(eng);
+}
+
+static void test_seeded_is_oth(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_seed seed = { .cookie = 3003, .family = SYNFIN_AF_INET,
+				    .state = SYNFIN_TCP_ESTABLISHED, .lport = 5000,
+				    .rport = 41000, .role = ROLE_SERVER };
+	struct sk s = { .cookie = 3003, .lport = 5000, .rport = 41000 };
+
+	engine__seed(eng, &seed, 50 * MS);
+	state(eng, &s, 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE_WAIT, 0,
+	      SYNFIN_F_DONE, 0, 1);
+	state(eng, &s, 301 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_LAST_ACK, 0, 0, 0, 1);
+	state(eng, &s, 302 * MS, SYNFIN_TCP_LAST_ACK, SYNFIN_TCP_CLOSE, 0, 0, 1, 1);
+	CHECK_EQ_STR(got[0].conn_state, "OTH");
+	CHECK_EQ_STR(got[0].history, "");
+	CHECK(!got[0].handshake.isn_known);
+	engine__free(eng);
+}
+
+static const struct unit_case cases[] = {
+	{ "story: ISNs, FIN seqs, phases, inferred TIME_WAIT", test_isn_and_wave },
+	{ "story: TIME_WAIT measured, expiry", test_time_wait_measured_expiry },
+	{ "story: TIME_WAIT killed vs re-armed", test_time_wait_killed_and_rearm },
+	{ "story: TIME_WAIT end lost", test_time_wait_end_lost },
+	{ "story: FIN_WAIT2 orphan timeout", test_fin_wait2_orphan },
+	{ "story: server phases, CLOSE_WAIT time", test_server_phases },
+	{ "story: simultaneous close", test_simultaneous_close_zeek },
+	{ "story: reset causes", test_reset_causes },
+	{ "story: handshake failures", test_handshake_failures_zeek },
+	{ "story: simultaneous open", test_simultaneous_open },
+	{ "story: seeded is OTH", test_seeded_is_oth },
+};
+
+UNIT_MAIN(cases)
