@@ -81,6 +81,11 @@ void engine__free(struct engine *eng)
 	free(eng);
 }
 
+void engine__set_follow_tw(struct engine *eng, bool follow)
+{
+	eng->opts.follow_tw = follow;
+}
+
 uint32_t engine__live(const struct engine *eng)
 {
 	return eng->live;

@@ -177,6 +177,8 @@ struct engine_opts {
 
 struct engine *engine__new(const struct engine_opts *opts);
 void engine__free(struct engine *eng);
+/* Whether tw timer records will come (known only once the hooks attach). */
+void engine__set_follow_tw(struct engine *eng, bool follow);
 void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t now_ns);
 void engine__handle(struct engine *eng, const struct synfin_event *ev);
 /* Periodic housekeeping (call about once a second): settles tw timer

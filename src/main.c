@@ -62,6 +62,11 @@ static void on_conn(const struct conn_record *rec, void *ctx)
 	output__conn(ctx, rec);
 }
 
+static void on_time_wait(const struct conn_record *rec, void *ctx)
+{
+	output__time_wait(ctx, rec);
+}
+
 static void on_event(const struct synfin_event *ev, void *ctx)
 {
 	output__event(ctx, ev);
@@ -187,6 +192,7 @@ static int run(struct app *app)
 		}
 		now = now_mono_ns();
 		if (now >= next_report) {
+			engine__tick(app->eng, now);
 			report_losses(app);
 			next_report = now + 1000000000ULL;
 		}
@@ -235,10 +241,12 @@ int main(int argc, char **argv)
 	eo.max_conns = app.opts.max_conns;
 	eo.filter_pid = app.opts.filter.pid;
 	eo.ctx = app.out;
-	if (app.opts.events)
+	if (app.opts.events) {
 		eo.on_event = on_event;
-	else
+	} else {
 		eo.on_conn = on_conn;
+		eo.on_time_wait = on_time_wait;
+	}
 	app.eng = engine__new(&eo);
 	if (!app.out || !app.eng) {
 		fprintf(stderr, "synfin: out of memory\n");
@@ -249,6 +257,8 @@ int main(int argc, char **argv)
 	err = loader__open(&app.opts, &app.ld);
 	if (err)
 		goto cleanup;
+	engine__set_follow_tw(app.eng, loader__timewait(app.ld));
+	output__set_follow_tw(app.out, loader__timewait(app.ld));
 	app.rb = ring_buffer__new(loader__ringbuf_fd(app.ld), on_record, &app, NULL);
 	if (!app.rb) {
 		err = -errno;

@@ -458,12 +458,86 @@ struct output *output__new(const struct output_opts *opts)
 	return o;
 }
 
+void output__set_follow_tw(struct output *o, bool follow)
+{
+	o->opts.follow_tw = follow;
+}
+
 void output__free(struct output *o)
 {
 	if (!o)
 		return;
 	jsonw_free(o->jw);
 	free(o);
+}
+
+static void json_opt_u64(struct json_writer *w, const char *name, bool known, uint64_t v)
+{
+	if (known)
+		jsonw_u64_field(w, name, v);
+	else
+		jsonw_null_field(w, name);
+}
+
+/* How long the connection spent in a state, null if it never was in it. */
+static void json_span_ms(struct json_writer *w, const char *name, const struct state_span *sp,
+			 uint64_t end_ns)
+{
+	uint64_t leave = sp->leave_ns ? sp->leave_ns : end_ns;
+
+	if (!sp->enter_ns || leave < sp->enter_ns)
+		jsonw_null_field(w, name);
+	else
+		jsonw_double_field(w, name, (double)(leave - sp->enter_ns) / 1e6, 3);
+}
+
+static void json_wave(struct output *o, const struct conn_record *rec)
+{
+	struct json_writer *w = o->jw;
+	const struct state_span *sp = rec->span;
+
+	jsonw_name(w, "wave");
+	jsonw_start_object(w);
+	json_span_ms(w, "fin_wait1_ms", &sp[SYNFIN_TCP_FIN_WAIT1], rec->end_ns);
+	json_span_ms(w, "fin_wait2_ms", &sp[SYNFIN_TCP_FIN_WAIT2], rec->end_ns);
+	json_span_ms(w, "closing_ms", &sp[SYNFIN_TCP_CLOSING], rec->end_ns);
+	json_span_ms(w, "close_wait_ms", &sp[SYNFIN_TCP_CLOSE_WAIT], rec->end_ns);
+	json_span_ms(w, "last_ack_ms", &sp[SYNFIN_TCP_LAST_ACK], rec->end_ns);
+	json_opt_u64(w, "fin_seq_local", rec->wave.local_fin, rec->wave.local_fin_seq);
+	json_opt_u64(w, "fin_seq_remote", rec->wave.remote_fin, rec->wave.remote_fin_seq);
+	jsonw_u64_field(w, "fin_retrans", rec->wave.fin_retrans);
+	jsonw_u64_field(w, "data_retrans", rec->wave.data_retrans);
+	jsonw_end_object(w);
+}
+
+/* TIME_WAIT as known when the connection closed: what it left behind,
+ * whether that was measured (tw timer) or inferred (SOCK_DONE), and when
+ * the tw sock will go. A "time_wait" record follows when it does, if
+ * exit_followed. */
+static void json_time_wait(struct output *o, const struct conn_record *rec)
+{
+	struct json_writer *w = o->jw;
+	char buf[64];
+
+	jsonw_name(w, "time_wait");
+	jsonw_start_object(w);
+	jsonw_string_field(w, "state", tw_kind_name(rec->tw.kind));
+	if (rec->tw.kind == TW_KIND_NONE) {
+		jsonw_null_field(w, "source");
+		jsonw_null_field(w, "expected_exit");
+		jsonw_null_field(w, "expected_ms");
+		jsonw_bool_field(w, "exit_followed", false);
+	} else {
+		uint64_t from = rec->tw.start_ns ? rec->tw.start_ns : rec->end_ns;
+
+		jsonw_string_field(w, "source", rec->tw.measured ? "measured" : "inferred");
+		format_rfc3339_ns(to_real(o, rec->tw.expire_ns), buf, sizeof(buf));
+		jsonw_string_field(w, "expected_exit", buf);
+		jsonw_double_field(w, "expected_ms", rec->tw.expire_ns > from ?
+				   (double)(rec->tw.expire_ns - from) / 1e6 : 0, 3);
+		jsonw_bool_field(w, "exit_followed", rec->tw.measured && o->opts.follow_tw);
+	}
+	jsonw_end_object(w);
 }
 
 void output__conn(struct output *o, const struct conn_record *rec)
@@ -497,15 +571,31 @@ void output__conn(struct output *o, const struct conn_record *rec)
 			jsonw_double_field(w, "ms", rec->handshake.ms, 3);
 		else
 			jsonw_null_field(w, "ms");
+		/* the client times connect() to ESTABLISHED itself; a server's
+		 * request sock is invisible, its time is the kernel's first RTT
+		 * sample (SYN-ACK sent -> final ACK) */
+		jsonw_string_field(w, "ms_source", !hs_ms ? "none" :
+				   rec->role == ROLE_SERVER ? "synack_rtt" : "connect");
 		jsonw_u64_field(w, "syn_retrans", rec->handshake.syn_retrans);
 		jsonw_u64_field(w, "synack_retrans", rec->handshake.synack_retrans);
+		json_opt_u64(w, "isn_local", rec->handshake.isn_known, rec->handshake.isn_local);
+		json_opt_u64(w, "isn_remote", rec->handshake.isn_known, rec->handshake.isn_remote);
+		jsonw_bool_field(w, "simultaneous_open", rec->handshake.simultaneous_open);
 		jsonw_end_object(w);
+		json_wave(o, rec);
+		json_time_wait(o, rec);
 		jsonw_name(w, "close");
 		jsonw_start_object(w);
 		jsonw_string_field(w, "initiator", initiator_name(rec->close.initiator));
 		jsonw_string_field(w, "how", close_how_name(rec->close.how));
 		jsonw_s64_field(w, "err", rec->close.err);
+		if (rst_cause_name(rec->close.rst_cause))
+			jsonw_string_field(w, "rst_cause", rst_cause_name(rec->close.rst_cause));
+		else
+			jsonw_null_field(w, "rst_cause");
 		jsonw_end_object(w);
+		jsonw_string_field(w, "conn_state", rec->conn_state);
+		jsonw_string_field(w, "history", rec->history);
 		jsonw_string_field(w, "last_state", tcp_state_name(rec->last_state));
 		jsonw_u64_field(w, "total_retrans", rec->total_retrans);
 		jsonw_u64_field(w, "srtt_us", rec->srtt_us);
@@ -554,6 +644,46 @@ void output__conn(struct output *o, const struct conn_record *rec)
 	row_print(o, &r);
 }
 
+/* The tw sock a reported connection left behind has gone. */
+void output__time_wait(struct output *o, const struct conn_record *rec)
+{
+	uint64_t start = rec->tw.start_ns ? rec->tw.start_ns : rec->end_ns;
+	uint64_t end = rec->tw.exit_ns ? rec->tw.exit_ns : rec->tw.expire_ns;
+	double dur_ms = end > start ? (double)(end - start) / 1e6 : 0;
+	const char *exit = tw_exit_name(rec->tw.exit);
+	struct common c = {
+		.type = "time_wait", .ts_ns = end, .id = rec->id,
+		.family = rec->family, .laddr = rec->laddr, .raddr = rec->raddr,
+		.lport = rec->lport, .rport = rec->rport, .pid = rec->pid,
+		.comm = rec->comm, .comm_len = strnlen(rec->comm, SYNFIN_COMM_LEN),
+		.netns = rec->netns, .cgroup_id = rec->cgroup_id,
+	};
+	struct json_writer *w = o->jw;
+	char buf[64], desc[96];
+	struct row r = {};
+
+	if (o->opts.json) {
+		json_common(o, &c);
+		jsonw_string_field(w, "role", role_name(rec->role));
+		jsonw_string_field(w, "state", tw_kind_name(rec->tw.kind));
+		format_rfc3339_ns(to_real(o, start), buf, sizeof(buf));
+		jsonw_string_field(w, "start", buf);
+		jsonw_double_field(w, "duration_ms", dur_ms, 3);
+		/* "unknown": the end was not seen (a lost record); ts is then
+		 * the expected exit */
+		jsonw_string_field(w, "exit", exit ? exit : "unknown");
+		json_finish(o);
+		return;
+	}
+	if (!o->opts.events)
+		return; /* the table has one row per connection, already printed */
+	snprintf(desc, sizeof(desc), "%s gone (%s) after %.3f s", tw_kind_name(rec->tw.kind),
+		 exit ? exit : "unknown", dur_ms / 1e3);
+	text_common(o, &r, &c);
+	cell(&r, desc, 0, LEFT);
+	row_print(o, &r);
+}
+
 static const char *event_type(uint8_t kind)
 {
 	switch (kind) {
@@ -567,6 +697,10 @@ static const char *event_type(uint8_t kind)
 	case SYNFIN_EV_RESET_SENT:
 	case SYNFIN_EV_RESET_RECEIVED:
 		return "reset";
+	case SYNFIN_EV_TW_START:
+		return "tw_start";
+	case SYNFIN_EV_TW_END:
+		return "tw_end";
 	default:
 		return NULL;
 	}
@@ -635,6 +769,20 @@ void output__event(struct output *o, const struct synfin_event *ev)
 			jsonw_string_field(w, "state", state);
 			jsonw_u64_field(w, "retrans", ev->retransmits);
 			break;
+		case SYNFIN_EV_TW_START:
+			jsonw_string_field(w, "state", state);
+			if (ev->flags & SYNFIN_F_HZ_UNKNOWN)
+				jsonw_null_field(w, "expires_ms");
+			else
+				jsonw_u64_field(w, "expires_ms", ev->seq);
+			break;
+		case SYNFIN_EV_TW_END:
+			jsonw_string_field(w, "state", state);
+			/* a cancel before expiry is a death or a re-arm; a
+			 * tw_start right after it means re-arm */
+			jsonw_string_field(w, "reason", ev->reason == SYNFIN_TW_EXPIRED ?
+					   "expired" : "cancelled");
+			break;
 		default: /* resets */
 			jsonw_string_field(w, "direction",
 					   ev->kind == SYNFIN_EV_RESET_SENT ? "sent" : "received");
@@ -657,6 +805,14 @@ void output__event(struct output *o, const struct synfin_event *ev)
 	case SYNFIN_EV_SYNACK_RETRANSMIT:
 		n = snprintf(desc, sizeof(desc), "retrans %s (%s) #%u", flags,
 			     state, ev->retransmits);
+		break;
+	case SYNFIN_EV_TW_START:
+		n = snprintf(desc, sizeof(desc), "tw sock (%s) timer %u %s", state, ev->seq,
+			     (ev->flags & SYNFIN_F_HZ_UNKNOWN) ? "jiffies" : "ms");
+		break;
+	case SYNFIN_EV_TW_END:
+		n = snprintf(desc, sizeof(desc), "tw sock (%s) %s", state,
+			     ev->reason == SYNFIN_TW_EXPIRED ? "expired" : "cancelled");
 		break;
 	default:
 		n = snprintf(desc, sizeof(desc), "RST %s (%s)%s%s",

@@ -14,7 +14,8 @@
 struct output_opts {
 	bool json;        /* -j: JSON Lines, else human text */
 	bool wide;
-	bool timestamps;  /* -T: TIME column in narrow text */        /* -w: wide text columns (IPv6) */
+	bool timestamps;  /* -T: TIME column in narrow text */
+	bool follow_tw;   /* time_wait records follow conn records (tw timers on) */        /* -w: wide text columns (IPv6) */
 	bool events;      /* --events mode: the text header is the event header */
 	FILE *out;        /* stdout normally (NULL: stdout) */
 	int64_t mono_to_real_ns; /* add to a CLOCK_MONOTONIC ns value to get CLOCK_REALTIME ns */
@@ -25,10 +26,13 @@ struct output;
 /* NULL with errno set on failure. */
 struct output *output__new(const struct output_opts *opts);
 void output__free(struct output *o);
+void output__set_follow_tw(struct output *o, bool follow);
 /* Text: the column header, once (rows print it themselves if not yet done).
  * JSON: nothing. */
 void output__header(struct output *o);
 void output__conn(struct output *o, const struct conn_record *rec);   /* type "conn" */
+/* type "time_wait": the tw sock a reported connection left has gone */
+void output__time_wait(struct output *o, const struct conn_record *rec);
 /* type state/retransmit/synack_retransmit/reset; unknown kinds are skipped */
 void output__event(struct output *o, const struct synfin_event *ev);
 /* type "lost"; ts_ns is CLOCK_MONOTONIC. Text: one line starting "LOST". */
