@@ -139,16 +139,36 @@ static __always_inline bool pass_sock_filters(const struct sock *sk, __u8 family
 	return true;
 }
 
-/* A local port of 0 (a client before its port is chosen) passes the -L
- * filter: the next event carries the real port and start time. */
+enum verdict { V_PASS, V_DROP, V_UNDECIDED };
+
+/* A client has no local port before connect() picks one (CLOSE->SYN_SENT):
+ * under -L that is undecided. Its owner and start are kept in storage and
+ * the next event, with the real port, carries them. */
+static __always_inline enum verdict port_verdict(__u16 lport, __u16 rport)
+{
+	if (filter_have_rports && !(filter_rports[rport >> 3] & (1 << (rport & 7))))
+		return V_DROP;
+	if (!filter_have_lports)
+		return V_PASS;
+	if (!lport)
+		return V_UNDECIDED;
+	return (filter_lports[lport >> 3] & (1 << (lport & 7))) ? V_PASS : V_DROP;
+}
+
 static __always_inline bool pass_port_filters(__u16 lport, __u16 rport)
 {
-	if (filter_have_lports && lport &&
-	    !(filter_lports[lport >> 3] & (1 << (lport & 7))))
-		return false;
-	if (filter_have_rports && !(filter_rports[rport >> 3] & (1 << (rport & 7))))
-		return false;
-	return true;
+	return port_verdict(lport, rport) == V_PASS;
+}
+
+/* Once a socket had an event on the ring, all its later events follow:
+ * user space must see it through to CLOSE or its table entry would never
+ * go (an owner learned after the fact fails -p late; user space applies
+ * the filter again to the finished record). */
+#define OWN_EMITTED (1u << 15)
+
+static __always_inline bool already_emitted(const struct sk_owner *own)
+{
+	return own && (own->flags & OWN_EMITTED);
 }
 
 /* An owner not yet known (a child before accept() whose listener synfin
@@ -230,11 +250,13 @@ static __always_inline void update_owner(struct sock *sk, struct sk_owner *own,
 	if (old == TCP_CLOSE && new == TCP_SYN_SENT) {
 		own->start_ns = now;
 		own->close_seen = 0;
+		own->flags &= ~OWN_EMITTED;
 		set_owner_current(own, SYNFIN_F_ACTIVE);
 		own->flags &= ~SYNFIN_F_PASSIVE;
 		return;
 	}
 	if (old == TCP_CLOSE && new == TCP_LISTEN) {
+		own->flags &= ~OWN_EMITTED;
 		set_owner_current(own, 0);
 		own->flags &= ~(SYNFIN_F_ACTIVE | SYNFIN_F_PASSIVE);
 		return;
@@ -278,37 +300,51 @@ static __always_inline void fill_owner(struct synfin_event *e, const struct sk_o
 static __always_inline int handle_state(struct sock *sk, int old, int new,
 					const bool classic)
 {
-	struct synfin_event ident = {}, *e;
+	struct synfin_event *e;
 	struct sk_owner *own;
+	enum verdict verdict = V_PASS;
 	__u64 now = bpf_ktime_get_ns();
+	bool sticky;
 
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	ident.family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	ident.netns = sock_netns(&sk->__sk_common);
-	ident.cgroup_id = sock_cgroup_id(sk);
-	if (!pass_sock_filters(sk, ident.family, ident.netns, ident.cgroup_id) ||
-	    !pass_port_filters(sock_local_port(sk),
-			       bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)))) {
-		count(SYNFIN_CNT_FILTERED);
-		return 0;
+	own = get_owner(sk, false, classic);
+	/* a birth starts a new story: a reused socket, or a child whose
+	 * storage is its listener's clone, is judged afresh */
+	sticky = already_emitted(own) && old != TCP_CLOSE && old != TCP_LISTEN;
+	if (!sticky) {
+		if (!pass_sock_filters(sk, BPF_CORE_READ(sk, __sk_common.skc_family),
+				       sock_netns(&sk->__sk_common), sock_cgroup_id(sk)))
+			verdict = V_DROP;
+		else
+			verdict = port_verdict(sock_local_port(sk),
+					       bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)));
+		if (verdict == V_DROP) {
+			count(SYNFIN_CNT_FILTERED);
+			return 0;
+		}
 	}
-
-	own = get_owner(sk, true, classic);
+	if (!own)
+		own = get_owner(sk, true, classic);
 	if (own)
 		update_owner(sk, own, old, new, now);
 	else
 		count(SYNFIN_CNT_STORAGE_FAIL);
-	if (own && !pass_pid_filter(own->pid, own->flags)) {
+	if (verdict == V_UNDECIDED ||
+	    (own && !sticky && !pass_pid_filter(own->pid, own->flags))) {
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
 	}
 	e = reserve_event(SYNFIN_EV_STATE);
 	if (!e)
 		return 0;
-	/* only a ->CLOSE that made it onto the ring spares the destroy record */
-	if (own && new == TCP_CLOSE)
-		own->close_seen = 1;
+	if (own) {
+		own->flags |= OWN_EMITTED;
+		/* only a ->CLOSE that made it onto the ring spares the
+		 * destroy record */
+		if (new == TCP_CLOSE)
+			own->close_seen = 1;
+	}
 	fill_sock_identity(sk, e, own, classic);
 	e->ts_ns = now;
 	e->kind = SYNFIN_EV_STATE;
@@ -353,19 +389,18 @@ static __always_inline struct synfin_event *sock_event(struct sock *sk, __u8 kin
 
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return NULL;
-	if (!pass_sock_filters(sk, family, netns, cgroup_id) ||
-	    !pass_port_filters(sock_local_port(sk),
-			       bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)))) {
-		count(SYNFIN_CNT_FILTERED);
-		return NULL;
-	}
 	own = get_owner(sk, false, classic);
-	if (own && !pass_pid_filter(own->pid, own->flags)) {
+	/* destroy stands in for a lost ->CLOSE of a socket user space knows */
+	if (kind == SYNFIN_EV_DESTROY && (!already_emitted(own) || own->close_seen))
+		return NULL;
+	if (!already_emitted(own) &&
+	    (!pass_sock_filters(sk, family, netns, cgroup_id) ||
+	     !pass_port_filters(sock_local_port(sk),
+				bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport))) ||
+	     (own && !pass_pid_filter(own->pid, own->flags)))) {
 		count(SYNFIN_CNT_FILTERED);
 		return NULL;
 	}
-	if (kind == SYNFIN_EV_DESTROY && (!own || own->close_seen))
-		return NULL;
 	e = reserve_event(kind);
 	if (!e)
 		return NULL;

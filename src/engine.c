@@ -43,7 +43,8 @@ struct engine {
 	struct engine_opts opts;
 	struct conn *slots;        /* open addressing, linear probing */
 	uint32_t nslots;           /* power of 2 */
-	uint32_t live;
+	uint32_t live;             /* entries, tw ones included */
+	uint32_t in_tw;            /* entries kept only to follow a tw sock */
 	uint64_t lost[LOSS_MAX];
 };
 
@@ -88,7 +89,12 @@ void engine__set_follow_tw(struct engine *eng, bool follow)
 
 uint32_t engine__live(const struct engine *eng)
 {
-	return eng->live;
+	return eng->live - eng->in_tw;
+}
+
+uint32_t engine__time_wait(const struct engine *eng)
+{
+	return eng->in_tw;
 }
 
 uint64_t engine__lost(const struct engine *eng, enum engine_loss why)
@@ -178,6 +184,8 @@ static void erase(struct engine *eng, struct conn *c)
 			i = j;
 		}
 	}
+	if (c->in_tw)
+		eng->in_tw--;
 	eng->slots[i].id = 0;
 	eng->live--;
 }
@@ -524,6 +532,7 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 	 * it really goes, if the tw timer hooks are watching it. */
 	if (eng->opts.follow_tw && r->tw.measured && r->tw.kind != TW_KIND_NONE) {
 		c->in_tw = true;
+		eng->in_tw++;
 		return;
 	}
 	erase(eng, c);

@@ -184,7 +184,10 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev);
 /* Periodic housekeeping (call about once a second): settles tw timer
  * cancels that were not re-arms. */
 void engine__tick(struct engine *eng, uint64_t now_ns);
+/* Connections open (tracked, not yet closed). */
 uint32_t engine__live(const struct engine *eng);
+/* Closed connections kept until their TIME_WAIT sock goes. */
+uint32_t engine__time_wait(const struct engine *eng);
 uint64_t engine__lost(const struct engine *eng, enum engine_loss why);
 
 const char *role_name(enum conn_role r);

@@ -142,13 +142,15 @@ static void print_summary(struct app *app)
 		[SYNFIN_EV_RESET_SENT] = "reset_sent",
 		[SYNFIN_EV_RESET_RECEIVED] = "reset_received",
 		[SYNFIN_EV_DESTROY] = "destroy",
+		[SYNFIN_EV_TW_START] = "tw_start",
+		[SYNFIN_EV_TW_END] = "tw_end",
 	};
 	uint64_t cnt[SYNFIN_CNT_MAX] = {};
 
 	loader__read_counters(app->ld, cnt);
 	fprintf(stderr, "synfin: %llu events (%llu filtered in the kernel), lost: ringbuf_full=%llu "
 		"storage_full=%llu owner_map_full=%llu table_full=%llu recursion_miss=%llu; "
-		"%u connections still open\n",
+		"%u connections still open, %u TIME_WAIT socks followed\n",
 		(unsigned long long)cnt[SYNFIN_CNT_EMITTED],
 		(unsigned long long)cnt[SYNFIN_CNT_FILTERED],
 		(unsigned long long)cnt[SYNFIN_CNT_RB_FULL],
@@ -156,13 +158,13 @@ static void print_summary(struct app *app)
 		(unsigned long long)cnt[SYNFIN_CNT_OWNER_MAP_FULL],
 		(unsigned long long)engine__lost(app->eng, LOSS_TABLE_FULL),
 		(unsigned long long)loader__recursion_misses(app->ld),
-		engine__live(app->eng));
+		engine__live(app->eng), engine__time_wait(app->eng));
 	if (cnt[SYNFIN_CNT_RB_FULL]) {
 		/* which records the full ring cost, so the loss can be checked
 		 * against what was expected (and --ringbuf-mb sized) */
 		fprintf(stderr, "synfin: ringbuf_full by kind:");
 		for (int k = 1; k < SYNFIN_EV_MAX; k++)
-			fprintf(stderr, " %s=%llu", kinds[k],
+			fprintf(stderr, " %s=%llu", kinds[k] ? kinds[k] : "other",
 				(unsigned long long)cnt[SYNFIN_CNT_RB_FULL_KIND + k]);
 		fprintf(stderr, " (raise --ringbuf-mb)\n");
 	}
