@@ -295,3 +295,125 @@ sf_setup()
 
 # sf_now_ns: CLOCK_REALTIME in ns (for tcpdrive --close-at-ns)
 sf_now_ns() { date +%s%N; }
+
+# ---- several synfin instances, summaries, cgroups ----------------------------
+# (for tests that run more than one synfin at once; the single-instance
+# helpers above are unchanged)
+
+declare -A SF_SYNFIN_PIDS=()
+
+# sf_synfin_start_as NAME [ARGS...]: start `synfin -j ARGS` with stdout in
+# $SF_TMP/NAME.out and stderr in $SF_TMP/NAME.err; bounded wait for ready.
+sf_synfin_start_as()
+{
+	local name=$1 out=$SF_TMP/$1.out err=$SF_TMP/$1.err pid n=600
+	shift
+	"$SYNFIN" -j "$@" >"$out" 2>"$err" &
+	pid=$!
+	SF_PIDS+=("$pid")
+	SF_SYNFIN_PIDS[$name]=$pid
+	while [ "$n" -gt 0 ]; do
+		grep -q '^synfin: ready' "$err" 2>/dev/null && return 0
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			echo "synfin $name exited ($?) before ready: $(head -c 500 "$err")" >&2
+			return 1
+		fi
+		sleep 0.05
+		n=$((n - 1))
+	done
+	echo "synfin $name not ready after 30 s: $(head -c 500 "$err")" >&2
+	return 1
+}
+
+# sf_synfin_stop_as NAME: SIGINT, bounded wait; fails unless it exits 0.
+sf_synfin_stop_as()
+{
+	local pid=${SF_SYNFIN_PIDS[$1]:-} rc
+	[ -n "$pid" ] || return 1
+	kill -INT "$pid" 2>/dev/null
+	sf_wait_pid "$pid" 10
+	rc=$?
+	unset "SF_SYNFIN_PIDS[$1]"
+	if [ "$rc" != 0 ]; then
+		echo "synfin $1 exit status $rc after SIGINT: $(tail -c 500 "$SF_TMP/$1.err")" >&2
+		return 1
+	fi
+}
+
+# sf_summary ERRFILE KEY: a number from synfin's exit summary on stderr:
+# "events", "filtered" (in the kernel), or a loss reason ("ringbuf_full", ...)
+sf_summary()
+{
+	local line
+	line=$(grep '^synfin: [0-9]* events (' "$1" | tail -n 1)
+	case $2 in
+	events) sed -n 's/^synfin: \([0-9]*\) events .*/\1/p' <<<"$line" ;;
+	filtered) sed -n 's/.* events (\([0-9]*\) filtered in the kernel).*/\1/p' <<<"$line" ;;
+	*) sed -n "s/.*[ :]$2=\\([0-9]*\\).*/\\1/p" <<<"$line" ;;
+	esac
+}
+
+# sf_summary_kind ERRFILE KIND: KIND's count on the "ringbuf_full by kind:" line
+sf_summary_kind()
+{
+	grep '^synfin: ringbuf_full by kind:' "$1" | tail -n 1 | tr ' ' '\n' |
+		sed -n "s/^$2=\\([0-9]*\\)\$/\\1/p"
+}
+
+# sf_json_lines FILE: true if every line of FILE is one JSON object (and
+# the file ends in a newline, so no record was cut short)
+sf_json_lines()
+{
+	local lines ok
+	[ ! -s "$1" ] || [ "$(tail -c 1 "$1" | od -An -c | tr -d ' ')" = '\n' ] || return 1
+	lines=$(wc -l <"$1")
+	ok=$(jq -nR '[inputs | try (fromjson | type == "object") catch false] |
+		map(select(.)) | length' "$1") || return 1
+	[ "$ok" = "$lines" ]
+}
+
+SF_CGROUPS=()
+
+# sf_cgroup_new: a fresh cgroup v2 directory (path in SF_CGROUP, its id, the
+# directory inode, in SF_CGROUP_ID), removed at exit after our processes are
+# gone. Fails if cgroup v2 is not mounted.
+sf_cgroup_new()
+{
+	local root
+	root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+	[ -n "$root" ] && [ -w "$root" ] || return 1
+	SF_CGROUP=$root/synfin-test-$$-${#SF_CGROUPS[@]}
+	mkdir "$SF_CGROUP" || return 1
+	SF_CGROUPS+=("$SF_CGROUP")
+	SF_CGROUP_ID=$(stat -c %i "$SF_CGROUP") || return 1
+	trap 'sf_cleanup; sf_cgroup_cleanup' EXIT
+}
+
+# sf_cgroup_cleanup: rmdir our cgroups (bounded retries: a just-reaped
+# process can keep one busy for a moment)
+sf_cgroup_cleanup()
+{
+	local cg n
+	for cg in "${SF_CGROUPS[@]}"; do
+		n=40
+		while [ -d "$cg" ] && ! rmdir "$cg" 2>/dev/null && [ "$n" -gt 0 ]; do
+			sleep 0.05
+			n=$((n - 1))
+		done
+		[ -d "$cg" ] && echo "could not remove $cg" >&2
+	done
+}
+
+# sf_bg_cgroup OUTFILE NS CGROUP CMD...: sf_bg, with CMD in CGROUP from its
+# first instruction, so every socket it creates belongs to CGROUP. The shell
+# moves itself before `ip netns exec` (which remounts /sys, hiding the
+# cgroup tree), then execs: the pid stays the same.
+sf_bg_cgroup()
+{
+	local out=$1 ns=$2 cg=$3; shift 3
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$@"' "$cg" "$ns" "$@" \
+		>"$out" 2>"$out.err" &
+	SF_LAST_PID=$!
+	SF_PIDS+=("$SF_LAST_PID")
+}

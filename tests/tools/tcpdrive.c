@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* tcpdrive: a deterministic TCP client/server for the integration tests.
  * Every run is bounded by a hard alarm(); the outcome is printed as one
- * "key=value ..." line per connection on stdout so a test can learn ports.
+ * "key=value ..." line per connection on stdout so a test can learn ports
+ * (with client --repeat N, one per connection and a "result=done" summary).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +36,7 @@ struct opts {
 	int port;
 	int lport;		/* client --lport */
 	int accept_n;
+	int repeat;		/* client: sequential connections */
 	enum close_mode mode;
 	int shutdown_wr;
 	long long send_bytes;
@@ -51,6 +53,7 @@ struct opts {
 
 static struct opts o = {
 	.accept_n = 1,
+	.repeat = 1,
 	.mode = CLOSE_FIRST,
 	.timeout_ms = 20000,
 };
@@ -77,7 +80,9 @@ static void usage(void)
 		"       tcpdrive client --connect ADDR --port P [--bind ADDR] [--lport P] [--send BYTES]\n"
 		"                [--recv BYTES] [--close-first|--wait-eof] [--shutdown-wr] [--linger0]\n"
 		"                [--no-close] [--delay-close-ms N] [--close-at-ns T] [--comm NAME]\n"
-		"                [--ready-file F] [--hold-until-file F] [--timeout-ms N]\n"
+		"                [--ready-file F] [--hold-until-file F] [--timeout-ms N] [--repeat N]\n"
+		"--repeat N: N connections one after another, each closed before the next;\n"
+		"    one result line each, then \"result=done count=N connected=K failed=F\".\n"
 		"--close-first: send, read --recv bytes, close; --wait-eof: send, read to EOF, close.\n"
 		"--ready-file: server: written (\"lport=N\") once listening; client: once the\n"
 		"    data exchange is over, before --hold-until-file / --close-at-ns.\n"
@@ -403,7 +408,7 @@ static int run_server(void)
 	return 0;
 }
 
-static int run_client(void)
+static int client_once(void)
 {
 	struct sockaddr_storage sa, self, src;
 	socklen_t len, slen = sizeof(self);
@@ -424,6 +429,7 @@ static int run_client(void)
 		if (o.src) {
 			if (parse_addr(o.src, o.lport, &src, &srclen) != fam) {
 				fprintf(stderr, "tcpdrive: --bind and --connect families differ\n");
+				close(fd);
 				return 2;
 			}
 		} else {
@@ -434,6 +440,7 @@ static int run_client(void)
 		}
 		if (bind(fd, (struct sockaddr *)&src, srclen)) {
 			fprintf(stderr, "tcpdrive: bind: %s\n", strerror(errno));
+			close(fd);
 			return 1;
 		}
 	}
@@ -461,12 +468,29 @@ static int run_client(void)
 	return x.err ? 1 : 0;
 }
 
+/* --repeat: every connection is closed (and its result printed) before the
+ * next connect(), so the kernel sees N strictly sequential lifecycles. */
+static int run_client(void)
+{
+	int i, failed = 0;
+
+	if (o.repeat == 1)
+		return client_once();
+	for (i = 0; i < o.repeat; i++)
+		if (client_once())
+			failed++;
+	printf("result=done count=%d connected=%d failed=%d pid=%d\n", o.repeat,
+	       o.repeat - failed, failed, (int)getpid());
+	fflush(stdout);
+	return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum {
 		O_BIND = 256, O_CONNECT, O_PORT, O_LPORT, O_ACCEPT, O_CLOSE_FIRST,
 		O_WAIT_EOF, O_SHUT_WR, O_SEND, O_RECV, O_LINGER0, O_NO_CLOSE,
-		O_DELAY, O_CLOSE_AT, O_COMM, O_READY, O_HOLD, O_TIMEOUT,
+		O_DELAY, O_CLOSE_AT, O_COMM, O_READY, O_HOLD, O_TIMEOUT, O_REPEAT,
 	};
 	static const struct option lo[] = {
 		{ "bind", required_argument, 0, O_BIND },
@@ -487,6 +511,7 @@ int main(int argc, char **argv)
 		{ "ready-file", required_argument, 0, O_READY },
 		{ "hold-until-file", required_argument, 0, O_HOLD },
 		{ "timeout-ms", required_argument, 0, O_TIMEOUT },
+		{ "repeat", required_argument, 0, O_REPEAT },
 		{ 0 },
 	};
 	int c;
@@ -509,7 +534,7 @@ int main(int argc, char **argv)
 		case O_CONNECT: o.addr = optarg; break;
 		case O_PORT: o.port = (int)parse_num("--port", optarg, 0, 65535); break;
 		case O_LPORT: o.lport = (int)parse_num("--lport", optarg, 0, 65535); break;
-		case O_ACCEPT: o.accept_n = (int)parse_num("--accept", optarg, 0, 1000); break;
+		case O_ACCEPT: o.accept_n = (int)parse_num("--accept", optarg, 0, 100000); break;
 		case O_CLOSE_FIRST: o.mode = CLOSE_FIRST; break;
 		case O_WAIT_EOF: o.mode = WAIT_EOF; break;
 		case O_SHUT_WR: o.shutdown_wr = 1; break;
@@ -523,10 +548,15 @@ int main(int argc, char **argv)
 		case O_READY: o.ready_file = optarg; break;
 		case O_HOLD: o.hold_file = optarg; break;
 		case O_TIMEOUT: o.timeout_ms = (long)parse_num("--timeout-ms", optarg, 1, 600000); break;
+		case O_REPEAT: o.repeat = (int)parse_num("--repeat", optarg, 1, 100000); break;
 		default: usage();
 		}
 	}
 	if (optind != argc || !o.addr || (!o.is_server && !o.port))
+		usage();
+	/* a fixed local port cannot be reused while the last one is in
+	 * TIME_WAIT, and --no-close would pile up open sockets */
+	if (o.repeat > 1 && (o.is_server || o.lport || o.no_close))
 		usage();
 
 	/* The hard bound on everything this process does. */
