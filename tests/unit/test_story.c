@@ -106,7 +106,8 @@ static void test_time_wait_measured_expiry(void)
 	CHECK(got[0].tw.measured);
 	CHECK_EQ_INT(got[0].tw.start_ns, 241 * MS);
 	CHECK_EQ_INT(got[0].tw.expire_ns, 241 * MS + 60000 * MS);
-	CHECK_EQ_INT(engine__live(eng), 1); /* kept until its tw sock goes */
+	CHECK_EQ_INT(engine__live(eng), 0);
+	CHECK_EQ_INT(engine__time_wait(eng), 1); /* kept until its tw sock goes */
 	c.lport = 40000;
 	tw_event(eng, &c, SYNFIN_EV_TW_END, 60241 * MS, SYNFIN_TCP_TIME_WAIT, 0,
 		 SYNFIN_TW_EXPIRED);
@@ -116,7 +117,7 @@ static void test_time_wait_measured_expiry(void)
 	CHECK_EQ_INT(got_tw[0].span[SYNFIN_TCP_TIME_WAIT].enter_ns, 241 * MS);
 	CHECK_EQ_INT(got_tw[0].span[SYNFIN_TCP_TIME_WAIT].leave_ns, 60241 * MS);
 	CHECK_EQ_INT(got_tw[0].pid, 111);
-	CHECK_EQ_INT(engine__live(eng), 0);
+	CHECK_EQ_INT(engine__time_wait(eng), 0);
 	engine__free(eng);
 }
 
@@ -133,7 +134,7 @@ static void test_time_wait_killed_and_rearm(void)
 	tw_event(eng, &c, SYNFIN_EV_TW_START, 5000 * MS, SYNFIN_TCP_TIME_WAIT, 60000, 0);
 	engine__tick(eng, 6000 * MS);
 	CHECK_EQ_INT(ngot_tw, 0); /* re-armed, still there */
-	CHECK_EQ_INT(engine__live(eng), 1);
+	CHECK_EQ_INT(engine__time_wait(eng), 1);
 	tw_event(eng, &c, SYNFIN_EV_TW_END, 7000 * MS, SYNFIN_TCP_TIME_WAIT, 0, SYNFIN_TW_KILLED);
 	engine__tick(eng, 7010 * MS);
 	CHECK_EQ_INT(ngot_tw, 0); /* inside the re-arm window */
@@ -141,7 +142,7 @@ static void test_time_wait_killed_and_rearm(void)
 	CHECK_EQ_INT(ngot_tw, 1);
 	CHECK_EQ_INT(got_tw[0].tw.exit, TW_EXIT_KILLED);
 	CHECK_EQ_INT(got_tw[0].tw.exit_ns, 7000 * MS);
-	CHECK_EQ_INT(engine__live(eng), 0);
+	CHECK_EQ_INT(engine__time_wait(eng), 0);
 	engine__free(eng);
 }
 
@@ -152,9 +153,9 @@ static void test_time_wait_end_lost(void)
 
 	client_story(eng, true);
 	engine__tick(eng, 30000 * MS);
-	CHECK_EQ_INT(engine__live(eng), 1);
+	CHECK_EQ_INT(engine__time_wait(eng), 1);
 	engine__tick(eng, 80000 * MS);
-	CHECK_EQ_INT(engine__live(eng), 0);
+	CHECK_EQ_INT(engine__time_wait(eng), 0);
 	CHECK_EQ_INT(ngot_tw, 1);
 	CHECK_EQ_INT(got_tw[0].tw.exit, TW_EXIT_NONE);
 	engine__free(eng);
