@@ -102,4 +102,18 @@ static const struct sk server = {
 };
 
 
+/* The opening every story shares: a client's connect() at 100 ms answered
+ * at 101 ms, or a server child born and established at 101 ms. */
+static void client_opens(struct engine *eng, const struct sk *s)
+{
+	state(eng, s, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state(eng, s, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
+}
+
+static void server_opens(struct engine *eng, const struct sk *s)
+{
+	state(eng, s, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
+	state(eng, s, 101 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED, 0, 0, 0, 0);
+}
+
 #endif /* SYNFIN_ENGINE_FIXTURE_H */

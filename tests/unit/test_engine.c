@@ -78,8 +78,7 @@ static void test_fin_wait2_with_peer_fin(void)
 {
 	struct engine *eng = fresh(0, 0);
 
-	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
-	state(eng, &client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
+	client_opens(eng, &client);
 	state(eng, &client, 150 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 11, 20);
 	state(eng, &client, 151 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 12, 21);
 	state(eng, &client, 151 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
@@ -96,8 +95,7 @@ static void test_simultaneous_close(void)
 {
 	struct engine *eng = fresh(0, 0);
 
-	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
-	state(eng, &client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
+	client_opens(eng, &client);
 	state(eng, &client, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 1, 0);
 	state(eng, &client, 201 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_CLOSING, 0,
 	      SYNFIN_F_DONE, 1, 1);
@@ -164,10 +162,8 @@ static void test_linger0_abort(void)
 	struct engine *eng = fresh(0, 0);
 	struct synfin_event e;
 
-	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
-	state(eng, &client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
-	state(eng, &server, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
-	state(eng, &server, 101 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED, 0, 0, 0, 0);
+	client_opens(eng, &client);
+	server_opens(eng, &server);
 	state(eng, &client, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE, 0, 0, 1, 0);
 	e = ev_of(&server, SYNFIN_EV_RESET_RECEIVED, 200 * MS, SYNFIN_TCP_ESTABLISHED,
 		  SYNFIN_TCP_ESTABLISHED);
@@ -189,8 +185,7 @@ static void test_rst_in_close_wait(void)
 {
 	struct engine *eng = fresh(0, 0);
 
-	state(eng, &server, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
-	state(eng, &server, 101 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED, 0, 0, 0, 0);
+	server_opens(eng, &server);
 	state(eng, &server, 150 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE_WAIT, 0,
 	      SYNFIN_F_DONE, 0, 1);
 	state(eng, &server, 900 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_CLOSE, 32,
@@ -273,8 +268,7 @@ static void test_destroy_without_close(void)
 	struct engine *eng = fresh(0, 0);
 	struct synfin_event e;
 
-	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
-	state(eng, &client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
+	client_opens(eng, &client);
 	state(eng, &client, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 1, 0);
 	state(eng, &client, 201 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 2, 0);
 	e = ev_of(&client, SYNFIN_EV_DESTROY, 202 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_CLOSE);

@@ -167,8 +167,7 @@ static void test_fin_wait2_orphan(void)
 {
 	struct engine *eng = fresh(0, 0);
 
-	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
-	state(eng, &client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
+	client_opens(eng, &client);
 	state(eng, &client, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 1, 0);
 	state(eng, &client, 240 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 2, 0);
 	state(eng, &client, 240 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
@@ -223,8 +222,7 @@ static void test_simultaneous_close_zeek(void)
 {
 	struct engine *eng = fresh(0, 0);
 
-	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
-	state(eng, &client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
+	client_opens(eng, &client);
 	state(eng, &client, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 1, 0);
 	state(eng, &client, 201 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_CLOSING, 0,
 	      SYNFIN_F_DONE, 1, 1);
@@ -246,8 +244,7 @@ static void test_reset_causes(void)
 	struct sk child = server;
 
 	/* SO_LINGER{1,0} on the client */
-	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
-	state(eng, &client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
+	client_opens(eng, &client);
 	state(eng, &client, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE, 0,
 	      SYNFIN_F_LINGER0, 1, 0);
 	CHECK_EQ_INT(got[0].close.how, HOW_RST_SENT);
@@ -256,8 +253,7 @@ static void test_reset_causes(void)
 	CHECK_EQ_STR(got[0].history, "ShAR");
 
 	/* the server that received it */
-	state(eng, &server, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
-	state(eng, &server, 101 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED, 0, 0, 0, 0);
+	server_opens(eng, &server);
 	e = ev_of(&server, SYNFIN_EV_RESET_RECEIVED, 200 * MS, SYNFIN_TCP_ESTABLISHED,
 		  SYNFIN_TCP_ESTABLISHED);
 	engine__handle(eng, &e);
@@ -270,8 +266,7 @@ static void test_reset_causes(void)
 	/* a child never accepted when its listener closed (CLOSE_WAIT->CLOSE) */
 	child.cookie = 9009;
 	child.owner_flags = SYNFIN_F_OWNER_KNOWN | SYNFIN_F_PASSIVE;
-	state(eng, &child, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
-	state(eng, &child, 101 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED, 0, 0, 0, 0);
+	server_opens(eng, &child);
 	state(eng, &child, 150 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE_WAIT, 0,
 	      SYNFIN_F_DONE, 0, 1);
 	state(eng, &child, 900 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_CLOSE, 0,
