@@ -13,6 +13,7 @@
 #include <linux/capability.h>
 #include <bpf/libbpf.h>
 #include "engine.h"
+#include "ladder.h"
 #include "loader.h"
 #include "options.h"
 #include "output.h"
@@ -29,6 +30,7 @@ struct app {
 	struct loader *ld;
 	struct engine *eng;
 	struct output *out;
+	struct ladder *ladder;   /* --ladder: records go here instead of out */
 	struct ring_buffer *rb;
 	uint64_t reported[SYNFIN_CNT_MAX];  /* kernel losses already reported */
 	uint64_t reported_table_full;
@@ -59,17 +61,27 @@ static uint64_t now_mono_ns(void)
 
 static void on_conn(const struct conn_record *rec, void *ctx)
 {
-	output__conn(ctx, rec);
+	struct app *app = ctx;
+
+	if (app->ladder)
+		ladder__conn(app->ladder, rec, now_mono_ns());
+	else
+		output__conn(app->out, rec);
 }
 
 static void on_time_wait(const struct conn_record *rec, void *ctx)
 {
-	output__time_wait(ctx, rec);
+	struct app *app = ctx;
+
+	if (!app->ladder)
+		output__time_wait(app->out, rec);
 }
 
 static void on_event(const struct synfin_event *ev, void *ctx)
 {
-	output__event(ctx, ev);
+	struct app *app = ctx;
+
+	output__event(app->out, ev);
 }
 
 static int on_record(void *ctx, void *data, size_t len)
@@ -193,6 +205,8 @@ static int run(struct app *app)
 			return err;
 		}
 		now = now_mono_ns();
+		if (app->ladder)
+			ladder__tick(app->ladder, now);
 		if (now >= next_report) {
 			engine__tick(app->eng, now);
 			report_losses(app);
@@ -242,7 +256,7 @@ int main(int argc, char **argv)
 	app.out = output__new(&oo);
 	eo.max_conns = app.opts.max_conns;
 	eo.filter_pid = app.opts.filter.pid;
-	eo.ctx = app.out;
+	eo.ctx = &app;
 	if (app.opts.events) {
 		eo.on_event = on_event;
 	} else {
@@ -250,6 +264,17 @@ int main(int argc, char **argv)
 		eo.on_time_wait = on_time_wait;
 	}
 	app.eng = engine__new(&eo);
+	if (app.opts.ladder) {
+		struct ladder_opts lo = { .out = stdout, .ascii = app.opts.ascii,
+					  .mono_to_real_ns = oo.mono_to_real_ns };
+
+		app.ladder = ladder__new(&lo);
+		if (!app.ladder) {
+			fprintf(stderr, "synfin: out of memory\n");
+			err = -ENOMEM;
+			goto cleanup;
+		}
+	}
 	if (!app.out || !app.eng) {
 		fprintf(stderr, "synfin: out of memory\n");
 		err = -ENOMEM;
@@ -278,12 +303,14 @@ int main(int argc, char **argv)
 	if (app.opts.verbose)
 		fprintf(stderr, "synfin: %s hooks; %u open connections seeded from %u network namespaces\n",
 			loader__mode(app.ld), ds.sockets_seeded, ds.netns_visited);
-	output__header(app.out);
+	if (!app.ladder)
+		output__header(app.out);
 	fprintf(stderr, "synfin: ready\n");
 
 	err = run(&app);
 	print_summary(&app);
 cleanup:
+	ladder__free(app.ladder); /* draws what it still holds */
 	ring_buffer__free(app.rb);
 	loader__free(app.ld);
 	engine__free(app.eng);

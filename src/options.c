@@ -36,6 +36,10 @@ static const char usage_text[] =
 "      --cgroup CG        only cgroup CG (cgroup v2 id or directory path)\n"
 "  -w, --wide             wide text columns (full IPv6 addresses, times)\n"
 "  -T, --timestamp        add a time column to the text table\n"
+"      --ladder           draw each finished connection as a ladder diagram:\n"
+"                         SYN/SYN-ACK/ACK and FIN/ACK with real sequence\n"
+"                         numbers, each side's states, with times\n"
+"      --ascii            ladders in plain ASCII instead of UTF-8\n"
 "  -d, --duration SECS    stop after SECS seconds\n"
 "      --ringbuf-mb MB    ring buffer size in MiB, a power of 2 (default 8)\n"
 "      --max-conns N      connections tracked at once (default 262144);\n"
@@ -53,6 +57,7 @@ static const char usage_text[] =
 "  synfin -j > conns.ndjson     the same as JSON Lines\n"
 "  synfin -e -L 443             every transition of local port 443\n"
 "  synfin -p 1234 -6            connections of process 1234 over IPv6\n"
+"  synfin --ladder -L 8080      every handshake and wave on port 8080, drawn\n"
 "  synfin --netns /run/netns/blue -j\n";
 
 enum {
@@ -63,6 +68,8 @@ enum {
 	OPT_DRAIN_MS,
 	OPT_CLASSIC,
 	OPT_NO_TIMEWAIT,
+	OPT_LADDER,
+	OPT_ASCII,
 };
 
 static const struct option long_opts[] = {
@@ -83,6 +90,8 @@ static const struct option long_opts[] = {
 	{ "drain-ms", required_argument, NULL, OPT_DRAIN_MS },
 	{ "classic", no_argument, NULL, OPT_CLASSIC },
 	{ "no-timewait", no_argument, NULL, OPT_NO_TIMEWAIT },
+	{ "ladder", no_argument, NULL, OPT_LADDER },
+	{ "ascii", no_argument, NULL, OPT_ASCII },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -304,6 +313,12 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 		case OPT_NO_TIMEWAIT:
 			opts->no_timewait = true;
 			break;
+		case OPT_LADDER:
+			opts->ladder = true;
+			break;
+		case OPT_ASCII:
+			opts->ascii = true;
+			break;
 		case 'v':
 			opts->verbose++;
 			break;
@@ -321,6 +336,15 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 				argv[optind - 1]);
 			return -EINVAL;
 		}
+	}
+	if (opts->ladder && (opts->json || opts->events)) {
+		fprintf(stderr, "synfin: --ladder draws pictures; it does not combine with %s\n",
+			opts->json ? "-j/--json" : "-e/--events");
+		return -EINVAL;
+	}
+	if (opts->ascii && !opts->ladder) {
+		fprintf(stderr, "synfin: --ascii only applies to --ladder\n");
+		return -EINVAL;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "synfin: unexpected argument '%s' (see synfin --help)\n",

@@ -12,6 +12,8 @@ struct synfin_options {
 	bool events;        /* every transition instead of one record per connection */
 	bool wide;
 	bool timestamps;    /* -T: time column in the text table */
+	bool ladder;        /* draw each finished connection as a ladder */
+	bool ascii;         /* ladders in plain ASCII */
 	bool force_classic; /* use classic tracepoints even where tp_btf works */
 	bool no_timewait;   /* do not hook the TIME_WAIT timers */
 	int verbose;
