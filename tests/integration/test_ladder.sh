@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# --ladder on a real connection whose two ends are both on this host: one
+# ladder, both sides measured, the sequence numbers the JSON records carry,
+# 80 columns, and --ascii that is ASCII only.
+# shellcheck source=tests/integration/lib.sh disable=SC2016
+. "$(dirname "$0")/lib.sh"
+
+T=ladder
+SPORT=5009
+CPORT=45009	# fixed, so -L selects both ends of this connection and nothing else
+sf_setup_ns "$T"
+sf_synfin_start_as json -L "$SPORT,$CPORT" || { sf_fail "$T" "synfin -j did not start"; sf_done; }
+
+# the ladder instances print text: start them by hand (sf_synfin_start_as adds -j)
+start_ladder()
+{
+	local name=$1 n=600
+	shift
+	"$SYNFIN" --ladder "$@" -L "$SPORT,$CPORT" >"$SF_TMP/$name.out" 2>"$SF_TMP/$name.err" &
+	SF_PIDS+=("$!")
+	eval "PID_$name=$!"
+	while [ "$n" -gt 0 ]; do
+		grep -q '^synfin: ready' "$SF_TMP/$name.err" 2>/dev/null && return 0
+		sleep 0.05
+		n=$((n - 1))
+	done
+	return 1
+}
+start_ladder utf8 || { sf_fail "$T" "synfin --ladder did not start"; sf_done; }
+start_ladder ascii --ascii || { sf_fail "$T" "synfin --ladder --ascii did not start"; sf_done; }
+
+sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$SPORT" --accept 1 \
+	--wait-eof --send 3000 --comm sflads --ready-file "$SF_TMP/srv.ready" --timeout-ms 15000
+SRV=$SF_LAST_PID
+sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
+sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$SPORT" --lport "$CPORT" \
+	--send 1000 --recv 3000 --close-first --comm sfladc --timeout-ms 15000 \
+	>"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
+sf_wait_pid "$SRV" 15 || { sf_fail "$T" "server did not finish"; sf_done; }
+[ "$(sf_field "$SF_TMP/cli" result)" = connected ] ||
+	{ sf_fail "$T" "client: $(cat "$SF_TMP/cli" "$SF_TMP/cli.err")"; sf_done; }
+
+# the ladders are drawn once the pair is matched (or the hold expires)
+sleep 1.5
+sf_synfin_stop_as json || sf_fail "$T/stop" "synfin -j did not exit 0"
+for name in utf8 ascii; do
+	pid=$(eval echo "\$PID_$name")
+	kill -INT "$pid" 2>/dev/null
+	wait "$pid" || sf_fail "$T/$name/stop" "synfin --ladder did not exit 0"
+done
+
+CREC=$(jq -c "select(.type == \"conn\" and .lport == $CPORT)" "$SF_TMP/json.out")
+SREC=$(jq -c "select(.type == \"conn\" and .lport == $SPORT)" "$SF_TMP/json.out")
+[ -n "$CREC" ] && [ -n "$SREC" ] || { sf_fail "$T" "no JSON records for both ends"; sf_done; }
+CISN=$(jq '.handshake.isn_local' <<<"$CREC")
+SISN=$(jq '.handshake.isn_local' <<<"$SREC")
+CFIN=$(jq '.wave.fin_seq_local' <<<"$CREC")
+SFIN=$(jq '.wave.fin_seq_local' <<<"$SREC")
+
+for name in utf8 ascii; do
+	out=$SF_TMP/$name.out
+	sf_check "$T/$name/one-ladder" "$(grep -c '^+0.000 is ' "$out") ladders, want 1" \
+		test "$(grep -c '^+0.000 is ' "$out")" = 1
+	sf_check "$T/$name/both-measured" "$(head -n 4 "$out" | tr '\n' '|')" \
+		grep -q "client  pid [0-9]* sfladc  (measured)" "$out"
+	sf_check "$T/$name/server-measured" "$(head -n 4 "$out" | tr '\n' '|')" \
+		grep -q "server  pid [0-9]* sflads  (measured)" "$out"
+	sf_check "$T/$name/syn" "no 'SYN seq=$CISN'" grep -q "SYN seq=$CISN" "$out"
+	sf_check "$T/$name/synack" "no 'SYN-ACK seq=$SISN ack=$((CISN + 1))'" \
+		grep -q "SYN-ACK seq=$SISN ack=$(((CISN + 1) % 4294967296))" "$out"
+	sf_check "$T/$name/fins" "FINs $CFIN/$SFIN not drawn" \
+		sh -c "grep -q 'FIN seq=$CFIN' '$out' && grep -q 'FIN seq=$SFIN' '$out'"
+	width=$(LC_ALL=C.UTF-8 wc -L <"$out")
+	sf_check "$T/$name/80-columns" "widest line is $width columns" test "$width" -le 80
+done
+sf_check "$T/ascii/only-ascii" "non-ASCII bytes in --ascii output" \
+	sh -c "! LC_ALL=C grep -q '[^ -~]' '$SF_TMP/ascii.out'"
+sf_check "$T/utf8/arrows" "no UTF-8 arrows" grep -q '▶' "$SF_TMP/utf8.out"
+sf_done
