@@ -390,8 +390,9 @@ static __always_inline struct synfin_event *sock_event(struct sock *sk, __u8 kin
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return NULL;
 	own = get_owner(sk, false, classic);
-	/* destroy stands in for a lost ->CLOSE of a socket user space knows */
-	if (kind == SYNFIN_EV_DESTROY && (!already_emitted(own) || own->close_seen))
+	/* destroy stands in for a ->CLOSE that did not reach the ring: of any
+	 * socket synfin followed (a seeded one may have had no other record) */
+	if (kind == SYNFIN_EV_DESTROY && (!own || own->close_seen))
 		return NULL;
 	if (!already_emitted(own) &&
 	    (!pass_sock_filters(sk, family, netns, cgroup_id) ||
