@@ -417,3 +417,82 @@ sf_bg_cgroup()
 	SF_LAST_PID=$!
 	SF_PIDS+=("$SF_LAST_PID")
 }
+
+# ---- packet capture and time_wait records -----------------------------------
+# (tshark in a test namespace, to hold synfin's sequence numbers against the
+# wire; the helpers above are unchanged)
+
+SF_CAPTURE_PID=
+
+# sf_capture_start NS IFACE FILTER FILE SECONDS: tshark in NS on IFACE with
+# the capture filter FILTER, writing FILE, stopping by itself after SECONDS
+# at the latest. Bounded wait (15 s) until it is capturing; pid in
+# SF_CAPTURE_PID (and SF_PIDS).
+sf_capture_start()
+{
+	local ns=$1 ifc=$2 filter=$3 file=$4 secs=$5 n=300
+	ip netns exec "$ns" tshark -n -q -i "$ifc" -f "$filter" -w "$file" \
+		-a "duration:$secs" >"$file.out" 2>"$file.err" &
+	SF_CAPTURE_PID=$!
+	SF_PIDS+=("$SF_CAPTURE_PID")
+	while [ "$n" -gt 0 ]; do
+		grep -q "^Capturing on" "$file.err" 2>/dev/null && return 0
+		kill -0 "$SF_CAPTURE_PID" 2>/dev/null || break
+		sleep 0.05
+		n=$((n - 1))
+	done
+	echo "tshark not capturing: $(head -c 500 "$file.err")" >&2
+	return 1
+}
+
+# sf_capture_stop FILE: SIGINT (tshark stops its dumpcap), bounded wait.
+# The kernel hands captured packets to dumpcap in blocks, on a timer, and
+# whatever is still in an open block at SIGINT is lost: so first wait
+# (bounded, 6 s) until FILE's packet count is the same in two reads at
+# least half a second apart.
+sf_capture_stop()
+{
+	local last=-1 cur n=10
+	[ -n "$SF_CAPTURE_PID" ] || return 1
+	while [ "$n" -gt 0 ]; do
+		sleep 0.5
+		cur=$(tshark -n -r "$1" 2>/dev/null | wc -l)
+		[ "$cur" = "$last" ] && break
+		last=$cur
+		n=$((n - 1))
+	done
+	kill -INT "$SF_CAPTURE_PID" 2>/dev/null
+	sf_wait_pid "$SF_CAPTURE_PID" 10
+	local rc=$?
+	SF_CAPTURE_PID=
+	[ "$rc" = 0 ] || [ "$rc" = 130 ]
+}
+
+# sf_capture_segments FILE: the TCP segments in FILE, one per line:
+# "SRC SPORT DST DPORT SYN ACK FIN RST SEQ ACKNO LEN" (flags 0/1,
+# absolute sequence numbers as the wire carried them).
+sf_capture_segments()
+{
+	tshark -n -r "$1" -o tcp.relative_sequence_numbers:FALSE -Y tcp -T fields \
+		-E separator=' ' -e ip.src -e tcp.srcport -e ip.dst -e tcp.dstport \
+		-e tcp.flags.syn -e tcp.flags.ack -e tcp.flags.fin -e tcp.flags.reset \
+		-e tcp.seq -e tcp.ack -e tcp.len 2>/dev/null |
+		sed -e 's/True/1/g; s/False/0/g'
+}
+
+# sf_tw_records ID: synfin's time_wait records for socket cookie ID
+sf_tw_records()
+{
+	jq -c --argjson id "$1" 'select(.type == "time_wait" and .id == $id)' "$SF_OUT" 2>/dev/null
+}
+
+# sf_wait_tw_record SECONDS ID: bounded wait for a time_wait record of ID
+sf_wait_tw_record()
+{
+	local n=$(( $1 * 10 ))
+	while [ -z "$(sf_tw_records "$2")" ]; do
+		[ "$n" -le 0 ] && return 1
+		sleep 0.1
+		n=$((n - 1))
+	done
+}

@@ -1,0 +1,139 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# What a close leaves behind, and how it goes (KERNEL-NOTES 1(a), 2):
+#  a. the client closes first: its conn record announces a measured 60 s
+#     TIME_WAIT whose exit will be followed; the server leaves nothing;
+#  b. the server closes first, so the server holds the TIME_WAIT sock; a new
+#     client from the same port to the same server recycles it (the SYN
+#     kills the tw): a time_wait record with exit "killed" for the first
+#     connection's server end, and the second connection is normal;
+#  c. a client orphan in FIN_WAIT2 (tcp_fin_timeout=3 in its namespace, the
+#     server does not close): a fin_wait2 tw that expires after ~3 s.
+# shellcheck source=tests/integration/lib.sh disable=SC2016
+. "$(dirname "$0")/lib.sh"
+
+T=time_wait
+sf_setup "$T"
+
+# --- a. client closes first -------------------------------------------------
+# The server closes as soon as it reads EOF: its FIN comes with the ACK of
+# the client's, so the client goes straight to TIME_WAIT (KERNEL-NOTES a0).
+sf_bg "$SF_TMP/srv_a" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5701 --accept 1 \
+	--wait-eof --send 1000 --ready-file "$SF_TMP/srv_a.ready" --timeout-ms 15000
+SRV=$SF_LAST_PID
+sf_wait_file "$SF_TMP/srv_a.ready" || { sf_fail "$T/a" "server did not listen"; sf_done; }
+sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5701 --recv 1000 --close-first \
+	--timeout-ms 15000 >"$SF_TMP/cli_a" 2>"$SF_TMP/cli_a.err"
+sf_wait_pid "$SRV" 15
+[ "$(sf_field "$SF_TMP/cli_a" result)" = connected ] ||
+	{ sf_fail "$T/a" "client: $(cat "$SF_TMP/cli_a" "$SF_TMP/cli_a.err")"; sf_done; }
+CPA=$(sf_field "$SF_TMP/cli_a" lport)
+CTA="$SF_NETNS_C $SF_C4 $CPA $SF_S4 5701"
+STA="$SF_NETNS_S $SF_S4 5701 $SF_C4 $CPA"
+sf_wait_records 5 "$CTA" "$STA"
+# shellcheck disable=SC2086
+sf_expect "$T/a/client" "$(sf_records $CTA)" \
+	'.close.initiator == "local"' '.close.how == "fin"' \
+	'.time_wait.state == "time_wait"' '.time_wait.source == "measured"' \
+	'.time_wait.exit_followed == true' \
+	'.time_wait.expected_ms >= 59000 and .time_wait.expected_ms <= 61000' \
+	'(.time_wait.expected_exit | type) == "string"'
+# shellcheck disable=SC2086
+sf_expect "$T/a/server" "$(sf_records $STA)" \
+	'.close.initiator == "remote"' '.time_wait.state == "none"' \
+	'.time_wait.exit_followed == false'
+
+# --- b. a new SYN from the same client port kills the server's tw --------------
+sf_bg "$SF_TMP/srv_b" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5702 --accept 2 \
+	--close-first --ready-file "$SF_TMP/srv_b.ready" --timeout-ms 15000
+SRV=$SF_LAST_PID
+sf_wait_file "$SF_TMP/srv_b.ready" || { sf_fail "$T/b" "server did not listen"; sf_done; }
+sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5702 --wait-eof \
+	--timeout-ms 15000 >"$SF_TMP/cli_b1" 2>"$SF_TMP/cli_b1.err"
+[ "$(sf_field "$SF_TMP/cli_b1" result)" = connected ] ||
+	{ sf_fail "$T/b" "client 1: $(cat "$SF_TMP/cli_b1" "$SF_TMP/cli_b1.err")"; sf_done; }
+CPB=$(sf_field "$SF_TMP/cli_b1" lport)
+CTB="$SF_NETNS_C $SF_C4 $CPB $SF_S4 5702"
+STB="$SF_NETNS_S $SF_S4 5702 $SF_C4 $CPB"
+sf_wait_records 5 "$CTB" "$STB"
+# shellcheck disable=SC2086
+S1=$(sf_records $STB)
+# shellcheck disable=SC2086
+sf_expect "$T/b/first-server" "$S1" \
+	'.close.initiator == "local"' '.time_wait.state == "time_wait"' \
+	'.time_wait.source == "measured"' '.time_wait.exit_followed == true'
+# shellcheck disable=SC2086
+sf_expect "$T/b/first-client" "$(sf_records $CTB)" \
+	'.close.initiator == "remote"' '.time_wait.state == "none"'
+S1_ID=$(jq -r '.id' <<<"$S1" | head -n 1)
+# shellcheck disable=SC2086
+C1_ID=$(sf_records $CTB | jq -r '.id' | head -n 1)
+if [ -z "$S1_ID" ] || [ "$S1_ID" = null ] || [ -z "$C1_ID" ]; then
+	sf_fail "$T/b" "no id for the first connection's records"
+	sf_done
+fi
+# the tw must still be there when the new SYN comes (it lives 60 s)
+sf_in "$SF_NS_S" ss -Htan state time-wait "( sport = :5702 and dport = :$CPB )" | grep -q . ||
+	sf_fail "$T/b/tw-present" "no TIME-WAIT sock for :5702 -> :$CPB in the server namespace"
+sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5702 --lport "$CPB" --wait-eof \
+	--timeout-ms 15000 >"$SF_TMP/cli_b2" 2>"$SF_TMP/cli_b2.err"
+sf_wait_pid "$SRV" 15
+sf_check "$T/b/second-connected" "client 2: $(cat "$SF_TMP/cli_b2" "$SF_TMP/cli_b2.err")" \
+	[ "$(sf_field "$SF_TMP/cli_b2" result) $(sf_field "$SF_TMP/cli_b2" lport)" = "connected $CPB" ]
+sf_wait_tw_record 5 "$S1_ID"
+sf_expect "$T/b/tw-killed" "$(sf_tw_records "$S1_ID")" \
+	'.type == "time_wait"' '.role == "server"' '.state == "time_wait"' \
+	'.exit == "killed"' '.duration_ms >= 0 and .duration_ms < 10000'
+# the second connection on the same 4-tuple: new sockets (new ids), a
+# normal life
+second() { sf_records "$@" | jq -c --argjson a "$S1_ID" --argjson b "$C1_ID" 'select(.id != $a and .id != $b)'; }
+n=50
+# shellcheck disable=SC2086
+while [ -z "$(second $STB)" ] || [ -z "$(second $CTB)" ]; do
+	[ "$n" -le 0 ] && break
+	sleep 0.1
+	n=$((n - 1))
+done
+# shellcheck disable=SC2086
+sf_expect "$T/b/second-server" "$(second $STB)" \
+	'.handshake.result == "established"' '.close.initiator == "local"' \
+	'.close.how == "fin"' '.conn_state == "SF"' '.time_wait.state == "time_wait"'
+# shellcheck disable=SC2086
+sf_expect "$T/b/second-client" "$(second $CTB)" \
+	'.handshake.result == "established"' '.close.initiator == "remote"' \
+	'.close.how == "fin"' '.conn_state == "SF"'
+
+# --- c. FIN_WAIT2 orphan, tcp_fin_timeout=3 --------------------------------------
+# per-netns sysctl: dies with the client namespace
+sf_in "$SF_NS_C" sh -c 'echo 3 > /proc/sys/net/ipv4/tcp_fin_timeout' ||
+	{ sf_fail "$T/c" "cannot set tcp_fin_timeout in the client namespace"; sf_done; }
+# the server reads to EOF and then keeps its end open for 8 s: the client's
+# orphan waits in FIN_WAIT2 for a FIN that does not come before the timeout
+sf_bg "$SF_TMP/srv_c" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5703 --accept 1 \
+	--wait-eof --delay-close-ms 8000 --ready-file "$SF_TMP/srv_c.ready" --timeout-ms 15000
+sf_wait_file "$SF_TMP/srv_c.ready" || { sf_fail "$T/c" "server did not listen"; sf_done; }
+sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5703 --close-first \
+	--timeout-ms 15000 >"$SF_TMP/cli_c" 2>"$SF_TMP/cli_c.err"
+[ "$(sf_field "$SF_TMP/cli_c" result)" = connected ] ||
+	{ sf_fail "$T/c" "client: $(cat "$SF_TMP/cli_c" "$SF_TMP/cli_c.err")"; sf_done; }
+CPC=$(sf_field "$SF_TMP/cli_c" lport)
+CTC="$SF_NETNS_C $SF_C4 $CPC $SF_S4 5703"
+sf_wait_records 5 "$CTC"
+# shellcheck disable=SC2086
+C=$(sf_records $CTC)
+sf_expect "$T/c/client" "$C" \
+	'.close.initiator == "local"' '.last_state == "FIN-WAIT-2"' \
+	'.time_wait.state == "fin_wait2"' '.time_wait.source == "measured"' \
+	'.time_wait.exit_followed == true' \
+	'.time_wait.expected_ms >= 2000 and .time_wait.expected_ms <= 5000'
+C_ID=$(jq -r '.id' <<<"$C" | head -n 1)
+if [ -n "$C_ID" ] && [ "$C_ID" != null ]; then
+	sf_wait_tw_record 8 "$C_ID"
+	sf_expect "$T/c/tw-expired" "$(sf_tw_records "$C_ID")" \
+		'.role == "client"' '.state == "fin_wait2"' '.exit == "expired"' \
+		'.duration_ms >= 2000 and .duration_ms <= 5000'
+else
+	sf_fail "$T/c/tw-expired" "no client conn record"
+fi
+sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
+sf_done
