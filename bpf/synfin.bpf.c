@@ -796,3 +796,35 @@ int BPF_PROG(tp_timer_cancel, struct timer_list *timer)
 	submit_event(e);
 	return 0;
 }
+
+/* Every segment a tw sock handles ends in kfree_skb with rx_sk = the tw
+ * sock (KERNEL-NOTES §2). A FIN there is the peer's FIN reaching an orphan
+ * that closed in FIN_WAIT2: the wave completes after the full socket died,
+ * with no state event. rx_sk exists from 6.x on: user space loads this
+ * only where the tracepoint has it, and only with the tw timers. */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, int reason, struct sock *rx_sk)
+{
+	struct synfin_event *e;
+	unsigned char *head;
+	__u16 th;
+	__u8 flags;
+	__u32 seq;
+
+	if (!rx_sk || BPF_CORE_READ(rx_sk, __sk_common.skc_state) != TCP_TIME_WAIT)
+		return 0;
+	head = BPF_CORE_READ(skb, head);
+	th = BPF_CORE_READ(skb, transport_header);
+	/* byte 13 of the TCP header holds FIN (0x01) .. CWR */
+	if (bpf_probe_read_kernel(&flags, 1, head + th + 13) || !(flags & 0x01))
+		return 0;
+	if (bpf_probe_read_kernel(&seq, 4, head + th + 4))
+		return 0;
+	e = tw_event((struct inet_timewait_sock *)rx_sk, SYNFIN_EV_TW_FIN);
+	if (!e)
+		return 0;
+	e->seq = bpf_ntohl(seq);
+	e->tcp_flags = flags;
+	submit_event(e);
+	return 0;
+}

@@ -34,7 +34,8 @@ struct conn {
 	bool rst_sent;
 	bool rst_received;
 	bool accepted;             /* owner learned at accept() */
-	bool in_tw;                /* reported; waiting for its tw sock to go */
+	bool in_tw;                /* closed; waiting for its tw sock to go */
+	bool deferred;             /* ... and not reported yet: its wave goes on there */
 	uint64_t tw_cancel_ns;     /* a tw timer cancel that may yet be a re-arm */
 	uint32_t syn_retrans_events;
 };
@@ -82,9 +83,10 @@ void engine__free(struct engine *eng)
 	free(eng);
 }
 
-void engine__set_follow_tw(struct engine *eng, bool follow)
+void engine__set_tw(struct engine *eng, bool follow, bool fin_visible)
 {
 	eng->opts.follow_tw = follow;
+	eng->opts.tw_fin_visible = fin_visible;
 }
 
 uint32_t engine__live(const struct engine *eng)
@@ -513,10 +515,18 @@ static bool want_report(const struct engine *eng, const struct conn *c)
 	return !c->listener && !(eng->opts.filter_pid && c->rec.pid != eng->opts.filter_pid);
 }
 
+static void report(struct engine *eng, struct conn *c)
+{
+	c->deferred = false;
+	if (eng->opts.on_conn && want_report(eng, c))
+		eng->opts.on_conn(&c->rec, eng->opts.ctx);
+}
+
 static void finish(struct engine *eng, struct conn *c, const struct synfin_event *ev,
 		   uint8_t old)
 {
 	struct conn_record *r = &c->rec;
+	bool follow, defer;
 
 	r->end_ns = ev->ts_ns;
 	r->last_state = old;
@@ -526,12 +536,19 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 	close_bytes(c, ev, old);
 	infer_time_wait(c, ev, old);
 	classify_zeek(c);
-	if (eng->opts.on_conn && want_report(eng, c))
-		eng->opts.on_conn(r, eng->opts.ctx);
 	/* Its tw sock lives on for up to 60 s: keep the entry to report when
-	 * it really goes, if the tw timer hooks are watching it. */
-	if (eng->opts.follow_tw && r->tw.measured && r->tw.kind != TW_KIND_NONE) {
+	 * it really goes, if the tw timer hooks are watching it. An orphan
+	 * that closed in FIN_WAIT2 has not finished its wave: its tw sock
+	 * still waits for the peer's FIN. Where that FIN can be seen, the
+	 * record waits for it (or for the tw sock's end) and tells the
+	 * whole wave. */
+	follow = eng->opts.follow_tw && r->tw.measured && r->tw.kind != TW_KIND_NONE;
+	defer = follow && eng->opts.tw_fin_visible && r->tw.kind == TW_KIND_FIN_WAIT2;
+	if (!defer)
+		report(eng, c);
+	if (follow) {
 		c->in_tw = true;
+		c->deferred = defer;
 		eng->in_tw++;
 		return;
 	}
@@ -542,6 +559,12 @@ static void finish_tw(struct engine *eng, struct conn *c, enum tw_exit how, uint
 {
 	struct conn_record *r = &c->rec;
 
+	if (c->deferred) {
+		/* no FIN came: the connection waited in FIN_WAIT2 until here */
+		if (ts && r->span[SYNFIN_TCP_FIN_WAIT2].enter_ns)
+			r->span[SYNFIN_TCP_FIN_WAIT2].leave_ns = ts;
+		report(eng, c);
+	}
 	r->tw.exit = how;
 	r->tw.exit_ns = ts;
 	if (r->tw.kind == TW_KIND_TIME_WAIT && !r->span[SYNFIN_TCP_TIME_WAIT].leave_ns)
@@ -549,6 +572,33 @@ static void finish_tw(struct engine *eng, struct conn *c, enum tw_exit how, uint
 	if (eng->opts.on_time_wait && want_report(eng, c))
 		eng->opts.on_time_wait(r, eng->opts.ctx);
 	erase(eng, c);
+}
+
+/* The peer's FIN reached the tw sock an orphan left in FIN_WAIT2: the
+ * wave is complete, the tw sock is now in TIME_WAIT for 2MSL. */
+static void tw_fin(struct engine *eng, struct conn *c, const struct synfin_event *ev)
+{
+	struct conn_record *r = &c->rec;
+
+	if (!c->in_tw || r->wave.remote_fin)
+		return; /* a duplicate FIN */
+	r->wave.remote_fin = true;
+	r->wave.remote_fin_seq = ev->seq;
+	if (r->span[SYNFIN_TCP_FIN_WAIT2].enter_ns)
+		r->span[SYNFIN_TCP_FIN_WAIT2].leave_ns = ev->ts_ns;
+	r->span[SYNFIN_TCP_TIME_WAIT].enter_ns = ev->ts_ns;
+	r->tw.kind = TW_KIND_TIME_WAIT;
+	r->tw.expire_ns = ev->ts_ns + TIMEWAIT_LEN_NS; /* inet_twsk_reschedule() */
+	classify_zeek(c);
+	if (c->deferred)
+		report(eng, c);
+}
+
+void engine__flush(struct engine *eng)
+{
+	for (uint32_t i = 0; i < eng->nslots; i++)
+		if (eng->slots[i].id && eng->slots[i].deferred)
+			report(eng, &eng->slots[i]);
 }
 
 /* Each state's first entry and first exit, for phase times and the ladder. */
@@ -754,6 +804,12 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 		emit_event(eng, c, ev);
 		if (c)
 			tw_ended(eng, c, ev);
+		return;
+	case SYNFIN_EV_TW_FIN:
+		c = find(eng, ev->cookie);
+		emit_event(eng, c, ev);
+		if (c)
+			tw_fin(eng, c, ev);
 		return;
 	case SYNFIN_EV_RESET_SENT:
 		c = (ev->flags & (SYNFIN_F_NO_SK | SYNFIN_F_TW_SK | SYNFIN_F_REQ_SK)) ?

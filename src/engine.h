@@ -172,13 +172,18 @@ struct engine_opts {
 	engine_tw_fn on_time_wait;
 	void *ctx;
 	bool follow_tw;          /* keep finished connections until their tw sock goes */
+	bool tw_fin_visible;     /* SYNFIN_EV_TW_FIN records come: an orphan's record
+				  * waits for the peer's FIN */
 	uint32_t filter_pid;     /* also applied here: owners the kernel learned late */
 };
 
 struct engine *engine__new(const struct engine_opts *opts);
 void engine__free(struct engine *eng);
-/* Whether tw timer records will come (known only once the hooks attach). */
-void engine__set_follow_tw(struct engine *eng, bool follow);
+/* Whether tw timer records will come, and whether a FIN reaching a tw sock
+ * is seen (known only once the hooks attach). */
+void engine__set_tw(struct engine *eng, bool follow, bool fin_visible);
+/* At exit: report connections whose record still waits for their wave. */
+void engine__flush(struct engine *eng);
 void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t now_ns);
 void engine__handle(struct engine *eng, const struct synfin_event *ev);
 /* Periodic housekeeping (call about once a second): settles tw timer

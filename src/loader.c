@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include "loader.h"
 #include "synfin.skel.h"
 
@@ -24,6 +25,7 @@ struct loader {
 	bool classic;
 	bool no_accept_hooks;
 	bool timewait;       /* TIME_WAIT timer hooks attached */
+	bool tw_fin;         /* a FIN reaching a tw sock is seen (kfree_skb) */
 	int ncpus;
 };
 
@@ -66,6 +68,34 @@ static uint64_t kallsyms_lookup(const char *name)
 static bool is_tw_prog(const struct bpf_program *prog)
 {
 	return strncmp(bpf_program__name(prog), "tp_timer_", 9) == 0;
+}
+
+static bool is_tw_fin_prog(const struct bpf_program *prog)
+{
+	return strcmp(bpf_program__name(prog), "tp_kfree_skb") == 0;
+}
+
+/* skb:kfree_skb passes rx_sk (the socket that handled the segment) from
+ * 6.x on: its BTF prototype then has 5 parameters (ctx, skb, location,
+ * reason, rx_sk). */
+static bool kfree_skb_has_rx_sk(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	bool ok = false;
+	int id;
+
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, "btf_trace_kfree_skb", BTF_KIND_TYPEDEF);
+	if (id > 0) {
+		t = btf__type_by_id(btf, btf__resolve_type(btf, id));
+		if (t && btf_is_ptr(t))
+			t = btf__type_by_id(btf, t->type);
+		ok = t && btf_is_func_proto(t) && btf_vlen(t) == 5;
+	}
+	btf__free(btf);
+	return ok;
 }
 
 /* Hooks synfin can run without: accept() only refines a server socket's
@@ -165,6 +195,9 @@ static int open_and_load(const struct synfin_options *opts, bool classic,
 		/* TIME_WAIT timers need tp_btf and the handler's address */
 		if (is_tw_prog(prog))
 			bpf_program__set_autoload(prog, !classic && skel->rodata->tw_timer_fn);
+		else if (is_tw_fin_prog(prog))
+			bpf_program__set_autoload(prog, !classic && skel->rodata->tw_timer_fn &&
+						  kfree_skb_has_rx_sk());
 		else if (is_btf_prog(prog))
 			bpf_program__set_autoload(prog, !classic);
 		else if (is_classic_prog(prog))
@@ -214,6 +247,7 @@ int loader__open(const struct synfin_options *opts, struct loader **out)
 	if (err)
 		goto cleanup;
 	ld->timewait = !ld->classic && ld->skel->rodata->tw_timer_fn;
+	ld->tw_fin = ld->timewait && bpf_program__autoload(ld->skel->progs.tp_kfree_skb);
 	if (!ld->timewait && opts->verbose)
 		fprintf(stderr, "synfin: TIME_WAIT exits not measured (%s)\n",
 			opts->no_timewait ? "--no-timewait" : ld->classic ?
@@ -243,6 +277,11 @@ int loader__ringbuf_fd(const struct loader *ld)
 bool loader__timewait(const struct loader *ld)
 {
 	return ld->timewait;
+}
+
+bool loader__tw_fin(const struct loader *ld)
+{
+	return ld->tw_fin;
 }
 
 const char *loader__mode(const struct loader *ld)

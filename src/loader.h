@@ -18,6 +18,8 @@ int loader__ringbuf_fd(const struct loader *ld);
 const char *loader__mode(const struct loader *ld);
 /* Whether TIME_WAIT sockets' exits are measured (timer hooks attached). */
 bool loader__timewait(const struct loader *ld);
+/* Whether the peer's FIN reaching a tw sock is seen (kfree_skb with rx_sk). */
+bool loader__tw_fin(const struct loader *ld);
 /* Sum the per-CPU counters (SYNFIN_CNT_*). */
 int loader__read_counters(const struct loader *ld, uint64_t out[SYNFIN_CNT_MAX]);
 /* Program runs the kernel skipped because the program was already running

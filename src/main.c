@@ -156,6 +156,7 @@ static void print_summary(struct app *app)
 		[SYNFIN_EV_DESTROY] = "destroy",
 		[SYNFIN_EV_TW_START] = "tw_start",
 		[SYNFIN_EV_TW_END] = "tw_end",
+		[SYNFIN_EV_TW_FIN] = "tw_fin",
 	};
 	uint64_t cnt[SYNFIN_CNT_MAX] = {};
 
@@ -284,7 +285,7 @@ int main(int argc, char **argv)
 	err = loader__open(&app.opts, &app.ld);
 	if (err)
 		goto cleanup;
-	engine__set_follow_tw(app.eng, loader__timewait(app.ld));
+	engine__set_tw(app.eng, loader__timewait(app.ld), loader__tw_fin(app.ld));
 	output__set_follow_tw(app.out, loader__timewait(app.ld));
 	app.rb = ring_buffer__new(loader__ringbuf_fd(app.ld), on_record, &app, NULL);
 	if (!app.rb) {
@@ -308,6 +309,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "synfin: ready\n");
 
 	err = run(&app);
+	engine__flush(app.eng);
 	print_summary(&app);
 cleanup:
 	ladder__free(app.ladder); /* draws what it still holds */

@@ -701,6 +701,8 @@ static const char *event_type(uint8_t kind)
 		return "tw_start";
 	case SYNFIN_EV_TW_END:
 		return "tw_end";
+	case SYNFIN_EV_TW_FIN:
+		return "tw_fin";
 	default:
 		return NULL;
 	}
@@ -783,6 +785,10 @@ void output__event(struct output *o, const struct synfin_event *ev)
 			jsonw_string_field(w, "reason", ev->reason == SYNFIN_TW_EXPIRED ?
 					   "expired" : "cancelled");
 			break;
+		case SYNFIN_EV_TW_FIN:
+			jsonw_string_field(w, "state", state);
+			jsonw_u64_field(w, "seq", ev->seq);
+			break;
 		default: /* resets */
 			jsonw_string_field(w, "direction",
 					   ev->kind == SYNFIN_EV_RESET_SENT ? "sent" : "received");
@@ -813,6 +819,10 @@ void output__event(struct output *o, const struct synfin_event *ev)
 	case SYNFIN_EV_TW_END:
 		n = snprintf(desc, sizeof(desc), "tw sock (%s) %s", state,
 			     ev->reason == SYNFIN_TW_EXPIRED ? "expired" : "cancelled");
+		break;
+	case SYNFIN_EV_TW_FIN:
+		n = snprintf(desc, sizeof(desc), "tw sock (%s) got the peer's FIN seq=%u",
+			     state, ev->seq);
 		break;
 	default:
 		n = snprintf(desc, sizeof(desc), "RST %s (%s)%s%s",

@@ -43,7 +43,8 @@
 #define SYNFIN_EV_DESTROY           6 /* tcp:tcp_destroy_sock, only when ->CLOSE was missed */
 #define SYNFIN_EV_TW_START          7 /* a TIME_WAIT sock's timer armed (timer_start) */
 #define SYNFIN_EV_TW_END            8 /* ... and disarmed (timer_cancel): expiry or early kill */
-#define SYNFIN_EV_MAX               9
+#define SYNFIN_EV_TW_FIN            9 /* the peer's FIN reached a tw sock (kfree_skb rx_sk) */
+#define SYNFIN_EV_MAX               10
 
 /* SYNFIN_EV_TW_END reasons (in `reason`). */
 #define SYNFIN_TW_EXPIRED 1 /* the timer ran out: the tw sock died of old age */
@@ -85,7 +86,8 @@ struct synfin_event {
 	__u32 segs_in;
 	__u32 segs_out;
 	__u32 seq;            /* RETRANSMIT: TCP_SKB_CB(skb)->seq and end_seq; */
-	__u32 end_seq;        /* TW_START: seq = ms until the timer expires */
+	__u32 end_seq;        /* TW_START: seq = ms until the timer expires;
+			       * TW_FIN: seq = the FIN's sequence number */
 	__u32 reason;         /* RESET_SENT: enum sk_rst_reason; TW_END: SYNFIN_TW_*; 0 elsewhere */
 	__s32 err;            /* sk_err at the event (positive errno) */
 	__u16 lport;

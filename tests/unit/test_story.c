@@ -343,6 +343,76 @@ static void test_seeded_is_oth(void)
 	engine__free(eng);
 }
 
+/* KERNEL-NOTES 1(a): close() in FIN_WAIT2 hands an orphan to a tw sock in
+ * FIN_WAIT2 substate; the server's FIN reaches it 300 ms later. */
+static void orphan_closes(struct engine *eng, const struct sk *c)
+{
+	uint32_t fin_c = ISN_C + 1;
+
+	engine__set_tw(eng, true, true);
+	state_seq(eng, c, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0,
+		  (struct seqs){ ISN_C, ISN_C + 1, 0, ISN_C + 1 }, 0, 0);
+	state_seq(eng, c, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0,
+		  (struct seqs){ ISN_C + 1, ISN_C + 1, ISN_S + 1, ISN_C + 1 }, 1, 0);
+	state_seq(eng, c, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0,
+		  (struct seqs){ fin_c, fin_c, ISN_S + 1, fin_c }, 1, 0);
+	state_seq(eng, c, 240 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0,
+		  (struct seqs){ fin_c + 1, fin_c + 1, ISN_S + 1, fin_c + 1 }, 2, 0);
+	tw_event(eng, c, SYNFIN_EV_TW_START, 240 * MS, SYNFIN_TCP_FIN_WAIT2, 60000, 0);
+	state_seq(eng, c, 240 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
+		  SYNFIN_F_DEAD | SYNFIN_F_ORPHAN,
+		  (struct seqs){ fin_c + 1, fin_c + 1, ISN_S + 1, fin_c + 1 }, 2, 0);
+}
+
+static void test_orphan_record_waits_for_fin(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_event e;
+
+	orphan_closes(eng, &client);
+	CHECK_EQ_INT(ngot, 0); /* the wave is not over: the record waits */
+	e = ev_of(&client, SYNFIN_EV_TW_FIN, 540 * MS, SYNFIN_TCP_TIME_WAIT, SYNFIN_TCP_TIME_WAIT);
+	e.seq = ISN_S + 1;
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK(got[0].wave.remote_fin);
+	CHECK_EQ_INT(got[0].wave.remote_fin_seq, ISN_S + 1);
+	CHECK_EQ_INT(got[0].span[SYNFIN_TCP_FIN_WAIT2].leave_ns -
+		     got[0].span[SYNFIN_TCP_FIN_WAIT2].enter_ns, 300 * MS);
+	CHECK_EQ_INT(got[0].tw.kind, TW_KIND_TIME_WAIT);
+	CHECK_EQ_INT(got[0].tw.expire_ns, 540 * MS + 60000 * MS);
+	CHECK_EQ_STR(got[0].conn_state, "SF");
+	CHECK_EQ_STR(got[0].history, "ShAFf");
+	engine__handle(eng, &e); /* a retransmitted FIN changes nothing */
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(engine__time_wait(eng), 1);
+	engine__free(eng);
+}
+
+static void test_orphan_without_fin(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct sk c = client;
+
+	orphan_closes(eng, &c);
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 60240 * MS, SYNFIN_TCP_FIN_WAIT2, 0, SYNFIN_TW_EXPIRED);
+	CHECK_EQ_INT(ngot, 1); /* reported when the tw sock died, then its end */
+	CHECK_EQ_INT(ngot_tw, 1);
+	CHECK_EQ_STR(got[0].conn_state, "S2");
+	CHECK_EQ_INT(got[0].span[SYNFIN_TCP_FIN_WAIT2].leave_ns, 60240 * MS);
+	CHECK_EQ_INT(got_tw[0].tw.kind, TW_KIND_FIN_WAIT2);
+	CHECK_EQ_INT(got_tw[0].tw.exit, TW_EXIT_EXPIRED);
+
+	/* at exit, a record still waiting is reported as it stands */
+	c.cookie = 7007;
+	orphan_closes(eng, &c);
+	CHECK_EQ_INT(ngot, 1);
+	engine__flush(eng);
+	CHECK_EQ_INT(ngot, 2);
+	CHECK_EQ_STR(got[1].conn_state, "S2");
+	engine__free(eng);
+}
+
 static const struct unit_case cases[] = {
 	{ "story: ISNs, FIN seqs, phases, inferred TIME_WAIT", test_isn_and_wave },
 	{ "story: TIME_WAIT measured, expiry", test_time_wait_measured_expiry },
@@ -355,6 +425,8 @@ static const struct unit_case cases[] = {
 	{ "story: handshake failures", test_handshake_failures_zeek },
 	{ "story: simultaneous open", test_simultaneous_open },
 	{ "story: seeded is OTH", test_seeded_is_oth },
+	{ "story: orphan's record waits for the peer's FIN", test_orphan_record_waits_for_fin },
+	{ "story: orphan without a FIN, and the exit flush", test_orphan_without_fin },
 };
 
 UNIT_MAIN(cases)
