@@ -293,6 +293,34 @@ sf_setup()
 	sf_start "$@"
 }
 
+# sf_pair NAME ADDR PORT [SERVER-ARGS...] -- [CLIENT-ARGS...]: one tcpdrive
+# server in the server namespace and one client connection to it from the
+# client namespace. FAIL + exit unless the server listened, finished in time
+# and the client connected. Sets CP (client port), CPID, SPID; the drivers'
+# result lines are in $SF_TMP/srv and $SF_TMP/cli.
+sf_pair()
+{
+	local name=$1 addr=$2 port=$3 srv_args=() rc
+	shift 3
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do srv_args+=("$1"); shift; done
+	shift
+	sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$addr" --port "$port" --accept 1 \
+		"${srv_args[@]}" --ready-file "$SF_TMP/srv.ready" --timeout-ms 15000
+	local srv=$SF_LAST_PID
+	sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$name" "server did not listen"; sf_done; }
+	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$addr" --port "$port" "$@" \
+		--timeout-ms 15000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
+	sf_wait_pid "$srv" 15
+	rc=$?
+	[ "$rc" != 124 ] ||
+		{ sf_fail "$name" "server: $(cat "$SF_TMP/srv" "$SF_TMP/srv.err")"; sf_done; }
+	[ "$(sf_field "$SF_TMP/cli" result)" = connected ] ||
+		{ sf_fail "$name" "client: $(cat "$SF_TMP/cli" "$SF_TMP/cli.err")"; sf_done; }
+	CP=$(sf_field "$SF_TMP/cli" lport)
+	CPID=$(sf_field "$SF_TMP/cli" pid)
+	SPID=$(sf_field "$SF_TMP/srv" pid)
+}
+
 # sf_now_ns: CLOCK_REALTIME in ns (for tcpdrive --close-at-ns)
 sf_now_ns() { date +%s%N; }
 

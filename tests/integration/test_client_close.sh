@@ -8,19 +8,8 @@
 T=client_close_first
 sf_setup "$T"
 
-sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5001 --accept 1 \
-	--wait-eof --send 3000 --comm sfsrv1 --ready-file "$SF_TMP/srv.ready" --timeout-ms 15000
-SRV=$SF_LAST_PID
-sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
-sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5001 --send 1000 --recv 3000 \
-	--close-first --comm sfcli1 --timeout-ms 15000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
-sf_wait_pid "$SRV" 15 || { sf_fail "$T" "server: $(cat "$SF_TMP/srv" "$SF_TMP/srv.err")"; sf_done; }
-
-[ "$(sf_field "$SF_TMP/cli" result)" = connected ] ||
-	{ sf_fail "$T" "client: $(cat "$SF_TMP/cli" "$SF_TMP/cli.err")"; sf_done; }
-CP=$(sf_field "$SF_TMP/cli" lport)
-CPID=$(sf_field "$SF_TMP/cli" pid)
-SPID=$(sf_field "$SF_TMP/srv" pid)
+sf_pair "$T" "$SF_S4" 5001 --wait-eof --send 3000 --comm sfsrv1 -- \
+	--send 1000 --recv 3000 --close-first --comm sfcli1
 
 CT="$SF_NETNS_C $SF_C4 $CP $SF_S4 5001"
 ST="$SF_NETNS_S $SF_S4 5001 $SF_C4 $CP"

@@ -9,20 +9,8 @@ sf_setup "$T"
 
 # The server reads the client's 1000 bytes before closing (closing with unread
 # data would send a RST), sends 3000, closes; the client reads to EOF, closes.
-sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5002 --accept 1 \
-	--close-first --recv 1000 --send 3000 --comm sfsrv2 --ready-file "$SF_TMP/srv.ready" \
-	--timeout-ms 15000
-SRV=$SF_LAST_PID
-sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
-sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5002 --send 1000 --wait-eof \
-	--comm sfcli2 --timeout-ms 15000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
-sf_wait_pid "$SRV" 15 || { sf_fail "$T" "server: $(cat "$SF_TMP/srv" "$SF_TMP/srv.err")"; sf_done; }
-
-[ "$(sf_field "$SF_TMP/cli" result)" = connected ] ||
-	{ sf_fail "$T" "client: $(cat "$SF_TMP/cli" "$SF_TMP/cli.err")"; sf_done; }
-CP=$(sf_field "$SF_TMP/cli" lport)
-CPID=$(sf_field "$SF_TMP/cli" pid)
-SPID=$(sf_field "$SF_TMP/srv" pid)
+sf_pair "$T" "$SF_S4" 5002 --close-first --recv 1000 --send 3000 --comm sfsrv2 -- \
+	--send 1000 --wait-eof --comm sfcli2
 
 CT="$SF_NETNS_C $SF_C4 $CP $SF_S4 5002"
 ST="$SF_NETNS_S $SF_S4 5002 $SF_C4 $CP"
