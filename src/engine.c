@@ -42,7 +42,9 @@ struct conn {
 
 struct engine {
 	struct engine_opts opts;
-	struct conn *slots;        /* open addressing, linear probing */
+	/* Open addressing with linear probing over pointers: kept under half
+	 * full, an empty slot costs 8 bytes, not a whole entry. */
+	struct conn **slots;
 	uint32_t nslots;           /* power of 2 */
 	uint32_t live;             /* entries, tw ones included */
 	uint32_t in_tw;            /* entries kept only to follow a tw sock */
@@ -79,6 +81,8 @@ void engine__free(struct engine *eng)
 {
 	if (!eng)
 		return;
+	for (uint32_t i = 0; i < eng->nslots; i++)
+		free(eng->slots[i]);
 	free(eng->slots);
 	free(eng);
 }
@@ -104,26 +108,20 @@ uint64_t engine__lost(const struct engine *eng, enum engine_loss why)
 	return why < LOSS_MAX ? eng->lost[why] : 0;
 }
 
-static struct conn *find(struct engine *eng, uint64_t id)
+/* The slot holding id, or the empty slot where the probe for it ends. */
+static uint32_t slot_of(const struct engine *eng, uint64_t id)
 {
 	uint32_t mask = eng->nslots - 1;
-
-	for (uint32_t i = hash_id(id) & mask;; i = (i + 1) & mask) {
-		if (eng->slots[i].id == id)
-			return &eng->slots[i];
-		if (!eng->slots[i].id)
-			return NULL;
-	}
-}
-
-static struct conn *place(struct conn *slots, uint32_t nslots, uint64_t id)
-{
-	uint32_t mask = nslots - 1;
 	uint32_t i = hash_id(id) & mask;
 
-	while (slots[i].id)
+	while (eng->slots[i] && eng->slots[i]->id != id)
 		i = (i + 1) & mask;
-	return &slots[i];
+	return i;
+}
+
+static struct conn *find(struct engine *eng, uint64_t id)
+{
+	return eng->slots[slot_of(eng, id)];
 }
 
 /* Keep the load factor under 1/2 so probes stay short; the table grows
@@ -131,17 +129,17 @@ static struct conn *place(struct conn *slots, uint32_t nslots, uint64_t id)
  * max_conns. */
 static int grow(struct engine *eng)
 {
-	uint32_t nslots = eng->nslots * 2;
-	struct conn *slots = calloc(nslots, sizeof(*slots));
+	struct engine bigger = { .nslots = eng->nslots * 2 };
 
-	if (!slots)
+	bigger.slots = calloc(bigger.nslots, sizeof(*bigger.slots));
+	if (!bigger.slots)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < eng->nslots; i++)
-		if (eng->slots[i].id)
-			*place(slots, nslots, eng->slots[i].id) = eng->slots[i];
+		if (eng->slots[i])
+			bigger.slots[slot_of(&bigger, eng->slots[i]->id)] = eng->slots[i];
 	free(eng->slots);
-	eng->slots = slots;
-	eng->nslots = nslots;
+	eng->slots = bigger.slots;
+	eng->nslots = bigger.nslots;
 	return 0;
 }
 
@@ -149,19 +147,16 @@ static struct conn *insert(struct engine *eng, uint64_t id)
 {
 	struct conn *c;
 
-	if (eng->live >= eng->opts.max_conns) {
+	if (eng->live >= eng->opts.max_conns ||
+	    ((eng->live + 1) * 2 > eng->nslots && grow(eng)) ||
+	    !(c = calloc(1, sizeof(*c)))) {
 		eng->lost[LOSS_TABLE_FULL]++;
 		return NULL;
 	}
-	if ((eng->live + 1) * 2 > eng->nslots && grow(eng)) {
-		eng->lost[LOSS_TABLE_FULL]++;
-		return NULL;
-	}
-	c = place(eng->slots, eng->nslots, id);
-	memset(c, 0, sizeof(*c));
 	c->id = id;
 	c->rec.id = id;
 	c->rec.handshake.ms = -1;
+	eng->slots[slot_of(eng, id)] = c;
 	eng->live++;
 	return c;
 }
@@ -170,26 +165,27 @@ static struct conn *insert(struct engine *eng, uint64_t id)
 static void erase(struct engine *eng, struct conn *c)
 {
 	uint32_t mask = eng->nslots - 1;
-	uint32_t i = (uint32_t)(c - eng->slots);
+	uint32_t i = slot_of(eng, c->id);
 	uint32_t j = i;
 
 	for (;;) {
 		uint32_t home;
 
 		j = (j + 1) & mask;
-		if (!eng->slots[j].id)
+		if (!eng->slots[j])
 			break;
-		home = hash_id(eng->slots[j].id) & mask;
+		home = hash_id(eng->slots[j]->id) & mask;
 		/* move j into the hole at i unless its home lies in (i, j] */
 		if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
 			eng->slots[i] = eng->slots[j];
 			i = j;
 		}
 	}
+	eng->slots[i] = NULL;
 	if (c->in_tw)
 		eng->in_tw--;
-	eng->slots[i].id = 0;
 	eng->live--;
+	free(c);
 }
 
 static bool addr_is_zero(const uint8_t *a)
@@ -597,8 +593,8 @@ static void tw_fin(struct engine *eng, struct conn *c, const struct synfin_event
 void engine__flush(struct engine *eng)
 {
 	for (uint32_t i = 0; i < eng->nslots; i++)
-		if (eng->slots[i].id && eng->slots[i].deferred)
-			report(eng, &eng->slots[i]);
+		if (eng->slots[i] && eng->slots[i]->deferred)
+			report(eng, eng->slots[i]);
 }
 
 /* Each state's first entry and first exit, for phase times and the ladder. */
@@ -719,9 +715,9 @@ static void tw_ended(struct engine *eng, struct conn *c, const struct synfin_eve
 void engine__tick(struct engine *eng, uint64_t now_ns)
 {
 	for (uint32_t i = 0; i < eng->nslots; i++) {
-		struct conn *c = &eng->slots[i];
+		struct conn *c = eng->slots[i];
 
-		if (!c->id || !c->in_tw)
+		if (!c || !c->in_tw)
 			continue;
 		if (c->tw_cancel_ns && now_ns - c->tw_cancel_ns > TW_REARM_WINDOW_NS)
 			finish_tw(eng, c, TW_EXIT_KILLED, c->tw_cancel_ns);
