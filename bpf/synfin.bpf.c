@@ -89,12 +89,14 @@ struct {
 	__type(value, struct accept_owner);
 } accept_owners SEC(".maps");
 
+/* Atomic even though the counters are per CPU: a softirq running another
+ * synfin program on this CPU can land between a plain load and store. */
 static __always_inline void count(__u32 idx)
 {
 	__u64 *val = bpf_map_lookup_elem(&counters, &idx);
 
 	if (val)
-		*val += 1;
+		__sync_fetch_and_add(val, 1);
 }
 
 static __always_inline __u64 submit_flags(void)
