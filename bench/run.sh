@@ -1,0 +1,594 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# bench/run.sh: the synfin benchmark driver (`make bench`). Alternates untraced
+# and traced connection-churn trials, each in a fresh network namespace, then a
+# scale series with idle connections held open; prints a table and writes
+# build/bench/summary.json. Needs root, bash, jq, iproute2; no python.
+
+set -u
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build}
+SYNFIN=${SYNFIN:-$BUILD/synfin}
+CHURN=${CHURN:-$BUILD/bench/churn}
+TCPSTATES=${TCPSTATES:-/usr/sbin/tcpstates}
+TCPLIFE=${TCPLIFE:-/usr/sbin/tcplife}
+OUTDIR=$BUILD/bench
+SUMMARY=$OUTDIR/summary.json
+
+# transitions per connection, client-first close (checked with synfin --events
+# and with ftrace at full rate: docs/performance.md):
+# client CLOSE>SYN-SENT>ESTAB>FIN-WAIT-1>FIN-WAIT-2>CLOSE, server
+# LISTEN>SYN-RECV>ESTAB>CLOSE-WAIT>LAST-ACK>CLOSE
+PER_CONN_TRANSITIONS=10
+PER_CONN_ENDS=2
+# churn's server addresses: 127.77.0.1-16 inside the trial's namespace; the
+# libbpf-tools trace every namespace, so their lines are counted by address
+ADDR_PREFIX=127.77.
+PORT=1000
+
+usage()
+{
+	cat <<EOF
+usage: bench/run.sh [--quick] [--rounds N] [--duration S] [--conns-parallel N]
+                    [--scale-rounds N] [--holds "K1 K2 ..."] [--no-scale]
+                    [--variants "v1 v2 ..."] [--keep]
+
+Runs as root. Variants (the untraced baseline "none" runs between all others):
+  synfin          synfin -j > /dev/null            (default settings)
+  synfin_file     synfin -j > a file
+  synfin_events   synfin --events -j > a file
+  tcpstates       Debian libbpf-tools tcpstates > a file
+  tcplife         Debian libbpf-tools tcplife > a file
+Defaults: 5 rounds of 8 s trials, 4 connectors, scale series with 1000, 10000
+and 100000 held connections (synfin_file vs none, 3 rounds).
+  --quick         a smoke test: 3 s trials, 2 rounds, holds "1000 10000", 1 round
+  --keep          keep the per-trial files (in build/bench/trials.*)
+EOF
+}
+
+DURATION=8
+ROUNDS=5
+CONNS_PARALLEL=4
+SCALE_ROUNDS=3
+HOLDS="1000 10000 100000"
+VARIANTS="synfin synfin_file synfin_events tcpstates tcplife"
+SCALE=1
+KEEP=0
+QUICK=0
+SETTLE_S=2
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) QUICK=1; DURATION=3; ROUNDS=2; SCALE_ROUNDS=1; HOLDS="1000 10000" ;;
+	--rounds) ROUNDS=${2:-}; shift ;;
+	--duration) DURATION=${2:-}; shift ;;
+	--conns-parallel) CONNS_PARALLEL=${2:-}; shift ;;
+	--scale-rounds) SCALE_ROUNDS=${2:-}; shift ;;
+	--holds) HOLDS=${2:-}; shift ;;
+	--variants) VARIANTS=${2:-}; shift ;;
+	--no-scale) SCALE=0 ;;
+	--keep) KEEP=1 ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+for n in "$ROUNDS" "$DURATION" "$CONNS_PARALLEL" "$SCALE_ROUNDS" $HOLDS; do
+	case $n in '' | *[!0-9]* | 0) echo "run.sh: bad number '$n'" >&2; exit 2 ;; esac
+done
+for v in $VARIANTS; do
+	case $v in synfin | synfin_file | synfin_events | tcpstates | tcplife) ;;
+	*) echo "run.sh: unknown variant '$v'" >&2; exit 2 ;;
+	esac
+done
+
+# ---- preconditions ----------------------------------------------------------
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "needs root (BPF, network namespaces, kernel.bpf_stats_enabled): sudo make bench"
+[ -r /sys/kernel/btf/vmlinux ] || die "no /sys/kernel/btf/vmlinux (kernel BTF)"
+[ -x "$SYNFIN" ] || die "$SYNFIN not built (make all)"
+[ -x "$CHURN" ] || die "$CHURN not built (make $BUILD/bench/churn)"
+for t in jq ip sysctl stat timeout bpftool; do
+	command -v "$t" >/dev/null || die "$t not installed"
+done
+for v in tcpstates tcplife; do
+	bin=$TCPSTATES; [ $v = tcplife ] && bin=$TCPLIFE
+	if [[ " $VARIANTS " == *" $v "* ]] && [ ! -x "$bin" ]; then
+		echo "run.sh: $bin missing (apt-get install libbpf-tools): $v skipped" >&2
+		VARIANTS=$(echo " $VARIANTS " | sed "s/ $v / /; s/^ *//; s/ *$//")
+	fi
+done
+
+# ---- state and cleanup ---------------------------------------------------------
+
+PIDS=()		# every background process started here
+NSES=()		# every namespace created here
+OLD_STATS=
+mkdir -p "$OUTDIR" || exit 1
+TMP=$(mktemp -d "$OUTDIR/trials.XXXXXX") || exit 1
+TRIALS=$TMP/trials.ndjson
+: >"$TRIALS"
+CLK_TCK=$(getconf CLK_TCK)
+TRIAL_N=0
+
+cleanup()
+{
+	local pid ns
+	for pid in "${PIDS[@]}"; do
+		kill -0 "$pid" 2>/dev/null && kill -INT "$pid" 2>/dev/null
+	done
+	sleep 0.2
+	for pid in "${PIDS[@]}"; do
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	for ns in "${NSES[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	[ -n "$OLD_STATS" ] && sysctl -qw kernel.bpf_stats_enabled="$OLD_STATS"
+	if [ "$KEEP" = 1 ]; then
+		echo "run.sh: trial files kept in $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# kernel.bpf_stats_enabled for the whole run, so every traced variant pays
+# the same (two clock reads per program run); the old value comes back at exit
+OLD_STATS=$(sysctl -n kernel.bpf_stats_enabled) || die "cannot read kernel.bpf_stats_enabled"
+sysctl -qw kernel.bpf_stats_enabled=1 || die "cannot set kernel.bpf_stats_enabled"
+
+# ---- helpers ---------------------------------------------------------------------
+
+# forget_pid PID: once reaped, a pid may be reused by anyone: drop it
+forget_pid()
+{
+	local p keep=()
+	for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
+}
+
+# stop_pid PID: SIGINT, then a bounded wait, then SIGKILL
+stop_pid()
+{
+	local pid=$1 n=200
+	kill -INT "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "run.sh: pid $pid did not stop on SIGINT, killed" >&2
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+	forget_pid "$pid"
+}
+
+# cpu_s PID: user+system CPU seconds of a live process (all its threads)
+cpu_s()
+{
+	local t
+	t=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}')
+	awk -v t="${t:-0}" -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", t / hz }'
+}
+
+# rss_kb PID: resident set now (VmRSS) in KiB
+rss_kb()
+{
+	awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0
+}
+
+# hwm_kb PID: peak resident set (VmHWM) in KiB
+hwm_kb()
+{
+	awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0
+}
+
+# prog_stats PID: a JSON array of the BPF programs PID holds, with the
+# kernel's own counters (from fdinfo: this bpftool has no "pids" support)
+prog_stats()
+{
+	local pid=$1 names
+	names=$(bpftool prog show -j 2>/dev/null | jq -c 'map({key: (.id|tostring), value: .name}) | from_entries' 2>/dev/null)
+	[ -n "$names" ] || names='{}'
+	for f in /proc/"$pid"/fdinfo/*; do
+		awk '/^prog_id:/ {id=$2} /^run_time_ns:/ {ns=$2} /^run_cnt:/ {cnt=$2}
+		     /^recursion_misses:/ {miss=$2}
+		     END { if (id != "" && cnt != "") printf "{\"id\":%s,\"run_time_ns\":%s,\"run_cnt\":%s,\"recursion_misses\":%s}\n", id, ns, cnt, miss + 0 }' "$f" 2>/dev/null
+	done | jq -s -c --argjson names "$names" \
+		'unique_by(.id) | map(. + {name: ($names[.id|tostring] // "?")})'
+}
+
+# map_memlock PID: bytes the BPF maps of PID charge (their static part)
+map_memlock()
+{
+	cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '/^map_id:/ {if (!(id[$2]++)) s += m} /^memlock:/ {m=$2} END {print s + 0}'
+}
+
+# wait_ready VARIANT PID ERRFILE: bounded wait until the tracer is attached
+wait_ready()
+{
+	local v=$1 pid=$2 err=$3 n=300
+	while [ $n -gt 0 ]; do
+		kill -0 "$pid" 2>/dev/null || return 1
+		case $v in
+		synfin*) grep -q '^synfin: ready' "$err" 2>/dev/null && return 0 ;;
+		*)	# libbpf-tools print no ready line to stderr: wait for
+			# their programs, then give the attach a moment
+			if grep -qs '^prog_id:' /proc/"$pid"/fdinfo/*; then
+				sleep 1
+				return 0
+			fi ;;
+		esac
+		sleep 0.05
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# grep_count PATTERN FILE: lines with a fixed string (0 when none)
+grep_count() { grep -cF -- "$1" "$2" 2>/dev/null || true; }
+
+# trial SERIES VARIANT HOLD: one run in a fresh namespace; appends a JSON row
+trial()
+{
+	local series=$1 v=$2 hold=$3 ns ino out err churn_out pid= cpid rc
+	local cpu=0 hwm=0 progs='[]' memlock=0 summary='' recv=null recv_kind='' extra=null
+	TRIAL_N=$((TRIAL_N + 1))
+	ns=sfbench$$-$TRIAL_N
+	out=$TMP/out.$TRIAL_N
+	err=$TMP/err.$TRIAL_N
+	churn_out=$TMP/churn.$TRIAL_N
+
+	ip netns add "$ns" || die "ip netns add $ns failed"
+	NSES+=("$ns")
+	# namespaced sysctls: nothing to restore. TIME_WAIT is left by every
+	# client-first close; reuse and a wide port range keep connect() fast.
+	ip -n "$ns" link set lo up &&
+		ip netns exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
+			net.ipv4.ip_local_port_range="2048 65535" || die "netns setup failed"
+	ino=$(stat -L -c %i "/run/netns/$ns")
+
+	case $v in
+	none) ;;
+	synfin) "$SYNFIN" -j --netns "$ino" >/dev/null 2>"$err" & pid=$! ;;
+	synfin_file) "$SYNFIN" -j --netns "$ino" >"$out" 2>"$err" & pid=$! ;;
+	synfin_events) "$SYNFIN" --events -j --netns "$ino" >"$out" 2>"$err" & pid=$! ;;
+	tcpstates) "$TCPSTATES" >"$out" 2>"$err" & pid=$! ;;
+	tcplife) "$TCPLIFE" >"$out" 2>"$err" & pid=$! ;;
+	esac
+	if [ -n "$pid" ]; then
+		PIDS+=("$pid")
+		if ! wait_ready "$v" "$pid" "$err"; then
+			echo "run.sh: $v did not start: $(tail -n 3 "$err" | tr '\n' ' ')" >&2
+			stop_pid "$pid"
+			ip netns del "$ns"
+			return 1
+		fi
+	fi
+
+	# with held connections: the tracer's memory before and after they are
+	# open (churn waits SETTLE_S seconds between the two phases)
+	local ready=$TMP/ready.$TRIAL_N hargs=() rss0=0 rss1=0 n
+	[ "$hold" -gt 0 ] && hargs=(--ready-file "$ready" --settle "$SETTLE_S")
+	[ -n "$pid" ] && rss0=$(rss_kb "$pid")
+	# in the background and waited for, so an interrupt reaches it too
+	# (timeout puts itself in its own process group)
+	timeout -k 5 $((DURATION + 400)) ip netns exec "$ns" "$CHURN" --mode client-first \
+		--conns-parallel "$CONNS_PARALLEL" --duration "$DURATION" --hold "$hold" \
+		--port "$PORT" --addr 127.77.0.1 "${hargs[@]}" >"$churn_out" 2>"$churn_out.err" &
+	cpid=$!
+	PIDS+=("$cpid")
+	if [ "$hold" -gt 0 ] && [ -n "$pid" ]; then
+		n=4000
+		while [ ! -e "$ready" ] && [ $n -gt 0 ] && kill -0 "$cpid" 2>/dev/null; do
+			sleep 0.05; n=$((n - 1))
+		done
+		sleep "$(awk -v s="$SETTLE_S" 'BEGIN { print s / 2 }')"
+		rss1=$(rss_kb "$pid")
+	fi
+	wait "$cpid"
+	rc=$?
+	forget_pid "$cpid"
+	if [ $rc != 0 ] || ! jq -e . "$churn_out" >/dev/null 2>&1; then
+		echo "run.sh: churn failed (exit $rc): $(tr '\n' ' ' <"$churn_out.err")" >&2
+		[ -n "$pid" ] && stop_pid "$pid"
+		ip netns del "$ns"
+		return 1
+	fi
+
+	if [ -n "$pid" ]; then
+		# let the tracer drain (synfin: every 10 ms; perf buffers: 100 ms polls)
+		sleep 0.5
+		cpu=$(cpu_s "$pid")
+		hwm=$(hwm_kb "$pid")
+		progs=$(prog_stats "$pid")
+		memlock=$(map_memlock "$pid")
+		stop_pid "$pid"
+	fi
+	ip netns del "$ns"
+
+	case $v in
+	synfin)
+		summary=$(grep '^synfin: .* events' "$err" | tail -n 1) ;;
+	synfin_file)
+		summary=$(grep '^synfin: .* events' "$err" | tail -n 1)
+		recv=$(grep_count '"type":"conn"' "$out"); recv_kind=conn ;;
+	synfin_events)
+		summary=$(grep '^synfin: .* events' "$err" | tail -n 1)
+		# real transitions: not the listeners' own (remote 0.0.0.0) and
+		# not the stand-ins synfin writes for a missed ->CLOSE ("destroy")
+		recv=$(grep -F '"type":"state"' "$out" | grep -vF -e '"destroy":true' -e '"raddr":"0.0.0.0"' | wc -l)
+		extra=$(grep_count '"destroy":true' "$out")
+		recv_kind=state ;;
+	tcpstates)
+		recv=$(grep_count " $ADDR_PREFIX" "$out"); recv_kind=transition
+		summary=$(grep -i 'lost' "$err" | awk '{s += $2} END {print "perf_lost=" s + 0}') ;;
+	tcplife)
+		recv=$(grep_count " $ADDR_PREFIX" "$out"); recv_kind=conn
+		summary=$(grep -i 'lost' "$err" | awk '{s += $2} END {print "perf_lost=" s + 0}') ;;
+	esac
+	[ "$KEEP" = 1 ] || rm -f "$out"
+
+	jq -c -n --arg series "$series" --arg variant "$v" --argjson seq "$TRIAL_N" \
+		--argjson churn "$(cat "$churn_out")" --argjson cpu "$cpu" --argjson hwm "$hwm" \
+		--argjson progs "$progs" --argjson memlock "$memlock" --arg summary "$summary" \
+		--argjson recv "$recv" --arg recv_kind "$recv_kind" --argjson standins "$extra" \
+		--argjson rss0 "$rss0" --argjson rss1 "$rss1" \
+		--argjson per_t $PER_CONN_TRANSITIONS --argjson per_e $PER_CONN_ENDS '
+		def kv($k): (($summary | capture($k + "=(?<n>[0-9]+)") | .n) // "0") | tonumber;
+		def stateprog: [.[] | select(.name | test("^(tpc?_state|handle_set_state|inet_sock_set_state)$"))];
+		($churn.connected + $churn.hold_opened) as $conns
+		| ($progs | stateprog) as $sp
+		| ($sp | map(.recursion_misses) | add // 0) as $sp_miss
+		| {series: $series, variant: $variant, seq: $seq, hold: $churn.hold,
+		   conns_per_s: $churn.conns_per_s, churn: $churn,
+		   conns_total: $conns,
+		   expected_transitions: ($conns * $per_t), expected_ends: ($conns * $per_e),
+		   rss_before_hold_kib: $rss0, rss_holding_kib: $rss1,
+		   tracer_cpu_s: $cpu, peak_rss_kib: $hwm, bpf_map_memlock_bytes: $memlock,
+		   progs: $progs,
+		   state_prog_ns_per_run: (if ($sp | map(.run_cnt) | add // 0) > 0
+			then (($sp | map(.run_time_ns) | add) / ($sp | map(.run_cnt) | add)) else null end),
+		   state_prog_runs: ($sp | map(.run_cnt) | add // 0),
+		   kernel_ns_per_transition: (if ($progs | length) > 0 and $conns > 0
+			then (($progs | map(.run_time_ns) | add) / ($conns * $per_t)) else null end),
+		   recursion_misses_state: $sp_miss,
+		   recursion_misses_all: ($progs | map(.recursion_misses) | add // 0),
+		   cpu_s_per_m_transitions: (if $conns > 0 and $variant != "none"
+			then ($cpu / ($conns * $per_t) * 1e6) else null end),
+		   summary: $summary}
+		| if ($variant | startswith("synfin")) then
+			.reported = {ringbuf_full: kv("ringbuf_full"), storage_full: kv("storage_full"),
+				owner_map_full: kv("owner_map_full"), table_full: kv("table_full"),
+				recursion_miss: kv("recursion_miss"),
+				ringbuf_full_state: 0}
+		  elif ($variant == "tcpstates" or $variant == "tcplife") then
+			.reported = {perf_lost: kv("perf_lost"), recursion_miss: $sp_miss}
+		  else . end
+		| .received = $recv | .received_kind = $recv_kind | .destroy_standins = $standins' \
+		>>"$TRIALS" || die "could not record trial $TRIAL_N"
+	# synfin names the ring-buffer losses by kind on a second line
+	if [[ $v == synfin* ]]; then
+		local rbs
+		rbs=$(grep '^synfin: ringbuf_full by kind:' "$err" | sed -n 's/.* state=\([0-9]*\).*/\1/p' | tail -n 1)
+		if [ -n "$rbs" ]; then
+			jq -c --argjson seq "$TRIAL_N" --argjson n "$rbs" \
+				'if .seq == $seq then .reported.ringbuf_full_state = $n else . end' \
+				"$TRIALS" >"$TRIALS.new" && mv "$TRIALS.new" "$TRIALS"
+		fi
+	fi
+	rm -f "$churn_out" "$churn_out.err" "$err" "$ready"
+	jq -r --argjson seq "$TRIAL_N" 'select(.seq == $seq) |
+		"  #\(.seq) \(.series) \(.variant) hold=\(.hold): \(.conns_per_s|floor) conns/s" +
+		(if .variant != "none" then ", cpu \(.tracer_cpu_s) s, rss \(.peak_rss_kib) KiB" else "" end) +
+		(if .received != null then ", received \(.received) \(.received_kind)" else "" end)' "$TRIALS"
+	return 0
+}
+
+# ---- the runs --------------------------------------------------------------------------
+
+machine_json()
+{
+	local model mem virt
+	model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+	mem=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+	virt=$( (systemd-detect-virt 2>/dev/null) || (grep -qw hypervisor /proc/cpuinfo && echo "vm (hypervisor flag)") || echo none)
+	jq -n -c --arg host "$(hostname)" --arg kernel "$(uname -r)" --arg arch "$(uname -m)" \
+		--argjson nproc "$(nproc)" --arg model "$model" --argjson mem "$mem" --arg virt "$virt" \
+		--arg os "$(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-?}")" \
+		--arg synfin "$("$SYNFIN" --version 2>/dev/null | head -n 1)" \
+		--arg commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+dirty')" \
+		'{hostname: $host, kernel: $kernel, arch: $arch, nproc: $nproc, cpu_model: $model,
+		  mem_total_kib: $mem, virtualization: $virt, os: $os, synfin_version: $synfin,
+		  synfin_commit: $commit}'
+}
+
+MACHINE=$(machine_json)
+START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+echo "synfin benchmark, $START"
+echo "machine: $(jq -r '"\(.hostname): \(.cpu_model), \(.nproc) CPUs, \(.mem_total_kib/1048576*10|floor/10) GiB, Linux \(.kernel), \(.virtualization)"' <<<"$MACHINE")"
+echo "churn: client-first, $CONNS_PARALLEL connectors, ${DURATION} s trials, fresh netns each"
+echo "main series: $ROUNDS rounds of: none, then each of [$VARIANTS] with none between"
+T0=$SECONDS
+
+for r in $(seq "$ROUNDS"); do
+	for v in $VARIANTS; do
+		trial main none 0
+		trial main "$v" 0
+	done
+done
+trial main none 0
+
+if [ "$SCALE" = 1 ]; then
+	echo "scale series: synfin -j to a file vs none, holds [$HOLDS], $SCALE_ROUNDS rounds"
+	for k in $HOLDS; do
+		for r in $(seq "$SCALE_ROUNDS"); do
+			trial "scale$k" none "$k"
+			trial "scale$k" synfin_file "$k"
+		done
+		trial "scale$k" none "$k"
+	done
+fi
+ELAPSED=$((SECONDS - T0))
+
+# ---- aggregation: ratios against the untraced neighbours, then per variant ----------
+
+jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$ELAPSED" \
+	--argjson settings "$(jq -n -c --argjson d "$DURATION" --argjson r "$ROUNDS" \
+		--argjson n "$CONNS_PARALLEL" --argjson sr "$SCALE_ROUNDS" --arg holds "$HOLDS" \
+		--argjson quick "$QUICK" \
+		'{duration_s: $d, rounds: $r, conns_parallel: $n, mode: "client-first",
+		  scale_rounds: $sr, holds: ($holds | split(" ") | map(select(. != "") | tonumber)),
+		  quick: ($quick == 1), bpf_stats_enabled: true}')" '
+	def median: sort | if length == 0 then null
+		elif length % 2 == 1 then .[length / 2 | floor]
+		else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+	def r3: if . == null then null else (. * 1000 | round) / 1000 end;
+	def r1: if . == null then null else (. * 10 | round) / 10 end;
+	. as $all
+	# ratio: the traced rate over the mean of the untraced runs just before
+	# and just after it in the same series (linear drift cancels)
+	| [ $all[] | . as $t
+	    | if .variant == "none" then . else
+		([ $all[] | select(.series == $t.series and .variant == "none" and
+			(.seq == $t.seq - 1 or .seq == $t.seq + 1)) | .conns_per_s ]) as $nb
+		| . + {ratio: (if ($nb | length) > 0 then $t.conns_per_s / ($nb | add / length) else null end)}
+	      end
+	    # losses, counted against the known number per connection
+	    | if .received == null then . else
+		(if .received_kind == "state" or .received_kind == "transition"
+		 then .expected_transitions else .expected_ends end) as $exp
+		| . + {expected: $exp, lost_counted: ($exp - .received)}
+	      end
+	    | if .variant == "synfin_events" then
+		. + {reported_lost_transitions: (.reported.ringbuf_full_state + .recursion_misses_state)}
+		| . + {unaccounted: (.expected - .received - .reported_lost_transitions)}
+		| . + {adds_up: (.received + .reported_lost_transitions == .expected)}
+	      elif .variant == "tcpstates" then
+		. + {reported_lost_transitions: (.reported.perf_lost + .reported.recursion_miss)}
+		| . + {unaccounted: (.expected - .received - .reported_lost_transitions)}
+		| . + {adds_up: (.received + .reported_lost_transitions == .expected)}
+	      elif .variant == "synfin" or .variant == "synfin_file" then
+		. + {reported_lost_transitions: (.reported.ringbuf_full_state + .recursion_misses_state),
+		     reported_lost_any: (.reported.ringbuf_full + .reported.storage_full +
+			.reported.owner_map_full + .reported.table_full + .reported.recursion_miss)}
+		# a conn record missing with no loss reported is a silent loss
+		| if .received != null then
+			. + {adds_up: (.lost_counted == 0 or (.lost_counted > 0 and .reported_lost_any > 0))}
+		  else . end
+	      elif .variant == "tcplife" then
+		. + {reported_lost_transitions: (.reported.perf_lost + .reported.recursion_miss)}
+		| . + {adds_up: (.lost_counted == 0 or (.lost_counted > 0 and .reported_lost_transitions > 0))}
+	      else . end
+	  ] as $trials
+	| def agg($rows):
+		{trials: ($rows | length),
+		 conns_per_s_median: ($rows | map(.conns_per_s) | median | r1),
+		 ratio_median: ($rows | map(.ratio) | map(select(. != null)) | median | r3),
+		 ratio_min: ($rows | map(.ratio) | map(select(. != null)) | min | r3),
+		 ratio_max: ($rows | map(.ratio) | map(select(. != null)) | max | r3),
+		 cpu_s_per_m_transitions: ($rows | map(.cpu_s_per_m_transitions) | map(select(. != null)) | median | r3),
+		 peak_rss_kib: ($rows | map(.peak_rss_kib) | max),
+		 state_prog_ns_per_run: ($rows | map(.state_prog_ns_per_run) | map(select(. != null)) | median | r1),
+		 kernel_ns_per_transition: ($rows | map(.kernel_ns_per_transition) | map(select(. != null)) | median | r1),
+		 conns_total: ($rows | map(.conns_total) | add),
+		 expected_transitions: ($rows | map(.expected_transitions) | add),
+		 received: (if ($rows | all(.received != null)) then ($rows | map(.received) | add) else null end),
+		 received_kind: ($rows[0].received_kind),
+		 lost_counted: (if ($rows | all(.lost_counted != null)) then ($rows | map(.lost_counted) | add) else null end),
+		 lost_counted_max_trial: ($rows | map(.lost_counted // 0) | max),
+		 reported_lost_transitions: ($rows | map(.reported_lost_transitions // 0) | add),
+		 recursion_misses_state: ($rows | map(.recursion_misses_state) | add),
+		 recursion_misses_all: ($rows | map(.recursion_misses_all) | add),
+		 reported: (if $rows[0].reported then
+			($rows | map(.reported) | reduce .[] as $x ({}; reduce ($x | keys[]) as $k (.; .[$k] += $x[$k])))
+			else null end),
+		 destroy_standins: (if ($rows | all(.destroy_standins != null)) then ($rows | map(.destroy_standins) | add) else null end),
+		 churn_errors: ($rows | map(.churn.errors) | add),
+		 # per BPF program: kernel ns per run, and runs per connection
+		 progs: ([ $rows[] | .conns_total as $c | .progs[] | . + {conns: $c} ] | group_by(.name)
+			| map({name: .[0].name, run_cnt: (map(.run_cnt) | add),
+				ns_per_run: (if (map(.run_cnt) | add) > 0 then ((map(.run_time_ns) | add) / (map(.run_cnt) | add) | r1) else null end),
+				runs_per_conn: (if (map(.conns) | add) > 0 then ((map(.run_cnt) | add) / (map(.conns) | add) | r3) else null end),
+				recursion_misses: (map(.recursion_misses) | add)})),
+		 adds_up: (if ($rows | any(has("adds_up"))) then ($rows | all(if has("adds_up") then .adds_up else true end)) else null end),
+		 unaccounted: (if ($rows | any(has("unaccounted"))) then ($rows | map(.unaccounted // 0) | add) else null end)};
+	([ $trials[] | select(.series == "main") | .variant ] | unique) as $vs
+	| ([ $trials[] | select(.series | startswith("scale")) | .series ] | unique) as $ss
+	| (reduce $vs[] as $v ({}; .[$v] = agg([ $trials[] | select(.series == "main" and .variant == $v) ]))) as $main
+	| [ $ss[] as $s
+	    | { hold: ([ $trials[] | select(.series == $s) | .hold ][0]),
+		none: agg([ $trials[] | select(.series == $s and .variant == "none") ]),
+		synfin_file: agg([ $trials[] | select(.series == $s and .variant == "synfin_file") ]) } ]
+	  | sort_by(.hold)
+	# memory per held connection: the tracer VmRSS once they were open,
+	# minus just before (both before the churn starts)
+	| map(.hold as $k | . + {bytes_per_held_conn: ([ $trials[] | select(.series == "scale\($k)" and
+		.variant == "synfin_file" and .rss_holding_kib > 0) |
+		(.rss_holding_kib - .rss_before_hold_kib) * 1024 / $k ] | median | if . then round else . end)})
+	  as $scale
+	| {machine: $machine, started: $start, elapsed_s: $elapsed, command: "sudo make bench",
+	   settings: $settings,
+	   main: $main, scale: $scale,
+	   targets: {
+	     synfin_ratio_ge_0_97: (if $main.synfin then ($main.synfin.ratio_median >= 0.97) else null end),
+	     synfin_ratio_median: ($main.synfin.ratio_median // null),
+	     synfin_events_ratio_ge_0_90: (if $main.synfin_events then ($main.synfin_events.ratio_median >= 0.90) else null end),
+	     synfin_events_ratio_median: ($main.synfin_events.ratio_median // null),
+	     synfin_zero_conns_lost: (if $main.synfin_file then ($main.synfin_file.lost_counted == 0
+		and ($main.synfin.reported.ringbuf_full // 0) == 0) else null end),
+	     synfin_conns_lost: ($main.synfin_file.lost_counted // null),
+	     synfin_rss_100k_under_64mib: ([ $scale[] | select(.hold == 100000) | .synfin_file.peak_rss_kib < 65536 ] | if length > 0 then .[0] else null end),
+	     synfin_rss_100k_kib: ([ $scale[] | select(.hold == 100000) | .synfin_file.peak_rss_kib ][0] // null)},
+	   trials: $trials}' "$TRIALS" >"$SUMMARY.new" || die "could not aggregate the trials"
+mv "$SUMMARY.new" "$SUMMARY"
+
+# ---- the table ----------------------------------------------------------------------------
+
+echo
+echo "Results ($(jq -r '.machine | "\(.hostname), \(.cpu_model) x\(.nproc), Linux \(.kernel)"' "$SUMMARY"); ${ELAPSED} s)"
+{
+	printf 'variant\tconns/s\tratio med [min-max]\tcpu s/M tr\tpeak RSS\tns/run\tns/tr\tlost (counted)\treported lost\tadds up\n'
+	jq -r '.main | to_entries[] | .key as $k | .value |
+		[ (if $k == "none" then "untraced" elif $k == "synfin" then "synfin -j >/dev/null"
+		   elif $k == "synfin_file" then "synfin -j >file" elif $k == "synfin_events" then "synfin --events -j >file"
+		   else $k + " >file" end),
+		  (.conns_per_s_median | floor | tostring),
+		  (if .ratio_median then "\(.ratio_median) [\(.ratio_min)-\(.ratio_max)]" else "1" end),
+		  (.cpu_s_per_m_transitions // "-" | tostring),
+		  (if .peak_rss_kib > 0 then "\(.peak_rss_kib / 1024 * 10 | round / 10) MiB" else "-" end),
+		  (.state_prog_ns_per_run // "-" | tostring),
+		  (.kernel_ns_per_transition // "-" | tostring),
+		  (if .lost_counted == null then (if $k == "none" then "-" else "n/a (not counted)" end)
+		   else "\(.lost_counted) of \(if .received_kind == "state" or .received_kind == "transition" then .expected_transitions else .conns_total * 2 end) \(if .received_kind == "state" or .received_kind == "transition" then "transitions" else "conn ends" end)" end),
+		  (if $k == "none" then "-" else "\(.reported_lost_transitions) tr (recursion \(.recursion_misses_state))" end),
+		  (if .adds_up == null then "-" elif .adds_up then "yes" elif .unaccounted != null then "NO (\(.unaccounted) unaccounted)" else "NO" end)
+		] | @tsv' "$SUMMARY"
+} | column -t -s $'\t'
+if jq -e '.scale | length > 0' "$SUMMARY" >/dev/null; then
+	echo
+	printf 'held conns\tuntraced conns/s\tsynfin ratio med [min-max]\tcpu s/M tr\tpeak RSS\tbytes/held conn\tns/run\tconn ends lost\n' >"$TMP/scale.tsv"
+	jq -r '.scale[] | [ (.hold | tostring), (.none.conns_per_s_median | floor | tostring),
+		"\(.synfin_file.ratio_median) [\(.synfin_file.ratio_min)-\(.synfin_file.ratio_max)]",
+		(.synfin_file.cpu_s_per_m_transitions | tostring),
+		"\(.synfin_file.peak_rss_kib / 1024 * 10 | round / 10) MiB",
+		(.bytes_per_held_conn // "-" | tostring),
+		(.synfin_file.state_prog_ns_per_run | tostring),
+		"\(.synfin_file.lost_counted) of \(.synfin_file.conns_total * 2)" ] | @tsv' "$SUMMARY" >>"$TMP/scale.tsv"
+	column -t -s $'\t' "$TMP/scale.tsv"
+fi
+echo
+echo "BPF programs (kernel.bpf_stats_enabled): ns per run, runs per connection"
+jq -r '.main | to_entries[] | select(.key != "none") | "  \(.key): " +
+	([ .value.progs[] | select(.run_cnt > 0) | "\(.name) \(.ns_per_run)ns x\(.runs_per_conn)" ] | join(", "))' "$SUMMARY"
+echo
+jq -r '.targets | "targets: synfin default ratio \(.synfin_ratio_median) (>= 0.97: \(.synfin_ratio_ge_0_97)); --events \(.synfin_events_ratio_median) (>= 0.90: \(.synfin_events_ratio_ge_0_90)); conn ends lost (default, counted) \(.synfin_conns_lost) (zero: \(.synfin_zero_conns_lost)); RSS with 100k held \(if .synfin_rss_100k_kib then "\(.synfin_rss_100k_kib / 1024 | floor) MiB" else "not run" end) (< 64 MiB: \(.synfin_rss_100k_under_64mib))"' "$SUMMARY"
+if jq -e '[.trials[] | select(.adds_up == false)] | length > 0' "$SUMMARY" >/dev/null; then
+	echo "WARNING: received + reported lost != expected in these trials:"
+	jq -r '.trials[] | select(.adds_up == false) | "  #\(.seq) \(.variant) hold=\(.hold): expected \(.expected), received \(.received), reported lost \(.reported_lost_transitions), unaccounted \(.unaccounted // "?") (\(.summary))"' "$SUMMARY"
+fi
+echo "summary: $SUMMARY"
