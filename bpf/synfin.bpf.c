@@ -129,8 +129,7 @@ static __always_inline void submit_event(struct synfin_event *e)
 }
 
 /* Filters that need only the socket: family, netns, cgroup. */
-static __always_inline bool pass_sock_filters(const struct sock *sk, __u8 family,
-					      __u32 netns, __u64 cgroup_id)
+static __always_inline bool pass_sock_filters(__u8 family, __u32 netns, __u64 cgroup_id)
 {
 	if (filter_family && family != filter_family)
 		return false;
@@ -315,7 +314,7 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	 * storage is its listener's clone, is judged afresh */
 	sticky = already_emitted(own) && old != TCP_CLOSE && old != TCP_LISTEN;
 	if (!sticky) {
-		if (!pass_sock_filters(sk, BPF_CORE_READ(sk, __sk_common.skc_family),
+		if (!pass_sock_filters(BPF_CORE_READ(sk, __sk_common.skc_family),
 				       sock_netns(&sk->__sk_common), sock_cgroup_id(sk)))
 			verdict = V_DROP;
 		else
@@ -380,24 +379,23 @@ int tpc_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 /* Events about a full socket other than a state change: same filters,
  * owner read from storage without creating it. */
-static __always_inline struct synfin_event *sock_event(struct sock *sk, __u8 kind,
-						       const bool classic)
+/* own is the socket's storage (or NULL), looked up by the caller. The
+ * filters read the socket only for a socket not yet committed (sticky). */
+static __always_inline struct synfin_event *owned_sock_event(struct sock *sk,
+							     struct sk_owner *own, __u8 kind,
+							     const bool classic)
 {
-	struct sk_owner *own;
 	struct synfin_event *e;
-	__u8 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	__u32 netns = sock_netns(&sk->__sk_common);
-	__u64 cgroup_id = sock_cgroup_id(sk);
 
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return NULL;
-	own = get_owner(sk, false, classic);
 	/* destroy stands in for a ->CLOSE that did not reach the ring: of any
 	 * socket synfin followed (a seeded one may have had no other record) */
 	if (kind == SYNFIN_EV_DESTROY && (!own || own->close_seen))
 		return NULL;
 	if (!already_emitted(own) &&
-	    (!pass_sock_filters(sk, family, netns, cgroup_id) ||
+	    (!pass_sock_filters(BPF_CORE_READ(sk, __sk_common.skc_family),
+				sock_netns(&sk->__sk_common), sock_cgroup_id(sk)) ||
 	     !pass_port_filters(sock_local_port(sk),
 				bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport))) ||
 	     (own && !pass_pid_filter(own->pid, own->flags)))) {
@@ -417,6 +415,12 @@ static __always_inline struct synfin_event *sock_event(struct sock *sk, __u8 kin
 	fill_owner(e, own);
 	read_tcp_figures(sk, e);
 	return e;
+}
+
+static __always_inline struct synfin_event *sock_event(struct sock *sk, __u8 kind,
+						       const bool classic)
+{
+	return owned_sock_event(sk, get_owner(sk, false, classic), kind, classic);
 }
 
 static __always_inline int handle_retransmit(struct sock *sk, const struct sk_buff *skb,
@@ -482,7 +486,7 @@ static __always_inline int handle_destroy(struct sock *sk, const bool classic)
 
 		bpf_map_delete_elem(&accept_owners, &key);
 	}
-	e = sock_event(sk, SYNFIN_EV_DESTROY, classic);
+	e = owned_sock_event(sk, own, SYNFIN_EV_DESTROY, classic);
 	if (e)
 		submit_event(e);
 	put_owner(sk, classic);
@@ -512,7 +516,7 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 	__u64 cgroup_id = sock_cgroup_id(sk);
 	__u16 lport = BPF_CORE_READ(rc, skc_num);
 
-	if (!pass_sock_filters(sk, family, netns, cgroup_id) ||
+	if (!pass_sock_filters(family, netns, cgroup_id) ||
 	    !pass_port_filters(lport, bpf_ntohs(BPF_CORE_READ(rc, skc_dport))) ||
 	    (own && !pass_pid_filter(own->pid, own->flags))) {
 		count(SYNFIN_CNT_FILTERED);
@@ -626,7 +630,7 @@ static __always_inline int handle_send_reset(struct sock *sk, const struct sk_bu
 		fill_from_skb(skb, e);
 		e->flags = SYNFIN_F_NO_SK;
 	}
-	if (!pass_sock_filters(NULL, e->family, e->netns, 0) ||
+	if (!pass_sock_filters(e->family, e->netns, 0) ||
 	    !pass_port_filters(e->lport, e->rport) || filter_pid || filter_cgroup) {
 		/* A pid or cgroup filter cannot be judged without an owner. */
 		bpf_ringbuf_discard(e, 0);
@@ -737,7 +741,7 @@ static __always_inline struct synfin_event *tw_event(struct inet_timewait_sock *
 
 	/* A tw sock has no owner or cgroup any more: with -p or --cgroup,
 	 * user space keeps only the tw records of connections it reported. */
-	if (!pass_sock_filters(NULL, family, netns, 0) ||
+	if (!pass_sock_filters(family, netns, 0) ||
 	    !pass_port_filters(lport, bpf_ntohs(BPF_CORE_READ(skc, skc_dport)))) {
 		count(SYNFIN_CNT_FILTERED);
 		return NULL;
