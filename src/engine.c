@@ -256,6 +256,14 @@ static void complete_event(const struct conn *c, struct synfin_event *ev)
 	}
 }
 
+/* Before ESTABLISHED every retransmission is a SYN: the kernel's count,
+ * or the retransmit records seen if the kernel's was reset or lost. */
+static uint32_t syn_retrans(const struct conn *c, const struct synfin_event *ev)
+{
+	return ev->total_retrans > c->syn_retrans_events ? ev->total_retrans :
+							   c->syn_retrans_events;
+}
+
 static void on_established(struct conn *c, const struct synfin_event *ev)
 {
 	struct conn_record *r = &c->rec;
@@ -269,9 +277,7 @@ static void on_established(struct conn *c, const struct synfin_event *ev)
 	r->handshake.isn_remote = ev->rcv_nxt - 1;
 	if (ev->old_state == SYNFIN_TCP_SYN_SENT) {
 		r->role = ROLE_CLIENT;
-		/* before ESTABLISHED every retransmission is a SYN */
-		r->handshake.syn_retrans = ev->total_retrans > c->syn_retrans_events ?
-			ev->total_retrans : c->syn_retrans_events;
+		r->handshake.syn_retrans = syn_retrans(c, ev);
 		if (ev->start_ns && ev->ts_ns >= ev->start_ns)
 			r->handshake.ms = (double)(ev->ts_ns - ev->start_ns) / 1e6;
 	} else if (ev->old_state == SYNFIN_TCP_SYN_RECV && r->handshake.simultaneous_open) {
@@ -335,9 +341,7 @@ static void close_verdict(struct conn *c, const struct synfin_event *ev, uint8_t
 	r->close.err = ev->err;
 	if (!c->established) {
 		r->handshake.result = failed_handshake(c, ev);
-		if (r->handshake.result != HS_ESTABLISHED)
-			r->handshake.syn_retrans = ev->total_retrans > c->syn_retrans_events ?
-				ev->total_retrans : c->syn_retrans_events;
+		r->handshake.syn_retrans = syn_retrans(c, ev);
 		r->close.initiator = CLOSE_BY_NONE;
 		r->close.how = HOW_NONE;
 		return;
