@@ -170,18 +170,25 @@ sf_synfin_start()
 	"$SYNFIN" -j "$@" >"$SF_OUT" 2>"$SF_ERR" &
 	SF_SYNFIN_PID=$!
 	SF_PIDS+=("$SF_SYNFIN_PID")
-	local n=600	# 30 s
+	sf_wait_ready "$SF_SYNFIN_PID" "$SF_ERR" synfin
+}
+
+# sf_wait_ready PID ERRFILE LABEL: wait (30 s at most) for synfin's
+# "synfin: ready" line; fails, saying why, if it exits first or times out.
+sf_wait_ready()
+{
+	local pid=$1 err=$2 label=$3 n=600
 	while [ "$n" -gt 0 ]; do
-		grep -q '^synfin: ready' "$SF_ERR" 2>/dev/null && return 0
-		if ! kill -0 "$SF_SYNFIN_PID" 2>/dev/null; then
-			wait "$SF_SYNFIN_PID"
-			echo "synfin exited ($?) before ready: $(head -c 500 "$SF_ERR")" >&2
+		grep -q '^synfin: ready' "$err" 2>/dev/null && return 0
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			echo "$label exited ($?) before ready: $(head -c 500 "$err")" >&2
 			return 1
 		fi
 		sleep 0.05
 		n=$((n - 1))
 	done
-	echo "synfin not ready after 30 s: $(head -c 500 "$SF_ERR")" >&2
+	echo "$label not ready after 30 s: $(head -c 500 "$err")" >&2
 	return 1
 }
 
@@ -334,24 +341,13 @@ declare -A SF_SYNFIN_PIDS=()
 # $SF_TMP/NAME.out and stderr in $SF_TMP/NAME.err; bounded wait for ready.
 sf_synfin_start_as()
 {
-	local name=$1 out=$SF_TMP/$1.out err=$SF_TMP/$1.err pid n=600
+	local name=$1 out=$SF_TMP/$1.out err=$SF_TMP/$1.err pid
 	shift
 	"$SYNFIN" -j "$@" >"$out" 2>"$err" &
 	pid=$!
 	SF_PIDS+=("$pid")
 	SF_SYNFIN_PIDS[$name]=$pid
-	while [ "$n" -gt 0 ]; do
-		grep -q '^synfin: ready' "$err" 2>/dev/null && return 0
-		if ! kill -0 "$pid" 2>/dev/null; then
-			wait "$pid"
-			echo "synfin $name exited ($?) before ready: $(head -c 500 "$err")" >&2
-			return 1
-		fi
-		sleep 0.05
-		n=$((n - 1))
-	done
-	echo "synfin $name not ready after 30 s: $(head -c 500 "$err")" >&2
-	return 1
+	sf_wait_ready "$pid" "$err" "synfin $name"
 }
 
 # sf_synfin_stop_as NAME: SIGINT, bounded wait; fails unless it exits 0.

@@ -15,17 +15,12 @@ sf_synfin_start_as json -L "$SPORT,$CPORT" || { sf_fail "$T" "synfin -j did not 
 # the ladder instances print text: start them by hand (sf_synfin_start_as adds -j)
 start_ladder()
 {
-	local name=$1 n=600
+	local name=$1
 	shift
 	"$SYNFIN" --ladder "$@" -L "$SPORT,$CPORT" >"$SF_TMP/$name.out" 2>"$SF_TMP/$name.err" &
 	SF_PIDS+=("$!")
 	eval "PID_$name=$!"
-	while [ "$n" -gt 0 ]; do
-		grep -q '^synfin: ready' "$SF_TMP/$name.err" 2>/dev/null && return 0
-		sleep 0.05
-		n=$((n - 1))
-	done
-	return 1
+	sf_wait_ready "$!" "$SF_TMP/$name.err" "synfin --ladder ($name)"
 }
 start_ladder utf8 || { sf_fail "$T" "synfin --ladder did not start"; sf_done; }
 start_ladder ascii --ascii || { sf_fail "$T" "synfin --ladder --ascii did not start"; sf_done; }
