@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Startup snapshot of open TCP connections: sock_diag dump in every network
  * namespace (tracepoints are global, sock_diag is per netns), owners from
- * /proc/[pid]/fd, then engine__seed() for each connected socket.
+ * /proc/[pid]/fd, then engine__seed() for each connected socket. The same
+ * walk serves the periodic census (census.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -39,8 +40,8 @@ struct ns_ent {
 
 struct seed_ctx {
 	const struct synfin_filter *f;
-	struct sockdiag_stats *st;
 	uint32_t netns;
+	size_t first;             /* this netns's first candidate */
 	struct synfin_seed *cands;
 	size_t ncands, cands_cap;
 	struct sockdiag_listener *ls;
@@ -93,6 +94,8 @@ int sockdiag_parse_msg(const struct nlmsghdr *nlh, struct sockdiag_sock *out)
 	}
 	out->inode = m->idiag_inode;
 	out->uid = m->idiag_uid;
+	out->rqueue = m->idiag_rqueue;
+	out->wqueue = m->idiag_wqueue;
 	out->cookie = (uint64_t)m->id.idiag_cookie[0] |
 		      (uint64_t)m->id.idiag_cookie[1] << 32;
 
@@ -249,12 +252,13 @@ void sockdiag_fill_seed(const struct sockdiag_sock *s, uint32_t netns,
 	seed->role = ROLE_UNKNOWN;
 }
 
-static int handle_sock(struct seed_ctx *c, const struct sockdiag_sock *s)
+static int seed_sock(void *ctx, uint32_t netns, const struct sockdiag_sock *s)
 {
+	struct seed_ctx *c = ctx;
 	struct sockdiag_listener *l;
 	void *p;
 
-	c->st->sockets_seen++;
+	c->netns = netns;
 	if (s->state == SYNFIN_TCP_LISTEN) {
 		p = grow(c->ls, &c->ls_cap, c->nls + 1, sizeof(*c->ls));
 		if (!p)
@@ -282,9 +286,40 @@ static int handle_sock(struct seed_ctx *c, const struct sockdiag_sock *s)
 	return 0;
 }
 
-/* One NLM_F_DUMP request for one family on fd, every record to handle_sock. */
+static int seed_netns_begin(void *ctx, uint32_t netns)
+{
+	struct seed_ctx *c = ctx;
+
+	c->netns = netns;
+	c->nls = 0;
+	c->first = c->ncands;
+	return 0;
+}
+
+/* Roles only once both families are in: a dual-stack listener comes from
+ * the IPv6 dump but covers IPv4-mapped sockets. */
+static void seed_netns_end(void *ctx, uint32_t netns, int err)
+{
+	struct seed_ctx *c = ctx;
+	size_t i;
+
+	if (err) {
+		c->ncands = c->first;  /* half a dump is not seeded */
+		return;
+	}
+	sockdiag_sort_listeners(c->ls, c->nls);
+	for (i = c->first; i < c->ncands; i++) {
+		struct synfin_seed *sd = &c->cands[i];
+
+		sd->role = sockdiag_role(c->ls, c->nls, netns, sd->family,
+					 sd->laddr, sd->lport);
+	}
+}
+
+/* One NLM_F_DUMP request for one family on fd, every record to wk->sock. */
 static int dump_family(int fd, uint8_t family, uint32_t seq, char *buf,
-		       struct seed_ctx *c)
+		       const struct sockdiag_walker *wk, uint32_t netns,
+		       struct sockdiag_stats *st)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	struct {
@@ -300,10 +335,7 @@ static int dump_family(int fd, uint8_t family, uint32_t seq, char *buf,
 		.r = {
 			.sdiag_family = family,
 			.sdiag_protocol = IPPROTO_TCP,
-			/* All states but real TIME_WAIT, which can be
-			 * numerous and is never seeded. A tw in substate
-			 * FIN_WAIT2 still comes and is skipped by its timer. */
-			.idiag_states = ~0u & ~(1u << SYNFIN_TCP_TIME_WAIT),
+			.idiag_states = wk->states,
 		},
 	};
 	struct sockdiag_sock s;
@@ -360,7 +392,8 @@ static int dump_family(int fd, uint8_t family, uint32_t seq, char *buf,
 			err = sockdiag_parse_msg(nlh, &s);
 			if (err)
 				return err;
-			err = handle_sock(c, &s);
+			st->sockets_seen++;
+			err = wk->sock(wk->ctx, netns, &s);
 			if (err)
 				return err;
 		}
@@ -368,37 +401,27 @@ static int dump_family(int fd, uint8_t family, uint32_t seq, char *buf,
 }
 
 /* Both families of the namespace the thread is in now. */
-static int dump_netns(struct seed_ctx *c, char *buf)
+static int dump_netns(const struct sockdiag_walker *wk, uint32_t netns, char *buf,
+		      struct sockdiag_stats *st)
 {
-	size_t first = c->ncands, i;
 	int fd, err;
 
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (fd < 0)
 		return -errno;
-	c->nls = 0;
-	err = dump_family(fd, AF_INET, 1, buf, c);
+	err = wk->netns_begin ? wk->netns_begin(wk->ctx, netns) : 0;
 	if (err)
 		goto cleanup;
-	err = dump_family(fd, AF_INET6, 2, buf, c);
+	err = dump_family(fd, AF_INET, 1, buf, wk, netns, st);
+	if (err)
+		goto cleanup;
+	err = dump_family(fd, AF_INET6, 2, buf, wk, netns, st);
 	/* No IPv6 in this kernel or netns is not a failure. */
 	if (err == -ENOENT || err == -EAFNOSUPPORT)
 		err = 0;
-	if (err)
-		goto cleanup;
-
-	/* Roles only once both families are in: a dual-stack listener comes
-	 * from the IPv6 dump but covers IPv4-mapped sockets. */
-	sockdiag_sort_listeners(c->ls, c->nls);
-	for (i = first; i < c->ncands; i++) {
-		struct synfin_seed *sd = &c->cands[i];
-
-		sd->role = sockdiag_role(c->ls, c->nls, c->netns, sd->family,
-					 sd->laddr, sd->lport);
-	}
 cleanup:
-	if (err)
-		c->ncands = first;  /* half a dump is not seeded */
+	if (wk->netns_end)
+		wk->netns_end(wk->ctx, netns, err);
 	close(fd);
 	return err;
 }
@@ -608,7 +631,7 @@ static int owner_cmp(const void *a, const void *b)
 /* One pass over /proc/[tgid]/fd: the first tgid holding a candidate's
  * socket owns it. The index holds only the candidates, so its size is
  * bounded by them and nothing is capped. */
-static int find_owners(struct synfin_seed *cands, size_t ncands)
+int sockdiag_find_owners(struct synfin_seed *cands, size_t ncands)
 {
 	struct owner_idx *idx = NULL, key, *hit;
 	char path[64], link[64], comm[SYNFIN_COMM_LEN];
@@ -695,11 +718,9 @@ cleanup:
 	return err;
 }
 
-int sockdiag_seed(struct engine *eng, const struct synfin_filter *f,
-		  uint64_t now_ns, struct sockdiag_stats *stats)
+int sockdiag_walk(const struct sockdiag_walker *wk, struct sockdiag_stats *stats)
 {
 	struct sockdiag_stats local_stats;
-	struct seed_ctx c = { .f = f };
 	struct ns_ent *ns = NULL;
 	size_t nns = 0, i;
 	uint32_t orig_ino, cur_ino;
@@ -710,10 +731,10 @@ int sockdiag_seed(struct engine *eng, const struct synfin_filter *f,
 	if (!stats)
 		stats = &local_stats;
 	memset(stats, 0, sizeof(*stats));
-	c.st = stats;
 
-	/* Opened before any setns: /proc/self/ns/net follows the thread. */
-	orig_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	/* Opened before any setns: /proc/thread-self/ns/net follows the
+	 * thread, and only this thread moves. */
+	orig_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (orig_fd < 0) {
 		err = -errno;
 		goto cleanup;
@@ -734,13 +755,11 @@ int sockdiag_seed(struct engine *eng, const struct synfin_filter *f,
 		goto cleanup;
 
 	for (i = 0; i < nns; i++) {
-		if (f && f->netns && ns[i].ino != f->netns)
+		if (wk->only_netns && ns[i].ino != wk->only_netns)
 			continue;
 		err = enter_netns(&ns[i], orig_fd, orig_ino, &cur_ino);
-		if (!err) {
-			c.netns = ns[i].ino;
-			err = dump_netns(&c, buf);
-		}
+		if (!err)
+			err = dump_netns(wk, ns[i].ino, buf, stats);
 		if (err == -ENOMEM) {
 			fatal = err;
 			break;
@@ -762,10 +781,42 @@ int sockdiag_seed(struct engine *eng, const struct synfin_filter *f,
 	err = fatal;
 	if (!err && !stats->netns_visited)
 		err = first_err;
+cleanup:
+	for (i = 0; i < nns; i++)
+		free(ns[i].path);
+	free(ns);
+	free(buf);
+	if (orig_fd >= 0)
+		close(orig_fd);
+	return err;
+}
+
+int sockdiag_seed(struct engine *eng, const struct synfin_filter *f,
+		  uint64_t now_ns, struct sockdiag_stats *stats)
+{
+	struct sockdiag_stats local_stats;
+	struct seed_ctx c = { .f = f };
+	struct sockdiag_walker wk = {
+		/* All states but real TIME_WAIT, which can be numerous and is
+		 * never seeded. A tw in substate FIN_WAIT2 still comes and is
+		 * skipped by its timer. */
+		.states = ~0u & ~(1u << SYNFIN_TCP_TIME_WAIT),
+		.only_netns = f ? f->netns : 0,
+		.netns_begin = seed_netns_begin,
+		.sock = seed_sock,
+		.netns_end = seed_netns_end,
+		.ctx = &c,
+	};
+	size_t i;
+	int err;
+
+	if (!stats)
+		stats = &local_stats;
+	err = sockdiag_walk(&wk, stats);
 	if (err || !c.ncands)
 		goto cleanup;
 
-	err = find_owners(c.cands, c.ncands);
+	err = sockdiag_find_owners(c.cands, c.ncands);
 	if (err)
 		goto cleanup;
 	for (i = 0; i < c.ncands; i++) {
@@ -777,13 +828,7 @@ int sockdiag_seed(struct engine *eng, const struct synfin_filter *f,
 		stats->sockets_seeded++;
 	}
 cleanup:
-	for (i = 0; i < nns; i++)
-		free(ns[i].path);
-	free(ns);
 	free(c.cands);
 	free(c.ls);
-	free(buf);
-	if (orig_fd >= 0)
-		close(orig_fd);
 	return err;
 }

@@ -13,6 +13,7 @@
 #include "filter.h"
 
 struct nlmsghdr;
+struct sockdiag_sock;
 
 struct sockdiag_stats {
 	uint32_t netns_visited;   /* namespaces dumped successfully */
@@ -36,6 +37,29 @@ struct sockdiag_stats {
 int sockdiag_seed(struct engine *eng, const struct synfin_filter *f,
 		  uint64_t now_ns, struct sockdiag_stats *stats);
 
+/* Visit every network namespace (or only wk->only_netns) and hand each
+ * socket in one of wk->states (1 << SYNFIN_TCP_*; SYN_RECV brings the
+ * request socks, TIME_WAIT the tw socks) to wk->sock, between
+ * netns_begin and netns_end (both optional). The calling thread is inside
+ * that namespace during the callbacks (so /proc/thread-self/net and
+ * /proc/sys/net show it) and back home on return. A callback's non-zero
+ * return abandons that namespace: counted in stats->netns_failed, and
+ * netns_end gets the error. Needs CAP_SYS_ADMIN. Returns 0, -ENOMEM, or the
+ * first error when no namespace at all could be dumped. */
+struct sockdiag_walker {
+	uint32_t states;
+	uint32_t only_netns;
+	int (*netns_begin)(void *ctx, uint32_t netns);
+	int (*sock)(void *ctx, uint32_t netns, const struct sockdiag_sock *s);
+	void (*netns_end)(void *ctx, uint32_t netns, int err);
+	void *ctx;
+};
+int sockdiag_walk(const struct sockdiag_walker *wk, struct sockdiag_stats *stats);
+
+/* Owners from one pass over /proc/[tgid]/fd: each entry with an inode and
+ * pid 0 gets the first tgid holding that socket, and its comm. */
+int sockdiag_find_owners(struct synfin_seed *cands, size_t ncands);
+
 /* The pure parts, exported for unit tests. */
 
 /* One inet_diag_msg, decoded. Addresses in network byte order (IPv4 in the
@@ -45,6 +69,8 @@ struct sockdiag_sock {
 	uint64_t cgroup_id;       /* INET_DIAG_CGROUP_ID, 0 when absent */
 	uint32_t inode;           /* 0: no struct socket (orphan, tw, request sock) */
 	uint32_t uid;
+	uint32_t rqueue;          /* listener: accept queue; else bytes unread */
+	uint32_t wqueue;          /* listener: its backlog; else bytes unacked */
 	uint16_t lport, rport;
 	uint8_t family;           /* SYNFIN_AF_* */
 	uint8_t state;            /* SYNFIN_TCP_*; a tw reports its substate */
