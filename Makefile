@@ -14,7 +14,7 @@ CFLAGS      ?= -O2 -g
 CFLAGS      += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -MMD -MP
 BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	       -Wno-unused-parameter -Iinclude -I$(VMLINUX_DIR) -MMD -MP
-LDLIBS      := -lbpf -lelf -lz
+LDLIBS      := -lbpf -lelf -lz -lpthread -lm
 
 # Debian packages the build and the tests need (make deps installs the missing ones).
 DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev iproute2 jq \

@@ -98,6 +98,16 @@ uint32_t engine__live(const struct engine *eng)
 	return eng->live - eng->in_tw;
 }
 
+void engine__foreach_open(const struct engine *eng, engine_visit_fn fn, void *ctx)
+{
+	for (uint32_t i = 0; i < eng->nslots; i++) {
+		const struct conn *c = eng->slots[i];
+
+		if (c && !c->in_tw && !c->listener)
+			fn(&c->rec, c->state, ctx);
+	}
+}
+
 uint32_t engine__time_wait(const struct engine *eng)
 {
 	return eng->in_tw;

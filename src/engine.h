@@ -189,6 +189,10 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev);
 /* Periodic housekeeping (call about once a second): settles tw timer
  * cancels that were not re-arms. */
 void engine__tick(struct engine *eng, uint64_t now_ns);
+/* Visit every open connection (not the closed ones kept only to follow
+ * their TIME_WAIT sock): its record so far and the state it is in. */
+typedef void (*engine_visit_fn)(const struct conn_record *rec, uint8_t state, void *ctx);
+void engine__foreach_open(const struct engine *eng, engine_visit_fn fn, void *ctx);
 /* Connections open (tracked, not yet closed). */
 uint32_t engine__live(const struct engine *eng);
 /* Closed connections kept until their TIME_WAIT sock goes. */

@@ -15,9 +15,11 @@
 #include "engine.h"
 #include "ladder.h"
 #include "loader.h"
+#include "monitor.h"
 #include "options.h"
 #include "output.h"
 #include "sockdiag.h"
+#include "top.h"
 
 #define CAP_PERFMON_ 38
 #define CAP_BPF_ 39
@@ -31,6 +33,8 @@ struct app {
 	struct engine *eng;
 	struct output *out;
 	struct ladder *ladder;   /* --ladder: records go here instead of out */
+	struct monitor *mon;     /* detectors and live figures; NULL with --no-alerts outside top */
+	struct top_screen *top;  /* `synfin top` without -j */
 	struct ring_buffer *rb;
 	uint64_t reported[SYNFIN_CNT_MAX];  /* kernel losses already reported */
 	uint64_t reported_table_full;
@@ -63,6 +67,10 @@ static void on_conn(const struct conn_record *rec, void *ctx)
 {
 	struct app *app = ctx;
 
+	if (app->mon)
+		monitor__conn(app->mon, rec);
+	if (app->opts.top)
+		return;  /* top shows figures, not connections */
 	if (app->ladder)
 		ladder__conn(app->ladder, rec, now_mono_ns());
 	else
@@ -73,7 +81,7 @@ static void on_time_wait(const struct conn_record *rec, void *ctx)
 {
 	struct app *app = ctx;
 
-	if (!app->ladder)
+	if (!app->ladder && !app->opts.top)
 		output__time_wait(app->out, rec);
 }
 
@@ -81,7 +89,29 @@ static void on_event(const struct synfin_event *ev, void *ctx)
 {
 	struct app *app = ctx;
 
-	output__event(app->out, ev);
+	if (app->mon)
+		monitor__event(app->mon, ev);
+	if (app->opts.events)
+		output__event(app->out, ev);
+}
+
+static void on_alert(const struct live_alert *a, void *ctx)
+{
+	struct app *app = ctx;
+
+	/* on the top screen, alerts are drawn with the rest */
+	if (!app->top)
+		output__alert(app->out, a);
+}
+
+static void on_stats(const struct live_stats *s, void *ctx)
+{
+	struct app *app = ctx;
+
+	if (app->top)
+		top__draw(app->top, s, output__clock_offset());
+	else
+		output__stats(app->out, s);
 }
 
 static int on_record(void *ctx, void *data, size_t len)
@@ -117,7 +147,9 @@ static void report_one(struct app *app, uint64_t *reported, uint64_t total,
 {
 	if (total <= *reported)
 		return;
-	output__lost(app->out, now_mono_ns(), reason, total - *reported, total);
+	/* the top screen shows the total itself; a line would tear it */
+	if (!app->top)
+		output__lost(app->out, now_mono_ns(), reason, total - *reported, total);
 	*reported = total;
 }
 
@@ -143,6 +175,14 @@ static void report_losses(struct app *app)
 		   engine__lost(app->eng, LOSS_TABLE_FULL), "table_full");
 	report_one(app, &app->reported_recursion, loader__recursion_misses(app->ld),
 		   "recursion_miss");
+}
+
+/* Every loss reported so far, for the stats records. */
+static uint64_t lost_total(const struct app *app)
+{
+	return app->reported[SYNFIN_CNT_RB_FULL] + app->reported[SYNFIN_CNT_STORAGE_FAIL] +
+	       app->reported[SYNFIN_CNT_OWNER_MAP_FULL] + app->reported_table_full +
+	       app->reported_recursion;
 }
 
 static void print_summary(struct app *app)
@@ -213,6 +253,10 @@ static int run(struct app *app)
 			report_losses(app);
 			next_report = now + 1000000000ULL;
 		}
+		if (app->mon)
+			monitor__poll(app->mon, app->eng, now, lost_total(app));
+		if (app->top && top__quit_requested(app->top))
+			break;
 		if (stop_at && now >= stop_at)
 			break;
 	}
@@ -263,6 +307,9 @@ int main(int argc, char **argv)
 	} else {
 		eo.on_conn = on_conn;
 		eo.on_time_wait = on_time_wait;
+		/* the detectors and the live view count events as they come */
+		if (app.opts.top || !app.opts.no_alerts)
+			eo.on_event = on_event;
 	}
 	app.eng = engine__new(&eo);
 	if (app.opts.ladder) {
@@ -304,14 +351,48 @@ int main(int argc, char **argv)
 	if (app.opts.verbose)
 		fprintf(stderr, "synfin: %s hooks; %u open connections seeded from %u network namespaces\n",
 			loader__mode(app.ld), ds.sockets_seeded, ds.netns_visited);
-	if (!app.ladder)
+	if (app.opts.top || !app.opts.no_alerts) {
+		struct monitor_opts mo = {
+			.detect = app.opts.detect,
+			.alerts = !app.opts.no_alerts,
+			.all_states = app.opts.top,
+			.interval_ms = app.opts.interval_s * 1000,
+			.filter = &app.opts.filter,
+			.on_alert = on_alert,
+			.on_stats = app.opts.top ? on_stats : NULL,
+			.ctx = &app,
+		};
+
+		app.mon = monitor__new(&mo);
+		if (!app.mon) {
+			err = -errno;
+			fprintf(stderr, "synfin: cannot start the census: %s\n", strerror(-err));
+			goto cleanup;
+		}
+	}
+	if (!app.ladder && !app.opts.top)
 		output__header(app.out);
 	fprintf(stderr, "synfin: ready\n");
+	if (app.opts.top && !app.opts.json) {
+		app.top = top__open(STDOUT_FILENO);
+		if (!app.top) {
+			err = -ENOMEM;
+			fprintf(stderr, "synfin: out of memory\n");
+			goto cleanup;
+		}
+	}
 
 	err = run(&app);
 	engine__flush(app.eng);
+	/* active alerts end with synfin: their "end" records go out now */
+	monitor__free(app.mon, now_mono_ns());
+	app.mon = NULL;
+	top__close(app.top);
+	app.top = NULL;
 	print_summary(&app);
 cleanup:
+	monitor__free(app.mon, now_mono_ns());
+	top__close(app.top);
 	ladder__free(app.ladder); /* draws what it still holds */
 	ring_buffer__free(app.rb);
 	loader__free(app.ld);

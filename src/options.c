@@ -19,6 +19,7 @@ const char *synfin_version = "0.1.0";
 
 static const char usage_text[] =
 "Usage: synfin [OPTION...]\n"
+"       synfin top [OPTION...]\n"
 "Follow every TCP connection on this host from SYN to FIN.\n"
 "\n"
 "By default synfin prints one row per finished connection: who opened it,\n"
@@ -48,6 +49,25 @@ static const char usage_text[] =
 "      --classic          use classic tracepoints even where tp_btf works\n"
 "      --no-timewait      do not follow TIME_WAIT sockets' timers (saves a\n"
 "                         little per timer; TIME_WAIT exits are then inferred)\n"
+"\n"
+"Alerts (on by default; raised when a condition starts and when it ends):\n"
+"      --no-alerts        do not run the detectors\n"
+"      --interval SECS    how often listeners, queues and TIME_WAIT are\n"
+"                         counted and judged, and `top` redraws (default 1)\n"
+"      --syn-unanswered N syn_flood: unanswered SYNs per second on one\n"
+"                         listener (default 100) ...\n"
+"      --syn-ratio R      ... while fewer than R of its SYNs complete a\n"
+"                         handshake (default 0.5)\n"
+"      --tw-ports PCT     timewait_buildup: % of the ephemeral port range in\n"
+"                         TIME_WAIT toward one destination (default 50)\n"
+"      --tw-count N       timewait_buildup: TIME_WAIT socks for one\n"
+"                         destination or listener (default 8192, or half of\n"
+"                         net.ipv4.tcp_max_tw_buckets if lower)\n"
+"      --cw-age SECS      close_wait_leak: a CLOSE_WAIT this old is stale\n"
+"                         (default 60) ...\n"
+"      --cw-count N       ... and a process holding N stale ones leaks\n"
+"                         (default 8)\n"
+"\n"
 "  -v, --verbose          libbpf diagnostics (-vv for debug)\n"
 "  -h, --help             this help\n"
 "  -V, --version          print the version\n"
@@ -58,6 +78,8 @@ static const char usage_text[] =
 "  synfin -e -L 443             every transition of local port 443\n"
 "  synfin -p 1234 -6            connections of process 1234 over IPv6\n"
 "  synfin --ladder -L 8080      every handshake and wave on port 8080, drawn\n"
+"  synfin top                   the host's connection life, live\n"
+"  synfin top -j                the same figures as {\"type\":\"stats\"} records\n"
 "  synfin --netns /run/netns/blue -j\n";
 
 enum {
@@ -70,6 +92,14 @@ enum {
 	OPT_NO_TIMEWAIT,
 	OPT_LADDER,
 	OPT_ASCII,
+	OPT_NO_ALERTS,
+	OPT_INTERVAL,
+	OPT_SYN_UNANSWERED,
+	OPT_SYN_RATIO,
+	OPT_TW_PORTS,
+	OPT_TW_COUNT,
+	OPT_CW_AGE,
+	OPT_CW_COUNT,
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +122,14 @@ static const struct option long_opts[] = {
 	{ "no-timewait", no_argument, NULL, OPT_NO_TIMEWAIT },
 	{ "ladder", no_argument, NULL, OPT_LADDER },
 	{ "ascii", no_argument, NULL, OPT_ASCII },
+	{ "no-alerts", no_argument, NULL, OPT_NO_ALERTS },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "syn-unanswered", required_argument, NULL, OPT_SYN_UNANSWERED },
+	{ "syn-ratio", required_argument, NULL, OPT_SYN_RATIO },
+	{ "tw-ports", required_argument, NULL, OPT_TW_PORTS },
+	{ "tw-count", required_argument, NULL, OPT_TW_COUNT },
+	{ "cw-age", required_argument, NULL, OPT_CW_AGE },
+	{ "cw-count", required_argument, NULL, OPT_CW_COUNT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -120,6 +158,31 @@ int parse_u32(const char *arg, uint32_t min, uint32_t max, uint32_t *out,
 		return -EINVAL;
 	}
 	*out = (uint32_t)val;
+	return 0;
+}
+
+int parse_number(const char *arg, double min, bool min_inclusive, double max,
+		 double *out, char *err, size_t errlen)
+{
+	double val;
+	char *end;
+
+	if (!arg || !((*arg >= '0' && *arg <= '9') || *arg == '.')) {
+		snprintf(err, errlen, "'%s' is not a number", arg ? arg : "");
+		return -EINVAL;
+	}
+	errno = 0;
+	val = strtod(arg, &end);
+	if (errno || *end || val != val) {
+		snprintf(err, errlen, "'%s' is not a number", arg);
+		return -EINVAL;
+	}
+	if (val > max || val < min || (!min_inclusive && val == min)) {
+		snprintf(err, errlen, "%s is out of range %s%g-%g", arg,
+			 min_inclusive ? "" : "above ", min, max);
+		return -EINVAL;
+	}
+	*out = val;
 	return 0;
 }
 
@@ -221,6 +284,8 @@ static void set_defaults(struct synfin_options *opts)
 	opts->ringbuf_mb = 8;
 	opts->max_conns = 262144;
 	opts->drain_ms = 10;
+	opts->interval_s = 1;
+	detect_config_defaults(&opts->detect);
 }
 
 int options_parse(int argc, char **argv, struct synfin_options *opts)
@@ -319,6 +384,47 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 		case OPT_ASCII:
 			opts->ascii = true;
 			break;
+		case OPT_NO_ALERTS:
+			opts->no_alerts = true;
+			break;
+		case OPT_INTERVAL:
+			opt_name = "--interval";
+			if (parse_u32(optarg, 1, 3600, &opts->interval_s, err, sizeof(err)))
+				goto bad;
+			break;
+		case OPT_SYN_UNANSWERED:
+			opt_name = "--syn-unanswered";
+			if (parse_number(optarg, 0, false, 1e9, &opts->detect.syn_unanswered,
+					 err, sizeof(err)))
+				goto bad;
+			break;
+		case OPT_SYN_RATIO:
+			opt_name = "--syn-ratio";
+			if (parse_number(optarg, 0, false, 1, &opts->detect.syn_ratio,
+					 err, sizeof(err)))
+				goto bad;
+			break;
+		case OPT_TW_PORTS:
+			opt_name = "--tw-ports";
+			if (parse_number(optarg, 0, false, 100, &opts->detect.tw_ports_pct,
+					 err, sizeof(err)))
+				goto bad;
+			break;
+		case OPT_TW_COUNT:
+			opt_name = "--tw-count";
+			if (parse_u32(optarg, 1, 100000000, &opts->detect.tw_count, err, sizeof(err)))
+				goto bad;
+			break;
+		case OPT_CW_AGE:
+			opt_name = "--cw-age";
+			if (parse_u32(optarg, 1, 31536000, &opts->detect.cw_age_s, err, sizeof(err)))
+				goto bad;
+			break;
+		case OPT_CW_COUNT:
+			opt_name = "--cw-count";
+			if (parse_u32(optarg, 1, 100000000, &opts->detect.cw_count, err, sizeof(err)))
+				goto bad;
+			break;
 		case 'v':
 			opts->verbose++;
 			break;
@@ -346,9 +452,19 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 		fprintf(stderr, "synfin: --ascii only applies to --ladder\n");
 		return -EINVAL;
 	}
+	/* getopt_long moved the operands to the end: "top" is the only one */
+	if (optind < argc && !strcmp(argv[optind], "top")) {
+		opts->top = true;
+		optind++;
+	}
 	if (optind < argc) {
 		fprintf(stderr, "synfin: unexpected argument '%s' (see synfin --help)\n",
 			argv[optind]);
+		return -EINVAL;
+	}
+	if (opts->top && (opts->ladder || opts->events)) {
+		fprintf(stderr, "synfin: top shows figures; it does not combine with %s\n",
+			opts->ladder ? "--ladder" : "-e/--events");
 		return -EINVAL;
 	}
 	return 0;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "detect.h"
 #include "filter.h"
 
 struct synfin_options {
@@ -21,6 +22,10 @@ struct synfin_options {
 	uint32_t max_conns;
 	uint32_t duration_s;    /* 0: until SIGINT/SIGTERM */
 	uint32_t drain_ms;      /* how often the ring buffer is drained */
+	bool top;               /* `synfin top`: the live screen (or stats records with -j) */
+	bool no_alerts;         /* --no-alerts: no detectors */
+	uint32_t interval_s;    /* census, detectors and screen refresh */
+	struct detect_config detect;
 	struct synfin_filter filter;
 };
 
@@ -33,6 +38,9 @@ int options_parse(int argc, char **argv, struct synfin_options *opts);
  * writes a reason into err. */
 int parse_u32(const char *arg, uint32_t min, uint32_t max, uint32_t *out,
 	      char *err, size_t errlen);
+/* A decimal number in (min, max] (or [min, max] when min_inclusive). */
+int parse_number(const char *arg, double min, bool min_inclusive, double max,
+		 double *out, char *err, size_t errlen);
 int parse_netns(const char *arg, uint32_t *inode, char *err, size_t errlen);
 int parse_cgroup(const char *arg, uint64_t *id, char *err, size_t errlen);
 

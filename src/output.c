@@ -10,6 +10,7 @@
 #include <time.h>
 #include "btf_names.h"
 #include "json_writer.h"
+#include "live_json.h"
 #include "output.h"
 
 #define NSEC_PER_SEC 1000000000LL
@@ -860,4 +861,33 @@ void output__lost(struct output *o, uint64_t ts_ns, const char *reason,
 	format_hms(to_real(o, ts_ns), buf, sizeof(buf));
 	fprintf(stderr, "synfin: LOST %s %s: %" PRIu64 " lost (%" PRIu64 " total)\n",
 		buf, reason ? reason : "", count, total);
+}
+
+void output__alert(struct output *o, const struct live_alert *a)
+{
+	struct json_writer *w = o->jw;
+	char line[1024];
+
+	if (o->opts.json) {
+		jsonw_reset(w);
+		jsonw_start_object(w);
+		jsonw_string_field(w, "type", "alert");
+		live_json_alert_fields(w, a, o->opts.mono_to_real_ns);
+		json_finish(o);
+		return;
+	}
+	/* alerts are data: stdout, one line each */
+	live_format_alert(line, sizeof(line), a, o->opts.mono_to_real_ns);
+	fprintf(o->opts.out, "%s\n", line);
+}
+
+void output__stats(struct output *o, const struct live_stats *s)
+{
+	struct json_writer *w = o->jw;
+
+	jsonw_reset(w);
+	jsonw_start_object(w);
+	jsonw_string_field(w, "type", "stats");
+	live_json_stats_fields(w, s, o->opts.mono_to_real_ns);
+	json_finish(o);
 }

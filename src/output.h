@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "engine.h"
+#include "live.h"
 
 struct output_opts {
 	bool json;        /* -j: JSON Lines, else human text */
@@ -38,6 +39,11 @@ void output__event(struct output *o, const struct synfin_event *ev);
 /* type "lost"; ts_ns is CLOCK_MONOTONIC. Text: one line starting "LOST". */
 void output__lost(struct output *o, uint64_t ts_ns, const char *reason,
 		  uint64_t count, uint64_t total);
+
+/* type "alert" (a detector's start or end); text: one "ALERT ..." line */
+void output__alert(struct output *o, const struct live_alert *a);
+/* type "stats" (JSON only: the text form is the top screen) */
+void output__stats(struct output *o, const struct live_stats *s);
 
 /* CLOCK_REALTIME - CLOCK_MONOTONIC now, in ns */
 int64_t output__clock_offset(void);

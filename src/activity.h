@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* What the events said over one interval: rates for `synfin top`, handshake
+ * times, and per listener / per TIME_WAIT destination tallies for the
+ * detectors. Fed by the engine's event and record callbacks in the main
+ * thread; emptied each interval. Memory is bounded: past the caps, keys
+ * are not added and the misses are counted.
+ */
+#ifndef SYNFIN_ACTIVITY_H
+#define SYNFIN_ACTIVITY_H
+
+#include <stdint.h>
+#include "engine.h"
+#include "live.h"
+
+#define ACTIVITY_MAX_KEYS 4096        /* listener and tw keys per interval */
+#define ACTIVITY_MAX_SAMPLES 65536    /* handshake samples per side per interval */
+#define ACTIVITY_SOURCES 16           /* distinct SYN-ACK retransmit targets kept per listener */
+#define ACTIVITY_OWNERS 4             /* owners tallied per tw key */
+
+/* A listening endpoint as the children show it: their concrete local
+ * address and port. */
+struct activity_listener {
+	struct live_endpoint ep;
+	uint32_t completed;           /* passive handshakes completed */
+	uint32_t synack_retrans;
+	uint32_t synack_first;        /* first retransmits: requests unanswered after the initial RTO */
+	uint32_t nsources;
+	uint8_t sources[ACTIVITY_SOURCES][SYNFIN_ADDR_LEN];
+};
+
+struct activity_owner {
+	struct live_owner owner;
+	uint32_t n;
+};
+
+/* Connections that left a TIME_WAIT sock behind, per group. */
+struct activity_tw {
+	enum tw_side side;
+	struct live_endpoint ep;
+	uint32_t entries;
+	struct activity_owner owners[ACTIVITY_OWNERS];
+};
+
+struct activity {
+	uint64_t opens_active, opens_passive, closes, failed_opens;
+	uint64_t resets_sent, resets_received, retransmits, synack_retrans;
+	double *hs_client, *hs_server;   /* ms, ACTIVITY_MAX_SAMPLES each */
+	uint32_t nhs_client, nhs_server;
+	struct activity_listener *listeners;
+	uint32_t nlisteners;
+	struct activity_tw *tw;
+	uint32_t ntw;
+	uint64_t keys_missed;            /* keys not added: the caps were reached */
+	/* open addressing over both key kinds, reset with the interval */
+	uint32_t *slots;
+	uint32_t nslots;
+};
+
+struct activity *activity__new(void);
+void activity__free(struct activity *a);
+/* Forget the interval (capacity kept). */
+void activity__reset(struct activity *a);
+void activity__event(struct activity *a, const struct synfin_event *ev);
+void activity__conn(struct activity *a, const struct conn_record *rec);
+/* p in [0,1] of the first n samples (sorted in place); n > 0. */
+double activity_percentile(double *v, uint32_t n, double p);
+/* Fill a live_handshakes from samples (sorts them). */
+void activity_handshakes(double *v, uint32_t n, struct live_handshakes *out);
+
+#endif /* SYNFIN_ACTIVITY_H */

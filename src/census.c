@@ -1,0 +1,704 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The periodic census (census.h): one sock_diag walk over every network
+ * namespace per interval, in a thread of its own.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "census.h"
+
+/* A listener's owner that /proc did not show is looked for again only this
+ * often: a scan of every process's fds is not free. */
+#define OWNER_RETRY_NS (10ULL * 1000000000ULL)
+#define NETSTAT_MAX (64 * 1024)
+/* CPU budget of the walks: the interval is at least this many times the
+ * last walk's duration (5% of a core), and the TIME_WAIT part's 50 (2%). */
+#define WALK_BUDGET_FACTOR 20
+#define TW_BUDGET_FACTOR 50
+
+static const char *const mib_names[MIB_MAX] = {
+	[MIB_SYNCOOKIES_SENT] = "SyncookiesSent",
+	[MIB_SYNCOOKIES_RECV] = "SyncookiesRecv",
+	[MIB_SYNCOOKIES_FAILED] = "SyncookiesFailed",
+	[MIB_LISTEN_OVERFLOWS] = "ListenOverflows",
+	[MIB_LISTEN_DROPS] = "ListenDrops",
+	[MIB_REQQ_FULL_DO_COOKIES] = "TCPReqQFullDoCookies",
+	[MIB_REQQ_FULL_DROP] = "TCPReqQFullDrop",
+	[MIB_TW_OVERFLOW] = "TCPTimeWaitOverflow",
+};
+
+/* A request or tw sock kept until its namespace's listeners are all known:
+ * a dual-stack listener arrives with the IPv6 dump, after the IPv4 socks
+ * it covers. */
+struct pending {
+	uint8_t family;
+	uint8_t laddr[SYNFIN_ADDR_LEN];
+	uint8_t raddr[SYNFIN_ADDR_LEN];
+	uint16_t lport, rport;
+	uint32_t listener;            /* half-open: index into listeners, after matching */
+};
+
+struct walk_ctx {
+	const struct census_opts *opts;
+	struct census *c;
+	size_t listeners_cap, tw_cap, netns_cap;
+	size_t first_listener;        /* this netns's first listener */
+	struct pending *reqs, *tws;
+	size_t nreqs, reqs_cap, ntws, tws_cap;
+	int err;                      /* ENOMEM seen: the census is not trusted */
+};
+
+static uint64_t now_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void *grow(void *arr, size_t *cap, size_t need, size_t elsz)
+{
+	size_t ncap;
+	void *p;
+
+	if (need <= *cap)
+		return arr;
+	ncap = *cap ? *cap * 2 : 32;
+	while (ncap < need)
+		ncap *= 2;
+	p = reallocarray(arr, ncap, elsz);
+	if (!p)
+		return NULL;
+	*cap = ncap;
+	return p;
+}
+
+int census_parse_netstat(const char *text, uint64_t mib[MIB_MAX])
+{
+	const char *names = NULL, *line = text, *values;
+	bool found = false;
+
+	memset(mib, 0, sizeof(uint64_t) * MIB_MAX);
+	/* Pairs of lines: "TcpExt: Name1 Name2 ...", "TcpExt: 1 2 ...". */
+	while (line && *line) {
+		const char *next = strchr(line, '\n');
+
+		if (!strncmp(line, "TcpExt:", 7)) {
+			if (!names) {
+				names = line + 7;
+			} else {
+				const char *n = names;
+
+				values = line + 7;
+				found = true;
+				for (;;) {
+					size_t nlen, i;
+					char *end;
+					unsigned long long v;
+
+					while (*n == ' ')
+						n++;
+					while (*values == ' ')
+						values++;
+					if (*n == '\n' || !*n || *values == '\n' || !*values)
+						break;
+					nlen = strcspn(n, " \n");
+					v = strtoull(values, &end, 10);
+					if (end == values)
+						break;
+					for (i = 0; i < MIB_MAX; i++)
+						if (strlen(mib_names[i]) == nlen &&
+						    !strncmp(n, mib_names[i], nlen))
+							mib[i] = v;
+					n += nlen;
+					values = end;
+				}
+				names = NULL;
+			}
+		}
+		line = next ? next + 1 : NULL;
+	}
+	return found ? 0 : -EINVAL;
+}
+
+/* The whole of a small /proc file into buf (NUL terminated). */
+static int read_small(const char *path, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (got < len - 1) {
+		n = read(fd, buf + got, len - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	return 0;
+}
+
+/* The counters and sysctls of the namespace the thread is in now:
+ * /proc/thread-self/net and /proc/sys/net both follow the calling thread. */
+static void read_netns_figures(struct census_netns *ns, char *buf)
+{
+	unsigned int lo, hi, tw;
+
+	if (!read_small("/proc/thread-self/net/netstat", buf, NETSTAT_MAX))
+		ns->mib_ok = !census_parse_netstat(buf, ns->mib);
+	if (!read_small("/proc/sys/net/ipv4/ip_local_port_range", buf, 64) &&
+	    sscanf(buf, "%u %u", &lo, &hi) == 2 && lo <= hi) {
+		ns->port_lo = lo;
+		ns->port_hi = hi;
+	}
+	if (!read_small("/proc/sys/net/ipv4/tcp_max_tw_buckets", buf, 64) &&
+	    sscanf(buf, "%u", &tw) == 1)
+		ns->max_tw_buckets = tw;
+}
+
+static int census_netns_begin(void *ctx, uint32_t netns)
+{
+	struct walk_ctx *w = ctx;
+	struct census *c = w->c;
+	struct census_netns *ns;
+	char *buf;
+
+	ns = grow(c->netns, &w->netns_cap, c->nnetns + 1, sizeof(*c->netns));
+	if (!ns)
+		return -ENOMEM;
+	c->netns = ns;
+	ns = &c->netns[c->nnetns++];
+	memset(ns, 0, sizeof(*ns));
+	ns->netns = netns;
+	buf = malloc(NETSTAT_MAX);
+	if (!buf)
+		return -ENOMEM;
+	read_netns_figures(ns, buf);
+	free(buf);
+	w->first_listener = c->nlisteners;
+	w->nreqs = 0;
+	w->ntws = 0;
+	return 0;
+}
+
+static int add_pending(struct pending **arr, size_t *n, size_t *cap,
+		       const struct sockdiag_sock *s)
+{
+	struct pending *p = grow(*arr, cap, *n + 1, sizeof(**arr));
+
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	p = &(*arr)[(*n)++];
+	p->family = s->family;
+	memcpy(p->laddr, s->laddr, SYNFIN_ADDR_LEN);
+	memcpy(p->raddr, s->raddr, SYNFIN_ADDR_LEN);
+	p->lport = s->lport;
+	p->rport = s->rport;
+	p->listener = UINT32_MAX;
+	return 0;
+}
+
+static int census_sock(void *ctx, uint32_t netns, const struct sockdiag_sock *s)
+{
+	struct walk_ctx *w = ctx;
+	struct census *c = w->c;
+	struct census_listener *l;
+
+	if (s->state < SYNFIN_TCP_MAX_STATES)
+		c->states[s->state]++;
+	switch (s->state) {
+	case SYNFIN_TCP_LISTEN:
+		l = grow(c->listeners, &w->listeners_cap, c->nlisteners + 1,
+			 sizeof(*c->listeners));
+		if (!l)
+			return -ENOMEM;
+		c->listeners = l;
+		l = &c->listeners[c->nlisteners++];
+		memset(l, 0, sizeof(*l));
+		l->ep.netns = netns;
+		l->ep.family = s->family;
+		memcpy(l->ep.addr, s->laddr, SYNFIN_ADDR_LEN);
+		l->ep.port = s->lport;
+		l->inode = s->inode;
+		l->accept_queue = s->rqueue;
+		l->backlog = s->wqueue;
+		return 0;
+	case SYNFIN_TCP_SYN_RECV:
+		/* Only request socks: a full socket in SYN_RECV (fast open,
+		 * simultaneous open) has an inode... or is an orphan child;
+		 * either way it is past the listener's queue. */
+		if (s->inode)
+			return 0;
+		return add_pending(&w->reqs, &w->nreqs, &w->reqs_cap, s);
+	case SYNFIN_TCP_TIME_WAIT:
+		return add_pending(&w->tws, &w->ntws, &w->tws_cap, s);
+	default:
+		return 0;
+	}
+}
+
+static bool addr_zero(const uint8_t *a)
+{
+	static const uint8_t zero[SYNFIN_ADDR_LEN];
+
+	return !memcmp(a, zero, SYNFIN_ADDR_LEN);
+}
+
+/* Does listener l take connections to (family, addr, port)? The wildcard
+ * takes every address; "::" also IPv4 (dual stack). */
+static bool listener_takes(const struct census_listener *l, uint8_t family,
+			   const uint8_t *addr, uint16_t port)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (l->ep.port != port)
+		return false;
+	if (addr_zero(l->ep.addr))
+		return l->ep.family == family || l->ep.family == SYNFIN_AF_INET6;
+	if (l->ep.family == family)
+		return !memcmp(l->ep.addr, addr, SYNFIN_ADDR_LEN);
+	/* a v4-mapped listener address against an IPv4 socket */
+	return l->ep.family == SYNFIN_AF_INET6 && family == SYNFIN_AF_INET &&
+	       !memcmp(l->ep.addr, mapped, 12) && !memcmp(l->ep.addr + 12, addr, 4);
+}
+
+static uint32_t find_listener(const struct census *c, size_t first, uint8_t family,
+			      const uint8_t *addr, uint16_t port)
+{
+	uint32_t wildcard = UINT32_MAX;
+
+	for (size_t i = first; i < c->nlisteners; i++) {
+		if (!listener_takes(&c->listeners[i], family, addr, port))
+			continue;
+		/* a specific address wins over the wildcard, as in the kernel */
+		if (!addr_zero(c->listeners[i].ep.addr))
+			return (uint32_t)i;
+		if (wildcard == UINT32_MAX)
+			wildcard = (uint32_t)i;
+	}
+	return wildcard;
+}
+
+static int pending_cmp(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+
+	if (x->listener != y->listener)
+		return x->listener < y->listener ? -1 : 1;
+	return memcmp(x->raddr, y->raddr, SYNFIN_ADDR_LEN);
+}
+
+/* Request socks to their listeners: half-open count and distinct sources. */
+static void settle_half_open(struct walk_ctx *w)
+{
+	struct census *c = w->c;
+	size_t i;
+
+	for (i = 0; i < w->nreqs; i++) {
+		struct pending *p = &w->reqs[i];
+
+		p->listener = find_listener(c, w->first_listener, p->family,
+					    p->laddr, p->lport);
+	}
+	qsort(w->reqs, w->nreqs, sizeof(*w->reqs), pending_cmp);
+	for (i = 0; i < w->nreqs; i++) {
+		struct pending *p = &w->reqs[i];
+		struct census_listener *l;
+
+		if (p->listener == UINT32_MAX)
+			continue;
+		l = &c->listeners[p->listener];
+		l->half_open++;
+		if (!i || pending_cmp(&w->reqs[i - 1], p))
+			l->sources++;
+	}
+}
+
+static int tw_cmp(const void *a, const void *b)
+{
+	const struct census_tw *x = a, *y = b;
+	int r;
+
+	if (x->side != y->side)
+		return x->side < y->side ? -1 : 1;
+	if (x->ep.family != y->ep.family)
+		return x->ep.family < y->ep.family ? -1 : 1;
+	if (x->ep.port != y->ep.port)
+		return x->ep.port < y->ep.port ? -1 : 1;
+	r = memcmp(x->ep.addr, y->ep.addr, SYNFIN_ADDR_LEN);
+	return r;
+}
+
+/* TIME_WAIT socks to groups: a tw whose local port a listener here takes
+ * was left by this host's server; any other by a client of this host,
+ * grouped by where it went. Sorted and folded, so memory is one entry per
+ * tw sock for the moment of the fold, then one per group. */
+static int settle_time_wait(struct walk_ctx *w, const struct census_netns *ns)
+{
+	struct census *c = w->c;
+	size_t first = c->ntw, i, j;
+	struct census_tw *t;
+
+	if (!w->ntws)
+		return 0;
+	t = grow(c->tw, &w->tw_cap, c->ntw + w->ntws, sizeof(*c->tw));
+	if (!t)
+		return -ENOMEM;
+	c->tw = t;
+	for (i = 0; i < w->ntws; i++) {
+		const struct pending *p = &w->tws[i];
+
+		t = &c->tw[c->ntw++];
+		memset(t, 0, sizeof(*t));
+		t->ep.netns = ns->netns;
+		t->ep.family = p->family;
+		t->count = 1;
+		if (find_listener(c, w->first_listener, p->family, p->laddr,
+				  p->lport) != UINT32_MAX) {
+			t->side = TW_SIDE_SERVER;
+			memcpy(t->ep.addr, p->laddr, SYNFIN_ADDR_LEN);
+			t->ep.port = p->lport;
+		} else {
+			t->side = TW_SIDE_CLIENT;
+			memcpy(t->ep.addr, p->raddr, SYNFIN_ADDR_LEN);
+			t->ep.port = p->rport;
+			t->in_range = ns->port_hi && p->lport >= ns->port_lo &&
+				      p->lport <= ns->port_hi;
+		}
+	}
+	qsort(c->tw + first, c->ntw - first, sizeof(*c->tw), tw_cmp);
+	for (i = first, j = first; i < c->ntw; i++) {
+		if (j > first && !tw_cmp(&c->tw[j - 1], &c->tw[i])) {
+			c->tw[j - 1].count += c->tw[i].count;
+			c->tw[j - 1].in_range += c->tw[i].in_range;
+			continue;
+		}
+		c->tw[j++] = c->tw[i];
+	}
+	c->ntw = j;
+	return 0;
+}
+
+static void census_netns_end(void *ctx, uint32_t netns, int err)
+{
+	struct walk_ctx *w = ctx;
+	struct census *c = w->c;
+
+	(void)netns;
+	if (err) {
+		/* half a namespace is not counted: its listeners go */
+		c->nlisteners = w->first_listener;
+		if (err == -ENOMEM)
+			w->err = err;
+		return;
+	}
+	settle_half_open(w);
+	if (settle_time_wait(w, &c->netns[c->nnetns - 1]))
+		w->err = -ENOMEM;
+}
+
+struct census *census__collect(const struct census_opts *opts)
+{
+	struct census *c = calloc(1, sizeof(*c));
+	struct walk_ctx w = { .opts = opts, .c = c };
+	struct sockdiag_walker wk = {
+		.states = (1u << SYNFIN_TCP_LISTEN) | (1u << SYNFIN_TCP_SYN_RECV) |
+			  (1u << SYNFIN_TCP_TIME_WAIT),
+		.only_netns = opts->only_netns,
+		.netns_begin = census_netns_begin,
+		.sock = census_sock,
+		.netns_end = census_netns_end,
+		.ctx = &w,
+	};
+
+	if (!c)
+		return NULL;
+	if (opts->all_states)
+		wk.states = ~0u;
+	if (opts->skip_time_wait)
+		wk.states &= ~(1u << SYNFIN_TCP_TIME_WAIT);
+	c->all_states = opts->all_states;
+	c->err = sockdiag_walk(&wk, &c->diag);
+	if (!c->err)
+		c->err = w.err;
+	c->ts_ns = now_mono_ns();
+	if (!opts->skip_time_wait)
+		c->tw_ts_ns = c->ts_ns;
+	free(w.reqs);
+	free(w.tws);
+	return c;
+}
+
+void census__free(struct census *c)
+{
+	if (!c)
+		return;
+	free(c->netns);
+	free(c->listeners);
+	free(c->tw);
+	free(c);
+}
+
+/* ---- the thread ---------------------------------------------------------- */
+
+struct owner_cache_ent {
+	uint32_t inode;
+	struct live_owner owner;
+};
+
+struct census_runner {
+	struct census_opts opts;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	struct census *ready;         /* newest, not yet taken */
+	/* listener owners by inode, kept from one census to the next */
+	struct owner_cache_ent *owners;
+	size_t nowners;
+	uint32_t *missed;             /* inodes the last scan found no process for */
+	size_t nmissed;
+	uint64_t last_scan_ns;
+	/* the last TIME_WAIT count, repeated until the next one */
+	struct census_tw *last_tw;
+	size_t nlast_tw;
+	uint32_t last_tw_state;
+	uint64_t last_tw_ts_ns;
+	uint64_t next_tw_ns;
+};
+
+static struct owner_cache_ent *owner_lookup(struct census_runner *r, uint32_t inode)
+{
+	for (size_t i = 0; i < r->nowners; i++)
+		if (r->owners[i].inode == inode)
+			return &r->owners[i];
+	return NULL;
+}
+
+static bool inode_in(const uint32_t *arr, size_t n, uint32_t inode)
+{
+	for (size_t i = 0; i < n; i++)
+		if (arr[i] == inode)
+			return true;
+	return false;
+}
+
+/* Listener owners: from the cache, else one /proc scan for all the unknown
+ * ones. A listener no process showed last time (a kernel socket, say) is
+ * asked about again only every OWNER_RETRY_NS: a scan of every process's
+ * fds is not free. The cache and the miss list keep only the current
+ * listeners, so neither grows without bound. */
+static void resolve_owners(struct census_runner *r, struct census *c)
+{
+	struct owner_cache_ent *fresh, *e;
+	struct synfin_seed *ask = NULL;
+	size_t nask = 0, nnew = 0, n = 0, i, j;
+	uint32_t *missed;
+
+	for (i = 0; i < c->nlisteners; i++) {
+		struct census_listener *l = &c->listeners[i];
+
+		e = owner_lookup(r, l->inode);
+		if (e) {
+			l->owner = e->owner;
+		} else if (l->inode) {
+			nask++;
+			if (!inode_in(r->missed, r->nmissed, l->inode))
+				nnew++;
+		}
+	}
+	if (nnew || (nask && c->ts_ns - r->last_scan_ns >= OWNER_RETRY_NS))
+		ask = calloc(nask, sizeof(*ask));
+	if (ask) {
+		for (i = 0; i < c->nlisteners; i++)
+			if (c->listeners[i].inode && !c->listeners[i].owner.pid)
+				ask[n++].inode = c->listeners[i].inode;
+		if (!sockdiag_find_owners(ask, n)) {
+			r->last_scan_ns = c->ts_ns;
+			missed = calloc(n, sizeof(*missed));
+			free(r->missed);
+			r->missed = missed;
+			r->nmissed = 0;
+			for (j = 0; j < n; j++) {
+				for (i = 0; i < c->nlisteners; i++) {
+					struct census_listener *l = &c->listeners[i];
+
+					if (l->inode != ask[j].inode || !ask[j].pid)
+						continue;
+					l->owner.pid = ask[j].pid;
+					memcpy(l->owner.comm, ask[j].comm, SYNFIN_COMM_LEN);
+					l->owner.comm[SYNFIN_COMM_LEN] = '\0';
+				}
+				if (!ask[j].pid && missed)
+					missed[r->nmissed++] = ask[j].inode;
+			}
+		}
+		free(ask);
+	}
+
+	fresh = calloc(c->nlisteners ? c->nlisteners : 1, sizeof(*fresh));
+	if (!fresh)
+		return;  /* the old cache stays: still right, only stale */
+	for (i = 0, j = 0; i < c->nlisteners; i++) {
+		const struct census_listener *l = &c->listeners[i];
+
+		if (l->inode && l->owner.pid) {
+			fresh[j].inode = l->inode;
+			fresh[j++].owner = l->owner;
+		}
+	}
+	free(r->owners);
+	r->owners = fresh;
+	r->nowners = j;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Keep this TIME_WAIT count for the censuses that skip it, or give one
+ * that skipped it the last count. */
+static void carry_time_wait(struct census_runner *r, struct census *c)
+{
+	struct census_tw *copy;
+
+	if (c->tw_ts_ns) {
+		copy = c->ntw ? malloc(c->ntw * sizeof(*copy)) : NULL;
+		if (c->ntw && !copy)
+			return;  /* the older count stays */
+		if (copy)
+			memcpy(copy, c->tw, c->ntw * sizeof(*copy));
+		free(r->last_tw);
+		r->last_tw = copy;
+		r->nlast_tw = c->ntw;
+		r->last_tw_state = c->states[SYNFIN_TCP_TIME_WAIT];
+		r->last_tw_ts_ns = c->tw_ts_ns;
+		return;
+	}
+	if (!r->nlast_tw)
+		return;
+	copy = malloc(r->nlast_tw * sizeof(*copy));
+	if (!copy)
+		return;
+	memcpy(copy, r->last_tw, r->nlast_tw * sizeof(*copy));
+	free(c->tw);
+	c->tw = copy;
+	c->ntw = r->nlast_tw;
+	c->states[SYNFIN_TCP_TIME_WAIT] = r->last_tw_state;
+	c->tw_ts_ns = r->last_tw_ts_ns;
+}
+
+static void *runner_main(void *arg)
+{
+	struct census_runner *r = arg;
+	uint64_t interval_ns = (uint64_t)r->opts.interval_ms * 1000000ULL;
+	uint64_t t0, took, wait_ns;
+	struct census_opts opts;
+	struct timespec until;
+	struct census *c;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->stop) {
+		pthread_mutex_unlock(&r->lock);
+		opts = r->opts;
+		t0 = now_mono_ns();
+		opts.skip_time_wait = t0 < r->next_tw_ns;
+		c = census__collect(&opts);
+		took = now_mono_ns() - t0;
+		if (!opts.skip_time_wait)
+			r->next_tw_ns = t0 + max_u64(interval_ns, TW_BUDGET_FACTOR * took);
+		if (c) {
+			resolve_owners(r, c);
+			if (!c->err)
+				carry_time_wait(r, c);
+		}
+		pthread_mutex_lock(&r->lock);
+		if (c) {
+			census__free(r->ready);  /* nobody took it: the newer wins */
+			r->ready = c;
+		}
+		wait_ns = max_u64(interval_ns, WALK_BUDGET_FACTOR * took);
+		wait_ns = wait_ns > took ? wait_ns - took : 0;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += (time_t)(wait_ns / 1000000000ULL);
+		until.tv_nsec += (long)(wait_ns % 1000000000ULL);
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!r->stop &&
+		       pthread_cond_timedwait(&r->cond, &r->lock, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+struct census_runner *census__start(const struct census_opts *opts)
+{
+	struct census_runner *r = calloc(1, sizeof(*r));
+	pthread_condattr_t ca;
+	int err;
+
+	if (!r)
+		return NULL;
+	r->opts = *opts;
+	if (!r->opts.interval_ms)
+		r->opts.interval_ms = 1000;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	err = pthread_create(&r->thread, NULL, runner_main, r);
+	if (err) {
+		pthread_cond_destroy(&r->cond);
+		pthread_mutex_destroy(&r->lock);
+		free(r);
+		errno = err;
+		return NULL;
+	}
+	return r;
+}
+
+void census__stop(struct census_runner *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stop = true;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->thread, NULL);
+	census__free(r->ready);
+	free(r->owners);
+	free(r->missed);
+	free(r->last_tw);
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+struct census *census__take(struct census_runner *r)
+{
+	struct census *c;
+
+	pthread_mutex_lock(&r->lock);
+	c = r->ready;
+	r->ready = NULL;
+	pthread_mutex_unlock(&r->lock);
+	return c;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The census: what the tracepoints cannot see, counted every interval from
+ * sock_diag and the kernel's counters in every network namespace. Listeners
+ * with their queues and request socks (half-open connections never reach
+ * inet_sock_set_state), TIME_WAIT socks grouped by destination or by
+ * listener, per-state counts, and the TcpExt SYN-cookie / drop counters.
+ * A thread of its own does the dumps, so a slow dump never delays the ring
+ * buffer; the main thread takes the newest census when it wants one.
+ */
+#ifndef SYNFIN_CENSUS_H
+#define SYNFIN_CENSUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "live.h"
+#include "sockdiag.h"
+
+/* The TcpExt counters the SYN-flood detector reads (/proc/net/netstat). */
+enum census_mib {
+	MIB_SYNCOOKIES_SENT = 0,
+	MIB_SYNCOOKIES_RECV,
+	MIB_SYNCOOKIES_FAILED,
+	MIB_LISTEN_OVERFLOWS,
+	MIB_LISTEN_DROPS,
+	MIB_REQQ_FULL_DO_COOKIES,
+	MIB_REQQ_FULL_DROP,
+	MIB_TW_OVERFLOW,
+	MIB_MAX,
+};
+
+struct census_netns {
+	uint32_t netns;
+	bool mib_ok;
+	uint64_t mib[MIB_MAX];
+	uint32_t port_lo, port_hi;    /* net.ipv4.ip_local_port_range */
+	uint32_t max_tw_buckets;      /* net.ipv4.tcp_max_tw_buckets */
+};
+
+/* Half-open sources are kept per listener up to this many distinct ones. */
+#define CENSUS_MAX_SOURCES 256
+
+struct census_listener {
+	struct live_endpoint ep;
+	uint32_t inode;
+	struct live_owner owner;
+	uint32_t accept_queue;
+	uint32_t backlog;
+	uint32_t half_open;
+	uint32_t sources;             /* distinct remote addresses among half_open */
+};
+
+struct census_tw {
+	enum tw_side side;
+	struct live_endpoint ep;      /* client: remote; server: local */
+	uint32_t count;
+	uint32_t in_range;            /* client: those whose local port is ephemeral */
+};
+
+struct census {
+	uint64_t ts_ns;               /* CLOCK_MONOTONIC when the walk ended */
+	bool all_states;              /* states[] counts every state */
+	uint32_t states[SYNFIN_TCP_MAX_STATES];
+	struct census_netns *netns;
+	size_t nnetns;
+	struct census_listener *listeners;
+	size_t nlisteners;
+	struct census_tw *tw;
+	size_t ntw;
+	uint64_t tw_ts_ns;            /* when the TIME_WAIT socks were counted */
+	struct sockdiag_stats diag;
+	int err;                      /* the walk's error, 0 if it went well */
+};
+
+struct census_opts {
+	uint32_t interval_ms;
+	bool all_states;              /* top: count every state, not only the ones detectors need */
+	uint32_t only_netns;          /* --netns */
+	bool skip_time_wait;          /* census__collect: leave TIME_WAIT out */
+};
+
+struct census_runner;
+
+/* Starts the thread; the first census is taken at once. A walk costs CPU
+ * in proportion to the sockets: the thread keeps the walks under 5% of a
+ * core, and the TIME_WAIT part (often the bulk) under 2%, by stretching
+ * their intervals; a census between two TIME_WAIT counts repeats the last
+ * one (see tw_ts_ns). NULL with errno. */
+struct census_runner *census__start(const struct census_opts *opts);
+void census__stop(struct census_runner *r);
+/* The newest census not yet taken (the caller owns it, census__free it),
+ * or NULL when none is new. */
+struct census *census__take(struct census_runner *r);
+void census__free(struct census *c);
+
+/* One census, in the calling thread (tests, and the runner). */
+struct census *census__collect(const struct census_opts *opts);
+
+/* Pure parts, exported for unit tests. */
+/* Parse /proc/net/netstat text: fills mib[] from the TcpExt lines. Returns
+ * 0, or -EINVAL when no TcpExt pair is found. */
+int census_parse_netstat(const char *text, uint64_t mib[MIB_MAX]);
+
+#endif /* SYNFIN_CENSUS_H */

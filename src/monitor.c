@@ -1,0 +1,587 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Census + activity + open connections -> live_stats and alerts
+ * (monitor.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "activity.h"
+#include "census.h"
+#include "monitor.h"
+
+#define MAX_CW_OWNERS 1024   /* CLOSE_WAIT tallies per interval; more are counted missed */
+
+struct mib_prev {
+	uint32_t netns;
+	uint64_t mib[MIB_MAX];
+};
+
+/* Raw per-listener counts of the interval, before they become rates. */
+struct listener_raw {
+	uint32_t completed, synack, synack_first, sources;
+};
+
+struct monitor {
+	struct monitor_opts opts;
+	struct census_runner *census;
+	struct activity *act;
+	struct detector *det;
+	struct mib_prev *prev;
+	size_t nprev;
+	uint64_t last_ns;            /* start of the activity interval */
+	uint64_t missed;
+	uint64_t census_failed;
+	struct live_stats *stats;
+	/* scratch, grown as needed */
+	struct live_listener *ls;
+	struct listener_raw *raw;
+	size_t ls_cap, raw_cap;
+	struct live_tw_group *tw;
+	size_t tw_cap;
+	struct live_close_wait *cw;
+	uint32_t ncw;
+	uint64_t cw_age_ns, now_ns;
+};
+
+static bool addr_zero(const uint8_t *a)
+{
+	static const uint8_t zero[SYNFIN_ADDR_LEN];
+
+	return !memcmp(a, zero, SYNFIN_ADDR_LEN);
+}
+
+struct monitor *monitor__new(const struct monitor_opts *opts)
+{
+	struct census_opts co = {
+		.interval_ms = opts->interval_ms,
+		.all_states = opts->all_states,
+		.only_netns = opts->filter ? opts->filter->netns : 0,
+	};
+	struct monitor *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->opts = *opts;
+	m->act = activity__new();
+	m->det = detect__new(&opts->detect);
+	m->stats = calloc(1, sizeof(*m->stats));
+	m->cw = calloc(MAX_CW_OWNERS, sizeof(*m->cw));
+	if (!m->act || !m->det || !m->stats || !m->cw)
+		goto fail;
+	m->census = census__start(&co);
+	if (!m->census)
+		goto fail;
+	return m;
+fail:
+	activity__free(m->act);
+	detect__free(m->det);
+	free(m->stats);
+	free(m->cw);
+	free(m);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void monitor__free(struct monitor *m, uint64_t now_ns)
+{
+	if (!m)
+		return;
+	census__stop(m->census);
+	if (m->opts.alerts)
+		detect__flush(m->det, now_ns, m->opts.on_alert, m->opts.ctx);
+	activity__free(m->act);
+	detect__free(m->det);
+	free(m->prev);
+	free(m->stats);
+	free(m->ls);
+	free(m->raw);
+	free(m->tw);
+	free(m->cw);
+	free(m);
+}
+
+void monitor__event(struct monitor *m, const struct synfin_event *ev)
+{
+	activity__event(m->act, ev);
+}
+
+void monitor__conn(struct monitor *m, const struct conn_record *rec)
+{
+	activity__conn(m->act, rec);
+}
+
+uint64_t monitor__missed(const struct monitor *m)
+{
+	return m->missed + m->act->keys_missed + detect__missed(m->det);
+}
+
+static bool listener_takes(const struct live_endpoint *l, const struct live_endpoint *e)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (l->netns != e->netns || l->port != e->port)
+		return false;
+	if (addr_zero(l->addr))
+		return l->family == e->family || l->family == SYNFIN_AF_INET6;
+	if (l->family == e->family)
+		return !memcmp(l->addr, e->addr, SYNFIN_ADDR_LEN);
+	return l->family == SYNFIN_AF_INET6 && e->family == SYNFIN_AF_INET &&
+	       !memcmp(l->addr, mapped, 12) && !memcmp(l->addr + 12, e->addr, 4);
+}
+
+/* The listener that took a child with local endpoint e: a specific address
+ * wins over the wildcard, as in the kernel. */
+static int match_listener(const struct census *c, const struct live_endpoint *e)
+{
+	int wildcard = -1;
+
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		if (!listener_takes(&c->listeners[i].ep, e))
+			continue;
+		if (!addr_zero(c->listeners[i].ep.addr))
+			return (int)i;
+		if (wildcard < 0)
+			wildcard = (int)i;
+	}
+	return wildcard;
+}
+
+static const struct mib_prev *prev_of(const struct monitor *m, uint32_t netns)
+{
+	for (size_t i = 0; i < m->nprev; i++)
+		if (m->prev[i].netns == netns)
+			return &m->prev[i];
+	return NULL;
+}
+
+static uint64_t delta(const struct census_netns *ns, const struct mib_prev *p, int i)
+{
+	if (!p || !ns->mib_ok || ns->mib[i] < p->mib[i])
+		return 0;
+	return ns->mib[i] - p->mib[i];
+}
+
+static void save_prev(struct monitor *m, const struct census *c)
+{
+	struct mib_prev *p = calloc(c->nnetns ? c->nnetns : 1, sizeof(*p));
+	size_t n = 0;
+
+	if (!p)
+		return;  /* the old ones stay: deltas come out a bit large once */
+	for (size_t i = 0; i < c->nnetns; i++) {
+		if (!c->netns[i].mib_ok)
+			continue;
+		p[n].netns = c->netns[i].netns;
+		memcpy(p[n].mib, c->netns[i].mib, sizeof(p[n].mib));
+		n++;
+	}
+	free(m->prev);
+	m->prev = p;
+	m->nprev = n;
+}
+
+static void *grow(void *arr, size_t *cap, size_t need, size_t elsz)
+{
+	size_t ncap;
+	void *p;
+
+	if (need <= *cap)
+		return arr;
+	ncap = *cap ? *cap * 2 : 64;
+	while (ncap < need)
+		ncap *= 2;
+	p = reallocarray(arr, ncap, elsz);
+	if (!p)
+		return NULL;
+	*cap = ncap;
+	return p;
+}
+
+/* The netns's SYN cookie and drop counters belong to the listeners whose
+ * request queue overflowed: cookies are sent and SYNs dropped only when it
+ * is full. Failing that (the census saw it drained), to the ones with
+ * half-open requests or SYN-ACK retransmits. Shared equally. */
+static void attribute_netns(struct monitor *m, const struct census *c,
+			    const struct census_netns *ns, double interval_s)
+{
+	const struct mib_prev *p = prev_of(m, ns->netns);
+	uint64_t cookies = delta(ns, p, MIB_SYNCOOKIES_SENT);
+	uint64_t cookies_back = delta(ns, p, MIB_SYNCOOKIES_RECV);
+	uint64_t drops = delta(ns, p, MIB_REQQ_FULL_DROP);
+	uint64_t listen_drops = delta(ns, p, MIB_LISTEN_DROPS);
+	uint64_t overflows = delta(ns, p, MIB_LISTEN_OVERFLOWS);
+	uint32_t nfull = 0, nbusy = 0;
+	bool use_full;
+	double share;
+	size_t i;
+
+	/* ListenDrops also counts accept-queue overflows (a slow application,
+	 * not a flood) and drops near tcp_max_syn_backlog without cookies */
+	if (listen_drops > overflows && listen_drops - overflows > drops)
+		drops = listen_drops - overflows;
+	if (!cookies && !drops)
+		return;
+	for (i = 0; i < c->nlisteners; i++) {
+		const struct census_listener *l = &c->listeners[i];
+
+		if (l->ep.netns != ns->netns)
+			continue;
+		if (l->backlog && l->half_open >= l->backlog)
+			nfull++;
+		if (l->half_open || m->raw[i].synack)
+			nbusy++;
+	}
+	use_full = nfull > 0;
+	if (!nfull && !nbusy)
+		return;
+	share = 1.0 / (use_full ? nfull : nbusy) / interval_s;
+	for (i = 0; i < c->nlisteners; i++) {
+		const struct census_listener *l = &c->listeners[i];
+		struct live_listener *row = &m->ls[i];
+		double back;
+
+		if (l->ep.netns != ns->netns)
+			continue;
+		if (use_full ? !(l->backlog && l->half_open >= l->backlog) :
+			       !(l->half_open || m->raw[i].synack))
+			continue;
+		row->cookies_per_s = (double)cookies * share;
+		row->drops_per_s = (double)drops * share;
+		back = (double)cookies_back * share;
+		/* a cookie that came back is a completed handshake, already
+		 * counted by its child's transition */
+		row->unanswered_per_s += (row->cookies_per_s > back ?
+					  row->cookies_per_s - back : 0) + row->drops_per_s;
+	}
+}
+
+static bool row_passes(const struct synfin_filter *f, uint8_t family, uint16_t lport,
+		       uint16_t rport, uint32_t netns, uint32_t pid)
+{
+	if (!f)
+		return true;
+	if (f->family && family != f->family)
+		return false;
+	if (f->netns && netns != f->netns)
+		return false;
+	if (f->pid && pid != f->pid)
+		return false;
+	if (lport && f->have_lports && !port_bit_test(f->lports, lport))
+		return false;
+	if (rport && f->have_rports && !port_bit_test(f->rports, rport))
+		return false;
+	return true;
+}
+
+/* Listener rows: queues from the census, handshakes and SYN-ACK
+ * retransmits from the events, cookies and drops from the counters. */
+static size_t build_listeners(struct monitor *m, const struct census *c, double interval_s)
+{
+	struct activity *a = m->act;
+	struct live_listener *ls;
+	struct listener_raw *raw;
+	size_t i;
+
+	if (!c->nlisteners)
+		return 0;
+	ls = grow(m->ls, &m->ls_cap, c->nlisteners, sizeof(*m->ls));
+	if (!ls)
+		return 0;
+	m->ls = ls;
+	raw = grow(m->raw, &m->raw_cap, c->nlisteners, sizeof(*m->raw));
+	if (!raw)
+		return 0;
+	m->raw = raw;
+	memset(raw, 0, c->nlisteners * sizeof(*raw));
+	for (uint32_t k = 0; k < a->nlisteners; k++) {
+		const struct activity_listener *al = &a->listeners[k];
+		int idx = match_listener(c, &al->ep);
+
+		if (idx < 0)
+			continue;
+		raw[idx].completed += al->completed;
+		raw[idx].synack += al->synack_retrans;
+		raw[idx].synack_first += al->synack_first;
+		raw[idx].sources += al->nsources;
+	}
+	for (i = 0; i < c->nlisteners; i++) {
+		const struct census_listener *cl = &c->listeners[i];
+		struct live_listener *row = &ls[i];
+
+		memset(row, 0, sizeof(*row));
+		row->ep = cl->ep;
+		row->owner = cl->owner;
+		row->accept_queue = cl->accept_queue;
+		row->backlog = cl->backlog;
+		row->half_open = cl->half_open;
+		row->sources = cl->sources > raw[i].sources ? cl->sources : raw[i].sources;
+		row->completed_per_s = raw[i].completed / interval_s;
+		row->synack_retrans_per_s = raw[i].synack / interval_s;
+		/* a first SYN-ACK retransmit is a request unanswered for the
+		 * whole initial RTO */
+		row->unanswered_per_s = raw[i].synack_first / interval_s;
+	}
+	for (i = 0; i < c->nnetns; i++)
+		attribute_netns(m, c, &c->netns[i], interval_s);
+	for (i = 0; i < c->nlisteners; i++) {
+		struct live_listener *row = &ls[i];
+
+		row->syn_per_s = row->unanswered_per_s + row->completed_per_s;
+		row->completion_ratio = row->syn_per_s > 0 ?
+			row->completed_per_s / row->syn_per_s : 1.0;
+	}
+	return c->nlisteners;
+}
+
+static const struct census_netns *netns_of(const struct census *c, uint32_t netns)
+{
+	for (size_t i = 0; i < c->nnetns; i++)
+		if (c->netns[i].netns == netns)
+			return &c->netns[i];
+	return NULL;
+}
+
+static const struct activity_tw *activity_tw_of(const struct activity *a,
+						const struct census_tw *t)
+{
+	for (uint32_t i = 0; i < a->ntw; i++) {
+		const struct activity_tw *x = &a->tw[i];
+
+		if (x->side == t->side && x->ep.netns == t->ep.netns &&
+		    x->ep.port == t->ep.port && x->ep.family == t->ep.family &&
+		    !memcmp(x->ep.addr, t->ep.addr, SYNFIN_ADDR_LEN))
+			return x;
+	}
+	return NULL;
+}
+
+/* TIME_WAIT groups: the standing population from the census, the rate and
+ * the process from the connections that left them. */
+static size_t build_tw(struct monitor *m, const struct census *c, double interval_s)
+{
+	struct live_tw_group *tw;
+	size_t i, n = 0;
+
+	if (!c->ntw)
+		return 0;
+	tw = grow(m->tw, &m->tw_cap, c->ntw, sizeof(*m->tw));
+	if (!tw)
+		return 0;
+	m->tw = tw;
+	for (i = 0; i < c->ntw; i++) {
+		const struct census_tw *t = &c->tw[i];
+		const struct census_netns *ns = netns_of(c, t->ep.netns);
+		const struct activity_tw *at = activity_tw_of(m->act, t);
+		struct live_tw_group *g = &tw[n];
+
+		memset(g, 0, sizeof(*g));
+		g->side = t->side;
+		g->ep = t->ep;
+		g->count = t->count;
+		if (at) {
+			const struct activity_owner *best = &at->owners[0];
+
+			for (int k = 1; k < ACTIVITY_OWNERS; k++)
+				if (at->owners[k].n > best->n)
+					best = &at->owners[k];
+			g->owner = best->owner;
+			g->entries_per_s = at->entries / interval_s;
+		}
+		if (ns) {
+			g->max_tw_buckets = ns->max_tw_buckets;
+			if (t->side == TW_SIDE_CLIENT && ns->port_hi) {
+				g->port_range = ns->port_hi - ns->port_lo + 1;
+				g->port_use = (double)t->in_range / g->port_range;
+			}
+		}
+		if (!row_passes(m->opts.filter, g->ep.family,
+				g->side == TW_SIDE_SERVER ? g->ep.port : 0,
+				g->side == TW_SIDE_CLIENT ? g->ep.port : 0,
+				g->ep.netns, g->owner.pid ? g->owner.pid : 0))
+			continue;
+		n++;
+	}
+	return n;
+}
+
+static void tally_close_wait(const struct conn_record *rec, uint8_t state, void *ctx)
+{
+	struct monitor *m = ctx;
+	struct live_close_wait *cw = NULL;
+	uint64_t since;
+	double age;
+	uint32_t i;
+
+	if (state != SYNFIN_TCP_CLOSE_WAIT)
+		return;
+	if (!row_passes(m->opts.filter, rec->family, 0, 0, rec->netns, rec->pid))
+		return;
+	since = rec->span[SYNFIN_TCP_CLOSE_WAIT].enter_ns;
+	if (!since)
+		since = rec->start_ns;  /* seeded: in CLOSE_WAIT at least since then */
+	age = m->now_ns > since ? (double)(m->now_ns - since) / 1e9 : 0;
+	for (i = 0; i < m->ncw; i++) {
+		if (m->cw[i].owner.pid == rec->pid && m->cw[i].netns == rec->netns &&
+		    (rec->pid || !strncmp(m->cw[i].owner.comm, rec->comm, SYNFIN_COMM_LEN))) {
+			cw = &m->cw[i];
+			break;
+		}
+	}
+	if (!cw) {
+		if (m->ncw >= MAX_CW_OWNERS) {
+			m->missed++;
+			return;
+		}
+		cw = &m->cw[m->ncw++];
+		memset(cw, 0, sizeof(*cw));
+		cw->owner.pid = rec->pid;
+		memcpy(cw->owner.comm, rec->comm, SYNFIN_COMM_LEN);
+		cw->netns = rec->netns;
+	}
+	cw->count++;
+	if (m->now_ns - since >= m->cw_age_ns)
+		cw->old++;
+	if (age >= cw->oldest_s) {
+		cw->oldest_s = age;
+		cw->peer.netns = rec->netns;
+		cw->peer.family = rec->family;
+		memcpy(cw->peer.addr, rec->raddr, SYNFIN_ADDR_LEN);
+		cw->peer.port = rec->rport;
+	}
+}
+
+static void judge(struct monitor *m, size_t nls, size_t ntw, uint64_t now_ns)
+{
+	struct live_alert a;
+	size_t i;
+
+	for (i = 0; i < nls; i++) {
+		const struct live_listener *l = &m->ls[i];
+
+		if (!row_passes(m->opts.filter, l->ep.family, l->ep.port, 0, l->ep.netns,
+				l->owner.pid))
+			continue;
+		detect__observe(m->det, &a, detect_syn_flood(&m->opts.detect, l, &a));
+	}
+	for (i = 0; i < ntw; i++)
+		detect__observe(m->det, &a, detect_timewait(&m->opts.detect, &m->tw[i], &a));
+	for (i = 0; i < m->ncw; i++)
+		detect__observe(m->det, &a, detect_close_wait(&m->opts.detect, &m->cw[i], &a));
+	detect__tick(m->det, now_ns, m->opts.on_alert, m->opts.ctx);
+}
+
+static double listener_weight(const struct live_listener *l)
+{
+	return l->syn_per_s + l->half_open + l->accept_queue;
+}
+
+static int cmp_listener(const void *x, const void *y)
+{
+	double a = listener_weight(x), b = listener_weight(y);
+
+	return a > b ? -1 : a < b;
+}
+
+static int cmp_tw(const void *x, const void *y)
+{
+	const struct live_tw_group *a = x, *b = y;
+
+	return a->count > b->count ? -1 : a->count < b->count;
+}
+
+static int cmp_cw(const void *x, const void *y)
+{
+	const struct live_close_wait *a = x, *b = y;
+
+	if (a->old != b->old)
+		return a->old > b->old ? -1 : 1;
+	return a->oldest_s > b->oldest_s ? -1 : a->oldest_s < b->oldest_s;
+}
+
+static void build_stats(struct monitor *m, const struct census *c, size_t nls, size_t ntw,
+			double interval_s, uint64_t now_ns, uint64_t lost_total)
+{
+	struct live_stats *s = m->stats;
+	struct activity *a = m->act;
+	size_t i, n;
+
+	memset(s, 0, sizeof(*s));
+	s->ts_ns = now_ns;
+	s->interval_s = interval_s;
+	s->states_known = c->all_states && !c->err;
+	memcpy(s->states, c->states, sizeof(s->states));
+	s->netns = c->diag.netns_visited;
+	s->opens_active_per_s = a->opens_active / interval_s;
+	s->opens_passive_per_s = a->opens_passive / interval_s;
+	s->closes_per_s = a->closes / interval_s;
+	s->resets_sent_per_s = a->resets_sent / interval_s;
+	s->resets_received_per_s = a->resets_received / interval_s;
+	s->retransmits_per_s = a->retransmits / interval_s;
+	s->synack_retrans_per_s = a->synack_retrans / interval_s;
+	s->failed_opens_per_s = a->failed_opens / interval_s;
+	activity_handshakes(a->hs_client, a->nhs_client, &s->hs_client);
+	activity_handshakes(a->hs_server, a->nhs_server, &s->hs_server);
+
+	qsort(m->ls, nls, sizeof(*m->ls), cmp_listener);
+	for (i = 0, n = 0; i < nls && n < LIVE_TOP_N; i++) {
+		const struct live_listener *l = &m->ls[i];
+
+		if (row_passes(m->opts.filter, l->ep.family, l->ep.port, 0, l->ep.netns,
+			       l->owner.pid))
+			s->listeners[n++] = *l;
+	}
+	s->nlisteners = (uint32_t)n;
+	s->listeners_total = (uint32_t)nls;
+	qsort(m->tw, ntw, sizeof(*m->tw), cmp_tw);
+	s->ntw = ntw < LIVE_TOP_N ? (uint32_t)ntw : LIVE_TOP_N;
+	memcpy(s->tw, m->tw, s->ntw * sizeof(*m->tw));
+	qsort(m->cw, m->ncw, sizeof(*m->cw), cmp_cw);
+	s->nclose_wait = m->ncw < LIVE_TOP_N ? m->ncw : LIVE_TOP_N;
+	memcpy(s->close_wait, m->cw, s->nclose_wait * sizeof(*m->cw));
+	s->nalerts = detect__active(m->det, s->alerts, LIVE_MAX_ALERTS);
+	s->lost_total = lost_total;
+}
+
+void monitor__poll(struct monitor *m, const struct engine *eng, uint64_t now_ns,
+		   uint64_t lost_total)
+{
+	struct census *c = census__take(m->census);
+	double interval_s;
+	size_t nls, ntw;
+
+	if (!c)
+		return;
+	if (c->err) {
+		/* no namespace could be read: judge nothing rather than call
+		 * every alert over; the events keep adding up meanwhile */
+		m->census_failed++;
+		census__free(c);
+		return;
+	}
+	if (!m->last_ns) {
+		/* the first census only sets the counters' base */
+		m->last_ns = now_ns;
+		save_prev(m, c);
+		activity__reset(m->act);
+		census__free(c);
+		return;
+	}
+	interval_s = (double)(now_ns - m->last_ns) / 1e9;
+	if (interval_s < 0.001)
+		interval_s = 0.001;
+	nls = build_listeners(m, c, interval_s);
+	ntw = build_tw(m, c, interval_s);
+	m->ncw = 0;
+	m->now_ns = now_ns;
+	m->cw_age_ns = (uint64_t)m->opts.detect.cw_age_s * 1000000000ULL;
+	engine__foreach_open(eng, tally_close_wait, m);
+	if (m->opts.alerts)
+		judge(m, nls, ntw, now_ns);
+	if (m->opts.on_stats) {
+		build_stats(m, c, nls, ntw, interval_s, now_ns, lost_total);
+		m->opts.on_stats(m->stats, m->opts.ctx);
+	}
+	save_prev(m, c);
+	activity__reset(m->act);
+	m->last_ns = now_ns;
+	census__free(c);
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The monitor joins the census (what sock_diag and the counters show), the
+ * activity (what the events said) and the engine's open connections into
+ * one live_stats per interval, and has the detectors judge it. Alerts and
+ * stats go out through callbacks. Runs in the main thread; only the census
+ * has a thread of its own.
+ */
+#ifndef SYNFIN_MONITOR_H
+#define SYNFIN_MONITOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "detect.h"
+#include "engine.h"
+#include "filter.h"
+#include "live.h"
+
+typedef void (*monitor_alert_fn)(const struct live_alert *a, void *ctx);
+typedef void (*monitor_stats_fn)(const struct live_stats *s, void *ctx);
+
+struct monitor_opts {
+	struct detect_config detect;
+	bool alerts;                 /* run the detectors */
+	bool all_states;             /* count every state (top), not only what detectors need */
+	uint32_t interval_ms;
+	const struct synfin_filter *filter; /* rows outside it are not shown or judged */
+	monitor_alert_fn on_alert;
+	monitor_stats_fn on_stats;   /* NULL: no live_stats built */
+	void *ctx;
+};
+
+struct monitor;
+
+/* Starts the census thread. NULL with errno. */
+struct monitor *monitor__new(const struct monitor_opts *opts);
+/* Ends active alerts (with an "end" record) and stops the census. */
+void monitor__free(struct monitor *m, uint64_t now_ns);
+void monitor__event(struct monitor *m, const struct synfin_event *ev);
+void monitor__conn(struct monitor *m, const struct conn_record *rec);
+/* Call often (each drain): when a new census is in, builds the interval's
+ * figures, judges them, and calls on_alert / on_stats. lost_total is every
+ * loss counted so far, for the stats record. */
+void monitor__poll(struct monitor *m, const struct engine *eng, uint64_t now_ns,
+		   uint64_t lost_total);
+/* Keys the detectors could not follow, and activity keys past their cap. */
+uint64_t monitor__missed(const struct monitor *m);
+
+#endif /* SYNFIN_MONITOR_H */

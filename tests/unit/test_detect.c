@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The detectors' rules and their start/end machine, the activity tallies
+ * they read, and the netstat parser, on made-up figures.
+ */
+#include <arpa/inet.h>
+#include "activity.h"
+#include "census.h"
+#include "detect.h"
+#include "unit.h"
+
+#define SEC 1000000000ULL
+
+static struct detect_config cfg(void)
+{
+	struct detect_config c;
+
+	detect_config_defaults(&c);
+	return c;
+}
+
+static struct live_listener flood_listener(void)
+{
+	struct live_listener l = {
+		.ep = { .netns = 42, .family = SYNFIN_AF_INET, .port = 5100 },
+		.owner = { .pid = 77, .comm = "srv" },
+		.backlog = 8, .half_open = 9, .sources = 9,
+		.cookies_per_s = 1000, .unanswered_per_s = 1000,
+		.syn_per_s = 1000, .completion_ratio = 0,
+	};
+
+	inet_pton(AF_INET, "10.213.0.2", l.ep.addr);
+	return l;
+}
+
+static const struct live_figure *fig(const struct live_alert *a, const char *name)
+{
+	for (uint32_t i = 0; i < a->nfigures; i++)
+		if (!strcmp(a->figures[i].name, name))
+			return &a->figures[i];
+	return NULL;
+}
+
+static void test_syn_flood_rule(void)
+{
+	struct detect_config c = cfg();
+	struct live_listener l = flood_listener();
+	struct live_alert a;
+
+	CHECK(detect_syn_flood(&c, &l, &a));
+	CHECK_EQ_INT(a.kind, ALERT_SYN_FLOOD);
+	CHECK_EQ_INT(a.ep.port, 5100);
+	CHECK_EQ_INT(a.owner.pid, 77);
+	CHECK(fig(&a, "unanswered_per_s") && fig(&a, "unanswered_per_s")->value == 1000);
+	CHECK(fig(&a, "half_open") && fig(&a, "half_open")->value == 9);
+	CHECK_EQ_INT(a.nthresholds, 2);
+	CHECK(a.thresholds[0].fired && a.thresholds[1].fired);
+
+	/* a legitimate burst: as many SYNs, all completing */
+	l.unanswered_per_s = 3;
+	l.completed_per_s = 1000;
+	l.syn_per_s = 1003;
+	l.completion_ratio = 1000.0 / 1003;
+	CHECK(!detect_syn_flood(&c, &l, &a));
+	CHECK(!a.thresholds[0].fired && !a.thresholds[1].fired);
+
+	/* many unanswered but most complete: a lossy network, not a flood */
+	l.unanswered_per_s = 400;
+	l.completed_per_s = 1000;
+	l.syn_per_s = 1400;
+	l.completion_ratio = 1000.0 / 1400;
+	CHECK(!detect_syn_flood(&c, &l, &a));
+	CHECK(a.thresholds[0].fired && !a.thresholds[1].fired);
+
+	/* a trickle of unanswered SYNs to an idle listener (a scanner) */
+	l.unanswered_per_s = 20;
+	l.completed_per_s = 0;
+	l.completion_ratio = 0;
+	CHECK(!detect_syn_flood(&c, &l, &a));
+}
+
+static void test_timewait_rule(void)
+{
+	struct detect_config c = cfg();
+	struct live_tw_group g = {
+		.side = TW_SIDE_CLIENT,
+		.ep = { .netns = 1, .family = SYNFIN_AF_INET, .port = 80 },
+		.count = 600, .port_range = 1000, .port_use = 0.6,
+		.max_tw_buckets = 262144, .entries_per_s = 100,
+	};
+	struct live_alert a;
+
+	CHECK(detect_timewait(&c, &g, &a));
+	CHECK_EQ_INT(a.side, TW_SIDE_CLIENT);
+	CHECK(fig(&a, "port_use") && fig(&a, "projected_use"));
+	g.port_use = 0.4;
+	g.count = 400;
+	CHECK(!detect_timewait(&c, &g, &a));
+
+	/* server side: only the count counts, capped by half the buckets */
+	g.side = TW_SIDE_SERVER;
+	g.port_range = 0;
+	g.port_use = 0;
+	g.count = 9000;
+	CHECK(detect_timewait(&c, &g, &a));
+	CHECK(!fig(&a, "port_use"));
+	g.count = 600;
+	CHECK(!detect_timewait(&c, &g, &a));
+	g.max_tw_buckets = 1000;   /* half: 500 */
+	CHECK(detect_timewait(&c, &g, &a));
+	CHECK_EQ_INT((int)a.thresholds[a.nthresholds - 1].limit, 500);
+}
+
+static void test_close_wait_rule(void)
+{
+	struct detect_config c = cfg();
+	struct live_close_wait cw = {
+		.owner = { .pid = 9, .comm = "leaky" }, .netns = 3,
+		.count = 20, .old = 8, .oldest_s = 120,
+	};
+	struct live_alert a;
+
+	CHECK(detect_close_wait(&c, &cw, &a));
+	CHECK_EQ_INT(a.owner.pid, 9);
+	cw.old = 7;
+	CHECK(!detect_close_wait(&c, &cw, &a));
+}
+
+struct sink {
+	struct live_alert got[8];
+	int n;
+};
+
+static void collect(const struct live_alert *a, void *ctx)
+{
+	struct sink *s = ctx;
+
+	if (s->n < 8)
+		s->got[s->n++] = *a;
+}
+
+/* start after hold_on firing intervals, once; end after hold_off clear ones */
+static void test_hysteresis(void)
+{
+	struct detect_config c = cfg();
+	struct detector *d = detect__new(&c);
+	struct live_listener l = flood_listener();
+	struct sink s = {};
+	struct live_alert a, active[4];
+	uint64_t t = 100 * SEC;
+
+	CHECK(d != NULL);
+	if (!d)
+		return;
+	detect__observe(d, &a, detect_syn_flood(&c, &l, &a));
+	detect__tick(d, t += SEC, collect, &s);
+	CHECK_EQ_INT(s.n, 0);               /* one interval is a spike */
+	CHECK_EQ_INT(detect__active(d, active, 4), 0);
+	for (int i = 0; i < 5; i++) {
+		detect__observe(d, &a, detect_syn_flood(&c, &l, &a));
+		detect__tick(d, t += SEC, collect, &s);
+	}
+	CHECK_EQ_INT(s.n, 1);               /* started once, not per interval */
+	CHECK(!s.got[0].ended);
+	CHECK_EQ_INT(s.got[0].since_ns, 102 * SEC);
+	CHECK_EQ_INT(detect__active(d, active, 4), 1);
+
+	/* the flood stops: clear twice is not enough, the third ends it */
+	l.unanswered_per_s = 0;
+	l.completion_ratio = 1;
+	for (int i = 0; i < 2; i++) {
+		detect__observe(d, &a, detect_syn_flood(&c, &l, &a));
+		detect__tick(d, t += SEC, collect, &s);
+	}
+	CHECK_EQ_INT(s.n, 1);
+	/* the listener vanishes from the census: not observed counts as clear */
+	detect__tick(d, t += SEC, collect, &s);
+	CHECK_EQ_INT(s.n, 2);
+	CHECK(s.got[1].ended);
+	CHECK_EQ_INT(s.got[1].since_ns, 102 * SEC);
+	CHECK_EQ_INT(s.got[1].ts_ns, t);
+	CHECK_EQ_INT(s.got[1].owner.pid, 77);
+	CHECK_EQ_INT(detect__active(d, active, 4), 0);
+
+	/* a flap inside hold_off does not end and restart it */
+	l = flood_listener();
+	for (int i = 0; i < 2; i++) {
+		detect__observe(d, &a, detect_syn_flood(&c, &l, &a));
+		detect__tick(d, t += SEC, collect, &s);
+	}
+	CHECK_EQ_INT(s.n, 3);
+	detect__tick(d, t += SEC, collect, &s);   /* one clear interval */
+	detect__observe(d, &a, detect_syn_flood(&c, &l, &a));
+	detect__tick(d, t += SEC, collect, &s);
+	CHECK_EQ_INT(s.n, 3);
+
+	/* at exit every active alert ends */
+	detect__flush(d, t += SEC, collect, &s);
+	CHECK_EQ_INT(s.n, 4);
+	CHECK(s.got[3].ended);
+	detect__free(d);
+}
+
+/* two listeners are two alerts; a leak is keyed by its process */
+static void test_keys(void)
+{
+	struct detect_config c = cfg();
+	struct detector *d;
+	struct live_listener l1 = flood_listener(), l2 = flood_listener();
+	struct live_close_wait cw = {
+		.owner = { .pid = 9, .comm = "leaky" }, .netns = 3,
+		.count = 20, .old = 20, .oldest_s = 120,
+		.peer = { .netns = 3, .family = SYNFIN_AF_INET, .port = 1111 },
+	};
+	struct sink s = {};
+	struct live_alert a;
+	uint64_t t = SEC;
+
+	c.hold_on = 1;
+	d = detect__new(&c);
+	CHECK(d != NULL);
+	if (!d)
+		return;
+	l2.ep.port = 5101;
+	for (int i = 0; i < 3; i++) {
+		detect__observe(d, &a, detect_syn_flood(&c, &l1, &a));
+		detect__observe(d, &a, detect_syn_flood(&c, &l2, &a));
+		/* the oldest peer changes: still the same leak */
+		cw.peer.port = (uint16_t)(1111 + i);
+		detect__observe(d, &a, detect_close_wait(&c, &cw, &a));
+		detect__tick(d, t += SEC, collect, &s);
+	}
+	CHECK_EQ_INT(s.n, 3);
+	detect__free(d);
+}
+
+static void test_activity(void)
+{
+	struct activity *a = activity__new();
+	struct synfin_event ev = {
+		.kind = SYNFIN_EV_STATE, .family = SYNFIN_AF_INET, .netns = 5,
+		.lport = 5100, .rport = 40000,
+	};
+	struct conn_record rec = {
+		.family = SYNFIN_AF_INET, .netns = 5, .role = ROLE_CLIENT,
+		.rport = 80, .pid = 12, .comm = "cli",
+		.tw = { .kind = TW_KIND_TIME_WAIT },
+	};
+	struct live_handshakes hs;
+
+	CHECK(a != NULL);
+	if (!a)
+		return;
+	inet_pton(AF_INET, "10.0.0.2", ev.laddr);
+	/* three passive opens, one SYN-ACK retransmit (first), one (second) */
+	ev.old_state = SYNFIN_TCP_SYN_RECV;
+	ev.new_state = SYNFIN_TCP_ESTABLISHED;
+	for (int i = 0; i < 3; i++) {
+		ev.srtt_us = 1000u * (i + 1);
+		activity__event(a, &ev);
+	}
+	ev.kind = SYNFIN_EV_SYNACK_RETRANSMIT;
+	ev.retransmits = 0;
+	activity__event(a, &ev);
+	ev.retransmits = 1;
+	activity__event(a, &ev);
+	CHECK_EQ_INT(a->opens_passive, 3);
+	CHECK_EQ_INT(a->nlisteners, 1);
+	CHECK_EQ_INT(a->listeners[0].completed, 3);
+	CHECK_EQ_INT(a->listeners[0].synack_retrans, 2);
+	CHECK_EQ_INT(a->listeners[0].synack_first, 1);
+	CHECK_EQ_INT(a->listeners[0].nsources, 1);
+	activity_handshakes(a->hs_server, a->nhs_server, &hs);
+	CHECK_EQ_INT(hs.samples, 3);
+	CHECK(hs.p50_ms == 2.0 && hs.max_ms == 3.0);
+
+	/* tw tallies by destination, owner most frequent */
+	for (int i = 0; i < 5; i++)
+		activity__conn(a, &rec);
+	rec.tw.kind = TW_KIND_NONE;
+	activity__conn(a, &rec);
+	CHECK_EQ_INT(a->ntw, 1);
+	CHECK_EQ_INT(a->tw[0].entries, 5);
+	CHECK_EQ_INT(a->tw[0].owners[0].owner.pid, 12);
+	activity__reset(a);
+	CHECK_EQ_INT(a->nlisteners, 0);
+	CHECK_EQ_INT(a->ntw, 0);
+	activity__free(a);
+}
+
+static void test_netstat(void)
+{
+	const char *text =
+		"TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed EmbryonicRsts "
+		"ListenOverflows ListenDrops TCPReqQFullDoCookies TCPReqQFullDrop\n"
+		"TcpExt: 19985 3 0 0 7 19999 19985 12\n"
+		"IpExt: InNoRoutes InTruncatedPkts\n"
+		"IpExt: 0 0\n";
+	uint64_t mib[MIB_MAX];
+
+	CHECK_EQ_INT(census_parse_netstat(text, mib), 0);
+	CHECK_EQ_INT(mib[MIB_SYNCOOKIES_SENT], 19985);
+	CHECK_EQ_INT(mib[MIB_SYNCOOKIES_RECV], 3);
+	CHECK_EQ_INT(mib[MIB_LISTEN_OVERFLOWS], 7);
+	CHECK_EQ_INT(mib[MIB_LISTEN_DROPS], 19999);
+	CHECK_EQ_INT(mib[MIB_REQQ_FULL_DROP], 12);
+	CHECK_EQ_INT(mib[MIB_TW_OVERFLOW], 0);
+	CHECK(census_parse_netstat("IpExt: a\nIpExt: 1\n", mib) != 0);
+}
+
+static const struct unit_case cases[] = {
+	{ "detect_syn_flood_rule", test_syn_flood_rule },
+	{ "detect_timewait_rule", test_timewait_rule },
+	{ "detect_close_wait_rule", test_close_wait_rule },
+	{ "detect_hysteresis", test_hysteresis },
+	{ "detect_keys", test_keys },
+	{ "detect_activity", test_activity },
+	{ "detect_netstat", test_netstat },
+};
+
+UNIT_MAIN(cases)
