@@ -77,6 +77,7 @@ __u64 classic_next_id = 0;
  * that socket moves the entry into storage. tcp_destroy_sock removes what
  * was never moved, so entries cannot outlive their socket. */
 struct accept_owner {
+	__u64 ts_ns;      /* when accept() returned: older than the socket means stale */
 	__u32 pid;
 	__u32 __pad;
 	char comm[SYNFIN_COMM_LEN];
@@ -274,7 +275,12 @@ static __always_inline void update_owner(struct sock *sk, struct sk_owner *own,
 		__u64 key = (__u64)sk;
 		struct accept_owner *acc = bpf_map_lookup_elem(&accept_owners, &key);
 
-		if (acc) {
+		/* Keyed by address, and a socket's address is reused: an
+		 * entry whose socket died unseen (a recursion miss on its
+		 * destroy) must not name the next socket there. */
+		if (acc && acc->ts_ns < own->start_ns) {
+			bpf_map_delete_elem(&accept_owners, &key);
+		} else if (acc) {
 			own->pid = acc->pid;
 			__builtin_memcpy(own->comm, acc->comm, sizeof(own->comm));
 			own->flags |= SYNFIN_F_OWNER_KNOWN | SYNFIN_F_OWNER_ACCEPT;
@@ -697,6 +703,7 @@ static __always_inline int handle_accept_exit(long ret)
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	acc.pid = pid;
+	acc.ts_ns = bpf_ktime_get_ns();
 	bpf_get_current_comm(acc.comm, sizeof(acc.comm));
 	key = (__u64)sk;
 	if (bpf_map_update_elem(&accept_owners, &key, &acc, BPF_ANY))

@@ -25,6 +25,13 @@
 #define CAP_BPF_ 39
 
 static volatile sig_atomic_t exiting;
+
+/* Records handled per ring_buffer__poll/consume call. libbpf 1.1's consume
+ * runs until the ring is empty, which under a producer faster than us is
+ * never: signals, losses and alerts would wait forever. Past this many the
+ * callback stops it (the record is consumed all the same). */
+#define DRAIN_BATCH 65536
+#define DRAIN_MORE (-EAGAIN)
 static int libbpf_verbosity;
 
 struct app {
@@ -40,6 +47,7 @@ struct app {
 	uint64_t reported_table_full;
 	uint64_t reported_recursion;
 	uint64_t bad_records;
+	uint32_t batch;          /* records in this drain call */
 };
 
 static void on_signal(int sig)
@@ -123,6 +131,10 @@ static int on_record(void *ctx, void *data, size_t len)
 		return 0;
 	}
 	engine__handle(app->eng, data);
+	if (++app->batch >= DRAIN_BATCH) {
+		app->batch = 0;
+		return DRAIN_MORE;
+	}
 	return 0;
 }
 
@@ -231,6 +243,7 @@ static int run(struct app *app)
 	uint64_t start = now_mono_ns(), next_report = start + 1000000000ULL;
 	uint64_t stop_at = app->opts.duration_s ?
 		start + (uint64_t)app->opts.duration_s * 1000000000ULL : 0;
+	uint64_t stop_drain;
 	int err = 0;
 
 	while (!exiting) {
@@ -238,9 +251,14 @@ static int run(struct app *app)
 
 		/* The kernel side wakes us only when the ring fills up; the
 		 * rest is drained on this timer (KERNEL-NOTES §8, §10). */
+		app->batch = 0;
 		err = ring_buffer__poll(app->rb, app->opts.drain_ms);
-		if (err >= 0)
+		if (err >= 0 || err == DRAIN_MORE) {
+			app->batch = 0;
 			err = ring_buffer__consume(app->rb);
+		}
+		if (err == DRAIN_MORE)
+			err = 0;
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "synfin: reading the ring buffer failed: %s\n", strerror(-err));
 			return err;
@@ -260,7 +278,15 @@ static int run(struct app *app)
 		if (stop_at && now >= stop_at)
 			break;
 	}
-	err = ring_buffer__consume(app->rb);
+	stop_drain = now_mono_ns();
+	/* what is left, but bounded in time: a flood must not keep us from
+	 * exiting */
+	do {
+		app->batch = 0;
+		err = ring_buffer__consume(app->rb);
+	} while (err == DRAIN_MORE && now_mono_ns() - stop_drain < 2000000000ULL);
+	if (err == DRAIN_MORE)
+		err = 0;
 	report_losses(app);
 	return err < 0 ? err : 0;
 }
