@@ -139,6 +139,7 @@ struct detector {
 	struct tracker *t;
 	uint32_t n;
 	uint64_t missed;
+	uint64_t last_tick_ns;        /* the figures in the trackers are from then */
 };
 
 struct detector *detect__new(const struct detect_config *cfg)
@@ -235,6 +236,7 @@ void detect__tick(struct detector *d, uint64_t now_ns, detect_alert_fn fn, void 
 {
 	uint32_t i, j;
 
+	d->last_tick_ns = now_ns;
 	for (i = 0; i < d->n; i++) {
 		struct tracker *t = &d->t[i];
 		bool firing = t->seen && t->firing;
@@ -286,7 +288,7 @@ uint32_t detect__active(const struct detector *d, struct live_alert *out, uint32
 			continue;
 		out[n] = d->t[i].last;
 		out[n].since_ns = d->t[i].since_ns;
-		out[n].ts_ns = d->t[i].last.ts_ns;
+		out[n].ts_ns = d->last_tick_ns;
 		n++;
 	}
 	return n;

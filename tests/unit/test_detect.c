@@ -163,6 +163,8 @@ static void test_hysteresis(void)
 	CHECK(!s.got[0].ended);
 	CHECK_EQ_INT(s.got[0].since_ns, 102 * SEC);
 	CHECK_EQ_INT(detect__active(d, active, 4), 1);
+	CHECK_EQ_INT(active[0].ts_ns, t);
+	CHECK_EQ_INT(active[0].since_ns, 102 * SEC);
 
 	/* the flood stops: clear twice is not enough, the third ends it */
 	l.unanswered_per_s = 0;
