@@ -630,8 +630,11 @@ static void *runner_main(void *arg)
 			census__free(r->ready);  /* nobody took it: the newer wins */
 			r->ready = c;
 		}
-		wait_ns = max_u64(interval_ns, WALK_BUDGET_FACTOR * took);
-		wait_ns = wait_ns > took ? wait_ns - took : 0;
+		/* a walk with TIME_WAIT is paid for by its own, longer
+		 * period; only the others stretch the interval */
+		wait_ns = opts.skip_time_wait ?
+			  max_u64(interval_ns, WALK_BUDGET_FACTOR * took) : interval_ns;
+		wait_ns = wait_ns > took ? wait_ns - took : interval_ns / 4;
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += (time_t)(wait_ns / 1000000000ULL);
 		until.tv_nsec += (long)(wait_ns % 1000000000ULL);
