@@ -520,3 +520,125 @@ sf_wait_tw_record()
 		n=$((n - 1))
 	done
 }
+
+# ---- detectors and the live view (issue 5) ------------------------------------
+# (alert and stats records, the SYN flood sender, per-namespace counters; the
+# helpers above are unchanged)
+
+SYNFLOOD=${SYNFLOOD:-$SF_ROOT/build/tools/synflood}
+# nstat keeps its history in one file per user by default: shared with any
+# other test on the host. Ours is private (and we only read absolute values).
+export NSTAT_HISTORY=$SF_TMP/nstat.history
+
+# jq definition: an RFC 3339 UTC timestamp ("...T19:07:03.917767810Z") in
+# seconds since the epoch, fraction kept
+SF_JQ_TS='def sf_ts: capture("^(?<s>[^.Z]+)(?<f>\\.[0-9]+)?Z$") |
+	(.s + "Z" | fromdateiso8601) + ("0" + (.f // "") | tonumber);'
+
+# sf_now_s: CLOCK_REALTIME in seconds, with the fraction (for sf_ts comparisons)
+sf_now_s() { date +%s.%N; }
+
+# sf_require_tool NAME PATH: SKIP (FAIL under SYNFIN_REQUIRE_BPF=1) and exit
+# unless PATH is an executable
+sf_require_tool()
+{
+	if [ ! -x "$2" ]; then
+		sf_skip "$1" "$2 not built (make tools)"
+		sf_done
+	fi
+}
+
+# sf_synfin_start_grep ERE [ARGS...]: sf_synfin_start, but $SF_OUT keeps only
+# the lines that match the extended regex ERE (grep -E, line-buffered). On a
+# busy host synfin -j prints every connection of every namespace (we saw
+# 13,000 records/s, gigabytes in minutes); a detector test wants its alerts
+# and perhaps its own namespaces' records. synfin's pid is SF_SYNFIN_PID as
+# usual, so sf_synfin_stop stops it; the filter ends at its EOF.
+sf_synfin_start_grep()
+{
+	local ere=$1
+	shift
+	SF_OUT=$SF_TMP/synfin.out
+	SF_ERR=$SF_TMP/synfin.err
+	"$SYNFIN" -j "$@" 2>"$SF_ERR" > >(grep -E --line-buffered -- "$ere" >"$SF_OUT") &
+	SF_SYNFIN_PID=$!
+	SF_PIDS+=("$SF_SYNFIN_PID")
+	sf_wait_ready "$SF_SYNFIN_PID" "$SF_ERR" synfin
+}
+
+# sf_start_grep NAME ERE [SYNFIN-ARGS...]: sf_synfin_start_grep or FAIL + exit
+sf_start_grep()
+{
+	local name=$1
+	shift
+	if ! sf_synfin_start_grep "$@"; then
+		sf_fail "$name" "synfin did not start: $(head -n 3 "$SF_ERR" | tr '\n' ' ')"
+		sf_done
+	fi
+}
+
+# sf_alerts FILE JQ-CONDITION [JQ-ARGS...]: the alert records in FILE for
+# which CONDITION holds, one per line (SF_JQ_TS's sf_ts is defined)
+sf_alerts()
+{
+	local f=$1 cond=$2
+	shift 2
+	jq -c "$@" "$SF_JQ_TS select(.type == \"alert\") | select($cond)" "$f" 2>/dev/null
+}
+
+# sf_wait_alert SECONDS FILE JQ-CONDITION [JQ-ARGS...]: wait, SECONDS of
+# wall-clock time at most, until FILE holds an alert record for which
+# CONDITION holds
+sf_wait_alert()
+{
+	local end=$(( $(date +%s%N) + $1 * 1000000000 )) f=$2 cond=$3
+	shift 3
+	while [ -z "$(sf_alerts "$f" "$cond" "$@" | head -n 1)" ]; do
+		[ "$(date +%s%N)" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+
+# sf_expect_first NAME WHAT RECORDS EXPR...: PASS if RECORDS holds at least one
+# object and every jq EXPR is true on the first; otherwise FAIL listing what
+# was false, and the record (WHAT names what was missing). SF_JQ_ARGS as in
+# sf_expect; SF_JQ_TS's sf_ts is defined.
+sf_expect_first()
+{
+	local name=$1 what=$2 rec e bad=()
+	rec=$(printf '%s\n' "$3" | grep -m 1 .)
+	shift 3
+	if [ -z "$rec" ]; then
+		sf_fail "$name" "no $what"
+		return 1
+	fi
+	for e in "$@"; do
+		printf '%s\n' "$rec" | jq -e "${SF_JQ_ARGS[@]}" "$SF_JQ_TS $e" >/dev/null 2>&1 ||
+			bad+=("$e")
+	done
+	if [ "${#bad[@]}" = 0 ]; then
+		sf_pass "$name"
+		return 0
+	fi
+	local joined
+	joined=$(printf '%s; ' "${bad[@]}")
+	sf_fail "$name" "false: ${joined%; } -- record: $rec"
+	return 1
+}
+
+# sf_nstat NS COUNTER: a kernel counter of namespace NS (nstat's name, e.g.
+# TcpExtSyncookiesSent), absolute: in a fresh namespace, everything so far
+sf_nstat()
+{
+	local v
+	v=$(ip netns exec "$1" nstat -asz "$2" 2>/dev/null | awk -v k="$2" '$1 == k { print $2 }')
+	echo "${v:-0}"
+}
+
+# sf_ss_count NS STATE [FILTER]: how many TCP sockets ss shows in NS in STATE
+sf_ss_count()
+{
+	local ns=$1 st=$2
+	shift 2
+	ip netns exec "$ns" ss -Htan state "$st" "$@" 2>/dev/null | grep -c .
+}

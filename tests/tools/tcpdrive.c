@@ -37,6 +37,11 @@ struct opts {
 	int lport;		/* client --lport */
 	int accept_n;
 	int repeat;		/* client: sequential connections */
+	long rate;		/* client --repeat: connections per second, 0 = flat out */
+	int backlog;		/* server: listen() backlog */
+	int no_accept;		/* server: listen, never accept */
+	const char *hold_listener_file;	/* server: keep the listener until this exists */
+	const char *hold_exit_file;	/* client: after the last connection, wait for this */
 	enum close_mode mode;
 	int shutdown_wr;
 	long long send_bytes;
@@ -54,6 +59,7 @@ struct opts {
 static struct opts o = {
 	.accept_n = 1,
 	.repeat = 1,
+	.backlog = 16,
 	.mode = CLOSE_FIRST,
 	.timeout_ms = 20000,
 };
@@ -76,13 +82,23 @@ static void usage(void)
 		"usage: tcpdrive server --bind ADDR --port P [--accept N] [--close-first|--wait-eof]\n"
 		"                [--send BYTES] [--recv BYTES] [--linger0] [--no-close] [--delay-close-ms N]\n"
 		"                [--close-at-ns T] [--comm NAME] [--ready-file F] [--hold-until-file F]\n"
-		"                [--timeout-ms N]\n"
+		"                [--timeout-ms N] [--backlog N] [--no-accept] [--hold-listener-file F]\n"
 		"       tcpdrive client --connect ADDR --port P [--bind ADDR] [--lport P] [--send BYTES]\n"
 		"                [--recv BYTES] [--close-first|--wait-eof] [--shutdown-wr] [--linger0]\n"
 		"                [--no-close] [--delay-close-ms N] [--close-at-ns T] [--comm NAME]\n"
 		"                [--ready-file F] [--hold-until-file F] [--timeout-ms N] [--repeat N]\n"
+		"                [--rate N] [--hold-exit-file F]\n"
 		"--repeat N: N connections one after another, each closed before the next;\n"
 		"    one result line each, then \"result=done count=N connected=K failed=F\".\n"
+		"--rate N: with --repeat, start at most N connections per second.\n"
+		"--hold-exit-file F: client: after the last connection, wait for F to exist\n"
+		"    before exiting (the process outlives its connections).\n"
+		"--backlog N: the listen() backlog (default 16).\n"
+		"--no-accept: listen and never accept; with --hold-listener-file, close the\n"
+		"    listener once F exists and print \"result=listened\"; without, hold it\n"
+		"    until --timeout-ms (\"result=alarm\").\n"
+		"--hold-listener-file F: after the last accept (at once with --no-accept),\n"
+		"    keep the listener and every --no-close socket until F exists.\n"
 		"--close-first: send, read --recv bytes, close; --wait-eof: send, read to EOF, close.\n"
 		"--ready-file: server: written (\"lport=N\") once listening; client: once the\n"
 		"    data exchange is over, before --hold-until-file / --close-at-ns.\n"
@@ -378,7 +394,7 @@ static int run_server(void)
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fam == AF_INET6)
 		setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(lfd, (struct sockaddr *)&sa, len) || listen(lfd, 16)) {
+	if (bind(lfd, (struct sockaddr *)&sa, len) || listen(lfd, o.backlog)) {
 		fprintf(stderr, "tcpdrive: bind/listen %s port %d: %s\n", o.addr, o.port,
 			strerror(errno));
 		return 1;
@@ -389,7 +405,7 @@ static int run_server(void)
 		snprintf(text, sizeof(text), "lport=%d\n", i);
 		write_file(o.ready_file, text);
 	}
-	for (i = 0; i < o.accept_n; i++) {
+	for (i = 0; !o.no_accept && i < o.accept_n; i++) {
 		struct sockaddr_storage peer, self;
 		socklen_t plen = sizeof(peer), slen = sizeof(self);
 		struct xfer x = {0};
@@ -404,7 +420,13 @@ static int run_server(void)
 		finish_conn(fd, NULL, &x);
 		print_result(x.err == ECONNRESET ? "reset" : "accepted", &self, &peer, &x, x.err);
 	}
+	if (o.hold_listener_file)
+		wait_for_file(o.hold_listener_file);	/* bounded by the alarm */
+	else if (o.no_accept)
+		pause();	/* until the alarm */
 	close(lfd);
+	if (o.no_accept)
+		print_result("listened", &la, NULL, NULL, 0);
 	return 0;
 }
 
@@ -472,16 +494,36 @@ static int client_once(void)
  * next connect(), so the kernel sees N strictly sequential lifecycles. */
 static int run_client(void)
 {
+	struct timespec t0;
 	int i, failed = 0;
 
-	if (o.repeat == 1)
-		return client_once();
-	for (i = 0; i < o.repeat; i++)
+	if (o.repeat == 1) {
+		int rc = client_once();
+
+		if (o.hold_exit_file)
+			wait_for_file(o.hold_exit_file);	/* bounded by the alarm */
+		return rc;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < o.repeat; i++) {
+		if (o.rate) {
+			/* connection i starts at t0 + i / rate, never earlier */
+			long long due = (long long)t0.tv_sec * 1000000000LL + t0.tv_nsec +
+					(long long)i * 1000000000LL / o.rate;
+			struct timespec ts = { (time_t)(due / 1000000000LL),
+					       (long)(due % 1000000000LL) };
+
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+				;
+		}
 		if (client_once())
 			failed++;
+	}
 	printf("result=done count=%d connected=%d failed=%d pid=%d\n", o.repeat,
 	       o.repeat - failed, failed, (int)getpid());
 	fflush(stdout);
+	if (o.hold_exit_file)
+		wait_for_file(o.hold_exit_file);	/* bounded by the alarm */
 	return failed ? 1 : 0;
 }
 
@@ -491,6 +533,7 @@ int main(int argc, char **argv)
 		O_BIND = 256, O_CONNECT, O_PORT, O_LPORT, O_ACCEPT, O_CLOSE_FIRST,
 		O_WAIT_EOF, O_SHUT_WR, O_SEND, O_RECV, O_LINGER0, O_NO_CLOSE,
 		O_DELAY, O_CLOSE_AT, O_COMM, O_READY, O_HOLD, O_TIMEOUT, O_REPEAT,
+		O_RATE, O_BACKLOG, O_NO_ACCEPT, O_HOLD_LISTENER, O_HOLD_EXIT,
 	};
 	static const struct option lo[] = {
 		{ "bind", required_argument, 0, O_BIND },
@@ -512,6 +555,11 @@ int main(int argc, char **argv)
 		{ "hold-until-file", required_argument, 0, O_HOLD },
 		{ "timeout-ms", required_argument, 0, O_TIMEOUT },
 		{ "repeat", required_argument, 0, O_REPEAT },
+		{ "rate", required_argument, 0, O_RATE },
+		{ "backlog", required_argument, 0, O_BACKLOG },
+		{ "no-accept", no_argument, 0, O_NO_ACCEPT },
+		{ "hold-listener-file", required_argument, 0, O_HOLD_LISTENER },
+		{ "hold-exit-file", required_argument, 0, O_HOLD_EXIT },
 		{ 0 },
 	};
 	int c;
@@ -549,6 +597,11 @@ int main(int argc, char **argv)
 		case O_HOLD: o.hold_file = optarg; break;
 		case O_TIMEOUT: o.timeout_ms = (long)parse_num("--timeout-ms", optarg, 1, 600000); break;
 		case O_REPEAT: o.repeat = (int)parse_num("--repeat", optarg, 1, 100000); break;
+		case O_RATE: o.rate = (long)parse_num("--rate", optarg, 1, 1000000); break;
+		case O_BACKLOG: o.backlog = (int)parse_num("--backlog", optarg, 0, 65535); break;
+		case O_NO_ACCEPT: o.no_accept = 1; break;
+		case O_HOLD_LISTENER: o.hold_listener_file = optarg; break;
+		case O_HOLD_EXIT: o.hold_exit_file = optarg; break;
 		default: usage();
 		}
 	}
@@ -557,6 +610,11 @@ int main(int argc, char **argv)
 	/* a fixed local port cannot be reused while the last one is in
 	 * TIME_WAIT, and --no-close would pile up open sockets */
 	if (o.repeat > 1 && (o.is_server || o.lport || o.no_close))
+		usage();
+	/* server-only and repeat-only options */
+	if ((o.rate && (o.is_server || o.repeat == 1)) ||
+	    (!o.is_server && (o.no_accept || o.hold_listener_file || o.backlog != 16)) ||
+	    (o.is_server && o.hold_exit_file))
 		usage();
 
 	/* The hard bound on everything this process does. */

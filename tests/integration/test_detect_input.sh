@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Bad detector and live-view command lines: exit status 2 and exactly one
+# line on stderr naming the problem. Needs no root: synfin must reject these
+# before it touches BPF.
+# shellcheck source=tests/integration/lib.sh disable=SC2016
+. "$(dirname "$0")/lib.sh"
+
+T=detect_input
+if [ ! -x "$SYNFIN" ]; then
+	sf_skip "$T" "$SYNFIN not built"
+	sf_done
+fi
+
+# bad_case NAME TOKEN ARGS...: TOKEN must appear in the one stderr line
+bad_case()
+{
+	local name=$1 token=$2 rc lines
+	shift 2
+	timeout -s KILL 10 "$SYNFIN" "$@" >"$SF_TMP/out" 2>"$SF_TMP/err" </dev/null
+	rc=$?
+	lines=$(wc -l <"$SF_TMP/err")
+	# a final line without a newline still counts as a line
+	[ -s "$SF_TMP/err" ] && [ "$(tail -c 1 "$SF_TMP/err" | od -An -c | tr -d ' ')" != '\n' ] &&
+		lines=$((lines + 1))
+	if [ "$rc" != 2 ]; then
+		sf_fail "$T/$name" "synfin $* exited $rc (want 2); stderr: $(head -c 300 "$SF_TMP/err" | tr '\n' '|')"
+	elif [ "$lines" != 1 ]; then
+		sf_fail "$T/$name" "synfin $* wrote $lines lines on stderr (want 1): $(head -c 300 "$SF_TMP/err" | tr '\n' '|')"
+	elif ! grep -qF -- "$token" "$SF_TMP/err"; then
+		sf_fail "$T/$name" "stderr does not name '$token': $(cat "$SF_TMP/err")"
+	elif [ -s "$SF_TMP/out" ]; then
+		sf_fail "$T/$name" "synfin $* wrote to stdout: $(head -c 200 "$SF_TMP/out")"
+	else
+		sf_pass "$T/$name"
+	fi
+}
+
+bad_case syn_ratio_above_1 syn-ratio --syn-ratio 2
+bad_case tw_ports_zero tw-ports --tw-ports 0
+bad_case interval_zero interval --interval 0
+bad_case top_extra_arg extra top extra
+sf_done

@@ -1,0 +1,129 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# The live view:
+#  a. `synfin top -j -d 4` prints at least 3 {"type":"stats"} records, each
+#     with the documented fields; the state counts agree with ss: 10 held
+#     connections (20 ESTAB sockets in our two namespaces) and their listener
+#     are in every record's counts.
+#  b. `synfin top` on a pseudo-terminal (script(1)) draws in the alternate
+#     screen, quits on 'q' within 2 s with exit status 0, and leaves the
+#     terminal as it found it: termios unchanged, and the output ends by
+#     leaving the alternate screen (ESC [?1049l).
+# shellcheck source=tests/integration/lib.sh disable=SC2016
+. "$(dirname "$0")/lib.sh"
+
+T=top
+PORT=5500
+PAIRS=10
+sf_setup_ns "$T"
+for t in ss script stty; do
+	command -v "$t" >/dev/null || { sf_skip "$T" "$t not installed"; sf_done; }
+done
+
+# --- a. top -j ------------------------------------------------------------------
+sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" --accept "$PAIRS" \
+	--no-close --close-first --comm sftopsrv --hold-listener-file "$SF_TMP/release" \
+	--ready-file "$SF_TMP/srv.ready" --timeout-ms 60000
+sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
+for i in $(seq "$PAIRS"); do
+	sf_bg "$SF_TMP/cli$i" "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$PORT" \
+		--close-first --comm sftopcli --ready-file "$SF_TMP/cli$i.ready" \
+		--hold-until-file "$SF_TMP/release" --timeout-ms 60000
+done
+for i in $(seq "$PAIRS"); do
+	sf_wait_file "$SF_TMP/cli$i.ready" || { sf_fail "$T" "client $i did not connect"; sf_done; }
+done
+n=100
+while [ "$(grep -c '^result=accepted' "$SF_TMP/srv")" -lt "$PAIRS" ] && [ "$n" -gt 0 ]; do
+	sleep 0.05
+	n=$((n - 1))
+done
+ec=$(sf_ss_count "$SF_NS_C" established)
+es=$(sf_ss_count "$SF_NS_S" established)
+eh=$(ss -Htan state established 2>/dev/null | grep -c .)
+echo "  ss: ESTAB client ns $ec, server ns $es, host ns $eh"
+if [ "$ec" = "$PAIRS" ] && [ "$es" = "$PAIRS" ]; then
+	sf_pass "$T/traffic"
+else
+	sf_fail "$T/traffic" "ss shows $ec + $es ESTAB sockets in our namespaces (want $PAIRS + $PAIRS)"
+fi
+
+timeout -k 2 20 "$SYNFIN" top -j -d 4 >"$SF_TMP/top.out" 2>"$SF_TMP/top.err" </dev/null
+rc=$?
+sf_check "$T/j/exit" "synfin top -j -d 4 exited $rc: $(tail -c 300 "$SF_TMP/top.err")" [ "$rc" = 0 ]
+sf_check "$T/j/json-lines" "not JSON Lines: $(head -c 300 "$SF_TMP/top.out")" sf_json_lines "$SF_TMP/top.out"
+stats=$(jq -c 'select(.type == "stats")' "$SF_TMP/top.out" 2>/dev/null)
+nstats=$(grep -c . <<<"$stats")
+sf_check "$T/j/count" "$nstats stats records in 4 s (want >= 3)" [ "$nstats" -ge 3 ]
+# every record has every documented field, of the right type
+shape='(.ts | type) == "string" and (.interval_s | type) == "number" and .interval_s > 0 and
+	(.states | type) == "object" and
+	([.states["ESTAB", "TIME-WAIT", "SYN-RECV", "CLOSE-WAIT", "LISTEN"] | type] | unique) == ["number"] and
+	(.rates | type) == "object" and (.handshake_ms | type) == "object" and
+	(.listeners | type) == "array" and (.time_wait | type) == "array" and
+	(.close_wait | type) == "array" and (.alerts | type) == "array" and
+	(.lost_total | type) == "number"'
+badrec=$(jq -c "select(($shape) | not)" <<<"$stats" 2>&1 | head -n 1)
+if [ -n "$stats" ] && [ -z "$badrec" ]; then
+	sf_pass "$T/j/fields"
+else
+	sf_fail "$T/j/fields" "no stats record, or one lacks a field: $(head -c 600 <<<"$badrec")"
+fi
+# our 20 ESTAB sockets and our listener are in every census
+want=$((ec + es))
+badrec=$(jq -c --argjson w "$want" 'select(.states.ESTAB < $w or .states.LISTEN < 1) | .states' \
+	<<<"$stats" 2>&1 | head -n 1)
+echo "  top -j ESTAB per record: $(jq -r '.states.ESTAB' <<<"$stats" | tr '\n' ' ')(ss: $want in our namespaces + $eh in the host's)"
+if [ -n "$stats" ] && [ -z "$badrec" ]; then
+	sf_pass "$T/j/states"
+else
+	sf_fail "$T/j/states" "no stats record, or one counts fewer than our $want ESTAB sockets or no listener: $badrec"
+fi
+touch "$SF_TMP/release"
+
+# --- b. top on a terminal ---------------------------------------------------------
+# script(1) runs synfin top on a pty; its stdout is what the terminal got.
+# The inner shell records the termios before and after, and when synfin
+# exited. 'q' goes in through a fifo once the first frame is drawn.
+mkfifo "$SF_TMP/tty.in"
+inner="stty rows 24 cols 80; stty -g >'$SF_TMP/stty.before';"
+inner+=" '$SYNFIN' top -d 20 2>'$SF_TMP/tty.err'; rc=\$?; date +%s%N >'$SF_TMP/tty.exited';"
+inner+=" stty -g >'$SF_TMP/stty.after'; exit \$rc"
+timeout -k 2 30 script -qfec "$inner" /dev/null <"$SF_TMP/tty.in" >"$SF_TMP/tty.out" 2>&1 &
+SCRIPT=$!
+SF_PIDS+=("$SCRIPT")
+exec 7>"$SF_TMP/tty.in"
+n=150
+while ! grep -q 'synfin top' "$SF_TMP/tty.out" 2>/dev/null && [ "$n" -gt 0 ] &&
+	kill -0 "$SCRIPT" 2>/dev/null; do
+	sleep 0.1
+	n=$((n - 1))
+done
+if grep -q 'synfin top' "$SF_TMP/tty.out"; then
+	sf_pass "$T/tty/draws"
+else
+	sf_fail "$T/tty/draws" "no frame in 15 s: $(head -c 300 "$SF_TMP/tty.out" | cat -v) $(head -c 300 "$SF_TMP/tty.err")"
+fi
+q_sent=$(date +%s%N)
+printf q >&7
+sf_wait_pid "$SCRIPT" 10
+rc=$?
+exec 7>&-
+if [ -s "$SF_TMP/tty.exited" ]; then
+	ms=$(( ($(cat "$SF_TMP/tty.exited") - q_sent) / 1000000 ))
+else
+	ms=none
+fi
+if [ "$rc" = 0 ] && [ "$ms" != none ] && [ "$ms" -le 2000 ]; then
+	sf_pass "$T/tty/quits"
+else
+	sf_fail "$T/tty/quits" "after 'q': exit status $rc, exited after $ms ms (want 0 within 2000 ms): $(tail -c 300 "$SF_TMP/tty.err")"
+fi
+echo "  'q' to exit: $ms ms"
+sf_check "$T/tty/termios" "termios before and after differ: $(cat "$SF_TMP/stty.before" 2>&1) vs $(cat "$SF_TMP/stty.after" 2>&1)" \
+	cmp -s "$SF_TMP/stty.before" "$SF_TMP/stty.after"
+tail_bytes=$(tail -c 8 "$SF_TMP/tty.out" | od -An -c | tr -s ' ')
+sf_check "$T/tty/alt-screen" "output does not end with ESC [?1049l: ends with$tail_bytes" \
+	[ "$(tail -c 8 "$SF_TMP/tty.out")" = $'\e[?1049l' ]
+sf_check "$T/tty/alt-screen-entered" "no ESC [?1049h in the output" grep -q $'\e\\[?1049h' "$SF_TMP/tty.out"
+sf_done

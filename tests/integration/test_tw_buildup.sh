@@ -1,0 +1,131 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# TIME_WAIT build-up detector, both sides, two synfin instances at once:
+#  b. the server closes first (400 connections): the server namespace holds
+#     400 TIME_WAIT socks of one listener. Instance "count" (--tw-count 300)
+#     raises timewait_buildup side server for that listener; instance "dflt"
+#     (default thresholds: 8192, or half of tcp_max_tw_buckets) does not.
+#  a. the client closes first (700 connections) with the client namespace's
+#     ephemeral range narrowed to 1000 ports (40000-40999): 70% of the range
+#     sits in TIME_WAIT toward one destination. Instance "dflt" (--tw-ports
+#     50) raises timewait_buildup side client for that destination, naming
+#     the client process.
+# b runs first, while the client's range is still the default one: with the
+# narrow range, client ports come round again and their SYNs recycle the
+# server's TIME_WAIT socks of b.
+# shellcheck source=tests/integration/lib.sh disable=SC2016
+. "$(dirname "$0")/lib.sh"
+
+T=tw_buildup
+PA=5300
+PB=5301
+NA=700
+NB=400
+sf_setup_ns "$T"
+start()
+{
+	local name=$1
+	shift
+	SF_OUT=$SF_TMP/$name.out
+	SF_ERR=$SF_TMP/$name.err
+	"$SYNFIN" -j "$@" 2>"$SF_ERR" > >(grep -E --line-buffered '"type":"alert"' >"$SF_OUT") &
+	SF_PIDS+=("$!")
+	eval "PID_$name=$!"
+	sf_wait_ready "$!" "$SF_ERR" "synfin $name" ||
+		{ sf_fail "$T/$name" "synfin did not start: $(head -n 3 "$SF_ERR" | tr '\n' ' ')"; sf_done; }
+}
+start dflt
+start count --tw-count 300
+stop()
+{
+	local pid
+	pid=$(eval echo "\$PID_$1")
+	kill -INT "$pid" 2>/dev/null
+	sf_wait_pid "$pid" 10 || sf_fail "$T/$1/stop" "synfin $1 did not exit 0 on SIGINT"
+}
+
+# churn NAME PORT N SERVER-MODE CLIENT-MODE: N sequential connections. The
+# server keeps listening and the client process stays alive afterwards (as
+# a real server and a real client would) until $SF_TMP/stop_NAME exists.
+churn()
+{
+	local name=$1 port=$2 n=$3 smode=$4 cmode=$5 t0 t1 ms k=700
+	sf_bg "$SF_TMP/srv_$name" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$port" \
+		--accept "$n" --backlog 128 "$smode" --comm "sftw${name}srv" \
+		--hold-listener-file "$SF_TMP/stop_$name" \
+		--ready-file "$SF_TMP/srv_$name.ready" --timeout-ms 60000
+	CHURN_SRV=$SF_LAST_PID
+	sf_wait_file "$SF_TMP/srv_$name.ready" || { sf_fail "$T/$name" "server did not listen"; sf_done; }
+	t0=$(date +%s%N)
+	sf_bg "$SF_TMP/cli_$name" "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$port" \
+		--repeat "$n" "$cmode" --comm "sftw${name}cli" --hold-exit-file "$SF_TMP/stop_$name" \
+		--timeout-ms 60000
+	CHURN_CLI=$SF_LAST_PID
+	# bounded (35 s) wait for the client's summary line
+	while ! grep -q '^result=done' "$SF_TMP/cli_$name" && [ "$k" -gt 0 ] &&
+		kill -0 "$CHURN_CLI" 2>/dev/null; do
+		sleep 0.05
+		k=$((k - 1))
+	done
+	t1=$(date +%s%N)
+	ms=$(( (t1 - t0) / 1000000 ))
+	CHURN_T1=$(awk -v n="$t1" 'BEGIN { printf "%.3f", n / 1e9 }')
+	echo "  $name: $(tail -n 1 "$SF_TMP/cli_$name") in $ms ms = $(( n * 1000 / (ms > 0 ? ms : 1) ))/s"
+	grep -q "^result=done count=$n connected=$n " "$SF_TMP/cli_$name" ||
+		{ sf_fail "$T/$name" "client: $(tail -n 2 "$SF_TMP/cli_$name") $(cat "$SF_TMP/cli_$name.err")"; sf_done; }
+}
+
+# release NAME: let churn NAME's server and client exit
+release()
+{
+	touch "$SF_TMP/stop_$1"
+	sf_wait_pid "$CHURN_SRV" 5
+	sf_wait_pid "$CHURN_CLI" 5
+}
+
+# --- b. server closes first ---------------------------------------------------
+churn b "$PB" "$NB" --close-first --wait-eof
+twb=$(sf_ss_count "$SF_NS_S" time-wait "( sport = :$PB )")
+echo "  b: server ns TIME-WAIT from :$PB: $twb (ss)"
+sf_check "$T/b/traffic" "only $twb TIME-WAIT socks for :$PB in the server namespace (want $NB)" \
+	[ "$twb" -ge $((NB * 95 / 100)) ]
+cond='.kind == "timewait_buildup" and .netns == $ns and .side == "server" and .listener.port == $port'
+sel=(--argjson ns "$SF_NETNS_S" --argjson port "$PB")
+sf_wait_alert 10 "$SF_TMP/count.out" "$cond and .state == \"start\"" "${sel[@]}"
+SF_JQ_ARGS=("${sel[@]}" --arg addr "$SF_S4" --argjson t1 "$CHURN_T1")
+rec=$(sf_alerts "$SF_TMP/count.out" "$cond and .state == \"start\"" "${sel[@]}")
+sf_expect_first "$T/b/start" "timewait_buildup start side server for $SF_S4:$PB (--tw-count 300)" \
+	"$rec" '.listener.addr == $addr' '.figures.count >= 300' '(.fired | length) >= 1'
+sf_expect_first "$T/b/prompt" "timewait_buildup start side server" "$rec" '(.ts | sf_ts) <= $t1 + 6'
+[ -n "$rec" ] && echo "  b start: $(head -n 1 <<<"$rec")"
+rec=$(sf_alerts "$SF_TMP/dflt.out" '.kind == "timewait_buildup" and .netns == $ns' "${sel[@]}")
+sf_check "$T/b/default-quiet" "400 TIME_WAIT fired at default thresholds: $(head -n 1 <<<"$rec")" \
+	[ -z "$rec" ]
+release b
+
+# --- a. client closes first, 1000 ephemeral ports ---------------------------------
+sf_in "$SF_NS_C" sysctl -qw net.ipv4.ip_local_port_range="40000 40999" ||
+	{ sf_fail "$T/a" "cannot narrow ip_local_port_range"; sf_done; }
+churn a "$PA" "$NA" --wait-eof --close-first
+twa=$(sf_ss_count "$SF_NS_C" time-wait "( dport = :$PA )")
+echo "  a: client ns TIME-WAIT to :$PA: $twa (ss) of 1000 ports"
+sf_check "$T/a/traffic" "only $twa TIME-WAIT socks toward :$PA in the client namespace (want $NA)" \
+	[ "$twa" -ge $((NA * 95 / 100)) ]
+cond='.kind == "timewait_buildup" and .netns == $ns and .side == "client" and .destination.port == $port'
+sel=(--argjson ns "$SF_NETNS_C" --argjson port "$PA")
+sf_wait_alert 10 "$SF_TMP/dflt.out" "$cond and .state == \"start\"" "${sel[@]}"
+SF_JQ_ARGS=("${sel[@]}" --arg addr "$SF_S4" --argjson t1 "$CHURN_T1" --argjson pid "$CHURN_CLI")
+rec=$(sf_alerts "$SF_TMP/dflt.out" "$cond and .state == \"start\"" "${sel[@]}")
+sf_expect_first "$T/a/start" "timewait_buildup start side client toward $SF_S4:$PA (default thresholds)" \
+	"$rec" '.destination.addr == $addr' '.figures.port_use >= 0.5' '.figures.count >= 650' \
+	'(.fired | length) >= 1'
+sf_expect_first "$T/a/owner" "timewait_buildup start side client" "$rec" \
+	'.pid == $pid' '.comm == "sftwacli"'
+sf_expect_first "$T/a/prompt" "timewait_buildup start side client" "$rec" '(.ts | sf_ts) <= $t1 + 6'
+[ -n "$rec" ] && echo "  a start: $(head -n 1 <<<"$rec")"
+SF_JQ_ARGS=()
+release a
+
+stop dflt
+stop count
+sf_done
