@@ -42,14 +42,29 @@ void activity__free(struct activity *a)
 	free(a);
 }
 
-void activity__reset(struct activity *a)
+static uint32_t *lookup(struct activity *a, bool tw, enum tw_side side,
+			const struct live_endpoint *ep);
+
+void activity__reset(struct activity *a, uint64_t now_ns)
 {
+	uint32_t i, n = 0;
+
 	a->opens_active = a->opens_passive = a->closes = a->failed_opens = 0;
 	a->resets_sent = a->resets_received = a->retransmits = a->synack_retrans = 0;
 	a->nhs_client = a->nhs_server = 0;
 	a->nlisteners = 0;
-	a->ntw = 0;
 	memset(a->slots, 0, a->nslots * sizeof(*a->slots));
+	for (i = 0; i < a->ntw; i++) {
+		struct activity_tw *t = &a->tw[i];
+
+		if (t->last_ns + ACTIVITY_TW_KEEP_NS < now_ns)
+			continue;
+		t->entries = 0;
+		a->tw[n] = *t;
+		*lookup(a, true, a->tw[n].side, &a->tw[n].ep) = (n + 1) | SLOT_TW;
+		n++;
+	}
+	a->ntw = n;
 }
 
 static uint32_t hash_key(uint32_t side, const struct live_endpoint *ep)
@@ -264,6 +279,8 @@ void activity__conn(struct activity *a, const struct conn_record *rec)
 	if (!t)
 		return;
 	t->entries++;
+	if (rec->end_ns > t->last_ns)
+		t->last_ns = rec->end_ns;
 	tally_owner(t, rec);
 }
 

@@ -37,7 +37,8 @@ struct activity_owner {
 struct activity_tw {
 	enum tw_side side;
 	struct live_endpoint ep;
-	uint32_t entries;
+	uint32_t entries;             /* this interval */
+	uint64_t last_ns;             /* the newest connection's end */
 	struct activity_owner owners[ACTIVITY_OWNERS];
 };
 
@@ -58,8 +59,12 @@ struct activity {
 
 struct activity *activity__new(void);
 void activity__free(struct activity *a);
-/* Forget the interval (capacity kept). */
-void activity__reset(struct activity *a);
+/* Forget the interval (capacity kept). TIME_WAIT groups, with the
+ * processes behind them, are kept while a TIME_WAIT sock of theirs may
+ * stand (ACTIVITY_TW_KEEP_NS after their last connection), so an alert
+ * can name the process after its churn stopped. */
+#define ACTIVITY_TW_KEEP_NS (120ULL * 1000000000ULL)
+void activity__reset(struct activity *a, uint64_t now_ns);
 void activity__event(struct activity *a, const struct synfin_event *ev);
 void activity__conn(struct activity *a, const struct conn_record *rec);
 /* p in [0,1] of the first n samples (sorted in place); n > 0. */

@@ -131,6 +131,7 @@ struct tracker {
 	bool seen;                    /* observed this interval */
 	bool firing;
 	uint32_t on, off;             /* streaks */
+	uint64_t first_on_ns;         /* the first interval of the current firing streak */
 	uint64_t since_ns;
 };
 
@@ -242,11 +243,14 @@ void detect__tick(struct detector *d, uint64_t now_ns, detect_alert_fn fn, void 
 		bool firing = t->seen && t->firing;
 
 		if (firing) {
-			t->on++;
+			if (!t->on++)
+				t->first_on_ns = now_ns;
 			t->off = 0;
 			if (!t->active && t->on >= d->cfg.hold_on) {
+				/* since: when the condition began, not when it
+				 * had held long enough to be believed */
 				t->active = true;
-				t->since_ns = now_ns;
+				t->since_ns = t->first_on_ns;
 				emit(t, now_ns, false, fn, ctx);
 			}
 		} else {

@@ -561,7 +561,7 @@ void monitor__poll(struct monitor *m, const struct engine *eng, uint64_t now_ns,
 		/* the first census only sets the counters' base */
 		m->last_ns = now_ns;
 		save_prev(m, c);
-		activity__reset(m->act);
+		activity__reset(m->act, now_ns);
 		census__free(c);
 		return;
 	}
@@ -581,7 +581,7 @@ void monitor__poll(struct monitor *m, const struct engine *eng, uint64_t now_ns,
 		m->opts.on_stats(m->stats, m->opts.ctx);
 	}
 	save_prev(m, c);
-	activity__reset(m->act);
+	activity__reset(m->act, now_ns);
 	m->last_ns = now_ns;
 	census__free(c);
 }

@@ -178,8 +178,8 @@ int parse_number(const char *arg, double min, bool min_inclusive, double max,
 		return -EINVAL;
 	}
 	if (val > max || val < min || (!min_inclusive && val == min)) {
-		snprintf(err, errlen, "%s is out of range %s%g-%g", arg,
-			 min_inclusive ? "" : "above ", min, max);
+		snprintf(err, errlen, "%s is out of range %s%g, %g]", arg,
+			 min_inclusive ? "[" : "(", min, max);
 		return -EINVAL;
 	}
 	*out = val;

@@ -161,10 +161,11 @@ static void test_hysteresis(void)
 	}
 	CHECK_EQ_INT(s.n, 1);               /* started once, not per interval */
 	CHECK(!s.got[0].ended);
-	CHECK_EQ_INT(s.got[0].since_ns, 102 * SEC);
+	CHECK_EQ_INT(s.got[0].since_ns, 101 * SEC);
+	CHECK_EQ_INT(s.got[0].ts_ns, 102 * SEC);
 	CHECK_EQ_INT(detect__active(d, active, 4), 1);
 	CHECK_EQ_INT(active[0].ts_ns, t);
-	CHECK_EQ_INT(active[0].since_ns, 102 * SEC);
+	CHECK_EQ_INT(active[0].since_ns, 101 * SEC);
 
 	/* the flood stops: clear twice is not enough, the third ends it */
 	l.unanswered_per_s = 0;
@@ -178,7 +179,7 @@ static void test_hysteresis(void)
 	detect__tick(d, t += SEC, collect, &s);
 	CHECK_EQ_INT(s.n, 2);
 	CHECK(s.got[1].ended);
-	CHECK_EQ_INT(s.got[1].since_ns, 102 * SEC);
+	CHECK_EQ_INT(s.got[1].since_ns, 101 * SEC);
 	CHECK_EQ_INT(s.got[1].ts_ns, t);
 	CHECK_EQ_INT(s.got[1].owner.pid, 77);
 	CHECK_EQ_INT(detect__active(d, active, 4), 0);
@@ -244,7 +245,7 @@ static void test_activity(void)
 	};
 	struct conn_record rec = {
 		.family = SYNFIN_AF_INET, .netns = 5, .role = ROLE_CLIENT,
-		.rport = 80, .pid = 12, .comm = "cli",
+		.rport = 80, .pid = 12, .comm = "cli", .end_ns = 50 * SEC,
 		.tw = { .kind = TW_KIND_TIME_WAIT },
 	};
 	struct live_handshakes hs;
@@ -283,8 +284,18 @@ static void test_activity(void)
 	CHECK_EQ_INT(a->ntw, 1);
 	CHECK_EQ_INT(a->tw[0].entries, 5);
 	CHECK_EQ_INT(a->tw[0].owners[0].owner.pid, 12);
-	activity__reset(a);
+	/* a new interval: listeners go, the tw group stays with its owner
+	 * while its socks may stand, then goes */
+	activity__reset(a, 60 * SEC);
 	CHECK_EQ_INT(a->nlisteners, 0);
+	CHECK_EQ_INT(a->ntw, 1);
+	CHECK_EQ_INT(a->tw[0].entries, 0);
+	CHECK_EQ_INT(a->tw[0].owners[0].owner.pid, 12);
+	rec.tw.kind = TW_KIND_TIME_WAIT;
+	activity__conn(a, &rec);
+	CHECK_EQ_INT(a->ntw, 1);          /* found again after the rebuild */
+	CHECK_EQ_INT(a->tw[0].entries, 1);
+	activity__reset(a, 200 * SEC);
 	CHECK_EQ_INT(a->ntw, 0);
 	activity__free(a);
 }
