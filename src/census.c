@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "census.h"
+#include "grow.h"
 
 /* A listener's owner that /proc did not show is looked for again only this
  * often: a scan of every process's fds is not free. */
@@ -48,6 +49,7 @@ struct walk_ctx {
 	struct census *c;
 	size_t listeners_cap, tw_cap, netns_cap;
 	size_t first_listener;        /* this netns's first listener */
+	uint32_t netns;               /* the one being walked */
 	struct pending *reqs, *tws;
 	size_t nreqs, reqs_cap, ntws, tws_cap;
 	int err;                      /* ENOMEM seen: the census is not trusted */
@@ -59,23 +61,6 @@ static uint64_t now_mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static void *grow(void *arr, size_t *cap, size_t need, size_t elsz)
-{
-	size_t ncap;
-	void *p;
-
-	if (need <= *cap)
-		return arr;
-	ncap = *cap ? *cap * 2 : 32;
-	while (ncap < need)
-		ncap *= 2;
-	p = reallocarray(arr, ncap, elsz);
-	if (!p)
-		return NULL;
-	*cap = ncap;
-	return p;
 }
 
 int census_parse_netstat(const char *text, uint64_t mib[MIB_MAX])
@@ -174,7 +159,7 @@ static int census_netns_begin(void *ctx, uint32_t netns)
 	struct census_netns *ns;
 	char *buf;
 
-	ns = grow(c->netns, &w->netns_cap, c->nnetns + 1, sizeof(*c->netns));
+	ns = grow_array(c->netns, &w->netns_cap, c->nnetns + 1, sizeof(*c->netns));
 	if (!ns)
 		return -ENOMEM;
 	c->netns = ns;
@@ -187,6 +172,7 @@ static int census_netns_begin(void *ctx, uint32_t netns)
 	read_netns_figures(ns, buf);
 	free(buf);
 	w->first_listener = c->nlisteners;
+	w->netns = netns;
 	w->nreqs = 0;
 	w->ntws = 0;
 	return 0;
@@ -195,7 +181,7 @@ static int census_netns_begin(void *ctx, uint32_t netns)
 static int add_pending(struct pending **arr, size_t *n, size_t *cap,
 		       const struct sockdiag_sock *s)
 {
-	struct pending *p = grow(*arr, cap, *n + 1, sizeof(**arr));
+	struct pending *p = grow_array(*arr, cap, *n + 1, sizeof(**arr));
 
 	if (!p)
 		return -ENOMEM;
@@ -220,7 +206,7 @@ static int census_sock(void *ctx, uint32_t netns, const struct sockdiag_sock *s)
 		c->states[s->state]++;
 	switch (s->state) {
 	case SYNFIN_TCP_LISTEN:
-		l = grow(c->listeners, &w->listeners_cap, c->nlisteners + 1,
+		l = grow_array(c->listeners, &w->listeners_cap, c->nlisteners + 1,
 			 sizeof(*c->listeners));
 		if (!l)
 			return -ENOMEM;
@@ -256,39 +242,49 @@ static bool addr_zero(const uint8_t *a)
 	return !memcmp(a, zero, SYNFIN_ADDR_LEN);
 }
 
-/* Does listener l take connections to (family, addr, port)? The wildcard
- * takes every address; "::" also IPv4 (dual stack). */
-static bool listener_takes(const struct census_listener *l, uint8_t family,
-			   const uint8_t *addr, uint16_t port)
+/* Does the listener at l take connections to e? The wildcard takes every
+ * address; "::" also IPv4 (dual stack); a v4-mapped address its IPv4 form. */
+static bool listener_takes(const struct live_endpoint *l, const struct live_endpoint *e)
 {
 	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
 
-	if (l->ep.port != port)
+	if (l->netns != e->netns || l->port != e->port)
 		return false;
-	if (addr_zero(l->ep.addr))
-		return l->ep.family == family || l->ep.family == SYNFIN_AF_INET6;
-	if (l->ep.family == family)
-		return !memcmp(l->ep.addr, addr, SYNFIN_ADDR_LEN);
-	/* a v4-mapped listener address against an IPv4 socket */
-	return l->ep.family == SYNFIN_AF_INET6 && family == SYNFIN_AF_INET &&
-	       !memcmp(l->ep.addr, mapped, 12) && !memcmp(l->ep.addr + 12, addr, 4);
+	if (addr_zero(l->addr))
+		return l->family == e->family || l->family == SYNFIN_AF_INET6;
+	if (l->family == e->family)
+		return !memcmp(l->addr, e->addr, SYNFIN_ADDR_LEN);
+	return l->family == SYNFIN_AF_INET6 && e->family == SYNFIN_AF_INET &&
+	       !memcmp(l->addr, mapped, 12) && !memcmp(l->addr + 12, e->addr, 4);
 }
 
-static uint32_t find_listener(const struct census *c, size_t first, uint8_t family,
-			      const uint8_t *addr, uint16_t port)
+int census_find_listener(const struct census *c, size_t first, const struct live_endpoint *e)
 {
-	uint32_t wildcard = UINT32_MAX;
+	int wildcard = -1;
 
 	for (size_t i = first; i < c->nlisteners; i++) {
-		if (!listener_takes(&c->listeners[i], family, addr, port))
+		if (!listener_takes(&c->listeners[i].ep, e))
 			continue;
 		/* a specific address wins over the wildcard, as in the kernel */
 		if (!addr_zero(c->listeners[i].ep.addr))
-			return (uint32_t)i;
-		if (wildcard == UINT32_MAX)
-			wildcard = (uint32_t)i;
+			return (int)i;
+		if (wildcard < 0)
+			wildcard = (int)i;
 	}
 	return wildcard;
+}
+
+/* The listener of this netns (from first on) taking (family, addr, port),
+ * or UINT32_MAX. */
+static uint32_t find_listener(const struct census *c, size_t first, uint32_t netns,
+			      uint8_t family, const uint8_t *addr, uint16_t port)
+{
+	struct live_endpoint e = { .netns = netns, .family = family, .port = port };
+	int i;
+
+	memcpy(e.addr, addr, SYNFIN_ADDR_LEN);
+	i = census_find_listener(c, first, &e);
+	return i < 0 ? UINT32_MAX : (uint32_t)i;
 }
 
 static int pending_cmp(const void *a, const void *b)
@@ -309,7 +305,7 @@ static void settle_half_open(struct walk_ctx *w)
 	for (i = 0; i < w->nreqs; i++) {
 		struct pending *p = &w->reqs[i];
 
-		p->listener = find_listener(c, w->first_listener, p->family,
+		p->listener = find_listener(c, w->first_listener, w->netns, p->family,
 					    p->laddr, p->lport);
 	}
 	qsort(w->reqs, w->nreqs, sizeof(*w->reqs), pending_cmp);
@@ -353,7 +349,7 @@ static int settle_time_wait(struct walk_ctx *w, const struct census_netns *ns)
 
 	if (!w->ntws)
 		return 0;
-	t = grow(c->tw, &w->tw_cap, c->ntw + w->ntws, sizeof(*c->tw));
+	t = grow_array(c->tw, &w->tw_cap, c->ntw + w->ntws, sizeof(*c->tw));
 	if (!t)
 		return -ENOMEM;
 	c->tw = t;
@@ -365,7 +361,7 @@ static int settle_time_wait(struct walk_ctx *w, const struct census_netns *ns)
 		t->ep.netns = ns->netns;
 		t->ep.family = p->family;
 		t->count = 1;
-		if (find_listener(c, w->first_listener, p->family, p->laddr,
+		if (find_listener(c, w->first_listener, ns->netns, p->family, p->laddr,
 				  p->lport) != UINT32_MAX) {
 			t->side = TW_SIDE_SERVER;
 			memcpy(t->ep.addr, p->laddr, SYNFIN_ADDR_LEN);

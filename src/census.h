@@ -96,6 +96,11 @@ void census__free(struct census *c);
 /* One census, in the calling thread (tests, and the runner). */
 struct census *census__collect(const struct census_opts *opts);
 
+/* The listener in c (from index first on) that takes a connection whose
+ * local endpoint is e: same netns and port, and e's address or the
+ * wildcard (a specific address wins, as in the kernel). -1 if none. */
+int census_find_listener(const struct census *c, size_t first, const struct live_endpoint *e);
+
 /* Pure parts, exported for unit tests. */
 /* Parse /proc/net/netstat text: fills mib[] from the TcpExt lines. Returns
  * 0, or -EINVAL when no TcpExt pair is found. */

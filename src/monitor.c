@@ -6,6 +6,7 @@
 #include <string.h>
 #include "activity.h"
 #include "census.h"
+#include "grow.h"
 #include "monitor.h"
 
 #define MAX_CW_OWNERS 1024   /* CLOSE_WAIT tallies per interval; more are counted missed */
@@ -41,13 +42,6 @@ struct monitor {
 	uint32_t ncw;
 	uint64_t cw_age_ns, now_ns;
 };
-
-static bool addr_zero(const uint8_t *a)
-{
-	static const uint8_t zero[SYNFIN_ADDR_LEN];
-
-	return !memcmp(a, zero, SYNFIN_ADDR_LEN);
-}
 
 struct monitor *monitor__new(const struct monitor_opts *opts)
 {
@@ -114,37 +108,6 @@ uint64_t monitor__missed(const struct monitor *m)
 	return m->missed + m->act->keys_missed + detect__missed(m->det);
 }
 
-static bool listener_takes(const struct live_endpoint *l, const struct live_endpoint *e)
-{
-	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
-
-	if (l->netns != e->netns || l->port != e->port)
-		return false;
-	if (addr_zero(l->addr))
-		return l->family == e->family || l->family == SYNFIN_AF_INET6;
-	if (l->family == e->family)
-		return !memcmp(l->addr, e->addr, SYNFIN_ADDR_LEN);
-	return l->family == SYNFIN_AF_INET6 && e->family == SYNFIN_AF_INET &&
-	       !memcmp(l->addr, mapped, 12) && !memcmp(l->addr + 12, e->addr, 4);
-}
-
-/* The listener that took a child with local endpoint e: a specific address
- * wins over the wildcard, as in the kernel. */
-static int match_listener(const struct census *c, const struct live_endpoint *e)
-{
-	int wildcard = -1;
-
-	for (size_t i = 0; i < c->nlisteners; i++) {
-		if (!listener_takes(&c->listeners[i].ep, e))
-			continue;
-		if (!addr_zero(c->listeners[i].ep.addr))
-			return (int)i;
-		if (wildcard < 0)
-			wildcard = (int)i;
-	}
-	return wildcard;
-}
-
 static const struct mib_prev *prev_of(const struct monitor *m, uint32_t netns)
 {
 	for (size_t i = 0; i < m->nprev; i++)
@@ -177,23 +140,6 @@ static void save_prev(struct monitor *m, const struct census *c)
 	free(m->prev);
 	m->prev = p;
 	m->nprev = n;
-}
-
-static void *grow(void *arr, size_t *cap, size_t need, size_t elsz)
-{
-	size_t ncap;
-	void *p;
-
-	if (need <= *cap)
-		return arr;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	p = reallocarray(arr, ncap, elsz);
-	if (!p)
-		return NULL;
-	*cap = ncap;
-	return p;
 }
 
 /* The netns's SYN cookie and drop counters belong to the listeners whose
@@ -283,18 +229,18 @@ static size_t build_listeners(struct monitor *m, const struct census *c, double 
 
 	if (!c->nlisteners)
 		return 0;
-	ls = grow(m->ls, &m->ls_cap, c->nlisteners, sizeof(*m->ls));
+	ls = grow_array(m->ls, &m->ls_cap, c->nlisteners, sizeof(*m->ls));
 	if (!ls)
 		return 0;
 	m->ls = ls;
-	raw = grow(m->raw, &m->raw_cap, c->nlisteners, sizeof(*m->raw));
+	raw = grow_array(m->raw, &m->raw_cap, c->nlisteners, sizeof(*m->raw));
 	if (!raw)
 		return 0;
 	m->raw = raw;
 	memset(raw, 0, c->nlisteners * sizeof(*raw));
 	for (uint32_t k = 0; k < a->nlisteners; k++) {
 		const struct activity_listener *al = &a->listeners[k];
-		int idx = match_listener(c, &al->ep);
+		int idx = census_find_listener(c, 0, &al->ep);
 
 		if (idx < 0)
 			continue;
@@ -363,7 +309,7 @@ static size_t build_tw(struct monitor *m, const struct census *c, double interva
 
 	if (!c->ntw)
 		return 0;
-	tw = grow(m->tw, &m->tw_cap, c->ntw, sizeof(*m->tw));
+	tw = grow_array(m->tw, &m->tw_cap, c->ntw, sizeof(*m->tw));
 	if (!tw)
 		return 0;
 	m->tw = tw;

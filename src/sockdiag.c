@@ -22,6 +22,7 @@
 #include <linux/sock_diag.h>
 
 #include "sockdiag.h"
+#include "grow.h"
 
 /* The kernel sizes dump skbs up to 32 KiB after the reader's buffer; more
  * than that here means MSG_TRUNC can never fire on a sane kernel. */
@@ -47,25 +48,6 @@ struct seed_ctx {
 	struct sockdiag_listener *ls;
 	size_t nls, ls_cap;
 };
-
-/* Room for need elements: returns the (maybe moved) array, NULL when out
- * of memory (arr is then still valid and owned by the caller). */
-static void *grow(void *arr, size_t *cap, size_t need, size_t elsz)
-{
-	size_t ncap;
-	void *p;
-
-	if (need <= *cap)
-		return arr;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	p = reallocarray(arr, ncap, elsz);
-	if (!p)
-		return NULL;
-	*cap = ncap;
-	return p;
-}
 
 int sockdiag_parse_msg(const struct nlmsghdr *nlh, struct sockdiag_sock *out)
 {
@@ -260,7 +242,7 @@ static int seed_sock(void *ctx, uint32_t netns, const struct sockdiag_sock *s)
 
 	c->netns = netns;
 	if (s->state == SYNFIN_TCP_LISTEN) {
-		p = grow(c->ls, &c->ls_cap, c->nls + 1, sizeof(*c->ls));
+		p = grow_array(c->ls, &c->ls_cap, c->nls + 1, sizeof(*c->ls));
 		if (!p)
 			return -ENOMEM;
 		c->ls = p;
@@ -278,7 +260,7 @@ static int seed_sock(void *ctx, uint32_t netns, const struct sockdiag_sock *s)
 	if (c->f && !filter_match(c->f, s->family, s->lport, s->rport, c->netns,
 				  s->cgroup_id, 0))
 		return 0;
-	p = grow(c->cands, &c->cands_cap, c->ncands + 1, sizeof(*c->cands));
+	p = grow_array(c->cands, &c->cands_cap, c->ncands + 1, sizeof(*c->cands));
 	if (!p)
 		return -ENOMEM;
 	c->cands = p;
@@ -437,7 +419,7 @@ static int ns_add(struct ns_ent **arr, size_t *n, size_t *cap, uint32_t ino,
 		if (!dup)
 			return -ENOMEM;
 	}
-	e = grow(*arr, cap, *n + 1, sizeof(**arr));
+	e = grow_array(*arr, cap, *n + 1, sizeof(**arr));
 	if (!e) {
 		free(dup);
 		return -ENOMEM;

@@ -29,6 +29,8 @@ bad_case()
 		sf_fail "$T/$name" "synfin $* wrote $lines lines on stderr (want 1): $(head -c 300 "$SF_TMP/err" | tr '\n' '|')"
 	elif ! grep -qF -- "$token" "$SF_TMP/err"; then
 		sf_fail "$T/$name" "stderr does not name '$token': $(cat "$SF_TMP/err")"
+	elif [ -s "$SF_TMP/out" ]; then
+		sf_fail "$T/$name" "synfin $* wrote to stdout: $(head -c 200 "$SF_TMP/out")"
 	else
 		sf_pass "$T/$name"
 	fi
@@ -39,4 +41,9 @@ bad_case port_text abc -L abc
 bad_case pid_negative -1 -p -1
 bad_case netns_missing /nonexistent --netns /nonexistent
 bad_case unknown_flag --no-such-flag --no-such-flag
+# the detectors' thresholds and the top subcommand
+bad_case syn_ratio_above_1 syn-ratio --syn-ratio 2
+bad_case tw_ports_zero tw-ports --tw-ports 0
+bad_case interval_zero interval --interval 0
+bad_case top_extra_arg extra top extra
 sf_done
