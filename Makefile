@@ -76,7 +76,7 @@ static: $(APP_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ -static $(LDLIBS) $(shell pkg-config --static --libs-only-l libelf 2>/dev/null) -o $(OUTPUT)/synfin-static
 
 # Unit tests link everything but main.o.
-$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h tests/unit/golden.h | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -lm -o $@
 
