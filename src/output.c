@@ -59,6 +59,15 @@ static void split_ns(int64_t ns, time_t *sec, long *nsec)
 	}
 }
 
+/* width decimal digits of v, zero padded (v >= 0) */
+static void put_digits(char *p, long v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 void format_rfc3339_ns(int64_t real_ns, char *buf, size_t len)
 {
 	struct tm tm;
@@ -72,9 +81,28 @@ void format_rfc3339_ns(int64_t real_ns, char *buf, size_t len)
 		buf[0] = '\0';
 		return;
 	}
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, nsec);
+	if (len < 31 || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+		snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			 tm.tm_min, tm.tm_sec, nsec);
+		return;
+	}
+	/* by hand, for the same reason as format_addr: two per record */
+	put_digits(buf, tm.tm_year + 1900, 4);
+	buf[4] = '-';
+	put_digits(buf + 5, tm.tm_mon + 1, 2);
+	buf[7] = '-';
+	put_digits(buf + 8, tm.tm_mday, 2);
+	buf[10] = 'T';
+	put_digits(buf + 11, tm.tm_hour, 2);
+	buf[13] = ':';
+	put_digits(buf + 14, tm.tm_min, 2);
+	buf[16] = ':';
+	put_digits(buf + 17, tm.tm_sec, 2);
+	buf[19] = '.';
+	put_digits(buf + 20, nsec, 9);
+	buf[29] = 'Z';
+	buf[30] = '\0';
 }
 
 /* Local wall clock, HH:MM:SS, for text rows. */
@@ -97,6 +125,23 @@ void format_addr(uint8_t family, const uint8_t *addr, char *buf, size_t len)
 	if (!len)
 		return;
 	buf[0] = '\0';
+	/* IPv4 by hand: inet_ntop formats it with sprintf, which showed up in
+	 * the consumer's profile */
+	if (af == AF_INET && len >= 16) {
+		char *p = buf;
+
+		for (int i = 0; i < 4; i++) {
+			unsigned int b = addr[i];
+
+			if (b >= 100)
+				*p++ = (char)('0' + b / 100);
+			if (b >= 10)
+				*p++ = (char)('0' + b / 10 % 10);
+			*p++ = (char)('0' + b % 10);
+			*p++ = i < 3 ? '.' : '\0';
+		}
+		return;
+	}
 	if (!af || !inet_ntop(af, addr, buf, len))
 		buf[0] = '\0';
 }
