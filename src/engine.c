@@ -45,6 +45,10 @@ struct engine {
 	/* Open addressing with linear probing over pointers: kept under half
 	 * full, an empty slot costs 8 bytes, not a whole entry. */
 	struct conn **slots;
+	/* each slot's id beside it (0: empty), so a probe compares without
+	 * a cache miss on the entry; the lookup was a tenth of the
+	 * consumer's time at full churn */
+	uint64_t *ids;
 	uint32_t nslots;           /* power of 2 */
 	uint32_t live;             /* entries, tw ones included */
 	uint32_t in_tw;            /* entries kept only to follow a tw sock */
@@ -70,7 +74,10 @@ struct engine *engine__new(const struct engine_opts *opts)
 		eng->opts.max_conns = DEFAULT_MAX_CONNS;
 	eng->nslots = MIN_SLOTS;
 	eng->slots = calloc(eng->nslots, sizeof(*eng->slots));
-	if (!eng->slots) {
+	eng->ids = calloc(eng->nslots, sizeof(*eng->ids));
+	if (!eng->slots || !eng->ids) {
+		free(eng->slots);
+		free(eng->ids);
 		free(eng);
 		return NULL;
 	}
@@ -84,6 +91,7 @@ void engine__free(struct engine *eng)
 	for (uint32_t i = 0; i < eng->nslots; i++)
 		free(eng->slots[i]);
 	free(eng->slots);
+	free(eng->ids);
 	free(eng);
 }
 
@@ -124,7 +132,7 @@ static uint32_t slot_of(const struct engine *eng, uint64_t id)
 	uint32_t mask = eng->nslots - 1;
 	uint32_t i = hash_id(id) & mask;
 
-	while (eng->slots[i] && eng->slots[i]->id != id)
+	while (eng->ids[i] && eng->ids[i] != id)
 		i = (i + 1) & mask;
 	return i;
 }
@@ -142,13 +150,25 @@ static int grow(struct engine *eng)
 	struct engine bigger = { .nslots = eng->nslots * 2 };
 
 	bigger.slots = calloc(bigger.nslots, sizeof(*bigger.slots));
-	if (!bigger.slots)
+	bigger.ids = calloc(bigger.nslots, sizeof(*bigger.ids));
+	if (!bigger.slots || !bigger.ids) {
+		free(bigger.slots);
+		free(bigger.ids);
 		return -ENOMEM;
-	for (uint32_t i = 0; i < eng->nslots; i++)
-		if (eng->slots[i])
-			bigger.slots[slot_of(&bigger, eng->slots[i]->id)] = eng->slots[i];
+	}
+	for (uint32_t i = 0; i < eng->nslots; i++) {
+		uint32_t k;
+
+		if (!eng->ids[i])
+			continue;
+		k = slot_of(&bigger, eng->ids[i]);
+		bigger.slots[k] = eng->slots[i];
+		bigger.ids[k] = eng->ids[i];
+	}
 	free(eng->slots);
+	free(eng->ids);
 	eng->slots = bigger.slots;
+	eng->ids = bigger.ids;
 	eng->nslots = bigger.nslots;
 	return 0;
 }
@@ -166,7 +186,12 @@ static struct conn *insert(struct engine *eng, uint64_t id)
 	c->id = id;
 	c->rec.id = id;
 	c->rec.handshake.ms = -1;
-	eng->slots[slot_of(eng, id)] = c;
+	{
+		uint32_t k = slot_of(eng, id);
+
+		eng->slots[k] = c;
+		eng->ids[k] = id;
+	}
 	eng->live++;
 	return c;
 }
@@ -182,16 +207,18 @@ static void erase(struct engine *eng, struct conn *c)
 		uint32_t home;
 
 		j = (j + 1) & mask;
-		if (!eng->slots[j])
+		if (!eng->ids[j])
 			break;
-		home = hash_id(eng->slots[j]->id) & mask;
+		home = hash_id(eng->ids[j]) & mask;
 		/* move j into the hole at i unless its home lies in (i, j] */
 		if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
 			eng->slots[i] = eng->slots[j];
+			eng->ids[i] = eng->ids[j];
 			i = j;
 		}
 	}
 	eng->slots[i] = NULL;
+	eng->ids[i] = 0;
 	if (c->in_tw)
 		eng->in_tw--;
 	eng->live--;
