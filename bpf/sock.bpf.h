@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* BPF-only helpers that read a socket's identity (tuple, netns, cgroup)
- * and its tcp_sock figures into a synfin_event, with CO-RE reads so one
- * object runs on every kernel >= 5.8 with BTF.
+ * and its tcp_sock figures into a synfin_event, with CO-RE relocations so
+ * one object runs on every kernel >= 5.8 with BTF.
  */
 #ifndef SYNFIN_SOCK_BPF_H
 #define SYNFIN_SOCK_BPF_H
@@ -24,15 +24,51 @@
 #define S_IFMT   00170000
 #define S_IFSOCK 0140000
 
+/* Every reader below takes `direct`, a compile-time constant in each
+ * program, so each program gets its own specialised code:
+ * - direct (tp_btf): the pointer is BTF-typed, so a field is a plain load.
+ *   The verifier turns it into a fault-safe PROBE_MEM load, and CO-RE
+ *   still relocates its offset (vmlinux.h types preserve access index).
+ *   It costs a few ns, against tens of ns for each bpf_probe_read_kernel
+ *   call that BPF_CORE_READ makes, and a state event reads ~30 fields.
+ * - not direct (classic tracepoints): the pointer is a plain number the
+ *   verifier knows nothing about, so every field is a probe read.
+ * Pointers loaded from a BTF-typed one are BTF-typed too (PTR_TO_BTF_ID),
+ * so chains such as sk->sk_cgrp_data.cgroup->kn->id stay direct. */
+#define SF_READ(direct, p, field) ((direct) ? (p)->field : BPF_CORE_READ(p, field))
+
 /* Read the addresses from a sock_common: full, request and TIME_WAIT
  * socks all start with one. The local port comes from skc_num, which is
  * right for request and TIME_WAIT socks; full socks use sock_local_port()
  * because skc_num is zeroed by inet_put_port before the ->CLOSE event. */
 static __always_inline void read_common_addrs(const struct sock_common *skc,
-					      struct synfin_event *e)
+					      struct synfin_event *e, const bool direct)
 {
-	e->family = BPF_CORE_READ(skc, skc_family);
-	e->rport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	e->family = SF_READ(direct, skc, skc_family);
+	e->rport = bpf_ntohs(SF_READ(direct, skc, skc_dport));
+	if (direct) {
+		/* word by word: each load stays inside one scalar member */
+		if (e->family == AF_INET) {
+			__u32 l = skc->skc_rcv_saddr, r = skc->skc_daddr;
+
+			__builtin_memcpy(e->laddr, &l, 4);
+			__builtin_memcpy(e->raddr, &r, 4);
+		} else if (e->family == AF_INET6) {
+			__u32 a[4];
+
+			a[0] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[0];
+			a[1] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[1];
+			a[2] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[2];
+			a[3] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[3];
+			__builtin_memcpy(e->laddr, a, 16);
+			a[0] = skc->skc_v6_daddr.in6_u.u6_addr32[0];
+			a[1] = skc->skc_v6_daddr.in6_u.u6_addr32[1];
+			a[2] = skc->skc_v6_daddr.in6_u.u6_addr32[2];
+			a[3] = skc->skc_v6_daddr.in6_u.u6_addr32[3];
+			__builtin_memcpy(e->raddr, a, 16);
+		}
+		return;
+	}
 	/* explicit sizes: BPF_CORE_READ_INTO on an array copies one element */
 	if (e->family == AF_INET) {
 		bpf_core_read(e->laddr, 4, &skc->skc_rcv_saddr);
@@ -43,60 +79,68 @@ static __always_inline void read_common_addrs(const struct sock_common *skc,
 	}
 }
 
-static __always_inline __u16 sock_local_port(const struct sock *sk)
+/* inet_sport lives past struct sock, so a direct read needs the socket
+ * typed as what it is: tp from bpf_skc_to_tcp_sock (the verifier checks
+ * a typed load against the pointer's own type). */
+static __always_inline __u16 sock_local_port(const struct tcp_sock *tp, const bool direct)
 {
-	const struct inet_sock *inet = (const struct inet_sock *)sk;
-
-	return bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
+	if (direct)
+		return bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
+	return bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)tp, inet_sport));
 }
 
-static __always_inline __u32 sock_netns(const struct sock_common *skc)
+static __always_inline __u32 sock_netns(const struct sock_common *skc, const bool direct)
 {
+	if (direct)
+		return skc->skc_net.net->ns.inum;
 	return BPF_CORE_READ(skc, skc_net.net, ns.inum);
 }
 
 /* The socket's own cgroup: children inherit the listener's. current's
  * cgroup is meaningless in softirq, where most transitions run. */
-static __always_inline __u64 sock_cgroup_id(const struct sock *sk)
+static __always_inline __u64 sock_cgroup_id(const struct sock *sk, const bool direct)
 {
 	if (!bpf_core_field_exists(struct sock_cgroup_data, cgroup))
 		return 0;
+	if (direct)
+		return sk->sk_cgrp_data.cgroup->kn->id;
 	return BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
 }
 
 /* Callers have checked sk_protocol == IPPROTO_TCP and that sk is a full
- * socket, so the cast is sound; CO-RE reads work in tp_btf and classic
- * tracepoints alike (bpf_skc_to_tcp_sock does not exist in the latter). */
-static __always_inline void read_tcp_figures(struct sock *sk, struct synfin_event *e)
+ * socket (bpf_skc_to_tcp_sock in tp_btf), so the cast is sound. */
+static __always_inline void read_tcp_figures(const struct tcp_sock *tp,
+					     struct synfin_event *e, const bool direct)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
-
-	e->snd_una = BPF_CORE_READ(tp, snd_una);
-	e->snd_nxt = BPF_CORE_READ(tp, snd_nxt);
-	e->write_seq = BPF_CORE_READ(tp, write_seq);
-	e->rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
-	e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
-	e->total_retrans = BPF_CORE_READ(tp, total_retrans);
-	e->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
-	e->bytes_received = BPF_CORE_READ(tp, bytes_received);
-	e->segs_in = BPF_CORE_READ(tp, segs_in);
-	e->segs_out = BPF_CORE_READ(tp, segs_out);
+	e->snd_una = SF_READ(direct, tp, snd_una);
+	e->snd_nxt = SF_READ(direct, tp, snd_nxt);
+	e->write_seq = SF_READ(direct, tp, write_seq);
+	e->rcv_nxt = SF_READ(direct, tp, rcv_nxt);
+	e->srtt_us = SF_READ(direct, tp, srtt_us) >> 3;
+	e->total_retrans = SF_READ(direct, tp, total_retrans);
+	e->bytes_acked = SF_READ(direct, tp, bytes_acked);
+	e->bytes_received = SF_READ(direct, tp, bytes_received);
+	e->segs_in = SF_READ(direct, tp, segs_in);
+	e->segs_out = SF_READ(direct, tp, segs_out);
 	/* icsk_retransmits changed width across kernels: size-relocated read. */
-	e->retransmits = BPF_CORE_READ_BITFIELD_PROBED(&tp->inet_conn, icsk_retransmits);
+	if (direct)
+		e->retransmits = BPF_CORE_READ_BITFIELD(&tp->inet_conn, icsk_retransmits);
+	else
+		e->retransmits = BPF_CORE_READ_BITFIELD_PROBED(&tp->inet_conn, icsk_retransmits);
 }
 
-static __always_inline __u16 sock_flags_of(const struct sock *sk)
+static __always_inline __u16 sock_flags_of(const struct sock *sk, const bool direct)
 {
-	unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	unsigned long flags = SF_READ(direct, sk, __sk_common.skc_flags);
 	__u16 out = 0;
 
 	if (flags & (1UL << SOCK_DONE))
 		out |= SYNFIN_F_DONE;
 	if (flags & (1UL << SOCK_DEAD))
 		out |= SYNFIN_F_DEAD;
-	if (!BPF_CORE_READ(sk, sk_socket))
+	if (!SF_READ(direct, sk, sk_socket))
 		out |= SYNFIN_F_ORPHAN;
-	if ((flags & (1UL << SOCK_LINGER)) && !BPF_CORE_READ(sk, sk_lingertime))
+	if ((flags & (1UL << SOCK_LINGER)) && !SF_READ(direct, sk, sk_lingertime))
 		out |= SYNFIN_F_LINGER0;
 	return out;
 }

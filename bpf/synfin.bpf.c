@@ -100,11 +100,27 @@ static __always_inline void count(__u32 idx)
 		__sync_fetch_and_add(val, 1);
 }
 
+/* Every record is one synfin_event behind an 8-byte header, so the
+ * backlog (producer minus consumer position) moves in steps of this. */
+#define RECORD_SPAN ((sizeof(struct synfin_event) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL)
+/* How many records past the mark still wake the consumer: another CPU can
+ * reserve between our reserve and our query, so a one-record window could
+ * be stepped over by both. Any that slip through wait for the timer. */
+#define WAKEUP_WINDOW (8 * RECORD_SPAN)
+
+/* Wake the consumer only as the backlog crosses wakeup_bytes, not for
+ * every record above it: a consumer that is behind is awake already, and
+ * each forced wakeup queues irq_work, a self-IPI (a VM exit here), which
+ * cost more than the rest of the program together while the ring stayed
+ * above the mark. The consumer drains on its timer regardless. */
 static __always_inline __u64 submit_flags(void)
 {
+	__u64 avail;
+
 	if (!wakeup_bytes)
 		return 0;
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	if (avail >= wakeup_bytes && avail < wakeup_bytes + WAKEUP_WINDOW)
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }
@@ -182,17 +198,41 @@ static __always_inline bool pass_pid_filter(__u32 pid, __u16 flags)
 	return pid == filter_pid;
 }
 
-static __always_inline void fill_sock_identity(struct sock *sk, struct synfin_event *e,
+/* The socket cookie. Once the kernel has handed one out it sits in
+ * skc_cookie, and bpf_get_socket_cookie() would only read it back (it
+ * assigns one the first time): one load instead of a helper call. */
+static __always_inline __u64 sock_cookie(struct sock *sk)
+{
+	__u64 cookie = sk->__sk_common.skc_cookie.counter;
+
+	return cookie ? cookie : bpf_get_socket_cookie(sk);
+}
+
+static __always_inline void fill_sock_identity(struct sock *sk, const struct tcp_sock *tp,
+					      struct synfin_event *e,
 					      const struct sk_owner *own, const bool classic)
 {
-	read_common_addrs(&sk->__sk_common, e);
-	e->lport = sock_local_port(sk);
-	e->netns = sock_netns(&sk->__sk_common);
-	e->cgroup_id = sock_cgroup_id(sk);
+	read_common_addrs(&sk->__sk_common, e, !classic);
+	e->lport = sock_local_port(tp, !classic);
+	e->netns = sock_netns(&sk->__sk_common, !classic);
+	e->cgroup_id = sock_cgroup_id(sk, !classic);
 	if (!classic)
-		e->cookie = bpf_get_socket_cookie(sk);
+		e->cookie = sock_cookie(sk);
 	else if (own)
 		e->cookie = own->classic_id;
+}
+
+/* The socket as a tcp_sock, or NULL when it is not a full TCP socket.
+ * tp_btf: bpf_skc_to_tcp_sock checks that and types the pointer, so its
+ * tcp_sock fields (past struct sock) can be read directly. Classic: the
+ * pointer is a plain number; sk_protocol is read as before. */
+static __always_inline struct tcp_sock *tcp_sock_of(struct sock *sk, const bool classic)
+{
+	if (!classic)
+		return bpf_skc_to_tcp_sock(sk);
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return NULL;
+	return (struct tcp_sock *)sk;
 }
 
 /* The per-socket record: sk storage in tp_btf, the pointer-keyed hash in
@@ -309,28 +349,43 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 {
 	struct synfin_event *e;
 	struct sk_owner *own;
+	struct tcp_sock *tp;
 	enum verdict verdict = V_PASS;
-	__u64 now = bpf_ktime_get_ns();
-	bool sticky;
+	bool birth, sticky;
+	__u64 now;
 
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	tp = tcp_sock_of(sk, classic);
+	if (!tp)
 		return 0;
-	own = get_owner(sk, false, classic);
+	/* A socket never changes namespace, so one outside --netns was never
+	 * emitted (sticky) either: drop it before any storage call. With
+	 * --netns, that is most runs on a busy host. */
+	if (filter_netns && sock_netns(&sk->__sk_common, !classic) != filter_netns) {
+		count(SYNFIN_CNT_FILTERED);
+		return 0;
+	}
 	/* a birth starts a new story: a reused socket, or a child whose
-	 * storage is its listener's clone, is judged afresh */
-	sticky = already_emitted(own) && old != TCP_CLOSE && old != TCP_LISTEN;
+	 * storage is its listener's clone, is judged afresh. So a birth needs
+	 * no lookup before the filters: the one get-or-create call after
+	 * them serves (one storage call instead of two for a new socket). */
+	birth = old == TCP_CLOSE || old == TCP_LISTEN;
+	own = birth ? NULL : get_owner(sk, false, classic);
+	sticky = already_emitted(own);
 	if (!sticky) {
-		if (!pass_sock_filters(BPF_CORE_READ(sk, __sk_common.skc_family),
-				       sock_netns(&sk->__sk_common), sock_cgroup_id(sk)))
+		if (!pass_sock_filters(SF_READ(!classic, sk, __sk_common.skc_family),
+				       sock_netns(&sk->__sk_common, !classic),
+				       sock_cgroup_id(sk, !classic)))
 			verdict = V_DROP;
 		else
-			verdict = port_verdict(sock_local_port(sk),
-					       bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)));
+			verdict = port_verdict(sock_local_port(tp, !classic),
+					       bpf_ntohs(SF_READ(!classic, sk,
+								 __sk_common.skc_dport)));
 		if (verdict == V_DROP) {
 			count(SYNFIN_CNT_FILTERED);
 			return 0;
 		}
 	}
+	now = bpf_ktime_get_ns();
 	if (!own)
 		own = get_owner(sk, true, classic);
 	if (own)
@@ -352,17 +407,17 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 		if (new == TCP_CLOSE)
 			own->close_seen = 1;
 	}
-	fill_sock_identity(sk, e, own, classic);
+	fill_sock_identity(sk, tp, e, own, classic);
 	e->ts_ns = now;
 	e->kind = SYNFIN_EV_STATE;
 	e->old_state = old;
 	e->new_state = new;
-	e->err = BPF_CORE_READ(sk, sk_err);
-	e->flags = sock_flags_of(sk);
+	e->err = SF_READ(!classic, sk, sk_err);
+	e->flags = sock_flags_of(sk, !classic);
 	if (owner_is_current(old, new))
 		e->flags |= SYNFIN_F_PROC_CTX;
 	fill_owner(e, own);
-	read_tcp_figures(sk, e);
+	read_tcp_figures(tp, e, !classic);
 	submit_event(e);
 	if (new == TCP_CLOSE)
 		put_owner(sk, classic);
@@ -392,18 +447,22 @@ static __always_inline struct synfin_event *owned_sock_event(struct sock *sk,
 							     const bool classic)
 {
 	struct synfin_event *e;
+	struct tcp_sock *tp;
 
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return NULL;
 	/* destroy stands in for a ->CLOSE that did not reach the ring: of any
-	 * socket synfin followed (a seeded one may have had no other record) */
+	 * socket synfin followed (a seeded one may have had no other record).
+	 * Checked first: it is the common case and needs no helper call. */
 	if (kind == SYNFIN_EV_DESTROY && (!own || own->close_seen))
 		return NULL;
+	tp = tcp_sock_of(sk, classic);
+	if (!tp)
+		return NULL;
 	if (!already_emitted(own) &&
-	    (!pass_sock_filters(BPF_CORE_READ(sk, __sk_common.skc_family),
-				sock_netns(&sk->__sk_common), sock_cgroup_id(sk)) ||
-	     !pass_port_filters(sock_local_port(sk),
-				bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport))) ||
+	    (!pass_sock_filters(SF_READ(!classic, sk, __sk_common.skc_family),
+				sock_netns(&sk->__sk_common, !classic),
+				sock_cgroup_id(sk, !classic)) ||
+	     !pass_port_filters(sock_local_port(tp, !classic),
+				bpf_ntohs(SF_READ(!classic, sk, __sk_common.skc_dport))) ||
 	     (own && !pass_pid_filter(own->pid, own->flags)))) {
 		count(SYNFIN_CNT_FILTERED);
 		return NULL;
@@ -411,15 +470,15 @@ static __always_inline struct synfin_event *owned_sock_event(struct sock *sk,
 	e = reserve_event(kind);
 	if (!e)
 		return NULL;
-	fill_sock_identity(sk, e, own, classic);
+	fill_sock_identity(sk, tp, e, own, classic);
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = kind;
-	e->new_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e->new_state = SF_READ(!classic, sk, __sk_common.skc_state);
 	e->old_state = e->new_state;
-	e->err = BPF_CORE_READ(sk, sk_err);
-	e->flags = sock_flags_of(sk);
+	e->err = SF_READ(!classic, sk, sk_err);
+	e->flags = sock_flags_of(sk, !classic);
 	fill_owner(e, own);
-	read_tcp_figures(sk, e);
+	read_tcp_figures(tp, e, !classic);
 	return e;
 }
 
@@ -517,13 +576,13 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 	const struct sock_common *rc = &req->__req_common;
 	struct sk_owner *own = get_owner(sk, false, classic);
 	struct synfin_event *e;
-	__u8 family = BPF_CORE_READ(rc, skc_family);
-	__u32 netns = sock_netns(rc);
-	__u64 cgroup_id = sock_cgroup_id(sk);
-	__u16 lport = BPF_CORE_READ(rc, skc_num);
+	__u8 family = SF_READ(!classic, rc, skc_family);
+	__u32 netns = sock_netns(rc, !classic);
+	__u64 cgroup_id = sock_cgroup_id(sk, !classic);
+	__u16 lport = SF_READ(!classic, rc, skc_num);
 
 	if (!pass_sock_filters(family, netns, cgroup_id) ||
-	    !pass_port_filters(lport, bpf_ntohs(BPF_CORE_READ(rc, skc_dport))) ||
+	    !pass_port_filters(lport, bpf_ntohs(SF_READ(!classic, rc, skc_dport))) ||
 	    (own && !pass_pid_filter(own->pid, own->flags))) {
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
@@ -531,18 +590,18 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 	e = reserve_event(SYNFIN_EV_SYNACK_RETRANSMIT);
 	if (!e)
 		return 0;
-	read_common_addrs(rc, e);
+	read_common_addrs(rc, e, !classic);
 	e->lport = lport;
 	e->netns = netns;
 	e->cgroup_id = cgroup_id;
 	if (!classic)
-		e->cookie = bpf_get_socket_cookie(sk);
+		e->cookie = sock_cookie(sk);
 	else if (own)
 		e->cookie = own->classic_id;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = SYNFIN_EV_SYNACK_RETRANSMIT;
 	e->old_state = e->new_state = TCP_SYN_RECV;
-	e->retransmits = BPF_CORE_READ(req, num_retrans);
+	e->retransmits = SF_READ(!classic, req, num_retrans);
 	e->flags = SYNFIN_F_REQ_SK;
 	fill_owner(e, own);
 	e->start_ns = 0;
@@ -567,11 +626,12 @@ int tpc_retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
 
 /* The tuple of a reset sent with no socket, from the segment it answers:
  * our local end is that segment's destination. */
-static __always_inline void fill_from_skb(const struct sk_buff *skb, struct synfin_event *e)
+static __always_inline void fill_from_skb(const struct sk_buff *skb, struct synfin_event *e,
+					  const bool direct)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u16 th = BPF_CORE_READ(skb, transport_header);
+	unsigned char *head = SF_READ(direct, skb, head);
+	__u16 nh = SF_READ(direct, skb, network_header);
+	__u16 th = SF_READ(direct, skb, transport_header);
 	struct tcphdr tcph;
 	__u8 version;
 
@@ -607,10 +667,10 @@ static __always_inline int handle_send_reset(struct sock *sk, const struct sk_bu
 					     __u64 reason, const bool classic)
 {
 	struct synfin_event *e;
-	int state;
+	int state = 0;
 
 	if (sk) {
-		state = BPF_CORE_READ(sk, __sk_common.skc_state);
+		state = SF_READ(!classic, sk, __sk_common.skc_state);
 		if (state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV) {
 			e = sock_event(sk, SYNFIN_EV_RESET_SENT, classic);
 			if (!e)
@@ -625,15 +685,15 @@ static __always_inline int handle_send_reset(struct sock *sk, const struct sk_bu
 	if (!e)
 		return 0;
 	if (sk) {
-		read_common_addrs(&sk->__sk_common, e);
-		e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-		e->netns = sock_netns(&sk->__sk_common);
+		read_common_addrs(&sk->__sk_common, e, !classic);
+		e->lport = SF_READ(!classic, sk, __sk_common.skc_num);
+		e->netns = sock_netns(&sk->__sk_common, !classic);
 		if (!classic)
-			e->cookie = bpf_get_socket_cookie(sk);
-		e->new_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+			e->cookie = sock_cookie(sk);
+		e->new_state = state;
 		e->flags = e->new_state == TCP_TIME_WAIT ? SYNFIN_F_TW_SK : SYNFIN_F_REQ_SK;
 	} else if (skb) {
-		fill_from_skb(skb, e);
+		fill_from_skb(skb, e, !classic);
 		e->flags = SYNFIN_F_NO_SK;
 	}
 	if (!pass_sock_filters(e->family, e->netns, 0) ||
@@ -677,23 +737,35 @@ int tpc_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
  * caller's identity to the next tp_btf event of that socket. */
 static __always_inline int handle_accept_exit(long ret)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct accept_owner acc = {};
 	struct file **fds, *file;
 	struct socket *sock;
 	struct sock *sk;
 	unsigned int max_fds;
 	__u64 key;
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u32 pid;
 
 	if (ret < 0)
 		return 0;
+	pid = bpf_get_current_pid_tgid() >> 32;
 	if (filter_pid && pid != filter_pid)
 		return 0;
-	max_fds = BPF_CORE_READ(task, files, fdt, max_fds);
+	/* current as a BTF-typed pointer (5.11+): the walk to the fd table
+	 * is direct loads, not six probe reads. fdt->fd points to pointers,
+	 * which the verifier types no further: from there on, probe reads. */
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+		struct fdtable *fdt = bpf_get_current_task_btf()->files->fdt;
+
+		max_fds = fdt->max_fds;
+		fds = fdt->fd;
+	} else {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+		max_fds = BPF_CORE_READ(task, files, fdt, max_fds);
+		fds = BPF_CORE_READ(task, files, fdt, fd);
+	}
 	if ((unsigned long)ret >= max_fds)
 		return 0;
-	fds = BPF_CORE_READ(task, files, fdt, fd);
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[ret]) || !file)
 		return 0;
 	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
@@ -733,37 +805,41 @@ extern unsigned int CONFIG_HZ __kconfig __weak;
 
 static __always_inline struct inet_timewait_sock *tw_of_timer(struct timer_list *timer)
 {
-	if (!tw_timer_fn || (__u64)BPF_CORE_READ(timer, function) != tw_timer_fn)
+	/* a direct load: this runs for every timer armed on the host */
+	if (!tw_timer_fn || (__u64)timer->function != tw_timer_fn)
 		return NULL;
 	return (void *)timer - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
 }
 
-static __always_inline struct synfin_event *tw_event(struct inet_timewait_sock *tw, __u8 kind)
+/* direct: tw is BTF-typed (kfree_skb); the timer programs compute it
+ * from the timer's address, which leaves the verifier a plain number. */
+static __always_inline struct synfin_event *tw_event(struct inet_timewait_sock *tw, __u8 kind,
+						     const bool direct)
 {
 	const struct sock_common *skc = &tw->__tw_common;
 	struct synfin_event *e;
-	__u8 family = BPF_CORE_READ(skc, skc_family);
-	__u32 netns = sock_netns(skc);
-	__u16 lport = BPF_CORE_READ(skc, skc_num);
+	__u8 family = SF_READ(direct, skc, skc_family);
+	__u32 netns = sock_netns(skc, direct);
+	__u16 lport = SF_READ(direct, skc, skc_num);
 
 	/* A tw sock has no owner or cgroup any more: with -p or --cgroup,
 	 * user space keeps only the tw records of connections it reported. */
 	if (!pass_sock_filters(family, netns, 0) ||
-	    !pass_port_filters(lport, bpf_ntohs(BPF_CORE_READ(skc, skc_dport)))) {
+	    !pass_port_filters(lport, bpf_ntohs(SF_READ(direct, skc, skc_dport)))) {
 		count(SYNFIN_CNT_FILTERED);
 		return NULL;
 	}
 	e = reserve_event(kind);
 	if (!e)
 		return NULL;
-	read_common_addrs(skc, e);
+	read_common_addrs(skc, e, direct);
 	e->lport = lport;
 	e->netns = netns;
 	/* the tw sock keeps its full socket's cookie (KERNEL-NOTES §2) */
-	e->cookie = BPF_CORE_READ(skc, skc_cookie.counter);
+	e->cookie = SF_READ(direct, skc, skc_cookie.counter);
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = kind;
-	e->old_state = e->new_state = BPF_CORE_READ(tw, tw_substate);
+	e->old_state = e->new_state = SF_READ(direct, tw, tw_substate);
 	e->flags = SYNFIN_F_TW_SK;
 	return e;
 }
@@ -777,10 +853,10 @@ int BPF_PROG(tp_timer_start, struct timer_list *timer)
 
 	if (!tw)
 		return 0;
-	e = tw_event(tw, SYNFIN_EV_TW_START);
+	e = tw_event(tw, SYNFIN_EV_TW_START, false);
 	if (!e)
 		return 0;
-	left = BPF_CORE_READ(timer, expires) - bpf_jiffies64();
+	left = timer->expires - bpf_jiffies64();
 	if (CONFIG_HZ) {
 		e->seq = left * 1000 / CONFIG_HZ;
 	} else {
@@ -801,10 +877,10 @@ int BPF_PROG(tp_timer_cancel, struct timer_list *timer)
 
 	if (!tw)
 		return 0;
-	e = tw_event(tw, SYNFIN_EV_TW_END);
+	e = tw_event(tw, SYNFIN_EV_TW_END, false);
 	if (!e)
 		return 0;
-	e->reason = (long)(bpf_jiffies64() - BPF_CORE_READ(timer, expires)) >= 0 ?
+	e->reason = (long)(bpf_jiffies64() - timer->expires) >= 0 ?
 		SYNFIN_TW_EXPIRED : SYNFIN_TW_KILLED;
 	submit_event(e);
 	return 0;
@@ -818,26 +894,37 @@ int BPF_PROG(tp_timer_cancel, struct timer_list *timer)
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, int reason, struct sock *rx_sk)
 {
+	struct tcp_timewait_sock *tw;
 	struct synfin_event *e;
 	unsigned char *head;
 	__u16 th;
-	__u8 flags;
-	__u32 seq;
+	/* TCP header bytes 4..13: seq (4..7) .. flags (13: FIN 0x01 .. CWR) */
+	struct {
+		__be32 seq;
+		__u8 skip[5];
+		__u8 flags;
+	} __attribute__((packed)) hdr;
 
-	if (!rx_sk || BPF_CORE_READ(rx_sk, __sk_common.skc_state) != TCP_TIME_WAIT)
+	/* This runs for every skb freed on the host: direct loads, and no
+	 * helper call at all until the socket is known to be a tw sock. */
+	if (!rx_sk || rx_sk->__sk_common.skc_state != TCP_TIME_WAIT)
 		return 0;
-	head = BPF_CORE_READ(skb, head);
-	th = BPF_CORE_READ(skb, transport_header);
-	/* byte 13 of the TCP header holds FIN (0x01) .. CWR */
-	if (bpf_probe_read_kernel(&flags, 1, head + th + 13) || !(flags & 0x01))
+	head = skb->head;
+	th = skb->transport_header;
+	if (bpf_probe_read_kernel(&hdr, sizeof(hdr), head + th + 4) || !(hdr.flags & 0x01))
 		return 0;
-	if (bpf_probe_read_kernel(&seq, 4, head + th + 4))
-		return 0;
-	e = tw_event((struct inet_timewait_sock *)rx_sk, SYNFIN_EV_TW_FIN);
+	/* types the pointer as a tw sock, so tw_event reads it directly; it
+	 * knows only the built-in TCP protos (not a modular IPv6's), so
+	 * anything else takes the probe-read path as before */
+	tw = bpf_skc_to_tcp_timewait_sock(rx_sk);
+	if (tw)
+		e = tw_event(&tw->tw_sk, SYNFIN_EV_TW_FIN, true);
+	else
+		e = tw_event((struct inet_timewait_sock *)rx_sk, SYNFIN_EV_TW_FIN, false);
 	if (!e)
 		return 0;
-	e->seq = bpf_ntohl(seq);
-	e->tcp_flags = flags;
+	e->seq = bpf_ntohl(hdr.seq);
+	e->tcp_flags = hdr.flags;
 	submit_event(e);
 	return 0;
 }
