@@ -932,31 +932,6 @@ static void draw_rows(struct ladder_draw *d)
 	}
 }
 
-/* comm made safe for a terminal: printable ASCII as is, '\' doubled, any
- * other byte \xNN (escape sequences and invalid UTF-8 never reach the tty). */
-static void safe_comm(const char *comm, char *out, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t n = 0, clen = strnlen(comm, SYNFIN_COMM_LEN);
-
-	for (size_t i = 0; i < clen && n + 5 < len; i++) {
-		unsigned char c = (unsigned char)comm[i];
-
-		if (c == '\\') {
-			out[n++] = '\\';
-			out[n++] = '\\';
-		} else if (c >= 0x20 && c < 0x7f) {
-			out[n++] = (char)c;
-		} else {
-			out[n++] = '\\';
-			out[n++] = 'x';
-			out[n++] = hex[c >> 4];
-			out[n++] = hex[c & 0xf];
-		}
-	}
-	out[n] = '\0';
-}
-
 static void endpoint(uint8_t family, const uint8_t *addr, uint16_t port,
 		     char *buf, size_t len)
 {
@@ -1042,7 +1017,8 @@ static void header(struct ladder_draw *d, const struct conn_record *lr,
 			continue;
 		if (r->pid)
 			snprintf(pid[s], sizeof(pid[s]), "pid %" PRIu32, r->pid);
-		safe_comm(r->comm, comm[s], sizeof(comm[s]));
+		format_safe_comm(r->comm, strnlen(r->comm, SYNFIN_COMM_LEN), comm[s],
+				 sizeof(comm[s]) - 1);
 	}
 	side_line(d->out, "left", la, aw, role_name(role[0]), rw, pid[0], comm[0],
 		  "(measured)");

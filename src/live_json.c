@@ -98,20 +98,9 @@ int live_format_endpoint(char *buf, size_t len, const struct live_endpoint *ep)
 
 int live_format_comm(char *buf, size_t len, const char *comm)
 {
-	const unsigned char *p = (const unsigned char *)comm;
-	size_t n = strnlen(comm, SYNFIN_COMM_LEN + 1);
-	struct tbuf b;
-
-	tb_init(&b, buf, len);
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\\')
-			tb_printf(&b, "\\\\");
-		else if (p[i] < 0x20 || p[i] >= 0x7f)
-			tb_printf(&b, "\\x%02x", p[i]);
-		else
-			tb_printf(&b, "%c", p[i]);
-	}
-	return (int)b.n;
+	if (!len)
+		return 0;
+	return (int)format_safe_comm(comm, strnlen(comm, SYNFIN_COMM_LEN + 1), buf, len - 1);
 }
 
 /* Figure names are matched with '-' and '_' equal, so a threshold spelt

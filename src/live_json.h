@@ -37,8 +37,9 @@ int live_format_threshold(char *buf, size_t len, const struct live_alert *a,
 int live_format_endpoint(char *buf, size_t len, const struct live_endpoint *ep);
 
 /* comm up to its NUL with "\" as "\\" and every byte outside printable
- * ASCII as "\xNN", so it can neither break a line nor drive a terminal.
- * Like snprintf. */
+ * ASCII as "\xNN", so it can neither break a line nor drive a terminal
+ * (format_safe_comm). Returns the length written; cut to fit len, never
+ * inside an escape. */
 int live_format_comm(char *buf, size_t len, const char *comm);
 
 #endif /* SYNFIN_LIVE_JSON_H */

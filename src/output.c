@@ -263,10 +263,7 @@ static void row_print(struct output *o, struct row *r)
 	fflush(o->opts.out);
 }
 
-/* comm made safe for a terminal: printable ASCII as is, '\' doubled, any
- * other byte \xNN (escape sequences, C1 controls and invalid UTF-8 never
- * reach the tty raw). Cut at width without splitting an escape. */
-static void text_comm(const char *comm, size_t len, char *out, size_t width)
+size_t format_safe_comm(const char *comm, size_t len, char *out, size_t width)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t n = 0, i;
@@ -295,7 +292,13 @@ static void text_comm(const char *comm, size_t len, char *out, size_t width)
 		n += el;
 	}
 	out[n] = '\0';
-	if (!n)
+	return n;
+}
+
+/* A text row's comm: made safe, "-" when there is none. */
+static void text_comm(const char *comm, size_t len, char *out, size_t width)
+{
+	if (!format_safe_comm(comm, len, out, width))
 		snprintf(out, width + 1, "-");
 }
 

@@ -51,6 +51,11 @@ int64_t output__clock_offset(void);
 void format_rfc3339_ns(int64_t real_ns, char *buf, size_t len);
 /* inet_ntop; "" for an unknown family. len >= 46 (INET6_ADDRSTRLEN) */
 void format_addr(uint8_t family, const uint8_t *addr, char *buf, size_t len);
+/* comm made safe for a terminal: printable ASCII as is, '\' doubled, any
+ * other byte \xNN (escape sequences, C1 controls and invalid UTF-8 never
+ * reach the tty raw). At most width bytes, cut without splitting an
+ * escape, NUL terminated (out holds width + 1). Returns the length. */
+size_t format_safe_comm(const char *comm, size_t len, char *out, size_t width);
 /* "SYN", "FIN|ACK", ... from TCP header flag bits; "" for none. len >= 32 */
 void format_tcp_flags(uint8_t flags, char *buf, size_t len);
 
