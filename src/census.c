@@ -242,20 +242,12 @@ static bool addr_zero(const uint8_t *a)
 	return !memcmp(a, zero, SYNFIN_ADDR_LEN);
 }
 
-/* Does the listener at l take connections to e? The wildcard takes every
- * address; "::" also IPv4 (dual stack); a v4-mapped address its IPv4 form. */
+/* Does the listener at l take connections to e? Same netns and port, and
+ * the address rule of the seed's roles. */
 static bool listener_takes(const struct live_endpoint *l, const struct live_endpoint *e)
 {
-	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
-
-	if (l->netns != e->netns || l->port != e->port)
-		return false;
-	if (addr_zero(l->addr))
-		return l->family == e->family || l->family == SYNFIN_AF_INET6;
-	if (l->family == e->family)
-		return !memcmp(l->addr, e->addr, SYNFIN_ADDR_LEN);
-	return l->family == SYNFIN_AF_INET6 && e->family == SYNFIN_AF_INET &&
-	       !memcmp(l->addr, mapped, 12) && !memcmp(l->addr + 12, e->addr, 4);
+	return l->netns == e->netns && l->port == e->port &&
+	       sockdiag_listener_covers(l->family, l->addr, e->family, e->addr);
 }
 
 int census_find_listener(const struct census *c, size_t first, const struct live_endpoint *e)

@@ -176,22 +176,22 @@ static bool addr_v4(uint8_t family, const uint8_t *a, const uint8_t **v4)
 	return false;
 }
 
-static bool listener_covers(const struct sockdiag_listener *l, uint8_t family,
-			    const uint8_t *laddr)
+bool sockdiag_listener_covers(uint8_t lfamily, const uint8_t *laddr_l, uint8_t family,
+			      const uint8_t *laddr)
 {
 	static const uint8_t zero[SYNFIN_ADDR_LEN];
 	const uint8_t *lv4, *sv4;
 	bool l_is_v4, s_is_v4;
 
-	if (l->family == AF_INET6 && memcmp(l->addr, zero, SYNFIN_ADDR_LEN) == 0)
+	if (lfamily == AF_INET6 && memcmp(laddr_l, zero, SYNFIN_ADDR_LEN) == 0)
 		return true;
-	l_is_v4 = addr_v4(l->family, l->addr, &lv4);
+	l_is_v4 = addr_v4(lfamily, laddr_l, &lv4);
 	s_is_v4 = addr_v4(family, laddr, &sv4);
 	if (l_is_v4 != s_is_v4)
 		return false;
 	if (l_is_v4)
 		return memcmp(lv4, zero, 4) == 0 || memcmp(lv4, sv4, 4) == 0;
-	return memcmp(l->addr, laddr, SYNFIN_ADDR_LEN) == 0;
+	return memcmp(laddr_l, laddr, SYNFIN_ADDR_LEN) == 0;
 }
 
 enum conn_role sockdiag_role(const struct sockdiag_listener *ls, size_t n,
@@ -211,7 +211,7 @@ enum conn_role sockdiag_role(const struct sockdiag_listener *ls, size_t n,
 			hi = mid;
 	}
 	for (; lo < n && listener_cmp(&ls[lo], &key) == 0; lo++) {
-		if (listener_covers(&ls[lo], family, laddr))
+		if (sockdiag_listener_covers(ls[lo].family, ls[lo].addr, family, laddr))
 			return ROLE_SERVER;
 	}
 	return ROLE_UNKNOWN;

@@ -98,6 +98,11 @@ bool sockdiag_is_seedable(const struct sockdiag_sock *s);
 /* Parse an fd readlink of the form "socket:[INODE]". Returns 0 or -EINVAL. */
 int sockdiag_parse_socket_link(const char *link, uint32_t *inode);
 
+/* Does a listener bound to (lfamily, laddr_l) take connections to local
+ * address (family, laddr)? The rule sockdiag_role() states below. */
+bool sockdiag_listener_covers(uint8_t lfamily, const uint8_t *laddr_l, uint8_t family,
+			      const uint8_t *laddr);
+
 /* Sort listeners by (netns, port) for sockdiag_role(). */
 void sockdiag_sort_listeners(struct sockdiag_listener *ls, size_t n);
 
