@@ -146,6 +146,14 @@ static struct activity_tw *tw_of(struct activity *a, enum tw_side side,
 	return t;
 }
 
+const struct activity_tw *activity__find_tw(struct activity *a, enum tw_side side,
+					    const struct live_endpoint *ep)
+{
+	uint32_t slot = *lookup(a, true, side, ep);
+
+	return slot == SLOT_EMPTY ? NULL : &a->tw[(slot & ~SLOT_TW) - 1];
+}
+
 static void local_endpoint(const struct synfin_event *ev, struct live_endpoint *ep)
 {
 	memset(ep, 0, sizeof(*ep));

@@ -67,6 +67,9 @@ void activity__free(struct activity *a);
 void activity__reset(struct activity *a, uint64_t now_ns);
 void activity__event(struct activity *a, const struct synfin_event *ev);
 void activity__conn(struct activity *a, const struct conn_record *rec);
+/* The TIME_WAIT group (side, ep), or NULL. */
+const struct activity_tw *activity__find_tw(struct activity *a, enum tw_side side,
+					    const struct live_endpoint *ep);
 /* p in [0,1] of the first n samples (sorted in place); n > 0. */
 double activity_percentile(double *v, uint32_t n, double p);
 /* Fill a live_handshakes from samples (sorts them). */

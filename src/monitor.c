@@ -30,7 +30,6 @@ struct monitor {
 	size_t nprev;
 	uint64_t last_ns;            /* start of the activity interval */
 	uint64_t missed;
-	uint64_t census_failed;
 	struct live_stats *stats;
 	/* scratch, grown as needed */
 	struct live_listener *ls;
@@ -142,6 +141,17 @@ static void save_prev(struct monitor *m, const struct census *c)
 	m->nprev = n;
 }
 
+/* Whether listener i gets a share of its netns's cookies and drops: its
+ * request queue is full (use_full), or else it has half-open requests or
+ * SYN-ACK retransmits. */
+static bool takes_share(const struct monitor *m, const struct census_listener *l,
+			size_t i, bool use_full)
+{
+	if (use_full)
+		return l->backlog && l->half_open >= l->backlog;
+	return l->half_open || m->raw[i].synack;
+}
+
 /* The netns's SYN cookie and drop counters belong to the listeners whose
  * request queue overflowed: cookies are sent and SYNs dropped only when it
  * is full. Failing that (the census saw it drained), to the ones with
@@ -171,10 +181,8 @@ static void attribute_netns(struct monitor *m, const struct census *c,
 
 		if (l->ep.netns != ns->netns)
 			continue;
-		if (l->backlog && l->half_open >= l->backlog)
-			nfull++;
-		if (l->half_open || m->raw[i].synack)
-			nbusy++;
+		nfull += takes_share(m, l, i, true);
+		nbusy += takes_share(m, l, i, false);
 	}
 	use_full = nfull > 0;
 	if (!nfull && !nbusy)
@@ -185,10 +193,7 @@ static void attribute_netns(struct monitor *m, const struct census *c,
 		struct live_listener *row = &m->ls[i];
 		double back;
 
-		if (l->ep.netns != ns->netns)
-			continue;
-		if (use_full ? !(l->backlog && l->half_open >= l->backlog) :
-			       !(l->half_open || m->raw[i].synack))
+		if (l->ep.netns != ns->netns || !takes_share(m, l, i, use_full))
 			continue;
 		row->cookies_per_s = (double)cookies * share;
 		row->drops_per_s = (double)drops * share;
@@ -225,7 +230,7 @@ static size_t build_listeners(struct monitor *m, const struct census *c, double 
 	struct activity *a = m->act;
 	struct live_listener *ls;
 	struct listener_raw *raw;
-	size_t i;
+	size_t i, n;
 
 	if (!c->nlisteners)
 		return 0;
@@ -268,14 +273,20 @@ static size_t build_listeners(struct monitor *m, const struct census *c, double 
 	}
 	for (i = 0; i < c->nnetns; i++)
 		attribute_netns(m, c, &c->netns[i], interval_s);
-	for (i = 0; i < c->nlisteners; i++) {
+	/* rows outside the filters go only now: their requests and SYN-ACK
+	 * retransmits still decided who shares the namespace's counters */
+	for (i = 0, n = 0; i < c->nlisteners; i++) {
 		struct live_listener *row = &ls[i];
 
+		if (!row_passes(m->opts.filter, row->ep.family, row->ep.port, 0,
+				row->ep.netns, row->owner.pid))
+			continue;
 		row->syn_per_s = row->unanswered_per_s + row->completed_per_s;
 		row->completion_ratio = row->syn_per_s > 0 ?
 			row->completed_per_s / row->syn_per_s : 1.0;
+		ls[n++] = *row;
 	}
-	return c->nlisteners;
+	return n;
 }
 
 static const struct census_netns *netns_of(const struct census *c, uint32_t netns)
@@ -283,20 +294,6 @@ static const struct census_netns *netns_of(const struct census *c, uint32_t netn
 	for (size_t i = 0; i < c->nnetns; i++)
 		if (c->netns[i].netns == netns)
 			return &c->netns[i];
-	return NULL;
-}
-
-static const struct activity_tw *activity_tw_of(const struct activity *a,
-						const struct census_tw *t)
-{
-	for (uint32_t i = 0; i < a->ntw; i++) {
-		const struct activity_tw *x = &a->tw[i];
-
-		if (x->side == t->side && x->ep.netns == t->ep.netns &&
-		    x->ep.port == t->ep.port && x->ep.family == t->ep.family &&
-		    !memcmp(x->ep.addr, t->ep.addr, SYNFIN_ADDR_LEN))
-			return x;
-	}
 	return NULL;
 }
 
@@ -316,7 +313,7 @@ static size_t build_tw(struct monitor *m, const struct census *c, double interva
 	for (i = 0; i < c->ntw; i++) {
 		const struct census_tw *t = &c->tw[i];
 		const struct census_netns *ns = netns_of(c, t->ep.netns);
-		const struct activity_tw *at = activity_tw_of(m->act, t);
+		const struct activity_tw *at = activity__find_tw(m->act, t->side, &t->ep);
 		struct live_tw_group *g = &tw[n];
 
 		memset(g, 0, sizeof(*g));
@@ -342,7 +339,7 @@ static size_t build_tw(struct monitor *m, const struct census *c, double interva
 		if (!row_passes(m->opts.filter, g->ep.family,
 				g->side == TW_SIDE_SERVER ? g->ep.port : 0,
 				g->side == TW_SIDE_CLIENT ? g->ep.port : 0,
-				g->ep.netns, g->owner.pid ? g->owner.pid : 0))
+				g->ep.netns, g->owner.pid))
 			continue;
 		n++;
 	}
@@ -400,14 +397,8 @@ static void judge(struct monitor *m, size_t nls, size_t ntw, uint64_t now_ns)
 	struct live_alert a;
 	size_t i;
 
-	for (i = 0; i < nls; i++) {
-		const struct live_listener *l = &m->ls[i];
-
-		if (!row_passes(m->opts.filter, l->ep.family, l->ep.port, 0, l->ep.netns,
-				l->owner.pid))
-			continue;
-		detect__observe(m->det, &a, detect_syn_flood(&m->opts.detect, l, &a));
-	}
+	for (i = 0; i < nls; i++)
+		detect__observe(m->det, &a, detect_syn_flood(&m->opts.detect, &m->ls[i], &a));
 	for (i = 0; i < ntw; i++)
 		detect__observe(m->det, &a, detect_timewait(&m->opts.detect, &m->tw[i], &a));
 	for (i = 0; i < m->ncw; i++)
@@ -448,7 +439,6 @@ static void build_stats(struct monitor *m, const struct census *c, size_t nls, s
 {
 	struct live_stats *s = m->stats;
 	struct activity *a = m->act;
-	size_t i, n;
 
 	memset(s, 0, sizeof(*s));
 	s->ts_ns = now_ns;
@@ -468,15 +458,9 @@ static void build_stats(struct monitor *m, const struct census *c, size_t nls, s
 	activity_handshakes(a->hs_server, a->nhs_server, &s->hs_server);
 
 	qsort(m->ls, nls, sizeof(*m->ls), cmp_listener);
-	for (i = 0, n = 0; i < nls && n < LIVE_TOP_N; i++) {
-		const struct live_listener *l = &m->ls[i];
-
-		if (row_passes(m->opts.filter, l->ep.family, l->ep.port, 0, l->ep.netns,
-			       l->owner.pid))
-			s->listeners[n++] = *l;
-	}
-	s->nlisteners = (uint32_t)n;
-	s->listeners_total = (uint32_t)nls;
+	s->nlisteners = nls < LIVE_TOP_N ? (uint32_t)nls : LIVE_TOP_N;
+	memcpy(s->listeners, m->ls, s->nlisteners * sizeof(*m->ls));
+	s->listeners_total = (uint32_t)c->nlisteners;
 	qsort(m->tw, ntw, sizeof(*m->tw), cmp_tw);
 	s->ntw = ntw < LIVE_TOP_N ? (uint32_t)ntw : LIVE_TOP_N;
 	memcpy(s->tw, m->tw, s->ntw * sizeof(*m->tw));
@@ -499,7 +483,6 @@ void monitor__poll(struct monitor *m, const struct engine *eng, uint64_t now_ns,
 	if (c->err) {
 		/* no namespace could be read: judge nothing rather than call
 		 * every alert over; the events keep adding up meanwhile */
-		m->census_failed++;
 		census__free(c);
 		return;
 	}
