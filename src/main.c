@@ -46,6 +46,7 @@ struct app {
 	uint64_t reported[SYNFIN_CNT_MAX];  /* kernel losses already reported */
 	uint64_t reported_table_full;
 	uint64_t reported_recursion;
+	uint64_t reported_monitor;
 	uint64_t bad_records;
 	uint32_t batch;          /* records in this drain call */
 };
@@ -187,6 +188,9 @@ static void report_losses(struct app *app)
 		   engine__lost(app->eng, LOSS_TABLE_FULL), "table_full");
 	report_one(app, &app->reported_recursion, loader__recursion_misses(app->ld),
 		   "recursion_miss");
+	if (app->mon)
+		report_one(app, &app->reported_monitor, monitor__missed(app->mon),
+			   "detector_keys");
 }
 
 /* Every loss reported so far, for the stats records. */
@@ -194,7 +198,7 @@ static uint64_t lost_total(const struct app *app)
 {
 	return app->reported[SYNFIN_CNT_RB_FULL] + app->reported[SYNFIN_CNT_STORAGE_FAIL] +
 	       app->reported[SYNFIN_CNT_OWNER_MAP_FULL] + app->reported_table_full +
-	       app->reported_recursion;
+	       app->reported_recursion + app->reported_monitor;
 }
 
 static void print_summary(struct app *app)
@@ -214,7 +218,7 @@ static void print_summary(struct app *app)
 
 	loader__read_counters(app->ld, cnt);
 	fprintf(stderr, "synfin: %llu events (%llu filtered in the kernel), lost: ringbuf_full=%llu "
-		"storage_full=%llu owner_map_full=%llu table_full=%llu recursion_miss=%llu; "
+		"storage_full=%llu owner_map_full=%llu table_full=%llu recursion_miss=%llu detector_keys=%llu; "
 		"%u connections still open, %u TIME_WAIT socks followed\n",
 		(unsigned long long)cnt[SYNFIN_CNT_EMITTED],
 		(unsigned long long)cnt[SYNFIN_CNT_FILTERED],
@@ -223,6 +227,7 @@ static void print_summary(struct app *app)
 		(unsigned long long)cnt[SYNFIN_CNT_OWNER_MAP_FULL],
 		(unsigned long long)engine__lost(app->eng, LOSS_TABLE_FULL),
 		(unsigned long long)loader__recursion_misses(app->ld),
+		(unsigned long long)app->reported_monitor,
 		engine__live(app->eng), engine__time_wait(app->eng));
 	if (cnt[SYNFIN_CNT_RB_FULL]) {
 		/* which records the full ring cost, so the loss can be checked
