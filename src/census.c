@@ -50,6 +50,8 @@ struct walk_ctx {
 	size_t listeners_cap, tw_cap, netns_cap;
 	size_t first_listener;        /* this netns's first listener */
 	uint32_t netns;               /* the one being walked */
+	uint32_t states_before[SYNFIN_TCP_MAX_STATES]; /* to undo a failed netns */
+	char *buf;                    /* NETSTAT_MAX, for the /proc reads */
 	struct pending *reqs, *tws;
 	size_t nreqs, reqs_cap, ntws, tws_cap;
 	int err;                      /* ENOMEM seen: the census is not trusted */
@@ -157,8 +159,10 @@ static int census_netns_begin(void *ctx, uint32_t netns)
 	struct walk_ctx *w = ctx;
 	struct census *c = w->c;
 	struct census_netns *ns;
-	char *buf;
 
+	/* first, so a failure below is undone to here */
+	memcpy(w->states_before, c->states, sizeof(c->states));
+	w->first_listener = c->nlisteners;
 	ns = grow_array(c->netns, &w->netns_cap, c->nnetns + 1, sizeof(*c->netns));
 	if (!ns)
 		return -ENOMEM;
@@ -166,12 +170,7 @@ static int census_netns_begin(void *ctx, uint32_t netns)
 	ns = &c->netns[c->nnetns++];
 	memset(ns, 0, sizeof(*ns));
 	ns->netns = netns;
-	buf = malloc(NETSTAT_MAX);
-	if (!buf)
-		return -ENOMEM;
-	read_netns_figures(ns, buf);
-	free(buf);
-	w->first_listener = c->nlisteners;
+	read_netns_figures(ns, w->buf);
 	w->netns = netns;
 	w->nreqs = 0;
 	w->ntws = 0;
@@ -384,10 +383,13 @@ static void census_netns_end(void *ctx, uint32_t netns, int err)
 	struct walk_ctx *w = ctx;
 	struct census *c = w->c;
 
-	(void)netns;
 	if (err) {
-		/* half a namespace is not counted: its listeners go */
+		/* half a namespace is not counted: its listeners, its state
+		 * counts and its figures go */
 		c->nlisteners = w->first_listener;
+		memcpy(c->states, w->states_before, sizeof(c->states));
+		if (c->nnetns && c->netns[c->nnetns - 1].netns == netns)
+			c->nnetns--;
 		if (err == -ENOMEM)
 			w->err = err;
 		return;
@@ -413,6 +415,11 @@ struct census *census__collect(const struct census_opts *opts)
 
 	if (!c)
 		return NULL;
+	w.buf = malloc(NETSTAT_MAX);
+	if (!w.buf) {
+		free(c);
+		return NULL;
+	}
 	if (opts->all_states)
 		wk.states = ~0u;
 	if (opts->skip_time_wait)
@@ -426,6 +433,7 @@ struct census *census__collect(const struct census_opts *opts)
 		c->tw_ts_ns = c->ts_ns;
 	free(w.reqs);
 	free(w.tws);
+	free(w.buf);
 	return c;
 }
 
