@@ -110,7 +110,6 @@ bool detect_close_wait(const struct detect_config *cfg, const struct live_close_
 	bool fired;
 
 	start_alert(out, ALERT_CLOSE_WAIT_LEAK);
-	out->ep.netns = cw->netns;
 	out->owner = cw->owner;
 	if (cw->peer.family)
 		out->ep = cw->peer;
