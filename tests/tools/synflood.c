@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
+
 #define MAX_COUNT	1000000L
 #define MAX_RATE	100000L
 #define MAX_TIMEOUT_S	120L
@@ -49,17 +51,6 @@ static int net_allowed(uint32_t net, int len)
 	return 0;
 }
 
-static void on_alarm(int sig)
-{
-	static const char msg[] = "result=alarm errno=62\n";
-
-	(void)sig;
-	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0) {
-		/* nothing left to do */
-	}
-	_exit(3);
-}
-
 static void usage(void)
 {
 	fprintf(stderr,
@@ -76,16 +67,7 @@ static void usage(void)
 
 static long long parse_num(const char *name, const char *s, long long min, long long max)
 {
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "synflood: invalid %s: '%s'\n", name, s);
-		exit(2);
-	}
-	return v;
+	return tool_parse_num("synflood", name, s, min, max);
 }
 
 static void parse_net(const char *s, uint32_t *net, int *len)
@@ -275,7 +257,7 @@ int main(int argc, char **argv)
 	}
 
 	/* The hard bound on everything this process does. */
-	signal(SIGALRM, on_alarm);
+	signal(SIGALRM, tool_on_alarm);
 	alarm((unsigned)timeout_s);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 

@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
+
 #define MAX_BYTES (64u << 20) /* bounded traffic: at most 64 MiB per direction */
 
 enum close_mode {
@@ -64,18 +66,6 @@ static struct opts o = {
 	.timeout_ms = 20000,
 };
 
-static void on_alarm(int sig)
-{
-	static const char msg[] = "result=alarm errno=62\n";
-
-	(void)sig;
-	/* async-signal-safe: write(2) and _exit(2) only */
-	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0) {
-		/* nothing left to do */
-	}
-	_exit(3);
-}
-
 static void usage(void)
 {
 	fprintf(stderr,
@@ -110,16 +100,7 @@ static void usage(void)
 
 static long long parse_num(const char *name, const char *s, long long min, long long max)
 {
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "tcpdrive: invalid %s: '%s'\n", name, s);
-		exit(2);
-	}
-	return v;
+	return tool_parse_num("tcpdrive", name, s, min, max);
 }
 
 static int hexval(char c)
@@ -618,7 +599,7 @@ int main(int argc, char **argv)
 		usage();
 
 	/* The hard bound on everything this process does. */
-	signal(SIGALRM, on_alarm);
+	signal(SIGALRM, tool_on_alarm);
 	signal(SIGPIPE, SIG_IGN);
 	alarm((unsigned)((o.timeout_ms + 999) / 1000));
 	if (o.comm)
