@@ -26,6 +26,15 @@ const volatile __u8 filter_rports[SYNFIN_PORT_BITMAP_BYTES] = {};
  * otherwise. A wakeup per record is an IPI (a VM exit here) and costs more
  * than the rest of the program together. 0: let the kernel decide. */
 const volatile __u64 wakeup_bytes = 0;
+/* Summary mode: each socket's transitions stay in its storage and go out
+ * as one SYNFIN_EV_CONN record at ->CLOSE. A record per transition is
+ * most of a tracer's cost on a busy host, in the kernel and in user space
+ * (docs/performance.md). 0: a record per transition (--events). */
+const volatile __u8 summarize = 0;
+/* ... plus a record at ->ESTABLISHED and ->CLOSE_WAIT, for the live
+ * figures: handshake rates and times, and CLOSE_WAIT ages, cannot wait
+ * for the connection to end. */
+const volatile __u8 milestones = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -50,6 +59,7 @@ struct sk_owner {
 	__u8 close_seen;  /* ->CLOSE was emitted: destroy needs no record */
 	__u8 __pad;
 	char comm[SYNFIN_COMM_LEN];
+	struct synfin_story story; /* summary mode: the transitions so far */
 };
 
 struct {
@@ -100,9 +110,10 @@ static __always_inline void count(__u32 idx)
 		__sync_fetch_and_add(val, 1);
 }
 
-/* Every record is one synfin_event behind an 8-byte header, so the
- * backlog (producer minus consumer position) moves in steps of this. */
-#define RECORD_SPAN ((sizeof(struct synfin_event) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL)
+/* A record is a synfin_event or a synfin_conn_event behind an 8-byte
+ * header, so the backlog (producer minus consumer position) moves in
+ * steps of at most this. */
+#define RECORD_SPAN ((sizeof(struct synfin_conn_event) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL)
 /* How many records past the mark still wake the consumer: another CPU can
  * reserve between our reserve and our query, so a one-record window could
  * be stepped over by both. Any that slip through wait for the timer. */
@@ -125,21 +136,27 @@ static __always_inline __u64 submit_flags(void)
 	return BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline struct synfin_event *reserve_event(__u8 kind)
+static __always_inline void *reserve_record(__u8 kind, const __u64 size)
 {
-	struct synfin_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	void *rec = bpf_ringbuf_reserve(&events, size, 0);
 
-	if (!e) {
+	if (!rec) {
 		count(SYNFIN_CNT_RB_FULL);
 		if (kind < SYNFIN_EV_MAX)
 			count(SYNFIN_CNT_RB_FULL_KIND + kind);
 		return NULL;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
-	return e;
+	/* the event part; a story is copied over whole */
+	__builtin_memset(rec, 0, sizeof(struct synfin_event));
+	return rec;
 }
 
-static __always_inline void submit_event(struct synfin_event *e)
+static __always_inline struct synfin_event *reserve_event(__u8 kind)
+{
+	return reserve_record(kind, sizeof(struct synfin_event));
+}
+
+static __always_inline void submit_event(void *e)
 {
 	bpf_ringbuf_submit(e, submit_flags());
 	count(SYNFIN_CNT_EMITTED);
@@ -285,11 +302,58 @@ static __always_inline bool owner_is_current(int old, int new)
 	return old == TCP_FIN_WAIT2 && new == TCP_FIN_WAIT2;
 }
 
+/* A birth starts a new story: a reused socket's old one went out at its
+ * ->CLOSE, and a child's storage is a copy of its listener's. */
+static __always_inline void story_begin(struct sk_owner *own)
+{
+	if (summarize)
+		__builtin_memset(&own->story, 0, sizeof(own->story));
+}
+
+/* Keep one transition (not the ->CLOSE: that is the record itself) and
+ * the figures the reconstruction reads at it (engine.c apply_state). */
+static __always_inline void story_note(struct sk_owner *own, const struct tcp_sock *tp,
+				       int old, int new, __u64 now, const bool classic)
+{
+	struct synfin_story *st = &own->story;
+	__u8 n = st->nsteps;
+
+	if (n < SYNFIN_STORY_STEPS) {
+		st->step_ns[n & (SYNFIN_STORY_STEPS - 1)] = now;
+		st->step_old[n & (SYNFIN_STORY_STEPS - 1)] = old;
+		st->step_new[n & (SYNFIN_STORY_STEPS - 1)] = new;
+		st->nsteps = n + 1;
+	} else {
+		st->flags |= SYNFIN_STORY_TRUNCATED;
+	}
+	switch (new) {
+	case TCP_ESTABLISHED:
+		st->est_snd_una = SF_READ(!classic, tp, snd_una);
+		st->est_rcv_nxt = SF_READ(!classic, tp, rcv_nxt);
+		st->est_srtt_us = SF_READ(!classic, tp, srtt_us) >> 3;
+		st->est_total_retrans = SF_READ(!classic, tp, total_retrans);
+		break;
+	case TCP_FIN_WAIT1:
+	case TCP_LAST_ACK:
+		/* tcp_close_state() runs before tcp_send_fin(): the FIN
+		 * takes the sequence number write_seq has now */
+		st->fin_write_seq = SF_READ(!classic, tp, write_seq);
+		break;
+	case TCP_CLOSE_WAIT:
+	case TCP_CLOSING:
+		st->fin_rcv_nxt = SF_READ(!classic, tp, rcv_nxt);
+		break;
+	default:
+		break;
+	}
+}
+
 /* Bring the per-socket owner record up to date for this transition. */
 static __always_inline void update_owner(struct sock *sk, struct sk_owner *own,
 					 int old, int new, __u64 now)
 {
 	if (old == TCP_CLOSE && new == TCP_SYN_SENT) {
+		story_begin(own);
 		own->start_ns = now;
 		own->close_seen = 0;
 		own->flags &= ~OWN_EMITTED;
@@ -298,6 +362,7 @@ static __always_inline void update_owner(struct sock *sk, struct sk_owner *own,
 		return;
 	}
 	if (old == TCP_CLOSE && new == TCP_LISTEN) {
+		story_begin(own);
 		own->flags &= ~OWN_EMITTED;
 		set_owner_current(own, 0);
 		own->flags &= ~(SYNFIN_F_ACTIVE | SYNFIN_F_PASSIVE);
@@ -306,6 +371,7 @@ static __always_inline void update_owner(struct sock *sk, struct sk_owner *own,
 	if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
 		/* A fresh child: its entry is the listener's clone. Keep the
 		 * listener's owner as the provisional owner, reset the rest. */
+		story_begin(own);
 		own->start_ns = now;
 		own->close_seen = 0;
 		own->flags = (own->flags & SYNFIN_F_OWNER_KNOWN) | SYNFIN_F_PASSIVE;
@@ -342,6 +408,16 @@ static __always_inline void fill_owner(struct synfin_event *e, const struct sk_o
 		e->pid = own->pid;
 		__builtin_memcpy(e->comm, own->comm, sizeof(e->comm));
 	}
+}
+
+static __always_inline void fill_story(struct synfin_conn_event *ce,
+				       const struct sk_owner *own, __u8 flags)
+{
+	if (own)
+		__builtin_memcpy(&ce->story, &own->story, sizeof(ce->story));
+	else
+		__builtin_memset(&ce->story, 0, sizeof(ce->story));
+	ce->story.flags |= flags;
 }
 
 static __always_inline int handle_state(struct sock *sk, int old, int new,
@@ -388,16 +464,26 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	now = bpf_ktime_get_ns();
 	if (!own)
 		own = get_owner(sk, true, classic);
-	if (own)
+	if (own) {
 		update_owner(sk, own, old, new, now);
-	else
+		if (summarize && new != TCP_CLOSE)
+			story_note(own, tp, old, new, now, classic);
+	} else {
 		count(SYNFIN_CNT_STORAGE_FAIL);
+	}
 	if (verdict == V_UNDECIDED ||
 	    (own && !sticky && !pass_pid_filter(own->pid, own->flags))) {
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
 	}
-	e = reserve_event(SYNFIN_EV_STATE);
+	/* summary mode: most transitions end here, in the story */
+	if (summarize && new != TCP_CLOSE &&
+	    !(milestones && (new == TCP_ESTABLISHED || new == TCP_CLOSE_WAIT)))
+		return 0;
+	if (summarize && new == TCP_CLOSE)
+		e = reserve_record(SYNFIN_EV_CONN, sizeof(struct synfin_conn_event));
+	else
+		e = reserve_event(SYNFIN_EV_STATE);
 	if (!e)
 		return 0;
 	if (own) {
@@ -418,6 +504,12 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 		e->flags |= SYNFIN_F_PROC_CTX;
 	fill_owner(e, own);
 	read_tcp_figures(tp, e, !classic);
+	if (summarize && new == TCP_CLOSE) {
+		e->kind = SYNFIN_EV_CONN;
+		fill_story((struct synfin_conn_event *)e, own, 0);
+	} else if (summarize) {
+		e->flags |= SYNFIN_F_MILESTONE;
+	}
 	submit_event(e);
 	if (new == TCP_CLOSE)
 		put_owner(sk, classic);
@@ -442,9 +534,9 @@ int tpc_state(struct trace_event_raw_inet_sock_set_state *ctx)
  * owner read from storage without creating it. */
 /* own is the socket's storage (or NULL), looked up by the caller. The
  * filters read the socket only for a socket not yet committed (sticky). */
-static __always_inline struct synfin_event *owned_sock_event(struct sock *sk,
-							     struct sk_owner *own, __u8 kind,
-							     const bool classic)
+static __always_inline struct synfin_event *owned_sock_record(struct sock *sk,
+							      struct sk_owner *own, __u8 kind,
+							      const __u64 size, const bool classic)
 {
 	struct synfin_event *e;
 	struct tcp_sock *tp;
@@ -467,7 +559,7 @@ static __always_inline struct synfin_event *owned_sock_event(struct sock *sk,
 		count(SYNFIN_CNT_FILTERED);
 		return NULL;
 	}
-	e = reserve_event(kind);
+	e = reserve_record(kind, size);
 	if (!e)
 		return NULL;
 	fill_sock_identity(sk, tp, e, own, classic);
@@ -482,26 +574,54 @@ static __always_inline struct synfin_event *owned_sock_event(struct sock *sk,
 	return e;
 }
 
-static __always_inline struct synfin_event *sock_event(struct sock *sk, __u8 kind,
-						       const bool classic)
+static __always_inline struct synfin_event *owned_sock_event(struct sock *sk,
+							     struct sk_owner *own, __u8 kind,
+							     const bool classic)
 {
-	return owned_sock_event(sk, get_owner(sk, false, classic), kind, classic);
+	return owned_sock_record(sk, own, kind, sizeof(struct synfin_event), classic);
 }
 
 static __always_inline int handle_retransmit(struct sock *sk, const struct sk_buff *skb,
 					     const bool classic)
 {
 	struct tcp_skb_cb *tcb = (struct tcp_skb_cb *)&skb->cb[0];
-	struct synfin_event *e = sock_event(sk, SYNFIN_EV_RETRANSMIT, classic);
+	/* tcp_flags grew from u8 to u16; the flags live in the low byte. */
+	__u8 tcp_flags = BPF_CORE_READ_BITFIELD_PROBED(tcb, tcp_flags);
+	struct sk_owner *own = get_owner(sk, false, classic);
+	struct synfin_event *e;
 
+	if (summarize && own) {
+		struct synfin_story *st = &own->story;
+		int state = SF_READ(!classic, sk, __sk_common.skc_state);
+
+		/* the same split as the consumer makes from the records */
+		if (tcp_flags & 0x01) /* FIN */
+			st->fin_retrans++;
+		else if (state == TCP_SYN_SENT)
+			st->syn_retrans++;
+		else if (state != TCP_SYN_RECV)
+			st->data_retrans++;
+		count(SYNFIN_CNT_RETRANS_FOLDED);
+		return 0;
+	}
+	e = owned_sock_event(sk, own, SYNFIN_EV_RETRANSMIT, classic);
 	if (!e)
 		return 0;
 	e->seq = BPF_CORE_READ(tcb, seq);
 	e->end_seq = BPF_CORE_READ(tcb, end_seq);
-	/* tcp_flags grew from u8 to u16; the flags live in the low byte. */
-	e->tcp_flags = BPF_CORE_READ_BITFIELD_PROBED(tcb, tcp_flags);
+	e->tcp_flags = tcp_flags;
 	submit_event(e);
 	return 0;
+}
+
+/* Summary mode: a reset of a socket with a story is a flag in it. */
+static __always_inline bool fold_reset(struct sk_owner *own, __u8 story_flag, __u32 counter)
+{
+	if (!summarize || !own)
+		return false;
+	own->story.flags |= story_flag;
+	count(counter);
+	return true;
 }
 
 SEC("tp_btf/tcp_retransmit_skb")
@@ -519,8 +639,12 @@ int tpc_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 
 static __always_inline int handle_receive_reset(struct sock *sk, const bool classic)
 {
-	struct synfin_event *e = sock_event(sk, SYNFIN_EV_RESET_RECEIVED, classic);
+	struct sk_owner *own = get_owner(sk, false, classic);
+	struct synfin_event *e;
 
+	if (fold_reset(own, SYNFIN_STORY_RST_RECEIVED, SYNFIN_CNT_RST_RECV_FOLDED))
+		return 0;
+	e = owned_sock_event(sk, own, SYNFIN_EV_RESET_RECEIVED, classic);
 	if (e)
 		submit_event(e);
 	return 0;
@@ -551,7 +675,17 @@ static __always_inline int handle_destroy(struct sock *sk, const bool classic)
 
 		bpf_map_delete_elem(&accept_owners, &key);
 	}
-	e = owned_sock_event(sk, own, SYNFIN_EV_DESTROY, classic);
+	if (summarize) {
+		/* the story the missed ->CLOSE would have carried */
+		e = owned_sock_record(sk, own, SYNFIN_EV_DESTROY,
+				      sizeof(struct synfin_conn_event), classic);
+		if (e) {
+			e->kind = SYNFIN_EV_CONN;
+			fill_story((struct synfin_conn_event *)e, own, SYNFIN_STORY_DESTROY);
+		}
+	} else {
+		e = owned_sock_event(sk, own, SYNFIN_EV_DESTROY, classic);
+	}
 	if (e)
 		submit_event(e);
 	put_owner(sk, classic);
@@ -672,7 +806,11 @@ static __always_inline int handle_send_reset(struct sock *sk, const struct sk_bu
 	if (sk) {
 		state = SF_READ(!classic, sk, __sk_common.skc_state);
 		if (state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV) {
-			e = sock_event(sk, SYNFIN_EV_RESET_SENT, classic);
+			struct sk_owner *own = get_owner(sk, false, classic);
+
+			if (fold_reset(own, SYNFIN_STORY_RST_SENT, SYNFIN_CNT_RST_SENT_FOLDED))
+				return 0;
+			e = owned_sock_event(sk, own, SYNFIN_EV_RESET_SENT, classic);
 			if (!e)
 				return 0;
 			e->reason = reason;

@@ -24,6 +24,8 @@
 
 #define DEFAULT_MAX_CONNS 262144
 #define MIN_SLOTS 1024
+/* tw timer starts waiting for their connection's summary (power of 2) */
+#define PENDING_TW 1024
 
 struct conn {
 	uint64_t id;               /* 0: empty slot */
@@ -53,6 +55,13 @@ struct engine {
 	uint32_t live;             /* entries, tw ones included */
 	uint32_t in_tw;            /* entries kept only to follow a tw sock */
 	uint64_t lost[LOSS_MAX];
+	/* Summary mode: a connection not in the table is rebuilt here and
+	 * enters the table only if its tw sock is to be followed. */
+	struct conn scratch;
+	/* A tw sock's timer starts just before its socket's ->CLOSE, so its
+	 * record comes just before the summary that carries that ->CLOSE:
+	 * held here by cookie until then (0: empty). */
+	struct synfin_event pending_tw[PENDING_TW];
 };
 
 static uint32_t hash_id(uint64_t id)
@@ -173,19 +182,25 @@ static int grow(struct engine *eng)
 	return 0;
 }
 
+static void conn_init(struct conn *c, uint64_t id)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	c->rec.id = id;
+	c->rec.handshake.ms = -1;
+}
+
 static struct conn *insert(struct engine *eng, uint64_t id)
 {
 	struct conn *c;
 
 	if (eng->live >= eng->opts.max_conns ||
 	    ((eng->live + 1) * 2 > eng->nslots && grow(eng)) ||
-	    !(c = calloc(1, sizeof(*c)))) {
+	    !(c = malloc(sizeof(*c)))) {
 		eng->lost[LOSS_TABLE_FULL]++;
 		return NULL;
 	}
-	c->id = id;
-	c->rec.id = id;
-	c->rec.handshake.ms = -1;
+	conn_init(c, id);
 	{
 		uint32_t k = slot_of(eng, id);
 
@@ -583,6 +598,20 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 	defer = follow && eng->opts.tw_fin_visible && r->tw.kind == TW_KIND_FIN_WAIT2;
 	if (!defer)
 		report(eng, c);
+	if (c == &eng->scratch) {
+		/* rebuilt from a summary: into the table only to follow its
+		 * tw sock; at the cap that follow is what is lost (counted
+		 * as table_full), the record itself is out */
+		struct conn *kept = follow ? insert(eng, c->id) : NULL;
+
+		if (!kept) {
+			if (defer)
+				report(eng, c);
+			return;
+		}
+		*kept = *c;
+		c = kept;
+	}
 	if (follow) {
 		c->in_tw = true;
 		c->deferred = defer;
@@ -786,12 +815,23 @@ static void emit_event(struct engine *eng, const struct conn *c, const struct sy
 	eng->opts.on_event(&copy, eng->opts.ctx);
 }
 
+static struct synfin_event *pending_tw_slot(struct engine *eng, uint64_t cookie)
+{
+	return &eng->pending_tw[hash_id(cookie) & (PENDING_TW - 1)];
+}
+
 void engine__handle(struct engine *eng, const struct synfin_event *ev)
 {
 	struct conn *c;
 
 	switch (ev->kind) {
 	case SYNFIN_EV_STATE:
+		/* summary mode: ->ESTABLISHED is for the live figures only;
+		 * ->CLOSE_WAIT is tracked, for the CLOSE_WAIT ages */
+		if ((ev->flags & SYNFIN_F_MILESTONE) && ev->new_state != SYNFIN_TCP_CLOSE_WAIT) {
+			emit_event(eng, NULL, ev);
+			return;
+		}
 		c = find(eng, ev->cookie);
 		if (!c && ev->new_state != SYNFIN_TCP_CLOSE)
 			c = insert(eng, ev->cookie);
@@ -834,6 +874,8 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 		c = find(eng, ev->cookie);
 		if (c)
 			tw_started(c, ev);
+		else if (ev->cookie)
+			*pending_tw_slot(eng, ev->cookie) = *ev; /* its summary comes next */
 		emit_event(eng, c, ev);
 		return;
 	case SYNFIN_EV_TW_END:
@@ -866,6 +908,89 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 		emit_event(eng, NULL, ev);
 		return;
 	}
+}
+
+/* One step of a story as the state record it stands for, with the figures
+ * apply_state reads at that transition. */
+static void story_step(const struct synfin_story *st, unsigned int i, struct synfin_event *step)
+{
+	step->ts_ns = st->step_ns[i];
+	step->old_state = st->step_old[i];
+	step->new_state = st->step_new[i];
+	switch (step->new_state) {
+	case SYNFIN_TCP_ESTABLISHED:
+		step->snd_una = st->est_snd_una;
+		step->rcv_nxt = st->est_rcv_nxt;
+		step->srtt_us = st->est_srtt_us;
+		step->total_retrans = st->est_total_retrans;
+		break;
+	case SYNFIN_TCP_FIN_WAIT1:
+	case SYNFIN_TCP_LAST_ACK:
+		step->write_seq = st->fin_write_seq;
+		break;
+	case SYNFIN_TCP_CLOSE_WAIT:
+	case SYNFIN_TCP_CLOSING:
+		step->rcv_nxt = st->fin_rcv_nxt;
+		break;
+	default:
+		break;
+	}
+}
+
+static uint32_t max_u32(uint32_t a, uint32_t b)
+{
+	return a > b ? a : b;
+}
+
+void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
+{
+	const struct synfin_story *st = &ce->story;
+	struct synfin_event close = ce->close, step = ce->close, *tw;
+	unsigned int n = st->nsteps < SYNFIN_STORY_STEPS ? st->nsteps : SYNFIN_STORY_STEPS;
+	struct conn *c = find(eng, close.cookie);
+
+	/* The story is whole: an entry a CLOSE_WAIT milestone made is
+	 * rebuilt from it. A seeded one keeps what sock_diag told. */
+	if (c && !c->rec.seeded && !c->in_tw)
+		conn_init(c, c->id);
+	if (!c) {
+		c = &eng->scratch;
+		conn_init(c, close.cookie);
+	}
+	/* the steps: the close's identity and owner, none of its socket flags */
+	step.kind = SYNFIN_EV_STATE;
+	step.flags &= SYNFIN_F_OWNER_KNOWN | SYNFIN_F_OWNER_ACCEPT | SYNFIN_F_ACTIVE |
+		      SYNFIN_F_PASSIVE;
+	step.err = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		story_step(st, i, &step);
+		merge_identity(c, &step);
+		apply_state(eng, c, &step);
+	}
+	if (st->flags & SYNFIN_STORY_RST_SENT)
+		c->rst_sent = true;
+	if (st->flags & SYNFIN_STORY_RST_RECEIVED)
+		c->rst_received = true;
+	c->syn_retrans_events = max_u32(c->syn_retrans_events, st->syn_retrans);
+	c->rec.wave.fin_retrans = max_u32(c->rec.wave.fin_retrans, st->fin_retrans);
+	c->rec.wave.data_retrans = max_u32(c->rec.wave.data_retrans, st->data_retrans);
+	tw = pending_tw_slot(eng, close.cookie);
+	if (tw->cookie == close.cookie) {
+		tw_started(c, tw);
+		tw->cookie = 0;
+	}
+	merge_identity(c, &close);
+	if (st->flags & SYNFIN_STORY_DESTROY) {
+		/* the ->CLOSE was missed: as a destroy record would say */
+		close.kind = SYNFIN_EV_DESTROY;
+		close.old_state = c->state;
+		emit_event(eng, c, &close);
+		finish(eng, c, &close, c->state);
+		return;
+	}
+	close.kind = SYNFIN_EV_STATE;
+	emit_event(eng, c, &close);
+	apply_state(eng, c, &close);
 }
 
 void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t now_ns)

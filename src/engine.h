@@ -186,6 +186,10 @@ void engine__set_tw(struct engine *eng, bool follow, bool fin_visible);
 void engine__flush(struct engine *eng);
 void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t now_ns);
 void engine__handle(struct engine *eng, const struct synfin_event *ev);
+/* Summary mode: one socket's whole story, at its ->CLOSE. Rebuilt as the
+ * same transitions engine__handle would have seen, so both modes give the
+ * same record. */
+void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce);
 /* Periodic housekeeping (call about once a second): settles tw timer
  * cancels that were not re-arms. */
 void engine__tick(struct engine *eng, uint64_t now_ns);

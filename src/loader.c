@@ -174,6 +174,10 @@ static void configure(struct synfin_bpf *skel, const struct synfin_options *opts
 	/* wake the consumer early only when a quarter of the ring is used */
 	ro->wakeup_bytes = (uint64_t)opts->ringbuf_mb * 1024 * 1024 / 4;
 	ro->tw_timer_fn = opts->no_timewait ? 0 : kallsyms_lookup("tw_timer_handler");
+	/* one record per socket end unless every transition is asked for;
+	 * the detectors and top need the live milestones on top of that */
+	ro->summarize = !opts->events;
+	ro->milestones = !opts->events && (opts->top || !opts->no_alerts);
 	bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_mb * 1024 * 1024);
 }
 

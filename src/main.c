@@ -127,11 +127,17 @@ static int on_record(void *ctx, void *data, size_t len)
 {
 	struct app *app = ctx;
 
-	if (len < sizeof(struct synfin_event)) {
+	const struct synfin_event *ev = data;
+
+	if (len < sizeof(*ev) ||
+	    (ev->kind == SYNFIN_EV_CONN && len < sizeof(struct synfin_conn_event))) {
 		app->bad_records++;
 		return 0;
 	}
-	engine__handle(app->eng, data);
+	if (ev->kind == SYNFIN_EV_CONN)
+		engine__handle_conn(app->eng, data);
+	else
+		engine__handle(app->eng, ev);
 	if (++app->batch >= DRAIN_BATCH) {
 		app->batch = 0;
 		return DRAIN_MORE;

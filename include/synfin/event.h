@@ -44,7 +44,8 @@
 #define SYNFIN_EV_TW_START          7 /* a TIME_WAIT sock's timer armed (timer_start) */
 #define SYNFIN_EV_TW_END            8 /* ... and disarmed (timer_cancel): expiry or early kill */
 #define SYNFIN_EV_TW_FIN            9 /* the peer's FIN reached a tw sock (kfree_skb rx_sk) */
-#define SYNFIN_EV_MAX               10
+#define SYNFIN_EV_CONN              10 /* one socket's whole story, at ->CLOSE: a synfin_conn_event */
+#define SYNFIN_EV_MAX               11
 
 /* SYNFIN_EV_TW_END reasons (in `reason`). */
 #define SYNFIN_TW_EXPIRED 1 /* the timer ran out: the tw sock died of old age */
@@ -64,6 +65,8 @@
 #define SYNFIN_F_REQ_SK      (1u << 10) /* event about a request (half-open) socket */
 #define SYNFIN_F_LINGER0     (1u << 11) /* SO_LINGER on with a zero timeout: close() resets */
 #define SYNFIN_F_HZ_UNKNOWN  (1u << 12) /* TW_START: seq holds jiffies, not ms (no CONFIG_HZ) */
+#define SYNFIN_F_MILESTONE   (1u << 13) /* STATE in summary mode: for the live figures only; the
+					   * socket's story follows in its SYNFIN_EV_CONN record */
 
 /* One record on the ring buffer. Addresses are in network byte order
  * (IPv4 in the first 4 bytes), ports in host byte order. Timestamps are
@@ -107,6 +110,46 @@ struct synfin_event {
 
 _Static_assert(sizeof(struct synfin_event) == 168, "synfin_event ABI size changed");
 
+/* Summary mode (the default): the kernel keeps each socket's transitions
+ * in its storage and ships them in one record when the socket reaches
+ * CLOSE, instead of one record per transition. */
+#define SYNFIN_STORY_STEPS 8
+
+#define SYNFIN_STORY_RST_SENT     (1u << 0) /* this end sent a reset */
+#define SYNFIN_STORY_RST_RECEIVED (1u << 1) /* ... received one */
+#define SYNFIN_STORY_TRUNCATED    (1u << 2) /* more transitions than steps: the last ones
+					     * before CLOSE are missing */
+#define SYNFIN_STORY_DESTROY      (1u << 3) /* sent by tcp_destroy_sock: the ->CLOSE itself
+					     * was missed (recursion, full ring) */
+
+struct synfin_story {
+	__u64 step_ns[SYNFIN_STORY_STEPS]; /* each transition before ->CLOSE, in order */
+	__u8 step_old[SYNFIN_STORY_STEPS];
+	__u8 step_new[SYNFIN_STORY_STEPS];
+	__u32 est_snd_una;        /* at ->ESTABLISHED: both ISNs + 1 */
+	__u32 est_rcv_nxt;
+	__u32 est_srtt_us;        /* ... the server's SYN-ACK RTT */
+	__u32 est_total_retrans;  /* ... SYN or SYN-ACK retransmissions */
+	__u32 fin_write_seq;      /* at ->FIN_WAIT1 / ->LAST_ACK: our FIN's sequence number */
+	__u32 fin_rcv_nxt;        /* at ->CLOSE_WAIT / ->CLOSING: one past the peer's FIN */
+	__u32 syn_retrans;        /* retransmits seen in SYN_SENT */
+	__u32 fin_retrans;        /* retransmitted segments carrying our FIN */
+	__u32 data_retrans;       /* other retransmits after the handshake */
+	__u8 nsteps;
+	__u8 flags;               /* SYNFIN_STORY_* */
+	__u16 __pad;
+};
+
+/* SYNFIN_EV_CONN: `close` is the ->CLOSE transition as a state record
+ * (its kind says CONN), `story` what came before. */
+struct synfin_conn_event {
+	struct synfin_event close;
+	struct synfin_story story;
+};
+
+_Static_assert(sizeof(struct synfin_story) == 120, "synfin_story ABI size changed");
+_Static_assert(sizeof(struct synfin_conn_event) == 288, "synfin_conn_event ABI size changed");
+
 /* Counters the kernel keeps in a per-CPU array (map "counters"), indexed by
  * these values. User space sums the CPUs and reports every non-zero delta. */
 #define SYNFIN_CNT_RB_FULL        0 /* bpf_ringbuf_reserve failed: event lost */
@@ -114,6 +157,11 @@ _Static_assert(sizeof(struct synfin_event) == 168, "synfin_event ABI size change
 #define SYNFIN_CNT_OWNER_MAP_FULL 2 /* accept() owner handoff map full: server pid lost */
 #define SYNFIN_CNT_FILTERED       3 /* events dropped by the in-kernel filters (not a loss) */
 #define SYNFIN_CNT_EMITTED        4 /* events submitted to the ring buffer */
+/* Summary mode: what went into a story instead of onto the ring, for the
+ * live rates (the records that would have said so are not sent). */
+#define SYNFIN_CNT_RETRANS_FOLDED  5 /* retransmits of a socket with a story */
+#define SYNFIN_CNT_RST_SENT_FOLDED 6
+#define SYNFIN_CNT_RST_RECV_FOLDED 7
 #define SYNFIN_CNT_RB_FULL_KIND   8 /* + SYNFIN_EV_*: RB_FULL split by record kind */
 #define SYNFIN_CNT_MAX            (SYNFIN_CNT_RB_FULL_KIND + SYNFIN_EV_MAX)
 
