@@ -27,6 +27,7 @@ void jsonw_start_object(struct json_writer *w);
 void jsonw_end_object(struct json_writer *w);
 void jsonw_start_array(struct json_writer *w);
 void jsonw_end_array(struct json_writer *w);
+/* name is written as it is: a literal of printable ASCII, no '"' or '\\' */
 void jsonw_name(struct json_writer *w, const char *name);
 
 void jsonw_string(struct json_writer *w, const char *s);

@@ -277,6 +277,7 @@ static int run(struct app *app)
 		now = now_mono_ns();
 		if (app->ladder)
 			ladder__tick(app->ladder, now);
+		output__flush(app->out);
 		if (now >= next_report) {
 			engine__tick(app->eng, now);
 			report_losses(app);
@@ -299,6 +300,7 @@ static int run(struct app *app)
 	if (err == DRAIN_MORE)
 		err = 0;
 	report_losses(app);
+	output__flush(app->out);
 	return err < 0 ? err : 0;
 }
 

@@ -18,6 +18,7 @@
 struct output {
 	struct output_opts opts;
 	struct json_writer *jw; /* buffer mode: one fwrite per line */
+	size_t unflushed;       /* bytes in the stream's buffer, all whole lines */
 	bool header_done;
 };
 
@@ -74,9 +75,23 @@ void format_rfc3339_ns(int64_t real_ns, char *buf, size_t len)
 	time_t sec;
 	long nsec;
 
+	/* the date and time of the last second formatted: records come in
+	 * bursts within one second, and gmtime_r was a twentieth of the
+	 * consumer's time at full churn */
+	static __thread time_t cached_sec = -1;
+	static __thread char cached[20];
+
 	split_ns(real_ns, &sec, &nsec);
 	if (!len)
 		return;
+	if (sec == cached_sec && len >= 31) {
+		memcpy(buf, cached, 19);
+		buf[19] = '.';
+		put_digits(buf + 20, nsec, 9);
+		buf[29] = 'Z';
+		buf[30] = '\0';
+		return;
+	}
 	if (!gmtime_r(&sec, &tm)) {
 		buf[0] = '\0';
 		return;
@@ -99,6 +114,8 @@ void format_rfc3339_ns(int64_t real_ns, char *buf, size_t len)
 	put_digits(buf + 14, tm.tm_min, 2);
 	buf[16] = ':';
 	put_digits(buf + 17, tm.tm_sec, 2);
+	memcpy(cached, buf, 19);
+	cached_sec = sec;
 	buf[19] = '.';
 	put_digits(buf + 20, nsec, 9);
 	buf[29] = 'Z';
@@ -204,7 +221,32 @@ static void json_common(struct output *o, const struct common *c)
 	jsonw_u64_field(w, "cgroup_id", c->cgroup_id);
 }
 
-/* One write and a flush per line: a killed tracer leaves whole lines. */
+/* Lines collect in the stream's buffer and go out on output__flush (after
+ * each drain of the ring) or before the buffer could split one: a killed
+ * tracer leaves whole lines, and a busy one makes a write() per drain,
+ * not per line (at full churn that was a system call per record). */
+#define OUT_BUFFER (1u << 20)
+
+static void put_line(struct output *o, const char *buf, size_t len)
+{
+	if (o->unflushed + len + 1 > OUT_BUFFER)
+		output__flush(o);
+	fwrite(buf, 1, len, o->opts.out);
+	fputc('\n', o->opts.out);
+	o->unflushed += len + 1;
+	/* one line longer than the buffer went out by itself, whole */
+	if (o->unflushed > OUT_BUFFER)
+		output__flush(o);
+}
+
+void output__flush(struct output *o)
+{
+	if (!o || !o->unflushed)
+		return;
+	fflush(o->opts.out);
+	o->unflushed = 0;
+}
+
 static void json_finish(struct output *o)
 {
 	struct json_writer *w = o->jw;
@@ -219,9 +261,7 @@ static void json_finish(struct output *o)
 		return;
 	}
 	buf = jsonw_buf(w, &len);
-	fwrite(buf, 1, len, o->opts.out);
-	fputc('\n', o->opts.out);
-	fflush(o->opts.out);
+	put_line(o, buf, len);
 }
 
 /* ---- text ---- */
@@ -258,9 +298,7 @@ static void cell(struct row *r, const char *s, size_t width, int align)
 
 static void row_print(struct output *o, struct row *r)
 {
-	fwrite(r->buf, 1, r->len, o->opts.out);
-	fputc('\n', o->opts.out);
-	fflush(o->opts.out);
+	put_line(o, r->buf, r->len);
 }
 
 size_t format_safe_comm(const char *comm, size_t len, char *out, size_t width)
@@ -496,6 +534,8 @@ struct output *output__new(const struct output_opts *opts)
 	o->opts = *opts;
 	if (!o->opts.out)
 		o->opts.out = stdout;
+	/* before anything is written: the stream must hold OUT_BUFFER */
+	setvbuf(o->opts.out, NULL, _IOFBF, OUT_BUFFER + 4096);
 	if (o->opts.json) {
 		o->jw = jsonw_new(NULL);
 		if (!o->jw) {
@@ -516,6 +556,7 @@ void output__free(struct output *o)
 {
 	if (!o)
 		return;
+	output__flush(o);
 	jsonw_free(o->jw);
 	free(o);
 }
@@ -926,7 +967,7 @@ void output__alert(struct output *o, const struct live_alert *a)
 	}
 	/* alerts are data: stdout, one line each */
 	live_format_alert(line, sizeof(line), a, o->opts.mono_to_real_ns);
-	fprintf(o->opts.out, "%s\n", line);
+	put_line(o, line, strlen(line));
 }
 
 void output__stats(struct output *o, const struct live_stats *s)

@@ -27,6 +27,8 @@ struct output;
 /* NULL with errno set on failure. */
 struct output *output__new(const struct output_opts *opts);
 void output__free(struct output *o);
+/* Write out the lines held so far (main calls it after each drain). */
+void output__flush(struct output *o);
 void output__set_follow_tw(struct output *o, bool follow);
 /* Text: the column header, once (rows print it themselves if not yet done).
  * JSON: nothing. */
