@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "engine.h"
+#include "idtable.h"
 
 #define ECONNRESET_ 104
 #define ECONNREFUSED_ 111
@@ -42,18 +43,33 @@ struct conn {
 	uint32_t syn_retrans_events;
 };
 
+/* A reported connection whose tw sock is still followed: what its
+ * time_wait record needs, a fifth of a struct conn. At full churn these
+ * are most of the table (one per tw sock, for 60 s). */
+struct tw_follow {
+	uint64_t id;
+	uint64_t end_ns;
+	uint64_t start_ns;         /* the tw sock's birth */
+	uint64_t tw_enter_ns;      /* when it reached TIME_WAIT proper (0: still FIN_WAIT2) */
+	uint64_t expire_ns;
+	uint64_t cancel_ns;        /* a timer cancel that may yet be a re-arm */
+	uint64_t cgroup_id;
+	uint32_t pid;
+	uint32_t netns;
+	uint16_t lport, rport;
+	uint8_t family;
+	uint8_t role;              /* enum conn_role */
+	uint8_t kind;              /* enum tw_kind */
+	uint8_t laddr[SYNFIN_ADDR_LEN];
+	uint8_t raddr[SYNFIN_ADDR_LEN];
+	char comm[SYNFIN_COMM_LEN + 1];
+};
+
 struct engine {
 	struct engine_opts opts;
-	/* Open addressing with linear probing over pointers: kept under half
-	 * full, an empty slot costs 8 bytes, not a whole entry. */
-	struct conn **slots;
-	/* each slot's id beside it (0: empty), so a probe compares without
-	 * a cache miss on the entry; the lookup was a tenth of the
-	 * consumer's time at full churn */
-	uint64_t *ids;
-	uint32_t nslots;           /* power of 2 */
-	uint32_t live;             /* entries, tw ones included */
-	uint32_t in_tw;            /* entries kept only to follow a tw sock */
+	struct idtable conns;      /* struct conn: open, or closed and deferred */
+	struct idtable tws;        /* struct tw_follow */
+	uint32_t in_tw;            /* conns entries kept only to follow a tw sock */
 	uint64_t lost[LOSS_MAX];
 	/* Summary mode: a connection not in the table is rebuilt here and
 	 * enters the table only if its tw sock is to be followed. */
@@ -64,14 +80,6 @@ struct engine {
 	struct synfin_event pending_tw[PENDING_TW];
 };
 
-static uint32_t hash_id(uint64_t id)
-{
-	id ^= id >> 33;
-	id *= 0xff51afd7ed558ccdULL;
-	id ^= id >> 33;
-	return (uint32_t)id;
-}
-
 struct engine *engine__new(const struct engine_opts *opts)
 {
 	struct engine *eng = calloc(1, sizeof(*eng));
@@ -81,12 +89,8 @@ struct engine *engine__new(const struct engine_opts *opts)
 	eng->opts = *opts;
 	if (!eng->opts.max_conns)
 		eng->opts.max_conns = DEFAULT_MAX_CONNS;
-	eng->nslots = MIN_SLOTS;
-	eng->slots = calloc(eng->nslots, sizeof(*eng->slots));
-	eng->ids = calloc(eng->nslots, sizeof(*eng->ids));
-	if (!eng->slots || !eng->ids) {
-		free(eng->slots);
-		free(eng->ids);
+	if (idtable_init(&eng->conns, MIN_SLOTS) || idtable_init(&eng->tws, MIN_SLOTS)) {
+		idtable_free(&eng->conns);
 		free(eng);
 		return NULL;
 	}
@@ -97,10 +101,12 @@ void engine__free(struct engine *eng)
 {
 	if (!eng)
 		return;
-	for (uint32_t i = 0; i < eng->nslots; i++)
-		free(eng->slots[i]);
-	free(eng->slots);
-	free(eng->ids);
+	for (uint32_t i = 0; i < eng->conns.nslots; i++)
+		free(eng->conns.vals[i]);
+	for (uint32_t i = 0; i < eng->tws.nslots; i++)
+		free(eng->tws.vals[i]);
+	idtable_free(&eng->conns);
+	idtable_free(&eng->tws);
 	free(eng);
 }
 
@@ -112,13 +118,13 @@ void engine__set_tw(struct engine *eng, bool follow, bool fin_visible)
 
 uint32_t engine__live(const struct engine *eng)
 {
-	return eng->live - eng->in_tw;
+	return eng->conns.count - eng->in_tw;
 }
 
 void engine__foreach_open(const struct engine *eng, engine_visit_fn fn, void *ctx)
 {
-	for (uint32_t i = 0; i < eng->nslots; i++) {
-		const struct conn *c = eng->slots[i];
+	for (uint32_t i = 0; i < eng->conns.nslots; i++) {
+		const struct conn *c = eng->conns.vals[i];
 
 		if (c && !c->in_tw && !c->listener)
 			fn(&c->rec, c->state, ctx);
@@ -127,7 +133,7 @@ void engine__foreach_open(const struct engine *eng, engine_visit_fn fn, void *ct
 
 uint32_t engine__time_wait(const struct engine *eng)
 {
-	return eng->in_tw;
+	return eng->in_tw + eng->tws.count;
 }
 
 uint64_t engine__lost(const struct engine *eng, enum engine_loss why)
@@ -135,51 +141,9 @@ uint64_t engine__lost(const struct engine *eng, enum engine_loss why)
 	return why < LOSS_MAX ? eng->lost[why] : 0;
 }
 
-/* The slot holding id, or the empty slot where the probe for it ends. */
-static uint32_t slot_of(const struct engine *eng, uint64_t id)
-{
-	uint32_t mask = eng->nslots - 1;
-	uint32_t i = hash_id(id) & mask;
-
-	while (eng->ids[i] && eng->ids[i] != id)
-		i = (i + 1) & mask;
-	return i;
-}
-
 static struct conn *find(struct engine *eng, uint64_t id)
 {
-	return eng->slots[slot_of(eng, id)];
-}
-
-/* Keep the load factor under 1/2 so probes stay short; the table grows
- * with the live population, so memory follows the work, capped by
- * max_conns. */
-static int grow(struct engine *eng)
-{
-	struct engine bigger = { .nslots = eng->nslots * 2 };
-
-	bigger.slots = calloc(bigger.nslots, sizeof(*bigger.slots));
-	bigger.ids = calloc(bigger.nslots, sizeof(*bigger.ids));
-	if (!bigger.slots || !bigger.ids) {
-		free(bigger.slots);
-		free(bigger.ids);
-		return -ENOMEM;
-	}
-	for (uint32_t i = 0; i < eng->nslots; i++) {
-		uint32_t k;
-
-		if (!eng->ids[i])
-			continue;
-		k = slot_of(&bigger, eng->ids[i]);
-		bigger.slots[k] = eng->slots[i];
-		bigger.ids[k] = eng->ids[i];
-	}
-	free(eng->slots);
-	free(eng->ids);
-	eng->slots = bigger.slots;
-	eng->ids = bigger.ids;
-	eng->nslots = bigger.nslots;
-	return 0;
+	return idtable_get(&eng->conns, id);
 }
 
 static void conn_init(struct conn *c, uint64_t id)
@@ -190,53 +154,34 @@ static void conn_init(struct conn *c, uint64_t id)
 	c->rec.handshake.ms = -1;
 }
 
+/* Both tables count against max_conns: memory is bounded by it. */
+static bool at_cap(const struct engine *eng)
+{
+	return eng->conns.count + eng->tws.count >= eng->opts.max_conns;
+}
+
 static struct conn *insert(struct engine *eng, uint64_t id)
 {
 	struct conn *c;
 
-	if (eng->live >= eng->opts.max_conns ||
-	    ((eng->live + 1) * 2 > eng->nslots && grow(eng)) ||
-	    !(c = malloc(sizeof(*c)))) {
+	if (at_cap(eng) || !(c = malloc(sizeof(*c)))) {
 		eng->lost[LOSS_TABLE_FULL]++;
 		return NULL;
 	}
 	conn_init(c, id);
-	{
-		uint32_t k = slot_of(eng, id);
-
-		eng->slots[k] = c;
-		eng->ids[k] = id;
+	if (idtable_put(&eng->conns, id, c)) {
+		free(c);
+		eng->lost[LOSS_TABLE_FULL]++;
+		return NULL;
 	}
-	eng->live++;
 	return c;
 }
 
-/* Backward-shift deletion keeps linear probing correct without tombstones. */
 static void erase(struct engine *eng, struct conn *c)
 {
-	uint32_t mask = eng->nslots - 1;
-	uint32_t i = slot_of(eng, c->id);
-	uint32_t j = i;
-
-	for (;;) {
-		uint32_t home;
-
-		j = (j + 1) & mask;
-		if (!eng->ids[j])
-			break;
-		home = hash_id(eng->ids[j]) & mask;
-		/* move j into the hole at i unless its home lies in (i, j] */
-		if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
-			eng->slots[i] = eng->slots[j];
-			eng->ids[i] = eng->ids[j];
-			i = j;
-		}
-	}
-	eng->slots[i] = NULL;
-	eng->ids[i] = 0;
+	idtable_del(&eng->conns, c->id);
 	if (c->in_tw)
 		eng->in_tw--;
-	eng->live--;
 	free(c);
 }
 
@@ -574,6 +519,8 @@ static void report(struct engine *eng, struct conn *c)
 		eng->opts.on_conn(&c->rec, eng->opts.ctx);
 }
 
+static void follow_tw(struct engine *eng, struct conn *c);
+
 static void finish(struct engine *eng, struct conn *c, const struct synfin_event *ev,
 		   uint8_t old)
 {
@@ -598,46 +545,124 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 	defer = follow && eng->opts.tw_fin_visible && r->tw.kind == TW_KIND_FIN_WAIT2;
 	if (!defer)
 		report(eng, c);
+	if (follow && !defer) {
+		follow_tw(eng, c);
+		return;
+	}
 	if (c == &eng->scratch) {
-		/* rebuilt from a summary: into the table only to follow its
-		 * tw sock; at the cap that follow is what is lost (counted
-		 * as table_full), the record itself is out */
-		struct conn *kept = follow ? insert(eng, c->id) : NULL;
+		/* rebuilt from a summary: kept only while its record waits */
+		struct conn *kept = defer ? insert(eng, c->id) : NULL;
 
 		if (!kept) {
 			if (defer)
-				report(eng, c);
+				report(eng, c); /* at the cap: the wave as it stands */
 			return;
 		}
 		*kept = *c;
 		c = kept;
 	}
-	if (follow) {
+	if (defer) {
 		c->in_tw = true;
-		c->deferred = defer;
+		c->deferred = true;
 		eng->in_tw++;
 		return;
 	}
 	erase(eng, c);
 }
 
+/* The time_wait record: the connection's identity and its tw sock. */
+static void tw_record(const struct tw_follow *f, enum tw_exit how, uint64_t ts,
+		      struct conn_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = f->id;
+	r->end_ns = f->end_ns;
+	r->family = f->family;
+	memcpy(r->laddr, f->laddr, sizeof(r->laddr));
+	memcpy(r->raddr, f->raddr, sizeof(r->raddr));
+	r->lport = f->lport;
+	r->rport = f->rport;
+	r->role = f->role;
+	r->pid = f->pid;
+	memcpy(r->comm, f->comm, sizeof(r->comm));
+	r->netns = f->netns;
+	r->cgroup_id = f->cgroup_id;
+	r->handshake.ms = -1;
+	r->tw.kind = f->kind;
+	r->tw.measured = true;
+	r->tw.start_ns = f->start_ns;
+	r->tw.expire_ns = f->expire_ns;
+	r->tw.exit = how;
+	r->tw.exit_ns = ts;
+	if (f->kind == TW_KIND_TIME_WAIT) {
+		r->span[SYNFIN_TCP_TIME_WAIT].enter_ns = f->tw_enter_ns;
+		r->span[SYNFIN_TCP_TIME_WAIT].leave_ns = ts;
+	}
+}
+
+static void end_follow(struct engine *eng, struct tw_follow *f, enum tw_exit how, uint64_t ts)
+{
+	struct conn_record rec;
+
+	if (eng->opts.on_time_wait && !(eng->opts.filter_pid && f->pid != eng->opts.filter_pid)) {
+		tw_record(f, how, ts, &rec);
+		eng->opts.on_time_wait(&rec, eng->opts.ctx);
+	}
+	idtable_del(&eng->tws, f->id);
+	free(f);
+}
+
+/* A reported connection's tw sock is followed in a compact entry; the
+ * connection leaves the table. At the cap the follow is what is lost
+ * (counted as table_full): its record is out already. */
+static void follow_tw(struct engine *eng, struct conn *c)
+{
+	const struct conn_record *r = &c->rec;
+	struct tw_follow *f = malloc(sizeof(*f));
+
+	if (f) {
+		f->id = c->id;
+		f->end_ns = r->end_ns;
+		f->start_ns = r->tw.start_ns;
+		f->tw_enter_ns = r->span[SYNFIN_TCP_TIME_WAIT].enter_ns;
+		f->expire_ns = r->tw.expire_ns;
+		f->cancel_ns = c->tw_cancel_ns;
+		f->cgroup_id = r->cgroup_id;
+		f->pid = r->pid;
+		f->netns = r->netns;
+		f->lport = r->lport;
+		f->rport = r->rport;
+		f->family = r->family;
+		f->role = r->role;
+		f->kind = r->tw.kind;
+		memcpy(f->laddr, r->laddr, sizeof(f->laddr));
+		memcpy(f->raddr, r->raddr, sizeof(f->raddr));
+		memcpy(f->comm, r->comm, sizeof(f->comm));
+	}
+	if (c != &eng->scratch)
+		erase(eng, c);
+	if (!f || at_cap(eng) || idtable_get(&eng->tws, f->id) ||
+	    idtable_put(&eng->tws, f->id, f)) {
+		free(f);
+		eng->lost[LOSS_TABLE_FULL]++;
+	}
+}
+
+/* A deferred record's tw sock went before the peer's FIN came. */
 static void finish_tw(struct engine *eng, struct conn *c, enum tw_exit how, uint64_t ts)
 {
 	struct conn_record *r = &c->rec;
+	uint64_t id = c->id;
+	struct tw_follow *f;
 
-	if (c->deferred) {
-		/* no FIN came: the connection waited in FIN_WAIT2 until here */
-		if (ts && r->span[SYNFIN_TCP_FIN_WAIT2].enter_ns)
-			r->span[SYNFIN_TCP_FIN_WAIT2].leave_ns = ts;
-		report(eng, c);
-	}
-	r->tw.exit = how;
-	r->tw.exit_ns = ts;
-	if (r->tw.kind == TW_KIND_TIME_WAIT && !r->span[SYNFIN_TCP_TIME_WAIT].leave_ns)
-		r->span[SYNFIN_TCP_TIME_WAIT].leave_ns = ts;
-	if (eng->opts.on_time_wait && want_report(eng, c))
-		eng->opts.on_time_wait(r, eng->opts.ctx);
-	erase(eng, c);
+	/* no FIN came: the connection waited in FIN_WAIT2 until here */
+	if (ts && r->span[SYNFIN_TCP_FIN_WAIT2].enter_ns)
+		r->span[SYNFIN_TCP_FIN_WAIT2].leave_ns = ts;
+	report(eng, c);
+	follow_tw(eng, c); /* frees c */
+	f = idtable_get(&eng->tws, id);
+	if (f)
+		end_follow(eng, f, how, ts);
 }
 
 /* The peer's FIN reached the tw sock an orphan left in FIN_WAIT2: the
@@ -656,15 +681,29 @@ static void tw_fin(struct engine *eng, struct conn *c, const struct synfin_event
 	r->tw.kind = TW_KIND_TIME_WAIT;
 	r->tw.expire_ns = ev->ts_ns + TIMEWAIT_LEN_NS; /* inet_twsk_reschedule() */
 	classify_zeek(c);
-	if (c->deferred)
-		report(eng, c);
+	report(eng, c);
+	follow_tw(eng, c);
+}
+
+static void tw_fin_followed(struct tw_follow *f, const struct synfin_event *ev)
+{
+	if (f->kind != TW_KIND_FIN_WAIT2)
+		return;
+	f->kind = TW_KIND_TIME_WAIT;
+	f->tw_enter_ns = ev->ts_ns;
+	f->expire_ns = ev->ts_ns + TIMEWAIT_LEN_NS;
 }
 
 void engine__flush(struct engine *eng)
 {
-	for (uint32_t i = 0; i < eng->nslots; i++)
-		if (eng->slots[i] && eng->slots[i]->deferred)
-			report(eng, eng->slots[i]);
+	for (uint32_t i = 0; i < eng->conns.nslots; i++) {
+		struct conn *c = eng->conns.vals[i];
+
+		if (c && c->deferred) {
+			c->deferred = false;
+			report(eng, c);
+		}
+	}
 }
 
 /* Each state's first entry and first exit, for phase times and the ladder. */
@@ -772,6 +811,19 @@ static void tw_started(struct conn *c, const struct synfin_event *ev)
 	}
 }
 
+/* A followed tw sock's timer re-armed (its FIN_WAIT2 substate got the
+ * FIN, or a retransmitted FIN restarted 2MSL). */
+static void tw_restarted(struct tw_follow *f, const struct synfin_event *ev)
+{
+	f->cancel_ns = 0;
+	if (!(ev->flags & SYNFIN_F_HZ_UNKNOWN))
+		f->expire_ns = ev->ts_ns + (uint64_t)ev->seq * 1000000ULL;
+	if (ev->new_state == SYNFIN_TCP_TIME_WAIT && f->kind != TW_KIND_TIME_WAIT) {
+		f->kind = TW_KIND_TIME_WAIT;
+		f->tw_enter_ns = ev->ts_ns;
+	}
+}
+
 static void tw_ended(struct engine *eng, struct conn *c, const struct synfin_event *ev)
 {
 	if (!c->in_tw)
@@ -782,10 +834,20 @@ static void tw_ended(struct engine *eng, struct conn *c, const struct synfin_eve
 		c->tw_cancel_ns = ev->ts_ns; /* settled by the next start or tick */
 }
 
+static void tw_ended_followed(struct engine *eng, struct tw_follow *f,
+			      const struct synfin_event *ev)
+{
+	if (ev->reason == SYNFIN_TW_EXPIRED)
+		end_follow(eng, f, TW_EXIT_EXPIRED, ev->ts_ns);
+	else
+		f->cancel_ns = ev->ts_ns; /* settled by the next start or tick */
+}
+
 void engine__tick(struct engine *eng, uint64_t now_ns)
 {
-	for (uint32_t i = 0; i < eng->nslots; i++) {
-		struct conn *c = eng->slots[i];
+	/* a removal shifts a later entry into this slot: look again */
+	for (uint32_t i = 0; i < eng->conns.nslots; i++) {
+		struct conn *c = eng->conns.vals[i];
 
 		if (!c || !c->in_tw)
 			continue;
@@ -795,7 +857,19 @@ void engine__tick(struct engine *eng, uint64_t now_ns)
 			finish_tw(eng, c, TW_EXIT_NONE, 0); /* its end was not seen */
 		else
 			continue;
-		/* erase shifted a later entry into this slot: look again */
+		i--;
+	}
+	for (uint32_t i = 0; i < eng->tws.nslots; i++) {
+		struct tw_follow *f = eng->tws.vals[i];
+
+		if (!f)
+			continue;
+		if (f->cancel_ns && now_ns - f->cancel_ns > TW_REARM_WINDOW_NS)
+			end_follow(eng, f, TW_EXIT_KILLED, f->cancel_ns);
+		else if (now_ns > f->expire_ns + TW_GRACE_NS)
+			end_follow(eng, f, TW_EXIT_NONE, 0);
+		else
+			continue;
 		i--;
 	}
 }
@@ -817,11 +891,12 @@ static void emit_event(struct engine *eng, const struct conn *c, const struct sy
 
 static struct synfin_event *pending_tw_slot(struct engine *eng, uint64_t cookie)
 {
-	return &eng->pending_tw[hash_id(cookie) & (PENDING_TW - 1)];
+	return &eng->pending_tw[idtable_hash(cookie) & (PENDING_TW - 1)];
 }
 
 void engine__handle(struct engine *eng, const struct synfin_event *ev)
 {
+	struct tw_follow *f;
 	struct conn *c;
 
 	switch (ev->kind) {
@@ -874,6 +949,8 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 		c = find(eng, ev->cookie);
 		if (c)
 			tw_started(c, ev);
+		else if ((f = idtable_get(&eng->tws, ev->cookie)))
+			tw_restarted(f, ev);
 		else if (ev->cookie)
 			*pending_tw_slot(eng, ev->cookie) = *ev; /* its summary comes next */
 		emit_event(eng, c, ev);
@@ -883,12 +960,16 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 		emit_event(eng, c, ev);
 		if (c)
 			tw_ended(eng, c, ev);
+		else if ((f = idtable_get(&eng->tws, ev->cookie)))
+			tw_ended_followed(eng, f, ev);
 		return;
 	case SYNFIN_EV_TW_FIN:
 		c = find(eng, ev->cookie);
 		emit_event(eng, c, ev);
 		if (c)
 			tw_fin(eng, c, ev);
+		else if ((f = idtable_get(&eng->tws, ev->cookie)))
+			tw_fin_followed(f, ev);
 		return;
 	case SYNFIN_EV_RESET_SENT:
 		c = (ev->flags & (SYNFIN_F_NO_SK | SYNFIN_F_TW_SK | SYNFIN_F_REQ_SK)) ?
@@ -962,11 +1043,7 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 	step.flags &= SYNFIN_F_OWNER_KNOWN | SYNFIN_F_OWNER_ACCEPT | SYNFIN_F_ACTIVE |
 		      SYNFIN_F_PASSIVE;
 	step.err = 0;
-	for (unsigned int i = 0; i < n; i++) {
-		story_step(st, i, &step);
-		merge_identity(c, &step);
-		apply_state(eng, c, &step);
-	}
+	/* the counts first: ->ESTABLISHED reads the SYN retransmits */
 	if (st->flags & SYNFIN_STORY_RST_SENT)
 		c->rst_sent = true;
 	if (st->flags & SYNFIN_STORY_RST_RECEIVED)
@@ -974,6 +1051,11 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 	c->syn_retrans_events = max_u32(c->syn_retrans_events, st->syn_retrans);
 	c->rec.wave.fin_retrans = max_u32(c->rec.wave.fin_retrans, st->fin_retrans);
 	c->rec.wave.data_retrans = max_u32(c->rec.wave.data_retrans, st->data_retrans);
+	for (unsigned int i = 0; i < n; i++) {
+		story_step(st, i, &step);
+		merge_identity(c, &step);
+		apply_state(eng, c, &step);
+	}
 	tw = pending_tw_slot(eng, close.cookie);
 	if (tw->cookie == close.cookie) {
 		tw_started(c, tw);

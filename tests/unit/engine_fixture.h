@@ -14,7 +14,7 @@ static struct conn_record got_tw[8];
 static int ngot_tw;
 static int ngot;
 
-static void collect(const struct conn_record *rec, void *ctx)
+static inline void collect(const struct conn_record *rec, void *ctx)
 {
 	(void)ctx;
 	if (ngot < 8)
@@ -22,7 +22,7 @@ static void collect(const struct conn_record *rec, void *ctx)
 	ngot++;
 }
 
-static void collect_tw(const struct conn_record *rec, void *ctx)
+static inline void collect_tw(const struct conn_record *rec, void *ctx)
 {
 	(void)ctx;
 	if (ngot_tw < 8)
@@ -30,7 +30,7 @@ static void collect_tw(const struct conn_record *rec, void *ctx)
 	ngot_tw++;
 }
 
-static struct engine *fresh(uint32_t max_conns, uint32_t filter_pid)
+static inline struct engine *fresh(uint32_t max_conns, uint32_t filter_pid)
 {
 	struct engine_opts o = { .max_conns = max_conns, .on_conn = collect,
 				 .on_time_wait = collect_tw, .follow_tw = true,
@@ -52,7 +52,7 @@ struct sk {
 	const char *comm;
 };
 
-static struct synfin_event ev_of(const struct sk *s, uint8_t kind, uint64_t ts,
+static inline struct synfin_event ev_of(const struct sk *s, uint8_t kind, uint64_t ts,
 				 uint8_t old, uint8_t new)
 {
 	struct synfin_event e = { 0 };
@@ -77,7 +77,7 @@ static struct synfin_event ev_of(const struct sk *s, uint8_t kind, uint64_t ts,
 	return e;
 }
 
-static void state(struct engine *eng, const struct sk *s, uint64_t ts, uint8_t old,
+static inline void state(struct engine *eng, const struct sk *s, uint64_t ts, uint8_t old,
 		  uint8_t new, int err, uint16_t extra_flags, uint64_t acked,
 		  uint64_t received)
 {
@@ -104,13 +104,13 @@ static const struct sk server = {
 
 /* The opening every story shares: a client's connect() at 100 ms answered
  * at 101 ms, or a server child born and established at 101 ms. */
-static void client_opens(struct engine *eng, const struct sk *s)
+static inline void client_opens(struct engine *eng, const struct sk *s)
 {
 	state(eng, s, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
 	state(eng, s, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 1, 0);
 }
 
-static void server_opens(struct engine *eng, const struct sk *s)
+static inline void server_opens(struct engine *eng, const struct sk *s)
 {
 	state(eng, s, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
 	state(eng, s, 101 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED, 0, 0, 0, 0);

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Summary mode against per-transition mode: the same kernel history fed
+ * to one engine record by record (--events) and to another as the kernel
+ * folds it in summary mode (bpf/synfin.bpf.c: story_note, fold_reset, the
+ * retransmit split) must give the same conn and time_wait records. */
+#include "engine_fixture.h"
+
+#define MAX_RECS 8
+#define MAX_SOCKS 4
+
+struct side {
+	struct engine *eng;
+	struct conn_record recs[MAX_RECS];
+	struct conn_record tws[MAX_RECS];
+	int nrecs, ntws;
+};
+
+static void side_conn(const struct conn_record *rec, void *ctx)
+{
+	struct side *s = ctx;
+
+	if (s->nrecs < MAX_RECS)
+		s->recs[s->nrecs] = *rec;
+	s->nrecs++;
+}
+
+static void side_tw(const struct conn_record *rec, void *ctx)
+{
+	struct side *s = ctx;
+
+	if (s->ntws < MAX_RECS)
+		s->tws[s->ntws] = *rec;
+	s->ntws++;
+}
+
+static void side_init(struct side *s)
+{
+	struct engine_opts o = { .on_conn = side_conn, .on_time_wait = side_tw,
+				 .follow_tw = true, .tw_fin_visible = true, .ctx = s };
+
+	memset(s, 0, sizeof(*s));
+	s->eng = engine__new(&o);
+}
+
+/* The kernel's side of summary mode, one story per socket. */
+struct folder {
+	uint64_t cookie[MAX_SOCKS];
+	struct synfin_story story[MAX_SOCKS];
+};
+
+static struct synfin_story *story_of(struct folder *f, uint64_t cookie)
+{
+	for (int i = 0; i < MAX_SOCKS; i++) {
+		if (f->cookie[i] == cookie || !f->cookie[i]) {
+			f->cookie[i] = cookie;
+			return &f->story[i];
+		}
+	}
+	return NULL;
+}
+
+static void fold(struct folder *f, struct engine *eng, const struct synfin_event *e)
+{
+	struct synfin_story *st = story_of(f, e->cookie);
+	struct synfin_conn_event ce;
+
+	switch (e->kind) {
+	case SYNFIN_EV_STATE:
+		if (e->old_state == SYNFIN_TCP_CLOSE || e->old_state == SYNFIN_TCP_LISTEN)
+			memset(st, 0, sizeof(*st));
+		if (e->new_state != SYNFIN_TCP_CLOSE) {
+			unsigned int n = st->nsteps;
+
+			if (n < SYNFIN_STORY_STEPS) {
+				st->step_ns[n] = e->ts_ns;
+				st->step_old[n] = e->old_state;
+				st->step_new[n] = e->new_state;
+				st->nsteps++;
+			}
+			if (e->new_state == SYNFIN_TCP_ESTABLISHED) {
+				st->est_snd_una = e->snd_una;
+				st->est_rcv_nxt = e->rcv_nxt;
+				st->est_srtt_us = e->srtt_us;
+				st->est_total_retrans = e->total_retrans;
+			} else if (e->new_state == SYNFIN_TCP_FIN_WAIT1 ||
+				   e->new_state == SYNFIN_TCP_LAST_ACK) {
+				st->fin_write_seq = e->write_seq;
+			} else if (e->new_state == SYNFIN_TCP_CLOSE_WAIT ||
+				   e->new_state == SYNFIN_TCP_CLOSING) {
+				st->fin_rcv_nxt = e->rcv_nxt;
+			}
+			/* with the detectors on, two transitions also go out */
+			if (e->new_state == SYNFIN_TCP_ESTABLISHED ||
+			    e->new_state == SYNFIN_TCP_CLOSE_WAIT) {
+				struct synfin_event milestone = *e;
+
+				milestone.flags |= SYNFIN_F_MILESTONE;
+				engine__handle(eng, &milestone);
+			}
+			return;
+		}
+		/* ->CLOSE sends the story */
+		__attribute__((fallthrough));
+	case SYNFIN_EV_DESTROY:
+		ce.close = *e;
+		ce.close.kind = SYNFIN_EV_CONN;
+		ce.story = *st;
+		if (e->kind == SYNFIN_EV_DESTROY)
+			ce.story.flags |= SYNFIN_STORY_DESTROY;
+		engine__handle_conn(eng, &ce);
+		return;
+	case SYNFIN_EV_RETRANSMIT:
+		if (e->tcp_flags & 0x01)
+			st->fin_retrans++;
+		else if (e->new_state == SYNFIN_TCP_SYN_SENT)
+			st->syn_retrans++;
+		else if (e->new_state != SYNFIN_TCP_SYN_RECV)
+			st->data_retrans++;
+		return;
+	case SYNFIN_EV_RESET_SENT:
+		st->flags |= SYNFIN_STORY_RST_SENT;
+		return;
+	case SYNFIN_EV_RESET_RECEIVED:
+		st->flags |= SYNFIN_STORY_RST_RECEIVED;
+		return;
+	default:
+		/* tw sock records go out in both modes */
+		engine__handle(eng, e);
+		return;
+	}
+}
+
+static struct side per_transition, summarized;
+static struct folder folder;
+
+static void begin(void)
+{
+	side_init(&per_transition);
+	side_init(&summarized);
+	memset(&folder, 0, sizeof(folder));
+}
+
+static void feed(const struct synfin_event *e)
+{
+	engine__handle(per_transition.eng, e);
+	fold(&folder, summarized.eng, e);
+}
+
+static void st(const struct sk *s, uint64_t ts, uint8_t old, uint8_t new, int err,
+	       uint16_t flags, uint32_t snd_una, uint32_t rcv_nxt, uint32_t write_seq)
+{
+	struct synfin_event e = ev_of(s, SYNFIN_EV_STATE, ts, old, new);
+
+	e.err = err;
+	e.flags |= flags;
+	e.snd_una = snd_una;
+	e.rcv_nxt = rcv_nxt;
+	e.write_seq = write_seq;
+	e.srtt_us = new == SYNFIN_TCP_ESTABLISHED ? 86 : 120;
+	e.bytes_acked = snd_una > 5000 ? snd_una - 5000 : 0;
+	e.bytes_received = rcv_nxt > 9000 ? rcv_nxt - 9000 : 0;
+	feed(&e);
+}
+
+static void other(const struct sk *s, uint8_t kind, uint64_t ts, uint8_t state,
+		  uint8_t tcp_flags, uint32_t seq)
+{
+	struct synfin_event e = ev_of(s, kind, ts, state, state);
+
+	e.tcp_flags = tcp_flags;
+	e.seq = seq;
+	if (kind == SYNFIN_EV_TW_START || kind == SYNFIN_EV_TW_END ||
+	    kind == SYNFIN_EV_TW_FIN)
+		e.flags = SYNFIN_F_TW_SK;
+	if (kind == SYNFIN_EV_TW_END)
+		e.reason = SYNFIN_TW_EXPIRED;
+	feed(&e);
+}
+
+/* A client's connect() at 100 ms answered at 101 ms, and its server child. */
+static void client_opens_both(void)
+{
+	st(&client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0, 0);
+	st(&client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 5001, 9001, 5001);
+	st(&server, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0, 0);
+	st(&server, 101 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED, 0, 0, 9001, 5001, 9001);
+}
+
+#define SAME(field) CHECK_EQ_INT(a->field, b->field)
+
+static void same_record(const struct conn_record *a, const struct conn_record *b)
+{
+	SAME(id); SAME(start_ns); SAME(end_ns); SAME(family); SAME(lport); SAME(rport);
+	SAME(role); SAME(pid); SAME(netns); SAME(bytes_sent); SAME(bytes_received);
+	SAME(bytes_known); SAME(handshake.result); SAME(handshake.syn_retrans);
+	SAME(handshake.synack_retrans); SAME(handshake.isn_known);
+	SAME(handshake.isn_local); SAME(handshake.isn_remote);
+	SAME(handshake.simultaneous_open); SAME(wave.local_fin); SAME(wave.local_fin_seq);
+	SAME(wave.remote_fin); SAME(wave.remote_fin_seq); SAME(wave.fin_retrans);
+	SAME(wave.data_retrans); SAME(tw.kind); SAME(tw.measured); SAME(tw.start_ns);
+	SAME(tw.expire_ns); SAME(tw.exit); SAME(tw.exit_ns); SAME(close.initiator);
+	SAME(close.how); SAME(close.err); SAME(close.rst_cause); SAME(total_retrans);
+	SAME(srtt_us); SAME(last_state); SAME(seeded);
+	CHECK(a->handshake.ms == b->handshake.ms);
+	CHECK_EQ_STR(a->comm, b->comm);
+	CHECK_EQ_STR(a->conn_state, b->conn_state);
+	CHECK_EQ_STR(a->history, b->history);
+	CHECK(!memcmp(a->laddr, b->laddr, sizeof(a->laddr)));
+	CHECK(!memcmp(a->raddr, b->raddr, sizeof(a->raddr)));
+	for (int i = 0; i < SYNFIN_TCP_MAX_STATES; i++) {
+		CHECK_EQ_INT(a->span[i].enter_ns, b->span[i].enter_ns);
+		CHECK_EQ_INT(a->span[i].leave_ns, b->span[i].leave_ns);
+	}
+}
+
+/* Both modes gave `want` conn and `want_tw` time_wait records, the same. */
+static void end(int want, int want_tw)
+{
+	CHECK_EQ_INT(per_transition.nrecs, want);
+	CHECK_EQ_INT(summarized.nrecs, want);
+	CHECK_EQ_INT(per_transition.ntws, want_tw);
+	CHECK_EQ_INT(summarized.ntws, want_tw);
+	for (int i = 0; i < want && i < MAX_RECS; i++)
+		same_record(&per_transition.recs[i], &summarized.recs[i]);
+	for (int i = 0; i < want_tw && i < MAX_RECS; i++)
+		same_record(&per_transition.tws[i], &summarized.tws[i]);
+	engine__free(per_transition.eng);
+	engine__free(summarized.eng);
+}
+
+/* A client that retransmits its SYN and its FIN, closes first, and whose
+ * tw sock is followed to its expiry. */
+static void test_client_close_with_retransmits(void)
+{
+	struct sk c = client;
+
+	begin();
+	c.lport = 0;
+	st(&c, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, SYNFIN_F_PROC_CTX, 0, 0, 0);
+	c.lport = 40000;
+	other(&c, SYNFIN_EV_RETRANSMIT, 1100 * MS, SYNFIN_TCP_SYN_SENT, 0x02, 0);
+	st(&c, 1101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 5001, 9001, 5001);
+	other(&c, SYNFIN_EV_RETRANSMIT, 1200 * MS, SYNFIN_TCP_ESTABLISHED, 0x18, 0);
+	st(&c, 1300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, SYNFIN_F_PROC_CTX,
+	   6001, 9301, 6001);
+	other(&c, SYNFIN_EV_RETRANSMIT, 1500 * MS, SYNFIN_TCP_FIN_WAIT1, 0x11, 6001);
+	st(&c, 1502 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6002, 9301, 6002);
+	other(&c, SYNFIN_EV_TW_START, 1503 * MS, SYNFIN_TCP_TIME_WAIT, 0, 60000);
+	st(&c, 1503 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
+	   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 6002, 9302, 6002);
+	other(&c, SYNFIN_EV_TW_END, 61503 * MS, SYNFIN_TCP_TIME_WAIT, 0, 0);
+	end(1, 1);
+	CHECK_EQ_INT(summarized.recs[0].handshake.syn_retrans, 1);
+	CHECK_EQ_INT(summarized.recs[0].wave.fin_retrans, 1);
+	CHECK_EQ_INT(summarized.tws[0].tw.exit, TW_EXIT_EXPIRED);
+	CHECK(summarized.recs[0].tw.measured);
+}
+
+/* The passive side, with the listener's owner before accept(). */
+static void test_server_passive_close(void)
+{
+	struct sk s = server;
+
+	begin();
+	s.owner_flags = SYNFIN_F_OWNER_KNOWN | SYNFIN_F_PASSIVE;
+	s.pid = 220;
+	s.comm = "listener";
+	st(&s, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0, 0);
+	st(&s, 102 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED, 0, 0, 7001, 9001, 7001);
+	s = server;
+	st(&s, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE_WAIT, 0, SYNFIN_F_DONE,
+	   8001, 9501, 8001);
+	/* only a CLOSE_WAIT socket is in the table, for its age */
+	CHECK_EQ_INT(engine__live(summarized.eng), 1);
+	st(&s, 500 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_LAST_ACK, 0,
+	   SYNFIN_F_DONE | SYNFIN_F_PROC_CTX, 8001, 9501, 8001);
+	st(&s, 501 * MS, SYNFIN_TCP_LAST_ACK, SYNFIN_TCP_CLOSE, 0,
+	   SYNFIN_F_DONE | SYNFIN_F_DEAD, 8002, 9501, 8002);
+	CHECK_EQ_INT(engine__live(summarized.eng), 0);
+	end(1, 0);
+	CHECK_EQ_STR(summarized.recs[0].comm, "srv");
+	CHECK_EQ_INT(summarized.recs[0].span[SYNFIN_TCP_CLOSE_WAIT].leave_ns, 500 * MS);
+}
+
+/* Refused: a reset answers the SYN; the flag lives in the story. */
+static void test_refused(void)
+{
+	begin();
+	st(&client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0, 0);
+	other(&client, SYNFIN_EV_RESET_RECEIVED, 100 * MS, SYNFIN_TCP_SYN_SENT, 0, 0);
+	st(&client, 100 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE, 0, 0, 0, 0, 0);
+	end(1, 0);
+	CHECK_EQ_INT(summarized.recs[0].handshake.result, HS_REFUSED);
+}
+
+/* Simultaneous close through CLOSING, and an abort by reset on the peer. */
+static void test_closing_and_reset(void)
+{
+	begin();
+	client_opens_both();
+	st(&client, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 5001, 9001, 5001);
+	st(&client, 201 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_CLOSING, 0, SYNFIN_F_DONE,
+	   5001, 9002, 5001);
+	st(&client, 414 * MS, SYNFIN_TCP_CLOSING, SYNFIN_TCP_CLOSE, 0,
+	   SYNFIN_F_DONE | SYNFIN_F_DEAD, 5002, 9002, 5002);
+	other(&server, SYNFIN_EV_RESET_SENT, 300 * MS, SYNFIN_TCP_ESTABLISHED, 0, 0);
+	st(&server, 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE, 0,
+	   SYNFIN_F_LINGER0 | SYNFIN_F_DEAD, 9001, 5001, 9001);
+	end(2, 0);
+	CHECK_EQ_INT(summarized.recs[0].close.initiator, CLOSE_BY_BOTH);
+	CHECK_EQ_INT(summarized.recs[1].close.rst_cause, RST_CAUSE_LINGER0);
+}
+
+/* The ->CLOSE was missed: the destroy sends the story instead. */
+static void test_destroy_stands_in(void)
+{
+	struct synfin_event e;
+
+	begin();
+	client_opens_both();
+	st(&client, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 5001, 9001, 5001);
+	e = ev_of(&client, SYNFIN_EV_DESTROY, 250 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_CLOSE);
+	feed(&e);
+	end(1, 0);
+	CHECK_EQ_INT(summarized.recs[0].last_state, SYNFIN_TCP_FIN_WAIT1);
+}
+
+static const struct unit_case cases[] = {
+	{ "summary: client close, retransmits, tw followed", test_client_close_with_retransmits },
+	{ "summary: server passive close", test_server_passive_close },
+	{ "summary: connect refused", test_refused },
+	{ "summary: CLOSING and a linger-0 reset", test_closing_and_reset },
+	{ "summary: destroy stands in for a missed CLOSE", test_destroy_stands_in },
+};
+
+UNIT_MAIN(cases)
