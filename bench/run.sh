@@ -565,7 +565,9 @@ echo "Results ($(jq -r '.machine | "\(.hostname), \(.cpu_model) x\(.nproc), Linu
 		  (.kernel_ns_per_transition // "-" | tostring),
 		  (if .lost_counted == null then (if $k == "none" then "-" else "n/a (not counted)" end)
 		   else "\(.lost_counted) of \(if .received_kind == "state" or .received_kind == "transition" then .expected_transitions else .conns_total * 2 end) \(if .received_kind == "state" or .received_kind == "transition" then "transitions" else "conn ends" end)" end),
-		  (if $k == "none" then "-" else "\(.reported_lost_transitions) tr (recursion \(.recursion_misses_state))" end),
+		  (if $k == "none" then "-"
+		   elif $k == "synfin" or $k == "synfin_file" then "\(.reported.ringbuf_full) records (recursion \(.recursion_misses_state))"
+		   else "\(.reported_lost_transitions) tr (recursion \(.recursion_misses_state))" end),
 		  (if .adds_up == null then "-" elif .adds_up then "yes" elif .unaccounted != null then "NO (\(.unaccounted) unaccounted)" else "NO" end)
 		] | @tsv' "$SUMMARY"
 } | column -t -s $'\t'

@@ -47,6 +47,7 @@ struct app {
 	uint64_t reported_table_full;
 	uint64_t reported_recursion;
 	uint64_t reported_monitor;
+	uint64_t folded[SYNFIN_CNT_MAX];    /* summary mode: folded counts passed on */
 	uint64_t bad_records;
 	uint32_t batch;          /* records in this drain call */
 };
@@ -172,6 +173,20 @@ static void report_one(struct app *app, uint64_t *reported, uint64_t total,
 	*reported = total;
 }
 
+/* Retransmits and resets kept in the kernel's stories still count in the
+ * live rates. */
+static void pass_folded(struct app *app, const uint64_t *cnt)
+{
+	uint64_t *seen = app->folded;
+	uint64_t retrans = cnt[SYNFIN_CNT_RETRANS_FOLDED] - seen[SYNFIN_CNT_RETRANS_FOLDED];
+	uint64_t sent = cnt[SYNFIN_CNT_RST_SENT_FOLDED] - seen[SYNFIN_CNT_RST_SENT_FOLDED];
+	uint64_t recv = cnt[SYNFIN_CNT_RST_RECV_FOLDED] - seen[SYNFIN_CNT_RST_RECV_FOLDED];
+
+	if (app->mon)
+		monitor__folded(app->mon, retrans, sent, recv);
+	memcpy(seen, cnt, sizeof(app->folded));
+}
+
 /* Every loss the kernel or the table counted since the last report goes
  * out in-band as a "lost" record. */
 static void report_losses(struct app *app)
@@ -186,10 +201,12 @@ static void report_losses(struct app *app)
 	};
 	uint64_t cnt[SYNFIN_CNT_MAX];
 
-	if (!loader__read_counters(app->ld, cnt))
+	if (!loader__read_counters(app->ld, cnt)) {
 		for (size_t i = 0; i < sizeof(kernel_losses) / sizeof(kernel_losses[0]); i++)
 			report_one(app, &app->reported[kernel_losses[i].idx],
 				   cnt[kernel_losses[i].idx], kernel_losses[i].reason);
+		pass_folded(app, cnt);
+	}
 	report_one(app, &app->reported_table_full,
 		   engine__lost(app->eng, LOSS_TABLE_FULL), "table_full");
 	report_one(app, &app->reported_recursion, loader__recursion_misses(app->ld),
@@ -219,6 +236,7 @@ static void print_summary(struct app *app)
 		[SYNFIN_EV_TW_START] = "tw_start",
 		[SYNFIN_EV_TW_END] = "tw_end",
 		[SYNFIN_EV_TW_FIN] = "tw_fin",
+		[SYNFIN_EV_CONN] = "conn",
 	};
 	uint64_t cnt[SYNFIN_CNT_MAX] = {};
 

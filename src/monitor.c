@@ -102,6 +102,14 @@ void monitor__conn(struct monitor *m, const struct conn_record *rec)
 	activity__conn(m->act, rec);
 }
 
+void monitor__folded(struct monitor *m, uint64_t retransmits, uint64_t resets_sent,
+		     uint64_t resets_received)
+{
+	m->act->retransmits += retransmits;
+	m->act->resets_sent += resets_sent;
+	m->act->resets_received += resets_received;
+}
+
 uint64_t monitor__missed(const struct monitor *m)
 {
 	return m->missed + m->act->keys_missed + detect__missed(m->det);

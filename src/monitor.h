@@ -37,6 +37,10 @@ struct monitor *monitor__new(const struct monitor_opts *opts);
 void monitor__free(struct monitor *m, uint64_t now_ns);
 void monitor__event(struct monitor *m, const struct synfin_event *ev);
 void monitor__conn(struct monitor *m, const struct conn_record *rec);
+/* Summary mode: retransmits and resets the kernel kept in a socket's
+ * story instead of sending, since the last call (for the live rates). */
+void monitor__folded(struct monitor *m, uint64_t retransmits, uint64_t resets_sent,
+		     uint64_t resets_received);
 /* Call often (each drain): when a new census is in, builds the interval's
  * figures, judges them, and calls on_alert / on_stats. lost_total is every
  * loss counted so far, for the stats record. */
