@@ -427,6 +427,8 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	struct sk_owner *own;
 	struct tcp_sock *tp;
 	enum verdict verdict = V_PASS;
+	/* summary mode's one record, in place of the ->CLOSE state record */
+	bool conn_record = summarize && new == TCP_CLOSE;
 	bool birth, sticky;
 	__u64 now;
 
@@ -480,7 +482,7 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	if (summarize && new != TCP_CLOSE &&
 	    !(milestones && (new == TCP_ESTABLISHED || new == TCP_CLOSE_WAIT)))
 		return 0;
-	if (summarize && new == TCP_CLOSE)
+	if (conn_record)
 		e = reserve_record(SYNFIN_EV_CONN, sizeof(struct synfin_conn_event));
 	else
 		e = reserve_event(SYNFIN_EV_STATE);
@@ -504,7 +506,7 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 		e->flags |= SYNFIN_F_PROC_CTX;
 	fill_owner(e, own);
 	read_tcp_figures(tp, e, !classic);
-	if (summarize && new == TCP_CLOSE) {
+	if (conn_record) {
 		e->kind = SYNFIN_EV_CONN;
 		fill_story((struct synfin_conn_event *)e, own, 0);
 	} else if (summarize) {

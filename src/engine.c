@@ -507,9 +507,14 @@ static void close_bytes(struct conn *c, const struct synfin_event *ev, uint8_t o
 	r->bytes_known = true;
 }
 
+static bool pid_passes(const struct engine *eng, uint32_t pid)
+{
+	return !(eng->opts.filter_pid && pid != eng->opts.filter_pid);
+}
+
 static bool want_report(const struct engine *eng, const struct conn *c)
 {
-	return !c->listener && !(eng->opts.filter_pid && c->rec.pid != eng->opts.filter_pid);
+	return !c->listener && pid_passes(eng, c->rec.pid);
 }
 
 static void report(struct engine *eng, struct conn *c)
@@ -600,16 +605,45 @@ static void tw_record(const struct tw_follow *f, enum tw_exit how, uint64_t ts,
 	}
 }
 
-static void end_follow(struct engine *eng, struct tw_follow *f, enum tw_exit how, uint64_t ts)
+static void emit_time_wait(struct engine *eng, const struct tw_follow *f, enum tw_exit how,
+			   uint64_t ts)
 {
 	struct conn_record rec;
 
-	if (eng->opts.on_time_wait && !(eng->opts.filter_pid && f->pid != eng->opts.filter_pid)) {
+	if (eng->opts.on_time_wait && pid_passes(eng, f->pid)) {
 		tw_record(f, how, ts, &rec);
 		eng->opts.on_time_wait(&rec, eng->opts.ctx);
 	}
+}
+
+static void end_follow(struct engine *eng, struct tw_follow *f, enum tw_exit how, uint64_t ts)
+{
+	emit_time_wait(eng, f, how, ts);
 	idtable_del(&eng->tws, f->id);
 	free(f);
+}
+
+static void tw_follow_of(const struct conn *c, struct tw_follow *f)
+{
+	const struct conn_record *r = &c->rec;
+
+	f->id = c->id;
+	f->end_ns = r->end_ns;
+	f->start_ns = r->tw.start_ns;
+	f->tw_enter_ns = r->span[SYNFIN_TCP_TIME_WAIT].enter_ns;
+	f->expire_ns = r->tw.expire_ns;
+	f->cancel_ns = c->tw_cancel_ns;
+	f->cgroup_id = r->cgroup_id;
+	f->pid = r->pid;
+	f->netns = r->netns;
+	f->lport = r->lport;
+	f->rport = r->rport;
+	f->family = r->family;
+	f->role = r->role;
+	f->kind = r->tw.kind;
+	memcpy(f->laddr, r->laddr, sizeof(f->laddr));
+	memcpy(f->raddr, r->raddr, sizeof(f->raddr));
+	memcpy(f->comm, r->comm, sizeof(f->comm));
 }
 
 /* A reported connection's tw sock is followed in a compact entry; the
@@ -617,28 +651,10 @@ static void end_follow(struct engine *eng, struct tw_follow *f, enum tw_exit how
  * (counted as table_full): its record is out already. */
 static void follow_tw(struct engine *eng, struct conn *c)
 {
-	const struct conn_record *r = &c->rec;
 	struct tw_follow *f = malloc(sizeof(*f));
 
-	if (f) {
-		f->id = c->id;
-		f->end_ns = r->end_ns;
-		f->start_ns = r->tw.start_ns;
-		f->tw_enter_ns = r->span[SYNFIN_TCP_TIME_WAIT].enter_ns;
-		f->expire_ns = r->tw.expire_ns;
-		f->cancel_ns = c->tw_cancel_ns;
-		f->cgroup_id = r->cgroup_id;
-		f->pid = r->pid;
-		f->netns = r->netns;
-		f->lport = r->lport;
-		f->rport = r->rport;
-		f->family = r->family;
-		f->role = r->role;
-		f->kind = r->tw.kind;
-		memcpy(f->laddr, r->laddr, sizeof(f->laddr));
-		memcpy(f->raddr, r->raddr, sizeof(f->raddr));
-		memcpy(f->comm, r->comm, sizeof(f->comm));
-	}
+	if (f)
+		tw_follow_of(c, f);
 	if (c != &eng->scratch)
 		erase(eng, c);
 	if (!f || at_cap(eng) || idtable_get(&eng->tws, f->id) ||
@@ -648,21 +664,20 @@ static void follow_tw(struct engine *eng, struct conn *c)
 	}
 }
 
-/* A deferred record's tw sock went before the peer's FIN came. */
+/* A deferred record's tw sock went before the peer's FIN came: its
+ * record, then its time_wait record, and nothing left to follow. */
 static void finish_tw(struct engine *eng, struct conn *c, enum tw_exit how, uint64_t ts)
 {
 	struct conn_record *r = &c->rec;
-	uint64_t id = c->id;
-	struct tw_follow *f;
+	struct tw_follow f;
 
 	/* no FIN came: the connection waited in FIN_WAIT2 until here */
 	if (ts && r->span[SYNFIN_TCP_FIN_WAIT2].enter_ns)
 		r->span[SYNFIN_TCP_FIN_WAIT2].leave_ns = ts;
 	report(eng, c);
-	follow_tw(eng, c); /* frees c */
-	f = idtable_get(&eng->tws, id);
-	if (f)
-		end_follow(eng, f, how, ts);
+	tw_follow_of(c, &f);
+	erase(eng, c);
+	emit_time_wait(eng, &f, how, ts);
 }
 
 /* The peer's FIN reached the tw sock an orphan left in FIN_WAIT2: the
@@ -791,17 +806,23 @@ static void apply_state(struct engine *eng, struct conn *c, const struct synfin_
 
 /* A tw sock's timer was armed: at birth (just before the full socket's
  * ->CLOSE), or re-armed (FIN_WAIT2 substate receiving the FIN). */
+/* When a tw timer just armed runs out: seq holds the ms left, unless the
+ * kernel's HZ was unknown (then 2MSL, TCP_TIMEWAIT_LEN, is assumed). */
+static uint64_t tw_expiry_ns(const struct synfin_event *ev)
+{
+	return ev->ts_ns + ((ev->flags & SYNFIN_F_HZ_UNKNOWN) ? TIMEWAIT_LEN_NS :
+			    (uint64_t)ev->seq * 1000000ULL);
+}
+
 static void tw_started(struct conn *c, const struct synfin_event *ev)
 {
 	struct conn_record *r = &c->rec;
-	uint64_t left_ns = (ev->flags & SYNFIN_F_HZ_UNKNOWN) ? TIMEWAIT_LEN_NS :
-			   (uint64_t)ev->seq * 1000000ULL;
 
 	c->tw_cancel_ns = 0;
 	r->tw.measured = !(ev->flags & SYNFIN_F_HZ_UNKNOWN);
 	if (!r->tw.start_ns)
 		r->tw.start_ns = ev->ts_ns;
-	r->tw.expire_ns = ev->ts_ns + left_ns;
+	r->tw.expire_ns = tw_expiry_ns(ev);
 	if (ev->new_state == SYNFIN_TCP_TIME_WAIT) {
 		r->tw.kind = TW_KIND_TIME_WAIT;
 		if (!r->span[SYNFIN_TCP_TIME_WAIT].enter_ns)
@@ -816,8 +837,7 @@ static void tw_started(struct conn *c, const struct synfin_event *ev)
 static void tw_restarted(struct tw_follow *f, const struct synfin_event *ev)
 {
 	f->cancel_ns = 0;
-	if (!(ev->flags & SYNFIN_F_HZ_UNKNOWN))
-		f->expire_ns = ev->ts_ns + (uint64_t)ev->seq * 1000000ULL;
+	f->expire_ns = tw_expiry_ns(ev);
 	if (ev->new_state == SYNFIN_TCP_TIME_WAIT && f->kind != TW_KIND_TIME_WAIT) {
 		f->kind = TW_KIND_TIME_WAIT;
 		f->tw_enter_ns = ev->ts_ns;
