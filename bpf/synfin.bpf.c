@@ -35,6 +35,8 @@ const volatile __u8 summarize = 0;
  * figures: handshake rates and times, and CLOSE_WAIT ages, cannot wait
  * for the connection to end. */
 const volatile __u8 milestones = 0;
+/* tw_timer_handler's address (kallsyms), 0: the TIME_WAIT hooks are off */
+const volatile __u64 tw_timer_fn = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -466,6 +468,12 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	now = bpf_ktime_get_ns();
 	if (!own)
 		own = get_owner(sk, true, classic);
+	/* A tw sock copies its socket's cookie when it is born, and the
+	 * kernel hands out a cookie only when asked: a socket with no record
+	 * on the ring before its ->CLOSE (summary mode) would leave a tw sock
+	 * with cookie 0, whose timer records name no connection. */
+	if (birth && tw_timer_fn && !classic)
+		sock_cookie(sk);
 	if (own) {
 		update_owner(sk, own, old, new, now);
 		if (summarize && new != TCP_CLOSE)
@@ -940,7 +948,6 @@ int tp_exit_accept(struct trace_event_raw_sys_exit *ctx)
  * ->CLOSE) or re-armed, timer_cancel when it dies. The timer tracepoints
  * fire for every timer on the host, so the first test is the cheapest:
  * is this tw_timer_handler (address from kallsyms, 0: hooks off). */
-const volatile __u64 tw_timer_fn = 0;
 extern unsigned int CONFIG_HZ __kconfig __weak;
 
 static __always_inline struct inet_timewait_sock *tw_of_timer(struct timer_list *timer)

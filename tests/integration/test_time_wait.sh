@@ -8,7 +8,9 @@
 #     kills the tw): a time_wait record with exit "killed" for the first
 #     connection's server end, and the second connection is normal;
 #  c. a client orphan in FIN_WAIT2 (tcp_fin_timeout=3 in its namespace, the
-#     server does not close): a fin_wait2 tw that expires after ~3 s.
+#     server does not close): a fin_wait2 tw that expires after ~3 s;
+#  d. a. again under synfin --no-alerts alone, where no record reaches the
+#     ring before the ->CLOSE: the tw sock still names its connection.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -136,4 +138,16 @@ else
 	sf_fail "$T/c/tw-expired" "no client conn record"
 fi
 sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
+
+# --- d. a. under --no-alerts, with no other synfin running -------------------
+# (another instance's earlier records would have given the socket a cookie)
+sf_start "$T/d" --no-alerts
+sf_pair "$T/d" "$SF_S4" 5704 --wait-eof --send 1000 -- --recv 1000 --close-first
+CTD="$SF_NETNS_C $SF_C4 $CP $SF_S4 5704"
+sf_wait_records 5 "$CTD"
+# shellcheck disable=SC2086
+sf_expect "$T/d/client" "$(sf_records $CTD)" \
+	'.time_wait.state == "time_wait"' '.time_wait.source == "measured"' \
+	'.time_wait.exit_followed == true'
+sf_synfin_stop || sf_fail "$T/d/stop" "synfin --no-alerts did not exit 0 on SIGINT"
 sf_done
