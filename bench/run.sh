@@ -363,7 +363,8 @@ trial()
 		   summary: $summary}
 		| if ($variant | startswith("synfin")) then
 			.reported = {ringbuf_full: kv("ringbuf_full"), storage_full: kv("storage_full"),
-				owner_map_full: kv("owner_map_full"), table_full: kv("table_full"),
+				owner_map_full: kv("owner_map_full"), live_map_full: kv("live_map_full"),
+				table_full: kv("table_full"),
 				recursion_miss: kv("recursion_miss"),
 				ringbuf_full_state: 0}
 		  elif ($variant == "tcpstates" or $variant == "tcplife") then
@@ -475,7 +476,8 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 	      elif .variant == "synfin" or .variant == "synfin_file" then
 		. + {reported_lost_transitions: (.reported.ringbuf_full_state + .recursion_misses_state),
 		     reported_lost_any: (.reported.ringbuf_full + .reported.storage_full +
-			.reported.owner_map_full + .reported.table_full + .reported.recursion_miss)}
+			.reported.owner_map_full + .reported.live_map_full + .reported.table_full +
+			.reported.recursion_miss)}
 		# a conn record missing with no loss reported is a silent loss
 		| if .received != null then
 			. + {adds_up: (.lost_counted == 0 or (.lost_counted > 0 and .reported_lost_any > 0))}

@@ -41,42 +41,61 @@
  * socks all start with one. The local port comes from skc_num, which is
  * right for request and TIME_WAIT socks; full socks use sock_local_port()
  * because skc_num is zeroed by inet_put_port before the ->CLOSE event. */
+/* The local and remote addresses into laddr and raddr (either may be
+ * NULL: a constant in every caller, so that half is compiled out); the
+ * family says how many bytes. */
+static __always_inline void read_addr_pair(const struct sock_common *skc, __u8 family,
+					   __u8 *laddr, __u8 *raddr, const bool direct)
+{
+	if (direct) {
+		/* word by word: each load stays inside one scalar member */
+		if (family == AF_INET) {
+			__u32 l = skc->skc_rcv_saddr, r = skc->skc_daddr;
+
+			if (laddr)
+				__builtin_memcpy(laddr, &l, 4);
+			if (raddr)
+				__builtin_memcpy(raddr, &r, 4);
+		} else if (family == AF_INET6) {
+			__u32 a[4];
+
+			if (laddr) {
+				a[0] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[0];
+				a[1] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[1];
+				a[2] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[2];
+				a[3] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[3];
+				__builtin_memcpy(laddr, a, 16);
+			}
+			if (raddr) {
+				a[0] = skc->skc_v6_daddr.in6_u.u6_addr32[0];
+				a[1] = skc->skc_v6_daddr.in6_u.u6_addr32[1];
+				a[2] = skc->skc_v6_daddr.in6_u.u6_addr32[2];
+				a[3] = skc->skc_v6_daddr.in6_u.u6_addr32[3];
+				__builtin_memcpy(raddr, a, 16);
+			}
+		}
+		return;
+	}
+	/* explicit sizes: BPF_CORE_READ_INTO on an array copies one element */
+	if (family == AF_INET) {
+		if (laddr)
+			bpf_core_read(laddr, 4, &skc->skc_rcv_saddr);
+		if (raddr)
+			bpf_core_read(raddr, 4, &skc->skc_daddr);
+	} else if (family == AF_INET6) {
+		if (laddr)
+			bpf_core_read(laddr, 16, &skc->skc_v6_rcv_saddr);
+		if (raddr)
+			bpf_core_read(raddr, 16, &skc->skc_v6_daddr);
+	}
+}
+
 static __always_inline void read_common_addrs(const struct sock_common *skc,
 					      struct synfin_event *e, const bool direct)
 {
 	e->family = SF_READ(direct, skc, skc_family);
 	e->rport = bpf_ntohs(SF_READ(direct, skc, skc_dport));
-	if (direct) {
-		/* word by word: each load stays inside one scalar member */
-		if (e->family == AF_INET) {
-			__u32 l = skc->skc_rcv_saddr, r = skc->skc_daddr;
-
-			__builtin_memcpy(e->laddr, &l, 4);
-			__builtin_memcpy(e->raddr, &r, 4);
-		} else if (e->family == AF_INET6) {
-			__u32 a[4];
-
-			a[0] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[0];
-			a[1] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[1];
-			a[2] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[2];
-			a[3] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[3];
-			__builtin_memcpy(e->laddr, a, 16);
-			a[0] = skc->skc_v6_daddr.in6_u.u6_addr32[0];
-			a[1] = skc->skc_v6_daddr.in6_u.u6_addr32[1];
-			a[2] = skc->skc_v6_daddr.in6_u.u6_addr32[2];
-			a[3] = skc->skc_v6_daddr.in6_u.u6_addr32[3];
-			__builtin_memcpy(e->raddr, a, 16);
-		}
-		return;
-	}
-	/* explicit sizes: BPF_CORE_READ_INTO on an array copies one element */
-	if (e->family == AF_INET) {
-		bpf_core_read(e->laddr, 4, &skc->skc_rcv_saddr);
-		bpf_core_read(e->raddr, 4, &skc->skc_daddr);
-	} else if (e->family == AF_INET6) {
-		bpf_core_read(e->laddr, 16, &skc->skc_v6_rcv_saddr);
-		bpf_core_read(e->raddr, 16, &skc->skc_v6_daddr);
-	}
+	read_addr_pair(skc, e->family, e->laddr, e->raddr, direct);
 }
 
 /* inet_sport lives past struct sock, so a direct read needs the socket

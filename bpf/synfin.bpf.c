@@ -31,10 +31,11 @@ const volatile __u64 wakeup_bytes = 0;
  * most of a tracer's cost on a busy host, in the kernel and in user space
  * (docs/performance.md). 0: a record per transition (--events). */
 const volatile __u8 summarize = 0;
-/* ... plus a record at ->ESTABLISHED and ->CLOSE_WAIT, for the live
- * figures: handshake rates and times, and CLOSE_WAIT ages, cannot wait
- * for the connection to end. */
-const volatile __u8 milestones = 0;
+/* ... plus the live figures, which cannot wait for a connection to end
+ * (handshake rates and times, completions per listener, CLOSE_WAIT ages),
+ * kept in maps for user space to read each interval: the detectors and
+ * top need them. */
+const volatile __u8 live_figures = 0;
 /* tw_timer_handler's address (kallsyms), 0: the TIME_WAIT hooks are off */
 const volatile __u64 tw_timer_fn = 0;
 
@@ -49,6 +50,31 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SYNFIN_HS_SIDES);
+	__type(key, __u32);
+	__type(value, struct synfin_hs_hist);
+} handshakes SEC(".maps");
+
+/* User space takes the entries out each interval: sized for the
+ * listeners of one interval; a full map is counted (live_map_full). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, struct synfin_listener_key);
+	__type(value, __u64);
+} listener_opens SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536); /* resized by user space */
+	__type(key, __u64);
+	__type(value, struct synfin_close_wait);
+} close_waits SEC(".maps");
 
 /* What synfin keeps per socket. Lives and dies with the socket, so it
  * cannot leak; BPF_F_CLONE copies a listener's entry into each child, which
@@ -202,6 +228,8 @@ static __always_inline bool pass_port_filters(__u16 lport, __u16 rport)
  * go (an owner learned after the fact fails -p late; user space applies
  * the filter again to the finished record). */
 #define OWN_EMITTED (1u << 15)
+/* The socket has an entry in close_waits. */
+#define OWN_IN_CW (1u << 14)
 
 static __always_inline bool already_emitted(const struct sk_owner *own)
 {
@@ -422,6 +450,106 @@ static __always_inline void fill_story(struct synfin_conn_event *ce,
 	ce->story.flags |= flags;
 }
 
+static __always_inline void hs_sample(__u32 side, __u64 ns)
+{
+	struct synfin_hs_hist *h = bpf_map_lookup_elem(&handshakes, &side);
+	__u32 i = synfin_hs_bucket(ns);
+
+	/* only this program writes it, and it does not nest on a CPU */
+	if (h && i < SYNFIN_HS_BUCKETS)
+		h->n[i]++;
+}
+
+static __always_inline void listener_opened(struct sock *sk, const struct tcp_sock *tp,
+					    const bool classic)
+{
+	struct synfin_listener_key key = {};
+	__u64 one = 1, *n;
+
+	key.netns = sock_netns(&sk->__sk_common, !classic);
+	key.port = sock_local_port(tp, !classic);
+	key.family = SF_READ(!classic, sk, __sk_common.skc_family);
+	read_addr_pair(&sk->__sk_common, key.family, key.addr, NULL, !classic);
+	n = bpf_map_lookup_elem(&listener_opens, &key);
+	if (n) {
+		__sync_fetch_and_add(n, 1);
+		return;
+	}
+	if (!bpf_map_update_elem(&listener_opens, &key, &one, BPF_NOEXIST))
+		return;
+	/* another CPU may have added it meanwhile */
+	n = bpf_map_lookup_elem(&listener_opens, &key);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		count(SYNFIN_CNT_LIVE_MAP_FULL);
+}
+
+static __always_inline __u64 own_id(struct sock *sk, const struct sk_owner *own,
+				    const bool classic)
+{
+	return classic ? own->classic_id : sock_cookie(sk);
+}
+
+static __always_inline void close_wait_entered(struct sock *sk, struct sk_owner *own,
+					       __u64 now, const bool classic)
+{
+	struct synfin_close_wait cw = {};
+	__u64 id = own_id(sk, own, classic);
+
+	cw.enter_ns = now;
+	cw.netns = sock_netns(&sk->__sk_common, !classic);
+	cw.family = SF_READ(!classic, sk, __sk_common.skc_family);
+	cw.rport = bpf_ntohs(SF_READ(!classic, sk, __sk_common.skc_dport));
+	read_addr_pair(&sk->__sk_common, cw.family, NULL, cw.raddr, !classic);
+	if (own->flags & SYNFIN_F_OWNER_KNOWN) {
+		cw.flags = SYNFIN_F_OWNER_KNOWN;
+		cw.pid = own->pid;
+		__builtin_memcpy(cw.comm, own->comm, sizeof(cw.comm));
+	}
+	if (bpf_map_update_elem(&close_waits, &id, &cw, BPF_ANY)) {
+		count(SYNFIN_CNT_LIVE_MAP_FULL);
+		return;
+	}
+	own->flags |= OWN_IN_CW;
+}
+
+static __always_inline void close_wait_left(struct sock *sk, struct sk_owner *own,
+					    const bool classic)
+{
+	__u64 id;
+
+	if (!own || !(own->flags & OWN_IN_CW))
+		return;
+	id = own_id(sk, own, classic);
+	bpf_map_delete_elem(&close_waits, &id);
+	own->flags &= ~OWN_IN_CW;
+}
+
+/* Summary mode: what the live figures need from a transition that sends
+ * no record. */
+static __always_inline void note_live(struct sock *sk, const struct tcp_sock *tp,
+				      struct sk_owner *own, int old, int new, __u64 now,
+				      const bool classic)
+{
+	if (old == TCP_CLOSE_WAIT)
+		close_wait_left(sk, own, classic);
+	if (new == TCP_ESTABLISHED && old == TCP_SYN_SENT) {
+		count(SYNFIN_CNT_OPENS_ACTIVE);
+		if (own && own->start_ns && now > own->start_ns)
+			hs_sample(SYNFIN_HS_CLIENT, now - own->start_ns);
+	} else if (new == TCP_ESTABLISHED && old == TCP_SYN_RECV) {
+		__u32 srtt_us = SF_READ(!classic, tp, srtt_us) >> 3;
+
+		count(SYNFIN_CNT_OPENS_PASSIVE);
+		if (srtt_us)
+			hs_sample(SYNFIN_HS_SERVER, (__u64)srtt_us * 1000);
+		listener_opened(sk, tp, classic);
+	} else if (new == TCP_CLOSE_WAIT && own) {
+		close_wait_entered(sk, own, now, classic);
+	}
+}
+
 static __always_inline int handle_state(struct sock *sk, int old, int new,
 					const bool classic)
 {
@@ -486,9 +614,10 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
 	}
+	if (summarize && live_figures)
+		note_live(sk, tp, own, old, new, now, classic);
 	/* summary mode: most transitions end here, in the story */
-	if (summarize && new != TCP_CLOSE &&
-	    !(milestones && (new == TCP_ESTABLISHED || new == TCP_CLOSE_WAIT)))
+	if (summarize && new != TCP_CLOSE)
 		return 0;
 	if (conn_record)
 		e = reserve_record(SYNFIN_EV_CONN, sizeof(struct synfin_conn_event));
@@ -517,8 +646,6 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	if (conn_record) {
 		e->kind = SYNFIN_EV_CONN;
 		fill_story((struct synfin_conn_event *)e, own, 0);
-	} else if (summarize) {
-		e->flags |= SYNFIN_F_MILESTONE;
 	}
 	submit_event(e);
 	if (new == TCP_CLOSE)
@@ -685,6 +812,8 @@ static __always_inline int handle_destroy(struct sock *sk, const bool classic)
 
 		bpf_map_delete_elem(&accept_owners, &key);
 	}
+	/* its ->LAST_ACK or ->CLOSE was missed (a recursion miss) */
+	close_wait_left(sk, own, classic);
 	if (summarize) {
 		/* the story the missed ->CLOSE would have carried */
 		e = owned_sock_record(sk, own, SYNFIN_EV_DESTROY,

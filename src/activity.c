@@ -17,8 +17,8 @@ struct activity *activity__new(void)
 
 	if (!a)
 		return NULL;
-	a->hs_client = calloc(ACTIVITY_MAX_SAMPLES, sizeof(double));
-	a->hs_server = calloc(ACTIVITY_MAX_SAMPLES, sizeof(double));
+	a->hs_client = calloc(SYNFIN_HS_BUCKETS, sizeof(*a->hs_client));
+	a->hs_server = calloc(SYNFIN_HS_BUCKETS, sizeof(*a->hs_server));
 	a->listeners = calloc(ACTIVITY_MAX_KEYS, sizeof(*a->listeners));
 	a->tw = calloc(ACTIVITY_MAX_KEYS, sizeof(*a->tw));
 	a->nslots = NSLOTS;
@@ -51,7 +51,8 @@ void activity__reset(struct activity *a, uint64_t now_ns)
 
 	a->opens_active = a->opens_passive = a->closes = a->failed_opens = 0;
 	a->resets_sent = a->resets_received = a->retransmits = a->synack_retrans = 0;
-	a->nhs_client = a->nhs_server = 0;
+	memset(a->hs_client, 0, SYNFIN_HS_BUCKETS * sizeof(*a->hs_client));
+	memset(a->hs_server, 0, SYNFIN_HS_BUCKETS * sizeof(*a->hs_server));
 	a->nlisteners = 0;
 	memset(a->slots, 0, a->nslots * sizeof(*a->slots));
 	for (i = 0; i < a->ntw; i++) {
@@ -172,10 +173,9 @@ static void add_source(struct activity_listener *l, const uint8_t *addr)
 		memcpy(l->sources[l->nsources++], addr, SYNFIN_ADDR_LEN);
 }
 
-static void add_sample(double *v, uint32_t *n, double ms)
+static void add_sample(uint64_t *hist, uint64_t ns)
 {
-	if (*n < ACTIVITY_MAX_SAMPLES)
-		v[(*n)++] = ms;
+	hist[synfin_hs_bucket(ns)]++;
 }
 
 static void on_state(struct activity *a, const struct synfin_event *ev)
@@ -187,14 +187,13 @@ static void on_state(struct activity *a, const struct synfin_event *ev)
 		if (ev->old_state == SYNFIN_TCP_SYN_SENT) {
 			a->opens_active++;
 			if (ev->start_ns && ev->ts_ns > ev->start_ns)
-				add_sample(a->hs_client, &a->nhs_client,
-					   (double)(ev->ts_ns - ev->start_ns) / 1e6);
+				add_sample(a->hs_client, ev->ts_ns - ev->start_ns);
 		} else if (ev->old_state == SYNFIN_TCP_SYN_RECV) {
 			a->opens_passive++;
 			/* the server's handshake: SYN-ACK to ACK, the kernel's
 			 * first RTT sample (the request sock is invisible) */
 			if (ev->srtt_us)
-				add_sample(a->hs_server, &a->nhs_server, ev->srtt_us / 1e3);
+				add_sample(a->hs_server, (uint64_t)ev->srtt_us * 1000);
 			local_endpoint(ev, &ep);
 			l = listener_of(a, &ep);
 			if (l)
@@ -245,6 +244,14 @@ void activity__event(struct activity *a, const struct synfin_event *ev)
 	}
 }
 
+void activity__completed(struct activity *a, const struct live_endpoint *ep, uint64_t n)
+{
+	struct activity_listener *l = listener_of(a, ep);
+
+	if (l)
+		l->completed += n;
+}
+
 static void tally_owner(struct activity_tw *t, const struct conn_record *rec)
 {
 	struct activity_owner *least = &t->owners[0];
@@ -292,34 +299,43 @@ void activity__conn(struct activity *a, const struct conn_record *rec)
 	tally_owner(t, rec);
 }
 
-static int cmp_double(const void *x, const void *y)
+/* The middle of bucket i, in ms. */
+static double bucket_ms(uint32_t i)
 {
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? -1 : a > b;
+	return (synfin_hs_bucket_low(i) + (synfin_hs_bucket_width(i) - 1) / 2.0) / 1e6;
 }
 
-double activity_percentile(double *v, uint32_t n, double p)
+/* Nearest rank: the bucket holding the ceil(p * total)-th value. */
+static double hist_percentile(const uint64_t *hist, uint64_t total, double p)
 {
-	/* nearest rank */
-	uint32_t rank = (uint32_t)(p * n + 0.999999);
+	uint64_t rank = (uint64_t)(p * total + 0.999999), seen = 0;
 
 	if (rank < 1)
 		rank = 1;
-	if (rank > n)
-		rank = n;
-	return v[rank - 1];
+	for (uint32_t i = 0; i < SYNFIN_HS_BUCKETS; i++) {
+		seen += hist[i];
+		if (seen >= rank)
+			return bucket_ms(i);
+	}
+	return bucket_ms(SYNFIN_HS_BUCKETS - 1);
 }
 
-void activity_handshakes(double *v, uint32_t n, struct live_handshakes *out)
+void activity_handshakes(const uint64_t *hist, struct live_handshakes *out)
 {
+	uint64_t total = 0;
+	uint32_t last = 0;
+
 	memset(out, 0, sizeof(*out));
-	out->samples = n;
-	if (!n)
+	for (uint32_t i = 0; i < SYNFIN_HS_BUCKETS; i++) {
+		total += hist[i];
+		if (hist[i])
+			last = i;
+	}
+	out->samples = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+	if (!total)
 		return;
-	qsort(v, n, sizeof(*v), cmp_double);
-	out->p50_ms = activity_percentile(v, n, 0.50);
-	out->p90_ms = activity_percentile(v, n, 0.90);
-	out->p99_ms = activity_percentile(v, n, 0.99);
-	out->max_ms = v[n - 1];
+	out->p50_ms = hist_percentile(hist, total, 0.50);
+	out->p90_ms = hist_percentile(hist, total, 0.90);
+	out->p99_ms = hist_percentile(hist, total, 0.99);
+	out->max_ms = bucket_ms(last);
 }

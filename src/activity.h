@@ -13,7 +13,6 @@
 #include "live.h"
 
 #define ACTIVITY_MAX_KEYS 4096        /* listener and tw keys per interval */
-#define ACTIVITY_MAX_SAMPLES 65536    /* handshake samples per side per interval */
 #define ACTIVITY_SOURCES 16           /* distinct SYN-ACK retransmit targets kept per listener */
 #define ACTIVITY_OWNERS 4             /* owners tallied per tw key */
 
@@ -45,8 +44,9 @@ struct activity_tw {
 struct activity {
 	uint64_t opens_active, opens_passive, closes, failed_opens;
 	uint64_t resets_sent, resets_received, retransmits, synack_retrans;
-	double *hs_client, *hs_server;   /* ms, ACTIVITY_MAX_SAMPLES each */
-	uint32_t nhs_client, nhs_server;
+	/* handshake times in ns, SYNFIN_HS_BUCKETS buckets each: the same
+	 * histogram whether the kernel or the events filled it */
+	uint64_t *hs_client, *hs_server;
 	struct activity_listener *listeners;
 	uint32_t nlisteners;
 	struct activity_tw *tw;
@@ -67,12 +67,14 @@ void activity__free(struct activity *a);
 void activity__reset(struct activity *a, uint64_t now_ns);
 void activity__event(struct activity *a, const struct synfin_event *ev);
 void activity__conn(struct activity *a, const struct conn_record *rec);
+/* Summary mode: passive handshakes completed at one listening endpoint,
+ * as the kernel counted them. */
+void activity__completed(struct activity *a, const struct live_endpoint *ep, uint64_t n);
 /* The TIME_WAIT group (side, ep), or NULL. */
 const struct activity_tw *activity__find_tw(struct activity *a, enum tw_side side,
 					    const struct live_endpoint *ep);
-/* p in [0,1] of the first n samples (sorted in place); n > 0. */
-double activity_percentile(double *v, uint32_t n, double p);
-/* Fill a live_handshakes from samples (sorts them). */
-void activity_handshakes(double *v, uint32_t n, struct live_handshakes *out);
+/* Fill a live_handshakes from a histogram (SYNFIN_HS_BUCKETS, ns). Each
+ * figure is its bucket's middle: within 1/32 of the real value. */
+void activity_handshakes(const uint64_t *hist, struct live_handshakes *out);
 
 #endif /* SYNFIN_ACTIVITY_H */

@@ -921,12 +921,6 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 
 	switch (ev->kind) {
 	case SYNFIN_EV_STATE:
-		/* summary mode: ->ESTABLISHED is for the live figures only;
-		 * ->CLOSE_WAIT is tracked, for the CLOSE_WAIT ages */
-		if ((ev->flags & SYNFIN_F_MILESTONE) && ev->new_state != SYNFIN_TCP_CLOSE_WAIT) {
-			emit_event(eng, NULL, ev);
-			return;
-		}
 		c = find(eng, ev->cookie);
 		if (!c && ev->new_state != SYNFIN_TCP_CLOSE)
 			c = insert(eng, ev->cookie);
@@ -1050,8 +1044,8 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 	unsigned int n = st->nsteps < SYNFIN_STORY_STEPS ? st->nsteps : SYNFIN_STORY_STEPS;
 	struct conn *c = find(eng, close.cookie);
 
-	/* The story is whole: an entry a CLOSE_WAIT milestone made is
-	 * rebuilt from it. A seeded one keeps what sock_diag told. */
+	/* The story is whole: an entry earlier records made is rebuilt
+	 * from it. A seeded one keeps what sock_diag told. */
 	if (c && !c->rec.seeded && !c->in_tw)
 		conn_init(c, c->id);
 	if (!c) {

@@ -175,10 +175,13 @@ static void configure(struct synfin_bpf *skel, const struct synfin_options *opts
 	ro->wakeup_bytes = (uint64_t)opts->ringbuf_mb * 1024 * 1024 / 4;
 	ro->tw_timer_fn = opts->no_timewait ? 0 : kallsyms_lookup("tw_timer_handler");
 	/* one record per socket end unless every transition is asked for;
-	 * the detectors and top need the live milestones on top of that */
+	 * the detectors and top need the live figures (maps) on top of that */
 	ro->summarize = !opts->events;
-	ro->milestones = !opts->events && (opts->top || !opts->no_alerts);
+	ro->live_figures = !opts->events && (opts->top || !opts->no_alerts);
 	bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_mb * 1024 * 1024);
+	/* a CLOSE_WAIT socket is an open connection: the same cap */
+	if (opts->max_conns)
+		bpf_map__set_max_entries(skel->maps.close_waits, opts->max_conns);
 }
 
 static int open_and_load(const struct synfin_options *opts, bool classic,
@@ -306,6 +309,17 @@ int loader__read_counters(const struct loader *ld, uint64_t out[SYNFIN_CNT_MAX])
 			out[i] += vals[cpu];
 	}
 	return 0;
+}
+
+bool loader__live_fds(const struct loader *ld, struct kfigures_fds *fds)
+{
+	if (!ld->skel->rodata->live_figures)
+		return false;
+	fds->handshakes = bpf_map__fd(ld->skel->maps.handshakes);
+	fds->listener_opens = bpf_map__fd(ld->skel->maps.listener_opens);
+	fds->close_waits = bpf_map__fd(ld->skel->maps.close_waits);
+	fds->ncpus = ld->ncpus;
+	return true;
 }
 
 uint64_t loader__recursion_misses(const struct loader *ld)

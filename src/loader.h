@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "kfigures.h"
 #include "options.h"
 
 struct loader;
@@ -22,6 +23,9 @@ bool loader__timewait(const struct loader *ld);
 bool loader__tw_fin(const struct loader *ld);
 /* Sum the per-CPU counters (SYNFIN_CNT_*). */
 int loader__read_counters(const struct loader *ld, uint64_t out[SYNFIN_CNT_MAX]);
+/* Summary mode with the detectors or top: the maps of the live figures
+ * the kernel keeps. false when it keeps none (records carry them). */
+bool loader__live_fds(const struct loader *ld, struct kfigures_fds *fds);
 /* Program runs the kernel skipped because the program was already running
  * on that CPU (nested softirq), summed over synfin's programs. */
 uint64_t loader__recursion_misses(const struct loader *ld);

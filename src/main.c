@@ -173,18 +173,22 @@ static void report_one(struct app *app, uint64_t *reported, uint64_t total,
 	*reported = total;
 }
 
-/* Retransmits and resets kept in the kernel's stories still count in the
- * live rates. */
+/* Retransmits and resets kept in the kernel's stories, and handshakes it
+ * counted, still count in the live rates. */
 static void pass_folded(struct app *app, const uint64_t *cnt)
 {
-	uint64_t *seen = app->folded;
-	uint64_t retrans = cnt[SYNFIN_CNT_RETRANS_FOLDED] - seen[SYNFIN_CNT_RETRANS_FOLDED];
-	uint64_t sent = cnt[SYNFIN_CNT_RST_SENT_FOLDED] - seen[SYNFIN_CNT_RST_SENT_FOLDED];
-	uint64_t recv = cnt[SYNFIN_CNT_RST_RECV_FOLDED] - seen[SYNFIN_CNT_RST_RECV_FOLDED];
+	const uint64_t *seen = app->folded;
+	struct monitor_folded f = {
+		.retransmits = cnt[SYNFIN_CNT_RETRANS_FOLDED] - seen[SYNFIN_CNT_RETRANS_FOLDED],
+		.resets_sent = cnt[SYNFIN_CNT_RST_SENT_FOLDED] - seen[SYNFIN_CNT_RST_SENT_FOLDED],
+		.resets_received = cnt[SYNFIN_CNT_RST_RECV_FOLDED] - seen[SYNFIN_CNT_RST_RECV_FOLDED],
+		.opens_active = cnt[SYNFIN_CNT_OPENS_ACTIVE] - seen[SYNFIN_CNT_OPENS_ACTIVE],
+		.opens_passive = cnt[SYNFIN_CNT_OPENS_PASSIVE] - seen[SYNFIN_CNT_OPENS_PASSIVE],
+	};
 
 	if (app->mon)
-		monitor__folded(app->mon, retrans, sent, recv);
-	memcpy(seen, cnt, sizeof(app->folded));
+		monitor__folded(app->mon, &f);
+	memcpy(app->folded, cnt, sizeof(app->folded));
 }
 
 /* Every loss the kernel or the table counted since the last report goes
@@ -198,6 +202,7 @@ static void report_losses(struct app *app)
 		{ SYNFIN_CNT_RB_FULL, "ringbuf_full" },
 		{ SYNFIN_CNT_STORAGE_FAIL, "storage_full" },
 		{ SYNFIN_CNT_OWNER_MAP_FULL, "owner_map_full" },
+		{ SYNFIN_CNT_LIVE_MAP_FULL, "live_map_full" },
 	};
 	uint64_t cnt[SYNFIN_CNT_MAX];
 
@@ -220,7 +225,8 @@ static void report_losses(struct app *app)
 static uint64_t lost_total(const struct app *app)
 {
 	return app->reported[SYNFIN_CNT_RB_FULL] + app->reported[SYNFIN_CNT_STORAGE_FAIL] +
-	       app->reported[SYNFIN_CNT_OWNER_MAP_FULL] + app->reported_table_full +
+	       app->reported[SYNFIN_CNT_OWNER_MAP_FULL] +
+	       app->reported[SYNFIN_CNT_LIVE_MAP_FULL] + app->reported_table_full +
 	       app->reported_recursion + app->reported_monitor;
 }
 
@@ -242,13 +248,15 @@ static void print_summary(struct app *app)
 
 	loader__read_counters(app->ld, cnt);
 	fprintf(stderr, "synfin: %llu events (%llu filtered in the kernel), lost: ringbuf_full=%llu "
-		"storage_full=%llu owner_map_full=%llu table_full=%llu recursion_miss=%llu detector_keys=%llu; "
+		"storage_full=%llu owner_map_full=%llu live_map_full=%llu table_full=%llu recursion_miss=%llu "
+		"detector_keys=%llu; "
 		"%u connections still open, %u TIME_WAIT socks followed\n",
 		(unsigned long long)cnt[SYNFIN_CNT_EMITTED],
 		(unsigned long long)cnt[SYNFIN_CNT_FILTERED],
 		(unsigned long long)cnt[SYNFIN_CNT_RB_FULL],
 		(unsigned long long)cnt[SYNFIN_CNT_STORAGE_FAIL],
 		(unsigned long long)cnt[SYNFIN_CNT_OWNER_MAP_FULL],
+		(unsigned long long)cnt[SYNFIN_CNT_LIVE_MAP_FULL],
 		(unsigned long long)engine__lost(app->eng, LOSS_TABLE_FULL),
 		(unsigned long long)loader__recursion_misses(app->ld),
 		(unsigned long long)app->reported_monitor,
@@ -409,6 +417,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "synfin: %s hooks; %u open connections seeded from %u network namespaces\n",
 			loader__mode(app.ld), ds.sockets_seeded, ds.netns_visited);
 	if (app.opts.top || !app.opts.no_alerts) {
+		struct kfigures_fds kfds;
 		struct monitor_opts mo = {
 			.detect = app.opts.detect,
 			.alerts = !app.opts.no_alerts,
@@ -420,6 +429,8 @@ int main(int argc, char **argv)
 			.ctx = &app,
 		};
 
+		if (loader__live_fds(app.ld, &kfds))
+			mo.kfigures = &kfds;
 		app.mon = monitor__new(&mo);
 		if (!app.mon) {
 			err = -errno;

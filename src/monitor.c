@@ -7,6 +7,7 @@
 #include "activity.h"
 #include "census.h"
 #include "grow.h"
+#include "kfigures.h"
 #include "monitor.h"
 
 #define MAX_CW_OWNERS 1024   /* CLOSE_WAIT tallies per interval; more are counted missed */
@@ -26,6 +27,7 @@ struct monitor {
 	struct census_runner *census;
 	struct activity *act;
 	struct detector *det;
+	struct kfigures *kf;         /* summary mode: the kernel's live figures */
 	struct mib_prev *prev;
 	size_t nprev;
 	uint64_t last_ns;            /* start of the activity interval */
@@ -60,11 +62,17 @@ struct monitor *monitor__new(const struct monitor_opts *opts)
 	m->cw = calloc(MAX_CW_OWNERS, sizeof(*m->cw));
 	if (!m->act || !m->det || !m->stats || !m->cw)
 		goto fail;
+	if (opts->kfigures) {
+		m->kf = kfigures__new(opts->kfigures);
+		if (!m->kf)
+			goto fail;
+	}
 	m->census = census__start(&co);
 	if (!m->census)
 		goto fail;
 	return m;
 fail:
+	kfigures__free(m->kf);
 	activity__free(m->act);
 	detect__free(m->det);
 	free(m->stats);
@@ -81,6 +89,7 @@ void monitor__free(struct monitor *m, uint64_t now_ns)
 	census__stop(m->census);
 	if (m->opts.alerts)
 		detect__flush(m->det, now_ns, m->opts.on_alert, m->opts.ctx);
+	kfigures__free(m->kf);
 	activity__free(m->act);
 	detect__free(m->det);
 	free(m->prev);
@@ -102,12 +111,32 @@ void monitor__conn(struct monitor *m, const struct conn_record *rec)
 	activity__conn(m->act, rec);
 }
 
-void monitor__folded(struct monitor *m, uint64_t retransmits, uint64_t resets_sent,
-		     uint64_t resets_received)
+void monitor__folded(struct monitor *m, const struct monitor_folded *f)
 {
-	m->act->retransmits += retransmits;
-	m->act->resets_sent += resets_sent;
-	m->act->resets_received += resets_received;
+	m->act->retransmits += f->retransmits;
+	m->act->resets_sent += f->resets_sent;
+	m->act->resets_received += f->resets_received;
+	m->act->opens_active += f->opens_active;
+	m->act->opens_passive += f->opens_passive;
+}
+
+static void on_kernel_listener(const struct synfin_listener_key *key, uint64_t n, void *ctx)
+{
+	struct live_endpoint ep = { .netns = key->netns, .family = key->family, .port = key->port };
+
+	memcpy(ep.addr, key->addr, SYNFIN_ADDR_LEN);
+	activity__completed(ctx, &ep, n);
+}
+
+/* The figures the kernel kept since the last poll join the activity. */
+static void take_kernel_figures(struct monitor *m)
+{
+	if (!m->kf)
+		return;
+	if (kfigures__handshakes(m->kf, m->act->hs_client, m->act->hs_server))
+		m->missed++;
+	if (kfigures__take_listeners(m->kf, on_kernel_listener, m->act) < 0)
+		m->missed++;
 }
 
 uint64_t monitor__missed(const struct monitor *m)
@@ -354,25 +383,30 @@ static size_t build_tw(struct monitor *m, const struct census *c, double interva
 	return n;
 }
 
-static void tally_close_wait(const struct conn_record *rec, uint8_t state, void *ctx)
-{
-	struct monitor *m = ctx;
-	struct live_close_wait *cw = NULL;
+/* One socket in CLOSE_WAIT since `since`, wherever it was learned. */
+struct cw_sock {
 	uint64_t since;
+	uint32_t pid, netns;
+	const char *comm;     /* SYNFIN_COMM_LEN bytes */
+	uint8_t family;
+	const uint8_t *raddr;
+	uint16_t rport;
+};
+
+static void tally_close_wait(struct monitor *m, const struct cw_sock *s)
+{
+	struct live_close_wait *cw = NULL;
 	double age;
 	uint32_t i;
 
-	if (state != SYNFIN_TCP_CLOSE_WAIT)
+	if (!row_passes(m->opts.filter, s->family, 0, 0, s->netns, s->pid))
 		return;
-	if (!row_passes(m->opts.filter, rec->family, 0, 0, rec->netns, rec->pid))
-		return;
-	since = rec->span[SYNFIN_TCP_CLOSE_WAIT].enter_ns;
-	if (!since)
-		since = rec->start_ns;  /* seeded: in CLOSE_WAIT at least since then */
-	age = m->now_ns > since ? (double)(m->now_ns - since) / 1e9 : 0;
+	/* one that entered CLOSE_WAIT after now was read (the kernel's map
+	 * is read live) is 0 s old */
+	age = m->now_ns > s->since ? (double)(m->now_ns - s->since) / 1e9 : 0;
 	for (i = 0; i < m->ncw; i++) {
-		if (m->cw[i].owner.pid == rec->pid && m->cw[i].netns == rec->netns &&
-		    (rec->pid || !strncmp(m->cw[i].owner.comm, rec->comm, SYNFIN_COMM_LEN))) {
+		if (m->cw[i].owner.pid == s->pid && m->cw[i].netns == s->netns &&
+		    (s->pid || !strncmp(m->cw[i].owner.comm, s->comm, SYNFIN_COMM_LEN))) {
 			cw = &m->cw[i];
 			break;
 		}
@@ -384,20 +418,51 @@ static void tally_close_wait(const struct conn_record *rec, uint8_t state, void 
 		}
 		cw = &m->cw[m->ncw++];
 		memset(cw, 0, sizeof(*cw));
-		cw->owner.pid = rec->pid;
-		memcpy(cw->owner.comm, rec->comm, SYNFIN_COMM_LEN);
-		cw->netns = rec->netns;
+		cw->owner.pid = s->pid;
+		memcpy(cw->owner.comm, s->comm, SYNFIN_COMM_LEN);
+		cw->netns = s->netns;
 	}
 	cw->count++;
-	if (m->now_ns - since >= m->cw_age_ns)
+	if (m->now_ns > s->since && m->now_ns - s->since >= m->cw_age_ns)
 		cw->old++;
 	if (age >= cw->oldest_s) {
 		cw->oldest_s = age;
-		cw->peer.netns = rec->netns;
-		cw->peer.family = rec->family;
-		memcpy(cw->peer.addr, rec->raddr, SYNFIN_ADDR_LEN);
-		cw->peer.port = rec->rport;
+		cw->peer.netns = s->netns;
+		cw->peer.family = s->family;
+		memcpy(cw->peer.addr, s->raddr, SYNFIN_ADDR_LEN);
+		cw->peer.port = s->rport;
 	}
+}
+
+/* Connections the engine follows: --events, and seeded ones. */
+static void tally_open_close_wait(const struct conn_record *rec, uint8_t state, void *ctx)
+{
+	struct cw_sock s = {
+		.since = rec->span[SYNFIN_TCP_CLOSE_WAIT].enter_ns,
+		.pid = rec->pid, .netns = rec->netns, .comm = rec->comm,
+		.family = rec->family, .raddr = rec->raddr, .rport = rec->rport,
+	};
+
+	if (state != SYNFIN_TCP_CLOSE_WAIT)
+		return;
+	if (!s.since)
+		s.since = rec->start_ns;  /* seeded: in CLOSE_WAIT at least since then */
+	tally_close_wait(ctx, &s);
+}
+
+/* Summary mode: the sockets the kernel has in CLOSE_WAIT. */
+static void tally_kernel_close_wait(uint64_t cookie, const struct synfin_close_wait *cw,
+				    void *ctx)
+{
+	struct cw_sock s = {
+		.since = cw->enter_ns, .netns = cw->netns, .comm = cw->comm,
+		.family = cw->family, .raddr = cw->raddr, .rport = cw->rport,
+	};
+
+	(void)cookie;
+	if (cw->flags & SYNFIN_F_OWNER_KNOWN)
+		s.pid = cw->pid;
+	tally_close_wait(ctx, &s);
 }
 
 static void judge(struct monitor *m, size_t nls, size_t ntw, uint64_t now_ns)
@@ -462,8 +527,8 @@ static void build_stats(struct monitor *m, const struct census *c, size_t nls, s
 	s->retransmits_per_s = a->retransmits / interval_s;
 	s->synack_retrans_per_s = a->synack_retrans / interval_s;
 	s->failed_opens_per_s = a->failed_opens / interval_s;
-	activity_handshakes(a->hs_client, a->nhs_client, &s->hs_client);
-	activity_handshakes(a->hs_server, a->nhs_server, &s->hs_server);
+	activity_handshakes(a->hs_client, &s->hs_client);
+	activity_handshakes(a->hs_server, &s->hs_server);
 
 	qsort(m->ls, nls, sizeof(*m->ls), cmp_listener);
 	s->nlisteners = nls < LIVE_TOP_N ? (uint32_t)nls : LIVE_TOP_N;
@@ -494,6 +559,7 @@ void monitor__poll(struct monitor *m, const struct engine *eng, uint64_t now_ns,
 		census__free(c);
 		return;
 	}
+	take_kernel_figures(m);
 	if (!m->last_ns) {
 		/* the first census only sets the counters' base */
 		m->last_ns = now_ns;
@@ -510,7 +576,9 @@ void monitor__poll(struct monitor *m, const struct engine *eng, uint64_t now_ns,
 	m->ncw = 0;
 	m->now_ns = now_ns;
 	m->cw_age_ns = (uint64_t)m->opts.detect.cw_age_s * 1000000000ULL;
-	engine__foreach_open(eng, tally_close_wait, m);
+	engine__foreach_open(eng, tally_open_close_wait, m);
+	if (m->kf && kfigures__close_waits(m->kf, tally_kernel_close_wait, m) < 0)
+		m->missed++;
 	if (m->opts.alerts)
 		judge(m, nls, ntw, now_ns);
 	if (m->opts.on_stats) {

@@ -13,6 +13,7 @@
 #include "detect.h"
 #include "engine.h"
 #include "filter.h"
+#include "kfigures.h"
 #include "live.h"
 
 typedef void (*monitor_alert_fn)(const struct live_alert *a, void *ctx);
@@ -26,6 +27,7 @@ struct monitor_opts {
 	const struct synfin_filter *filter; /* rows outside it are not shown or judged */
 	monitor_alert_fn on_alert;
 	monitor_stats_fn on_stats;   /* NULL: no live_stats built */
+	const struct kfigures_fds *kfigures; /* summary mode: the kernel's live figures */
 	void *ctx;
 };
 
@@ -37,10 +39,14 @@ struct monitor *monitor__new(const struct monitor_opts *opts);
 void monitor__free(struct monitor *m, uint64_t now_ns);
 void monitor__event(struct monitor *m, const struct synfin_event *ev);
 void monitor__conn(struct monitor *m, const struct conn_record *rec);
-/* Summary mode: retransmits and resets the kernel kept in a socket's
- * story instead of sending, since the last call (for the live rates). */
-void monitor__folded(struct monitor *m, uint64_t retransmits, uint64_t resets_sent,
-		     uint64_t resets_received);
+/* Summary mode: what the kernel counted instead of sending records, since
+ * the last call (for the live rates): retransmits and resets kept in a
+ * socket's story, and handshakes completed. */
+struct monitor_folded {
+	uint64_t retransmits, resets_sent, resets_received;
+	uint64_t opens_active, opens_passive;
+};
+void monitor__folded(struct monitor *m, const struct monitor_folded *f);
 /* Call often (each drain): when a new census is in, builds the interval's
  * figures, judges them, and calls on_alert / on_stats. lost_total is every
  * loss counted so far, for the stats record. */

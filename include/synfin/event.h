@@ -65,8 +65,6 @@
 #define SYNFIN_F_REQ_SK      (1u << 10) /* event about a request (half-open) socket */
 #define SYNFIN_F_LINGER0     (1u << 11) /* SO_LINGER on with a zero timeout: close() resets */
 #define SYNFIN_F_HZ_UNKNOWN  (1u << 12) /* TW_START: seq holds jiffies, not ms (no CONFIG_HZ) */
-#define SYNFIN_F_MILESTONE   (1u << 13) /* STATE in summary mode: for the live figures only; the
-					   * socket's story follows in its SYNFIN_EV_CONN record */
 
 /* One record on the ring buffer. Addresses are in network byte order
  * (IPv4 in the first 4 bytes), ports in host byte order. Timestamps are
@@ -163,7 +161,88 @@ _Static_assert(sizeof(struct synfin_conn_event) == 288, "synfin_conn_event ABI s
 #define SYNFIN_CNT_RST_SENT_FOLDED 6
 #define SYNFIN_CNT_RST_RECV_FOLDED 7
 #define SYNFIN_CNT_RB_FULL_KIND   8 /* + SYNFIN_EV_*: RB_FULL split by record kind */
-#define SYNFIN_CNT_MAX            (SYNFIN_CNT_RB_FULL_KIND + SYNFIN_EV_MAX)
+/* Summary mode with the live figures on: handshakes completed. */
+#define SYNFIN_CNT_OPENS_ACTIVE   (SYNFIN_CNT_RB_FULL_KIND + SYNFIN_EV_MAX)
+#define SYNFIN_CNT_OPENS_PASSIVE  (SYNFIN_CNT_OPENS_ACTIVE + 1)
+/* a listener or CLOSE_WAIT map was full: that figure is short (a loss) */
+#define SYNFIN_CNT_LIVE_MAP_FULL  (SYNFIN_CNT_OPENS_ACTIVE + 2)
+#define SYNFIN_CNT_MAX            (SYNFIN_CNT_OPENS_ACTIVE + 3)
+
+/* The live figures (summary mode, detectors or top on). Sending a record
+ * at every handshake and every CLOSE_WAIT only for them cost as much as
+ * the summaries themselves, so the kernel keeps them in maps that user
+ * space reads once per interval. */
+
+/* Handshake times: a log-linear histogram of nanoseconds per side (map
+ * "handshakes", per CPU), 16 buckets per power of two, so a bucket is
+ * within 1/32 of any value in it. Values past 2^40 ns share the last. */
+#define SYNFIN_HS_CLIENT   0 /* SYN sent to ESTABLISHED */
+#define SYNFIN_HS_SERVER   1 /* SYN-ACK to ACK: the first RTT sample */
+#define SYNFIN_HS_SIDES    2
+#define SYNFIN_HS_BUCKETS  592
+
+struct synfin_hs_hist {
+	__u64 n[SYNFIN_HS_BUCKETS];
+};
+
+/* Branches, not a loop or clz: the same code runs in BPF. */
+static inline __u32 synfin_hs_bucket(__u64 v)
+{
+	__u64 x = v;
+	__u32 e = 0;
+
+	if (v < 32)
+		return (__u32)v;
+	if (v >> 40)
+		return SYNFIN_HS_BUCKETS - 1;
+	if (x >> 32) { e += 32; x >>= 32; }
+	if (x >> 16) { e += 16; x >>= 16; }
+	if (x >> 8) { e += 8; x >>= 8; }
+	if (x >> 4) { e += 4; x >>= 4; }
+	if (x >> 2) { e += 2; x >>= 2; }
+	if (x >> 1) e += 1;
+	/* e = floor(log2 v), 5..39: 16 buckets from 2^e on */
+	return (e - 3) * 16 + (__u32)((v >> (e - 4)) & 15);
+}
+
+/* The smallest value in bucket i, and the bucket's width. */
+static inline __u64 synfin_hs_bucket_low(__u32 i)
+{
+	return i < 32 ? i : (__u64)(16 + i % 16) << (i / 16 - 1);
+}
+
+static inline __u64 synfin_hs_bucket_width(__u32 i)
+{
+	return i < 32 ? 1 : 1ULL << (i / 16 - 1);
+}
+
+/* Passive handshakes completed per listening endpoint (map
+ * "listener_opens", value a __u64 count): the child's local end, which
+ * names the listener's concrete address even behind a wildcard bind. */
+struct synfin_listener_key {
+	__u32 netns;
+	__u16 port;
+	__u8 family;
+	__u8 __pad;
+	__u8 addr[SYNFIN_ADDR_LEN];
+};
+
+/* A socket in CLOSE_WAIT now (map "close_waits", keyed by its cookie):
+ * added at ->CLOSE_WAIT, removed when it leaves or dies. */
+struct synfin_close_wait {
+	__u64 enter_ns;
+	__u32 pid;            /* owner tgid when SYNFIN_F_OWNER_KNOWN */
+	__u32 netns;
+	__u16 flags;          /* SYNFIN_F_OWNER_KNOWN */
+	__u16 rport;
+	__u8 family;
+	__u8 __pad[3];
+	__u8 raddr[SYNFIN_ADDR_LEN];
+	char comm[SYNFIN_COMM_LEN];
+};
+
+_Static_assert(sizeof(struct synfin_listener_key) == 24, "synfin_listener_key ABI size changed");
+_Static_assert(sizeof(struct synfin_close_wait) == 56, "synfin_close_wait ABI size changed");
 
 /* In-kernel filter limits. */
 #define SYNFIN_PORT_BITMAP_BYTES (65536 / 8)

@@ -3,6 +3,7 @@
  * they read, and the netstat parser, on made-up figures.
  */
 #include <arpa/inet.h>
+#include <math.h>
 #include "activity.h"
 #include "census.h"
 #include "detect.h"
@@ -236,6 +237,33 @@ static void test_keys(void)
 	detect__free(d);
 }
 
+/* The kernel and user space share the handshake buckets (event.h): every
+ * value falls inside the bucket it is given, and the buckets tile. */
+static void test_hs_buckets(void)
+{
+	uint64_t v, bad = 0;
+	uint32_t i;
+
+	for (v = 0; v < 70000; v++) {
+		i = synfin_hs_bucket(v);
+		bad += !(i < SYNFIN_HS_BUCKETS && synfin_hs_bucket_low(i) <= v &&
+			 v < synfin_hs_bucket_low(i) + synfin_hs_bucket_width(i));
+	}
+	for (v = 70000; v < (1ULL << 40); v = v * 1.37 + 11) {
+		i = synfin_hs_bucket(v);
+		bad += !(i < SYNFIN_HS_BUCKETS && synfin_hs_bucket_low(i) <= v &&
+			 v < synfin_hs_bucket_low(i) + synfin_hs_bucket_width(i) &&
+			 synfin_hs_bucket_width(i) * 16 <= synfin_hs_bucket_low(i));
+	}
+	CHECK_EQ_INT(bad, 0);
+	for (i = 1; i < SYNFIN_HS_BUCKETS; i++)
+		bad += synfin_hs_bucket_low(i) != synfin_hs_bucket_low(i - 1) +
+						 synfin_hs_bucket_width(i - 1);
+	CHECK_EQ_INT(bad, 0);
+	CHECK_EQ_INT(synfin_hs_bucket((1ULL << 40) - 1), SYNFIN_HS_BUCKETS - 1);
+	CHECK_EQ_INT(synfin_hs_bucket(1ULL << 50), SYNFIN_HS_BUCKETS - 1);
+}
+
 static void test_activity(void)
 {
 	struct activity *a = activity__new();
@@ -272,9 +300,23 @@ static void test_activity(void)
 	CHECK_EQ_INT(a->listeners[0].synack_retrans, 2);
 	CHECK_EQ_INT(a->listeners[0].synack_first, 1);
 	CHECK_EQ_INT(a->listeners[0].nsources, 1);
-	activity_handshakes(a->hs_server, a->nhs_server, &hs);
+	activity_handshakes(a->hs_server, &hs);
 	CHECK_EQ_INT(hs.samples, 3);
-	CHECK(hs.p50_ms == 2.0 && hs.max_ms == 3.0);
+	/* a histogram's figures: within 1/32 of the samples */
+	CHECK(fabs(hs.p50_ms - 2.0) <= 2.0 / 32 && fabs(hs.max_ms - 3.0) <= 3.0 / 32);
+	CHECK(hs.p50_ms < hs.max_ms);
+	/* the kernel's per-listener counts land on the same listener */
+	{
+		struct live_endpoint ep = { .netns = 5, .family = SYNFIN_AF_INET, .port = 5100 };
+
+		memcpy(ep.addr, ev.laddr, SYNFIN_ADDR_LEN);
+		activity__completed(a, &ep, 7);
+		CHECK_EQ_INT(a->nlisteners, 1);
+		CHECK_EQ_INT(a->listeners[0].completed, 10);
+		ep.port = 5101;
+		activity__completed(a, &ep, 2);
+		CHECK_EQ_INT(a->nlisteners, 2);
+	}
 
 	/* tw tallies by destination, owner most frequent */
 	for (int i = 0; i < 5; i++)
@@ -326,6 +368,7 @@ static const struct unit_case cases[] = {
 	{ "detect_close_wait_rule", test_close_wait_rule },
 	{ "detect_hysteresis", test_hysteresis },
 	{ "detect_keys", test_keys },
+	{ "detect_hs_buckets", test_hs_buckets },
 	{ "detect_activity", test_activity },
 	{ "detect_netstat", test_netstat },
 };
