@@ -234,19 +234,31 @@ void jsonw_end_array(struct json_writer *w)
 	end(w, ']');
 }
 
-void jsonw_name(struct json_writer *w, const char *name)
+void jsonw_name_len(struct json_writer *w, const char *name, size_t len)
 {
+	char *p;
+
 	if (!w->depth || w->closer[w->depth] != '}' || w->after_name) {
 		w->err = w->err ?: -EINVAL;
 		return;
 	}
 	sep(w);
-	put(w, "\"", 1);
-	/* names are the callers' literals, plain ASCII: no escaping pass
-	 * (a conn record has ~50 of them) */
-	put(w, name, strlen(name));
-	put(w, "\":", 2);
 	w->after_name = true;
+	if (w->len + len + 4 > w->cap || w->err) {
+		put(w, "\"", 1);
+		put(w, name, len);
+		put(w, "\":", 2);
+		return;
+	}
+	/* "name": in one step, no escaping pass: names are plain literals */
+	p = w->buf + w->len;
+	*p++ = '"';
+	memcpy(p, name, len);
+	p += len;
+	*p++ = '"';
+	*p++ = ':';
+	*p = '\0';
+	w->len = (size_t)(p - w->buf);
 }
 
 void jsonw_string_len(struct json_writer *w, const char *s, size_t len)
@@ -350,38 +362,3 @@ void jsonw_null(struct json_writer *w)
 	put_str(w, "null");
 }
 
-void jsonw_string_field(struct json_writer *w, const char *name, const char *s)
-{
-	jsonw_name(w, name);
-	jsonw_string(w, s);
-}
-
-void jsonw_u64_field(struct json_writer *w, const char *name, uint64_t v)
-{
-	jsonw_name(w, name);
-	jsonw_u64(w, v);
-}
-
-void jsonw_s64_field(struct json_writer *w, const char *name, int64_t v)
-{
-	jsonw_name(w, name);
-	jsonw_s64(w, v);
-}
-
-void jsonw_double_field(struct json_writer *w, const char *name, double v, int prec)
-{
-	jsonw_name(w, name);
-	jsonw_double(w, v, prec);
-}
-
-void jsonw_bool_field(struct json_writer *w, const char *name, bool v)
-{
-	jsonw_name(w, name);
-	jsonw_bool(w, v);
-}
-
-void jsonw_null_field(struct json_writer *w, const char *name)
-{
-	jsonw_name(w, name);
-	jsonw_null(w);
-}
