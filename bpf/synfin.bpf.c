@@ -76,6 +76,26 @@ struct {
 	__type(value, struct synfin_close_wait);
 } close_waits SEC(".maps");
 
+/* Summary mode: a tw sock's birth (its timer's first start) waits here,
+ * on its CPU, for the ->CLOSE of its socket, which follows at once and
+ * carries it in its record. Anything else that finds it here first sends
+ * it as a TW_START record of its own (tw_birth_flush). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct synfin_event);
+} tw_births SEC(".maps");
+
+/* The tw timer last cancelled early on this CPU: a re-arm is a cancel and
+ * a start of the same timer, back to back, and is no birth. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} tw_cancelled SEC(".maps");
+
 /* What synfin keeps per socket. Lives and dies with the socket, so it
  * cannot leak; BPF_F_CLONE copies a listener's entry into each child, which
  * is how a server socket knows its owner before accept(). */
@@ -188,6 +208,44 @@ static __always_inline void submit_event(void *e)
 {
 	bpf_ringbuf_submit(e, submit_flags());
 	count(SYNFIN_CNT_EMITTED);
+}
+
+/* A tw birth left waiting (its ->CLOSE never took it: filtered out, or
+ * missed) goes out as the TW_START record it stands for. */
+static __always_inline void tw_birth_flush(struct synfin_event *b)
+{
+	struct synfin_event *e;
+
+	if (!b->cookie)
+		return;
+	e = reserve_event(SYNFIN_EV_TW_START);
+	if (e) {
+		__builtin_memcpy(e, b, sizeof(*e));
+		submit_event(e);
+	}
+	b->cookie = 0;
+}
+
+/* The ->CLOSE of the socket whose tw sock was just born here: its timer
+ * start rides in the summary. */
+static __always_inline void tw_birth_take(struct synfin_conn_event *ce)
+{
+	__u32 zero = 0;
+	struct synfin_event *b = bpf_map_lookup_elem(&tw_births, &zero);
+
+	if (!b || !b->cookie)
+		return;
+	if (b->cookie != ce->close.cookie) {
+		tw_birth_flush(b);
+		return;
+	}
+	ce->story.flags |= SYNFIN_STORY_TW;
+	if (b->flags & SYNFIN_F_HZ_UNKNOWN)
+		ce->story.flags |= SYNFIN_STORY_TW_HZ_UNKNOWN;
+	ce->story.tw_state = b->new_state;
+	ce->story.tw_start_ns = b->ts_ns;
+	ce->story.tw_left = (__u32)b->seq;
+	b->cookie = 0;
 }
 
 /* Filters that need only the socket: family, netns, cgroup. */
@@ -646,6 +704,8 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	if (conn_record) {
 		e->kind = SYNFIN_EV_CONN;
 		fill_story((struct synfin_conn_event *)e, own, 0);
+		if (tw_timer_fn)
+			tw_birth_take((struct synfin_conn_event *)e);
 	}
 	submit_event(e);
 	if (new == TCP_CLOSE)
@@ -821,6 +881,8 @@ static __always_inline int handle_destroy(struct sock *sk, const bool classic)
 		if (e) {
 			e->kind = SYNFIN_EV_CONN;
 			fill_story((struct synfin_conn_event *)e, own, SYNFIN_STORY_DESTROY);
+			if (tw_timer_fn)
+				tw_birth_take((struct synfin_conn_event *)e);
 		}
 	} else {
 		e = owned_sock_event(sk, own, SYNFIN_EV_DESTROY, classic);
@@ -1089,35 +1151,104 @@ static __always_inline struct inet_timewait_sock *tw_of_timer(struct timer_list 
 
 /* direct: tw is BTF-typed (kfree_skb); the timer programs compute it
  * from the timer's address, which leaves the verifier a plain number. */
-static __always_inline struct synfin_event *tw_event(struct inet_timewait_sock *tw, __u8 kind,
-						     const bool direct)
+/* direct: tw is BTF-typed (kfree_skb); the timer programs compute it
+ * from the timer's address, which leaves the verifier a plain number. */
+static __always_inline bool tw_passes(struct inet_timewait_sock *tw, const bool direct)
 {
 	const struct sock_common *skc = &tw->__tw_common;
-	struct synfin_event *e;
-	__u8 family = SF_READ(direct, skc, skc_family);
-	__u32 netns = sock_netns(skc, direct);
-	__u16 lport = SF_READ(direct, skc, skc_num);
 
 	/* A tw sock has no owner or cgroup any more: with -p or --cgroup,
 	 * user space keeps only the tw records of connections it reported. */
-	if (!pass_sock_filters(family, netns, 0) ||
-	    !pass_port_filters(lport, bpf_ntohs(SF_READ(direct, skc, skc_dport)))) {
+	if (!pass_sock_filters(SF_READ(direct, skc, skc_family), sock_netns(skc, direct), 0) ||
+	    !pass_port_filters(SF_READ(direct, skc, skc_num),
+			       bpf_ntohs(SF_READ(direct, skc, skc_dport)))) {
 		count(SYNFIN_CNT_FILTERED);
-		return NULL;
+		return false;
 	}
-	e = reserve_event(kind);
-	if (!e)
-		return NULL;
+	return true;
+}
+
+/* e is zeroed (a fresh reserve, or the birth slot after memset) */
+static __always_inline void fill_tw_event(struct inet_timewait_sock *tw, struct synfin_event *e,
+					  __u8 kind, const bool direct)
+{
+	const struct sock_common *skc = &tw->__tw_common;
+
 	read_common_addrs(skc, e, direct);
-	e->lport = lport;
-	e->netns = netns;
+	e->lport = SF_READ(direct, skc, skc_num);
+	e->netns = sock_netns(skc, direct);
 	/* the tw sock keeps its full socket's cookie (KERNEL-NOTES §2) */
 	e->cookie = SF_READ(direct, skc, skc_cookie.counter);
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = kind;
 	e->old_state = e->new_state = SF_READ(direct, tw, tw_substate);
 	e->flags = SYNFIN_F_TW_SK;
+}
+
+/* A record about a tw sock that passed the filters. */
+static __always_inline struct synfin_event *tw_record(struct inet_timewait_sock *tw, __u8 kind,
+						      const bool direct)
+{
+	struct synfin_event *e;
+	__u32 zero = 0;
+
+	/* a birth still waiting goes first: it is older */
+	if (summarize) {
+		struct synfin_event *b = bpf_map_lookup_elem(&tw_births, &zero);
+
+		if (b)
+			tw_birth_flush(b);
+	}
+	e = reserve_event(kind);
+	if (!e)
+		return NULL;
+	fill_tw_event(tw, e, kind, direct);
 	return e;
+}
+
+static __always_inline struct synfin_event *tw_event(struct inet_timewait_sock *tw, __u8 kind,
+						     const bool direct)
+{
+	return tw_passes(tw, direct) ? tw_record(tw, kind, direct) : NULL;
+}
+
+/* ms left on a tw timer just armed (jiffies when HZ is unknown). */
+static __always_inline void tw_timer_left(struct timer_list *timer, struct synfin_event *e)
+{
+	__u64 left = timer->expires - bpf_jiffies64();
+
+	if (CONFIG_HZ) {
+		e->seq = left * 1000 / CONFIG_HZ;
+	} else {
+		e->seq = left;
+		e->flags |= SYNFIN_F_HZ_UNKNOWN;
+	}
+}
+
+/* Summary mode: a birth waits in its CPU's slot for its socket's ->CLOSE.
+ * false: not a birth (a re-arm), or no slot; send a record instead. */
+static __always_inline bool tw_birth_hold(struct timer_list *timer,
+					  struct inet_timewait_sock *tw)
+{
+	__u32 zero = 0;
+	__u64 *cancelled = bpf_map_lookup_elem(&tw_cancelled, &zero);
+	struct synfin_event *b;
+	bool rearm;
+
+	if (!cancelled)
+		return false;
+	rearm = *cancelled == (__u64)timer;
+	*cancelled = 0;
+	if (rearm)
+		return false;
+	b = bpf_map_lookup_elem(&tw_births, &zero);
+	if (!b)
+		return false;
+	tw_birth_flush(b);
+	__builtin_memset(b, 0, sizeof(*b));
+	fill_tw_event(tw, b, SYNFIN_EV_TW_START, false);
+	tw_timer_left(timer, b);
+	return true;
 }
 
 SEC("tp_btf/timer_start")
@@ -1125,20 +1256,17 @@ int BPF_PROG(tp_timer_start, struct timer_list *timer)
 {
 	struct inet_timewait_sock *tw = tw_of_timer(timer);
 	struct synfin_event *e;
-	__u64 left;
 
 	if (!tw)
 		return 0;
-	e = tw_event(tw, SYNFIN_EV_TW_START, false);
+	if (!tw_passes(tw, false))
+		return 0;
+	if (summarize && tw_birth_hold(timer, tw))
+		return 0;
+	e = tw_record(tw, SYNFIN_EV_TW_START, false);
 	if (!e)
 		return 0;
-	left = timer->expires - bpf_jiffies64();
-	if (CONFIG_HZ) {
-		e->seq = left * 1000 / CONFIG_HZ;
-	} else {
-		e->seq = left;
-		e->flags |= SYNFIN_F_HZ_UNKNOWN;
-	}
+	tw_timer_left(timer, e);
 	submit_event(e);
 	return 0;
 }
@@ -1150,14 +1278,23 @@ int BPF_PROG(tp_timer_cancel, struct timer_list *timer)
 {
 	struct inet_timewait_sock *tw = tw_of_timer(timer);
 	struct synfin_event *e;
+	bool expired;
 
 	if (!tw)
 		return 0;
+	expired = (long)(bpf_jiffies64() - timer->expires) >= 0;
+	if (summarize && !expired) {
+		__u32 zero = 0;
+		__u64 *cancelled = bpf_map_lookup_elem(&tw_cancelled, &zero);
+
+		/* a start of this timer next is a re-arm */
+		if (cancelled)
+			*cancelled = (__u64)timer;
+	}
 	e = tw_event(tw, SYNFIN_EV_TW_END, false);
 	if (!e)
 		return 0;
-	e->reason = (long)(bpf_jiffies64() - timer->expires) >= 0 ?
-		SYNFIN_TW_EXPIRED : SYNFIN_TW_KILLED;
+	e->reason = expired ? SYNFIN_TW_EXPIRED : SYNFIN_TW_KILLED;
 	submit_event(e);
 	return 0;
 }

@@ -1071,7 +1071,18 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 		apply_state(eng, c, &step);
 	}
 	tw = pending_tw_slot(eng, close.cookie);
-	if (tw->cookie == close.cookie) {
+	if (st->flags & SYNFIN_STORY_TW) {
+		/* the tw timer's start, folded in by the kernel */
+		struct synfin_event start = close;
+
+		start.kind = SYNFIN_EV_TW_START;
+		start.ts_ns = st->tw_start_ns;
+		start.old_state = start.new_state = st->tw_state;
+		start.seq = st->tw_left;
+		start.flags = SYNFIN_F_TW_SK |
+			      ((st->flags & SYNFIN_STORY_TW_HZ_UNKNOWN) ? SYNFIN_F_HZ_UNKNOWN : 0);
+		tw_started(c, &start);
+	} else if (tw->cookie == close.cookie) {
 		tw_started(c, tw);
 		tw->cookie = 0;
 	}

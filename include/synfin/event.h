@@ -119,6 +119,9 @@ _Static_assert(sizeof(struct synfin_event) == 168, "synfin_event ABI size change
 					     * before CLOSE are missing */
 #define SYNFIN_STORY_DESTROY      (1u << 3) /* sent by tcp_destroy_sock: the ->CLOSE itself
 					     * was missed (recursion, full ring) */
+#define SYNFIN_STORY_TW           (1u << 4) /* the socket left a tw sock: tw_* hold its
+					     * timer's start, as a TW_START record would */
+#define SYNFIN_STORY_TW_HZ_UNKNOWN (1u << 5) /* tw_left is in jiffies (no CONFIG_HZ) */
 
 struct synfin_story {
 	__u64 step_ns[SYNFIN_STORY_STEPS]; /* each transition before ->CLOSE, in order */
@@ -135,7 +138,13 @@ struct synfin_story {
 	__u32 data_retrans;       /* other retransmits after the handshake */
 	__u8 nsteps;
 	__u8 flags;               /* SYNFIN_STORY_* */
-	__u16 __pad;
+	__u8 tw_state;            /* the tw sock's substate (TIME_WAIT or FIN_WAIT2) */
+	__u8 __pad;
+	/* Its timer starts just before the ->CLOSE, on the same CPU: folded
+	 * here rather than sent as a record of its own. */
+	__u64 tw_start_ns;
+	__u32 tw_left;            /* ms until the timer runs out */
+	__u32 __pad2;
 };
 
 /* SYNFIN_EV_CONN: `close` is the ->CLOSE transition as a state record
@@ -145,8 +154,8 @@ struct synfin_conn_event {
 	struct synfin_story story;
 };
 
-_Static_assert(sizeof(struct synfin_story) == 120, "synfin_story ABI size changed");
-_Static_assert(sizeof(struct synfin_conn_event) == 288, "synfin_conn_event ABI size changed");
+_Static_assert(sizeof(struct synfin_story) == 136, "synfin_story ABI size changed");
+_Static_assert(sizeof(struct synfin_conn_event) == 304, "synfin_conn_event ABI size changed");
 
 /* Counters the kernel keeps in a per-CPU array (map "counters"), indexed by
  * these values. User space sums the CPUs and reports every non-zero delta. */

@@ -46,7 +46,34 @@ static void side_init(struct side *s)
 struct folder {
 	uint64_t cookie[MAX_SOCKS];
 	struct synfin_story story[MAX_SOCKS];
+	struct synfin_event birth;    /* a tw timer start held for its ->CLOSE */
+	struct synfin_event prev;     /* the record before: a kill then a start is a re-arm */
 };
+
+/* A held tw birth that its ->CLOSE did not take goes out as it was. */
+static void flush_birth(struct folder *f, struct engine *eng)
+{
+	if (f->birth.cookie)
+		engine__handle(eng, &f->birth);
+	f->birth.cookie = 0;
+}
+
+static void take_birth(struct folder *f, struct engine *eng, struct synfin_conn_event *ce)
+{
+	const struct synfin_event *b = &f->birth;
+
+	if (!b->cookie)
+		return;
+	if (b->cookie != ce->close.cookie) {
+		flush_birth(f, eng);
+		return;
+	}
+	ce->story.flags |= SYNFIN_STORY_TW;
+	ce->story.tw_state = b->new_state;
+	ce->story.tw_start_ns = b->ts_ns;
+	ce->story.tw_left = (uint32_t)b->seq;
+	f->birth.cookie = 0;
+}
 
 static struct synfin_story *story_of(struct folder *f, uint64_t cookie)
 {
@@ -59,7 +86,7 @@ static struct synfin_story *story_of(struct folder *f, uint64_t cookie)
 	return NULL;
 }
 
-static void fold(struct folder *f, struct engine *eng, const struct synfin_event *e)
+static void fold_one(struct folder *f, struct engine *eng, const struct synfin_event *e)
 {
 	struct synfin_story *st = story_of(f, e->cookie);
 	struct synfin_conn_event ce;
@@ -99,6 +126,7 @@ static void fold(struct folder *f, struct engine *eng, const struct synfin_event
 		ce.story = *st;
 		if (e->kind == SYNFIN_EV_DESTROY)
 			ce.story.flags |= SYNFIN_STORY_DESTROY;
+		take_birth(f, eng, &ce);
 		engine__handle_conn(eng, &ce);
 		return;
 	case SYNFIN_EV_RETRANSMIT:
@@ -115,11 +143,28 @@ static void fold(struct folder *f, struct engine *eng, const struct synfin_event
 	case SYNFIN_EV_RESET_RECEIVED:
 		st->flags |= SYNFIN_STORY_RST_RECEIVED;
 		return;
+	case SYNFIN_EV_TW_START:
+		/* a birth waits for its ->CLOSE; a re-arm goes out */
+		if (!(f->prev.kind == SYNFIN_EV_TW_END && f->prev.cookie == e->cookie &&
+		      f->prev.reason == SYNFIN_TW_KILLED)) {
+			flush_birth(f, eng);
+			f->birth = *e;
+			return;
+		}
+		__attribute__((fallthrough));
 	default:
-		/* tw sock records go out in both modes */
+		/* other tw sock records go out in both modes, after a birth
+		 * still held */
+		flush_birth(f, eng);
 		engine__handle(eng, e);
 		return;
 	}
+}
+
+static void fold(struct folder *f, struct engine *eng, const struct synfin_event *e)
+{
+	fold_one(f, eng, e);
+	f->prev = *e;
 }
 
 static struct side per_transition, summarized;
