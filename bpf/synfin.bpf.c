@@ -231,8 +231,11 @@ static __always_inline void tw_birth_flush(struct synfin_event *b)
 static __always_inline void tw_birth_take(struct synfin_conn_event *ce)
 {
 	__u32 zero = 0;
-	struct synfin_event *b = bpf_map_lookup_elem(&tw_births, &zero);
+	struct synfin_event *b;
 
+	if (!tw_timer_fn)
+		return; /* no tw hooks, no births */
+	b = bpf_map_lookup_elem(&tw_births, &zero);
 	if (!b || !b->cookie)
 		return;
 	if (b->cookie != ce->close.cookie) {
@@ -704,8 +707,7 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	if (conn_record) {
 		e->kind = SYNFIN_EV_CONN;
 		fill_story((struct synfin_conn_event *)e, own, 0);
-		if (tw_timer_fn)
-			tw_birth_take((struct synfin_conn_event *)e);
+		tw_birth_take((struct synfin_conn_event *)e);
 	}
 	submit_event(e);
 	if (new == TCP_CLOSE)
@@ -881,8 +883,7 @@ static __always_inline int handle_destroy(struct sock *sk, const bool classic)
 		if (e) {
 			e->kind = SYNFIN_EV_CONN;
 			fill_story((struct synfin_conn_event *)e, own, SYNFIN_STORY_DESTROY);
-			if (tw_timer_fn)
-				tw_birth_take((struct synfin_conn_event *)e);
+			tw_birth_take((struct synfin_conn_event *)e);
 		}
 	} else {
 		e = owned_sock_event(sk, own, SYNFIN_EV_DESTROY, classic);
@@ -1149,8 +1150,6 @@ static __always_inline struct inet_timewait_sock *tw_of_timer(struct timer_list 
 	return (void *)timer - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
 }
 
-/* direct: tw is BTF-typed (kfree_skb); the timer programs compute it
- * from the timer's address, which leaves the verifier a plain number. */
 /* direct: tw is BTF-typed (kfree_skb); the timer programs compute it
  * from the timer's address, which leaves the verifier a plain number. */
 static __always_inline bool tw_passes(struct inet_timewait_sock *tw, const bool direct)

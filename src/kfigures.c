@@ -142,7 +142,7 @@ int kfigures__close_waits(struct kfigures *k, kfigures_close_wait_fn fn, void *c
 		}
 		if (bpf_map_lookup_elem(k->fds.close_waits, &key, &cw))
 			continue; /* left CLOSE_WAIT meanwhile */
-		fn(key, &cw, ctx);
+		fn(&cw, ctx);
 		count++;
 	}
 	idtable_free(&seen);

@@ -35,8 +35,7 @@ int kfigures__take_listeners(struct kfigures *k, kfigures_listener_fn fn, void *
 
 /* Hands every socket now in CLOSE_WAIT to fn. Returns their number, or
  * -errno. */
-typedef void (*kfigures_close_wait_fn)(uint64_t cookie, const struct synfin_close_wait *cw,
-				       void *ctx);
+typedef void (*kfigures_close_wait_fn)(const struct synfin_close_wait *cw, void *ctx);
 int kfigures__close_waits(struct kfigures *k, kfigures_close_wait_fn fn, void *ctx);
 
 #endif /* SYNFIN_KFIGURES_H */

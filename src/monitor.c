@@ -396,6 +396,7 @@ struct cw_sock {
 static void tally_close_wait(struct monitor *m, const struct cw_sock *s)
 {
 	struct live_close_wait *cw = NULL;
+	uint64_t age_ns;
 	double age;
 	uint32_t i;
 
@@ -403,7 +404,8 @@ static void tally_close_wait(struct monitor *m, const struct cw_sock *s)
 		return;
 	/* one that entered CLOSE_WAIT after now was read (the kernel's map
 	 * is read live) is 0 s old */
-	age = m->now_ns > s->since ? (double)(m->now_ns - s->since) / 1e9 : 0;
+	age_ns = m->now_ns > s->since ? m->now_ns - s->since : 0;
+	age = (double)age_ns / 1e9;
 	for (i = 0; i < m->ncw; i++) {
 		if (m->cw[i].owner.pid == s->pid && m->cw[i].netns == s->netns &&
 		    (s->pid || !strncmp(m->cw[i].owner.comm, s->comm, SYNFIN_COMM_LEN))) {
@@ -423,7 +425,7 @@ static void tally_close_wait(struct monitor *m, const struct cw_sock *s)
 		cw->netns = s->netns;
 	}
 	cw->count++;
-	if (m->now_ns > s->since && m->now_ns - s->since >= m->cw_age_ns)
+	if (age_ns >= m->cw_age_ns)
 		cw->old++;
 	if (age >= cw->oldest_s) {
 		cw->oldest_s = age;
@@ -451,15 +453,13 @@ static void tally_open_close_wait(const struct conn_record *rec, uint8_t state, 
 }
 
 /* Summary mode: the sockets the kernel has in CLOSE_WAIT. */
-static void tally_kernel_close_wait(uint64_t cookie, const struct synfin_close_wait *cw,
-				    void *ctx)
+static void tally_kernel_close_wait(const struct synfin_close_wait *cw, void *ctx)
 {
 	struct cw_sock s = {
 		.since = cw->enter_ns, .netns = cw->netns, .comm = cw->comm,
 		.family = cw->family, .raddr = cw->raddr, .rport = cw->rport,
 	};
 
-	(void)cookie;
 	if (cw->flags & SYNFIN_F_OWNER_KNOWN)
 		s.pid = cw->pid;
 	tally_close_wait(ctx, &s);
