@@ -33,6 +33,9 @@ APP_OBJS    := $(patsubst src/%.c,$(OUTPUT)/obj/%.o,$(APP_SRCS))
 LIB_OBJS    := $(filter-out $(OUTPUT)/obj/main.o,$(APP_OBJS))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+# The JSON tests again under AddressSanitizer and UBSan: the writer's
+# inline fast paths write into its buffer without a call that checks.
+ASAN_BINS   := $(OUTPUT)/tests/test_json_asan
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
 TOOL_BINS   := $(patsubst tests/tools/%.c,$(OUTPUT)/tools/%,$(TOOL_SRCS))
 BENCH_SRCS  := $(wildcard bench/*.c)
@@ -80,6 +83,11 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h tests/unit/golde
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -lm -o $@
 
+$(OUTPUT)/tests/%_asan: tests/unit/%.c $(filter-out src/main.c,$(APP_SRCS)) $(wildcard src/*.h) tests/unit/unit.h tests/unit/golden.h | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer -Itests/unit $(filter %.c,$^) $(LDLIBS) -lm -o $@
+
 $(OUTPUT)/tools/%: tests/tools/%.c tests/tools/tool.h | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread
@@ -89,7 +97,7 @@ $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread
 
 .PHONY: unit-tests tools
-unit-tests: $(UNIT_BINS)
+unit-tests: $(UNIT_BINS) $(ASAN_BINS)
 tools: $(TOOL_BINS)
 
 # The README's test command. Installs what is missing, builds, then runs

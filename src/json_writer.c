@@ -4,61 +4,35 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "json_writer.h"
 
-#define JSONW_MAX_DEPTH 16
-
-struct json_writer {
-	FILE *out;        /* NULL: buffer mode */
-	char *buf;
-	size_t len, cap;
-	int err;
-	int depth;
-	bool after_name;  /* a name was written: its value takes no comma */
-	bool has_items[JSONW_MAX_DEPTH + 1];
-	char closer[JSONW_MAX_DEPTH + 1];
-};
-
-static void put_slow(struct json_writer *w, const char *s, size_t n)
+/* Append n bytes, growing the buffer: every write that did not fit the
+ * inline fast path in json_writer.h comes here. */
+static void put(struct json_writer *w, const char *s, size_t n)
 {
 	size_t cap;
 	char *nb;
 
-	if (w->err || !n)
+	if (w->err)
 		return;
-	if (w->out) {
-		if (fwrite(s, 1, n, w->out) != n)
-			w->err = -EIO;
-		return;
+	if (w->len + n >= w->cap) {
+		cap = w->cap ? w->cap : 4096;
+		while (cap <= w->len + n)
+			cap *= 2;
+		nb = realloc(w->buf, cap);
+		if (!nb) {
+			w->err = -ENOMEM;
+			return;
+		}
+		w->buf = nb;
+		w->cap = cap;
 	}
-	cap = w->cap ? w->cap : 256;
-	while (cap < w->len + n + 1)
-		cap *= 2;
-	nb = realloc(w->buf, cap);
-	if (!nb) {
-		w->err = -ENOMEM;
-		return;
-	}
-	w->buf = nb;
-	w->cap = cap;
 	memcpy(w->buf + w->len, s, n);
 	w->len += n;
 	w->buf[w->len] = '\0';
-}
-
-/* The common case inline: buffer mode, room left (w->cap is 0 in FILE
- * mode, so that goes the slow way). */
-static inline void put(struct json_writer *w, const char *s, size_t n)
-{
-	if (w->len + n + 1 <= w->cap && !w->err) {
-		memcpy(w->buf + w->len, s, n);
-		w->len += n;
-		w->buf[w->len] = '\0';
-		return;
-	}
-	put_slow(w, s, n);
 }
 
 static void put_str(struct json_writer *w, const char *s)
@@ -150,14 +124,9 @@ static void sep(struct json_writer *w)
 	w->has_items[w->depth] = true;
 }
 
-struct json_writer *jsonw_new(FILE *out)
+struct json_writer *jsonw_new(void)
 {
-	struct json_writer *w = calloc(1, sizeof(*w));
-
-	if (!w)
-		return NULL;
-	w->out = out;
-	return w;
+	return calloc(1, sizeof(struct json_writer));
 }
 
 void jsonw_free(struct json_writer *w)
@@ -234,34 +203,20 @@ void jsonw_end_array(struct json_writer *w)
 	end(w, ']');
 }
 
-void jsonw_name_len(struct json_writer *w, const char *name, size_t len)
+void jsonw__name_slow(struct json_writer *w, const char *name, size_t len)
 {
-	char *p;
-
 	if (!w->depth || w->closer[w->depth] != '}' || w->after_name) {
 		w->err = w->err ?: -EINVAL;
 		return;
 	}
 	sep(w);
 	w->after_name = true;
-	if (w->len + len + 4 > w->cap || w->err) {
-		put(w, "\"", 1);
-		put(w, name, len);
-		put(w, "\":", 2);
-		return;
-	}
-	/* "name": in one step, no escaping pass: names are plain literals */
-	p = w->buf + w->len;
-	*p++ = '"';
-	memcpy(p, name, len);
-	p += len;
-	*p++ = '"';
-	*p++ = ':';
-	*p = '\0';
-	w->len = (size_t)(p - w->buf);
+	put(w, "\"", 1);
+	put(w, name, len);
+	put(w, "\":", 2);
 }
 
-void jsonw_string_len(struct json_writer *w, const char *s, size_t len)
+void jsonw__string_slow(struct json_writer *w, const char *s, size_t len)
 {
 	sep(w);
 	put(w, "\"", 1);
@@ -269,27 +224,30 @@ void jsonw_string_len(struct json_writer *w, const char *s, size_t len)
 	put(w, "\"", 1);
 }
 
-void jsonw_string(struct json_writer *w, const char *s)
+void jsonw__lit_slow(struct json_writer *w, const char *s, size_t len)
 {
-	jsonw_string_len(w, s ? s : "", s ? strlen(s) : 0);
+	sep(w);
+	put(w, s, len);
 }
 
-/* Digits of v written backwards, ending just before end: the start.
- * Numbers are most of a record, and snprintf's format parsing was a tenth
- * of the consumer's time at full churn. */
-static char *digits(char *end, uint64_t v)
+void jsonw__u64_slow(struct json_writer *w, uint64_t v)
 {
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return end;
+	char b[24], *p = jsonw__digits(b + sizeof(b), v);
+
+	sep(w);
+	put(w, p, (size_t)(b + sizeof(b) - p));
 }
 
-void jsonw_u64(struct json_writer *w, uint64_t v)
+void jsonw__ms_slow(struct json_writer *w, uint64_t us)
 {
-	char b[24], *p = digits(b + sizeof(b), v);
+	char b[32], *p = b + sizeof(b);
 
+	for (int i = 0; i < 3; i++) {
+		*--p = (char)('0' + us % 10);
+		us /= 10;
+	}
+	*--p = '.';
+	p = jsonw__digits(p, us);
 	sep(w);
 	put(w, p, (size_t)(b + sizeof(b) - p));
 }
@@ -298,7 +256,7 @@ void jsonw_s64(struct json_writer *w, int64_t v)
 {
 	char b[24], *p;
 
-	p = digits(b + sizeof(b), v < 0 ? -(uint64_t)v : (uint64_t)v);
+	p = jsonw__digits(b + sizeof(b), v < 0 ? -(uint64_t)v : (uint64_t)v);
 	if (v < 0)
 		*--p = '-';
 	sep(w);
@@ -339,7 +297,7 @@ void jsonw_double(struct json_writer *w, double v, int prec)
 			}
 			*--p = '.';
 		}
-		p = digits(p, q / scale);
+		p = jsonw__digits(p, q / scale);
 		if (v < 0 && q)
 			*--p = '-';
 		put(w, p, (size_t)(end - p));
@@ -349,16 +307,3 @@ void jsonw_double(struct json_writer *w, double v, int prec)
 	n = snprintf(b, sizeof(b), "%.0f", v);
 	put(w, b, n > 0 ? (size_t)n : 0);
 }
-
-void jsonw_bool(struct json_writer *w, bool v)
-{
-	sep(w);
-	put_str(w, v ? "true" : "false");
-}
-
-void jsonw_null(struct json_writer *w)
-{
-	sep(w);
-	put_str(w, "null");
-}
-

@@ -69,27 +69,43 @@ static void put_digits(char *p, long v, int width)
 	}
 }
 
+#define SEC_PER_DAY 86400
+
+/* "hh:mm:ss.nnnnnnnnnZ" of a second of the day into buf (21 bytes). */
+static void put_time_of_day(char *buf, long sod, long nsec)
+{
+	put_digits(buf, sod / 3600, 2);
+	buf[2] = ':';
+	put_digits(buf + 3, sod / 60 % 60, 2);
+	buf[5] = ':';
+	put_digits(buf + 6, sod % 60, 2);
+	buf[8] = '.';
+	put_digits(buf + 9, nsec, 9);
+	buf[18] = 'Z';
+	buf[19] = '\0';
+}
+
 void format_rfc3339_ns(int64_t real_ns, char *buf, size_t len)
 {
 	struct tm tm;
-	time_t sec;
+	time_t sec, day;
 	long nsec;
 
-	/* the date and time of the last second formatted: records come in
-	 * bursts within one second, and gmtime_r was a twentieth of the
-	 * consumer's time at full churn */
-	static __thread time_t cached_sec = -1;
-	static __thread char cached[20];
+	/* The date part of the last day formatted ("YYYY-MM-DDT"): a record
+	 * carries up to three times, one of them (TIME_WAIT's end) a minute
+	 * ahead, and gmtime_r per time was a tenth of the consumer's work at
+	 * full churn. The time of day is plain arithmetic: UTC has no leap
+	 * seconds in time_t. */
+	static __thread time_t cached_day = INT64_MIN;
+	static __thread char cached[11];
 
 	split_ns(real_ns, &sec, &nsec);
 	if (!len)
 		return;
-	if (sec == cached_sec && len >= 31) {
-		memcpy(buf, cached, 19);
-		buf[19] = '.';
-		put_digits(buf + 20, nsec, 9);
-		buf[29] = 'Z';
-		buf[30] = '\0';
+	day = sec / SEC_PER_DAY - (sec % SEC_PER_DAY < 0);
+	if (day == cached_day && len >= 31) {
+		memcpy(buf, cached, 11);
+		put_time_of_day(buf + 11, (long)(sec - day * SEC_PER_DAY), nsec);
 		return;
 	}
 	if (!gmtime_r(&sec, &tm)) {
@@ -102,24 +118,16 @@ void format_rfc3339_ns(int64_t real_ns, char *buf, size_t len)
 			 tm.tm_min, tm.tm_sec, nsec);
 		return;
 	}
-	/* by hand, for the same reason as format_addr: two per record */
+	/* by hand, for the same reason as format_addr: several per record */
 	put_digits(buf, tm.tm_year + 1900, 4);
 	buf[4] = '-';
 	put_digits(buf + 5, tm.tm_mon + 1, 2);
 	buf[7] = '-';
 	put_digits(buf + 8, tm.tm_mday, 2);
 	buf[10] = 'T';
-	put_digits(buf + 11, tm.tm_hour, 2);
-	buf[13] = ':';
-	put_digits(buf + 14, tm.tm_min, 2);
-	buf[16] = ':';
-	put_digits(buf + 17, tm.tm_sec, 2);
-	memcpy(cached, buf, 19);
-	cached_sec = sec;
-	buf[19] = '.';
-	put_digits(buf + 20, nsec, 9);
-	buf[29] = 'Z';
-	buf[30] = '\0';
+	put_time_of_day(buf + 11, tm.tm_hour * 3600L + tm.tm_min * 60 + tm.tm_sec, nsec);
+	memcpy(cached, buf, 11);
+	cached_day = day;
 }
 
 /* Local wall clock, HH:MM:SS, for text rows. */
@@ -509,6 +517,10 @@ static void text_common(struct output *o, struct row *r, const struct common *c)
 	char time[16], pid[16], comm[80], laddr[80], lport[8], raddr[80];
 	bool wide = o->opts.wide;
 
+	/* the row starts here: JSON records never touch one, so callers
+	 * leave it unset rather than clear its 512 bytes per record */
+	r->len = 0;
+	r->col = 0;
 	output__header(o);
 	format_hms(to_real(o, c->ts_ns), time, sizeof(time));
 	if (c->pid)
@@ -537,7 +549,7 @@ struct output *output__new(const struct output_opts *opts)
 	/* before anything is written: the stream must hold OUT_BUFFER */
 	setvbuf(o->opts.out, NULL, _IOFBF, OUT_BUFFER + 4096);
 	if (o->opts.json) {
-		o->jw = jsonw_new(NULL);
+		o->jw = jsonw_new();
 		if (!o->jw) {
 			free(o);
 			errno = ENOMEM;
@@ -578,7 +590,7 @@ static void json_span_ms(struct json_writer *w, const char *name, const struct s
 	if (!sp->enter_ns || leave < sp->enter_ns)
 		jsonw_null_field(w, name);
 	else
-		jsonw_double_field(w, name, (double)(leave - sp->enter_ns) / 1e6, 3);
+		jsonw_ms_from_ns_field(w, name, leave - sp->enter_ns);
 }
 
 static void json_wave(struct output *o, const struct conn_record *rec)
@@ -623,8 +635,8 @@ static void json_time_wait(struct output *o, const struct conn_record *rec)
 		jsonw_string_field(w, "source", rec->tw.measured ? "measured" : "inferred");
 		format_rfc3339_ns(to_real(o, rec->tw.expire_ns), buf, sizeof(buf));
 		jsonw_string_field(w, "expected_exit", buf);
-		jsonw_double_field(w, "expected_ms", rec->tw.expire_ns > from ?
-				   (double)(rec->tw.expire_ns - from) / 1e6 : 0, 3);
+		jsonw_ms_from_ns_field(w, "expected_ms", rec->tw.expire_ns > from ?
+				       rec->tw.expire_ns - from : 0);
 		jsonw_bool_field(w, "exit_followed", rec->tw.measured && o->opts.follow_tw);
 	}
 	jsonw_end_object(w);
@@ -633,7 +645,8 @@ static void json_time_wait(struct output *o, const struct conn_record *rec)
 void output__conn(struct output *o, const struct conn_record *rec)
 {
 	uint64_t start = rec->start_ns ? rec->start_ns : rec->end_ns;
-	double dur_ms = rec->end_ns > start ? (double)(rec->end_ns - start) / 1e6 : 0;
+	uint64_t dur_ns = rec->end_ns > start ? rec->end_ns - start : 0;
+	double dur_ms = (double)dur_ns / 1e6;
 	bool hs_ms = rec->handshake.result == HS_ESTABLISHED && rec->handshake.ms >= 0;
 	struct common c = {
 		.type = "conn", .ts_ns = rec->end_ns, .id = rec->id,
@@ -644,13 +657,13 @@ void output__conn(struct output *o, const struct conn_record *rec)
 	};
 	char buf[64], hs[16], tx[24], rx[24], dur[16], cl[16];
 	struct json_writer *w = o->jw;
-	struct row r = {};
+	struct row r;
 
 	if (o->opts.json) {
 		json_common(o, &c);
 		format_rfc3339_ns(to_real(o, start), buf, sizeof(buf));
 		jsonw_string_field(w, "start", buf);
-		jsonw_double_field(w, "duration_ms", dur_ms, 3);
+		jsonw_ms_from_ns_field(w, "duration_ms", dur_ns);
 		jsonw_string_field(w, "role", role_name(rec->role));
 		jsonw_u64_field(w, "bytes_sent", rec->bytes_sent);
 		jsonw_u64_field(w, "bytes_received", rec->bytes_received);
@@ -739,7 +752,8 @@ void output__time_wait(struct output *o, const struct conn_record *rec)
 {
 	uint64_t start = rec->tw.start_ns ? rec->tw.start_ns : rec->end_ns;
 	uint64_t end = rec->tw.exit_ns ? rec->tw.exit_ns : rec->tw.expire_ns;
-	double dur_ms = end > start ? (double)(end - start) / 1e6 : 0;
+	uint64_t dur_ns = end > start ? end - start : 0;
+	double dur_ms = (double)dur_ns / 1e6;
 	const char *exit = tw_exit_name(rec->tw.exit);
 	struct common c = {
 		.type = "time_wait", .ts_ns = end, .id = rec->id,
@@ -750,7 +764,7 @@ void output__time_wait(struct output *o, const struct conn_record *rec)
 	};
 	struct json_writer *w = o->jw;
 	char buf[64], desc[96];
-	struct row r = {};
+	struct row r;
 
 	if (o->opts.json) {
 		json_common(o, &c);
@@ -758,7 +772,7 @@ void output__time_wait(struct output *o, const struct conn_record *rec)
 		jsonw_string_field(w, "state", tw_kind_name(rec->tw.kind));
 		format_rfc3339_ns(to_real(o, start), buf, sizeof(buf));
 		jsonw_string_field(w, "start", buf);
-		jsonw_double_field(w, "duration_ms", dur_ms, 3);
+		jsonw_ms_from_ns_field(w, "duration_ms", dur_ns);
 		/* "unknown": the end was not seen (a lost record); ts is then
 		 * the expected exit */
 		jsonw_string_field(w, "exit", exit ? exit : "unknown");
@@ -825,7 +839,7 @@ void output__event(struct output *o, const struct synfin_event *ev)
 	};
 	struct json_writer *w = o->jw;
 	char flags[40], desc[128];
-	struct row r = {};
+	struct row r;
 	int n = 0;
 
 	if (!type)

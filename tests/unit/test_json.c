@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 #include "unit.h"
 #include "btf_names.h"
 #include "json_writer.h"
@@ -218,7 +219,7 @@ static const char *field(const char *line, const char *path)
 static char *esc(const char *s, size_t len)
 {
 	static char out[512];
-	struct json_writer *w = jsonw_new(NULL);
+	struct json_writer *w = jsonw_new();
 
 	jsonw_string_len(w, s, len);
 	snprintf(out, sizeof(out), "%s", jsonw_buf(w, NULL));
@@ -415,7 +416,7 @@ static void test_comm_no_nul(void)
 
 static void test_writer_nesting(void)
 {
-	struct json_writer *w = jsonw_new(NULL);
+	struct json_writer *w = jsonw_new();
 
 	jsonw_start_object(w);
 	jsonw_u64_field(w, "a", 1);
@@ -449,9 +450,57 @@ static void test_writer_nesting(void)
 	jsonw_free(w);
 }
 
+/* The inline fast paths and the out-of-line growing path must write the
+ * same bytes wherever the buffer's end falls: a fresh writer per step puts
+ * the first growth at a different place within the fields each time. */
+static void test_writer_buffer_edges(void)
+{
+	static const char tail[] =
+		",\"u0\":0,\"u9\":9,\"u10\":10,\"umax\":18446744073709551615,"
+		"\"t\":true,\"f\":false,\"n\":null,\"esc\":\"a\\\"b\","
+		"\"nul\":\"x\\u0000y\",\"arr\":[1,\"s\",null],\"last\":\"\"}";
+	char fill[4200];
+
+	memset(fill, 'f', sizeof(fill));
+	for (size_t k = 4000; k < 4120; k++) {
+		struct json_writer *w = jsonw_new();
+		const char *out;
+		size_t len;
+
+		jsonw_start_object(w);
+		jsonw_name(w, "fill");
+		jsonw_string_len(w, fill, k);
+		jsonw_u64_field(w, "u0", 0);
+		jsonw_u64_field(w, "u9", 9);
+		jsonw_u64_field(w, "u10", 10);
+		jsonw_u64_field(w, "umax", UINT64_MAX);
+		jsonw_bool_field(w, "t", true);
+		jsonw_bool_field(w, "f", false);
+		jsonw_null_field(w, "n");
+		jsonw_string_field(w, "esc", "a\"b");
+		jsonw_name(w, "nul");
+		jsonw_string_len(w, "x\0y", 3);
+		jsonw_name(w, "arr");
+		jsonw_start_array(w);
+		jsonw_u64(w, 1);
+		jsonw_string(w, "s");
+		jsonw_null(w);
+		jsonw_end_array(w);
+		jsonw_string_field(w, "last", "");
+		jsonw_end_object(w);
+		CHECK_EQ_INT(jsonw_err(w), 0);
+		out = jsonw_buf(w, &len);
+		CHECK_EQ_INT(len, strlen(out));
+		CHECK_EQ_INT(len, 10 + k + sizeof(tail) - 1);
+		CHECK(!strncmp(out, "{\"fill\":\"", 9) && out[9 + k] == '"');
+		CHECK_EQ_STR(out + 10 + k, tail);
+		jsonw_free(w);
+	}
+}
+
 static void test_double(void)
 {
-	struct json_writer *w = jsonw_new(NULL);
+	struct json_writer *w = jsonw_new();
 
 	jsonw_start_array(w);
 	jsonw_double(w, 1.5, 3);
@@ -480,6 +529,31 @@ static void test_formats(void)
 	CHECK_EQ_STR(buf, "2026-11-21T19:05:01.123456789Z");
 	format_rfc3339_ns(-1, buf, sizeof(buf));
 	CHECK_EQ_STR(buf, "1969-12-31T23:59:59.999999999Z");
+
+	/* the cached date must not outlive its day: walk across midnights,
+	 * back and forth (a record's TIME_WAIT end is ahead of its ts), and
+	 * compare with gmtime_r each time */
+	for (int64_t i = 0, sec = 1795219200LL - 3; i < 4000; i++) {
+		int64_t t = sec + (i % 3 == 2 ? 60 : 0) + (i * 7919) % 5 - 2;
+		struct tm tm;
+		time_t ts = (time_t)t;
+		char want[64];
+
+		sec += 43;
+		gmtime_r(&ts, &tm);
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.000000042Z",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec);
+		format_rfc3339_ns(t * 1000000000LL + 42, buf, sizeof(buf));
+		if (strcmp(buf, want)) {
+			CHECK_EQ_STR(buf, want);
+			break;
+		}
+	}
+	format_rfc3339_ns(-86400LL * 1000000000LL - 1, buf, sizeof(buf));
+	CHECK_EQ_STR(buf, "1969-12-30T23:59:59.999999999Z");
+	format_rfc3339_ns(-86400LL * 1000000000LL, buf, sizeof(buf));
+	CHECK_EQ_STR(buf, "1969-12-31T00:00:00.000000000Z");
 
 	format_tcp_flags(0x02, buf, sizeof(buf));
 	CHECK_EQ_STR(buf, "SYN");
@@ -795,6 +869,7 @@ static const struct unit_case cases[] = {
 	{ "escape_valid_utf8", test_escape_valid_utf8 },
 	{ "comm_no_nul", test_comm_no_nul },
 	{ "writer_nesting", test_writer_nesting },
+	{ "writer_buffer_edges", test_writer_buffer_edges },
 	{ "double", test_double },
 	{ "formats", test_formats },
 	{ "conn_json", test_conn_json },

@@ -333,7 +333,7 @@ static void full_stats(struct live_stats *s)
 static char *alert_json(const struct live_alert *a)
 {
 	static char out[4096];
-	struct json_writer *w = jsonw_new(NULL);
+	struct json_writer *w = jsonw_new();
 
 	jsonw_start_object(w);
 	jsonw_string_field(w, "type", "alert");
@@ -350,7 +350,7 @@ static char *alert_json(const struct live_alert *a)
 
 static char *stats_json(const struct live_stats *s)
 {
-	struct json_writer *w = jsonw_new(NULL);
+	struct json_writer *w = jsonw_new();
 	char *out;
 
 	jsonw_start_object(w);
