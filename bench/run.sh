@@ -272,9 +272,12 @@ trial()
 
 	# with held connections: the tracer's memory before and after they are
 	# open (churn waits SETTLE_S seconds between the two phases)
-	local ready=$TMP/ready.$TRIAL_N hargs=() rss0=0 rss1=0 n
+	local ready=$TMP/ready.$TRIAL_N hargs=() rss0=0 rss1=0 n cpu0=0
 	[ "$hold" -gt 0 ] && hargs=(--ready-file "$ready" --settle "$SETTLE_S")
 	[ -n "$pid" ] && rss0=$(rss_kb "$pid")
+	# the tracer's start-up (loading and verifying its programs, reading
+	# BTF) is not per-transition work: its CPU is taken off below
+	[ -n "$pid" ] && cpu0=$(cpu_s "$pid")
 	# in the background and waited for, so an interrupt reaches it too
 	# (timeout puts itself in its own process group)
 	timeout -k 5 $((DURATION + 400)) ip netns exec "$ns" "$CHURN" --mode client-first \
@@ -303,7 +306,7 @@ trial()
 	if [ -n "$pid" ]; then
 		# let the tracer drain (synfin: every 10 ms; perf buffers: 100 ms polls)
 		sleep 0.5
-		cpu=$(cpu_s "$pid")
+		cpu=$(awk -v a="$(cpu_s "$pid")" -v b="$cpu0" 'BEGIN { print a - b }')
 		hwm=$(hwm_kb "$pid")
 		progs=$(prog_stats "$pid")
 		memlock=$(map_memlock "$pid")
