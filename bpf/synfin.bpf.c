@@ -501,14 +501,20 @@ static __always_inline void fill_owner(struct synfin_event *e, const struct sk_o
 	}
 }
 
-static __always_inline void fill_story(struct synfin_conn_event *ce,
-				       const struct sk_owner *own, __u8 flags)
+/* A filled-in close (or destroy) record becomes the socket's summary: its
+ * story, flags added, and the tw sock's birth if one waits for it. */
+static __always_inline void finish_conn_record(void *rec, const struct sk_owner *own,
+					       __u8 flags)
 {
+	struct synfin_conn_event *ce = rec;
+
+	ce->close.kind = SYNFIN_EV_CONN;
 	if (own)
 		__builtin_memcpy(&ce->story, &own->story, sizeof(ce->story));
 	else
 		__builtin_memset(&ce->story, 0, sizeof(ce->story));
 	ce->story.flags |= flags;
+	tw_birth_take(ce);
 }
 
 static __always_inline void hs_sample(__u32 side, __u64 ns)
@@ -704,11 +710,8 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 		e->flags |= SYNFIN_F_PROC_CTX;
 	fill_owner(e, own);
 	read_tcp_figures(tp, e, !classic);
-	if (conn_record) {
-		e->kind = SYNFIN_EV_CONN;
-		fill_story((struct synfin_conn_event *)e, own, 0);
-		tw_birth_take((struct synfin_conn_event *)e);
-	}
+	if (conn_record)
+		finish_conn_record(e, own, 0);
 	submit_event(e);
 	if (new == TCP_CLOSE)
 		put_owner(sk, classic);
@@ -880,11 +883,8 @@ static __always_inline int handle_destroy(struct sock *sk, const bool classic)
 		/* the story the missed ->CLOSE would have carried */
 		e = owned_sock_record(sk, own, SYNFIN_EV_DESTROY,
 				      sizeof(struct synfin_conn_event), classic);
-		if (e) {
-			e->kind = SYNFIN_EV_CONN;
-			fill_story((struct synfin_conn_event *)e, own, SYNFIN_STORY_DESTROY);
-			tw_birth_take((struct synfin_conn_event *)e);
-		}
+		if (e)
+			finish_conn_record(e, own, SYNFIN_STORY_DESTROY);
 	} else {
 		e = owned_sock_event(sk, own, SYNFIN_EV_DESTROY, classic);
 	}
