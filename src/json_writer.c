@@ -240,14 +240,8 @@ void jsonw__u64_slow(struct json_writer *w, uint64_t v)
 
 void jsonw__ms_slow(struct json_writer *w, uint64_t us)
 {
-	char b[32], *p = b + sizeof(b);
+	char b[32], *p = jsonw__ms_digits(b + sizeof(b), us);
 
-	for (int i = 0; i < 3; i++) {
-		*--p = (char)('0' + us % 10);
-		us /= 10;
-	}
-	*--p = '.';
-	p = jsonw__digits(p, us);
 	sep(w);
 	put(w, p, (size_t)(b + sizeof(b) - p));
 }

@@ -193,25 +193,29 @@ void jsonw_double(struct json_writer *w, double v, int prec);
 /* A span of ns as milliseconds with three decimals, rounded half up: the
  * phase times of every record. Integer arithmetic, exact at any size,
  * and a third of the cost of jsonw_double(). */
+/* us as "ms.uuu" written backwards, ending just before end: the start. */
+static inline char *jsonw__ms_digits(char *end, uint64_t us)
+{
+	for (int i = 0; i < 3; i++) {
+		*--end = (char)('0' + us % 10);
+		us /= 10;
+	}
+	*--end = '.';
+	return jsonw__digits(end, us);
+}
+
 static inline void jsonw_ms_from_ns(struct json_writer *w, uint64_t ns)
 {
 	uint64_t us = ns / 1000 + (ns % 1000 >= 500);
 	unsigned int n = jsonw__ndigits(us / 1000) + 4;
-	char *p;
 
 	if (!jsonw__value_fast(w, n)) {
 		jsonw__ms_slow(w, us);
 		return;
 	}
 	w->len += n;
-	p = w->buf + w->len;
-	*p = '\0';
-	for (int i = 0; i < 3; i++) {
-		*--p = (char)('0' + us % 10);
-		us /= 10;
-	}
-	*--p = '.';
-	jsonw__digits(p, us);
+	w->buf[w->len] = '\0';
+	jsonw__ms_digits(w->buf + w->len, us);
 }
 
 /* name + value in one call */
