@@ -204,14 +204,20 @@ static int64_t to_real(const struct output *o, uint64_t mono_ns)
 
 /* ---- JSON ---- */
 
+/* A record's opening, "{"type":...": json_finish() closes it. */
+static void json_begin(struct output *o, const char *type)
+{
+	jsonw_reset(o->jw);
+	jsonw_start_object(o->jw);
+	jsonw_string_field(o->jw, "type", type);
+}
+
 static void json_common(struct output *o, const struct common *c)
 {
 	struct json_writer *w = o->jw;
 	char buf[64];
 
-	jsonw_reset(w);
-	jsonw_start_object(w);
-	jsonw_string_field(w, "type", c->type);
+	json_begin(o, c->type);
 	format_rfc3339_ns(to_real(o, c->ts_ns), buf, sizeof(buf));
 	jsonw_string_field(w, "ts", buf);
 	jsonw_u64_field(w, "id", c->id);
@@ -949,9 +955,7 @@ void output__lost(struct output *o, uint64_t ts_ns, const char *reason,
 	char buf[64];
 
 	if (o->opts.json) {
-		jsonw_reset(w);
-		jsonw_start_object(w);
-		jsonw_string_field(w, "type", "lost");
+		json_begin(o, "lost");
 		format_rfc3339_ns(to_real(o, ts_ns), buf, sizeof(buf));
 		jsonw_string_field(w, "ts", buf);
 		jsonw_string_field(w, "reason", reason);
@@ -972,9 +976,7 @@ void output__alert(struct output *o, const struct live_alert *a)
 	char line[1024];
 
 	if (o->opts.json) {
-		jsonw_reset(w);
-		jsonw_start_object(w);
-		jsonw_string_field(w, "type", "alert");
+		json_begin(o, "alert");
 		live_json_alert_fields(w, a, o->opts.mono_to_real_ns);
 		json_finish(o);
 		return;
@@ -988,9 +990,7 @@ void output__stats(struct output *o, const struct live_stats *s)
 {
 	struct json_writer *w = o->jw;
 
-	jsonw_reset(w);
-	jsonw_start_object(w);
-	jsonw_string_field(w, "type", "stats");
+	json_begin(o, "stats");
 	live_json_stats_fields(w, s, o->opts.mono_to_real_ns);
 	json_finish(o);
 }
