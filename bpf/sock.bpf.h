@@ -37,6 +37,19 @@
  * so chains such as sk->sk_cgrp_data.cgroup->kn->id stay direct. */
 #define SF_READ(direct, p, field) ((direct) ? (p)->field : BPF_CORE_READ(p, field))
 
+/* An IPv6 address by direct loads, word by word: each load stays inside
+ * one scalar member, as the verifier requires of a BTF-typed pointer. */
+static __always_inline void copy_in6(__u8 *dst, const struct in6_addr *a)
+{
+	__u32 w[4];
+
+	w[0] = a->in6_u.u6_addr32[0];
+	w[1] = a->in6_u.u6_addr32[1];
+	w[2] = a->in6_u.u6_addr32[2];
+	w[3] = a->in6_u.u6_addr32[3];
+	__builtin_memcpy(dst, w, 16);
+}
+
 /* Read the addresses from a sock_common: full, request and TIME_WAIT
  * socks all start with one. The local port comes from skc_num, which is
  * right for request and TIME_WAIT socks; full socks use sock_local_port()
@@ -48,7 +61,6 @@ static __always_inline void read_addr_pair(const struct sock_common *skc, __u8 f
 					   __u8 *laddr, __u8 *raddr, const bool direct)
 {
 	if (direct) {
-		/* word by word: each load stays inside one scalar member */
 		if (family == AF_INET) {
 			__u32 l = skc->skc_rcv_saddr, r = skc->skc_daddr;
 
@@ -57,22 +69,10 @@ static __always_inline void read_addr_pair(const struct sock_common *skc, __u8 f
 			if (raddr)
 				__builtin_memcpy(raddr, &r, 4);
 		} else if (family == AF_INET6) {
-			__u32 a[4];
-
-			if (laddr) {
-				a[0] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[0];
-				a[1] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[1];
-				a[2] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[2];
-				a[3] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[3];
-				__builtin_memcpy(laddr, a, 16);
-			}
-			if (raddr) {
-				a[0] = skc->skc_v6_daddr.in6_u.u6_addr32[0];
-				a[1] = skc->skc_v6_daddr.in6_u.u6_addr32[1];
-				a[2] = skc->skc_v6_daddr.in6_u.u6_addr32[2];
-				a[3] = skc->skc_v6_daddr.in6_u.u6_addr32[3];
-				__builtin_memcpy(raddr, a, 16);
-			}
+			if (laddr)
+				copy_in6(laddr, &skc->skc_v6_rcv_saddr);
+			if (raddr)
+				copy_in6(raddr, &skc->skc_v6_daddr);
 		}
 		return;
 	}
