@@ -68,6 +68,8 @@ struct {
 	__type(value, __u64);
 } listener_opens SEC(".maps");
 
+/* Classic mode only (no sk storage to mark the socket in): the sockets
+ * in CLOSE_WAIT now. Sized to one entry otherwise. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -96,25 +98,16 @@ struct {
 	__type(value, __u64);
 } tw_cancelled SEC(".maps");
 
-/* What synfin keeps per socket. Lives and dies with the socket, so it
- * cannot leak; BPF_F_CLONE copies a listener's entry into each child, which
- * is how a server socket knows its owner before accept(). */
-struct sk_owner {
-	__u64 classic_id; /* classic mode only: stands in for the socket cookie */
-	__u64 start_ns;
-	__u32 pid;
-	__u16 flags;      /* SYNFIN_F_OWNER_*, ACTIVE, PASSIVE */
-	__u8 close_seen;  /* ->CLOSE was emitted: destroy needs no record */
-	__u8 __pad;
-	char comm[SYNFIN_COMM_LEN];
-	struct synfin_story story; /* summary mode: the transitions so far */
-};
-
+/* What synfin keeps per socket (struct synfin_sk_owner, event.h). Lives
+ * and dies with the socket, so it cannot leak; BPF_F_CLONE copies a
+ * listener's entry into each child, which is how a server socket knows its
+ * owner before accept(). User space reads it back through sock_diag for
+ * the sockets in CLOSE_WAIT. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
 	__type(key, int);
-	__type(value, struct sk_owner);
+	__type(value, struct synfin_sk_owner);
 } sk_owners SEC(".maps");
 
 /* Classic tracepoints cannot use sk storage: the same record lives in a
@@ -124,7 +117,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536); /* resized by user space */
 	__type(key, __u64);
-	__type(value, struct sk_owner);
+	__type(value, struct synfin_sk_owner);
 } classic_owners SEC(".maps");
 
 /* Classic ids count up from 2^63 so they never collide with a cookie. */
@@ -292,7 +285,7 @@ static __always_inline bool pass_port_filters(__u16 lport, __u16 rport)
 /* The socket has an entry in close_waits. */
 #define OWN_IN_CW (1u << 14)
 
-static __always_inline bool already_emitted(const struct sk_owner *own)
+static __always_inline bool already_emitted(const struct synfin_sk_owner *own)
 {
 	return own && (own->flags & OWN_EMITTED);
 }
@@ -318,7 +311,7 @@ static __always_inline __u64 sock_cookie(struct sock *sk)
 
 static __always_inline void fill_sock_identity(struct sock *sk, const struct tcp_sock *tp,
 					      struct synfin_event *e,
-					      const struct sk_owner *own, const bool classic)
+					      const struct synfin_sk_owner *own, const bool classic)
 {
 	read_common_addrs(&sk->__sk_common, e, !classic);
 	e->lport = sock_local_port(tp, !classic);
@@ -346,10 +339,10 @@ static __always_inline struct tcp_sock *tcp_sock_of(struct sock *sk, const bool 
 /* The per-socket record: sk storage in tp_btf, the pointer-keyed hash in
  * classic mode. `classic` is a compile-time constant in every caller, so
  * the helper the other mode cannot use is compiled out. */
-static __always_inline struct sk_owner *get_owner(struct sock *sk, bool create,
+static __always_inline struct synfin_sk_owner *get_owner(struct sock *sk, bool create,
 						  const bool classic)
 {
-	struct sk_owner *own, fresh = {};
+	struct synfin_sk_owner *own, fresh = {};
 	__u64 key = (__u64)sk;
 
 	if (!classic)
@@ -371,7 +364,7 @@ static __always_inline void put_owner(struct sock *sk, const bool classic)
 		bpf_map_delete_elem(&classic_owners, &key);
 }
 
-static __always_inline void set_owner_current(struct sk_owner *own, __u16 how)
+static __always_inline void set_owner_current(struct synfin_sk_owner *own, __u16 how)
 {
 	own->pid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(own->comm, sizeof(own->comm));
@@ -395,15 +388,16 @@ static __always_inline bool owner_is_current(int old, int new)
 
 /* A birth starts a new story: a reused socket's old one went out at its
  * ->CLOSE, and a child's storage is a copy of its listener's. */
-static __always_inline void story_begin(struct sk_owner *own)
+static __always_inline void story_begin(struct synfin_sk_owner *own)
 {
+	own->cw_since_ns = 0;
 	if (summarize)
 		__builtin_memset(&own->story, 0, sizeof(own->story));
 }
 
 /* Keep one transition (not the ->CLOSE: that is the record itself) and
  * the figures the reconstruction reads at it (engine.c apply_state). */
-static __always_inline void story_note(struct sk_owner *own, const struct tcp_sock *tp,
+static __always_inline void story_note(struct synfin_sk_owner *own, const struct tcp_sock *tp,
 				       int old, int new, __u64 now, const bool classic)
 {
 	struct synfin_story *st = &own->story;
@@ -440,7 +434,7 @@ static __always_inline void story_note(struct sk_owner *own, const struct tcp_so
 }
 
 /* Bring the per-socket owner record up to date for this transition. */
-static __always_inline void update_owner(struct sock *sk, struct sk_owner *own,
+static __always_inline void update_owner(struct sock *sk, struct synfin_sk_owner *own,
 					 int old, int new, __u64 now)
 {
 	if (old == TCP_CLOSE && new == TCP_SYN_SENT) {
@@ -488,7 +482,7 @@ static __always_inline void update_owner(struct sock *sk, struct sk_owner *own,
 		set_owner_current(own, 0);
 }
 
-static __always_inline void fill_owner(struct synfin_event *e, const struct sk_owner *own)
+static __always_inline void fill_owner(struct synfin_event *e, const struct synfin_sk_owner *own)
 {
 	if (!own)
 		return;
@@ -503,7 +497,7 @@ static __always_inline void fill_owner(struct synfin_event *e, const struct sk_o
 
 /* A filled-in close (or destroy) record becomes the socket's summary: its
  * story, flags added, and the tw sock's birth if one waits for it. */
-static __always_inline void finish_conn_record(void *rec, const struct sk_owner *own,
+static __always_inline void finish_conn_record(void *rec, const struct synfin_sk_owner *own,
 					       __u8 flags)
 {
 	struct synfin_conn_event *ce = rec;
@@ -552,13 +546,13 @@ static __always_inline void listener_opened(struct sock *sk, const struct tcp_so
 		count(SYNFIN_CNT_LIVE_MAP_FULL);
 }
 
-static __always_inline __u64 own_id(struct sock *sk, const struct sk_owner *own,
+static __always_inline __u64 own_id(struct sock *sk, const struct synfin_sk_owner *own,
 				    const bool classic)
 {
 	return classic ? own->classic_id : sock_cookie(sk);
 }
 
-static __always_inline void close_wait_entered(struct sock *sk, struct sk_owner *own,
+static __always_inline void close_wait_entered(struct sock *sk, struct synfin_sk_owner *own,
 					       __u64 now, const bool classic)
 {
 	struct synfin_close_wait cw = {};
@@ -581,7 +575,7 @@ static __always_inline void close_wait_entered(struct sock *sk, struct sk_owner 
 	own->flags |= OWN_IN_CW;
 }
 
-static __always_inline void close_wait_left(struct sock *sk, struct sk_owner *own,
+static __always_inline void close_wait_left(struct sock *sk, struct synfin_sk_owner *own,
 					    const bool classic)
 {
 	__u64 id;
@@ -596,7 +590,7 @@ static __always_inline void close_wait_left(struct sock *sk, struct sk_owner *ow
 /* Summary mode: what the live figures need from a transition that sends
  * no record. */
 static __always_inline void note_live(struct sock *sk, const struct tcp_sock *tp,
-				      struct sk_owner *own, int old, int new, __u64 now,
+				      struct synfin_sk_owner *own, int old, int new, __u64 now,
 				      const bool classic)
 {
 	if (old == TCP_CLOSE_WAIT)
@@ -613,7 +607,14 @@ static __always_inline void note_live(struct sock *sk, const struct tcp_sock *tp
 			hs_sample(SYNFIN_HS_SERVER, (__u64)srtt_us * 1000);
 		listener_opened(sk, tp, classic);
 	} else if (new == TCP_CLOSE_WAIT && own) {
-		close_wait_entered(sk, own, now, classic);
+		/* tp_btf: the mark in storage is all it takes, as user space
+		 * finds the sockets in CLOSE_WAIT with sock_diag, which hands
+		 * back their storage; a map insert and delete per server
+		 * connection cost more than the rest of those two runs. */
+		if (classic)
+			close_wait_entered(sk, own, now, classic);
+		else
+			own->cw_since_ns = now;
 	}
 }
 
@@ -621,7 +622,7 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 					const bool classic)
 {
 	struct synfin_event *e;
-	struct sk_owner *own;
+	struct synfin_sk_owner *own;
 	struct tcp_sock *tp;
 	enum verdict verdict = V_PASS;
 	/* summary mode's one record, in place of the ->CLOSE state record */
@@ -737,7 +738,7 @@ int tpc_state(struct trace_event_raw_inet_sock_set_state *ctx)
 /* own is the socket's storage (or NULL), looked up by the caller. The
  * filters read the socket only for a socket not yet committed (sticky). */
 static __always_inline struct synfin_event *owned_sock_record(struct sock *sk,
-							      struct sk_owner *own, __u8 kind,
+							      struct synfin_sk_owner *own, __u8 kind,
 							      const __u64 size, const bool classic)
 {
 	struct synfin_event *e;
@@ -777,7 +778,7 @@ static __always_inline struct synfin_event *owned_sock_record(struct sock *sk,
 }
 
 static __always_inline struct synfin_event *owned_sock_event(struct sock *sk,
-							     struct sk_owner *own, __u8 kind,
+							     struct synfin_sk_owner *own, __u8 kind,
 							     const bool classic)
 {
 	return owned_sock_record(sk, own, kind, sizeof(struct synfin_event), classic);
@@ -789,7 +790,7 @@ static __always_inline int handle_retransmit(struct sock *sk, const struct sk_bu
 	struct tcp_skb_cb *tcb = (struct tcp_skb_cb *)&skb->cb[0];
 	/* tcp_flags grew from u8 to u16; the flags live in the low byte. */
 	__u8 tcp_flags = BPF_CORE_READ_BITFIELD_PROBED(tcb, tcp_flags);
-	struct sk_owner *own = get_owner(sk, false, classic);
+	struct synfin_sk_owner *own = get_owner(sk, false, classic);
 	struct synfin_event *e;
 
 	if (summarize && own) {
@@ -817,7 +818,7 @@ static __always_inline int handle_retransmit(struct sock *sk, const struct sk_bu
 }
 
 /* Summary mode: a reset of a socket with a story is a flag in it. */
-static __always_inline bool fold_reset(struct sk_owner *own, __u8 story_flag, __u32 counter)
+static __always_inline bool fold_reset(struct synfin_sk_owner *own, __u8 story_flag, __u32 counter)
 {
 	if (!summarize || !own)
 		return false;
@@ -841,7 +842,7 @@ int tpc_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 
 static __always_inline int handle_receive_reset(struct sock *sk, const bool classic)
 {
-	struct sk_owner *own = get_owner(sk, false, classic);
+	struct synfin_sk_owner *own = get_owner(sk, false, classic);
 	struct synfin_event *e;
 
 	if (fold_reset(own, SYNFIN_STORY_RST_RECEIVED, SYNFIN_CNT_RST_RECV_FOLDED))
@@ -868,7 +869,7 @@ int tpc_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
  * miss, a full ring buffer): it lets user space finish the connection. */
 static __always_inline int handle_destroy(struct sock *sk, const bool classic)
 {
-	struct sk_owner *own = get_owner(sk, false, classic);
+	struct synfin_sk_owner *own = get_owner(sk, false, classic);
 	struct synfin_event *e;
 
 	if (!own || ((own->flags & SYNFIN_F_PASSIVE) &&
@@ -910,7 +911,7 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 					 const bool classic)
 {
 	const struct sock_common *rc = &req->__req_common;
-	struct sk_owner *own = get_owner(sk, false, classic);
+	struct synfin_sk_owner *own = get_owner(sk, false, classic);
 	struct synfin_event *e;
 	__u8 family = SF_READ(!classic, rc, skc_family);
 	__u32 netns = sock_netns(rc, !classic);
@@ -1008,7 +1009,7 @@ static __always_inline int handle_send_reset(struct sock *sk, const struct sk_bu
 	if (sk) {
 		state = SF_READ(!classic, sk, __sk_common.skc_state);
 		if (state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV) {
-			struct sk_owner *own = get_owner(sk, false, classic);
+			struct synfin_sk_owner *own = get_owner(sk, false, classic);
 
 			if (fold_reset(own, SYNFIN_STORY_RST_SENT, SYNFIN_CNT_RST_SENT_FOLDED))
 				return 0;

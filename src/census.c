@@ -49,6 +49,8 @@ struct walk_ctx {
 	struct census *c;
 	size_t listeners_cap, tw_cap, netns_cap;
 	size_t first_listener;        /* this netns's first listener */
+	size_t first_close_wait;      /* ... and first CLOSE_WAIT socket */
+	size_t close_waits_cap;
 	uint32_t netns;               /* the one being walked */
 	uint32_t states_before[SYNFIN_TCP_MAX_STATES]; /* to undo a failed netns */
 	char *buf;                    /* NETSTAT_MAX, for the /proc reads */
@@ -163,6 +165,7 @@ static int census_netns_begin(void *ctx, uint32_t netns)
 	/* first, so a failure below is undone to here */
 	memcpy(w->states_before, c->states, sizeof(c->states));
 	w->first_listener = c->nlisteners;
+	w->first_close_wait = c->nclose_waits;
 	ns = grow_array(c->netns, &w->netns_cap, c->nnetns + 1, sizeof(*c->netns));
 	if (!ns)
 		return -ENOMEM;
@@ -192,6 +195,40 @@ static int add_pending(struct pending **arr, size_t *n, size_t *cap,
 	p->lport = s->lport;
 	p->rport = s->rport;
 	p->listener = UINT32_MAX;
+	return 0;
+}
+
+/* A socket in CLOSE_WAIT: kept when its storage says synfin saw it enter
+ * (the rest, from before synfin started, the engine's seeds stand for). */
+static int add_close_wait(struct walk_ctx *w, uint32_t netns, const struct sockdiag_sock *s)
+{
+	const struct synfin_sk_owner *own = s->storage;
+	struct census *c = w->c;
+	struct census_close_wait *cw;
+
+	if (!w->opts->close_waits || !own || s->storage_len < sizeof(*own) ||
+	    !own->cw_since_ns)
+		return 0;
+	if (c->nclose_waits >= w->opts->max_close_waits) {
+		c->close_waits_dropped++;
+		return 0;
+	}
+	cw = grow_array(c->close_waits, &w->close_waits_cap, c->nclose_waits + 1,
+			sizeof(*c->close_waits));
+	if (!cw)
+		return -ENOMEM;
+	c->close_waits = cw;
+	cw = &c->close_waits[c->nclose_waits++];
+	memset(cw, 0, sizeof(*cw));
+	cw->since_ns = own->cw_since_ns;
+	cw->netns = netns;
+	cw->family = s->family;
+	cw->rport = s->rport;
+	memcpy(cw->raddr, s->raddr, SYNFIN_ADDR_LEN);
+	if (own->flags & SYNFIN_F_OWNER_KNOWN) {
+		cw->pid = own->pid;
+		memcpy(cw->comm, own->comm, SYNFIN_COMM_LEN);
+	}
 	return 0;
 }
 
@@ -229,6 +266,8 @@ static int census_sock(void *ctx, uint32_t netns, const struct sockdiag_sock *s)
 		return add_pending(&w->reqs, &w->nreqs, &w->reqs_cap, s);
 	case SYNFIN_TCP_TIME_WAIT:
 		return add_pending(&w->tws, &w->ntws, &w->tws_cap, s);
+	case SYNFIN_TCP_CLOSE_WAIT:
+		return add_close_wait(w, netns, s);
 	default:
 		return 0;
 	}
@@ -387,6 +426,7 @@ static void census_netns_end(void *ctx, uint32_t netns, int err)
 		/* half a namespace is not counted: its listeners, its state
 		 * counts and its figures go */
 		c->nlisteners = w->first_listener;
+		c->nclose_waits = w->first_close_wait;
 		memcpy(c->states, w->states_before, sizeof(c->states));
 		if (c->nnetns && c->netns[c->nnetns - 1].netns == netns)
 			c->nnetns--;
@@ -424,6 +464,11 @@ struct census *census__collect(const struct census_opts *opts)
 		wk.states = ~0u;
 	if (opts->skip_time_wait)
 		wk.states &= ~(1u << SYNFIN_TCP_TIME_WAIT);
+	if (opts->close_waits) {
+		wk.states |= 1u << SYNFIN_TCP_CLOSE_WAIT;
+		wk.storage_states = 1u << SYNFIN_TCP_CLOSE_WAIT;
+		wk.storage_map_fd = opts->sk_owners_fd;
+	}
 	c->all_states = opts->all_states;
 	c->err = sockdiag_walk(&wk, &c->diag);
 	if (!c->err)
@@ -444,6 +489,7 @@ void census__free(struct census *c)
 	free(c->netns);
 	free(c->listeners);
 	free(c->tw);
+	free(c->close_waits);
 	free(c);
 }
 

@@ -57,6 +57,18 @@ struct census_tw {
 	uint32_t in_range;            /* client: those whose local port is ephemeral */
 };
 
+/* A socket in CLOSE_WAIT that synfin saw enter it (census_opts.close_waits):
+ * its mark and owner come from synfin's storage on the socket. */
+struct census_close_wait {
+	uint64_t since_ns;            /* CLOCK_MONOTONIC, when it entered CLOSE_WAIT */
+	uint32_t netns;
+	uint32_t pid;                 /* 0: owner not known */
+	uint16_t rport;
+	uint8_t family;
+	uint8_t raddr[SYNFIN_ADDR_LEN];
+	char comm[SYNFIN_COMM_LEN];
+};
+
 struct census {
 	uint64_t ts_ns;               /* CLOCK_MONOTONIC when the walk ended */
 	bool all_states;              /* states[] counts every state */
@@ -68,6 +80,9 @@ struct census {
 	struct census_tw *tw;
 	size_t ntw;
 	uint64_t tw_ts_ns;            /* when the TIME_WAIT socks were counted */
+	struct census_close_wait *close_waits;
+	size_t nclose_waits;
+	uint64_t close_waits_dropped; /* past census_opts.max_close_waits */
 	struct sockdiag_stats diag;
 	int err;                      /* the walk's error, 0 if it went well */
 };
@@ -77,6 +92,12 @@ struct census_opts {
 	bool all_states;              /* top: count every state, not only the ones detectors need */
 	uint32_t only_netns;          /* --netns */
 	bool skip_time_wait;          /* census__collect: leave TIME_WAIT out */
+	/* Summary mode: list the sockets in CLOSE_WAIT that carry synfin's
+	 * mark (struct synfin_sk_owner) in the sk storage map sk_owners_fd,
+	 * up to max_close_waits of them. */
+	bool close_waits;
+	int sk_owners_fd;
+	uint32_t max_close_waits;
 };
 
 struct census_runner;

@@ -37,7 +37,7 @@ struct kfigures *kfigures__new(const struct kfigures_fds *fds)
 		return NULL;
 	k->fds = *fds;
 	k->max_walk_listeners = walk_limit(fds->listener_opens);
-	k->max_walk_close_waits = walk_limit(fds->close_waits);
+	k->max_walk_close_waits = fds->close_waits >= 0 ? walk_limit(fds->close_waits) : 0;
 	k->percpu = calloc(fds->ncpus > 0 ? fds->ncpus : 1, sizeof(*k->percpu));
 	if (!k->percpu) {
 		free(k);
@@ -124,6 +124,8 @@ int kfigures__close_waits(struct kfigures *k, kfigures_close_wait_fn fn, void *c
 	uint64_t key = 0, next;
 	int count = 0, err = 0;
 
+	if (k->fds.close_waits < 0)
+		return 0;
 	if (idtable_init(&seen, 64))
 		return -ENOMEM;
 	/* a key deleted under the walk sends it back to the first key: the

@@ -12,7 +12,8 @@
 struct kfigures_fds {
 	int handshakes;       /* per-CPU array of struct synfin_hs_hist, one per side */
 	int listener_opens;   /* hash: struct synfin_listener_key -> __u64 */
-	int close_waits;      /* hash: cookie -> struct synfin_close_wait */
+	int close_waits;      /* classic: hash id -> struct synfin_close_wait; else -1 */
+	int sk_owners;        /* tp_btf: sk storage of struct synfin_sk_owner; else -1 */
 	int ncpus;            /* possible CPUs: the per-CPU value count */
 };
 
@@ -33,8 +34,8 @@ typedef void (*kfigures_listener_fn)(const struct synfin_listener_key *key, uint
 				     void *ctx);
 int kfigures__take_listeners(struct kfigures *k, kfigures_listener_fn fn, void *ctx);
 
-/* Hands every socket now in CLOSE_WAIT to fn. Returns their number, or
- * -errno. */
+/* Classic mode: hands every socket now in CLOSE_WAIT to fn. Returns their
+ * number, or -errno. 0 without the map (tp_btf: the census lists them). */
 typedef void (*kfigures_close_wait_fn)(const struct synfin_close_wait *cw, void *ctx);
 int kfigures__close_waits(struct kfigures *k, kfigures_close_wait_fn fn, void *ctx);
 

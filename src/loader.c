@@ -158,7 +158,8 @@ static int attach_all(struct loader *ld)
 	return 0;
 }
 
-static void configure(struct synfin_bpf *skel, const struct synfin_options *opts)
+static void configure(struct synfin_bpf *skel, const struct synfin_options *opts,
+		      bool classic)
 {
 	const struct synfin_filter *f = &opts->filter;
 	struct synfin_bpf__rodata *ro = skel->rodata;
@@ -179,9 +180,13 @@ static void configure(struct synfin_bpf *skel, const struct synfin_options *opts
 	ro->summarize = !opts->events;
 	ro->live_figures = !opts->events && (opts->top || !opts->no_alerts);
 	bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_mb * 1024 * 1024);
-	/* a CLOSE_WAIT socket is an open connection: the same cap */
-	if (opts->max_conns)
-		bpf_map__set_max_entries(skel->maps.close_waits, opts->max_conns);
+	/* a CLOSE_WAIT socket is an open connection: the same cap. Only
+	 * classic mode fills the map; tp_btf marks the socket's storage. */
+	if (classic)
+		bpf_map__set_max_entries(skel->maps.close_waits,
+					 opts->max_conns ? opts->max_conns : 65536);
+	else
+		bpf_map__set_max_entries(skel->maps.close_waits, 1);
 }
 
 static int open_and_load(const struct synfin_options *opts, bool classic,
@@ -197,7 +202,7 @@ static int open_and_load(const struct synfin_options *opts, bool classic,
 		fprintf(stderr, "synfin: failed to open BPF object: %s\n", strerror(-err));
 		return err;
 	}
-	configure(skel, opts);
+	configure(skel, opts, classic);
 	bpf_object__for_each_program(prog, skel->obj) {
 		/* TIME_WAIT timers need tp_btf and the handler's address */
 		if (is_tw_prog(prog))
@@ -317,7 +322,8 @@ bool loader__live_fds(const struct loader *ld, struct kfigures_fds *fds)
 		return false;
 	fds->handshakes = bpf_map__fd(ld->skel->maps.handshakes);
 	fds->listener_opens = bpf_map__fd(ld->skel->maps.listener_opens);
-	fds->close_waits = bpf_map__fd(ld->skel->maps.close_waits);
+	fds->close_waits = ld->classic ? bpf_map__fd(ld->skel->maps.close_waits) : -1;
+	fds->sk_owners = ld->classic ? -1 : bpf_map__fd(ld->skel->maps.sk_owners);
 	fds->ncpus = ld->ncpus;
 	return true;
 }

@@ -424,6 +424,7 @@ int main(int argc, char **argv)
 			.all_states = app.opts.top,
 			.interval_ms = app.opts.interval_s * 1000,
 			.filter = &app.opts.filter,
+			.max_close_waits = app.opts.max_conns,
 			.on_alert = on_alert,
 			.on_stats = app.opts.top ? on_stats : NULL,
 			.ctx = &app,

@@ -50,6 +50,11 @@ struct monitor *monitor__new(const struct monitor_opts *opts)
 		.interval_ms = opts->interval_ms,
 		.all_states = opts->all_states,
 		.only_netns = opts->filter ? opts->filter->netns : 0,
+		/* tp_btf summary mode: the kernel marks a socket's storage at
+		 * ->CLOSE_WAIT, and the census reads the marks back */
+		.close_waits = opts->kfigures && opts->kfigures->sk_owners >= 0,
+		.sk_owners_fd = opts->kfigures ? opts->kfigures->sk_owners : -1,
+		.max_close_waits = opts->max_close_waits,
 	};
 	struct monitor *m = calloc(1, sizeof(*m));
 
@@ -452,7 +457,24 @@ static void tally_open_close_wait(const struct conn_record *rec, uint8_t state, 
 	tally_close_wait(ctx, &s);
 }
 
-/* Summary mode: the sockets the kernel has in CLOSE_WAIT. */
+/* Summary mode, tp_btf: the sockets the census found in CLOSE_WAIT with
+ * synfin's mark. */
+static void tally_census_close_waits(struct monitor *m, const struct census *c)
+{
+	for (size_t i = 0; i < c->nclose_waits; i++) {
+		const struct census_close_wait *cw = &c->close_waits[i];
+		struct cw_sock s = {
+			.since = cw->since_ns, .pid = cw->pid, .netns = cw->netns,
+			.comm = cw->comm, .family = cw->family, .raddr = cw->raddr,
+			.rport = cw->rport,
+		};
+
+		tally_close_wait(m, &s);
+	}
+	m->missed += c->close_waits_dropped;
+}
+
+/* Summary mode, classic: the sockets the kernel's map has in CLOSE_WAIT. */
 static void tally_kernel_close_wait(const struct synfin_close_wait *cw, void *ctx)
 {
 	struct cw_sock s = {
@@ -577,6 +599,7 @@ void monitor__poll(struct monitor *m, const struct engine *eng, uint64_t now_ns,
 	m->now_ns = now_ns;
 	m->cw_age_ns = (uint64_t)m->opts.detect.cw_age_s * 1000000000ULL;
 	engine__foreach_open(eng, tally_open_close_wait, m);
+	tally_census_close_waits(m, c);
 	if (m->kf && kfigures__close_waits(m->kf, tally_kernel_close_wait, m) < 0)
 		m->missed++;
 	if (m->opts.alerts)

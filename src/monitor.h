@@ -28,6 +28,7 @@ struct monitor_opts {
 	monitor_alert_fn on_alert;
 	monitor_stats_fn on_stats;   /* NULL: no live_stats built */
 	const struct kfigures_fds *kfigures; /* summary mode: the kernel's live figures */
+	uint32_t max_close_waits;    /* the census lists at most this many (--max-conns) */
 	void *ctx;
 };
 

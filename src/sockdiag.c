@@ -49,6 +49,28 @@ struct seed_ctx {
 	size_t nls, ls_cap;
 };
 
+/* INET_DIAG_SK_BPF_STORAGES: a nest of SK_DIAG_BPF_STORAGE nests, one per
+ * map asked for, each holding the map's id and the value. One map is asked
+ * for, so the first value is the one. */
+static void parse_storages(const struct rtattr *stgs, struct sockdiag_sock *out)
+{
+	const struct rtattr *stg, *a;
+	int len = (int)RTA_PAYLOAD(stgs), inner;
+
+	for (stg = RTA_DATA(stgs); RTA_OK(stg, len); stg = RTA_NEXT(stg, len)) {
+		if ((stg->rta_type & NLA_TYPE_MASK) != SK_DIAG_BPF_STORAGE)
+			continue;
+		inner = (int)RTA_PAYLOAD(stg);
+		for (a = RTA_DATA(stg); RTA_OK(a, inner); a = RTA_NEXT(a, inner)) {
+			if ((a->rta_type & NLA_TYPE_MASK) != SK_DIAG_BPF_STORAGE_MAP_VALUE)
+				continue;
+			out->storage = RTA_DATA(a);
+			out->storage_len = RTA_PAYLOAD(a);
+			return;
+		}
+	}
+}
+
 int sockdiag_parse_msg(const struct nlmsghdr *nlh, struct sockdiag_sock *out)
 {
 	const struct inet_diag_msg *m;
@@ -86,9 +108,15 @@ int sockdiag_parse_msg(const struct nlmsghdr *nlh, struct sockdiag_sock *out)
 	len = (int)(nlh->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
 	rta = (const struct rtattr *)((const char *)m + NLMSG_ALIGN(sizeof(*m)));
 	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
-		if (rta->rta_type == INET_DIAG_CGROUP_ID &&
-		    RTA_PAYLOAD(rta) >= sizeof(uint64_t))
-			memcpy(&out->cgroup_id, RTA_DATA(rta), sizeof(uint64_t));
+		switch (rta->rta_type & NLA_TYPE_MASK) {
+		case INET_DIAG_CGROUP_ID:
+			if (RTA_PAYLOAD(rta) >= sizeof(uint64_t))
+				memcpy(&out->cgroup_id, RTA_DATA(rta), sizeof(uint64_t));
+			break;
+		case INET_DIAG_SK_BPF_STORAGES:
+			parse_storages(rta, out);
+			break;
+		}
 	}
 	return 0;
 }
@@ -298,18 +326,23 @@ static void seed_netns_end(void *ctx, uint32_t netns, int err)
 	}
 }
 
-/* One NLM_F_DUMP request for one family on fd, every record to wk->sock. */
-static int dump_family(int fd, uint8_t family, uint32_t seq, char *buf,
-		       const struct sockdiag_walker *wk, uint32_t netns,
-		       struct sockdiag_stats *st)
+/* One NLM_F_DUMP request for the sockets of one family in states on fd,
+ * every record to wk->sock; with the storage map's values when
+ * with_storage. */
+static int dump_family(int fd, uint8_t family, uint32_t states, bool with_storage,
+		       uint32_t seq, char *buf, const struct sockdiag_walker *wk,
+		       uint32_t netns, struct sockdiag_stats *st)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	struct {
 		struct nlmsghdr nlh;
 		struct inet_diag_req_v2 r;
+		struct nlattr stgs;       /* INET_DIAG_REQ_SK_BPF_STORAGES ... */
+		struct nlattr map_fd;     /* ... holding one map fd */
+		uint32_t fd;
 	} req = {
 		.nlh = {
-			.nlmsg_len = sizeof(req),
+			.nlmsg_len = offsetof(typeof(req), stgs),
 			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
 			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
 			.nlmsg_seq = seq,
@@ -317,8 +350,17 @@ static int dump_family(int fd, uint8_t family, uint32_t seq, char *buf,
 		.r = {
 			.sdiag_family = family,
 			.sdiag_protocol = IPPROTO_TCP,
-			.idiag_states = wk->states,
+			.idiag_states = states,
 		},
+		.stgs = {
+			.nla_len = NLA_HDRLEN + NLA_HDRLEN + sizeof(uint32_t),
+			.nla_type = NLA_F_NESTED | INET_DIAG_REQ_SK_BPF_STORAGES,
+		},
+		.map_fd = {
+			.nla_len = NLA_HDRLEN + sizeof(uint32_t),
+			.nla_type = SK_DIAG_BPF_STORAGE_REQ_MAP_FD,
+		},
+		.fd = (uint32_t)wk->storage_map_fd,
 	};
 	struct sockdiag_sock s;
 	struct nlmsghdr *nlh;
@@ -327,7 +369,9 @@ static int dump_family(int fd, uint8_t family, uint32_t seq, char *buf,
 	ssize_t n;
 	int err, len;
 
-	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	if (with_storage)
+		req.nlh.nlmsg_len = sizeof(req);
+	if (sendto(fd, &req, req.nlh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
 
 	for (;;) {
@@ -382,6 +426,22 @@ static int dump_family(int fd, uint8_t family, uint32_t seq, char *buf,
 	}
 }
 
+/* One family: the states that carry storage in a dump of their own. */
+static int dump_states(int fd, uint8_t family, uint32_t seq, char *buf,
+		       const struct sockdiag_walker *wk, uint32_t netns,
+		       struct sockdiag_stats *st)
+{
+	uint32_t stored = wk->states & wk->storage_states;
+	uint32_t plain = wk->states & ~stored;
+	int err = 0;
+
+	if (plain)
+		err = dump_family(fd, family, plain, false, seq, buf, wk, netns, st);
+	if (!err && stored)
+		err = dump_family(fd, family, stored, true, seq + 1, buf, wk, netns, st);
+	return err;
+}
+
 /* Both families of the namespace the thread is in now. */
 static int dump_netns(const struct sockdiag_walker *wk, uint32_t netns, char *buf,
 		      struct sockdiag_stats *st)
@@ -394,10 +454,10 @@ static int dump_netns(const struct sockdiag_walker *wk, uint32_t netns, char *bu
 	err = wk->netns_begin ? wk->netns_begin(wk->ctx, netns) : 0;
 	if (err)
 		goto cleanup;
-	err = dump_family(fd, AF_INET, 1, buf, wk, netns, st);
+	err = dump_states(fd, AF_INET, 1, buf, wk, netns, st);
 	if (err)
 		goto cleanup;
-	err = dump_family(fd, AF_INET6, 2, buf, wk, netns, st);
+	err = dump_states(fd, AF_INET6, 3, buf, wk, netns, st);
 	/* No IPv6 in this kernel or netns is not a failure. */
 	if (err == -ENOENT || err == -EAFNOSUPPORT)
 		err = 0;

@@ -49,6 +49,12 @@ int sockdiag_seed(struct engine *eng, const struct synfin_filter *f,
 struct sockdiag_walker {
 	uint32_t states;
 	uint32_t only_netns;
+	/* The sockets in storage_states (a subset of states, 0 for none) are
+	 * dumped apart, asking for their value in the sk storage map
+	 * storage_map_fd (needs CAP_SYS_ADMIN): a value is a few hundred
+	 * bytes, so only the states that need it carry it. */
+	uint32_t storage_states;
+	int storage_map_fd;
 	int (*netns_begin)(void *ctx, uint32_t netns);
 	int (*sock)(void *ctx, uint32_t netns, const struct sockdiag_sock *s);
 	void (*netns_end)(void *ctx, uint32_t netns, int err);
@@ -77,6 +83,10 @@ struct sockdiag_sock {
 	uint8_t timer;            /* idiag_timer; 3 only for TIME_WAIT socks */
 	uint8_t laddr[SYNFIN_ADDR_LEN];
 	uint8_t raddr[SYNFIN_ADDR_LEN];
+	/* the walker's storage map's value for this socket, pointing into the
+	 * message (valid during the callback); NULL when it has none */
+	const void *storage;
+	uint32_t storage_len;
 };
 
 /* A listening socket: what a connected socket's role is decided against. */

@@ -236,8 +236,25 @@ struct synfin_listener_key {
 	__u8 addr[SYNFIN_ADDR_LEN];
 };
 
-/* A socket in CLOSE_WAIT now (map "close_waits", keyed by its cookie):
- * added at ->CLOSE_WAIT, removed when it leaves or dies. */
+/* What synfin keeps per socket: its sk storage (map "sk_owners"), or in
+ * classic mode the value of a hash keyed by socket pointer. User space reads
+ * it back through sock_diag (INET_DIAG_REQ_SK_BPF_STORAGES) for the sockets
+ * in CLOSE_WAIT, which is how a leak's age and owner are learned without a
+ * map update per connection. */
+struct synfin_sk_owner {
+	__u64 classic_id;     /* classic mode only: stands in for the socket cookie */
+	__u64 start_ns;
+	__u64 cw_since_ns;    /* summary mode, tp_btf: ->CLOSE_WAIT, 0 if not seen */
+	__u32 pid;            /* owner tgid when SYNFIN_F_OWNER_KNOWN */
+	__u16 flags;          /* SYNFIN_F_OWNER_*, ACTIVE, PASSIVE; high bits kernel-only */
+	__u8 close_seen;      /* ->CLOSE was emitted: destroy needs no record */
+	__u8 __pad;
+	char comm[SYNFIN_COMM_LEN];
+	struct synfin_story story; /* summary mode: the transitions so far */
+};
+
+/* classic mode only: a socket in CLOSE_WAIT now (map "close_waits", keyed
+ * by its id), added at ->CLOSE_WAIT, removed when it leaves or dies. */
 struct synfin_close_wait {
 	__u64 enter_ns;
 	__u32 pid;            /* owner tgid when SYNFIN_F_OWNER_KNOWN */
@@ -252,6 +269,8 @@ struct synfin_close_wait {
 
 _Static_assert(sizeof(struct synfin_listener_key) == 24, "synfin_listener_key ABI size changed");
 _Static_assert(sizeof(struct synfin_close_wait) == 56, "synfin_close_wait ABI size changed");
+_Static_assert(sizeof(struct synfin_sk_owner) == 48 + sizeof(struct synfin_story),
+	       "synfin_sk_owner ABI size changed");
 
 /* In-kernel filter limits. */
 #define SYNFIN_PORT_BITMAP_BYTES (65536 / 8)

@@ -123,6 +123,75 @@ static void test_parse_bad(void)
 	CHECK_EQ_INT(s.cgroup_id, 0);
 }
 
+/* Append an attribute at *len; nests are closed by put_end. */
+static struct rtattr *put_attr(struct diag_buf *b, size_t *len, uint16_t type,
+			       const void *data, size_t n)
+{
+	struct rtattr *rta = (struct rtattr *)(b->raw + *len);
+
+	rta->rta_type = type;
+	rta->rta_len = (unsigned short)RTA_LENGTH(n);
+	if (n)
+		memcpy(RTA_DATA(rta), data, n);
+	*len += RTA_ALIGN(rta->rta_len);
+	return rta;
+}
+
+static void put_end(struct diag_buf *b, struct rtattr *nest, size_t len)
+{
+	nest->rta_len = (unsigned short)(b->raw + len - (char *)nest);
+}
+
+/* What the kernel sends for a socket with a value in the one sk storage
+ * map asked for: nested, the flag set on the nests, the value padded to 8. */
+static size_t build_storage_msg(struct diag_buf *b, const void *val, size_t n)
+{
+	uint8_t a[4] = { 10, 0, 0, 1 };
+	uint32_t map_id = 77;
+	struct rtattr *stgs, *stg;
+	size_t len;
+
+	len = build_msg(b, AF_INET, SYNFIN_TCP_CLOSE_WAIT, 0, a, a, 4, 80, 40000, 5, 99, 1);
+	stgs = put_attr(b, &len, NLA_F_NESTED | INET_DIAG_SK_BPF_STORAGES, NULL, 0);
+	stg = put_attr(b, &len, NLA_F_NESTED | SK_DIAG_BPF_STORAGE, NULL, 0);
+	put_attr(b, &len, SK_DIAG_BPF_STORAGE_MAP_ID, &map_id, sizeof(map_id));
+	put_attr(b, &len, SK_DIAG_BPF_STORAGE_PAD, NULL, 0);
+	put_attr(b, &len, SK_DIAG_BPF_STORAGE_MAP_VALUE, val, n);
+	put_end(b, stg, len);
+	put_end(b, stgs, len);
+	b->nlh.nlmsg_len = (uint32_t)len;
+	return len;
+}
+
+static void test_parse_storage(void)
+{
+	uint8_t val[40];
+	struct sockdiag_sock s;
+	struct diag_buf b;
+
+	for (size_t i = 0; i < sizeof(val); i++)
+		val[i] = (uint8_t)(i * 7 + 1);
+	build_storage_msg(&b, val, sizeof(val));
+	CHECK_EQ_INT(sockdiag_parse_msg(&b.nlh, &s), 0);
+	CHECK_EQ_INT(s.state, SYNFIN_TCP_CLOSE_WAIT);
+	CHECK_EQ_INT(s.cgroup_id, 99);
+	CHECK(s.storage != NULL);
+	CHECK_EQ_INT(s.storage_len, sizeof(val));
+	CHECK(s.storage && memcmp(s.storage, val, sizeof(val)) == 0);
+
+	/* a message cut inside the value: no value, nothing read past it */
+	build_storage_msg(&b, val, sizeof(val));
+	b.nlh.nlmsg_len -= 8;
+	CHECK_EQ_INT(sockdiag_parse_msg(&b.nlh, &s), 0);
+	CHECK(s.storage == NULL);
+	CHECK_EQ_INT(s.cgroup_id, 99);
+
+	/* none asked for: none found */
+	build_msg(&b, AF_INET, SYNFIN_TCP_CLOSE_WAIT, 0, val, val, 4, 80, 40000, 5, 0, 0);
+	CHECK_EQ_INT(sockdiag_parse_msg(&b.nlh, &s), 0);
+	CHECK(s.storage == NULL);
+}
+
 static void test_seedable(void)
 {
 	struct sockdiag_sock s = { 0 };
@@ -269,6 +338,7 @@ static const struct unit_case cases[] = {
 	{ "sockdiag_parse_v4", test_parse_v4 },
 	{ "sockdiag_parse_v6_no_attrs", test_parse_v6_no_attrs },
 	{ "sockdiag_parse_bad", test_parse_bad },
+	{ "sockdiag_parse_storage", test_parse_storage },
 	{ "sockdiag_seedable", test_seedable },
 	{ "sockdiag_socket_link", test_socket_link },
 	{ "sockdiag_role", test_role },
