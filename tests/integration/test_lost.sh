@@ -81,12 +81,17 @@ fi
 # lost under its kind. A "destroy" record (type state, "destroy":true)
 # stands in for a ->CLOSE that was lost; it is not a transition, so it is
 # left out here and checked on its own below.
+# A transition the kernel skipped (a recursion miss: it landed while the
+# program ran on that CPU) is counted as recursion_miss, not under a kind:
+# the sum may fall short of N * 5 by at most those.
 got=$(jq -r 'select(.type == "state" and (.destroy | not)) | .new_state' "$SF_OUT" | grep -c .)
 want=$((N * PER_CONN))
-if [ -n "$S" ] && [ "$S" -gt 0 ] && [ $((got + S)) = "$want" ]; then
+R=$(sf_summary "$SF_ERR" recursion_miss)
+if [ -n "$S" ] && [ "$S" -gt 0 ] && [ -n "$R" ] && [ $((got + S)) -le "$want" ] &&
+	[ $((got + S + R)) -ge "$want" ]; then
 	sf_pass "$T/state-adds-up"
 else
-	sf_fail "$T/state-adds-up" "state records $got + lost state '${S:-?}' != $N * $PER_CONN = $want"
+	sf_fail "$T/state-adds-up" "state records $got + lost state '${S:-?}' (+ recursion misses '${R:-?}') != $N * $PER_CONN = $want"
 fi
 
 # A socket whose ->CLOSE record was lost gets a destroy record instead
