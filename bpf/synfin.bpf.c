@@ -546,23 +546,20 @@ static __always_inline void listener_opened(struct sock *sk, const struct tcp_so
 		count(SYNFIN_CNT_LIVE_MAP_FULL);
 }
 
-static __always_inline __u64 own_id(struct sock *sk, const struct synfin_sk_owner *own,
-				    const bool classic)
-{
-	return classic ? own->classic_id : sock_cookie(sk);
-}
-
+/* Classic mode's CLOSE_WAIT map: the only mode with entries in it (tp_btf
+ * marks the socket's storage instead), so the socket is read by probe
+ * reads and known by its classic id. */
 static __always_inline void close_wait_entered(struct sock *sk, struct synfin_sk_owner *own,
-					       __u64 now, const bool classic)
+					       __u64 now)
 {
 	struct synfin_close_wait cw = {};
-	__u64 id = own_id(sk, own, classic);
+	__u64 id = own->classic_id;
 
 	cw.enter_ns = now;
-	cw.netns = sock_netns(&sk->__sk_common, !classic);
-	cw.family = SF_READ(!classic, sk, __sk_common.skc_family);
-	cw.rport = bpf_ntohs(SF_READ(!classic, sk, __sk_common.skc_dport));
-	read_addr_pair(&sk->__sk_common, cw.family, NULL, cw.raddr, !classic);
+	cw.netns = sock_netns(&sk->__sk_common, false);
+	cw.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	cw.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	read_addr_pair(&sk->__sk_common, cw.family, NULL, cw.raddr, false);
 	if (own->flags & SYNFIN_F_OWNER_KNOWN) {
 		cw.flags = SYNFIN_F_OWNER_KNOWN;
 		cw.pid = own->pid;
@@ -575,14 +572,13 @@ static __always_inline void close_wait_entered(struct sock *sk, struct synfin_sk
 	own->flags |= OWN_IN_CW;
 }
 
-static __always_inline void close_wait_left(struct sock *sk, struct synfin_sk_owner *own,
-					    const bool classic)
+static __always_inline void close_wait_left(struct synfin_sk_owner *own, const bool classic)
 {
 	__u64 id;
 
-	if (!own || !(own->flags & OWN_IN_CW))
+	if (!classic || !own || !(own->flags & OWN_IN_CW))
 		return;
-	id = own_id(sk, own, classic);
+	id = own->classic_id;
 	bpf_map_delete_elem(&close_waits, &id);
 	own->flags &= ~OWN_IN_CW;
 }
@@ -594,7 +590,7 @@ static __always_inline void note_live(struct sock *sk, const struct tcp_sock *tp
 				      const bool classic)
 {
 	if (old == TCP_CLOSE_WAIT)
-		close_wait_left(sk, own, classic);
+		close_wait_left(own, classic);
 	if (new == TCP_ESTABLISHED && old == TCP_SYN_SENT) {
 		count(SYNFIN_CNT_OPENS_ACTIVE);
 		if (own && own->start_ns && now > own->start_ns)
@@ -612,7 +608,7 @@ static __always_inline void note_live(struct sock *sk, const struct tcp_sock *tp
 		 * back their storage; a map insert and delete per server
 		 * connection cost more than the rest of those two runs. */
 		if (classic)
-			close_wait_entered(sk, own, now, classic);
+			close_wait_entered(sk, own, now);
 		else
 			own->cw_since_ns = now;
 	}
@@ -879,7 +875,7 @@ static __always_inline int handle_destroy(struct sock *sk, const bool classic)
 		bpf_map_delete_elem(&accept_owners, &key);
 	}
 	/* its ->LAST_ACK or ->CLOSE was missed (a recursion miss) */
-	close_wait_left(sk, own, classic);
+	close_wait_left(own, classic);
 	if (summarize) {
 		/* the story the missed ->CLOSE would have carried */
 		e = owned_sock_record(sk, own, SYNFIN_EV_DESTROY,
