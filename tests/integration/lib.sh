@@ -241,7 +241,7 @@ sf_wait_records()
 # the record itself. $vars given as SF_JQ_ARGS (an array) are passed to jq.
 sf_expect()
 {
-	local name=$1 rec=$2 e bad=() count
+	local name=$1 rec=$2 count
 	shift 2
 	count=$(printf '%s' "$rec" | grep -c .)
 	if [ "$count" = 0 ]; then
@@ -252,8 +252,20 @@ sf_expect()
 		sf_fail "$name" "$count conn records for one tuple (want 1): $(printf '%s' "$rec" | tr '\n' ' ')"
 		return 1
 	fi
+	sf_judge "$name" "$rec" "" "$@"
+}
+SF_JQ_ARGS=()
+
+# sf_judge NAME RECORD PREFIX EXPR...: PASS if every jq EXPR (after PREFIX,
+# jq definitions) is true on RECORD, else FAIL listing the false ones and
+# the record. SF_JQ_ARGS as in sf_expect.
+sf_judge()
+{
+	local name=$1 rec=$2 prefix=$3 e bad=()
+	shift 3
 	for e in "$@"; do
-		printf '%s\n' "$rec" | jq -e "${SF_JQ_ARGS[@]}" "$e" >/dev/null 2>&1 || bad+=("$e")
+		printf '%s\n' "$rec" | jq -e "${SF_JQ_ARGS[@]}" "$prefix$e" >/dev/null 2>&1 ||
+			bad+=("$e")
 	done
 	if [ "${#bad[@]}" = 0 ]; then
 		sf_pass "$name"
@@ -264,7 +276,6 @@ sf_expect()
 	sf_fail "$name" "false: ${joined%; } -- record: $rec"
 	return 1
 }
-SF_JQ_ARGS=()
 
 # sf_check NAME CONDITION-DESCRIPTION CMD...: PASS/FAIL on a command's status
 sf_check()
@@ -605,25 +616,14 @@ sf_wait_alert()
 # sf_expect; SF_JQ_TS's sf_ts is defined.
 sf_expect_first()
 {
-	local name=$1 what=$2 rec e bad=()
+	local name=$1 what=$2 rec
 	rec=$(printf '%s\n' "$3" | grep -m 1 .)
 	shift 3
 	if [ -z "$rec" ]; then
 		sf_fail "$name" "no $what"
 		return 1
 	fi
-	for e in "$@"; do
-		printf '%s\n' "$rec" | jq -e "${SF_JQ_ARGS[@]}" "$SF_JQ_TS $e" >/dev/null 2>&1 ||
-			bad+=("$e")
-	done
-	if [ "${#bad[@]}" = 0 ]; then
-		sf_pass "$name"
-		return 0
-	fi
-	local joined
-	joined=$(printf '%s; ' "${bad[@]}")
-	sf_fail "$name" "false: ${joined%; } -- record: $rec"
-	return 1
+	sf_judge "$name" "$rec" "$SF_JQ_TS " "$@"
 }
 
 # sf_nstat NS COUNTER: a kernel counter of namespace NS (nstat's name, e.g.
