@@ -715,9 +715,120 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	return 0;
 }
 
+/* The kernel runs a program at most once per CPU at a time: a transition
+ * in softirq (an ACK or FIN arriving) that lands while tp_state runs in
+ * process context (connect(), close()) on that CPU is a recursion miss of
+ * tp_state, and a socket destroyed in softirq likewise of tp_destroy. So
+ * each has a second copy (tp_state_nested, tp_destroy_nested), attached
+ * after it, that handles exactly the runs the first did not get.
+ *
+ * Runs on one CPU nest only two deep here (softirq inside process
+ * context; softirqs do not nest), and at one depth they follow each other:
+ * the first copy for an event, then the second for the same event, with
+ * only the deeper level able to run in between. So at each level the first
+ * copy leaves a claim (the socket and what happened to it) as it finishes,
+ * and the second takes it: an event with no claim of its own at its level
+ * is one the first copy was skipped for. A flag raised while the first
+ * copy runs could not do this: the kernel counts a run as begun a little
+ * before the program's first instruction and as ended a little after its
+ * last, and an event landing there is skipped with the flag down (a tenth
+ * of the misses under load). The level comes from the softirq tracepoints,
+ * since preempt_count cannot be read without data symbols in kallsyms.
+ *
+ * A miss of a second copy loses nothing: it is busy only after the first
+ * copy finished at that level, so the first copy ran for the deeper one. */
+struct run_claims {
+	__u64 sk[2];	/* socket pointer, by level: 0 task, 1 softirq */
+	__u32 what[2];	/* transition (old << 4 | new) or CLAIM_DESTROY */
+	__u32 in_softirq;
+	__u32 __pad;
+};
+
+#define CLAIM_DESTROY 0x100
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct run_claims);
+} run_claims SEC(".maps");
+
+static __always_inline struct run_claims *cpu_claims(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&run_claims, &zero);
+}
+
+static __always_inline __u32 transition_code(int old, int new)
+{
+	return ((__u32)old & 15) << 4 | ((__u32)new & 15);
+}
+
+/* the first copy ran for this event */
+static __always_inline void claim_run(struct sock *sk, __u32 what)
+{
+	struct run_claims *c = cpu_claims();
+	__u32 level;
+
+	if (!c)
+		return;
+	level = c->in_softirq & 1;
+	c->sk[level] = (__u64)sk;
+	c->what[level] = what;
+}
+
+/* In the second copy: true if the first ran for this event (its claim is
+ * taken), false if it was skipped (a recursion miss, counted as caught). */
+static __always_inline bool first_copy_ran(struct sock *sk, __u32 what)
+{
+	struct run_claims *c = cpu_claims();
+	__u32 level;
+
+	if (!c)
+		return true;
+	level = c->in_softirq & 1;
+	if (c->sk[level] == (__u64)sk && c->what[level] == what) {
+		c->sk[level] = 0;
+		return true;
+	}
+	count(SYNFIN_CNT_NESTED_CAUGHT);
+	return false;
+}
+
+SEC("tp_btf/softirq_entry")
+int BPF_PROG(tp_softirq_entry, unsigned int vec)
+{
+	struct run_claims *c = cpu_claims();
+
+	if (c)
+		c->in_softirq = 1;
+	return 0;
+}
+
+SEC("tp_btf/softirq_exit")
+int BPF_PROG(tp_softirq_exit, unsigned int vec)
+{
+	struct run_claims *c = cpu_claims();
+
+	if (c)
+		c->in_softirq = 0;
+	return 0;
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_state, struct sock *sk, int old, int new)
 {
+	handle_state(sk, old, new, false);
+	claim_run(sk, transition_code(old, new));
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tp_state_nested, struct sock *sk, int old, int new)
+{
+	if (first_copy_ran(sk, transition_code(old, new)))
+		return 0;
 	return handle_state(sk, old, new, false);
 }
 
@@ -894,6 +1005,17 @@ static __always_inline int handle_destroy(struct sock *sk, const bool classic)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(tp_destroy, struct sock *sk)
 {
+	handle_destroy(sk, false);
+	claim_run(sk, CLAIM_DESTROY);
+	return 0;
+}
+
+/* see tp_state_nested */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(tp_destroy_nested, struct sock *sk)
+{
+	if (first_copy_ran(sk, CLAIM_DESTROY))
+		return 0;
 	return handle_destroy(sk, false);
 }
 

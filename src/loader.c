@@ -124,33 +124,66 @@ static void ensure_tracefs(int verbose)
 		fprintf(stderr, "synfin: mounted tracefs on /sys/kernel/tracing\n");
 }
 
+static int attach_one(struct loader *ld, struct bpf_program *prog)
+{
+	struct bpf_link *link;
+	int err;
+
+	link = bpf_program__attach(prog);
+	if (!link) {
+		err = -errno;
+		if (is_optional_prog(prog)) {
+			ld->no_accept_hooks = true;
+			return 0;
+		}
+		fprintf(stderr, "synfin: failed to attach %s: %s\n",
+			bpf_program__name(prog), strerror(-err));
+		return err;
+	}
+	if (ld->nlinks >= MAX_LINKS) {
+		bpf_link__destroy(link);
+		fprintf(stderr, "synfin: too many BPF programs\n");
+		return -E2BIG;
+	}
+	ld->links[ld->nlinks++] = link;
+	return 0;
+}
+
+/* The second copies of tp_state and tp_destroy (synfin.bpf.c) take only
+ * the runs the first was skipped for. */
+static bool is_second_copy(const struct bpf_program *prog)
+{
+	const char *name = bpf_program__name(prog);
+	size_t len = strlen(name);
+
+	return len > 7 && strcmp(name + len - 7, "_nested") == 0;
+}
+
+/* softirq_entry/exit tell the second copies which level a run is at. */
+static bool is_level_prog(const struct bpf_program *prog)
+{
+	return strncmp(bpf_program__name(prog), "tp_softirq_", 11) == 0;
+}
+
+/* A tracepoint runs its programs in the order they were attached: each
+ * second copy must run after its first. And the level must be known
+ * before a first copy runs at all, or a claim could be left at the wrong
+ * level and an event handled twice. */
 static int attach_all(struct loader *ld)
 {
 	struct bpf_program *prog;
-	int err;
+	int pass, err;
 
-	bpf_object__for_each_program(prog, ld->skel->obj) {
-		struct bpf_link *link;
+	for (pass = 0; pass < 3; pass++) {
+		bpf_object__for_each_program(prog, ld->skel->obj) {
+			int want = is_level_prog(prog) ? 0 : is_second_copy(prog) ? 2 : 1;
 
-		if (!bpf_program__autoload(prog))
-			continue;
-		link = bpf_program__attach(prog);
-		if (!link) {
-			err = -errno;
-			if (is_optional_prog(prog)) {
-				ld->no_accept_hooks = true;
+			if (want != pass || !bpf_program__autoload(prog))
 				continue;
-			}
-			fprintf(stderr, "synfin: failed to attach %s: %s\n",
-				bpf_program__name(prog), strerror(-err));
-			return err;
+			err = attach_one(ld, prog);
+			if (err)
+				return err;
 		}
-		if (ld->nlinks >= MAX_LINKS) {
-			bpf_link__destroy(link);
-			fprintf(stderr, "synfin: too many BPF programs\n");
-			return -E2BIG;
-		}
-		ld->links[ld->nlinks++] = link;
 	}
 	if (ld->no_accept_hooks)
 		fprintf(stderr, "synfin: warning: accept() tracepoints unavailable; "
@@ -328,19 +361,37 @@ bool loader__live_fds(const struct loader *ld, struct kfigures_fds *fds)
 	return true;
 }
 
+static uint64_t prog_recursion_misses(const struct bpf_program *prog)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	int fd = bpf_program__fd(prog);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
+uint64_t loader__recursion_caught(const struct loader *ld)
+{
+	uint64_t cnt[SYNFIN_CNT_MAX];
+
+	return loader__read_counters(ld, cnt) ? 0 : cnt[SYNFIN_CNT_NESTED_CAUGHT];
+}
+
+/* The first copies' misses that their second copies handled are no loss:
+ * only any not caught are. A second copy's own misses are never a loss:
+ * it is only busy once its first copy finished at that level, so the
+ * first ran for the deeper one. */
 uint64_t loader__recursion_misses(const struct loader *ld)
 {
 	struct bpf_program *prog;
-	uint64_t total = 0;
+	uint64_t total = 0, caught;
 
-	bpf_object__for_each_program(prog, ld->skel->obj) {
-		struct bpf_prog_info info = {};
-		uint32_t len = sizeof(info);
-		int fd = bpf_program__fd(prog);
-
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-			continue;
-		total += info.recursion_misses;
-	}
-	return total;
+	bpf_object__for_each_program(prog, ld->skel->obj)
+		if (!is_second_copy(prog))
+			total += prog_recursion_misses(prog);
+	/* read after the misses: a miss is caught right after it counts */
+	caught = loader__recursion_caught(ld);
+	return total > caught ? total - caught : 0;
 }

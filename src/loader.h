@@ -26,8 +26,10 @@ int loader__read_counters(const struct loader *ld, uint64_t out[SYNFIN_CNT_MAX])
 /* Summary mode with the detectors or top: the maps of the live figures
  * the kernel keeps. false when it keeps none (records carry them). */
 bool loader__live_fds(const struct loader *ld, struct kfigures_fds *fds);
-/* Program runs the kernel skipped because the program was already running
- * on that CPU (nested softirq), summed over synfin's programs. */
+/* Program runs the kernel skipped (a program already running on that CPU)
+ * that nothing made up for: a loss. */
 uint64_t loader__recursion_misses(const struct loader *ld);
+/* Runs tp_state and tp_destroy missed that their second copies handled: not a loss. */
+uint64_t loader__recursion_caught(const struct loader *ld);
 
 #endif /* SYNFIN_LOADER_H */

@@ -249,7 +249,7 @@ static void print_summary(struct app *app)
 	loader__read_counters(app->ld, cnt);
 	fprintf(stderr, "synfin: %llu events (%llu filtered in the kernel), lost: ringbuf_full=%llu "
 		"storage_full=%llu owner_map_full=%llu live_map_full=%llu table_full=%llu recursion_miss=%llu "
-		"detector_keys=%llu; "
+		"detector_keys=%llu; not lost: recursion_caught=%llu; "
 		"%u connections still open, %u TIME_WAIT socks followed\n",
 		(unsigned long long)cnt[SYNFIN_CNT_EMITTED],
 		(unsigned long long)cnt[SYNFIN_CNT_FILTERED],
@@ -260,6 +260,7 @@ static void print_summary(struct app *app)
 		(unsigned long long)engine__lost(app->eng, LOSS_TABLE_FULL),
 		(unsigned long long)loader__recursion_misses(app->ld),
 		(unsigned long long)app->reported_monitor,
+		(unsigned long long)cnt[SYNFIN_CNT_NESTED_CAUGHT],
 		engine__live(app->eng), engine__time_wait(app->eng));
 	if (cnt[SYNFIN_CNT_RB_FULL]) {
 		/* which records the full ring cost, so the loss can be checked

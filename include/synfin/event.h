@@ -175,7 +175,10 @@ _Static_assert(sizeof(struct synfin_conn_event) == 304, "synfin_conn_event ABI s
 #define SYNFIN_CNT_OPENS_PASSIVE  (SYNFIN_CNT_OPENS_ACTIVE + 1)
 /* a listener or CLOSE_WAIT map was full: that figure is short (a loss) */
 #define SYNFIN_CNT_LIVE_MAP_FULL  (SYNFIN_CNT_OPENS_ACTIVE + 2)
-#define SYNFIN_CNT_MAX            (SYNFIN_CNT_OPENS_ACTIVE + 3)
+/* transitions the second copy of the state program handled because the
+ * first was busy on that CPU (a recursion miss of the first, not a loss) */
+#define SYNFIN_CNT_NESTED_CAUGHT  (SYNFIN_CNT_OPENS_ACTIVE + 3)
+#define SYNFIN_CNT_MAX            (SYNFIN_CNT_OPENS_ACTIVE + 4)
 
 /* The live figures (summary mode, detectors or top on). Sending a record
  * at every handshake and every CLOSE_WAIT only for them cost as much as
