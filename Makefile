@@ -98,7 +98,8 @@ $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 
 .PHONY: unit-tests tools
 unit-tests: $(UNIT_BINS) $(ASAN_BINS)
-tools: $(TOOL_BINS)
+# the integration tests drive churn with the benchmark's generator
+tools: $(TOOL_BINS) $(OUTPUT)/bench/churn
 
 # The README's test command. Installs what is missing, builds, then runs
 # unit tests (no root) and integration tests (root, real BPF, namespaces).
