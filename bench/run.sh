@@ -469,7 +469,7 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 		 then .expected_transitions else .expected_ends end) as $exp
 		| . + {expected: $exp, lost_counted: ($exp - .received)}
 	      end
-	    # synfin: the first copies' misses that the second copies handled are no loss;
+	    # synfin: misses of the first copies that the second copies handled are no loss;
 	    # synfin reports the rest as recursion_miss
 	    | if .variant == "synfin_events" then
 		. + {reported_lost_transitions: (.reported.ringbuf_full_state + .reported.recursion_miss)}
