@@ -372,7 +372,8 @@ static uint64_t prog_recursion_misses(const struct bpf_program *prog)
 	return info.recursion_misses;
 }
 
-uint64_t loader__recursion_caught(const struct loader *ld)
+/* Runs tp_state and tp_destroy missed that their second copies handled. */
+static uint64_t recursion_caught(const struct loader *ld)
 {
 	uint64_t cnt[SYNFIN_CNT_MAX];
 
@@ -392,6 +393,6 @@ uint64_t loader__recursion_misses(const struct loader *ld)
 		if (!is_second_copy(prog))
 			total += prog_recursion_misses(prog);
 	/* read after the misses: a miss is caught right after it counts */
-	caught = loader__recursion_caught(ld);
+	caught = recursion_caught(ld);
 	return total > caught ? total - caught : 0;
 }

@@ -29,7 +29,5 @@ bool loader__live_fds(const struct loader *ld, struct kfigures_fds *fds);
 /* Program runs the kernel skipped (a program already running on that CPU)
  * that nothing made up for: a loss. */
 uint64_t loader__recursion_misses(const struct loader *ld);
-/* Runs tp_state and tp_destroy missed that their second copies handled: not a loss. */
-uint64_t loader__recursion_caught(const struct loader *ld);
 
 #endif /* SYNFIN_LOADER_H */
