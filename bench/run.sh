@@ -574,8 +574,9 @@ echo "Results ($(jq -r '.machine | "\(.hostname), \(.cpu_model) x\(.nproc), Linu
 		  (if .lost_counted == null then (if $k == "none" then "-" else "n/a (not counted)" end)
 		   else "\(.lost_counted) of \(if .received_kind == "state" or .received_kind == "transition" then .expected_transitions else .conns_total * 2 end) \(if .received_kind == "state" or .received_kind == "transition" then "transitions" else "conn ends" end)" end),
 		  (if $k == "none" then "-"
-		   elif $k == "synfin" or $k == "synfin_file" then "\(.reported.ringbuf_full) records (recursion \(.recursion_misses_state))"
-		   else "\(.reported_lost_transitions) tr (recursion \(.recursion_misses_state))" end),
+		   elif $k == "synfin" or $k == "synfin_file" then "\(.reported.ringbuf_full) records (recursion \(.reported.recursion_miss), caught \(.reported.recursion_caught))"
+		   elif $k == "synfin_events" then "\(.reported_lost_transitions) tr (recursion \(.reported.recursion_miss), caught \(.reported.recursion_caught))"
+		   else "\(.reported_lost_transitions) tr (recursion \(.reported.recursion_miss))" end),
 		  (if .adds_up == null then "-" elif .adds_up then "yes" elif .unaccounted != null then "NO (\(.unaccounted) unaccounted)" else "NO" end)
 		] | @tsv' "$SUMMARY"
 } | column -t -s $'\t'
