@@ -46,6 +46,9 @@ static const char usage_text[] =
 "      --max-conns N      connections tracked at once (default 262144);\n"
 "                         beyond it new ones are counted as lost\n"
 "      --drain-ms MS      drain the ring buffer every MS ms (default 10)\n"
+"      --priority-boost N lower the reader's nice value by N (default 4, 0 to\n"
+"                         leave it): a reader starved of CPU by the load it\n"
+"                         watches falls behind and the ring buffer overflows\n"
 "      --classic          use classic tracepoints even where tp_btf works\n"
 "      --no-timewait      do not follow TIME_WAIT sockets' timers (saves a\n"
 "                         little per timer; TIME_WAIT exits are then inferred)\n"
@@ -88,6 +91,7 @@ enum {
 	OPT_RINGBUF_MB,
 	OPT_MAX_CONNS,
 	OPT_DRAIN_MS,
+	OPT_PRIORITY_BOOST,
 	OPT_CLASSIC,
 	OPT_NO_TIMEWAIT,
 	OPT_LADDER,
@@ -118,6 +122,7 @@ static const struct option long_opts[] = {
 	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF_MB },
 	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 	{ "drain-ms", required_argument, NULL, OPT_DRAIN_MS },
+	{ "priority-boost", required_argument, NULL, OPT_PRIORITY_BOOST },
 	{ "classic", no_argument, NULL, OPT_CLASSIC },
 	{ "no-timewait", no_argument, NULL, OPT_NO_TIMEWAIT },
 	{ "ladder", no_argument, NULL, OPT_LADDER },
@@ -284,6 +289,7 @@ static void set_defaults(struct synfin_options *opts)
 	opts->ringbuf_mb = 8;
 	opts->max_conns = 262144;
 	opts->drain_ms = 10;
+	opts->priority_boost = 4;
 	opts->interval_s = 1;
 	detect_config_defaults(&opts->detect);
 }
@@ -370,6 +376,11 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 		case OPT_DRAIN_MS:
 			opt_name = "--drain-ms";
 			if (parse_u32(optarg, 1, 1000, &opts->drain_ms, err, sizeof(err)))
+				goto bad;
+			break;
+		case OPT_PRIORITY_BOOST:
+			opt_name = "--priority-boost";
+			if (parse_u32(optarg, 0, 39, &opts->priority_boost, err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_CLASSIC:

@@ -22,6 +22,7 @@ struct synfin_options {
 	uint32_t max_conns;
 	uint32_t duration_s;    /* 0: until SIGINT/SIGTERM */
 	uint32_t drain_ms;      /* how often the ring buffer is drained */
+	uint32_t priority_boost; /* nice steps the reader thread goes below its start */
 	bool top;               /* `synfin top`: the live screen (or stats records with -j) */
 	bool no_alerts;         /* --no-alerts: no detectors */
 	uint32_t interval_s;    /* census, detectors and screen refresh */

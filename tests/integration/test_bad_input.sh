@@ -46,4 +46,6 @@ bad_case syn_ratio_above_1 syn-ratio --syn-ratio 2
 bad_case tw_ports_zero tw-ports --tw-ports 0
 bad_case interval_zero interval --interval 0
 bad_case top_extra_arg extra top extra
+bad_case priority_boost_range priority-boost --priority-boost 40
+bad_case priority_boost_text priority-boost --priority-boost -1
 sf_done
