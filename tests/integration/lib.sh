@@ -167,6 +167,9 @@ sf_synfin_start()
 {
 	SF_OUT=$SF_TMP/synfin.out
 	SF_ERR=$SF_TMP/synfin.err
+	# emptied here, not by the child's redirection: a second start would
+	# otherwise race the child and may find the last run's ready line
+	: >"$SF_ERR"
 	"$SYNFIN" -j "$@" >"$SF_OUT" 2>"$SF_ERR" &
 	SF_SYNFIN_PID=$!
 	SF_PIDS+=("$SF_SYNFIN_PID")
@@ -571,6 +574,7 @@ sf_synfin_start_grep()
 	shift
 	SF_OUT=$SF_TMP/synfin.out
 	SF_ERR=$SF_TMP/synfin.err
+	: >"$SF_ERR"	# see sf_synfin_start
 	"$SYNFIN" -j "$@" 2>"$SF_ERR" > >(grep -E --line-buffered -- "$ere" >"$SF_OUT") &
 	SF_SYNFIN_PID=$!
 	SF_PIDS+=("$SF_SYNFIN_PID")
