@@ -115,7 +115,7 @@ struct {
  * its size; a failed insert is counted as storage_full. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536); /* resized by user space */
+	__uint(max_entries, 65536); /* --max-conns where it can grow (loader.c) */
 	__type(key, __u64);
 	__type(value, struct synfin_sk_owner);
 } classic_owners SEC(".maps");
@@ -136,7 +136,7 @@ struct accept_owner {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384); /* resized by user space */
+	__uint(max_entries, 16384); /* --max-conns where it can grow (loader.c) */
 	__type(key, __u64);
 	__type(value, struct accept_owner);
 } accept_owners SEC(".maps");

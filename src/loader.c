@@ -98,6 +98,21 @@ static bool kfree_skb_has_rx_sk(void)
 	return ok;
 }
 
+/* Tracing programs may use hash maps that allocate as they fill from 6.1
+ * on, when the BPF memory allocator (struct bpf_mem_alloc) came in; before
+ * that the verifier wants them preallocated. */
+static bool tracing_maps_may_grow(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool ok;
+
+	if (!btf)
+		return false;
+	ok = btf__find_by_name_kind(btf, "bpf_mem_alloc", BTF_KIND_STRUCT) > 0;
+	btf__free(btf);
+	return ok;
+}
+
 /* Hooks synfin can run without: accept() only refines a server socket's
  * owner from the listener's to the accepting process's. */
 static bool is_optional_prog(const struct bpf_program *prog)
@@ -220,6 +235,22 @@ static void configure(struct synfin_bpf *skel, const struct synfin_options *opts
 					 opts->max_conns ? opts->max_conns : 65536);
 	else
 		bpf_map__set_max_entries(skel->maps.close_waits, 1);
+	/* An accepted socket's owner waits in accept_owners for the socket's
+	 * next event, which for an idle connection is its close; classic mode
+	 * keeps every open socket's record in classic_owners. Both hold one
+	 * entry per open connection, so they take the connection cap, where
+	 * their memory can follow their use. Preallocated (older kernels),
+	 * --max-conns of them would cost tens of MiB of kernel memory whether
+	 * used or not: they keep their fixed sizes there, and a full map is
+	 * counted (owner_map_full, storage_full). */
+	if (tracing_maps_may_grow()) {
+		struct bpf_map *grow[] = { skel->maps.accept_owners, skel->maps.classic_owners };
+
+		for (size_t i = 0; i < sizeof(grow) / sizeof(grow[0]); i++) {
+			bpf_map__set_map_flags(grow[i], bpf_map__map_flags(grow[i]) | BPF_F_NO_PREALLOC);
+			bpf_map__set_max_entries(grow[i], opts->max_conns ? opts->max_conns : 65536);
+		}
+	}
 }
 
 static int open_and_load(const struct synfin_options *opts, bool classic,
