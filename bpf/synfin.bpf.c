@@ -732,8 +732,10 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
  * copy runs could not do this: the kernel counts a run as begun a little
  * before the program's first instruction and as ended a little after its
  * last, and an event landing there is skipped with the flag down (a tenth
- * of the misses under load). The level comes from the softirq tracepoints,
- * since preempt_count cannot be read without data symbols in kallsyms.
+ * of the misses under load). preempt_count cannot be read without data
+ * symbols in kallsyms, so the level comes from the stack the tracepoint
+ * runs on (run_level) where softirqs have one of their own, and from the
+ * softirq tracepoints elsewhere.
  *
  * A miss of a second copy loses nothing: it is busy only after the first
  * copy finished at that level, so the first copy ran for the deeper one. */
@@ -742,7 +744,14 @@ struct run_claims {
 	__u32 what[2];	/* transition (old << 4 | new) or CLAIM_DESTROY */
 	__u32 in_softirq;
 	__u32 __pad;
+	__u64 frame;	/* scratch: a stack address, read back as a number */
 };
+
+/* The size of a task's kernel stack, where the kernel runs softirqs that
+ * interrupt a task on a stack of their own (x86_64): then the level is
+ * whether this run's tracepoint lies outside the current task's stack, and
+ * the softirq tracepoints are not needed (run_level). 0: they give it. */
+const volatile __u64 task_stack_size = 0;
 
 #define CLAIM_DESTROY 0x100
 
@@ -765,29 +774,52 @@ static __always_inline __u32 transition_code(int old, int new)
 	return ((__u32)old & 15) << 4 | ((__u32)new & 15);
 }
 
+/* 0 in task context, 1 in a softirq that interrupted a task. ctx, the
+ * tracepoint's argument array, is a local of the kernel function that ran
+ * the program, so it lies on the stack that function runs on: the task's,
+ * or the IRQ stack a softirq runs on. (Not the program's own frame: from
+ * 6.13 tracing programs may run on a private per-CPU stack.) A softirq run
+ * on the task's stack is level 0 here: ksoftirqd, or one at the end of an
+ * interrupt of user mode. Neither can have interrupted a first copy, as
+ * user mode and ksoftirqd run none. ctx is stored through the map and
+ * loaded back because the verifier compares a pointer only as a number
+ * (a root-only store: synfin needs CAP_PERFMON anyway). */
+static __always_inline __u32 run_level(struct run_claims *c, void *ctx)
+{
+	__u64 args, stack;
+
+	if (!task_stack_size ||
+	    !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf))
+		return c->in_softirq & 1;
+	c->frame = (__u64)ctx;
+	args = *(volatile __u64 *)&c->frame;
+	stack = (__u64)bpf_get_current_task_btf()->stack;
+	return args - stack >= task_stack_size;
+}
+
 /* the first copy ran for this event */
-static __always_inline void claim_run(struct sock *sk, __u32 what)
+static __always_inline void claim_run(void *ctx, struct sock *sk, __u32 what)
 {
 	struct run_claims *c = cpu_claims();
 	__u32 level;
 
 	if (!c)
 		return;
-	level = c->in_softirq & 1;
+	level = run_level(c, ctx);
 	c->sk[level] = (__u64)sk;
 	c->what[level] = what;
 }
 
 /* In the second copy: true if the first ran for this event (its claim is
  * taken), false if it was skipped (a recursion miss, counted as caught). */
-static __always_inline bool first_copy_ran(struct sock *sk, __u32 what)
+static __always_inline bool first_copy_ran(void *ctx, struct sock *sk, __u32 what)
 {
 	struct run_claims *c = cpu_claims();
 	__u32 level;
 
 	if (!c)
 		return true;
-	level = c->in_softirq & 1;
+	level = run_level(c, ctx);
 	if (c->sk[level] == (__u64)sk && c->what[level] == what) {
 		c->sk[level] = 0;
 		return true;
@@ -820,14 +852,14 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_state, struct sock *sk, int old, int new)
 {
 	handle_state(sk, old, new, false);
-	claim_run(sk, transition_code(old, new));
+	claim_run(ctx, sk, transition_code(old, new));
 	return 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_state_nested, struct sock *sk, int old, int new)
 {
-	if (first_copy_ran(sk, transition_code(old, new)))
+	if (first_copy_ran(ctx, sk, transition_code(old, new)))
 		return 0;
 	return handle_state(sk, old, new, false);
 }
@@ -1006,7 +1038,7 @@ SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(tp_destroy, struct sock *sk)
 {
 	handle_destroy(sk, false);
-	claim_run(sk, CLAIM_DESTROY);
+	claim_run(ctx, sk, CLAIM_DESTROY);
 	return 0;
 }
 
@@ -1014,7 +1046,7 @@ int BPF_PROG(tp_destroy, struct sock *sk)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(tp_destroy_nested, struct sock *sk)
 {
-	if (first_copy_ran(sk, CLAIM_DESTROY))
+	if (first_copy_ran(ctx, sk, CLAIM_DESTROY))
 		return 0;
 	return handle_destroy(sk, false);
 }

@@ -113,6 +113,44 @@ static bool tracing_maps_may_grow(void)
 	return ok;
 }
 
+/* The size of a task's kernel stack where softirqs that interrupt a task
+ * run on a stack of their own, so the second copies can tell the level by
+ * where they run (synfin.bpf.c, run_level); 0 elsewhere, and the softirq
+ * tracepoints tell it. x86_64 (without PREEMPT_RT, whose softirqs run in
+ * threads) has THREAD_SIZE 16 KiB, doubled under KASAN; the BPF side also
+ * needs bpf_get_current_task_btf (5.11). */
+static uint64_t task_stack_size(void)
+{
+#if defined(__x86_64__)
+	struct btf *btf;
+	bool ok = false;
+	int id;
+
+	/* the tests' way to run the portable method here too */
+	if (getenv("SYNFIN_LEVEL_FROM_SOFTIRQ"))
+		return 0;
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return 0;
+	id = btf__find_by_name_kind(btf, "bpf_func_id", BTF_KIND_ENUM);
+	if (id > 0) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		const struct btf_enum *e = btf_enum(t);
+
+		for (uint32_t i = 0; i < btf_vlen(t) && !ok; i++)
+			ok = strcmp(btf__name_by_offset(btf, e[i].name_off),
+				    "BPF_FUNC_get_current_task_btf") == 0;
+	}
+	btf__free(btf);
+	/* only PREEMPT_RT has rt_spin_lock */
+	if (!ok || kallsyms_lookup("rt_spin_lock"))
+		return 0;
+	return kallsyms_lookup("kasan_report") ? 32768 : 16384;
+#else
+	return 0;
+#endif
+}
+
 /* Hooks synfin can run without: accept() only refines a server socket's
  * owner from the listener's to the accepting process's. */
 static bool is_optional_prog(const struct bpf_program *prog)
@@ -223,6 +261,10 @@ static void configure(struct synfin_bpf *skel, const struct synfin_options *opts
 	/* wake the consumer early only when a quarter of the ring is used */
 	ro->wakeup_bytes = (uint64_t)opts->ringbuf_mb * 1024 * 1024 / 4;
 	ro->tw_timer_fn = opts->no_timewait ? 0 : kallsyms_lookup("tw_timer_handler");
+	ro->task_stack_size = classic ? 0 : task_stack_size();
+	if (opts->verbose && !classic)
+		fprintf(stderr, "synfin: nesting level from %s\n", ro->task_stack_size ?
+			"the stack a tracepoint runs on" : "the softirq tracepoints");
 	/* one record per socket end unless every transition is asked for;
 	 * the detectors and top need the live figures (maps) on top of that */
 	ro->summarize = !opts->events;
@@ -274,6 +316,8 @@ static int open_and_load(const struct synfin_options *opts, bool classic,
 		else if (is_tw_fin_prog(prog))
 			bpf_program__set_autoload(prog, !classic && skel->rodata->tw_timer_fn &&
 						  kfree_skb_has_rx_sk());
+		else if (is_level_prog(prog))
+			bpf_program__set_autoload(prog, !classic && !skel->rodata->task_stack_size);
 		else if (is_btf_prog(prog))
 			bpf_program__set_autoload(prog, !classic);
 		else if (is_classic_prog(prog))

@@ -12,6 +12,9 @@
 #    rounds, then FAIL: the check would prove nothing);
 #  - once: no connection end has two conn records (a run handled by both
 #    copies).
+# Both ways of telling a softirq from task context are run: from the stack
+# a tracepoint runs on (x86_64) and from the softirq tracepoints (elsewhere,
+# and here with SYNFIN_LEVEL_FROM_SOFTIRQ set).
 # Records are not counted against the generator's connections here: on the
 # VMs this runs on, softirq work done on the sandbox agent's thread runs no
 # BPF program at all, and the kernel counts no miss for it (ftrace sees those
@@ -26,7 +29,6 @@ sf_setup_ns "$T"
 # a churn of tens of thousands of connections a second needs the whole
 # port range, and TIME_WAIT ports back (this namespace's settings only)
 sf_in "$SF_NS_S" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="2048 65535"
-sf_start "$T" --netns "$SF_NETNS_S"
 
 # the recursion misses of tp_state and tp_destroy as the kernel counts them
 # (bpftool's JSON names no owning process here, so the test needs the only
@@ -38,41 +40,65 @@ first_copy_misses()
 		else error("\(length) programs") end'
 }
 
-conns=0
-misses=0
-for round in 1 2 3; do
-	if ! sf_in "$SF_NS_S" "$CHURN" --mode client-first --conns-parallel 4 --duration 2 \
-		>"$SF_TMP/churn$round.json" 2>"$SF_TMP/churn$round.err"; then
-		sf_fail "$T/churn" "churn failed: $(head -c 300 "$SF_TMP/churn$round.err")"
-		sf_done
+# method NAME WANT: churn under synfin, whose -v line must name WANT as
+# the source of the nesting level
+method()
+{
+	local name=$1 want=$2 conns=0 misses=0 round caught dups ends
+	if ! sf_synfin_start -v --netns "$SF_NETNS_S"; then
+		sf_fail "$T/$name" "synfin did not start: $(head -n 3 "$SF_ERR" | tr '\n' ' ')"
+		return
 	fi
-	conns=$((conns + $(jq .conns "$SF_TMP/churn$round.json")))
-	misses=$(first_copy_misses) ||
-		{ sf_fail "$T/caught" "not one tp_state and one tp_destroy loaded"; sf_done; }
-	echo "  round $round: $conns connections, recursion misses of the first copies $misses"
-	[ "$misses" -gt 0 ] && break
-done
-# the last connection ends (FIN_WAIT2 -> CLOSE on the client) come with the
-# peer's FIN; let them land, then read the misses once more
-sleep 1
-misses=$(first_copy_misses)
-sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit cleanly"
+	if ! grep -q "^synfin: nesting level from $want\$" "$SF_ERR"; then
+		sf_synfin_stop
+		sf_fail "$T/$name" "not the level from $want: $(grep nesting "$SF_ERR")"
+		return
+	fi
+	for round in 1 2 3; do
+		if ! sf_in "$SF_NS_S" "$CHURN" --mode client-first --conns-parallel 4 --duration 2 \
+			>"$SF_TMP/churn$round.json" 2>"$SF_TMP/churn$round.err"; then
+			sf_synfin_stop
+			sf_fail "$T/$name/churn" "churn failed: $(head -c 300 "$SF_TMP/churn$round.err")"
+			return
+		fi
+		conns=$((conns + $(jq .conns "$SF_TMP/churn$round.json")))
+		if ! misses=$(first_copy_misses); then
+			sf_synfin_stop
+			sf_fail "$T/$name/caught" "not one tp_state and one tp_destroy loaded"
+			return
+		fi
+		echo "  $name round $round: $conns connections, recursion misses of the first copies $misses"
+		[ "$misses" -gt 0 ] && break
+	done
+	# the last connection ends (FIN_WAIT2 -> CLOSE on the client) come with
+	# the peer's FIN; let them land, then read the misses once more
+	sleep 1
+	misses=$(first_copy_misses)
+	sf_synfin_stop || sf_fail "$T/$name/stop" "synfin did not exit cleanly"
 
-caught=$(sf_summary "$SF_ERR" recursion_caught)
-if [ "$misses" -gt 0 ] && [ "$caught" = "$misses" ]; then
-	sf_pass "$T/caught"
-else
-	sf_fail "$T/caught" "tp_state and tp_destroy missed $misses runs, the second copies caught '$caught'"
-fi
+	caught=$(sf_summary "$SF_ERR" recursion_caught)
+	if [ "$misses" -gt 0 ] && [ "$caught" = "$misses" ]; then
+		sf_pass "$T/$name/caught"
+	else
+		sf_fail "$T/$name/caught" "tp_state and tp_destroy missed $misses runs, the second copies caught '$caught'"
+	fi
 
-# a run handled by both copies would write a connection end's record twice
-dups=$(jq -r --argjson ns "$SF_NETNS_S" 'select(.type == "conn" and .netns == $ns) |
-	"\(.role) \(.lport) \(.rport) \(.handshake.isn_local)"' "$SF_OUT" | sort | uniq -d | grep -c .)
-ends=$(jq -r --argjson ns "$SF_NETNS_S" 'select(.type == "conn" and .netns == $ns) | .role' \
-	"$SF_OUT" | grep -c .)
-if [ "$dups" = 0 ] && [ "$ends" -gt "$conns" ]; then
-	sf_pass "$T/once"
+	# a run handled by both copies would write a connection end's record twice
+	dups=$(jq -r --argjson ns "$SF_NETNS_S" 'select(.type == "conn" and .netns == $ns) |
+		"\(.role) \(.lport) \(.rport) \(.handshake.isn_local)"' "$SF_OUT" | sort | uniq -d | grep -c .)
+	ends=$(jq -r --argjson ns "$SF_NETNS_S" 'select(.type == "conn" and .netns == $ns) | .role' \
+		"$SF_OUT" | grep -c .)
+	if [ "$dups" = 0 ] && [ "$ends" -gt "$conns" ]; then
+		sf_pass "$T/$name/once"
+	else
+		sf_fail "$T/$name/once" "$dups connection ends recorded twice (of $ends records, $conns connections)"
+	fi
+}
+
+if [ "$(uname -m)" = x86_64 ]; then
+	method stack "the stack a tracepoint runs on"
 else
-	sf_fail "$T/once" "$dups connection ends recorded twice (of $ends records, $conns connections)"
+	sf_skip "$T/stack" "the level is read from the stack on x86_64 only"
 fi
+SYNFIN_LEVEL_FROM_SOFTIRQ=1 method softirq "the softirq tracepoints"
 sf_done
