@@ -459,15 +459,37 @@ static uint64_t recursion_caught(const struct loader *ld)
  * only any not caught are. A second copy's own misses are never a loss:
  * it is only busy once its first copy finished at that level, so the
  * first ran for the deeper one. */
-uint64_t loader__recursion_misses(const struct loader *ld)
+/* tp_state and tp_destroy: the programs with a second copy */
+static bool has_second_copy(const struct bpf_program *prog)
+{
+	const char *name = bpf_program__name(prog);
+
+	return strcmp(name, "tp_state") == 0 || strcmp(name, "tp_destroy") == 0;
+}
+
+void loader__recursion(const struct loader *ld, struct loader_recursion *r)
 {
 	struct bpf_program *prog;
-	uint64_t total = 0, caught;
 
-	bpf_object__for_each_program(prog, ld->skel->obj)
-		if (!is_second_copy(prog))
-			total += prog_recursion_misses(prog);
+	memset(r, 0, sizeof(*r));
+	bpf_object__for_each_program(prog, ld->skel->obj) {
+		if (is_second_copy(prog))
+			continue;
+		if (has_second_copy(prog))
+			r->first_copies += prog_recursion_misses(prog);
+		else
+			r->others += prog_recursion_misses(prog);
+	}
 	/* read after the misses: a miss is caught right after it counts */
-	caught = recursion_caught(ld);
-	return total > caught ? total - caught : 0;
+	r->caught = recursion_caught(ld);
+}
+
+uint64_t loader__recursion_misses(const struct loader *ld)
+{
+	struct loader_recursion r;
+	uint64_t missed;
+
+	loader__recursion(ld, &r);
+	missed = r.first_copies + r.others;
+	return missed > r.caught ? missed - r.caught : 0;
 }

@@ -29,5 +29,12 @@ bool loader__live_fds(const struct loader *ld, struct kfigures_fds *fds);
 /* Program runs the kernel skipped (a program already running on that CPU)
  * that nothing made up for: a loss. */
 uint64_t loader__recursion_misses(const struct loader *ld);
+/* The raw figures behind it, read together. */
+struct loader_recursion {
+	uint64_t first_copies; /* runs the kernel skipped of tp_state and tp_destroy */
+	uint64_t others;       /* ... of the programs without a second copy */
+	uint64_t caught;       /* runs their second copies made up for */
+};
+void loader__recursion(const struct loader *ld, struct loader_recursion *r);
 
 #endif /* SYNFIN_LOADER_H */

@@ -263,6 +263,16 @@ static void print_summary(struct app *app)
 		(unsigned long long)app->reported_monitor,
 		(unsigned long long)cnt[SYNFIN_CNT_NESTED_CAUGHT],
 		engine__live(app->eng), engine__time_wait(app->eng));
+	if (app->opts.verbose) {
+		struct loader_recursion r;
+
+		/* read in one moment, for checking one against the other */
+		loader__recursion(app->ld, &r);
+		fprintf(stderr, "synfin: recursion: the kernel skipped %llu runs of tp_state and "
+			"tp_destroy, their second copies took %llu; %llu runs of other programs\n",
+			(unsigned long long)r.first_copies, (unsigned long long)r.caught,
+			(unsigned long long)r.others);
+	}
 	if (cnt[SYNFIN_CNT_RB_FULL]) {
 		/* which records the full ring cost, so the loss can be checked
 		 * against what was expected (and --ringbuf-mb sized) */
