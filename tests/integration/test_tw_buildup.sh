@@ -109,15 +109,20 @@ sf_in "$SF_NS_C" sysctl -qw net.ipv4.ip_local_port_range="40000 40999" ||
 churn a "$PA" "$NA" --wait-eof --close-first
 twa=$(sf_ss_count "$SF_NS_C" time-wait "( dport = :$PA )")
 echo "  a: client ns TIME-WAIT to :$PA: $twa (ss) of 1000 ports"
-sf_check "$T/a/traffic" "only $twa TIME-WAIT socks toward :$PA in the client namespace (want $NA)" \
-	[ "$twa" -ge $((NA * 95 / 100)) ]
+# The alert needs 500 (half the range). The namespace keeps up to 6% fewer
+# than 700 (659-700 seen in this test; 687-699 with one synfin beside a
+# copy of this traffic, 698-700 with none): some connections are reset
+# (TcpOutRsts in the server namespace), and their client socks leave
+# TIME_WAIT early. 600 still puts 60% of the range in TIME_WAIT.
+sf_check "$T/a/traffic" "only $twa TIME-WAIT socks toward :$PA in the client namespace (want 600 of $NA)" \
+	[ "$twa" -ge 600 ]
 cond='.kind == "timewait_buildup" and .netns == $ns and .side == "client" and .destination.port == $port'
 sel=(--argjson ns "$SF_NETNS_C" --argjson port "$PA")
 sf_wait_alert 10 "$SF_TMP/dflt.out" "$cond and .state == \"start\"" "${sel[@]}"
 SF_JQ_ARGS=("${sel[@]}" --arg addr "$SF_S4" --argjson t1 "$CHURN_T1" --argjson pid "$CHURN_CLI")
 rec=$(sf_alerts "$SF_TMP/dflt.out" "$cond and .state == \"start\"" "${sel[@]}")
 sf_expect_first "$T/a/start" "timewait_buildup start side client toward $SF_S4:$PA (default thresholds)" \
-	"$rec" '.destination.addr == $addr' '.figures.port_use >= 0.5' '.figures.count >= 650' \
+	"$rec" '.destination.addr == $addr' '.figures.port_use >= 0.5' '.figures.count >= 500' \
 	'(.fired | length) >= 1'
 sf_expect_first "$T/a/owner" "timewait_buildup start side client" "$rec" \
 	'.pid == $pid' '.comm == "sftwacli"'
