@@ -455,10 +455,6 @@ static uint64_t recursion_caught(const struct loader *ld)
 	return loader__read_counters(ld, cnt) ? 0 : cnt[SYNFIN_CNT_NESTED_CAUGHT];
 }
 
-/* The first copies' misses that their second copies handled are no loss:
- * only any not caught are. A second copy's own misses are never a loss:
- * it is only busy once its first copy finished at that level, so the
- * first ran for the deeper one. */
 /* tp_state and tp_destroy: the programs with a second copy */
 static bool has_second_copy(const struct bpf_program *prog)
 {
@@ -484,6 +480,10 @@ void loader__recursion(const struct loader *ld, struct loader_recursion *r)
 	r->caught = recursion_caught(ld);
 }
 
+/* The first copies' misses that their second copies handled are no loss:
+ * only any not caught are. A second copy's own misses are never a loss:
+ * it is only busy once its first copy finished at that level, so the
+ * first ran for the deeper one. */
 uint64_t loader__recursion_misses(const struct loader *ld)
 {
 	struct loader_recursion r;
