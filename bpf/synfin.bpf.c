@@ -744,7 +744,6 @@ struct run_claims {
 	__u32 what[2];	/* transition (old << 4 | new) or CLAIM_DESTROY */
 	__u32 in_softirq;
 	__u32 __pad;
-	__u64 frame;	/* scratch: a stack address, read back as a number */
 };
 
 /* The size of a task's kernel stack, where the kernel runs softirqs that
@@ -781,18 +780,19 @@ static __always_inline __u32 transition_code(int old, int new)
  * 6.13 tracing programs may run on a private per-CPU stack.) A softirq run
  * on the task's stack is level 0 here: ksoftirqd, or one at the end of an
  * interrupt of user mode. Neither can have interrupted a first copy, as
- * user mode and ksoftirqd run none. ctx is stored through the map and
- * loaded back because the verifier compares a pointer only as a number
- * (a root-only store: synfin needs CAP_PERFMON anyway). */
+ * user mode and ksoftirqd run none. The verifier compares a pointer only
+ * as a number, and an atomic add into this run's own stack slot makes it
+ * one (a pointer leak only root may make: synfin needs CAP_PERFMON
+ * anyway). Not a store to the per-CPU map: a softirq could overwrite it
+ * between the store and the load. */
 static __always_inline __u32 run_level(struct run_claims *c, void *ctx)
 {
-	__u64 args, stack;
+	__u64 args = 0, stack;
 
 	if (!task_stack_size ||
 	    !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf))
 		return c->in_softirq & 1;
-	c->frame = (__u64)ctx;
-	args = *(volatile __u64 *)&c->frame;
+	__sync_fetch_and_add(&args, (__u64)ctx);
 	stack = (__u64)bpf_get_current_task_btf()->stack;
 	return args - stack >= task_stack_size;
 }
