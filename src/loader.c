@@ -75,42 +75,34 @@ static bool is_tw_fin_prog(const struct bpf_program *prog)
 	return strcmp(bpf_program__name(prog), "tp_kfree_skb") == 0;
 }
 
+/* The kernel probes below read vmlinux BTF (NULL: none, and each says no);
+ * open_and_load loads it once for all of them. */
+
 /* skb:kfree_skb passes rx_sk (the socket that handled the segment) from
  * 6.x on: its BTF prototype then has 5 parameters (ctx, skb, location,
  * reason, rx_sk). */
-static bool kfree_skb_has_rx_sk(void)
+static bool kfree_skb_has_rx_sk(const struct btf *btf)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
 	const struct btf_type *t;
-	bool ok = false;
 	int id;
 
 	if (!btf)
 		return false;
 	id = btf__find_by_name_kind(btf, "btf_trace_kfree_skb", BTF_KIND_TYPEDEF);
-	if (id > 0) {
-		t = btf__type_by_id(btf, btf__resolve_type(btf, id));
-		if (t && btf_is_ptr(t))
-			t = btf__type_by_id(btf, t->type);
-		ok = t && btf_is_func_proto(t) && btf_vlen(t) == 5;
-	}
-	btf__free(btf);
-	return ok;
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(btf, btf__resolve_type(btf, id));
+	if (t && btf_is_ptr(t))
+		t = btf__type_by_id(btf, t->type);
+	return t && btf_is_func_proto(t) && btf_vlen(t) == 5;
 }
 
 /* Tracing programs may use hash maps that allocate as they fill from 6.1
  * on, when the BPF memory allocator (struct bpf_mem_alloc) came in; before
  * that the verifier wants them preallocated. */
-static bool tracing_maps_may_grow(void)
+static bool tracing_maps_may_grow(const struct btf *btf)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
-	bool ok;
-
-	if (!btf)
-		return false;
-	ok = btf__find_by_name_kind(btf, "bpf_mem_alloc", BTF_KIND_STRUCT) > 0;
-	btf__free(btf);
-	return ok;
+	return btf && btf__find_by_name_kind(btf, "bpf_mem_alloc", BTF_KIND_STRUCT) > 0;
 }
 
 /* The size of a task's kernel stack where softirqs that interrupt a task
@@ -119,18 +111,14 @@ static bool tracing_maps_may_grow(void)
  * tracepoints tell it. x86_64 (without PREEMPT_RT, whose softirqs run in
  * threads) has THREAD_SIZE 16 KiB, doubled under KASAN; the BPF side also
  * needs bpf_get_current_task_btf (5.11). */
-static uint64_t task_stack_size(void)
+static uint64_t task_stack_size(const struct btf *btf)
 {
 #if defined(__x86_64__)
-	struct btf *btf;
 	bool ok = false;
 	int id;
 
 	/* the tests' way to run the portable method here too */
-	if (getenv("SYNFIN_LEVEL_FROM_SOFTIRQ"))
-		return 0;
-	btf = btf__load_vmlinux_btf();
-	if (!btf)
+	if (getenv("SYNFIN_LEVEL_FROM_SOFTIRQ") || !btf)
 		return 0;
 	id = btf__find_by_name_kind(btf, "bpf_func_id", BTF_KIND_ENUM);
 	if (id > 0) {
@@ -141,12 +129,12 @@ static uint64_t task_stack_size(void)
 			ok = strcmp(btf__name_by_offset(btf, e[i].name_off),
 				    "BPF_FUNC_get_current_task_btf") == 0;
 	}
-	btf__free(btf);
 	/* only PREEMPT_RT has rt_spin_lock */
 	if (!ok || kallsyms_lookup("rt_spin_lock"))
 		return 0;
 	return kallsyms_lookup("kasan_report") ? 32768 : 16384;
 #else
+	(void)btf;
 	return 0;
 #endif
 }
@@ -245,7 +233,7 @@ static int attach_all(struct loader *ld)
 }
 
 static void configure(struct synfin_bpf *skel, const struct synfin_options *opts,
-		      bool classic)
+		      bool classic, const struct btf *vmlinux)
 {
 	const struct synfin_filter *f = &opts->filter;
 	struct synfin_bpf__rodata *ro = skel->rodata;
@@ -261,7 +249,7 @@ static void configure(struct synfin_bpf *skel, const struct synfin_options *opts
 	/* wake the consumer early only when a quarter of the ring is used */
 	ro->wakeup_bytes = (uint64_t)opts->ringbuf_mb * 1024 * 1024 / 4;
 	ro->tw_timer_fn = opts->no_timewait ? 0 : kallsyms_lookup("tw_timer_handler");
-	ro->task_stack_size = classic ? 0 : task_stack_size();
+	ro->task_stack_size = classic ? 0 : task_stack_size(vmlinux);
 	if (opts->verbose && !classic)
 		fprintf(stderr, "synfin: nesting level from %s\n", ro->task_stack_size ?
 			"the stack a tracepoint runs on" : "the softirq tracepoints");
@@ -285,7 +273,7 @@ static void configure(struct synfin_bpf *skel, const struct synfin_options *opts
 	 * --max-conns of them would cost tens of MiB of kernel memory whether
 	 * used or not: they keep their fixed sizes there, and a full map is
 	 * counted (owner_map_full, storage_full). */
-	if (tracing_maps_may_grow()) {
+	if (tracing_maps_may_grow(vmlinux)) {
 		struct bpf_map *grow[] = { skel->maps.accept_owners, skel->maps.classic_owners };
 
 		for (size_t i = 0; i < sizeof(grow) / sizeof(grow[0]); i++) {
@@ -300,6 +288,7 @@ static int open_and_load(const struct synfin_options *opts, bool classic,
 {
 	struct synfin_bpf *skel;
 	struct bpf_program *prog;
+	struct btf *vmlinux;
 	int err;
 
 	skel = synfin_bpf__open();
@@ -308,14 +297,16 @@ static int open_and_load(const struct synfin_options *opts, bool classic,
 		fprintf(stderr, "synfin: failed to open BPF object: %s\n", strerror(-err));
 		return err;
 	}
-	configure(skel, opts, classic);
+	/* NULL without BTF: every probe then says no */
+	vmlinux = btf__load_vmlinux_btf();
+	configure(skel, opts, classic, vmlinux);
 	bpf_object__for_each_program(prog, skel->obj) {
 		/* TIME_WAIT timers need tp_btf and the handler's address */
 		if (is_tw_prog(prog))
 			bpf_program__set_autoload(prog, !classic && skel->rodata->tw_timer_fn);
 		else if (is_tw_fin_prog(prog))
 			bpf_program__set_autoload(prog, !classic && skel->rodata->tw_timer_fn &&
-						  kfree_skb_has_rx_sk());
+						  kfree_skb_has_rx_sk(vmlinux));
 		else if (is_level_prog(prog))
 			bpf_program__set_autoload(prog, !classic && !skel->rodata->task_stack_size);
 		else if (is_btf_prog(prog))
@@ -323,6 +314,7 @@ static int open_and_load(const struct synfin_options *opts, bool classic,
 		else if (is_classic_prog(prog))
 			bpf_program__set_autoload(prog, classic);
 	}
+	btf__free(vmlinux);
 	err = synfin_bpf__load(skel);
 	if (err) {
 		synfin_bpf__destroy(skel);
