@@ -470,18 +470,18 @@ void loader__recursion(const struct loader *ld, struct loader_recursion *r)
 	}
 	/* read after the misses: a miss is caught right after it counts */
 	r->caught = recursion_caught(ld);
+	/* The first copies' misses that their second copies handled are no
+	 * loss: only any not caught are. A second copy's own misses are never
+	 * a loss: it is only busy once its first copy finished at that level,
+	 * so the first ran for the deeper one. */
+	r->lost = r->first_copies + r->others > r->caught ?
+		  r->first_copies + r->others - r->caught : 0;
 }
 
-/* The first copies' misses that their second copies handled are no loss:
- * only any not caught are. A second copy's own misses are never a loss:
- * it is only busy once its first copy finished at that level, so the
- * first ran for the deeper one. */
 uint64_t loader__recursion_misses(const struct loader *ld)
 {
 	struct loader_recursion r;
-	uint64_t missed;
 
 	loader__recursion(ld, &r);
-	missed = r.first_copies + r.others;
-	return missed > r.caught ? missed - r.caught : 0;
+	return r.lost;
 }

@@ -34,6 +34,7 @@ struct loader_recursion {
 	uint64_t first_copies; /* runs the kernel skipped of tp_state and tp_destroy */
 	uint64_t others;       /* ... of the programs without a second copy */
 	uint64_t caught;       /* runs their second copies made up for */
+	uint64_t lost;         /* what loader__recursion_misses returns */
 };
 void loader__recursion(const struct loader *ld, struct loader_recursion *r);
 

@@ -246,8 +246,11 @@ static void print_summary(struct app *app)
 		[SYNFIN_EV_CONN] = "conn",
 	};
 	uint64_t cnt[SYNFIN_CNT_MAX] = {};
+	struct loader_recursion r;
 
 	loader__read_counters(app->ld, cnt);
+	/* misses and catches in one read, so the two printed agree */
+	loader__recursion(app->ld, &r);
 	fprintf(stderr, "synfin: %llu events (%llu filtered in the kernel), lost: ringbuf_full=%llu "
 		"storage_full=%llu owner_map_full=%llu live_map_full=%llu table_full=%llu recursion_miss=%llu "
 		"detector_keys=%llu; not lost: recursion_caught=%llu; "
@@ -259,20 +262,15 @@ static void print_summary(struct app *app)
 		(unsigned long long)cnt[SYNFIN_CNT_OWNER_MAP_FULL],
 		(unsigned long long)cnt[SYNFIN_CNT_LIVE_MAP_FULL],
 		(unsigned long long)engine__lost(app->eng, LOSS_TABLE_FULL),
-		(unsigned long long)loader__recursion_misses(app->ld),
+		(unsigned long long)r.lost,
 		(unsigned long long)app->reported_monitor,
-		(unsigned long long)cnt[SYNFIN_CNT_NESTED_CAUGHT],
+		(unsigned long long)r.caught,
 		engine__live(app->eng), engine__time_wait(app->eng));
-	if (app->opts.verbose) {
-		struct loader_recursion r;
-
-		/* read in one moment, for checking one against the other */
-		loader__recursion(app->ld, &r);
+	if (app->opts.verbose)
 		fprintf(stderr, "synfin: recursion: the kernel skipped %llu runs of tp_state and "
 			"tp_destroy, their second copies took %llu; %llu runs of other programs\n",
 			(unsigned long long)r.first_copies, (unsigned long long)r.caught,
 			(unsigned long long)r.others);
-	}
 	if (cnt[SYNFIN_CNT_RB_FULL]) {
 		/* which records the full ring cost, so the loss can be checked
 		 * against what was expected (and --ringbuf-mb sized) */
