@@ -297,6 +297,18 @@ sf_setup_ns()
 	fi
 }
 
+# sf_setup_churn NAME: sf_setup_ns, and the benchmark's churn generator
+# ($CHURN) ready to run in the server namespace. A churn of tens of
+# thousands of connections a second needs the whole port range, and
+# TIME_WAIT ports back (that namespace's settings only).
+sf_setup_churn()
+{
+	sf_setup_ns "$1"
+	CHURN=${CHURN:-$SF_ROOT/build/bench/churn}
+	[ -x "$CHURN" ] || { sf_fail "$1" "no churn generator at $CHURN (make tools)"; sf_done; }
+	sf_in "$SF_NS_S" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="2048 65535"
+}
+
 # sf_start NAME [SYNFIN-ARGS...]: start synfin or FAIL + exit.
 sf_start()
 {

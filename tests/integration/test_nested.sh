@@ -24,12 +24,7 @@
 . "$(dirname "$0")/lib.sh"
 
 T=nested
-CHURN=${CHURN:-$SF_ROOT/build/bench/churn}
-sf_setup_ns "$T"
-[ -x "$CHURN" ] || { sf_fail "$T" "no churn generator at $CHURN (make tools)"; sf_done; }
-# a churn of tens of thousands of connections a second needs the whole
-# port range, and TIME_WAIT ports back (this namespace's settings only)
-sf_in "$SF_NS_S" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="2048 65535"
+sf_setup_churn "$T"
 
 # the recursion misses of tp_state and tp_destroy as the kernel counts them
 # (bpftool's JSON names no owning process here, so the test needs the only

@@ -11,10 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 T=owner_cap
-CHURN=${CHURN:-$SF_ROOT/build/bench/churn}
-sf_setup_ns "$T"
-[ -x "$CHURN" ] || { sf_fail "$T" "no churn generator at $CHURN (make tools)"; sf_done; }
-sf_in "$SF_NS_S" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="2048 65535"
+sf_setup_churn "$T"
 
 # hold NAME K KEY OP WANT [SYNFIN-ARGS...]: K idle connections (both ends
 # in helper processes that accepted them) held open, then closed; the
