@@ -1150,6 +1150,53 @@ static __always_inline void fill_from_skb(const struct sk_buff *skb, struct synf
 	e->rport = bpf_ntohs(tcph.source);
 }
 
+/* The namespace a segment arrived in, from its device: a reset sent with
+ * no socket has nothing else to name it by, and --netns must still see
+ * it. A rare path, so plain probe reads. */
+static __always_inline __u32 skb_netns(const struct sk_buff *skb)
+{
+	return BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+}
+
+/* A listener answers a segment of no connection (an ACK or FIN whose
+ * socket is gone, say) with a reset. The reset is not the listener's own:
+ * it does not go into the listener's story, and the tuple is the
+ * segment's, so the record names the peer that was reset. The id and the
+ * owner are the listener's, as a synack_retransmit names its listener. */
+static __always_inline int listener_reset(struct sock *sk, const struct sk_buff *skb,
+					  __u64 reason, const bool classic)
+{
+	struct synfin_sk_owner *own = get_owner(sk, false, classic);
+	struct synfin_event *e;
+
+	e = reserve_event(SYNFIN_EV_RESET_SENT);
+	if (!e)
+		return 0;
+	if (skb)
+		fill_from_skb(skb, e, !classic);
+	e->netns = sock_netns(&sk->__sk_common, !classic);
+	e->cgroup_id = sock_cgroup_id(sk, !classic);
+	if (!classic)
+		e->cookie = sock_cookie(sk);
+	else if (own)
+		e->cookie = own->classic_id;
+	fill_owner(e, own);
+	if (!pass_sock_filters(e->family, e->netns, e->cgroup_id) ||
+	    !pass_port_filters(e->lport, e->rport) ||
+	    (own ? !pass_pid_filter(own->pid, own->flags) : filter_pid)) {
+		bpf_ringbuf_discard(e, 0);
+		count(SYNFIN_CNT_FILTERED);
+		return 0;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = SYNFIN_EV_RESET_SENT;
+	e->old_state = e->new_state = TCP_LISTEN;
+	e->flags |= SYNFIN_F_LISTENER_SK;
+	e->reason = reason;
+	submit_event(e);
+	return 0;
+}
+
 static __always_inline int handle_send_reset(struct sock *sk, const struct sk_buff *skb,
 					     __u64 reason, const bool classic)
 {
@@ -1158,6 +1205,8 @@ static __always_inline int handle_send_reset(struct sock *sk, const struct sk_bu
 
 	if (sk) {
 		state = SF_READ(!classic, sk, __sk_common.skc_state);
+		if (state == TCP_LISTEN)
+			return listener_reset(sk, skb, reason, classic);
 		if (state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV) {
 			struct synfin_sk_owner *own = get_owner(sk, false, classic);
 
@@ -1185,6 +1234,7 @@ static __always_inline int handle_send_reset(struct sock *sk, const struct sk_bu
 		e->flags = e->new_state == TCP_TIME_WAIT ? SYNFIN_F_TW_SK : SYNFIN_F_REQ_SK;
 	} else if (skb) {
 		fill_from_skb(skb, e, !classic);
+		e->netns = skb_netns(skb);
 		e->flags = SYNFIN_F_NO_SK;
 	}
 	if (!pass_sock_filters(e->family, e->netns, 0) ||

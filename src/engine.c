@@ -986,7 +986,8 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 			tw_fin_followed(f, ev);
 		return;
 	case SYNFIN_EV_RESET_SENT:
-		c = (ev->flags & (SYNFIN_F_NO_SK | SYNFIN_F_TW_SK | SYNFIN_F_REQ_SK)) ?
+		c = (ev->flags & (SYNFIN_F_NO_SK | SYNFIN_F_TW_SK | SYNFIN_F_REQ_SK |
+				  SYNFIN_F_LISTENER_SK)) ?
 			NULL : find(eng, ev->cookie);
 		if (c)
 			c->rst_sent = true;

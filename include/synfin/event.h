@@ -65,6 +65,8 @@
 #define SYNFIN_F_REQ_SK      (1u << 10) /* event about a request (half-open) socket */
 #define SYNFIN_F_LINGER0     (1u << 11) /* SO_LINGER on with a zero timeout: close() resets */
 #define SYNFIN_F_HZ_UNKNOWN  (1u << 12) /* TW_START: seq holds jiffies, not ms (no CONFIG_HZ) */
+#define SYNFIN_F_LISTENER_SK (1u << 13) /* reset sent by a listener for a segment of no
+					  * connection: the tuple is the segment's */
 
 /* One record on the ring buffer. Addresses are in network byte order
  * (IPv4 in the first 4 bytes), ports in host byte order. Timestamps are

@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Resets the server's kernel sends for segments of no connection, traced
+# with --netns of the server namespace, with --events (tp_btf, and classic
+# tracepoints); the default table shows connections only:
+#  a. an ACK to a listening port (as when a peer's duplicate final ACK
+#     arrives after the server's socket is gone): the listener answers with
+#     a reset. The record is a `reset` of state LISTEN that names the peer
+#     it reset (the segment's tuple) and the listener's owner. (By default
+#     it used to be folded into the listener's story, which no record shows.)
+#  b. a SYN to a port with no listener: reset with no socket at all. It
+#     has no socket to name a namespace by, yet --netns must see it.
+# shellcheck source=tests/integration/lib.sh disable=SC2016
+. "$(dirname "$0")/lib.sh"
+
+T=stray_segment
+PL=5310   # listening
+PC=5311   # closed
+HPING=$(command -v hping3)
+sf_setup_ns "$T"
+[ -n "$HPING" ] || { sf_skip "$T" "no hping3 (make deps)"; sf_done; }
+
+# one bare segment from the client namespace, from source port SPORT
+send()
+{
+	local flag=$1 port=$2 sport=$3
+	sf_in "$SF_NS_C" timeout 10 "$HPING" "$flag" -p "$port" -s "$sport" -k -c 1 -q "$SF_S4" \
+		>"$SF_TMP/hping.$sport" 2>&1
+}
+
+# reset_record SPORT: the server namespace's reset records toward the peer
+reset_record()
+{
+	jq -c --argjson ns "$SF_NETNS_S" --arg ra "$SF_C4" --argjson rp "$1" \
+		'select(.type == "reset" and .netns == $ns and .raddr == $ra and .rport == $rp)' \
+		"$SF_OUT" 2>/dev/null
+}
+
+wait_reset()
+{
+	local n=50
+	while [ -z "$(reset_record "$1")" ] && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+}
+
+run()
+{
+	local name=$1 sa=$2 sb=$3
+	shift 3
+	sf_start "$T/$name" --netns "$SF_NETNS_S" --no-alerts "$@"
+	# the listener is born under synfin, which learns its owner then
+	sf_bg "$SF_TMP/srv.$name" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PL" \
+		--no-accept --hold-listener-file "$SF_TMP/stop.$name" --comm sfstraysrv \
+		--ready-file "$SF_TMP/srv.$name.ready" --timeout-ms 60000
+	SPID=$SF_LAST_PID
+	sf_wait_file "$SF_TMP/srv.$name.ready" || { sf_fail "$T/$name" "server did not listen"; sf_done; }
+	send -A "$PL" "$sa"
+	send -S "$PC" "$sb"
+	wait_reset "$sa"
+	wait_reset "$sb"
+	touch "$SF_TMP/stop.$name"
+	sf_wait_pid "$SPID" 5
+	sf_synfin_stop || sf_fail "$T/$name/stop" "synfin did not exit 0 on SIGINT"
+
+	SF_JQ_ARGS=(--arg la "$SF_S4" --argjson lp "$PL" --argjson spid "$SPID")
+	sf_expect "$T/$name/listener" "$(reset_record "$sa")" \
+		'.direction == "sent"' '.state == "LISTEN"' '.reason == "TCP_FLAGS"' \
+		'.family == "ipv4"' '.laddr == $la' '.lport == $lp' \
+		'.pid == $spid' '.comm == "sfstraysrv"'
+	SF_JQ_ARGS=(--arg la "$SF_S4" --argjson lp "$PC")
+	sf_expect "$T/$name/no-socket" "$(reset_record "$sb")" \
+		'.direction == "sent"' '.state == "NONE"' '.reason == "NO_SOCKET"' \
+		'.laddr == $la' '.lport == $lp' '.pid == 0'
+	SF_JQ_ARGS=()
+}
+
+run events 40123 40124 --events
+run classic-events 40125 40126 --classic --events
+sf_done
