@@ -104,18 +104,17 @@ sf_check "$T/b/default-quiet" "400 TIME_WAIT fired at default thresholds: $(head
 release b
 
 # --- a. client closes first, 1000 ephemeral ports ---------------------------------
-sf_in "$SF_NS_C" sysctl -qw net.ipv4.ip_local_port_range="40000 40999" ||
+# A client sometimes sends its final ACK twice; the copy reaches the server
+# after its socket has gone, the listener answers with a reset (a `reset`
+# record of state LISTEN), and the reset would kill the client's TIME_WAIT
+# sock (0-26 of 700 per run). RFC 1337 behaviour keeps them all.
+sf_in "$SF_NS_C" sysctl -qw net.ipv4.ip_local_port_range="40000 40999" net.ipv4.tcp_rfc1337=1 ||
 	{ sf_fail "$T/a" "cannot narrow ip_local_port_range"; sf_done; }
 churn a "$PA" "$NA" --wait-eof --close-first
 twa=$(sf_ss_count "$SF_NS_C" time-wait "( dport = :$PA )")
 echo "  a: client ns TIME-WAIT to :$PA: $twa (ss) of 1000 ports"
-# The alert needs 500 (half the range). The namespace keeps up to 6% fewer
-# than 700 (659-700 seen in this test; 687-699 with one synfin beside a
-# copy of this traffic, 698-700 with none): some connections are reset
-# (TcpOutRsts in the server namespace), and their client socks leave
-# TIME_WAIT early. 600 still puts 60% of the range in TIME_WAIT.
-sf_check "$T/a/traffic" "only $twa TIME-WAIT socks toward :$PA in the client namespace (want 600 of $NA)" \
-	[ "$twa" -ge 600 ]
+sf_check "$T/a/traffic" "only $twa TIME-WAIT socks toward :$PA in the client namespace (want $NA)" \
+	[ "$twa" -ge $((NA * 95 / 100)) ]
 cond='.kind == "timewait_buildup" and .netns == $ns and .side == "client" and .destination.port == $port'
 sel=(--argjson ns "$SF_NETNS_C" --argjson port "$PA")
 sf_wait_alert 10 "$SF_TMP/dflt.out" "$cond and .state == \"start\"" "${sel[@]}"
