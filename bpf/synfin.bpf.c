@@ -1158,6 +1158,35 @@ static __always_inline __u32 skb_netns(const struct sk_buff *skb)
 	return BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
 }
 
+/* A reset of no connection of its own (sent by a listener, a TIME_WAIT
+ * or request sock, or no socket), built and filtered on the stack. Summary
+ * mode ships connections, not these: it counts one for the live rates, as
+ * a reset folded into a story is counted, and a burst of them (a scan, a
+ * mass close) takes no ring space from the connections' records. */
+static __always_inline void ship_stray_reset(struct synfin_event *r, __u64 reason)
+{
+	struct synfin_event *e;
+
+	if (!pass_sock_filters(r->family, r->netns, r->cgroup_id) ||
+	    !pass_port_filters(r->lport, r->rport)) {
+		count(SYNFIN_CNT_FILTERED);
+		return;
+	}
+	if (summarize) {
+		count(SYNFIN_CNT_RST_SENT_FOLDED);
+		return;
+	}
+	e = reserve_event(SYNFIN_EV_RESET_SENT);
+	if (!e)
+		return;
+	r->ts_ns = bpf_ktime_get_ns();
+	r->kind = SYNFIN_EV_RESET_SENT;
+	r->old_state = r->new_state;
+	r->reason = reason;
+	__builtin_memcpy(e, r, sizeof(*e));
+	submit_event(e);
+}
+
 /* A listener answers a segment of no connection (an ACK or FIN whose
  * socket is gone, say) with a reset. The reset is not the listener's own:
  * it does not go into the listener's story, and the tuple is the
@@ -1167,40 +1196,31 @@ static __always_inline int listener_reset(struct sock *sk, const struct sk_buff 
 					  __u64 reason, const bool classic)
 {
 	struct synfin_sk_owner *own = get_owner(sk, false, classic);
-	struct synfin_event *e;
+	struct synfin_event r = {};
 
-	e = reserve_event(SYNFIN_EV_RESET_SENT);
-	if (!e)
-		return 0;
-	if (skb)
-		fill_from_skb(skb, e, !classic);
-	e->netns = sock_netns(&sk->__sk_common, !classic);
-	e->cgroup_id = sock_cgroup_id(sk, !classic);
-	if (!classic)
-		e->cookie = sock_cookie(sk);
-	else if (own)
-		e->cookie = own->classic_id;
-	fill_owner(e, own);
-	if (!pass_sock_filters(e->family, e->netns, e->cgroup_id) ||
-	    !pass_port_filters(e->lport, e->rport) ||
-	    (own ? !pass_pid_filter(own->pid, own->flags) : filter_pid)) {
-		bpf_ringbuf_discard(e, 0);
+	if (own ? !pass_pid_filter(own->pid, own->flags) : filter_pid) {
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
 	}
-	e->ts_ns = bpf_ktime_get_ns();
-	e->kind = SYNFIN_EV_RESET_SENT;
-	e->old_state = e->new_state = TCP_LISTEN;
-	e->flags |= SYNFIN_F_LISTENER_SK;
-	e->reason = reason;
-	submit_event(e);
+	if (skb)
+		fill_from_skb(skb, &r, !classic);
+	r.netns = sock_netns(&sk->__sk_common, !classic);
+	r.cgroup_id = sock_cgroup_id(sk, !classic);
+	if (!classic)
+		r.cookie = sock_cookie(sk);
+	else if (own)
+		r.cookie = own->classic_id;
+	fill_owner(&r, own);
+	r.new_state = TCP_LISTEN;
+	r.flags |= SYNFIN_F_LISTENER_SK;
+	ship_stray_reset(&r, reason);
 	return 0;
 }
 
 static __always_inline int handle_send_reset(struct sock *sk, const struct sk_buff *skb,
 					     __u64 reason, const bool classic)
 {
-	struct synfin_event *e;
+	struct synfin_event *e, r = {};
 	int state = 0;
 
 	if (sk) {
@@ -1220,35 +1240,26 @@ static __always_inline int handle_send_reset(struct sock *sk, const struct sk_bu
 			return 0;
 		}
 	}
-	/* No full socket: a TIME_WAIT or request sock, or none at all. */
-	e = reserve_event(SYNFIN_EV_RESET_SENT);
-	if (!e)
-		return 0;
-	if (sk) {
-		read_common_addrs(&sk->__sk_common, e, !classic);
-		e->lport = SF_READ(!classic, sk, __sk_common.skc_num);
-		e->netns = sock_netns(&sk->__sk_common, !classic);
-		if (!classic)
-			e->cookie = sock_cookie(sk);
-		e->new_state = state;
-		e->flags = e->new_state == TCP_TIME_WAIT ? SYNFIN_F_TW_SK : SYNFIN_F_REQ_SK;
-	} else if (skb) {
-		fill_from_skb(skb, e, !classic);
-		e->netns = skb_netns(skb);
-		e->flags = SYNFIN_F_NO_SK;
-	}
-	if (!pass_sock_filters(e->family, e->netns, 0) ||
-	    !pass_port_filters(e->lport, e->rport) || filter_pid || filter_cgroup) {
-		/* A pid or cgroup filter cannot be judged without an owner. */
-		bpf_ringbuf_discard(e, 0);
+	/* No full socket: a TIME_WAIT or request sock, or none at all. A pid
+	 * or cgroup filter cannot be judged without an owner. */
+	if (filter_pid || filter_cgroup) {
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
 	}
-	e->ts_ns = bpf_ktime_get_ns();
-	e->kind = SYNFIN_EV_RESET_SENT;
-	e->old_state = e->new_state;
-	e->reason = reason;
-	submit_event(e);
+	if (sk) {
+		read_common_addrs(&sk->__sk_common, &r, !classic);
+		r.lport = SF_READ(!classic, sk, __sk_common.skc_num);
+		r.netns = sock_netns(&sk->__sk_common, !classic);
+		if (!classic)
+			r.cookie = sock_cookie(sk);
+		r.new_state = state;
+		r.flags = state == TCP_TIME_WAIT ? SYNFIN_F_TW_SK : SYNFIN_F_REQ_SK;
+	} else if (skb) {
+		fill_from_skb(skb, &r, !classic);
+		r.netns = skb_netns(skb);
+		r.flags = SYNFIN_F_NO_SK;
+	}
+	ship_stray_reset(&r, reason);
 	return 0;
 }
 

@@ -169,7 +169,7 @@ _Static_assert(sizeof(struct synfin_conn_event) == 304, "synfin_conn_event ABI s
 /* Summary mode: what went into a story instead of onto the ring, for the
  * live rates (the records that would have said so are not sent). */
 #define SYNFIN_CNT_RETRANS_FOLDED  5 /* retransmits of a socket with a story */
-#define SYNFIN_CNT_RST_SENT_FOLDED 6
+#define SYNFIN_CNT_RST_SENT_FOLDED 6 /* ... resets, and those of no connection */
 #define SYNFIN_CNT_RST_RECV_FOLDED 7
 #define SYNFIN_CNT_RB_FULL_KIND   8 /* + SYNFIN_EV_*: RB_FULL split by record kind */
 /* Summary mode with the live figures on: handshakes completed. */

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Resets the server's kernel sends for segments of no connection, traced
 # with --netns of the server namespace, with --events (tp_btf, and classic
-# tracepoints); the default table shows connections only:
+# tracepoints); by default they only count in the live rates:
 #  a. an ACK to a listening port (as when a peer's duplicate final ACK
 #     arrives after the server's socket is gone): the listener answers with
 #     a reset. The record is a `reset` of state LISTEN that names the peer
@@ -75,4 +75,33 @@ run()
 
 run events 40123 40124 --events
 run classic-events 40125 40126 --classic --events
+
+# By default no reset record is shipped, yet each one counts in the live
+# rates of `synfin top -j`: the two of the server namespace, and not the
+# one the client namespace sends for a SYN to its own closed port.
+SF_OUT=$SF_TMP/top.out
+SF_ERR=$SF_TMP/top.err
+: >"$SF_ERR"
+"$SYNFIN" top -j --netns "$SF_NETNS_S" --interval 1 >"$SF_OUT" 2>"$SF_ERR" &
+SF_SYNFIN_PID=$!
+SF_PIDS+=("$SF_SYNFIN_PID")
+sf_wait_ready "$SF_SYNFIN_PID" "$SF_ERR" "synfin top" ||
+	{ sf_fail "$T/top" "synfin top did not start"; sf_done; }
+sf_bg "$SF_TMP/srv.top" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PL" \
+	--no-accept --hold-listener-file "$SF_TMP/stop.top" \
+	--ready-file "$SF_TMP/srv.top.ready" --timeout-ms 60000
+SPID=$SF_LAST_PID
+sf_wait_file "$SF_TMP/srv.top.ready" || { sf_fail "$T/top" "server did not listen"; sf_done; }
+send -A "$PL" 40127
+send -S "$PC" 40128
+sf_in "$SF_NS_S" timeout 10 "$HPING" -S -p "$PC" -s 40129 -k -c 1 -q "$SF_C4" >/dev/null 2>&1
+sleep 2.2	# two intervals close after the last segment
+# stopped while the listener lives: its own record would count as shipped
+sf_synfin_stop || sf_fail "$T/top/stop" "synfin top did not exit 0 on SIGINT"
+touch "$SF_TMP/stop.top"
+sf_wait_pid "$SPID" 5
+sent=$(jq -s '[.[] | select(.type == "stats") | .rates.resets_sent * .interval_s] | add // 0 | round' "$SF_OUT")
+sf_check "$T/top/counted" "top counted $sent resets sent in the server namespace (want 2)" [ "$sent" = 2 ]
+shipped=$(sf_summary "$SF_ERR" events)
+sf_check "$T/top/not-shipped" "$shipped records shipped for no connection (want 0)" [ "$shipped" = 0 ]
 sf_done
