@@ -370,6 +370,7 @@ trial()
 				table_full: kv("table_full"),
 				recursion_miss: kv("recursion_miss"),
 				recursion_caught: kv("recursion_caught"),
+				spilled: kv("spilled"),
 				ringbuf_full_state: 0}
 		  elif ($variant == "tcpstates" or $variant == "tcplife") then
 			.reported = {perf_lost: kv("perf_lost"), recursion_miss: $sp_miss}
@@ -574,7 +575,7 @@ echo "Results ($(jq -r '.machine | "\(.hostname), \(.cpu_model) x\(.nproc), Linu
 		  (if .lost_counted == null then (if $k == "none" then "-" else "n/a (not counted)" end)
 		   else "\(.lost_counted) of \(if .received_kind == "state" or .received_kind == "transition" then .expected_transitions else .conns_total * 2 end) \(if .received_kind == "state" or .received_kind == "transition" then "transitions" else "conn ends" end)" end),
 		  (if $k == "none" then "-"
-		   elif $k == "synfin" or $k == "synfin_file" then "\(.reported.ringbuf_full) records (recursion \(.reported.recursion_miss), caught \(.reported.recursion_caught))"
+		   elif $k == "synfin" or $k == "synfin_file" then "\(.reported.ringbuf_full) records (recursion \(.reported.recursion_miss), caught \(.reported.recursion_caught), spilled \(.reported.spilled // 0))"
 		   elif $k == "synfin_events" then "\(.reported_lost_transitions) tr (recursion \(.reported.recursion_miss), caught \(.reported.recursion_caught))"
 		   else "\(.reported_lost_transitions) tr (recursion \(.reported.recursion_miss))" end),
 		  (if .adds_up == null then "-" elif .adds_up then "yes" elif .unaccounted != null then "NO (\(.unaccounted) unaccounted)" else "NO" end)

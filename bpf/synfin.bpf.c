@@ -51,6 +51,38 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* Connection records the ring had no room for wait here, in kernel
+ * memory, until user space drains them: a burst of closes (a server
+ * restart dropping 100k connections) outruns any ring that fits the RSS
+ * budget, as the ring is mapped into user space twice. Sized by user
+ * space (--spill), and allocated as used where the kernel lets tracing
+ * programs do that (6.1+). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* resized by user space */
+	__type(key, __u64);
+	__type(value, struct synfin_conn_event);
+} spill SEC(".maps");
+
+/* 0: the spill map is off (--spill 0) */
+const volatile __u8 spill_on = 0;
+/* The spill map's keys, and how many records went in: user space drains
+ * the map only while it has taken fewer than spill_stored out. */
+__u64 spill_next_key = 0;
+__u64 spill_stored = 0;
+
+/* Where a connection record is built before it is copied to the ring or
+ * the spill map, by slot: the state program, its second copy (which runs
+ * while the first is busy on the CPU, so each needs its own). */
+#define CONN_SLOT_FIRST  0
+#define CONN_SLOT_SECOND 1
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct synfin_conn_event);
+} conn_scratch SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SYNFIN_HS_SIDES);
@@ -201,6 +233,41 @@ static __always_inline void submit_event(void *e)
 {
 	bpf_ringbuf_submit(e, submit_flags());
 	count(SYNFIN_CNT_EMITTED);
+}
+
+/* A connection record is built in its slot's scratch, not in the ring: if
+ * the ring is full, it can still go to the spill map. */
+static __always_inline struct synfin_conn_event *conn_scratch_get(__u32 slot)
+{
+	struct synfin_conn_event *ce = bpf_map_lookup_elem(&conn_scratch, &slot);
+
+	if (ce)
+		__builtin_memset(&ce->close, 0, sizeof(ce->close));
+	return ce;
+}
+
+/* To the ring, or failing that to the spill map; false if neither took
+ * it (counted as a ring loss). Copying 304 bytes is a few ns of a state
+ * program's several hundred. */
+static __always_inline bool ship_conn(struct synfin_conn_event *ce)
+{
+	__u64 key;
+
+	if (!bpf_ringbuf_output(&events, ce, sizeof(*ce), submit_flags())) {
+		count(SYNFIN_CNT_EMITTED);
+		return true;
+	}
+	if (spill_on) {
+		key = __sync_fetch_and_add(&spill_next_key, 1);
+		if (!bpf_map_update_elem(&spill, &key, ce, BPF_NOEXIST)) {
+			__sync_fetch_and_add(&spill_stored, 1);
+			count(SYNFIN_CNT_SPILLED);
+			return true;
+		}
+	}
+	count(SYNFIN_CNT_RB_FULL);
+	count(SYNFIN_CNT_RB_FULL_KIND + SYNFIN_EV_CONN);
+	return false;
 }
 
 /* A tw birth left waiting (its ->CLOSE never took it: filtered out, or
@@ -615,7 +682,7 @@ static __always_inline void note_live(struct sock *sk, const struct tcp_sock *tp
 }
 
 static __always_inline int handle_state(struct sock *sk, int old, int new,
-					const bool classic)
+					const bool classic, const __u32 slot)
 {
 	struct synfin_event *e;
 	struct synfin_sk_owner *own;
@@ -684,18 +751,11 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	if (summarize && new != TCP_CLOSE)
 		return 0;
 	if (conn_record)
-		e = reserve_record(SYNFIN_EV_CONN, sizeof(struct synfin_conn_event));
+		e = (struct synfin_event *)conn_scratch_get(slot);
 	else
 		e = reserve_event(SYNFIN_EV_STATE);
 	if (!e)
 		return 0;
-	if (own) {
-		own->flags |= OWN_EMITTED;
-		/* only a ->CLOSE that made it onto the ring spares the
-		 * destroy record */
-		if (new == TCP_CLOSE)
-			own->close_seen = 1;
-	}
 	fill_sock_identity(sk, tp, e, own, classic);
 	e->ts_ns = now;
 	e->kind = SYNFIN_EV_STATE;
@@ -707,9 +767,19 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 		e->flags |= SYNFIN_F_PROC_CTX;
 	fill_owner(e, own);
 	read_tcp_figures(tp, e, !classic);
-	if (conn_record)
+	if (conn_record) {
 		finish_conn_record(e, own, 0);
-	submit_event(e);
+		if (!ship_conn((struct synfin_conn_event *)e))
+			return 0;
+	} else {
+		submit_event(e);
+	}
+	if (own) {
+		own->flags |= OWN_EMITTED;
+		/* only a ->CLOSE that made it out spares the destroy record */
+		if (new == TCP_CLOSE)
+			own->close_seen = 1;
+	}
 	if (new == TCP_CLOSE)
 		put_owner(sk, classic);
 	return 0;
@@ -851,7 +921,7 @@ int BPF_PROG(tp_softirq_exit, unsigned int vec)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_state, struct sock *sk, int old, int new)
 {
-	handle_state(sk, old, new, false);
+	handle_state(sk, old, new, false, CONN_SLOT_FIRST);
 	claim_run(ctx, sk, transition_code(old, new));
 	return 0;
 }
@@ -861,7 +931,7 @@ int BPF_PROG(tp_state_nested, struct sock *sk, int old, int new)
 {
 	if (first_copy_ran(ctx, sk, transition_code(old, new)))
 		return 0;
-	return handle_state(sk, old, new, false);
+	return handle_state(sk, old, new, false, CONN_SLOT_SECOND);
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")
@@ -869,7 +939,8 @@ int tpc_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
-	return handle_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, true);
+	return handle_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, true,
+			    CONN_SLOT_FIRST);
 }
 
 /* Events about a full socket other than a state change: same filters,

@@ -27,7 +27,13 @@ struct loader {
 	bool timewait;       /* TIME_WAIT timer hooks attached */
 	bool tw_fin;         /* a FIN reaching a tw sock is seen (kfree_skb) */
 	int ncpus;
+	uint64_t spill_taken;  /* records drained from the spill map so far */
+	uint64_t *spill_keys;  /* batch buffers for the drain */
+	struct synfin_conn_event *spill_vals;
 };
+
+/* Spilled records taken per system call */
+#define SPILL_BATCH 1024
 
 /* Programs that need BTF-typed tracepoints (tp_btf). */
 static bool is_btf_prog(const struct bpf_program *prog)
@@ -237,6 +243,8 @@ static void configure(struct synfin_bpf *skel, const struct synfin_options *opts
 {
 	const struct synfin_filter *f = &opts->filter;
 	struct synfin_bpf__rodata *ro = skel->rodata;
+	bool may_grow = tracing_maps_may_grow(vmlinux);
+	uint32_t spill;
 
 	ro->filter_pid = f->pid;
 	ro->filter_netns = f->netns;
@@ -273,8 +281,19 @@ static void configure(struct synfin_bpf *skel, const struct synfin_options *opts
 	 * --max-conns of them would cost tens of MiB of kernel memory whether
 	 * used or not: they keep their fixed sizes there, and a full map is
 	 * counted (owner_map_full, storage_full). */
-	if (tracing_maps_may_grow(vmlinux)) {
+	/* The spill map takes connection records only (summary mode). Where
+	 * it must be preallocated its default shrinks to 4096 (1.5 MiB of
+	 * kernel memory) unless --spill asked for more. */
+	spill = opts->events ? 0 : opts->spill;
+	if (!may_grow && !opts->spill_set && spill > 4096)
+		spill = 4096;
+	ro->spill_on = spill > 0;
+	bpf_map__set_max_entries(skel->maps.spill, spill ? spill : 1);
+	if (may_grow) {
 		struct bpf_map *grow[] = { skel->maps.accept_owners, skel->maps.classic_owners };
+
+		bpf_map__set_map_flags(skel->maps.spill,
+				       bpf_map__map_flags(skel->maps.spill) | BPF_F_NO_PREALLOC);
 
 		for (size_t i = 0; i < sizeof(grow) / sizeof(grow[0]); i++) {
 			bpf_map__set_map_flags(grow[i], bpf_map__map_flags(grow[i]) | BPF_F_NO_PREALLOC);
@@ -375,6 +394,8 @@ void loader__free(struct loader *ld)
 {
 	if (!ld)
 		return;
+	free(ld->spill_keys);
+	free(ld->spill_vals);
 	for (int i = 0; i < ld->nlinks; i++)
 		bpf_link__destroy(ld->links[i]);
 	synfin_bpf__destroy(ld->skel);
@@ -413,6 +434,39 @@ int loader__read_counters(const struct loader *ld, uint64_t out[SYNFIN_CNT_MAX])
 		for (int cpu = 0; cpu < ld->ncpus; cpu++)
 			out[i] += vals[cpu];
 	}
+	return 0;
+}
+
+int loader__drain_spill(struct loader *ld, loader_record_fn fn, void *ctx)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, batch_opts);
+	int fd = bpf_map__fd(ld->skel->maps.spill);
+	uint32_t n, token = 0;
+	bool first = true;
+	int err = 0;
+
+	/* stored only grows; what went in while we walked the map waits for
+	 * the next drain */
+	if (ld->spill_taken >= __atomic_load_n(&ld->skel->bss->spill_stored, __ATOMIC_ACQUIRE))
+		return 0;
+	if (!ld->spill_keys) {
+		ld->spill_keys = calloc(SPILL_BATCH, sizeof(*ld->spill_keys));
+		ld->spill_vals = calloc(SPILL_BATCH, sizeof(*ld->spill_vals));
+		if (!ld->spill_keys || !ld->spill_vals)
+			return -ENOMEM;
+	}
+	do {
+		n = SPILL_BATCH;
+		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &token, &token,
+						      ld->spill_keys, ld->spill_vals, &n,
+						      &batch_opts);
+		if (err && errno != ENOENT)
+			return -errno;
+		first = false;
+		ld->spill_taken += n;
+		for (uint32_t i = 0; i < n; i++)
+			fn(ctx, &ld->spill_vals[i], sizeof(ld->spill_vals[i]));
+	} while (!err);
 	return 0;
 }
 

@@ -253,7 +253,7 @@ static void print_summary(struct app *app)
 	loader__recursion(app->ld, &r);
 	fprintf(stderr, "synfin: %llu events (%llu filtered in the kernel), lost: ringbuf_full=%llu "
 		"storage_full=%llu owner_map_full=%llu live_map_full=%llu table_full=%llu recursion_miss=%llu "
-		"detector_keys=%llu; not lost: recursion_caught=%llu; "
+		"detector_keys=%llu; not lost: recursion_caught=%llu spilled=%llu; "
 		"%u connections still open, %u TIME_WAIT socks followed\n",
 		(unsigned long long)cnt[SYNFIN_CNT_EMITTED],
 		(unsigned long long)cnt[SYNFIN_CNT_FILTERED],
@@ -265,6 +265,7 @@ static void print_summary(struct app *app)
 		(unsigned long long)r.lost,
 		(unsigned long long)app->reported_monitor,
 		(unsigned long long)r.caught,
+		(unsigned long long)cnt[SYNFIN_CNT_SPILLED],
 		engine__live(app->eng), engine__time_wait(app->eng));
 	if (app->opts.verbose)
 		fprintf(stderr, "synfin: recursion: the kernel skipped %llu runs of tp_state and "
@@ -306,6 +307,17 @@ static void boost_reader(uint32_t boost)
 			"under load it may fall behind\n", target, strerror(errno));
 }
 
+/* Connection records the kernel could not put on the full ring wait in
+ * its spill map: they follow the ring's, in no particular order. */
+static int drain_spill(struct app *app)
+{
+	int err = loader__drain_spill(app->ld, on_record, app);
+
+	if (err)
+		fprintf(stderr, "synfin: reading the spill map failed: %s\n", strerror(-err));
+	return err;
+}
+
 static int run(struct app *app)
 {
 	uint64_t start = now_mono_ns(), next_report = start + 1000000000ULL;
@@ -331,6 +343,9 @@ static int run(struct app *app)
 			fprintf(stderr, "synfin: reading the ring buffer failed: %s\n", strerror(-err));
 			return err;
 		}
+		err = drain_spill(app);
+		if (err)
+			return err;
 		now = now_mono_ns();
 		if (app->ladder)
 			ladder__tick(app->ladder, now);
@@ -356,6 +371,8 @@ static int run(struct app *app)
 	} while (err == DRAIN_MORE && now_mono_ns() - stop_drain < 2000000000ULL);
 	if (err == DRAIN_MORE)
 		err = 0;
+	if (!err)
+		err = drain_spill(app);
 	report_losses(app);
 	output__flush(app->out);
 	return err < 0 ? err : 0;

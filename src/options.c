@@ -45,6 +45,10 @@ static const char usage_text[] =
 "      --ringbuf-mb MB    ring buffer size in MiB, a power of 2 (default 8)\n"
 "      --max-conns N      connections tracked at once (default 262144);\n"
 "                         beyond it new ones are counted as lost\n"
+"      --spill N          connection records kept in kernel memory while the\n"
+"                         ring buffer is full, for a burst of closes (default\n"
+"                         65536; 4096 before Linux 6.1, where they are\n"
+"                         preallocated; 0 to count them as lost at once)\n"
 "      --drain-ms MS      drain the ring buffer every MS ms (default 10)\n"
 "      --priority-boost N lower the reader's nice value by N (default 4, 0 to\n"
 "                         leave it): a reader starved of CPU by the load it\n"
@@ -90,6 +94,7 @@ enum {
 	OPT_CGROUP,
 	OPT_RINGBUF_MB,
 	OPT_MAX_CONNS,
+	OPT_SPILL,
 	OPT_DRAIN_MS,
 	OPT_PRIORITY_BOOST,
 	OPT_CLASSIC,
@@ -121,6 +126,7 @@ static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, 'd' },
 	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF_MB },
 	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+	{ "spill", required_argument, NULL, OPT_SPILL },
 	{ "drain-ms", required_argument, NULL, OPT_DRAIN_MS },
 	{ "priority-boost", required_argument, NULL, OPT_PRIORITY_BOOST },
 	{ "classic", no_argument, NULL, OPT_CLASSIC },
@@ -288,6 +294,7 @@ static void set_defaults(struct synfin_options *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->ringbuf_mb = 8;
 	opts->max_conns = 262144;
+	opts->spill = 65536;
 	opts->drain_ms = 10;
 	opts->priority_boost = 4;
 	opts->interval_s = 1;
@@ -372,6 +379,12 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			opt_name = "--max-conns";
 			if (parse_u32(optarg, 16, 16777216, &opts->max_conns, err, sizeof(err)))
 				goto bad;
+			break;
+		case OPT_SPILL:
+			opt_name = "--spill";
+			if (parse_u32(optarg, 0, 16777216, &opts->spill, err, sizeof(err)))
+				goto bad;
+			opts->spill_set = true;
 			break;
 		case OPT_DRAIN_MS:
 			opt_name = "--drain-ms";

@@ -20,6 +20,8 @@ struct synfin_options {
 	int verbose;
 	uint32_t ringbuf_mb;
 	uint32_t max_conns;
+	uint32_t spill;         /* connection records kept in kernel memory when the ring is full */
+	bool spill_set;         /* --spill given: no smaller default where maps are preallocated */
 	uint32_t duration_s;    /* 0: until SIGINT/SIGTERM */
 	uint32_t drain_ms;      /* how often the ring buffer is drained */
 	uint32_t priority_boost; /* nice steps the reader thread goes below its start */

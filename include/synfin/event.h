@@ -180,7 +180,10 @@ _Static_assert(sizeof(struct synfin_conn_event) == 304, "synfin_conn_event ABI s
 /* transitions the second copy of the state program handled because the
  * first was busy on that CPU (a recursion miss of the first, not a loss) */
 #define SYNFIN_CNT_NESTED_CAUGHT  (SYNFIN_CNT_OPENS_ACTIVE + 3)
-#define SYNFIN_CNT_MAX            (SYNFIN_CNT_OPENS_ACTIVE + 4)
+/* connection records the full ring could not take, kept in the spill
+ * map for user space (not a loss) */
+#define SYNFIN_CNT_SPILLED        (SYNFIN_CNT_OPENS_ACTIVE + 4)
+#define SYNFIN_CNT_MAX            (SYNFIN_CNT_OPENS_ACTIVE + 5)
 
 /* The live figures (summary mode, detectors or top on). Sending a record
  * at every handshake and every CLOSE_WAIT only for them cost as much as

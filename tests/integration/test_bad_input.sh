@@ -48,4 +48,6 @@ bad_case interval_zero interval --interval 0
 bad_case top_extra_arg extra top extra
 bad_case priority_boost_range priority-boost --priority-boost 40
 bad_case priority_boost_text priority-boost --priority-boost -1
+bad_case spill_range spill --spill 20000000
+bad_case spill_text spill --spill many
 sf_done

@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# A burst of closes larger than the ring buffer: a stopped synfin with a
+# 1 MiB ring (about 3,300 connection records) while K held connections and
+# a short churn close in one namespace, both ends of each traced. The
+# namespace's own counters say how many socket ends there were
+# (TcpActiveOpens + TcpPassiveOpens).
+#  absorbed: the connection records the full ring cannot take wait in the
+#     kernel's spill map, and every one comes out once synfin runs again.
+#     (Records about TIME_WAIT socks are not spilled: those the full ring
+#     refused are counted as lost, by kind.)
+#  overflow: a spill map too small for the rest: what neither holds is
+#     counted as lost, and received + lost add up to the ends.
+# shellcheck source=tests/integration/lib.sh disable=SC2016
+. "$(dirname "$0")/lib.sh"
+
+T=spill
+K=8000
+sf_setup_churn "$T"
+
+opens()
+{
+	echo $(( $(sf_nstat "$SF_NS_S" TcpActiveOpens) + $(sf_nstat "$SF_NS_S" TcpPassiveOpens) ))
+}
+
+# burst NAME [SYNFIN-ARGS...]: run the stopped-synfin burst; sets ENDS,
+# RECS (conn records printed), LISTENERS (the churn's), SPILLED, LOST
+# (ringbuf_full) and LOST_CONN (its conn kind) from the summary
+burst()
+{
+	local name=$1 opened n=100 before
+	shift
+	sf_start "$T/$name" --netns "$SF_NETNS_S" --ringbuf-mb 1 --no-alerts "$@"
+	before=$(opens)
+	# stopped, synfin cannot drain: the ring fills and the rest must spill
+	kill -STOP "$SF_SYNFIN_PID"
+	if ! sf_in "$SF_NS_S" "$CHURN" --hold "$K" --duration 0.2 --conns-parallel 1 \
+		>"$SF_TMP/$name.churn" 2>"$SF_TMP/$name.churn.err"; then
+		kill -CONT "$SF_SYNFIN_PID"
+		sf_fail "$T/$name" "churn failed: $(head -c 300 "$SF_TMP/$name.churn.err")"
+		sf_done
+	fi
+	# bounded wait until every socket is gone (TIME_WAIT aside)
+	while sf_in "$SF_NS_S" ss -Htan | grep -v '^TIME-WAIT' | grep -q . && [ "$n" -gt 0 ]; do
+		sleep 0.05
+		n=$((n - 1))
+	done
+	ENDS=$(( $(opens) - before ))
+	kill -CONT "$SF_SYNFIN_PID"
+	sleep 1.2	# drains, and an in-band loss report
+	sf_synfin_stop || sf_fail "$T/$name/stop" "synfin did not exit 0 on SIGINT"
+	opened=$(jq .hold_opened "$SF_TMP/$name.churn")
+	[ "$opened" = "$K" ] || { sf_fail "$T/$name" "churn held $opened connections, not $K"; sf_done; }
+	RECS=$(jq -c 'select(.type == "conn")' "$SF_OUT" | grep -c .)
+	# a listener's record crosses the ring but is not printed
+	LISTENERS=$(jq .listeners "$SF_TMP/$name.churn")
+	SPILLED=$(sf_summary "$SF_ERR" spilled)
+	LOST=$(sf_summary "$SF_ERR" ringbuf_full)
+	LOST_CONN=$(grep '^synfin: ringbuf_full by kind:' "$SF_ERR" | sed -n 's/.* conn=\([0-9]*\).*/\1/p')
+	LOST_CONN=${LOST_CONN:-0}
+	echo "  $name: $ENDS socket ends, $RECS conn records, spilled=$SPILLED" \
+		"ringbuf_full=$LOST (conn $LOST_CONN)"
+}
+
+# held connections are on ports 1001 and up (the churn's on 1000), each
+# with a server and a client end
+held_ends()
+{
+	jq -c 'select(.type == "conn" and ((.role == "server" and .lport > 1000) or
+		(.role == "client" and .rport > 1000)))' "$SF_OUT" | grep -c .
+}
+
+burst absorbed
+sf_check "$T/absorbed/spilled" "spilled='$SPILLED' with a 1 MiB ring and $ENDS ends" \
+	[ "${SPILLED:-0}" -gt 0 ]
+sf_check "$T/absorbed/no-conn-lost" "$LOST_CONN conn records lost (want 0)" [ "$LOST_CONN" = 0 ]
+ends=$(held_ends)
+sf_check "$T/absorbed/held" "$ends ends of $K held connections reported (want $((2 * K)))" \
+	[ "$ends" = $((2 * K)) ]
+sf_check "$T/absorbed/all" "$RECS conn records for $ENDS socket ends" [ "$RECS" = "$ENDS" ]
+
+burst overflow --spill 2000
+sf_check "$T/overflow/spill-full" "spilled='$SPILLED' (want the whole 2000-record map)" \
+	[ "$SPILLED" = 2000 ]
+sf_check "$T/overflow/adds-up" \
+	"$RECS received + $LOST_CONN lost conn records != $ENDS ends + $LISTENERS listeners" \
+	[ $((RECS + LOST_CONN)) = $((ENDS + LISTENERS)) ]
+lost_inband=$(jq -s '[.[] | select(.type == "lost" and .reason == "ringbuf_full")] | last.total // 0' "$SF_OUT")
+sf_check "$T/overflow/in-band" "in-band ringbuf_full total $lost_inband, summary $LOST" \
+	[ "$lost_inband" = "$LOST" ] && [ "$LOST" -gt 0 ]
+sf_done
