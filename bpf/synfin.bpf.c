@@ -54,21 +54,19 @@ struct {
 /* Connection records the ring had no room for wait here, in kernel
  * memory, until user space drains them: a burst of closes (a server
  * restart dropping 100k connections) outruns any ring that fits the RSS
- * budget, as the ring is mapped into user space twice. Sized by user
- * space (--spill), and allocated as used where the kernel lets tracing
- * programs do that (6.1+). */
+ * budget. Sized by user space (--spill), and allocated as used where the
+ * kernel lets tracing programs do that (6.1+). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1); /* resized by user space */
-	__type(key, __u64);
+	__type(key, struct synfin_spill_key);
 	__type(value, struct synfin_conn_event);
 } spill SEC(".maps");
 
 /* 0: the spill map is off (--spill 0) */
 const volatile __u8 spill_on = 0;
-/* The spill map's keys, and how many records went in: user space drains
- * the map only while it has taken fewer than spill_stored out. */
-__u64 spill_next_key = 0;
+/* How many records went in: user space drains the map only while it has
+ * taken fewer than this out. */
 __u64 spill_stored = 0;
 
 /* Where a connection record is built before it is copied to the ring or
@@ -251,14 +249,17 @@ static __always_inline struct synfin_conn_event *conn_scratch_get(__u32 slot)
  * program's several hundred. */
 static __always_inline bool ship_conn(struct synfin_conn_event *ce)
 {
-	__u64 key;
+	struct synfin_spill_key key = {};
 
 	if (!bpf_ringbuf_output(&events, ce, sizeof(*ce), submit_flags())) {
 		count(SYNFIN_CNT_EMITTED);
 		return true;
 	}
 	if (spill_on) {
-		key = __sync_fetch_and_add(&spill_next_key, 1);
+		/* unique without an atomic fetch (5.12+): two runs on one CPU
+		 * read the clock hundreds of ns apart */
+		key.ts_ns = bpf_ktime_get_ns();
+		key.cpu = bpf_get_smp_processor_id();
 		if (!bpf_map_update_elem(&spill, &key, ce, BPF_NOEXIST)) {
 			__sync_fetch_and_add(&spill_stored, 1);
 			count(SYNFIN_CNT_SPILLED);

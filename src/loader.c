@@ -28,7 +28,7 @@ struct loader {
 	bool tw_fin;         /* a FIN reaching a tw sock is seen (kfree_skb) */
 	int ncpus;
 	uint64_t spill_taken;  /* records drained from the spill map so far */
-	uint64_t *spill_keys;  /* batch buffers for the drain */
+	struct synfin_spill_key *spill_keys;  /* batch buffers for the drain */
 	struct synfin_conn_event *spill_vals;
 };
 
@@ -273,14 +273,6 @@ static void configure(struct synfin_bpf *skel, const struct synfin_options *opts
 					 opts->max_conns ? opts->max_conns : 65536);
 	else
 		bpf_map__set_max_entries(skel->maps.close_waits, 1);
-	/* An accepted socket's owner waits in accept_owners for the socket's
-	 * next event, which for an idle connection is its close; classic mode
-	 * keeps every open socket's record in classic_owners. Both hold one
-	 * entry per open connection, so they take the connection cap, where
-	 * their memory can follow their use. Preallocated (older kernels),
-	 * --max-conns of them would cost tens of MiB of kernel memory whether
-	 * used or not: they keep their fixed sizes there, and a full map is
-	 * counted (owner_map_full, storage_full). */
 	/* The spill map takes connection records only (summary mode). Where
 	 * it must be preallocated its default shrinks to 4096 (1.5 MiB of
 	 * kernel memory) unless --spill asked for more. */
@@ -289,12 +281,20 @@ static void configure(struct synfin_bpf *skel, const struct synfin_options *opts
 		spill = 4096;
 	ro->spill_on = spill > 0;
 	bpf_map__set_max_entries(skel->maps.spill, spill ? spill : 1);
+	/* An accepted socket's owner waits in accept_owners for the socket's
+	 * next event, which for an idle connection is its close; classic mode
+	 * keeps every open socket's record in classic_owners. Both hold one
+	 * entry per open connection, so they take the connection cap, where
+	 * their memory can follow their use. Preallocated (older kernels),
+	 * --max-conns of them would cost tens of MiB of kernel memory whether
+	 * used or not: they keep their fixed sizes there, and a full map is
+	 * counted (owner_map_full, storage_full). */
 	if (may_grow) {
 		struct bpf_map *grow[] = { skel->maps.accept_owners, skel->maps.classic_owners };
 
+		/* the spill map, too, only as it fills */
 		bpf_map__set_map_flags(skel->maps.spill,
 				       bpf_map__map_flags(skel->maps.spill) | BPF_F_NO_PREALLOC);
-
 		for (size_t i = 0; i < sizeof(grow) / sizeof(grow[0]); i++) {
 			bpf_map__set_map_flags(grow[i], bpf_map__map_flags(grow[i]) | BPF_F_NO_PREALLOC);
 			bpf_map__set_max_entries(grow[i], opts->max_conns ? opts->max_conns : 65536);

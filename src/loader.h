@@ -22,13 +22,13 @@ const char *loader__mode(const struct loader *ld);
 bool loader__timewait(const struct loader *ld);
 /* Whether the peer's FIN reaching a tw sock is seen (kfree_skb with rx_sk). */
 bool loader__tw_fin(const struct loader *ld);
-/* Sum the per-CPU counters (SYNFIN_CNT_*). */
 /* The ring buffer's callback type: each spilled record goes to it. */
 typedef int (*loader_record_fn)(void *ctx, void *data, size_t len);
 /* Hand every connection record waiting in the spill map (the ring was
  * full when it was written) to fn, if any is waiting: a read of a counter
  * otherwise. 0 or -errno. */
 int loader__drain_spill(struct loader *ld, loader_record_fn fn, void *ctx);
+/* Sum the per-CPU counters (SYNFIN_CNT_*). */
 int loader__read_counters(const struct loader *ld, uint64_t out[SYNFIN_CNT_MAX]);
 /* Summary mode with the detectors or top: the maps of the live figures
  * the kernel keeps. false when it keeps none (records carry them). */

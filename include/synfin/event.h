@@ -159,6 +159,15 @@ struct synfin_conn_event {
 _Static_assert(sizeof(struct synfin_story) == 136, "synfin_story ABI size changed");
 _Static_assert(sizeof(struct synfin_conn_event) == 304, "synfin_conn_event ABI size changed");
 
+/* The spill map's key (map "spill", values struct synfin_conn_event):
+ * connection records the full ring could not take, for user space to
+ * take out after it drains the ring. */
+struct synfin_spill_key {
+	__u64 ts_ns;
+	__u32 cpu;
+	__u32 __pad;
+};
+
 /* Counters the kernel keeps in a per-CPU array (map "counters"), indexed by
  * these values. User space sums the CPUs and reports every non-zero delta. */
 #define SYNFIN_CNT_RB_FULL        0 /* bpf_ringbuf_reserve failed: event lost */
