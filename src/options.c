@@ -42,7 +42,8 @@ static const char usage_text[] =
 "                         numbers, each side's states, with times\n"
 "      --ascii            ladders in plain ASCII instead of UTF-8\n"
 "  -d, --duration SECS    stop after SECS seconds\n"
-"      --ringbuf-mb MB    ring buffer size in MiB, a power of 2 (default 8)\n"
+"      --ringbuf-mb MB    ring buffer size in MiB, a power of 2 (default 4,\n"
+"                         8 with --events)\n"
 "      --max-conns N      connections tracked at once (default 262144);\n"
 "                         beyond it new ones are counted as lost\n"
 "      --spill N          connection records kept in kernel memory while the\n"
@@ -292,7 +293,7 @@ int parse_cgroup(const char *arg, uint64_t *id, char *err, size_t errlen)
 static void set_defaults(struct synfin_options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
-	opts->ringbuf_mb = 8;
+	opts->ringbuf_mb = 0; /* by mode, once the flags are read */
 	opts->max_conns = 262144;
 	opts->spill = 65536;
 	opts->drain_ms = 10;
@@ -491,6 +492,12 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			opts->ladder ? "--ladder" : "-e/--events");
 		return -EINVAL;
 	}
+	/* The ring is mapped into synfin twice, and every page is resident
+	 * from the start: each MiB is two of RSS. By default the spill map
+	 * takes what a full ring cannot, so 4 MiB do; --events has no spill
+	 * and a record per transition. */
+	if (!opts->ringbuf_mb)
+		opts->ringbuf_mb = opts->events ? 8 : 4;
 	return 0;
 bad:
 	fprintf(stderr, "synfin: %s: %s\n", opt_name, err);
