@@ -48,7 +48,7 @@ static const char usage_text[] =
 "                         beyond it new ones are counted as lost\n"
 "      --spill N          connection records kept in kernel memory while the\n"
 "                         ring buffer is full, for a burst of closes (default\n"
-"                         65536; 4096 before Linux 6.1, where they are\n"
+"                         131072; 4096 before Linux 6.1, where they are\n"
 "                         preallocated; 0 to count them as lost at once)\n"
 "      --drain-ms MS      drain the ring buffer every MS ms (default 10)\n"
 "      --priority-boost N lower the reader's nice value by N (default 4, 0 to\n"
@@ -295,7 +295,7 @@ static void set_defaults(struct synfin_options *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->ringbuf_mb = 0; /* by mode, once the flags are read */
 	opts->max_conns = 262144;
-	opts->spill = 65536;
+	opts->spill = 131072;
 	opts->drain_ms = 10;
 	opts->priority_boost = 4;
 	opts->interval_s = 1;
