@@ -150,8 +150,16 @@ struct {
 	__type(value, struct synfin_sk_owner);
 } classic_owners SEC(".maps");
 
-/* Classic ids count up from 2^63 so they never collide with a cookie. */
-__u64 classic_next_id = 0;
+/* A classic id has bit 63 set so it never collides with a cookie (those
+ * count up from 1), and is the socket's birth (ns, low 55 bits) and CPU
+ * (low 8 bits): an atomic counter would need a fetch, which kernels before
+ * 5.12 reject. Two births on one CPU are far more than a ns apart, and an
+ * id comes round again only after 417 days. */
+static __always_inline __u64 classic_new_id(void)
+{
+	return (1ULL << 63) | (bpf_ktime_get_ns() & ((1ULL << 55) - 1)) << 8 |
+	       (bpf_get_smp_processor_id() & 0xff);
+}
 
 /* accept() hands the owner over by socket pointer: the syscall tracepoint
  * cannot use sk storage (KERNEL-NOTES §0), so the next tp_btf event for
@@ -419,7 +427,7 @@ static __always_inline struct synfin_sk_owner *get_owner(struct sock *sk, bool c
 	own = bpf_map_lookup_elem(&classic_owners, &key);
 	if (own || !create)
 		return own;
-	fresh.classic_id = (1ULL << 63) | __sync_fetch_and_add(&classic_next_id, 1);
+	fresh.classic_id = classic_new_id();
 	bpf_map_update_elem(&classic_owners, &key, &fresh, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&classic_owners, &key);
 }
