@@ -215,14 +215,20 @@ static __always_inline __u64 submit_flags(void)
 	return BPF_RB_NO_WAKEUP;
 }
 
+/* A record the full ring cost: lost, counted by kind. */
+static __always_inline void count_ring_full(__u8 kind)
+{
+	count(SYNFIN_CNT_RB_FULL);
+	if (kind < SYNFIN_EV_MAX)
+		count(SYNFIN_CNT_RB_FULL_KIND + kind);
+}
+
 static __always_inline void *reserve_record(__u8 kind, const __u64 size)
 {
 	void *rec = bpf_ringbuf_reserve(&events, size, 0);
 
 	if (!rec) {
-		count(SYNFIN_CNT_RB_FULL);
-		if (kind < SYNFIN_EV_MAX)
-			count(SYNFIN_CNT_RB_FULL_KIND + kind);
+		count_ring_full(kind);
 		return NULL;
 	}
 	/* the event part; a story is copied over whole */
@@ -239,6 +245,17 @@ static __always_inline void submit_event(void *e)
 {
 	bpf_ringbuf_submit(e, submit_flags());
 	count(SYNFIN_CNT_EMITTED);
+}
+
+/* A record built off the ring (on the stack, in a map) copied onto it;
+ * false if the ring is full, with nothing counted: the caller may have
+ * somewhere else to put it. */
+static __always_inline bool output_record(void *rec, const __u64 size)
+{
+	if (bpf_ringbuf_output(&events, rec, size, submit_flags()))
+		return false;
+	count(SYNFIN_CNT_EMITTED);
+	return true;
 }
 
 /* A connection record is built in its slot's scratch, not in the ring: if
@@ -259,10 +276,8 @@ static __always_inline bool ship_conn(struct synfin_conn_event *ce)
 {
 	struct synfin_spill_key key = {};
 
-	if (!bpf_ringbuf_output(&events, ce, sizeof(*ce), submit_flags())) {
-		count(SYNFIN_CNT_EMITTED);
+	if (output_record(ce, sizeof(*ce)))
 		return true;
-	}
 	if (spill_on) {
 		/* unique without an atomic fetch (5.12+): two runs on one CPU
 		 * read the clock hundreds of ns apart */
@@ -274,8 +289,7 @@ static __always_inline bool ship_conn(struct synfin_conn_event *ce)
 			return true;
 		}
 	}
-	count(SYNFIN_CNT_RB_FULL);
-	count(SYNFIN_CNT_RB_FULL_KIND + SYNFIN_EV_CONN);
+	count_ring_full(SYNFIN_EV_CONN);
 	return false;
 }
 
@@ -283,15 +297,10 @@ static __always_inline bool ship_conn(struct synfin_conn_event *ce)
  * missed) goes out as the TW_START record it stands for. */
 static __always_inline void tw_birth_flush(struct synfin_event *b)
 {
-	struct synfin_event *e;
-
 	if (!b->cookie)
 		return;
-	e = reserve_event(SYNFIN_EV_TW_START);
-	if (e) {
-		__builtin_memcpy(e, b, sizeof(*e));
-		submit_event(e);
-	}
+	if (!output_record(b, sizeof(*b)))
+		count_ring_full(SYNFIN_EV_TW_START);
 	b->cookie = 0;
 }
 
@@ -1245,8 +1254,6 @@ static __always_inline __u32 skb_netns(const struct sk_buff *skb)
  * mass close) takes no ring space from the connections' records. */
 static __always_inline void ship_stray_reset(struct synfin_event *r, __u64 reason)
 {
-	struct synfin_event *e;
-
 	if (!pass_sock_filters(r->family, r->netns, r->cgroup_id) ||
 	    !pass_port_filters(r->lport, r->rport)) {
 		count(SYNFIN_CNT_FILTERED);
@@ -1256,15 +1263,12 @@ static __always_inline void ship_stray_reset(struct synfin_event *r, __u64 reaso
 		count(SYNFIN_CNT_RST_SENT_FOLDED);
 		return;
 	}
-	e = reserve_event(SYNFIN_EV_RESET_SENT);
-	if (!e)
-		return;
 	r->ts_ns = bpf_ktime_get_ns();
 	r->kind = SYNFIN_EV_RESET_SENT;
 	r->old_state = r->new_state;
 	r->reason = reason;
-	__builtin_memcpy(e, r, sizeof(*e));
-	submit_event(e);
+	if (!output_record(r, sizeof(*r)))
+		count_ring_full(SYNFIN_EV_RESET_SENT);
 }
 
 /* A listener answers a segment of no connection (an ACK or FIN whose
