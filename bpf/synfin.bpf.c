@@ -1301,31 +1301,14 @@ static __always_inline int listener_reset(struct sock *sk, const struct sk_buff 
 	return 0;
 }
 
-static __always_inline int handle_send_reset(struct sock *sk, const struct sk_buff *skb,
-					     __u64 reason, const bool classic)
+/* A reset sent by a TIME_WAIT or request sock (state), or by no socket
+ * at all (sk NULL). A pid or cgroup filter cannot be judged without an
+ * owner. */
+static __always_inline int no_full_sock_reset(struct sock *sk, const struct sk_buff *skb, int state,
+					  __u64 reason, const bool classic)
 {
-	struct synfin_event *e, r = {};
-	int state = 0;
+	struct synfin_event r = {};
 
-	if (sk) {
-		state = SF_READ(!classic, sk, __sk_common.skc_state);
-		if (state == TCP_LISTEN)
-			return listener_reset(sk, skb, reason, classic);
-		if (state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV) {
-			struct synfin_sk_owner *own = get_owner(sk, false, classic);
-
-			if (fold_reset(own, SYNFIN_STORY_RST_SENT, SYNFIN_CNT_RST_SENT_FOLDED))
-				return 0;
-			e = owned_sock_event(sk, own, SYNFIN_EV_RESET_SENT, classic);
-			if (!e)
-				return 0;
-			e->reason = reason;
-			submit_event(e);
-			return 0;
-		}
-	}
-	/* No full socket: a TIME_WAIT or request sock, or none at all. A pid
-	 * or cgroup filter cannot be judged without an owner. */
 	if (filter_pid || filter_cgroup) {
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
@@ -1344,6 +1327,31 @@ static __always_inline int handle_send_reset(struct sock *sk, const struct sk_bu
 		r.flags = SYNFIN_F_NO_SK;
 	}
 	ship_stray_reset(&r, reason);
+	return 0;
+}
+
+static __always_inline int handle_send_reset(struct sock *sk, const struct sk_buff *skb,
+					     __u64 reason, const bool classic)
+{
+	struct synfin_sk_owner *own;
+	struct synfin_event *e;
+	int state;
+
+	if (!sk)
+		return no_full_sock_reset(NULL, skb, 0, reason, classic);
+	state = SF_READ(!classic, sk, __sk_common.skc_state);
+	if (state == TCP_LISTEN)
+		return listener_reset(sk, skb, reason, classic);
+	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
+		return no_full_sock_reset(sk, skb, state, reason, classic);
+	own = get_owner(sk, false, classic);
+	if (fold_reset(own, SYNFIN_STORY_RST_SENT, SYNFIN_CNT_RST_SENT_FOLDED))
+		return 0;
+	e = owned_sock_event(sk, own, SYNFIN_EV_RESET_SENT, classic);
+	if (!e)
+		return 0;
+	e->reason = reason;
+	submit_event(e);
 	return 0;
 }
 
