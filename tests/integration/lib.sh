@@ -651,6 +651,17 @@ sf_nstat()
 	echo "${v:-0}"
 }
 
+# sf_wait_closed NS [SECONDS]: bounded wait (5 s) until NS has no TCP socket
+# left but TIME-WAIT ones: every close there has happened
+sf_wait_closed()
+{
+	local n=$(( ${2:-5} * 20 ))
+	while ip netns exec "$1" ss -Htan | grep -qv '^TIME-WAIT' && [ "$n" -gt 0 ]; do
+		sleep 0.05
+		n=$((n - 1))
+	done
+}
+
 # sf_ss_count NS STATE [FILTER]: how many TCP sockets ss shows in NS in STATE
 sf_ss_count()
 {

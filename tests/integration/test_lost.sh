@@ -37,13 +37,9 @@ if [ "$(sf_field "$SF_TMP/cli" connected)" != "$N" ]; then
 	sf_fail "$T" "client: $(tail -n 2 "$SF_TMP/cli" "$SF_TMP/cli.err")"
 	sf_done
 fi
-# bounded wait until every client socket is gone (timewait socks aside),
-# so all N * 5 transitions have happened before synfin may drain
-n=100
-while sf_in "$SF_NS_C" ss -Htan | grep -qv '^TIME-WAIT' && [ "$n" -gt 0 ]; do
-	sleep 0.05
-	n=$((n - 1))
-done
+# every client socket gone (timewait socks aside), so all N * 5
+# transitions have happened before synfin may drain
+sf_wait_closed "$SF_NS_C"
 kill -CONT "$SF_SYNFIN_PID"
 sleep 1.2	# a drain and at least one in-band loss report (once a second)
 sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"

@@ -28,7 +28,7 @@ opens()
 # (ringbuf_full) and LOST_CONN (its conn kind) from the summary
 burst()
 {
-	local name=$1 opened n=100 before
+	local name=$1 opened before
 	shift
 	sf_start "$T/$name" --netns "$SF_NETNS_S" --ringbuf-mb 1 --no-alerts "$@"
 	before=$(opens)
@@ -40,11 +40,7 @@ burst()
 		sf_fail "$T/$name" "churn failed: $(head -c 300 "$SF_TMP/$name.churn.err")"
 		sf_done
 	fi
-	# bounded wait until every socket is gone (TIME_WAIT aside)
-	while sf_in "$SF_NS_S" ss -Htan | grep -v '^TIME-WAIT' | grep -q . && [ "$n" -gt 0 ]; do
-		sleep 0.05
-		n=$((n - 1))
-	done
+	sf_wait_closed "$SF_NS_S"
 	ENDS=$(( $(opens) - before ))
 	kill -CONT "$SF_SYNFIN_PID"
 	sleep 1.2	# drains, and an in-band loss report

@@ -20,6 +20,17 @@ HPING=$(command -v hping3)
 sf_setup_ns "$T"
 [ -n "$HPING" ] || { sf_skip "$T" "no hping3 (make deps)"; sf_done; }
 
+# listen NAME: a listener on PL in the server namespace (pid SPID), held
+# until $SF_TMP/stop.NAME exists
+listen()
+{
+	sf_bg "$SF_TMP/srv.$1" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PL" \
+		--no-accept --hold-listener-file "$SF_TMP/stop.$1" --comm sfstraysrv \
+		--ready-file "$SF_TMP/srv.$1.ready" --timeout-ms 60000
+	SPID=$SF_LAST_PID
+	sf_wait_file "$SF_TMP/srv.$1.ready" || { sf_fail "$T/$1" "server did not listen"; sf_done; }
+}
+
 # one bare segment from the client namespace, from source port SPORT
 send()
 {
@@ -48,11 +59,7 @@ run()
 	shift 3
 	sf_start "$T/$name" --netns "$SF_NETNS_S" --no-alerts "$@"
 	# the listener is born under synfin, which learns its owner then
-	sf_bg "$SF_TMP/srv.$name" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PL" \
-		--no-accept --hold-listener-file "$SF_TMP/stop.$name" --comm sfstraysrv \
-		--ready-file "$SF_TMP/srv.$name.ready" --timeout-ms 60000
-	SPID=$SF_LAST_PID
-	sf_wait_file "$SF_TMP/srv.$name.ready" || { sf_fail "$T/$name" "server did not listen"; sf_done; }
+	listen "$name"
 	send -A "$PL" "$sa"
 	send -S "$PC" "$sb"
 	wait_reset "$sa"
@@ -79,19 +86,8 @@ run classic-events 40125 40126 --classic --events
 # By default no reset record is shipped, yet each one counts in the live
 # rates of `synfin top -j`: the two of the server namespace, and not the
 # one the client namespace sends for a SYN to its own closed port.
-SF_OUT=$SF_TMP/top.out
-SF_ERR=$SF_TMP/top.err
-: >"$SF_ERR"
-"$SYNFIN" top -j --netns "$SF_NETNS_S" --interval 1 >"$SF_OUT" 2>"$SF_ERR" &
-SF_SYNFIN_PID=$!
-SF_PIDS+=("$SF_SYNFIN_PID")
-sf_wait_ready "$SF_SYNFIN_PID" "$SF_ERR" "synfin top" ||
-	{ sf_fail "$T/top" "synfin top did not start"; sf_done; }
-sf_bg "$SF_TMP/srv.top" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PL" \
-	--no-accept --hold-listener-file "$SF_TMP/stop.top" \
-	--ready-file "$SF_TMP/srv.top.ready" --timeout-ms 60000
-SPID=$SF_LAST_PID
-sf_wait_file "$SF_TMP/srv.top.ready" || { sf_fail "$T/top" "server did not listen"; sf_done; }
+sf_start "$T/top" top --netns "$SF_NETNS_S" --interval 1
+listen top
 send -A "$PL" 40127
 send -S "$PC" 40128
 sf_in "$SF_NS_S" timeout 10 "$HPING" -S -p "$PC" -s 40129 -k -c 1 -q "$SF_C4" >/dev/null 2>&1
