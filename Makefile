@@ -38,7 +38,7 @@ UNIT_BINS   := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 ASAN_BINS   := $(OUTPUT)/tests/test_json_asan
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
 TOOL_BINS   := $(patsubst tests/tools/%.c,$(OUTPUT)/tools/%,$(TOOL_SRCS))
-BENCH_SRCS  := $(wildcard bench/*.c)
+BENCH_SRCS  := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BINS  := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all
@@ -95,6 +95,19 @@ $(OUTPUT)/tools/%: tests/tools/%.c tests/tools/tool.h | $(OUTPUT)/tools
 $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread
+
+# The floor: do-nothing programs on synfin's hooks, with a loader of its own.
+$(OUTPUT)/bench/floor.bpf.o: bench/floor.bpf.c | $(OUTPUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/bench/floor.skel.h: $(OUTPUT)/bench/floor.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
+
+$(OUTPUT)/bench/floor: bench/floor.c $(OUTPUT)/bench/floor.skel.h | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(LDLIBS) -o $@
 
 .PHONY: unit-tests tools
 unit-tests: $(UNIT_BINS) $(ASAN_BINS)
