@@ -12,6 +12,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 SYNFIN=${SYNFIN:-$BUILD/synfin}
 CHURN=${CHURN:-$BUILD/bench/churn}
+FLOOR=${FLOOR:-$BUILD/bench/floor}
 TCPSTATES=${TCPSTATES:-/usr/sbin/tcpstates}
 TCPLIFE=${TCPLIFE:-/usr/sbin/tcplife}
 OUTDIR=$BUILD/bench
@@ -41,8 +42,13 @@ Runs as root. Variants (the untraced baseline "none" runs between all others):
   synfin_events   synfin --events -j > a file
   tcpstates       Debian libbpf-tools tcpstates > a file
   tcplife         Debian libbpf-tools tcplife > a file
+  floor_state     a do-nothing program on inet_sock_set_state (bench/floor)
+  floor_synfin    do-nothing programs on every hook synfin attaches
 Defaults: 5 rounds of 8 s trials, 4 connectors, scale series with 1000, 10000
-and 100000 held connections (synfin_file vs none, 3 rounds).
+and 100000 held connections (synfin_file vs none, 3 rounds). Those trials run
+with kernel.bpf_stats_enabled=0, as a production host does; one more round
+of each (the profile round) runs with it on, for the kernel's ns per program
+run, and is left out of the ratios.
   --quick         a smoke test: 3 s trials, 2 rounds, holds "1000 10000", 1 round
   --keep          keep the per-trial files (in build/bench/trials.*)
 EOF
@@ -53,7 +59,7 @@ ROUNDS=5
 CONNS_PARALLEL=4
 SCALE_ROUNDS=3
 HOLDS="1000 10000 100000"
-VARIANTS="synfin synfin_file synfin_events tcpstates tcplife"
+VARIANTS="synfin synfin_file synfin_events tcpstates tcplife floor_state floor_synfin"
 SCALE=1
 KEEP=0
 QUICK=0
@@ -79,7 +85,7 @@ for n in "$ROUNDS" "$DURATION" "$CONNS_PARALLEL" "$SCALE_ROUNDS" $HOLDS; do
 	case $n in '' | *[!0-9]* | 0) echo "run.sh: bad number '$n'" >&2; exit 2 ;; esac
 done
 for v in $VARIANTS; do
-	case $v in synfin | synfin_file | synfin_events | tcpstates | tcplife) ;;
+	case $v in synfin | synfin_file | synfin_events | tcpstates | tcplife | floor_state | floor_synfin) ;;
 	*) echo "run.sh: unknown variant '$v'" >&2; exit 2 ;;
 	esac
 done
@@ -91,6 +97,9 @@ die() { echo "run.sh: $*" >&2; exit 1; }
 [ -r /sys/kernel/btf/vmlinux ] || die "no /sys/kernel/btf/vmlinux (kernel BTF)"
 [ -x "$SYNFIN" ] || die "$SYNFIN not built (make all)"
 [ -x "$CHURN" ] || die "$CHURN not built (make $BUILD/bench/churn)"
+if [[ " $VARIANTS " == *" floor_"* ]] && [ ! -x "$FLOOR" ]; then
+	die "$FLOOR not built (make $BUILD/bench/floor)"
+fi
 for t in jq ip sysctl stat timeout bpftool; do
 	command -v "$t" >/dev/null || die "$t not installed"
 done
@@ -138,10 +147,14 @@ cleanup()
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# kernel.bpf_stats_enabled for the whole run, so every traced variant pays
-# the same (two clock reads per program run); the old value comes back at exit
+# kernel.bpf_stats_enabled is set per trial (trial's STATS): on, every
+# program run pays two clock reads and a counter update, which cost synfin's
+# 37 runs per connection about a tenth of the load's rate here against
+# tcplife's 10. So the ratios come from trials with it off, as on a host in
+# production, and the kernel's ns per run from a profile round with it on.
+# The old value comes back at exit.
 OLD_STATS=$(sysctl -n kernel.bpf_stats_enabled) || die "cannot read kernel.bpf_stats_enabled"
-sysctl -qw kernel.bpf_stats_enabled=1 || die "cannot set kernel.bpf_stats_enabled"
+sysctl -qw kernel.bpf_stats_enabled=0 || die "cannot set kernel.bpf_stats_enabled"
 
 # ---- helpers ---------------------------------------------------------------------
 
@@ -216,6 +229,7 @@ wait_ready()
 		kill -0 "$pid" 2>/dev/null || return 1
 		case $v in
 		synfin*) grep -q '^synfin: ready' "$err" 2>/dev/null && return 0 ;;
+		floor*) grep -q '^floor: ready' "$err" 2>/dev/null && return 0 ;;
 		*)	# libbpf-tools print no ready line to stderr: wait for
 			# their programs, then give the attach a moment
 			if grep -qs '^prog_id:' /proc/"$pid"/fdinfo/*; then
@@ -232,10 +246,11 @@ wait_ready()
 # grep_count PATTERN FILE: lines with a fixed string (0 when none)
 grep_count() { grep -cF -- "$1" "$2" 2>/dev/null || true; }
 
-# trial SERIES VARIANT HOLD: one run in a fresh namespace; appends a JSON row
+# trial SERIES VARIANT HOLD STATS: one run in a fresh namespace, with
+# kernel.bpf_stats_enabled=STATS (0 or 1); appends a JSON row
 trial()
 {
-	local series=$1 v=$2 hold=$3 ns ino out err churn_out pid= cpid rc
+	local series=$1 v=$2 hold=$3 stats=$4 ns ino out err churn_out pid= cpid rc
 	local cpu=0 hwm=0 progs='[]' memlock=0 summary='' recv=null recv_kind='' extra=null
 	TRIAL_N=$((TRIAL_N + 1))
 	ns=sfbench$$-$TRIAL_N
@@ -243,6 +258,7 @@ trial()
 	err=$TMP/err.$TRIAL_N
 	churn_out=$TMP/churn.$TRIAL_N
 
+	sysctl -qw kernel.bpf_stats_enabled="$stats" || die "cannot set kernel.bpf_stats_enabled"
 	ip netns add "$ns" || die "ip netns add $ns failed"
 	NSES+=("$ns")
 	# namespaced sysctls: nothing to restore. TIME_WAIT is left by every
@@ -259,6 +275,8 @@ trial()
 	synfin_events) "$SYNFIN" --events -j --netns "$ino" >"$out" 2>"$err" & pid=$! ;;
 	tcpstates) "$TCPSTATES" >"$out" 2>"$err" & pid=$! ;;
 	tcplife) "$TCPLIFE" >"$out" 2>"$err" & pid=$! ;;
+	floor_state) "$FLOOR" state >/dev/null 2>"$err" & pid=$! ;;
+	floor_synfin) "$FLOOR" synfin >/dev/null 2>"$err" & pid=$! ;;
 	esac
 	if [ -n "$pid" ]; then
 		PIDS+=("$pid")
@@ -337,17 +355,19 @@ trial()
 	[ "$KEEP" = 1 ] || rm -f "$out"
 
 	jq -c -n --arg series "$series" --arg variant "$v" --argjson seq "$TRIAL_N" \
+		--argjson stats "$stats" \
 		--argjson churn "$(cat "$churn_out")" --argjson cpu "$cpu" --argjson hwm "$hwm" \
 		--argjson progs "$progs" --argjson memlock "$memlock" --arg summary "$summary" \
 		--argjson recv "$recv" --arg recv_kind "$recv_kind" --argjson standins "$extra" \
 		--argjson rss0 "$rss0" --argjson rss1 "$rss1" \
 		--argjson per_t $PER_CONN_TRANSITIONS --argjson per_e $PER_CONN_ENDS '
 		def kv($k): (($summary | capture($k + "=(?<n>[0-9]+)") | .n) // "0") | tonumber;
-		def stateprog: [.[] | select(.name | test("^(tpc?_state|handle_set_state|inet_sock_set_state)$"))];
+		def stateprog: [.[] | select(.name | test("^(tpc?_state|handle_set_state|inet_sock_set_state|state)$"))];
 		($churn.connected + $churn.hold_opened) as $conns
 		| ($progs | stateprog) as $sp
 		| ($sp | map(.recursion_misses) | add // 0) as $sp_miss
 		| {series: $series, variant: $variant, seq: $seq, hold: $churn.hold,
+		   bpf_stats: ($stats == 1),
 		   conns_per_s: $churn.conns_per_s, churn: $churn,
 		   conns_total: $conns,
 		   expected_transitions: ($conns * $per_t), expected_ends: ($conns * $per_e),
@@ -389,7 +409,7 @@ trial()
 	fi
 	rm -f "$churn_out" "$churn_out.err" "$err" "$ready"
 	jq -r --argjson seq "$TRIAL_N" 'select(.seq == $seq) |
-		"  #\(.seq) \(.series) \(.variant) hold=\(.hold): \(.conns_per_s|floor) conns/s" +
+		"  #\(.seq) \(.series) \(.variant) hold=\(.hold)\(if .bpf_stats then " (bpf_stats)" else "" end): \(.conns_per_s|floor) conns/s" +
 		(if .variant != "none" then ", cpu \(.tracer_cpu_s) s, rss \(.peak_rss_kib) KiB" else "" end) +
 		(if .received != null then ", received \(.received) \(.received_kind)" else "" end)' "$TRIALS"
 	return 0
@@ -423,20 +443,27 @@ T0=$SECONDS
 
 for r in $(seq "$ROUNDS"); do
 	for v in $VARIANTS; do
-		trial main none 0
-		trial main "$v" 0
+		trial main none 0 0
+		trial main "$v" 0 0
 	done
 done
-trial main none 0
+trial main none 0 0
+echo "profile round: the same with kernel.bpf_stats_enabled=1 (ns per run; not in the ratios)"
+for v in $VARIANTS; do
+	trial main "$v" 0 1
+	trial main none 0 1
+done
 
 if [ "$SCALE" = 1 ]; then
-	echo "scale series: synfin -j to a file vs none, holds [$HOLDS], $SCALE_ROUNDS rounds"
+	echo "scale series: synfin -j to a file vs none, holds [$HOLDS], $SCALE_ROUNDS rounds and a profile round"
 	for k in $HOLDS; do
 		for r in $(seq "$SCALE_ROUNDS"); do
-			trial "scale$k" none "$k"
-			trial "scale$k" synfin_file "$k"
+			trial "scale$k" none "$k" 0
+			trial "scale$k" synfin_file "$k" 0
 		done
-		trial "scale$k" none "$k"
+		trial "scale$k" none "$k" 0
+		trial "scale$k" synfin_file "$k" 1
+		trial "scale$k" none "$k" 0
 	done
 fi
 ELAPSED=$((SECONDS - T0))
@@ -449,7 +476,7 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 		--argjson quick "$QUICK" \
 		'{duration_s: $d, rounds: $r, conns_parallel: $n, mode: "client-first",
 		  scale_rounds: $sr, holds: ($holds | split(" ") | map(select(. != "") | tonumber)),
-		  quick: ($quick == 1), bpf_stats_enabled: true}')" '
+		  quick: ($quick == 1), bpf_stats_enabled: "profile round only"}')" '
 	def median: sort | if length == 0 then null
 		elif length % 2 == 1 then .[length / 2 | floor]
 		else (.[length / 2 - 1] + .[length / 2]) / 2 end;
@@ -494,16 +521,21 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 		| . + {adds_up: (.lost_counted == 0 or (.lost_counted > 0 and .reported_lost_transitions > 0))}
 	      else . end
 	  ] as $trials
+	# rates from the trials with bpf_stats off ($t), the kernel figures
+	# from the profile round ($k); losses and memory from all of them
 	| def agg($rows):
-		{trials: ($rows | length),
-		 conns_per_s_median: ($rows | map(.conns_per_s) | median | r1),
-		 ratio_median: ($rows | map(.ratio) | map(select(. != null)) | median | r3),
-		 ratio_min: ($rows | map(.ratio) | map(select(. != null)) | min | r3),
-		 ratio_max: ($rows | map(.ratio) | map(select(. != null)) | max | r3),
-		 cpu_s_per_m_transitions: ($rows | map(.cpu_s_per_m_transitions) | map(select(. != null)) | median | r3),
+		($rows | map(select(.bpf_stats | not))) as $t
+		| ($rows | map(select(.bpf_stats))) as $k
+		| {trials: ($t | length), profile_trials: ($k | length),
+		 conns_per_s_median: ($t | map(.conns_per_s) | median | r1),
+		 ratio_median: ($t | map(.ratio) | map(select(. != null)) | median | r3),
+		 ratio_min: ($t | map(.ratio) | map(select(. != null)) | min | r3),
+		 ratio_max: ($t | map(.ratio) | map(select(. != null)) | max | r3),
+		 ratio_bpf_stats_on: ($k | map(.ratio) | map(select(. != null)) | median | r3),
+		 cpu_s_per_m_transitions: ($t | map(.cpu_s_per_m_transitions) | map(select(. != null)) | median | r3),
 		 peak_rss_kib: ($rows | map(.peak_rss_kib) | max),
-		 state_prog_ns_per_run: ($rows | map(.state_prog_ns_per_run) | map(select(. != null)) | median | r1),
-		 kernel_ns_per_transition: ($rows | map(.kernel_ns_per_transition) | map(select(. != null)) | median | r1),
+		 state_prog_ns_per_run: ($k | map(.state_prog_ns_per_run) | map(select(. != null)) | median | r1),
+		 kernel_ns_per_transition: ($k | map(.kernel_ns_per_transition) | map(select(. != null)) | median | r1),
 		 conns_total: ($rows | map(.conns_total) | add),
 		 expected_transitions: ($rows | map(.expected_transitions) | add),
 		 received: (if ($rows | all(.received != null)) then ($rows | map(.received) | add) else null end),
@@ -519,7 +551,7 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 		 destroy_standins: (if ($rows | all(.destroy_standins != null)) then ($rows | map(.destroy_standins) | add) else null end),
 		 churn_errors: ($rows | map(.churn.errors) | add),
 		 # per BPF program: kernel ns per run, and runs per connection
-		 progs: ([ $rows[] | .conns_total as $c | .progs[] | . + {conns: $c} ] | group_by(.name)
+		 progs: ([ $k[] | .conns_total as $c | .progs[] | . + {conns: $c} ] | group_by(.name)
 			| map({name: .[0].name, run_cnt: (map(.run_cnt) | add),
 				ns_per_run: (if (map(.run_cnt) | add) > 0 then ((map(.run_time_ns) | add) / (map(.run_cnt) | add) | r1) else null end),
 				runs_per_conn: (if (map(.conns) | add) > 0 then ((map(.run_cnt) | add) / (map(.conns) | add) | r3) else null end),
@@ -565,6 +597,8 @@ echo "Results ($(jq -r '.machine | "\(.hostname), \(.cpu_model) x\(.nproc), Linu
 	jq -r '.main | to_entries[] | .key as $k | .value |
 		[ (if $k == "none" then "untraced" elif $k == "synfin" then "synfin -j >/dev/null"
 		   elif $k == "synfin_file" then "synfin -j >file" elif $k == "synfin_events" then "synfin --events -j >file"
+		   elif $k == "floor_state" then "floor: no-op on the state tracepoint"
+		   elif $k == "floor_synfin" then "floor: no-ops on synfin'"'"'s hooks"
 		   else $k + " >file" end),
 		  (.conns_per_s_median | floor | tostring),
 		  (if .ratio_median then "\(.ratio_median) [\(.ratio_min)-\(.ratio_max)]" else "1" end),
@@ -572,9 +606,9 @@ echo "Results ($(jq -r '.machine | "\(.hostname), \(.cpu_model) x\(.nproc), Linu
 		  (if .peak_rss_kib > 0 then "\(.peak_rss_kib / 1024 * 10 | round / 10) MiB" else "-" end),
 		  (.state_prog_ns_per_run // "-" | tostring),
 		  (.kernel_ns_per_transition // "-" | tostring),
-		  (if .lost_counted == null then (if $k == "none" then "-" else "n/a (not counted)" end)
+		  (if .lost_counted == null then (if $k == "none" or ($k | startswith("floor")) then "-" else "n/a (not counted)" end)
 		   else "\(.lost_counted) of \(if .received_kind == "state" or .received_kind == "transition" then .expected_transitions else .conns_total * 2 end) \(if .received_kind == "state" or .received_kind == "transition" then "transitions" else "conn ends" end)" end),
-		  (if $k == "none" then "-"
+		  (if $k == "none" or ($k | startswith("floor")) then "-"
 		   elif $k == "synfin" or $k == "synfin_file" then "\(.reported.ringbuf_full) records (recursion \(.reported.recursion_miss), caught \(.reported.recursion_caught), spilled \(.reported.spilled // 0))"
 		   elif $k == "synfin_events" then "\(.reported_lost_transitions) tr (recursion \(.reported.recursion_miss), caught \(.reported.recursion_caught))"
 		   else "\(.reported_lost_transitions) tr (recursion \(.reported.recursion_miss))" end),
@@ -594,8 +628,8 @@ if jq -e '.scale | length > 0' "$SUMMARY" >/dev/null; then
 	column -t -s $'\t' "$TMP/scale.tsv"
 fi
 echo
-echo "BPF programs (kernel.bpf_stats_enabled): ns per run, runs per connection"
-jq -r '.main | to_entries[] | select(.key != "none") | "  \(.key): " +
+echo "Profile round (kernel.bpf_stats_enabled=1): the ratio then, and per BPF program ns per run x runs per connection"
+jq -r '.main | to_entries[] | select(.key != "none") | "  \(.key): ratio \(.value.ratio_bpf_stats_on); " +
 	([ .value.progs[] | select(.run_cnt > 0) | "\(.name) \(.ns_per_run)ns x\(.runs_per_conn)" ] | join(", "))' "$SUMMARY"
 echo
 jq -r '.targets | "targets: synfin default ratio \(.synfin_ratio_median) (>= 0.97: \(.synfin_ratio_ge_0_97)); --events \(.synfin_events_ratio_median) (>= 0.90: \(.synfin_events_ratio_ge_0_90)); conn ends lost (default, counted) \(.synfin_conns_lost) (zero: \(.synfin_zero_conns_lost)); RSS with 100k held \(if .synfin_rss_100k_kib then "\(.synfin_rss_100k_kib / 1024 | floor) MiB" else "not run" end) (< 64 MiB: \(.synfin_rss_100k_under_64mib))"' "$SUMMARY"
