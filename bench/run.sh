@@ -40,6 +40,7 @@ Runs as root. Variants (the untraced baseline "none" runs between all others):
   synfin          synfin -j > /dev/null            (default settings)
   synfin_file     synfin -j > a file
   synfin_events   synfin --events -j > a file
+  synfin_notw     synfin -j --no-timewait > /dev/null (no timer hooks)
   tcpstates       Debian libbpf-tools tcpstates > a file
   tcplife         Debian libbpf-tools tcplife > a file
   floor_state     a do-nothing program on inet_sock_set_state (bench/floor)
@@ -59,7 +60,7 @@ ROUNDS=5
 CONNS_PARALLEL=4
 SCALE_ROUNDS=3
 HOLDS="1000 10000 100000"
-VARIANTS="synfin synfin_file synfin_events tcpstates tcplife floor_state floor_synfin"
+VARIANTS="synfin synfin_file synfin_events synfin_notw tcpstates tcplife floor_state floor_synfin"
 SCALE=1
 KEEP=0
 QUICK=0
@@ -85,7 +86,7 @@ for n in "$ROUNDS" "$DURATION" "$CONNS_PARALLEL" "$SCALE_ROUNDS" $HOLDS; do
 	case $n in '' | *[!0-9]* | 0) echo "run.sh: bad number '$n'" >&2; exit 2 ;; esac
 done
 for v in $VARIANTS; do
-	case $v in synfin | synfin_file | synfin_events | tcpstates | tcplife | floor_state | floor_synfin) ;;
+	case $v in synfin | synfin_file | synfin_events | synfin_notw | tcpstates | tcplife | floor_state | floor_synfin) ;;
 	*) echo "run.sh: unknown variant '$v'" >&2; exit 2 ;;
 	esac
 done
@@ -273,6 +274,7 @@ trial()
 	synfin) "$SYNFIN" -j --netns "$ino" >/dev/null 2>"$err" & pid=$! ;;
 	synfin_file) "$SYNFIN" -j --netns "$ino" >"$out" 2>"$err" & pid=$! ;;
 	synfin_events) "$SYNFIN" --events -j --netns "$ino" >"$out" 2>"$err" & pid=$! ;;
+	synfin_notw) "$SYNFIN" -j --no-timewait --netns "$ino" >/dev/null 2>"$err" & pid=$! ;;
 	tcpstates) "$TCPSTATES" >"$out" 2>"$err" & pid=$! ;;
 	tcplife) "$TCPLIFE" >"$out" 2>"$err" & pid=$! ;;
 	floor_state) "$FLOOR" state >/dev/null 2>"$err" & pid=$! ;;
@@ -333,7 +335,7 @@ trial()
 	ip netns del "$ns"
 
 	case $v in
-	synfin)
+	synfin | synfin_notw)
 		summary=$(grep '^synfin: .* events' "$err" | tail -n 1) ;;
 	synfin_file)
 		summary=$(grep '^synfin: .* events' "$err" | tail -n 1)
@@ -507,7 +509,7 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 		. + {reported_lost_transitions: (.reported.perf_lost + .reported.recursion_miss)}
 		| . + {unaccounted: (.expected - .received - .reported_lost_transitions)}
 		| . + {adds_up: (.received + .reported_lost_transitions == .expected)}
-	      elif .variant == "synfin" or .variant == "synfin_file" then
+	      elif .variant == "synfin" or .variant == "synfin_file" or .variant == "synfin_notw" then
 		. + {reported_lost_transitions: (.reported.ringbuf_full_state + .reported.recursion_miss),
 		     reported_lost_any: (.reported.ringbuf_full + .reported.storage_full +
 			.reported.owner_map_full + .reported.live_map_full + .reported.table_full +
@@ -596,6 +598,7 @@ echo "Results ($(jq -r '.machine | "\(.hostname), \(.cpu_model) x\(.nproc), Linu
 	printf 'variant\tconns/s\tratio med [min-max]\tcpu s/M tr\tpeak RSS\tns/run\tns/tr\tlost (counted)\treported lost\tadds up\n'
 	jq -r '.main | to_entries[] | .key as $k | .value |
 		[ (if $k == "none" then "untraced" elif $k == "synfin" then "synfin -j >/dev/null"
+		   elif $k == "synfin_notw" then "synfin -j --no-timewait >/dev/null"
 		   elif $k == "synfin_file" then "synfin -j >file" elif $k == "synfin_events" then "synfin --events -j >file"
 		   elif $k == "floor_state" then "floor: no-op on the state tracepoint"
 		   elif $k == "floor_synfin" then "floor: no-ops on synfin'"'"'s hooks"
@@ -609,7 +612,7 @@ echo "Results ($(jq -r '.machine | "\(.hostname), \(.cpu_model) x\(.nproc), Linu
 		  (if .lost_counted == null then (if $k == "none" or ($k | startswith("floor")) then "-" else "n/a (not counted)" end)
 		   else "\(.lost_counted) of \(if .received_kind == "state" or .received_kind == "transition" then .expected_transitions else .conns_total * 2 end) \(if .received_kind == "state" or .received_kind == "transition" then "transitions" else "conn ends" end)" end),
 		  (if $k == "none" or ($k | startswith("floor")) then "-"
-		   elif $k == "synfin" or $k == "synfin_file" then "\(.reported.ringbuf_full) records (recursion \(.reported.recursion_miss), caught \(.reported.recursion_caught), spilled \(.reported.spilled // 0))"
+		   elif $k == "synfin" or $k == "synfin_file" or $k == "synfin_notw" then "\(.reported.ringbuf_full) records (recursion \(.reported.recursion_miss), caught \(.reported.recursion_caught), spilled \(.reported.spilled // 0))"
 		   elif $k == "synfin_events" then "\(.reported_lost_transitions) tr (recursion \(.reported.recursion_miss), caught \(.reported.recursion_caught))"
 		   else "\(.reported_lost_transitions) tr (recursion \(.reported.recursion_miss))" end),
 		  (if .adds_up == null then "-" elif .adds_up then "yes" elif .unaccounted != null then "NO (\(.unaccounted) unaccounted)" else "NO" end)
