@@ -111,8 +111,9 @@ $(OUTPUT)/bench/floor: bench/floor.c $(OUTPUT)/bench/floor.skel.h | $(OUTPUT)/be
 
 .PHONY: unit-tests tools
 unit-tests: $(UNIT_BINS) $(ASAN_BINS)
-# the integration tests drive churn with the benchmark's generator
-tools: $(TOOL_BINS) $(OUTPUT)/bench/churn
+# the integration tests drive churn with the benchmark's generator, and
+# check the floor's hooks against synfin's
+tools: $(TOOL_BINS) $(OUTPUT)/bench/churn $(OUTPUT)/bench/floor
 
 # The README's test command. Installs what is missing, builds, then runs
 # unit tests (no root) and integration tests (root, real BPF, namespaces).
