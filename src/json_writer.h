@@ -121,6 +121,32 @@ static inline void jsonw_string_len(struct json_writer *w, const char *s, size_t
 	w->len = (size_t)(p - w->buf);
 }
 
+/* len bytes synfin made itself, which need no escape: names from its own
+ * tables, and the numbers, times and addresses it formats (printable
+ * ASCII, no '"' or '\\'). Nothing a process or a peer chose goes here:
+ * comm takes jsonw_string_len. No scan of the bytes. */
+static inline void jsonw_ascii_len(struct json_writer *w, const char *s, size_t len)
+{
+	char *p;
+
+	if (!jsonw__value_fast(w, len + 2)) {
+		jsonw__string_slow(w, s, len);
+		return;
+	}
+	p = w->buf + w->len;
+	*p++ = '"';
+	memcpy(p, s, len);
+	p += len;
+	*p++ = '"';
+	*p = '\0';
+	w->len = (size_t)(p - w->buf);
+}
+
+static inline void jsonw_ascii(struct json_writer *w, const char *s)
+{
+	jsonw_ascii_len(w, s, __builtin_strlen(s));
+}
+
 static inline void jsonw_string(struct json_writer *w, const char *s)
 {
 	if (!s)
@@ -128,24 +154,49 @@ static inline void jsonw_string(struct json_writer *w, const char *s)
 	jsonw_string_len(w, s, __builtin_strlen(s));
 }
 
+/* Four digits per division when counting, two per division when writing:
+ * a record holds a dozen numbers of up to 20 digits (ids, ISNs, netns,
+ * sequence numbers), and one division per digit, twice over, was the
+ * largest part of its formatting. */
 static inline unsigned int jsonw__ndigits(uint64_t v)
 {
 	unsigned int n = 1;
 
-	while (v >= 10) {
-		v /= 10;
-		n++;
+	for (;;) {
+		if (v < 10)
+			return n;
+		if (v < 100)
+			return n + 1;
+		if (v < 1000)
+			return n + 2;
+		if (v < 10000)
+			return n + 3;
+		v /= 10000;
+		n += 4;
 	}
-	return n;
 }
+
+static const char jsonw__pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
 
 /* Digits of v written backwards, ending just before end: the start. */
 static inline char *jsonw__digits(char *end, uint64_t v)
 {
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	while (v >= 100) {
+		unsigned int i = (unsigned int)(v % 100) * 2;
+
+		v /= 100;
+		end -= 2;
+		memcpy(end, jsonw__pairs + i, 2);
+	}
+	if (v >= 10) {
+		end -= 2;
+		memcpy(end, jsonw__pairs + v * 2, 2);
+	} else {
+		*--end = (char)('0' + v);
+	}
 	return end;
 }
 
@@ -196,12 +247,13 @@ void jsonw_double(struct json_writer *w, double v, int prec);
 /* us as "ms.uuu" written backwards, ending just before end: the start. */
 static inline char *jsonw__ms_digits(char *end, uint64_t us)
 {
-	for (int i = 0; i < 3; i++) {
-		*--end = (char)('0' + us % 10);
-		us /= 10;
-	}
+	unsigned int frac = (unsigned int)(us % 1000);
+
+	end -= 2;
+	memcpy(end, jsonw__pairs + frac % 100 * 2, 2);
+	*--end = (char)('0' + frac / 100);
 	*--end = '.';
-	return jsonw__digits(end, us);
+	return jsonw__digits(end, us / 1000);
 }
 
 static inline void jsonw_ms_from_ns(struct json_writer *w, uint64_t ns)
@@ -223,6 +275,19 @@ static inline void jsonw_string_field(struct json_writer *w, const char *name, c
 {
 	jsonw_name(w, name);
 	jsonw_string(w, s);
+}
+
+static inline void jsonw_ascii_field(struct json_writer *w, const char *name, const char *s)
+{
+	jsonw_name(w, name);
+	jsonw_ascii(w, s);
+}
+
+static inline void jsonw_ascii_len_field(struct json_writer *w, const char *name,
+					 const char *s, size_t len)
+{
+	jsonw_name(w, name);
+	jsonw_ascii_len(w, s, len);
 }
 
 static inline void jsonw_u64_field(struct json_writer *w, const char *name, uint64_t v)

@@ -69,23 +69,36 @@ static void put_digits(char *p, long v, int width)
 	}
 }
 
+/* two digits, 00..99 */
+static void put_2digits(char *p, unsigned int v)
+{
+	memcpy(p, jsonw__pairs + v * 2, 2);
+}
+
 #define SEC_PER_DAY 86400
 
-/* "hh:mm:ss.nnnnnnnnnZ" of a second of the day into buf (21 bytes). */
+/* "hh:mm:ss.nnnnnnnnnZ" of a second of the day into buf (20 bytes). */
 static void put_time_of_day(char *buf, long sod, long nsec)
 {
-	put_digits(buf, sod / 3600, 2);
+	unsigned int ns = (unsigned int)nsec;
+
+	put_2digits(buf, (unsigned int)(sod / 3600));
 	buf[2] = ':';
-	put_digits(buf + 3, sod / 60 % 60, 2);
+	put_2digits(buf + 3, (unsigned int)(sod / 60 % 60));
 	buf[5] = ':';
-	put_digits(buf + 6, sod % 60, 2);
+	put_2digits(buf + 6, (unsigned int)(sod % 60));
 	buf[8] = '.';
-	put_digits(buf + 9, nsec, 9);
+	/* nine digits, two at a time, and the first alone */
+	for (int i = 16; i >= 10; i -= 2) {
+		put_2digits(buf + i, ns % 100);
+		ns /= 100;
+	}
+	buf[9] = (char)('0' + ns);
 	buf[18] = 'Z';
 	buf[19] = '\0';
 }
 
-void format_rfc3339_ns(int64_t real_ns, char *buf, size_t len)
+size_t format_rfc3339_ns(int64_t real_ns, char *buf, size_t len)
 {
 	struct tm tm;
 	time_t sec, day;
@@ -101,22 +114,22 @@ void format_rfc3339_ns(int64_t real_ns, char *buf, size_t len)
 
 	split_ns(real_ns, &sec, &nsec);
 	if (!len)
-		return;
+		return 0;
 	day = sec / SEC_PER_DAY - (sec % SEC_PER_DAY < 0);
 	if (day == cached_day && len >= 31) {
 		memcpy(buf, cached, 11);
 		put_time_of_day(buf + 11, (long)(sec - day * SEC_PER_DAY), nsec);
-		return;
+		return 30;
 	}
 	if (!gmtime_r(&sec, &tm)) {
 		buf[0] = '\0';
-		return;
+		return 0;
 	}
 	if (len < 31 || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
 		snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ",
 			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 			 tm.tm_min, tm.tm_sec, nsec);
-		return;
+		return strlen(buf);
 	}
 	/* by hand, for the same reason as format_addr: several per record */
 	put_digits(buf, tm.tm_year + 1900, 4);
@@ -128,6 +141,7 @@ void format_rfc3339_ns(int64_t real_ns, char *buf, size_t len)
 	put_time_of_day(buf + 11, tm.tm_hour * 3600L + tm.tm_min * 60 + tm.tm_sec, nsec);
 	memcpy(cached, buf, 11);
 	cached_day = day;
+	return 30;
 }
 
 /* Local wall clock, HH:MM:SS, for text rows. */
@@ -142,13 +156,13 @@ static void format_hms(int64_t real_ns, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
-void format_addr(uint8_t family, const uint8_t *addr, char *buf, size_t len)
+size_t format_addr(uint8_t family, const uint8_t *addr, char *buf, size_t len)
 {
 	int af = family == SYNFIN_AF_INET ? AF_INET :
 		 family == SYNFIN_AF_INET6 ? AF_INET6 : 0;
 
 	if (!len)
-		return;
+		return 0;
 	buf[0] = '\0';
 	/* IPv4 by hand: inet_ntop formats it with sprintf, which showed up in
 	 * the consumer's profile */
@@ -165,10 +179,11 @@ void format_addr(uint8_t family, const uint8_t *addr, char *buf, size_t len)
 			*p++ = (char)('0' + b % 10);
 			*p++ = i < 3 ? '.' : '\0';
 		}
-		return;
+		return (size_t)(p - buf - 1);
 	}
 	if (!af || !inet_ntop(af, addr, buf, len))
 		buf[0] = '\0';
+	return strlen(buf);
 }
 
 void format_tcp_flags(uint8_t flags, char *buf, size_t len)
@@ -209,24 +224,25 @@ static void json_begin(struct output *o, const char *type)
 {
 	jsonw_reset(o->jw);
 	jsonw_start_object(o->jw);
-	jsonw_string_field(o->jw, "type", type);
+	jsonw_ascii_field(o->jw, "type", type);
 }
 
 static void json_common(struct output *o, const struct common *c)
 {
 	struct json_writer *w = o->jw;
 	char buf[64];
+	size_t n;
 
 	json_begin(o, c->type);
-	format_rfc3339_ns(to_real(o, c->ts_ns), buf, sizeof(buf));
-	jsonw_string_field(w, "ts", buf);
+	n = format_rfc3339_ns(to_real(o, c->ts_ns), buf, sizeof(buf));
+	jsonw_ascii_len_field(w, "ts", buf, n);
 	jsonw_u64_field(w, "id", c->id);
-	jsonw_string_field(w, "family", family_name(c->family));
-	format_addr(c->family, c->laddr, buf, sizeof(buf));
-	jsonw_string_field(w, "laddr", buf);
+	jsonw_ascii_field(w, "family", family_name(c->family));
+	n = format_addr(c->family, c->laddr, buf, sizeof(buf));
+	jsonw_ascii_len_field(w, "laddr", buf, n);
 	jsonw_u64_field(w, "lport", c->lport);
-	format_addr(c->family, c->raddr, buf, sizeof(buf));
-	jsonw_string_field(w, "raddr", buf);
+	n = format_addr(c->family, c->raddr, buf, sizeof(buf));
+	jsonw_ascii_len_field(w, "raddr", buf, n);
 	jsonw_u64_field(w, "rport", c->rport);
 	jsonw_u64_field(w, "pid", c->pid);
 	jsonw_name(w, "comm");
@@ -629,7 +645,7 @@ static void json_time_wait(struct output *o, const struct conn_record *rec)
 
 	jsonw_name(w, "time_wait");
 	jsonw_start_object(w);
-	jsonw_string_field(w, "state", tw_kind_name(rec->tw.kind));
+	jsonw_ascii_field(w, "state", tw_kind_name(rec->tw.kind));
 	if (rec->tw.kind == TW_KIND_NONE) {
 		jsonw_null_field(w, "source");
 		jsonw_null_field(w, "expected_exit");
@@ -638,9 +654,9 @@ static void json_time_wait(struct output *o, const struct conn_record *rec)
 	} else {
 		uint64_t from = rec->tw.start_ns ? rec->tw.start_ns : rec->end_ns;
 
-		jsonw_string_field(w, "source", rec->tw.measured ? "measured" : "inferred");
+		jsonw_ascii_field(w, "source", rec->tw.measured ? "measured" : "inferred");
 		format_rfc3339_ns(to_real(o, rec->tw.expire_ns), buf, sizeof(buf));
-		jsonw_string_field(w, "expected_exit", buf);
+		jsonw_ascii_field(w, "expected_exit", buf);
 		jsonw_ms_from_ns_field(w, "expected_ms", rec->tw.expire_ns > from ?
 				       rec->tw.expire_ns - from : 0);
 		jsonw_bool_field(w, "exit_followed", rec->tw.measured && o->opts.follow_tw);
@@ -668,14 +684,14 @@ void output__conn(struct output *o, const struct conn_record *rec)
 	if (o->opts.json) {
 		json_common(o, &c);
 		format_rfc3339_ns(to_real(o, start), buf, sizeof(buf));
-		jsonw_string_field(w, "start", buf);
+		jsonw_ascii_field(w, "start", buf);
 		jsonw_ms_from_ns_field(w, "duration_ms", dur_ns);
-		jsonw_string_field(w, "role", role_name(rec->role));
+		jsonw_ascii_field(w, "role", role_name(rec->role));
 		jsonw_u64_field(w, "bytes_sent", rec->bytes_sent);
 		jsonw_u64_field(w, "bytes_received", rec->bytes_received);
 		jsonw_name(w, "handshake");
 		jsonw_start_object(w);
-		jsonw_string_field(w, "result", handshake_name(rec->handshake.result));
+		jsonw_ascii_field(w, "result", handshake_name(rec->handshake.result));
 		if (hs_ms)
 			jsonw_double_field(w, "ms", rec->handshake.ms, 3);
 		else
@@ -683,7 +699,7 @@ void output__conn(struct output *o, const struct conn_record *rec)
 		/* the client times connect() to ESTABLISHED itself; a server's
 		 * request sock is invisible, its time is the kernel's first RTT
 		 * sample (SYN-ACK sent -> final ACK) */
-		jsonw_string_field(w, "ms_source", !hs_ms ? "none" :
+		jsonw_ascii_field(w, "ms_source", !hs_ms ? "none" :
 				   rec->role == ROLE_SERVER ? "synack_rtt" : "connect");
 		jsonw_u64_field(w, "syn_retrans", rec->handshake.syn_retrans);
 		jsonw_u64_field(w, "synack_retrans", rec->handshake.synack_retrans);
@@ -695,17 +711,17 @@ void output__conn(struct output *o, const struct conn_record *rec)
 		json_time_wait(o, rec);
 		jsonw_name(w, "close");
 		jsonw_start_object(w);
-		jsonw_string_field(w, "initiator", initiator_name(rec->close.initiator));
-		jsonw_string_field(w, "how", close_how_name(rec->close.how));
+		jsonw_ascii_field(w, "initiator", initiator_name(rec->close.initiator));
+		jsonw_ascii_field(w, "how", close_how_name(rec->close.how));
 		jsonw_s64_field(w, "err", rec->close.err);
 		if (rst_cause_name(rec->close.rst_cause))
-			jsonw_string_field(w, "rst_cause", rst_cause_name(rec->close.rst_cause));
+			jsonw_ascii_field(w, "rst_cause", rst_cause_name(rec->close.rst_cause));
 		else
 			jsonw_null_field(w, "rst_cause");
 		jsonw_end_object(w);
-		jsonw_string_field(w, "conn_state", rec->conn_state);
-		jsonw_string_field(w, "history", rec->history);
-		jsonw_string_field(w, "last_state", tcp_state_name(rec->last_state));
+		jsonw_ascii_field(w, "conn_state", rec->conn_state);
+		jsonw_ascii_field(w, "history", rec->history);
+		jsonw_ascii_field(w, "last_state", tcp_state_name(rec->last_state));
 		jsonw_u64_field(w, "total_retrans", rec->total_retrans);
 		jsonw_u64_field(w, "srtt_us", rec->srtt_us);
 		jsonw_bool_field(w, "seeded", rec->seeded);
@@ -774,14 +790,14 @@ void output__time_wait(struct output *o, const struct conn_record *rec)
 
 	if (o->opts.json) {
 		json_common(o, &c);
-		jsonw_string_field(w, "role", role_name(rec->role));
-		jsonw_string_field(w, "state", tw_kind_name(rec->tw.kind));
+		jsonw_ascii_field(w, "role", role_name(rec->role));
+		jsonw_ascii_field(w, "state", tw_kind_name(rec->tw.kind));
 		format_rfc3339_ns(to_real(o, start), buf, sizeof(buf));
-		jsonw_string_field(w, "start", buf);
+		jsonw_ascii_field(w, "start", buf);
 		jsonw_ms_from_ns_field(w, "duration_ms", dur_ns);
 		/* "unknown": the end was not seen (a lost record); ts is then
 		 * the expected exit */
-		jsonw_string_field(w, "exit", exit ? exit : "unknown");
+		jsonw_ascii_field(w, "exit", exit ? exit : "unknown");
 		json_finish(o);
 		return;
 	}
@@ -858,8 +874,8 @@ void output__event(struct output *o, const struct synfin_event *ev)
 		switch (ev->kind) {
 		case SYNFIN_EV_STATE:
 		case SYNFIN_EV_DESTROY:
-			jsonw_string_field(w, "old_state", tcp_state_name(old));
-			jsonw_string_field(w, "new_state", tcp_state_name(new));
+			jsonw_ascii_field(w, "old_state", tcp_state_name(old));
+			jsonw_ascii_field(w, "new_state", tcp_state_name(new));
 			jsonw_s64_field(w, "err", ev->err);
 			jsonw_bool_field(w, "peer_fin", ev->flags & SYNFIN_F_DONE);
 			jsonw_bool_field(w, "orphan", ev->flags & SYNFIN_F_ORPHAN);
@@ -871,38 +887,38 @@ void output__event(struct output *o, const struct synfin_event *ev)
 				jsonw_bool_field(w, "destroy", true);
 			break;
 		case SYNFIN_EV_RETRANSMIT:
-			jsonw_string_field(w, "state", state);
+			jsonw_ascii_field(w, "state", state);
 			jsonw_u64_field(w, "seq", ev->seq);
 			jsonw_u64_field(w, "end_seq", ev->end_seq);
-			jsonw_string_field(w, "tcp_flags", flags);
+			jsonw_ascii_field(w, "tcp_flags", flags);
 			jsonw_u64_field(w, "retrans", ev->retransmits);
 			break;
 		case SYNFIN_EV_SYNACK_RETRANSMIT:
-			jsonw_string_field(w, "state", state);
+			jsonw_ascii_field(w, "state", state);
 			jsonw_u64_field(w, "retrans", ev->retransmits);
 			break;
 		case SYNFIN_EV_TW_START:
-			jsonw_string_field(w, "state", state);
+			jsonw_ascii_field(w, "state", state);
 			if (ev->flags & SYNFIN_F_HZ_UNKNOWN)
 				jsonw_null_field(w, "expires_ms");
 			else
 				jsonw_u64_field(w, "expires_ms", ev->seq);
 			break;
 		case SYNFIN_EV_TW_END:
-			jsonw_string_field(w, "state", state);
+			jsonw_ascii_field(w, "state", state);
 			/* a cancel before expiry is a death or a re-arm; a
 			 * tw_start right after it means re-arm */
-			jsonw_string_field(w, "reason", ev->reason == SYNFIN_TW_EXPIRED ?
+			jsonw_ascii_field(w, "reason", ev->reason == SYNFIN_TW_EXPIRED ?
 					   "expired" : "cancelled");
 			break;
 		case SYNFIN_EV_TW_FIN:
-			jsonw_string_field(w, "state", state);
+			jsonw_ascii_field(w, "state", state);
 			jsonw_u64_field(w, "seq", ev->seq);
 			break;
 		default: /* resets */
-			jsonw_string_field(w, "direction",
+			jsonw_ascii_field(w, "direction",
 					   ev->kind == SYNFIN_EV_RESET_SENT ? "sent" : "received");
-			jsonw_string_field(w, "state", state);
+			jsonw_ascii_field(w, "state", state);
 			jsonw_string_field(w, "reason", reason);
 			break;
 		}

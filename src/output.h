@@ -49,10 +49,11 @@ void output__stats(struct output *o, const struct live_stats *s);
 
 /* CLOCK_REALTIME - CLOCK_MONOTONIC now, in ns */
 int64_t output__clock_offset(void);
-/* "2026-11-21T19:05:01.123456789Z"; len >= 31 */
-void format_rfc3339_ns(int64_t real_ns, char *buf, size_t len);
-/* inet_ntop; "" for an unknown family. len >= 46 (INET6_ADDRSTRLEN) */
-void format_addr(uint8_t family, const uint8_t *addr, char *buf, size_t len);
+/* "2026-11-21T19:05:01.123456789Z"; len >= 31. Returns the length. */
+size_t format_rfc3339_ns(int64_t real_ns, char *buf, size_t len);
+/* inet_ntop; "" for an unknown family. len >= 46 (INET6_ADDRSTRLEN).
+ * Returns the length. */
+size_t format_addr(uint8_t family, const uint8_t *addr, char *buf, size_t len);
 /* comm made safe for a terminal: printable ASCII as is, '\' doubled, any
  * other byte \xNN (escape sequences, C1 controls and invalid UTF-8 never
  * reach the tty raw). At most width bytes, cut without splitting an

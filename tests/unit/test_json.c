@@ -3,6 +3,7 @@
  * strict checker below) and the text rows' width and terminal safety.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -519,6 +520,69 @@ static void test_double(void)
 	jsonw_free(w);
 }
 
+/* The writer's numbers (two digits per division) and the timestamps'
+ * nanoseconds against snprintf, at every width and both ends of each. */
+static void test_digits_against_printf(void)
+{
+	struct json_writer *w = jsonw_new();
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	char want[64], buf[64];
+	int bad = 0;
+
+	for (int i = 0; i < 20000 && bad < 3; i++) {
+		uint64_t v, p10 = 1;
+		size_t n;
+
+		/* 0..199, then 10^k - 1, 10^k, 10^k + 1, then anything */
+		if (i < 200) {
+			v = (uint64_t)i;
+		} else if (i < 260) {
+			for (int k = 0; k < (i - 200) / 3; k++)
+				p10 *= 10;
+			v = p10 + (uint64_t)((i - 200) % 3) - 1;
+		} else {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			v = x >> (x % 64);
+		}
+		jsonw_reset(w);
+		jsonw_u64(w, v);
+		snprintf(want, sizeof(want), "%" PRIu64, v);
+		if (strcmp(jsonw_buf(w, NULL), want)) {
+			CHECK_EQ_STR(jsonw_buf(w, NULL), want);
+			bad++;
+		}
+		/* ns as ms with three decimals, rounded half up */
+		jsonw_reset(w);
+		jsonw_ms_from_ns(w, v >> 4);
+		n = (size_t)snprintf(want, sizeof(want), "%" PRIu64 ".%03" PRIu64,
+				     ((v >> 4) / 1000 + ((v >> 4) % 1000 >= 500)) / 1000,
+				     ((v >> 4) / 1000 + ((v >> 4) % 1000 >= 500)) % 1000);
+		if (strcmp(jsonw_buf(w, NULL), want)) {
+			CHECK_EQ_STR(jsonw_buf(w, NULL), want);
+			bad++;
+		}
+		/* the time of day and its nine nanosecond digits, and the length */
+		n = format_rfc3339_ns((int64_t)(v % (4000000000ULL * 1000000000ULL)), buf,
+				      sizeof(buf));
+		{
+			time_t ts = (time_t)(v % (4000000000ULL * 1000000000ULL) / 1000000000ULL);
+			struct tm tm;
+
+			gmtime_r(&ts, &tm);
+			snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRIu64 "Z",
+				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+				 tm.tm_min, tm.tm_sec, (uint64_t)(v % 1000000000ULL));
+		}
+		if (strcmp(buf, want) || n != strlen(want)) {
+			CHECK_EQ_STR(buf, want);
+			CHECK_EQ_INT((int)n, (int)strlen(want));
+			bad++;
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
+	jsonw_free(w);
+}
+
 static void test_formats(void)
 {
 	char buf[64];
@@ -564,8 +628,16 @@ static void test_formats(void)
 	format_tcp_flags(0, buf, sizeof(buf));
 	CHECK_EQ_STR(buf, "");
 
-	format_addr(SYNFIN_AF_INET, (const uint8_t *)"\x7f\0\0\x01", buf, sizeof(buf));
+	CHECK_EQ_INT((int)format_addr(SYNFIN_AF_INET, (const uint8_t *)"\x7f\0\0\x01", buf,
+				      sizeof(buf)), 9);
 	CHECK_EQ_STR(buf, "127.0.0.1");
+	CHECK_EQ_INT((int)format_addr(SYNFIN_AF_INET, (const uint8_t *)"\xff\x0a\x00\xc8", buf,
+				      sizeof(buf)), 12);
+	CHECK_EQ_STR(buf, "255.10.0.200");
+	CHECK_EQ_INT((int)format_addr(SYNFIN_AF_INET6, (const uint8_t *)
+				      "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", buf,
+				      sizeof(buf)), 11);
+	CHECK_EQ_STR(buf, "2001:db8::1");
 	format_addr(0, (const uint8_t *)"\x7f\0\0\x01", buf, sizeof(buf));
 	CHECK_EQ_STR(buf, "");
 	CHECK(output__clock_offset() > 1600000000LL * 1000000000LL);
@@ -872,6 +944,7 @@ static const struct unit_case cases[] = {
 	{ "writer_buffer_edges", test_writer_buffer_edges },
 	{ "double", test_double },
 	{ "formats", test_formats },
+	{ "digits_against_printf", test_digits_against_printf },
 	{ "conn_json", test_conn_json },
 	{ "state_json", test_state_json },
 	{ "retransmit_reset_json", test_retransmit_reset_json },
