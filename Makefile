@@ -96,6 +96,11 @@ $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread
 
+# JSON formatting per record: the output code itself, as the unit tests link it.
+$(OUTPUT)/bench/format: bench/format.c $(LIB_OBJS) | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
 # The floor: do-nothing programs on synfin's hooks, with a loader of its own.
 $(OUTPUT)/bench/floor.bpf.o: bench/floor.bpf.c | $(OUTPUT)/bench
 	$(call msg,BPF,$@)

@@ -13,6 +13,7 @@ BUILD=${BUILD:-$ROOT/build}
 SYNFIN=${SYNFIN:-$BUILD/synfin}
 CHURN=${CHURN:-$BUILD/bench/churn}
 FLOOR=${FLOOR:-$BUILD/bench/floor}
+FORMAT=${FORMAT:-$BUILD/bench/format}
 TCPSTATES=${TCPSTATES:-/usr/sbin/tcpstates}
 TCPLIFE=${TCPLIFE:-/usr/sbin/tcplife}
 OUTDIR=$BUILD/bench
@@ -468,11 +469,18 @@ if [ "$SCALE" = 1 ]; then
 		trial "scale$k" none "$k" 0
 	done
 fi
+# what synfin's process pays to format one JSON record of each kind
+FORMAT_JSON=null
+if [ -x "$FORMAT" ]; then
+	FORMAT_JSON=$("$FORMAT" 2>/dev/null | tail -n 1)
+	jq -e . >/dev/null 2>&1 <<<"$FORMAT_JSON" || FORMAT_JSON=null
+fi
 ELAPSED=$((SECONDS - T0))
 
 # ---- aggregation: ratios against the untraced neighbours, then per variant ----------
 
 jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$ELAPSED" \
+	--argjson format "$FORMAT_JSON" \
 	--argjson settings "$(jq -n -c --argjson d "$DURATION" --argjson r "$ROUNDS" \
 		--argjson n "$CONNS_PARALLEL" --argjson sr "$SCALE_ROUNDS" --arg holds "$HOLDS" \
 		--argjson quick "$QUICK" \
@@ -576,7 +584,7 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 	  as $scale
 	| {machine: $machine, started: $start, elapsed_s: $elapsed, command: "sudo make bench",
 	   settings: $settings,
-	   main: $main, scale: $scale,
+	   main: $main, scale: $scale, json_format: $format,
 	   targets: {
 	     synfin_ratio_ge_0_97: (if $main.synfin then ($main.synfin.ratio_median >= 0.97) else null end),
 	     synfin_ratio_median: ($main.synfin.ratio_median // null),
@@ -634,6 +642,7 @@ echo
 echo "Profile round (kernel.bpf_stats_enabled=1): the ratio then, and per BPF program ns per run x runs per connection"
 jq -r '.main | to_entries[] | select(.key != "none") | "  \(.key): ratio \(.value.ratio_bpf_stats_on); " +
 	([ .value.progs[] | select(.run_cnt > 0) | "\(.name) \(.ns_per_run)ns x\(.runs_per_conn)" ] | join(", "))' "$SUMMARY"
+jq -r 'if .json_format then "JSON formatting (bench/format, one thread): ns per record: conn \(.json_format.ns_per_record.conn), time_wait \(.json_format.ns_per_record.time_wait), state \(.json_format.ns_per_record.state)" else empty end' "$SUMMARY"
 echo
 jq -r '.targets | "targets: synfin default ratio \(.synfin_ratio_median) (>= 0.97: \(.synfin_ratio_ge_0_97)); --events \(.synfin_events_ratio_median) (>= 0.90: \(.synfin_events_ratio_ge_0_90)); conn ends lost (default, counted) \(.synfin_conns_lost) (zero: \(.synfin_zero_conns_lost)); RSS with 100k held \(if .synfin_rss_100k_kib then "\(.synfin_rss_100k_kib / 1024 | floor) MiB" else "not run" end) (< 64 MiB: \(.synfin_rss_100k_under_64mib))"' "$SUMMARY"
 if jq -e '[.trials[] | select(.adds_up == false)] | length > 0' "$SUMMARY" >/dev/null; then
