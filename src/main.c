@@ -403,6 +403,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* Before the load, which takes seconds: a stop asked for meanwhile is
+	 * kept, and the main loop never starts. A shell starts a background
+	 * command with SIGINT ignored, so without this one sent then was
+	 * lost; SIGTERM killed synfin before it could detach cleanly. */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
 	/* stdout carries data only; line-buffer it so pipes see each record */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	oo.json = app.opts.json;
@@ -453,8 +460,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "synfin: failed to create ring buffer: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 
 	/* Seed after attaching, so a connection cannot open unseen between
 	 * the dump and the first event; one seen twice is kept once. */
