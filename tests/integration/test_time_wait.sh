@@ -10,7 +10,10 @@
 #  c. a client orphan in FIN_WAIT2 (tcp_fin_timeout=3 in its namespace, the
 #     server does not close): a fin_wait2 tw that expires after ~3 s;
 #  d. a. again under synfin --no-alerts alone, where no record reaches the
-#     ring before the ->CLOSE: the tw sock still names its connection.
+#     ring before the ->CLOSE: the tw sock still names its connection;
+#  e. a. again under --no-timewait: no timer or kfree_skb program is
+#     attached, and the conn record says its TIME_WAIT was inferred and
+#     will not be followed.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -150,4 +153,23 @@ sf_expect "$T/d/client" "$(sf_records $CTD)" \
 	'.time_wait.state == "time_wait"' '.time_wait.source == "measured"' \
 	'.time_wait.exit_followed == true'
 sf_synfin_stop || sf_fail "$T/d/stop" "synfin --no-alerts did not exit 0 on SIGINT"
+
+# --- e. a. under --no-timewait -------------------------------------------------------
+sf_start "$T/e" --no-timewait -v
+ids=$(awk '/^prog_id:/ {print $2}' /proc/"$SF_SYNFIN_PID"/fdinfo/* 2>/dev/null | sort -un | paste -sd,)
+progs=$(bpftool prog show -j 2>/dev/null |
+	jq -r --argjson ids "[${ids:-}]" '[.[] | select(.id as $i | $ids | index($i)) | .name] | sort | join(" ")')
+sf_check "$T/e/hooks" "synfin --no-timewait attached: $progs" \
+	eval '[[ " $progs " == *" tp_state "* && " $progs " != *" tp_timer_"* && " $progs " != *" tp_kfree_skb "* ]]'
+sf_check "$T/e/says" "no note of it on stderr: $(head -c 300 "$SF_ERR")" \
+	grep -q 'TIME_WAIT exits not measured (--no-timewait)' "$SF_ERR"
+sf_pair "$T/e" "$SF_S4" 5705 --wait-eof --send 1000 -- --recv 1000 --close-first
+CTE="$SF_NETNS_C $SF_C4 $CP $SF_S4 5705"
+sf_wait_records 5 "$CTE"
+# shellcheck disable=SC2086
+sf_expect "$T/e/client" "$(sf_records $CTE)" \
+	'.close.initiator == "local"' '.time_wait.state == "time_wait"' \
+	'.time_wait.source == "inferred"' '.time_wait.exit_followed == false' \
+	'.time_wait.expected_ms >= 59000 and .time_wait.expected_ms <= 61000'
+sf_synfin_stop || sf_fail "$T/e/stop" "synfin --no-timewait did not exit 0 on SIGINT"
 sf_done
