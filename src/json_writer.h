@@ -144,6 +144,8 @@ static inline void jsonw_ascii_len(struct json_writer *w, const char *s, size_t 
 
 static inline void jsonw_ascii(struct json_writer *w, const char *s)
 {
+	if (!s)
+		s = "";
 	jsonw_ascii_len(w, s, __builtin_strlen(s));
 }
 
