@@ -337,6 +337,9 @@ sf_pair()
 	shift 3
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do srv_args+=("$1"); shift; done
 	shift
+	# a second pair in one test must not find the first one's ready file
+	# and connect before its own server listens
+	rm -f "$SF_TMP/srv.ready"
 	sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$addr" --port "$port" --accept 1 \
 		"${srv_args[@]}" --ready-file "$SF_TMP/srv.ready" --timeout-ms 15000
 	local srv=$SF_LAST_PID
