@@ -98,29 +98,6 @@ static inline void jsonw_name(struct json_writer *w, const char *name)
 	jsonw_name_len(w, name, __builtin_strlen(name));
 }
 
-/* Exactly len bytes, NULs included: for fixed buffers such as comm. */
-static inline void jsonw_string_len(struct json_writer *w, const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	char *p;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (u[i] < 0x20 || u[i] >= 0x7f || u[i] == '"' || u[i] == '\\')
-			break;
-	if (i < len || !jsonw__value_fast(w, len + 2)) {
-		jsonw__string_slow(w, s, len);
-		return;
-	}
-	p = w->buf + w->len;
-	*p++ = '"';
-	memcpy(p, s, len);
-	p += len;
-	*p++ = '"';
-	*p = '\0';
-	w->len = (size_t)(p - w->buf);
-}
-
 /* len bytes synfin made itself, which need no escape: names from its own
  * tables, and the numbers, times and addresses it formats (printable
  * ASCII, no '"' or '\\'). Nothing a process or a peer chose goes here:
@@ -140,6 +117,24 @@ static inline void jsonw_ascii_len(struct json_writer *w, const char *s, size_t 
 	*p++ = '"';
 	*p = '\0';
 	w->len = (size_t)(p - w->buf);
+}
+
+/* Exactly len bytes, NULs included: for fixed buffers such as comm. Bytes
+ * that need no escape (the usual comm) go out as jsonw_ascii_len writes
+ * them; anything else takes the escaping path. */
+static inline void jsonw_string_len(struct json_writer *w, const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (u[i] < 0x20 || u[i] >= 0x7f || u[i] == '"' || u[i] == '\\')
+			break;
+	if (i < len) {
+		jsonw__string_slow(w, s, len);
+		return;
+	}
+	jsonw_ascii_len(w, s, len);
 }
 
 static inline void jsonw_ascii(struct json_writer *w, const char *s)
