@@ -227,6 +227,15 @@ static void json_begin(struct output *o, const char *type)
 	jsonw_ascii_field(o->jw, "type", type);
 }
 
+/* A time as an RFC 3339 string field: every record has one or more. */
+static void json_time_field(struct output *o, const char *name, uint64_t mono_ns)
+{
+	char buf[64];
+	size_t n = format_rfc3339_ns(to_real(o, mono_ns), buf, sizeof(buf));
+
+	jsonw_ascii_len_field(o->jw, name, buf, n);
+}
+
 static void json_common(struct output *o, const struct common *c)
 {
 	struct json_writer *w = o->jw;
@@ -234,8 +243,7 @@ static void json_common(struct output *o, const struct common *c)
 	size_t n;
 
 	json_begin(o, c->type);
-	n = format_rfc3339_ns(to_real(o, c->ts_ns), buf, sizeof(buf));
-	jsonw_ascii_len_field(w, "ts", buf, n);
+	json_time_field(o, "ts", c->ts_ns);
 	jsonw_u64_field(w, "id", c->id);
 	jsonw_ascii_field(w, "family", family_name(c->family));
 	n = format_addr(c->family, c->laddr, buf, sizeof(buf));
@@ -641,7 +649,6 @@ static void json_wave(struct output *o, const struct conn_record *rec)
 static void json_time_wait(struct output *o, const struct conn_record *rec)
 {
 	struct json_writer *w = o->jw;
-	char buf[64];
 
 	jsonw_name(w, "time_wait");
 	jsonw_start_object(w);
@@ -655,8 +662,7 @@ static void json_time_wait(struct output *o, const struct conn_record *rec)
 		uint64_t from = rec->tw.start_ns ? rec->tw.start_ns : rec->end_ns;
 
 		jsonw_ascii_field(w, "source", rec->tw.measured ? "measured" : "inferred");
-		format_rfc3339_ns(to_real(o, rec->tw.expire_ns), buf, sizeof(buf));
-		jsonw_ascii_field(w, "expected_exit", buf);
+		json_time_field(o, "expected_exit", rec->tw.expire_ns);
 		jsonw_ms_from_ns_field(w, "expected_ms", rec->tw.expire_ns > from ?
 				       rec->tw.expire_ns - from : 0);
 		jsonw_bool_field(w, "exit_followed", rec->tw.measured && o->opts.follow_tw);
@@ -677,14 +683,13 @@ void output__conn(struct output *o, const struct conn_record *rec)
 		.comm = rec->comm, .comm_len = strnlen(rec->comm, SYNFIN_COMM_LEN),
 		.netns = rec->netns, .cgroup_id = rec->cgroup_id,
 	};
-	char buf[64], hs[16], tx[24], rx[24], dur[16], cl[16];
+	char hs[16], tx[24], rx[24], dur[16], cl[16];
 	struct json_writer *w = o->jw;
 	struct row r;
 
 	if (o->opts.json) {
 		json_common(o, &c);
-		format_rfc3339_ns(to_real(o, start), buf, sizeof(buf));
-		jsonw_ascii_field(w, "start", buf);
+		json_time_field(o, "start", start);
 		jsonw_ms_from_ns_field(w, "duration_ms", dur_ns);
 		jsonw_ascii_field(w, "role", role_name(rec->role));
 		jsonw_u64_field(w, "bytes_sent", rec->bytes_sent);
@@ -785,15 +790,14 @@ void output__time_wait(struct output *o, const struct conn_record *rec)
 		.netns = rec->netns, .cgroup_id = rec->cgroup_id,
 	};
 	struct json_writer *w = o->jw;
-	char buf[64], desc[96];
+	char desc[96];
 	struct row r;
 
 	if (o->opts.json) {
 		json_common(o, &c);
 		jsonw_ascii_field(w, "role", role_name(rec->role));
 		jsonw_ascii_field(w, "state", tw_kind_name(rec->tw.kind));
-		format_rfc3339_ns(to_real(o, start), buf, sizeof(buf));
-		jsonw_ascii_field(w, "start", buf);
+		json_time_field(o, "start", start);
 		jsonw_ms_from_ns_field(w, "duration_ms", dur_ns);
 		/* "unknown": the end was not seen (a lost record); ts is then
 		 * the expected exit */
@@ -972,8 +976,7 @@ void output__lost(struct output *o, uint64_t ts_ns, const char *reason,
 
 	if (o->opts.json) {
 		json_begin(o, "lost");
-		format_rfc3339_ns(to_real(o, ts_ns), buf, sizeof(buf));
-		jsonw_string_field(w, "ts", buf);
+		json_time_field(o, "ts", ts_ns);
 		jsonw_string_field(w, "reason", reason);
 		jsonw_u64_field(w, "count", count);
 		jsonw_u64_field(w, "total", total);
