@@ -530,7 +530,9 @@ static void test_digits_against_printf(void)
 	int bad = 0;
 
 	for (int i = 0; i < 20000 && bad < 3; i++) {
-		uint64_t v, p10 = 1;
+		uint64_t v, us, t_ns, p10 = 1;
+		struct tm tm;
+		time_t ts;
 		size_t n;
 
 		/* 0..199, then 10^k - 1, 10^k, 10^k + 1, then anything */
@@ -552,27 +554,22 @@ static void test_digits_against_printf(void)
 			bad++;
 		}
 		/* ns as ms with three decimals, rounded half up */
+		us = (v >> 4) / 1000 + ((v >> 4) % 1000 >= 500);
 		jsonw_reset(w);
 		jsonw_ms_from_ns(w, v >> 4);
-		n = (size_t)snprintf(want, sizeof(want), "%" PRIu64 ".%03" PRIu64,
-				     ((v >> 4) / 1000 + ((v >> 4) % 1000 >= 500)) / 1000,
-				     ((v >> 4) / 1000 + ((v >> 4) % 1000 >= 500)) % 1000);
+		snprintf(want, sizeof(want), "%" PRIu64 ".%03" PRIu64, us / 1000, us % 1000);
 		if (strcmp(jsonw_buf(w, NULL), want)) {
 			CHECK_EQ_STR(jsonw_buf(w, NULL), want);
 			bad++;
 		}
 		/* the time of day and its nine nanosecond digits, and the length */
-		n = format_rfc3339_ns((int64_t)(v % (4000000000ULL * 1000000000ULL)), buf,
-				      sizeof(buf));
-		{
-			time_t ts = (time_t)(v % (4000000000ULL * 1000000000ULL) / 1000000000ULL);
-			struct tm tm;
-
-			gmtime_r(&ts, &tm);
-			snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRIu64 "Z",
-				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-				 tm.tm_min, tm.tm_sec, (uint64_t)(v % 1000000000ULL));
-		}
+		t_ns = v % (4000000000ULL * 1000000000ULL);
+		n = format_rfc3339_ns((int64_t)t_ns, buf, sizeof(buf));
+		ts = (time_t)(t_ns / 1000000000ULL);
+		gmtime_r(&ts, &tm);
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRIu64 "Z",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, (uint64_t)(t_ns % 1000000000ULL));
 		if (strcmp(buf, want) || n != strlen(want)) {
 			CHECK_EQ_STR(buf, want);
 			CHECK_EQ_INT((int)n, (int)strlen(want));
