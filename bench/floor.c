@@ -22,12 +22,21 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
+/* The word after the one at p in a comma-separated list, NULL after the
+ * last. */
+static const char *next_word(const char *p)
+{
+	const char *comma = strchr(p, ',');
+
+	return comma ? comma + 1 : NULL;
+}
+
 /* name is one of the comma-separated words of list */
 static bool listed(const char *list, const char *name)
 {
 	size_t n = strlen(name);
 
-	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+	for (const char *p = list; p; p = next_word(p))
 		if (!strncmp(p, name, n) && (p[n] == ',' || p[n] == '\0'))
 			return true;
 	return false;
@@ -38,7 +47,7 @@ static bool known_names(struct bpf_object *obj, const char *list)
 {
 	char word[64];
 
-	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+	for (const char *p = list; p; p = next_word(p)) {
 		size_t n = strcspn(p, ",");
 
 		snprintf(word, sizeof(word), "%.*s", (int)n, p);
