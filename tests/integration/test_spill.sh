@@ -45,6 +45,9 @@ burst()
 	kill -CONT "$SF_SYNFIN_PID"
 	sleep 1.2	# drains, and an in-band loss report
 	sf_synfin_stop || sf_fail "$T/$name/stop" "synfin did not exit 0 on SIGINT"
+	# the next burst reuses the files: keep this one's for a failure's post-mortem
+	cp "$SF_OUT" "$SF_TMP/$name.out"
+	cp "$SF_ERR" "$SF_TMP/$name.err"
 	opened=$(jq .hold_opened "$SF_TMP/$name.churn")
 	[ "$opened" = "$K" ] || { sf_fail "$T/$name" "churn held $opened connections, not $K"; sf_done; }
 	RECS=$(jq -c 'select(.type == "conn")' "$SF_OUT" | grep -c .)
