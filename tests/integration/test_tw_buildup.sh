@@ -10,15 +10,21 @@
 #     sits in TIME_WAIT toward one destination. Instance "dflt" (--tw-ports
 #     50) raises timewait_buildup side client for that destination, naming
 #     the client process.
-# b runs first, while the client's range is still the default one: with the
-# narrow range, client ports come round again and their SYNs recycle the
-# server's TIME_WAIT socks of b.
+#  c. b again (400 connections to another listener), seen by an instance
+#     "busy" (--tw-count 300) that shares its CPU, at nice 19, with a
+#     busy loop: the census walks take many times their CPU time in wall
+#     time (here 5-8 ms of CPU in 500 ms), and its budget is CPU.
+#     Budgeted by wall time, the TIME_WAIT count slid 25 s behind.
+# b and c run first, while the client's range is still the default one:
+# with the narrow range, client ports come round again and their SYNs
+# recycle the server's TIME_WAIT socks of b.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
 T=tw_buildup
 PA=5300
 PB=5301
+PC=5302
 NA=700
 NB=400
 sf_setup_ns "$T"
@@ -28,14 +34,23 @@ start()
 	shift
 	SF_OUT=$SF_TMP/$name.out
 	SF_ERR=$SF_TMP/$name.err
-	"$SYNFIN" -j "$@" 2>"$SF_ERR" > >(grep -E --line-buffered '"type":"alert"' >"$SF_OUT") &
+	"${START_WRAP[@]}" "$SYNFIN" -j "$@" 2>"$SF_ERR" \
+		> >(grep -E --line-buffered '"type":"alert"' >"$SF_OUT") &
 	SF_PIDS+=("$!")
 	eval "PID_$name=$!"
 	sf_wait_ready "$!" "$SF_ERR" "synfin $name" ||
 		{ sf_fail "$T/$name" "synfin did not start: $(head -n 3 "$SF_ERR" | tr '\n' ' ')"; sf_done; }
 }
+START_WRAP=()
 start dflt
 start count --tw-count 300
+# the CPU "busy" shares with a busy loop: the last one
+BUSY_CPU=$(( $(nproc) - 1 ))
+START_WRAP=(taskset -c "$BUSY_CPU")
+start busy --tw-count 300
+# niced once it runs: its start-up at nice 19 beside busy CPUs is slow
+mapfile -t busy_tids < <(ls "/proc/$(eval echo "\$PID_busy")/task")
+renice -n 19 -p "${busy_tids[@]}" >/dev/null
 stop()
 {
 	local pid
@@ -103,6 +118,24 @@ sf_check "$T/b/default-quiet" "400 TIME_WAIT fired at default thresholds: $(head
 	[ -z "$rec" ]
 release b
 
+# --- c. b again, while synfin's CPU is busy -------------------------------------
+taskset -c "$BUSY_CPU" timeout 60 sh -c 'while :; do :; done' &
+SF_PIDS+=("$!")
+HOG=$!
+sleep 2.5	# a census walk or two on the busy CPU before the TIME_WAIT comes
+churn c "$PC" "$NB" --close-first --wait-eof
+cond='.kind == "timewait_buildup" and .netns == $ns and .side == "server" and .listener.port == $port'
+sel=(--argjson ns "$SF_NETNS_S" --argjson port "$PC")
+sf_wait_alert 15 "$SF_TMP/busy.out" "$cond and .state == \"start\"" "${sel[@]}"
+kill "$HOG" 2>/dev/null
+SF_JQ_ARGS=("${sel[@]}" --argjson t1 "$CHURN_T1")
+rec=$(sf_alerts "$SF_TMP/busy.out" "$cond and .state == \"start\"" "${sel[@]}")
+sf_expect_first "$T/c/prompt" "timewait_buildup start side server for :$PC from a synfin on a busy CPU" \
+	"$rec" '.figures.count >= 300' '(.ts | sf_ts) <= $t1 + 6'
+[ -n "$rec" ] && echo "  c start: $(head -n 1 <<<"$rec")"
+SF_JQ_ARGS=()
+release c
+
 # --- a. client closes first, 1000 ephemeral ports ---------------------------------
 # A client sometimes sends its final ACK twice; the copy reaches the server
 # after its socket has gone, the listener answers with a reset (a `reset`
@@ -132,4 +165,5 @@ release a
 
 stop dflt
 stop count
+stop busy
 sf_done
