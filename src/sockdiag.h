@@ -50,9 +50,10 @@ struct sockdiag_walker {
 	uint32_t states;
 	uint32_t only_netns;
 	/* The sockets in storage_states (a subset of states, 0 for none) are
-	 * dumped apart, asking for their value in the sk storage map
-	 * storage_map_fd (needs CAP_SYS_ADMIN): a value is a few hundred
-	 * bytes, so only the states that need it carry it. */
+	 * dumped asking for their value in the sk storage map storage_map_fd
+	 * (needs CAP_SYS_ADMIN): a value is a few hundred bytes, so they are
+	 * dumped apart unless the other states are ones that carry little or
+	 * none (LISTEN, SYN_RECV, TIME_WAIT). */
 	uint32_t storage_states;
 	int storage_map_fd;
 	int (*netns_begin)(void *ctx, uint32_t netns);
