@@ -680,25 +680,27 @@ sf_wait_closed()
 # is found and the count is plain.
 SF_WITNESS=
 
-# sf_witness_start LO HI: record every TCP ->CLOSE with a port in [LO, HI]
-# (either end) from now on; nothing is recorded without tracefs
+# sf_witness_start LO HI [all]: record every TCP ->CLOSE (with "all", every
+# transition) with a port in [LO, HI] (either end) from now on; nothing is
+# recorded without tracefs
 sf_witness_start()
 {
-	local t=/sys/kernel/tracing
+	local t=/sys/kernel/tracing which="newstate == 7 && "
+	[ "${3:-}" = all ] && which=
 	[ -d "$t/instances" ] || t=/sys/kernel/debug/tracing
 	[ -d "$t/instances" ] || return 0
 	SF_WITNESS=$t/instances/synfin-it-$$
 	mkdir -p "$SF_WITNESS" 2>/dev/null || { SF_WITNESS=; return 0; }
 	echo 16384 >"$SF_WITNESS/buffer_size_kb"
-	echo "newstate == 7 && protocol == 6 && ((sport >= $1 && sport <= $2) ||" \
+	echo "${which}protocol == 6 && ((sport >= $1 && sport <= $2) ||" \
 		"(dport >= $1 && dport <= $2))" >"$SF_WITNESS/events/sock/inet_sock_set_state/filter"
 	echo >"$SF_WITNESS/trace"
 	echo 1 >"$SF_WITNESS/events/sock/inet_sock_set_state/enable"
 }
 
 # sf_witness_stop NAME: stop recording; $SF_TMP/NAME.blind gets one line
-# "sport dport" per end closed in a thread of PID 1 (read while the threads
-# still exist), and SF_BLIND their number
+# "sport dport newstate" per transition run in a thread of PID 1 (read
+# while the threads still exist), and SF_BLIND their number
 sf_witness_stop()
 {
 	local name=$1
@@ -707,10 +709,11 @@ sf_witness_stop()
 	[ -n "$SF_WITNESS" ] || return 0
 	echo 0 >"$SF_WITNESS/events/sock/inet_sock_set_state/enable"
 	cp "$SF_WITNESS/trace" "$SF_TMP/$name.witness"
-	# "  comm-TID  [cpu] flags ts: inet_sock_set_state: ... sport=N dport=N ..."
-	sed -n 's/^ *.*-\([0-9][0-9]*\) *\[.* sport=\([0-9]*\) dport=\([0-9]*\) .*/\1 \2 \3/p' \
-		"$SF_TMP/$name.witness" | while read -r tid sport dport; do
-		[ -e "/proc/1/task/$tid" ] && echo "$sport $dport"
+	# "  comm-TID  [cpu] flags ts: inet_sock_set_state: ... sport=N dport=N
+	# ... newstate=TCP_X"
+	sed -n 's/^ *.*-\([0-9][0-9]*\) *\[.* sport=\([0-9]*\) dport=\([0-9]*\) .*newstate=\([A-Z_0-9]*\).*/\1 \2 \3 \4/p' \
+		"$SF_TMP/$name.witness" | while read -r tid sport dport new; do
+		[ -e "/proc/1/task/$tid" ] && echo "$sport $dport $new"
 	done >"$SF_TMP/$name.blind"
 	SF_BLIND=$(grep -c . "$SF_TMP/$name.blind")
 	rmdir "$SF_WITNESS" 2>/dev/null
