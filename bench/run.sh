@@ -140,6 +140,7 @@ cleanup()
 		ip netns del "$ns" 2>/dev/null
 	done
 	[ -n "$OLD_STATS" ] && sysctl -qw kernel.bpf_stats_enabled="$OLD_STATS"
+	witness_stop
 	if [ "$KEEP" = 1 ]; then
 		echo "run.sh: trial files kept in $TMP" >&2
 	else
@@ -245,6 +246,42 @@ wait_ready()
 	return 1
 }
 
+# ---- a witness of the ends no tracer sees ----------------------------------------
+# On this VM a connection end closed in softirq on a thread of PID 1 (the
+# sandbox agent) runs no BPF program at all, and the kernel counts no miss
+# (docs/performance.md): no tracer can see or count it. In the profile
+# round, where the rates do not count, ftrace records the ->CLOSE
+# transitions on the churn's ports run on PID 1's threads (as they were
+# when it started), and names how many there were.
+WITNESS=
+
+witness_start()
+{
+	local t=/sys/kernel/tracing tids
+	[ -d "$t/instances" ] || return 0
+	tids=$(cd /proc/1/task && printf 'common_pid == %s || ' * | sed 's/ || $//')
+	[ -n "$tids" ] || return 0
+	WITNESS=$t/instances/synfin-bench-$$
+	mkdir -p "$WITNESS" 2>/dev/null || { WITNESS=; return 0; }
+	echo "newstate == 7 && protocol == 6 && ($tids) &&" \
+		"((sport >= $PORT && sport < $((PORT + 100))) ||" \
+		"(dport >= $PORT && dport < $((PORT + 100))))" \
+		>"$WITNESS/events/sock/inet_sock_set_state/filter" || { witness_stop; return 0; }
+	echo 1 >"$WITNESS/events/sock/inet_sock_set_state/enable"
+}
+
+# witness_stop: UNSEEN = how many ends the witness saw closed on PID 1's
+# threads ("null" without a witness)
+witness_stop()
+{
+	UNSEEN=null
+	[ -n "$WITNESS" ] || return 0
+	echo 0 >"$WITNESS/events/sock/inet_sock_set_state/enable"
+	UNSEEN=$(grep -c 'inet_sock_set_state:' "$WITNESS/trace")
+	rmdir "$WITNESS" 2>/dev/null
+	WITNESS=
+}
+
 # grep_count PATTERN FILE: lines with a fixed string (0 when none)
 grep_count() { grep -cF -- "$1" "$2" 2>/dev/null || true; }
 
@@ -253,7 +290,7 @@ grep_count() { grep -cF -- "$1" "$2" 2>/dev/null || true; }
 trial()
 {
 	local series=$1 v=$2 hold=$3 stats=$4 ns ino out err churn_out pid= cpid rc
-	local cpu=0 hwm=0 progs='[]' memlock=0 summary='' recv=null recv_kind='' extra=null
+	local cpu=0 hwm=0 progs='[]' memlock=0 summary='' recv=null recv_kind='' extra=null unseen=null
 	TRIAL_N=$((TRIAL_N + 1))
 	ns=sfbench$$-$TRIAL_N
 	out=$TMP/out.$TRIAL_N
@@ -299,6 +336,9 @@ trial()
 	# the tracer's start-up (loading and verifying its programs, reading
 	# BTF) is not per-transition work: its CPU is taken off below
 	[ -n "$pid" ] && cpu0=$(cpu_s "$pid")
+	if [ "$stats" = 1 ] && { [ "$v" = synfin_file ] || [ "$v" = tcplife ]; }; then
+		witness_start
+	fi
 	# in the background and waited for, so an interrupt reaches it too
 	# (timeout puts itself in its own process group)
 	timeout -k 5 $((DURATION + 400)) ip netns exec "$ns" "$CHURN" --mode client-first \
@@ -333,6 +373,10 @@ trial()
 		memlock=$(map_memlock "$pid")
 		stop_pid "$pid"
 	fi
+	if [ -n "$WITNESS" ]; then
+		witness_stop
+		unseen=$UNSEEN
+	fi
 	ip netns del "$ns"
 
 	case $v in
@@ -362,7 +406,7 @@ trial()
 		--argjson churn "$(cat "$churn_out")" --argjson cpu "$cpu" --argjson hwm "$hwm" \
 		--argjson progs "$progs" --argjson memlock "$memlock" --arg summary "$summary" \
 		--argjson recv "$recv" --arg recv_kind "$recv_kind" --argjson standins "$extra" \
-		--argjson rss0 "$rss0" --argjson rss1 "$rss1" \
+		--argjson rss0 "$rss0" --argjson rss1 "$rss1" --argjson unseen "$unseen" \
 		--argjson per_t $PER_CONN_TRANSITIONS --argjson per_e $PER_CONN_ENDS '
 		def kv($k): (($summary | capture($k + "=(?<n>[0-9]+)") | .n) // "0") | tonumber;
 		def stateprog: [.[] | select(.name | test("^(tpc?_state|handle_set_state|inet_sock_set_state|state)$"))];
@@ -386,6 +430,7 @@ trial()
 		   recursion_misses_all: ($progs | map(.recursion_misses) | add // 0),
 		   cpu_s_per_m_transitions: (if $conns > 0 and $variant != "none"
 			then ($cpu / ($conns * $per_t) * 1e6) else null end),
+		   unseen_ends: $unseen,
 		   summary: $summary}
 		| if ($variant | startswith("synfin")) then
 			.reported = {ringbuf_full: kv("ringbuf_full"), storage_full: kv("storage_full"),
@@ -642,6 +687,9 @@ echo
 echo "Profile round (kernel.bpf_stats_enabled=1): the ratio then, and per BPF program ns per run x runs per connection"
 jq -r '.main | to_entries[] | select(.key != "none") | "  \(.key): ratio \(.value.ratio_bpf_stats_on); " +
 	([ .value.progs[] | select(.run_cnt > 0) | "\(.name) \(.ns_per_run)ns x\(.runs_per_conn)" ] | join(", "))' "$SUMMARY"
+jq -r '[.trials[] | select(.unseen_ends != null and .expected != null)] | select(length > 0) |
+	"  ends closed where no BPF program runs (ftrace, PID 1'"'"'s threads): " +
+	(map("\(.variant) \(.unseen_ends) (of \(.expected - .received) short)") | join(", "))' "$SUMMARY"
 jq -r 'if .json_format then "JSON formatting (bench/format, one thread): ns per record: conn \(.json_format.ns_per_record.conn), time_wait \(.json_format.ns_per_record.time_wait), state \(.json_format.ns_per_record.state)" else empty end' "$SUMMARY"
 echo
 jq -r '.targets | "targets: synfin default ratio \(.synfin_ratio_median) (>= 0.97: \(.synfin_ratio_ge_0_97)); --events \(.synfin_events_ratio_median) (>= 0.90: \(.synfin_events_ratio_ge_0_90)); conn ends lost (default, counted) \(.synfin_conns_lost) (zero: \(.synfin_zero_conns_lost)); RSS with 100k held \(if .synfin_rss_100k_kib then "\(.synfin_rss_100k_kib / 1024 | floor) MiB" else "not run" end) (< 64 MiB: \(.synfin_rss_100k_under_64mib))"' "$SUMMARY"
