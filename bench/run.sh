@@ -251,27 +251,29 @@ wait_ready()
 # sandbox agent) runs no BPF program at all, and the kernel counts no miss
 # (docs/performance.md): no tracer can see or count it. In the profile
 # round, where the rates do not count, ftrace records the ->CLOSE
-# transitions on the churn's ports run on PID 1's threads (as they were
-# when it started), and names how many there were.
+# transitions (with "all", every transition) on the churn's ports run on
+# PID 1's threads (as they were when it started), and names how many.
 WITNESS=
 
+# witness_start [all]
 witness_start()
 {
-	local t=/sys/kernel/tracing tids
+	local t=/sys/kernel/tracing tids which="newstate == 7 && "
+	[ "${1:-}" = all ] && which=
 	[ -d "$t/instances" ] || return 0
 	tids=$(cd /proc/1/task && printf 'common_pid == %s || ' * | sed 's/ || $//')
 	[ -n "$tids" ] || return 0
 	WITNESS=$t/instances/synfin-bench-$$
 	mkdir -p "$WITNESS" 2>/dev/null || { WITNESS=; return 0; }
-	echo "newstate == 7 && protocol == 6 && ($tids) &&" \
+	echo "${which}protocol == 6 && ($tids) &&" \
 		"((sport >= $PORT && sport < $((PORT + 100))) ||" \
 		"(dport >= $PORT && dport < $((PORT + 100))))" \
 		>"$WITNESS/events/sock/inet_sock_set_state/filter" || { witness_stop; return 0; }
 	echo 1 >"$WITNESS/events/sock/inet_sock_set_state/enable"
 }
 
-# witness_stop: UNSEEN = how many ends the witness saw closed on PID 1's
-# threads ("null" without a witness)
+# witness_stop: UNSEEN = how many ends (transitions) the witness saw on
+# PID 1's threads ("null" without a witness)
 witness_stop()
 {
 	UNSEEN=null
@@ -336,8 +338,11 @@ trial()
 	# the tracer's start-up (loading and verifying its programs, reading
 	# BTF) is not per-transition work: its CPU is taken off below
 	[ -n "$pid" ] && cpu0=$(cpu_s "$pid")
-	if [ "$stats" = 1 ] && { [ "$v" = synfin_file ] || [ "$v" = tcplife ]; }; then
-		witness_start
+	if [ "$stats" = 1 ]; then
+		case $v in
+		synfin_file | tcplife) witness_start ;;
+		synfin_events | tcpstates) witness_start all ;;
+		esac
 	fi
 	# in the background and waited for, so an interrupt reaches it too
 	# (timeout puts itself in its own process group)
@@ -688,13 +693,13 @@ echo "Profile round (kernel.bpf_stats_enabled=1): the ratio then, and per BPF pr
 jq -r '.main | to_entries[] | select(.key != "none") | "  \(.key): ratio \(.value.ratio_bpf_stats_on); " +
 	([ .value.progs[] | select(.run_cnt > 0) | "\(.name) \(.ns_per_run)ns x\(.runs_per_conn)" ] | join(", "))' "$SUMMARY"
 jq -r '[.trials[] | select(.unseen_ends != null and .expected != null)] | select(length > 0) |
-	"  ends closed where no BPF program runs (ftrace, PID 1'"'"'s threads): " +
+	"  ends (transitions) run where no BPF program runs (ftrace, PID 1'"'"'s threads): " +
 	(map("\(.variant) \(.unseen_ends) (of \(.expected - .received) short)") | join(", "))' "$SUMMARY"
 jq -r 'if .json_format then "JSON formatting (bench/format, one thread): ns per record: conn \(.json_format.ns_per_record.conn), time_wait \(.json_format.ns_per_record.time_wait), state \(.json_format.ns_per_record.state)" else empty end' "$SUMMARY"
 echo
 jq -r '.targets | "targets: synfin default ratio \(.synfin_ratio_median) (>= 0.97: \(.synfin_ratio_ge_0_97)); --events \(.synfin_events_ratio_median) (>= 0.90: \(.synfin_events_ratio_ge_0_90)); conn ends lost (default, counted) \(.synfin_conns_lost) (zero: \(.synfin_zero_conns_lost)); RSS with 100k held \(if .synfin_rss_100k_kib then "\(.synfin_rss_100k_kib / 1024 | floor) MiB" else "not run" end) (< 64 MiB: \(.synfin_rss_100k_under_64mib))"' "$SUMMARY"
 if jq -e '[.trials[] | select(.adds_up == false)] | length > 0' "$SUMMARY" >/dev/null; then
 	echo "WARNING: received + reported lost != expected in these trials:"
-	jq -r '.trials[] | select(.adds_up == false) | "  #\(.seq) \(.variant) hold=\(.hold): expected \(.expected), received \(.received), reported lost \(.reported_lost_transitions), unaccounted \(.unaccounted // "?") (\(.summary))"' "$SUMMARY"
+	jq -r '.trials[] | select(.adds_up == false) | "  #\(.seq) \(.variant) hold=\(.hold): expected \(.expected), received \(.received), reported lost \(.reported_lost_transitions), unaccounted \(.unaccounted // "?")\(if .unseen_ends != null then ", run where no BPF program runs (ftrace) \(.unseen_ends)" else "" end) (\(.summary))"' "$SUMMARY"
 fi
 echo "summary: $SUMMARY"
