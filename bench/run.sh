@@ -140,7 +140,7 @@ cleanup()
 		ip netns del "$ns" 2>/dev/null
 	done
 	[ -n "$OLD_STATS" ] && sysctl -qw kernel.bpf_stats_enabled="$OLD_STATS"
-	witness_stop
+	witness_remove
 	if [ "$KEEP" = 1 ]; then
 		echo "run.sh: trial files kept in $TMP" >&2
 	else
@@ -247,41 +247,20 @@ wait_ready()
 }
 
 # ---- a witness of the ends no tracer sees ----------------------------------------
-# On this VM a connection end closed in softirq on a thread of PID 1 (the
-# sandbox agent) runs no BPF program at all, and the kernel counts no miss
-# (docs/performance.md): no tracer can see or count it. In the profile
-# round, where the rates do not count, ftrace records the ->CLOSE
-# transitions (with "all", every transition) on the churn's ports run on
-# PID 1's threads (as they were when it started), and names how many.
-WITNESS=
+# (tests/integration/witness.sh) In the profile round, where the rates do not
+# count, the transitions on the churn's ports that ran where no BPF program
+# runs are recorded and counted.
+# shellcheck source=tests/integration/witness.sh
+. "$ROOT/tests/integration/witness.sh"
 
-# witness_start [all]
-witness_start()
-{
-	local t=/sys/kernel/tracing tids which="newstate == 7 && "
-	[ "${1:-}" = all ] && which=
-	[ -d "$t/instances" ] || return 0
-	tids=$(cd /proc/1/task && printf 'common_pid == %s || ' * | sed 's/ || $//')
-	[ -n "$tids" ] || return 0
-	WITNESS=$t/instances/synfin-bench-$$
-	mkdir -p "$WITNESS" 2>/dev/null || { WITNESS=; return 0; }
-	echo "${which}protocol == 6 && ($tids) &&" \
-		"((sport >= $PORT && sport < $((PORT + 100))) ||" \
-		"(dport >= $PORT && dport < $((PORT + 100))))" \
-		>"$WITNESS/events/sock/inet_sock_set_state/filter" || { witness_stop; return 0; }
-	echo 1 >"$WITNESS/events/sock/inet_sock_set_state/enable"
-}
-
-# witness_stop: UNSEEN = how many ends (transitions) the witness saw on
-# PID 1's threads ("null" without a witness)
-witness_stop()
+# bench_witness_stop: UNSEEN = how many transitions the witness recorded
+# ("null" without a witness)
+bench_witness_stop()
 {
 	UNSEEN=null
 	[ -n "$WITNESS" ] || return 0
-	echo 0 >"$WITNESS/events/sock/inet_sock_set_state/enable"
-	UNSEEN=$(grep -c 'inet_sock_set_state:' "$WITNESS/trace")
-	rmdir "$WITNESS" 2>/dev/null
-	WITNESS=
+	witness_stop "$TMP/witness"
+	UNSEEN=$(grep -c . "$TMP/witness")
 }
 
 # grep_count PATTERN FILE: lines with a fixed string (0 when none)
@@ -340,8 +319,8 @@ trial()
 	[ -n "$pid" ] && cpu0=$(cpu_s "$pid")
 	if [ "$stats" = 1 ]; then
 		case $v in
-		synfin_file | tcplife) witness_start ;;
-		synfin_events | tcpstates) witness_start all ;;
+		synfin_file | tcplife) witness_start "synfin-bench-$$" "$PORT" $((PORT + 99)) ;;
+		synfin_events | tcpstates) witness_start "synfin-bench-$$" "$PORT" $((PORT + 99)) all ;;
 		esac
 	fi
 	# in the background and waited for, so an interrupt reaches it too
@@ -379,7 +358,7 @@ trial()
 		stop_pid "$pid"
 	fi
 	if [ -n "$WITNESS" ]; then
-		witness_stop
+		bench_witness_stop
 		unseen=$UNSEEN
 	fi
 	ip netns del "$ns"

@@ -38,10 +38,7 @@ sf_cleanup()
 	for ns in "${SF_NSES[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done
-	if [ -n "$SF_WITNESS" ]; then
-		echo 0 >"$SF_WITNESS/events/sock/inet_sock_set_state/enable" 2>/dev/null
-		rmdir "$SF_WITNESS" 2>/dev/null
-	fi
+	witness_remove
 	if [ "${SF_KEEP:-0}" = 1 ] || { [ "$SF_FAILED" != 0 ] && [ -n "${SF_KEEP_ON_FAIL:-}" ]; }; then
 		echo "  (artifacts kept in $SF_TMP)" >&2
 	else
@@ -670,54 +667,22 @@ sf_wait_closed()
 }
 
 # ---- a witness of socket ends that no BPF program sees ---------------------
-# On the VM these tests were written on, the sandbox agent (threads of PID 1)
-# runs softirq work in which no BPF program runs at all, and the kernel
-# counts no recursion miss for it: a socket closed there is invisible to
-# synfin and to any BPF tracer (docs/performance.md, "The silent loss was
-# not synfin's"). ftrace sees it. An exact count takes those ends from
-# ftrace's record of the ->CLOSE transitions, one by one, and names them;
-# any other end missing still fails. On a host without such a thread none
-# is found and the count is plain.
-SF_WITNESS=
+# (witness.sh) An exact count takes the transitions run where no BPF program
+# runs from ftrace's record, one by one, and names them; any other missing
+# still fails.
+# shellcheck source=tests/integration/witness.sh
+. "$SF_ROOT/tests/integration/witness.sh"
 
-# sf_witness_start LO HI [all]: record every TCP ->CLOSE (with "all", every
-# transition) with a port in [LO, HI] (either end) from now on; nothing is
-# recorded without tracefs
-sf_witness_start()
-{
-	local t=/sys/kernel/tracing which="newstate == 7 && "
-	[ "${3:-}" = all ] && which=
-	[ -d "$t/instances" ] || t=/sys/kernel/debug/tracing
-	[ -d "$t/instances" ] || return 0
-	SF_WITNESS=$t/instances/synfin-it-$$
-	mkdir -p "$SF_WITNESS" 2>/dev/null || { SF_WITNESS=; return 0; }
-	echo 16384 >"$SF_WITNESS/buffer_size_kb"
-	echo "${which}protocol == 6 && ((sport >= $1 && sport <= $2) ||" \
-		"(dport >= $1 && dport <= $2))" >"$SF_WITNESS/events/sock/inet_sock_set_state/filter"
-	echo >"$SF_WITNESS/trace"
-	echo 1 >"$SF_WITNESS/events/sock/inet_sock_set_state/enable"
-}
+# sf_witness_start LO HI [all]: witness_start for this test
+sf_witness_start() { witness_start "synfin-it-$$" "$1" "$2" "${3:-}"; }
 
 # sf_witness_stop NAME: stop recording; $SF_TMP/NAME.blind gets one line
-# "sport dport newstate" per transition run in a thread of PID 1 (read
-# while the threads still exist), and SF_BLIND their number
+# "sport dport newstate" per transition run in a thread of PID 1, and
+# SF_BLIND their number
 sf_witness_stop()
 {
-	local name=$1
-	SF_BLIND=0
-	: >"$SF_TMP/$name.blind"
-	[ -n "$SF_WITNESS" ] || return 0
-	echo 0 >"$SF_WITNESS/events/sock/inet_sock_set_state/enable"
-	cp "$SF_WITNESS/trace" "$SF_TMP/$name.witness"
-	# "  comm-TID  [cpu] flags ts: inet_sock_set_state: ... sport=N dport=N
-	# ... newstate=TCP_X"
-	sed -n 's/^ *.*-\([0-9][0-9]*\) *\[.* sport=\([0-9]*\) dport=\([0-9]*\) .*newstate=\([A-Z_0-9]*\).*/\1 \2 \3 \4/p' \
-		"$SF_TMP/$name.witness" | while read -r tid sport dport new; do
-		[ -e "/proc/1/task/$tid" ] && echo "$sport $dport $new"
-	done >"$SF_TMP/$name.blind"
-	SF_BLIND=$(grep -c . "$SF_TMP/$name.blind")
-	rmdir "$SF_WITNESS" 2>/dev/null
-	SF_WITNESS=
+	witness_stop "$SF_TMP/$1.blind"
+	SF_BLIND=$(grep -c . "$SF_TMP/$1.blind")
 }
 
 # sf_ss_count NS STATE [FILTER]: how many TCP sockets ss shows in NS in STATE
