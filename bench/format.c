@@ -67,13 +67,58 @@ static void typical_conn(struct conn_record *r)
 	r->last_state = SYNFIN_TCP_FIN_WAIT2;
 }
 
+typedef void (*emit_fn)(struct output *o, void *arg, long i);
+
+/* Seconds to write n records with emit, flushed every 1024 records as the
+ * reader does after each drain. */
+static double time_records(struct output *o, long n, emit_fn emit, void *arg)
+{
+	double t0 = now_s();
+
+	for (long i = 0; i < n; i++) {
+		emit(o, arg, i);
+		if (!(i & 1023))
+			output__flush(o);
+	}
+	output__flush(o);
+	return now_s() - t0;
+}
+
+static void emit_conn(struct output *o, void *arg, long i)
+{
+	struct conn_record *r = arg;
+
+	(void)i;
+	r->id++;
+	r->end_ns += 1000;
+	output__conn(o, r);
+}
+
+static void emit_time_wait(struct output *o, void *arg, long i)
+{
+	struct conn_record *r = arg;
+
+	r->id++;
+	r->tw.exit_ns = r->tw.expire_ns + (uint64_t)i;
+	output__time_wait(o, r);
+}
+
+static void emit_state(struct output *o, void *arg, long i)
+{
+	struct synfin_event *ev = arg;
+
+	ev->cookie = (uint64_t)i + 1;
+	ev->ts_ns = 1000000000ULL + (uint64_t)i * 1000;
+	output__event(o, ev);
+}
+
 int main(int argc, char **argv)
 {
 	struct output_opts opts = { .json = true, .follow_tw = true };
 	struct output *o = NULL;
 	struct synfin_event ev = {};
 	struct conn_record rec;
-	double t0, t_conn, t_tw, t_state;
+	double t_conn, t_tw, t_state;
 	long n = 1000000;
 	char *end;
 	int err = 0;
@@ -96,29 +141,10 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	typical_conn(&rec);
-	/* flushed every 1024 records, as the reader does after each drain */
-	t0 = now_s();
-	for (long i = 0; i < n; i++) {
-		rec.id++;
-		rec.end_ns += 1000;
-		output__conn(o, &rec);
-		if (!(i & 1023))
-			output__flush(o);
-	}
-	output__flush(o);
-	t_conn = now_s() - t0;
+	t_conn = time_records(o, n, emit_conn, &rec);
 
 	rec.tw.exit = TW_EXIT_EXPIRED;
-	t0 = now_s();
-	for (long i = 0; i < n; i++) {
-		rec.id++;
-		rec.tw.exit_ns = rec.tw.expire_ns + (uint64_t)i;
-		output__time_wait(o, &rec);
-		if (!(i & 1023))
-			output__flush(o);
-	}
-	output__flush(o);
-	t_tw = now_s() - t0;
+	t_tw = time_records(o, n, emit_time_wait, &rec);
 
 	/* an --events state record */
 	ev.kind = SYNFIN_EV_STATE;
@@ -135,16 +161,7 @@ int main(int argc, char **argv)
 	ev.old_state = SYNFIN_TCP_ESTABLISHED;
 	ev.new_state = SYNFIN_TCP_FIN_WAIT1;
 	ev.srtt_us = 3;
-	t0 = now_s();
-	for (long i = 0; i < n; i++) {
-		ev.cookie = (uint64_t)i + 1;
-		ev.ts_ns = 1000000000ULL + (uint64_t)i * 1000;
-		output__event(o, &ev);
-		if (!(i & 1023))
-			output__flush(o);
-	}
-	output__flush(o);
-	t_state = now_s() - t0;
+	t_state = time_records(o, n, emit_state, &ev);
 
 	printf("{\"records_per_kind\":%ld,\"ns_per_record\":{\"conn\":%.0f,\"time_wait\":%.0f,"
 	       "\"state\":%.0f}}\n", n, t_conn / (double)n * 1e9, t_tw / (double)n * 1e9,
