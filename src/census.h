@@ -123,6 +123,16 @@ struct census *census__collect(const struct census_opts *opts);
 int census_find_listener(const struct census *c, size_t first, const struct live_endpoint *e);
 
 /* Pure parts, exported for unit tests. */
+
+/* What a walk of one kind costs, for the budget: the least CPU time of
+ * the last CENSUS_COST_WALKS walks, this one's included. */
+#define CENSUS_COST_WALKS 3
+struct census_walk_costs {
+	uint64_t cpu_ns[CENSUS_COST_WALKS];
+	unsigned int next;            /* the slot the next walk takes */
+	unsigned int n;               /* slots filled */
+};
+uint64_t census_walk_cost(struct census_walk_costs *w, uint64_t cpu_ns);
 /* Parse /proc/net/netstat text: fills mib[] from the TcpExt lines. Returns
  * 0, or -EINVAL when no TcpExt pair is found. */
 int census_parse_netstat(const char *text, uint64_t mib[MIB_MAX]);

@@ -362,6 +362,27 @@ static void test_netstat(void)
 	CHECK(census_parse_netstat("IpExt: a\nIpExt: 1\n", mib) != 0);
 }
 
+/* The census budget's cost of a walk: one walk charged far more than its
+ * neighbours does not stretch the interval; a rise seen in every walk
+ * does, from the third such walk on. */
+static void test_walk_cost(void)
+{
+	struct census_walk_costs w = {};
+	const uint64_t ms = 1000000;
+
+	CHECK_EQ_INT(census_walk_cost(&w, 5 * ms), 5 * ms);
+	CHECK_EQ_INT(census_walk_cost(&w, 4 * ms), 4 * ms);
+	CHECK_EQ_INT(census_walk_cost(&w, 300 * ms), 4 * ms);
+	CHECK_EQ_INT(census_walk_cost(&w, 6 * ms), 4 * ms);
+	CHECK_EQ_INT(census_walk_cost(&w, 5 * ms), 5 * ms);
+	/* the hash now holds many more sockets: every walk costs 80 ms */
+	CHECK_EQ_INT(census_walk_cost(&w, 80 * ms), 5 * ms);
+	CHECK_EQ_INT(census_walk_cost(&w, 80 * ms), 5 * ms);
+	CHECK_EQ_INT(census_walk_cost(&w, 90 * ms), 80 * ms);
+	/* and fewer again: the first cheap walk is believed */
+	CHECK_EQ_INT(census_walk_cost(&w, 3 * ms), 3 * ms);
+}
+
 static const struct unit_case cases[] = {
 	{ "detect_syn_flood_rule", test_syn_flood_rule },
 	{ "detect_timewait_rule", test_timewait_rule },
@@ -371,6 +392,7 @@ static const struct unit_case cases[] = {
 	{ "detect_hs_buckets", test_hs_buckets },
 	{ "detect_activity", test_activity },
 	{ "detect_netstat", test_netstat },
+	{ "detect_walk_cost", test_walk_cost },
 };
 
 UNIT_MAIN(cases)
