@@ -19,8 +19,12 @@ sf_setup_ns "$T"
 sf_start_grep "$T" "\"type\":\"alert\"|\"netns\":${SF_NETNS_S}[,}]"
 command -v nstat >/dev/null || { sf_skip "$T" "nstat not installed"; sf_done; }
 
+# The accept queue holds the whole burst: a server held off its CPU for a
+# quarter second on a slow VM overflowed a queue of 256 (ListenDrops), and
+# the dropped SYNs' 1 s retransmits stretched the burst past its 3 s. A
+# queue that fills is the application's trouble, not what this tests.
 sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" \
-	--accept "$TOTAL" --backlog 256 --wait-eof --comm sfburstsrv \
+	--accept "$TOTAL" --backlog "$TOTAL" --wait-eof --comm sfburstsrv \
 	--ready-file "$SF_TMP/srv.ready" --timeout-ms 40000
 SRV=$SF_LAST_PID
 sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
