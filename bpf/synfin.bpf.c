@@ -69,14 +69,21 @@ const volatile __u8 spill_on = 0;
  * taken fewer than this out. */
 __u64 spill_stored = 0;
 
-/* Where a connection record is built before it is copied to the ring or
- * the spill map, by slot: the state program, its second copy (which runs
- * while the first is busy on the CPU, so each needs its own). */
+/* Where a record that may spill is built before it is copied to the ring
+ * or the spill map, by slot: one for each program that builds one, as
+ * programs nest on a CPU (softirq inside a task) but a program never nests
+ * inside itself. Connection records: the state program and its second
+ * copy (which runs while the first is busy on the CPU). Records about tw
+ * socks: the timer and kfree_skb programs. A tw record fills only the
+ * event part; the rest of its slot stays zero. */
 #define CONN_SLOT_FIRST  0
 #define CONN_SLOT_SECOND 1
+#define TW_SLOT_START    2
+#define TW_SLOT_END      3
+#define TW_SLOT_FIN      4
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 5);
 	__type(key, __u32);
 	__type(value, struct synfin_conn_event);
 } conn_scratch SEC(".maps");
@@ -269,14 +276,15 @@ static __always_inline struct synfin_conn_event *conn_scratch_get(__u32 slot)
 	return ce;
 }
 
-/* To the ring, or failing that to the spill map; false if neither took
- * it (counted as a ring loss). Copying 304 bytes is a few ns of a state
- * program's several hundred. */
-static __always_inline bool ship_conn(struct synfin_conn_event *ce)
+/* To the ring (size bytes of it), or failing that to the spill map (all
+ * of the slot); false if neither took it (counted as a ring loss of its
+ * kind). Copying 304 bytes is a few ns of a state program's several
+ * hundred. */
+static __always_inline bool ship_record(struct synfin_conn_event *ce, const __u64 size)
 {
 	struct synfin_spill_key key = {};
 
-	if (output_record(ce, sizeof(*ce)))
+	if (output_record(ce, size))
 		return true;
 	if (spill_on) {
 		/* unique without an atomic fetch (5.12+): two runs on one CPU
@@ -289,8 +297,13 @@ static __always_inline bool ship_conn(struct synfin_conn_event *ce)
 			return true;
 		}
 	}
-	count_ring_full(SYNFIN_EV_CONN);
+	count_ring_full(ce->close.kind);
 	return false;
+}
+
+static __always_inline bool ship_conn(struct synfin_conn_event *ce)
+{
+	return ship_record(ce, sizeof(*ce));
 }
 
 /* A tw birth left waiting (its ->CLOSE never took it: filtered out, or
@@ -1488,9 +1501,14 @@ static __always_inline void fill_tw_event(struct inet_timewait_sock *tw, struct 
 	e->flags = SYNFIN_F_TW_SK;
 }
 
-/* A record about a tw sock that passed the filters. */
+/* A record about a tw sock that passed the filters, built in the
+ * program's scratch slot (ship it with ship_tw). Like connection records
+ * they spill: a tw sock's timer is rounded to the timer wheel's step
+ * (about 4 s for 60 s), so the tw socks born within those seconds all
+ * expire in one jiffy, and their end records come in one burst (31,000 to
+ * 58,000 at once after a churn here, where the 4 MiB ring holds ~23,000). */
 static __always_inline struct synfin_event *tw_record(struct inet_timewait_sock *tw, __u8 kind,
-						      const bool direct)
+						      __u32 slot, const bool direct)
 {
 	struct synfin_event *e;
 	__u32 zero = 0;
@@ -1502,17 +1520,23 @@ static __always_inline struct synfin_event *tw_record(struct inet_timewait_sock 
 		if (b)
 			tw_birth_flush(b);
 	}
-	e = reserve_event(kind);
+	e = bpf_map_lookup_elem(&conn_scratch, &slot);
 	if (!e)
 		return NULL;
+	__builtin_memset(e, 0, sizeof(*e));
 	fill_tw_event(tw, e, kind, direct);
 	return e;
 }
 
 static __always_inline struct synfin_event *tw_event(struct inet_timewait_sock *tw, __u8 kind,
-						     const bool direct)
+						     __u32 slot, const bool direct)
 {
-	return tw_passes(tw, direct) ? tw_record(tw, kind, direct) : NULL;
+	return tw_passes(tw, direct) ? tw_record(tw, kind, slot, direct) : NULL;
+}
+
+static __always_inline void ship_tw(struct synfin_event *e)
+{
+	ship_record((struct synfin_conn_event *)e, sizeof(*e));
 }
 
 /* ms left on a tw timer just armed (jiffies when HZ is unknown). */
@@ -1566,11 +1590,11 @@ int BPF_PROG(tp_timer_start, struct timer_list *timer)
 		return 0;
 	if (summarize && tw_birth_hold(timer, tw))
 		return 0;
-	e = tw_record(tw, SYNFIN_EV_TW_START, false);
+	e = tw_record(tw, SYNFIN_EV_TW_START, TW_SLOT_START, false);
 	if (!e)
 		return 0;
 	tw_timer_left(timer, e);
-	submit_event(e);
+	ship_tw(e);
 	return 0;
 }
 
@@ -1594,11 +1618,11 @@ int BPF_PROG(tp_timer_cancel, struct timer_list *timer)
 		if (cancelled)
 			*cancelled = (__u64)timer;
 	}
-	e = tw_event(tw, SYNFIN_EV_TW_END, false);
+	e = tw_event(tw, SYNFIN_EV_TW_END, TW_SLOT_END, false);
 	if (!e)
 		return 0;
 	e->reason = expired ? SYNFIN_TW_EXPIRED : SYNFIN_TW_KILLED;
-	submit_event(e);
+	ship_tw(e);
 	return 0;
 }
 
@@ -1634,13 +1658,13 @@ int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, int reason, stru
 	 * anything else takes the probe-read path as before */
 	tw = bpf_skc_to_tcp_timewait_sock(rx_sk);
 	if (tw)
-		e = tw_event(&tw->tw_sk, SYNFIN_EV_TW_FIN, true);
+		e = tw_event(&tw->tw_sk, SYNFIN_EV_TW_FIN, TW_SLOT_FIN, true);
 	else
-		e = tw_event((struct inet_timewait_sock *)rx_sk, SYNFIN_EV_TW_FIN, false);
+		e = tw_event((struct inet_timewait_sock *)rx_sk, SYNFIN_EV_TW_FIN, TW_SLOT_FIN, false);
 	if (!e)
 		return 0;
 	e->seq = bpf_ntohl(hdr.seq);
 	e->tcp_flags = hdr.flags;
-	submit_event(e);
+	ship_tw(e);
 	return 0;
 }

@@ -8,10 +8,14 @@
 # runs (sf_witness_start) are named and taken out of each count.
 #  absorbed: the connection records the full ring cannot take wait in the
 #     kernel's spill map, and every one comes out once synfin runs again.
-#     (Records about TIME_WAIT socks are not spilled: those the full ring
-#     refused are counted as lost, by kind.)
 #  overflow: a spill map too small for the rest: what neither holds is
 #     counted as lost, and received + lost add up to the ends.
+# And a burst of TIME_WAIT ends, as the timer wheel makes one (the tw socks
+# born within about 4 s expire in one jiffy): a churn leaves its client
+# ends in TIME_WAIT (tw_reuse off, so none ends early), and with synfin
+# stopped `ss -K` kills them all at once.
+#  tw/absorbed: every tw sock's end comes out as a time_wait record.
+#  tw/overflow: with --spill 2000, received + lost (tw_end) add up.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -98,4 +102,59 @@ sf_check "$T/overflow/adds-up" \
 lost_inband=$(jq -s '[.[] | select(.type == "lost" and .reason == "ringbuf_full")] | last.total // 0' "$SF_OUT")
 sf_check "$T/overflow/in-band" "in-band ringbuf_full total $lost_inband, summary $LOST" \
 	[ "$lost_inband" = "$LOST" ] && [ "$LOST" -gt 0 ]
+
+# tw_burst NAME [SYNFIN-ARGS...]: sets TW (tw socks killed), TW_RECS
+# (time_wait records), BLIND (client ends closed unseen: no record of
+# their tw sock can follow), SPILLED, LOST_TW (tw_end records lost)
+tw_burst()
+{
+	local name=$1 left t_kill
+	shift
+	# none left from the bursts before: this synfin never saw them born
+	sf_in "$SF_NS_S" ss -K -tan state time-wait >/dev/null 2>&1
+	sf_in "$SF_NS_S" sysctl -qw net.ipv4.tcp_tw_reuse=0
+	sf_start "$T/$name" --netns "$SF_NETNS_S" --ringbuf-mb 1 --no-alerts "$@"
+	sf_witness_start 1000 1000
+	sf_in "$SF_NS_S" "$CHURN" --duration 0.5 --conns-parallel 2 >"$SF_TMP/$name.churn" \
+		2>"$SF_TMP/$name.churn.err" ||
+		{ sf_fail "$T/$name" "churn failed: $(head -c 300 "$SF_TMP/$name.churn.err")"; sf_done; }
+	sf_wait_closed "$SF_NS_S"
+	sf_witness_stop "$name"
+	# a client end's ->CLOSE (dport 1000) is its tw sock's birth
+	BLIND=$(awk '$2 == 1000 && $3 == "TCP_CLOSE"' "$SF_TMP/$name.blind" | grep -c .)
+	sleep 1	# the churn's records drained
+	kill -STOP "$SF_SYNFIN_PID"
+	t_kill=$(sf_now_s)
+	TW=$(sf_ss_count "$SF_NS_S" time-wait)
+	sf_in "$SF_NS_S" ss -K -tan state time-wait >/dev/null 2>&1
+	left=$(sf_ss_count "$SF_NS_S" time-wait)
+	kill -CONT "$SF_SYNFIN_PID"
+	sleep 1.2
+	sf_synfin_stop || sf_fail "$T/$name/stop" "synfin did not exit 0 on SIGINT"
+	cp "$SF_OUT" "$SF_TMP/$name.out"
+	cp "$SF_ERR" "$SF_TMP/$name.err"
+	[ "$left" = 0 ] || { sf_fail "$T/$name" "ss -K left $left of $TW tw socks"; sf_done; }
+	# not those a reset killed during the churn: a final ACK sent twice
+	# reaches a listener after its socket went, and the listener resets
+	TW_RECS=$(jq -c --argjson t "$t_kill" "$SF_JQ_TS"' select(.type == "time_wait" and
+		(.ts | sf_ts) >= $t)' "$SF_OUT" | grep -c .)
+	SPILLED=$(sf_summary "$SF_ERR" spilled)
+	LOST_TW=$(grep '^synfin: ringbuf_full by kind:' "$SF_ERR" | sed -n 's/.* tw_end=\([0-9]*\).*/\1/p')
+	LOST_TW=${LOST_TW:-0}
+	echo "  $name: $TW tw socks killed at once, $TW_RECS time_wait records," \
+		"spilled=$SPILLED tw_end lost=$LOST_TW, $BLIND born unseen"
+}
+
+tw_burst tw-absorbed
+sf_check "$T/tw/absorbed/size" "only $TW tw socks (want more than the 1 MiB ring's ~5,900)" \
+	[ "$TW" -gt 8000 ]
+sf_check "$T/tw/absorbed/spilled" "spilled='$SPILLED' for a burst of $TW tw ends" \
+	[ "${SPILLED:-0}" -gt 0 ]
+sf_check "$T/tw/absorbed/all" "$TW_RECS time_wait records for $TW tw socks ($BLIND born unseen), $LOST_TW lost" \
+	[ "$TW_RECS" = $((TW - BLIND)) ] && [ "$LOST_TW" = 0 ]
+
+tw_burst tw-overflow --spill 2000
+sf_check "$T/tw/overflow/adds-up" \
+	"$TW_RECS received + $LOST_TW lost tw_end records != $TW tw socks - $BLIND born unseen" \
+	[ "$LOST_TW" -gt 0 ] && [ $((TW_RECS + LOST_TW)) = $((TW - BLIND)) ]
 sf_done
