@@ -35,7 +35,7 @@ usage()
 	cat <<EOF
 usage: bench/run.sh [--quick] [--rounds N] [--duration S] [--conns-parallel N]
                     [--scale-rounds N] [--holds "K1 K2 ..."] [--no-scale]
-                    [--variants "v1 v2 ..."] [--keep]
+                    [--no-expiry] [--variants "v1 v2 ..."] [--keep]
 
 Runs as root. Variants (the untraced baseline "none" runs between all others):
   synfin          synfin -j > /dev/null            (default settings)
@@ -51,6 +51,11 @@ and 100000 held connections (synfin_file vs none, 3 rounds). Those trials run
 with kernel.bpf_stats_enabled=0, as a production host does; one more round
 of each (the profile round) runs with it on, for the kernel's ns per program
 run, and is left out of the ratios.
+Then the expiry trial: synfin -j to a file through one churn and the
+minute after it, until every TIME_WAIT sock of the churn has ended. The
+timer wheel ends those born within about 4 s in one jiffy: a burst of
+time_wait records. Their number is checked against the kernel's count of
+tw socks born (TcpExtTW + TcpExtTWKilled). --no-expiry leaves it out.
   --quick         a smoke test: 3 s trials, 2 rounds, holds "1000 10000", 1 round
   --keep          keep the per-trial files (in build/bench/trials.*)
 EOF
@@ -63,6 +68,7 @@ SCALE_ROUNDS=3
 HOLDS="1000 10000 100000"
 VARIANTS="synfin synfin_file synfin_events synfin_notw tcpstates tcplife floor_state floor_synfin"
 SCALE=1
+EXPIRY=1
 KEEP=0
 QUICK=0
 SETTLE_S=2
@@ -77,6 +83,7 @@ while [ $# -gt 0 ]; do
 	--holds) HOLDS=${2:-}; shift ;;
 	--variants) VARIANTS=${2:-}; shift ;;
 	--no-scale) SCALE=0 ;;
+	--no-expiry) EXPIRY=0 ;;
 	--keep) KEEP=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -447,6 +454,61 @@ trial()
 	return 0
 }
 
+# expiry_trial: synfin -j to a file through one churn and until its tw
+# socks have all ended (at most 100 s), in a fresh namespace with the
+# witness of births no BPF program saw on; writes $TMP/expiry.json
+expiry_trial()
+{
+	local ns ino out=$TMP/expiry.out err=$TMP/expiry.err churn_out=$TMP/expiry.churn pid
+	local n=100 left born recs spilled lost unseen=null t0
+	ns=sfbench$$-expiry
+	ip netns add "$ns" || die "ip netns add $ns failed"
+	NSES+=("$ns")
+	ip -n "$ns" link set lo up &&
+		ip netns exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
+			net.ipv4.ip_local_port_range="2048 65535" || die "netns setup failed"
+	ino=$(stat -L -c %i "/run/netns/$ns")
+	"$SYNFIN" -j --netns "$ino" >"$out" 2>"$err" &
+	pid=$!
+	PIDS+=("$pid")
+	wait_ready synfin "$pid" "$err" || { echo "run.sh: expiry: synfin did not start" >&2; return 1; }
+	witness_start "synfin-bench-$$" "$PORT" "$PORT"
+	t0=$SECONDS
+	ip netns exec "$ns" "$CHURN" --mode client-first --conns-parallel "$CONNS_PARALLEL" \
+		--duration "$DURATION" --port "$PORT" --addr 127.77.0.1 >"$churn_out" 2>"$churn_out.err" ||
+		{ echo "run.sh: expiry: churn failed" >&2; stop_pid "$pid"; return 1; }
+	if [ -n "$WITNESS" ]; then
+		witness_stop "$TMP/expiry.blind"
+		# a client end's ->CLOSE (to the churn's port) is its tw sock's birth
+		unseen=$(awk -v p="$PORT" '$2 == p' "$TMP/expiry.blind" | grep -c .)
+	fi
+	while left=$(ip netns exec "$ns" ss -Htan state time-wait | grep -c .) &&
+		[ "$left" -gt 0 ] && [ $n -gt 0 ]; do
+		sleep 1
+		n=$((n - 1))
+	done
+	sleep 1	# the last records drained
+	stop_pid "$pid"
+	born=$(ip netns exec "$ns" cat /proc/net/netstat | awk '
+		$1 == "TcpExt:" && !h { for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next }
+		$1 == "TcpExt:" { print $col["TW"] + $col["TWKilled"] }')
+	ip netns del "$ns"
+	recs=$(grep_count '"type":"time_wait"' "$out")
+	spilled=$(grep '^synfin: .* events' "$err" | sed -n 's/.* spilled=\([0-9]*\).*/\1/p')
+	lost=$(grep '^synfin: ringbuf_full by kind:' "$err" | sed -n 's/.* tw_end=\([0-9]*\).*/\1/p')
+	jq -n -c --argjson churn "$(cat "$churn_out")" --argjson born "$born" --argjson recs "$recs" \
+		--argjson spilled "${spilled:-0}" --argjson lost "${lost:-0}" --argjson left "$left" \
+		--argjson unseen "$unseen" --argjson secs $((SECONDS - t0)) \
+		--arg summary "$(grep '^synfin: .* events' "$err" | tail -n 1)" \
+		'{conns: $churn.connected, conns_per_s: $churn.conns_per_s, seconds: $secs,
+		  tw_born: $born, tw_left: $left, time_wait_records: $recs, spilled: $spilled,
+		  tw_end_lost: $lost, births_unseen: $unseen,
+		  short: ($born - $recs), adds_up: ($recs + $lost + ($unseen // 0) == $born),
+		  summary: $summary}' >"$TMP/expiry.json"
+	[ "$KEEP" = 1 ] || rm -f "$out"
+	jq -r '"  expiry: \(.conns) conns, \(.tw_born) tw socks born, \(.time_wait_records) time_wait records in \(.seconds) s; spilled \(.spilled), tw_end lost \(.tw_end_lost), births unseen \(.births_unseen)"' "$TMP/expiry.json"
+}
+
 # ---- the runs --------------------------------------------------------------------------
 
 machine_json()
@@ -498,6 +560,11 @@ if [ "$SCALE" = 1 ]; then
 		trial "scale$k" none "$k" 0
 	done
 fi
+EXPIRY_JSON=null
+if [ "$EXPIRY" = 1 ]; then
+	echo "expiry trial: synfin -j to a file through a ${DURATION} s churn and until its TIME_WAIT socks end"
+	expiry_trial && EXPIRY_JSON=$(cat "$TMP/expiry.json")
+fi
 # what synfin's process pays to format one JSON record of each kind
 FORMAT_JSON=null
 if [ -x "$FORMAT" ]; then
@@ -509,7 +576,7 @@ ELAPSED=$((SECONDS - T0))
 # ---- aggregation: ratios against the untraced neighbours, then per variant ----------
 
 jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$ELAPSED" \
-	--argjson format "$FORMAT_JSON" \
+	--argjson format "$FORMAT_JSON" --argjson expiry "$EXPIRY_JSON" \
 	--argjson settings "$(jq -n -c --argjson d "$DURATION" --argjson r "$ROUNDS" \
 		--argjson n "$CONNS_PARALLEL" --argjson sr "$SCALE_ROUNDS" --arg holds "$HOLDS" \
 		--argjson quick "$QUICK" \
@@ -613,7 +680,7 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 	  as $scale
 	| {machine: $machine, started: $start, elapsed_s: $elapsed, command: "sudo make bench",
 	   settings: $settings,
-	   main: $main, scale: $scale, json_format: $format,
+	   main: $main, scale: $scale, expiry: $expiry, json_format: $format,
 	   targets: {
 	     synfin_ratio_ge_0_97: (if $main.synfin then ($main.synfin.ratio_median >= 0.97) else null end),
 	     synfin_ratio_median: ($main.synfin.ratio_median // null),
@@ -622,6 +689,7 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 	     synfin_zero_conns_lost: (if $main.synfin_file then ($main.synfin_file.lost_counted == 0
 		and ($main.synfin.reported.ringbuf_full // 0) == 0) else null end),
 	     synfin_conns_lost: ($main.synfin_file.lost_counted // null),
+	     synfin_zero_tw_ends_lost: (if $expiry then ($expiry.tw_end_lost == 0) else null end),
 	     synfin_rss_100k_under_64mib: ([ $scale[] | select(.hold == 100000) | .synfin_file.peak_rss_kib < 65536 ] | if length > 0 then .[0] else null end),
 	     synfin_rss_100k_kib: ([ $scale[] | select(.hold == 100000) | .synfin_file.peak_rss_kib ][0] // null)},
 	   trials: $trials}' "$TRIALS" >"$SUMMARY.new" || die "could not aggregate the trials"
@@ -674,6 +742,7 @@ jq -r '.main | to_entries[] | select(.key != "none") | "  \(.key): ratio \(.valu
 jq -r '[.trials[] | select(.unseen_ends != null and .expected != null)] | select(length > 0) |
 	"  ends (transitions) run where no BPF program runs (ftrace, PID 1'"'"'s threads): " +
 	(map("\(.variant) \(.unseen_ends) (of \(.expected - .received) short)") | join(", "))' "$SUMMARY"
+jq -r 'if .expiry then "TIME_WAIT expiry: \(.expiry.tw_born) tw socks born (kernel), \(.expiry.time_wait_records) time_wait records, spilled \(.expiry.spilled), tw_end lost \(.expiry.tw_end_lost), births no BPF program saw \(.expiry.births_unseen); adds up: \(.expiry.adds_up)" else empty end' "$SUMMARY"
 jq -r 'if .json_format then "JSON formatting (bench/format, one thread): ns per record: conn \(.json_format.ns_per_record.conn), time_wait \(.json_format.ns_per_record.time_wait), state \(.json_format.ns_per_record.state)" else empty end' "$SUMMARY"
 echo
 jq -r '.targets | "targets: synfin default ratio \(.synfin_ratio_median) (>= 0.97: \(.synfin_ratio_ge_0_97)); --events \(.synfin_events_ratio_median) (>= 0.90: \(.synfin_events_ratio_ge_0_90)); conn ends lost (default, counted) \(.synfin_conns_lost) (zero: \(.synfin_zero_conns_lost)); RSS with 100k held \(if .synfin_rss_100k_kib then "\(.synfin_rss_100k_kib / 1024 | floor) MiB" else "not run" end) (< 64 MiB: \(.synfin_rss_100k_under_64mib))"' "$SUMMARY"
