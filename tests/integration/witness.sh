@@ -10,39 +10,62 @@
 # records nothing. Sourced by tests/integration/lib.sh and bench/run.sh.
 
 WITNESS=
+WITNESS_EVENT=sock/inet_sock_set_state
 
-# witness_start NAME LO HI [all]: record every TCP ->CLOSE (with "all",
-# every transition) with a port in [LO, HI] at either end, run on a thread
-# PID 1 has now, in the ftrace instance NAME; nothing without tracefs
-witness_start()
+# witness_open NAME EVENT FILTER: the instance NAME recording EVENT where
+# FILTER holds, on a thread PID 1 has now; nothing without tracefs
+witness_open()
 {
-	local t=/sys/kernel/tracing which="newstate == 7 && " tids
-	[ "${4:-}" = all ] && which=
+	local t=/sys/kernel/tracing tids
 	[ -d "$t/instances" ] || t=/sys/kernel/debug/tracing
 	[ -d "$t/instances" ] || return 0
 	tids=$(cd /proc/1/task 2>/dev/null && printf 'common_pid == %s || ' * | sed 's/ || $//')
 	[ -n "$tids" ] || return 0
 	WITNESS=$t/instances/$1
+	WITNESS_EVENT=$2
 	mkdir -p "$WITNESS" 2>/dev/null || { WITNESS=; return 0; }
-	if ! echo "${which}protocol == 6 && ($tids) &&" \
-		"((sport >= $2 && sport <= $3) || (dport >= $2 && dport <= $3))" \
-		>"$WITNESS/events/sock/inet_sock_set_state/filter"; then
+	if ! echo "($tids) && $3" >"$WITNESS/events/$WITNESS_EVENT/filter"; then
 		witness_remove
 		return 0
 	fi
-	echo 1 >"$WITNESS/events/sock/inet_sock_set_state/enable"
+	echo 1 >"$WITNESS/events/$WITNESS_EVENT/enable"
 }
 
-# witness_stop FILE: stop recording; FILE gets one line "sport dport
-# newstate" (newstate as TCP_X) per transition recorded, and is empty
-# without a witness
+# witness_start NAME LO HI [all]: record every TCP ->CLOSE (with "all",
+# every transition) with a port in [LO, HI] at either end
+witness_start()
+{
+	local which="newstate == 7 && "
+	[ "${4:-}" = all ] && which=
+	witness_open "$1" sock/inet_sock_set_state \
+		"${which}protocol == 6 && ((sport >= $2 && sport <= $3) || (dport >= $2 && dport <= $3))"
+}
+
+# witness_start_tw NAME: record every start of a tw sock's timer: its
+# birth (or, rarely, a re-arm when a FIN comes again)
+witness_start_tw()
+{
+	local fn
+	fn=$(awk '$3 == "tw_timer_handler" { print $1; exit }' /proc/kallsyms 2>/dev/null)
+	# none, or hidden from us (all zeros)
+	[ -n "$fn" ] && [ -n "${fn//0/}" ] || return 0
+	witness_open "$1" timer/timer_start "function == 0x$fn"
+}
+
+# witness_stop FILE: stop recording; FILE gets one line per event recorded,
+# "sport dport newstate" (newstate as TCP_X) for a transition and
+# "tw_timer_start" for a timer, and is empty without a witness
 witness_stop()
 {
 	: >"$1"
 	[ -n "$WITNESS" ] || return 0
-	echo 0 >"$WITNESS/events/sock/inet_sock_set_state/enable"
-	sed -n 's/.* sport=\([0-9]*\) dport=\([0-9]*\) .*newstate=\([A-Z_0-9]*\).*/\1 \2 \3/p' \
-		"$WITNESS/trace" >"$1"
+	echo 0 >"$WITNESS/events/$WITNESS_EVENT/enable"
+	if [ "$WITNESS_EVENT" = timer/timer_start ]; then
+		grep -c ' timer_start: ' "$WITNESS/trace" | awk '{ for (i = 0; i < $1; i++) print "tw_timer_start" }' >"$1"
+	else
+		sed -n 's/.* sport=\([0-9]*\) dport=\([0-9]*\) .*newstate=\([A-Z_0-9]*\).*/\1 \2 \3/p' \
+			"$WITNESS/trace" >"$1"
+	fi
 	witness_remove
 }
 
@@ -50,7 +73,7 @@ witness_stop()
 witness_remove()
 {
 	[ -n "$WITNESS" ] || return 0
-	echo 0 >"$WITNESS/events/sock/inet_sock_set_state/enable" 2>/dev/null
+	echo 0 >"$WITNESS/events/$WITNESS_EVENT/enable" 2>/dev/null
 	rmdir "$WITNESS" 2>/dev/null
 	WITNESS=
 }
