@@ -53,7 +53,7 @@ of each (the profile round) runs with it on, for the kernel's ns per program
 run, and is left out of the ratios.
 Then the expiry trial: synfin -j to a file through one churn and the
 minute after it, until every TIME_WAIT sock of the churn has ended. The
-timer wheel ends those born within about 4 s in one jiffy: a burst of
+timer wheel ends those born within one 2-4 s step in one jiffy: a burst of
 time_wait records. Their number is checked against the kernel's count of
 tw socks born (TcpExtTW + TcpExtTWKilled), less those born where no BPF
 program runs (an ftrace record of tw timer starts on PID 1's threads) and

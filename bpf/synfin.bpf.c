@@ -1503,10 +1503,11 @@ static __always_inline void fill_tw_event(struct inet_timewait_sock *tw, struct 
 
 /* A record about a tw sock that passed the filters, built in the
  * program's scratch slot (ship it with ship_tw). Like connection records
- * they spill: a tw sock's timer is rounded to the timer wheel's step
- * (about 4 s for 60 s), so the tw socks born within those seconds all
- * expire in one jiffy, and their end records come in one burst (31,000 to
- * 58,000 at once after a churn here, where the 4 MiB ring holds ~23,000). */
+ * they spill: a tw sock's timer is rounded to the timer wheel's step (for
+ * 60 s, 512 jiffies: 2 s at HZ 250, 4 s at HZ 1000), so the tw socks born
+ * within one step all expire in one jiffy, and their end records come in
+ * one burst (up to about 60,000 after a churn here, where the 4 MiB ring
+ * holds about 23,000). */
 static __always_inline struct synfin_event *tw_record(struct inet_timewait_sock *tw, __u8 kind,
 						      __u32 slot, const bool direct)
 {

@@ -10,9 +10,9 @@
 #     kernel's spill map, and every one comes out once synfin runs again.
 #  overflow: a spill map too small for the rest: what neither holds is
 #     counted as lost, and received + lost add up to the ends.
-# And a burst of TIME_WAIT ends, as the timer wheel makes one (the tw socks
-# born within about 4 s expire in one jiffy): a churn leaves its client
-# ends in TIME_WAIT (tw_reuse off, so none ends early), and with synfin
+# And a burst of TIME_WAIT ends, as the timer wheel makes one (the tw
+# socks born within one of its 2-4 s steps expire in one jiffy): a churn
+# leaves its client ends in TIME_WAIT (tw_reuse off, so none ends early), and with synfin
 # stopped `ss -K` kills them all at once.
 #  tw/absorbed: every tw sock's end comes out as a time_wait record.
 #  tw/overflow: with --spill 2000, received + lost (tw_end) add up.
