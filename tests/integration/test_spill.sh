@@ -12,8 +12,8 @@
 #     counted as lost, and received + lost add up to the ends.
 # And a burst of TIME_WAIT ends, as the timer wheel makes one (the tw
 # socks born within one of its 2-4 s steps expire in one jiffy): a churn
-# leaves its client ends in TIME_WAIT (tw_reuse off, so none ends early), and with synfin
-# stopped `ss -K` kills them all at once.
+# leaves its client ends in TIME_WAIT (tw_reuse off, so none ends early),
+# and with synfin stopped `ss -K` kills them all at once.
 #  tw/absorbed: every tw sock's end comes out as a time_wait record.
 #  tw/overflow: with --spill 2000, received + lost (tw_end) add up.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
