@@ -685,6 +685,16 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 		.variant == "synfin_file" and .rss_holding_kib > 0) |
 		(.rss_holding_kib - .rss_before_hold_kib) * 1024 / $k ] | median | if . then round else . end)})
 	  as $scale
+	# lost: what synfin reported lost in the default mode (to /dev/null
+	# and to a file), and ends short that no witness named: the rated
+	# trials run without one, so the profile round says whether the short
+	# ends were all ones no BPF program could see
+	| ([ $main.synfin, $main.synfin_file | select(. != null) | .reported
+	     | .ringbuf_full + .storage_full + .owner_map_full + .live_map_full + .table_full
+	       + .recursion_miss ] | add) as $reported_lost
+	| ([ $trials[] | select(.variant == "synfin_file" and .bpf_stats and .unseen_ends != null and
+		.lost_counted != null) | .lost_counted == .unseen_ends ]
+	   | if length > 0 then all else null end) as $short_unseen
 	| {machine: $machine, started: $start, elapsed_s: $elapsed, command: "sudo make bench",
 	   settings: $settings,
 	   main: $main, scale: $scale, expiry: $expiry, json_format: $format,
@@ -693,20 +703,11 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 	     synfin_ratio_median: ($main.synfin.ratio_median // null),
 	     synfin_events_ratio_ge_0_90: (if $main.synfin_events then ($main.synfin_events.ratio_median >= 0.90) else null end),
 	     synfin_events_ratio_median: ($main.synfin_events.ratio_median // null),
-	     # lost: what synfin reported lost (default mode, to /dev/null and
-	     # to a file), and ends short that no witness named: the rated
-	     # trials run without one, so the profile round says whether the
-	     # short ends were all ones no BPF program could see
-	     synfin_reported_lost: ([ $main.synfin, $main.synfin_file | select(. != null) | .reported
-		| .ringbuf_full + .storage_full + .owner_map_full + .live_map_full + .table_full + .recursion_miss ] | add),
-	     synfin_short_ends_unseen_in_profile: ([ $trials[] | select(.variant == "synfin_file" and .bpf_stats and
-		.unseen_ends != null and .lost_counted != null) | .lost_counted == .unseen_ends ] | if length > 0 then all else null end),
+	     synfin_reported_lost: $reported_lost,
+	     synfin_short_ends_unseen_in_profile: $short_unseen,
 	     synfin_zero_conns_lost: (if $main.synfin_file then
-		(([ $main.synfin, $main.synfin_file | select(. != null) | .reported
-		    | .ringbuf_full + .storage_full + .owner_map_full + .live_map_full + .table_full + .recursion_miss ] | add) == 0
-		 and ($main.synfin_file.lost_counted == 0 or
-		      ([ $trials[] | select(.variant == "synfin_file" and .bpf_stats and .unseen_ends != null and
-			.lost_counted != null) | .lost_counted == .unseen_ends ] | length > 0 and all))
+		($reported_lost == 0
+		 and ($main.synfin_file.lost_counted == 0 or $short_unseen == true)
 		 and (if $expiry then $expiry.tw_end_lost == 0 else true end)) else null end),
 	     synfin_conns_lost: ($main.synfin_file.lost_counted // null),
 	     synfin_zero_tw_ends_lost: (if $expiry then ($expiry.tw_end_lost == 0) else null end),
