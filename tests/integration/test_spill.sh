@@ -115,7 +115,7 @@ tw_burst()
 	sf_in "$SF_NS_S" sysctl -qw net.ipv4.tcp_tw_reuse=0
 	sf_start "$T/$name" --netns "$SF_NETNS_S" --ringbuf-mb 1 --no-alerts "$@"
 	sf_witness_start 1000 1000
-	sf_in "$SF_NS_S" "$CHURN" --duration 0.5 --conns-parallel 2 >"$SF_TMP/$name.churn" \
+	sf_in "$SF_NS_S" "$CHURN" --duration 1 --conns-parallel 2 >"$SF_TMP/$name.churn" \
 		2>"$SF_TMP/$name.churn.err" ||
 		{ sf_fail "$T/$name" "churn failed: $(head -c 300 "$SF_TMP/$name.churn.err")"; sf_done; }
 	sf_wait_closed "$SF_NS_S"
