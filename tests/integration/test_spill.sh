@@ -133,6 +133,13 @@ tw_burst()
 	sf_synfin_stop || sf_fail "$T/$name/stop" "synfin did not exit 0 on SIGINT"
 	cp "$SF_OUT" "$SF_TMP/$name.out"
 	cp "$SF_ERR" "$SF_TMP/$name.err"
+	# sock_diag's destroy of a tw sock is not in every kernel synfin runs
+	# on: without it there is no burst to test (a FAIL under CI's
+	# SYNFIN_REQUIRE_BPF=1 all the same)
+	if [ "$left" = "$TW" ]; then
+		sf_skip "$T/$name" "ss -K destroyed none of $TW tw socks (kernel without it?)"
+		sf_done
+	fi
 	[ "$left" = 0 ] || { sf_fail "$T/$name" "ss -K left $left of $TW tw socks"; sf_done; }
 	# not those a reset killed during the churn: a final ACK sent twice
 	# reaches a listener after its socket went, and the listener resets
