@@ -78,6 +78,10 @@ struct engine {
 	 * record comes just before the summary that carries that ->CLOSE:
 	 * held here by cookie until then (0: empty). */
 	struct synfin_event pending_tw[PENDING_TW];
+	/* A tw sock's end can come before the summary that starts it: the
+	 * summary waited in the spill map while the ring took the end. Held
+	 * here by cookie until the summary comes (0: empty). */
+	struct synfin_event pending_tw_end[PENDING_TW];
 };
 
 struct engine *engine__new(const struct engine_opts *opts)
@@ -914,6 +918,29 @@ static struct synfin_event *pending_tw_slot(struct engine *eng, uint64_t cookie)
 	return &eng->pending_tw[idtable_hash(cookie) & (PENDING_TW - 1)];
 }
 
+static struct synfin_event *pending_tw_end_slot(struct engine *eng, uint64_t cookie)
+{
+	return &eng->pending_tw_end[idtable_hash(cookie) & (PENDING_TW - 1)];
+}
+
+/* The end of a tw sock of a connection synfin knows; false if it knows
+ * none by that cookie. */
+static bool tw_end_apply(struct engine *eng, const struct synfin_event *ev)
+{
+	struct conn *c = find(eng, ev->cookie);
+	struct tw_follow *f;
+
+	if (c) {
+		tw_ended(eng, c, ev);
+		return true;
+	}
+	f = idtable_get(&eng->tws, ev->cookie);
+	if (!f)
+		return false;
+	tw_ended_followed(eng, f, ev);
+	return true;
+}
+
 void engine__handle(struct engine *eng, const struct synfin_event *ev)
 {
 	struct tw_follow *f;
@@ -970,12 +997,9 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 		emit_event(eng, c, ev);
 		return;
 	case SYNFIN_EV_TW_END:
-		c = find(eng, ev->cookie);
-		emit_event(eng, c, ev);
-		if (c)
-			tw_ended(eng, c, ev);
-		else if ((f = idtable_get(&eng->tws, ev->cookie)))
-			tw_ended_followed(eng, f, ev);
+		emit_event(eng, find(eng, ev->cookie), ev);
+		if (!tw_end_apply(eng, ev) && ev->cookie)
+			*pending_tw_end_slot(eng, ev->cookie) = *ev;
 		return;
 	case SYNFIN_EV_TW_FIN:
 		c = find(eng, ev->cookie);
@@ -1099,6 +1123,13 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 	close.kind = SYNFIN_EV_STATE;
 	emit_event(eng, c, &close);
 	apply_state(eng, c, &close);
+	tw = pending_tw_end_slot(eng, close.cookie);
+	if (close.cookie && tw->cookie == close.cookie) {
+		struct synfin_event end = *tw;
+
+		tw->cookie = 0;
+		tw_end_apply(eng, &end);
+	}
 }
 
 void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t now_ns)

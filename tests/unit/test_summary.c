@@ -48,6 +48,10 @@ struct folder {
 	struct synfin_story story[MAX_SOCKS];
 	struct synfin_event birth;    /* a tw timer start held for its ->CLOSE */
 	struct synfin_event prev;     /* the record before: a kill then a start is a re-arm */
+	/* a summary kept back, as the spill map keeps one while the ring
+	 * takes later records (hold: the next one is kept) */
+	bool hold;
+	struct synfin_conn_event held;
 };
 
 /* A held tw birth that its ->CLOSE did not take goes out as it was. */
@@ -127,6 +131,11 @@ static void fold_one(struct folder *f, struct engine *eng, const struct synfin_e
 		if (e->kind == SYNFIN_EV_DESTROY)
 			ce.story.flags |= SYNFIN_STORY_DESTROY;
 		take_birth(f, eng, &ce);
+		if (f->hold) {
+			f->held = ce;
+			f->hold = false;
+			return;
+		}
 		engine__handle_conn(eng, &ce);
 		return;
 	case SYNFIN_EV_RETRANSMIT:
@@ -362,12 +371,38 @@ static void test_destroy_stands_in(void)
 	CHECK_EQ_INT(summarized.recs[0].last_state, SYNFIN_TCP_FIN_WAIT1);
 }
 
+/* The client's summary spilled, and its tw sock's end came through the
+ * ring first: the end waits for the summary, and the tw sock's record is
+ * the one the records in order give, not an end never seen. */
+static void test_tw_end_before_summary(void)
+{
+	struct sk c = client;
+
+	begin();
+	st(&c, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, SYNFIN_F_PROC_CTX, 0, 0, 0);
+	st(&c, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 5001, 9001, 5001);
+	st(&c, 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, SYNFIN_F_PROC_CTX,
+	   6001, 9301, 6001);
+	st(&c, 302 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6002, 9301, 6002);
+	other(&c, SYNFIN_EV_TW_START, 303 * MS, SYNFIN_TCP_TIME_WAIT, 0, 60000);
+	folder.hold = true;
+	st(&c, 303 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
+	   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 6002, 9302, 6002);
+	other(&c, SYNFIN_EV_TW_END, 60303 * MS, SYNFIN_TCP_TIME_WAIT, 0, 0);
+	CHECK_EQ_INT(summarized.nrecs, 0);
+	engine__handle_conn(summarized.eng, &folder.held);
+	CHECK_EQ_INT(summarized.ntws, 1);
+	CHECK_EQ_INT(summarized.tws[0].tw.exit, TW_EXIT_EXPIRED);
+	end(1, 1);
+}
+
 static const struct unit_case cases[] = {
 	{ "summary: client close, retransmits, tw followed", test_client_close_with_retransmits },
 	{ "summary: server passive close", test_server_passive_close },
 	{ "summary: connect refused", test_refused },
 	{ "summary: CLOSING and a linger-0 reset", test_closing_and_reset },
 	{ "summary: destroy stands in for a missed CLOSE", test_destroy_stands_in },
+	{ "summary: a tw end before its spilled summary", test_tw_end_before_summary },
 };
 
 UNIT_MAIN(cases)
