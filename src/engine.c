@@ -923,11 +923,10 @@ static struct synfin_event *pending_tw_end_slot(struct engine *eng, uint64_t coo
 	return &eng->pending_tw_end[idtable_hash(cookie) & (PENDING_TW - 1)];
 }
 
-/* The end of a tw sock of a connection synfin knows; false if it knows
- * none by that cookie. */
-static bool tw_end_apply(struct engine *eng, const struct synfin_event *ev)
+/* The end of a tw sock of a connection synfin knows (c: its table entry,
+ * if it has one); false if it knows none by that cookie. */
+static bool tw_end_apply(struct engine *eng, struct conn *c, const struct synfin_event *ev)
 {
-	struct conn *c = find(eng, ev->cookie);
 	struct tw_follow *f;
 
 	if (c) {
@@ -997,8 +996,9 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 		emit_event(eng, c, ev);
 		return;
 	case SYNFIN_EV_TW_END:
-		emit_event(eng, find(eng, ev->cookie), ev);
-		if (!tw_end_apply(eng, ev) && ev->cookie)
+		c = find(eng, ev->cookie);
+		emit_event(eng, c, ev);
+		if (!tw_end_apply(eng, c, ev) && ev->cookie)
 			*pending_tw_end_slot(eng, ev->cookie) = *ev;
 		return;
 	case SYNFIN_EV_TW_FIN:
@@ -1065,7 +1065,7 @@ static uint32_t max_u32(uint32_t a, uint32_t b)
 void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 {
 	const struct synfin_story *st = &ce->story;
-	struct synfin_event close = ce->close, step = ce->close, *tw;
+	struct synfin_event close = ce->close, step = ce->close, *tw, *parked_end;
 	unsigned int n = st->nsteps < SYNFIN_STORY_STEPS ? st->nsteps : SYNFIN_STORY_STEPS;
 	struct conn *c = find(eng, close.cookie);
 
@@ -1123,12 +1123,12 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 	close.kind = SYNFIN_EV_STATE;
 	emit_event(eng, c, &close);
 	apply_state(eng, c, &close);
-	tw = pending_tw_end_slot(eng, close.cookie);
-	if (close.cookie && tw->cookie == close.cookie) {
-		struct synfin_event end = *tw;
+	parked_end = pending_tw_end_slot(eng, close.cookie);
+	if (close.cookie && parked_end->cookie == close.cookie) {
+		struct synfin_event end = *parked_end;
 
-		tw->cookie = 0;
-		tw_end_apply(eng, &end);
+		parked_end->cookie = 0;
+		tw_end_apply(eng, find(eng, end.cookie), &end);
 	}
 }
 
