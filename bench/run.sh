@@ -275,6 +275,19 @@ bench_witness_stop()
 # grep_count PATTERN FILE: lines with a fixed string (0 when none)
 grep_count() { grep -cF -- "$1" "$2" 2>/dev/null || true; }
 
+# bench_netns NAME: a fresh namespace for one trial; NS_INO = its inode
+bench_netns()
+{
+	ip netns add "$1" || die "ip netns add $1 failed"
+	NSES+=("$1")
+	# namespaced sysctls: nothing to restore. TIME_WAIT is left by every
+	# client-first close; reuse and a wide port range keep connect() fast.
+	ip -n "$1" link set lo up &&
+		ip netns exec "$1" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
+			net.ipv4.ip_local_port_range="2048 65535" || die "netns setup failed"
+	NS_INO=$(stat -L -c %i "/run/netns/$1")
+}
+
 # trial SERIES VARIANT HOLD STATS: one run in a fresh namespace, with
 # kernel.bpf_stats_enabled=STATS (0 or 1); appends a JSON row
 trial()
@@ -288,14 +301,8 @@ trial()
 	churn_out=$TMP/churn.$TRIAL_N
 
 	sysctl -qw kernel.bpf_stats_enabled="$stats" || die "cannot set kernel.bpf_stats_enabled"
-	ip netns add "$ns" || die "ip netns add $ns failed"
-	NSES+=("$ns")
-	# namespaced sysctls: nothing to restore. TIME_WAIT is left by every
-	# client-first close; reuse and a wide port range keep connect() fast.
-	ip -n "$ns" link set lo up &&
-		ip netns exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
-			net.ipv4.ip_local_port_range="2048 65535" || die "netns setup failed"
-	ino=$(stat -L -c %i "/run/netns/$ns")
+	bench_netns "$ns"
+	ino=$NS_INO
 
 	case $v in
 	none) ;;
@@ -461,16 +468,11 @@ trial()
 # witness of births no BPF program saw on; writes $TMP/expiry.json
 expiry_trial()
 {
-	local ns ino out=$TMP/expiry.out err=$TMP/expiry.err churn_out=$TMP/expiry.churn pid
-	local n=100 left born recs spilled lost followed unseen=null t0
+	local ns out=$TMP/expiry.out err=$TMP/expiry.err churn_out=$TMP/expiry.churn pid
+	local n=100 left born recs summary spilled lost followed unseen=null t0
 	ns=sfbench$$-expiry
-	ip netns add "$ns" || die "ip netns add $ns failed"
-	NSES+=("$ns")
-	ip -n "$ns" link set lo up &&
-		ip netns exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
-			net.ipv4.ip_local_port_range="2048 65535" || die "netns setup failed"
-	ino=$(stat -L -c %i "/run/netns/$ns")
-	"$SYNFIN" -j --netns "$ino" >"$out" 2>"$err" &
+	bench_netns "$ns"
+	"$SYNFIN" -j --netns "$NS_INO" >"$out" 2>"$err" &
 	pid=$!
 	PIDS+=("$pid")
 	wait_ready synfin "$pid" "$err" || { echo "run.sh: expiry: synfin did not start" >&2; return 1; }
@@ -496,16 +498,17 @@ expiry_trial()
 		$1 == "TcpExt:" { print $col["TW"] + $col["TWKilled"] }')
 	ip netns del "$ns"
 	recs=$(grep_count '"type":"time_wait"' "$out")
-	spilled=$(grep '^synfin: .* events' "$err" | sed -n 's/.* spilled=\([0-9]*\).*/\1/p')
+	summary=$(grep '^synfin: .* events' "$err" | tail -n 1)
+	spilled=$(sed -n 's/.* spilled=\([0-9]*\).*/\1/p' <<<"$summary")
 	lost=$(grep '^synfin: ringbuf_full by kind:' "$err" | sed -n 's/.* tw_end=\([0-9]*\).*/\1/p')
 	# still followed at exit: a tw sock whose end ran unseen waits for
 	# synfin's grace period to pass
-	followed=$(grep '^synfin: .* events' "$err" | sed -n 's/.* \([0-9]*\) TIME_WAIT socks followed.*/\1/p')
+	followed=$(sed -n 's/.* \([0-9]*\) TIME_WAIT socks followed.*/\1/p' <<<"$summary")
 	jq -n -c --argjson churn "$(cat "$churn_out")" --argjson born "$born" --argjson recs "$recs" \
 		--argjson spilled "${spilled:-0}" --argjson lost "${lost:-0}" --argjson left "$left" \
 		--argjson followed "${followed:-0}" \
 		--argjson unseen "$unseen" --argjson secs $((SECONDS - t0)) \
-		--arg summary "$(grep '^synfin: .* events' "$err" | tail -n 1)" \
+		--arg summary "$summary" \
 		'{conns: $churn.connected, conns_per_s: $churn.conns_per_s, seconds: $secs,
 		  tw_born: $born, tw_left: $left, time_wait_records: $recs, spilled: $spilled,
 		  tw_end_lost: $lost, births_unseen: $unseen, followed_at_exit: $followed,
