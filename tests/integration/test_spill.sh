@@ -28,6 +28,27 @@ opens()
 	echo $(( $(sf_nstat "$SF_NS_S" TcpActiveOpens) + $(sf_nstat "$SF_NS_S" TcpPassiveOpens) ))
 }
 
+# lost_kind KIND: the records of KIND the full ring cost, from synfin's
+# "ringbuf_full by kind" line (0 when it printed none)
+lost_kind()
+{
+	local n
+	n=$(grep '^synfin: ringbuf_full by kind:' "$SF_ERR" | sed -n "s/.* $1=\([0-9]*\).*/\1/p")
+	echo "${n:-0}"
+}
+
+# burst_stop NAME: let the stopped synfin drain, stop it, and keep its
+# output as NAME.out and NAME.err (the next burst reuses the files: these
+# are for a failure's post-mortem)
+burst_stop()
+{
+	kill -CONT "$SF_SYNFIN_PID"
+	sleep 1.2	# drains, and an in-band loss report
+	sf_synfin_stop || sf_fail "$T/$1/stop" "synfin did not exit 0 on SIGINT"
+	cp "$SF_OUT" "$SF_TMP/$1.out"
+	cp "$SF_ERR" "$SF_TMP/$1.err"
+}
+
 # burst NAME [SYNFIN-ARGS...]: run the stopped-synfin burst; sets ENDS,
 # RECS (conn records printed), LISTENERS (the churn's), SPILLED, LOST
 # (ringbuf_full) and LOST_CONN (its conn kind) from the summary, BLIND
@@ -53,12 +74,7 @@ burst()
 	BLIND=$SF_BLIND
 	BLIND_HELD=$(awk '($1 > 1000 && $1 < 1100) || ($2 > 1000 && $2 < 1100)' \
 		"$SF_TMP/$name.blind" | grep -c .)
-	kill -CONT "$SF_SYNFIN_PID"
-	sleep 1.2	# drains, and an in-band loss report
-	sf_synfin_stop || sf_fail "$T/$name/stop" "synfin did not exit 0 on SIGINT"
-	# the next burst reuses the files: keep this one's for a failure's post-mortem
-	cp "$SF_OUT" "$SF_TMP/$name.out"
-	cp "$SF_ERR" "$SF_TMP/$name.err"
+	burst_stop "$name"
 	opened=$(jq .hold_opened "$SF_TMP/$name.churn")
 	[ "$opened" = "$K" ] || { sf_fail "$T/$name" "churn held $opened connections, not $K"; sf_done; }
 	RECS=$(jq -c 'select(.type == "conn")' "$SF_OUT" | grep -c .)
@@ -66,8 +82,7 @@ burst()
 	LISTENERS=$(jq .listeners "$SF_TMP/$name.churn")
 	SPILLED=$(sf_summary "$SF_ERR" spilled)
 	LOST=$(sf_summary "$SF_ERR" ringbuf_full)
-	LOST_CONN=$(grep '^synfin: ringbuf_full by kind:' "$SF_ERR" | sed -n 's/.* conn=\([0-9]*\).*/\1/p')
-	LOST_CONN=${LOST_CONN:-0}
+	LOST_CONN=$(lost_kind conn)
 	echo "  $name: $ENDS socket ends, $RECS conn records, spilled=$SPILLED" \
 		"ringbuf_full=$LOST (conn $LOST_CONN)"
 	[ "$BLIND" = 0 ] || echo "  $name: $BLIND ends ($BLIND_HELD held) closed in softirq on" \
@@ -128,11 +143,7 @@ tw_burst()
 	TW=$(sf_ss_count "$SF_NS_S" time-wait)
 	sf_in "$SF_NS_S" ss -K -tan state time-wait >/dev/null 2>&1
 	left=$(sf_ss_count "$SF_NS_S" time-wait)
-	kill -CONT "$SF_SYNFIN_PID"
-	sleep 1.2
-	sf_synfin_stop || sf_fail "$T/$name/stop" "synfin did not exit 0 on SIGINT"
-	cp "$SF_OUT" "$SF_TMP/$name.out"
-	cp "$SF_ERR" "$SF_TMP/$name.err"
+	burst_stop "$name"
 	# sock_diag's destroy of a tw sock is not in every kernel synfin runs
 	# on: without it there is no burst to test (a FAIL under CI's
 	# SYNFIN_REQUIRE_BPF=1 all the same)
@@ -146,8 +157,7 @@ tw_burst()
 	TW_RECS=$(jq -c --argjson t "$t_kill" "$SF_JQ_TS"' select(.type == "time_wait" and
 		(.ts | sf_ts) >= $t)' "$SF_OUT" | grep -c .)
 	SPILLED=$(sf_summary "$SF_ERR" spilled)
-	LOST_TW=$(grep '^synfin: ringbuf_full by kind:' "$SF_ERR" | sed -n 's/.* tw_end=\([0-9]*\).*/\1/p')
-	LOST_TW=${LOST_TW:-0}
+	LOST_TW=$(lost_kind tw_end)
 	echo "  $name: $TW tw socks killed at once, $TW_RECS time_wait records," \
 		"spilled=$SPILLED tw_end lost=$LOST_TW, $BLIND born unseen"
 }
