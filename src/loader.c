@@ -274,8 +274,9 @@ static void configure(struct synfin_bpf *skel, const struct synfin_options *opts
 	else
 		bpf_map__set_max_entries(skel->maps.close_waits, 1);
 	/* The spill map takes connection records and those about TIME_WAIT
-	 * socks, in summary mode only. Where it must be preallocated its default shrinks to 4096 (1.5 MiB of
-	 * kernel memory) unless --spill asked for more. */
+	 * socks, in summary mode only. Where it must be preallocated its
+	 * default shrinks to 4096 (1.5 MiB of kernel memory) unless --spill
+	 * asked for more. */
 	spill = opts->events ? 0 : opts->spill;
 	if (!may_grow && !opts->spill_set && spill > 4096)
 		spill = 4096;

@@ -61,7 +61,7 @@ witness_stop()
 	[ -n "$WITNESS" ] || return 0
 	echo 0 >"$WITNESS/events/$WITNESS_EVENT/enable"
 	if [ "$WITNESS_EVENT" = timer/timer_start ]; then
-		grep -c ' timer_start: ' "$WITNESS/trace" | awk '{ for (i = 0; i < $1; i++) print "tw_timer_start" }' >"$1"
+		sed -n 's/.* timer_start: .*/tw_timer_start/p' "$WITNESS/trace" >"$1"
 	else
 		sed -n 's/.* sport=\([0-9]*\) dport=\([0-9]*\) .*newstate=\([A-Z_0-9]*\).*/\1 \2 \3/p' \
 			"$WITNESS/trace" >"$1"
