@@ -481,8 +481,11 @@ int main(int argc, char **argv)
 	if (err)
 		fprintf(stderr, "synfin: could not list open connections: %s\n", strerror(-err));
 	if (app.opts.verbose)
-		fprintf(stderr, "synfin: %s hooks; %u open connections seeded from %u network namespaces\n",
-			loader__mode(app.ld), ds.sockets_seeded, ds.netns_visited);
+		fprintf(stderr, "synfin: %s hooks; %u open connections seeded from %u network namespaces; "
+			"sock_diag dumps %s\n",
+			loader__mode(app.ld), ds.sockets_seeded, ds.netns_visited,
+			sockdiag_both_families_at_once() ? "both families at once" :
+							   "one family at a time");
 	if (app.opts.top || !app.opts.no_alerts) {
 		struct kfigures_fds kfds;
 		struct monitor_opts mo = {

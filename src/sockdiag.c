@@ -326,42 +326,71 @@ static void seed_netns_end(void *ctx, uint32_t netns, int err)
 	}
 }
 
-/* One NLM_F_DUMP request for the sockets of one family in states on fd,
- * every record to wk->sock; with the storage map's values when
+size_t sockdiag_build_request(void *buf, uint8_t family, uint32_t states, int storage_fd,
+			      uint32_t seq)
+{
+	struct nlmsghdr *nlh = buf;
+	size_t body = family == AF_UNSPEC ? sizeof(struct inet_diag_req) :
+					    sizeof(struct inet_diag_req_v2);
+	size_t len = NLMSG_LENGTH(body);
+	struct nlattr *stgs, *map_fd;
+
+	memset(buf, 0, SOCKDIAG_REQ_MAX);
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	if (family == AF_UNSPEC) {
+		struct inet_diag_req *r = NLMSG_DATA(nlh);
+
+		/* the type names the protocol; the dump takes every family */
+		nlh->nlmsg_type = TCPDIAG_GETSOCK;
+		r->idiag_family = AF_UNSPEC;
+		r->idiag_states = states;
+	} else {
+		struct inet_diag_req_v2 *r = NLMSG_DATA(nlh);
+
+		nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+		r->sdiag_family = family;
+		r->sdiag_protocol = IPPROTO_TCP;
+		r->idiag_states = states;
+	}
+	if (storage_fd >= 0) {
+		/* INET_DIAG_REQ_SK_BPF_STORAGES holding one map fd */
+		stgs = (struct nlattr *)((char *)buf + NLMSG_ALIGN(len));
+		stgs->nla_len = NLA_HDRLEN + NLA_HDRLEN + sizeof(uint32_t);
+		stgs->nla_type = NLA_F_NESTED | INET_DIAG_REQ_SK_BPF_STORAGES;
+		map_fd = (struct nlattr *)((char *)stgs + NLA_HDRLEN);
+		map_fd->nla_len = NLA_HDRLEN + sizeof(uint32_t);
+		map_fd->nla_type = SK_DIAG_BPF_STORAGE_REQ_MAP_FD;
+		memcpy((char *)map_fd + NLA_HDRLEN, &(uint32_t){ (uint32_t)storage_fd },
+		       sizeof(uint32_t));
+		len = NLMSG_ALIGN(len) + stgs->nla_len;
+	}
+	nlh->nlmsg_len = (uint32_t)len;
+	return len;
+}
+
+/* One namespace's dumps: its socket, the read buffer, and what the
+ * walker wants. */
+struct ns_dump {
+	int fd;
+	char *buf;
+	const struct sockdiag_walker *wk;
+	uint32_t netns;
+	uint32_t seq;
+	struct sockdiag_stats *st;
+};
+
+/* One NLM_F_DUMP request for the sockets of family (AF_UNSPEC: both) in
+ * states, every record to wk->sock; with the storage map's values when
  * with_storage. */
-static int dump_family(int fd, uint8_t family, uint32_t states, bool with_storage,
-		       uint32_t seq, char *buf, const struct sockdiag_walker *wk,
-		       uint32_t netns, struct sockdiag_stats *st)
+static int dump_request(struct ns_dump *d, uint8_t family, uint32_t states, bool with_storage)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 r;
-		struct nlattr stgs;       /* INET_DIAG_REQ_SK_BPF_STORAGES ... */
-		struct nlattr map_fd;     /* ... holding one map fd */
-		uint32_t fd;
-	} req = {
-		.nlh = {
-			.nlmsg_len = offsetof(typeof(req), stgs),
-			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-			.nlmsg_seq = seq,
-		},
-		.r = {
-			.sdiag_family = family,
-			.sdiag_protocol = IPPROTO_TCP,
-			.idiag_states = states,
-		},
-		.stgs = {
-			.nla_len = NLA_HDRLEN + NLA_HDRLEN + sizeof(uint32_t),
-			.nla_type = NLA_F_NESTED | INET_DIAG_REQ_SK_BPF_STORAGES,
-		},
-		.map_fd = {
-			.nla_len = NLA_HDRLEN + sizeof(uint32_t),
-			.nla_type = SK_DIAG_BPF_STORAGE_REQ_MAP_FD,
-		},
-		.fd = (uint32_t)wk->storage_map_fd,
-	};
+	char req[SOCKDIAG_REQ_MAX];
+	uint32_t seq = ++d->seq;
+	size_t req_len = sockdiag_build_request(req, family, states,
+						with_storage ? d->wk->storage_map_fd : -1, seq);
+	uint16_t reply_type = ((struct nlmsghdr *)req)->nlmsg_type;
 	struct sockdiag_sock s;
 	struct nlmsghdr *nlh;
 	struct iovec iov;
@@ -369,18 +398,16 @@ static int dump_family(int fd, uint8_t family, uint32_t states, bool with_storag
 	ssize_t n;
 	int err, len;
 
-	if (with_storage)
-		req.nlh.nlmsg_len = sizeof(req);
-	if (sendto(fd, &req, req.nlh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	if (sendto(d->fd, req, req_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
 
 	for (;;) {
-		iov = (struct iovec){ .iov_base = buf, .iov_len = SOCKDIAG_BUF_LEN };
+		iov = (struct iovec){ .iov_base = d->buf, .iov_len = SOCKDIAG_BUF_LEN };
 		msg = (struct msghdr){
 			.msg_name = &sa, .msg_namelen = sizeof(sa),
 			.msg_iov = &iov, .msg_iovlen = 1,
 		};
-		n = recvmsg(fd, &msg, 0);
+		n = recvmsg(d->fd, &msg, 0);
 		if (n < 0) {
 			err = -errno;
 			if (err == -EINTR)
@@ -393,7 +420,7 @@ static int dump_family(int fd, uint8_t family, uint32_t states, bool with_storag
 			return -EPROTO;
 
 		len = (int)n;
-		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, len);
+		for (nlh = (struct nlmsghdr *)d->buf; NLMSG_OK(nlh, len);
 		     nlh = NLMSG_NEXT(nlh, len)) {
 			if (nlh->nlmsg_seq != seq)
 				continue;
@@ -413,13 +440,13 @@ static int dump_family(int fd, uint8_t family, uint32_t states, bool with_storag
 					return -EBADMSG;
 				return e->error ? e->error : -EPROTO;
 			}
-			if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+			if (nlh->nlmsg_type != reply_type)
 				continue;
 			err = sockdiag_parse_msg(nlh, &s);
 			if (err)
 				return err;
-			st->sockets_seen++;
-			err = wk->sock(wk->ctx, netns, &s);
+			d->st->sockets_seen++;
+			err = d->wk->sock(d->wk->ctx, d->netns, &s);
 			if (err)
 				return err;
 		}
@@ -431,50 +458,78 @@ static int dump_family(int fd, uint8_t family, uint32_t states, bool with_storag
 #define STORAGE_LIGHT_STATES ((1u << SYNFIN_TCP_LISTEN) | (1u << SYNFIN_TCP_SYN_RECV) | \
 			      (1u << SYNFIN_TCP_TIME_WAIT))
 
-/* One family: the states that carry storage in a dump of their own, unless
- * the others are light. Each dump walks the whole established hash, every
- * bucket of it (262,144 on a 24 GiB host, shared by all namespaces), so
- * an idle census spent most of its time on the second walk. */
-static int dump_states(int fd, uint8_t family, uint32_t seq, char *buf,
-		       const struct sockdiag_walker *wk, uint32_t netns,
-		       struct sockdiag_stats *st)
+/* One family (or both): the states that carry storage in a dump of their
+ * own, unless the others are light. Each dump walks the whole established
+ * hash, every bucket of it (262,144 on a 24 GiB host, shared by all
+ * namespaces), so an idle census spent most of its time on the second
+ * walk. */
+static int dump_states(struct ns_dump *d, uint8_t family)
 {
+	const struct sockdiag_walker *wk = d->wk;
 	uint32_t stored = wk->states & wk->storage_states;
 	uint32_t plain = wk->states & ~stored;
 	int err = 0;
 
 	if (stored && !(plain & ~STORAGE_LIGHT_STATES))
-		return dump_family(fd, family, wk->states, true, seq, buf, wk, netns, st);
+		return dump_request(d, family, wk->states, true);
 	if (plain)
-		err = dump_family(fd, family, plain, false, seq, buf, wk, netns, st);
+		err = dump_request(d, family, plain, false);
 	if (!err && stored)
-		err = dump_family(fd, family, stored, true, seq + 1, buf, wk, netns, st);
+		err = dump_request(d, family, stored, true);
 	return err;
 }
 
-/* Both families of the namespace the thread is in now. */
+/* Set when the kernel refused a dump of both families at once: from then
+ * on each family is dumped apart (SYNFIN_DIAG_BY_FAMILY=1 starts so). */
+static int by_family = -1;
+
+bool sockdiag_both_families_at_once(void)
+{
+	const char *env;
+
+	if (__atomic_load_n(&by_family, __ATOMIC_RELAXED) < 0) {
+		env = getenv("SYNFIN_DIAG_BY_FAMILY");
+		__atomic_store_n(&by_family, env && *env && strcmp(env, "0"), __ATOMIC_RELAXED);
+	}
+	return !__atomic_load_n(&by_family, __ATOMIC_RELAXED);
+}
+
+/* Both families of the namespace the thread is in now. Both at once where
+ * the kernel takes it: the v4 and the v6 dump each walk the same
+ * established hash, every socket of every namespace in it, so a dump of
+ * each family cost twice the walk. A kernel that refuses it (the request
+ * fails before any socket comes) is asked one family at a time. */
 static int dump_netns(const struct sockdiag_walker *wk, uint32_t netns, char *buf,
 		      struct sockdiag_stats *st)
 {
-	int fd, err;
+	struct ns_dump d = { .buf = buf, .wk = wk, .netns = netns, .st = st };
+	uint32_t seen;
+	int err;
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (fd < 0)
+	d.fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (d.fd < 0)
 		return -errno;
 	err = wk->netns_begin ? wk->netns_begin(wk->ctx, netns) : 0;
 	if (err)
 		goto cleanup;
-	err = dump_states(fd, AF_INET, 1, buf, wk, netns, st);
+	if (sockdiag_both_families_at_once()) {
+		seen = st->sockets_seen;
+		err = dump_states(&d, AF_UNSPEC);
+		if (!err || st->sockets_seen != seen || err == -ENOMEM)
+			goto cleanup;
+		__atomic_store_n(&by_family, 1, __ATOMIC_RELAXED);
+	}
+	err = dump_states(&d, AF_INET);
 	if (err)
 		goto cleanup;
-	err = dump_states(fd, AF_INET6, 3, buf, wk, netns, st);
+	err = dump_states(&d, AF_INET6);
 	/* No IPv6 in this kernel or netns is not a failure. */
 	if (err == -ENOENT || err == -EAFNOSUPPORT)
 		err = 0;
 cleanup:
 	if (wk->netns_end)
 		wk->netns_end(wk->ctx, netns, err);
-	close(fd);
+	close(d.fd);
 	return err;
 }
 

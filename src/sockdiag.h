@@ -63,6 +63,12 @@ struct sockdiag_walker {
 };
 int sockdiag_walk(const struct sockdiag_walker *wk, struct sockdiag_stats *stats);
 
+/* Whether a dump takes both families in one request (inet_diag's
+ * original TCPDIAG_GETSOCK message), which walks the established hash
+ * once instead of once per family. True until the kernel refuses such a
+ * request, or from the start with SYNFIN_DIAG_BY_FAMILY set. */
+bool sockdiag_both_families_at_once(void);
+
 /* Owners from one pass over /proc/[tgid]/fd: each entry with an inode and
  * pid 0 gets the first tgid holding that socket, and its comm. */
 int sockdiag_find_owners(struct synfin_seed *cands, size_t ncands);
@@ -98,8 +104,16 @@ struct sockdiag_listener {
 	uint8_t addr[SYNFIN_ADDR_LEN];
 };
 
-/* Decode a SOCK_DIAG_BY_FAMILY message. Returns 0 or -EBADMSG (truncated,
- * or a family other than IPv4/IPv6). */
+/* Build the request for one dump into buf (SOCKDIAG_REQ_MAX bytes): of
+ * one family (SOCK_DIAG_BY_FAMILY), or of both when family is AF_UNSPEC
+ * (TCPDIAG_GETSOCK with a struct inet_diag_req). storage_fd >= 0 asks for
+ * the sockets' values in that sk storage map. Returns the length. */
+#define SOCKDIAG_REQ_MAX 128
+size_t sockdiag_build_request(void *buf, uint8_t family, uint32_t states, int storage_fd,
+			      uint32_t seq);
+
+/* Decode a SOCK_DIAG_BY_FAMILY or TCPDIAG_GETSOCK reply. Returns 0 or
+ * -EBADMSG (truncated, or a family other than IPv4/IPv6). */
 int sockdiag_parse_msg(const struct nlmsghdr *nlh, struct sockdiag_sock *out);
 
 /* A full socket in a connected state: not a listener, not CLOSE, and not a

@@ -334,6 +334,62 @@ static void test_fill_seed(void)
 	CHECK_EQ_INT(seed.role, ROLE_UNKNOWN);
 }
 
+/* The requests as the kernel reads them: the per-family one is
+ * SOCK_DIAG_BY_FAMILY with inet_diag_req_v2; the one for both families is
+ * TCPDIAG_GETSOCK with the older inet_diag_req (AF_UNSPEC; the type names
+ * TCP), whose states sit at another offset. Attributes start at the
+ * aligned end of whichever header it is: a storage request placed after
+ * the wrong one would be read as garbage. */
+static void test_build_request(void)
+{
+	union {
+		struct nlmsghdr nlh;
+		char raw[SOCKDIAG_REQ_MAX];
+	} b;
+	const struct inet_diag_req_v2 *v2 = NLMSG_DATA(&b.nlh);
+	const struct inet_diag_req *both = NLMSG_DATA(&b.nlh);
+	const struct nlattr *stgs, *fd_attr;
+	uint32_t states = (1u << 10) | (1u << 6);
+	size_t len;
+	uint32_t fd;
+
+	len = sockdiag_build_request(b.raw, AF_INET6, states, -1, 7);
+	CHECK_EQ_INT(len, NLMSG_LENGTH(sizeof(struct inet_diag_req_v2)));
+	CHECK_EQ_INT(b.nlh.nlmsg_len, len);
+	CHECK_EQ_INT(b.nlh.nlmsg_type, SOCK_DIAG_BY_FAMILY);
+	CHECK_EQ_INT(b.nlh.nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
+	CHECK_EQ_INT(b.nlh.nlmsg_seq, 7);
+	CHECK_EQ_INT(v2->sdiag_family, AF_INET6);
+	CHECK_EQ_INT(v2->sdiag_protocol, IPPROTO_TCP);
+	CHECK_EQ_INT(v2->idiag_states, states);
+
+	len = sockdiag_build_request(b.raw, AF_UNSPEC, states, -1, 8);
+	CHECK_EQ_INT(len, NLMSG_LENGTH(sizeof(struct inet_diag_req)));
+	CHECK_EQ_INT(b.nlh.nlmsg_len, len);
+	CHECK_EQ_INT(b.nlh.nlmsg_type, TCPDIAG_GETSOCK);
+	CHECK_EQ_INT(b.nlh.nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
+	CHECK_EQ_INT(both->idiag_family, AF_UNSPEC);
+	CHECK_EQ_INT(both->idiag_states, states);
+
+	len = sockdiag_build_request(b.raw, AF_UNSPEC, states, 42, 9);
+	stgs = (const struct nlattr *)(b.raw + NLMSG_ALIGN(NLMSG_LENGTH(sizeof(*both))));
+	fd_attr = (const struct nlattr *)((const char *)stgs + NLA_HDRLEN);
+	memcpy(&fd, (const char *)fd_attr + NLA_HDRLEN, sizeof(fd));
+	CHECK_EQ_INT(both->idiag_states, states);
+	CHECK_EQ_INT(stgs->nla_type, NLA_F_NESTED | INET_DIAG_REQ_SK_BPF_STORAGES);
+	CHECK_EQ_INT(stgs->nla_len, 2 * NLA_HDRLEN + sizeof(uint32_t));
+	CHECK_EQ_INT(fd_attr->nla_type, SK_DIAG_BPF_STORAGE_REQ_MAP_FD);
+	CHECK_EQ_INT(fd, 42);
+	CHECK_EQ_INT(len, (const char *)stgs - b.raw + stgs->nla_len);
+	CHECK_EQ_INT(b.nlh.nlmsg_len, len);
+
+	len = sockdiag_build_request(b.raw, AF_INET, states, 42, 10);
+	stgs = (const struct nlattr *)(b.raw + NLMSG_ALIGN(NLMSG_LENGTH(sizeof(*v2))));
+	CHECK_EQ_INT(stgs->nla_type, NLA_F_NESTED | INET_DIAG_REQ_SK_BPF_STORAGES);
+	CHECK_EQ_INT(len, (const char *)stgs - b.raw + stgs->nla_len);
+	CHECK_EQ_INT(v2->idiag_states, states);
+}
+
 static const struct unit_case cases[] = {
 	{ "sockdiag_parse_v4", test_parse_v4 },
 	{ "sockdiag_parse_v6_no_attrs", test_parse_v6_no_attrs },
@@ -343,6 +399,7 @@ static const struct unit_case cases[] = {
 	{ "sockdiag_socket_link", test_socket_link },
 	{ "sockdiag_role", test_role },
 	{ "sockdiag_fill_seed", test_fill_seed },
+	{ "sockdiag_build_request", test_build_request },
 };
 
 UNIT_MAIN(cases)
