@@ -3,15 +3,14 @@
  * namespace per interval, in a thread of its own.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include "census.h"
 #include "grow.h"
+#include "readfile.h"
 
 /* A listener's owner that /proc did not show is looked for again only this
  * often: a scan of every process's fds is not free. */
@@ -120,43 +119,20 @@ int census_parse_netstat(const char *text, uint64_t mib[MIB_MAX])
 	return found ? 0 : -EINVAL;
 }
 
-/* The whole of a small /proc file into buf (NUL terminated). */
-static int read_small(const char *path, char *buf, size_t len)
-{
-	size_t got = 0;
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (got < len - 1) {
-		n = read(fd, buf + got, len - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	buf[got] = '\0';
-	return 0;
-}
-
 /* The counters and sysctls of the namespace the thread is in now:
  * /proc/thread-self/net and /proc/sys/net both follow the calling thread. */
 static void read_netns_figures(struct census_netns *ns, char *buf)
 {
 	unsigned int lo, hi, tw;
 
-	if (!read_small("/proc/thread-self/net/netstat", buf, NETSTAT_MAX))
+	if (!read_small_file("/proc/thread-self/net/netstat", buf, NETSTAT_MAX))
 		ns->mib_ok = !census_parse_netstat(buf, ns->mib);
-	if (!read_small("/proc/sys/net/ipv4/ip_local_port_range", buf, 64) &&
+	if (!read_small_file("/proc/sys/net/ipv4/ip_local_port_range", buf, 64) &&
 	    sscanf(buf, "%u %u", &lo, &hi) == 2 && lo <= hi) {
 		ns->port_lo = lo;
 		ns->port_hi = hi;
 	}
-	if (!read_small("/proc/sys/net/ipv4/tcp_max_tw_buckets", buf, 64) &&
+	if (!read_small_file("/proc/sys/net/ipv4/tcp_max_tw_buckets", buf, 64) &&
 	    sscanf(buf, "%u", &tw) == 1)
 		ns->max_tw_buckets = tw;
 }
