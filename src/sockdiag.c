@@ -23,6 +23,7 @@
 
 #include "sockdiag.h"
 #include "grow.h"
+#include "readfile.h"
 
 /* The kernel sizes dump skbs up to 32 KiB after the reader's buffer; more
  * than that here means MSG_TRUNC can never fire on a sane kernel. */
@@ -479,6 +480,46 @@ static int dump_states(struct ns_dump *d, uint8_t family)
 	return err;
 }
 
+int sockdiag_parse_sockstat(const char *v4, const char *v6, struct sockdiag_tcp_count *out)
+{
+	const char *l4 = strstr(v4, "TCP: inuse "), *l6 = strstr(v6, "TCP6: inuse ");
+	unsigned int in4, orphan, tw, in6;
+
+	if (!l4 || !l6 || (l4 != v4 && l4[-1] != '\n') || (l6 != v6 && l6[-1] != '\n'))
+		return -EINVAL;
+	if (sscanf(l4, "TCP: inuse %u orphan %u tw %u", &in4, &orphan, &tw) != 3 ||
+	    sscanf(l6, "TCP6: inuse %u", &in6) != 1)
+		return -EINVAL;
+	out->full = in4 + in6;
+	out->tw = tw;
+	return 0;
+}
+
+bool sockdiag_dump_needed(uint32_t states, const struct sockdiag_tcp_count *n)
+{
+	/* a tw sock reports its substate: TIME_WAIT, or FIN_WAIT2 */
+	uint32_t tw_states = (1u << SYNFIN_TCP_TIME_WAIT) | (1u << SYNFIN_TCP_FIN_WAIT2);
+	uint32_t full_states = ~(1u << SYNFIN_TCP_TIME_WAIT);
+
+	return (n->tw && (states & tw_states)) || (n->full && (states & full_states));
+}
+
+/* Whether this namespace may hold a socket in states: its counters in
+ * /proc/thread-self/net/sockstat{,6} (sockets hashed, tw socks), read
+ * while the thread is inside it. A request sock needs a listener, which is
+ * counted. Unreadable counters: dump. */
+static bool netns_may_hold(uint32_t states, char *buf)
+{
+	size_t half = SOCKDIAG_BUF_LEN / 2;
+	struct sockdiag_tcp_count n;
+
+	if (read_small_file("/proc/thread-self/net/sockstat", buf, half) ||
+	    read_small_file("/proc/thread-self/net/sockstat6", buf + half, half) ||
+	    sockdiag_parse_sockstat(buf, buf + half, &n))
+		return true;
+	return sockdiag_dump_needed(states, &n);
+}
+
 /* Set when the kernel refused a dump of both families at once: from then
  * on each family is dumped apart (SYNFIN_DIAG_BY_FAMILY=1 starts so). */
 static int by_family = -1;
@@ -512,6 +553,13 @@ static int dump_netns(const struct sockdiag_walker *wk, uint32_t netns, char *bu
 	err = wk->netns_begin ? wk->netns_begin(wk->ctx, netns) : 0;
 	if (err)
 		goto cleanup;
+	/* Every dump walks the whole established hash, whatever the
+	 * namespace holds: on a host of many namespaces most have nothing
+	 * to show, and each would cost the walk. */
+	if (!netns_may_hold(wk->states, buf)) {
+		st->netns_empty++;
+		goto cleanup;
+	}
 	if (sockdiag_both_families_at_once()) {
 		seen = st->sockets_seen;
 		err = dump_states(&d, AF_UNSPEC);

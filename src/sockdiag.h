@@ -20,6 +20,7 @@ struct sockdiag_stats {
 	uint32_t sockets_seen;    /* inet_diag records parsed (real TIME_WAIT is not asked for) */
 	uint32_t sockets_seeded;  /* engine__seed() calls */
 	uint32_t netns_failed;    /* namespaces that could not be entered or dumped */
+	uint32_t netns_empty;     /* visited, but their counters showed no socket to dump */
 };
 
 /* Dump every TCP socket (IPv4 and IPv6) in every network namespace on the
@@ -103,6 +104,18 @@ struct sockdiag_listener {
 	uint8_t family;
 	uint8_t addr[SYNFIN_ADDR_LEN];
 };
+
+/* A namespace's TCP sockets by its counters (/proc/net/sockstat and
+ * sockstat6): full sockets in its hash tables (listeners included; a
+ * request sock hangs off one), and tw socks. */
+struct sockdiag_tcp_count {
+	uint32_t full;
+	uint32_t tw;
+};
+/* Parse the two files' text. Returns 0 or -EINVAL. */
+int sockdiag_parse_sockstat(const char *v4, const char *v6, struct sockdiag_tcp_count *out);
+/* Could a dump of states (1 << SYNFIN_TCP_*) return anything? */
+bool sockdiag_dump_needed(uint32_t states, const struct sockdiag_tcp_count *n);
 
 /* Build the request for one dump into buf (SOCKDIAG_REQ_MAX bytes): of
  * one family (SOCK_DIAG_BY_FAMILY), or of both when family is AF_UNSPEC

@@ -11,12 +11,15 @@
 #  <way>/states     ESTAB, LISTEN and TIME-WAIT equal what ss counts there;
 #  <way>/listeners  the IPv4 and the IPv6 listeners are both rows;
 #  <way>/tw-groups  each family's TIME_WAIT group holds that family's count.
+# First, only-tw: a namespace that holds nothing but tw socks is dumped
+# (the census skips a namespace only when its counters show no socket).
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
 T=census_dump
 P_HOLD=5520
 P_TW=5522
+P_ONLY_TW=5524
 sf_setup_ns "$T"
 command -v ss >/dev/null || { sf_skip "$T" "ss not installed"; sf_done; }
 
@@ -50,6 +53,35 @@ family()
 			{ sf_fail "$T/traffic" "IPv$tag client $i did not connect"; sf_done; }
 	done
 }
+# --- a namespace with nothing but tw socks --------------------------------------
+# A namespace whose counters show no socket is not dumped at all (each dump
+# walks every socket of the host). One holding only tw socks must still be:
+# the client namespace, before anything else runs there, after 5
+# connections it closed first.
+sf_bg "$SF_TMP/only_tw" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$P_ONLY_TW" \
+	--accept 5 --wait-eof --comm sfcdo --ready-file "$SF_TMP/only_tw.ready" --timeout-ms 30000
+sf_wait_file "$SF_TMP/only_tw.ready" || { sf_fail "$T/only-tw" "server did not listen"; sf_done; }
+sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$P_ONLY_TW" --repeat 5 \
+	--close-first --comm sfcdo --timeout-ms 20000 >"$SF_TMP/only_tw.cli" 2>&1
+sf_wait_pid "$SF_LAST_PID" 5
+ctw=$(sf_ss_count "$SF_NS_C" time-wait)
+call=$(ip netns exec "$SF_NS_C" ss -Htan 2>/dev/null | grep -c .)
+echo "  client namespace: $ctw TIME-WAIT of $call sockets (ss)"
+if [ "$ctw" = 5 ] && [ "$call" = 5 ]; then
+	timeout -k 2 20 "$SYNFIN" top -j -d 3 --netns "$SF_NETNS_C" >"$SF_TMP/only_tw.out" \
+		2>"$SF_TMP/only_tw.err" </dev/null
+	rec=$(jq -c 'select(.type == "stats")' "$SF_TMP/only_tw.out" 2>/dev/null | tail -n 1)
+	echo "  only tw: $(jq -c '[.netns_counted, .states.ESTAB, .states["TIME-WAIT"],
+		[.time_wait[] | "\(.side) \(.addr):\(.port)=\(.count)"]]' <<<"$rec" 2>&1)"
+	SF_JQ_ARGS=(--arg a "$SF_S4" --argjson p "$P_ONLY_TW")
+	sf_expect "$T/only-tw" "$rec" '.netns_counted == 1' '.states["TIME-WAIT"] == 5' \
+		'.states.ESTAB == 0' \
+		'[.time_wait[] | select(.side == "client" and .addr == $a and .port == $p) | .count] == [5]'
+	SF_JQ_ARGS=()
+else
+	sf_fail "$T/only-tw" "the client namespace holds $call sockets, $ctw in TIME-WAIT (want 5 and 5)"
+fi
+
 family "$SF_S4" 3 12 4
 family "$SF_S6" 2 7 6
 

@@ -390,6 +390,49 @@ static void test_build_request(void)
 	CHECK_EQ_INT(v2->idiag_states, states);
 }
 
+/* A namespace's counters: the TCP line of sockstat (IPv4 sockets and
+ * every tw sock) and the TCP6 line of sockstat6. A namespace is dumped
+ * only when the states asked for could be there. */
+static void test_sockstat(void)
+{
+	const char *v4 = "sockets: used 9\nTCP: inuse 3 orphan 1 tw 23201 alloc 40 mem 398\n"
+			 "UDP: inuse 0 mem 0\n";
+	const char *v6 = "TCP6: inuse 2\nUDP6: inuse 0\n";
+	const char *v4_none = "sockets: used 9\nTCP: inuse 0 orphan 0 tw 0 alloc 1 mem 0\n";
+	const char *v6_none = "TCP6: inuse 0\n";
+	uint32_t listen = 1u << SYNFIN_TCP_LISTEN, syn_recv = 1u << SYNFIN_TCP_SYN_RECV;
+	uint32_t tw = 1u << SYNFIN_TCP_TIME_WAIT, fin_wait2 = 1u << SYNFIN_TCP_FIN_WAIT2;
+	struct sockdiag_tcp_count n;
+
+	CHECK_EQ_INT(sockdiag_parse_sockstat(v4, v6, &n), 0);
+	CHECK_EQ_INT(n.full, 5);
+	CHECK_EQ_INT(n.tw, 23201);
+	CHECK_EQ_INT(sockdiag_parse_sockstat(v4_none, v6_none, &n), 0);
+	CHECK_EQ_INT(n.full, 0);
+	CHECK_EQ_INT(n.tw, 0);
+	/* "UDP: inuse" must not pass for TCP, nor a line cut short */
+	CHECK_EQ_INT(sockdiag_parse_sockstat("UDP: inuse 3\n", v6, &n), -EINVAL);
+	CHECK_EQ_INT(sockdiag_parse_sockstat("TCP: inuse 3 orphan", v6, &n), -EINVAL);
+	CHECK_EQ_INT(sockdiag_parse_sockstat(v4, "UDP6: inuse 2\n", &n), -EINVAL);
+	CHECK_EQ_INT(sockdiag_parse_sockstat("xTCP: inuse 3 orphan 1 tw 2\n", v6, &n), -EINVAL);
+
+	n = (struct sockdiag_tcp_count){ .full = 0, .tw = 0 };
+	CHECK(!sockdiag_dump_needed(listen | syn_recv | tw, &n));
+	CHECK(!sockdiag_dump_needed(~0u, &n));
+	/* only tw socks: a dump that asks for them, or for FIN_WAIT2 (an
+	 * orphan's tw sock reports that substate), not one without */
+	n = (struct sockdiag_tcp_count){ .full = 0, .tw = 7 };
+	CHECK(sockdiag_dump_needed(listen | syn_recv | tw, &n));
+	CHECK(sockdiag_dump_needed(fin_wait2, &n));
+	CHECK(!sockdiag_dump_needed(listen | syn_recv, &n));
+	/* full sockets: any dump of a state a full socket (or a request
+	 * sock, which needs a listener) can be in */
+	n = (struct sockdiag_tcp_count){ .full = 1, .tw = 0 };
+	CHECK(sockdiag_dump_needed(listen | syn_recv, &n));
+	CHECK(sockdiag_dump_needed(~0u & ~tw, &n));
+	CHECK(!sockdiag_dump_needed(tw, &n));
+}
+
 static const struct unit_case cases[] = {
 	{ "sockdiag_parse_v4", test_parse_v4 },
 	{ "sockdiag_parse_v6_no_attrs", test_parse_v6_no_attrs },
@@ -400,6 +443,7 @@ static const struct unit_case cases[] = {
 	{ "sockdiag_role", test_role },
 	{ "sockdiag_fill_seed", test_fill_seed },
 	{ "sockdiag_build_request", test_build_request },
+	{ "sockdiag_sockstat", test_sockstat },
 };
 
 UNIT_MAIN(cases)
