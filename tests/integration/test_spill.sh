@@ -116,7 +116,7 @@ sf_check "$T/overflow/adds-up" \
 	[ $((RECS + LOST_CONN)) = $((ENDS + LISTENERS - BLIND)) ]
 lost_inband=$(jq -s '[.[] | select(.type == "lost" and .reason == "ringbuf_full")] | last.total // 0' "$SF_OUT")
 sf_check "$T/overflow/in-band" "in-band ringbuf_full total $lost_inband, summary $LOST" \
-	[ "$lost_inband" = "$LOST" ] && [ "$LOST" -gt 0 ]
+	[ $((lost_inband == LOST && LOST > 0)) = 1 ]
 
 # tw_burst NAME [SYNFIN-ARGS...]: sets TW (tw socks killed), TW_RECS
 # (time_wait records), BLIND (client ends closed unseen: no record of
@@ -168,10 +168,10 @@ sf_check "$T/tw/absorbed/size" "only $TW tw socks (want more than the 1 MiB ring
 sf_check "$T/tw/absorbed/spilled" "spilled='$SPILLED' for a burst of $TW tw ends" \
 	[ "${SPILLED:-0}" -gt 0 ]
 sf_check "$T/tw/absorbed/all" "$TW_RECS time_wait records for $TW tw socks ($BLIND born unseen), $LOST_TW lost" \
-	[ "$TW_RECS" = $((TW - BLIND)) ] && [ "$LOST_TW" = 0 ]
+	[ $((TW_RECS == TW - BLIND && LOST_TW == 0)) = 1 ]
 
 tw_burst tw-overflow --spill 2000
 sf_check "$T/tw/overflow/adds-up" \
 	"$TW_RECS received + $LOST_TW lost tw_end records != $TW tw socks - $BLIND born unseen" \
-	[ "$LOST_TW" -gt 0 ] && [ $((TW_RECS + LOST_TW)) = $((TW - BLIND)) ]
+	[ $((LOST_TW > 0 && TW_RECS + LOST_TW == TW - BLIND)) = 1 ]
 sf_done
