@@ -480,15 +480,25 @@ static int dump_states(struct ns_dump *d, uint8_t family)
 	return err;
 }
 
+/* The line of text that starts with key, or NULL. */
+static const char *line_starting(const char *text, const char *key)
+{
+	const char *l;
+
+	for (l = strstr(text, key); l; l = strstr(l + 1, key))
+		if (l == text || l[-1] == '\n')
+			return l;
+	return NULL;
+}
+
 int sockdiag_parse_sockstat(const char *v4, const char *v6, struct sockdiag_tcp_count *out)
 {
-	const char *l4 = strstr(v4, "TCP: inuse "), *l6 = strstr(v6, "TCP6: inuse ");
-	unsigned int in4, orphan, tw, in6;
+	const char *l4 = line_starting(v4, "TCP: "), *l6 = v6 ? line_starting(v6, "TCP6: ") : NULL;
+	unsigned int in4, orphan, tw, in6 = 0;
 
-	if (!l4 || !l6 || (l4 != v4 && l4[-1] != '\n') || (l6 != v6 && l6[-1] != '\n'))
+	if (v6 && (!l6 || sscanf(l6, "TCP6: inuse %u", &in6) != 1))
 		return -EINVAL;
-	if (sscanf(l4, "TCP: inuse %u orphan %u tw %u", &in4, &orphan, &tw) != 3 ||
-	    sscanf(l6, "TCP6: inuse %u", &in6) != 1)
+	if (!l4 || sscanf(l4, "TCP: inuse %u orphan %u tw %u", &in4, &orphan, &tw) != 3)
 		return -EINVAL;
 	out->full = in4 + in6;
 	out->tw = tw;
@@ -513,15 +523,16 @@ static bool netns_may_hold(uint32_t states, char *buf)
 {
 	size_t half = SOCKDIAG_BUF_LEN / 2;
 	struct sockdiag_tcp_count n;
+	char *v6 = buf + half;
 	int err;
 
-	err = read_small_file("/proc/thread-self/net/sockstat6", buf + half, half);
+	err = read_small_file("/proc/thread-self/net/sockstat6", v6, half);
 	if (err == -ENOENT)
-		snprintf(buf + half, half, "TCP6: inuse 0\n");
+		v6 = NULL;
 	else if (err)
 		return true;
 	if (read_small_file("/proc/thread-self/net/sockstat", buf, half) ||
-	    sockdiag_parse_sockstat(buf, buf + half, &n))
+	    sockdiag_parse_sockstat(buf, v6, &n))
 		return true;
 	return sockdiag_dump_needed(states, &n);
 }
@@ -562,10 +573,8 @@ static int dump_netns(const struct sockdiag_walker *wk, uint32_t netns, char *bu
 	/* Every dump walks the whole established hash, whatever the
 	 * namespace holds: on a host of many namespaces most have nothing
 	 * to show, and each would cost the walk. */
-	if (!netns_may_hold(wk->states, buf)) {
-		st->netns_empty++;
+	if (!netns_may_hold(wk->states, buf))
 		goto cleanup;
-	}
 	if (sockdiag_both_families_at_once()) {
 		seen = st->sockets_seen;
 		err = dump_states(&d, AF_UNSPEC);

@@ -20,7 +20,6 @@ struct sockdiag_stats {
 	uint32_t sockets_seen;    /* inet_diag records parsed (real TIME_WAIT is not asked for) */
 	uint32_t sockets_seeded;  /* engine__seed() calls */
 	uint32_t netns_failed;    /* namespaces that could not be entered or dumped */
-	uint32_t netns_empty;     /* visited, but their counters showed no socket to dump */
 };
 
 /* Dump every TCP socket (IPv4 and IPv6) in every network namespace on the
@@ -112,7 +111,8 @@ struct sockdiag_tcp_count {
 	uint32_t full;
 	uint32_t tw;
 };
-/* Parse the two files' text. Returns 0 or -EINVAL. */
+/* Parse the two files' text; v6 NULL: no sockstat6 (a kernel without
+ * IPv6), so no IPv6 socket. Returns 0 or -EINVAL. */
 int sockdiag_parse_sockstat(const char *v4, const char *v6, struct sockdiag_tcp_count *out);
 /* Could a dump of states (1 << SYNFIN_TCP_*) return anything? */
 bool sockdiag_dump_needed(uint32_t states, const struct sockdiag_tcp_count *n);

@@ -407,6 +407,10 @@ static void test_sockstat(void)
 	CHECK_EQ_INT(sockdiag_parse_sockstat(v4, v6, &n), 0);
 	CHECK_EQ_INT(n.full, 5);
 	CHECK_EQ_INT(n.tw, 23201);
+	/* no sockstat6: a kernel without IPv6 */
+	CHECK_EQ_INT(sockdiag_parse_sockstat(v4, NULL, &n), 0);
+	CHECK_EQ_INT(n.full, 3);
+	CHECK_EQ_INT(n.tw, 23201);
 	CHECK_EQ_INT(sockdiag_parse_sockstat(v4_none, v6_none, &n), 0);
 	CHECK_EQ_INT(n.full, 0);
 	CHECK_EQ_INT(n.tw, 0);
