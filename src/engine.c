@@ -913,14 +913,25 @@ static void emit_event(struct engine *eng, const struct conn *c, const struct sy
 	eng->opts.on_event(&copy, eng->opts.ctx);
 }
 
-static struct synfin_event *pending_tw_slot(struct engine *eng, uint64_t cookie)
+/* A tw record parked by cookie in table (pending_tw or pending_tw_end)
+ * until its connection's summary comes; a later one in the slot wins.
+ * Without a cookie no summary could claim it. */
+static void park(struct synfin_event *table, const struct synfin_event *ev)
 {
-	return &eng->pending_tw[idtable_hash(cookie) & (PENDING_TW - 1)];
+	if (ev->cookie)
+		table[idtable_hash(ev->cookie) & (PENDING_TW - 1)] = *ev;
 }
 
-static struct synfin_event *pending_tw_end_slot(struct engine *eng, uint64_t cookie)
+/* The record parked under cookie, taken out into *ev; false if none. */
+static bool take_parked(struct synfin_event *table, uint64_t cookie, struct synfin_event *ev)
 {
-	return &eng->pending_tw_end[idtable_hash(cookie) & (PENDING_TW - 1)];
+	struct synfin_event *slot = &table[idtable_hash(cookie) & (PENDING_TW - 1)];
+
+	if (!cookie || slot->cookie != cookie)
+		return false;
+	*ev = *slot;
+	slot->cookie = 0;
+	return true;
 }
 
 /* The end of a tw sock of a connection synfin knows (c: its table entry,
@@ -991,15 +1002,15 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 			tw_started(c, ev);
 		else if ((f = idtable_get(&eng->tws, ev->cookie)))
 			tw_restarted(f, ev);
-		else if (ev->cookie)
-			*pending_tw_slot(eng, ev->cookie) = *ev; /* its summary comes next */
+		else
+			park(eng->pending_tw, ev); /* its summary comes next */
 		emit_event(eng, c, ev);
 		return;
 	case SYNFIN_EV_TW_END:
 		c = find(eng, ev->cookie);
 		emit_event(eng, c, ev);
-		if (!tw_end_apply(eng, c, ev) && ev->cookie)
-			*pending_tw_end_slot(eng, ev->cookie) = *ev;
+		if (!tw_end_apply(eng, c, ev))
+			park(eng->pending_tw_end, ev);
 		return;
 	case SYNFIN_EV_TW_FIN:
 		c = find(eng, ev->cookie);
@@ -1065,7 +1076,7 @@ static uint32_t max_u32(uint32_t a, uint32_t b)
 void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 {
 	const struct synfin_story *st = &ce->story;
-	struct synfin_event close = ce->close, step = ce->close, *tw, *parked_end;
+	struct synfin_event close = ce->close, step = ce->close, parked;
 	unsigned int n = st->nsteps < SYNFIN_STORY_STEPS ? st->nsteps : SYNFIN_STORY_STEPS;
 	struct conn *c = find(eng, close.cookie);
 
@@ -1095,7 +1106,6 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 		merge_identity(c, &step);
 		apply_state(eng, c, &step);
 	}
-	tw = pending_tw_slot(eng, close.cookie);
 	if (st->flags & SYNFIN_STORY_TW) {
 		/* the tw timer's start, folded in by the kernel */
 		struct synfin_event start = close;
@@ -1107,9 +1117,8 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 		start.flags = SYNFIN_F_TW_SK |
 			      ((st->flags & SYNFIN_STORY_TW_HZ_UNKNOWN) ? SYNFIN_F_HZ_UNKNOWN : 0);
 		tw_started(c, &start);
-	} else if (tw->cookie == close.cookie) {
-		tw_started(c, tw);
-		tw->cookie = 0;
+	} else if (take_parked(eng->pending_tw, close.cookie, &parked)) {
+		tw_started(c, &parked);
 	}
 	merge_identity(c, &close);
 	if (st->flags & SYNFIN_STORY_DESTROY) {
@@ -1123,13 +1132,8 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 	close.kind = SYNFIN_EV_STATE;
 	emit_event(eng, c, &close);
 	apply_state(eng, c, &close);
-	parked_end = pending_tw_end_slot(eng, close.cookie);
-	if (close.cookie && parked_end->cookie == close.cookie) {
-		struct synfin_event end = *parked_end;
-
-		parked_end->cookie = 0;
-		tw_end_apply(eng, find(eng, end.cookie), &end);
-	}
+	if (take_parked(eng->pending_tw_end, close.cookie, &parked))
+		tw_end_apply(eng, find(eng, parked.cookie), &parked);
 }
 
 void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t now_ns)
