@@ -27,6 +27,8 @@
 #define MIN_SLOTS 1024
 /* tw timer starts waiting for their connection's summary (power of 2) */
 #define PENDING_TW 1024
+/* slots of the table of ends waiting for spilled summaries, when empty */
+#define SPILL_ENDS_SLOTS 64
 
 struct conn {
 	uint64_t id;               /* 0: empty slot */
@@ -82,6 +84,24 @@ struct engine {
 	 * summary waited in the spill map while the ring took the end. Held
 	 * here by cookie until the summary comes (0: empty). */
 	struct synfin_event pending_tw_end[PENDING_TW];
+	/* While records wait in the spill map, which can hold far more of
+	 * them than there are slots above, an end that comes for a socket
+	 * the engine does not know waits here instead (struct early_end), up
+	 * to the spill map's size: in slots, one end would push another out,
+	 * and that connection's time_wait record would say its exit went
+	 * unseen. Its summary may be in the spill map, or on the ring behind
+	 * it when the end came from the spill map: two full drains of both
+	 * (engine__spill_drained) hand it over, or it never comes. */
+	struct idtable spill_ends;
+	uint32_t spill_ends_cap;
+	uint64_t drains;           /* engine__spill_drained calls with ends waiting */
+};
+
+/* A tw sock's end, as much of it as applying it needs. */
+struct early_end {
+	uint64_t ts_ns;
+	uint64_t drain;            /* engine.drains when it came */
+	uint32_t reason;           /* SYNFIN_TW_* */
 };
 
 struct engine *engine__new(const struct engine_opts *opts)
@@ -93,8 +113,10 @@ struct engine *engine__new(const struct engine_opts *opts)
 	eng->opts = *opts;
 	if (!eng->opts.max_conns)
 		eng->opts.max_conns = DEFAULT_MAX_CONNS;
-	if (idtable_init(&eng->conns, MIN_SLOTS) || idtable_init(&eng->tws, MIN_SLOTS)) {
+	if (idtable_init(&eng->conns, MIN_SLOTS) || idtable_init(&eng->tws, MIN_SLOTS) ||
+	    idtable_init(&eng->spill_ends, SPILL_ENDS_SLOTS)) {
 		idtable_free(&eng->conns);
+		idtable_free(&eng->tws);
 		free(eng);
 		return NULL;
 	}
@@ -109,9 +131,42 @@ void engine__free(struct engine *eng)
 		free(eng->conns.vals[i]);
 	for (uint32_t i = 0; i < eng->tws.nslots; i++)
 		free(eng->tws.vals[i]);
+	for (uint32_t i = 0; i < eng->spill_ends.nslots; i++)
+		free(eng->spill_ends.vals[i]);
 	idtable_free(&eng->conns);
 	idtable_free(&eng->tws);
+	idtable_free(&eng->spill_ends);
 	free(eng);
+}
+
+void engine__set_spill(struct engine *eng, uint32_t capacity)
+{
+	eng->spill_ends_cap = capacity;
+}
+
+void engine__spill_drained(struct engine *eng)
+{
+	struct idtable *t = &eng->spill_ends;
+	struct idtable empty;
+
+	if (!t->count)
+		return;
+	eng->drains++;
+	/* a removal shifts a later entry into this slot: look again */
+	for (uint32_t i = 0; i < t->nslots; i++) {
+		struct early_end *e = t->vals[i];
+
+		if (!e || eng->drains - e->drain < 2)
+			continue;
+		idtable_del(t, t->ids[i]);
+		free(e);
+		i--;
+	}
+	/* back to its small size: a burst's worth of slots is not kept */
+	if (!t->count && t->nslots > SPILL_ENDS_SLOTS && !idtable_init(&empty, SPILL_ENDS_SLOTS)) {
+		idtable_free(t);
+		*t = empty;
+	}
 }
 
 void engine__set_tw(struct engine *eng, bool follow, bool fin_visible)
@@ -934,6 +989,52 @@ static bool take_parked(struct synfin_event *table, uint64_t cookie, struct synf
 	return true;
 }
 
+/* An end for a socket the engine does not know: if summaries wait in
+ * the spill map, its own may be one of them. */
+static void park_end(struct engine *eng, const struct synfin_event *ev)
+{
+	struct early_end *e;
+
+	if (!ev->cookie || !eng->spill_ends_cap || !eng->opts.spill_waiting ||
+	    !eng->opts.spill_waiting(eng->opts.ctx) ||
+	    eng->spill_ends.count >= eng->spill_ends_cap) {
+		park(eng->pending_tw_end, ev);
+		return;
+	}
+	e = idtable_get(&eng->spill_ends, ev->cookie);
+	if (!e) {
+		e = malloc(sizeof(*e));
+		if (!e || idtable_put(&eng->spill_ends, ev->cookie, e)) {
+			free(e);
+			park(eng->pending_tw_end, ev);
+			return;
+		}
+	}
+	e->ts_ns = ev->ts_ns;
+	e->reason = ev->reason;
+	e->drain = eng->drains;
+}
+
+/* The end parked for cookie, taken out into *ev; false if none. */
+static bool take_end(struct engine *eng, uint64_t cookie, struct synfin_event *ev)
+{
+	struct early_end *e;
+
+	if (take_parked(eng->pending_tw_end, cookie, ev))
+		return true;
+	e = cookie ? idtable_get(&eng->spill_ends, cookie) : NULL;
+	if (!e)
+		return false;
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = SYNFIN_EV_TW_END;
+	ev->cookie = cookie;
+	ev->ts_ns = e->ts_ns;
+	ev->reason = e->reason;
+	idtable_del(&eng->spill_ends, cookie);
+	free(e);
+	return true;
+}
+
 /* The end of a tw sock of a connection synfin knows (c: its table entry,
  * if it has one); false if it knows none by that cookie. */
 static bool tw_end_apply(struct engine *eng, struct conn *c, const struct synfin_event *ev)
@@ -1010,7 +1111,7 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 		c = find(eng, ev->cookie);
 		emit_event(eng, c, ev);
 		if (!tw_end_apply(eng, c, ev))
-			park(eng->pending_tw_end, ev);
+			park_end(eng, ev);
 		return;
 	case SYNFIN_EV_TW_FIN:
 		c = find(eng, ev->cookie);
@@ -1132,7 +1233,7 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 	close.kind = SYNFIN_EV_STATE;
 	emit_event(eng, c, &close);
 	apply_state(eng, c, &close);
-	if (take_parked(eng->pending_tw_end, close.cookie, &parked))
+	if (take_end(eng, close.cookie, &parked))
 		tw_end_apply(eng, find(eng, parked.cookie), &parked);
 }
 

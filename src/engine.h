@@ -175,6 +175,10 @@ struct engine_opts {
 	bool tw_fin_visible;     /* SYNFIN_EV_TW_FIN records come: an orphan's record
 				  * waits for the peer's FIN */
 	uint32_t filter_pid;     /* also applied here: owners the kernel learned late */
+	/* Whether connection records may be waiting in the kernel's spill
+	 * map now, not yet handed over (NULL: never). A tw sock's end that
+	 * comes then may belong to one of them. */
+	bool (*spill_waiting)(void *ctx);
 };
 
 struct engine *engine__new(const struct engine_opts *opts);
@@ -182,6 +186,13 @@ void engine__free(struct engine *eng);
 /* Whether tw timer records will come, and whether a FIN reaching a tw sock
  * is seen (known only once the hooks attach). */
 void engine__set_tw(struct engine *eng, bool follow, bool fin_visible);
+/* How many tw sock ends may wait for their spilled summaries at once:
+ * the spill map's size (0: none beyond the fixed slots). */
+void engine__set_spill(struct engine *eng, uint32_t capacity);
+/* Both the ring and then the spill map were drained to empty. A tw sock
+ * end that has waited through two such drains for its summary will get
+ * none (its connection was not followed), and is dropped. */
+void engine__spill_drained(struct engine *eng);
 /* At exit: report connections whose record still waits for their wave. */
 void engine__flush(struct engine *eng);
 void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t now_ns);

@@ -438,6 +438,16 @@ int loader__read_counters(const struct loader *ld, uint64_t out[SYNFIN_CNT_MAX])
 	return 0;
 }
 
+uint32_t loader__spill_capacity(const struct loader *ld)
+{
+	return ld->skel->rodata->spill_on ? bpf_map__max_entries(ld->skel->maps.spill) : 0;
+}
+
+bool loader__spill_waiting(const struct loader *ld)
+{
+	return ld->spill_taken < __atomic_load_n(&ld->skel->bss->spill_stored, __ATOMIC_ACQUIRE);
+}
+
 int loader__drain_spill(struct loader *ld, loader_record_fn fn, void *ctx)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, batch_opts);
@@ -448,7 +458,7 @@ int loader__drain_spill(struct loader *ld, loader_record_fn fn, void *ctx)
 
 	/* stored only grows; what went in while we walked the map waits for
 	 * the next drain */
-	if (ld->spill_taken >= __atomic_load_n(&ld->skel->bss->spill_stored, __ATOMIC_ACQUIRE))
+	if (!loader__spill_waiting(ld))
 		return 0;
 	if (!ld->spill_keys) {
 		ld->spill_keys = calloc(SPILL_BATCH, sizeof(*ld->spill_keys));

@@ -28,6 +28,10 @@ typedef int (*loader_record_fn)(void *ctx, void *data, size_t len);
  * full when it was written) to fn, if any is waiting: a read of a counter
  * otherwise. 0 or -errno. */
 int loader__drain_spill(struct loader *ld, loader_record_fn fn, void *ctx);
+/* How many records the spill map holds (0: it is off). */
+uint32_t loader__spill_capacity(const struct loader *ld);
+/* Whether records went into the spill map that no drain has taken yet. */
+bool loader__spill_waiting(const struct loader *ld);
 /* Sum the per-CPU counters (SYNFIN_CNT_*). */
 int loader__read_counters(const struct loader *ld, uint64_t out[SYNFIN_CNT_MAX]);
 /* Summary mode with the detectors or top: the maps of the live figures

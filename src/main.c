@@ -53,6 +53,7 @@ struct app {
 	uint64_t folded[SYNFIN_CNT_MAX];    /* summary mode: folded counts passed on */
 	uint64_t bad_records;
 	uint32_t batch;          /* records in this drain call */
+	bool draining_spill;     /* the records come from the spill map */
 };
 
 static void on_signal(int sig)
@@ -125,6 +126,15 @@ static void on_stats(const struct live_stats *s, void *ctx)
 		top__draw(app->top, s, output__clock_offset());
 	else
 		output__stats(app->out, s);
+}
+
+/* engine_opts.spill_waiting: records taken from the spill map are being
+ * handed over, or some wait there still. */
+static bool spill_waiting(void *ctx)
+{
+	struct app *app = ctx;
+
+	return app->draining_spill || loader__spill_waiting(app->ld);
 }
 
 static int on_record(void *ctx, void *data, size_t len)
@@ -313,7 +323,11 @@ static void boost_reader(uint32_t boost)
  * its spill map: they follow the ring's, in no particular order. */
 static int drain_spill(struct app *app)
 {
-	int err = loader__drain_spill(app->ld, on_record, app);
+	int err;
+
+	app->draining_spill = true;
+	err = loader__drain_spill(app->ld, on_record, app);
+	app->draining_spill = false;
 
 	if (err)
 		fprintf(stderr, "synfin: reading the spill map failed: %s\n", strerror(-err));
@@ -329,7 +343,7 @@ static int run(struct app *app)
 	int poll_ms = (int)app->opts.drain_ms, err = 0;
 
 	while (!exiting) {
-		bool got;
+		bool got, ring_emptied;
 		uint64_t now;
 
 		/* The kernel side wakes us only when the ring fills up; the
@@ -351,6 +365,7 @@ static int run(struct app *app)
 			poll_ms = (int)app->opts.drain_ms;
 		else if (poll_ms < IDLE_POLL_MAX_MS)
 			poll_ms = poll_ms * 2 < IDLE_POLL_MAX_MS ? poll_ms * 2 : IDLE_POLL_MAX_MS;
+		ring_emptied = err >= 0;
 		if (err == DRAIN_MORE)
 			err = 0;
 		if (err < 0 && err != -EINTR) {
@@ -360,6 +375,8 @@ static int run(struct app *app)
 		err = drain_spill(app);
 		if (err)
 			return err;
+		if (ring_emptied)
+			engine__spill_drained(app->eng);
 		now = now_mono_ns();
 		if (app->ladder)
 			ladder__tick(app->ladder, now);
@@ -436,6 +453,7 @@ int main(int argc, char **argv)
 	eo.max_conns = app.opts.max_conns;
 	eo.filter_pid = app.opts.filter.pid;
 	eo.ctx = &app;
+	eo.spill_waiting = spill_waiting;
 	if (app.opts.events) {
 		eo.on_event = on_event;
 	} else {
@@ -467,6 +485,7 @@ int main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	engine__set_tw(app.eng, loader__timewait(app.ld), loader__tw_fin(app.ld));
+	engine__set_spill(app.eng, loader__spill_capacity(app.ld));
 	output__set_follow_tw(app.out, loader__timewait(app.ld));
 	app.rb = ring_buffer__new(loader__ringbuf_fd(app.ld), on_record, &app, NULL);
 	if (!app.rb) {

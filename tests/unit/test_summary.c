@@ -13,6 +13,7 @@ struct side {
 	struct conn_record recs[MAX_RECS];
 	struct conn_record tws[MAX_RECS];
 	int nrecs, ntws;
+	int tws_not_expired;          /* time_wait records with another exit */
 };
 
 static void side_conn(const struct conn_record *rec, void *ctx)
@@ -31,6 +32,8 @@ static void side_tw(const struct conn_record *rec, void *ctx)
 	if (s->ntws < MAX_RECS)
 		s->tws[s->ntws] = *rec;
 	s->ntws++;
+	if (rec->tw.exit != TW_EXIT_EXPIRED)
+		s->tws_not_expired++;
 }
 
 static void side_init(struct side *s)
@@ -396,6 +399,109 @@ static void test_tw_end_before_summary(void)
 	end(1, 1);
 }
 
+static bool spill_always_waiting(void *ctx)
+{
+	(void)ctx;
+	return true;
+}
+
+/* A burst: more summaries spilled than the engine's fixed slots for early
+ * ends, and every tw sock's end through the ring before them. Each end
+ * still waits for its own summary; one the drain did not claim is
+ * dropped with it. */
+static void test_tw_ends_before_spilled_burst(void)
+{
+	enum { N = 3000 };
+	static struct synfin_conn_event held[N];
+	struct engine_opts o = { .on_conn = side_conn, .on_time_wait = side_tw,
+				 .follow_tw = true, .tw_fin_visible = true,
+				 .spill_waiting = spill_always_waiting, .ctx = &summarized };
+	struct sk c = client;
+	uint64_t t;
+
+	begin();
+	engine__free(summarized.eng);
+	summarized.eng = engine__new(&o);
+	engine__set_spill(summarized.eng, N);
+	for (int i = 0; i < N; i++) {
+		c.cookie = 1000 + (uint64_t)i;
+		t = (uint64_t)i * MS;
+		memset(folder.cookie, 0, sizeof(folder.cookie)); /* room for this one */
+		st(&c, t + 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, SYNFIN_F_PROC_CTX,
+		   0, 0, 0);
+		st(&c, t + 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0,
+		   5001, 9001, 5001);
+		st(&c, t + 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0,
+		   SYNFIN_F_PROC_CTX, 6001, 9301, 6001);
+		st(&c, t + 302 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0,
+		   6002, 9301, 6002);
+		other(&c, SYNFIN_EV_TW_START, t + 303 * MS, SYNFIN_TCP_TIME_WAIT, 0, 60000);
+		folder.hold = true;
+		st(&c, t + 303 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
+		   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 6002, 9302, 6002);
+		held[i] = folder.held;
+	}
+	for (int i = 0; i < N; i++) {
+		c.cookie = 1000 + (uint64_t)i;
+		other(&c, SYNFIN_EV_TW_END, (uint64_t)i * MS + 60303 * MS,
+		      SYNFIN_TCP_TIME_WAIT, 0, 0);
+	}
+	CHECK_EQ_INT(summarized.ntws, 0);
+	for (int i = 0; i < N; i++)
+		engine__handle_conn(summarized.eng, &held[i]);
+	CHECK_EQ_INT(summarized.nrecs, N);
+	CHECK_EQ_INT(summarized.ntws, N);
+	CHECK_EQ_INT(summarized.tws_not_expired, 0);
+	CHECK_EQ_INT(per_transition.ntws, N);
+	CHECK_EQ_INT(per_transition.tws_not_expired, 0);
+	CHECK_EQ_INT(engine__time_wait(summarized.eng), 0);
+
+	/* an end two full drains left unclaimed is dropped: a summary after
+	 * it starts a tw sock that is followed, not one already ended. After
+	 * one drain it still waits (its summary may be on the ring behind an
+	 * end that came from the spill map). */
+	c.cookie = 99;
+	memset(folder.cookie, 0, sizeof(folder.cookie));
+	st(&c, 100000 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, SYNFIN_F_PROC_CTX, 0, 0, 0);
+	st(&c, 100001 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 5001, 9001, 5001);
+	st(&c, 100300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, SYNFIN_F_PROC_CTX,
+	   6001, 9301, 6001);
+	st(&c, 100302 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6002, 9301, 6002);
+	other(&c, SYNFIN_EV_TW_START, 100303 * MS, SYNFIN_TCP_TIME_WAIT, 0, 60000);
+	folder.hold = true;
+	st(&c, 100303 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
+	   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 6002, 9302, 6002);
+	engine__handle(summarized.eng, &(struct synfin_event){ .kind = SYNFIN_EV_TW_END,
+		.cookie = 99, .ts_ns = 100304 * MS, .reason = SYNFIN_TW_EXPIRED,
+		.flags = SYNFIN_F_TW_SK });
+	engine__spill_drained(summarized.eng);
+	engine__spill_drained(summarized.eng);
+	engine__handle_conn(summarized.eng, &folder.held);
+	CHECK_EQ_INT(summarized.ntws, N);
+	CHECK_EQ_INT(engine__time_wait(summarized.eng), 1);
+	/* the same after a single drain: the end is applied */
+	c.cookie = 98;
+	memset(folder.cookie, 0, sizeof(folder.cookie));
+	st(&c, 200000 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, SYNFIN_F_PROC_CTX, 0, 0, 0);
+	st(&c, 200001 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 5001, 9001, 5001);
+	st(&c, 200300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, SYNFIN_F_PROC_CTX,
+	   6001, 9301, 6001);
+	st(&c, 200302 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6002, 9301, 6002);
+	other(&c, SYNFIN_EV_TW_START, 200303 * MS, SYNFIN_TCP_TIME_WAIT, 0, 60000);
+	folder.hold = true;
+	st(&c, 200303 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
+	   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 6002, 9302, 6002);
+	engine__handle(summarized.eng, &(struct synfin_event){ .kind = SYNFIN_EV_TW_END,
+		.cookie = 98, .ts_ns = 200304 * MS, .reason = SYNFIN_TW_EXPIRED,
+		.flags = SYNFIN_F_TW_SK });
+	engine__spill_drained(summarized.eng);
+	engine__handle_conn(summarized.eng, &folder.held);
+	CHECK_EQ_INT(summarized.ntws, N + 1);
+	CHECK_EQ_INT(engine__time_wait(summarized.eng), 1);
+	engine__free(per_transition.eng);
+	engine__free(summarized.eng);
+}
+
 static const struct unit_case cases[] = {
 	{ "summary: client close, retransmits, tw followed", test_client_close_with_retransmits },
 	{ "summary: server passive close", test_server_passive_close },
@@ -403,6 +509,8 @@ static const struct unit_case cases[] = {
 	{ "summary: CLOSING and a linger-0 reset", test_closing_and_reset },
 	{ "summary: destroy stands in for a missed CLOSE", test_destroy_stands_in },
 	{ "summary: a tw end before its spilled summary", test_tw_end_before_summary },
+	{ "summary: a burst of tw ends before their spilled summaries",
+	  test_tw_ends_before_spilled_burst },
 };
 
 UNIT_MAIN(cases)
