@@ -404,6 +404,10 @@ static int run(struct app *app)
 		err = 0;
 	if (!err)
 		err = drain_spill(app);
+	/* what is settled goes out: a tw sock killed more than a re-arm's
+	 * window ago, whose record would otherwise wait for a tick that
+	 * does not come (a burst drained just before the stop) */
+	engine__tick(app->eng, now_mono_ns());
 	report_losses(app);
 	output__flush(app->out);
 	return err < 0 ? err : 0;
