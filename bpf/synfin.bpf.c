@@ -118,12 +118,14 @@ struct {
 /* Summary mode: a tw sock's birth (its timer's first start) waits here,
  * on its CPU, for the ->CLOSE of its socket, which follows at once and
  * carries it in its record. Anything else that finds it here first sends
- * it as a TW_START record of its own (tw_birth_flush). */
+ * it as a TW_START record of its own (tw_birth_flush). A slot the size of
+ * a connection record, as the spill map's values are, so that record can
+ * spill too; only its event part is ever written, the rest stays zero. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct synfin_event);
+	__type(value, struct synfin_conn_event);
 } tw_births SEC(".maps");
 
 /* The tw timer last cancelled early on this CPU: a re-arm is a cancel and
@@ -307,13 +309,13 @@ static __always_inline bool ship_conn(struct synfin_conn_event *ce)
 }
 
 /* A tw birth left waiting (its ->CLOSE never took it: filtered out, or
- * missed) goes out as the TW_START record it stands for. */
+ * missed) goes out as the TW_START record it stands for; to the spill map
+ * when the ring is full (its slot is a connection record's size). */
 static __always_inline void tw_birth_flush(struct synfin_event *b)
 {
 	if (!b->cookie)
 		return;
-	if (!output_record(b, sizeof(*b)))
-		count_ring_full(SYNFIN_EV_TW_START);
+	ship_record((struct synfin_conn_event *)b, sizeof(*b));
 	b->cookie = 0;
 }
 
