@@ -377,6 +377,7 @@ struct ns_dump {
 	char *buf;
 	const struct sockdiag_walker *wk;
 	uint32_t netns;
+	uint32_t states;              /* to dump in this namespace */
 	uint32_t seq;
 	struct sockdiag_stats *st;
 };
@@ -467,12 +468,12 @@ static int dump_request(struct ns_dump *d, uint8_t family, uint32_t states, bool
 static int dump_states(struct ns_dump *d, uint8_t family)
 {
 	const struct sockdiag_walker *wk = d->wk;
-	uint32_t stored = wk->states & wk->storage_states;
-	uint32_t plain = wk->states & ~stored;
+	uint32_t stored = d->states & wk->storage_states;
+	uint32_t plain = d->states & ~stored;
 	int err = 0;
 
 	if (stored && !(plain & ~STORAGE_LIGHT_STATES))
-		return dump_request(d, family, wk->states, true);
+		return dump_request(d, family, d->states, true);
 	if (plain)
 		err = dump_request(d, family, plain, false);
 	if (!err && stored)
@@ -505,21 +506,29 @@ int sockdiag_parse_sockstat(const char *v4, const char *v6, struct sockdiag_tcp_
 	return 0;
 }
 
-bool sockdiag_dump_needed(uint32_t states, const struct sockdiag_tcp_count *n)
+uint32_t sockdiag_states_present(uint32_t states, const struct sockdiag_tcp_count *n)
 {
 	/* a tw sock reports its substate: TIME_WAIT, or FIN_WAIT2 */
 	uint32_t tw_states = (1u << SYNFIN_TCP_TIME_WAIT) | (1u << SYNFIN_TCP_FIN_WAIT2);
 	uint32_t full_states = ~(1u << SYNFIN_TCP_TIME_WAIT);
+	uint32_t present = 0;
 
-	return (n->tw && (states & tw_states)) || (n->full && (states & full_states));
+	if (n->tw)
+		present |= tw_states;
+	if (n->full)
+		present |= full_states;
+	return states & present;
 }
 
-/* Whether this namespace may hold a socket in states: its counters in
- * /proc/thread-self/net/sockstat{,6} (sockets hashed, tw socks), read
- * while the thread is inside it. A request sock needs a listener, which is
- * counted. No sockstat6: a kernel without IPv6, so no IPv6 socket.
- * Unreadable counters: dump. */
-static bool netns_may_hold(uint32_t states, char *buf)
+/* The states of states that some socket in this namespace could be in:
+ * its counters in /proc/thread-self/net/sockstat{,6} (sockets hashed, tw
+ * socks), read while the thread is inside it. A request sock needs a
+ * listener, which is counted. No sockstat6: a kernel without IPv6, so no
+ * IPv6 socket. Unreadable counters: all of them. Asking only for what
+ * can be there matters beyond an empty namespace: a dump of listeners
+ * alone skips the established hash, and one that names TIME_WAIT walks
+ * all of it, so a namespace without tw socks is not asked for them. */
+static uint32_t netns_states_present(uint32_t states, char *buf)
 {
 	size_t half = SOCKDIAG_BUF_LEN / 2;
 	struct sockdiag_tcp_count n;
@@ -530,11 +539,11 @@ static bool netns_may_hold(uint32_t states, char *buf)
 	if (err == -ENOENT)
 		v6 = NULL;
 	else if (err)
-		return true;
+		return states;
 	if (read_small_file("/proc/thread-self/net/sockstat", buf, half) ||
 	    sockdiag_parse_sockstat(buf, v6, &n))
-		return true;
-	return sockdiag_dump_needed(states, &n);
+		return states;
+	return sockdiag_states_present(states, &n);
 }
 
 /* Set when the kernel refused a dump of both families at once: from then
@@ -570,10 +579,13 @@ static int dump_netns(const struct sockdiag_walker *wk, uint32_t netns, char *bu
 	err = wk->netns_begin ? wk->netns_begin(wk->ctx, netns) : 0;
 	if (err)
 		goto cleanup;
+	d.states = wk->netns_states ? wk->netns_states(wk->ctx, netns, wk->states) : wk->states;
 	/* Every dump walks the whole established hash, whatever the
 	 * namespace holds: on a host of many namespaces most have nothing
 	 * to show, and each would cost the walk. */
-	if (!netns_may_hold(wk->states, buf))
+	if (d.states)
+		d.states = netns_states_present(d.states, buf);
+	if (!d.states)
 		goto cleanup;
 	if (sockdiag_both_families_at_once()) {
 		seen = st->sockets_seen;

@@ -57,6 +57,9 @@ struct sockdiag_walker {
 	uint32_t storage_states;
 	int storage_map_fd;
 	int (*netns_begin)(void *ctx, uint32_t netns);
+	/* Optional, after netns_begin: the states (a subset of states) to
+	 * dump in this namespace; 0 dumps nothing there. */
+	uint32_t (*netns_states)(void *ctx, uint32_t netns, uint32_t states);
 	int (*sock)(void *ctx, uint32_t netns, const struct sockdiag_sock *s);
 	void (*netns_end)(void *ctx, uint32_t netns, int err);
 	void *ctx;
@@ -114,8 +117,9 @@ struct sockdiag_tcp_count {
 /* Parse the two files' text; v6 NULL: no sockstat6 (a kernel without
  * IPv6), so no IPv6 socket. Returns 0 or -EINVAL. */
 int sockdiag_parse_sockstat(const char *v4, const char *v6, struct sockdiag_tcp_count *out);
-/* Could a dump of states (1 << SYNFIN_TCP_*) return anything? */
-bool sockdiag_dump_needed(uint32_t states, const struct sockdiag_tcp_count *n);
+/* The states (1 << SYNFIN_TCP_*) some socket could be in: the rest need
+ * not be asked for. 0: a dump could return nothing. */
+uint32_t sockdiag_states_present(uint32_t states, const struct sockdiag_tcp_count *n);
 
 /* Build the request for one dump into buf (SOCKDIAG_REQ_MAX bytes): of
  * one family (SOCK_DIAG_BY_FAMILY), or of both when family is AF_UNSPEC

@@ -421,20 +421,25 @@ static void test_sockstat(void)
 	CHECK_EQ_INT(sockdiag_parse_sockstat("xTCP: inuse 3 orphan 1 tw 2\n", v6, &n), -EINVAL);
 
 	n = (struct sockdiag_tcp_count){ .full = 0, .tw = 0 };
-	CHECK(!sockdiag_dump_needed(listen | syn_recv | tw, &n));
-	CHECK(!sockdiag_dump_needed(~0u, &n));
-	/* only tw socks: a dump that asks for them, or for FIN_WAIT2 (an
-	 * orphan's tw sock reports that substate), not one without */
+	CHECK_EQ_INT(sockdiag_states_present(listen | syn_recv | tw, &n), 0);
+	CHECK_EQ_INT(sockdiag_states_present(~0u, &n), 0);
+	/* only tw socks: TIME_WAIT, or FIN_WAIT2 (an orphan's tw sock
+	 * reports that substate), nothing else */
 	n = (struct sockdiag_tcp_count){ .full = 0, .tw = 7 };
-	CHECK(sockdiag_dump_needed(listen | syn_recv | tw, &n));
-	CHECK(sockdiag_dump_needed(fin_wait2, &n));
-	CHECK(!sockdiag_dump_needed(listen | syn_recv, &n));
-	/* full sockets: any dump of a state a full socket (or a request
-	 * sock, which needs a listener) can be in */
+	CHECK_EQ_INT(sockdiag_states_present(listen | syn_recv | tw, &n), tw);
+	CHECK_EQ_INT(sockdiag_states_present(fin_wait2, &n), fin_wait2);
+	CHECK_EQ_INT(sockdiag_states_present(listen | syn_recv, &n), 0);
+	/* full sockets and no tw sock: every state a full socket (or a
+	 * request sock, which needs a listener) can be in, not TIME_WAIT,
+	 * so a dump of listeners need not walk the established hash */
 	n = (struct sockdiag_tcp_count){ .full = 1, .tw = 0 };
-	CHECK(sockdiag_dump_needed(listen | syn_recv, &n));
-	CHECK(sockdiag_dump_needed(~0u & ~tw, &n));
-	CHECK(!sockdiag_dump_needed(tw, &n));
+	CHECK_EQ_INT(sockdiag_states_present(listen | syn_recv, &n), listen | syn_recv);
+	CHECK_EQ_INT(sockdiag_states_present(listen | tw, &n), listen);
+	CHECK_EQ_INT(sockdiag_states_present(~0u, &n), ~0u & ~tw);
+	CHECK_EQ_INT(sockdiag_states_present(tw, &n), 0);
+	/* both */
+	n = (struct sockdiag_tcp_count){ .full = 1, .tw = 7 };
+	CHECK_EQ_INT(sockdiag_states_present(~0u, &n), ~0u);
 }
 
 static const struct unit_case cases[] = {
