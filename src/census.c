@@ -30,6 +30,7 @@ static const char *const mib_names[MIB_MAX] = {
 	[MIB_REQQ_FULL_DO_COOKIES] = "TCPReqQFullDoCookies",
 	[MIB_REQQ_FULL_DROP] = "TCPReqQFullDrop",
 	[MIB_TW_OVERFLOW] = "TCPTimeWaitOverflow",
+	[MIB_SYN_RETRANS] = "TCPSynRetrans",
 };
 
 /* A request or tw sock kept until its namespace's listeners are all known:
@@ -46,6 +47,7 @@ struct pending {
 struct walk_ctx {
 	const struct census_opts *opts;
 	struct census *c;
+	uint64_t start_ns;            /* when the walk began */
 	size_t listeners_cap, tw_cap, netns_cap;
 	size_t first_listener;        /* this netns's first listener */
 	size_t first_close_wait;      /* ... and first CLOSE_WAIT socket */
@@ -159,6 +161,54 @@ static int census_netns_begin(void *ctx, uint32_t netns)
 	w->nreqs = 0;
 	w->ntws = 0;
 	return 0;
+}
+
+bool census_syn_recv_needed(const struct census_netns *now, const struct census_netns *prev,
+			    uint64_t now_ns)
+{
+	static const enum census_mib trouble[] = {
+		MIB_SYN_RETRANS, MIB_SYNCOOKIES_SENT, MIB_LISTEN_OVERFLOWS, MIB_LISTEN_DROPS,
+		MIB_REQQ_FULL_DO_COOKIES, MIB_REQQ_FULL_DROP,
+	};
+
+	if (!prev || !prev->syn_recv_ns || !now->mib_ok || !prev->mib_ok ||
+	    now_ns - prev->syn_recv_ns >= CENSUS_SYN_RECV_REFRESH_NS)
+		return true;
+	for (size_t i = 0; i < sizeof(trouble) / sizeof(trouble[0]); i++)
+		if (now->mib[trouble[i]] != prev->mib[trouble[i]])
+			return true;
+	return false;
+}
+
+static int netns_cmp(const void *key, const void *elem)
+{
+	uint32_t a = *(const uint32_t *)key, b = ((const struct census_netns *)elem)->netns;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The states to dump in the namespace just begun: its request socks only
+ * when census_syn_recv_needed says so. */
+static uint32_t census_netns_states(void *ctx, uint32_t netns, uint32_t states)
+{
+	struct walk_ctx *w = ctx;
+	struct census_netns *ns = &w->c->netns[w->c->nnetns - 1];
+	const struct census_netns *prev;
+
+	if (!(states & (1u << SYNFIN_TCP_SYN_RECV)))
+		return states;
+	if (!w->opts->prev_netns) {
+		ns->syn_recv_ns = w->start_ns;
+		return states;
+	}
+	prev = bsearch(&netns, w->opts->prev_netns, w->opts->nprev_netns,
+		       sizeof(*prev), netns_cmp);
+	if (census_syn_recv_needed(ns, prev, w->start_ns)) {
+		ns->syn_recv_ns = w->start_ns;
+		return states;
+	}
+	ns->syn_recv_ns = prev->syn_recv_ns;
+	return states & ~(1u << SYNFIN_TCP_SYN_RECV);
 }
 
 static int add_pending(struct pending **arr, size_t *n, size_t *cap,
@@ -423,12 +473,13 @@ static void census_netns_end(void *ctx, uint32_t netns, int err)
 struct census *census__collect(const struct census_opts *opts)
 {
 	struct census *c = calloc(1, sizeof(*c));
-	struct walk_ctx w = { .opts = opts, .c = c };
+	struct walk_ctx w = { .opts = opts, .c = c, .start_ns = now_mono_ns() };
 	struct sockdiag_walker wk = {
 		.states = (1u << SYNFIN_TCP_LISTEN) | (1u << SYNFIN_TCP_SYN_RECV) |
 			  (1u << SYNFIN_TCP_TIME_WAIT),
 		.only_netns = opts->only_netns,
 		.netns_begin = census_netns_begin,
+		.netns_states = census_netns_states,
 		.sock = census_sock,
 		.netns_end = census_netns_end,
 		.ctx = &w,
@@ -500,6 +551,9 @@ struct census_runner {
 	uint32_t last_tw_state;
 	uint64_t last_tw_ts_ns;
 	uint64_t next_tw_ns;
+	/* the last walk's namespaces, sorted: whose request socks to dump */
+	struct census_netns *prev_netns;
+	size_t nprev_netns;
 	struct census_walk_costs costs;     /* the walks without TIME_WAIT */
 	struct census_walk_costs tw_costs;  /* the walks with it */
 };
@@ -648,6 +702,25 @@ static void carry_time_wait(struct census_runner *r, struct census *c)
 	c->tw_ts_ns = r->last_tw_ts_ns;
 }
 
+static int netns_sort_cmp(const void *a, const void *b)
+{
+	return netns_cmp(&((const struct census_netns *)a)->netns, b);
+}
+
+/* Keep this walk's namespaces for the next one to compare with. */
+static void keep_netns(struct census_runner *r, const struct census *c)
+{
+	struct census_netns *copy = malloc((c->nnetns ? c->nnetns : 1) * sizeof(*copy));
+
+	if (!copy)
+		return;  /* the older list stays: the next walk dumps more */
+	memcpy(copy, c->netns, c->nnetns * sizeof(*copy));
+	qsort(copy, c->nnetns, sizeof(*copy), netns_sort_cmp);
+	free(r->prev_netns);
+	r->prev_netns = copy;
+	r->nprev_netns = c->nnetns;
+}
+
 static void *runner_main(void *arg)
 {
 	struct census_runner *r = arg;
@@ -664,6 +737,11 @@ static void *runner_main(void *arg)
 		t0 = now_mono_ns();
 		cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		opts.skip_time_wait = t0 < r->next_tw_ns;
+		/* top shows every state's count: it dumps them all */
+		if (!opts.all_states) {
+			opts.prev_netns = r->prev_netns;
+			opts.nprev_netns = r->nprev_netns;
+		}
 		c = census__collect(&opts);
 		took = now_mono_ns() - t0;
 		/* The budget is CPU: on a busy host a walk waits for a CPU
@@ -675,6 +753,7 @@ static void *runner_main(void *arg)
 		if (!opts.skip_time_wait)
 			r->next_tw_ns = t0 + max_u64(interval_ns, TW_BUDGET_FACTOR * cpu_took);
 		if (c) {
+			keep_netns(r, c);
 			resolve_owners(r, c);
 			if (!c->err)
 				carry_time_wait(r, c);
@@ -744,6 +823,7 @@ void census__stop(struct census_runner *r)
 	free(r->owners);
 	free(r->missed);
 	free(r->last_tw);
+	free(r->prev_netns);
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);
 	free(r);

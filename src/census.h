@@ -26,6 +26,7 @@ enum census_mib {
 	MIB_REQQ_FULL_DO_COOKIES,
 	MIB_REQQ_FULL_DROP,
 	MIB_TW_OVERFLOW,
+	MIB_SYN_RETRANS,              /* SYNs and SYN-ACKs retransmitted */
 	MIB_MAX,
 };
 
@@ -35,6 +36,7 @@ struct census_netns {
 	uint64_t mib[MIB_MAX];
 	uint32_t port_lo, port_hi;    /* net.ipv4.ip_local_port_range */
 	uint32_t max_tw_buckets;      /* net.ipv4.tcp_max_tw_buckets */
+	uint64_t syn_recv_ns;         /* when its request socks were last dumped (0: never) */
 };
 
 /* Half-open sources are kept per listener up to this many distinct ones. */
@@ -92,6 +94,11 @@ struct census_opts {
 	bool all_states;              /* top: count every state, not only the ones detectors need */
 	uint32_t only_netns;          /* --netns */
 	bool skip_time_wait;          /* census__collect: leave TIME_WAIT out */
+	/* The last walk's namespaces, sorted by netns: one whose counters
+	 * show no sign of SYN trouble since is not asked for its request
+	 * socks (census_syn_recv_needed). NULL: every namespace is. */
+	const struct census_netns *prev_netns;
+	size_t nprev_netns;
 	/* Summary mode: list the sockets in CLOSE_WAIT that carry synfin's
 	 * mark (struct synfin_sk_owner) in the sk storage map sk_owners_fd,
 	 * up to max_close_waits of them. */
@@ -133,6 +140,19 @@ struct census_walk_costs {
 	unsigned int n;               /* slots filled */
 };
 uint64_t census_walk_cost(struct census_walk_costs *w, uint64_t cpu_ns);
+/* Whether a namespace's request socks (SYN_RECV) are to be dumped this
+ * walk. Their dump walks the kernel's whole established hash, the bulk of
+ * a walk's cost on a host of many sockets, and only SYN trouble needs
+ * them: they are the half-open counts of the listeners, and they decide
+ * which listeners a namespace's SYN cookies and drops belong to. The
+ * syn_flood detector's rates come from SYN-ACK retransmits and those
+ * counters, not from them. So: when the namespace is new (prev NULL) or
+ * its counters unreadable, when SYNs or SYN-ACKs were retransmitted or
+ * cookies sent or SYNs dropped since the last walk, and at least every
+ * CENSUS_SYN_RECV_REFRESH_NS. now holds this walk's counters. */
+#define CENSUS_SYN_RECV_REFRESH_NS (10ULL * 1000000000ULL)
+bool census_syn_recv_needed(const struct census_netns *now, const struct census_netns *prev,
+			    uint64_t now_ns);
 /* Parse /proc/net/netstat text: fills mib[] from the TcpExt lines. Returns
  * 0, or -EINVAL when no TcpExt pair is found. */
 int census_parse_netstat(const char *text, uint64_t mib[MIB_MAX]);

@@ -346,8 +346,9 @@ static void test_netstat(void)
 {
 	const char *text =
 		"TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed EmbryonicRsts "
-		"ListenOverflows ListenDrops TCPReqQFullDoCookies TCPReqQFullDrop\n"
-		"TcpExt: 19985 3 0 0 7 19999 19985 12\n"
+		"ListenOverflows ListenDrops TCPReqQFullDoCookies TCPReqQFullDrop "
+		"TCPSynRetrans\n"
+		"TcpExt: 19985 3 0 0 7 19999 19985 12 41\n"
 		"IpExt: InNoRoutes InTruncatedPkts\n"
 		"IpExt: 0 0\n";
 	uint64_t mib[MIB_MAX];
@@ -359,6 +360,7 @@ static void test_netstat(void)
 	CHECK_EQ_INT(mib[MIB_LISTEN_DROPS], 19999);
 	CHECK_EQ_INT(mib[MIB_REQQ_FULL_DROP], 12);
 	CHECK_EQ_INT(mib[MIB_TW_OVERFLOW], 0);
+	CHECK_EQ_INT(mib[MIB_SYN_RETRANS], 41);
 	CHECK(census_parse_netstat("IpExt: a\nIpExt: 1\n", mib) != 0);
 }
 
@@ -383,6 +385,41 @@ static void test_walk_cost(void)
 	CHECK_EQ_INT(census_walk_cost(&w, 3 * ms), 3 * ms);
 }
 
+/* A namespace's request socks are dumped when it is new, when SYN
+ * trouble shows in its counters since the last walk, and every 10 s; not
+ * when all is quiet, nor for completions alone. */
+static void test_syn_recv_needed(void)
+{
+	struct census_netns prev = { .netns = 7, .mib_ok = true, .syn_recv_ns = 100 * SEC };
+	struct census_netns now = prev;
+	const enum census_mib trouble[] = {
+		MIB_SYN_RETRANS, MIB_SYNCOOKIES_SENT, MIB_LISTEN_OVERFLOWS, MIB_LISTEN_DROPS,
+		MIB_REQQ_FULL_DO_COOKIES, MIB_REQQ_FULL_DROP,
+	};
+
+	now.syn_recv_ns = 0;
+	CHECK(census_syn_recv_needed(&now, NULL, 101 * SEC));
+	CHECK(!census_syn_recv_needed(&now, &prev, 101 * SEC));
+	CHECK(!census_syn_recv_needed(&now, &prev, 109 * SEC));
+	CHECK(census_syn_recv_needed(&now, &prev, 110 * SEC));
+	/* cookies coming back, a failed cookie, TIME_WAIT overflowing: no */
+	now.mib[MIB_SYNCOOKIES_RECV] = 5;
+	now.mib[MIB_SYNCOOKIES_FAILED] = 2;
+	now.mib[MIB_TW_OVERFLOW] = 9;
+	CHECK(!census_syn_recv_needed(&now, &prev, 101 * SEC));
+	for (size_t i = 0; i < sizeof(trouble) / sizeof(trouble[0]); i++) {
+		struct census_netns moved = now;
+
+		moved.mib[trouble[i]]++;
+		CHECK(census_syn_recv_needed(&moved, &prev, 101 * SEC));
+	}
+	now.mib_ok = false;
+	CHECK(census_syn_recv_needed(&now, &prev, 101 * SEC));
+	now.mib_ok = true;
+	prev.syn_recv_ns = 0;
+	CHECK(census_syn_recv_needed(&now, &prev, 101 * SEC));
+}
+
 static const struct unit_case cases[] = {
 	{ "detect_syn_flood_rule", test_syn_flood_rule },
 	{ "detect_timewait_rule", test_timewait_rule },
@@ -393,6 +430,7 @@ static const struct unit_case cases[] = {
 	{ "detect_activity", test_activity },
 	{ "detect_netstat", test_netstat },
 	{ "detect_walk_cost", test_walk_cost },
+	{ "detect_syn_recv_needed", test_syn_recv_needed },
 };
 
 UNIT_MAIN(cases)
