@@ -490,6 +490,8 @@ static __always_inline bool owner_is_current(int old, int new)
  * ->CLOSE, and a child's storage is a copy of its listener's. */
 static __always_inline void story_begin(struct synfin_sk_owner *own)
 {
+	if (own->cw_since_ns) /* its exit from CLOSE_WAIT was missed */
+		count(SYNFIN_CNT_CW_UNMARKED);
 	own->cw_since_ns = 0;
 	if (summarize)
 		__builtin_memset(&own->story, 0, sizeof(own->story));
@@ -676,7 +678,15 @@ static __always_inline void close_wait_left(struct synfin_sk_owner *own, const b
 {
 	__u64 id;
 
-	if (!classic || !own || !(own->flags & OWN_IN_CW))
+	if (!own)
+		return;
+	/* tp_btf: the mark goes with the state, so the marks standing can
+	 * be counted (SYNFIN_CNT_CW_MARKED) */
+	if (!classic && own->cw_since_ns) {
+		own->cw_since_ns = 0;
+		count(SYNFIN_CNT_CW_UNMARKED);
+	}
+	if (!classic || !(own->flags & OWN_IN_CW))
 		return;
 	id = own->classic_id;
 	bpf_map_delete_elem(&close_waits, &id);
@@ -707,10 +717,13 @@ static __always_inline void note_live(struct sock *sk, const struct tcp_sock *tp
 		 * finds the sockets in CLOSE_WAIT with sock_diag, which hands
 		 * back their storage; a map insert and delete per server
 		 * connection cost more than the rest of those two runs. */
-		if (classic)
+		if (classic) {
 			close_wait_entered(sk, own, now);
-		else
+		} else {
+			if (!own->cw_since_ns)
+				count(SYNFIN_CNT_CW_MARKED);
 			own->cw_since_ns = now;
+		}
 	}
 }
 

@@ -551,6 +551,8 @@ struct census_runner {
 	uint32_t last_tw_state;
 	uint64_t last_tw_ts_ns;
 	uint64_t next_tw_ns;
+	bool close_waits_unmarked;    /* census__set_close_waits(false) */
+	uint64_t walks, hash_walks;   /* census__counts, under lock */
 	/* the last walk's namespaces, sorted: whose request socks to dump */
 	struct census_netns *prev_netns;
 	size_t nprev_netns;
@@ -737,6 +739,8 @@ static void *runner_main(void *arg)
 		t0 = now_mono_ns();
 		cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		opts.skip_time_wait = t0 < r->next_tw_ns;
+		if (__atomic_load_n(&r->close_waits_unmarked, __ATOMIC_RELAXED))
+			opts.close_waits = false;
 		/* top shows every state's count: it dumps them all */
 		if (!opts.all_states) {
 			opts.prev_netns = r->prev_netns;
@@ -759,7 +763,9 @@ static void *runner_main(void *arg)
 				carry_time_wait(r, c);
 		}
 		pthread_mutex_lock(&r->lock);
+		r->walks++;
 		if (c) {
+			r->hash_walks += c->diag.hash_walks;
 			census__free(r->ready);  /* nobody took it: the newer wins */
 			r->ready = c;
 		}
@@ -827,6 +833,19 @@ void census__stop(struct census_runner *r)
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
+}
+
+void census__counts(struct census_runner *r, uint64_t *walks, uint64_t *hash_walks)
+{
+	pthread_mutex_lock(&r->lock);
+	*walks = r->walks;
+	*hash_walks = r->hash_walks;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void census__set_close_waits(struct census_runner *r, bool marked)
+{
+	__atomic_store_n(&r->close_waits_unmarked, !marked, __ATOMIC_RELAXED);
 }
 
 struct census *census__take(struct census_runner *r)

@@ -116,6 +116,14 @@ struct census_runner;
  * one (see tw_ts_ns). NULL with errno. */
 struct census_runner *census__start(const struct census_opts *opts);
 void census__stop(struct census_runner *r);
+/* Whether any socket may carry synfin's CLOSE_WAIT mark (close_waits in
+ * census_opts); true at start. While none does, walks do not dump the
+ * sockets in CLOSE_WAIT: that dump walks the kernel's whole established
+ * hash. */
+void census__set_close_waits(struct census_runner *r, bool marked);
+/* Walks so far, and the dumps among them that walked the kernel's whole
+ * established hash (what a walk's cost mostly is). */
+void census__counts(struct census_runner *r, uint64_t *walks, uint64_t *hash_walks);
 /* The newest census not yet taken (the caller owns it, census__free it),
  * or NULL when none is new. */
 struct census *census__take(struct census_runner *r);

@@ -54,6 +54,8 @@ struct app {
 	uint64_t bad_records;
 	uint32_t batch;          /* records in this drain call */
 	bool draining_spill;     /* the records come from the spill map */
+	uint64_t census_walks, census_hash_walks; /* for -v, taken as the monitor stops */
+	bool census_counted;
 };
 
 static void on_signal(int sig)
@@ -197,6 +199,9 @@ static void pass_folded(struct app *app, const uint64_t *cnt)
 		.resets_received = cnt[SYNFIN_CNT_RST_RECV_FOLDED] - seen[SYNFIN_CNT_RST_RECV_FOLDED],
 		.opens_active = cnt[SYNFIN_CNT_OPENS_ACTIVE] - seen[SYNFIN_CNT_OPENS_ACTIVE],
 		.opens_passive = cnt[SYNFIN_CNT_OPENS_PASSIVE] - seen[SYNFIN_CNT_OPENS_PASSIVE],
+		/* per-CPU sums: a socket can gain its mark on one CPU and lose
+		 * it on another, so only the total difference means anything */
+		.close_waits_marked = cnt[SYNFIN_CNT_CW_MARKED] - cnt[SYNFIN_CNT_CW_UNMARKED],
 	};
 
 	if (app->mon)
@@ -284,6 +289,10 @@ static void print_summary(struct app *app)
 			"tp_destroy, their second copies took %llu; %llu runs of other programs\n",
 			(unsigned long long)r.first_copies, (unsigned long long)r.caught,
 			(unsigned long long)r.others);
+	if (app->opts.verbose && app->census_counted)
+		fprintf(stderr, "synfin: census: %llu walks, %llu dumps that walked the established "
+			"hash\n", (unsigned long long)app->census_walks,
+			(unsigned long long)app->census_hash_walks);
 	if (cnt[SYNFIN_CNT_RB_FULL]) {
 		/* which records the full ring cost, so the loss can be checked
 		 * against what was expected (and --ringbuf-mb sized) */
@@ -547,6 +556,10 @@ int main(int argc, char **argv)
 
 	err = run(&app);
 	engine__flush(app.eng);
+	if (app.mon) {
+		monitor__census_counts(app.mon, &app.census_walks, &app.census_hash_walks);
+		app.census_counted = true;
+	}
 	/* active alerts end with synfin: their "end" records go out now */
 	monitor__free(app.mon, now_mono_ns());
 	app.mon = NULL;

@@ -123,6 +123,8 @@ void monitor__folded(struct monitor *m, const struct monitor_folded *f)
 	m->act->resets_received += f->resets_received;
 	m->act->opens_active += f->opens_active;
 	m->act->opens_passive += f->opens_passive;
+	/* no socket carries the mark: the census need not look for one */
+	census__set_close_waits(m->census, f->close_waits_marked > 0);
 }
 
 static void on_kernel_listener(const struct synfin_listener_key *key, uint64_t n, void *ctx)
@@ -142,6 +144,11 @@ static void take_kernel_figures(struct monitor *m)
 		m->missed++;
 	if (kfigures__take_listeners(m->kf, on_kernel_listener, m->act) < 0)
 		m->missed++;
+}
+
+void monitor__census_counts(struct monitor *m, uint64_t *walks, uint64_t *hash_walks)
+{
+	census__counts(m->census, walks, hash_walks);
 }
 
 uint64_t monitor__missed(const struct monitor *m)

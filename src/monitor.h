@@ -46,6 +46,8 @@ void monitor__conn(struct monitor *m, const struct conn_record *rec);
 struct monitor_folded {
 	uint64_t retransmits, resets_sent, resets_received;
 	uint64_t opens_active, opens_passive;
+	/* sockets carrying the kernel's CLOSE_WAIT mark now (tp_btf) */
+	uint64_t close_waits_marked;
 };
 void monitor__folded(struct monitor *m, const struct monitor_folded *f);
 /* Call often (each drain): when a new census is in, builds the interval's
@@ -53,6 +55,9 @@ void monitor__folded(struct monitor *m, const struct monitor_folded *f);
  * loss counted so far, for the stats record. */
 void monitor__poll(struct monitor *m, const struct engine *eng, uint64_t now_ns,
 		   uint64_t lost_total);
+/* The census's walks so far, and its dumps that walked the established
+ * hash (census__counts). */
+void monitor__census_counts(struct monitor *m, uint64_t *walks, uint64_t *hash_walks);
 /* Keys the detectors could not follow, and activity keys past their cap. */
 uint64_t monitor__missed(const struct monitor *m);
 

@@ -192,7 +192,12 @@ struct synfin_spill_key {
 /* connection records the full ring could not take, kept in the spill
  * map for user space (not a loss) */
 #define SYNFIN_CNT_SPILLED        (SYNFIN_CNT_OPENS_ACTIVE + 4)
-#define SYNFIN_CNT_MAX            (SYNFIN_CNT_OPENS_ACTIVE + 5)
+/* tp_btf summary mode: sockets whose storage got the CLOSE_WAIT mark, and
+ * those that lost it leaving CLOSE_WAIT. The difference is how many carry
+ * it now: none, and the census need not dump CLOSE_WAIT to find them. */
+#define SYNFIN_CNT_CW_MARKED      (SYNFIN_CNT_OPENS_ACTIVE + 5)
+#define SYNFIN_CNT_CW_UNMARKED    (SYNFIN_CNT_OPENS_ACTIVE + 6)
+#define SYNFIN_CNT_MAX            (SYNFIN_CNT_OPENS_ACTIVE + 7)
 
 /* The live figures (summary mode, detectors or top on). Sending a record
  * at every handshake and every CLOSE_WAIT only for them cost as much as
