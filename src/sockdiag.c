@@ -402,6 +402,9 @@ static int dump_request(struct ns_dump *d, uint8_t family, uint32_t states, bool
 
 	if (sendto(d->fd, req, req_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
+	/* inet_diag skips the established hash only for listeners alone */
+	if (states & ~(1u << SYNFIN_TCP_LISTEN))
+		d->st->hash_walks++;
 
 	for (;;) {
 		iov = (struct iovec){ .iov_base = d->buf, .iov_len = SOCKDIAG_BUF_LEN };

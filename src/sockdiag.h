@@ -20,6 +20,7 @@ struct sockdiag_stats {
 	uint32_t sockets_seen;    /* inet_diag records parsed (real TIME_WAIT is not asked for) */
 	uint32_t sockets_seeded;  /* engine__seed() calls */
 	uint32_t netns_failed;    /* namespaces that could not be entered or dumped */
+	uint32_t hash_walks;      /* dumps that walked the established hash (any state but LISTEN) */
 };
 
 /* Dump every TCP socket (IPv4 and IPv6) in every network namespace on the

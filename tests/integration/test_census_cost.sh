@@ -1,0 +1,72 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# The census's dumps walk the kernel's whole established hash unless they
+# ask for listeners alone, so it asks a namespace only for what its
+# figures need (synfin -v counts the walks and the dumps that walked the
+# hash). The server namespace holds a listener with 3 connections open.
+#  quiet:      nothing in TIME_WAIT, CLOSE_WAIT or SYN trouble: after the
+#              first walk or two (a new namespace; CLOSE_WAIT until the
+#              first count of marked sockets), listener dumps only.
+#  close-wait: 4 sockets synfin saw enter CLOSE_WAIT: every walk from the
+#              next one on dumps them (and the alert still fires).
+# A build that dumped every interval fails quiet; one that never dumped
+# CLOSE_WAIT fails close-wait.
+# shellcheck source=tests/integration/lib.sh disable=SC2016
+. "$(dirname "$0")/lib.sh"
+
+T=census_cost
+P_HOLD=5530
+P_CW=5532
+sf_setup_ns "$T"
+
+# counts NAME: WALKS and HASH from synfin's -v line, after it stopped
+counts()
+{
+	local line
+	line=$(grep '^synfin: census:' "$SF_ERR")
+	WALKS=$(sed -n 's/^synfin: census: \([0-9]*\) walks.*/\1/p' <<<"$line")
+	HASH=$(sed -n 's/.*walks, \([0-9]*\) dumps.*/\1/p' <<<"$line")
+	echo "  $1: ${WALKS:-?} walks, ${HASH:-?} of their dumps walked the established hash"
+	[ -n "$WALKS" ] && [ -n "$HASH" ] ||
+		{ sf_fail "$T/$1" "no census line from synfin -v: $(tail -c 300 "$SF_ERR")"; sf_done; }
+}
+
+sf_bg "$SF_TMP/hold" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$P_HOLD" \
+	--accept 3 --no-close --close-first --comm sfcch \
+	--hold-listener-file "$SF_TMP/release" --ready-file "$SF_TMP/hold.ready" --timeout-ms 60000
+sf_wait_file "$SF_TMP/hold.ready" || { sf_fail "$T/traffic" "server did not listen"; sf_done; }
+for i in 1 2 3; do
+	sf_bg "$SF_TMP/hcli.$i" "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$P_HOLD" \
+		--close-first --comm sfccc --ready-file "$SF_TMP/hcli.$i.ready" \
+		--hold-until-file "$SF_TMP/release" --timeout-ms 60000
+	sf_wait_file "$SF_TMP/hcli.$i.ready" || { sf_fail "$T/traffic" "client $i did not connect"; sf_done; }
+done
+
+# --- quiet ----------------------------------------------------------------------
+sf_start "$T/quiet" -v --netns "$SF_NETNS_S" --interval 1
+sleep 7
+sf_synfin_stop || sf_fail "$T/quiet/stop" "synfin did not exit 0 on SIGINT"
+counts quiet
+sf_check "$T/quiet/walked" "$WALKS walks in 7 s at --interval 1 (want 5 or more)" [ "$WALKS" -ge 5 ]
+sf_check "$T/quiet/listeners-only" "$HASH of $WALKS walks' dumps walked the established hash (want 3 at most)" \
+	[ "$HASH" -le 3 ]
+
+# --- close-wait -----------------------------------------------------------------
+sf_start "$T/close-wait" -v --netns "$SF_NETNS_S" --interval 1 --cw-age 1 --cw-count 3
+sf_bg "$SF_TMP/cw" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$P_CW" --accept 4 \
+	--no-close --close-first --comm sfcccw --hold-listener-file "$SF_TMP/release" \
+	--ready-file "$SF_TMP/cw.ready" --timeout-ms 60000
+sf_wait_file "$SF_TMP/cw.ready" || { sf_fail "$T/close-wait" "server did not listen"; sf_done; }
+sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$P_CW" --repeat 4 --close-first \
+	--timeout-ms 15000 >"$SF_TMP/cw.cli" 2>&1
+cw=$(ip netns exec "$SF_NS_S" ss -Htn state close-wait | grep -c .)
+sleep 7
+sf_synfin_stop || sf_fail "$T/close-wait/stop" "synfin did not exit 0 on SIGINT"
+counts close-wait
+sf_check "$T/close-wait/traffic" "$cw sockets in CLOSE-WAIT (ss; want 4)" [ "$cw" = 4 ]
+sf_check "$T/close-wait/dumped" "$HASH of $WALKS walks' dumps walked the established hash (want all but 3 at most)" \
+	[ "$HASH" -ge $((WALKS - 3)) ]
+rec=$(jq -c 'select(.type == "alert" and .kind == "close_wait_leak" and .state == "start")' "$SF_OUT" | head -n 1)
+sf_check "$T/close-wait/alert" "no close_wait_leak start for 4 sockets at --cw-age 1 --cw-count 3" [ -n "$rec" ]
+touch "$SF_TMP/release"
+sf_done
