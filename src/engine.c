@@ -95,6 +95,8 @@ struct engine {
 	struct idtable spill_ends;
 	uint32_t spill_ends_cap;
 	uint64_t drains;           /* engine__spill_drained calls with ends waiting */
+	uint64_t ends_dropped;     /* ... dropped by them: no record claimed the end */
+	uint64_t ends_pushed_out;  /* ends a later one pushed out of its slot */
 };
 
 /* A tw sock's end, as much of it as applying it needs. */
@@ -158,6 +160,7 @@ void engine__spill_drained(struct engine *eng)
 
 		if (!e || eng->drains - e->drain < 2)
 			continue;
+		eng->ends_dropped++;
 		idtable_del(t, t->ids[i]);
 		free(e);
 		i--;
@@ -193,6 +196,14 @@ void engine__foreach_open(const struct engine *eng, engine_visit_fn fn, void *ct
 uint32_t engine__time_wait(const struct engine *eng)
 {
 	return eng->in_tw + eng->tws.count;
+}
+
+void engine__early_ends(const struct engine *eng, uint64_t *waiting, uint64_t *dropped,
+			uint64_t *pushed_out)
+{
+	*waiting = eng->spill_ends.count;
+	*dropped = eng->ends_dropped;
+	*pushed_out = eng->ends_pushed_out;
 }
 
 uint64_t engine__lost(const struct engine *eng, enum engine_loss why)
@@ -1001,6 +1012,9 @@ static void park_end(struct engine *eng, const struct synfin_event *ev)
 	if (!ev->cookie || !eng->spill_ends_cap || !eng->opts.spill_waiting ||
 	    !eng->opts.spill_waiting(eng->opts.ctx) ||
 	    eng->spill_ends.count >= eng->spill_ends_cap) {
+		if (ev->cookie &&
+		    eng->pending_tw_end[idtable_hash(ev->cookie) & (PENDING_TW - 1)].cookie)
+			eng->ends_pushed_out++;
 		park(eng->pending_tw_end, ev);
 		return;
 	}

@@ -289,6 +289,15 @@ static void print_summary(struct app *app)
 			"tp_destroy, their second copies took %llu; %llu runs of other programs\n",
 			(unsigned long long)r.first_copies, (unsigned long long)r.caught,
 			(unsigned long long)r.others);
+	if (app->opts.verbose) {
+		uint64_t waiting, dropped, pushed;
+
+		engine__early_ends(app->eng, &waiting, &dropped, &pushed);
+		fprintf(stderr, "synfin: tw ends before any record of their connection: %llu "
+			"waiting, %llu dropped unclaimed, %llu pushed out of a slot\n",
+			(unsigned long long)waiting, (unsigned long long)dropped,
+			(unsigned long long)pushed);
+	}
 	if (app->opts.verbose && app->census_counted)
 		fprintf(stderr, "synfin: census: %llu walks, %llu dumps that walked the established "
 			"hash\n", (unsigned long long)app->census_walks,
