@@ -982,19 +982,32 @@ static void emit_event(struct engine *eng, const struct conn *c, const struct sy
 	eng->opts.on_event(&copy, eng->opts.ctx);
 }
 
-/* A tw record parked by cookie in table (pending_tw or pending_tw_end)
- * until its connection's summary comes; a later one in the slot wins.
- * Without a cookie no summary could claim it. */
-static void park(struct synfin_event *table, const struct synfin_event *ev)
+/* The slot of table (pending_tw or pending_tw_end) for cookie. */
+static struct synfin_event *parked_slot(struct synfin_event *table, uint64_t cookie)
 {
-	if (ev->cookie)
-		table[idtable_hash(ev->cookie) & (PENDING_TW - 1)] = *ev;
+	return &table[idtable_hash(cookie) & (PENDING_TW - 1)];
+}
+
+/* A tw record parked by cookie in table until its connection's summary
+ * comes; a later one in the slot wins. Without a cookie no summary could
+ * claim it. True if it pushed out another socket's record. */
+static bool park(struct synfin_event *table, const struct synfin_event *ev)
+{
+	struct synfin_event *slot;
+	bool pushed;
+
+	if (!ev->cookie)
+		return false;
+	slot = parked_slot(table, ev->cookie);
+	pushed = slot->cookie && slot->cookie != ev->cookie;
+	*slot = *ev;
+	return pushed;
 }
 
 /* The record parked under cookie, taken out into *ev; false if none. */
 static bool take_parked(struct synfin_event *table, uint64_t cookie, struct synfin_event *ev)
 {
-	struct synfin_event *slot = &table[idtable_hash(cookie) & (PENDING_TW - 1)];
+	struct synfin_event *slot = parked_slot(table, cookie);
 
 	if (!cookie || slot->cookie != cookie)
 		return false;
@@ -1011,25 +1024,23 @@ static void park_end(struct engine *eng, const struct synfin_event *ev)
 
 	if (!ev->cookie || !eng->spill_ends_cap || !eng->opts.spill_waiting ||
 	    !eng->opts.spill_waiting(eng->opts.ctx) ||
-	    eng->spill_ends.count >= eng->spill_ends_cap) {
-		if (ev->cookie &&
-		    eng->pending_tw_end[idtable_hash(ev->cookie) & (PENDING_TW - 1)].cookie)
-			eng->ends_pushed_out++;
-		park(eng->pending_tw_end, ev);
-		return;
-	}
+	    eng->spill_ends.count >= eng->spill_ends_cap)
+		goto slot;
 	e = idtable_get(&eng->spill_ends, ev->cookie);
 	if (!e) {
 		e = malloc(sizeof(*e));
 		if (!e || idtable_put(&eng->spill_ends, ev->cookie, e)) {
 			free(e);
-			park(eng->pending_tw_end, ev);
-			return;
+			goto slot;
 		}
 	}
 	e->ts_ns = ev->ts_ns;
 	e->reason = ev->reason;
 	e->drain = eng->drains;
+	return;
+slot:
+	if (park(eng->pending_tw_end, ev))
+		eng->ends_pushed_out++;
 }
 
 /* The end parked for cookie, taken out into *ev; false if none. */
