@@ -197,12 +197,8 @@ static uint32_t census_netns_states(void *ctx, uint32_t netns, uint32_t states)
 
 	if (!(states & (1u << SYNFIN_TCP_SYN_RECV)))
 		return states;
-	if (!w->opts->prev_netns) {
-		ns->syn_recv_ns = w->start_ns;
-		return states;
-	}
-	prev = bsearch(&netns, w->opts->prev_netns, w->opts->nprev_netns,
-		       sizeof(*prev), netns_cmp);
+	prev = w->opts->prev_netns ? bsearch(&netns, w->opts->prev_netns, w->opts->nprev_netns,
+					     sizeof(*prev), netns_cmp) : NULL;
 	if (census_syn_recv_needed(ns, prev, w->start_ns)) {
 		ns->syn_recv_ns = w->start_ns;
 		return states;
@@ -757,7 +753,8 @@ static void *runner_main(void *arg)
 		if (!opts.skip_time_wait)
 			r->next_tw_ns = t0 + max_u64(interval_ns, TW_BUDGET_FACTOR * cpu_took);
 		if (c) {
-			keep_netns(r, c);
+			if (!opts.all_states)
+				keep_netns(r, c);
 			resolve_owners(r, c);
 			if (!c->err)
 				carry_time_wait(r, c);
