@@ -464,10 +464,10 @@ static int dump_request(struct ns_dump *d, uint8_t family, uint32_t states, bool
 			      (1u << SYNFIN_TCP_TIME_WAIT))
 
 /* One family (or both): the states that carry storage in a dump of their
- * own, unless the others are light. Each dump walks the whole established
- * hash, every bucket of it (262,144 on a 24 GiB host, shared by all
- * namespaces), so an idle census spent most of its time on the second
- * walk. */
+ * own, unless the others are light. Each dump but one of listeners alone
+ * walks the whole established hash, every bucket of it (262,144 on a 24
+ * GiB host, shared by all namespaces), so an idle census spent most of
+ * its time on the second walk. */
 static int dump_states(struct ns_dump *d, uint8_t family)
 {
 	const struct sockdiag_walker *wk = d->wk;
@@ -583,9 +583,9 @@ static int dump_netns(const struct sockdiag_walker *wk, uint32_t netns, char *bu
 	if (err)
 		goto cleanup;
 	d.states = wk->netns_states ? wk->netns_states(wk->ctx, netns, wk->states) : wk->states;
-	/* Every dump walks the whole established hash, whatever the
-	 * namespace holds: on a host of many namespaces most have nothing
-	 * to show, and each would cost the walk. */
+	/* A dump walks the whole established hash, whatever the namespace
+	 * holds: on a host of many namespaces most have nothing to show,
+	 * and each would cost the walk. */
 	if (d.states)
 		d.states = netns_states_present(d.states, buf);
 	if (!d.states)
