@@ -374,6 +374,24 @@ static void test_destroy_stands_in(void)
 	CHECK_EQ_INT(summarized.recs[0].last_state, SYNFIN_TCP_FIN_WAIT1);
 }
 
+/* A client's life from t: connect() at t + 100 ms, its close at 300 ms,
+ * an orphan in FIN_WAIT2 whose tw sock is born at 303 ms. Its summary is
+ * held back (folder.held), as the spill map keeps one while the ring
+ * takes later records. */
+static void client_closes_summary_held(const struct sk *c, uint64_t t)
+{
+	memset(folder.cookie, 0, sizeof(folder.cookie)); /* room for its story */
+	st(c, t + 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, SYNFIN_F_PROC_CTX, 0, 0, 0);
+	st(c, t + 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 5001, 9001, 5001);
+	st(c, t + 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, SYNFIN_F_PROC_CTX,
+	   6001, 9301, 6001);
+	st(c, t + 302 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6002, 9301, 6002);
+	other(c, SYNFIN_EV_TW_START, t + 303 * MS, SYNFIN_TCP_TIME_WAIT, 0, 60000);
+	folder.hold = true;
+	st(c, t + 303 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
+	   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 6002, 9302, 6002);
+}
+
 /* The client's summary spilled, and its tw sock's end came through the
  * ring first: the end waits for the summary, and the tw sock's record is
  * the one the records in order give, not an end never seen. */
@@ -382,15 +400,7 @@ static void test_tw_end_before_summary(void)
 	struct sk c = client;
 
 	begin();
-	st(&c, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, SYNFIN_F_PROC_CTX, 0, 0, 0);
-	st(&c, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 5001, 9001, 5001);
-	st(&c, 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, SYNFIN_F_PROC_CTX,
-	   6001, 9301, 6001);
-	st(&c, 302 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6002, 9301, 6002);
-	other(&c, SYNFIN_EV_TW_START, 303 * MS, SYNFIN_TCP_TIME_WAIT, 0, 60000);
-	folder.hold = true;
-	st(&c, 303 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
-	   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 6002, 9302, 6002);
+	client_closes_summary_held(&c, 0);
 	other(&c, SYNFIN_EV_TW_END, 60303 * MS, SYNFIN_TCP_TIME_WAIT, 0, 0);
 	CHECK_EQ_INT(summarized.nrecs, 0);
 	engine__handle_conn(summarized.eng, &folder.held);
@@ -405,6 +415,15 @@ static bool spill_always_waiting(void *ctx)
 	return true;
 }
 
+/* A tw sock's end to the summary-mode engine alone, as the ring hands it. */
+static void tw_end_to_summarized(uint64_t cookie, uint64_t ts)
+{
+	struct synfin_event e = { .kind = SYNFIN_EV_TW_END, .cookie = cookie, .ts_ns = ts,
+				  .reason = SYNFIN_TW_EXPIRED, .flags = SYNFIN_F_TW_SK };
+
+	engine__handle(summarized.eng, &e);
+}
+
 /* A burst: more summaries spilled than the engine's fixed slots for early
  * ends, and every tw sock's end through the ring before them. Each end
  * still waits for its own summary; one the drain did not claim is
@@ -417,7 +436,6 @@ static void test_tw_ends_before_spilled_burst(void)
 				 .follow_tw = true, .tw_fin_visible = true,
 				 .spill_waiting = spill_always_waiting, .ctx = &summarized };
 	struct sk c = client;
-	uint64_t t;
 
 	begin();
 	engine__free(summarized.eng);
@@ -425,20 +443,7 @@ static void test_tw_ends_before_spilled_burst(void)
 	engine__set_spill(summarized.eng, N);
 	for (int i = 0; i < N; i++) {
 		c.cookie = 1000 + (uint64_t)i;
-		t = (uint64_t)i * MS;
-		memset(folder.cookie, 0, sizeof(folder.cookie)); /* room for this one */
-		st(&c, t + 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, SYNFIN_F_PROC_CTX,
-		   0, 0, 0);
-		st(&c, t + 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0,
-		   5001, 9001, 5001);
-		st(&c, t + 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0,
-		   SYNFIN_F_PROC_CTX, 6001, 9301, 6001);
-		st(&c, t + 302 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0,
-		   6002, 9301, 6002);
-		other(&c, SYNFIN_EV_TW_START, t + 303 * MS, SYNFIN_TCP_TIME_WAIT, 0, 60000);
-		folder.hold = true;
-		st(&c, t + 303 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
-		   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 6002, 9302, 6002);
+		client_closes_summary_held(&c, (uint64_t)i * MS);
 		held[i] = folder.held;
 	}
 	for (int i = 0; i < N; i++) {
@@ -461,19 +466,8 @@ static void test_tw_ends_before_spilled_burst(void)
 	 * one drain it still waits (its summary may be on the ring behind an
 	 * end that came from the spill map). */
 	c.cookie = 99;
-	memset(folder.cookie, 0, sizeof(folder.cookie));
-	st(&c, 100000 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, SYNFIN_F_PROC_CTX, 0, 0, 0);
-	st(&c, 100001 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 5001, 9001, 5001);
-	st(&c, 100300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, SYNFIN_F_PROC_CTX,
-	   6001, 9301, 6001);
-	st(&c, 100302 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6002, 9301, 6002);
-	other(&c, SYNFIN_EV_TW_START, 100303 * MS, SYNFIN_TCP_TIME_WAIT, 0, 60000);
-	folder.hold = true;
-	st(&c, 100303 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
-	   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 6002, 9302, 6002);
-	engine__handle(summarized.eng, &(struct synfin_event){ .kind = SYNFIN_EV_TW_END,
-		.cookie = 99, .ts_ns = 100304 * MS, .reason = SYNFIN_TW_EXPIRED,
-		.flags = SYNFIN_F_TW_SK });
+	client_closes_summary_held(&c, 99900 * MS);
+	tw_end_to_summarized(99, 100304 * MS);
 	engine__spill_drained(summarized.eng);
 	engine__spill_drained(summarized.eng);
 	engine__handle_conn(summarized.eng, &folder.held);
@@ -481,19 +475,8 @@ static void test_tw_ends_before_spilled_burst(void)
 	CHECK_EQ_INT(engine__time_wait(summarized.eng), 1);
 	/* the same after a single drain: the end is applied */
 	c.cookie = 98;
-	memset(folder.cookie, 0, sizeof(folder.cookie));
-	st(&c, 200000 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, SYNFIN_F_PROC_CTX, 0, 0, 0);
-	st(&c, 200001 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 5001, 9001, 5001);
-	st(&c, 200300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, SYNFIN_F_PROC_CTX,
-	   6001, 9301, 6001);
-	st(&c, 200302 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6002, 9301, 6002);
-	other(&c, SYNFIN_EV_TW_START, 200303 * MS, SYNFIN_TCP_TIME_WAIT, 0, 60000);
-	folder.hold = true;
-	st(&c, 200303 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
-	   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 6002, 9302, 6002);
-	engine__handle(summarized.eng, &(struct synfin_event){ .kind = SYNFIN_EV_TW_END,
-		.cookie = 98, .ts_ns = 200304 * MS, .reason = SYNFIN_TW_EXPIRED,
-		.flags = SYNFIN_F_TW_SK });
+	client_closes_summary_held(&c, 199900 * MS);
+	tw_end_to_summarized(98, 200304 * MS);
 	engine__spill_drained(summarized.eng);
 	engine__handle_conn(summarized.eng, &folder.held);
 	CHECK_EQ_INT(summarized.ntws, N + 1);
