@@ -30,6 +30,19 @@
 /* slots of the table of ends waiting for spilled summaries, when empty */
 #define SPILL_ENDS_SLOTS 64
 
+/* A tw sock's timer as its records tell it, in whatever order they come:
+ * a burst drained from the spill map hands them over in none. A re-arm
+ * (the FIN_WAIT2 substate getting the peer's FIN, a retransmitted FIN) is
+ * a cancel and then a start, so only a cancel later than the latest start
+ * can be the tw sock's death, and a start undoes only a cancel before it.
+ * Taken in arrival order instead, a re-arm's start coming after the kill
+ * undid the kill, and that tw sock was followed to no end. */
+struct tw_timer {
+	uint64_t armed_ns;         /* the latest start (or FIN: the tw sock lived then) */
+	uint64_t cancel_ns;        /* a later cancel: its death, unless a later start comes */
+	uint32_t cancel_drain;     /* engine.drains when that cancel came */
+};
+
 struct conn {
 	uint64_t id;               /* 0: empty slot */
 	struct conn_record rec;
@@ -41,7 +54,7 @@ struct conn {
 	bool accepted;             /* owner learned at accept() */
 	bool in_tw;                /* closed; waiting for its tw sock to go */
 	bool deferred;             /* ... and not reported yet: its wave goes on there */
-	uint64_t tw_cancel_ns;     /* a tw timer cancel that may yet be a re-arm */
+	struct tw_timer tw_timer;
 	uint32_t syn_retrans_events;
 };
 
@@ -54,7 +67,7 @@ struct tw_follow {
 	uint64_t start_ns;         /* the tw sock's birth */
 	uint64_t tw_enter_ns;      /* when it reached TIME_WAIT proper (0: still FIN_WAIT2) */
 	uint64_t expire_ns;
-	uint64_t cancel_ns;        /* a timer cancel that may yet be a re-arm */
+	struct tw_timer timer;
 	uint64_t cgroup_id;
 	uint32_t pid;
 	uint32_t netns;
@@ -84,6 +97,8 @@ struct engine {
 	 * summary waited in the spill map while the ring took the end. Held
 	 * here by cookie until the summary comes (0: empty). */
 	struct synfin_event pending_tw_end[PENDING_TW];
+	/* ... and so can the peer's FIN reaching it (held likewise) */
+	struct synfin_event pending_tw_fin[PENDING_TW];
 	/* While records wait in the spill map, which can hold far more of
 	 * them than there are slots above, an end that comes for a socket
 	 * the engine does not know waits here instead (struct early_end), up
@@ -94,10 +109,42 @@ struct engine {
 	 * (engine__spill_drained) hand it over, or it never comes. */
 	struct idtable spill_ends;
 	uint32_t spill_ends_cap;
-	uint64_t drains;           /* engine__spill_drained calls with ends waiting */
+	uint64_t drains;           /* engine__spill_drained calls */
 	uint64_t ends_dropped;     /* ... dropped by them: no record claimed the end */
 	uint64_t ends_pushed_out;  /* ends a later one pushed out of its slot */
 };
+
+/* The timer armed at ts (a start, or a FIN the tw sock took: it was
+ * alive then); true if that is the latest arming, whose expiry stands. */
+static bool tw_timer_armed(struct tw_timer *t, uint64_t ts)
+{
+	if (t->cancel_ns && t->cancel_ns <= ts)
+		t->cancel_ns = 0;  /* that cancel was a re-arm's */
+	if (ts < t->armed_ns)
+		return false;      /* an older start, come late */
+	t->armed_ns = ts;
+	return true;
+}
+
+/* A cancel at ts that was not the expiry. */
+static void tw_timer_cancelled(const struct engine *eng, struct tw_timer *t, uint64_t ts)
+{
+	/* not after the latest start: a re-arm's, come after its start */
+	if (ts <= t->armed_ns || ts <= t->cancel_ns)
+		return;
+	t->cancel_ns = ts;
+	t->cancel_drain = (uint32_t)eng->drains;
+}
+
+/* The tw sock died at its cancel: no start came within the re-arm window,
+ * and the ring and the spill map were drained twice since the cancel came
+ * (a start from the spill map can come after a cancel from the ring, or
+ * sit on the ring behind a cancel from the spill map), so none waits. */
+static bool tw_timer_dead(const struct engine *eng, const struct tw_timer *t, uint64_t now_ns)
+{
+	return t->cancel_ns && now_ns - t->cancel_ns > TW_REARM_WINDOW_NS &&
+	       (uint32_t)eng->drains - t->cancel_drain >= 2;
+}
 
 /* A tw sock's end, as much of it as applying it needs. */
 struct early_end {
@@ -151,9 +198,9 @@ void engine__spill_drained(struct engine *eng)
 	struct idtable *t = &eng->spill_ends;
 	struct idtable empty;
 
+	eng->drains++;
 	if (!t->count)
 		return;
-	eng->drains++;
 	/* a removal shifts a later entry into this slot: look again */
 	for (uint32_t i = 0; i < t->nslots; i++) {
 		struct early_end *e = t->vals[i];
@@ -170,6 +217,12 @@ void engine__spill_drained(struct engine *eng)
 		idtable_free(t);
 		*t = empty;
 	}
+}
+
+void engine__last_drain(struct engine *eng)
+{
+	engine__spill_drained(eng);
+	engine__spill_drained(eng);
 }
 
 void engine__set_tw(struct engine *eng, bool follow, bool fin_visible)
@@ -702,7 +755,7 @@ static void tw_follow_of(const struct conn *c, struct tw_follow *f)
 	f->start_ns = r->tw.start_ns;
 	f->tw_enter_ns = r->span[SYNFIN_TCP_TIME_WAIT].enter_ns;
 	f->expire_ns = r->tw.expire_ns;
-	f->cancel_ns = c->tw_cancel_ns;
+	f->timer = c->tw_timer;
 	f->cgroup_id = r->cgroup_id;
 	f->pid = r->pid;
 	f->netns = r->netns;
@@ -756,7 +809,12 @@ static void tw_fin(struct engine *eng, struct conn *c, const struct synfin_event
 {
 	struct conn_record *r = &c->rec;
 
-	if (!c->in_tw || r->wave.remote_fin)
+	if (!c->in_tw)
+		return;
+	/* a FIN restarts 2MSL (inet_twsk_reschedule()) */
+	if (tw_timer_armed(&c->tw_timer, ev->ts_ns))
+		r->tw.expire_ns = ev->ts_ns + TIMEWAIT_LEN_NS;
+	if (r->wave.remote_fin)
 		return; /* a duplicate FIN */
 	r->wave.remote_fin = true;
 	r->wave.remote_fin_seq = ev->seq;
@@ -764,7 +822,6 @@ static void tw_fin(struct engine *eng, struct conn *c, const struct synfin_event
 		r->span[SYNFIN_TCP_FIN_WAIT2].leave_ns = ev->ts_ns;
 	r->span[SYNFIN_TCP_TIME_WAIT].enter_ns = ev->ts_ns;
 	r->tw.kind = TW_KIND_TIME_WAIT;
-	r->tw.expire_ns = ev->ts_ns + TIMEWAIT_LEN_NS; /* inet_twsk_reschedule() */
 	classify_zeek(c);
 	report(eng, c);
 	follow_tw(eng, c);
@@ -772,11 +829,13 @@ static void tw_fin(struct engine *eng, struct conn *c, const struct synfin_event
 
 static void tw_fin_followed(struct tw_follow *f, const struct synfin_event *ev)
 {
+	/* a FIN restarts 2MSL (inet_twsk_reschedule()) */
+	if (tw_timer_armed(&f->timer, ev->ts_ns))
+		f->expire_ns = ev->ts_ns + TIMEWAIT_LEN_NS;
 	if (f->kind != TW_KIND_FIN_WAIT2)
 		return;
 	f->kind = TW_KIND_TIME_WAIT;
 	f->tw_enter_ns = ev->ts_ns;
-	f->expire_ns = ev->ts_ns + TIMEWAIT_LEN_NS;
 }
 
 void engine__flush(struct engine *eng)
@@ -888,11 +947,11 @@ static void tw_started(struct conn *c, const struct synfin_event *ev)
 {
 	struct conn_record *r = &c->rec;
 
-	c->tw_cancel_ns = 0;
 	r->tw.measured = !(ev->flags & SYNFIN_F_HZ_UNKNOWN);
 	if (!r->tw.start_ns)
 		r->tw.start_ns = ev->ts_ns;
-	r->tw.expire_ns = tw_expiry_ns(ev);
+	if (tw_timer_armed(&c->tw_timer, ev->ts_ns))
+		r->tw.expire_ns = tw_expiry_ns(ev);
 	if (ev->new_state == SYNFIN_TCP_TIME_WAIT) {
 		r->tw.kind = TW_KIND_TIME_WAIT;
 		if (!r->span[SYNFIN_TCP_TIME_WAIT].enter_ns)
@@ -906,8 +965,8 @@ static void tw_started(struct conn *c, const struct synfin_event *ev)
  * FIN, or a retransmitted FIN restarted 2MSL). */
 static void tw_restarted(struct tw_follow *f, const struct synfin_event *ev)
 {
-	f->cancel_ns = 0;
-	f->expire_ns = tw_expiry_ns(ev);
+	if (tw_timer_armed(&f->timer, ev->ts_ns))
+		f->expire_ns = tw_expiry_ns(ev);
 	if (ev->new_state == SYNFIN_TCP_TIME_WAIT && f->kind != TW_KIND_TIME_WAIT) {
 		f->kind = TW_KIND_TIME_WAIT;
 		f->tw_enter_ns = ev->ts_ns;
@@ -921,7 +980,7 @@ static void tw_ended(struct engine *eng, struct conn *c, const struct synfin_eve
 	if (ev->reason == SYNFIN_TW_EXPIRED)
 		finish_tw(eng, c, TW_EXIT_EXPIRED, ev->ts_ns);
 	else
-		c->tw_cancel_ns = ev->ts_ns; /* settled by the next start or tick */
+		tw_timer_cancelled(eng, &c->tw_timer, ev->ts_ns); /* settled by a start or tick */
 }
 
 static void tw_ended_followed(struct engine *eng, struct tw_follow *f,
@@ -930,11 +989,32 @@ static void tw_ended_followed(struct engine *eng, struct tw_follow *f,
 	if (ev->reason == SYNFIN_TW_EXPIRED)
 		end_follow(eng, f, TW_EXIT_EXPIRED, ev->ts_ns);
 	else
-		f->cancel_ns = ev->ts_ns; /* settled by the next start or tick */
+		tw_timer_cancelled(eng, &f->timer, ev->ts_ns); /* settled by a start or tick */
+}
+
+/* What a tick makes of a tw sock followed to expire_ns: killed (its
+ * cancel stands), given up (its end was not seen by the expiry and the
+ * grace after it), or nothing yet (false). A cancel stands at the expiry
+ * even without the drains: under overload the ring may not empty for that
+ * long. */
+static bool tw_settled(const struct engine *eng, const struct tw_timer *t, uint64_t expire_ns,
+		       uint64_t now_ns, enum tw_exit *how)
+{
+	bool overdue = now_ns > expire_ns + TW_GRACE_NS;
+
+	if (tw_timer_dead(eng, t, now_ns) || (overdue && t->cancel_ns))
+		*how = TW_EXIT_KILLED;
+	else if (overdue)
+		*how = TW_EXIT_NONE;
+	else
+		return false;
+	return true;
 }
 
 void engine__tick(struct engine *eng, uint64_t now_ns)
 {
+	enum tw_exit how;
+
 	/* a removal shifts a later entry into this slot: look again. Only
 	 * the in_tw entries have anything to settle: with none (most of the
 	 * time), the open connections, seeded ones by the 100,000 on a busy
@@ -944,12 +1024,9 @@ void engine__tick(struct engine *eng, uint64_t now_ns)
 
 		if (!c || !c->in_tw)
 			continue;
-		if (c->tw_cancel_ns && now_ns - c->tw_cancel_ns > TW_REARM_WINDOW_NS)
-			finish_tw(eng, c, TW_EXIT_KILLED, c->tw_cancel_ns);
-		else if (now_ns > c->rec.tw.expire_ns + TW_GRACE_NS)
-			finish_tw(eng, c, TW_EXIT_NONE, 0); /* its end was not seen */
-		else
+		if (!tw_settled(eng, &c->tw_timer, c->rec.tw.expire_ns, now_ns, &how))
 			continue;
+		finish_tw(eng, c, how, how == TW_EXIT_KILLED ? c->tw_timer.cancel_ns : 0);
 		i--;
 	}
 	for (uint32_t i = 0; i < eng->tws.nslots; i++) {
@@ -957,12 +1034,9 @@ void engine__tick(struct engine *eng, uint64_t now_ns)
 
 		if (!f)
 			continue;
-		if (f->cancel_ns && now_ns - f->cancel_ns > TW_REARM_WINDOW_NS)
-			end_follow(eng, f, TW_EXIT_KILLED, f->cancel_ns);
-		else if (now_ns > f->expire_ns + TW_GRACE_NS)
-			end_follow(eng, f, TW_EXIT_NONE, 0);
-		else
+		if (!tw_settled(eng, &f->timer, f->expire_ns, now_ns, &how))
 			continue;
+		end_follow(eng, f, how, how == TW_EXIT_KILLED ? f->timer.cancel_ns : 0);
 		i--;
 	}
 }
@@ -989,8 +1063,9 @@ static struct synfin_event *parked_slot(struct synfin_event *table, uint64_t coo
 }
 
 /* A tw record parked by cookie in table until its connection's summary
- * comes; a later one in the slot wins. Without a cookie no summary could
- * claim it. True if it pushed out another socket's record. */
+ * comes; a later one in the slot wins, and of one socket's, the later in
+ * time (they come in any order from the spill map). Without a cookie no
+ * summary could claim it. True if it pushed out another socket's record. */
 static bool park(struct synfin_event *table, const struct synfin_event *ev)
 {
 	struct synfin_event *slot;
@@ -999,6 +1074,8 @@ static bool park(struct synfin_event *table, const struct synfin_event *ev)
 	if (!ev->cookie)
 		return false;
 	slot = parked_slot(table, ev->cookie);
+	if (slot->cookie == ev->cookie && slot->ts_ns > ev->ts_ns)
+		return false;
 	pushed = slot->cookie && slot->cookie != ev->cookie;
 	*slot = *ev;
 	return pushed;
@@ -1027,6 +1104,8 @@ static void park_end(struct engine *eng, const struct synfin_event *ev)
 	    eng->spill_ends.count >= eng->spill_ends_cap)
 		goto slot;
 	e = idtable_get(&eng->spill_ends, ev->cookie);
+	if (e && e->ts_ns > ev->ts_ns)
+		return; /* the later end stands: an earlier one was a re-arm's */
 	if (!e) {
 		e = malloc(sizeof(*e));
 		if (!e || idtable_put(&eng->spill_ends, ev->cookie, e)) {
@@ -1063,26 +1142,39 @@ static bool take_end(struct engine *eng, uint64_t cookie, struct synfin_event *e
 	return true;
 }
 
-/* The end of a tw sock of a connection synfin knows (c: its table entry,
- * if it has one); false if it knows none by that cookie. */
-static bool tw_end_apply(struct engine *eng, struct conn *c, const struct synfin_event *ev)
+/* A start, FIN or end of the tw sock of a connection synfin knows (c:
+ * its table entry, if it has one); false if it knows none by that cookie. */
+static bool tw_record_apply(struct engine *eng, struct conn *c, const struct synfin_event *ev)
 {
-	struct tw_follow *f;
+	struct tw_follow *f = c ? NULL : idtable_get(&eng->tws, ev->cookie);
 
-	if (c) {
-		tw_ended(eng, c, ev);
-		return true;
-	}
-	f = idtable_get(&eng->tws, ev->cookie);
-	if (!f)
+	if (!c && !f)
 		return false;
-	tw_ended_followed(eng, f, ev);
+	switch (ev->kind) {
+	case SYNFIN_EV_TW_START:
+		if (c)
+			tw_started(c, ev);
+		else
+			tw_restarted(f, ev);
+		break;
+	case SYNFIN_EV_TW_FIN:
+		if (c)
+			tw_fin(eng, c, ev);
+		else
+			tw_fin_followed(f, ev);
+		break;
+	default:
+		if (c)
+			tw_ended(eng, c, ev);
+		else
+			tw_ended_followed(eng, f, ev);
+		break;
+	}
 	return true;
 }
 
 void engine__handle(struct engine *eng, const struct synfin_event *ev)
 {
-	struct tw_follow *f;
 	struct conn *c;
 
 	switch (ev->kind) {
@@ -1127,27 +1219,21 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 		return;
 	case SYNFIN_EV_TW_START:
 		c = find(eng, ev->cookie);
-		if (c)
-			tw_started(c, ev);
-		else if ((f = idtable_get(&eng->tws, ev->cookie)))
-			tw_restarted(f, ev);
-		else
+		if (!tw_record_apply(eng, c, ev))
 			park(eng->pending_tw, ev); /* its summary comes next */
 		emit_event(eng, c, ev);
 		return;
 	case SYNFIN_EV_TW_END:
 		c = find(eng, ev->cookie);
 		emit_event(eng, c, ev);
-		if (!tw_end_apply(eng, c, ev))
+		if (!tw_record_apply(eng, c, ev))
 			park_end(eng, ev);
 		return;
 	case SYNFIN_EV_TW_FIN:
 		c = find(eng, ev->cookie);
 		emit_event(eng, c, ev);
-		if (c)
-			tw_fin(eng, c, ev);
-		else if ((f = idtable_get(&eng->tws, ev->cookie)))
-			tw_fin_followed(f, ev);
+		if (!tw_record_apply(eng, c, ev))
+			park(eng->pending_tw_fin, ev); /* its summary may come yet */
 		return;
 	case SYNFIN_EV_RESET_SENT:
 		c = (ev->flags & (SYNFIN_F_NO_SK | SYNFIN_F_TW_SK | SYNFIN_F_REQ_SK |
@@ -1261,8 +1347,15 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 	close.kind = SYNFIN_EV_STATE;
 	emit_event(eng, c, &close);
 	apply_state(eng, c, &close);
+	/* Its tw sock's records that came before this summary (from the
+	 * spill map they come in any order): the peer's FIN, a re-arm (the
+	 * birth is in the story), the end. */
+	if (take_parked(eng->pending_tw_fin, close.cookie, &parked))
+		tw_record_apply(eng, find(eng, close.cookie), &parked);
+	if (take_parked(eng->pending_tw, close.cookie, &parked))
+		tw_record_apply(eng, find(eng, close.cookie), &parked);
 	if (take_end(eng, close.cookie, &parked))
-		tw_end_apply(eng, find(eng, parked.cookie), &parked);
+		tw_record_apply(eng, find(eng, close.cookie), &parked);
 }
 
 void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t now_ns)

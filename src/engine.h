@@ -191,8 +191,13 @@ void engine__set_tw(struct engine *eng, bool follow, bool fin_visible);
 void engine__set_spill(struct engine *eng, uint32_t capacity);
 /* Both the ring and then the spill map were drained to empty. A tw sock
  * end that has waited through two such drains for its summary will get
- * none (its connection was not followed), and is dropped. */
+ * none (its connection was not followed), and is dropped; a tw timer
+ * cancel that two such drains brought no later start for is a death,
+ * which the next engine__tick reports. */
 void engine__spill_drained(struct engine *eng);
+/* The last drain: no record comes after it, so every cancel standing is
+ * a death and every early end left will get no summary. */
+void engine__last_drain(struct engine *eng);
 /* At exit: report connections whose record still waits for their wave. */
 void engine__flush(struct engine *eng);
 void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t now_ns);

@@ -425,6 +425,7 @@ static int run(struct app *app)
 	/* what is settled goes out: a tw sock killed more than a re-arm's
 	 * window ago, whose record would otherwise wait for a tick that
 	 * does not come (a burst drained just before the stop) */
+	engine__last_drain(app->eng);
 	engine__tick(app->eng, now_mono_ns());
 	report_losses(app);
 	output__flush(app->out);

@@ -375,10 +375,10 @@ static void test_destroy_stands_in(void)
 }
 
 /* A client's life from t: connect() at t + 100 ms, its close at 300 ms,
- * an orphan in FIN_WAIT2 whose tw sock is born at 303 ms. Its summary is
- * held back (folder.held), as the spill map keeps one while the ring
- * takes later records. */
-static void client_closes_summary_held(const struct sk *c, uint64_t t)
+ * an orphan in FIN_WAIT2 whose tw sock is born at 303 ms, in tw_substate.
+ * Its summary is held back (folder.held), as the spill map keeps one
+ * while the ring takes later records. */
+static void client_closes_summary_held(const struct sk *c, uint64_t t, uint8_t tw_substate)
 {
 	memset(folder.cookie, 0, sizeof(folder.cookie)); /* room for its story */
 	st(c, t + 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, SYNFIN_F_PROC_CTX, 0, 0, 0);
@@ -386,10 +386,12 @@ static void client_closes_summary_held(const struct sk *c, uint64_t t)
 	st(c, t + 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, SYNFIN_F_PROC_CTX,
 	   6001, 9301, 6001);
 	st(c, t + 302 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6002, 9301, 6002);
-	other(c, SYNFIN_EV_TW_START, t + 303 * MS, SYNFIN_TCP_TIME_WAIT, 0, 60000);
+	other(c, SYNFIN_EV_TW_START, t + 303 * MS, tw_substate, 0, 60000);
 	folder.hold = true;
+	/* in TIME_WAIT the peer's FIN came (rcv_nxt past it) */
 	st(c, t + 303 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
-	   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 6002, 9302, 6002);
+	   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 6002,
+	   tw_substate == SYNFIN_TCP_TIME_WAIT ? 9302 : 9301, 6002);
 }
 
 /* The client's summary spilled, and its tw sock's end came through the
@@ -400,7 +402,7 @@ static void test_tw_end_before_summary(void)
 	struct sk c = client;
 
 	begin();
-	client_closes_summary_held(&c, 0);
+	client_closes_summary_held(&c, 0, SYNFIN_TCP_TIME_WAIT);
 	other(&c, SYNFIN_EV_TW_END, 60303 * MS, SYNFIN_TCP_TIME_WAIT, 0, 0);
 	CHECK_EQ_INT(summarized.nrecs, 0);
 	engine__handle_conn(summarized.eng, &folder.held);
@@ -443,7 +445,7 @@ static void test_tw_ends_before_spilled_burst(void)
 	engine__set_spill(summarized.eng, N);
 	for (int i = 0; i < N; i++) {
 		c.cookie = 1000 + (uint64_t)i;
-		client_closes_summary_held(&c, (uint64_t)i * MS);
+		client_closes_summary_held(&c, (uint64_t)i * MS, SYNFIN_TCP_TIME_WAIT);
 		held[i] = folder.held;
 	}
 	for (int i = 0; i < N; i++) {
@@ -466,7 +468,7 @@ static void test_tw_ends_before_spilled_burst(void)
 	 * one drain it still waits (its summary may be on the ring behind an
 	 * end that came from the spill map). */
 	c.cookie = 99;
-	client_closes_summary_held(&c, 99900 * MS);
+	client_closes_summary_held(&c, 99900 * MS, SYNFIN_TCP_TIME_WAIT);
 	tw_end_to_summarized(99, 100304 * MS);
 	engine__spill_drained(summarized.eng);
 	engine__spill_drained(summarized.eng);
@@ -475,7 +477,7 @@ static void test_tw_ends_before_spilled_burst(void)
 	CHECK_EQ_INT(engine__time_wait(summarized.eng), 1);
 	/* the same after a single drain: the end is applied */
 	c.cookie = 98;
-	client_closes_summary_held(&c, 199900 * MS);
+	client_closes_summary_held(&c, 199900 * MS, SYNFIN_TCP_TIME_WAIT);
 	tw_end_to_summarized(98, 200304 * MS);
 	engine__spill_drained(summarized.eng);
 	engine__handle_conn(summarized.eng, &folder.held);
@@ -483,6 +485,88 @@ static void test_tw_ends_before_spilled_burst(void)
 	CHECK_EQ_INT(engine__time_wait(summarized.eng), 1);
 	engine__free(per_transition.eng);
 	engine__free(summarized.eng);
+}
+
+
+/* The n-th of the 120 orders of 5 things, into order[]. */
+static void order_of(int n, int order[5])
+{
+	int left[5] = { 0, 1, 2, 3, 4 };
+
+	for (int i = 0, k = 5; i < 5; i++, k--) {
+		int fact = 1, pick;
+
+		for (int j = 2; j < k; j++)
+			fact *= j;
+		pick = n / fact;
+		n %= fact;
+		order[i] = left[pick];
+		for (int j = pick; j < k - 1; j++)
+			left[j] = left[j + 1];
+	}
+}
+
+/* A tw sock's record, as the kernel sends it outside the summary. */
+static struct synfin_event tw_rec(const struct sk *s, uint8_t kind, uint64_t ts, uint32_t seq,
+				  uint32_t reason)
+{
+	struct synfin_event e = ev_of(s, kind, ts, SYNFIN_TCP_TIME_WAIT, SYNFIN_TCP_TIME_WAIT);
+
+	e.flags = SYNFIN_F_TW_SK;
+	e.seq = seq;
+	e.reason = reason;
+	return e;
+}
+
+/* A burst drained from the spill map hands records over in any order.
+ * The orphan's tw sock, born in FIN_WAIT2, gets the peer's FIN: the
+ * kernel re-arms its timer (a cancel, then a start) and the FIN follows;
+ * 5 s later `ss -K` kills it. In all 120 orders of the summary and those
+ * four, the records are the ones the history in order gives: the peer's
+ * FIN seen, the tw sock killed once, at 5 s. Taken in arrival order, a
+ * re-arm's start after the kill undid it and the tw sock was followed to
+ * no end, or the re-arm's cancel was taken for its death. */
+static void test_tw_records_in_any_order(void)
+{
+	struct sk c = client;
+	struct synfin_event late[4];
+	struct side *sides[2] = { &per_transition, &summarized };
+	int order[5];
+
+	late[0] = tw_rec(&c, SYNFIN_EV_TW_END, 400 * MS, 0, SYNFIN_TW_KILLED);
+	late[1] = tw_rec(&c, SYNFIN_EV_TW_START, 400 * MS + 1000, 60000, 0);
+	late[2] = tw_rec(&c, SYNFIN_EV_TW_FIN, 400 * MS + 2000, 9301, 0);
+	late[2].tcp_flags = 0x11;
+	late[3] = tw_rec(&c, SYNFIN_EV_TW_END, 5000 * MS, 0, SYNFIN_TW_KILLED);
+	for (int n = 0; n < 120; n++) {
+		begin();
+		client_closes_summary_held(&c, 0, SYNFIN_TCP_FIN_WAIT2);
+		for (int i = 0; i < 4; i++)
+			engine__handle(per_transition.eng, &late[i]);
+		order_of(n, order);
+		for (int i = 0; i < 5; i++) {
+			if (order[i] == 4)
+				engine__handle_conn(summarized.eng, &folder.held);
+			else
+				engine__handle(summarized.eng, &late[order[i]]);
+			if (i == 2) /* a tick in the burst settles nothing */
+				engine__tick(summarized.eng, 6000 * MS);
+		}
+		for (int i = 0; i < 2; i++) {
+			engine__spill_drained(sides[i]->eng);
+			engine__spill_drained(sides[i]->eng);
+			engine__tick(sides[i]->eng, 6000 * MS);
+		}
+		if (summarized.ntws != 1 || summarized.tws[0].tw.exit_ns != 5000 * MS || summarized.recs[0].tw.expire_ns != per_transition.recs[0].tw.expire_ns ||
+		    !summarized.recs[0].wave.remote_fin)
+			fprintf(stderr, "  order %d%d%d%d%d: %d time_wait records, exit at %llu ms\n",
+				order[0], order[1], order[2], order[3], order[4], summarized.ntws,
+				(unsigned long long)(summarized.tws[0].tw.exit_ns / MS));
+		CHECK_EQ_INT(per_transition.tws[0].tw.exit, TW_EXIT_KILLED);
+		CHECK_EQ_INT(per_transition.tws[0].tw.exit_ns, 5000 * MS);
+		CHECK(per_transition.recs[0].wave.remote_fin);
+		end(1, 1);
+	}
 }
 
 static const struct unit_case cases[] = {
@@ -494,6 +578,7 @@ static const struct unit_case cases[] = {
 	{ "summary: a tw end before its spilled summary", test_tw_end_before_summary },
 	{ "summary: a burst of tw ends before their spilled summaries",
 	  test_tw_ends_before_spilled_burst },
+	{ "summary: a tw sock's records in any order", test_tw_records_in_any_order },
 };
 
 UNIT_MAIN(cases)
