@@ -255,6 +255,9 @@ void engine__early_ends(const struct engine *eng, uint64_t *waiting, uint64_t *d
 			uint64_t *pushed_out)
 {
 	*waiting = eng->spill_ends.count;
+	/* and those in the slots: outside a spill nothing drops them */
+	for (uint32_t i = 0; i < PENDING_TW; i++)
+		*waiting += eng->pending_tw_end[i].cookie != 0;
 	*dropped = eng->ends_dropped;
 	*pushed_out = eng->ends_pushed_out;
 }

@@ -219,9 +219,9 @@ uint32_t engine__live(const struct engine *eng);
 uint32_t engine__time_wait(const struct engine *eng);
 uint64_t engine__lost(const struct engine *eng, enum engine_loss why);
 /* tw sock ends that came before any record of their connection: waiting
- * now for a spilled one, dropped after two drains with none claiming
- * them, and pushed out of a fixed slot by a later end (-v prints them:
- * most belong to connections synfin never followed). */
+ * now (for a spilled one, or in a fixed slot), dropped after two drains
+ * with none claiming them, and pushed out of a fixed slot by a later end
+ * (-v prints them: most belong to connections synfin never followed). */
 void engine__early_ends(const struct engine *eng, uint64_t *waiting, uint64_t *dropped,
 			uint64_t *pushed_out);
 
