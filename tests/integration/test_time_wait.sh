@@ -166,9 +166,13 @@ sf_check "$T/e/says" "no note of it on stderr: $(head -c 300 "$SF_ERR")" \
 sf_pair "$T/e" "$SF_S4" 5705 --wait-eof --send 1000 -- --recv 1000 --close-first
 CTE="$SF_NETNS_C $SF_C4 $CP $SF_S4 5705"
 sf_wait_records 5 "$CTE"
+# A server slow to close (seen: 3.4 ms) lets the ACK of the client's FIN
+# come alone: the orphan then goes to a tw sock in FIN_WAIT2 before the
+# server's FIN, and with no tw hooks nothing tells of the FIN after.
 # shellcheck disable=SC2086
 sf_expect "$T/e/client" "$(sf_records $CTE)" \
-	'.close.initiator == "local"' '.time_wait.state == "time_wait"' \
+	'.close.initiator == "local"' \
+	'.time_wait.state == "time_wait" or (.time_wait.state == "fin_wait2" and .wave.fin_seq_remote == null)' \
 	'.time_wait.source == "inferred"' '.time_wait.exit_followed == false' \
 	'.time_wait.expected_ms >= 59000 and .time_wait.expected_ms <= 61000'
 sf_synfin_stop || sf_fail "$T/e/stop" "synfin --no-timewait did not exit 0 on SIGINT"
