@@ -40,7 +40,7 @@
 struct tw_timer {
 	uint64_t armed_ns;         /* the latest start (or FIN: the tw sock lived then) */
 	uint64_t cancel_ns;        /* a later cancel: its death, unless a later start comes */
-	uint32_t cancel_drain;     /* engine.drains when that cancel came */
+	uint64_t cancel_drain;     /* engine.drains when that cancel came */
 };
 
 struct conn {
@@ -114,6 +114,14 @@ struct engine {
 	uint64_t ends_pushed_out;  /* ends a later one pushed out of its slot */
 };
 
+/* Whether the ring and then the spill map were drained to empty twice
+ * since engine.drains read `drain`: a record that came then from either
+ * one has had anything before it in the other handed over too. */
+static bool drained_twice_since(const struct engine *eng, uint64_t drain)
+{
+	return eng->drains - drain >= 2;
+}
+
 /* The timer armed at ts (a start, or a FIN the tw sock took: it was
  * alive then); true if that is the latest arming, whose expiry stands. */
 static bool tw_timer_armed(struct tw_timer *t, uint64_t ts)
@@ -133,7 +141,7 @@ static void tw_timer_cancelled(const struct engine *eng, struct tw_timer *t, uin
 	if (ts <= t->armed_ns || ts <= t->cancel_ns)
 		return;
 	t->cancel_ns = ts;
-	t->cancel_drain = (uint32_t)eng->drains;
+	t->cancel_drain = eng->drains;
 }
 
 /* The tw sock died at its cancel: no start came within the re-arm window,
@@ -143,7 +151,7 @@ static void tw_timer_cancelled(const struct engine *eng, struct tw_timer *t, uin
 static bool tw_timer_dead(const struct engine *eng, const struct tw_timer *t, uint64_t now_ns)
 {
 	return t->cancel_ns && now_ns - t->cancel_ns > TW_REARM_WINDOW_NS &&
-	       (uint32_t)eng->drains - t->cancel_drain >= 2;
+	       drained_twice_since(eng, t->cancel_drain);
 }
 
 /* A tw sock's end, as much of it as applying it needs. */
@@ -205,7 +213,7 @@ void engine__spill_drained(struct engine *eng)
 	for (uint32_t i = 0; i < t->nslots; i++) {
 		struct early_end *e = t->vals[i];
 
-		if (!e || eng->drains - e->drain < 2)
+		if (!e || !drained_twice_since(eng, e->drain))
 			continue;
 		eng->ends_dropped++;
 		idtable_del(t, t->ids[i]);
@@ -1059,7 +1067,7 @@ static void emit_event(struct engine *eng, const struct conn *c, const struct sy
 	eng->opts.on_event(&copy, eng->opts.ctx);
 }
 
-/* The slot of table (pending_tw or pending_tw_end) for cookie. */
+/* The slot of table (pending_tw, pending_tw_end or pending_tw_fin) for cookie. */
 static struct synfin_event *parked_slot(struct synfin_event *table, uint64_t cookie)
 {
 	return &table[idtable_hash(cookie) & (PENDING_TW - 1)];
