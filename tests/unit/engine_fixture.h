@@ -77,6 +77,40 @@ static inline struct synfin_event ev_of(const struct sk *s, uint8_t kind, uint64
 	return e;
 }
 
+/* A tw sock's record (start, end, FIN) as the kernel sends it: seq is the
+ * ms left on a start's timer or a FIN's sequence number. */
+static inline struct synfin_event tw_rec(const struct sk *s, uint8_t kind, uint64_t ts,
+					 uint8_t substate, uint32_t seq, uint32_t reason)
+{
+	struct synfin_event e = ev_of(s, kind, ts, substate, substate);
+
+	e.flags = SYNFIN_F_TW_SK;
+	e.seq = seq;
+	e.reason = reason;
+	return e;
+}
+
+/* The n-th (0 to k! - 1) of the orders of k things, into order[]: records
+ * drained from the spill map come in any of them. */
+static inline void nth_order(int n, int k, int *order)
+{
+	int left[8];
+
+	for (int i = 0; i < k; i++)
+		left[i] = i;
+	for (int i = 0; i < k; i++) {
+		int fact = 1, pick;
+
+		for (int j = 2; j < k - i; j++)
+			fact *= j;
+		pick = n / fact;
+		n %= fact;
+		order[i] = left[pick];
+		for (int j = pick; j < k - i - 1; j++)
+			left[j] = left[j + 1];
+	}
+}
+
 static inline void state(struct engine *eng, const struct sk *s, uint64_t ts, uint8_t old,
 		  uint8_t new, int err, uint16_t extra_flags, uint64_t acked,
 		  uint64_t received)

@@ -32,11 +32,8 @@ static void state_seq(struct engine *eng, const struct sk *s, uint64_t ts, uint8
 static void tw_event(struct engine *eng, const struct sk *s, uint8_t kind, uint64_t ts,
 		     uint8_t substate, uint32_t left_ms, uint32_t reason)
 {
-	struct synfin_event e = ev_of(s, kind, ts, substate, substate);
+	struct synfin_event e = tw_rec(s, kind, ts, substate, left_ms, reason);
 
-	e.flags = SYNFIN_F_TW_SK;
-	e.seq = left_ms;
-	e.reason = reason;
 	engine__handle(eng, &e);
 }
 
@@ -444,35 +441,23 @@ static void test_orphan_without_fin(void)
  * order of those four records, it died once, when it was killed. */
 static void test_tw_records_in_any_order(void)
 {
-	static const int perms[24][4] = {
-		{0,1,2,3},{0,1,3,2},{0,2,1,3},{0,2,3,1},{0,3,1,2},{0,3,2,1},
-		{1,0,2,3},{1,0,3,2},{1,2,0,3},{1,2,3,0},{1,3,0,2},{1,3,2,0},
-		{2,0,1,3},{2,0,3,1},{2,1,0,3},{2,1,3,0},{2,3,0,1},{2,3,1,0},
-		{3,0,1,2},{3,0,2,1},{3,1,0,2},{3,1,2,0},{3,2,0,1},{3,2,1,0},
-	};
-	int bad = 0;
+	struct synfin_event late[4];
+	struct sk c = client;
+	int bad = 0, order[4];
 
+	late[0] = tw_rec(&c, SYNFIN_EV_TW_END, 540 * MS, SYNFIN_TCP_TIME_WAIT, 0,
+			 SYNFIN_TW_KILLED);
+	late[1] = tw_rec(&c, SYNFIN_EV_TW_START, 540 * MS + 1000, SYNFIN_TCP_TIME_WAIT, 60000, 0);
+	late[2] = tw_rec(&c, SYNFIN_EV_TW_FIN, 540 * MS + 2000, SYNFIN_TCP_TIME_WAIT, ISN_S + 1, 0);
+	late[3] = tw_rec(&c, SYNFIN_EV_TW_END, 5000 * MS, SYNFIN_TCP_TIME_WAIT, 0,
+			 SYNFIN_TW_KILLED);
 	for (int p = 0; p < 24; p++) {
 		struct engine *eng = fresh(0, 0);
-		struct synfin_event late[4];
-		struct sk c = client;
 
 		orphan_closes(eng, &c);
-		late[0] = ev_of(&c, SYNFIN_EV_TW_END, 540 * MS, SYNFIN_TCP_TIME_WAIT,
-				SYNFIN_TCP_TIME_WAIT);
-		late[0].reason = SYNFIN_TW_KILLED;
-		late[1] = ev_of(&c, SYNFIN_EV_TW_START, 540 * MS + 1000, SYNFIN_TCP_TIME_WAIT,
-				SYNFIN_TCP_TIME_WAIT);
-		late[1].seq = 60000;
-		late[2] = ev_of(&c, SYNFIN_EV_TW_FIN, 540 * MS + 2000, SYNFIN_TCP_TIME_WAIT,
-				SYNFIN_TCP_TIME_WAIT);
-		late[2].seq = ISN_S + 1;
-		late[3] = ev_of(&c, SYNFIN_EV_TW_END, 5000 * MS, SYNFIN_TCP_TIME_WAIT,
-				SYNFIN_TCP_TIME_WAIT);
-		late[3].reason = SYNFIN_TW_KILLED;
+		nth_order(p, 4, order);
 		for (int i = 0; i < 4; i++) {
-			late[i].flags = SYNFIN_F_TW_SK;
-			engine__handle(eng, &late[perms[p][i]]);
+			engine__handle(eng, &late[order[i]]);
 			/* a tick in the burst, no drain yet: nothing settles */
 			if (i == 1)
 				engine__tick(eng, 6000 * MS);
@@ -483,7 +468,7 @@ static void test_tw_records_in_any_order(void)
 		if (ngot != 1 || ngot_tw != 1 || got_tw[0].tw.exit != TW_EXIT_KILLED ||
 		    got_tw[0].tw.exit_ns != 5000 * MS || engine__time_wait(eng) != 0) {
 			fprintf(stderr, "  order %d%d%d%d: %d records, %d time_wait, exit %d at %llu ms, %u followed\n",
-				perms[p][0], perms[p][1], perms[p][2], perms[p][3], ngot, ngot_tw,
+				order[0], order[1], order[2], order[3], ngot, ngot_tw,
 				ngot_tw ? (int)got_tw[0].tw.exit : -1,
 				ngot_tw ? (unsigned long long)(got_tw[0].tw.exit_ns / MS) : 0ULL,
 				(unsigned)engine__time_wait(eng));
