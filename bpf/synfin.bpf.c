@@ -69,6 +69,10 @@ const volatile __u8 spill_on = 0;
  * taken fewer than this out. */
 __u64 spill_stored = 0;
 
+/* The generation CLOSE_WAIT marks are counted under, by its parity
+ * (SYNFIN_CNT_CW_MARKED): user space advances it. */
+__u32 cw_gen = 0;
+
 /* Where a record that may spill is built before it is copied to the ring
  * or the spill map, by slot: one for each program that builds one, as
  * programs nest on a CPU (softirq inside a task) but a program never nests
@@ -486,13 +490,19 @@ static __always_inline bool owner_is_current(int old, int new)
 	return old == TCP_FIN_WAIT2 && new == TCP_FIN_WAIT2;
 }
 
+/* A mark is cleared under the parity it was counted under. */
+static __always_inline void cw_unmark(struct synfin_sk_owner *own)
+{
+	own->cw_since_ns = 0;
+	count(SYNFIN_CNT_CW_UNMARKED + (own->cw_parity & 1));
+}
+
 /* A birth starts a new story: a reused socket's old one went out at its
  * ->CLOSE, and a child's storage is a copy of its listener's. */
 static __always_inline void story_begin(struct synfin_sk_owner *own)
 {
 	if (own->cw_since_ns) /* its exit from CLOSE_WAIT was missed */
-		count(SYNFIN_CNT_CW_UNMARKED);
-	own->cw_since_ns = 0;
+		cw_unmark(own);
 	if (summarize)
 		__builtin_memset(&own->story, 0, sizeof(own->story));
 }
@@ -682,10 +692,8 @@ static __always_inline void close_wait_left(struct synfin_sk_owner *own, const b
 		return;
 	/* tp_btf: the mark goes with the state, so the marks standing can
 	 * be counted (SYNFIN_CNT_CW_MARKED) */
-	if (!classic && own->cw_since_ns) {
-		own->cw_since_ns = 0;
-		count(SYNFIN_CNT_CW_UNMARKED);
-	}
+	if (!classic && own->cw_since_ns)
+		cw_unmark(own);
 	if (!classic || !(own->flags & OWN_IN_CW))
 		return;
 	id = own->classic_id;
@@ -720,8 +728,10 @@ static __always_inline void note_live(struct sock *sk, const struct tcp_sock *tp
 		if (classic) {
 			close_wait_entered(sk, own, now);
 		} else {
-			if (!own->cw_since_ns)
-				count(SYNFIN_CNT_CW_MARKED);
+			if (!own->cw_since_ns) {
+				own->cw_parity = cw_gen & 1;
+				count(SYNFIN_CNT_CW_MARKED + own->cw_parity);
+			}
 			own->cw_since_ns = now;
 		}
 	}

@@ -547,7 +547,7 @@ struct census_runner {
 	uint32_t last_tw_state;
 	uint64_t last_tw_ts_ns;
 	uint64_t next_tw_ns;
-	bool close_waits_unmarked;    /* census__set_close_waits(false) */
+	uint64_t cw_marks_since_ns;   /* census__set_close_wait_marks */
 	uint64_t walks, hash_walks;   /* census__counts, under lock */
 	/* the last walk's namespaces, sorted: whose request socks to dump */
 	struct census_netns *prev_netns;
@@ -735,7 +735,9 @@ static void *runner_main(void *arg)
 		t0 = now_mono_ns();
 		cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		opts.skip_time_wait = t0 < r->next_tw_ns;
-		if (__atomic_load_n(&r->close_waits_unmarked, __ATOMIC_RELAXED))
+		/* every mark standing is younger than the tally's least age */
+		if (__atomic_load_n(&r->cw_marks_since_ns, __ATOMIC_RELAXED) +
+		    opts.close_wait_min_age_ns > t0)
 			opts.close_waits = false;
 		/* top shows every state's count: it dumps them all */
 		if (!opts.all_states) {
@@ -840,9 +842,9 @@ void census__counts(struct census_runner *r, uint64_t *walks, uint64_t *hash_wal
 	pthread_mutex_unlock(&r->lock);
 }
 
-void census__set_close_waits(struct census_runner *r, bool marked)
+void census__set_close_wait_marks(struct census_runner *r, uint64_t since_ns)
 {
-	__atomic_store_n(&r->close_waits_unmarked, !marked, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->cw_marks_since_ns, since_ns, __ATOMIC_RELAXED);
 }
 
 struct census *census__take(struct census_runner *r)

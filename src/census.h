@@ -105,6 +105,9 @@ struct census_opts {
 	bool close_waits;
 	int sk_owners_fd;
 	uint32_t max_close_waits;
+	/* ... and only when a mark may be this old: the tally leaves younger
+	 * ones out (census__set_close_wait_marks) */
+	uint64_t close_wait_min_age_ns;
 };
 
 struct census_runner;
@@ -116,11 +119,12 @@ struct census_runner;
  * one (see tw_ts_ns). NULL with errno. */
 struct census_runner *census__start(const struct census_opts *opts);
 void census__stop(struct census_runner *r);
-/* Whether any socket may carry synfin's CLOSE_WAIT mark (close_waits in
- * census_opts); true at start. While none does, walks do not dump the
- * sockets in CLOSE_WAIT: that dump walks the kernel's whole established
- * hash. */
-void census__set_close_waits(struct census_runner *r, bool marked);
+/* No socket carrying synfin's CLOSE_WAIT mark (close_waits in census_opts)
+ * was marked before since_ns; 0 at start: any may have been. While no mark
+ * can be close_wait_min_age_ns old, walks do not dump the sockets in
+ * CLOSE_WAIT: that dump walks the kernel's whole established hash, and on
+ * a busy server a mark stands at almost any moment, each for microseconds. */
+void census__set_close_wait_marks(struct census_runner *r, uint64_t since_ns);
 /* Walks so far, and the dumps among them that walked the kernel's whole
  * established hash (what a walk's cost mostly is). */
 void census__counts(struct census_runner *r, uint64_t *walks, uint64_t *hash_walks);

@@ -443,6 +443,11 @@ uint32_t loader__spill_capacity(const struct loader *ld)
 	return ld->skel->rodata->spill_on ? bpf_map__max_entries(ld->skel->maps.spill) : 0;
 }
 
+void loader__set_cw_gen(struct loader *ld, uint32_t gen)
+{
+	__atomic_store_n(&ld->skel->bss->cw_gen, gen, __ATOMIC_RELEASE);
+}
+
 bool loader__spill_waiting(const struct loader *ld)
 {
 	return ld->spill_taken < __atomic_load_n(&ld->skel->bss->spill_stored, __ATOMIC_ACQUIRE);

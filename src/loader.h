@@ -32,6 +32,9 @@ int loader__drain_spill(struct loader *ld, loader_record_fn fn, void *ctx);
 uint32_t loader__spill_capacity(const struct loader *ld);
 /* Whether records went into the spill map that no drain has taken yet. */
 bool loader__spill_waiting(const struct loader *ld);
+/* The generation the kernel counts new CLOSE_WAIT marks under (struct
+ * cw_marks). */
+void loader__set_cw_gen(struct loader *ld, uint32_t gen);
 /* Sum the per-CPU counters (SYNFIN_CNT_*). */
 int loader__read_counters(const struct loader *ld, uint64_t out[SYNFIN_CNT_MAX]);
 /* Summary mode with the detectors or top: the maps of the live figures

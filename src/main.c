@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include <bpf/libbpf.h>
+#include "cw_marks.h"
 #include "engine.h"
 #include "ladder.h"
 #include "loader.h"
@@ -51,6 +52,7 @@ struct app {
 	uint64_t reported_recursion;
 	uint64_t reported_monitor;
 	uint64_t folded[SYNFIN_CNT_MAX];    /* summary mode: folded counts passed on */
+	struct cw_marks cw_marks;           /* how old a CLOSE_WAIT mark standing can be */
 	uint64_t bad_records;
 	uint32_t batch;          /* records in this drain call */
 	bool draining_spill;     /* the records come from the spill map */
@@ -189,7 +191,8 @@ static void report_one(struct app *app, uint64_t *reported, uint64_t total,
 }
 
 /* Retransmits and resets kept in the kernel's stories, and handshakes it
- * counted, still count in the live rates. */
+ * counted, still count in the live rates. The counts of CLOSE_WAIT marks
+ * tell the census whether one can be old enough to dump them for. */
 static void pass_folded(struct app *app, const uint64_t *cnt)
 {
 	const uint64_t *seen = app->folded;
@@ -199,11 +202,11 @@ static void pass_folded(struct app *app, const uint64_t *cnt)
 		.resets_received = cnt[SYNFIN_CNT_RST_RECV_FOLDED] - seen[SYNFIN_CNT_RST_RECV_FOLDED],
 		.opens_active = cnt[SYNFIN_CNT_OPENS_ACTIVE] - seen[SYNFIN_CNT_OPENS_ACTIVE],
 		.opens_passive = cnt[SYNFIN_CNT_OPENS_PASSIVE] - seen[SYNFIN_CNT_OPENS_PASSIVE],
-		/* per-CPU sums: a socket can gain its mark on one CPU and lose
-		 * it on another, so only the total difference means anything */
-		.close_waits_marked = cnt[SYNFIN_CNT_CW_MARKED] - cnt[SYNFIN_CNT_CW_UNMARKED],
 	};
 
+	if (cw_marks__tick(&app->cw_marks, cnt, now_mono_ns()))
+		loader__set_cw_gen(app->ld, app->cw_marks.gen);
+	f.close_wait_marks_since_ns = app->cw_marks.earliest_ns;
 	if (app->mon)
 		monitor__folded(app->mon, &f);
 	memcpy(app->folded, cnt, sizeof(app->folded));
@@ -507,6 +510,7 @@ int main(int argc, char **argv)
 	err = loader__open(&app.opts, &app.ld);
 	if (err)
 		goto cleanup;
+	cw_marks__init(&app.cw_marks, now_mono_ns());
 	engine__set_tw(app.eng, loader__timewait(app.ld), loader__tw_fin(app.ld));
 	engine__set_spill(app.eng, loader__spill_capacity(app.ld));
 	output__set_follow_tw(app.out, loader__timewait(app.ld));

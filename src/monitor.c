@@ -11,6 +11,14 @@
 #include "monitor.h"
 
 #define MAX_CW_OWNERS 1024   /* CLOSE_WAIT tallies per interval; more are counted missed */
+/* The CLOSE_WAIT tallies count the sockets in it this long or more (the
+ * leak age if that is less). A server's CLOSE_WAIT lasts until it calls
+ * close(), microseconds on a healthy one, so younger ones are no sign of a
+ * leak, and leaving them out spares the census a walk of the established
+ * hash per interval on a busy server (struct cw_marks). Three seconds is
+ * more than the one-second advance of the marks' generation plus a late
+ * tick. */
+#define CW_TALLY_MIN_AGE_S 3
 
 struct mib_prev {
 	uint32_t netns;
@@ -41,8 +49,15 @@ struct monitor {
 	size_t tw_cap;
 	struct live_close_wait *cw;
 	uint32_t ncw;
-	uint64_t cw_age_ns, now_ns;
+	uint64_t cw_age_ns, cw_min_age_ns, now_ns;
 };
+
+static uint64_t cw_min_age_ns(const struct detect_config *cfg)
+{
+	uint32_t s = cfg->cw_age_s < CW_TALLY_MIN_AGE_S ? cfg->cw_age_s : CW_TALLY_MIN_AGE_S;
+
+	return (uint64_t)s * 1000000000ULL;
+}
 
 struct monitor *monitor__new(const struct monitor_opts *opts)
 {
@@ -55,6 +70,7 @@ struct monitor *monitor__new(const struct monitor_opts *opts)
 		.close_waits = opts->kfigures && opts->kfigures->sk_owners >= 0,
 		.sk_owners_fd = opts->kfigures ? opts->kfigures->sk_owners : -1,
 		.max_close_waits = opts->max_close_waits,
+		.close_wait_min_age_ns = cw_min_age_ns(&opts->detect),
 	};
 	struct monitor *m = calloc(1, sizeof(*m));
 
@@ -123,8 +139,8 @@ void monitor__folded(struct monitor *m, const struct monitor_folded *f)
 	m->act->resets_received += f->resets_received;
 	m->act->opens_active += f->opens_active;
 	m->act->opens_passive += f->opens_passive;
-	/* no socket carries the mark: the census need not look for one */
-	census__set_close_waits(m->census, f->close_waits_marked > 0);
+	/* no mark old enough to tally: the census need not look for one */
+	census__set_close_wait_marks(m->census, f->close_wait_marks_since_ns);
 }
 
 static void on_kernel_listener(const struct synfin_listener_key *key, uint64_t n, void *ctx)
@@ -417,6 +433,8 @@ static void tally_close_wait(struct monitor *m, const struct cw_sock *s)
 	/* one that entered CLOSE_WAIT after now was read (the kernel's map
 	 * is read live) is 0 s old */
 	age_ns = m->now_ns > s->since ? m->now_ns - s->since : 0;
+	if (age_ns < m->cw_min_age_ns)
+		return;
 	age = (double)age_ns / 1e9;
 	for (i = 0; i < m->ncw; i++) {
 		if (m->cw[i].owner.pid == s->pid && m->cw[i].netns == s->netns &&
@@ -605,6 +623,7 @@ void monitor__poll(struct monitor *m, const struct engine *eng, uint64_t now_ns,
 	m->ncw = 0;
 	m->now_ns = now_ns;
 	m->cw_age_ns = (uint64_t)m->opts.detect.cw_age_s * 1000000000ULL;
+	m->cw_min_age_ns = cw_min_age_ns(&m->opts.detect);
 	engine__foreach_open(eng, tally_open_close_wait, m);
 	tally_census_close_waits(m, c);
 	if (m->kf && kfigures__close_waits(m->kf, tally_kernel_close_wait, m) < 0)

@@ -46,8 +46,9 @@ void monitor__conn(struct monitor *m, const struct conn_record *rec);
 struct monitor_folded {
 	uint64_t retransmits, resets_sent, resets_received;
 	uint64_t opens_active, opens_passive;
-	/* sockets carrying the kernel's CLOSE_WAIT mark now (tp_btf) */
-	uint64_t close_waits_marked;
+	/* tp_btf: no socket carrying the kernel's CLOSE_WAIT mark now was
+	 * marked before this (struct cw_marks) */
+	uint64_t close_wait_marks_since_ns;
 };
 void monitor__folded(struct monitor *m, const struct monitor_folded *f);
 /* Call often (each drain): when a new census is in, builds the interval's

@@ -193,11 +193,16 @@ struct synfin_spill_key {
  * map for user space (not a loss) */
 #define SYNFIN_CNT_SPILLED        (SYNFIN_CNT_OPENS_ACTIVE + 4)
 /* tp_btf summary mode: sockets whose storage got the CLOSE_WAIT mark, and
- * those that lost it leaving CLOSE_WAIT. The difference is how many carry
- * it now: none, and the census need not dump CLOSE_WAIT to find them. */
-#define SYNFIN_CNT_CW_MARKED      (SYNFIN_CNT_OPENS_ACTIVE + 5)
-#define SYNFIN_CNT_CW_UNMARKED    (SYNFIN_CNT_OPENS_ACTIVE + 6)
-#define SYNFIN_CNT_MAX            (SYNFIN_CNT_OPENS_ACTIVE + 7)
+ * those that lost it leaving CLOSE_WAIT, two of each: + the parity of the
+ * generation (cw_gen) the mark was made under. Marked less unmarked is how
+ * many of that parity carry it now. User space advances the generation
+ * only into a parity none carries, so the older parity's marks are all
+ * older than the last advance: with none of those, every mark standing is
+ * younger than that, and the census need not dump CLOSE_WAIT to find old
+ * ones. */
+#define SYNFIN_CNT_CW_MARKED      (SYNFIN_CNT_OPENS_ACTIVE + 5) /* + parity */
+#define SYNFIN_CNT_CW_UNMARKED    (SYNFIN_CNT_OPENS_ACTIVE + 7) /* + parity */
+#define SYNFIN_CNT_MAX            (SYNFIN_CNT_OPENS_ACTIVE + 9)
 
 /* The live figures (summary mode, detectors or top on). Sending a record
  * at every handshake and every CLOSE_WAIT only for them cost as much as
@@ -270,7 +275,7 @@ struct synfin_sk_owner {
 	__u32 pid;            /* owner tgid when SYNFIN_F_OWNER_KNOWN */
 	__u16 flags;          /* SYNFIN_F_OWNER_*, ACTIVE, PASSIVE; high bits kernel-only */
 	__u8 close_seen;      /* ->CLOSE was emitted: destroy needs no record */
-	__u8 __pad;
+	__u8 cw_parity;       /* the parity its CLOSE_WAIT mark was counted under */
 	char comm[SYNFIN_COMM_LEN];
 	struct synfin_story story; /* summary mode: the transitions so far */
 };

@@ -7,16 +7,24 @@
 #  quiet:      nothing in TIME_WAIT, CLOSE_WAIT or SYN trouble: after the
 #              first walk or two (a new namespace; CLOSE_WAIT until the
 #              first count of marked sockets), listener dumps only.
+#  churn:      a client in the other namespace opens and closes
+#              connections as fast as it can, closing first, so the
+#              server's sockets pass through CLOSE_WAIT all the time and a
+#              mark stands at almost any moment, each for microseconds:
+#              no mark lives to the tally's least age (3 s at the default
+#              --cw-age), so listener dumps only again.
 #  close-wait: 4 sockets synfin saw enter CLOSE_WAIT: every walk from the
 #              next one on dumps them (and the alert still fires).
-# A build that dumped every interval fails quiet; one that never dumped
-# CLOSE_WAIT fails close-wait.
+# A build that dumped every interval fails quiet; one that dumped whenever
+# a mark stood fails churn; one that never dumped CLOSE_WAIT fails
+# close-wait.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
 T=census_cost
 P_HOLD=5530
 P_CW=5532
+P_CHURN=5534
 sf_setup_ns "$T"
 
 # counts NAME: WALKS and HASH from synfin's -v line, after it stopped
@@ -49,6 +57,30 @@ sf_synfin_stop || sf_fail "$T/quiet/stop" "synfin did not exit 0 on SIGINT"
 counts quiet
 sf_check "$T/quiet/walked" "$WALKS walks in 7 s at --interval 1 (want 5 or more)" [ "$WALKS" -ge 5 ]
 sf_check "$T/quiet/listeners-only" "$HASH of $WALKS walks' dumps walked the established hash (want 3 at most)" \
+	[ "$HASH" -le 3 ]
+
+# --- churn ----------------------------------------------------------------------
+CHURN=${CHURN:-$SF_ROOT/build/bench/churn}
+[ -x "$CHURN" ] || { sf_fail "$T/churn" "no churn generator at $CHURN (make tools)"; sf_done; }
+# the client's TIME_WAIT ports come back at once (its namespace only)
+sf_in "$SF_NS_C" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="2048 65535"
+sf_start "$T/churn" -v --netns "$SF_NETNS_S" --interval 1
+sf_bg "$SF_TMP/churn.srv" "$SF_NS_S" "$CHURN" --role server --port "$P_CHURN" --duration 12
+n=100
+while ! ip netns exec "$SF_NS_S" ss -Hltn "sport = :$P_CHURN" | grep -q . && [ "$n" -gt 0 ]; do
+	sleep 0.05
+	n=$((n - 1))
+done
+sf_in "$SF_NS_C" "$CHURN" --role client --addr "$SF_S4" --port "$P_CHURN" --conns-parallel 2 \
+	--duration 7 >"$SF_TMP/churn.cli" 2>"$SF_TMP/churn.cli.err"
+sf_synfin_stop || sf_fail "$T/churn/stop" "synfin did not exit 0 on SIGINT"
+counts churn
+conns=$(jq -r '.conns // 0' "$SF_TMP/churn.cli" 2>/dev/null)
+echo "  churn: ${conns:-?} connections, client closing first"
+sf_check "$T/churn/traffic" "${conns:-no} connections in 7 s (want 5000 or more): $(tail -c 200 "$SF_TMP/churn.cli.err")" \
+	[ "${conns:-0}" -ge 5000 ]
+sf_check "$T/churn/walked" "$WALKS walks in 7 s at --interval 1 (want 5 or more)" [ "$WALKS" -ge 5 ]
+sf_check "$T/churn/listeners-only" "$HASH of $WALKS walks' dumps walked the established hash (want 3 at most)" \
 	[ "$HASH" -le 3 ]
 
 # --- close-wait -----------------------------------------------------------------
