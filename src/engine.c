@@ -27,6 +27,13 @@
 #define MIN_SLOTS 1024
 /* tw timer starts waiting for their connection's summary (power of 2) */
 #define PENDING_TW 1024
+
+/* tw records held by cookie in fixed slots until their connection's
+ * summary comes (cookie 0: empty) */
+struct parked {
+	struct synfin_event slot[PENDING_TW];
+	uint32_t used;                /* slots holding a record */
+};
 /* slots of the table of ends waiting for spilled summaries, when empty */
 #define SPILL_ENDS_SLOTS 64
 
@@ -92,13 +99,13 @@ struct engine {
 	/* A tw sock's timer starts just before its socket's ->CLOSE, so its
 	 * record comes just before the summary that carries that ->CLOSE:
 	 * held here by cookie until then (0: empty). */
-	struct synfin_event pending_tw[PENDING_TW];
+	struct parked pending_tw;
 	/* A tw sock's end can come before the summary that starts it: the
 	 * summary waited in the spill map while the ring took the end. Held
 	 * here by cookie until the summary comes (0: empty). */
-	struct synfin_event pending_tw_end[PENDING_TW];
+	struct parked pending_tw_end;
 	/* ... and so can the peer's FIN reaching it (held likewise) */
-	struct synfin_event pending_tw_fin[PENDING_TW];
+	struct parked pending_tw_fin;
 	/* While records wait in the spill map, which can hold far more of
 	 * them than there are slots above, an end that comes for a socket
 	 * the engine does not know waits here instead (struct early_end), up
@@ -264,8 +271,7 @@ void engine__early_ends(const struct engine *eng, uint64_t *waiting, uint64_t *d
 {
 	*waiting = eng->spill_ends.count;
 	/* and those in the slots: outside a spill nothing drops them */
-	for (uint32_t i = 0; i < PENDING_TW; i++)
-		*waiting += eng->pending_tw_end[i].cookie != 0;
+	*waiting += eng->pending_tw_end.used;
 	*dropped = eng->ends_dropped;
 	*pushed_out = eng->ends_pushed_out;
 }
@@ -1068,16 +1074,16 @@ static void emit_event(struct engine *eng, const struct conn *c, const struct sy
 }
 
 /* The slot of table (pending_tw, pending_tw_end or pending_tw_fin) for cookie. */
-static struct synfin_event *parked_slot(struct synfin_event *table, uint64_t cookie)
+static struct synfin_event *parked_slot(struct parked *table, uint64_t cookie)
 {
-	return &table[idtable_hash(cookie) & (PENDING_TW - 1)];
+	return &table->slot[idtable_hash(cookie) & (PENDING_TW - 1)];
 }
 
 /* A tw record parked by cookie in table until its connection's summary
  * comes; a later one in the slot wins, and of one socket's, the later in
  * time (they come in any order from the spill map). Without a cookie no
  * summary could claim it. True if it pushed out another socket's record. */
-static bool park(struct synfin_event *table, const struct synfin_event *ev)
+static bool park(struct parked *table, const struct synfin_event *ev)
 {
 	struct synfin_event *slot;
 	bool pushed;
@@ -1088,19 +1094,26 @@ static bool park(struct synfin_event *table, const struct synfin_event *ev)
 	if (slot->cookie == ev->cookie && slot->ts_ns > ev->ts_ns)
 		return false;
 	pushed = slot->cookie && slot->cookie != ev->cookie;
+	if (!slot->cookie)
+		table->used++;
 	*slot = *ev;
 	return pushed;
 }
 
 /* The record parked under cookie, taken out into *ev; false if none. */
-static bool take_parked(struct synfin_event *table, uint64_t cookie, struct synfin_event *ev)
+static bool take_parked(struct parked *table, uint64_t cookie, struct synfin_event *ev)
 {
-	struct synfin_event *slot = parked_slot(table, cookie);
+	struct synfin_event *slot;
 
-	if (!cookie || slot->cookie != cookie)
+	/* mostly empty: no slot's cache line need be touched per summary */
+	if (!cookie || !table->used)
+		return false;
+	slot = parked_slot(table, cookie);
+	if (slot->cookie != cookie)
 		return false;
 	*ev = *slot;
 	slot->cookie = 0;
+	table->used--;
 	return true;
 }
 
@@ -1129,7 +1142,7 @@ static void park_end(struct engine *eng, const struct synfin_event *ev)
 	e->drain = eng->drains;
 	return;
 slot:
-	if (park(eng->pending_tw_end, ev))
+	if (park(&eng->pending_tw_end, ev))
 		eng->ends_pushed_out++;
 }
 
@@ -1138,7 +1151,7 @@ static bool take_end(struct engine *eng, uint64_t cookie, struct synfin_event *e
 {
 	struct early_end *e;
 
-	if (take_parked(eng->pending_tw_end, cookie, ev))
+	if (take_parked(&eng->pending_tw_end, cookie, ev))
 		return true;
 	e = cookie ? idtable_get(&eng->spill_ends, cookie) : NULL;
 	if (!e)
@@ -1231,7 +1244,7 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 	case SYNFIN_EV_TW_START:
 		c = find(eng, ev->cookie);
 		if (!tw_record_apply(eng, c, ev))
-			park(eng->pending_tw, ev); /* its summary comes next */
+			park(&eng->pending_tw, ev); /* its summary comes next */
 		emit_event(eng, c, ev);
 		return;
 	case SYNFIN_EV_TW_END:
@@ -1244,7 +1257,7 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 		c = find(eng, ev->cookie);
 		emit_event(eng, c, ev);
 		if (!tw_record_apply(eng, c, ev))
-			park(eng->pending_tw_fin, ev); /* its summary may come yet */
+			park(&eng->pending_tw_fin, ev); /* its summary may come yet */
 		return;
 	case SYNFIN_EV_RESET_SENT:
 		c = (ev->flags & (SYNFIN_F_NO_SK | SYNFIN_F_TW_SK | SYNFIN_F_REQ_SK |
@@ -1343,7 +1356,7 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 		start.flags = SYNFIN_F_TW_SK |
 			      ((st->flags & SYNFIN_STORY_TW_HZ_UNKNOWN) ? SYNFIN_F_HZ_UNKNOWN : 0);
 		tw_started(c, &start);
-	} else if (take_parked(eng->pending_tw, close.cookie, &parked)) {
+	} else if (take_parked(&eng->pending_tw, close.cookie, &parked)) {
 		tw_started(c, &parked);
 	}
 	merge_identity(c, &close);
@@ -1361,9 +1374,9 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 	/* Its tw sock's records that came before this summary (from the
 	 * spill map they come in any order): the peer's FIN, a re-arm (the
 	 * birth is in the story), the end. */
-	if (take_parked(eng->pending_tw_fin, close.cookie, &parked))
+	if (take_parked(&eng->pending_tw_fin, close.cookie, &parked))
 		tw_record_apply(eng, find(eng, close.cookie), &parked);
-	if (take_parked(eng->pending_tw, close.cookie, &parked))
+	if (take_parked(&eng->pending_tw, close.cookie, &parked))
 		tw_record_apply(eng, find(eng, close.cookie), &parked);
 	if (take_end(eng, close.cookie, &parked))
 		tw_record_apply(eng, find(eng, close.cookie), &parked);

@@ -48,6 +48,9 @@ static uint32_t slot_of(const struct idtable *t, uint64_t id)
 
 void *idtable_get(const struct idtable *t, uint64_t id)
 {
+	/* some tables are empty nearly always: no probe of a cold slot */
+	if (!t->count)
+		return NULL;
 	return t->vals[slot_of(t, id)];
 }
 
