@@ -608,7 +608,10 @@ static void classify_zeek(struct conn *c)
 	}
 done:
 	h[n] = '\0';
-	snprintf(r->conn_state, sizeof(r->conn_state), "%s", state);
+	/* a copy, not snprintf: it ran for every record and showed in the
+	 * profile (the states are Zeek's, 6 characters at most) */
+	strncpy(r->conn_state, state, sizeof(r->conn_state) - 1);
+	r->conn_state[sizeof(r->conn_state) - 1] = '\0';
 #undef PUSH
 #undef LOCAL
 #undef REMOTE
