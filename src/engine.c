@@ -32,6 +32,10 @@
  * summary comes (cookie 0: empty) */
 struct parked {
 	struct synfin_event slot[PENDING_TW];
+	/* which slots hold one: a lookup reads a bit of a hot line, not a
+	 * cold 168-byte slot, as a slot whose summary never came (lost)
+	 * stays taken */
+	uint64_t taken[PENDING_TW / 64];
 	uint32_t used;                /* slots holding a record */
 };
 /* slots of the table of ends waiting for spilled summaries, when empty */
@@ -1077,9 +1081,9 @@ static void emit_event(struct engine *eng, const struct conn *c, const struct sy
 }
 
 /* The slot of table (pending_tw, pending_tw_end or pending_tw_fin) for cookie. */
-static struct synfin_event *parked_slot(struct parked *table, uint64_t cookie)
+static uint32_t parked_index(uint64_t cookie)
 {
-	return &table->slot[idtable_hash(cookie) & (PENDING_TW - 1)];
+	return idtable_hash(cookie) & (PENDING_TW - 1);
 }
 
 /* A tw record parked by cookie in table until its connection's summary
@@ -1091,14 +1095,19 @@ static bool park(struct parked *table, const struct synfin_event *ev)
 	struct synfin_event *slot;
 	bool pushed;
 
+	uint32_t i;
+
 	if (!ev->cookie)
 		return false;
-	slot = parked_slot(table, ev->cookie);
+	i = parked_index(ev->cookie);
+	slot = &table->slot[i];
 	if (slot->cookie == ev->cookie && slot->ts_ns > ev->ts_ns)
 		return false;
 	pushed = slot->cookie && slot->cookie != ev->cookie;
-	if (!slot->cookie)
+	if (!slot->cookie) {
 		table->used++;
+		table->taken[i / 64] |= 1ULL << (i % 64);
+	}
 	*slot = *ev;
 	return pushed;
 }
@@ -1107,16 +1116,21 @@ static bool park(struct parked *table, const struct synfin_event *ev)
 static bool take_parked(struct parked *table, uint64_t cookie, struct synfin_event *ev)
 {
 	struct synfin_event *slot;
+	uint32_t i;
 
 	/* mostly empty: no slot's cache line need be touched per summary */
 	if (!cookie || !table->used)
 		return false;
-	slot = parked_slot(table, cookie);
+	i = parked_index(cookie);
+	if (!(table->taken[i / 64] & (1ULL << (i % 64))))
+		return false;
+	slot = &table->slot[i];
 	if (slot->cookie != cookie)
 		return false;
 	*ev = *slot;
 	slot->cookie = 0;
 	table->used--;
+	table->taken[i / 64] &= ~(1ULL << (i % 64));
 	return true;
 }
 
