@@ -317,7 +317,7 @@ static void full_stats(struct live_stats *s)
 	owner(&c->owner, 77, "java");
 	c->netns = 4026531840u;
 	c->count = 3;
-	c->oldest_s = 2.5;
+	c->oldest_s = 4.5; /* tallied from 3 s on */
 
 	syn_flood(&s->alerts[s->nalerts], false);
 	s->alerts[s->nalerts].since_ns = 987 * SEC + 700000000ULL;
@@ -729,7 +729,7 @@ static void test_stats_json_full(void)
 	CHECK_HAS(out, "\"close_wait\":[{\"netns\":4026531840,\"pid\":5150,"
 		  "\"comm\":\"leaky\",\"count\":45,\"old\":40,\"oldest_s\":330.0,"
 		  "\"peer\":{\"addr\":\"10.0.0.7\",\"port\":5432}},{\"netns\":4026531840,"
-		  "\"pid\":77,\"comm\":\"java\",\"count\":3,\"old\":0,\"oldest_s\":2.5,"
+		  "\"pid\":77,\"comm\":\"java\",\"count\":3,\"old\":0,\"oldest_s\":4.5,"
 		  "\"peer\":null}],");
 	CHECK_HAS(out, "\"alerts\":[{\"kind\":\"syn_flood\",\"state\":\"start\","
 		  "\"ts\":\"2026-11-21T19:21:40.000000000Z\","
