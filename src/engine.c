@@ -33,10 +33,8 @@
 struct parked {
 	struct synfin_event slot[PENDING_TW];
 	/* which slots hold one: a lookup reads a bit of a hot line, not a
-	 * cold 168-byte slot, as a slot whose summary never came (lost)
-	 * stays taken */
+	 * cold 168-byte slot */
 	uint64_t taken[PENDING_TW / 64];
-	uint32_t used;                /* slots holding a record */
 };
 /* slots of the table of ends waiting for spilled summaries, when empty */
 #define SPILL_ENDS_SLOTS 64
@@ -275,7 +273,8 @@ void engine__early_ends(const struct engine *eng, uint64_t *waiting, uint64_t *d
 {
 	*waiting = eng->spill_ends.count;
 	/* and those in the slots: outside a spill nothing drops them */
-	*waiting += eng->pending_tw_end.used;
+	for (uint32_t i = 0; i < PENDING_TW / 64; i++)
+		*waiting += (uint64_t)__builtin_popcountll(eng->pending_tw_end.taken[i]);
 	*dropped = eng->ends_dropped;
 	*pushed_out = eng->ends_pushed_out;
 }
@@ -1094,7 +1093,6 @@ static bool park(struct parked *table, const struct synfin_event *ev)
 {
 	struct synfin_event *slot;
 	bool pushed;
-
 	uint32_t i;
 
 	if (!ev->cookie)
@@ -1104,10 +1102,7 @@ static bool park(struct parked *table, const struct synfin_event *ev)
 	if (slot->cookie == ev->cookie && slot->ts_ns > ev->ts_ns)
 		return false;
 	pushed = slot->cookie && slot->cookie != ev->cookie;
-	if (!slot->cookie) {
-		table->used++;
-		table->taken[i / 64] |= 1ULL << (i % 64);
-	}
+	table->taken[i / 64] |= 1ULL << (i % 64);
 	*slot = *ev;
 	return pushed;
 }
@@ -1118,9 +1113,9 @@ static bool take_parked(struct parked *table, uint64_t cookie, struct synfin_eve
 	struct synfin_event *slot;
 	uint32_t i;
 
-	/* mostly empty: no slot's cache line need be touched per summary */
-	if (!cookie || !table->used)
+	if (!cookie)
 		return false;
+	/* mostly empty: no slot's cache line need be touched per summary */
 	i = parked_index(cookie);
 	if (!(table->taken[i / 64] & (1ULL << (i % 64))))
 		return false;
@@ -1129,7 +1124,6 @@ static bool take_parked(struct parked *table, uint64_t cookie, struct synfin_eve
 		return false;
 	*ev = *slot;
 	slot->cookie = 0;
-	table->used--;
 	table->taken[i / 64] &= ~(1ULL << (i % 64));
 	return true;
 }
