@@ -77,6 +77,8 @@ struct monitor *monitor__new(const struct monitor_opts *opts)
 	if (!m)
 		return NULL;
 	m->opts = *opts;
+	m->cw_age_ns = (uint64_t)opts->detect.cw_age_s * 1000000000ULL;
+	m->cw_min_age_ns = co.close_wait_min_age_ns;
 	m->act = activity__new();
 	m->det = detect__new(&opts->detect);
 	m->stats = calloc(1, sizeof(*m->stats));
@@ -622,8 +624,6 @@ void monitor__poll(struct monitor *m, const struct engine *eng, uint64_t now_ns,
 	ntw = build_tw(m, c, interval_s);
 	m->ncw = 0;
 	m->now_ns = now_ns;
-	m->cw_age_ns = (uint64_t)m->opts.detect.cw_age_s * 1000000000ULL;
-	m->cw_min_age_ns = cw_min_age_ns(&m->opts.detect);
 	engine__foreach_open(eng, tally_open_close_wait, m);
 	tally_census_close_waits(m, c);
 	if (m->kf && kfigures__close_waits(m->kf, tally_kernel_close_wait, m) < 0)
