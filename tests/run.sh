@@ -52,7 +52,10 @@ for t in "$BUILD"/tests/test_*; do
 	run_one "unit/$(basename "$t")" "$UNIT_TIMEOUT" "$t"
 done
 for t in "$ROOT"/tests/integration/test_*.sh; do
-	run_one "integration/$(basename "$t" .sh)" "$IT_TIMEOUT" bash "$t"
+	# a test that needs longer says so in a "# timeout: SECONDS" line
+	limit=$(sed -n 's/^# timeout: *\([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
+	[ "$IT_TIMEOUT" -gt "${limit:-0}" ] && limit=$IT_TIMEOUT
+	run_one "integration/$(basename "$t" .sh)" "$limit" bash "$t"
 done
 
 summary="$passed passed, $failed failed"

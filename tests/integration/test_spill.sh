@@ -22,6 +22,8 @@
 #     map with them, in no order: each end waits for its own record, and
 #     every time_wait record says "killed", and every tw sock synfin saw
 #     born has one (a re-armed tw sock's records in any order included).
+# About 70 s here, more on a loaded VM:
+# timeout: 240
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
