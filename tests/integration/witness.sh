@@ -10,7 +10,28 @@
 # records nothing. Sourced by tests/integration/lib.sh and bench/run.sh.
 
 WITNESS=
-WITNESS_EVENT=sock/inet_sock_set_state
+WITNESS_EVENTS=
+WITNESS_TW_KILL=0
+
+# witness_pid1_threads: a filter for the threads PID 1 has now (or
+# WITNESS_PID, to check the witness on a process of one's own)
+witness_pid1_threads()
+{
+	(cd "/proc/${WITNESS_PID:-1}/task" 2>/dev/null && printf 'common_pid == %s || ' *) | sed 's/ || $//'
+}
+
+# witness_event EVENT FILTER: record EVENT where FILTER holds, in the
+# instance open now
+witness_event()
+{
+	[ -n "$WITNESS" ] || return 0
+	if ! echo "$2" >"$WITNESS/events/$1/filter"; then
+		witness_remove
+		return 0
+	fi
+	WITNESS_EVENTS="$WITNESS_EVENTS $1"
+	echo 1 >"$WITNESS/events/$1/enable"
+}
 
 # witness_open NAME EVENT FILTER: the instance NAME recording EVENT where
 # FILTER holds, on a thread PID 1 has now; nothing without tracefs
@@ -19,16 +40,22 @@ witness_open()
 	local t=/sys/kernel/tracing tids
 	[ -d "$t/instances" ] || t=/sys/kernel/debug/tracing
 	[ -d "$t/instances" ] || return 0
-	tids=$(cd /proc/1/task 2>/dev/null && printf 'common_pid == %s || ' * | sed 's/ || $//')
+	tids=$(witness_pid1_threads)
 	[ -n "$tids" ] || return 0
 	WITNESS=$t/instances/$1
-	WITNESS_EVENT=$2
+	WITNESS_EVENTS=
+	WITNESS_TW_KILL=0
 	mkdir -p "$WITNESS" 2>/dev/null || { WITNESS=; return 0; }
-	if ! echo "($tids) && $3" >"$WITNESS/events/$WITNESS_EVENT/filter"; then
-		witness_remove
-		return 0
-	fi
-	echo 1 >"$WITNESS/events/$WITNESS_EVENT/enable"
+	witness_event "$2" "($tids) && $3"
+}
+
+# witness_tw_timer_fn: the address of tw_timer_handler as a filter takes
+# it; nothing if it is not there or hidden from us (all zeros)
+witness_tw_timer_fn()
+{
+	local fn
+	fn=$(awk '$3 == "tw_timer_handler" { print $1; exit }' /proc/kallsyms 2>/dev/null)
+	[ -n "$fn" ] && [ -n "${fn//0/}" ] && echo "0x$fn"
 }
 
 # witness_start NAME LO HI [all]: record every TCP ->CLOSE (with "all",
@@ -46,34 +73,101 @@ witness_start()
 witness_start_tw()
 {
 	local fn
-	fn=$(awk '$3 == "tw_timer_handler" { print $1; exit }' /proc/kallsyms 2>/dev/null)
-	# none, or hidden from us (all zeros)
-	[ -n "$fn" ] && [ -n "${fn//0/}" ] || return 0
-	witness_open "$1" timer/timer_start "function == 0x$fn"
+	fn=$(witness_tw_timer_fn)
+	[ -n "$fn" ] || return 0
+	witness_open "$1" timer/timer_start "function == $fn"
+}
+
+# witness_add_tw_kill: to the instance open now, add the tw socks killed
+# on PID 1's threads (by a reset, in a softirq there), whose end no BPF
+# program sees. A kill shows only as a cancel of the tw sock's timer,
+# and a cancel names no function, so the starts of every tw sock's timer
+# are recorded too (on every thread) to tell which timers are tw socks'.
+witness_add_tw_kill()
+{
+	local fn tids
+	[ -n "$WITNESS" ] || return 0
+	fn=$(witness_tw_timer_fn)
+	tids=$(witness_pid1_threads)
+	[ -n "$fn" ] && [ -n "$tids" ] || return 0
+	# a start per tw sock, tens of thousands in a burst: 16 MiB a CPU
+	echo 16384 >"$WITNESS/buffer_size_kb" 2>/dev/null
+	WITNESS_TW_KILL=1
+	witness_event timer/timer_start "function == $fn"
+	witness_event timer/timer_cancel "$tids"
 }
 
 # witness_stop FILE: stop recording; FILE gets one line per event recorded,
-# "sport dport newstate" (newstate as TCP_X) for a transition and
-# "tw_timer_start" for a timer, and is empty without a witness
+# "sport dport newstate" (newstate as TCP_X) for a transition,
+# "tw_timer_start" for a timer start (from witness_start_tw) and "tw_kill"
+# for a tw sock killed (from witness_add_tw_kill), and is empty without a
+# witness. A cancel that a start of the same timer follows on the same CPU
+# within 3 us is the re-arm of one call (mod_timer), not a kill.
 witness_stop()
 {
+	local ev
 	: >"$1"
 	[ -n "$WITNESS" ] || return 0
-	echo 0 >"$WITNESS/events/$WITNESS_EVENT/enable"
-	if [ "$WITNESS_EVENT" = timer/timer_start ]; then
-		sed -n 's/.* timer_start: .*/tw_timer_start/p' "$WITNESS/trace" >"$1"
-	else
-		sed -n 's/.* sport=\([0-9]*\) dport=\([0-9]*\) .*newstate=\([A-Z_0-9]*\).*/\1 \2 \3/p' \
-			"$WITNESS/trace" >"$1"
-	fi
+	for ev in $WITNESS_EVENTS; do
+		echo 0 >"$WITNESS/events/$ev/enable"
+	done
+	awk -v tw_kill="$WITNESS_TW_KILL" '
+		function flush_cancel(cpu) {
+			if (cancel[cpu] != "" && (cancel[cpu] in tw_timer)) {
+				print "tw_kill"
+				delete tw_timer[cancel[cpu]]
+			}
+			cancel[cpu] = ""
+		}
+		/^ *#/ { next }
+		{
+			cpu = match($0, /\[[0-9]+\]/) ? substr($0, RSTART + 1, RLENGTH - 2) : ""
+			ts = $0; sub(/: [a-z_]+: .*$/, "", ts); sub(/^.* /, "", ts)
+			timer = $0; sub(/^.* timer=/, "", timer); sub(/ .*$/, "", timer)
+		}
+		/ inet_sock_set_state: / {
+			if (match($0, /sport=[0-9]+ dport=[0-9]+ /) && match($0, /newstate=[A-Z_0-9]+/)) {
+				s = $0; sub(/^.* sport=/, "", s); sub(/ .*$/, "", s)
+				d = $0; sub(/^.* dport=/, "", d); sub(/ .*$/, "", d)
+				n = $0; sub(/^.*newstate=/, "", n); sub(/[^A-Z_0-9].*$/, "", n)
+				print s, d, n
+			}
+			next
+		}
+		/ timer_start: / {
+			if (!tw_kill) { print "tw_timer_start"; next }
+			if (cancel[cpu] == timer && ts - cancel_ts[cpu] <= 0.000003)
+				cancel[cpu] = ""	# a re-arm
+			else
+				flush_cancel(cpu)
+			tw_timer[timer] = 1
+			next
+		}
+		/ timer_cancel: / {
+			flush_cancel(cpu)
+			cancel[cpu] = timer
+			cancel_ts[cpu] = ts
+			next
+		}
+		END { for (c in cancel) flush_cancel(c) }
+	' "$WITNESS/trace" >"$1"
 	witness_remove
 }
 
-# witness_remove: take the instance away, recorded or not (at exit)
+# witness_remove: take the instance away, recorded or not (at exit), and
+# tracefs if the witness mounted it
 witness_remove()
 {
-	[ -n "$WITNESS" ] || return 0
-	echo 0 >"$WITNESS/events/$WITNESS_EVENT/enable" 2>/dev/null
-	rmdir "$WITNESS" 2>/dev/null
-	WITNESS=
+	local ev
+	if [ -n "$WITNESS" ]; then
+		for ev in $WITNESS_EVENTS; do
+			echo 0 >"$WITNESS/events/$ev/enable" 2>/dev/null
+		done
+		rmdir "$WITNESS" 2>/dev/null
+		WITNESS=
+		WITNESS_EVENTS=
+	fi
+	if [ -n "$WITNESS_MOUNTED" ]; then
+		umount "$WITNESS_MOUNTED" 2>/dev/null
+			fi
 }
