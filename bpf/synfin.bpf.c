@@ -132,8 +132,13 @@ struct {
 	__type(value, struct synfin_conn_event);
 } tw_births SEC(".maps");
 
-/* The tw timer last cancelled early on this CPU: a re-arm is a cancel and
- * a start of the same timer, back to back, and is no birth. */
+/* The cookie of the tw sock whose timer was last cancelled early on this
+ * CPU: a re-arm is a cancel and a start of the same tw sock's timer, back
+ * to back (in one mod_timer, interrupts off), and is no birth. The cookie,
+ * not the timer's address: a tw sock killed early is freed, and the next
+ * one born on this CPU mostly gets its memory, and its timer's address.
+ * Taken for a re-arm, that birth went out as a record of its own, which
+ * could come from the spill map after its connection's record. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -1492,6 +1497,13 @@ static __always_inline struct inet_timewait_sock *tw_of_timer(struct timer_list 
 	return (void *)timer - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
 }
 
+/* the tw sock keeps its full socket's cookie (KERNEL-NOTES §2); from a
+ * timer program, where tw is a plain number */
+static __always_inline __u64 tw_cookie(struct inet_timewait_sock *tw)
+{
+	return SF_READ(false, &tw->__tw_common, skc_cookie.counter);
+}
+
 /* direct: tw is BTF-typed (kfree_skb); the timer programs compute it
  * from the timer's address, which leaves the verifier a plain number. */
 static __always_inline bool tw_passes(struct inet_timewait_sock *tw, const bool direct)
@@ -1590,7 +1602,7 @@ static __always_inline bool tw_birth_hold(struct timer_list *timer,
 
 	if (!cancelled)
 		return false;
-	rearm = *cancelled == (__u64)timer;
+	rearm = *cancelled == tw_cookie(tw);
 	*cancelled = 0;
 	if (rearm)
 		return false;
@@ -1640,9 +1652,9 @@ int BPF_PROG(tp_timer_cancel, struct timer_list *timer)
 		__u32 zero = 0;
 		__u64 *cancelled = bpf_map_lookup_elem(&tw_cancelled, &zero);
 
-		/* a start of this timer next is a re-arm */
+		/* a start of this tw sock's timer next is a re-arm */
 		if (cancelled)
-			*cancelled = (__u64)timer;
+			*cancelled = tw_cookie(tw);
 	}
 	e = tw_event(tw, SYNFIN_EV_TW_END, TW_SLOT_END, false);
 	if (!e)
