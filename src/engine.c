@@ -25,8 +25,7 @@
 
 #define DEFAULT_MAX_CONNS 262144
 #define MIN_SLOTS 1024
-/* tw timer starts waiting for their connection's summary (power of 2) */
-#define PENDING_TW 1024
+#define PENDING_TW ENGINE_PARKED_SLOTS
 
 /* tw records held by cookie in fixed slots until their connection's
  * summary comes (cookie 0: empty) */
@@ -121,6 +120,8 @@ struct engine {
 	uint64_t drains;           /* engine__spill_drained calls */
 	uint64_t ends_dropped;     /* ... dropped by them: no record claimed the end */
 	uint64_t ends_pushed_out;  /* ends a later one pushed out of its slot */
+	uint64_t starts_pushed_out; /* ... and tw timer starts (pending_tw) */
+	uint64_t fins_pushed_out;  /* ... and FINs reaching tw socks (pending_tw_fin) */
 };
 
 /* Whether the ring and then the spill map were drained to empty twice
@@ -277,6 +278,12 @@ void engine__early_ends(const struct engine *eng, uint64_t *waiting, uint64_t *d
 		*waiting += (uint64_t)__builtin_popcountll(eng->pending_tw_end.taken[i]);
 	*dropped = eng->ends_dropped;
 	*pushed_out = eng->ends_pushed_out;
+}
+
+void engine__early_tw_pushed_out(const struct engine *eng, uint64_t *starts, uint64_t *fins)
+{
+	*starts = eng->starts_pushed_out;
+	*fins = eng->fins_pushed_out;
 }
 
 uint64_t engine__lost(const struct engine *eng, enum engine_loss why)
@@ -1254,8 +1261,9 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 		return;
 	case SYNFIN_EV_TW_START:
 		c = find(eng, ev->cookie);
-		if (!tw_record_apply(eng, c, ev))
-			park(&eng->pending_tw, ev); /* its summary comes next */
+		/* its summary comes next */
+		if (!tw_record_apply(eng, c, ev) && park(&eng->pending_tw, ev))
+			eng->starts_pushed_out++;
 		emit_event(eng, c, ev);
 		return;
 	case SYNFIN_EV_TW_END:
@@ -1267,8 +1275,9 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 	case SYNFIN_EV_TW_FIN:
 		c = find(eng, ev->cookie);
 		emit_event(eng, c, ev);
-		if (!tw_record_apply(eng, c, ev))
-			park(&eng->pending_tw_fin, ev); /* its summary may come yet */
+		/* its summary may come yet */
+		if (!tw_record_apply(eng, c, ev) && park(&eng->pending_tw_fin, ev))
+			eng->fins_pushed_out++;
 		return;
 	case SYNFIN_EV_RESET_SENT:
 		c = (ev->flags & (SYNFIN_F_NO_SK | SYNFIN_F_TW_SK | SYNFIN_F_REQ_SK |

@@ -224,6 +224,15 @@ uint64_t engine__lost(const struct engine *eng, enum engine_loss why);
  * (-v prints them: most belong to connections synfin never followed). */
 void engine__early_ends(const struct engine *eng, uint64_t *waiting, uint64_t *dropped,
 			uint64_t *pushed_out);
+/* Fixed slots (a power of 2) per kind of tw record (start, FIN, end)
+ * that came before its connection's summary, found by cookie. */
+#define ENGINE_PARKED_SLOTS 1024
+/* tw timer starts and FINs reaching tw socks that came before their
+ * connection's summary and were pushed out of their fixed slot by a later
+ * one before it came. A start lost so costs that connection's measured tw
+ * start (then it is inferred), a FIN its fin_seq_remote; most belong to
+ * connections synfin never followed, which lose nothing. */
+void engine__early_tw_pushed_out(const struct engine *eng, uint64_t *starts, uint64_t *fins);
 
 const char *role_name(enum conn_role r);
 const char *handshake_name(enum handshake_result r);

@@ -293,13 +293,17 @@ static void print_summary(struct app *app)
 			(unsigned long long)r.first_copies, (unsigned long long)r.caught,
 			(unsigned long long)r.others);
 	if (app->opts.verbose) {
-		uint64_t waiting, dropped, pushed;
+		uint64_t waiting, dropped, pushed, starts, fins;
 
 		engine__early_ends(app->eng, &waiting, &dropped, &pushed);
 		fprintf(stderr, "synfin: tw ends before any record of their connection: %llu "
 			"waiting, %llu dropped unclaimed, %llu pushed out of a slot\n",
 			(unsigned long long)waiting, (unsigned long long)dropped,
 			(unsigned long long)pushed);
+		engine__early_tw_pushed_out(app->eng, &starts, &fins);
+		fprintf(stderr, "synfin: tw starts and FINs before any record of their connection, "
+			"pushed out of a slot: %llu starts, %llu FINs\n",
+			(unsigned long long)starts, (unsigned long long)fins);
 	}
 	if (app->opts.verbose && app->census_counted)
 		fprintf(stderr, "synfin: census: %llu walks, %llu dumps that walked the established "

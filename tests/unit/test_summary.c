@@ -4,6 +4,7 @@
  * folds it in summary mode (bpf/synfin.bpf.c: story_note, fold_reset, the
  * retransmit split) must give the same conn and time_wait records. */
 #include "engine_fixture.h"
+#include "idtable.h"
 
 #define MAX_RECS 8
 #define MAX_SOCKS 4
@@ -487,6 +488,40 @@ static void test_tw_ends_before_spilled_burst(void)
 	engine__free(summarized.eng);
 }
 
+/* tw starts and FINs for connections whose summaries have not come, as in
+ * a burst: each waits in its cookie's fixed slot, and one that a later
+ * record of another cookie pushes out is counted, not dropped silently.
+ * A later record of the same socket replaces its own, which costs
+ * nothing. */
+static void test_early_tw_records_pushed_out(void)
+{
+	enum { N = 3 * ENGINE_PARKED_SLOTS };
+	static bool slot_used[ENGINE_PARKED_SLOTS];
+	uint64_t starts, fins;
+	int want = 0;
+
+	begin();
+	for (int i = 0; i < N; i++) {
+		uint64_t cookie = 500000 + (uint64_t)i;
+		uint32_t slot = idtable_hash(cookie) & (ENGINE_PARKED_SLOTS - 1);
+		struct synfin_event e = { .cookie = cookie, .ts_ns = (uint64_t)i * MS,
+					  .flags = SYNFIN_F_TW_SK };
+
+		want += slot_used[slot];
+		slot_used[slot] = true;
+		e.kind = SYNFIN_EV_TW_START;
+		engine__handle(summarized.eng, &e);
+		e.kind = SYNFIN_EV_TW_FIN;
+		engine__handle(summarized.eng, &e);
+		e.ts_ns++; /* the same socket's again */
+		engine__handle(summarized.eng, &e);
+	}
+	engine__early_tw_pushed_out(summarized.eng, &starts, &fins);
+	CHECK(want > 0);
+	CHECK_EQ_INT(starts, want);
+	CHECK_EQ_INT(fins, want);
+	end(0, 0);
+}
 
 /* A burst drained from the spill map hands records over in any order.
  * The orphan's tw sock, born in FIN_WAIT2, gets the peer's FIN: the
@@ -542,6 +577,8 @@ static void test_tw_records_in_any_order(void)
 
 static const struct unit_case cases[] = {
 	{ "summary: client close, retransmits, tw followed", test_client_close_with_retransmits },
+	{ "summary: early tw starts and FINs pushed out are counted",
+	  test_early_tw_records_pushed_out },
 	{ "summary: server passive close", test_server_passive_close },
 	{ "summary: connect refused", test_refused },
 	{ "summary: CLOSING and a linger-0 reset", test_closing_and_reset },
