@@ -229,8 +229,10 @@ sf_check "$T/tw/early/ended" \
 # most bursts: a tw sock killed early, and the next one born on its CPU in
 # its memory (same timer address) taken for its re-arm, whose birth then
 # went out apart and could come after its connection's record, unclaimed.
+# (A tw sock born unseen may also die unseen before the kill: then it is
+# not among the TW, though among the BLIND.)
 sf_check "$T/tw/early/all" "$TW_RECS time_wait records for $TW tw socks ($BLIND born unseen)" \
-	[ $((TW_RECS == TW - BLIND)) = 1 ]
+	[ $((TW_RECS >= TW - BLIND && TW_RECS <= TW)) = 1 ]
 
 tw_burst tw-overflow --spill 2000
 # A tw sock born unseen makes no record, but its end may be among the
