@@ -108,17 +108,21 @@ struct engine {
 	/* ... and so can the peer's FIN reaching it (held likewise) */
 	struct parked pending_tw_fin;
 	/* While records wait in the spill map, which can hold far more of
-	 * them than there are slots above, an end that comes for a socket
-	 * the engine does not know waits here instead (struct early_end), up
-	 * to the spill map's size: in slots, one end would push another out,
-	 * and that connection's time_wait record would say its exit went
-	 * unseen. Its summary may be in the spill map, or on the ring behind
-	 * it when the end came from the spill map: two full drains of both
-	 * (engine__spill_drained) hand it over, or it never comes. */
+	 * them than there are slots above, an end or a FIN that comes for a
+	 * socket the engine does not know waits here instead (struct
+	 * early_tw), up to the spill map's size each: in slots, one would
+	 * push another out by the thousand in a burst, and that connection's
+	 * time_wait record would say its exit went unseen, or its record
+	 * would miss the peer's FIN. Its summary may be in the spill map, or
+	 * on the ring behind it when it came from the spill map: two full
+	 * drains of both (engine__spill_drained) hand it over, or it never
+	 * comes. */
 	struct idtable spill_ends;
-	uint32_t spill_ends_cap;
+	struct idtable spill_fins;
+	uint32_t spill_ends_cap;   /* of each table */
 	uint64_t drains;           /* engine__spill_drained calls */
 	uint64_t ends_dropped;     /* ... dropped by them: no record claimed the end */
+	uint64_t fins_dropped;     /* ... or the FIN */
 	uint64_t ends_pushed_out;  /* ends a later one pushed out of its slot */
 	uint64_t starts_pushed_out; /* ... and tw timer starts (pending_tw) */
 	uint64_t fins_pushed_out;  /* ... and FINs reaching tw socks (pending_tw_fin) */
@@ -164,11 +168,13 @@ static bool tw_timer_dead(const struct engine *eng, const struct tw_timer *t, ui
 	       drained_twice_since(eng, t->cancel_drain);
 }
 
-/* A tw sock's end, as much of it as applying it needs. */
-struct early_end {
+/* A tw sock's end or FIN, as much of it as applying it needs. */
+struct early_tw {
 	uint64_t ts_ns;
 	uint64_t drain;            /* engine.drains when it came */
-	uint32_t reason;           /* SYNFIN_TW_* */
+	uint32_t value;            /* an end's reason (SYNFIN_TW_*), a FIN's seq */
+	uint8_t substate;          /* the tw sock's, as the record gave it */
+	uint8_t tcp_flags;         /* a FIN's segment's */
 };
 
 struct engine *engine__new(const struct engine_opts *opts)
@@ -181,9 +187,11 @@ struct engine *engine__new(const struct engine_opts *opts)
 	if (!eng->opts.max_conns)
 		eng->opts.max_conns = DEFAULT_MAX_CONNS;
 	if (idtable_init(&eng->conns, MIN_SLOTS) || idtable_init(&eng->tws, MIN_SLOTS) ||
-	    idtable_init(&eng->spill_ends, SPILL_ENDS_SLOTS)) {
+	    idtable_init(&eng->spill_ends, SPILL_ENDS_SLOTS) ||
+	    idtable_init(&eng->spill_fins, SPILL_ENDS_SLOTS)) {
 		idtable_free(&eng->conns);
 		idtable_free(&eng->tws);
+		idtable_free(&eng->spill_ends);
 		free(eng);
 		return NULL;
 	}
@@ -200,9 +208,12 @@ void engine__free(struct engine *eng)
 		free(eng->tws.vals[i]);
 	for (uint32_t i = 0; i < eng->spill_ends.nslots; i++)
 		free(eng->spill_ends.vals[i]);
+	for (uint32_t i = 0; i < eng->spill_fins.nslots; i++)
+		free(eng->spill_fins.vals[i]);
 	idtable_free(&eng->conns);
 	idtable_free(&eng->tws);
 	idtable_free(&eng->spill_ends);
+	idtable_free(&eng->spill_fins);
 	free(eng);
 }
 
@@ -211,21 +222,20 @@ void engine__set_spill(struct engine *eng, uint32_t capacity)
 	eng->spill_ends_cap = capacity;
 }
 
-void engine__spill_drained(struct engine *eng)
+/* Drop what waited in t through two drains: no summary claimed it. */
+static void drop_unclaimed(struct engine *eng, struct idtable *t, uint64_t *dropped)
 {
-	struct idtable *t = &eng->spill_ends;
 	struct idtable empty;
 
-	eng->drains++;
 	if (!t->count)
 		return;
 	/* a removal shifts a later entry into this slot: look again */
 	for (uint32_t i = 0; i < t->nslots; i++) {
-		struct early_end *e = t->vals[i];
+		struct early_tw *e = t->vals[i];
 
 		if (!e || !drained_twice_since(eng, e->drain))
 			continue;
-		eng->ends_dropped++;
+		(*dropped)++;
 		idtable_del(t, t->ids[i]);
 		free(e);
 		i--;
@@ -235,6 +245,13 @@ void engine__spill_drained(struct engine *eng)
 		idtable_free(t);
 		*t = empty;
 	}
+}
+
+void engine__spill_drained(struct engine *eng)
+{
+	eng->drains++;
+	drop_unclaimed(eng, &eng->spill_ends, &eng->ends_dropped);
+	drop_unclaimed(eng, &eng->spill_fins, &eng->fins_dropped);
 }
 
 void engine__last_drain(struct engine *eng)
@@ -269,21 +286,34 @@ uint32_t engine__time_wait(const struct engine *eng)
 	return eng->in_tw + eng->tws.count;
 }
 
-void engine__early_ends(const struct engine *eng, uint64_t *waiting, uint64_t *dropped,
-			uint64_t *pushed_out)
+/* How many wait in table's slots and in t: outside a spill nothing drops
+ * those in the slots. */
+static uint64_t early_waiting(const struct parked *table, const struct idtable *t)
 {
-	*waiting = eng->spill_ends.count;
-	/* and those in the slots: outside a spill nothing drops them */
+	uint64_t n = t->count;
+
 	for (uint32_t i = 0; i < PENDING_TW / 64; i++)
-		*waiting += (uint64_t)__builtin_popcountll(eng->pending_tw_end.taken[i]);
-	*dropped = eng->ends_dropped;
-	*pushed_out = eng->ends_pushed_out;
+		n += (uint64_t)__builtin_popcountll(table->taken[i]);
+	return n;
 }
 
-void engine__early_tw_pushed_out(const struct engine *eng, uint64_t *starts, uint64_t *fins)
+void engine__early_ends(const struct engine *eng, struct engine_early *ends)
 {
-	*starts = eng->starts_pushed_out;
-	*fins = eng->fins_pushed_out;
+	ends->waiting = early_waiting(&eng->pending_tw_end, &eng->spill_ends);
+	ends->dropped = eng->ends_dropped;
+	ends->pushed_out = eng->ends_pushed_out;
+}
+
+void engine__early_fins(const struct engine *eng, struct engine_early *fins)
+{
+	fins->waiting = early_waiting(&eng->pending_tw_fin, &eng->spill_fins);
+	fins->dropped = eng->fins_dropped;
+	fins->pushed_out = eng->fins_pushed_out;
+}
+
+uint64_t engine__early_starts_pushed_out(const struct engine *eng)
+{
+	return eng->starts_pushed_out;
 }
 
 uint64_t engine__lost(const struct engine *eng, enum engine_loss why)
@@ -1135,53 +1165,72 @@ static bool take_parked(struct parked *table, uint64_t cookie, struct synfin_eve
 	return true;
 }
 
-/* An end for a socket the engine does not know: if summaries wait in
- * the spill map, its own may be one of them. */
-static void park_end(struct engine *eng, const struct synfin_event *ev)
+/* An end or FIN (ev) for a socket the engine does not know: if summaries
+ * wait in the spill map, its own may be one of them, and it waits in t
+ * (spill_ends or spill_fins). false: it does not (no spill waiting, t
+ * full, or no memory); the caller parks it in a slot instead. */
+static bool park_early(struct engine *eng, struct idtable *t, const struct synfin_event *ev)
 {
-	struct early_end *e;
+	struct early_tw *e;
 
 	if (!ev->cookie || !eng->spill_ends_cap || !eng->opts.spill_waiting ||
-	    !eng->opts.spill_waiting(eng->opts.ctx) ||
-	    eng->spill_ends.count >= eng->spill_ends_cap)
-		goto slot;
-	e = idtable_get(&eng->spill_ends, ev->cookie);
+	    !eng->opts.spill_waiting(eng->opts.ctx) || t->count >= eng->spill_ends_cap)
+		return false;
+	e = idtable_get(t, ev->cookie);
 	if (e && e->ts_ns > ev->ts_ns)
-		return; /* the later end stands: an earlier one was a re-arm's */
+		return true; /* the later stands, as in a slot */
 	if (!e) {
 		e = malloc(sizeof(*e));
-		if (!e || idtable_put(&eng->spill_ends, ev->cookie, e)) {
+		if (!e || idtable_put(t, ev->cookie, e)) {
 			free(e);
-			goto slot;
+			return false;
 		}
 	}
 	e->ts_ns = ev->ts_ns;
-	e->reason = ev->reason;
+	e->value = ev->kind == SYNFIN_EV_TW_FIN ? ev->seq : ev->reason;
+	e->substate = ev->old_state;
+	e->tcp_flags = ev->tcp_flags;
 	e->drain = eng->drains;
-	return;
-slot:
-	if (park(&eng->pending_tw_end, ev))
-		eng->ends_pushed_out++;
+	return true;
 }
 
-/* The end parked for cookie, taken out into *ev; false if none. */
-static bool take_end(struct engine *eng, uint64_t cookie, struct synfin_event *ev)
+/* The record of kind parked for cookie in table or t, taken out into
+ * *ev; false if none. */
+static bool take_early(struct parked *table, struct idtable *t, uint8_t kind, uint64_t cookie,
+		       struct synfin_event *ev)
 {
-	struct early_end *e;
+	struct early_tw *e;
 
-	if (take_parked(&eng->pending_tw_end, cookie, ev))
+	if (take_parked(table, cookie, ev))
 		return true;
-	e = cookie ? idtable_get(&eng->spill_ends, cookie) : NULL;
+	e = cookie ? idtable_get(t, cookie) : NULL;
 	if (!e)
 		return false;
 	memset(ev, 0, sizeof(*ev));
-	ev->kind = SYNFIN_EV_TW_END;
+	ev->kind = kind;
 	ev->cookie = cookie;
 	ev->ts_ns = e->ts_ns;
-	ev->reason = e->reason;
-	idtable_del(&eng->spill_ends, cookie);
+	ev->flags = SYNFIN_F_TW_SK;
+	ev->old_state = ev->new_state = e->substate;
+	if (kind == SYNFIN_EV_TW_FIN) {
+		ev->seq = e->value;
+		ev->tcp_flags = e->tcp_flags;
+	} else {
+		ev->reason = e->value;
+	}
+	idtable_del(t, cookie);
 	free(e);
 	return true;
+}
+
+static bool take_end(struct engine *eng, uint64_t cookie, struct synfin_event *ev)
+{
+	return take_early(&eng->pending_tw_end, &eng->spill_ends, SYNFIN_EV_TW_END, cookie, ev);
+}
+
+static bool take_fin(struct engine *eng, uint64_t cookie, struct synfin_event *ev)
+{
+	return take_early(&eng->pending_tw_fin, &eng->spill_fins, SYNFIN_EV_TW_FIN, cookie, ev);
 }
 
 /* A start, FIN or end of the tw sock of a connection synfin knows (c:
@@ -1269,14 +1318,16 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 	case SYNFIN_EV_TW_END:
 		c = find(eng, ev->cookie);
 		emit_event(eng, c, ev);
-		if (!tw_record_apply(eng, c, ev))
-			park_end(eng, ev);
+		if (!tw_record_apply(eng, c, ev) && !park_early(eng, &eng->spill_ends, ev) &&
+		    park(&eng->pending_tw_end, ev))
+			eng->ends_pushed_out++;
 		return;
 	case SYNFIN_EV_TW_FIN:
 		c = find(eng, ev->cookie);
 		emit_event(eng, c, ev);
 		/* its summary may come yet */
-		if (!tw_record_apply(eng, c, ev) && park(&eng->pending_tw_fin, ev))
+		if (!tw_record_apply(eng, c, ev) && !park_early(eng, &eng->spill_fins, ev) &&
+		    park(&eng->pending_tw_fin, ev))
 			eng->fins_pushed_out++;
 		return;
 	case SYNFIN_EV_RESET_SENT:
@@ -1394,7 +1445,7 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 	/* Its tw sock's records that came before this summary (from the
 	 * spill map they come in any order): the peer's FIN, a re-arm (the
 	 * birth is in the story), the end. */
-	if (take_parked(&eng->pending_tw_fin, close.cookie, &parked))
+	if (take_fin(eng, close.cookie, &parked))
 		tw_record_apply(eng, find(eng, close.cookie), &parked);
 	if (take_parked(&eng->pending_tw, close.cookie, &parked))
 		tw_record_apply(eng, find(eng, close.cookie), &parked);

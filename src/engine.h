@@ -218,21 +218,23 @@ uint32_t engine__live(const struct engine *eng);
 /* Closed connections kept until their TIME_WAIT sock goes. */
 uint32_t engine__time_wait(const struct engine *eng);
 uint64_t engine__lost(const struct engine *eng, enum engine_loss why);
-/* tw sock ends that came before any record of their connection: waiting
- * now (for a spilled one, or in a fixed slot), dropped after two drains
- * with none claiming them, and pushed out of a fixed slot by a later end
- * (-v prints them: most belong to connections synfin never followed). */
-void engine__early_ends(const struct engine *eng, uint64_t *waiting, uint64_t *dropped,
-			uint64_t *pushed_out);
 /* Fixed slots (a power of 2) per kind of tw record (start, FIN, end)
  * that came before its connection's summary, found by cookie. */
 #define ENGINE_PARKED_SLOTS 1024
-/* tw timer starts and FINs reaching tw socks that came before their
- * connection's summary and were pushed out of their fixed slot by a later
- * one before it came. A start lost so costs that connection's measured tw
- * start (then it is inferred), a FIN its fin_seq_remote; most belong to
- * connections synfin never followed, which lose nothing. */
-void engine__early_tw_pushed_out(const struct engine *eng, uint64_t *starts, uint64_t *fins);
+/* tw records that came before any record of their connection: waiting
+ * now (for a spilled one, in a table up to --spill of them, or in one of
+ * the fixed slots), dropped after two drains with none claiming them, and
+ * pushed out of a fixed slot by a later one (-v prints them: most belong
+ * to connections synfin never followed, which lose nothing). An end lost
+ * so leaves that connection's time_wait exit unknown, a FIN its
+ * fin_seq_remote, a start its TIME_WAIT start (then inferred). */
+struct engine_early {
+	uint64_t waiting, dropped, pushed_out;
+};
+void engine__early_ends(const struct engine *eng, struct engine_early *ends);
+void engine__early_fins(const struct engine *eng, struct engine_early *fins);
+/* Starts wait only in slots: a start comes just before its summary. */
+uint64_t engine__early_starts_pushed_out(const struct engine *eng);
 
 const char *role_name(enum conn_role r);
 const char *handshake_name(enum handshake_result r);

@@ -251,6 +251,15 @@ static uint64_t lost_total(const struct app *app)
 	       app->reported_recursion + app->reported_monitor;
 }
 
+/* -v: one kind of tw record that came before its connection's record */
+static void print_early(const char *what, const struct engine_early *e)
+{
+	fprintf(stderr, "synfin: tw %s before any record of their connection: %llu waiting, "
+		"%llu dropped unclaimed, %llu pushed out of a slot\n", what,
+		(unsigned long long)e->waiting, (unsigned long long)e->dropped,
+		(unsigned long long)e->pushed_out);
+}
+
 static void print_summary(struct app *app)
 {
 	static const char *const kinds[SYNFIN_EV_MAX] = {
@@ -293,17 +302,15 @@ static void print_summary(struct app *app)
 			(unsigned long long)r.first_copies, (unsigned long long)r.caught,
 			(unsigned long long)r.others);
 	if (app->opts.verbose) {
-		uint64_t waiting, dropped, pushed, starts, fins;
+		struct engine_early ends, fins;
 
-		engine__early_ends(app->eng, &waiting, &dropped, &pushed);
-		fprintf(stderr, "synfin: tw ends before any record of their connection: %llu "
-			"waiting, %llu dropped unclaimed, %llu pushed out of a slot\n",
-			(unsigned long long)waiting, (unsigned long long)dropped,
-			(unsigned long long)pushed);
-		engine__early_tw_pushed_out(app->eng, &starts, &fins);
-		fprintf(stderr, "synfin: tw starts and FINs before any record of their connection, "
-			"pushed out of a slot: %llu starts, %llu FINs\n",
-			(unsigned long long)starts, (unsigned long long)fins);
+		engine__early_ends(app->eng, &ends);
+		engine__early_fins(app->eng, &fins);
+		print_early("ends", &ends);
+		print_early("FINs", &fins);
+		fprintf(stderr, "synfin: tw starts before any record of their connection: "
+			"%llu pushed out of a slot\n",
+			(unsigned long long)engine__early_starts_pushed_out(app->eng));
 	}
 	if (app->opts.verbose && app->census_counted)
 		fprintf(stderr, "synfin: census: %llu walks, %llu dumps that walked the established "

@@ -132,7 +132,10 @@ sf_check "$T/overflow/in-band" "in-band ringbuf_full total $lost_inband, summary
 # whose tw sock has no time_wait record), BLIND (client ends
 # closed unseen: no record of their tw sock can follow), BLIND_KILLS (tw
 # socks killed unseen, by a reset in a softirq on PID 1's threads: no
-# record of their end can come), SPILLED, LOST_TW (tw_end records lost).
+# record of their end can come), BLIND_REARMS (tw socks re-armed there: a
+# FIN reaching one unseen), NO_FIN (client records whose tw sock was
+# followed and that lack the peer's FIN), SPILLED, LOST_TW (tw_end records
+# lost).
 # With TW_STOPPED_CHURN=1 synfin is stopped before the churn, not after it.
 tw_burst()
 {
@@ -156,6 +159,7 @@ tw_burst()
 	# a client end's ->CLOSE (dport 1000) is its tw sock's birth
 	BLIND=$(awk '$2 == 1000 && $3 == "TCP_CLOSE"' "$SF_TMP/$name.blind" | grep -c .)
 	BLIND_KILLS=$(grep -c '^tw_kill$' "$SF_TMP/$name.blind")
+	BLIND_REARMS=$(grep -c '^tw_rearm$' "$SF_TMP/$name.blind")
 	if [ "${TW_STOPPED_CHURN:-0}" != 1 ]; then
 		sleep 1	# the churn's records drained
 		kill -STOP "$SF_SYNFIN_PID"
@@ -184,6 +188,9 @@ tw_burst()
 		<(jq -r 'select(.type == "conn" and .time_wait.source == "measured") | .id' "$SF_OUT" | sort) \
 		<(jq -r 'select(.type == "time_wait") | .id' "$SF_OUT" | sort))
 	UNENDED=$(grep -c . <<<"$UNENDED_IDS")
+	# every server closes, so every client's tw sock gets the peer's FIN
+	NO_FIN=$(jq -c 'select(.type == "conn" and .role == "client" and
+		.time_wait.source == "measured" and .wave.fin_seq_remote == null)' "$SF_OUT" | grep -c .)
 	# what the next look at a rare failure of tw/early/ended needs, as CI
 	# keeps no files: the first few such connections, and their place in
 	# the output (tw-overflow loses ends by design)
@@ -198,7 +205,8 @@ tw_burst()
 	echo "  $name: $(grep '^synfin: tw ends before' "$SF_ERR")"
 	echo "  $name: $TW tw socks killed at once, $TW_RECS time_wait records," \
 		"($KILLED killed), $UNENDED not ended, spilled=$SPILLED tw_end lost=$LOST_TW," \
-		"$BLIND born unseen, $BLIND_KILLS killed unseen"
+		"$BLIND born unseen, $BLIND_KILLS killed unseen, $NO_FIN without the peer's FIN" \
+		"($BLIND_REARMS re-armed unseen)"
 }
 
 tw_burst tw-absorbed
@@ -208,6 +216,12 @@ sf_check "$T/tw/absorbed/spilled" "spilled='$SPILLED' for a burst of $TW tw ends
 	[ "${SPILLED:-0}" -gt 0 ]
 sf_check "$T/tw/absorbed/all" "$TW_RECS time_wait records for $TW tw socks ($BLIND born unseen), $LOST_TW lost" \
 	[ $((TW_RECS == TW - BLIND && LOST_TW == 0)) = 1 ]
+# The peer's FIN reaching each client's tw sock: all but those re-armed
+# unseen, and a residual of 0-2 a burst (0.1% of the tw socks allowed) whose
+# tw sock's later records never reached synfin, with no loss counted:
+# their cause is not known yet.
+sf_check "$T/tw/absorbed/fins" "$NO_FIN client records without the peer's FIN ($BLIND_REARMS re-armed unseen, $((TW / 1000)) allowed)" \
+	[ "$NO_FIN" -le $((BLIND_REARMS + TW / 1000)) ]
 
 # the churn's records and its tw socks' ends all fit in the spill map:
 # about 3.5 per tw sock (both ends' records, the end), 160,000 for the
@@ -233,6 +247,11 @@ sf_check "$T/tw/early/ended" \
 # not among the TW, though among the BLIND.)
 sf_check "$T/tw/early/all" "$TW_RECS time_wait records for $TW tw socks ($BLIND born unseen)" \
 	[ $((TW_RECS >= TW - BLIND && TW_RECS <= TW)) = 1 ]
+# Before FINs waited for their spilled records by cookie, as ends do, 4,000
+# to 5,000 of ~25,000 records per burst lacked the peer's FIN (pushed out of
+# 1,024 slots). The same residual as tw/absorbed/fins.
+sf_check "$T/tw/early/fins" "$NO_FIN client records without the peer's FIN ($BLIND_REARMS re-armed unseen, $((TW / 1000)) allowed)" \
+	[ "$NO_FIN" -le $((BLIND_REARMS + TW / 1000)) ]
 
 tw_burst tw-overflow --spill 2000
 # A tw sock born unseen makes no record, but its end may be among the

@@ -99,10 +99,12 @@ witness_add_tw_kill()
 
 # witness_stop FILE: stop recording; FILE gets one line per event recorded,
 # "sport dport newstate" (newstate as TCP_X) for a transition,
-# "tw_timer_start" for a timer start (from witness_start_tw) and "tw_kill"
-# for a tw sock killed (from witness_add_tw_kill), and is empty without a
-# witness. A cancel that a start of the same timer follows on the same CPU
-# within 3 us is the re-arm of one call (mod_timer), not a kill.
+# "tw_timer_start" for a timer start (from witness_start_tw), and "tw_kill"
+# for a tw sock killed and "tw_rearm" for one re-armed (from
+# witness_add_tw_kill), and is empty without a witness. A cancel that a
+# start of the same timer follows on the same CPU within 3 us is the
+# re-arm of one call (mod_timer), not a kill: a FIN reaching a FIN_WAIT2
+# tw sock, or sent again to one in TIME_WAIT.
 witness_stop()
 {
 	local ev
@@ -136,9 +138,10 @@ witness_stop()
 		}
 		/ timer_start: / {
 			if (!tw_kill) { print "tw_timer_start"; next }
-			if (cancel[cpu] == timer && ts - cancel_ts[cpu] <= 0.000003)
-				cancel[cpu] = ""	# a re-arm
-			else
+			if (cancel[cpu] == timer && ts - cancel_ts[cpu] <= 0.000003) {
+				print "tw_rearm"	# a FIN reached it, unseen
+				cancel[cpu] = ""
+			} else
 				flush_cancel(cpu)
 			tw_timer[timer] = 1
 			next
