@@ -721,6 +721,17 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 	r->srtt_us = ev->srtt_us;
 	close_verdict(c, ev, old);
 	close_bytes(c, ev, old);
+	/* A FIN that reaches a tw sock born in FIN_WAIT2 at once, on another
+	 * CPU, can change its substate before its birth is read (it is
+	 * hashed before its timer starts): a birth in TIME_WAIT from a socket
+	 * the peer's FIN had not reached. That FIN's own record follows and
+	 * tells the wave, as for any birth in FIN_WAIT2; taken as it read,
+	 * the record went out at once without the peer's FIN. */
+	if (eng->opts.tw_fin_visible && r->tw.measured && r->tw.kind == TW_KIND_TIME_WAIT &&
+	    old == SYNFIN_TCP_FIN_WAIT2 && !r->wave.remote_fin) {
+		r->tw.kind = TW_KIND_FIN_WAIT2;
+		r->span[SYNFIN_TCP_TIME_WAIT].enter_ns = 0;
+	}
 	infer_time_wait(c, ev, old);
 	classify_zeek(c);
 	/* Its tw sock lives on for up to 60 s: keep the entry to report when
