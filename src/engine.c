@@ -726,9 +726,11 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 	 * hashed before its timer starts): a birth in TIME_WAIT from a socket
 	 * the peer's FIN had not reached. That FIN's own record follows and
 	 * tells the wave, as for any birth in FIN_WAIT2; taken as it read,
-	 * the record went out at once without the peer's FIN. */
+	 * the record went out at once without the peer's FIN. (Not for a
+	 * destroy standing in for a missed close: that one says nothing of
+	 * the FIN.) */
 	if (eng->opts.tw_fin_visible && r->tw.measured && r->tw.kind == TW_KIND_TIME_WAIT &&
-	    old == SYNFIN_TCP_FIN_WAIT2 && !r->wave.remote_fin) {
+	    old == SYNFIN_TCP_FIN_WAIT2 && !r->wave.remote_fin && ev->kind != SYNFIN_EV_DESTROY) {
 		r->tw.kind = TW_KIND_FIN_WAIT2;
 		r->span[SYNFIN_TCP_TIME_WAIT].enter_ns = 0;
 	}
