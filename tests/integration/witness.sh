@@ -55,7 +55,9 @@ witness_tw_timer_fn()
 {
 	local fn
 	fn=$(awk '$3 == "tw_timer_handler" { print $1; exit }' /proc/kallsyms 2>/dev/null)
-	[ -n "$fn" ] && [ -n "${fn//0/}" ] && echo "0x$fn"
+	if [ -n "$fn" ] && [ -n "${fn//0/}" ]; then
+		echo "0x$fn"
+	fi
 }
 
 # witness_start NAME LO HI [all]: record every TCP ->CLOSE (with "all",
@@ -157,20 +159,15 @@ witness_stop()
 	witness_remove
 }
 
-# witness_remove: take the instance away, recorded or not (at exit), and
-# tracefs if the witness mounted it
+# witness_remove: take the instance away, recorded or not (at exit)
 witness_remove()
 {
 	local ev
-	if [ -n "$WITNESS" ]; then
-		for ev in $WITNESS_EVENTS; do
-			echo 0 >"$WITNESS/events/$ev/enable" 2>/dev/null
-		done
-		rmdir "$WITNESS" 2>/dev/null
-		WITNESS=
-		WITNESS_EVENTS=
-	fi
-	if [ -n "$WITNESS_MOUNTED" ]; then
-		umount "$WITNESS_MOUNTED" 2>/dev/null
-			fi
+	[ -n "$WITNESS" ] || return 0
+	for ev in $WITNESS_EVENTS; do
+		echo 0 >"$WITNESS/events/$ev/enable" 2>/dev/null
+	done
+	rmdir "$WITNESS" 2>/dev/null
+	WITNESS=
+	WITNESS_EVENTS=
 }
