@@ -198,7 +198,8 @@ tw_burst()
 	for id in $(head -n 3 <<<"$UNENDED_IDS"); do
 		echo "  $name: not ended: line $(grep -n "\"id\":$id," "$SF_OUT" | head -n 1 |
 			cut -d: -f1) of $(wc -l <"$SF_OUT"): $(grep "\"id\":$id," "$SF_OUT" | head -n 1 |
-			jq -c '[.lport, .raddr, .start, .ts, .wave.fin_wait1_ms, .wave.fin_wait2_ms, .last_state]')"
+			jq -c '[.lport, .raddr, .start, .ts, .wave.fin_wait1_ms, .wave.fin_wait2_ms, .last_state,
+				.time_wait.state, .wave.fin_seq_remote]')"
 	done
 	SPILLED=$(sf_summary "$SF_ERR" spilled)
 	LOST_TW=$(lost_kind tw_end)
