@@ -25,15 +25,14 @@
 
 #define DEFAULT_MAX_CONNS 262144
 #define MIN_SLOTS 1024
-#define PENDING_TW ENGINE_PARKED_SLOTS
 
 /* tw records held by cookie in fixed slots until their connection's
  * summary comes (cookie 0: empty) */
 struct parked {
-	struct synfin_event slot[PENDING_TW];
+	struct synfin_event slot[ENGINE_PARKED_SLOTS];
 	/* which slots hold one: a lookup reads a bit of a hot line, not a
 	 * cold 168-byte slot */
-	uint64_t taken[PENDING_TW / 64];
+	uint64_t taken[ENGINE_PARKED_SLOTS / 64];
 };
 /* slots of the table of ends waiting for spilled summaries, when empty */
 #define SPILL_ENDS_SLOTS 64
@@ -292,7 +291,7 @@ static uint64_t early_waiting(const struct parked *table, const struct idtable *
 {
 	uint64_t n = t->count;
 
-	for (uint32_t i = 0; i < PENDING_TW / 64; i++)
+	for (uint32_t i = 0; i < ENGINE_PARKED_SLOTS / 64; i++)
 		n += (uint64_t)__builtin_popcountll(table->taken[i]);
 	return n;
 }
@@ -1132,7 +1131,7 @@ static void emit_event(struct engine *eng, const struct conn *c, const struct sy
 /* The slot of table (pending_tw, pending_tw_end or pending_tw_fin) for cookie. */
 static uint32_t parked_index(uint64_t cookie)
 {
-	return idtable_hash(cookie) & (PENDING_TW - 1);
+	return idtable_hash(cookie) & (ENGINE_PARKED_SLOTS - 1);
 }
 
 /* A tw record parked by cookie in table until its connection's summary
@@ -1236,6 +1235,19 @@ static bool take_early(struct parked *table, struct idtable *t, uint8_t kind, ui
 	return true;
 }
 
+/* A tw record (ev) for a socket the engine does not know yet, to wait for
+ * its summary: by cookie in t while records wait in the spill map (t NULL:
+ * never, as a start comes just before its summary), else in table's
+ * slots, counting one it pushes out of its slot. */
+static void park_tw(struct engine *eng, struct idtable *t, struct parked *table,
+		    uint64_t *pushed_out, const struct synfin_event *ev)
+{
+	if (t && park_early(eng, t, ev))
+		return;
+	if (park(table, ev))
+		(*pushed_out)++;
+}
+
 static bool take_end(struct engine *eng, uint64_t cookie, struct synfin_event *ev)
 {
 	return take_early(&eng->pending_tw_end, &eng->spill_ends, SYNFIN_EV_TW_END, cookie, ev);
@@ -1324,24 +1336,24 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 	case SYNFIN_EV_TW_START:
 		c = find(eng, ev->cookie);
 		/* its summary comes next */
-		if (!tw_record_apply(eng, c, ev) && park(&eng->pending_tw, ev))
-			eng->starts_pushed_out++;
+		if (!tw_record_apply(eng, c, ev))
+			park_tw(eng, NULL, &eng->pending_tw, &eng->starts_pushed_out, ev);
 		emit_event(eng, c, ev);
 		return;
 	case SYNFIN_EV_TW_END:
 		c = find(eng, ev->cookie);
 		emit_event(eng, c, ev);
-		if (!tw_record_apply(eng, c, ev) && !park_early(eng, &eng->spill_ends, ev) &&
-		    park(&eng->pending_tw_end, ev))
-			eng->ends_pushed_out++;
+		if (!tw_record_apply(eng, c, ev))
+			park_tw(eng, &eng->spill_ends, &eng->pending_tw_end, &eng->ends_pushed_out,
+				ev);
 		return;
 	case SYNFIN_EV_TW_FIN:
 		c = find(eng, ev->cookie);
 		emit_event(eng, c, ev);
 		/* its summary may come yet */
-		if (!tw_record_apply(eng, c, ev) && !park_early(eng, &eng->spill_fins, ev) &&
-		    park(&eng->pending_tw_fin, ev))
-			eng->fins_pushed_out++;
+		if (!tw_record_apply(eng, c, ev))
+			park_tw(eng, &eng->spill_fins, &eng->pending_tw_fin, &eng->fins_pushed_out,
+				ev);
 		return;
 	case SYNFIN_EV_RESET_SENT:
 		c = (ev->flags & (SYNFIN_F_NO_SK | SYNFIN_F_TW_SK | SYNFIN_F_REQ_SK |
