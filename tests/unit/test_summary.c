@@ -431,14 +431,11 @@ static void tw_end_to_summarized(uint64_t cookie, uint64_t ts)
 	engine__handle(summarized.eng, &e);
 }
 
-/* A burst: more summaries spilled than the engine's fixed slots for early
- * ends, and every tw sock's end through the ring before them. Each end
- * still waits for its own summary; one the drain did not claim is
- * dropped with it. */
-static void test_tw_ends_before_spilled_burst(void)
+/* A burst's set-up: n clients close, each an orphan whose tw sock is born
+ * in tw_substate, with their summaries held in held[] (spilled) and a
+ * summary-mode engine that knows records wait in the spill map. */
+static void begin_spilled_burst(struct synfin_conn_event *held, int n, uint8_t tw_substate)
 {
-	enum { N = 3000 };
-	static struct synfin_conn_event held[N];
 	struct engine_opts o = { .on_conn = side_conn, .on_time_wait = side_tw,
 				 .follow_tw = true, .tw_fin_visible = true,
 				 .spill_waiting = spill_always_waiting, .ctx = &summarized };
@@ -447,12 +444,25 @@ static void test_tw_ends_before_spilled_burst(void)
 	begin();
 	engine__free(summarized.eng);
 	summarized.eng = engine__new(&o);
-	engine__set_spill(summarized.eng, N);
-	for (int i = 0; i < N; i++) {
+	engine__set_spill(summarized.eng, (uint32_t)n);
+	for (int i = 0; i < n; i++) {
 		c.cookie = 1000 + (uint64_t)i;
-		client_closes_summary_held(&c, (uint64_t)i * MS, SYNFIN_TCP_TIME_WAIT);
+		client_closes_summary_held(&c, (uint64_t)i * MS, tw_substate);
 		held[i] = folder.held;
 	}
+}
+
+/* A burst: more summaries spilled than the engine's fixed slots for early
+ * ends, and every tw sock's end through the ring before them. Each end
+ * still waits for its own summary; one the drain did not claim is
+ * dropped with it. */
+static void test_tw_ends_before_spilled_burst(void)
+{
+	enum { N = 3000 };
+	static struct synfin_conn_event held[N];
+	struct sk c = client;
+
+	begin_spilled_burst(held, N, SYNFIN_TCP_TIME_WAIT);
 	for (int i = 0; i < N; i++) {
 		c.cookie = 1000 + (uint64_t)i;
 		other(&c, SYNFIN_EV_TW_END, (uint64_t)i * MS + 60303 * MS,
@@ -537,21 +547,10 @@ static void test_tw_fins_before_spilled_burst(void)
 {
 	enum { N = 3 * ENGINE_PARKED_SLOTS };
 	static struct synfin_conn_event held[N];
-	struct engine_opts o = { .on_conn = side_conn, .on_time_wait = side_tw,
-				 .follow_tw = true, .tw_fin_visible = true,
-				 .spill_waiting = spill_always_waiting, .ctx = &summarized };
 	struct engine_early fins;
 	struct sk c = client;
 
-	begin();
-	engine__free(summarized.eng);
-	summarized.eng = engine__new(&o);
-	engine__set_spill(summarized.eng, N);
-	for (int i = 0; i < N; i++) {
-		c.cookie = 1000 + (uint64_t)i;
-		client_closes_summary_held(&c, (uint64_t)i * MS, SYNFIN_TCP_FIN_WAIT2);
-		held[i] = folder.held;
-	}
+	begin_spilled_burst(held, N, SYNFIN_TCP_FIN_WAIT2);
 	for (int i = 0; i < N; i++) {
 		c.cookie = 1000 + (uint64_t)i;
 		other(&c, SYNFIN_EV_TW_FIN, (uint64_t)i * MS + 400 * MS, SYNFIN_TCP_TIME_WAIT,
