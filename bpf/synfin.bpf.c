@@ -1505,10 +1505,10 @@ static __always_inline struct inet_timewait_sock *tw_of_timer(struct timer_list 
  * readers take. The timer programs compute tw from the timer's address,
  * a plain number to the verifier. Reading it field by field, a probe read
  * each (15 for a birth), took a birth about 525 ns; one probe read of the
- * head and plain loads from the copy take about 230. The room is this
- * build's head (141 bytes) with spare for kernels whose head is larger. */
+ * head and plain loads from the copy take about 230. The loader attaches
+ * no tw program where the head is larger than the room (loader.c). */
 struct tw_head {
-	__u8 raw[256];
+	__u8 raw[SYNFIN_TW_HEAD_MAX];
 };
 
 static __always_inline struct inet_timewait_sock *tw_head_read(const void *tw,
@@ -1517,7 +1517,8 @@ static __always_inline struct inet_timewait_sock *tw_head_read(const void *tw,
 	__u32 len = bpf_core_field_offset(struct inet_timewait_sock, tw_substate) +
 		    bpf_core_field_size(struct inet_timewait_sock, tw_substate);
 
-	/* a constant after relocation: the verifier drops the dead branch */
+	/* a constant after relocation: the verifier drops the dead branch;
+	 * the loader checked it against the kernel's BTF */
 	if (len > sizeof(h->raw) || bpf_probe_read_kernel(h->raw, len, tw))
 		return NULL;
 	return (struct inet_timewait_sock *)h->raw;

@@ -103,6 +103,39 @@ static bool kfree_skb_has_rx_sk(const struct btf *btf)
 	return t && btf_is_func_proto(t) && btf_vlen(t) == 5;
 }
 
+/* The TIME_WAIT programs copy a tw sock's head, through tw_substate, into
+ * SYNFIN_TW_HEAD_MAX bytes (synfin.bpf.c, tw_head_read). Where it is
+ * larger they would read nothing, and every tw record would be lost
+ * unseen: such a kernel gets no tw hooks, as one without the handler. */
+static bool tw_head_fits(const struct btf *btf)
+{
+	const char *limit = getenv("SYNFIN_TW_HEAD_LIMIT");
+	long room = SYNFIN_TW_HEAD_MAX;
+	const struct btf_member *m;
+	const struct btf_type *t;
+	int id;
+
+	/* the tests' way to take the path of a kernel whose head is larger */
+	if (limit && atol(limit) < room)
+		room = atol(limit);
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, "inet_timewait_sock", BTF_KIND_STRUCT);
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	m = btf_members(t);
+	for (uint32_t i = 0; i < btf_vlen(t); i++, m++) {
+		long size;
+
+		if (strcmp(btf__name_by_offset(btf, m->name_off), "tw_substate"))
+			continue;
+		size = btf__resolve_size(btf, m->type);
+		return size > 0 && btf_member_bit_offset(t, i) / 8 + size <= room;
+	}
+	return false;
+}
+
 /* Tracing programs may use hash maps that allocate as they fill from 6.1
  * on, when the BPF memory allocator (struct bpf_mem_alloc) came in; before
  * that the verifier wants them preallocated. */
@@ -257,6 +290,11 @@ static void configure(struct synfin_bpf *skel, const struct synfin_options *opts
 	/* wake the consumer early only when a quarter of the ring is used */
 	ro->wakeup_bytes = (uint64_t)opts->ringbuf_mb * 1024 * 1024 / 4;
 	ro->tw_timer_fn = opts->no_timewait ? 0 : kallsyms_lookup("tw_timer_handler");
+	if (ro->tw_timer_fn && !classic && !tw_head_fits(vmlinux)) {
+		fprintf(stderr, "synfin: TIME_WAIT exits not measured: this kernel's "
+			"tw sock head is larger than the TIME_WAIT programs' copy\n");
+		ro->tw_timer_fn = 0;
+	}
 	ro->task_stack_size = classic ? 0 : task_stack_size(vmlinux);
 	if (opts->verbose && !classic)
 		fprintf(stderr, "synfin: nesting level from %s\n", ro->task_stack_size ?
@@ -383,7 +421,8 @@ int loader__open(const struct synfin_options *opts, struct loader **out)
 	if (!ld->timewait && opts->verbose)
 		fprintf(stderr, "synfin: TIME_WAIT exits not measured (%s)\n",
 			opts->no_timewait ? "--no-timewait" : ld->classic ?
-			"classic tracepoints" : "tw_timer_handler not in /proc/kallsyms");
+			"classic tracepoints" :
+			"no tw_timer_handler in /proc/kallsyms, or a tw sock head too large");
 	*out = ld;
 	return 0;
 cleanup:

@@ -204,6 +204,11 @@ struct synfin_spill_key {
 #define SYNFIN_CNT_CW_UNMARKED    (SYNFIN_CNT_OPENS_ACTIVE + 7) /* + parity */
 #define SYNFIN_CNT_MAX            (SYNFIN_CNT_OPENS_ACTIVE + 9)
 
+/* The TIME_WAIT programs copy a tw sock's head (struct inet_timewait_sock
+ * through tw_substate: 141 bytes on 6.18) into a buffer of this size; the
+ * loader leaves them out on a kernel whose head is larger. */
+#define SYNFIN_TW_HEAD_MAX 256
+
 /* The live figures (summary mode, detectors or top on). Sending a record
  * at every handshake and every CLOSE_WAIT only for them cost as much as
  * the summaries themselves, so the kernel keeps them in maps that user

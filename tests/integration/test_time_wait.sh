@@ -13,7 +13,10 @@
 #     ring before the ->CLOSE: the tw sock still names its connection;
 #  e. a. again under --no-timewait: no timer or kfree_skb program is
 #     attached, and the conn record says its TIME_WAIT was inferred and
-#     will not be followed.
+#     will not be followed;
+#  f. the same where the kernel's tw sock head would not fit the tw
+#     programs' copy (SYNFIN_TW_HEAD_LIMIT lowers the room): no tw hooks,
+#     said on stderr, TIME_WAIT inferred.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -154,26 +157,39 @@ sf_expect "$T/d/client" "$(sf_records $CTD)" \
 	'.time_wait.exit_followed == true'
 sf_synfin_stop || sf_fail "$T/d/stop" "synfin --no-alerts did not exit 0 on SIGINT"
 
+# no_tw_hooks NAME PORT NOTE [SYNFIN-ARGS...]: a. with synfin started with
+# ARGS, which must attach no tw program and say NOTE on stderr
+no_tw_hooks()
+{
+	local name=$1 port=$2 note=$3 ids progs ct
+	shift 3
+	sf_start "$name" "$@"
+	ids=$(awk '/^prog_id:/ {print $2}' /proc/"$SF_SYNFIN_PID"/fdinfo/* 2>/dev/null | sort -un | paste -sd,)
+	progs=$(bpftool prog show -j 2>/dev/null |
+		jq -r --argjson ids "[${ids:-}]" '[.[] | select(.id as $i | $ids | index($i)) | .name] | sort | join(" ")')
+	sf_check "$name/hooks" "synfin $* attached: $progs" \
+		eval '[[ " $progs " == *" tp_state "* && " $progs " != *" tp_timer_"* && " $progs " != *" tp_kfree_skb "* ]]'
+	sf_check "$name/says" "no note of it on stderr: $(head -c 300 "$SF_ERR")" \
+		grep -qF "$note" "$SF_ERR"
+	sf_pair "$name" "$SF_S4" "$port" --wait-eof --send 1000 -- --recv 1000 --close-first
+	ct="$SF_NETNS_C $SF_C4 $CP $SF_S4 $port"
+	sf_wait_records 5 "$ct"
+	# A server slow to close (seen: 3.4 ms) lets the ACK of the client's FIN
+	# come alone: the orphan then goes to a tw sock in FIN_WAIT2 before the
+	# server's FIN, and with no tw hooks nothing tells of the FIN after.
+	# shellcheck disable=SC2086
+	sf_expect "$name/client" "$(sf_records $ct)" \
+		'.close.initiator == "local"' \
+		'.time_wait.state == "time_wait" or (.time_wait.state == "fin_wait2" and .wave.fin_seq_remote == null)' \
+		'.time_wait.source == "inferred"' '.time_wait.exit_followed == false' \
+		'.time_wait.expected_ms >= 59000 and .time_wait.expected_ms <= 61000'
+	sf_synfin_stop || sf_fail "$name/stop" "synfin $* did not exit 0 on SIGINT"
+}
+
 # --- e. a. under --no-timewait -------------------------------------------------------
-sf_start "$T/e" --no-timewait -v
-ids=$(awk '/^prog_id:/ {print $2}' /proc/"$SF_SYNFIN_PID"/fdinfo/* 2>/dev/null | sort -un | paste -sd,)
-progs=$(bpftool prog show -j 2>/dev/null |
-	jq -r --argjson ids "[${ids:-}]" '[.[] | select(.id as $i | $ids | index($i)) | .name] | sort | join(" ")')
-sf_check "$T/e/hooks" "synfin --no-timewait attached: $progs" \
-	eval '[[ " $progs " == *" tp_state "* && " $progs " != *" tp_timer_"* && " $progs " != *" tp_kfree_skb "* ]]'
-sf_check "$T/e/says" "no note of it on stderr: $(head -c 300 "$SF_ERR")" \
-	grep -q 'TIME_WAIT exits not measured (--no-timewait)' "$SF_ERR"
-sf_pair "$T/e" "$SF_S4" 5705 --wait-eof --send 1000 -- --recv 1000 --close-first
-CTE="$SF_NETNS_C $SF_C4 $CP $SF_S4 5705"
-sf_wait_records 5 "$CTE"
-# A server slow to close (seen: 3.4 ms) lets the ACK of the client's FIN
-# come alone: the orphan then goes to a tw sock in FIN_WAIT2 before the
-# server's FIN, and with no tw hooks nothing tells of the FIN after.
-# shellcheck disable=SC2086
-sf_expect "$T/e/client" "$(sf_records $CTE)" \
-	'.close.initiator == "local"' \
-	'.time_wait.state == "time_wait" or (.time_wait.state == "fin_wait2" and .wave.fin_seq_remote == null)' \
-	'.time_wait.source == "inferred"' '.time_wait.exit_followed == false' \
-	'.time_wait.expected_ms >= 59000 and .time_wait.expected_ms <= 61000'
-sf_synfin_stop || sf_fail "$T/e/stop" "synfin --no-timewait did not exit 0 on SIGINT"
+no_tw_hooks "$T/e" 5705 'TIME_WAIT exits not measured (--no-timewait)' --no-timewait -v
+
+# --- f. a. where the tw sock head does not fit -----------------------------------------
+SYNFIN_TW_HEAD_LIMIT=64 no_tw_hooks "$T/f" 5706 \
+	"tw sock head is larger than the TIME_WAIT programs' copy"
 sf_done
