@@ -15,10 +15,14 @@ for sig in INT TERM; do
 	"$SYNFIN" -j --netns 1 >"$SF_TMP/out.$sig" 2>"$SF_TMP/err.$sig" &
 	pid=$!
 	SF_PIDS+=("$pid")
-	# once it runs synfin (not the shell's child before exec), and
-	# before it is ready
+	# once synfin catches both (SigCgt bits 1 and 14: its handlers are
+	# in), and before it is ready. Its comm alone was not enough: a
+	# signal sent after the exec but before main() installs them takes
+	# the default action (seen once: exit 143).
 	n=200
-	while [ "$(cat /proc/"$pid"/comm 2>/dev/null)" != synfin ] && [ "$n" -gt 0 ]; do
+	while [ "$n" -gt 0 ]; do
+		cgt=$(awk '/^SigCgt:/ {print $2}' /proc/"$pid"/status 2>/dev/null)
+		[ -n "$cgt" ] && (((16#$cgt & 0x4002) == 0x4002)) && break
 		sleep 0.01
 		n=$((n - 1))
 	done
