@@ -1489,14 +1489,6 @@ int tp_exit_accept(struct trace_event_raw_sys_exit *ctx)
  * is this tw_timer_handler (address from kallsyms, 0: hooks off). */
 extern unsigned int CONFIG_HZ __kconfig __weak;
 
-static __always_inline struct inet_timewait_sock *tw_of_timer(struct timer_list *timer)
-{
-	/* a direct load: this runs for every timer armed on the host */
-	if (!tw_timer_fn || (__u64)timer->function != tw_timer_fn)
-		return NULL;
-	return (void *)timer - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
-}
-
 /* The readers below take tw either BTF-typed (kfree_skb: btf) or as a
  * copy of its head on the stack (tw_head_read): both read its fields
  * with plain loads. Only the netns behind it needs to know which. */
@@ -1522,6 +1514,18 @@ static __always_inline struct inet_timewait_sock *tw_head_read(const void *tw,
 	if (len > sizeof(h->raw) || bpf_probe_read_kernel(h->raw, len, tw))
 		return NULL;
 	return (struct inet_timewait_sock *)h->raw;
+}
+
+/* The tw sock whose timer this is, its head copied into h; NULL for any
+ * other timer (or if the copy failed). */
+static __always_inline struct inet_timewait_sock *tw_of_timer(struct timer_list *timer,
+							      struct tw_head *h)
+{
+	/* a direct load: this runs for every timer armed on the host */
+	if (!tw_timer_fn || (__u64)timer->function != tw_timer_fn)
+		return NULL;
+	return tw_head_read((void *)timer -
+			    bpf_core_field_offset(struct inet_timewait_sock, tw_timer), h);
 }
 
 /* the tw sock keeps its full socket's cookie (KERNEL-NOTES §2) */
@@ -1646,13 +1650,10 @@ static __always_inline bool tw_birth_hold(struct timer_list *timer,
 SEC("tp_btf/timer_start")
 int BPF_PROG(tp_timer_start, struct timer_list *timer)
 {
-	struct inet_timewait_sock *tw = tw_of_timer(timer);
-	struct synfin_event *e;
 	struct tw_head head;
+	struct inet_timewait_sock *tw = tw_of_timer(timer, &head);
+	struct synfin_event *e;
 
-	if (!tw)
-		return 0;
-	tw = tw_head_read(tw, &head);
 	if (!tw || !tw_passes(tw, false))
 		return 0;
 	if (summarize && tw_birth_hold(timer, tw))
@@ -1670,14 +1671,11 @@ int BPF_PROG(tp_timer_start, struct timer_list *timer)
 SEC("tp_btf/timer_cancel")
 int BPF_PROG(tp_timer_cancel, struct timer_list *timer)
 {
-	struct inet_timewait_sock *tw = tw_of_timer(timer);
-	struct synfin_event *e;
 	struct tw_head head;
+	struct inet_timewait_sock *tw = tw_of_timer(timer, &head);
+	struct synfin_event *e;
 	bool expired;
 
-	if (!tw)
-		return 0;
-	tw = tw_head_read(tw, &head);
 	if (!tw)
 		return 0;
 	expired = (long)(bpf_jiffies64() - timer->expires) >= 0;
