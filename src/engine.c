@@ -197,22 +197,22 @@ struct engine *engine__new(const struct engine_opts *opts)
 	return eng;
 }
 
+/* A table whose values the engine allocated, values and all. */
+static void free_table(struct idtable *t)
+{
+	for (uint32_t i = 0; i < t->nslots; i++)
+		free(t->vals[i]);
+	idtable_free(t);
+}
+
 void engine__free(struct engine *eng)
 {
 	if (!eng)
 		return;
-	for (uint32_t i = 0; i < eng->conns.nslots; i++)
-		free(eng->conns.vals[i]);
-	for (uint32_t i = 0; i < eng->tws.nslots; i++)
-		free(eng->tws.vals[i]);
-	for (uint32_t i = 0; i < eng->spill_ends.nslots; i++)
-		free(eng->spill_ends.vals[i]);
-	for (uint32_t i = 0; i < eng->spill_fins.nslots; i++)
-		free(eng->spill_fins.vals[i]);
-	idtable_free(&eng->conns);
-	idtable_free(&eng->tws);
-	idtable_free(&eng->spill_ends);
-	idtable_free(&eng->spill_fins);
+	free_table(&eng->conns);
+	free_table(&eng->tws);
+	free_table(&eng->spill_ends);
+	free_table(&eng->spill_fins);
 	free(eng);
 }
 
