@@ -99,6 +99,15 @@ witness_add_tw_kill()
 	witness_event timer/timer_cancel "$tids"
 }
 
+# witness_disable: stop recording every event of the instance
+witness_disable()
+{
+	local ev
+	for ev in $WITNESS_EVENTS; do
+		echo 0 >"$WITNESS/events/$ev/enable" 2>/dev/null
+	done
+}
+
 # witness_stop FILE: stop recording; FILE gets one line per event recorded,
 # "sport dport newstate" (newstate as TCP_X) for a transition,
 # "tw_timer_start" for a timer start (from witness_start_tw), and "tw_kill"
@@ -109,12 +118,9 @@ witness_add_tw_kill()
 # tw sock, or sent again to one in TIME_WAIT.
 witness_stop()
 {
-	local ev
 	: >"$1"
 	[ -n "$WITNESS" ] || return 0
-	for ev in $WITNESS_EVENTS; do
-		echo 0 >"$WITNESS/events/$ev/enable"
-	done
+	witness_disable
 	awk -v tw_kill="$WITNESS_TW_KILL" '
 		function flush_cancel(cpu) {
 			if (cancel[cpu] != "" && (cancel[cpu] in tw_timer)) {
@@ -162,11 +168,8 @@ witness_stop()
 # witness_remove: take the instance away, recorded or not (at exit)
 witness_remove()
 {
-	local ev
 	[ -n "$WITNESS" ] || return 0
-	for ev in $WITNESS_EVENTS; do
-		echo 0 >"$WITNESS/events/$ev/enable" 2>/dev/null
-	done
+	witness_disable
 	rmdir "$WITNESS" 2>/dev/null
 	WITNESS=
 	WITNESS_EVENTS=
