@@ -217,17 +217,22 @@ sf_check "$T/tw/absorbed/spilled" "spilled='$SPILLED' for a burst of $TW tw ends
 	[ "${SPILLED:-0}" -gt 0 ]
 sf_check "$T/tw/absorbed/all" "$TW_RECS time_wait records for $TW tw socks ($BLIND born unseen), $LOST_TW lost" \
 	[ $((TW_RECS == TW - BLIND && LOST_TW == 0)) = 1 ]
-# The peer's FIN reaching each client's tw sock: all but those that PID 1's
-# threads handled. A re-arm there is witnessed only if it moves the timer
-# to another bucket of the timer wheel (else mod_timer just sets the
-# expiry, with no trace), so the births unseen stand in for how much of
-# the burst those threads handled: with none, the check is exact. (Before
-# a birth read in TIME_WAIT from a socket the FIN had not reached was taken
-# for a FIN_WAIT2 one, 0-2 a burst went out without it: the FIN had reached
-# the tw sock on another CPU as it was born.)
-sf_check "$T/tw/absorbed/fins" \
-	"$NO_FIN client records without the peer's FIN ($BLIND_REARMS re-armed unseen, $BLIND born unseen)" \
-	[ "$NO_FIN" -le $((BLIND_REARMS + BLIND)) ]
+# fins_check NAME: the peer's FIN reached each client's tw sock of the
+# last burst, all but those that PID 1's threads handled. A re-arm there is
+# witnessed only if it moves the timer to another bucket of the timer
+# wheel (else mod_timer just sets the expiry, with no trace), so the
+# births unseen stand in for how much of the burst those threads handled:
+# with none, the check is exact.
+fins_check()
+{
+	sf_check "$T/tw/$1/fins" \
+		"$NO_FIN client records without the peer's FIN ($BLIND_REARMS re-armed unseen, $BLIND born unseen)" \
+		[ "$NO_FIN" -le $((BLIND_REARMS + BLIND)) ]
+}
+# (Before a birth read in TIME_WAIT from a socket the FIN had not reached
+# was taken for a FIN_WAIT2 one, 0-2 a burst went out without it: the FIN
+# had reached the tw sock on another CPU as it was born.)
+fins_check absorbed
 
 # the churn's records and its tw socks' ends all fit in the spill map:
 # about 3.5 per tw sock (both ends' records, the end), 160,000 for the
@@ -255,10 +260,8 @@ sf_check "$T/tw/early/all" "$TW_RECS time_wait records for $TW tw socks ($BLIND 
 	[ $((TW_RECS >= TW - BLIND && TW_RECS <= TW)) = 1 ]
 # Before FINs waited for their spilled records by cookie, as ends do, 4,000
 # to 5,000 of ~25,000 records per burst lacked the peer's FIN (pushed out of
-# 1,024 slots). Allowed as in tw/absorbed/fins.
-sf_check "$T/tw/early/fins" \
-	"$NO_FIN client records without the peer's FIN ($BLIND_REARMS re-armed unseen, $BLIND born unseen)" \
-	[ "$NO_FIN" -le $((BLIND_REARMS + BLIND)) ]
+# 1,024 slots).
+fins_check early
 
 tw_burst tw-overflow --spill 2000
 # A tw sock born unseen makes no record, but its end may be among the
