@@ -478,8 +478,8 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	/* stdout carries data only; line-buffer it so pipes see each record */
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* stdout carries data only, in output.c's buffer: flushed after every
+	 * drain of the ring, so a pipe sees each record within a drain */
 	oo.json = app.opts.json;
 	oo.wide = app.opts.wide;
 	oo.timestamps = app.opts.timestamps;

@@ -19,6 +19,7 @@ struct output {
 	struct output_opts opts;
 	struct json_writer *jw; /* buffer mode: one fwrite per line */
 	size_t unflushed;       /* bytes in the stream's buffer, all whole lines */
+	char *stream_buf;       /* that buffer: OUT_BUFFER_SIZE */
 	bool header_done;
 };
 
@@ -264,6 +265,7 @@ static void json_common(struct output *o, const struct common *c)
  * tracer leaves whole lines, and a busy one makes a write() per drain,
  * not per line (at full churn that was a system call per record). */
 #define OUT_BUFFER (1u << 20)
+#define OUT_BUFFER_SIZE (OUT_BUFFER + 4096)
 
 static void put_line(struct output *o, const char *buf, size_t len)
 {
@@ -576,17 +578,29 @@ struct output *output__new(const struct output_opts *opts)
 	o->opts = *opts;
 	if (!o->opts.out)
 		o->opts.out = stdout;
-	/* before anything is written: the stream must hold OUT_BUFFER */
-	setvbuf(o->opts.out, NULL, _IOFBF, OUT_BUFFER + 4096);
 	if (o->opts.json) {
 		o->jw = jsonw_new();
-		if (!o->jw) {
-			free(o);
-			errno = ENOMEM;
-			return NULL;
-		}
+		if (!o->jw)
+			goto nomem;
+	}
+	/* Before anything is written: the stream must hold OUT_BUFFER. With
+	 * a NULL buffer glibc ignores the size and takes st_blksize (4 KiB):
+	 * a write() per dozen records, lines split across them, and on ext4
+	 * each unaligned 4 KiB write zeroed the rest of a new block, a third
+	 * of --events' CPU writing to a file. A stream with no descriptor
+	 * (open_memstream) makes no write() and keeps its own buffer. */
+	if (fileno(o->opts.out) >= 0) {
+		o->stream_buf = malloc(OUT_BUFFER_SIZE);
+		if (!o->stream_buf)
+			goto nomem;
+		setvbuf(o->opts.out, o->stream_buf, _IOFBF, OUT_BUFFER_SIZE);
 	}
 	return o;
+nomem:
+	jsonw_free(o->jw);
+	free(o);
+	errno = ENOMEM;
+	return NULL;
 }
 
 void output__set_follow_tw(struct output *o, bool follow)
@@ -599,6 +613,12 @@ void output__free(struct output *o)
 	if (!o)
 		return;
 	output__flush(o);
+	/* The stream (stdout) outlives this: it lets go of the buffer first.
+	 * glibc allows setvbuf after output, and writes out what is pending. */
+	if (o->stream_buf) {
+		setvbuf(o->opts.out, NULL, _IONBF, 0);
+		free(o->stream_buf);
+	}
 	jsonw_free(o->jw);
 	free(o);
 }
