@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Records go to a file in a few large writes: the lines of a drain of the
-# ring collect in a 1 MiB stream buffer and leave in one write(). A stream
+# ring collect in a 1 MiB stream buffer and leave in one write() (one per
+# 1 MiB of whole lines if the drain made more). A stream
 # left with glibc's own buffer (st_blksize, 4 KiB here) made a write() per
 # dozen records, split lines across writes, and on ext4 each unaligned
 # 4 KiB write zeroed the rest of a new block: a third of --events' CPU at
