@@ -422,7 +422,9 @@ int loader__open(const struct synfin_options *opts, struct loader **out)
 		fprintf(stderr, "synfin: TIME_WAIT exits not measured (%s)\n",
 			opts->no_timewait ? "--no-timewait" : ld->classic ?
 			"classic tracepoints" :
-			"no tw_timer_handler in /proc/kallsyms, or a tw sock head too large");
+			/* configure() found the symbol and then the head too large */
+			kallsyms_lookup("tw_timer_handler") ? "tw sock head too large" :
+			"no tw_timer_handler in /proc/kallsyms");
 	*out = ld;
 	return 0;
 cleanup:
