@@ -19,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,6 +54,7 @@ struct opts {
 	long delay_close_ms;
 	long long close_at_ns;
 	const char *comm;
+	const char *worker_comm;	/* server: accept in a child of this name */
 	const char *ready_file;
 	const char *hold_file;
 	long timeout_ms;
@@ -73,6 +75,7 @@ static void usage(void)
 		"                [--send BYTES] [--recv BYTES] [--linger0] [--no-close] [--delay-close-ms N]\n"
 		"                [--close-at-ns T] [--comm NAME] [--ready-file F] [--hold-until-file F]\n"
 		"                [--timeout-ms N] [--backlog N] [--no-accept] [--hold-listener-file F]\n"
+"                [--worker-comm NAME]\n"
 		"       tcpdrive client --connect ADDR --port P [--bind ADDR] [--lport P] [--send BYTES]\n"
 		"                [--recv BYTES] [--close-first|--wait-eof] [--shutdown-wr] [--linger0]\n"
 		"                [--no-close] [--delay-close-ms N] [--close-at-ns T] [--comm NAME]\n"
@@ -94,7 +97,9 @@ static void usage(void)
 		"    data exchange is over, before --hold-until-file / --close-at-ns.\n"
 		"--no-close: leave the socket to exit(); --linger0: SO_LINGER {1, 0} (close sends RST).\n"
 		"--close-at-ns: close at this CLOCK_REALTIME instant (ns since the epoch).\n"
-		"--comm: process name; \\xNN and \\\\ escapes are decoded.\n");
+		"--comm: process name; \\xNN and \\\\ escapes are decoded.\n"
+"--worker-comm NAME: server: listen, then accept and serve in a forked child\n"
+"    of this name (a pre-fork server's worker); the parent waits for it.\n");
 	exit(2);
 }
 
@@ -386,6 +391,27 @@ static int run_server(void)
 		snprintf(text, sizeof(text), "lport=%d\n", i);
 		write_file(o.ready_file, text);
 	}
+	if (o.worker_comm) {
+		int status;
+		pid_t pid;
+
+		fflush(NULL);
+		pid = fork();
+		if (pid < 0) {
+			fprintf(stderr, "tcpdrive: fork: %s\n", strerror(errno));
+			return 1;
+		}
+		if (pid > 0) {
+			/* the master holds the listener until its worker is done */
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			close(lfd);
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+		}
+		/* alarms are not inherited */
+		alarm((unsigned)((o.timeout_ms + 999) / 1000));
+		set_comm(o.worker_comm);
+	}
 	for (i = 0; !o.no_accept && i < o.accept_n; i++) {
 		struct sockaddr_storage peer, self;
 		socklen_t plen = sizeof(peer), slen = sizeof(self);
@@ -514,7 +540,7 @@ int main(int argc, char **argv)
 		O_BIND = 256, O_CONNECT, O_PORT, O_LPORT, O_ACCEPT, O_CLOSE_FIRST,
 		O_WAIT_EOF, O_SHUT_WR, O_SEND, O_RECV, O_LINGER0, O_NO_CLOSE,
 		O_DELAY, O_CLOSE_AT, O_COMM, O_READY, O_HOLD, O_TIMEOUT, O_REPEAT,
-		O_RATE, O_BACKLOG, O_NO_ACCEPT, O_HOLD_LISTENER, O_HOLD_EXIT,
+		O_RATE, O_BACKLOG, O_NO_ACCEPT, O_HOLD_LISTENER, O_HOLD_EXIT, O_WORKER_COMM,
 	};
 	static const struct option lo[] = {
 		{ "bind", required_argument, 0, O_BIND },
@@ -541,6 +567,7 @@ int main(int argc, char **argv)
 		{ "no-accept", no_argument, 0, O_NO_ACCEPT },
 		{ "hold-listener-file", required_argument, 0, O_HOLD_LISTENER },
 		{ "hold-exit-file", required_argument, 0, O_HOLD_EXIT },
+		{ "worker-comm", required_argument, 0, O_WORKER_COMM },
 		{ 0 },
 	};
 	int c;
@@ -583,6 +610,7 @@ int main(int argc, char **argv)
 		case O_NO_ACCEPT: o.no_accept = 1; break;
 		case O_HOLD_LISTENER: o.hold_listener_file = optarg; break;
 		case O_HOLD_EXIT: o.hold_exit_file = optarg; break;
+		case O_WORKER_COMM: o.worker_comm = optarg; break;
 		default: usage();
 		}
 	}
@@ -594,7 +622,8 @@ int main(int argc, char **argv)
 		usage();
 	/* server-only and repeat-only options */
 	if ((o.rate && (o.is_server || o.repeat == 1)) ||
-	    (!o.is_server && (o.no_accept || o.hold_listener_file || o.backlog != 16)) ||
+	    (!o.is_server && (o.no_accept || o.hold_listener_file || o.backlog != 16 ||
+			      o.worker_comm)) ||
 	    (o.is_server && o.hold_exit_file))
 		usage();
 
