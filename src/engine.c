@@ -498,14 +498,19 @@ static enum handshake_result failed_handshake(const struct conn *c,
 
 /* Who reset it, when the application did: which of close()'s abortive
  * paths it took (tcp_close: unread data; SO_LINGER 0; a listener closing
- * with children it never accepted; sock_destroy from outside). */
-static enum rst_cause local_rst_cause(const struct conn *c, const struct synfin_event *ev)
+ * with children it never accepted; sock_destroy from outside). A child
+ * never accepted has no struct socket at its ->CLOSE, and no close() of
+ * its own put it in FIN-WAIT-1; an accepted one still has its socket when
+ * tcp_close() resets it. That holds where accept() is not hooked too. */
+static enum rst_cause local_rst_cause(const struct conn *c, const struct synfin_event *ev,
+				      uint8_t old)
 {
 	if (ev->err == ECONNABORTED_)
 		return RST_CAUSE_KILLED;
 	if (ev->flags & SYNFIN_F_LINGER0)
 		return RST_CAUSE_LINGER0;
-	if (c->rec.role == ROLE_SERVER && !c->accepted && !c->rec.seeded)
+	if (c->rec.role == ROLE_SERVER && !c->accepted && !c->rec.seeded &&
+	    (ev->flags & SYNFIN_F_ORPHAN) && old != SYNFIN_TCP_FIN_WAIT1)
 		return RST_CAUSE_LISTENER_CLOSED;
 	return RST_CAUSE_UNREAD_DATA;
 }
@@ -553,7 +558,7 @@ static void close_verdict(struct conn *c, const struct synfin_event *ev, uint8_t
 		break;
 	}
 	if (r->close.how == HOW_RST_SENT)
-		r->close.rst_cause = local_rst_cause(c, ev);
+		r->close.rst_cause = local_rst_cause(c, ev, old);
 }
 
 /* What the connection left behind, when the tw timer did not tell us:

@@ -290,12 +290,31 @@ static void test_reset_causes(void)
 	state(eng, &child, 150 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE_WAIT, 0,
 	      SYNFIN_F_DONE, 0, 1);
 	state(eng, &child, 900 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_CLOSE, 0,
-	      SYNFIN_F_DONE, 0, 1);
+	      SYNFIN_F_DONE | SYNFIN_F_ORPHAN, 0, 1);
 	CHECK_EQ_INT(got[2].close.how, HOW_RST_SENT);
 	CHECK_EQ_INT(got[2].close.rst_cause, RST_CAUSE_LISTENER_CLOSED);
 	CHECK_EQ_INT(got[2].close.initiator, CLOSE_BY_REMOTE);
 	CHECK_EQ_STR(got[2].conn_state, "RSTR"); /* the responder (us) reset it */
 	CHECK_EQ_STR(got[2].history, "ShAFr");
+
+	/* Where accept() is not hooked no child is known as accepted: one
+	 * that close() reset over unread data still has its socket. */
+	child.cookie = 9010;
+	server_opens(eng, &child);
+	state(eng, &child, 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE, 0, 0, 0, 1);
+	CHECK_EQ_INT(got[3].close.how, HOW_RST_SENT);
+	CHECK_EQ_INT(got[3].close.rst_cause, RST_CAUSE_UNREAD_DATA);
+	CHECK_EQ_INT(got[3].close.initiator, CLOSE_BY_LOCAL);
+
+	/* ... and one its process closed, orphaned, then reset (out of
+	 * orphan resources) was accepted too, whatever reset it */
+	child.cookie = 9011;
+	server_opens(eng, &child);
+	state(eng, &child, 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 0, 0);
+	state(eng, &child, 400 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_CLOSE, 0,
+	      SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 0, 0);
+	CHECK_EQ_INT(got[4].close.how, HOW_RST_SENT);
+	CHECK(got[4].close.rst_cause != RST_CAUSE_LISTENER_CLOSED);
 	engine__free(eng);
 }
 
