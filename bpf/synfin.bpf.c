@@ -73,6 +73,11 @@ __u64 spill_stored = 0;
  * (SYNFIN_CNT_CW_MARKED): user space advances it. */
 __u32 cw_gen = 0;
 
+/* No accept() hand-over (--no-accept-hook, or no syscall tracepoints):
+ * a passive socket's owner is the listener's until its close() or
+ * shutdown() names the process holding it. Set before attaching. */
+__u8 owner_at_close = 0;
+
 /* Where a record that may spill is built before it is copied to the ring
  * or the spill map, by slot: one for each program that builds one, as
  * programs nest on a CPU (softirq inside a task) but a program never nests
@@ -579,7 +584,12 @@ static __always_inline void update_owner(struct sock *sk, struct synfin_sk_owner
 		own->flags = (own->flags & SYNFIN_F_OWNER_KNOWN) | SYNFIN_F_PASSIVE;
 		return;
 	}
-	if ((own->flags & SYNFIN_F_PASSIVE) && !(own->flags & SYNFIN_F_OWNER_ACCEPT)) {
+	if ((own->flags & SYNFIN_F_PASSIVE) && !(own->flags & SYNFIN_F_OWNER_ACCEPT) &&
+	    owner_at_close) {
+		/* a pre-fork server's worker, not the master that listened */
+		if (owner_is_current(old, new))
+			set_owner_current(own, 0);
+	} else if ((own->flags & SYNFIN_F_PASSIVE) && !(own->flags & SYNFIN_F_OWNER_ACCEPT)) {
 		__u64 key = (__u64)sk;
 		struct accept_owner *acc = bpf_map_lookup_elem(&accept_owners, &key);
 

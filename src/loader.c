@@ -179,7 +179,8 @@ static uint64_t task_stack_size(const struct btf *btf)
 }
 
 /* Hooks synfin can run without: accept() only refines a server socket's
- * owner from the listener's to the accepting process's. */
+ * owner from the listener's to the accepting process's, which close()
+ * then does instead (owner_at_close). */
 static bool is_optional_prog(const struct bpf_program *prog)
 {
 	return strncmp(bpf_program__name(prog), "tp_exit_accept", 14) == 0;
@@ -214,6 +215,7 @@ static int attach_one(struct loader *ld, struct bpf_program *prog)
 		err = -errno;
 		if (is_optional_prog(prog)) {
 			ld->no_accept_hooks = true;
+			ld->skel->bss->owner_at_close = 1;
 			return 0;
 		}
 		fprintf(stderr, "synfin: failed to attach %s: %s\n",
@@ -267,7 +269,8 @@ static int attach_all(struct loader *ld)
 	}
 	if (ld->no_accept_hooks)
 		fprintf(stderr, "synfin: warning: accept() tracepoints unavailable; "
-			"server sockets are attributed to the listener's process\n");
+			"server sockets are attributed to the listener's process until "
+			"they close\n");
 	return 0;
 }
 
@@ -365,6 +368,8 @@ static int open_and_load(const struct synfin_options *opts, bool classic,
 		else if (is_tw_fin_prog(prog))
 			bpf_program__set_autoload(prog, !classic && skel->rodata->tw_timer_fn &&
 						  kfree_skb_has_rx_sk(vmlinux));
+		else if (is_optional_prog(prog))
+			bpf_program__set_autoload(prog, !opts->no_accept_hook);
 		else if (is_level_prog(prog))
 			bpf_program__set_autoload(prog, !classic && !skel->rodata->task_stack_size);
 		else if (is_btf_prog(prog))
@@ -413,11 +418,16 @@ int loader__open(const struct synfin_options *opts, struct loader **out)
 			err == -EPERM ? " (run as root or with CAP_BPF,CAP_PERFMON)" : "");
 		goto cleanup;
 	}
+	/* before any program runs: the children born meanwhile need it too */
+	ld->skel->bss->owner_at_close = opts->no_accept_hook;
 	err = attach_all(ld);
 	if (err)
 		goto cleanup;
 	ld->timewait = !ld->classic && ld->skel->rodata->tw_timer_fn;
 	ld->tw_fin = ld->timewait && bpf_program__autoload(ld->skel->progs.tp_kfree_skb);
+	if (opts->no_accept_hook && opts->verbose)
+		fprintf(stderr, "synfin: accept() not hooked (--no-accept-hook): server sockets "
+			"are attributed to the listener's process until they close\n");
 	if (!ld->timewait && opts->verbose)
 		fprintf(stderr, "synfin: TIME_WAIT exits not measured (%s)\n",
 			opts->no_timewait ? "--no-timewait" : ld->classic ?

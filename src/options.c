@@ -60,6 +60,10 @@ static const char usage_text[] =
 "      --no-timewait      do not follow TIME_WAIT socks to their end: no timer\n"
 "                         hooks and no table of them (less CPU and memory);\n"
 "                         TIME_WAIT is then inferred at the close\n"
+"      --no-accept-hook   do not hook accept(): a syscall tracepoint makes\n"
+"                         every system call on the host take the tracing\n"
+"                         path (about 50 ns each here); an accepted socket\n"
+"                         is then named after the process that closes it\n"
 "\n"
 "Alerts (on by default; raised when a condition starts and when it ends):\n"
 "      --no-alerts        do not run the detectors\n"
@@ -103,6 +107,7 @@ enum {
 	OPT_PRIORITY_BOOST,
 	OPT_CLASSIC,
 	OPT_NO_TIMEWAIT,
+	OPT_NO_ACCEPT_HOOK,
 	OPT_LADDER,
 	OPT_ASCII,
 	OPT_NO_ALERTS,
@@ -135,6 +140,7 @@ static const struct option long_opts[] = {
 	{ "priority-boost", required_argument, NULL, OPT_PRIORITY_BOOST },
 	{ "classic", no_argument, NULL, OPT_CLASSIC },
 	{ "no-timewait", no_argument, NULL, OPT_NO_TIMEWAIT },
+	{ "no-accept-hook", no_argument, NULL, OPT_NO_ACCEPT_HOOK },
 	{ "ladder", no_argument, NULL, OPT_LADDER },
 	{ "ascii", no_argument, NULL, OPT_ASCII },
 	{ "no-alerts", no_argument, NULL, OPT_NO_ALERTS },
@@ -405,6 +411,9 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			break;
 		case OPT_NO_TIMEWAIT:
 			opts->no_timewait = true;
+			break;
+		case OPT_NO_ACCEPT_HOOK:
+			opts->no_accept_hook = true;
 			break;
 		case OPT_LADDER:
 			opts->ladder = true;

@@ -17,6 +17,7 @@ struct synfin_options {
 	bool ascii;         /* ladders in plain ASCII */
 	bool force_classic; /* use classic tracepoints even where tp_btf works */
 	bool no_timewait;   /* do not hook the TIME_WAIT timers */
+	bool no_accept_hook; /* do not hook accept(): owners named at close() */
 	int verbose;
 	uint32_t ringbuf_mb;
 	uint32_t max_conns;
