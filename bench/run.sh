@@ -14,6 +14,7 @@ SYNFIN=${SYNFIN:-$BUILD/synfin}
 CHURN=${CHURN:-$BUILD/bench/churn}
 FLOOR=${FLOOR:-$BUILD/bench/floor}
 FORMAT=${FORMAT:-$BUILD/bench/format}
+SYSCOST=${SYSCOST:-$BUILD/bench/syscost}
 TCPSTATES=${TCPSTATES:-/usr/sbin/tcpstates}
 TCPLIFE=${TCPLIFE:-/usr/sbin/tcplife}
 OUTDIR=$BUILD/bench
@@ -35,7 +36,7 @@ usage()
 	cat <<EOF
 usage: bench/run.sh [--quick] [--rounds N] [--duration S] [--conns-parallel N]
                     [--scale-rounds N] [--holds "K1 K2 ..."] [--no-scale]
-                    [--no-expiry] [--variants "v1 v2 ..."] [--keep]
+                    [--no-expiry] [--no-syscalls] [--variants "v1 v2 ..."] [--keep]
 
 Runs as root. Variants (the untraced baseline "none" runs between all others):
   synfin          synfin -j > /dev/null            (default settings)
@@ -58,6 +59,11 @@ time_wait records. Their number is checked against the kernel's count of
 tw socks born (TcpExtTW + TcpExtTWKilled), less those born where no BPF
 program runs (an ftrace record of tw timer starts on PID 1's threads) and
 those still followed when synfin stops. --no-expiry leaves it out.
+Last the system call series: what each tracer costs processes it does not
+trace. A syscall tracepoint with a program attached sends every system
+call on the host down the kernel's tracing path; bench/syscost times five
+million getppid() calls with nothing, synfin, synfin --no-accept-hook and
+each peer attached, 3 alternating rounds. --no-syscalls leaves it out.
   --quick         a smoke test: 3 s trials, 2 rounds, holds "1000 10000", 1 round
   --keep          keep the per-trial files (in build/bench/trials.*)
 EOF
@@ -71,13 +77,15 @@ HOLDS="1000 10000 100000"
 VARIANTS="synfin synfin_file synfin_events synfin_notw tcpstates tcplife floor_state floor_synfin"
 SCALE=1
 EXPIRY=1
+SYSCALLS=1
+SYSCALL_ROUNDS=3
 KEEP=0
 QUICK=0
 SETTLE_S=2
 
 while [ $# -gt 0 ]; do
 	case $1 in
-	--quick) QUICK=1; DURATION=3; ROUNDS=2; SCALE_ROUNDS=1; HOLDS="1000 10000" ;;
+	--quick) QUICK=1; DURATION=3; ROUNDS=2; SCALE_ROUNDS=1; HOLDS="1000 10000"; SYSCALL_ROUNDS=1 ;;
 	--rounds) ROUNDS=${2:-}; shift ;;
 	--duration) DURATION=${2:-}; shift ;;
 	--conns-parallel) CONNS_PARALLEL=${2:-}; shift ;;
@@ -86,6 +94,7 @@ while [ $# -gt 0 ]; do
 	--variants) VARIANTS=${2:-}; shift ;;
 	--no-scale) SCALE=0 ;;
 	--no-expiry) EXPIRY=0 ;;
+	--no-syscalls) SYSCALLS=0 ;;
 	--keep) KEEP=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -108,6 +117,7 @@ die() { echo "run.sh: $*" >&2; exit 1; }
 [ -r /sys/kernel/btf/vmlinux ] || die "no /sys/kernel/btf/vmlinux (kernel BTF)"
 [ -x "$SYNFIN" ] || die "$SYNFIN not built (make all)"
 [ -x "$CHURN" ] || die "$CHURN not built (make $BUILD/bench/churn)"
+[ "$SYSCALLS" = 0 ] || [ -x "$SYSCOST" ] || die "$SYSCOST not built (make $BUILD/bench/syscost)"
 if [[ " $VARIANTS " == *" floor_"* ]] && [ ! -x "$FLOOR" ]; then
 	die "$FLOOR not built (make $BUILD/bench/floor)"
 fi
@@ -519,6 +529,33 @@ expiry_trial()
 	jq -r '"  expiry: \(.conns) conns, \(.tw_born) tw socks born, \(.time_wait_records) time_wait records in \(.seconds) s; spilled \(.spilled), tw_end lost \(.tw_end_lost), births unseen \(.births_unseen), followed at exit \(.followed_at_exit); adds up: \(.adds_up)"' "$TMP/expiry.json"
 }
 
+# syscall_trial VARIANT: ns per getppid() while VARIANT is attached (no
+# traffic); appends {variant, ns_per_call} to $TMP/syscalls.ndjson
+syscall_trial()
+{
+	local v=$1 pid= err=$TMP/syscall.err out
+	case $v in
+	none) ;;
+	synfin) "$SYNFIN" -j >/dev/null 2>"$err" & pid=$! ;;
+	synfin_noaccept) "$SYNFIN" -j --no-accept-hook >/dev/null 2>"$err" & pid=$! ;;
+	tcpstates) "$TCPSTATES" >/dev/null 2>"$err" & pid=$! ;;
+	tcplife) "$TCPLIFE" >/dev/null 2>"$err" & pid=$! ;;
+	esac
+	if [ -n "$pid" ]; then
+		PIDS+=("$pid")
+		if ! wait_ready "$v" "$pid" "$err"; then
+			echo "run.sh: syscalls: $v did not start: $(tail -n 3 "$err" | tr '\n' ' ')" >&2
+			stop_pid "$pid"
+			return 1
+		fi
+	fi
+	out=$("$SYSCOST")
+	[ -n "$pid" ] && stop_pid "$pid"
+	jq -e -c --arg v "$v" '{variant: $v, ns_per_call: .ns_per_call}' <<<"$out" \
+		>>"$TMP/syscalls.ndjson" || { echo "run.sh: syscost said '$out'" >&2; return 1; }
+	echo "  syscalls $v: $(jq -r .ns_per_call <<<"$out") ns a getppid()"
+}
+
 # ---- the runs --------------------------------------------------------------------------
 
 machine_json()
@@ -575,6 +612,29 @@ if [ "$EXPIRY" = 1 ]; then
 	echo "expiry trial: synfin -j to a file through a ${DURATION} s churn and until its TIME_WAIT socks end"
 	expiry_trial && EXPIRY_JSON=$(cat "$TMP/expiry.json")
 fi
+SYSCALLS_JSON=null
+if [ "$SYSCALLS" = 1 ]; then
+	sv="none synfin synfin_noaccept"
+	for v in tcplife tcpstates; do [[ " $VARIANTS " == *" $v "* ]] && sv="$sv $v"; done
+	echo "system call series: ns a getppid() with each of [$sv] attached, $SYSCALL_ROUNDS rounds"
+	: >"$TMP/syscalls.ndjson"
+	for r in $(seq "$SYSCALL_ROUNDS"); do
+		for v in $sv; do syscall_trial "$v"; done
+	done
+	# per variant: every round, the median, and the median over none's
+	SYSCALLS_JSON=$(jq -s -c --argjson rounds "$SYSCALL_ROUNDS" '
+		def median: sort | if length == 0 then null
+			elif length % 2 == 1 then .[length / 2 | floor]
+			else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+		(group_by(.variant) | map({key: .[0].variant,
+			value: {rounds: map(.ns_per_call), median: (map(.ns_per_call) | median)}})
+		 | from_entries) as $by
+		| {rounds: $rounds, call: "getppid", calls_per_round: 5000000,
+		   variants: ($by | with_entries(.value += {over_none_ns:
+			(if $by.none.median and .value.median
+			 then ((.value.median - $by.none.median) * 10 | round) / 10 else null end)}))}' \
+		"$TMP/syscalls.ndjson") || SYSCALLS_JSON=null
+fi
 # what synfin's process pays to format one JSON record of each kind
 FORMAT_JSON=null
 if [ -x "$FORMAT" ]; then
@@ -587,6 +647,7 @@ ELAPSED=$((SECONDS - T0))
 
 jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$ELAPSED" \
 	--argjson format "$FORMAT_JSON" --argjson expiry "$EXPIRY_JSON" \
+	--argjson syscalls "$SYSCALLS_JSON" \
 	--argjson settings "$(jq -n -c --argjson d "$DURATION" --argjson r "$ROUNDS" \
 		--argjson n "$CONNS_PARALLEL" --argjson sr "$SCALE_ROUNDS" --arg holds "$HOLDS" \
 		--argjson quick "$QUICK" \
@@ -701,6 +762,7 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 	| {machine: $machine, started: $start, elapsed_s: $elapsed, command: "sudo make bench",
 	   settings: $settings,
 	   main: $main, scale: $scale, expiry: $expiry, json_format: $format,
+	   syscalls: $syscalls,
 	   targets: {
 	     synfin_ratio_ge_0_97: (if $main.synfin then ($main.synfin.ratio_median >= 0.97) else null end),
 	     synfin_ratio_median: ($main.synfin.ratio_median // null),
@@ -767,6 +829,9 @@ jq -r '[.trials[] | select(.unseen_ends != null and .expected != null)] | select
 	"  ends (transitions) run where no BPF program runs (ftrace, PID 1'"'"'s threads): " +
 	(map("\(.variant) \(.unseen_ends) (of \(.expected - .received) short)") | join(", "))' "$SUMMARY"
 jq -r 'if .expiry then "TIME_WAIT expiry: \(.expiry.tw_born) tw socks born (kernel), \(.expiry.time_wait_records) time_wait records, spilled \(.expiry.spilled), tw_end lost \(.expiry.tw_end_lost), births no BPF program saw \(.expiry.births_unseen), still followed at exit \(.expiry.followed_at_exit); adds up: \(.expiry.adds_up)" else empty end' "$SUMMARY"
+jq -r 'if .syscalls then "System calls (getppid, ns, median of \(.syscalls.rounds) rounds; over untraced): " +
+	([.syscalls.variants | to_entries[] | "\(.key) \(.value.median)\(if .key != "none" and .value.over_none_ns != null then " (\(if .value.over_none_ns >= 0 then "+" else "" end)\(.value.over_none_ns))" else "" end)"] | join(", "))
+	else empty end' "$SUMMARY"
 jq -r 'if .json_format then "JSON formatting (bench/format, one thread): ns per record: conn \(.json_format.ns_per_record.conn), time_wait \(.json_format.ns_per_record.time_wait), state \(.json_format.ns_per_record.state)" else empty end' "$SUMMARY"
 echo
 jq -r '.targets | "targets: synfin default ratio \(.synfin_ratio_median) (>= 0.97: \(.synfin_ratio_ge_0_97)); --events \(.synfin_events_ratio_median) (>= 0.90: \(.synfin_events_ratio_ge_0_90)); conn ends short (default, rated trials) \(.synfin_conns_lost), reported lost \(.synfin_reported_lost), short ends all run where no BPF program runs (profile round) \(.synfin_short_ends_unseen_in_profile) (zero lost: \(.synfin_zero_conns_lost)); RSS with 100k held \(if .synfin_rss_100k_kib then "\(.synfin_rss_100k_kib / 1024 | floor) MiB" else "not run" end) (< 64 MiB: \(.synfin_rss_100k_under_64mib))"' "$SUMMARY"
