@@ -555,6 +555,26 @@ static __always_inline void story_note(struct synfin_sk_owner *own, const struct
 	}
 }
 
+/* The owner accept() handed over for sk (handle_accept_exit), if one
+ * waits: into own. */
+static __always_inline void take_accept_owner(struct sock *sk, struct synfin_sk_owner *own)
+{
+	__u64 key = (__u64)sk;
+	struct accept_owner *acc = bpf_map_lookup_elem(&accept_owners, &key);
+
+	if (!acc)
+		return;
+	/* Keyed by address, and a socket's address is reused: an entry whose
+	 * socket died unseen (a recursion miss on its destroy) must not name
+	 * the next socket there. */
+	if (acc->ts_ns >= own->start_ns) {
+		own->pid = acc->pid;
+		__builtin_memcpy(own->comm, acc->comm, sizeof(own->comm));
+		own->flags |= SYNFIN_F_OWNER_KNOWN | SYNFIN_F_OWNER_ACCEPT;
+	}
+	bpf_map_delete_elem(&accept_owners, &key);
+}
+
 /* Bring the per-socket owner record up to date for this transition. */
 static __always_inline void update_owner(struct sock *sk, struct synfin_sk_owner *own,
 					 int old, int new, __u64 now)
@@ -584,26 +604,12 @@ static __always_inline void update_owner(struct sock *sk, struct synfin_sk_owner
 		own->flags = (own->flags & SYNFIN_F_OWNER_KNOWN) | SYNFIN_F_PASSIVE;
 		return;
 	}
-	if ((own->flags & SYNFIN_F_PASSIVE) && !(own->flags & SYNFIN_F_OWNER_ACCEPT) &&
-	    owner_at_close) {
-		/* a pre-fork server's worker, not the master that listened */
-		if (owner_is_current(old, new))
+	if ((own->flags & SYNFIN_F_PASSIVE) && !(own->flags & SYNFIN_F_OWNER_ACCEPT)) {
+		if (!owner_at_close)
+			take_accept_owner(sk, own);
+		else if (owner_is_current(old, new))
+			/* a pre-fork server's worker, not the master that listened */
 			set_owner_current(own, 0);
-	} else if ((own->flags & SYNFIN_F_PASSIVE) && !(own->flags & SYNFIN_F_OWNER_ACCEPT)) {
-		__u64 key = (__u64)sk;
-		struct accept_owner *acc = bpf_map_lookup_elem(&accept_owners, &key);
-
-		/* Keyed by address, and a socket's address is reused: an
-		 * entry whose socket died unseen (a recursion miss on its
-		 * destroy) must not name the next socket there. */
-		if (acc && acc->ts_ns < own->start_ns) {
-			bpf_map_delete_elem(&accept_owners, &key);
-		} else if (acc) {
-			own->pid = acc->pid;
-			__builtin_memcpy(own->comm, acc->comm, sizeof(own->comm));
-			own->flags |= SYNFIN_F_OWNER_KNOWN | SYNFIN_F_OWNER_ACCEPT;
-			bpf_map_delete_elem(&accept_owners, &key);
-		}
 	}
 	if (!(own->flags & SYNFIN_F_OWNER_KNOWN) && owner_is_current(old, new))
 		set_owner_current(own, 0);
