@@ -7,7 +7,7 @@
 # not the master that listened (at accept(), or without the hook at the
 # worker's close()). And a reset's cause tells a child its listener dropped
 # unaccepted from one closed over unread data, with no hook to say which
-# children were accepted.
+# children were accepted. Classic mode too, where owners live in a map.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -84,8 +84,11 @@ listener_drops()
 # scenario NAME PORTBASE TRACEPOINTS [SYNFIN-ARGS...]
 scenario()
 {
-	local name=$1 base=$2 want_tps=$3 tps
+	local name=$1 base=$2 want_tps=$3 tps owner='.comm == $comm'
 	shift 3
+	# Classic mode has no per-socket storage for a child to inherit its
+	# listener's owner from: a child nobody accepted or closed has none.
+	[[ " $* " == *" --classic "* ]] && owner='.comm == "" or .comm == $comm'
 	sf_start "$name" "$@"
 
 	tps=$(syscall_tracepoints)
@@ -104,18 +107,22 @@ scenario()
 
 	# closed over 1000 bytes never read: a reset, and not the listener's
 	closes_unread "$name/unread" $((base + 1))
-	SF_JQ_ARGS=()
+	SF_JQ_ARGS=(--arg comm sfunread)
 	sf_expect "$name/unread" "$(server_record $((base + 1)))" \
-		'.comm == "sfunread"' '.close.how == "rst_sent"' '.close.rst_cause == "unread_data"'
+		"$owner" '.close.how == "rst_sent"' '.close.rst_cause == "unread_data"'
 
 	if listener_drops "$name/listener" $((base + 2)); then
+		SF_JQ_ARGS=(--arg comm sfldrop)
 		sf_expect "$name/listener" "$(server_record $((base + 2)))" \
-			'.comm == "sfldrop"' '.close.how == "rst_sent"' \
+			"$owner" '.close.how == "rst_sent"' \
 			'.close.rst_cause == "listener_closed"'
 	fi
+	SF_JQ_ARGS=()
 	sf_synfin_stop || sf_fail "$name/stop" "synfin $* did not exit 0 on SIGINT"
 }
 
 scenario "$T/hooked" 5810 "sys_exit_accept sys_exit_accept4"
 scenario "$T/unhooked" 5820 "" --no-accept-hook
+# classic mode keeps owners in a map of its own, not in socket storage
+scenario "$T/classic_unhooked" 5830 "" --no-accept-hook --classic
 sf_done
