@@ -213,13 +213,10 @@ static int attach_one(struct loader *ld, struct bpf_program *prog)
 	link = bpf_program__attach(prog);
 	if (!link) {
 		err = -errno;
-		if (is_optional_prog(prog)) {
-			ld->no_accept_hooks = true;
-			ld->skel->bss->owner_at_close = 1;
-			return 0;
-		}
-		fprintf(stderr, "synfin: failed to attach %s: %s\n",
-			bpf_program__name(prog), strerror(-err));
+		/* the accept() hooks' caller says what their absence means */
+		if (!is_optional_prog(prog))
+			fprintf(stderr, "synfin: failed to attach %s: %s\n",
+				bpf_program__name(prog), strerror(-err));
 		return err;
 	}
 	if (ld->nlinks >= MAX_LINKS) {
@@ -247,6 +244,30 @@ static bool is_level_prog(const struct bpf_program *prog)
 	return strncmp(bpf_program__name(prog), "tp_softirq_", 11) == 0;
 }
 
+/* Both accept() programs or neither: with one alone, the owners it hands
+ * over would wait in accept_owners with nothing to take them, as
+ * owner_at_close has the close() name the owner instead. */
+static void attach_accept_hooks(struct loader *ld)
+{
+	int first = ld->nlinks;
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, ld->skel->obj) {
+		if (!is_optional_prog(prog) || !bpf_program__autoload(prog))
+			continue;
+		if (attach_one(ld, prog))
+			goto none;
+	}
+	return;
+none:
+	while (ld->nlinks > first)
+		bpf_link__destroy(ld->links[--ld->nlinks]);
+	ld->no_accept_hooks = true;
+	ld->skel->bss->owner_at_close = 1;
+	fprintf(stderr, "synfin: warning: accept() tracepoints unavailable; "
+		"server sockets are attributed to the listener's process until they close\n");
+}
+
 /* A tracepoint runs its programs in the order they were attached: each
  * second copy must run after its first. And the level must be known
  * before a first copy runs at all, or a claim could be left at the wrong
@@ -260,17 +281,14 @@ static int attach_all(struct loader *ld)
 		bpf_object__for_each_program(prog, ld->skel->obj) {
 			int want = is_level_prog(prog) ? 0 : is_second_copy(prog) ? 2 : 1;
 
-			if (want != pass || !bpf_program__autoload(prog))
+			if (want != pass || !bpf_program__autoload(prog) || is_optional_prog(prog))
 				continue;
 			err = attach_one(ld, prog);
 			if (err)
 				return err;
 		}
 	}
-	if (ld->no_accept_hooks)
-		fprintf(stderr, "synfin: warning: accept() tracepoints unavailable; "
-			"server sockets are attributed to the listener's process until "
-			"they close\n");
+	attach_accept_hooks(ld);
 	return 0;
 }
 
