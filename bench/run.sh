@@ -43,6 +43,7 @@ Runs as root. Variants (the untraced baseline "none" runs between all others):
   synfin_file     synfin -j > a file
   synfin_events   synfin --events -j > a file
   synfin_notw     synfin -j --no-timewait > /dev/null (no timer hooks)
+  synfin_noaccept synfin -j --no-accept-hook > /dev/null (no syscall tracepoint)
   tcpstates       Debian libbpf-tools tcpstates > a file
   tcplife         Debian libbpf-tools tcplife > a file
   floor_state     a do-nothing program on inet_sock_set_state (bench/floor)
@@ -74,7 +75,7 @@ ROUNDS=5
 CONNS_PARALLEL=4
 SCALE_ROUNDS=3
 HOLDS="1000 10000 100000"
-VARIANTS="synfin synfin_file synfin_events synfin_notw tcpstates tcplife floor_state floor_synfin"
+VARIANTS="synfin synfin_file synfin_events synfin_notw synfin_noaccept tcpstates tcplife floor_state floor_synfin"
 SCALE=1
 EXPIRY=1
 SYSCALLS=1
@@ -105,7 +106,7 @@ for n in "$ROUNDS" "$DURATION" "$CONNS_PARALLEL" "$SCALE_ROUNDS" $HOLDS; do
 	case $n in '' | *[!0-9]* | 0) echo "run.sh: bad number '$n'" >&2; exit 2 ;; esac
 done
 for v in $VARIANTS; do
-	case $v in synfin | synfin_file | synfin_events | synfin_notw | tcpstates | tcplife | floor_state | floor_synfin) ;;
+	case $v in synfin | synfin_file | synfin_events | synfin_notw | synfin_noaccept | tcpstates | tcplife | floor_state | floor_synfin) ;;
 	*) echo "run.sh: unknown variant '$v'" >&2; exit 2 ;;
 	esac
 done
@@ -320,6 +321,7 @@ trial()
 	synfin_file) "$SYNFIN" -j --netns "$ino" >"$out" 2>"$err" & pid=$! ;;
 	synfin_events) "$SYNFIN" --events -j --netns "$ino" >"$out" 2>"$err" & pid=$! ;;
 	synfin_notw) "$SYNFIN" -j --no-timewait --netns "$ino" >/dev/null 2>"$err" & pid=$! ;;
+	synfin_noaccept) "$SYNFIN" -j --no-accept-hook --netns "$ino" >/dev/null 2>"$err" & pid=$! ;;
 	tcpstates) "$TCPSTATES" >"$out" 2>"$err" & pid=$! ;;
 	tcplife) "$TCPLIFE" >"$out" 2>"$err" & pid=$! ;;
 	floor_state) "$FLOOR" state >/dev/null 2>"$err" & pid=$! ;;
@@ -390,7 +392,7 @@ trial()
 	ip netns del "$ns"
 
 	case $v in
-	synfin | synfin_notw)
+	synfin | synfin_notw | synfin_noaccept)
 		summary=$(grep '^synfin: .* events' "$err" | tail -n 1) ;;
 	synfin_file)
 		summary=$(grep '^synfin: .* events' "$err" | tail -n 1)
@@ -684,7 +686,8 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 		. + {reported_lost_transitions: (.reported.perf_lost + .reported.recursion_miss)}
 		| . + {unaccounted: (.expected - .received - .reported_lost_transitions)}
 		| . + {adds_up: (.received + .reported_lost_transitions == .expected)}
-	      elif .variant == "synfin" or .variant == "synfin_file" or .variant == "synfin_notw" then
+	      elif .variant == "synfin" or .variant == "synfin_file" or .variant == "synfin_notw" or
+		   .variant == "synfin_noaccept" then
 		. + {reported_lost_transitions: (.reported.ringbuf_full_state + .reported.recursion_miss),
 		     reported_lost_any: (.reported.ringbuf_full + .reported.storage_full +
 			.reported.owner_map_full + .reported.live_map_full + .reported.table_full +
@@ -790,6 +793,7 @@ echo "Results ($(jq -r '.machine | "\(.hostname), \(.cpu_model) x\(.nproc), Linu
 	jq -r '.main | to_entries[] | .key as $k | .value |
 		[ (if $k == "none" then "untraced" elif $k == "synfin" then "synfin -j >/dev/null"
 		   elif $k == "synfin_notw" then "synfin -j --no-timewait >/dev/null"
+		   elif $k == "synfin_noaccept" then "synfin -j --no-accept-hook >/dev/null"
 		   elif $k == "synfin_file" then "synfin -j >file" elif $k == "synfin_events" then "synfin --events -j >file"
 		   elif $k == "floor_state" then "floor: no-op on the state tracepoint"
 		   elif $k == "floor_synfin" then "floor: no-ops on synfin'"'"'s hooks"
@@ -803,7 +807,7 @@ echo "Results ($(jq -r '.machine | "\(.hostname), \(.cpu_model) x\(.nproc), Linu
 		  (if .lost_counted == null then (if $k == "none" or ($k | startswith("floor")) then "-" else "n/a (not counted)" end)
 		   else "\(.lost_counted) of \(if .received_kind == "state" or .received_kind == "transition" then .expected_transitions else .conns_total * 2 end) \(if .received_kind == "state" or .received_kind == "transition" then "transitions" else "conn ends" end)" end),
 		  (if $k == "none" or ($k | startswith("floor")) then "-"
-		   elif $k == "synfin" or $k == "synfin_file" or $k == "synfin_notw" then "\(.reported.ringbuf_full) records (recursion \(.reported.recursion_miss), caught \(.reported.recursion_caught), spilled \(.reported.spilled // 0))"
+		   elif $k == "synfin" or $k == "synfin_file" or $k == "synfin_notw" or $k == "synfin_noaccept" then "\(.reported.ringbuf_full) records (recursion \(.reported.recursion_miss), caught \(.reported.recursion_caught), spilled \(.reported.spilled // 0))"
 		   elif $k == "synfin_events" then "\(.reported_lost_transitions) tr (recursion \(.reported.recursion_miss), caught \(.reported.recursion_caught))"
 		   else "\(.reported_lost_transitions) tr (recursion \(.reported.recursion_miss))" end),
 		  (if .adds_up == null then "-" elif .adds_up then "yes" elif .unaccounted != null then "NO (\(.unaccounted) unaccounted)" else "NO" end)
