@@ -125,4 +125,22 @@ scenario "$T/hooked" 5810 "sys_exit_accept sys_exit_accept4"
 scenario "$T/unhooked" 5820 "" --no-accept-hook
 # classic mode keeps owners in a map of its own, not in socket storage
 scenario "$T/classic_unhooked" 5830 "" --no-accept-hook --classic
+
+# The hook absent, not turned off: synfin in a mount namespace of its own
+# whose tracefs is empty, so the syscall tracepoints cannot attach (tp_btf
+# needs no tracefs). It must say so, attach neither, and carry on as
+# --no-accept-hook does. The pid stays synfin's: unshare and sh exec.
+cat >"$SF_TMP/no_tracefs" <<WRAPPER
+#!/bin/sh
+exec unshare -m --propagation private /bin/sh -c \
+	'mount -t tmpfs none /sys/kernel/tracing && mkdir /sys/kernel/tracing/events &&
+	 if [ -d /sys/kernel/debug ]; then mount -t tmpfs none /sys/kernel/debug; fi &&
+	 exec "\$0" "\$@"' "$SYNFIN" "\$@"
+WRAPPER
+chmod +x "$SF_TMP/no_tracefs"
+SYNFIN=$SF_TMP/no_tracefs scenario "$T/absent" 5840 ""
+sf_check "$T/absent/says" "no warning on stderr: $(head -c 300 "$SF_ERR")" \
+	grep -q "accept() tracepoints unavailable" "$SF_ERR"
+sf_check "$T/absent/host_tracefs" "the host's tracefs lost its syscall events" \
+	test -d /sys/kernel/tracing/events/syscalls
 sf_done
