@@ -266,6 +266,19 @@ wait_ready()
 	return 1
 }
 
+# tracer_ready VARIANT PID ERRFILE: the tracer just started in the
+# background is ours to stop; bounded wait until it is attached, else say
+# so and stop it
+tracer_ready()
+{
+	local v=$1 pid=$2 err=$3
+	PIDS+=("$pid")
+	wait_ready "$v" "$pid" "$err" && return 0
+	echo "run.sh: $v did not start: $(tail -n 3 "$err" | tr '\n' ' ')" >&2
+	stop_pid "$pid"
+	return 1
+}
+
 # ---- a witness of the ends no tracer sees ----------------------------------------
 # (tests/integration/witness.sh) In the profile round, where the rates do not
 # count, the transitions on the churn's ports that ran where no BPF program
@@ -327,14 +340,9 @@ trial()
 	floor_state) "$FLOOR" state >/dev/null 2>"$err" & pid=$! ;;
 	floor_synfin) "$FLOOR" synfin >/dev/null 2>"$err" & pid=$! ;;
 	esac
-	if [ -n "$pid" ]; then
-		PIDS+=("$pid")
-		if ! wait_ready "$v" "$pid" "$err"; then
-			echo "run.sh: $v did not start: $(tail -n 3 "$err" | tr '\n' ' ')" >&2
-			stop_pid "$pid"
-			ip netns del "$ns"
-			return 1
-		fi
+	if [ -n "$pid" ] && ! tracer_ready "$v" "$pid" "$err"; then
+		ip netns del "$ns"
+		return 1
 	fi
 
 	# with held connections: the tracer's memory before and after they are
@@ -543,14 +551,7 @@ syscall_trial()
 	tcpstates) "$TCPSTATES" >/dev/null 2>"$err" & pid=$! ;;
 	tcplife) "$TCPLIFE" >/dev/null 2>"$err" & pid=$! ;;
 	esac
-	if [ -n "$pid" ]; then
-		PIDS+=("$pid")
-		if ! wait_ready "$v" "$pid" "$err"; then
-			echo "run.sh: syscalls: $v did not start: $(tail -n 3 "$err" | tr '\n' ' ')" >&2
-			stop_pid "$pid"
-			return 1
-		fi
-	fi
+	[ -z "$pid" ] || tracer_ready "$v" "$pid" "$err" || return 1
 	out=$("$SYSCOST")
 	[ -n "$pid" ] && stop_pid "$pid"
 	jq -e -c --arg v "$v" '{variant: $v, ns_per_call: .ns_per_call}' <<<"$out" \
