@@ -154,6 +154,14 @@ sf_wait_pid()
 	wait "$pid"
 }
 
+# sf_wait_output SECONDS CMD...: bounded wait until CMD prints something
+sf_wait_output()
+{
+	local n=$(( $1 * 10 ))
+	shift
+	while [ -z "$("$@")" ] && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+}
+
 # sf_field FILE KEY: a value from tcpdrive's "key=value ..." result line
 sf_field()
 {

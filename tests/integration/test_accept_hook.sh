@@ -30,13 +30,6 @@ server_record()
 		"$SF_OUT" 2>/dev/null
 }
 
-# wait_server_record PORT: bounded wait (5 s) for it
-wait_server_record()
-{
-	local n=50
-	while [ -z "$(server_record "$1")" ] && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-}
-
 # closes_unread NAME PORT: the server accepts, lets the client's 1000 bytes
 # arrive, and closes without reading them (which resets the connection:
 # sf_pair wants the client to see no reset).
@@ -52,7 +45,7 @@ closes_unread()
 	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$port" --send 1000 \
 		--wait-eof --timeout-ms 15000 >"$SF_TMP/cu.cli" 2>&1
 	sf_wait_pid "$srv" 10 >/dev/null
-	wait_server_record "$port"
+	sf_wait_output 5 server_record "$port"
 }
 
 # listener_drops NAME PORT: a client connects to a listener that never accepts,
@@ -78,7 +71,7 @@ listener_drops()
 	touch "$SF_TMP/ld.close"
 	sf_wait_pid "$srv" 10 >/dev/null
 	sf_wait_pid "$SF_LAST_PID" 10 >/dev/null
-	wait_server_record "$port"
+	sf_wait_output 5 server_record "$port"
 }
 
 # scenario NAME PORTBASE TRACEPOINTS [SYNFIN-ARGS...]
@@ -99,7 +92,7 @@ scenario()
 	# serves and closes first
 	sf_pair "$name" "$SF_S4" "$base" --close-first --recv 1000 --send 1000 \
 		--comm sfmaster --worker-comm sfworker -- --send 1000 --wait-eof
-	wait_server_record "$base"
+	sf_wait_output 5 server_record "$base"
 	SF_JQ_ARGS=(--argjson spid "$SPID")
 	sf_expect "$name/worker" "$(server_record "$base")" \
 		'.comm == "sfworker"' '.pid == $spid' \

@@ -47,12 +47,6 @@ reset_record()
 		"$SF_OUT" 2>/dev/null
 }
 
-wait_reset()
-{
-	local n=50
-	while [ -z "$(reset_record "$1")" ] && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-}
-
 run()
 {
 	local name=$1 sa=$2 sb=$3
@@ -62,8 +56,8 @@ run()
 	listen "$name"
 	send -A "$PL" "$sa"
 	send -S "$PC" "$sb"
-	wait_reset "$sa"
-	wait_reset "$sb"
+	sf_wait_output 5 reset_record "$sa"
+	sf_wait_output 5 reset_record "$sb"
 	touch "$SF_TMP/stop.$name"
 	sf_wait_pid "$SPID" 5
 	sf_synfin_stop || sf_fail "$T/$name/stop" "synfin did not exit 0 on SIGINT"
