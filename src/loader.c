@@ -244,6 +244,9 @@ static bool is_level_prog(const struct bpf_program *prog)
 	return strncmp(bpf_program__name(prog), "tp_softirq_", 11) == 0;
 }
 
+/* what owner_at_close means, wherever it is set */
+#define OWNER_AT_CLOSE "server sockets are attributed to the listener's process until they close"
+
 /* Both accept() programs or neither: with one alone, the owners it hands
  * over would wait in accept_owners with nothing to take them, as
  * owner_at_close has the close() name the owner instead. */
@@ -264,8 +267,7 @@ none:
 		bpf_link__destroy(ld->links[--ld->nlinks]);
 	ld->no_accept_hooks = true;
 	ld->skel->bss->owner_at_close = 1;
-	fprintf(stderr, "synfin: warning: accept() tracepoints unavailable; "
-		"server sockets are attributed to the listener's process until they close\n");
+	fprintf(stderr, "synfin: warning: accept() tracepoints unavailable; %s\n", OWNER_AT_CLOSE);
 }
 
 /* A tracepoint runs its programs in the order they were attached: each
@@ -292,12 +294,14 @@ static int attach_all(struct loader *ld)
 	return 0;
 }
 
-static void configure(struct synfin_bpf *skel, const struct synfin_options *opts,
-		      bool classic, const struct btf *vmlinux)
+/* Returns why the TIME_WAIT hooks are off, NULL if they are on. */
+static const char *configure(struct synfin_bpf *skel, const struct synfin_options *opts,
+			     bool classic, const struct btf *vmlinux)
 {
 	const struct synfin_filter *f = &opts->filter;
 	struct synfin_bpf__rodata *ro = skel->rodata;
 	bool may_grow = tracing_maps_may_grow(vmlinux);
+	const char *tw_off = NULL;
 	uint32_t spill;
 
 	ro->filter_pid = f->pid;
@@ -311,10 +315,17 @@ static void configure(struct synfin_bpf *skel, const struct synfin_options *opts
 	/* wake the consumer early only when a quarter of the ring is used */
 	ro->wakeup_bytes = (uint64_t)opts->ringbuf_mb * 1024 * 1024 / 4;
 	ro->tw_timer_fn = opts->no_timewait ? 0 : kallsyms_lookup("tw_timer_handler");
-	if (ro->tw_timer_fn && !classic && !tw_head_fits(vmlinux)) {
+	if (opts->no_timewait) {
+		tw_off = "--no-timewait";
+	} else if (classic) {
+		tw_off = "classic tracepoints";
+	} else if (!ro->tw_timer_fn) {
+		tw_off = "no tw_timer_handler in /proc/kallsyms";
+	} else if (!tw_head_fits(vmlinux)) {
 		fprintf(stderr, "synfin: TIME_WAIT exits not measured: this kernel's "
 			"tw sock head is larger than the TIME_WAIT programs' copy\n");
 		ro->tw_timer_fn = 0;
+		tw_off = "tw sock head too large";
 	}
 	ro->task_stack_size = classic ? 0 : task_stack_size(vmlinux);
 	if (opts->verbose && !classic)
@@ -360,10 +371,11 @@ static void configure(struct synfin_bpf *skel, const struct synfin_options *opts
 			bpf_map__set_max_entries(grow[i], opts->max_conns ? opts->max_conns : 65536);
 		}
 	}
+	return tw_off;
 }
 
 static int open_and_load(const struct synfin_options *opts, bool classic,
-			 struct synfin_bpf **out)
+			 struct synfin_bpf **out, const char **tw_off)
 {
 	struct synfin_bpf *skel;
 	struct bpf_program *prog;
@@ -378,7 +390,7 @@ static int open_and_load(const struct synfin_options *opts, bool classic,
 	}
 	/* NULL without BTF: every probe then says no */
 	vmlinux = btf__load_vmlinux_btf();
-	configure(skel, opts, classic, vmlinux);
+	*tw_off = configure(skel, opts, classic, vmlinux);
 	bpf_object__for_each_program(prog, skel->obj) {
 		/* TIME_WAIT timers need tp_btf and the handler's address */
 		if (is_tw_prog(prog))
@@ -407,6 +419,7 @@ static int open_and_load(const struct synfin_options *opts, bool classic,
 
 int loader__open(const struct synfin_options *opts, struct loader **out)
 {
+	const char *tw_off = NULL;
 	struct loader *ld;
 	int err;
 
@@ -422,14 +435,14 @@ int loader__open(const struct synfin_options *opts, struct loader **out)
 	}
 	err = -EOPNOTSUPP;
 	if (!opts->force_classic) {
-		err = open_and_load(opts, false, &ld->skel);
+		err = open_and_load(opts, false, &ld->skel, &tw_off);
 		if (err && opts->verbose)
 			fprintf(stderr, "synfin: tp_btf programs did not load (%s), trying classic tracepoints\n",
 				strerror(-err));
 	}
 	if (err) {
 		ld->classic = true;
-		err = open_and_load(opts, true, &ld->skel);
+		err = open_and_load(opts, true, &ld->skel, &tw_off);
 	}
 	if (err) {
 		fprintf(stderr, "synfin: failed to load BPF programs: %s%s\n", strerror(-err),
@@ -444,15 +457,10 @@ int loader__open(const struct synfin_options *opts, struct loader **out)
 	ld->timewait = !ld->classic && ld->skel->rodata->tw_timer_fn;
 	ld->tw_fin = ld->timewait && bpf_program__autoload(ld->skel->progs.tp_kfree_skb);
 	if (opts->no_accept_hook && opts->verbose)
-		fprintf(stderr, "synfin: accept() not hooked (--no-accept-hook): server sockets "
-			"are attributed to the listener's process until they close\n");
+		fprintf(stderr, "synfin: accept() not hooked (--no-accept-hook): %s\n",
+			OWNER_AT_CLOSE);
 	if (!ld->timewait && opts->verbose)
-		fprintf(stderr, "synfin: TIME_WAIT exits not measured (%s)\n",
-			opts->no_timewait ? "--no-timewait" : ld->classic ?
-			"classic tracepoints" :
-			/* configure() found the symbol and then the head too large */
-			kallsyms_lookup("tw_timer_handler") ? "tw sock head too large" :
-			"no tw_timer_handler in /proc/kallsyms");
+		fprintf(stderr, "synfin: TIME_WAIT exits not measured (%s)\n", tw_off);
 	*out = ld;
 	return 0;
 cleanup:
