@@ -494,13 +494,17 @@ expiry_trial()
 	bench_netns "$ns"
 	"$SYNFIN" -j --netns "$NS_INO" >"$out" 2>"$err" &
 	pid=$!
-	PIDS+=("$pid")
-	wait_ready synfin "$pid" "$err" || { echo "run.sh: expiry: synfin did not start" >&2; return 1; }
+	tracer_ready synfin "$pid" "$err" || { ip netns del "$ns"; return 1; }
 	witness_start_tw "synfin-bench-$$"
 	t0=$SECONDS
-	ip netns exec "$ns" "$CHURN" --mode client-first --conns-parallel "$CONNS_PARALLEL" \
-		--duration "$DURATION" --port "$PORT" --addr 127.77.0.1 >"$churn_out" 2>"$churn_out.err" ||
-		{ echo "run.sh: expiry: churn failed" >&2; stop_pid "$pid"; return 1; }
+	if ! ip netns exec "$ns" "$CHURN" --mode client-first --conns-parallel "$CONNS_PARALLEL" \
+		--duration "$DURATION" --port "$PORT" --addr 127.77.0.1 >"$churn_out" 2>"$churn_out.err"; then
+		echo "run.sh: expiry: churn failed: $(tail -n 1 "$churn_out.err")" >&2
+		witness_stop "$TMP/expiry.blind"
+		stop_pid "$pid"
+		ip netns del "$ns"
+		return 1
+	fi
 	# tw socks born where no BPF program runs: synfin never follows them
 	if [ -n "$WITNESS" ]; then
 		witness_stop "$TMP/expiry.blind"
