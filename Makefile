@@ -135,6 +135,19 @@ check: all unit-tests tools
 run: deps all
 	$(Q)./$(OUTPUT)/synfin $(ARGS)
 
+# `make install`: the binary into $(DESTDIR)$(PREFIX)/sbin (it needs root
+# to load its programs). It carries its BPF object inside: nothing else.
+PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+
+.PHONY: install uninstall
+install: all
+	$(call msg,INSTALL,$(DESTDIR)$(SBINDIR)/synfin)
+	$(Q)install -D -m 0755 $(OUTPUT)/synfin $(DESTDIR)$(SBINDIR)/synfin
+
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/synfin
+
 .PHONY: bench
 bench: deps all $(BENCH_BINS)
 	$(Q)bash bench/run.sh
