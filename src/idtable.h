@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* A table of pointers keyed by a non-zero 64-bit id (a socket cookie):
- * open addressing with linear probing, kept under half full, ids in their
- * own array so a probe compares without touching the entries. */
+ * open addressing with linear probing, kept at most three quarters full,
+ * ids in their own array so a probe compares without touching the entries. */
 #ifndef SYNFIN_IDTABLE_H
 #define SYNFIN_IDTABLE_H
 
