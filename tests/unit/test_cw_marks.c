@@ -156,10 +156,7 @@ static void test_random_bound(void)
 		uint32_t r;
 		int i;
 
-		rnd ^= rnd << 13;
-		rnd ^= rnd >> 7;
-		rnd ^= rnd << 17;
-		r = (uint32_t)(rnd >> 32);
+		r = (uint32_t)(unit_xorshift(&rnd) >> 32);
 		i = (int)(r % NSOCK);
 		now += 1 + r % (SEC / 500);
 		if (r % 997 == 0) {

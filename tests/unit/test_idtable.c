@@ -9,16 +9,8 @@
 
 #define NIDS 4096
 
-/* xorshift: the same sequence every run */
+/* the same sequence every run */
 static uint64_t rng_state = 88172645463325252ULL;
-
-static uint64_t next_rand(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
 
 /* Grows only past three quarters: 12 of 16 slots fit, the 13th doubles. */
 static void test_grows_at_three_quarters(void)
@@ -75,16 +67,16 @@ static void test_random_against_list(void)
 
 	for (int i = 0; i < NIDS; i++) {
 		do
-			ids[i] = next_rand();
+			ids[i] = unit_xorshift(&rng_state);
 		while (!ids[i]);
 		present[i] = false;
 	}
 	CHECK_EQ_INT(idtable_init(&t, 8), 0);
 	for (int step = 0; step < 200000; step++) {
-		int i = (int)(next_rand() % NIDS);
+		int i = (int)(unit_xorshift(&rng_state) % NIDS);
 
 		/* more puts than deletes early, the other way late */
-		if (!present[i] && (step < 100000 || next_rand() % 3 == 0)) {
+		if (!present[i] && (step < 100000 || unit_xorshift(&rng_state) % 3 == 0)) {
 			CHECK_EQ_INT(idtable_put(&t, ids[i], &ids[i]), 0);
 			present[i] = true;
 			count++;

@@ -543,7 +543,7 @@ static void test_digits_against_printf(void)
 				p10 *= 10;
 			v = p10 + (uint64_t)((i - 200) % 3) - 1;
 		} else {
-			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			unit_xorshift(&x);
 			v = x >> (x % 64);
 		}
 		jsonw_reset(w);

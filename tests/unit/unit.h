@@ -6,6 +6,7 @@
 #ifndef SYNFIN_UNIT_H
 #define SYNFIN_UNIT_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -41,6 +42,16 @@ extern int unit_case_failed;
 			unit_case_failed = 1;                                  \
 		}                                                              \
 	} while (0)
+
+/* xorshift64: a fixed pseudo-random sequence from *state (non-zero), the
+ * same every run, for tests that feed many shapes of input. */
+static inline uint64_t unit_xorshift(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
 
 struct unit_case {
 	const char *name;
