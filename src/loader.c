@@ -23,7 +23,6 @@ struct loader {
 	struct bpf_link *links[MAX_LINKS];
 	int nlinks;
 	bool classic;
-	bool no_accept_hooks;
 	bool timewait;       /* TIME_WAIT timer hooks attached */
 	bool tw_fin;         /* a FIN reaching a tw sock is seen (kfree_skb) */
 	int ncpus;
@@ -265,7 +264,6 @@ static void attach_accept_hooks(struct loader *ld)
 none:
 	while (ld->nlinks > first)
 		bpf_link__destroy(ld->links[--ld->nlinks]);
-	ld->no_accept_hooks = true;
 	ld->skel->bss->owner_at_close = 1;
 	fprintf(stderr, "synfin: warning: accept() tracepoints unavailable; %s\n", OWNER_AT_CLOSE);
 }
