@@ -296,6 +296,15 @@ bench_witness_stop()
 	UNSEEN=$(grep -c . "$TMP/witness")
 }
 
+# jq definitions both aggregations use: the median of an array, and
+# rounding to 3 or 1 decimals (null stays null)
+JQ_DEFS='
+	def median: sort | if length == 0 then null
+		elif length % 2 == 1 then .[length / 2 | floor]
+		else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+	def r3: if . == null then null else (. * 1000 | round) / 1000 end;
+	def r1: if . == null then null else (. * 10 | round) / 10 end;'
+
 # grep_count PATTERN FILE: lines with a fixed string (0 when none)
 grep_count() { grep -cF -- "$1" "$2" 2>/dev/null || true; }
 
@@ -629,17 +638,14 @@ if [ "$SYSCALLS" = 1 ]; then
 		for v in $sv; do syscall_trial "$v"; done
 	done
 	# per variant: every round, the median, and the median over none's
-	SYSCALLS_JSON=$(jq -s -c --argjson rounds "$SYSCALL_ROUNDS" '
-		def median: sort | if length == 0 then null
-			elif length % 2 == 1 then .[length / 2 | floor]
-			else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+	SYSCALLS_JSON=$(jq -s -c --argjson rounds "$SYSCALL_ROUNDS" "$JQ_DEFS"'
 		(group_by(.variant) | map({key: .[0].variant,
 			value: {rounds: map(.ns_per_call), median: (map(.ns_per_call) | median)}})
 		 | from_entries) as $by
 		| {rounds: $rounds, call: "getppid", calls_per_round: 5000000,
 		   variants: ($by | with_entries(.value += {over_none_ns:
 			(if $by.none.median and .value.median
-			 then ((.value.median - $by.none.median) * 10 | round) / 10 else null end)}))}' \
+			 then .value.median - $by.none.median | r1 else null end)}))}' \
 		"$TMP/syscalls.ndjson") || SYSCALLS_JSON=null
 fi
 # what synfin's process pays to format one JSON record of each kind
@@ -660,12 +666,7 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 		--argjson quick "$QUICK" \
 		'{duration_s: $d, rounds: $r, conns_parallel: $n, mode: "client-first",
 		  scale_rounds: $sr, holds: ($holds | split(" ") | map(select(. != "") | tonumber)),
-		  quick: ($quick == 1), bpf_stats_enabled: "profile round only"}')" '
-	def median: sort | if length == 0 then null
-		elif length % 2 == 1 then .[length / 2 | floor]
-		else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-	def r3: if . == null then null else (. * 1000 | round) / 1000 end;
-	def r1: if . == null then null else (. * 10 | round) / 10 end;
+		  quick: ($quick == 1), bpf_stats_enabled: "profile round only"}')" "$JQ_DEFS"'
 	. as $all
 	# ratio: the traced rate over the mean of the untraced runs just before
 	# and just after it in the same series (linear drift cancels)
