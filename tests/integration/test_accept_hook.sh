@@ -62,12 +62,7 @@ listener_drops()
 	sf_bg "$SF_TMP/ld.cli" "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$port" \
 		--wait-eof --timeout-ms 15000
 	# bounded wait for the child in the server's accept queue
-	local n=50
-	while [ "$(sf_in "$SF_NS_S" ss -Htn state established "( sport = :$port )" | grep -c .)" = 0 ] &&
-		[ "$n" -gt 0 ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
+	sf_wait_output 5 sf_in "$SF_NS_S" ss -Htn state established "( sport = :$port )"
 	touch "$SF_TMP/ld.close"
 	sf_wait_pid "$srv" 10 >/dev/null
 	sf_wait_pid "$SF_LAST_PID" 10 >/dev/null
