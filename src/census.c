@@ -139,6 +139,20 @@ static void read_netns_figures(struct census_netns *ns, char *buf)
 		ns->max_tw_buckets = tw;
 }
 
+/* The kernel's count of the namespace's tw socks, both families' (one
+ * tcp_death_row), read as its walk ends: the nearest moment to the
+ * monitor's look at the engine's count (census_netns.tw_socks). */
+static void read_tw_socks(struct census_netns *ns, char *buf)
+{
+	struct sockdiag_tcp_count socks;
+
+	if (!read_small_file("/proc/thread-self/net/sockstat", buf, NETSTAT_MAX) &&
+	    !sockdiag_parse_sockstat(buf, NULL, &socks)) {
+		ns->tw_socks = socks.tw;
+		ns->tw_socks_ok = true;
+	}
+}
+
 static int census_netns_begin(void *ctx, uint32_t netns)
 {
 	struct walk_ctx *w = ctx;
@@ -464,6 +478,7 @@ static void census_netns_end(void *ctx, uint32_t netns, int err)
 	settle_half_open(w);
 	if (settle_time_wait(w, &c->netns[c->nnetns - 1]))
 		w->err = -ENOMEM;
+	read_tw_socks(&c->netns[c->nnetns - 1], w->buf);
 }
 
 struct census *census__collect(const struct census_opts *opts)
@@ -548,6 +563,7 @@ struct census_runner {
 	uint64_t last_tw_ts_ns;
 	uint64_t next_tw_ns;
 	uint64_t cw_marks_since_ns;   /* census__set_close_wait_marks */
+	bool tw_elsewhere;            /* census__set_tw_elsewhere */
 	uint64_t walks, hash_walks;   /* census__counts, under lock */
 	/* the last walk's namespaces, sorted: whose request socks to dump */
 	struct census_netns *prev_netns;
@@ -700,6 +716,17 @@ static void carry_time_wait(struct census_runner *r, struct census *c)
 	c->tw_ts_ns = r->last_tw_ts_ns;
 }
 
+/* No count to repeat: while TIME_WAIT is counted elsewhere, the last one
+ * would grow old, and when it is not any more, the next walk counts it. */
+static void forget_time_wait(struct census_runner *r)
+{
+	free(r->last_tw);
+	r->last_tw = NULL;
+	r->nlast_tw = 0;
+	r->last_tw_state = 0;
+	r->last_tw_ts_ns = 0;
+}
+
 static int netns_sort_cmp(const void *a, const void *b)
 {
 	return netns_cmp(&((const struct census_netns *)a)->netns, b);
@@ -727,6 +754,7 @@ static void *runner_main(void *arg)
 	struct census_opts opts;
 	struct timespec until;
 	struct census *c;
+	bool tw_elsewhere;
 
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop) {
@@ -734,7 +762,8 @@ static void *runner_main(void *arg)
 		opts = r->opts;
 		t0 = now_mono_ns();
 		cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-		opts.skip_time_wait = t0 < r->next_tw_ns;
+		tw_elsewhere = __atomic_load_n(&r->tw_elsewhere, __ATOMIC_RELAXED);
+		opts.skip_time_wait = tw_elsewhere || t0 < r->next_tw_ns;
 		/* every mark standing is younger than the tally's least age */
 		if (__atomic_load_n(&r->cw_marks_since_ns, __ATOMIC_RELAXED) +
 		    opts.close_wait_min_age_ns > t0)
@@ -758,7 +787,9 @@ static void *runner_main(void *arg)
 			if (!opts.all_states)
 				keep_netns(r, c);
 			resolve_owners(r, c);
-			if (!c->err)
+			if (tw_elsewhere)
+				forget_time_wait(r);
+			else if (!c->err)
 				carry_time_wait(r, c);
 		}
 		pthread_mutex_lock(&r->lock);
@@ -845,6 +876,11 @@ void census__counts(struct census_runner *r, uint64_t *walks, uint64_t *hash_wal
 void census__set_close_wait_marks(struct census_runner *r, uint64_t since_ns)
 {
 	__atomic_store_n(&r->cw_marks_since_ns, since_ns, __ATOMIC_RELAXED);
+}
+
+void census__set_tw_elsewhere(struct census_runner *r, bool elsewhere)
+{
+	__atomic_store_n(&r->tw_elsewhere, elsewhere, __ATOMIC_RELAXED);
 }
 
 struct census *census__take(struct census_runner *r)

@@ -36,6 +36,10 @@ struct census_netns {
 	uint64_t mib[MIB_MAX];
 	uint32_t port_lo, port_hi;    /* net.ipv4.ip_local_port_range */
 	uint32_t max_tw_buckets;      /* net.ipv4.tcp_max_tw_buckets */
+	/* tw socks, every substate, by the kernel's own count (sockstat), read
+	 * as the walk left the namespace */
+	uint32_t tw_socks;
+	bool tw_socks_ok;
 	uint64_t syn_recv_ns;         /* when its request socks were last dumped (0: never) */
 };
 
@@ -125,6 +129,11 @@ void census__stop(struct census_runner *r);
  * CLOSE_WAIT: that dump walks the kernel's whole established hash, and on
  * a busy server a mark stands at almost any moment, each for microseconds. */
 void census__set_close_wait_marks(struct census_runner *r, uint64_t since_ns);
+/* Whether the TIME_WAIT socks are counted elsewhere (the engine's
+ * followed ones, when they are all of them: monitor.c): walks then dump
+ * none, and keep no last count to repeat. A census in between says so
+ * with tw_ts_ns 0. */
+void census__set_tw_elsewhere(struct census_runner *r, bool elsewhere);
 /* Walks so far, and the dumps among them that walked the kernel's whole
  * established hash (what a walk's cost mostly is). */
 void census__counts(struct census_runner *r, uint64_t *walks, uint64_t *hash_walks);
