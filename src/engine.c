@@ -9,6 +9,7 @@
 #include <string.h>
 #include "engine.h"
 #include "idtable.h"
+#include "twcount.h"
 
 #define ECONNRESET_ 104
 #define ECONNREFUSED_ 111
@@ -92,6 +93,9 @@ struct engine {
 	struct idtable conns;      /* struct conn: open, or closed and deferred */
 	struct idtable tws;        /* struct tw_follow */
 	uint32_t in_tw;            /* conns entries kept only to follow a tw sock */
+	/* Those tw socks (followed, and in_tw), counted per namespace and
+	 * per TIME_WAIT group for the monitor (twcount.h) */
+	struct twcount *twc;
 	uint64_t lost[LOSS_MAX];
 	/* Summary mode: a connection not in the table is rebuilt here and
 	 * enters the table only if its tw sock is to be followed. */
@@ -185,9 +189,12 @@ struct engine *engine__new(const struct engine_opts *opts)
 	eng->opts = *opts;
 	if (!eng->opts.max_conns)
 		eng->opts.max_conns = DEFAULT_MAX_CONNS;
-	if (idtable_init(&eng->conns, MIN_SLOTS) || idtable_init(&eng->tws, MIN_SLOTS) ||
+	eng->twc = twcount__new();
+	if (!eng->twc || idtable_init(&eng->conns, MIN_SLOTS) ||
+	    idtable_init(&eng->tws, MIN_SLOTS) ||
 	    idtable_init(&eng->spill_ends, SPILL_ENDS_SLOTS) ||
 	    idtable_init(&eng->spill_fins, SPILL_ENDS_SLOTS)) {
+		twcount__free(eng->twc);
 		idtable_free(&eng->conns);
 		idtable_free(&eng->tws);
 		idtable_free(&eng->spill_ends);
@@ -213,6 +220,7 @@ void engine__free(struct engine *eng)
 	free_table(&eng->tws);
 	free_table(&eng->spill_ends);
 	free_table(&eng->spill_fins);
+	twcount__free(eng->twc);
 	free(eng);
 }
 
@@ -356,11 +364,15 @@ static struct conn *insert(struct engine *eng, uint64_t id)
 	return c;
 }
 
+static void count_conn_tw(struct engine *eng, const struct conn *c, int delta);
+
 static void erase(struct engine *eng, struct conn *c)
 {
 	idtable_del(&eng->conns, c->id);
-	if (c->in_tw)
+	if (c->in_tw) {
 		eng->in_tw--;
+		count_conn_tw(eng, c, -1);
+	}
 	free(c);
 }
 
@@ -770,6 +782,7 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 		c->in_tw = true;
 		c->deferred = true;
 		eng->in_tw++;
+		count_conn_tw(eng, c, 1);
 		return;
 	}
 	erase(eng, c);
@@ -816,11 +829,83 @@ static void emit_time_wait(struct engine *eng, const struct tw_follow *f, enum t
 	}
 }
 
+/* What twcount needs of a tw sock: the same from a followed one's entry
+ * and from a connection kept in_tw. */
+static void tw_sock_of(struct twcount_sock *s, uint32_t netns, uint8_t family, uint8_t role,
+		       const uint8_t *laddr, const uint8_t *raddr, uint16_t lport, uint16_t rport)
+{
+	s->netns = netns;
+	s->family = family;
+	s->server = role == ROLE_SERVER;
+	memcpy(s->laddr, laddr, SYNFIN_ADDR_LEN);
+	memcpy(s->raddr, raddr, SYNFIN_ADDR_LEN);
+	s->lport = lport;
+	s->rport = rport;
+}
+
+/* A connection kept in_tw is a tw sock in FIN_WAIT2: in its namespace's
+ * count, in no TIME_WAIT group (tw_fin follows it when the FIN comes). */
+static void count_conn_tw(struct engine *eng, const struct conn *c, int delta)
+{
+	const struct conn_record *r = &c->rec;
+	struct twcount_sock s;
+
+	tw_sock_of(&s, r->netns, r->family, r->role, r->laddr, r->raddr, r->lport, r->rport);
+	twcount__sock(eng->twc, &s, delta);
+}
+
+static void count_follow(struct engine *eng, const struct tw_follow *f, int delta, bool sock)
+{
+	struct twcount_sock s;
+
+	tw_sock_of(&s, f->netns, f->family, f->role, f->laddr, f->raddr, f->lport, f->rport);
+	if (sock)
+		twcount__sock(eng->twc, &s, delta);
+	if (f->kind == TW_KIND_TIME_WAIT)
+		twcount__grouped(eng->twc, &s, delta);
+}
+
+/* A followed FIN_WAIT2 tw sock got the peer's FIN: TIME_WAIT proper now. */
+static void follow_enters_time_wait(struct engine *eng, struct tw_follow *f, uint64_t ts)
+{
+	if (f->kind == TW_KIND_TIME_WAIT)
+		return;
+	f->kind = TW_KIND_TIME_WAIT;
+	f->tw_enter_ns = ts;
+	count_follow(eng, f, 1, false);
+}
+
 static void end_follow(struct engine *eng, struct tw_follow *f, enum tw_exit how, uint64_t ts)
 {
 	emit_time_wait(eng, f, how, ts);
+	count_follow(eng, f, -1, true);
 	idtable_del(&eng->tws, f->id);
 	free(f);
+}
+
+const struct twcount *engine__twcount(const struct engine *eng)
+{
+	/* a FIN_WAIT2 tw sock's FIN must be seen for its groups to be right */
+	if (!eng->opts.follow_tw || !eng->opts.tw_fin_visible || !twcount__ok(eng->twc))
+		return NULL;
+	return eng->twc;
+}
+
+void engine__tw_port_range(struct engine *eng, uint32_t netns, uint32_t lo, uint32_t hi)
+{
+	if (!twcount__port_range(eng->twc, netns, lo, hi))
+		return;
+	/* rare (a range set after its namespace's first tw socks): group
+	 * them all again against the new ranges */
+	twcount__clear_groups(eng->twc);
+	for (uint32_t i = 0; i < eng->tws.nslots; i++)
+		if (eng->tws.vals[i])
+			count_follow(eng, eng->tws.vals[i], 1, false);
+}
+
+void engine__tw_prune(struct engine *eng)
+{
+	twcount__prune(eng->twc);
 }
 
 static void tw_follow_of(const struct conn *c, struct tw_follow *f)
@@ -861,7 +946,9 @@ static void follow_tw(struct engine *eng, struct conn *c)
 	    idtable_put(&eng->tws, f->id, f)) {
 		free(f);
 		eng->lost[LOSS_TABLE_FULL]++;
+		return;
 	}
+	count_follow(eng, f, 1, true);
 }
 
 /* A deferred record's tw sock went before the peer's FIN came: its
@@ -904,15 +991,14 @@ static void tw_fin(struct engine *eng, struct conn *c, const struct synfin_event
 	follow_tw(eng, c);
 }
 
-static void tw_fin_followed(struct tw_follow *f, const struct synfin_event *ev)
+static void tw_fin_followed(struct engine *eng, struct tw_follow *f,
+			    const struct synfin_event *ev)
 {
 	/* a FIN restarts 2MSL (inet_twsk_reschedule()) */
 	if (tw_timer_armed(&f->timer, ev->ts_ns))
 		f->expire_ns = ev->ts_ns + TIMEWAIT_LEN_NS;
-	if (f->kind != TW_KIND_FIN_WAIT2)
-		return;
-	f->kind = TW_KIND_TIME_WAIT;
-	f->tw_enter_ns = ev->ts_ns;
+	if (f->kind == TW_KIND_FIN_WAIT2)
+		follow_enters_time_wait(eng, f, ev->ts_ns);
 }
 
 void engine__flush(struct engine *eng)
@@ -1040,14 +1126,12 @@ static void tw_started(struct conn *c, const struct synfin_event *ev)
 
 /* A followed tw sock's timer re-armed (its FIN_WAIT2 substate got the
  * FIN, or a retransmitted FIN restarted 2MSL). */
-static void tw_restarted(struct tw_follow *f, const struct synfin_event *ev)
+static void tw_restarted(struct engine *eng, struct tw_follow *f, const struct synfin_event *ev)
 {
 	if (tw_timer_armed(&f->timer, ev->ts_ns))
 		f->expire_ns = tw_expiry_ns(ev);
-	if (ev->new_state == SYNFIN_TCP_TIME_WAIT && f->kind != TW_KIND_TIME_WAIT) {
-		f->kind = TW_KIND_TIME_WAIT;
-		f->tw_enter_ns = ev->ts_ns;
-	}
+	if (ev->new_state == SYNFIN_TCP_TIME_WAIT)
+		follow_enters_time_wait(eng, f, ev->ts_ns);
 }
 
 static void tw_ended(struct engine *eng, struct conn *c, const struct synfin_event *ev)
@@ -1276,13 +1360,13 @@ static bool tw_record_apply(struct engine *eng, struct conn *c, const struct syn
 		if (c)
 			tw_started(c, ev);
 		else
-			tw_restarted(f, ev);
+			tw_restarted(eng, f, ev);
 		break;
 	case SYNFIN_EV_TW_FIN:
 		if (c)
 			tw_fin(eng, c, ev);
 		else
-			tw_fin_followed(f, ev);
+			tw_fin_followed(eng, f, ev);
 		break;
 	default:
 		if (c)

@@ -217,6 +217,16 @@ void engine__foreach_open(const struct engine *eng, engine_visit_fn fn, void *ct
 uint32_t engine__live(const struct engine *eng);
 /* Closed connections kept until their TIME_WAIT sock goes. */
 uint32_t engine__time_wait(const struct engine *eng);
+/* The tw socks it follows, counted by namespace and by TIME_WAIT group
+ * (twcount.h); NULL where they are not all followed to their end (no
+ * timer hooks, or FINs reaching tw socks unseen) or a count failed. */
+struct twcount;
+const struct twcount *engine__twcount(const struct engine *eng);
+/* A namespace's ip_local_port_range, for the groups' in_range. */
+void engine__tw_port_range(struct engine *eng, uint32_t netns, uint32_t lo, uint32_t hi);
+/* Forget namespaces that hold no followed tw sock and that
+ * engine__tw_port_range did not name since the last prune. */
+void engine__tw_prune(struct engine *eng);
 uint64_t engine__lost(const struct engine *eng, enum engine_loss why);
 /* Fixed slots (a power of 2) per kind of tw record (start, FIN, end)
  * that came before its connection's summary, found by cookie. */

@@ -3,6 +3,7 @@
  * TIME_WAIT (inferred and measured through the tw timer), reset causes,
  * and Zeek's conn_state/history, from recorded event sequences. */
 #include "engine_fixture.h"
+#include "twcount.h"
 
 /* ISNs KERNEL-NOTES §3 checked against a capture. */
 #define ISN_C 1513407164u
@@ -498,6 +499,71 @@ static void test_tw_records_in_any_order(void)
 	CHECK_EQ_INT(bad, 0);
 }
 
+#define FIXTURE_NETNS 4026532177u
+
+/* The engine's tw sock counts (engine__twcount) as a sock goes through
+ * them: the orphan's tw sock in FIN_WAIT2 is in its namespace's count and
+ * in no TIME_WAIT group; the peer's FIN takes it to TIME_WAIT, into the
+ * group of its destination (10.0.0.2:80, its local port ephemeral); its
+ * end takes it out of both. A client that closed with the peer's FIN
+ * already in goes straight to the group. Without FINs reaching tw socks
+ * seen, there is no count to trust. */
+static void test_tw_counts(void)
+{
+	struct engine *eng = fresh(0, 0);
+	const struct census_tw *g;
+	const struct twcount *tc;
+	struct synfin_event e;
+	struct sk c = client;
+	size_t n;
+
+	CHECK(engine__twcount(eng) == NULL);   /* fresh(): FINs not visible */
+	orphan_closes(eng, &c);
+	tc = engine__twcount(eng);
+	CHECK(tc != NULL);
+	if (!tc)
+		goto cleanup;
+	CHECK_EQ_INT(twcount__netns_total(tc, FIXTURE_NETNS), 1);
+	twcount__groups(tc, &n);
+	CHECK_EQ_INT(n, 0);
+	e = ev_of(&c, SYNFIN_EV_TW_FIN, 540 * MS, SYNFIN_TCP_TIME_WAIT, SYNFIN_TCP_TIME_WAIT);
+	e.seq = ISN_S + 1;
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(twcount__netns_total(tc, FIXTURE_NETNS), 1);
+	g = twcount__groups(tc, &n);
+	CHECK_EQ_INT(n, 1);
+	if (n == 1) {
+		CHECK_EQ_INT(g[0].side, TW_SIDE_CLIENT);
+		CHECK_EQ_INT(g[0].ep.port, c.rport);
+		CHECK_EQ_INT(g[0].ep.addr[3], 2);
+		CHECK_EQ_INT(g[0].count, 1);
+		CHECK_EQ_INT(g[0].in_range, c.lport >= TWCOUNT_DEFAULT_PORT_LO &&
+					    c.lport <= TWCOUNT_DEFAULT_PORT_HI);
+	}
+	/* its namespace's range named: grouped again against it */
+	engine__tw_port_range(eng, FIXTURE_NETNS, c.lport, c.lport);
+	g = twcount__groups(tc, &n);
+	CHECK(n == 1 && g[0].in_range == 1);
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 60540 * MS, SYNFIN_TCP_TIME_WAIT, 0, SYNFIN_TW_EXPIRED);
+	CHECK_EQ_INT(ngot_tw, 1);
+	CHECK_EQ_INT(twcount__netns_total(tc, FIXTURE_NETNS), 0);
+	twcount__groups(tc, &n);
+	CHECK_EQ_INT(n, 0);
+
+	client_story(eng, true);   /* the fixture's client again: its cookie */
+	c = client;
+	c.lport = 40000;
+	CHECK_EQ_INT(twcount__netns_total(tc, FIXTURE_NETNS), 1);
+	g = twcount__groups(tc, &n);
+	CHECK(n == 1 && g[0].count == 1);
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 60241 * MS, SYNFIN_TCP_TIME_WAIT, 0, SYNFIN_TW_EXPIRED);
+	CHECK_EQ_INT(twcount__netns_total(tc, FIXTURE_NETNS), 0);
+	CHECK(twcount__ok(tc));
+cleanup:
+	engine__free(eng);
+}
+
 static const struct unit_case cases[] = {
 	{ "story: ISNs, FIN seqs, phases, inferred TIME_WAIT", test_isn_and_wave },
 	{ "story: TIME_WAIT measured, expiry", test_time_wait_measured_expiry },
@@ -513,6 +579,7 @@ static const struct unit_case cases[] = {
 	{ "story: orphan's record waits for the peer's FIN", test_orphan_record_waits_for_fin },
 	{ "story: orphan without a FIN, and the exit flush", test_orphan_without_fin },
 	{ "story: a tw sock's records in any order", test_tw_records_in_any_order },
+	{ "story: tw socks counted by namespace and group", test_tw_counts },
 };
 
 UNIT_MAIN(cases)
