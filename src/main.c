@@ -57,6 +57,7 @@ struct app {
 	uint32_t batch;          /* records in this drain call */
 	bool draining_spill;     /* the records come from the spill map */
 	uint64_t census_walks, census_hash_walks; /* for -v, taken as the monitor stops */
+	uint64_t intervals, tw_engine_intervals; /* monitor__tw_counts, for -v */
 	bool census_counted;
 };
 
@@ -314,8 +315,11 @@ static void print_summary(struct app *app)
 	}
 	if (app->opts.verbose && app->census_counted)
 		fprintf(stderr, "synfin: census: %llu walks, %llu dumps that walked the established "
-			"hash\n", (unsigned long long)app->census_walks,
-			(unsigned long long)app->census_hash_walks);
+			"hash; TIME_WAIT counted from the followed tw socks in %llu of %llu "
+			"intervals\n", (unsigned long long)app->census_walks,
+			(unsigned long long)app->census_hash_walks,
+			(unsigned long long)app->tw_engine_intervals,
+			(unsigned long long)app->intervals);
 	if (cnt[SYNFIN_CNT_RB_FULL]) {
 		/* which records the full ring cost, so the loss can be checked
 		 * against what was expected (and --ringbuf-mb sized) */
@@ -583,6 +587,7 @@ int main(int argc, char **argv)
 	engine__flush(app.eng);
 	if (app.mon) {
 		monitor__census_counts(app.mon, &app.census_walks, &app.census_hash_walks);
+		monitor__tw_counts(app.mon, &app.intervals, &app.tw_engine_intervals);
 		app.census_counted = true;
 	}
 	/* active alerts end with synfin: their "end" records go out now */

@@ -9,6 +9,7 @@
 #include "grow.h"
 #include "kfigures.h"
 #include "monitor.h"
+#include "twcount.h"
 
 #define MAX_CW_OWNERS 1024   /* CLOSE_WAIT tallies per interval; more are counted missed */
 /* The CLOSE_WAIT tallies count the sockets in it this long or more (the
@@ -50,6 +51,8 @@ struct monitor {
 	struct live_close_wait *cw;
 	uint32_t ncw;
 	uint64_t cw_age_ns, cw_min_age_ns, now_ns;
+	uint64_t intervals;          /* judged */
+	uint64_t tw_engine_intervals; /* ... with the engine's TIME_WAIT counts */
 };
 
 static uint64_t cw_min_age_ns(const struct detect_config *cfg)
@@ -162,6 +165,12 @@ static void take_kernel_figures(struct monitor *m)
 		m->missed++;
 	if (kfigures__take_listeners(m->kf, on_kernel_listener, m->act) < 0)
 		m->missed++;
+}
+
+void monitor__tw_counts(const struct monitor *m, uint64_t *intervals, uint64_t *from_engine)
+{
+	*intervals = m->intervals;
+	*from_engine = m->tw_engine_intervals;
 }
 
 void monitor__census_counts(struct monitor *m, uint64_t *walks, uint64_t *hash_walks)
@@ -364,21 +373,23 @@ static const struct census_netns *netns_of(const struct census *c, uint32_t netn
 	return NULL;
 }
 
-/* TIME_WAIT groups: the standing population from the census, the rate and
- * the process from the connections that left them. */
-static size_t build_tw(struct monitor *m, const struct census *c, double interval_s)
+/* TIME_WAIT groups: the standing population from the census's walk or
+ * the engine's count (groups), the rate and the process from the
+ * connections that left them. */
+static size_t build_tw(struct monitor *m, const struct census *c,
+		       const struct census_tw *groups, size_t ngroups, double interval_s)
 {
 	struct live_tw_group *tw;
 	size_t i, n = 0;
 
-	if (!c->ntw)
+	if (!ngroups)
 		return 0;
-	tw = grow_array(m->tw, &m->tw_cap, c->ntw, sizeof(*m->tw));
+	tw = grow_array(m->tw, &m->tw_cap, ngroups, sizeof(*m->tw));
 	if (!tw)
 		return 0;
 	m->tw = tw;
-	for (i = 0; i < c->ntw; i++) {
-		const struct census_tw *t = &c->tw[i];
+	for (i = 0; i < ngroups; i++) {
+		const struct census_tw *t = &groups[i];
 		const struct census_netns *ns = netns_of(c, t->ep.netns);
 		const struct activity_tw *at = activity__find_tw(m->act, t->side, &t->ep);
 		struct live_tw_group *g = &tw[n];
@@ -593,10 +604,34 @@ static void build_stats(struct monitor *m, const struct census *c, size_t nls, s
 	s->lost_total = lost_total;
 }
 
-void monitor__poll(struct monitor *m, const struct engine *eng, uint64_t now_ns,
-		   uint64_t lost_total)
+/* The engine's TIME_WAIT count (NULL: the census's stands): when it has
+ * every tw sock, or when it is all there is (the census, told it need not
+ * count them, has not yet counted them again since they disagreed). top
+ * counts every state, TIME_WAIT with them, in its own walk. */
+static const struct twcount *tw_from_engine(struct monitor *m, struct engine *eng,
+					    const struct census *c)
+{
+	const struct twcount *tc = NULL;
+	bool every = false;
+
+	if (!m->opts.all_states && engine__twcount(eng)) {
+		for (size_t i = 0; i < c->nnetns; i++)
+			if (c->netns[i].port_hi)
+				engine__tw_port_range(eng, c->netns[i].netns,
+						      c->netns[i].port_lo, c->netns[i].port_hi);
+		engine__tw_prune(eng);
+		tc = engine__twcount(eng);  /* NULL if a regroup failed */
+		every = tc && twcount__agrees(tc, c);
+	}
+	census__set_tw_elsewhere(m->census, every);
+	return every || (tc && !c->tw_ts_ns) ? tc : NULL;
+}
+
+void monitor__poll(struct monitor *m, struct engine *eng, uint64_t now_ns, uint64_t lost_total)
 {
 	struct census *c = census__take(m->census);
+	const struct census_tw *groups;
+	const struct twcount *tc;
 	double interval_s;
 	size_t nls, ntw;
 
@@ -609,6 +644,7 @@ void monitor__poll(struct monitor *m, const struct engine *eng, uint64_t now_ns,
 		return;
 	}
 	take_kernel_figures(m);
+	tc = tw_from_engine(m, eng, c);
 	if (!m->last_ns) {
 		/* the first census only sets the counters' base */
 		m->last_ns = now_ns;
@@ -621,7 +657,15 @@ void monitor__poll(struct monitor *m, const struct engine *eng, uint64_t now_ns,
 	if (interval_s < 0.001)
 		interval_s = 0.001;
 	nls = build_listeners(m, c, interval_s);
-	ntw = build_tw(m, c, interval_s);
+	if (tc) {
+		groups = twcount__groups(tc, &ntw);
+	} else {
+		groups = c->tw;
+		ntw = c->ntw;
+	}
+	m->intervals++;
+	m->tw_engine_intervals += tc != NULL;
+	ntw = build_tw(m, c, groups, ntw, interval_s);
 	m->ncw = 0;
 	m->now_ns = now_ns;
 	engine__foreach_open(eng, tally_open_close_wait, m);

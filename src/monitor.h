@@ -54,8 +54,10 @@ void monitor__folded(struct monitor *m, const struct monitor_folded *f);
 /* Call often (each drain): when a new census is in, builds the interval's
  * figures, judges them, and calls on_alert / on_stats. lost_total is every
  * loss counted so far, for the stats record. */
-void monitor__poll(struct monitor *m, const struct engine *eng, uint64_t now_ns,
-		   uint64_t lost_total);
+void monitor__poll(struct monitor *m, struct engine *eng, uint64_t now_ns, uint64_t lost_total);
+/* Intervals judged, and those among them whose TIME_WAIT counts came from
+ * the tw socks the engine follows rather than from a walk of them. */
+void monitor__tw_counts(const struct monitor *m, uint64_t *intervals, uint64_t *from_engine);
 /* The census's walks so far, and its dumps that walked the established
  * hash (census__counts). */
 void monitor__census_counts(struct monitor *m, uint64_t *walks, uint64_t *hash_walks);
