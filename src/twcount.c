@@ -103,8 +103,10 @@ void twcount__sock(struct twcount *t, const struct twcount_sock *s, int delta)
 {
 	struct twns *n = netns_get(t, s->netns, delta > 0);
 
-	if (!n)
+	if (!n) {
+		t->broken = true;  /* out of memory, or a sock taken from nowhere */
 		return;
+	}
 	if (delta < 0 && !n->total) {
 		t->broken = true;
 		return;
@@ -198,7 +200,9 @@ void twcount__grouped(struct twcount *t, const struct twcount_sock *s, int delta
 	uintptr_t place;
 	uint64_t hash;
 
-	if (!n || t->broken)
+	if (!n)
+		t->broken = true;
+	if (t->broken)
 		return;
 	key_of(s, &k);
 	hash = key_hash(&k);

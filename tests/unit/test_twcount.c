@@ -173,6 +173,16 @@ static void test_prune_and_broken(void)
 	twcount__grouped(t, &s, -1);
 	CHECK(!twcount__ok(t));
 	twcount__free(t);
+
+	/* from a namespace never counted */
+	t = twcount__new();
+	twcount__sock(t, &s, -1);
+	CHECK(!twcount__ok(t));
+	twcount__free(t);
+	t = twcount__new();
+	twcount__grouped(t, &s, -1);
+	CHECK(!twcount__ok(t));
+	twcount__free(t);
 }
 
 /* The engine's counts against the census's reading of the kernel's:
