@@ -693,6 +693,51 @@ sf_witness_stop()
 	SF_BLIND=$(grep -c . "$SF_TMP/$1.blind")
 }
 
+# sf_conns NAME PORT N SERVER-MODE CLIENT-MODE COMM: N sequential
+# connections from the client namespace to a tcpdrive server on $SF_S4:PORT
+# in the server namespace (processes COMMsrv and COMMcli; the modes say who
+# closes first, e.g. --close-first and --wait-eof). The server keeps
+# listening and the client stays alive afterwards (as a real server and
+# client would) until $SF_TMP/stop_NAME exists (sf_conns_release). FAIL +
+# exit unless all N connected within 35 s. Sets SF_CONNS_SRV and
+# SF_CONNS_CLI (their pids) and SF_CONNS_T1 (when the client was done, s).
+sf_conns()
+{
+	local name=$1 port=$2 n=$3 smode=$4 cmode=$5 comm=$6 t0 t1 ms k=700
+	sf_bg "$SF_TMP/srv_$name" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$port" \
+		--accept "$n" --backlog 128 "$smode" --comm "${comm}srv" \
+		--hold-listener-file "$SF_TMP/stop_$name" \
+		--ready-file "$SF_TMP/srv_$name.ready" --timeout-ms 60000
+	SF_CONNS_SRV=$SF_LAST_PID
+	sf_wait_file "$SF_TMP/srv_$name.ready" || { sf_fail "$T/$name" "server did not listen"; sf_done; }
+	t0=$(date +%s%N)
+	sf_bg "$SF_TMP/cli_$name" "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$port" \
+		--repeat "$n" "$cmode" --comm "${comm}cli" --hold-exit-file "$SF_TMP/stop_$name" \
+		--timeout-ms 60000
+	SF_CONNS_CLI=$SF_LAST_PID
+	# bounded (35 s) wait for the client's summary line
+	while ! grep -q '^result=done' "$SF_TMP/cli_$name" && [ "$k" -gt 0 ] &&
+		kill -0 "$SF_CONNS_CLI" 2>/dev/null; do
+		sleep 0.05
+		k=$((k - 1))
+	done
+	t1=$(date +%s%N)
+	ms=$(( (t1 - t0) / 1000000 ))
+	SF_CONNS_T1=$(awk -v n="$t1" 'BEGIN { printf "%.3f", n / 1e9 }')
+	echo "  $name: $(tail -n 1 "$SF_TMP/cli_$name") in $ms ms = $(( n * 1000 / (ms > 0 ? ms : 1) ))/s"
+	grep -q "^result=done count=$n connected=$n " "$SF_TMP/cli_$name" ||
+		{ sf_fail "$T/$name" "client: $(tail -n 2 "$SF_TMP/cli_$name") $(cat "$SF_TMP/cli_$name.err")"; sf_done; }
+}
+
+# sf_conns_release NAME: let sf_conns NAME's server and client exit (the
+# last sf_conns's: bounded waits for them)
+sf_conns_release()
+{
+	touch "$SF_TMP/stop_$1"
+	sf_wait_pid "$SF_CONNS_SRV" 5
+	sf_wait_pid "$SF_CONNS_CLI" 5
+}
+
 # sf_ss_count NS STATE [FILTER]: how many TCP sockets ss shows in NS in STATE
 sf_ss_count()
 {

@@ -59,47 +59,8 @@ stop()
 	sf_wait_pid "$pid" 10 || sf_fail "$T/$1/stop" "synfin $1 did not exit 0 on SIGINT"
 }
 
-# churn NAME PORT N SERVER-MODE CLIENT-MODE: N sequential connections. The
-# server keeps listening and the client process stays alive afterwards (as
-# a real server and a real client would) until $SF_TMP/stop_NAME exists.
-churn()
-{
-	local name=$1 port=$2 n=$3 smode=$4 cmode=$5 t0 t1 ms k=700
-	sf_bg "$SF_TMP/srv_$name" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$port" \
-		--accept "$n" --backlog 128 "$smode" --comm "sftw${name}srv" \
-		--hold-listener-file "$SF_TMP/stop_$name" \
-		--ready-file "$SF_TMP/srv_$name.ready" --timeout-ms 60000
-	CHURN_SRV=$SF_LAST_PID
-	sf_wait_file "$SF_TMP/srv_$name.ready" || { sf_fail "$T/$name" "server did not listen"; sf_done; }
-	t0=$(date +%s%N)
-	sf_bg "$SF_TMP/cli_$name" "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$port" \
-		--repeat "$n" "$cmode" --comm "sftw${name}cli" --hold-exit-file "$SF_TMP/stop_$name" \
-		--timeout-ms 60000
-	CHURN_CLI=$SF_LAST_PID
-	# bounded (35 s) wait for the client's summary line
-	while ! grep -q '^result=done' "$SF_TMP/cli_$name" && [ "$k" -gt 0 ] &&
-		kill -0 "$CHURN_CLI" 2>/dev/null; do
-		sleep 0.05
-		k=$((k - 1))
-	done
-	t1=$(date +%s%N)
-	ms=$(( (t1 - t0) / 1000000 ))
-	CHURN_T1=$(awk -v n="$t1" 'BEGIN { printf "%.3f", n / 1e9 }')
-	echo "  $name: $(tail -n 1 "$SF_TMP/cli_$name") in $ms ms = $(( n * 1000 / (ms > 0 ? ms : 1) ))/s"
-	grep -q "^result=done count=$n connected=$n " "$SF_TMP/cli_$name" ||
-		{ sf_fail "$T/$name" "client: $(tail -n 2 "$SF_TMP/cli_$name") $(cat "$SF_TMP/cli_$name.err")"; sf_done; }
-}
-
-# release NAME: let churn NAME's server and client exit
-release()
-{
-	touch "$SF_TMP/stop_$1"
-	sf_wait_pid "$CHURN_SRV" 5
-	sf_wait_pid "$CHURN_CLI" 5
-}
-
 # --- b. server closes first ---------------------------------------------------
-churn b "$PB" "$NB" --close-first --wait-eof
+sf_conns b "$PB" "$NB" --close-first --wait-eof sftwb
 twb=$(sf_ss_count "$SF_NS_S" time-wait "( sport = :$PB )")
 echo "  b: server ns TIME-WAIT from :$PB: $twb (ss)"
 sf_check "$T/b/traffic" "only $twb TIME-WAIT socks for :$PB in the server namespace (want $NB)" \
@@ -107,7 +68,7 @@ sf_check "$T/b/traffic" "only $twb TIME-WAIT socks for :$PB in the server namesp
 cond='.kind == "timewait_buildup" and .netns == $ns and .side == "server" and .listener.port == $port'
 sel=(--argjson ns "$SF_NETNS_S" --argjson port "$PB")
 sf_wait_alert 10 "$SF_TMP/count.out" "$cond and .state == \"start\"" "${sel[@]}"
-SF_JQ_ARGS=("${sel[@]}" --arg addr "$SF_S4" --argjson t1 "$CHURN_T1")
+SF_JQ_ARGS=("${sel[@]}" --arg addr "$SF_S4" --argjson t1 "$SF_CONNS_T1")
 rec=$(sf_alerts "$SF_TMP/count.out" "$cond and .state == \"start\"" "${sel[@]}")
 sf_expect_first "$T/b/start" "timewait_buildup start side server for $SF_S4:$PB (--tw-count 300)" \
 	"$rec" '.listener.addr == $addr' '.figures.count >= 300' '(.fired | length) >= 1'
@@ -116,25 +77,25 @@ sf_expect_first "$T/b/prompt" "timewait_buildup start side server" "$rec" '(.ts 
 rec=$(sf_alerts "$SF_TMP/dflt.out" '.kind == "timewait_buildup" and .netns == $ns' "${sel[@]}")
 sf_check "$T/b/default-quiet" "400 TIME_WAIT fired at default thresholds: $(head -n 1 <<<"$rec")" \
 	[ -z "$rec" ]
-release b
+sf_conns_release b
 
 # --- c. b again, while synfin's CPU is busy -------------------------------------
 taskset -c "$BUSY_CPU" timeout 60 sh -c 'while :; do :; done' &
 SF_PIDS+=("$!")
 HOG=$!
 sleep 2.5	# a census walk or two on the busy CPU before the TIME_WAIT comes
-churn c "$PC" "$NB" --close-first --wait-eof
+sf_conns c "$PC" "$NB" --close-first --wait-eof sftwc
 cond='.kind == "timewait_buildup" and .netns == $ns and .side == "server" and .listener.port == $port'
 sel=(--argjson ns "$SF_NETNS_S" --argjson port "$PC")
 sf_wait_alert 15 "$SF_TMP/busy.out" "$cond and .state == \"start\"" "${sel[@]}"
 kill "$HOG" 2>/dev/null
-SF_JQ_ARGS=("${sel[@]}" --argjson t1 "$CHURN_T1")
+SF_JQ_ARGS=("${sel[@]}" --argjson t1 "$SF_CONNS_T1")
 rec=$(sf_alerts "$SF_TMP/busy.out" "$cond and .state == \"start\"" "${sel[@]}")
 sf_expect_first "$T/c/prompt" "timewait_buildup start side server for :$PC from a synfin on a busy CPU" \
 	"$rec" '.figures.count >= 300' '(.ts | sf_ts) <= $t1 + 6'
 [ -n "$rec" ] && echo "  c start: $(head -n 1 <<<"$rec")"
 SF_JQ_ARGS=()
-release c
+sf_conns_release c
 
 # --- a. client closes first, 1000 ephemeral ports ---------------------------------
 # A client sometimes sends its final ACK twice; the copy reaches the server
@@ -143,7 +104,7 @@ release c
 # sock (0-26 of 700 per run). RFC 1337 behaviour keeps them all.
 sf_in "$SF_NS_C" sysctl -qw net.ipv4.ip_local_port_range="40000 40999" net.ipv4.tcp_rfc1337=1 ||
 	{ sf_fail "$T/a" "cannot narrow ip_local_port_range"; sf_done; }
-churn a "$PA" "$NA" --wait-eof --close-first
+sf_conns a "$PA" "$NA" --wait-eof --close-first sftwa
 twa=$(sf_ss_count "$SF_NS_C" time-wait "( dport = :$PA )")
 echo "  a: client ns TIME-WAIT to :$PA: $twa (ss) of 1000 ports"
 sf_check "$T/a/traffic" "only $twa TIME-WAIT socks toward :$PA in the client namespace (want $NA)" \
@@ -151,7 +112,7 @@ sf_check "$T/a/traffic" "only $twa TIME-WAIT socks toward :$PA in the client nam
 cond='.kind == "timewait_buildup" and .netns == $ns and .side == "client" and .destination.port == $port'
 sel=(--argjson ns "$SF_NETNS_C" --argjson port "$PA")
 sf_wait_alert 10 "$SF_TMP/dflt.out" "$cond and .state == \"start\"" "${sel[@]}"
-SF_JQ_ARGS=("${sel[@]}" --arg addr "$SF_S4" --argjson t1 "$CHURN_T1" --argjson pid "$CHURN_CLI")
+SF_JQ_ARGS=("${sel[@]}" --arg addr "$SF_S4" --argjson t1 "$SF_CONNS_T1" --argjson pid "$SF_CONNS_CLI")
 rec=$(sf_alerts "$SF_TMP/dflt.out" "$cond and .state == \"start\"" "${sel[@]}")
 sf_expect_first "$T/a/start" "timewait_buildup start side client toward $SF_S4:$PA (default thresholds)" \
 	"$rec" '.destination.addr == $addr' '.figures.port_use >= 0.5' '.figures.count >= 500' \
@@ -161,7 +122,7 @@ sf_expect_first "$T/a/owner" "timewait_buildup start side client" "$rec" \
 sf_expect_first "$T/a/prompt" "timewait_buildup start side client" "$rec" '(.ts | sf_ts) <= $t1 + 6'
 [ -n "$rec" ] && echo "  a start: $(head -n 1 <<<"$rec")"
 SF_JQ_ARGS=()
-release a
+sf_conns_release a
 
 stop dflt
 stop count

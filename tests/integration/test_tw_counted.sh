@@ -23,29 +23,6 @@ sf_setup_ns "$T"
 sf_in "$SF_NS_C" sysctl -qw net.ipv4.tcp_rfc1337=1 ||
 	{ sf_fail "$T" "cannot set tcp_rfc1337"; sf_done; }
 
-# conns NAME PORT N SERVER-MODE CLIENT-MODE: N sequential connections; the
-# listener stays open until $SF_TMP/stop_NAME exists (a listener's tw socks
-# are the server's while it listens)
-conns()
-{
-	local name=$1 port=$2 n=$3 smode=$4 cmode=$5 k=600
-	sf_bg "$SF_TMP/srv_$name" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$port" \
-		--accept "$n" --backlog 128 "$smode" --comm "sfcnt${name}srv" \
-		--hold-listener-file "$SF_TMP/stop_$name" \
-		--ready-file "$SF_TMP/srv_$name.ready" --timeout-ms 60000
-	SRV_PID=$SF_LAST_PID
-	sf_wait_file "$SF_TMP/srv_$name.ready" || { sf_fail "$T/$name" "server did not listen"; sf_done; }
-	sf_bg "$SF_TMP/cli_$name" "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$port" \
-		--repeat "$n" "$cmode" --comm "sfcnt${name}cli" --timeout-ms 60000
-	# bounded (30 s) wait for the client's summary line
-	while ! grep -q '^result=done' "$SF_TMP/cli_$name" && [ "$k" -gt 0 ]; do
-		sleep 0.05
-		k=$((k - 1))
-	done
-	grep -q "^result=done count=$n connected=$n " "$SF_TMP/cli_$name" ||
-		{ sf_fail "$T/$name" "client: $(tail -n 2 "$SF_TMP/cli_$name") $(cat "$SF_TMP/cli_$name.err")"; sf_done; }
-}
-
 # expect_start NAME WHAT COND EXPR...: wait (10 s at most) for the first
 # alert start for which jq COND holds, and judge every EXPR on it (jq's
 # variables from SF_JQ_ARGS)
@@ -68,11 +45,10 @@ intervals()
 }
 
 # --- a. tw socks from before synfin ----------------------------------------------
-conns a0 "$PA" 100 --wait-eof --close-first
-touch "$SF_TMP/stop_a0"	# a's server listens on the same port
-sf_wait_pid "$SRV_PID" 5
+sf_conns a0 "$PA" 100 --wait-eof --close-first sfcnta0
+sf_conns_release a0	# a's server listens on the same port
 sf_start_grep "$T/a" '"type":"alert"' -v --netns "$SF_NETNS_C" --tw-count 250
-conns a "$PA" 200 --wait-eof --close-first
+sf_conns a "$PA" 200 --wait-eof --close-first sfcnta
 twa=$(sf_ss_count "$SF_NS_C" time-wait "( dport = :$PA )")
 echo "  a: client ns TIME-WAIT to :$PA: $twa (ss)"
 sf_check "$T/a/traffic" "only $twa TIME-WAIT socks toward :$PA (want 300)" [ "$twa" -ge 290 ]
@@ -90,13 +66,13 @@ ok=false
 [ -n "$n" ] && [ "$n" -ge 1 ] && [ "$k" = 0 ] && ok=true
 sf_check "$T/a/no-followed-count" "the followed count stood in for the walk (${k:-?} of ${n:-?})" \
 	"$ok"
-touch "$SF_TMP/stop_a"
+sf_conns_release a
 
 # --- b. every tw sock followed ----------------------------------------------------
 twb0=$(sf_ss_count "$SF_NS_S" time-wait)
 sf_check "$T/b/none-before" "$twb0 TIME-WAIT socks in the server namespace before b" [ "$twb0" = 0 ]
 sf_start_grep "$T/b" '"type":"alert"' -v --netns "$SF_NETNS_S" --tw-count 230
-conns b "$PB" 250 --close-first --wait-eof
+sf_conns b "$PB" 250 --close-first --wait-eof sfcntb
 twb=$(sf_ss_count "$SF_NS_S" time-wait "( sport = :$PB )")
 echo "  b: server ns TIME-WAIT from :$PB: $twb (ss)"
 sf_check "$T/b/traffic" "only $twb TIME-WAIT socks from :$PB (want 250)" [ "$twb" -ge 240 ]
@@ -115,5 +91,5 @@ ok=false
 [ -n "$n" ] && [ "$n" -ge 2 ] && [ "$k" -ge $((n - 1)) ] && ok=true
 sf_check "$T/b/followed-count" "the followed count stood in for the walk in ${k:-?} of ${n:-?}" \
 	"$ok"
-touch "$SF_TMP/stop_b"
+sf_conns_release b
 sf_done
