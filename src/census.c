@@ -525,6 +525,14 @@ struct census *census__collect(const struct census_opts *opts)
 	return c;
 }
 
+const struct census_netns *census_netns_of(const struct census *c, uint32_t netns)
+{
+	for (size_t i = 0; i < c->nnetns; i++)
+		if (c->netns[i].netns == netns)
+			return &c->netns[i];
+	return NULL;
+}
+
 void census__free(struct census *c)
 {
 	if (!c)

@@ -145,6 +145,9 @@ void census__free(struct census *c);
 /* One census, in the calling thread (tests, and the runner). */
 struct census *census__collect(const struct census_opts *opts);
 
+/* c's figures for namespace netns, NULL if the walk did not count it. */
+const struct census_netns *census_netns_of(const struct census *c, uint32_t netns);
+
 /* The listener in c (from index first on) that takes a connection whose
  * local endpoint is e: same netns and port, and e's address or the
  * wildcard (a specific address wins, as in the kernel). -1 if none. */

@@ -365,14 +365,6 @@ static size_t build_listeners(struct monitor *m, const struct census *c, double 
 	return n;
 }
 
-static const struct census_netns *netns_of(const struct census *c, uint32_t netns)
-{
-	for (size_t i = 0; i < c->nnetns; i++)
-		if (c->netns[i].netns == netns)
-			return &c->netns[i];
-	return NULL;
-}
-
 /* TIME_WAIT groups: the standing population from the census's walk or
  * the engine's count (groups), the rate and the process from the
  * connections that left them. */
@@ -390,7 +382,7 @@ static size_t build_tw(struct monitor *m, const struct census *c,
 	m->tw = tw;
 	for (i = 0; i < ngroups; i++) {
 		const struct census_tw *t = &groups[i];
-		const struct census_netns *ns = netns_of(c, t->ep.netns);
+		const struct census_netns *ns = census_netns_of(c, t->ep.netns);
 		const struct activity_tw *at = activity__find_tw(m->act, t->side, &t->ep);
 		struct live_tw_group *g = &tw[n];
 

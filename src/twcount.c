@@ -296,14 +296,6 @@ static bool within_slack(uint32_t ours, uint32_t kernel)
 	return diff <= AGREE_SLACK_FIXED + (kernel >> AGREE_SLACK_SHIFT);
 }
 
-static const struct census_netns *census_netns_of(const struct census *c, uint32_t netns)
-{
-	for (size_t i = 0; i < c->nnetns; i++)
-		if (c->netns[i].netns == netns)
-			return &c->netns[i];
-	return NULL;
-}
-
 bool twcount__agrees(const struct twcount *t, const struct census *c)
 {
 	for (size_t i = 0; i < c->nnetns; i++) {
