@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* TIME_WAIT socks counted per namespace and per group (twcount.h). The
  * groups sit in one dense array, so the monitor reads them in one pass,
- * with an id table from each key's hash to its place.
+ * with an id table from each key's hash to its place (a group's hash is
+ * its key's, computed again where needed).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,7 @@ struct twcount {
 	struct idtable netns;         /* netns -> struct twns */
 	struct idtable index;         /* key hash -> place in groups + 1 */
 	struct census_tw *groups;
-	uint64_t *hashes;             /* each group's key hash, for the index */
-	size_t ngroups, groups_cap, hashes_cap;
+	size_t ngroups, groups_cap;
 	uint64_t gen;                 /* prune rounds */
 	bool broken;
 };
@@ -67,7 +67,6 @@ void twcount__free(struct twcount *t)
 	idtable_free(&t->netns);
 	idtable_free(&t->index);
 	free(t->groups);
-	free(t->hashes);
 	free(t);
 }
 
@@ -138,10 +137,30 @@ static uint64_t key_hash(const struct group_key *k)
 	return h ? h : 1;
 }
 
+static void key_of_group(const struct census_tw *g, struct group_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->netns = g->ep.netns;
+	k->family = g->ep.family;
+	k->side = g->side;
+	k->port = g->ep.port;
+	memcpy(k->addr, g->ep.addr, SYNFIN_ADDR_LEN);
+}
+
+static uint64_t group_hash(const struct census_tw *g)
+{
+	struct group_key k;
+
+	key_of_group(g, &k);
+	return key_hash(&k);
+}
+
 static bool key_is(const struct census_tw *g, const struct group_key *k)
 {
-	return g->side == k->side && g->ep.netns == k->netns && g->ep.family == k->family &&
-	       g->ep.port == k->port && !memcmp(g->ep.addr, k->addr, SYNFIN_ADDR_LEN);
+	struct group_key gk;
+
+	key_of_group(g, &gk);
+	return !memcmp(&gk, k, sizeof(gk));
 }
 
 static bool in_range(const struct twns *n, const struct twcount_sock *s)
@@ -153,14 +172,15 @@ static bool in_range(const struct twns *n, const struct twcount_sock *s)
 static void drop_group(struct twcount *t, size_t i)
 {
 	size_t last = t->ngroups - 1;
+	uint64_t moved;
 
-	idtable_del(&t->index, t->hashes[i]);
+	idtable_del(&t->index, group_hash(&t->groups[i]));
 	if (i != last) {
 		t->groups[i] = t->groups[last];
-		t->hashes[i] = t->hashes[last];
-		idtable_del(&t->index, t->hashes[i]);
+		moved = group_hash(&t->groups[i]);
+		idtable_del(&t->index, moved);
 		/* a delete frees a slot: this put cannot need to grow */
-		idtable_put(&t->index, t->hashes[i], (void *)(uintptr_t)(i + 1));
+		idtable_put(&t->index, moved, (void *)(uintptr_t)(i + 1));
 	}
 	t->ngroups--;
 }
@@ -170,15 +190,10 @@ static struct census_tw *new_group(struct twcount *t, const struct group_key *k,
 {
 	struct census_tw *g = grow_array(t->groups, &t->groups_cap, t->ngroups + 1,
 					     sizeof(*t->groups));
-	uint64_t *h;
 
 	if (!g)
 		return NULL;
 	t->groups = g;
-	h = grow_array(t->hashes, &t->hashes_cap, t->ngroups + 1, sizeof(*t->hashes));
-	if (!h)
-		return NULL;
-	t->hashes = h;
 	if (idtable_put(&t->index, hash, (void *)(uintptr_t)(t->ngroups + 1)))
 		return NULL;
 	g = &t->groups[t->ngroups];
@@ -188,7 +203,7 @@ static struct census_tw *new_group(struct twcount *t, const struct group_key *k,
 	g->ep.family = k->family;
 	g->ep.port = k->port;
 	memcpy(g->ep.addr, k->addr, SYNFIN_ADDR_LEN);
-	t->hashes[t->ngroups++] = hash;
+	t->ngroups++;
 	return g;
 }
 
