@@ -42,6 +42,9 @@ static inline struct engine *fresh(uint32_t max_conns, uint32_t filter_pid)
 	return engine__new(&o);
 }
 
+/* The namespace of every event ev_of makes. */
+#define FIXTURE_NETNS 4026532177u
+
 /* A socket as the kernel side describes it. */
 struct sk {
 	uint64_t cookie;
@@ -68,7 +71,7 @@ static inline struct synfin_event ev_of(const struct sk *s, uint8_t kind, uint64
 	e.rport = s->rport;
 	e.old_state = old;
 	e.new_state = new;
-	e.netns = 4026532177u;
+	e.netns = FIXTURE_NETNS;
 	e.flags = s->owner_flags;
 	if (s->owner_flags & SYNFIN_F_OWNER_KNOWN) {
 		e.pid = s->pid;

@@ -499,8 +499,6 @@ static void test_tw_records_in_any_order(void)
 	CHECK_EQ_INT(bad, 0);
 }
 
-#define FIXTURE_NETNS 4026532177u
-
 /* The engine's tw sock counts (engine__twcount) as a sock goes through
  * them: the orphan's tw sock in FIN_WAIT2 is in its namespace's count and
  * in no TIME_WAIT group; the peer's FIN takes it to TIME_WAIT, into the
