@@ -168,13 +168,14 @@ static bool in_range(const struct twns *n, const struct twcount_sock *s)
 	return !s->server && s->lport >= n->port_lo && s->lport <= n->port_hi;
 }
 
-/* The group at place i goes; the last one takes its place. */
-static void drop_group(struct twcount *t, size_t i)
+/* The group at place i (its key's hash: hash) goes; the last one takes
+ * its place. */
+static void drop_group(struct twcount *t, size_t i, uint64_t hash)
 {
 	size_t last = t->ngroups - 1;
 	uint64_t moved;
 
-	idtable_del(&t->index, group_hash(&t->groups[i]));
+	idtable_del(&t->index, hash);
 	if (i != last) {
 		t->groups[i] = t->groups[last];
 		moved = group_hash(&t->groups[i]);
@@ -248,7 +249,7 @@ void twcount__grouped(struct twcount *t, const struct twcount_sock *s, int delta
 	g->in_range -= in_range(n, s);
 	n->grouped--;
 	if (!--g->count)
-		drop_group(t, place - 1);
+		drop_group(t, place - 1, hash);
 }
 
 uint32_t twcount__netns_total(const struct twcount *t, uint32_t netns)
@@ -289,7 +290,7 @@ void twcount__prune(struct twcount *t)
 void twcount__clear_groups(struct twcount *t)
 {
 	while (t->ngroups)
-		drop_group(t, t->ngroups - 1);
+		drop_group(t, t->ngroups - 1, group_hash(&t->groups[t->ngroups - 1]));
 	for (uint32_t i = 0; i < t->netns.nslots; i++) {
 		struct twns *n = t->netns.vals[i];
 
