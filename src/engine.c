@@ -171,6 +171,17 @@ static bool tw_timer_dead(const struct engine *eng, const struct tw_timer *t, ui
 	       drained_twice_since(eng, t->cancel_drain);
 }
 
+/* Whether a tw sock is in the TIME_WAIT counts (twcount): not while a
+ * cancel awaits its verdict. The kernel's count drops at the kill, and
+ * the verdict (a start: a re-arm; none: killed) waits for a tick and two
+ * drains, a second or two: where tw_reuse recycles thousands of tw socks
+ * a second, counted until then they put synfin's count thousands over the
+ * kernel's, and the census walked TIME_WAIT again. */
+static bool tw_timer_counted(const struct tw_timer *t)
+{
+	return !t->cancel_ns;
+}
+
 /* A tw sock's end or FIN, as much of it as applying it needs. */
 struct early_tw {
 	uint64_t ts_ns;
@@ -371,7 +382,8 @@ static void erase(struct engine *eng, struct conn *c)
 	idtable_del(&eng->conns, c->id);
 	if (c->in_tw) {
 		eng->in_tw--;
-		count_conn_tw(eng, c, -1);
+		if (tw_timer_counted(&c->tw_timer))
+			count_conn_tw(eng, c, -1);
 	}
 	free(c);
 }
@@ -782,7 +794,8 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 		c->in_tw = true;
 		c->deferred = true;
 		eng->in_tw++;
-		count_conn_tw(eng, c, 1);
+		if (tw_timer_counted(&c->tw_timer))
+			count_conn_tw(eng, c, 1);
 		return;
 	}
 	erase(eng, c);
@@ -854,6 +867,7 @@ static void count_conn_tw(struct engine *eng, const struct conn *c, int delta)
 	twcount__sock(eng->twc, &s, delta);
 }
 
+/* Only for a follow tw_timer_counted() says is counted, or was. */
 static void count_follow(struct engine *eng, const struct tw_follow *f, int delta, bool sock)
 {
 	struct twcount_sock s;
@@ -865,6 +879,24 @@ static void count_follow(struct engine *eng, const struct tw_follow *f, int delt
 		twcount__grouped(eng->twc, &s, delta);
 }
 
+/* After a change to a tw sock's timer: out of the counts at a cancel,
+ * back in at the start that makes it a re-arm. */
+static void recount_conn_tw(struct engine *eng, const struct conn *c, bool was_counted)
+{
+	bool counted = tw_timer_counted(&c->tw_timer);
+
+	if (c->in_tw && counted != was_counted)
+		count_conn_tw(eng, c, counted ? 1 : -1);
+}
+
+static void recount_follow(struct engine *eng, const struct tw_follow *f, bool was_counted)
+{
+	bool counted = tw_timer_counted(&f->timer);
+
+	if (counted != was_counted)
+		count_follow(eng, f, counted ? 1 : -1, true);
+}
+
 /* A followed FIN_WAIT2 tw sock got the peer's FIN: TIME_WAIT proper now. */
 static void follow_enters_time_wait(struct engine *eng, struct tw_follow *f, uint64_t ts)
 {
@@ -872,13 +904,15 @@ static void follow_enters_time_wait(struct engine *eng, struct tw_follow *f, uin
 		return;
 	f->kind = TW_KIND_TIME_WAIT;
 	f->tw_enter_ns = ts;
-	count_follow(eng, f, 1, false);
+	if (tw_timer_counted(&f->timer))
+		count_follow(eng, f, 1, false);
 }
 
 static void end_follow(struct engine *eng, struct tw_follow *f, enum tw_exit how, uint64_t ts)
 {
 	emit_time_wait(eng, f, how, ts);
-	count_follow(eng, f, -1, true);
+	if (tw_timer_counted(&f->timer))
+		count_follow(eng, f, -1, true);
 	idtable_del(&eng->tws, f->id);
 	free(f);
 }
@@ -898,9 +932,12 @@ void engine__tw_port_range(struct engine *eng, uint32_t netns, uint32_t lo, uint
 	/* rare (a range set after its namespace's first tw socks): group
 	 * them all again against the new ranges */
 	twcount__clear_groups(eng->twc);
-	for (uint32_t i = 0; i < eng->tws.nslots; i++)
-		if (eng->tws.vals[i])
-			count_follow(eng, eng->tws.vals[i], 1, false);
+	for (uint32_t i = 0; i < eng->tws.nslots; i++) {
+		const struct tw_follow *f = eng->tws.vals[i];
+
+		if (f && tw_timer_counted(&f->timer))
+			count_follow(eng, f, 1, false);
+	}
 }
 
 void engine__tw_prune(struct engine *eng)
@@ -948,7 +985,8 @@ static void follow_tw(struct engine *eng, struct conn *c)
 		eng->lost[LOSS_TABLE_FULL]++;
 		return;
 	}
-	count_follow(eng, f, 1, true);
+	if (tw_timer_counted(&f->timer))
+		count_follow(eng, f, 1, true);
 }
 
 /* A deferred record's tw sock went before the peer's FIN came: its
@@ -973,11 +1011,14 @@ static void tw_fin(struct engine *eng, struct conn *c, const struct synfin_event
 {
 	struct conn_record *r = &c->rec;
 
+	bool was_counted = tw_timer_counted(&c->tw_timer);
+
 	if (!c->in_tw)
 		return;
 	/* a FIN restarts 2MSL (inet_twsk_reschedule()) */
 	if (tw_timer_armed(&c->tw_timer, ev->ts_ns))
 		r->tw.expire_ns = ev->ts_ns + TIMEWAIT_LEN_NS;
+	recount_conn_tw(eng, c, was_counted);
 	if (r->wave.remote_fin)
 		return; /* a duplicate FIN */
 	r->wave.remote_fin = true;
@@ -994,9 +1035,12 @@ static void tw_fin(struct engine *eng, struct conn *c, const struct synfin_event
 static void tw_fin_followed(struct engine *eng, struct tw_follow *f,
 			    const struct synfin_event *ev)
 {
+	bool was_counted = tw_timer_counted(&f->timer);
+
 	/* a FIN restarts 2MSL (inet_twsk_reschedule()) */
 	if (tw_timer_armed(&f->timer, ev->ts_ns))
 		f->expire_ns = ev->ts_ns + TIMEWAIT_LEN_NS;
+	recount_follow(eng, f, was_counted);
 	if (f->kind == TW_KIND_FIN_WAIT2)
 		follow_enters_time_wait(eng, f, ev->ts_ns);
 }
@@ -1106,15 +1150,17 @@ static uint64_t tw_expiry_ns(const struct synfin_event *ev)
 			    (uint64_t)ev->seq * 1000000ULL);
 }
 
-static void tw_started(struct conn *c, const struct synfin_event *ev)
+static void tw_started(struct engine *eng, struct conn *c, const struct synfin_event *ev)
 {
 	struct conn_record *r = &c->rec;
+	bool was_counted = tw_timer_counted(&c->tw_timer);
 
 	r->tw.measured = !(ev->flags & SYNFIN_F_HZ_UNKNOWN);
 	if (!r->tw.start_ns)
 		r->tw.start_ns = ev->ts_ns;
 	if (tw_timer_armed(&c->tw_timer, ev->ts_ns))
 		r->tw.expire_ns = tw_expiry_ns(ev);
+	recount_conn_tw(eng, c, was_counted);
 	if (ev->new_state == SYNFIN_TCP_TIME_WAIT) {
 		r->tw.kind = TW_KIND_TIME_WAIT;
 		if (!r->span[SYNFIN_TCP_TIME_WAIT].enter_ns)
@@ -1128,29 +1174,40 @@ static void tw_started(struct conn *c, const struct synfin_event *ev)
  * FIN, or a retransmitted FIN restarted 2MSL). */
 static void tw_restarted(struct engine *eng, struct tw_follow *f, const struct synfin_event *ev)
 {
+	bool was_counted = tw_timer_counted(&f->timer);
+
 	if (tw_timer_armed(&f->timer, ev->ts_ns))
 		f->expire_ns = tw_expiry_ns(ev);
+	recount_follow(eng, f, was_counted);
 	if (ev->new_state == SYNFIN_TCP_TIME_WAIT)
 		follow_enters_time_wait(eng, f, ev->ts_ns);
 }
 
 static void tw_ended(struct engine *eng, struct conn *c, const struct synfin_event *ev)
 {
+	bool was_counted = tw_timer_counted(&c->tw_timer);
+
 	if (!c->in_tw)
 		return;
-	if (ev->reason == SYNFIN_TW_EXPIRED)
+	if (ev->reason == SYNFIN_TW_EXPIRED) {
 		finish_tw(eng, c, TW_EXIT_EXPIRED, ev->ts_ns);
-	else
-		tw_timer_cancelled(eng, &c->tw_timer, ev->ts_ns); /* settled by a start or tick */
+		return;
+	}
+	tw_timer_cancelled(eng, &c->tw_timer, ev->ts_ns); /* settled by a start or tick */
+	recount_conn_tw(eng, c, was_counted);
 }
 
 static void tw_ended_followed(struct engine *eng, struct tw_follow *f,
 			      const struct synfin_event *ev)
 {
-	if (ev->reason == SYNFIN_TW_EXPIRED)
+	bool was_counted = tw_timer_counted(&f->timer);
+
+	if (ev->reason == SYNFIN_TW_EXPIRED) {
 		end_follow(eng, f, TW_EXIT_EXPIRED, ev->ts_ns);
-	else
-		tw_timer_cancelled(eng, &f->timer, ev->ts_ns); /* settled by a start or tick */
+		return;
+	}
+	tw_timer_cancelled(eng, &f->timer, ev->ts_ns); /* settled by a start or tick */
+	recount_follow(eng, f, was_counted);
 }
 
 /* What a tick makes of a tw sock followed to expire_ns: killed (its
@@ -1358,7 +1415,7 @@ static bool tw_record_apply(struct engine *eng, struct conn *c, const struct syn
 	switch (ev->kind) {
 	case SYNFIN_EV_TW_START:
 		if (c)
-			tw_started(c, ev);
+			tw_started(eng, c, ev);
 		else
 			tw_restarted(eng, f, ev);
 		break;
@@ -1540,9 +1597,9 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 		start.seq = st->tw_left;
 		start.flags = SYNFIN_F_TW_SK |
 			      ((st->flags & SYNFIN_STORY_TW_HZ_UNKNOWN) ? SYNFIN_F_HZ_UNKNOWN : 0);
-		tw_started(c, &start);
+		tw_started(eng, c, &start);
 	} else if (take_parked(&eng->pending_tw, close.cookie, &parked)) {
-		tw_started(c, &parked);
+		tw_started(eng, c, &parked);
 	}
 	merge_identity(c, &close);
 	if (st->flags & SYNFIN_STORY_DESTROY) {

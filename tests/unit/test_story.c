@@ -524,6 +524,10 @@ static void test_tw_counts(void)
 	CHECK_EQ_INT(twcount__netns_total(tc, FIXTURE_NETNS), 1);
 	twcount__groups(tc, &n);
 	CHECK_EQ_INT(n, 0);
+	/* a cancel takes it out of the count at once (the kernel's count
+	 * drops at a kill), the FIN's re-arm puts it back */
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 530 * MS, SYNFIN_TCP_FIN_WAIT2, 0, SYNFIN_TW_KILLED);
+	CHECK_EQ_INT(twcount__netns_total(tc, FIXTURE_NETNS), 0);
 	e = ev_of(&c, SYNFIN_EV_TW_FIN, 540 * MS, SYNFIN_TCP_TIME_WAIT, SYNFIN_TCP_TIME_WAIT);
 	e.seq = ISN_S + 1;
 	engine__handle(eng, &e);
@@ -555,7 +559,23 @@ static void test_tw_counts(void)
 	CHECK_EQ_INT(twcount__netns_total(tc, FIXTURE_NETNS), 1);
 	g = twcount__groups(tc, &n);
 	CHECK(n == 1 && g[0].count == 1);
-	tw_event(eng, &c, SYNFIN_EV_TW_END, 60241 * MS, SYNFIN_TCP_TIME_WAIT, 0, SYNFIN_TW_EXPIRED);
+	/* followed: out of the count and its group at a cancel, in again at
+	 * the start that makes it a re-arm, out at the kill for good */
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 5000 * MS, SYNFIN_TCP_TIME_WAIT, 0, SYNFIN_TW_KILLED);
+	CHECK_EQ_INT(twcount__netns_total(tc, FIXTURE_NETNS), 0);
+	twcount__groups(tc, &n);
+	CHECK_EQ_INT(n, 0);
+	tw_event(eng, &c, SYNFIN_EV_TW_START, 5000 * MS, SYNFIN_TCP_TIME_WAIT, 60000, 0);
+	CHECK_EQ_INT(twcount__netns_total(tc, FIXTURE_NETNS), 1);
+	g = twcount__groups(tc, &n);
+	CHECK(n == 1 && g[0].count == 1);
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 7000 * MS, SYNFIN_TCP_TIME_WAIT, 0, SYNFIN_TW_KILLED);
+	CHECK_EQ_INT(twcount__netns_total(tc, FIXTURE_NETNS), 0);
+	engine__spill_drained(eng);
+	engine__spill_drained(eng);
+	engine__tick(eng, 8000 * MS);
+	CHECK_EQ_INT(ngot_tw, 2);
+	CHECK_EQ_INT(got_tw[1].tw.exit, TW_EXIT_KILLED);
 	CHECK_EQ_INT(twcount__netns_total(tc, FIXTURE_NETNS), 0);
 	CHECK(twcount__ok(tc));
 cleanup:
