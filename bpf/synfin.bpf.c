@@ -69,7 +69,7 @@ const volatile __u8 spill_on = 0;
  * taken fewer than this out. */
 __u64 spill_stored = 0;
 
-/* The generation CLOSE_WAIT marks are counted under, by its parity
+/* The generation CLOSE_WAIT marks are counted under, by its slot
  * (SYNFIN_CNT_CW_MARKED): user space advances it. */
 __u32 cw_gen = 0;
 
@@ -500,11 +500,11 @@ static __always_inline bool owner_is_current(int old, int new)
 	return old == TCP_FIN_WAIT2 && new == TCP_FIN_WAIT2;
 }
 
-/* A mark is cleared under the parity it was counted under. */
+/* A mark is cleared under the slot it was counted under. */
 static __always_inline void cw_unmark(struct synfin_sk_owner *own)
 {
 	own->cw_since_ns = 0;
-	count(SYNFIN_CNT_CW_UNMARKED + (own->cw_parity & 1));
+	count(SYNFIN_CNT_CW_UNMARKED + (own->cw_slot & (SYNFIN_CW_SLOTS - 1)));
 }
 
 /* A birth starts a new story: a reused socket's old one went out at its
@@ -750,8 +750,8 @@ static __always_inline void note_live(struct sock *sk, const struct tcp_sock *tp
 			close_wait_entered(sk, own, now);
 		} else {
 			if (!own->cw_since_ns) {
-				own->cw_parity = cw_gen & 1;
-				count(SYNFIN_CNT_CW_MARKED + own->cw_parity);
+				own->cw_slot = cw_gen & (SYNFIN_CW_SLOTS - 1);
+				count(SYNFIN_CNT_CW_MARKED + own->cw_slot);
 			}
 			own->cw_since_ns = now;
 		}

@@ -193,16 +193,19 @@ struct synfin_spill_key {
  * map for user space (not a loss) */
 #define SYNFIN_CNT_SPILLED        (SYNFIN_CNT_OPENS_ACTIVE + 4)
 /* tp_btf summary mode: sockets whose storage got the CLOSE_WAIT mark, and
- * those that lost it leaving CLOSE_WAIT, two of each: + the parity of the
- * generation (cw_gen) the mark was made under. Marked less unmarked is how
- * many of that parity carry it now. User space advances the generation
- * only into a parity none carries, so the older parity's marks are all
- * older than the last advance: with none of those, every mark standing is
- * younger than that, and the census need not dump CLOSE_WAIT to find old
- * ones. */
-#define SYNFIN_CNT_CW_MARKED      (SYNFIN_CNT_OPENS_ACTIVE + 5) /* + parity */
-#define SYNFIN_CNT_CW_UNMARKED    (SYNFIN_CNT_OPENS_ACTIVE + 7) /* + parity */
-#define SYNFIN_CNT_MAX            (SYNFIN_CNT_OPENS_ACTIVE + 9)
+ * those that lost it leaving CLOSE_WAIT, SYNFIN_CW_SLOTS of each: + the
+ * slot of the generation (cw_gen) the mark was made under, its low bits.
+ * Marked less unmarked is how many of that slot carry it now. User space
+ * advances the generation once a second, only into a slot none carries,
+ * so the oldest slot that some mark carries bounds how old a mark can be:
+ * with none older than the tally's least age, the census need not dump
+ * CLOSE_WAIT to find old ones. Eight, not two: with two, one socket that
+ * sat in CLOSE_WAIT for two seconds held the generation back, and every
+ * mark after it counted as that old. */
+#define SYNFIN_CW_SLOTS           8  /* a power of 2 */
+#define SYNFIN_CNT_CW_MARKED      (SYNFIN_CNT_OPENS_ACTIVE + 5) /* + slot */
+#define SYNFIN_CNT_CW_UNMARKED    (SYNFIN_CNT_CW_MARKED + SYNFIN_CW_SLOTS) /* + slot */
+#define SYNFIN_CNT_MAX            (SYNFIN_CNT_CW_UNMARKED + SYNFIN_CW_SLOTS)
 
 /* The TIME_WAIT programs copy a tw sock's head (struct inet_timewait_sock
  * through tw_substate: 141 bytes on 6.18) into a buffer of this size; the
@@ -280,7 +283,7 @@ struct synfin_sk_owner {
 	__u32 pid;            /* owner tgid when SYNFIN_F_OWNER_KNOWN */
 	__u16 flags;          /* SYNFIN_F_OWNER_*, ACTIVE, PASSIVE; high bits kernel-only */
 	__u8 close_seen;      /* ->CLOSE was emitted: destroy needs no record */
-	__u8 cw_parity;       /* the parity its CLOSE_WAIT mark was counted under */
+	__u8 cw_slot;         /* the slot its CLOSE_WAIT mark was counted under */
 	char comm[SYNFIN_COMM_LEN];
 	struct synfin_story story; /* summary mode: the transitions so far */
 };
