@@ -582,6 +582,51 @@ cleanup:
 	engine__free(eng);
 }
 
+/* A busy host's 131,072 followed tw socks are not all looked at every
+ * tick: a kill is settled at the first tick after its verdict whatever
+ * the table's size, and a tw sock whose end never came is given up
+ * within TW_SCAN_SHARE (10) ticks of its grace running out, a share of
+ * the table at a time. */
+static void test_tick_big_table(void)
+{
+	enum { N = 50000 };
+	struct engine *eng = fresh(0, 0);
+	struct sk c = client;
+	int ended_first;
+
+	c.lport = 40000;
+	for (int i = 0; i < N; i++) {
+		c.cookie = 1000 + (uint64_t)i;
+		state_seq(eng, &c, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0,
+			  SYNFIN_F_PROC_CTX, (struct seqs){ 0 }, 0, 0);
+		tw_event(eng, &c, SYNFIN_EV_TW_START, 241 * MS, SYNFIN_TCP_TIME_WAIT, 60000, 0);
+		state_seq(eng, &c, 241 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
+			  SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, (struct seqs){ 0 }, 0, 0);
+	}
+	CHECK_EQ_INT(engine__time_wait(eng), N);
+	CHECK_EQ_INT(ngot_tw, 0);
+	/* one killed: settled at the first tick after the window and two
+	 * drains, whichever share of the table that tick looks at */
+	c.cookie = 1000 + N / 2;
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 5000 * MS, SYNFIN_TCP_TIME_WAIT, 0, SYNFIN_TW_KILLED);
+	engine__spill_drained(eng);
+	engine__spill_drained(eng);
+	engine__tick(eng, 6000 * MS);
+	CHECK_EQ_INT(ngot_tw, 1);
+	CHECK_EQ_INT(got_tw[0].tw.exit, TW_EXIT_KILLED);
+	CHECK_EQ_INT(engine__time_wait(eng), N - 1);
+	/* the rest never end: given up a share at a time once overdue
+	 * (expiry 60.241 s, grace 10 s) */
+	engine__tick(eng, 71000 * MS);
+	ended_first = ngot_tw - 1;
+	CHECK(ended_first > 0 && ended_first < N - 1);
+	for (int t = 1; t < 11 && engine__time_wait(eng); t++)
+		engine__tick(eng, (71000 + 1000 * (uint64_t)t) * MS);
+	CHECK_EQ_INT(engine__time_wait(eng), 0);
+	CHECK_EQ_INT(ngot_tw, N);
+	engine__free(eng);
+}
+
 static const struct unit_case cases[] = {
 	{ "story: ISNs, FIN seqs, phases, inferred TIME_WAIT", test_isn_and_wave },
 	{ "story: TIME_WAIT measured, expiry", test_time_wait_measured_expiry },
@@ -598,6 +643,7 @@ static const struct unit_case cases[] = {
 	{ "story: orphan without a FIN, and the exit flush", test_orphan_without_fin },
 	{ "story: a tw sock's records in any order", test_tw_records_in_any_order },
 	{ "story: tw socks counted by namespace and group", test_tw_counts },
+	{ "story: the tick on a big table of tw socks", test_tick_big_table },
 };
 
 UNIT_MAIN(cases)
