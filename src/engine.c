@@ -956,8 +956,9 @@ static void end_follow(struct engine *eng, struct tw_follow *f, enum tw_exit how
 	emit_time_wait(eng, f, how, ts);
 	if (tw_timer_counted(&f->timer))
 		count_follow(eng, f, -1, true);
-	else
-		idtable_del(&eng->tw_cancelled, f->id);
+	/* whatever its timer says: f is freed below, and the tick must not
+	 * find it in tw_cancelled (a small table, one probe) */
+	idtable_del(&eng->tw_cancelled, f->id);
 	idtable_del(&eng->tws, f->id);
 	free(f);
 }
