@@ -209,10 +209,11 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 /* Periodic housekeeping (call about once a second): settles tw timer
  * cancels that were not re-arms. */
 void engine__tick(struct engine *eng, uint64_t now_ns);
-/* Visit every open connection (not the closed ones kept only to follow
- * their TIME_WAIT sock): its record so far and the state it is in. */
-typedef void (*engine_visit_fn)(const struct conn_record *rec, uint8_t state, void *ctx);
-void engine__foreach_open(const struct engine *eng, engine_visit_fn fn, void *ctx);
+/* Visit every open connection in CLOSE_WAIT (not a listener, not a
+ * closed one kept only to follow its TIME_WAIT sock): its record so far.
+ * In time with the connections in CLOSE_WAIT, not with all of them. */
+typedef void (*engine_visit_fn)(const struct conn_record *rec, void *ctx);
+void engine__foreach_close_wait(const struct engine *eng, engine_visit_fn fn, void *ctx);
 /* Connections open (tracked, not yet closed). */
 uint32_t engine__live(const struct engine *eng);
 /* Closed connections kept until their TIME_WAIT sock goes. */

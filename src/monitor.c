@@ -472,7 +472,7 @@ static void tally_close_wait(struct monitor *m, const struct cw_sock *s)
 }
 
 /* Connections the engine follows: --events, and seeded ones. */
-static void tally_open_close_wait(const struct conn_record *rec, uint8_t state, void *ctx)
+static void tally_open_close_wait(const struct conn_record *rec, void *ctx)
 {
 	struct cw_sock s = {
 		.since = rec->span[SYNFIN_TCP_CLOSE_WAIT].enter_ns,
@@ -480,8 +480,6 @@ static void tally_open_close_wait(const struct conn_record *rec, uint8_t state, 
 		.family = rec->family, .raddr = rec->raddr, .rport = rec->rport,
 	};
 
-	if (state != SYNFIN_TCP_CLOSE_WAIT)
-		return;
 	if (!s.since)
 		s.since = rec->start_ns;  /* seeded: in CLOSE_WAIT at least since then */
 	tally_close_wait(ctx, &s);
@@ -660,7 +658,7 @@ void monitor__poll(struct monitor *m, struct engine *eng, uint64_t now_ns, uint6
 	ntw = build_tw(m, c, groups, ntw, interval_s);
 	m->ncw = 0;
 	m->now_ns = now_ns;
-	engine__foreach_open(eng, tally_open_close_wait, m);
+	engine__foreach_close_wait(eng, tally_open_close_wait, m);
 	tally_census_close_waits(m, c);
 	if (m->kf && kfigures__close_waits(m->kf, tally_kernel_close_wait, m) < 0)
 		m->missed++;

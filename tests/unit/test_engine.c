@@ -197,6 +197,47 @@ static void test_rst_in_close_wait(void)
 	engine__free(eng);
 }
 
+static void count_visit(const struct conn_record *rec, void *ctx)
+{
+	(void)rec;
+	(*(int *)ctx)++;
+}
+
+static int close_waits_visited(const struct engine *eng)
+{
+	int n = 0;
+
+	engine__foreach_close_wait(eng, count_visit, &n);
+	return n;
+}
+
+/* The monitor's CLOSE_WAIT tally visits the open connections in
+ * CLOSE_WAIT, seeded or followed, as they come and go, and no other. */
+static void test_close_wait_visits(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_seed seed = { .cookie = 5005, .family = SYNFIN_AF_INET,
+				    .state = SYNFIN_TCP_CLOSE_WAIT, .lport = 80, .rport = 50000 };
+
+	engine__seed(eng, &seed, 50 * MS);
+	seed.cookie = 5006;
+	seed.state = SYNFIN_TCP_ESTABLISHED;
+	engine__seed(eng, &seed, 50 * MS);
+	CHECK_EQ_INT(close_waits_visited(eng), 1);
+	server_opens(eng, &server);
+	CHECK_EQ_INT(close_waits_visited(eng), 1);
+	state(eng, &server, 150 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE_WAIT, 0,
+	      SYNFIN_F_DONE, 0, 1);
+	CHECK_EQ_INT(close_waits_visited(eng), 2);
+	state(eng, &server, 500 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_LAST_ACK, 0,
+	      SYNFIN_F_DONE, 1, 1);
+	CHECK_EQ_INT(close_waits_visited(eng), 1);
+	state(eng, &server, 600 * MS, SYNFIN_TCP_LAST_ACK, SYNFIN_TCP_CLOSE, 0,
+	      SYNFIN_F_DONE, 1, 1);
+	CHECK_EQ_INT(close_waits_visited(eng), 1);
+	engine__free(eng);
+}
+
 /* A reset while the child is in SYN_RECV. */
 static void test_reset_in_syn_recv(void)
 {
@@ -357,6 +398,7 @@ static const struct unit_case cases[] = {
 	{ "engine: SYN timeout", test_syn_timeout },
 	{ "engine: SO_LINGER 0 abort, both ends", test_linger0_abort },
 	{ "engine: RST in CLOSE_WAIT", test_rst_in_close_wait },
+	{ "engine: CLOSE_WAIT visits", test_close_wait_visits },
 	{ "engine: reset in SYN_RECV", test_reset_in_syn_recv },
 	{ "engine: seeded connection", test_seeded },
 	{ "engine: first seen past the handshake", test_first_seen_established },
