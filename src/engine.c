@@ -938,16 +938,6 @@ static void count_follow(struct engine *eng, const struct tw_follow *f, int delt
 		twcount__grouped(eng->twc, &s, delta);
 }
 
-/* After a change to a tw sock's timer: out of the counts at a cancel,
- * back in at the start that makes it a re-arm. */
-static void recount_conn_tw(struct engine *eng, const struct conn *c, bool was_counted)
-{
-	bool counted = tw_timer_counted(&c->tw_timer);
-
-	if (c->in_tw && counted != was_counted)
-		count_conn_tw(eng, c, counted ? 1 : -1);
-}
-
 /* A follow whose cancel awaits its verdict waits in tw_cancelled for the
  * tick. With no memory for that, the tick's look at a share of tws
  * settles it, a few seconds later. */
@@ -956,17 +946,49 @@ static void await_verdict(struct engine *eng, struct tw_follow *f)
 	(void)idtable_put(&eng->tw_cancelled, f->id, f);
 }
 
-static void recount_follow(struct engine *eng, struct tw_follow *f, bool was_counted)
+/* Every change to a tw sock's timer goes through these four, which keep
+ * the counts with it: out at a cancel, back in at the start that makes it
+ * a re-arm. */
+static bool conn_timer_armed(struct engine *eng, struct conn *c, uint64_t ts)
 {
-	bool counted = tw_timer_counted(&f->timer);
+	bool was_counted = tw_timer_counted(&c->tw_timer);
+	bool armed = tw_timer_armed(&c->tw_timer, ts);
 
-	if (counted == was_counted)
-		return;
-	count_follow(eng, f, counted ? 1 : -1, true);
-	if (counted)
+	if (c->in_tw && tw_timer_counted(&c->tw_timer) != was_counted)
+		count_conn_tw(eng, c, 1);
+	return armed;
+}
+
+static void conn_timer_cancelled(struct engine *eng, struct conn *c, uint64_t ts)
+{
+	bool was_counted = tw_timer_counted(&c->tw_timer);
+
+	tw_timer_cancelled(eng, &c->tw_timer, ts);
+	if (c->in_tw && tw_timer_counted(&c->tw_timer) != was_counted)
+		count_conn_tw(eng, c, -1);
+}
+
+static bool follow_timer_armed(struct engine *eng, struct tw_follow *f, uint64_t ts)
+{
+	bool was_counted = tw_timer_counted(&f->timer);
+	bool armed = tw_timer_armed(&f->timer, ts);
+
+	if (tw_timer_counted(&f->timer) != was_counted) {
+		count_follow(eng, f, 1, true);
 		idtable_del(&eng->tw_cancelled, f->id);
-	else
+	}
+	return armed;
+}
+
+static void follow_timer_cancelled(struct engine *eng, struct tw_follow *f, uint64_t ts)
+{
+	bool was_counted = tw_timer_counted(&f->timer);
+
+	tw_timer_cancelled(eng, &f->timer, ts);
+	if (tw_timer_counted(&f->timer) != was_counted) {
+		count_follow(eng, f, -1, true);
 		await_verdict(eng, f);
+	}
 }
 
 /* A followed FIN_WAIT2 tw sock got the peer's FIN: TIME_WAIT proper now. */
@@ -1088,14 +1110,11 @@ static void tw_fin(struct engine *eng, struct conn *c, const struct synfin_event
 {
 	struct conn_record *r = &c->rec;
 
-	bool was_counted = tw_timer_counted(&c->tw_timer);
-
 	if (!c->in_tw)
 		return;
 	/* a FIN restarts 2MSL (inet_twsk_reschedule()) */
-	if (tw_timer_armed(&c->tw_timer, ev->ts_ns))
+	if (conn_timer_armed(eng, c, ev->ts_ns))
 		r->tw.expire_ns = ev->ts_ns + TIMEWAIT_LEN_NS;
-	recount_conn_tw(eng, c, was_counted);
 	if (r->wave.remote_fin)
 		return; /* a duplicate FIN */
 	r->wave.remote_fin = true;
@@ -1112,12 +1131,9 @@ static void tw_fin(struct engine *eng, struct conn *c, const struct synfin_event
 static void tw_fin_followed(struct engine *eng, struct tw_follow *f,
 			    const struct synfin_event *ev)
 {
-	bool was_counted = tw_timer_counted(&f->timer);
-
 	/* a FIN restarts 2MSL (inet_twsk_reschedule()) */
-	if (tw_timer_armed(&f->timer, ev->ts_ns))
+	if (follow_timer_armed(eng, f, ev->ts_ns))
 		f->expire_ns = ev->ts_ns + TIMEWAIT_LEN_NS;
-	recount_follow(eng, f, was_counted);
 	if (f->kind == TW_KIND_FIN_WAIT2)
 		follow_enters_time_wait(eng, f, ev->ts_ns);
 }
@@ -1230,14 +1246,12 @@ static uint64_t tw_expiry_ns(const struct synfin_event *ev)
 static void tw_started(struct engine *eng, struct conn *c, const struct synfin_event *ev)
 {
 	struct conn_record *r = &c->rec;
-	bool was_counted = tw_timer_counted(&c->tw_timer);
 
 	r->tw.measured = !(ev->flags & SYNFIN_F_HZ_UNKNOWN);
 	if (!r->tw.start_ns)
 		r->tw.start_ns = ev->ts_ns;
-	if (tw_timer_armed(&c->tw_timer, ev->ts_ns))
+	if (conn_timer_armed(eng, c, ev->ts_ns))
 		r->tw.expire_ns = tw_expiry_ns(ev);
-	recount_conn_tw(eng, c, was_counted);
 	if (ev->new_state == SYNFIN_TCP_TIME_WAIT) {
 		r->tw.kind = TW_KIND_TIME_WAIT;
 		if (!r->span[SYNFIN_TCP_TIME_WAIT].enter_ns)
@@ -1251,40 +1265,29 @@ static void tw_started(struct engine *eng, struct conn *c, const struct synfin_e
  * FIN, or a retransmitted FIN restarted 2MSL). */
 static void tw_restarted(struct engine *eng, struct tw_follow *f, const struct synfin_event *ev)
 {
-	bool was_counted = tw_timer_counted(&f->timer);
-
-	if (tw_timer_armed(&f->timer, ev->ts_ns))
+	if (follow_timer_armed(eng, f, ev->ts_ns))
 		f->expire_ns = tw_expiry_ns(ev);
-	recount_follow(eng, f, was_counted);
 	if (ev->new_state == SYNFIN_TCP_TIME_WAIT)
 		follow_enters_time_wait(eng, f, ev->ts_ns);
 }
 
 static void tw_ended(struct engine *eng, struct conn *c, const struct synfin_event *ev)
 {
-	bool was_counted = tw_timer_counted(&c->tw_timer);
-
 	if (!c->in_tw)
 		return;
-	if (ev->reason == SYNFIN_TW_EXPIRED) {
+	if (ev->reason == SYNFIN_TW_EXPIRED)
 		finish_tw(eng, c, TW_EXIT_EXPIRED, ev->ts_ns);
-		return;
-	}
-	tw_timer_cancelled(eng, &c->tw_timer, ev->ts_ns); /* settled by a start or tick */
-	recount_conn_tw(eng, c, was_counted);
+	else
+		conn_timer_cancelled(eng, c, ev->ts_ns); /* settled by a start or tick */
 }
 
 static void tw_ended_followed(struct engine *eng, struct tw_follow *f,
 			      const struct synfin_event *ev)
 {
-	bool was_counted = tw_timer_counted(&f->timer);
-
-	if (ev->reason == SYNFIN_TW_EXPIRED) {
+	if (ev->reason == SYNFIN_TW_EXPIRED)
 		end_follow(eng, f, TW_EXIT_EXPIRED, ev->ts_ns);
-		return;
-	}
-	tw_timer_cancelled(eng, &f->timer, ev->ts_ns); /* settled by a start or tick */
-	recount_follow(eng, f, was_counted);
+	else
+		follow_timer_cancelled(eng, f, ev->ts_ns); /* settled by a start or tick */
 }
 
 /* What a tick makes of a tw sock followed to expire_ns: killed (its
