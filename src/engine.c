@@ -246,26 +246,18 @@ struct engine *engine__new(const struct engine_opts *opts)
 	return eng;
 }
 
-/* A table whose values the engine allocated, values and all. */
-static void free_table(struct idtable *t)
-{
-	for (uint32_t i = 0; i < t->nslots; i++)
-		free(t->vals[i]);
-	idtable_free(t);
-}
-
 void engine__free(struct engine *eng)
 {
 	if (!eng)
 		return;
-	free_table(&eng->conns);
-	free_table(&eng->tws);
+	idtable_free_all(&eng->conns);
+	idtable_free_all(&eng->tws);
 	/* their entries are conns' and tws' own */
 	idtable_free(&eng->in_tw);
 	idtable_free(&eng->tw_cancelled);
 	idtable_free(&eng->close_waits);
-	free_table(&eng->spill_ends);
-	free_table(&eng->spill_fins);
+	idtable_free_all(&eng->spill_ends);
+	idtable_free_all(&eng->spill_fins);
 	twcount__free(eng->twc);
 	free(eng);
 }

@@ -35,6 +35,13 @@ void idtable_free(struct idtable *t)
 	t->nslots = t->count = 0;
 }
 
+void idtable_free_all(struct idtable *t)
+{
+	for (uint32_t i = 0; i < t->nslots; i++)
+		free(t->vals[i]);
+	idtable_free(t);
+}
+
 /* The slot holding id, or the empty slot where the probe for it ends. */
 static uint32_t slot_of(const struct idtable *t, uint64_t id)
 {

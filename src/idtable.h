@@ -19,6 +19,8 @@ uint32_t idtable_hash(uint64_t id);
 int idtable_init(struct idtable *t, uint32_t nslots);
 /* Frees the table, not the entries. */
 void idtable_free(struct idtable *t);
+/* Frees the table and, with free(), every entry in it. */
+void idtable_free_all(struct idtable *t);
 void *idtable_get(const struct idtable *t, uint64_t id);
 /* id must not be in the table. Grows it first if needed: 0 or -ENOMEM. */
 int idtable_put(struct idtable *t, uint64_t id, void *val);

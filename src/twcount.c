@@ -62,9 +62,7 @@ void twcount__free(struct twcount *t)
 {
 	if (!t)
 		return;
-	for (uint32_t i = 0; i < t->netns.nslots; i++)
-		free(t->netns.vals[i]);
-	idtable_free(&t->netns);
+	idtable_free_all(&t->netns);
 	idtable_free(&t->index);
 	free(t->groups);
 	free(t);
