@@ -14,9 +14,10 @@
 #define GROUP_SLOTS 64
 /* A namespace's count may differ from the kernel's by the tw socks born
  * or gone between the census's read and the monitor's look (the ring's
- * lag, the rest of the walk; the engine settles a kill a moment after
- * it): 16, plus 1/32 of them. At 131,072 tw socks and 30,000 connections
- * a second the two stayed within 1% of each other. */
+ * lag, the rest of the walk): 16, plus 1/32 of them. At the kernel's cap
+ * of 131,072, with tw_reuse recycling about 10,000 a second, the two
+ * stayed within 30 of each other; in a namespace's first second, when
+ * the count grows by thousands between the two looks, they may not. */
 #define AGREE_SLACK_FIXED 16
 #define AGREE_SLACK_SHIFT 5
 

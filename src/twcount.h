@@ -31,7 +31,6 @@ struct twcount_sock {
 	uint16_t lport, rport;
 };
 
-
 struct twcount;
 
 /* NULL when out of memory. */
