@@ -233,14 +233,8 @@ struct engine *engine__new(const struct engine_opts *opts)
 	    idtable_init(&eng->close_waits, MIN_SLOTS) ||
 	    idtable_init(&eng->spill_ends, SPILL_ENDS_SLOTS) ||
 	    idtable_init(&eng->spill_fins, SPILL_ENDS_SLOTS)) {
-		twcount__free(eng->twc);
-		idtable_free(&eng->conns);
-		idtable_free(&eng->tws);
-		idtable_free(&eng->in_tw);
-		idtable_free(&eng->tw_cancelled);
-		idtable_free(&eng->close_waits);
-		idtable_free(&eng->spill_ends);
-		free(eng);
+		/* calloc'd: what was not set up is empty */
+		engine__free(eng);
 		return NULL;
 	}
 	return eng;
