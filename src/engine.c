@@ -147,6 +147,15 @@ struct engine {
 	 * comes. */
 	struct idtable spill_ends;
 	struct idtable spill_fins;
+	/* ... and a summary (struct awaiting_birth) whose socket left a tw
+	 * sock but that carries no birth waits here for the birth's own
+	 * record. A record about another tw sock that runs on the CPU
+	 * between a birth and its socket's ->CLOSE (a softirq as close()
+	 * lets bottom halves run) sends the birth apart; with the ring full
+	 * it went to the spill map, and came after the summary (the summary
+	 * on the ring, or first out of the map). Taken as it came, that tw
+	 * sock was not followed, and its end was dropped unclaimed. */
+	struct idtable awaiting_birth;
 	uint32_t spill_ends_cap;   /* of each table */
 	uint64_t drains;           /* engine__spill_drained calls */
 	uint64_t ends_dropped;     /* ... dropped by them: no record claimed the end */
@@ -154,6 +163,8 @@ struct engine {
 	uint64_t ends_pushed_out;  /* ends a later one pushed out of its slot */
 	uint64_t starts_pushed_out; /* ... and tw timer starts (pending_tw) */
 	uint64_t fins_pushed_out;  /* ... and FINs reaching tw socks (pending_tw_fin) */
+	uint64_t births_came;      /* summaries in awaiting_birth whose birth came */
+	uint64_t births_unseen;    /* ... and those two drains brought none */
 };
 
 /* Whether the ring and then the spill map were drained to empty twice
@@ -216,6 +227,12 @@ struct early_tw {
 	uint8_t tcp_flags;         /* a FIN's segment's */
 };
 
+/* A summary waiting for its tw sock's birth (engine.awaiting_birth). */
+struct awaiting_birth {
+	uint64_t drain;            /* engine.drains when it came */
+	struct synfin_conn_event ce;
+};
+
 struct engine *engine__new(const struct engine_opts *opts)
 {
 	struct engine *eng = calloc(1, sizeof(*eng));
@@ -232,7 +249,8 @@ struct engine *engine__new(const struct engine_opts *opts)
 	    idtable_init(&eng->tw_cancelled, MIN_SLOTS) ||
 	    idtable_init(&eng->close_waits, MIN_SLOTS) ||
 	    idtable_init(&eng->spill_ends, SPILL_ENDS_SLOTS) ||
-	    idtable_init(&eng->spill_fins, SPILL_ENDS_SLOTS)) {
+	    idtable_init(&eng->spill_fins, SPILL_ENDS_SLOTS) ||
+	    idtable_init(&eng->awaiting_birth, SPILL_ENDS_SLOTS)) {
 		/* calloc'd: what was not set up is empty */
 		engine__free(eng);
 		return NULL;
@@ -252,6 +270,7 @@ void engine__free(struct engine *eng)
 	idtable_free(&eng->close_waits);
 	idtable_free_all(&eng->spill_ends);
 	idtable_free_all(&eng->spill_fins);
+	idtable_free_all(&eng->awaiting_birth);
 	twcount__free(eng->twc);
 	free(eng);
 }
@@ -261,34 +280,70 @@ void engine__set_spill(struct engine *eng, uint32_t capacity)
 	eng->spill_ends_cap = capacity;
 }
 
-/* Drop what waited in t through two drains: no summary claimed it. */
-static void drop_unclaimed(struct engine *eng, struct idtable *t, uint64_t *dropped)
+/* An emptied table of what waits for a spill back to its small size: a
+ * burst's worth of slots is not kept. */
+static void shrink_if_empty(struct idtable *t)
 {
 	struct idtable empty;
 
-	if (!t->count)
-		return;
-	/* a removal shifts a later entry into this slot: look again */
-	for (uint32_t i = 0; i < t->nslots; i++) {
-		struct early_tw *e = t->vals[i];
-
-		if (!e || !drained_twice_since(eng, e->drain))
-			continue;
-		(*dropped)++;
-		idtable_del(t, t->ids[i]);
-		free(e);
-		i--;
-	}
-	/* back to its small size: a burst's worth of slots is not kept */
 	if (!t->count && t->nslots > SPILL_ENDS_SLOTS && !idtable_init(&empty, SPILL_ENDS_SLOTS)) {
 		idtable_free(t);
 		*t = empty;
 	}
 }
 
+/* Drop what waited in t through two drains: no summary claimed it. One
+ * whose summary waits for its birth waits with it. */
+static void drop_unclaimed(struct engine *eng, struct idtable *t, uint64_t *dropped)
+{
+	if (!t->count)
+		return;
+	/* a removal shifts a later entry into this slot: look again */
+	for (uint32_t i = 0; i < t->nslots; i++) {
+		struct early_tw *e = t->vals[i];
+
+		if (!e || !drained_twice_since(eng, e->drain) ||
+		    (eng->awaiting_birth.count && idtable_get(&eng->awaiting_birth, t->ids[i])))
+			continue;
+		(*dropped)++;
+		idtable_del(t, t->ids[i]);
+		free(e);
+		i--;
+	}
+	shrink_if_empty(t);
+}
+
+static void summary_apply(struct engine *eng, const struct synfin_conn_event *ce,
+			  const struct synfin_event *birth);
+
+/* The summaries whose birth two drains did not bring: it went where no
+ * BPF program runs, or the ring and the map had no room for it. Their
+ * record says TIME_WAIT as the ->CLOSE tells it (inferred). */
+static void release_unborn(struct engine *eng)
+{
+	struct idtable *t = &eng->awaiting_birth;
+
+	if (!t->count)
+		return;
+	for (uint32_t i = 0; i < t->nslots; i++) {
+		struct awaiting_birth *a = t->vals[i];
+
+		if (!a || !drained_twice_since(eng, a->drain))
+			continue;
+		idtable_del(t, t->ids[i]);
+		eng->births_unseen++;
+		summary_apply(eng, &a->ce, NULL);
+		free(a);
+		i--;
+	}
+	shrink_if_empty(t);
+}
+
 void engine__spill_drained(struct engine *eng)
 {
 	eng->drains++;
+	/* first: they take the ends and FINs that wait for them */
+	release_unborn(eng);
 	drop_unclaimed(eng, &eng->spill_ends, &eng->ends_dropped);
 	drop_unclaimed(eng, &eng->spill_fins, &eng->fins_dropped);
 }
@@ -371,6 +426,13 @@ void engine__early_fins(const struct engine *eng, struct engine_early *fins)
 uint64_t engine__early_starts_pushed_out(const struct engine *eng)
 {
 	return eng->starts_pushed_out;
+}
+
+void engine__late_births(const struct engine *eng, struct engine_late_births *births)
+{
+	births->waiting = eng->awaiting_birth.count;
+	births->came = eng->births_came;
+	births->unseen = eng->births_unseen;
 }
 
 uint64_t engine__lost(const struct engine *eng, enum engine_loss why)
@@ -1404,6 +1466,14 @@ static bool take_parked(struct parked *table, uint64_t cookie, struct synfin_eve
 	return true;
 }
 
+/* Records wait in the spill map, or are being taken out of it, and what
+ * comes before its own record may wait for that record by cookie. */
+static bool spill_waiting(const struct engine *eng)
+{
+	return eng->spill_ends_cap && eng->opts.spill_waiting &&
+	       eng->opts.spill_waiting(eng->opts.ctx);
+}
+
 /* An end or FIN (ev) for a socket the engine does not know: if summaries
  * wait in the spill map, its own may be one of them, and it waits in t
  * (spill_ends or spill_fins). false: it does not (no spill waiting, t
@@ -1412,8 +1482,7 @@ static bool park_early(struct engine *eng, struct idtable *t, const struct synfi
 {
 	struct early_tw *e;
 
-	if (!ev->cookie || !eng->spill_ends_cap || !eng->opts.spill_waiting ||
-	    !eng->opts.spill_waiting(eng->opts.ctx) || t->count >= eng->spill_ends_cap)
+	if (!ev->cookie || !spill_waiting(eng) || t->count >= eng->spill_ends_cap)
 		return false;
 	e = idtable_get(t, ev->cookie);
 	if (e && e->ts_ns > ev->ts_ns)
@@ -1516,6 +1585,53 @@ static bool tw_record_apply(struct engine *eng, struct conn *c, const struct syn
 	return true;
 }
 
+/* Whether the summary's socket left a tw sock, as infer_time_wait reads
+ * its ->CLOSE, though the summary carries no birth, while records wait in
+ * the spill map: there its birth may be. It waits for that (a copy, in
+ * awaiting_birth), up to the spill map's size. */
+static bool await_birth(struct engine *eng, const struct synfin_conn_event *ce)
+{
+	const struct synfin_event *close = &ce->close;
+	struct awaiting_birth *a;
+
+	if (!eng->opts.follow_tw || (ce->story.flags & (SYNFIN_STORY_TW | SYNFIN_STORY_DESTROY)) ||
+	    close->err || !close->cookie)
+		return false;
+	if (!(close->old_state == SYNFIN_TCP_FIN_WAIT2 &&
+	      (close->flags & (SYNFIN_F_DONE | SYNFIN_F_ORPHAN))) &&
+	    close->old_state != SYNFIN_TCP_CLOSING)
+		return false;
+	if (!spill_waiting(eng) || eng->awaiting_birth.count >= eng->spill_ends_cap ||
+	    idtable_get(&eng->awaiting_birth, close->cookie))
+		return false;
+	a = malloc(sizeof(*a));
+	if (!a || idtable_put(&eng->awaiting_birth, close->cookie, a)) {
+		free(a);
+		return false;
+	}
+	a->drain = eng->drains;
+	a->ce = *ce;
+	return true;
+}
+
+/* A tw sock's start (ev) no record claimed: if its summary waits for its
+ * birth, this is it. */
+static bool birth_came(struct engine *eng, const struct synfin_event *ev)
+{
+	struct awaiting_birth *a;
+
+	if (!eng->awaiting_birth.count)
+		return false;
+	a = idtable_get(&eng->awaiting_birth, ev->cookie);
+	if (!a)
+		return false;
+	idtable_del(&eng->awaiting_birth, ev->cookie);
+	eng->births_came++;
+	summary_apply(eng, &a->ce, ev);
+	free(a);
+	return true;
+}
+
 void engine__handle(struct engine *eng, const struct synfin_event *ev)
 {
 	struct conn *c;
@@ -1562,8 +1678,8 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 		return;
 	case SYNFIN_EV_TW_START:
 		c = find(eng, ev->cookie);
-		/* its summary comes next */
-		if (!tw_record_apply(eng, c, ev))
+		/* its summary comes next, or came and waits for it */
+		if (!tw_record_apply(eng, c, ev) && !birth_came(eng, ev))
 			park_tw(eng, NULL, &eng->pending_tw, &eng->starts_pushed_out, ev);
 		emit_event(eng, c, ev);
 		return;
@@ -1635,7 +1751,10 @@ static uint32_t max_u32(uint32_t a, uint32_t b)
 	return a > b ? a : b;
 }
 
-void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
+/* One summary, and the start of its tw sock if that came apart (birth;
+ * NULL: none came, or the story carries it). */
+static void summary_apply(struct engine *eng, const struct synfin_conn_event *ce,
+			  const struct synfin_event *birth)
 {
 	const struct synfin_story *st = &ce->story;
 	struct synfin_event close = ce->close, step = ce->close, parked;
@@ -1679,8 +1798,8 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 		start.flags = SYNFIN_F_TW_SK |
 			      ((st->flags & SYNFIN_STORY_TW_HZ_UNKNOWN) ? SYNFIN_F_HZ_UNKNOWN : 0);
 		tw_started(eng, c, &start);
-	} else if (take_parked(&eng->pending_tw, close.cookie, &parked)) {
-		tw_started(eng, c, &parked);
+	} else if (birth) {
+		tw_started(eng, c, birth);
 	}
 	merge_identity(c, &close);
 	if (st->flags & SYNFIN_STORY_DESTROY) {
@@ -1703,6 +1822,20 @@ void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
 		tw_record_apply(eng, find(eng, close.cookie), &parked);
 	if (take_end(eng, close.cookie, &parked))
 		tw_record_apply(eng, find(eng, close.cookie), &parked);
+}
+
+void engine__handle_conn(struct engine *eng, const struct synfin_conn_event *ce)
+{
+	struct synfin_event birth;
+
+	/* a birth sent apart (see awaiting_birth) that came first */
+	if (!(ce->story.flags & SYNFIN_STORY_TW) &&
+	    take_parked(&eng->pending_tw, ce->close.cookie, &birth)) {
+		summary_apply(eng, ce, &birth);
+		return;
+	}
+	if (!await_birth(eng, ce))
+		summary_apply(eng, ce, NULL);
 }
 
 void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t now_ns)

@@ -246,6 +246,14 @@ void engine__early_ends(const struct engine *eng, struct engine_early *ends);
 void engine__early_fins(const struct engine *eng, struct engine_early *fins);
 /* Starts wait only in slots: a start comes just before its summary. */
 uint64_t engine__early_starts_pushed_out(const struct engine *eng);
+/* Summaries that came before their tw sock's birth (sent apart, and
+ * spilled): waiting for it now, whose birth came, and those two drains
+ * brought none (their TIME_WAIT inferred: the birth was where no BPF
+ * program runs, or lost). */
+struct engine_late_births {
+	uint64_t waiting, came, unseen;
+};
+void engine__late_births(const struct engine *eng, struct engine_late_births *births);
 
 const char *role_name(enum conn_role r);
 const char *handshake_name(enum handshake_result r);

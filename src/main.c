@@ -304,14 +304,20 @@ static void print_summary(struct app *app)
 			(unsigned long long)r.others);
 	if (app->opts.verbose) {
 		struct engine_early ends, fins;
+		struct engine_late_births births;
 
 		engine__early_ends(app->eng, &ends);
 		engine__early_fins(app->eng, &fins);
+		engine__late_births(app->eng, &births);
 		print_early("ends", &ends);
 		print_early("FINs", &fins);
 		fprintf(stderr, "synfin: tw starts before any record of their connection: "
 			"%llu pushed out of a slot\n",
 			(unsigned long long)engine__early_starts_pushed_out(app->eng));
+		fprintf(stderr, "synfin: summaries that waited for their tw sock's birth: "
+			"%llu waiting, %llu whose birth came, %llu whose birth two drains "
+			"did not bring\n", (unsigned long long)births.waiting,
+			(unsigned long long)births.came, (unsigned long long)births.unseen);
 	}
 	if (app->opts.verbose && app->census_counted)
 		fprintf(stderr, "synfin: census: %llu walks, %llu dumps that walked the established "
