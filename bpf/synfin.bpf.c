@@ -129,12 +129,20 @@ struct {
  * carries it in its record. Anything else that finds it here first sends
  * it as a TW_START record of its own (tw_birth_flush). A slot the size of
  * a connection record, as the spill map's values are, so that record can
- * spill too; only its event part is ever written, the rest stays zero. */
+ * spill too; only its event part is ever written, the rest stays zero.
+ * apart: the cookie of the last birth sent so, whose ->CLOSE is still to
+ * come and says so (SYNFIN_STORY_TW_APART): that birth may come to user
+ * space after the summary, from the spill map, and is waited for. */
+struct tw_birth_slot {
+	struct synfin_conn_event held;
+	__u64 apart;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct synfin_conn_event);
+	__type(value, struct tw_birth_slot);
 } tw_births SEC(".maps");
 
 /* The cookie of the tw sock whose timer was last cancelled early on this
@@ -325,28 +333,37 @@ static __always_inline bool ship_conn(struct synfin_conn_event *ce)
 /* A tw birth left waiting (its ->CLOSE never took it: filtered out, or
  * missed) goes out as the TW_START record it stands for; to the spill map
  * when the ring is full (its slot is a connection record's size). */
-static __always_inline void tw_birth_flush(struct synfin_event *b)
+static __always_inline void tw_birth_flush(struct tw_birth_slot *slot)
 {
+	struct synfin_event *b = &slot->held.close;
+
 	if (!b->cookie)
 		return;
-	ship_record((struct synfin_conn_event *)b, sizeof(*b));
+	ship_record(&slot->held, sizeof(*b));
+	slot->apart = b->cookie;
 	b->cookie = 0;
 }
 
 /* The ->CLOSE of the socket whose tw sock was just born here: its timer
- * start rides in the summary. */
+ * start rides in the summary, or the summary says it went apart. */
 static __always_inline void tw_birth_take(struct synfin_conn_event *ce)
 {
-	__u32 zero = 0;
+	struct tw_birth_slot *slot;
 	struct synfin_event *b;
+	__u32 zero = 0;
 
 	if (!tw_timer_fn)
 		return; /* no tw hooks, no births */
-	b = bpf_map_lookup_elem(&tw_births, &zero);
-	if (!b || !b->cookie)
+	slot = bpf_map_lookup_elem(&tw_births, &zero);
+	if (!slot)
 		return;
-	if (b->cookie != ce->close.cookie) {
-		tw_birth_flush(b);
+	b = &slot->held.close;
+	if (!b->cookie || b->cookie != ce->close.cookie) {
+		if (slot->apart && slot->apart == ce->close.cookie) {
+			ce->story.flags |= SYNFIN_STORY_TW_APART;
+			slot->apart = 0;
+		}
+		tw_birth_flush(slot);
 		return;
 	}
 	ce->story.flags |= SYNFIN_STORY_TW;
@@ -1602,10 +1619,10 @@ static __always_inline struct synfin_event *tw_record(const struct inet_timewait
 
 	/* a birth still waiting goes first: it is older */
 	if (summarize) {
-		struct synfin_event *b = bpf_map_lookup_elem(&tw_births, &zero);
+		struct tw_birth_slot *slot = bpf_map_lookup_elem(&tw_births, &zero);
 
-		if (b)
-			tw_birth_flush(b);
+		if (slot)
+			tw_birth_flush(slot);
 	}
 	e = bpf_map_lookup_elem(&conn_scratch, &slot);
 	if (!e)
@@ -1646,6 +1663,7 @@ static __always_inline bool tw_birth_hold(struct timer_list *timer,
 {
 	__u32 zero = 0;
 	__u64 *cancelled = bpf_map_lookup_elem(&tw_cancelled, &zero);
+	struct tw_birth_slot *slot;
 	struct synfin_event *b;
 	bool rearm;
 
@@ -1655,10 +1673,11 @@ static __always_inline bool tw_birth_hold(struct timer_list *timer,
 	*cancelled = 0;
 	if (rearm)
 		return false;
-	b = bpf_map_lookup_elem(&tw_births, &zero);
-	if (!b)
+	slot = bpf_map_lookup_elem(&tw_births, &zero);
+	if (!slot)
 		return false;
-	tw_birth_flush(b);
+	tw_birth_flush(slot);
+	b = &slot->held.close;
 	__builtin_memset(b, 0, sizeof(*b));
 	fill_tw_event(tw, b, SYNFIN_EV_TW_START, false);
 	tw_timer_left(timer, b);

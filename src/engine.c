@@ -147,8 +147,8 @@ struct engine {
 	 * comes. */
 	struct idtable spill_ends;
 	struct idtable spill_fins;
-	/* ... and a summary (struct awaiting_birth) whose socket left a tw
-	 * sock but that carries no birth waits here for the birth's own
+	/* ... and a summary (struct awaiting_birth) whose tw sock's birth
+	 * went apart (SYNFIN_STORY_TW_APART) waits here for the birth's own
 	 * record. A record about another tw sock that runs on the CPU
 	 * between a birth and its socket's ->CLOSE (a softirq as close()
 	 * lets bottom halves run) sends the birth apart; with the ring full
@@ -163,7 +163,8 @@ struct engine {
 	uint64_t ends_pushed_out;  /* ends a later one pushed out of its slot */
 	uint64_t starts_pushed_out; /* ... and tw timer starts (pending_tw) */
 	uint64_t fins_pushed_out;  /* ... and FINs reaching tw socks (pending_tw_fin) */
-	uint64_t births_came;      /* summaries in awaiting_birth whose birth came */
+	uint64_t births_apart;     /* summaries whose tw sock's birth went apart */
+	uint64_t births_came;      /* ... that waited in awaiting_birth, and it came */
 	uint64_t births_unseen;    /* ... and those two drains brought none */
 };
 
@@ -430,6 +431,7 @@ uint64_t engine__early_starts_pushed_out(const struct engine *eng)
 
 void engine__late_births(const struct engine *eng, struct engine_late_births *births)
 {
+	births->apart = eng->births_apart;
 	births->waiting = eng->awaiting_birth.count;
 	births->came = eng->births_came;
 	births->unseen = eng->births_unseen;
@@ -1585,21 +1587,21 @@ static bool tw_record_apply(struct engine *eng, struct conn *c, const struct syn
 	return true;
 }
 
-/* Whether the summary's socket left a tw sock, as infer_time_wait reads
- * its ->CLOSE, though the summary carries no birth, while records wait in
- * the spill map: there its birth may be. It waits for that (a copy, in
- * awaiting_birth), up to the spill map's size. */
+/* Whether the summary's tw sock's birth went apart (the kernel says so)
+ * and has not come, while records wait in the spill map: there it may be.
+ * The summary waits for it (a copy, in awaiting_birth), up to the spill
+ * map's size. Not every summary without a birth: at the kernel's cap of
+ * tw socks (tcp_max_tw_buckets), a churn closes thousands a second into
+ * no tw sock, and those waited for nothing. */
 static bool await_birth(struct engine *eng, const struct synfin_conn_event *ce)
 {
 	const struct synfin_event *close = &ce->close;
 	struct awaiting_birth *a;
 
-	if (!eng->opts.follow_tw || (ce->story.flags & (SYNFIN_STORY_TW | SYNFIN_STORY_DESTROY)) ||
-	    close->err || !close->cookie)
+	if (!(ce->story.flags & SYNFIN_STORY_TW_APART))
 		return false;
-	if (!(close->old_state == SYNFIN_TCP_FIN_WAIT2 &&
-	      (close->flags & (SYNFIN_F_DONE | SYNFIN_F_ORPHAN))) &&
-	    close->old_state != SYNFIN_TCP_CLOSING)
+	eng->births_apart++;
+	if (!eng->opts.follow_tw || !close->cookie)
 		return false;
 	if (!spill_waiting(eng) || eng->awaiting_birth.count >= eng->spill_ends_cap ||
 	    idtable_get(&eng->awaiting_birth, close->cookie))

@@ -246,12 +246,13 @@ void engine__early_ends(const struct engine *eng, struct engine_early *ends);
 void engine__early_fins(const struct engine *eng, struct engine_early *fins);
 /* Starts wait only in slots: a start comes just before its summary. */
 uint64_t engine__early_starts_pushed_out(const struct engine *eng);
-/* Summaries that came before their tw sock's birth (sent apart, and
- * spilled): waiting for it now, whose birth came, and those two drains
- * brought none (their TIME_WAIT inferred: the birth was where no BPF
- * program runs, or lost). */
+/* Summaries whose tw sock's birth the kernel sent apart (another tw
+ * record ran on its CPU first); of those that came while records waited
+ * in the spill map, where the birth could be behind them: waiting for it
+ * now, whose birth came, and those two drains brought none (their
+ * TIME_WAIT inferred: the birth was lost to a full ring and map). */
 struct engine_late_births {
-	uint64_t waiting, came, unseen;
+	uint64_t apart, waiting, came, unseen;
 };
 void engine__late_births(const struct engine *eng, struct engine_late_births *births);
 

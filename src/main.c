@@ -314,9 +314,10 @@ static void print_summary(struct app *app)
 		fprintf(stderr, "synfin: tw starts before any record of their connection: "
 			"%llu pushed out of a slot\n",
 			(unsigned long long)engine__early_starts_pushed_out(app->eng));
-		fprintf(stderr, "synfin: summaries that waited for their tw sock's birth: "
-			"%llu waiting, %llu whose birth came, %llu whose birth two drains "
-			"did not bring\n", (unsigned long long)births.waiting,
+		fprintf(stderr, "synfin: tw births sent apart from their connection's record: "
+			"%llu; of those records, %llu waiting for it, %llu whose birth came "
+			"after them, %llu whose birth two drains did not bring\n",
+			(unsigned long long)births.apart, (unsigned long long)births.waiting,
 			(unsigned long long)births.came, (unsigned long long)births.unseen);
 	}
 	if (app->opts.verbose && app->census_counted)

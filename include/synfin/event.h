@@ -124,6 +124,10 @@ _Static_assert(sizeof(struct synfin_event) == 168, "synfin_event ABI size change
 #define SYNFIN_STORY_TW           (1u << 4) /* the socket left a tw sock: tw_* hold its
 					     * timer's start, as a TW_START record would */
 #define SYNFIN_STORY_TW_HZ_UNKNOWN (1u << 5) /* tw_left is in jiffies (no CONFIG_HZ) */
+#define SYNFIN_STORY_TW_APART     (1u << 6) /* the socket left a tw sock whose birth went
+					     * out as a TW_START record of its own (another
+					     * tw record ran on the CPU first): it may come
+					     * after this one, from the spill map */
 
 struct synfin_story {
 	__u64 step_ns[SYNFIN_STORY_STEPS]; /* each transition before ->CLOSE, in order */

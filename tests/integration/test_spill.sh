@@ -204,7 +204,7 @@ tw_burst()
 	SPILLED=$(sf_summary "$SF_ERR" spilled)
 	LOST_TW=$(lost_kind tw_end)
 	echo "  $name: $(grep '^synfin: tw ends before' "$SF_ERR")"
-	echo "  $name: $(grep '^synfin: summaries that waited' "$SF_ERR")"
+	echo "  $name: $(grep '^synfin: tw births sent apart' "$SF_ERR")"
 	echo "  $name: $TW tw socks killed at once, $TW_RECS time_wait records," \
 		"($KILLED killed), $UNENDED not ended, spilled=$SPILLED tw_end lost=$LOST_TW," \
 		"$BLIND born unseen, $BLIND_KILLS killed unseen, $NO_FIN without the peer's FIN" \
