@@ -250,6 +250,14 @@ static int add_close_wait(struct walk_ctx *w, uint32_t netns, const struct sockd
 	if (!w->opts->close_waits || !own || s->storage_len < sizeof(*own) ||
 	    !own->cw_since_ns)
 		return 0;
+	/* Too young at the walk for the tally, which leaves it out: not
+	 * listed. A walk that meets a mass close (100,000 held connections
+	 * closing at once) would list every server in CLOSE_WAIT for that
+	 * moment, up to max_close_waits of 48 bytes each. */
+	if (own->cw_since_ns + w->opts->close_wait_min_age_ns > w->start_ns) {
+		c->close_waits_young++;
+		return 0;
+	}
 	if (c->nclose_waits >= w->opts->max_close_waits) {
 		c->close_waits_dropped++;
 		return 0;
@@ -572,7 +580,7 @@ struct census_runner {
 	uint64_t next_tw_ns;
 	uint64_t cw_marks_since_ns;   /* census__set_close_wait_marks */
 	bool tw_elsewhere;            /* census__set_tw_elsewhere */
-	uint64_t walks, hash_walks;   /* census__counts, under lock */
+	struct census_counts counts;  /* census__counts, under lock */
 	/* the last walk's namespaces, sorted: whose request socks to dump */
 	struct census_netns *prev_netns;
 	size_t nprev_netns;
@@ -801,9 +809,11 @@ static void *runner_main(void *arg)
 				carry_time_wait(r, c);
 		}
 		pthread_mutex_lock(&r->lock);
-		r->walks++;
+		r->counts.walks++;
 		if (c) {
-			r->hash_walks += c->diag.hash_walks;
+			r->counts.hash_walks += c->diag.hash_walks;
+			r->counts.close_waits += c->nclose_waits;
+			r->counts.close_waits_young += c->close_waits_young;
 			census__free(r->ready);  /* nobody took it: the newer wins */
 			r->ready = c;
 		}
@@ -873,11 +883,10 @@ void census__stop(struct census_runner *r)
 	free(r);
 }
 
-void census__counts(struct census_runner *r, uint64_t *walks, uint64_t *hash_walks)
+void census__counts(struct census_runner *r, struct census_counts *counts)
 {
 	pthread_mutex_lock(&r->lock);
-	*walks = r->walks;
-	*hash_walks = r->hash_walks;
+	*counts = r->counts;
 	pthread_mutex_unlock(&r->lock);
 }
 

@@ -89,6 +89,7 @@ struct census {
 	struct census_close_wait *close_waits;
 	size_t nclose_waits;
 	uint64_t close_waits_dropped; /* past census_opts.max_close_waits */
+	uint64_t close_waits_young;   /* left out: younger than close_wait_min_age_ns */
 	struct sockdiag_stats diag;
 	int err;                      /* the walk's error, 0 if it went well */
 };
@@ -136,7 +137,14 @@ void census__set_close_wait_marks(struct census_runner *r, uint64_t since_ns);
 void census__set_tw_elsewhere(struct census_runner *r, bool elsewhere);
 /* Walks so far, and the dumps among them that walked the kernel's whole
  * established hash (what a walk's cost mostly is). */
-void census__counts(struct census_runner *r, uint64_t *walks, uint64_t *hash_walks);
+/* What the walks so far did, for -v. */
+struct census_counts {
+	uint64_t walks;
+	uint64_t hash_walks;          /* dumps that walked the established hash */
+	uint64_t close_waits;         /* marked CLOSE_WAIT sockets listed */
+	uint64_t close_waits_young;   /* ... and left out, too young for the tally */
+};
+void census__counts(struct census_runner *r, struct census_counts *counts);
 /* The newest census not yet taken (the caller owns it, census__free it),
  * or NULL when none is new. */
 struct census *census__take(struct census_runner *r);

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include <bpf/libbpf.h>
+#include "census.h"
 #include "cw_marks.h"
 #include "engine.h"
 #include "ladder.h"
@@ -56,7 +57,7 @@ struct app {
 	uint64_t bad_records;
 	uint32_t batch;          /* records in this drain call */
 	bool draining_spill;     /* the records come from the spill map */
-	uint64_t census_walks, census_hash_walks; /* for -v, taken as the monitor stops */
+	struct census_counts census; /* for -v, taken as the monitor stops */
 	uint64_t intervals, tw_engine_intervals; /* monitor__tw_counts, for -v */
 	bool census_counted;
 };
@@ -323,10 +324,13 @@ static void print_summary(struct app *app)
 	if (app->opts.verbose && app->census_counted)
 		fprintf(stderr, "synfin: census: %llu walks, %llu dumps that walked the established "
 			"hash; TIME_WAIT counted from the followed tw socks in %llu of %llu "
-			"intervals\n", (unsigned long long)app->census_walks,
-			(unsigned long long)app->census_hash_walks,
+			"intervals; %llu CLOSE_WAIT sockets listed, %llu left out as too young\n",
+			(unsigned long long)app->census.walks,
+			(unsigned long long)app->census.hash_walks,
 			(unsigned long long)app->tw_engine_intervals,
-			(unsigned long long)app->intervals);
+			(unsigned long long)app->intervals,
+			(unsigned long long)app->census.close_waits,
+			(unsigned long long)app->census.close_waits_young);
 	if (cnt[SYNFIN_CNT_RB_FULL]) {
 		/* which records the full ring cost, so the loss can be checked
 		 * against what was expected (and --ringbuf-mb sized) */
@@ -593,7 +597,7 @@ int main(int argc, char **argv)
 	err = run(&app);
 	engine__flush(app.eng);
 	if (app.mon) {
-		monitor__census_counts(app.mon, &app.census_walks, &app.census_hash_walks);
+		monitor__census_counts(app.mon, &app.census);
 		monitor__tw_counts(app.mon, &app.intervals, &app.tw_engine_intervals);
 		app.census_counted = true;
 	}

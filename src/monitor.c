@@ -173,9 +173,9 @@ void monitor__tw_counts(const struct monitor *m, uint64_t *intervals, uint64_t *
 	*from_engine = m->tw_engine_intervals;
 }
 
-void monitor__census_counts(struct monitor *m, uint64_t *walks, uint64_t *hash_walks)
+void monitor__census_counts(struct monitor *m, struct census_counts *counts)
 {
-	census__counts(m->census, walks, hash_walks);
+	census__counts(m->census, counts);
 }
 
 uint64_t monitor__missed(const struct monitor *m)

@@ -60,7 +60,8 @@ void monitor__poll(struct monitor *m, struct engine *eng, uint64_t now_ns, uint6
 void monitor__tw_counts(const struct monitor *m, uint64_t *intervals, uint64_t *from_engine);
 /* The census's walks so far, and its dumps that walked the established
  * hash (census__counts). */
-void monitor__census_counts(struct monitor *m, uint64_t *walks, uint64_t *hash_walks);
+struct census_counts;
+void monitor__census_counts(struct monitor *m, struct census_counts *counts);
 /* Keys the detectors could not follow, and activity keys past their cap. */
 uint64_t monitor__missed(const struct monitor *m);
 
