@@ -3,6 +3,7 @@
  * orchestrates: parse, check, load, seed, poll, report losses, clean up.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +38,8 @@ static volatile sig_atomic_t exiting;
 #define DRAIN_MORE (-EAGAIN)
 /* The longest wait for records when none came: see drain_loop. */
 #define IDLE_POLL_MAX_MS 100
+/* glibc's default, kept fixed (main()) */
+#define MMAP_THRESHOLD_BYTES (128 * 1024)
 static int libbpf_verbosity;
 
 struct app {
@@ -469,6 +472,13 @@ int main(int argc, char **argv)
 	struct sockdiag_stats ds = {};
 	int err;
 
+	/* A fixed threshold: glibc's own rises to the size of any mmap'ed
+	 * block freed (the census thread frees some each walk), after which
+	 * the tables' big arrays come from the heap and what they leave
+	 * behind as they grow stays resident. With 100,000 connections held
+	 * and a churn, peak RSS was 37-49 MiB from trial to trial; with
+	 * this, 37-38 MiB. */
+	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
 	err = options_parse(argc, argv, &app.opts);
 	if (err)
 		return err > 0 ? 0 : 2;
