@@ -393,6 +393,17 @@ static void test_destroy_stands_in(void)
 	CHECK_EQ_INT(summarized.recs[0].last_state, SYNFIN_TCP_FIN_WAIT1);
 }
 
+/* A client from t: connect() at t + 100 ms answered at 101 ms, its close
+ * at 300 ms, the peer's ACK of its FIN at 302 ms (FIN_WAIT2). */
+static void client_reaches_fin_wait2(const struct sk *c, uint64_t t)
+{
+	st(c, t + 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, SYNFIN_F_PROC_CTX, 0, 0, 0);
+	st(c, t + 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 5001, 9001, 5001);
+	st(c, t + 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, SYNFIN_F_PROC_CTX,
+	   6001, 9301, 6001);
+	st(c, t + 302 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6002, 9301, 6002);
+}
+
 /* A client's life from t: connect() at t + 100 ms, its close at 300 ms,
  * an orphan in FIN_WAIT2 whose tw sock is born at 303 ms, in tw_substate.
  * Its summary is held back (folder.held), as the spill map keeps one
@@ -400,11 +411,7 @@ static void test_destroy_stands_in(void)
 static void client_closes_summary_held(const struct sk *c, uint64_t t, uint8_t tw_substate)
 {
 	memset(folder.cookie, 0, sizeof(folder.cookie)); /* room for its story */
-	st(c, t + 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, SYNFIN_F_PROC_CTX, 0, 0, 0);
-	st(c, t + 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 5001, 9001, 5001);
-	st(c, t + 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, SYNFIN_F_PROC_CTX,
-	   6001, 9301, 6001);
-	st(c, t + 302 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6002, 9301, 6002);
+	client_reaches_fin_wait2(c, t);
 	other(c, SYNFIN_EV_TW_START, t + 303 * MS, tw_substate, 0, 60000);
 	folder.hold = true;
 	/* in TIME_WAIT the peer's FIN came (rcv_nxt past it, and the socket
@@ -614,11 +621,7 @@ static void test_tw_birth_read_after_fin(void)
 	struct sk c = client;
 
 	begin();
-	st(&c, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, SYNFIN_F_PROC_CTX, 0, 0, 0);
-	st(&c, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 5001, 9001, 5001);
-	st(&c, 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, SYNFIN_F_PROC_CTX,
-	   6001, 9301, 6001);
-	st(&c, 302 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6002, 9301, 6002);
+	client_reaches_fin_wait2(&c, 0);
 	other(&c, SYNFIN_EV_TW_START, 303 * MS, SYNFIN_TCP_TIME_WAIT, 0, 60000);
 	st(&c, 303 * MS + 1000, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
 	   SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 6002, 9301, 6002);
@@ -785,11 +788,7 @@ static void test_tw_birth_never_comes(void)
 	 * its summary does not wait (at the cap a churn closes thousands a
 	 * second so, and they waited for nothing). */
 	begin_spill_waiting(16);
-	st(&c, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, SYNFIN_F_PROC_CTX, 0, 0, 0);
-	st(&c, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 5001, 9001, 5001);
-	st(&c, 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, SYNFIN_F_PROC_CTX,
-	   6001, 9301, 6001);
-	st(&c, 302 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6002, 9301, 6002);
+	client_reaches_fin_wait2(&c, 0);
 	st(&c, 303 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
 	   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 6002, 9302, 6002);
 	CHECK_EQ_INT(summarized.nrecs, 1);
