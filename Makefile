@@ -152,6 +152,12 @@ uninstall:
 bench: deps all $(BENCH_BINS)
 	$(Q)bash bench/run.sh
 
+# a tracer left running: SOAK_S seconds of full churn (bench/run.sh --soak)
+SOAK_S ?= 600
+.PHONY: soak
+soak: deps all $(BENCH_BINS)
+	$(Q)bash bench/run.sh --soak $(SOAK_S)
+
 .PHONY: deps
 deps:
 	$(Q)missing=""; for p in $(DEPS); do \

@@ -37,6 +37,7 @@ usage()
 usage: bench/run.sh [--quick] [--rounds N] [--duration S] [--conns-parallel N]
                     [--scale-rounds N] [--holds "K1 K2 ..."] [--no-scale]
                     [--no-expiry] [--no-syscalls] [--variants "v1 v2 ..."] [--keep]
+       bench/run.sh --soak SECS [--conns-parallel N] [--keep]
 
 Runs as root. Variants (the untraced baseline "none" runs between all others):
   synfin          synfin -j > /dev/null            (default settings)
@@ -66,6 +67,10 @@ call on the host down the kernel's tracing path; bench/syscost times five
 million getppid() calls with nothing, synfin, synfin --no-accept-hook and
 each peer attached, 3 alternating rounds. --no-syscalls leaves it out.
   --quick         a smoke test: 3 s trials, 2 rounds, holds "1000 10000", 1 round
+  --soak SECS     only the soak (make soak): synfin -j > /dev/null through a
+                  SECS s churn and until its TIME_WAIT socks end, its RSS read
+                  every 10 s, to show that a tracer left running stays flat
+                  and loses nothing; writes build/bench/soak.json
   --keep          keep the per-trial files (in build/bench/trials.*)
 EOF
 }
@@ -83,6 +88,7 @@ SYSCALL_ROUNDS=3
 KEEP=0
 QUICK=0
 SETTLE_S=2
+SOAK=0
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -97,6 +103,7 @@ while [ $# -gt 0 ]; do
 	--no-expiry) EXPIRY=0 ;;
 	--no-syscalls) SYSCALLS=0 ;;
 	--keep) KEEP=1 ;;
+	--soak) SOAK=${2:-}; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
@@ -105,6 +112,9 @@ done
 for n in "$ROUNDS" "$DURATION" "$CONNS_PARALLEL" "$SCALE_ROUNDS" $HOLDS; do
 	case $n in '' | *[!0-9]* | 0) echo "run.sh: bad number '$n'" >&2; exit 2 ;; esac
 done
+case $SOAK in '' | *[!0-9]*) echo "run.sh: bad number '$SOAK' for --soak" >&2; exit 2 ;; esac
+# the soak runs synfin alone: no peers, floor or system call series to check for
+[ "$SOAK" -gt 0 ] && { VARIANTS=; SYSCALLS=0; }
 for v in $VARIANTS; do
 	case $v in synfin | synfin_file | synfin_events | synfin_notw | synfin_noaccept | tcpstates | tcplife | floor_state | floor_synfin) ;;
 	*) echo "run.sh: unknown variant '$v'" >&2; exit 2 ;;
@@ -552,6 +562,79 @@ expiry_trial()
 	jq -r '"  expiry: \(.conns) conns, \(.tw_born) tw socks born, \(.time_wait_records) time_wait records in \(.seconds) s; spilled \(.spilled), tw_end lost \(.tw_end_lost), births unseen \(.births_unseen), followed at exit \(.followed_at_exit); adds up: \(.adds_up)"' "$TMP/expiry.json"
 }
 
+# soak_trial SECS: synfin -j >/dev/null through a SECS s churn in a fresh
+# namespace and then until the churn's tw socks have all ended (at most
+# 100 s more), its RSS read every 10 s; writes $OUTDIR/soak.json. An 8 s
+# trial cannot show a leak: the tables fill for the first 60 s (the
+# TIME_WAIT lifetime) and are then meant to stay as they are.
+soak_trial()
+{
+	local secs=$1 ns err=$TMP/soak.err churn_out=$TMP/soak.churn pid cpid n=100 left t
+	local rss_series=$TMP/soak.rss cpu0 cpu summary hwm
+	ns=sfbench$$-soak
+	bench_netns "$ns"
+	"$SYNFIN" -j -v --netns "$NS_INO" >/dev/null 2>"$err" &
+	pid=$!
+	tracer_ready synfin "$pid" "$err" || { ip netns del "$ns"; return 1; }
+	cpu0=$(cpu_s "$pid")
+	timeout -k 5 $((secs + 60)) ip netns exec "$ns" "$CHURN" --mode client-first \
+		--conns-parallel "$CONNS_PARALLEL" --duration "$secs" --port "$PORT" \
+		--addr 127.77.0.1 >"$churn_out" 2>"$churn_out.err" &
+	cpid=$!
+	PIDS+=("$cpid")
+	: >"$rss_series"
+	t=0
+	while kill -0 "$cpid" 2>/dev/null; do
+		echo "{\"t\":$t,\"rss_kib\":$(rss_kb "$pid")}" >>"$rss_series"
+		sleep 10
+		t=$((t + 10))
+	done
+	wait "$cpid"
+	forget_pid "$cpid"
+	if ! jq -e . "$churn_out" >/dev/null 2>&1; then
+		echo "run.sh: soak: churn failed: $(tail -n 1 "$churn_out.err")" >&2
+		stop_pid "$pid"
+		ip netns del "$ns"
+		return 1
+	fi
+	cpu=$(awk -v a="$(cpu_s "$pid")" -v b="$cpu0" 'BEGIN { print a - b }')
+	while left=$(ip netns exec "$ns" ss -Htan state time-wait | grep -c .) &&
+		[ "$left" -gt 0 ] && [ $n -gt 0 ]; do
+		sleep 1
+		n=$((n - 1))
+	done
+	sleep 1	# the last records drained
+	echo "{\"t\":\"after\",\"rss_kib\":$(rss_kb "$pid")}" >>"$rss_series"
+	hwm=$(hwm_kb "$pid")
+	stop_pid "$pid"
+	ip netns del "$ns"
+	summary=$(grep '^synfin: .* events' "$err" | tail -n 1)
+	# the RSS the tables settle at (the churn's tw socks live 60 s) against
+	# the churn's last reading: a leak shows as the difference
+	jq -n -c --argjson churn "$(cat "$churn_out")" --argjson rss "$(jq -s -c . "$rss_series")" \
+		--argjson cpu "$cpu" --argjson hwm "$hwm" --argjson left "$left" \
+		--argjson machine "$MACHINE" --arg summary "$summary" \
+		--arg verbose "$(grep -E '^synfin: (recursion|tw |census)' "$err")" \
+		'def lost(k): ($summary | capture(k + "=(?<n>[0-9]+)").n | tonumber);
+		 ($rss | map(select(.t | type == "number"))) as $during
+		 | ($during | map(select(.t >= 70))) as $settled
+		 | {machine: $machine, conns: $churn.connected, seconds: $churn.duration_s,
+		    conns_per_s: $churn.conns_per_s, errors: $churn.errors,
+		    cpu_s: $cpu, cpu_us_per_conn: ($cpu * 1e6 / $churn.connected),
+		    peak_rss_kib: $hwm, rss: $rss,
+		    rss_settled_kib: ($settled | first | .rss_kib),
+		    rss_last_kib: ($during | last | .rss_kib),
+		    rss_growth_kib: (if ($settled | length) > 1
+		      then ($settled | last | .rss_kib) - ($settled | first | .rss_kib) else null end),
+		    tw_left: $left,
+		    lost: {ringbuf_full: lost("ringbuf_full"), storage_full: lost("storage_full"),
+		      owner_map_full: lost("owner_map_full"), table_full: lost("table_full"),
+		      recursion_miss: lost("recursion_miss")},
+		    still_open: ($summary | capture("(?<n>[0-9]+) connections still open").n | tonumber),
+		    tw_followed_at_exit: ($summary | capture("(?<n>[0-9]+) TIME_WAIT socks followed").n | tonumber),
+		    summary: $summary, verbose: ($verbose | split("\n"))}' >"$OUTDIR/soak.json"
+}
+
 # syscall_trial VARIANT: ns per getppid() while VARIANT is attached (no
 # traffic); appends {variant, ns_per_call} to $TMP/syscalls.ndjson
 syscall_trial()
@@ -594,10 +677,19 @@ MACHINE=$(machine_json)
 START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 echo "synfin benchmark, $START"
 echo "machine: $(jq -r '"\(.hostname): \(.cpu_model), \(.nproc) CPUs, \(.mem_total_kib/1048576*10|floor/10) GiB, Linux \(.kernel), \(.virtualization)"' <<<"$MACHINE")"
+T0=$SECONDS
+if [ "$SOAK" -gt 0 ]; then
+	echo "soak: synfin -j > /dev/null through a $SOAK s churn, $CONNS_PARALLEL connectors, and until its TIME_WAIT socks end"
+	soak_trial "$SOAK" || exit 1
+	jq -r '"  \(.conns) connections in \(.seconds) s (\(.conns_per_s)/s, \(.errors) errors); synfin \(.cpu_s) CPU s, \(.cpu_us_per_conn * 100 | round / 100) us a connection",
+	       "  RSS: \(.rss_settled_kib) KiB at 70 s, \(.rss_last_kib) KiB at the end of the churn (growth after 70 s: \(.rss_growth_kib) KiB), \(.rss[-1].rss_kib) KiB once its TIME_WAIT ended; peak \(.peak_rss_kib) KiB",
+	       "  lost: \(.lost | to_entries | map("\(.key)=\(.value)") | join(" ")); still open \(.still_open), TIME_WAIT followed at exit \(.tw_followed_at_exit), left in the kernel \(.tw_left)"' "$OUTDIR/soak.json"
+	echo "soak summary: $OUTDIR/soak.json ($((SECONDS - T0)) s)"
+	exit 0
+fi
+
 echo "churn: client-first, $CONNS_PARALLEL connectors, ${DURATION} s trials, fresh netns each"
 echo "main series: $ROUNDS rounds of: none, then each of [$VARIANTS] with none between"
-T0=$SECONDS
-
 for r in $(seq "$ROUNDS"); do
 	for v in $VARIANTS; do
 		trial main none 0 0
