@@ -570,7 +570,7 @@ expiry_trial()
 soak_trial()
 {
 	local secs=$1 ns err=$TMP/soak.err churn_out=$TMP/soak.churn pid cpid n=100 left t
-	local rss_series=$TMP/soak.rss cpu0 cpu summary hwm
+	local rss_series=$TMP/soak.rss cpu0 cpu summary hwm t0 t=0
 	ns=sfbench$$-soak
 	bench_netns "$ns"
 	"$SYNFIN" -j -v --netns "$NS_INO" >/dev/null 2>"$err" &
@@ -583,11 +583,13 @@ soak_trial()
 	cpid=$!
 	PIDS+=("$cpid")
 	: >"$rss_series"
-	t=0
+	t0=$SECONDS
+	# every second, with the peak so far: a transient between two readings
+	# still shows where it happened
 	while kill -0 "$cpid" 2>/dev/null; do
-		echo "{\"t\":$t,\"rss_kib\":$(rss_kb "$pid")}" >>"$rss_series"
-		sleep 10
-		t=$((t + 10))
+		echo "{\"t\":$t,\"rss_kib\":$(rss_kb "$pid"),\"hwm_kib\":$(hwm_kb "$pid")}" >>"$rss_series"
+		sleep 1
+		t=$((SECONDS - t0))
 	done
 	wait "$cpid"
 	forget_pid "$cpid"
@@ -600,11 +602,13 @@ soak_trial()
 	cpu=$(awk -v a="$(cpu_s "$pid")" -v b="$cpu0" 'BEGIN { print a - b }')
 	while left=$(ip netns exec "$ns" ss -Htan state time-wait | grep -c .) &&
 		[ "$left" -gt 0 ] && [ $n -gt 0 ]; do
+		echo "{\"t\":$t,\"rss_kib\":$(rss_kb "$pid"),\"hwm_kib\":$(hwm_kb "$pid"),\"after\":true}" >>"$rss_series"
 		sleep 1
+		t=$((SECONDS - t0))
 		n=$((n - 1))
 	done
 	sleep 1	# the last records drained
-	echo "{\"t\":\"after\",\"rss_kib\":$(rss_kb "$pid")}" >>"$rss_series"
+	echo "{\"t\":$t,\"rss_kib\":$(rss_kb "$pid"),\"hwm_kib\":$(hwm_kb "$pid"),\"after\":true}" >>"$rss_series"
 	hwm=$(hwm_kb "$pid")
 	stop_pid "$pid"
 	ip netns del "$ns"
@@ -616,12 +620,13 @@ soak_trial()
 		--argjson machine "$MACHINE" --arg summary "$summary" \
 		--arg verbose "$(grep -E '^synfin: (recursion|tw |census)' "$err")" \
 		'def lost(k): ($summary | capture(k + "=(?<n>[0-9]+)").n | tonumber);
-		 ($rss | map(select(.t | type == "number"))) as $during
+		 ($rss | map(select(.after | not))) as $during
 		 | ($during | map(select(.t >= 70))) as $settled
 		 | {machine: $machine, conns: $churn.connected, seconds: $churn.duration_s,
 		    conns_per_s: $churn.conns_per_s, errors: $churn.errors,
 		    cpu_s: $cpu, cpu_us_per_conn: ($cpu * 1e6 / $churn.connected),
-		    peak_rss_kib: $hwm, rss: $rss,
+		    peak_rss_kib: $hwm, peak_first_seen_s: ($rss | map(select(.hwm_kib >= $hwm)) | first | .t),
+		    rss: $rss,
 		    rss_settled_kib: ($settled | first | .rss_kib),
 		    rss_last_kib: ($during | last | .rss_kib),
 		    rss_growth_kib: (if ($settled | length) > 1
@@ -682,7 +687,7 @@ if [ "$SOAK" -gt 0 ]; then
 	echo "soak: synfin -j > /dev/null through a $SOAK s churn, $CONNS_PARALLEL connectors, and until its TIME_WAIT socks end"
 	soak_trial "$SOAK" || exit 1
 	jq -r '"  \(.conns) connections in \(.seconds) s (\(.conns_per_s)/s, \(.errors) errors); synfin \(.cpu_s) CPU s, \(.cpu_us_per_conn * 100 | round / 100) us a connection",
-	       "  RSS: \(.rss_settled_kib) KiB at 70 s, \(.rss_last_kib) KiB at the end of the churn (growth after 70 s: \(.rss_growth_kib) KiB), \(.rss[-1].rss_kib) KiB once its TIME_WAIT ended; peak \(.peak_rss_kib) KiB",
+	       "  RSS: \(.rss_settled_kib) KiB at 70 s, \(.rss_last_kib) KiB at the end of the churn (growth after 70 s: \(.rss_growth_kib) KiB), \(.rss[-1].rss_kib) KiB once its TIME_WAIT ended; peak \(.peak_rss_kib) KiB, first seen at \(.peak_first_seen_s) s",
 	       "  lost: \(.lost | to_entries | map("\(.key)=\(.value)") | join(" ")); still open \(.still_open), TIME_WAIT followed at exit \(.tw_followed_at_exit), left in the kernel \(.tw_left)"' "$OUTDIR/soak.json"
 	echo "soak summary: $OUTDIR/soak.json ($((SECONDS - T0)) s)"
 	exit 0
