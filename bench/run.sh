@@ -614,7 +614,10 @@ soak_trial()
 	ip netns del "$ns"
 	summary=$(grep '^synfin: .* events' "$err" | tail -n 1)
 	# the RSS the tables settle at (the churn's tw socks live 60 s) against
-	# the churn's last reading: a leak shows as the difference
+	# the churn's last reading: a leak shows as the difference. The peak is
+	# the largest of every reading and VmHWM, which the kernel raises only
+	# when it unmaps pages, so it can read below a VmRSS seen before it;
+	# first seen null: it came between two readings.
 	jq -n -c --argjson churn "$(cat "$churn_out")" --argjson rss "$(jq -s -c . "$rss_series")" \
 		--argjson cpu "$cpu" --argjson hwm "$hwm" --argjson left "$left" \
 		--argjson machine "$MACHINE" --arg summary "$summary" \
@@ -625,7 +628,9 @@ soak_trial()
 		 | {machine: $machine, conns: $churn.connected, seconds: $churn.duration_s,
 		    conns_per_s: $churn.conns_per_s, errors: $churn.errors,
 		    cpu_s: $cpu, cpu_us_per_conn: ($cpu * 1e6 / $churn.connected),
-		    peak_rss_kib: $hwm, peak_first_seen_s: ($rss | map(select(.hwm_kib >= $hwm)) | first | .t),
+		    peak_rss_kib: ([$hwm] + ($rss | map(.rss_kib, .hwm_kib)) | max),
+		    peak_first_seen_s: (([$hwm] + ($rss | map(.rss_kib, .hwm_kib)) | max) as $p
+		      | $rss | map(select(.rss_kib >= $p or .hwm_kib >= $p)) | first | .t),
 		    rss: $rss,
 		    rss_settled_kib: ($settled | first | .rss_kib),
 		    rss_last_kib: ($during | last | .rss_kib),
@@ -687,7 +692,7 @@ if [ "$SOAK" -gt 0 ]; then
 	echo "soak: synfin -j > /dev/null through a $SOAK s churn, $CONNS_PARALLEL connectors, and until its TIME_WAIT socks end"
 	soak_trial "$SOAK" || exit 1
 	jq -r '"  \(.conns) connections in \(.seconds) s (\(.conns_per_s)/s, \(.errors) errors); synfin \(.cpu_s) CPU s, \(.cpu_us_per_conn * 100 | round / 100) us a connection",
-	       "  RSS: \(.rss_settled_kib) KiB at 70 s, \(.rss_last_kib) KiB at the end of the churn (growth after 70 s: \(.rss_growth_kib) KiB), \(.rss[-1].rss_kib) KiB once its TIME_WAIT ended; peak \(.peak_rss_kib) KiB, first seen at \(.peak_first_seen_s) s",
+	       "  RSS: \(.rss_settled_kib // "(none: shorter than 70 s)") KiB at 70 s, \(.rss_last_kib) KiB at the end of the churn (growth after 70 s: \(.rss_growth_kib // "-") KiB), \(.rss[-1].rss_kib) KiB once its TIME_WAIT ended; peak \(.peak_rss_kib) KiB\(if .peak_first_seen_s then ", first seen at \(.peak_first_seen_s) s" else " (between two readings)" end)",
 	       "  lost: \(.lost | to_entries | map("\(.key)=\(.value)") | join(" ")); still open \(.still_open), TIME_WAIT followed at exit \(.tw_followed_at_exit), left in the kernel \(.tw_left)"' "$OUTDIR/soak.json"
 	echo "soak summary: $OUTDIR/soak.json ($((SECONDS - T0)) s)"
 	exit 0
