@@ -810,6 +810,7 @@ static void *runner_main(void *arg)
 		}
 		pthread_mutex_lock(&r->lock);
 		r->counts.walks++;
+		r->counts.tw_walks += !opts.skip_time_wait;
 		if (c) {
 			r->counts.hash_walks += c->diag.hash_walks;
 			r->counts.close_waits += c->nclose_waits;

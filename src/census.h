@@ -135,11 +135,13 @@ void census__set_close_wait_marks(struct census_runner *r, uint64_t since_ns);
  * none, and keep no last count to repeat. A census in between says so
  * with tw_ts_ns 0. */
 void census__set_tw_elsewhere(struct census_runner *r, bool elsewhere);
-/* What the walks so far did, for -v: the walks, the dumps among them
- * that walked the kernel's whole established hash (what a walk's cost
- * mostly is), and the CLOSE_WAIT sockets they listed and left out. */
+/* What the walks so far did, for -v: the walks, those that counted
+ * TIME_WAIT, the dumps among them that walked the kernel's whole
+ * established hash (what a walk's cost mostly is), and the CLOSE_WAIT
+ * sockets they listed and left out. */
 struct census_counts {
 	uint64_t walks;
+	uint64_t tw_walks;
 	uint64_t hash_walks;
 	uint64_t close_waits;         /* marked CLOSE_WAIT sockets listed */
 	uint64_t close_waits_young;   /* ... and left out, too young for the tally */

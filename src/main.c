@@ -325,10 +325,12 @@ static void print_summary(struct app *app)
 			(unsigned long long)births.came, (unsigned long long)births.unseen);
 	}
 	if (app->opts.verbose && app->census_counted)
-		fprintf(stderr, "synfin: census: %llu walks, %llu dumps that walked the established "
-			"hash; TIME_WAIT counted from the followed tw socks in %llu of %llu "
-			"intervals; %llu CLOSE_WAIT sockets listed, %llu left out as too young\n",
+		fprintf(stderr, "synfin: census: %llu walks (%llu of them walked TIME_WAIT), %llu "
+			"dumps that walked the established hash; TIME_WAIT counted from the "
+			"followed tw socks in %llu of %llu intervals; %llu CLOSE_WAIT sockets "
+			"listed, %llu left out as too young\n",
 			(unsigned long long)app->census.walks,
+			(unsigned long long)app->census.tw_walks,
 			(unsigned long long)app->census.hash_walks,
 			(unsigned long long)app->tw_engine_intervals,
 			(unsigned long long)app->intervals,
