@@ -53,6 +53,7 @@ struct monitor {
 	uint64_t cw_age_ns, cw_min_age_ns, now_ns;
 	uint64_t intervals;          /* judged */
 	uint64_t tw_engine_intervals; /* ... with the engine's TIME_WAIT counts */
+	bool tw_agreed_last;         /* the engine's count agreed at the last look */
 };
 
 static uint64_t cw_min_age_ns(const struct detect_config *cfg)
@@ -611,7 +612,7 @@ static const struct twcount *tw_from_engine(struct monitor *m, struct engine *en
 						      c->netns[i].port_lo, c->netns[i].port_hi);
 		engine__tw_prune(eng);
 		tc = engine__twcount(eng);  /* NULL if a regroup failed */
-		every = tc && twcount__agrees(tc, c);
+		every = twcount__stands(tc && twcount__agrees(tc, c), &m->tw_agreed_last) && tc;
 	}
 	census__set_tw_elsewhere(m->census, every);
 	return every || (tc && !c->tw_ts_ns) ? tc : NULL;

@@ -298,6 +298,14 @@ void twcount__clear_groups(struct twcount *t)
 	}
 }
 
+bool twcount__stands(bool agrees, bool *agreed_last)
+{
+	bool stands = agrees || *agreed_last;
+
+	*agreed_last = agrees;
+	return stands;
+}
+
 const struct census_tw *twcount__groups(const struct twcount *t, size_t *n)
 {
 	*n = t->ngroups;

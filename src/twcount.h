@@ -63,6 +63,17 @@ void twcount__prune(struct twcount *t);
  * table was full, or where a filter kept connections from it; while any
  * of those lives, the census walks them. */
 bool twcount__agrees(const struct twcount *t, const struct census *c);
+/* Whether the count stands for this look, given whether it agrees now and
+ * whether it did at the last look (*agreed_last, updated): one look apart
+ * after one that agreed is passed over, the second in a row is not. The
+ * timer wheel ends the tw socks born within one 2-4 s step in one jiffy,
+ * up to 60,000 of them at full churn; a census that reads the kernel's
+ * count between that jiffy and the drain that brings their records is
+ * apart by all of them, and its walk of the TIME_WAIT left (48 bytes a
+ * sock, in a 3 MiB array and more, and 70-90 ms of CPU) bought nothing.
+ * A real difference (socks from before synfin started, lost records) is
+ * still apart at the next look, a second later. */
+bool twcount__stands(bool agrees, bool *agreed_last);
 /* The groups with a sock in them, n of them, as the census's walk would
  * give them (struct census_tw); valid until the next change. */
 const struct census_tw *twcount__groups(const struct twcount *t, size_t *n);

@@ -225,6 +225,38 @@ static void test_agrees_with_census(void)
 	twcount__free(t);
 }
 
+/* A burst of ends in flight: the census read the kernel's count after
+ * 30,000 tw socks ended in one jiffy, before the engine had their records.
+ * One look apart after agreeing passes; the second in a row, or a first
+ * look apart (socks from before synfin started), does not. */
+static void test_stands_through_a_burst(void)
+{
+	struct census_netns net = { .netns = 7, .tw_socks = 60000, .tw_socks_ok = true };
+	struct census c = { .netns = &net, .nnetns = 1 };
+	struct twcount *t = twcount__new();
+	struct twcount_sock s = sock4(7, false, 1, 40000, 2, 80);
+	bool agreed_last = false;
+	int i;
+
+	CHECK(!twcount__stands(twcount__agrees(t, &c), &agreed_last)); /* at start */
+	for (i = 0; i < 60000; i++)
+		twcount__sock(t, &s, 1);
+	CHECK(twcount__stands(twcount__agrees(t, &c), &agreed_last));
+	net.tw_socks = 30000;                    /* the burst, not yet drained */
+	CHECK(!twcount__agrees(t, &c));
+	CHECK(twcount__stands(twcount__agrees(t, &c), &agreed_last));
+	for (i = 0; i < 30000; i++)              /* the drain brings them */
+		twcount__sock(t, &s, -1);
+	CHECK(twcount__stands(twcount__agrees(t, &c), &agreed_last));
+	net.tw_socks = 31000;                    /* 1,000 synfin never saw */
+	CHECK(twcount__stands(twcount__agrees(t, &c), &agreed_last));
+	CHECK(!twcount__stands(twcount__agrees(t, &c), &agreed_last));
+	CHECK(!twcount__stands(twcount__agrees(t, &c), &agreed_last));
+	net.tw_socks = 30000;                    /* they ended */
+	CHECK(twcount__stands(twcount__agrees(t, &c), &agreed_last));
+	twcount__free(t);
+}
+
 #define NSOCKS 3000
 
 struct recount {
@@ -319,6 +351,7 @@ static const struct unit_case cases[] = {
 	{ "twcount_port_range_regroup", test_port_range_regroup },
 	{ "twcount_prune_and_broken", test_prune_and_broken },
 	{ "twcount_agrees_with_census", test_agrees_with_census },
+	{ "twcount_stands_through_a_burst", test_stands_through_a_burst },
 	{ "twcount_random_against_recount", test_random_against_recount },
 };
 
