@@ -61,7 +61,7 @@ struct app {
 	uint32_t batch;          /* records in this drain call */
 	bool draining_spill;     /* the records come from the spill map */
 	struct census_counts census; /* for -v, taken as the monitor stops */
-	uint64_t intervals, tw_engine_intervals; /* monitor__tw_counts, for -v */
+	struct monitor_tw_counts tw_counts; /* for -v */
 	bool census_counted;
 };
 
@@ -327,13 +327,15 @@ static void print_summary(struct app *app)
 	if (app->opts.verbose && app->census_counted)
 		fprintf(stderr, "synfin: census: %llu walks (%llu of them walked TIME_WAIT), %llu "
 			"dumps that walked the established hash; TIME_WAIT counted from the "
-			"followed tw socks in %llu of %llu intervals; %llu CLOSE_WAIT sockets "
-			"listed, %llu left out as too young\n",
+			"followed tw socks in %llu of %llu intervals (%llu of them apart from "
+			"the kernel's once, passed over); %llu CLOSE_WAIT sockets listed, %llu "
+			"left out as too young\n",
 			(unsigned long long)app->census.walks,
 			(unsigned long long)app->census.tw_walks,
 			(unsigned long long)app->census.hash_walks,
-			(unsigned long long)app->tw_engine_intervals,
-			(unsigned long long)app->intervals,
+			(unsigned long long)app->tw_counts.from_engine,
+			(unsigned long long)app->tw_counts.intervals,
+			(unsigned long long)app->tw_counts.apart_passed,
 			(unsigned long long)app->census.close_waits,
 			(unsigned long long)app->census.close_waits_young);
 	if (cnt[SYNFIN_CNT_RB_FULL]) {
@@ -610,7 +612,7 @@ int main(int argc, char **argv)
 	engine__flush(app.eng);
 	if (app.mon) {
 		monitor__census_counts(app.mon, &app.census);
-		monitor__tw_counts(app.mon, &app.intervals, &app.tw_engine_intervals);
+		monitor__tw_counts(app.mon, &app.tw_counts);
 		app.census_counted = true;
 	}
 	/* active alerts end with synfin: their "end" records go out now */

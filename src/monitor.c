@@ -54,6 +54,7 @@ struct monitor {
 	uint64_t intervals;          /* judged */
 	uint64_t tw_engine_intervals; /* ... with the engine's TIME_WAIT counts */
 	bool tw_agreed_last;         /* the engine's count agreed at the last look */
+	uint64_t tw_apart_passed;    /* looks apart that stood, right after one that agreed */
 };
 
 static uint64_t cw_min_age_ns(const struct detect_config *cfg)
@@ -168,10 +169,11 @@ static void take_kernel_figures(struct monitor *m)
 		m->missed++;
 }
 
-void monitor__tw_counts(const struct monitor *m, uint64_t *intervals, uint64_t *from_engine)
+void monitor__tw_counts(const struct monitor *m, struct monitor_tw_counts *counts)
 {
-	*intervals = m->intervals;
-	*from_engine = m->tw_engine_intervals;
+	counts->intervals = m->intervals;
+	counts->from_engine = m->tw_engine_intervals;
+	counts->apart_passed = m->tw_apart_passed;
 }
 
 void monitor__census_counts(struct monitor *m, struct census_counts *counts)
@@ -603,7 +605,7 @@ static const struct twcount *tw_from_engine(struct monitor *m, struct engine *en
 					    const struct census *c)
 {
 	const struct twcount *tc = NULL;
-	bool every = false;
+	bool every = false, agrees;
 
 	if (!m->opts.all_states && engine__twcount(eng)) {
 		for (size_t i = 0; i < c->nnetns; i++)
@@ -612,7 +614,9 @@ static const struct twcount *tw_from_engine(struct monitor *m, struct engine *en
 						      c->netns[i].port_lo, c->netns[i].port_hi);
 		engine__tw_prune(eng);
 		tc = engine__twcount(eng);  /* NULL if a regroup failed */
-		every = twcount__stands(tc && twcount__agrees(tc, c), &m->tw_agreed_last) && tc;
+		agrees = tc && twcount__agrees(tc, c);
+		every = twcount__stands(agrees, &m->tw_agreed_last) && tc;
+		m->tw_apart_passed += every && !agrees;
 	}
 	census__set_tw_elsewhere(m->census, every);
 	return every || (tc && !c->tw_ts_ns) ? tc : NULL;

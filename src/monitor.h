@@ -55,9 +55,16 @@ void monitor__folded(struct monitor *m, const struct monitor_folded *f);
  * figures, judges them, and calls on_alert / on_stats. lost_total is every
  * loss counted so far, for the stats record. */
 void monitor__poll(struct monitor *m, struct engine *eng, uint64_t now_ns, uint64_t lost_total);
-/* Intervals judged, and those among them whose TIME_WAIT counts came from
- * the tw socks the engine follows rather than from a walk of them. */
-void monitor__tw_counts(const struct monitor *m, uint64_t *intervals, uint64_t *from_engine);
+/* Intervals judged, those among them whose TIME_WAIT counts came from the
+ * tw socks the engine follows rather than from a walk of them, and the
+ * looks at which that count was apart from the kernel's but stood, right
+ * after one that agreed (twcount__stands). */
+struct monitor_tw_counts {
+	uint64_t intervals;
+	uint64_t from_engine;
+	uint64_t apart_passed;
+};
+void monitor__tw_counts(const struct monitor *m, struct monitor_tw_counts *counts);
 /* The census's walks so far, and its dumps that walked the established
  * hash (census__counts). */
 struct census_counts;

@@ -35,7 +35,7 @@ counts()
 	WALKS=$(sed -n 's/^synfin: census: \([0-9]*\) walks.*/\1/p' <<<"$line")
 	TWWALKS=$(sed -n 's/.* walks (\([0-9]*\) of them walked TIME_WAIT).*/\1/p' <<<"$line")
 	HASH=$(sed -n 's/.*walked TIME_WAIT), \([0-9]*\) dumps.*/\1/p' <<<"$line")
-	LISTED=$(sed -n 's/.*intervals; \([0-9]*\) CLOSE_WAIT sockets listed.*/\1/p' <<<"$line")
+	LISTED=$(sed -n 's/.*passed over); \([0-9]*\) CLOSE_WAIT sockets listed.*/\1/p' <<<"$line")
 	YOUNG=$(sed -n 's/.*listed, \([0-9]*\) left out as too young.*/\1/p' <<<"$line")
 	echo "  $1: ${WALKS:-?} walks (${TWWALKS:-?} walked TIME_WAIT), ${HASH:-?} of their dumps" \
 		"walked the established hash;" \
