@@ -692,7 +692,7 @@ if [ "$SOAK" -gt 0 ]; then
 	echo "soak: synfin -j > /dev/null through a $SOAK s churn, $CONNS_PARALLEL connectors, and until its TIME_WAIT socks end"
 	soak_trial "$SOAK" || exit 1
 	jq -r '"  \(.conns) connections in \(.seconds) s (\(.conns_per_s)/s, \(.errors) errors); synfin \(.cpu_s) CPU s, \(.cpu_us_per_conn * 100 | round / 100) us a connection",
-	       "  RSS: \(.rss_settled_kib // "(none: shorter than 70 s)") KiB at 70 s, \(.rss_last_kib) KiB at the end of the churn (growth after 70 s: \(.rss_growth_kib // "-") KiB), \(.rss[-1].rss_kib) KiB once its TIME_WAIT ended; peak \(.peak_rss_kib) KiB\(if .peak_first_seen_s then ", first seen at \(.peak_first_seen_s) s" else " (between two readings)" end)",
+	       "  RSS: \(if .rss_settled_kib then "\(.rss_settled_kib) KiB at 70 s, " else "" end)\(.rss_last_kib) KiB at the end of the churn\(if .rss_growth_kib then " (growth after 70 s: \(.rss_growth_kib) KiB)" else "" end), \(.rss[-1].rss_kib) KiB once its TIME_WAIT ended; peak \(.peak_rss_kib) KiB\(if .peak_first_seen_s then ", first seen at \(.peak_first_seen_s) s" else " (between two readings)" end)",
 	       "  lost: \(.lost | to_entries | map("\(.key)=\(.value)") | join(" ")); still open \(.still_open), TIME_WAIT followed at exit \(.tw_followed_at_exit), left in the kernel \(.tw_left)"' "$OUTDIR/soak.json"
 	echo "soak summary: $OUTDIR/soak.json ($((SECONDS - T0)) s)"
 	exit 0
