@@ -69,7 +69,7 @@ each peer attached, 3 alternating rounds. --no-syscalls leaves it out.
   --quick         a smoke test: 3 s trials, 2 rounds, holds "1000 10000", 1 round
   --soak SECS     only the soak (make soak): synfin -j > /dev/null through a
                   SECS s churn and until its TIME_WAIT socks end, its RSS read
-                  every 10 s, to show that a tracer left running stays flat
+                  every second, to show that a tracer left running stays flat
                   and loses nothing; writes build/bench/soak.json
   --keep          keep the per-trial files (in build/bench/trials.*)
 EOF
@@ -315,6 +315,9 @@ JQ_DEFS='
 	def r3: if . == null then null else (. * 1000 | round) / 1000 end;
 	def r1: if . == null then null else (. * 10 | round) / 10 end;'
 
+# tw_left NS: the tw socks namespace NS holds now
+tw_left() { ip netns exec "$1" ss -Htan state time-wait | grep -c .; }
+
 # grep_count PATTERN FILE: lines with a fixed string (0 when none)
 grep_count() { grep -cF -- "$1" "$2" 2>/dev/null || true; }
 
@@ -529,8 +532,7 @@ expiry_trial()
 		witness_stop "$TMP/expiry.blind"
 		unseen=$(grep -c . "$TMP/expiry.blind")
 	fi
-	while left=$(ip netns exec "$ns" ss -Htan state time-wait | grep -c .) &&
-		[ "$left" -gt 0 ] && [ $n -gt 0 ]; do
+	while left=$(tw_left "$ns") && [ "$left" -gt 0 ] && [ $n -gt 0 ]; do
 		sleep 1
 		n=$((n - 1))
 	done
@@ -562,14 +564,23 @@ expiry_trial()
 	jq -r '"  expiry: \(.conns) conns, \(.tw_born) tw socks born, \(.time_wait_records) time_wait records in \(.seconds) s; spilled \(.spilled), tw_end lost \(.tw_end_lost), births unseen \(.births_unseen), followed at exit \(.followed_at_exit); adds up: \(.adds_up)"' "$TMP/expiry.json"
 }
 
+# soak_reading PID T AFTER FILE: one reading of PID's memory at T s into
+# the soak, appended to FILE, with the peak so far (a transient between two
+# readings still shows where it happened); AFTER is true once the churn is
+# over
+soak_reading()
+{
+	echo "{\"t\":$2,\"rss_kib\":$(rss_kb "$1"),\"hwm_kib\":$(hwm_kb "$1"),\"after\":$3}" >>"$4"
+}
+
 # soak_trial SECS: synfin -j >/dev/null through a SECS s churn in a fresh
 # namespace and then until the churn's tw socks have all ended (at most
-# 100 s more), its RSS read every 10 s; writes $OUTDIR/soak.json. An 8 s
+# 100 s more), its RSS read every second; writes $OUTDIR/soak.json. An 8 s
 # trial cannot show a leak: the tables fill for the first 60 s (the
 # TIME_WAIT lifetime) and are then meant to stay as they are.
 soak_trial()
 {
-	local secs=$1 ns err=$TMP/soak.err churn_out=$TMP/soak.churn pid cpid n=100 left t
+	local secs=$1 ns err=$TMP/soak.err churn_out=$TMP/soak.churn pid cpid n=100 left
 	local rss_series=$TMP/soak.rss cpu0 cpu summary hwm t0 t=0
 	ns=sfbench$$-soak
 	bench_netns "$ns"
@@ -584,10 +595,8 @@ soak_trial()
 	PIDS+=("$cpid")
 	: >"$rss_series"
 	t0=$SECONDS
-	# every second, with the peak so far: a transient between two readings
-	# still shows where it happened
 	while kill -0 "$cpid" 2>/dev/null; do
-		echo "{\"t\":$t,\"rss_kib\":$(rss_kb "$pid"),\"hwm_kib\":$(hwm_kb "$pid")}" >>"$rss_series"
+		soak_reading "$pid" "$t" false "$rss_series"
 		sleep 1
 		t=$((SECONDS - t0))
 	done
@@ -600,15 +609,14 @@ soak_trial()
 		return 1
 	fi
 	cpu=$(awk -v a="$(cpu_s "$pid")" -v b="$cpu0" 'BEGIN { print a - b }')
-	while left=$(ip netns exec "$ns" ss -Htan state time-wait | grep -c .) &&
-		[ "$left" -gt 0 ] && [ $n -gt 0 ]; do
-		echo "{\"t\":$t,\"rss_kib\":$(rss_kb "$pid"),\"hwm_kib\":$(hwm_kb "$pid"),\"after\":true}" >>"$rss_series"
+	while left=$(tw_left "$ns") && [ "$left" -gt 0 ] && [ $n -gt 0 ]; do
+		soak_reading "$pid" "$t" true "$rss_series"
 		sleep 1
 		t=$((SECONDS - t0))
 		n=$((n - 1))
 	done
 	sleep 1	# the last records drained
-	echo "{\"t\":$t,\"rss_kib\":$(rss_kb "$pid"),\"hwm_kib\":$(hwm_kb "$pid"),\"after\":true}" >>"$rss_series"
+	soak_reading "$pid" "$t" true "$rss_series"
 	hwm=$(hwm_kb "$pid")
 	stop_pid "$pid"
 	ip netns del "$ns"
@@ -625,12 +633,12 @@ soak_trial()
 		'def lost(k): ($summary | capture(k + "=(?<n>[0-9]+)").n | tonumber);
 		 ($rss | map(select(.after | not))) as $during
 		 | ($during | map(select(.t >= 70))) as $settled
+		 | ([$hwm] + ($rss | map(.rss_kib, .hwm_kib)) | max) as $peak
 		 | {machine: $machine, conns: $churn.connected, seconds: $churn.duration_s,
 		    conns_per_s: $churn.conns_per_s, errors: $churn.errors,
 		    cpu_s: $cpu, cpu_us_per_conn: ($cpu * 1e6 / $churn.connected),
-		    peak_rss_kib: ([$hwm] + ($rss | map(.rss_kib, .hwm_kib)) | max),
-		    peak_first_seen_s: (([$hwm] + ($rss | map(.rss_kib, .hwm_kib)) | max) as $p
-		      | $rss | map(select(.rss_kib >= $p or .hwm_kib >= $p)) | first | .t),
+		    peak_rss_kib: $peak,
+		    peak_first_seen_s: ($rss | map(select(.rss_kib >= $peak or .hwm_kib >= $peak)) | first | .t),
 		    rss: $rss,
 		    rss_settled_kib: ($settled | first | .rss_kib),
 		    rss_last_kib: ($during | last | .rss_kib),
