@@ -6,8 +6,11 @@
 #ifndef SYNFIN_FILTER_H
 #define SYNFIN_FILTER_H
 
+#include <arpa/inet.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "synfin/event.h"
 
 struct synfin_filter {
@@ -19,6 +22,10 @@ struct synfin_filter {
 	bool have_rports;
 	uint8_t lports[SYNFIN_PORT_BITMAP_BYTES]; /* bit per port */
 	uint8_t rports[SYNFIN_PORT_BITMAP_BYTES];
+	uint8_t nladdrs;         /* 0: any local address */
+	uint8_t nraddrs;
+	struct synfin_addr_prefix laddrs[SYNFIN_ADDR_PREFIXES_MAX];
+	struct synfin_addr_prefix raddrs[SYNFIN_ADDR_PREFIXES_MAX];
 };
 
 static inline bool port_bit_test(const uint8_t *bitmap, uint16_t port)
@@ -31,9 +38,49 @@ static inline void port_bit_set(uint8_t *bitmap, uint16_t port)
 	bitmap[port >> 3] |= (uint8_t)(1u << (port & 7));
 }
 
-/* pid == 0 means the owner is not known yet: it passes, like in the kernel. */
+/* An address as the prefixes hold it (struct synfin_addr_prefix): IPv6 as
+ * it is, IPv4 (in the first 4 bytes) as ::ffff:a.b.c.d. */
+static inline void addr_words(uint8_t family, const uint8_t *addr, uint32_t w[4])
+{
+	if (family == SYNFIN_AF_INET) {
+		w[0] = w[1] = 0;
+		w[2] = htonl(0xffff);
+		memcpy(&w[3], addr, 4);
+	} else {
+		memcpy(w, addr, 16);
+	}
+}
+
+static inline bool addr_is_unspecified(uint8_t family, const uint8_t *addr)
+{
+	static const uint8_t zero[SYNFIN_ADDR_LEN];
+
+	return !memcmp(addr, zero, family == SYNFIN_AF_INET ? 4 : 16);
+}
+
+/* True when there are no prefixes or addr lies in one of them. */
+static inline bool addr_passes(const struct synfin_addr_prefix *p, unsigned int n,
+			       uint8_t family, const uint8_t *addr)
+{
+	uint32_t w[4];
+
+	if (!n)
+		return true;
+	addr_words(family, addr, w);
+	for (unsigned int i = 0; i < n; i++)
+		if ((w[0] & p[i].mask[0]) == p[i].addr[0] &&
+		    (w[1] & p[i].mask[1]) == p[i].addr[1] &&
+		    (w[2] & p[i].mask[2]) == p[i].addr[2] &&
+		    (w[3] & p[i].mask[3]) == p[i].addr[3])
+			return true;
+	return false;
+}
+
+/* pid == 0 means the owner is not known yet: it passes, like in the kernel.
+ * laddr and raddr may be NULL where a record has no address to judge. */
 static inline bool filter_match(const struct synfin_filter *f, uint8_t family,
-				uint16_t lport, uint16_t rport, uint32_t netns,
+				const uint8_t *laddr, uint16_t lport,
+				const uint8_t *raddr, uint16_t rport, uint32_t netns,
 				uint64_t cgroup_id, uint32_t pid)
 {
 	if (f->family && family != f->family)
@@ -48,11 +95,22 @@ static inline bool filter_match(const struct synfin_filter *f, uint8_t family,
 		return false;
 	if (f->have_rports && !port_bit_test(f->rports, rport))
 		return false;
+	if (laddr && !addr_passes(f->laddrs, f->nladdrs, family, laddr))
+		return false;
+	if (raddr && !addr_passes(f->raddrs, f->nraddrs, family, raddr))
+		return false;
 	return true;
 }
 
 /* Parse "80,443,8000-8080" into bitmap. Returns 0, or -EINVAL with a
  * one-line reason in err. Port 0 and ports above 65535 are rejected. */
 int filter_parse_ports(const char *arg, uint8_t *bitmap, char *err, size_t errlen);
+
+/* Parse "10.0.0.0/8,2001:db8::1" and append its prefixes to p, of which *n
+ * are in use (at most SYNFIN_ADDR_PREFIXES_MAX). A bare address is a host.
+ * Returns 0, or -EINVAL with a one-line reason in err: not an address, a
+ * bad length, bits set past the length, or too many prefixes. */
+int filter_parse_addrs(const char *arg, struct synfin_addr_prefix *p, uint8_t *n,
+		       char *err, size_t errlen);
 
 #endif /* SYNFIN_FILTER_H */

@@ -251,6 +251,79 @@ bad:
 	return -EINVAL;
 }
 
+/* One "ADDR" or "ADDR/LEN" into p. A prefix with bits set past its length
+ * is refused rather than masked: 10.1.2.3/8 is more likely a typo for a
+ * host or for 10.0.0.0/8 than a wish for either, and `ip route` refuses it
+ * the same way. */
+static int parse_prefix(char *tok, struct synfin_addr_prefix *p, char *err, size_t errlen)
+{
+	char *slash = strchr(tok, '/');
+	uint8_t bytes[16] = {};
+	uint32_t len, max, words[4];
+	bool v4;
+
+	if (slash)
+		*slash = '\0';
+	v4 = inet_pton(AF_INET, tok, bytes) == 1;
+	if (!v4 && inet_pton(AF_INET6, tok, bytes) != 1) {
+		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", tok);
+		return -EINVAL;
+	}
+	max = v4 ? 32 : 128;
+	len = max;
+	if (slash && parse_u32(slash + 1, 0, max, &len, err, errlen)) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "bad prefix length after %s: %s", tok, why);
+		return -EINVAL;
+	}
+	addr_words(v4 ? SYNFIN_AF_INET : SYNFIN_AF_INET6, bytes, words);
+	if (v4)
+		len += 96;
+	for (int i = 0; i < 4; i++) {
+		uint32_t bits = len > 32u * i ? len - 32u * i : 0;
+		uint32_t mask = bits >= 32 ? 0xffffffffu : bits ? ~(0xffffffffu >> bits) : 0;
+
+		p->mask[i] = htonl(mask);
+		p->addr[i] = words[i] & p->mask[i];
+		if (p->addr[i] != words[i]) {
+			snprintf(err, errlen, "%s/%u has bits set past the prefix length",
+				 tok, v4 ? len - 96 : len);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int filter_parse_addrs(const char *arg, struct synfin_addr_prefix *p, uint8_t *n,
+		       char *err, size_t errlen)
+{
+	char buf[1024], *tok, *save = NULL;
+	size_t len = strlen(arg);
+
+	if (len == 0 || len >= sizeof(buf)) {
+		snprintf(err, errlen, "address list '%s' is empty or too long", arg);
+		return -EINVAL;
+	}
+	if (arg[0] == ',' || arg[len - 1] == ',' || strstr(arg, ",,")) {
+		snprintf(err, errlen, "address list '%s' has an empty entry", arg);
+		return -EINVAL;
+	}
+	memcpy(buf, arg, len + 1);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (*n >= SYNFIN_ADDR_PREFIXES_MAX) {
+			snprintf(err, errlen, "more than %d addresses or prefixes",
+				 SYNFIN_ADDR_PREFIXES_MAX);
+			return -EINVAL;
+		}
+		if (parse_prefix(tok, &p[*n], err, errlen))
+			return -EINVAL;
+		(*n)++;
+	}
+	return 0;
+}
+
 /* An id given as a number, or the inode of a path. */
 static int inode_of(const char *what, const char *arg, uint64_t *out,
 		    char *err, size_t errlen)

@@ -313,5 +313,16 @@ _Static_assert(sizeof(struct synfin_sk_owner) == 48 + sizeof(struct synfin_story
 
 /* In-kernel filter limits. */
 #define SYNFIN_PORT_BITMAP_BYTES (65536 / 8)
+#define SYNFIN_ADDR_PREFIXES_MAX 8
+
+/* One --laddr/--raddr prefix, as an IPv6 address in network order, words
+ * pre-masked. An IPv4 prefix a.b.c.d/n is ::ffff:a.b.c.d/(96+n), and an
+ * IPv4 socket's address is looked at in that form too, so one compare
+ * serves both families and an IPv4 prefix also matches the IPv4-mapped
+ * addresses of a dual-stack socket. */
+struct synfin_addr_prefix {
+	__u32 addr[4];
+	__u32 mask[4];
+};
 
 #endif /* SYNFIN_EVENT_H */

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The address filters (--laddr/--raddr): what the parser accepts and
+ * refuses, and which addresses the prefixes it makes take in, for both
+ * families and for IPv4-mapped IPv6 addresses. The kernel's copy of the
+ * match (bpf/synfin.bpf.c) is the same compare on the same words; the
+ * integration test test_filters drives it with real connections.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "unit.h"
+#include "filter.h"
+
+/* An address in synfin_event layout (IPv4 in the first 4 bytes). */
+static uint8_t addr_of(const char *text, uint8_t out[SYNFIN_ADDR_LEN])
+{
+	memset(out, 0, SYNFIN_ADDR_LEN);
+	if (inet_pton(AF_INET, text, out) == 1)
+		return SYNFIN_AF_INET;
+	if (inet_pton(AF_INET6, text, out) == 1)
+		return SYNFIN_AF_INET6;
+	fprintf(stderr, "  test address %s does not parse\n", text);
+	unit_case_failed = 1;
+	return 0;
+}
+
+struct prefixes {
+	struct synfin_addr_prefix p[SYNFIN_ADDR_PREFIXES_MAX];
+	uint8_t n;
+	char err[256];
+};
+
+static int parse(struct prefixes *ps, const char *arg)
+{
+	ps->err[0] = '\0';
+	return filter_parse_addrs(arg, ps->p, &ps->n, ps->err, sizeof(ps->err));
+}
+
+static bool takes(const struct prefixes *ps, const char *addr)
+{
+	uint8_t a[SYNFIN_ADDR_LEN];
+	uint8_t family = addr_of(addr, a);
+
+	return addr_passes(ps->p, ps->n, family, a);
+}
+
+static void test_ipv4_prefixes(void)
+{
+	struct prefixes ps = {};
+
+	CHECK_EQ_INT(parse(&ps, "10.0.0.0/8,192.0.2.7"), 0);
+	CHECK_EQ_INT(ps.n, 2);
+	CHECK(takes(&ps, "10.0.0.0"));
+	CHECK(takes(&ps, "10.255.255.255"));
+	CHECK(!takes(&ps, "11.0.0.0"));
+	CHECK(!takes(&ps, "9.255.255.255"));
+	CHECK(takes(&ps, "192.0.2.7"));
+	CHECK(!takes(&ps, "192.0.2.6"));
+	CHECK(!takes(&ps, "192.0.2.8"));
+	/* a dual-stack socket's IPv4 peer */
+	CHECK(takes(&ps, "::ffff:10.1.2.3"));
+	CHECK(takes(&ps, "::ffff:192.0.2.7"));
+	CHECK(!takes(&ps, "::ffff:192.0.2.6"));
+	/* the same 32 bits anywhere else in an IPv6 address are not it */
+	CHECK(!takes(&ps, "::10.1.2.3"));
+	CHECK(!takes(&ps, "2001:db8::a01:203"));
+}
+
+static void test_ipv6_prefixes(void)
+{
+	struct prefixes ps = {};
+
+	CHECK_EQ_INT(parse(&ps, "2001:db8::/32"), 0);
+	CHECK_EQ_INT(parse(&ps, "fe80::1"), 0);
+	CHECK_EQ_INT(ps.n, 2);
+	CHECK(takes(&ps, "2001:db8::1"));
+	CHECK(takes(&ps, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"));
+	CHECK(!takes(&ps, "2001:db9::"));
+	CHECK(takes(&ps, "fe80::1"));
+	CHECK(!takes(&ps, "fe80::2"));
+	CHECK(!takes(&ps, "10.0.0.1"));
+}
+
+/* Lengths that are not a multiple of 8, and the edges 0 and the full one. */
+static void test_lengths(void)
+{
+	struct prefixes ps = {};
+
+	CHECK_EQ_INT(parse(&ps, "198.18.0.0/15"), 0);
+	CHECK(takes(&ps, "198.18.0.1"));
+	CHECK(takes(&ps, "198.19.255.255"));
+	CHECK(!takes(&ps, "198.20.0.0"));
+	CHECK(!takes(&ps, "198.17.255.255"));
+
+	ps.n = 0;
+	CHECK_EQ_INT(parse(&ps, "0.0.0.0/0"), 0);
+	CHECK(takes(&ps, "1.2.3.4"));
+	CHECK(takes(&ps, "::ffff:1.2.3.4"));
+	CHECK(!takes(&ps, "2001:db8::1"));
+
+	ps.n = 0;
+	CHECK_EQ_INT(parse(&ps, "2001:db8::/33"), 0);
+	CHECK(takes(&ps, "2001:db8:7fff::1"));
+	CHECK(!takes(&ps, "2001:db8:8000::1"));
+
+	ps.n = 0;
+	CHECK_EQ_INT(parse(&ps, "::/0"), 0);
+	CHECK(takes(&ps, "2001:db8::1"));
+	CHECK(takes(&ps, "10.0.0.1"));
+
+	ps.n = 0;
+	CHECK_EQ_INT(parse(&ps, "2001:db8::1/128,10.9.8.7/32"), 0);
+	CHECK(takes(&ps, "2001:db8::1"));
+	CHECK(!takes(&ps, "2001:db8::"));
+	CHECK(takes(&ps, "10.9.8.7"));
+	CHECK(!takes(&ps, "10.9.8.6"));
+}
+
+static void test_no_prefixes_take_all(void)
+{
+	struct prefixes ps = {};
+
+	CHECK(takes(&ps, "10.0.0.1"));
+	CHECK(takes(&ps, "2001:db8::1"));
+}
+
+/* refused, with a reason that names the culprit */
+static void check_refused(const char *arg, const char *names)
+{
+	struct prefixes ps = {};
+
+	CHECK_EQ_INT(parse(&ps, arg), -EINVAL);
+	if (!strstr(ps.err, names)) {
+		fprintf(stderr, "  '%s': reason '%s' does not name '%s'\n", arg, ps.err, names);
+		unit_case_failed = 1;
+	}
+	if (strchr(ps.err, '\n')) {
+		fprintf(stderr, "  '%s': reason is more than one line\n", arg);
+		unit_case_failed = 1;
+	}
+}
+
+static void test_refused(void)
+{
+	struct prefixes ps = {};
+	char many[256] = "";
+
+	check_refused("", "empty");
+	check_refused("10.0.0.1,", "empty entry");
+	check_refused(",10.0.0.1", "empty entry");
+	check_refused("10.0.0.1,,10.0.0.2", "empty entry");
+	check_refused("example.com", "example.com");
+	check_refused("10.0.0", "10.0.0");
+	check_refused("10.0.0.256", "10.0.0.256");
+	check_refused("10.0.0.0/33", "33");
+	check_refused("2001:db8::/129", "129");
+	check_refused("10.0.0.0/", "prefix length");
+	check_refused("10.0.0.0/x", "'x'");
+	check_refused("10.0.0.0/-1", "'-1'");
+	check_refused("10.1.2.3/8", "10.1.2.3/8");
+	check_refused("2001:db8::1/32", "2001:db8::1/32");
+	for (int i = 0; i < SYNFIN_ADDR_PREFIXES_MAX + 1; i++) {
+		char one[32];
+
+		snprintf(one, sizeof(one), "%s10.0.0.%d", i ? "," : "", i);
+		strcat(many, one);
+	}
+	check_refused(many, "more than");
+	/* the limit counts over repeated options too */
+	CHECK_EQ_INT(parse(&ps, "10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4"), 0);
+	CHECK_EQ_INT(parse(&ps, "10.0.0.5,10.0.0.6,10.0.0.7,10.0.0.8"), 0);
+	CHECK_EQ_INT(ps.n, SYNFIN_ADDR_PREFIXES_MAX);
+	CHECK_EQ_INT(parse(&ps, "10.0.0.9"), -EINVAL);
+}
+
+/* filter_match, which judges the connections read at start: both
+ * addresses, either list, and a NULL address not judged. */
+static void test_filter_match(void)
+{
+	struct synfin_filter f = {};
+	uint8_t l[SYNFIN_ADDR_LEN], r[SYNFIN_ADDR_LEN], fam;
+	char err[256];
+
+	CHECK_EQ_INT(filter_parse_addrs("10.1.0.0/16", f.raddrs, &f.nraddrs, err, sizeof(err)), 0);
+	fam = addr_of("10.2.0.1", l);
+	addr_of("10.1.0.9", r);
+	CHECK(filter_match(&f, fam, l, 40000, r, 5000, 1, 1, 0));
+	/* the local address is not the remote one */
+	CHECK(!filter_match(&f, fam, r, 40000, l, 5000, 1, 1, 0));
+	CHECK(filter_match(&f, fam, l, 40000, NULL, 5000, 1, 1, 0));
+	CHECK_EQ_INT(filter_parse_addrs("10.3.0.0/16", f.laddrs, &f.nladdrs, err, sizeof(err)), 0);
+	CHECK(!filter_match(&f, fam, l, 40000, r, 5000, 1, 1, 0));
+	addr_of("10.3.7.7", l);
+	CHECK(filter_match(&f, fam, l, 40000, r, 5000, 1, 1, 0));
+	/* the other filters still apply */
+	f.family = SYNFIN_AF_INET6;
+	CHECK(!filter_match(&f, fam, l, 40000, r, 5000, 1, 1, 0));
+}
+
+static const struct unit_case cases[] = {
+	{ "filter_ipv4_prefixes", test_ipv4_prefixes },
+	{ "filter_ipv6_prefixes", test_ipv6_prefixes },
+	{ "filter_prefix_lengths", test_lengths },
+	{ "filter_no_prefixes_take_all", test_no_prefixes_take_all },
+	{ "filter_addrs_refused", test_refused },
+	{ "filter_match_addresses", test_filter_match },
+};
+
+UNIT_MAIN(cases)
