@@ -22,6 +22,10 @@ const volatile __u8 filter_have_lports = 0;
 const volatile __u8 filter_have_rports = 0;
 const volatile __u8 filter_lports[SYNFIN_PORT_BITMAP_BYTES] = {};
 const volatile __u8 filter_rports[SYNFIN_PORT_BITMAP_BYTES] = {};
+const volatile __u8 filter_nladdrs = 0;
+const volatile __u8 filter_nraddrs = 0;
+const volatile struct synfin_addr_prefix filter_laddrs[SYNFIN_ADDR_PREFIXES_MAX] = {};
+const volatile struct synfin_addr_prefix filter_raddrs[SYNFIN_ADDR_PREFIXES_MAX] = {};
 /* Wake the consumer only once this much data waits; it drains on a timer
  * otherwise. A wakeup per record is an IPI (a VM exit here) and costs more
  * than the rest of the program together. 0: let the kernel decide. */
@@ -406,6 +410,87 @@ static __always_inline enum verdict port_verdict(__u16 lport, __u16 rport)
 static __always_inline bool pass_port_filters(__u16 lport, __u16 rport)
 {
 	return port_verdict(lport, rport) == V_PASS;
+}
+
+/* addr (synfin_event layout: IPv4 in the first 4 bytes) in one of n
+ * prefixes, compared as IPv6 words (struct synfin_addr_prefix) */
+static __always_inline bool addr_in_prefixes(const volatile struct synfin_addr_prefix *p,
+					     __u8 n, __u8 family, const __u8 *addr)
+{
+	__u32 w[4];
+
+	if (family == AF_INET) {
+		w[0] = 0;
+		w[1] = 0;
+		w[2] = bpf_htonl(0xffff);
+		__builtin_memcpy(&w[3], addr, 4);
+	} else {
+		__builtin_memcpy(w, addr, 16);
+	}
+	for (int i = 0; i < SYNFIN_ADDR_PREFIXES_MAX; i++) {
+		if (i >= n)
+			break;
+		if ((w[0] & p[i].mask[0]) == p[i].addr[0] &&
+		    (w[1] & p[i].mask[1]) == p[i].addr[1] &&
+		    (w[2] & p[i].mask[2]) == p[i].addr[2] &&
+		    (w[3] & p[i].mask[3]) == p[i].addr[3])
+			return true;
+	}
+	return false;
+}
+
+static __always_inline bool addr_unspecified(__u8 family, const __u8 *addr)
+{
+	__u32 w[4];
+
+	__builtin_memcpy(w, addr, 16);
+	if (family == AF_INET)
+		return !w[0];
+	return !(w[0] | w[1] | w[2] | w[3]);
+}
+
+/* --laddr/--raddr. An unspecified address (a listener bound to any, whose
+ * remote is none) is undecided, like a client's port before connect()
+ * picks it: a listener keeps its storage, so its children inherit its
+ * owner, and emits nothing. addr buffers are 16 bytes. */
+static __always_inline enum verdict addr_verdict(__u8 family, const __u8 *laddr,
+						 const __u8 *raddr)
+{
+	bool undecided = false;
+
+	if (filter_nladdrs) {
+		if (addr_unspecified(family, laddr))
+			undecided = true;
+		else if (!addr_in_prefixes(filter_laddrs, filter_nladdrs, family, laddr))
+			return V_DROP;
+	}
+	if (filter_nraddrs) {
+		if (addr_unspecified(family, raddr))
+			undecided = true;
+		else if (!addr_in_prefixes(filter_raddrs, filter_nraddrs, family, raddr))
+			return V_DROP;
+	}
+	return undecided ? V_UNDECIDED : V_PASS;
+}
+
+/* The address filters on a socket's own addresses; no reads without them. */
+static __always_inline enum verdict sock_addr_verdict(const struct sock_common *skc,
+						      __u8 family, const bool direct)
+{
+	__u8 laddr[SYNFIN_ADDR_LEN] = {}, raddr[SYNFIN_ADDR_LEN] = {};
+
+	if (!filter_nladdrs && !filter_nraddrs)
+		return V_PASS;
+	read_addr_pair(skc, family, laddr, raddr, direct);
+	return addr_verdict(family, laddr, raddr);
+}
+
+static __always_inline bool pass_sock_addr_filters(const struct sock_common *skc,
+						   const bool direct)
+{
+	if (!filter_nladdrs && !filter_nraddrs)
+		return true;
+	return sock_addr_verdict(skc, SF_READ(direct, skc, skc_family), direct) == V_PASS;
 }
 
 /* Once a socket had an event on the ring, all its later events follow:
@@ -813,6 +898,15 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 			verdict = port_verdict(sock_local_port(tp, !classic),
 					       bpf_ntohs(SF_READ(!classic, sk,
 								 __sk_common.skc_dport)));
+		if (verdict != V_DROP && (filter_nladdrs || filter_nraddrs)) {
+			enum verdict by_addr = sock_addr_verdict(&sk->__sk_common,
+								 SF_READ(!classic, sk,
+									 __sk_common.skc_family),
+								 !classic);
+
+			if (by_addr != V_PASS)
+				verdict = by_addr;
+		}
 		if (verdict == V_DROP) {
 			count(SYNFIN_CNT_FILTERED);
 			return 0;
@@ -1062,6 +1156,7 @@ static __always_inline struct synfin_event *owned_sock_record(struct sock *sk,
 				sock_cgroup_id(sk, !classic)) ||
 	     !pass_port_filters(sock_local_port(tp, !classic),
 				bpf_ntohs(SF_READ(!classic, sk, __sk_common.skc_dport))) ||
+	     !pass_sock_addr_filters(&sk->__sk_common, !classic) ||
 	     (own && !pass_pid_filter(own->pid, own->flags)))) {
 		count(SYNFIN_CNT_FILTERED);
 		return NULL;
@@ -1237,6 +1332,7 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 
 	if (!pass_sock_filters(family, netns, cgroup_id) ||
 	    !pass_port_filters(lport, bpf_ntohs(SF_READ(!classic, rc, skc_dport))) ||
+	    sock_addr_verdict(rc, family, !classic) != V_PASS ||
 	    (own && !pass_pid_filter(own->pid, own->flags))) {
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
@@ -1333,7 +1429,9 @@ static __always_inline __u32 skb_netns(const struct sk_buff *skb)
 static __always_inline void ship_stray_reset(struct synfin_event *r, __u64 reason)
 {
 	if (!pass_sock_filters(r->family, r->netns, r->cgroup_id) ||
-	    !pass_port_filters(r->lport, r->rport)) {
+	    !pass_port_filters(r->lport, r->rport) ||
+	    ((filter_nladdrs || filter_nraddrs) &&
+	     addr_verdict(r->family, r->laddr, r->raddr) != V_PASS)) {
 		count(SYNFIN_CNT_FILTERED);
 		return;
 	}
@@ -1581,7 +1679,8 @@ static __always_inline bool tw_passes(const struct inet_timewait_sock *tw, const
 	/* A tw sock has no owner or cgroup any more: with -p or --cgroup,
 	 * user space keeps only the tw records of connections it reported. */
 	if (!pass_sock_filters(skc->skc_family, tw_netns(tw, btf), 0) ||
-	    !pass_port_filters(skc->skc_num, bpf_ntohs(skc->skc_dport))) {
+	    !pass_port_filters(skc->skc_num, bpf_ntohs(skc->skc_dport)) ||
+	    sock_addr_verdict(skc, skc->skc_family, true) != V_PASS) {
 		count(SYNFIN_CNT_FILTERED);
 		return false;
 	}

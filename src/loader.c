@@ -310,6 +310,10 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	ro->filter_have_rports = f->have_rports;
 	memcpy((void *)ro->filter_lports, f->lports, sizeof(f->lports));
 	memcpy((void *)ro->filter_rports, f->rports, sizeof(f->rports));
+	ro->filter_nladdrs = f->nladdrs;
+	ro->filter_nraddrs = f->nraddrs;
+	memcpy((void *)ro->filter_laddrs, f->laddrs, sizeof(f->laddrs));
+	memcpy((void *)ro->filter_raddrs, f->raddrs, sizeof(f->raddrs));
 	/* wake the consumer early only when a quarter of the ring is used */
 	ro->wakeup_bytes = (uint64_t)opts->ringbuf_mb * 1024 * 1024 / 4;
 	ro->tw_timer_fn = opts->no_timewait ? 0 : kallsyms_lookup("tw_timer_handler");

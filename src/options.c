@@ -30,6 +30,10 @@ static const char usage_text[] =
 "  -p, --pid PID          only sockets owned by process PID\n"
 "  -L, --lport PORTS      only these local ports (e.g. 80,443,8000-8080)\n"
 "  -D, --rport PORTS      only these remote ports\n"
+"      --laddr ADDRS      only these local addresses or prefixes, IPv4 or\n"
+"                         IPv6 (e.g. 10.0.0.0/8,2001:db8::/32,192.0.2.7); an\n"
+"                         IPv4 prefix also matches IPv4-mapped IPv6 addresses\n"
+"      --raddr ADDRS      only these remote addresses or prefixes\n"
 "  -4, --ipv4             only IPv4\n"
 "  -6, --ipv6             only IPv6\n"
 "      --netns NS         only network namespace NS (inode or path, e.g.\n"
@@ -92,6 +96,7 @@ static const char usage_text[] =
 "  synfin -j > conns.ndjson     the same as JSON Lines\n"
 "  synfin -e -L 443             every transition of local port 443\n"
 "  synfin -p 1234 -6            connections of process 1234 over IPv6\n"
+"  synfin --raddr 10.1.2.0/24 -D 5432   connections to the databases there\n"
 "  synfin --ladder -L 8080      every handshake and wave on port 8080, drawn\n"
 "  synfin top                   the host's connection life, live\n"
 "  synfin top -j                the same figures as {\"type\":\"stats\"} records\n"
@@ -118,6 +123,8 @@ enum {
 	OPT_TW_COUNT,
 	OPT_CW_AGE,
 	OPT_CW_COUNT,
+	OPT_LADDR,
+	OPT_RADDR,
 };
 
 static const struct option long_opts[] = {
@@ -126,6 +133,8 @@ static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "lport", required_argument, NULL, 'L' },
 	{ "rport", required_argument, NULL, 'D' },
+	{ "laddr", required_argument, NULL, OPT_LADDR },
+	{ "raddr", required_argument, NULL, OPT_RADDR },
 	{ "ipv4", no_argument, NULL, '4' },
 	{ "ipv6", no_argument, NULL, '6' },
 	{ "netns", required_argument, NULL, OPT_NETNS },
@@ -418,6 +427,16 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			if (filter_parse_ports(optarg, f->rports, err, sizeof(err)))
 				goto bad;
 			f->have_rports = true;
+			break;
+		case OPT_LADDR:
+			opt_name = "--laddr";
+			if (filter_parse_addrs(optarg, f->laddrs, &f->nladdrs, err, sizeof(err)))
+				goto bad;
+			break;
+		case OPT_RADDR:
+			opt_name = "--raddr";
+			if (filter_parse_addrs(optarg, f->raddrs, &f->nraddrs, err, sizeof(err)))
+				goto bad;
 			break;
 		case '4':
 		case '6':

@@ -50,4 +50,12 @@ bad_case priority_boost_range priority-boost --priority-boost 40
 bad_case priority_boost_text priority-boost --priority-boost -1
 bad_case spill_range spill --spill 20000000
 bad_case spill_text spill --spill many
+# the address filters: not an address, a length out of range, host bits
+# set past the length, too many prefixes
+bad_case laddr_text example.com --laddr example.com
+bad_case raddr_length 'prefix length after 10.0.0.0: 33' --raddr 10.0.0.0/33
+bad_case raddr_host_bits 10.1.2.3/8 --raddr 10.1.2.3/8
+bad_case laddr_v6_host_bits 2001:db8::1/32 --laddr 2001:db8::1/32
+bad_case raddr_too_many 'more than 8' --raddr 10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,10.0.0.5,10.0.0.6,10.0.0.7,10.0.0.8,10.0.0.9
+bad_case raddr_empty_entry 'empty entry' --raddr 10.0.0.1,
 sf_done
