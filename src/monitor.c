@@ -284,8 +284,11 @@ static void attribute_netns(struct monitor *m, const struct census *c,
 	}
 }
 
-static bool row_passes(const struct synfin_filter *f, uint8_t family, uint16_t lport,
-		       uint16_t rport, uint32_t netns, uint32_t pid)
+/* A row passes what it can be judged by: port 0 and a NULL or wildcard
+ * address (a listener bound to any address) are not judged. */
+static bool row_passes(const struct synfin_filter *f, uint8_t family,
+		       const uint8_t *laddr, uint16_t lport,
+		       const uint8_t *raddr, uint16_t rport, uint32_t netns, uint32_t pid)
 {
 	if (!f)
 		return true;
@@ -298,6 +301,12 @@ static bool row_passes(const struct synfin_filter *f, uint8_t family, uint16_t l
 	if (lport && f->have_lports && !port_bit_test(f->lports, lport))
 		return false;
 	if (rport && f->have_rports && !port_bit_test(f->rports, rport))
+		return false;
+	if (laddr && !addr_is_unspecified(family, laddr) &&
+	    !addr_passes(f->laddrs, f->nladdrs, family, laddr))
+		return false;
+	if (raddr && !addr_is_unspecified(family, raddr) &&
+	    !addr_passes(f->raddrs, f->nraddrs, family, raddr))
 		return false;
 	return true;
 }
@@ -357,8 +366,8 @@ static size_t build_listeners(struct monitor *m, const struct census *c, double 
 	for (i = 0, n = 0; i < c->nlisteners; i++) {
 		struct live_listener *row = &ls[i];
 
-		if (!row_passes(m->opts.filter, row->ep.family, row->ep.port, 0,
-				row->ep.netns, row->owner.pid))
+		if (!row_passes(m->opts.filter, row->ep.family, row->ep.addr, row->ep.port,
+				NULL, 0, row->ep.netns, row->owner.pid))
 			continue;
 		row->syn_per_s = row->unanswered_per_s + row->completed_per_s;
 		row->completion_ratio = row->syn_per_s > 0 ?
@@ -410,7 +419,9 @@ static size_t build_tw(struct monitor *m, const struct census *c,
 			}
 		}
 		if (!row_passes(m->opts.filter, g->ep.family,
+				g->side == TW_SIDE_SERVER ? g->ep.addr : NULL,
 				g->side == TW_SIDE_SERVER ? g->ep.port : 0,
+				g->side == TW_SIDE_CLIENT ? g->ep.addr : NULL,
 				g->side == TW_SIDE_CLIENT ? g->ep.port : 0,
 				g->ep.netns, g->owner.pid))
 			continue;
@@ -436,7 +447,7 @@ static void tally_close_wait(struct monitor *m, const struct cw_sock *s)
 	double age;
 	uint32_t i;
 
-	if (!row_passes(m->opts.filter, s->family, 0, 0, s->netns, s->pid))
+	if (!row_passes(m->opts.filter, s->family, NULL, 0, NULL, 0, s->netns, s->pid))
 		return;
 	/* one that entered CLOSE_WAIT after now was read (the kernel's map
 	 * is read live) is 0 s old */
