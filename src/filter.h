@@ -102,6 +102,34 @@ static inline bool filter_match(const struct synfin_filter *f, uint8_t family,
 	return true;
 }
 
+/* A row of top or of an alert (a listener, a TIME_WAIT group, a process's
+ * CLOSE_WAITs) passes what it can be judged by: port 0 and a NULL or
+ * wildcard address (a listener bound to any address) are not judged. */
+static inline bool filter_row_passes(const struct synfin_filter *f, uint8_t family,
+				     const uint8_t *laddr, uint16_t lport,
+				     const uint8_t *raddr, uint16_t rport, uint32_t netns, uint32_t pid)
+{
+	if (!f)
+		return true;
+	if (f->family && family != f->family)
+		return false;
+	if (f->netns && netns != f->netns)
+		return false;
+	if (f->pid && pid != f->pid)
+		return false;
+	if (lport && f->have_lports && !port_bit_test(f->lports, lport))
+		return false;
+	if (rport && f->have_rports && !port_bit_test(f->rports, rport))
+		return false;
+	if (laddr && !addr_is_unspecified(family, laddr) &&
+	    !addr_passes(f->laddrs, f->nladdrs, family, laddr))
+		return false;
+	if (raddr && !addr_is_unspecified(family, raddr) &&
+	    !addr_passes(f->raddrs, f->nraddrs, family, raddr))
+		return false;
+	return true;
+}
+
 /* Parse "80,443,8000-8080" into bitmap. Returns 0, or -EINVAL with a
  * one-line reason in err. Port 0 and ports above 65535 are rejected. */
 int filter_parse_ports(const char *arg, uint8_t *bitmap, char *err, size_t errlen);

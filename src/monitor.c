@@ -284,33 +284,6 @@ static void attribute_netns(struct monitor *m, const struct census *c,
 	}
 }
 
-/* A row passes what it can be judged by: port 0 and a NULL or wildcard
- * address (a listener bound to any address) are not judged. */
-static bool row_passes(const struct synfin_filter *f, uint8_t family,
-		       const uint8_t *laddr, uint16_t lport,
-		       const uint8_t *raddr, uint16_t rport, uint32_t netns, uint32_t pid)
-{
-	if (!f)
-		return true;
-	if (f->family && family != f->family)
-		return false;
-	if (f->netns && netns != f->netns)
-		return false;
-	if (f->pid && pid != f->pid)
-		return false;
-	if (lport && f->have_lports && !port_bit_test(f->lports, lport))
-		return false;
-	if (rport && f->have_rports && !port_bit_test(f->rports, rport))
-		return false;
-	if (laddr && !addr_is_unspecified(family, laddr) &&
-	    !addr_passes(f->laddrs, f->nladdrs, family, laddr))
-		return false;
-	if (raddr && !addr_is_unspecified(family, raddr) &&
-	    !addr_passes(f->raddrs, f->nraddrs, family, raddr))
-		return false;
-	return true;
-}
-
 /* Listener rows: queues from the census, handshakes and SYN-ACK
  * retransmits from the events, cookies and drops from the counters. */
 static size_t build_listeners(struct monitor *m, const struct census *c, double interval_s)
@@ -366,8 +339,8 @@ static size_t build_listeners(struct monitor *m, const struct census *c, double 
 	for (i = 0, n = 0; i < c->nlisteners; i++) {
 		struct live_listener *row = &ls[i];
 
-		if (!row_passes(m->opts.filter, row->ep.family, row->ep.addr, row->ep.port,
-				NULL, 0, row->ep.netns, row->owner.pid))
+		if (!filter_row_passes(m->opts.filter, row->ep.family, row->ep.addr,
+				       row->ep.port, NULL, 0, row->ep.netns, row->owner.pid))
 			continue;
 		row->syn_per_s = row->unanswered_per_s + row->completed_per_s;
 		row->completion_ratio = row->syn_per_s > 0 ?
@@ -418,12 +391,12 @@ static size_t build_tw(struct monitor *m, const struct census *c,
 				g->port_use = (double)t->in_range / g->port_range;
 			}
 		}
-		if (!row_passes(m->opts.filter, g->ep.family,
-				g->side == TW_SIDE_SERVER ? g->ep.addr : NULL,
-				g->side == TW_SIDE_SERVER ? g->ep.port : 0,
-				g->side == TW_SIDE_CLIENT ? g->ep.addr : NULL,
-				g->side == TW_SIDE_CLIENT ? g->ep.port : 0,
-				g->ep.netns, g->owner.pid))
+		if (!filter_row_passes(m->opts.filter, g->ep.family,
+				       g->side == TW_SIDE_SERVER ? g->ep.addr : NULL,
+				       g->side == TW_SIDE_SERVER ? g->ep.port : 0,
+				       g->side == TW_SIDE_CLIENT ? g->ep.addr : NULL,
+				       g->side == TW_SIDE_CLIENT ? g->ep.port : 0,
+				       g->ep.netns, g->owner.pid))
 			continue;
 		n++;
 	}
@@ -447,7 +420,7 @@ static void tally_close_wait(struct monitor *m, const struct cw_sock *s)
 	double age;
 	uint32_t i;
 
-	if (!row_passes(m->opts.filter, s->family, NULL, 0, NULL, 0, s->netns, s->pid))
+	if (!filter_row_passes(m->opts.filter, s->family, NULL, 0, NULL, 0, s->netns, s->pid))
 		return;
 	/* one that entered CLOSE_WAIT after now was read (the kernel's map
 	 * is read live) is 0 s old */

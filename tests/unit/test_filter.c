@@ -198,6 +198,33 @@ static void test_filter_match(void)
 	CHECK(!filter_match(&f, fam, l, 40000, r, 5000, 1, 1, 0));
 }
 
+/* Rows of top and the alerts: a listener bound to any address is not
+ * judged by address, a bound one is; a row without an address is not. */
+static void test_row_passes(void)
+{
+	struct synfin_filter f = {};
+	uint8_t any4[SYNFIN_ADDR_LEN], any6[SYNFIN_ADDR_LEN], a[SYNFIN_ADDR_LEN];
+	uint8_t fam4 = addr_of("0.0.0.0", any4), fam6 = addr_of("::", any6), fam;
+	char err[256];
+
+	CHECK_EQ_INT(filter_parse_addrs("10.1.0.0/16", f.laddrs, &f.nladdrs, err, sizeof(err)), 0);
+	CHECK(filter_row_passes(&f, fam4, any4, 80, NULL, 0, 1, 1));
+	CHECK(filter_row_passes(&f, fam6, any6, 80, NULL, 0, 1, 1));
+	fam = addr_of("10.1.2.3", a);
+	CHECK(filter_row_passes(&f, fam, a, 80, NULL, 0, 1, 1));
+	fam = addr_of("10.2.2.3", a);
+	CHECK(!filter_row_passes(&f, fam, a, 80, NULL, 0, 1, 1));
+	/* a TIME_WAIT group toward a destination: judged by --raddr only */
+	CHECK(filter_row_passes(&f, fam, NULL, 0, a, 5000, 1, 1));
+	CHECK_EQ_INT(filter_parse_addrs("10.1.0.0/16", f.raddrs, &f.nraddrs, err, sizeof(err)), 0);
+	CHECK(!filter_row_passes(&f, fam, NULL, 0, a, 5000, 1, 1));
+	fam = addr_of("::ffff:10.1.9.9", a);
+	CHECK(filter_row_passes(&f, fam, NULL, 0, a, 5000, 1, 1));
+	/* a process's CLOSE_WAITs: no address to judge */
+	CHECK(filter_row_passes(&f, fam, NULL, 0, NULL, 0, 1, 1));
+	CHECK(filter_row_passes(NULL, fam, a, 80, a, 80, 1, 1));
+}
+
 static const struct unit_case cases[] = {
 	{ "filter_ipv4_prefixes", test_ipv4_prefixes },
 	{ "filter_ipv6_prefixes", test_ipv6_prefixes },
@@ -205,6 +232,7 @@ static const struct unit_case cases[] = {
 	{ "filter_no_prefixes_take_all", test_no_prefixes_take_all },
 	{ "filter_addrs_refused", test_refused },
 	{ "filter_match_addresses", test_filter_match },
+	{ "filter_row_passes", test_row_passes },
 };
 
 UNIT_MAIN(cases)
