@@ -430,10 +430,7 @@ static __always_inline bool addr_in_prefixes(const volatile struct synfin_addr_p
 	for (int i = 0; i < SYNFIN_ADDR_PREFIXES_MAX; i++) {
 		if (i >= n)
 			break;
-		if ((w[0] & p[i].mask[0]) == p[i].addr[0] &&
-		    (w[1] & p[i].mask[1]) == p[i].addr[1] &&
-		    (w[2] & p[i].mask[2]) == p[i].addr[2] &&
-		    (w[3] & p[i].mask[3]) == p[i].addr[3])
+		if (SYNFIN_PREFIX_TAKES(p[i], w))
 			return true;
 	}
 	return false;

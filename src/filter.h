@@ -68,10 +68,7 @@ static inline bool addr_passes(const struct synfin_addr_prefix *p, unsigned int 
 		return true;
 	addr_words(family, addr, w);
 	for (unsigned int i = 0; i < n; i++)
-		if ((w[0] & p[i].mask[0]) == p[i].addr[0] &&
-		    (w[1] & p[i].mask[1]) == p[i].addr[1] &&
-		    (w[2] & p[i].mask[2]) == p[i].addr[2] &&
-		    (w[3] & p[i].mask[3]) == p[i].addr[3])
+		if (SYNFIN_PREFIX_TAKES(p[i], w))
 			return true;
 	return false;
 }

@@ -325,4 +325,12 @@ struct synfin_addr_prefix {
 	__u32 mask[4];
 };
 
+/* Prefix p takes w, an address as four IPv6 words in that form. A macro,
+ * so the programs' volatile .rodata copy and user space's share it. */
+#define SYNFIN_PREFIX_TAKES(p, w)                                  \
+	(((w)[0] & (p).mask[0]) == (p).addr[0] &&                  \
+	 ((w)[1] & (p).mask[1]) == (p).addr[1] &&                  \
+	 ((w)[2] & (p).mask[2]) == (p).addr[2] &&                  \
+	 ((w)[3] & (p).mask[3]) == (p).addr[3])
+
 #endif /* SYNFIN_EVENT_H */
