@@ -482,14 +482,6 @@ static __always_inline enum verdict sock_addr_verdict(const struct sock_common *
 	return addr_verdict(family, laddr, raddr);
 }
 
-static __always_inline bool pass_sock_addr_filters(const struct sock_common *skc,
-						   const bool direct)
-{
-	if (!filter_nladdrs && !filter_nraddrs)
-		return true;
-	return sock_addr_verdict(skc, SF_READ(direct, skc, skc_family), direct) == V_PASS;
-}
-
 /* Once a socket had an event on the ring, all its later events follow:
  * user space must see it through to CLOSE or its table entry would never
  * go (an owner learned after the fact fails -p late; user space applies
@@ -887,18 +879,17 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	own = birth ? NULL : get_owner(sk, false, classic);
 	sticky = already_emitted(own);
 	if (!sticky) {
-		if (!pass_sock_filters(SF_READ(!classic, sk, __sk_common.skc_family),
-				       sock_netns(&sk->__sk_common, !classic),
+		__u8 family = SF_READ(!classic, sk, __sk_common.skc_family);
+
+		if (!pass_sock_filters(family, sock_netns(&sk->__sk_common, !classic),
 				       sock_cgroup_id(sk, !classic)))
 			verdict = V_DROP;
 		else
 			verdict = port_verdict(sock_local_port(tp, !classic),
 					       bpf_ntohs(SF_READ(!classic, sk,
 								 __sk_common.skc_dport)));
-		if (verdict != V_DROP && (filter_nladdrs || filter_nraddrs)) {
-			enum verdict by_addr = sock_addr_verdict(&sk->__sk_common,
-								 SF_READ(!classic, sk,
-									 __sk_common.skc_family),
+		if (verdict != V_DROP) {
+			enum verdict by_addr = sock_addr_verdict(&sk->__sk_common, family,
 								 !classic);
 
 			if (by_addr != V_PASS)
@@ -1147,16 +1138,18 @@ static __always_inline struct synfin_event *owned_sock_record(struct sock *sk,
 	tp = tcp_sock_of(sk, classic);
 	if (!tp)
 		return NULL;
-	if (!already_emitted(own) &&
-	    (!pass_sock_filters(SF_READ(!classic, sk, __sk_common.skc_family),
-				sock_netns(&sk->__sk_common, !classic),
-				sock_cgroup_id(sk, !classic)) ||
-	     !pass_port_filters(sock_local_port(tp, !classic),
-				bpf_ntohs(SF_READ(!classic, sk, __sk_common.skc_dport))) ||
-	     !pass_sock_addr_filters(&sk->__sk_common, !classic) ||
-	     (own && !pass_pid_filter(own->pid, own->flags)))) {
-		count(SYNFIN_CNT_FILTERED);
-		return NULL;
+	if (!already_emitted(own)) {
+		__u8 family = SF_READ(!classic, sk, __sk_common.skc_family);
+
+		if (!pass_sock_filters(family, sock_netns(&sk->__sk_common, !classic),
+				       sock_cgroup_id(sk, !classic)) ||
+		    !pass_port_filters(sock_local_port(tp, !classic),
+				       bpf_ntohs(SF_READ(!classic, sk, __sk_common.skc_dport))) ||
+		    sock_addr_verdict(&sk->__sk_common, family, !classic) != V_PASS ||
+		    (own && !pass_pid_filter(own->pid, own->flags))) {
+			count(SYNFIN_CNT_FILTERED);
+			return NULL;
+		}
 	}
 	e = reserve_record(kind, size);
 	if (!e)
@@ -1427,8 +1420,7 @@ static __always_inline void ship_stray_reset(struct synfin_event *r, __u64 reaso
 {
 	if (!pass_sock_filters(r->family, r->netns, r->cgroup_id) ||
 	    !pass_port_filters(r->lport, r->rport) ||
-	    ((filter_nladdrs || filter_nraddrs) &&
-	     addr_verdict(r->family, r->laddr, r->raddr) != V_PASS)) {
+	    addr_verdict(r->family, r->laddr, r->raddr) != V_PASS) {
 		count(SYNFIN_CNT_FILTERED);
 		return;
 	}
