@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "engine.h"
+#include "filter.h"
 #include "live_json.h"
 #include "output.h"
 
@@ -66,20 +67,10 @@ static void tb_printf(struct tbuf *b, const char *fmt, ...)
 		b->n += r;
 }
 
-static bool addr_is_zero(const struct live_endpoint *ep)
-{
-	size_t n = ep->family == SYNFIN_AF_INET ? 4 : SYNFIN_ADDR_LEN;
-
-	for (size_t i = 0; i < n; i++)
-		if (ep->addr[i])
-			return false;
-	return true;
-}
-
 /* "*" for a wildcard bind, as ss prints it. */
 static void ep_addr(const struct live_endpoint *ep, char *buf, size_t len)
 {
-	if (addr_is_zero(ep))
+	if (addr_is_unspecified(ep->family, ep->addr))
 		snprintf(buf, len, "*");
 	else
 		format_addr(ep->family, ep->addr, buf, len);
