@@ -689,6 +689,27 @@ static void close_verdict(struct conn *c, const struct synfin_event *ev, uint8_t
 		r->close.rst_cause = local_rst_cause(c, ev, old);
 }
 
+bool conn_failed(const struct conn_record *rec)
+{
+	switch (rec->handshake.result) {
+	case HS_REFUSED:
+	case HS_TIMEOUT:
+	case HS_RESET:
+	case HS_ABORTED:
+		return true;
+	default:
+		break;
+	}
+	switch (rec->close.how) {
+	case HOW_RST_SENT:
+	case HOW_RST_RECEIVED:
+	case HOW_TIMEOUT:
+		return true;
+	default:
+		return rec->close.err != 0;
+	}
+}
+
 /* What the connection left behind, when the tw timer did not tell us:
  * SOCK_DONE at ->CLOSE says whether the peer's FIN had arrived. */
 static void infer_time_wait(struct conn *c, const struct synfin_event *ev, uint8_t old)

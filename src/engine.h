@@ -256,6 +256,12 @@ struct engine_late_births {
 };
 void engine__late_births(const struct engine *eng, struct engine_late_births *births);
 
+/* --failed: the handshake did not complete (refused, timed out, reset,
+ * aborted), or a reset, a timeout or another error ended the connection.
+ * An orderly wave, or a connection open before synfin that ended in one,
+ * is not a failure. */
+bool conn_failed(const struct conn_record *rec);
+
 const char *role_name(enum conn_role r);
 const char *handshake_name(enum handshake_result r);
 const char *initiator_name(enum close_initiator i);

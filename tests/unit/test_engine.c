@@ -34,6 +34,7 @@ static void test_client_closes_first(void)
 	CHECK_EQ_INT(got[0].start_ns, 100 * MS);
 	CHECK_EQ_INT(got[0].end_ns, 242 * MS);
 	CHECK_EQ_INT(engine__live(eng), 0);
+	CHECK(!conn_failed(&got[0]));
 	engine__free(eng);
 }
 
@@ -70,6 +71,7 @@ static void test_server_passive_close(void)
 	CHECK_EQ_INT(got[0].close.how, HOW_FIN);
 	CHECK_EQ_INT(got[0].bytes_sent, 3000);
 	CHECK_EQ_INT(got[0].bytes_received, 1000);
+	CHECK(!conn_failed(&got[0]));
 	engine__free(eng);
 }
 
@@ -106,6 +108,7 @@ static void test_simultaneous_close(void)
 	CHECK_EQ_INT(got[0].close.how, HOW_FIN);
 	CHECK_EQ_INT(got[0].bytes_sent, 0);
 	CHECK_EQ_INT(got[0].bytes_received, 0);
+	CHECK(!conn_failed(&got[0]));
 	engine__free(eng);
 }
 
@@ -127,6 +130,7 @@ static void test_refused(void)
 	CHECK(got[0].handshake.ms < 0);
 	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_NONE);
 	CHECK_EQ_INT(got[0].close.err, 111);
+	CHECK(conn_failed(&got[0]));
 	CHECK_EQ_INT(engine__live(eng), 0);
 	engine__free(eng);
 }
@@ -153,6 +157,7 @@ static void test_syn_timeout(void)
 	CHECK_EQ_INT(got[0].handshake.syn_retrans, 2);
 	CHECK(got[0].handshake.ms < 0);
 	CHECK_EQ_INT(got[0].close.err, 110);
+	CHECK(conn_failed(&got[0]));
 	engine__free(eng);
 }
 
@@ -177,6 +182,8 @@ static void test_linger0_abort(void)
 	CHECK_EQ_INT(got[1].close.how, HOW_RST_RECEIVED);
 	CHECK_EQ_INT(got[1].close.initiator, CLOSE_BY_REMOTE);
 	CHECK_EQ_INT(got[1].close.err, 104);
+	CHECK(conn_failed(&got[0]));
+	CHECK(conn_failed(&got[1]));
 	engine__free(eng);
 }
 
@@ -194,6 +201,7 @@ static void test_rst_in_close_wait(void)
 	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_REMOTE);
 	CHECK_EQ_INT(got[0].close.how, HOW_RST_RECEIVED);
 	CHECK_EQ_INT(got[0].close.err, 32);
+	CHECK(conn_failed(&got[0]));
 	engine__free(eng);
 }
 
@@ -252,6 +260,7 @@ static void test_reset_in_syn_recv(void)
 	CHECK_EQ_INT(ngot, 1);
 	CHECK_EQ_INT(got[0].handshake.result, HS_RESET);
 	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_NONE);
+	CHECK(conn_failed(&got[0]));
 	engine__free(eng);
 }
 
@@ -283,6 +292,7 @@ static void test_seeded(void)
 	CHECK_EQ_INT(got[0].close.how, HOW_FIN);
 	CHECK_EQ_INT(got[0].bytes_sent, 5); /* server: no SYN in bytes_acked */
 	CHECK_EQ_INT(got[0].bytes_received, 7);
+	CHECK(!conn_failed(&got[0])); /* no handshake seen is no failure */
 	engine__free(eng);
 }
 
@@ -300,6 +310,7 @@ static void test_first_seen_established(void)
 	CHECK_EQ_INT(got[0].handshake.result, HS_NOT_SEEN);
 	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_REMOTE);
 	CHECK_EQ_INT(got[0].close.how, HOW_FIN);
+	CHECK(!conn_failed(&got[0]));
 	engine__free(eng);
 }
 
@@ -389,6 +400,44 @@ static void test_pid_filter_late_owner(void)
 	engine__free(eng);
 }
 
+/* -F/--failed on records the reconstruction can give: what the scenarios
+ * above do not reach (an error with no reset, a close not seen, an abort
+ * before the handshake). */
+static void test_failed_verdict(void)
+{
+	static const struct {
+		enum handshake_result hs;
+		enum close_how how;
+		int err;
+		bool failed;
+	} cases[] = {
+		{ HS_ESTABLISHED, HOW_FIN, 0, false },
+		{ HS_NOT_SEEN, HOW_FIN, 0, false },     /* open before synfin */
+		{ HS_ESTABLISHED, HOW_NONE, 0, false }, /* the close was not seen */
+		{ HS_ESTABLISHED, HOW_UNKNOWN, 0, false },
+		{ HS_ESTABLISHED, HOW_UNKNOWN, 113, true }, /* EHOSTUNREACH */
+		{ HS_ESTABLISHED, HOW_TIMEOUT, 110, true },
+		{ HS_ESTABLISHED, HOW_RST_SENT, 0, true },
+		{ HS_NOT_SEEN, HOW_RST_RECEIVED, 104, true },
+		{ HS_ABORTED, HOW_NONE, 0, true },
+		{ HS_REFUSED, HOW_NONE, 111, true },
+		{ HS_TIMEOUT, HOW_NONE, 110, true },
+		{ HS_RESET, HOW_NONE, 104, true },
+	};
+	struct conn_record r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		r.handshake.result = cases[i].hs;
+		r.close.how = cases[i].how;
+		r.close.err = cases[i].err;
+		if (conn_failed(&r) != cases[i].failed) {
+			fprintf(stderr, "  case %zu: conn_failed is %d\n", i, !cases[i].failed);
+			unit_case_failed = 1;
+		}
+	}
+}
+
 static const struct unit_case cases[] = {
 	{ "engine: client closes first", test_client_closes_first },
 	{ "engine: server passive close", test_server_passive_close },
@@ -406,6 +455,7 @@ static const struct unit_case cases[] = {
 	{ "engine: table cap counts losses", test_table_cap },
 	{ "engine: table churn", test_table_churn },
 	{ "engine: pid filter with late owner", test_pid_filter_late_owner },
+	{ "engine: --failed verdict", test_failed_verdict },
 };
 
 UNIT_MAIN(cases)
