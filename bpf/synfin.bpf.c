@@ -26,6 +26,9 @@ const volatile __u8 filter_nladdrs = 0;
 const volatile __u8 filter_nraddrs = 0;
 const volatile struct synfin_addr_prefix filter_laddrs[SYNFIN_ADDR_PREFIXES_MAX] = {};
 const volatile struct synfin_addr_prefix filter_raddrs[SYNFIN_ADDR_PREFIXES_MAX] = {};
+/* --failed (summary mode): no record of a connection that ended in an
+ * orderly wave (conn_went_well) */
+const volatile __u8 filter_failed = 0;
 /* Wake the consumer only once this much data waits; it drains on a timer
  * otherwise. A wakeup per record is an IPI (a VM exit here) and costs more
  * than the rest of the program together. 0: let the kernel decide. */
@@ -849,6 +852,22 @@ static __always_inline void note_live(struct sock *sk, const struct tcp_sock *tp
 	}
 }
 
+/* --failed: a summary that, by what the kernel already knows, tells of an
+ * orderly end: from FIN-WAIT-2, CLOSING or LAST-ACK (so established, in
+ * the reconstruction's eyes too) with no reset either way, no error and
+ * no SO_LINGER 0 (which resets from FIN-WAIT-2 after the ->CLOSE). A
+ * narrower test than user space's conn_failed, which judges every
+ * record that comes: the kernel only spares the ring the records that
+ * would fail it for sure, the bulk of a busy host's. */
+static __always_inline bool conn_went_well(const struct synfin_conn_event *ce)
+{
+	if (ce->close.err || (ce->close.flags & SYNFIN_F_LINGER0) ||
+	    (ce->story.flags & (SYNFIN_STORY_RST_SENT | SYNFIN_STORY_RST_RECEIVED)))
+		return false;
+	return ce->close.old_state == TCP_FIN_WAIT2 || ce->close.old_state == TCP_CLOSING ||
+	       ce->close.old_state == TCP_LAST_ACK;
+}
+
 static __always_inline int handle_state(struct sock *sk, int old, int new,
 					const bool classic, const __u32 slot)
 {
@@ -945,7 +964,11 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	read_tcp_figures(tp, e, !classic);
 	if (conn_record) {
 		finish_conn_record(e, own, 0);
-		if (!ship_conn((struct synfin_conn_event *)e))
+		/* kept from the ring, but the socket's end is settled as if
+		 * shipped: its destroy needs no record */
+		if (filter_failed && conn_went_well((struct synfin_conn_event *)e))
+			count(SYNFIN_CNT_FILTERED);
+		else if (!ship_conn((struct synfin_conn_event *)e))
 			return 0;
 	} else {
 		submit_event(e);

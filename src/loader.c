@@ -316,9 +316,15 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	memcpy((void *)ro->filter_raddrs, f->raddrs, sizeof(f->raddrs));
 	/* wake the consumer early only when a quarter of the ring is used */
 	ro->wakeup_bytes = (uint64_t)opts->ringbuf_mb * 1024 * 1024 / 4;
-	ro->tw_timer_fn = opts->no_timewait ? 0 : kallsyms_lookup("tw_timer_handler");
+	ro->filter_failed = opts->only_failed;
+	/* a failed connection leaves no tw sock: under --failed, the timer
+	 * hooks would only follow the ones whose records the kernel keeps back */
+	ro->tw_timer_fn = opts->no_timewait || opts->only_failed ? 0 :
+			  kallsyms_lookup("tw_timer_handler");
 	if (opts->no_timewait) {
 		tw_off = "--no-timewait";
+	} else if (opts->only_failed) {
+		tw_off = "--failed";
 	} else if (classic) {
 		tw_off = "classic tracepoints";
 	} else if (!ro->tw_timer_fn) {

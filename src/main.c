@@ -58,6 +58,8 @@ struct app {
 	uint64_t folded[SYNFIN_CNT_MAX];    /* summary mode: folded counts passed on */
 	struct cw_marks cw_marks;           /* how old a CLOSE_WAIT mark standing can be */
 	uint64_t bad_records;
+	uint64_t failed_shown;   /* --failed: connection records printed */
+	uint64_t orderly_judged; /* ... and those the kernel passed on that were not failures */
 	uint32_t batch;          /* records in this drain call */
 	bool draining_spill;     /* the records come from the spill map */
 	struct census_counts census; /* for -v, taken as the monitor stops */
@@ -94,6 +96,15 @@ static void on_conn(const struct conn_record *rec, void *ctx)
 		monitor__conn(app->mon, rec);
 	if (app->opts.top)
 		return;  /* top shows figures, not connections */
+	/* the kernel judged by what it knew at the ->CLOSE; the whole record
+	 * settles the rest (a destroy's record, an abort seen only here) */
+	if (app->opts.only_failed) {
+		if (!conn_failed(rec)) {
+			app->orderly_judged++;
+			return;
+		}
+		app->failed_shown++;
+	}
 	if (app->ladder)
 		ladder__conn(app->ladder, rec, now_mono_ns());
 	else
@@ -104,7 +115,7 @@ static void on_time_wait(const struct conn_record *rec, void *ctx)
 {
 	struct app *app = ctx;
 
-	if (!app->ladder && !app->opts.top)
+	if (!app->ladder && !app->opts.top && (!app->opts.only_failed || conn_failed(rec)))
 		output__time_wait(app->out, rec);
 }
 
@@ -301,6 +312,11 @@ static void print_summary(struct app *app)
 		(unsigned long long)r.caught,
 		(unsigned long long)cnt[SYNFIN_CNT_SPILLED],
 		engine__live(app->eng), engine__time_wait(app->eng));
+	if (app->opts.only_failed)
+		fprintf(stderr, "synfin: --failed: failed connections shown: %llu; orderly ones "
+			"judged here and left out: %llu (the kernel kept back the rest)\n",
+			(unsigned long long)app->failed_shown,
+			(unsigned long long)app->orderly_judged);
 	if (app->opts.verbose)
 		fprintf(stderr, "synfin: recursion: the kernel skipped %llu runs of tp_state and "
 			"tp_destroy, their second copies took %llu; %llu runs of other programs\n",

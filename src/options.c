@@ -39,6 +39,10 @@ static const char usage_text[] =
 "      --netns NS         only network namespace NS (inode or path, e.g.\n"
 "                         /run/netns/NAME or /proc/PID/ns/net)\n"
 "      --cgroup CG        only cgroup CG (cgroup v2 id or directory path)\n"
+"  -F, --failed           only connections that failed: handshake refused,\n"
+"                         timed out, reset or aborted, or ended by a reset,\n"
+"                         a timeout or another error (judged at the close;\n"
+"                         the kernel sends no record of an orderly one)\n"
 "  -w, --wide             wide text columns (full IPv6 addresses, times)\n"
 "  -T, --timestamp        add a time column to the text table\n"
 "      --ladder           draw each finished connection as a ladder diagram:\n"
@@ -97,6 +101,7 @@ static const char usage_text[] =
 "  synfin -e -L 443             every transition of local port 443\n"
 "  synfin -p 1234 -6            connections of process 1234 over IPv6\n"
 "  synfin --raddr 10.1.2.0/24 -D 5432   connections to the databases there\n"
+"  synfin -F -j                 only the refused, timed-out and reset ones\n"
 "  synfin --ladder -L 8080      every handshake and wave on port 8080, drawn\n"
 "  synfin top                   the host's connection life, live\n"
 "  synfin top -j                the same figures as {\"type\":\"stats\"} records\n"
@@ -139,6 +144,7 @@ static const struct option long_opts[] = {
 	{ "ipv6", no_argument, NULL, '6' },
 	{ "netns", required_argument, NULL, OPT_NETNS },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "failed", no_argument, NULL, 'F' },
 	{ "wide", no_argument, NULL, 'w' },
 	{ "timestamp", no_argument, NULL, 'T' },
 	{ "duration", required_argument, NULL, 'd' },
@@ -403,7 +409,7 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 	set_defaults(opts);
 	opterr = 0; /* we print our own one-line errors */
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":jep:L:D:46wTd:vhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jep:L:D:46FwTd:vhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			opts->json = true;
@@ -456,6 +462,9 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			opt_name = "--cgroup";
 			if (parse_cgroup(optarg, &f->cgroup_id, err, sizeof(err)))
 				goto bad;
+			break;
+		case 'F':
+			opts->only_failed = true;
 			break;
 		case 'w':
 			opts->wide = true;
@@ -591,9 +600,15 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			argv[optind]);
 		return -EINVAL;
 	}
-	if (opts->top && (opts->ladder || opts->events)) {
+	if (opts->top && (opts->ladder || opts->events || opts->only_failed)) {
 		fprintf(stderr, "synfin: top shows figures; it does not combine with %s\n",
-			opts->ladder ? "--ladder" : "-e/--events");
+			opts->ladder ? "--ladder" : opts->events ? "-e/--events" : "-F/--failed");
+		return -EINVAL;
+	}
+	/* a transition cannot know yet how its connection will end */
+	if (opts->only_failed && opts->events) {
+		fprintf(stderr, "synfin: -F/--failed judges finished connections; "
+			"it does not combine with -e/--events\n");
 		return -EINVAL;
 	}
 	/* The ring is mapped into synfin twice, and every page is resident

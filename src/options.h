@@ -18,6 +18,7 @@ struct synfin_options {
 	bool force_classic; /* use classic tracepoints even where tp_btf works */
 	bool no_timewait;   /* do not hook the TIME_WAIT timers */
 	bool no_accept_hook; /* do not hook accept(): owners named at close() */
+	bool only_failed;   /* -F: only connections that failed (conn_failed) */
 	int verbose;
 	uint32_t ringbuf_mb;
 	uint32_t max_conns;
