@@ -382,12 +382,20 @@ static __always_inline void tw_birth_take(struct synfin_conn_event *ce)
 	b->cookie = 0;
 }
 
-/* Filters that need only the socket: family, netns, cgroup. */
-static __always_inline bool pass_sock_filters(__u8 family, __u32 netns, __u64 cgroup_id)
+/* Filters that need only the socket and that a tw sock keeps: family, netns. */
+static __always_inline bool pass_family_netns(__u8 family, __u32 netns)
 {
 	if (filter_family && family != filter_family)
 		return false;
 	if (filter_netns && netns != filter_netns)
+		return false;
+	return true;
+}
+
+/* ... and the cgroup, which a tw sock has not. */
+static __always_inline bool pass_sock_filters(__u8 family, __u32 netns, __u64 cgroup_id)
+{
+	if (!pass_family_netns(family, netns))
 		return false;
 	if (filter_cgroup && cgroup_id != filter_cgroup)
 		return false;
@@ -1689,8 +1697,10 @@ static __always_inline bool tw_passes(const struct inet_timewait_sock *tw, const
 	const struct sock_common *skc = &tw->__tw_common;
 
 	/* A tw sock has no owner or cgroup any more: with -p or --cgroup,
-	 * user space keeps only the tw records of connections it reported. */
-	if (!pass_sock_filters(skc->skc_family, tw_netns(tw, btf), 0) ||
+	 * user space keeps only the tw records of connections it reported.
+	 * (Judged as cgroup 0, every tw sock failed --cgroup: its connection's
+	 * TIME_WAIT went unmeasured and its end unreported.) */
+	if (!pass_family_netns(skc->skc_family, tw_netns(tw, btf)) ||
 	    !pass_port_filters(skc->skc_num, bpf_ntohs(skc->skc_dport)) ||
 	    sock_addr_verdict(skc, skc->skc_family, true) != V_PASS) {
 		count(SYNFIN_CNT_FILTERED);
