@@ -26,6 +26,9 @@ const volatile __u8 filter_nladdrs = 0;
 const volatile __u8 filter_nraddrs = 0;
 const volatile struct synfin_addr_prefix filter_laddrs[SYNFIN_ADDR_PREFIXES_MAX] = {};
 const volatile struct synfin_addr_prefix filter_raddrs[SYNFIN_ADDR_PREFIXES_MAX] = {};
+/* -u/--uid: only sockets whose sk_uid is filter_uid (0 is root: hence the flag) */
+const volatile __u8 filter_have_uid = 0;
+const volatile __u32 filter_uid = 0;
 /* --failed (summary mode): no record of a connection that ended in an
  * orderly wave (conn_went_well) */
 const volatile __u8 filter_failed = 0;
@@ -309,7 +312,7 @@ static __always_inline struct synfin_conn_event *conn_scratch_get(__u32 slot)
 
 /* To the ring (size bytes of it), or failing that to the spill map (all
  * of the slot); false if neither took it (counted as a ring loss of its
- * kind). Copying 304 bytes is a few ns of a state program's several
+ * kind). Copying 312 bytes is a few ns of a state program's several
  * hundred. */
 static __always_inline bool ship_record(struct synfin_conn_event *ce, const __u64 size)
 {
@@ -400,6 +403,13 @@ static __always_inline bool pass_sock_filters(__u8 family, __u32 netns, __u64 cg
 	if (filter_cgroup && cgroup_id != filter_cgroup)
 		return false;
 	return true;
+}
+
+/* -u: a socket's uid, where the record has one (a tw sock, a reset of no
+ * socket have none: they pass only without -u) */
+static __always_inline bool pass_uid_filter(bool known, __u32 uid)
+{
+	return !filter_have_uid || (known && uid == filter_uid);
 }
 
 enum verdict { V_PASS, V_DROP, V_UNDECIDED };
@@ -533,6 +543,7 @@ static __always_inline void fill_sock_identity(struct sock *sk, const struct tcp
 	e->lport = sock_local_port(tp, !classic);
 	e->netns = sock_netns(&sk->__sk_common, !classic);
 	e->cgroup_id = sock_cgroup_id(sk, !classic);
+	e->uid = SF_READ(!classic, sk, sk_uid.val);
 	if (!classic)
 		e->cookie = sock_cookie(sk);
 	else if (own)
@@ -909,7 +920,8 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 		__u8 family = SF_READ(!classic, sk, __sk_common.skc_family);
 
 		if (!pass_sock_filters(family, sock_netns(&sk->__sk_common, !classic),
-				       sock_cgroup_id(sk, !classic)))
+				       sock_cgroup_id(sk, !classic)) ||
+		    !pass_uid_filter(true, SF_READ(!classic, sk, sk_uid.val)))
 			verdict = V_DROP;
 		else
 			verdict = port_verdict(sock_local_port(tp, !classic),
@@ -965,7 +977,7 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	e->old_state = old;
 	e->new_state = new;
 	e->err = SF_READ(!classic, sk, sk_err);
-	e->flags = sock_flags_of(sk, !classic);
+	e->flags = sock_flags_of(sk, !classic) | SYNFIN_F_UID; /* fill_sock_identity */
 	if (owner_is_current(old, new))
 		e->flags |= SYNFIN_F_PROC_CTX;
 	fill_owner(e, own);
@@ -1174,6 +1186,7 @@ static __always_inline struct synfin_event *owned_sock_record(struct sock *sk,
 
 		if (!pass_sock_filters(family, sock_netns(&sk->__sk_common, !classic),
 				       sock_cgroup_id(sk, !classic)) ||
+		    !pass_uid_filter(true, SF_READ(!classic, sk, sk_uid.val)) ||
 		    !pass_port_filters(sock_local_port(tp, !classic),
 				       bpf_ntohs(SF_READ(!classic, sk, __sk_common.skc_dport))) ||
 		    sock_addr_verdict(&sk->__sk_common, family, !classic) != V_PASS ||
@@ -1191,7 +1204,7 @@ static __always_inline struct synfin_event *owned_sock_record(struct sock *sk,
 	e->new_state = SF_READ(!classic, sk, __sk_common.skc_state);
 	e->old_state = e->new_state;
 	e->err = SF_READ(!classic, sk, sk_err);
-	e->flags = sock_flags_of(sk, !classic);
+	e->flags = sock_flags_of(sk, !classic) | SYNFIN_F_UID; /* fill_sock_identity */
 	fill_owner(e, own);
 	read_tcp_figures(tp, e, !classic);
 	return e;
@@ -1350,8 +1363,9 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 	__u32 netns = sock_netns(rc, !classic);
 	__u64 cgroup_id = sock_cgroup_id(sk, !classic);
 	__u16 lport = SF_READ(!classic, rc, skc_num);
+	__u32 uid = SF_READ(!classic, sk, sk_uid.val); /* the listener's: the request's to be */
 
-	if (!pass_sock_filters(family, netns, cgroup_id) ||
+	if (!pass_sock_filters(family, netns, cgroup_id) || !pass_uid_filter(true, uid) ||
 	    !pass_port_filters(lport, bpf_ntohs(SF_READ(!classic, rc, skc_dport))) ||
 	    sock_addr_verdict(rc, family, !classic) != V_PASS ||
 	    (own && !pass_pid_filter(own->pid, own->flags))) {
@@ -1373,7 +1387,8 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 	e->kind = SYNFIN_EV_SYNACK_RETRANSMIT;
 	e->old_state = e->new_state = TCP_SYN_RECV;
 	e->retransmits = SF_READ(!classic, req, num_retrans);
-	e->flags = SYNFIN_F_REQ_SK;
+	e->uid = uid;
+	e->flags = SYNFIN_F_REQ_SK | SYNFIN_F_UID;
 	fill_owner(e, own);
 	e->start_ns = 0;
 	submit_event(e);
@@ -1450,6 +1465,7 @@ static __always_inline __u32 skb_netns(const struct sk_buff *skb)
 static __always_inline void ship_stray_reset(struct synfin_event *r, __u64 reason)
 {
 	if (!pass_sock_filters(r->family, r->netns, r->cgroup_id) ||
+	    !pass_uid_filter(r->flags & SYNFIN_F_UID, r->uid) ||
 	    !pass_port_filters(r->lport, r->rport) ||
 	    addr_verdict(r->family, r->laddr, r->raddr) != V_PASS) {
 		count(SYNFIN_CNT_FILTERED);
@@ -1486,26 +1502,27 @@ static __always_inline int listener_reset(struct sock *sk, const struct sk_buff 
 		fill_from_skb(skb, &r, !classic);
 	r.netns = sock_netns(&sk->__sk_common, !classic);
 	r.cgroup_id = sock_cgroup_id(sk, !classic);
+	r.uid = SF_READ(!classic, sk, sk_uid.val);
 	if (!classic)
 		r.cookie = sock_cookie(sk);
 	else if (own)
 		r.cookie = own->classic_id;
 	fill_owner(&r, own);
 	r.new_state = TCP_LISTEN;
-	r.flags |= SYNFIN_F_LISTENER_SK;
+	r.flags |= SYNFIN_F_LISTENER_SK | SYNFIN_F_UID;
 	ship_stray_reset(&r, reason);
 	return 0;
 }
 
 /* A reset sent by a TIME_WAIT or request sock (state), or by no socket
- * at all (sk NULL). A pid or cgroup filter cannot be judged without an
- * owner. */
+ * at all (sk NULL). A pid, cgroup or uid filter cannot be judged without
+ * an owner. */
 static __always_inline int no_full_sock_reset(struct sock *sk, const struct sk_buff *skb, int state,
 					  __u64 reason, const bool classic)
 {
 	struct synfin_event r = {};
 
-	if (filter_pid || filter_cgroup) {
+	if (filter_pid || filter_cgroup || filter_have_uid) {
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
 	}
@@ -1696,10 +1713,10 @@ static __always_inline bool tw_passes(const struct inet_timewait_sock *tw, const
 {
 	const struct sock_common *skc = &tw->__tw_common;
 
-	/* A tw sock has no owner or cgroup any more: with -p or --cgroup,
-	 * user space keeps only the tw records of connections it reported.
-	 * (Judged as cgroup 0, every tw sock failed --cgroup: its connection's
-	 * TIME_WAIT went unmeasured and its end unreported.) */
+	/* A tw sock has no owner, cgroup or uid any more: with -p, --cgroup
+	 * or -u, user space keeps only the tw records of connections it
+	 * reported. (Judged as cgroup 0, every tw sock failed --cgroup: its
+	 * connection's TIME_WAIT went unmeasured and its end unreported.) */
 	if (!pass_family_netns(skc->skc_family, tw_netns(tw, btf)) ||
 	    !pass_port_filters(skc->skc_num, bpf_ntohs(skc->skc_dport)) ||
 	    sock_addr_verdict(skc, skc->skc_family, true) != V_PASS) {

@@ -40,7 +40,7 @@
 struct parked {
 	struct synfin_event slot[ENGINE_PARKED_SLOTS];
 	/* which slots hold one: a lookup reads a bit of a hot line, not a
-	 * cold 168-byte slot */
+	 * cold 176-byte slot */
 	uint64_t taken[ENGINE_PARKED_SLOTS / 64];
 };
 /* slots of the table of ends waiting for spilled summaries, when empty */
@@ -87,10 +87,12 @@ struct tw_follow {
 	uint64_t cgroup_id;
 	uint32_t pid;
 	uint32_t netns;
+	uint32_t uid;
 	uint16_t lport, rport;
 	uint8_t family;
 	uint8_t role;              /* enum conn_role */
 	uint8_t kind;              /* enum tw_kind */
+	uint8_t uid_known;
 	uint8_t laddr[SYNFIN_ADDR_LEN];
 	uint8_t raddr[SYNFIN_ADDR_LEN];
 	char comm[SYNFIN_COMM_LEN + 1];
@@ -521,6 +523,10 @@ static void merge_identity(struct conn *c, const struct synfin_event *ev)
 		r->netns = ev->netns;
 	if (ev->cgroup_id)
 		r->cgroup_id = ev->cgroup_id;
+	if (ev->flags & SYNFIN_F_UID) {
+		r->uid = ev->uid;
+		r->uid_known = true;
+	}
 	if (ev->flags & SYNFIN_F_OWNER_ACCEPT)
 		c->accepted = true;
 	if (ev->flags & SYNFIN_F_OWNER_KNOWN) {
@@ -558,6 +564,15 @@ static void complete_event(const struct conn *c, struct synfin_event *ev)
 		memcpy(ev->comm, r->comm, SYNFIN_COMM_LEN);
 		ev->flags |= SYNFIN_F_OWNER_KNOWN;
 	}
+	if (!(ev->flags & SYNFIN_F_UID) && r->uid_known) {
+		ev->uid = r->uid;
+		ev->flags |= SYNFIN_F_UID;
+	}
+}
+
+static bool is_tw_record(uint8_t kind)
+{
+	return kind == SYNFIN_EV_TW_START || kind == SYNFIN_EV_TW_END || kind == SYNFIN_EV_TW_FIN;
 }
 
 /* Before ESTABLISHED every retransmission is a SYN: the kernel's count,
@@ -948,6 +963,8 @@ static void tw_record(const struct tw_follow *f, enum tw_exit how, uint64_t ts,
 	memcpy(r->comm, f->comm, sizeof(r->comm));
 	r->netns = f->netns;
 	r->cgroup_id = f->cgroup_id;
+	r->uid = f->uid;
+	r->uid_known = f->uid_known;
 	r->handshake.ms = -1;
 	r->tw.kind = f->kind;
 	r->tw.measured = true;
@@ -1124,6 +1141,8 @@ static void tw_follow_of(const struct conn *c, struct tw_follow *f)
 	f->expire_ns = r->tw.expire_ns;
 	f->timer = c->tw_timer;
 	f->cgroup_id = r->cgroup_id;
+	f->uid = r->uid;
+	f->uid_known = r->uid_known;
 	f->pid = r->pid;
 	f->netns = r->netns;
 	f->lport = r->lport;
@@ -1436,6 +1455,10 @@ static void emit_event(struct engine *eng, const struct conn *c, const struct sy
 		complete_event(c, &copy);
 	if (eng->opts.filter_pid && (copy.flags & SYNFIN_F_OWNER_KNOWN) &&
 	    copy.pid != eng->opts.filter_pid)
+		return;
+	/* the kernel lets every tw sock past these filters (it has no owner,
+	 * cgroup or uid): only those of a connection followed here are ours */
+	if (!c && eng->opts.tw_unjudged && is_tw_record(ev->kind))
 		return;
 	eng->opts.on_event(&copy, eng->opts.ctx);
 }
@@ -1880,6 +1903,8 @@ void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t n
 	r->lport = seed->lport;
 	r->rport = seed->rport;
 	r->netns = seed->netns;
+	r->uid = seed->uid;  /* sock_diag's idiag_uid: the socket's sk_uid */
+	r->uid_known = true;
 	r->pid = seed->pid;
 	memcpy(r->comm, seed->comm, SYNFIN_COMM_LEN);
 	r->comm[SYNFIN_COMM_LEN] = '\0';

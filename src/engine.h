@@ -85,6 +85,8 @@ struct conn_record {
 	char comm[SYNFIN_COMM_LEN + 1]; /* raw bytes, NUL terminated; may hold anything */
 	uint32_t netns;
 	uint64_t cgroup_id;
+	uint32_t uid;            /* the socket's sk_uid, when uid_known */
+	bool uid_known;
 	uint64_t bytes_sent;     /* payload bytes the peer acknowledged */
 	uint64_t bytes_received; /* payload bytes received */
 	bool bytes_known;        /* false when the close event carried no counters */
@@ -175,6 +177,9 @@ struct engine_opts {
 	bool tw_fin_visible;     /* SYNFIN_EV_TW_FIN records come: an orphan's record
 				  * waits for the peer's FIN */
 	uint32_t filter_pid;     /* also applied here: owners the kernel learned late */
+	bool tw_unjudged;        /* a filter the kernel cannot apply to a tw sock (pid,
+				  * cgroup, uid) is on: the tw records of sockets not
+				  * followed here are not ours */
 	/* Whether connection records may be waiting in the kernel's spill
 	 * map now, not yet handed over (NULL: never). A tw sock's end that
 	 * comes then may belong to one of them. */

@@ -18,6 +18,8 @@ struct synfin_filter {
 	uint8_t family;          /* 0: any, else SYNFIN_AF_* */
 	uint32_t netns;          /* 0: any */
 	uint64_t cgroup_id;      /* 0: any */
+	bool have_uid;
+	uint32_t uid;            /* with have_uid: only sockets of this sk_uid */
 	bool have_lports;
 	bool have_rports;
 	uint8_t lports[SYNFIN_PORT_BITMAP_BYTES]; /* bit per port */
@@ -71,6 +73,12 @@ static inline bool addr_passes(const struct synfin_addr_prefix *p, unsigned int 
 		if (SYNFIN_PREFIX_TAKES(p[i], w))
 			return true;
 	return false;
+}
+
+/* -u: a socket whose uid is known (sock_diag gives every full socket's) */
+static inline bool filter_uid_passes(const struct synfin_filter *f, uint32_t uid)
+{
+	return !f->have_uid || uid == f->uid;
 }
 
 /* pid == 0 means the owner is not known yet: it passes, like in the kernel.

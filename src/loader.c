@@ -305,6 +305,8 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	ro->filter_pid = f->pid;
 	ro->filter_netns = f->netns;
 	ro->filter_cgroup = f->cgroup_id;
+	ro->filter_have_uid = f->have_uid;
+	ro->filter_uid = f->uid;
 	ro->filter_family = f->family;
 	ro->filter_have_lports = f->have_lports;
 	ro->filter_have_rports = f->have_rports;

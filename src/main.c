@@ -534,6 +534,8 @@ int main(int argc, char **argv)
 	app.out = output__new(&oo);
 	eo.max_conns = app.opts.max_conns;
 	eo.filter_pid = app.opts.filter.pid;
+	eo.tw_unjudged = app.opts.filter.pid || app.opts.filter.cgroup_id ||
+			 app.opts.filter.have_uid;
 	eo.ctx = &app;
 	eo.spill_waiting = spill_waiting;
 	if (app.opts.events) {

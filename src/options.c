@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@ static const char usage_text[] =
 "      --netns NS         only network namespace NS (inode or path, e.g.\n"
 "                         /run/netns/NAME or /proc/PID/ns/net)\n"
 "      --cgroup CG        only cgroup CG (cgroup v2 id or directory path)\n"
+"  -u, --uid USER         only sockets of user USER (a uid or a name): the\n"
+"                         user that made the socket, or its listener\n"
 "  -F, --failed           only connections that failed: handshake refused,\n"
 "                         timed out, reset or aborted, or ended by a reset,\n"
 "                         a timeout or another error (judged at the close;\n"
@@ -145,6 +148,7 @@ static const struct option long_opts[] = {
 	{ "netns", required_argument, NULL, OPT_NETNS },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "failed", no_argument, NULL, 'F' },
+	{ "uid", required_argument, NULL, 'u' },
 	{ "wide", no_argument, NULL, 'w' },
 	{ "timestamp", no_argument, NULL, 'T' },
 	{ "duration", required_argument, NULL, 'd' },
@@ -387,6 +391,22 @@ int parse_cgroup(const char *arg, uint64_t *id, char *err, size_t errlen)
 	return inode_of("cgroup", arg, id, err, errlen);
 }
 
+int parse_uid(const char *arg, uint32_t *uid, char *err, size_t errlen)
+{
+	const struct passwd *pw;
+
+	/* a number is a uid, as chown takes it; (uid_t)-1 is no one's */
+	if (*arg >= '0' && *arg <= '9')
+		return parse_u32(arg, 0, UINT32_MAX - 1, uid, err, errlen);
+	pw = *arg ? getpwnam(arg) : NULL;
+	if (!pw) {
+		snprintf(err, errlen, "no user named '%s'", arg);
+		return -EINVAL;
+	}
+	*uid = pw->pw_uid;
+	return 0;
+}
+
 static void set_defaults(struct synfin_options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
@@ -409,7 +429,7 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 	set_defaults(opts);
 	opterr = 0; /* we print our own one-line errors */
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":jep:L:D:46FwTd:vhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jep:L:D:46Fu:wTd:vhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			opts->json = true;
@@ -465,6 +485,12 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			break;
 		case 'F':
 			opts->only_failed = true;
+			break;
+		case 'u':
+			opt_name = "-u/--uid";
+			if (parse_uid(optarg, &f->uid, err, sizeof(err)))
+				goto bad;
+			f->have_uid = true;
 			break;
 		case 'w':
 			opts->wide = true;

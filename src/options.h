@@ -48,5 +48,7 @@ int parse_number(const char *arg, double min, bool min_inclusive, double max,
 		 double *out, char *err, size_t errlen);
 int parse_netns(const char *arg, uint32_t *inode, char *err, size_t errlen);
 int parse_cgroup(const char *arg, uint64_t *id, char *err, size_t errlen);
+/* A uid, or a user name from the password database. */
+int parse_uid(const char *arg, uint32_t *uid, char *err, size_t errlen);
 
 #endif /* SYNFIN_OPTIONS_H */

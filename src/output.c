@@ -36,6 +36,8 @@ struct common {
 	size_t comm_len;
 	uint32_t netns;
 	uint64_t cgroup_id;
+	bool uid_known;
+	uint32_t uid;
 };
 
 int64_t output__clock_offset(void)
@@ -256,6 +258,10 @@ static void json_common(struct output *o, const struct common *c)
 	jsonw_u64_field(w, "pid", c->pid);
 	jsonw_name(w, "comm");
 	jsonw_string_len(w, c->comm, c->comm_len);
+	if (c->uid_known)
+		jsonw_u64_field(w, "uid", c->uid);
+	else
+		jsonw_null_field(w, "uid");
 	jsonw_u64_field(w, "netns", c->netns);
 	jsonw_u64_field(w, "cgroup_id", c->cgroup_id);
 }
@@ -702,6 +708,7 @@ void output__conn(struct output *o, const struct conn_record *rec)
 		.lport = rec->lport, .rport = rec->rport, .pid = rec->pid,
 		.comm = rec->comm, .comm_len = strnlen(rec->comm, SYNFIN_COMM_LEN),
 		.netns = rec->netns, .cgroup_id = rec->cgroup_id,
+		.uid_known = rec->uid_known, .uid = rec->uid,
 	};
 	char hs[16], tx[24], rx[24], dur[16], cl[16];
 	struct json_writer *w = o->jw;
@@ -808,6 +815,7 @@ void output__time_wait(struct output *o, const struct conn_record *rec)
 		.lport = rec->lport, .rport = rec->rport, .pid = rec->pid,
 		.comm = rec->comm, .comm_len = strnlen(rec->comm, SYNFIN_COMM_LEN),
 		.netns = rec->netns, .cgroup_id = rec->cgroup_id,
+		.uid_known = rec->uid_known, .uid = rec->uid,
 	};
 	struct json_writer *w = o->jw;
 	char desc[96];
@@ -882,6 +890,7 @@ void output__event(struct output *o, const struct synfin_event *ev)
 		.pid = owner ? ev->pid : 0, .comm = ev->comm,
 		.comm_len = owner ? strnlen(ev->comm, SYNFIN_COMM_LEN) : 0,
 		.netns = ev->netns, .cgroup_id = ev->cgroup_id,
+		.uid_known = ev->flags & SYNFIN_F_UID, .uid = ev->uid,
 	};
 	struct json_writer *w = o->jw;
 	char flags[40], desc[128];

@@ -286,8 +286,9 @@ static int seed_sock(void *ctx, uint32_t netns, const struct sockdiag_sock *s)
 		return 0;
 	/* pid 0 here: the owner is not known until the /proc scan, which
 	 * applies the pid filter. */
-	if (c->f && !filter_match(c->f, s->family, s->laddr, s->lport, s->raddr, s->rport,
-				  c->netns, s->cgroup_id, 0))
+	if (c->f && (!filter_match(c->f, s->family, s->laddr, s->lport, s->raddr, s->rport,
+				   c->netns, s->cgroup_id, 0) ||
+		     !filter_uid_passes(c->f, s->uid)))
 		return 0;
 	p = grow_array(c->cands, &c->cands_cap, c->ncands + 1, sizeof(*c->cands));
 	if (!p)

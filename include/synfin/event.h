@@ -67,6 +67,7 @@
 #define SYNFIN_F_HZ_UNKNOWN  (1u << 12) /* TW_START: seq holds jiffies, not ms (no CONFIG_HZ) */
 #define SYNFIN_F_LISTENER_SK (1u << 13) /* reset sent by a listener for a segment of no
 					  * connection: the tuple is the segment's */
+#define SYNFIN_F_UID         (1u << 14) /* uid holds the socket's owner (a tw sock has none) */
 
 /* One record on the ring buffer. Addresses are in network byte order
  * (IPv4 in the first 4 bytes), ports in host byte order. Timestamps are
@@ -106,9 +107,12 @@ struct synfin_event {
 	__u8 raddr[SYNFIN_ADDR_LEN];
 	char comm[SYNFIN_COMM_LEN];
 	__u32 write_seq;      /* the next byte (or FIN) this end will queue */
+	__u32 uid;            /* sk_uid (with SYNFIN_F_UID): the user that made the
+			       * socket, or its listener; what ss -e shows */
+	__u32 __pad1;
 };
 
-_Static_assert(sizeof(struct synfin_event) == 168, "synfin_event ABI size changed");
+_Static_assert(sizeof(struct synfin_event) == 176, "synfin_event ABI size changed");
 
 /* Summary mode (the default): the kernel keeps each socket's transitions
  * in its storage and ships them in one record when the socket reaches
@@ -161,7 +165,7 @@ struct synfin_conn_event {
 };
 
 _Static_assert(sizeof(struct synfin_story) == 136, "synfin_story ABI size changed");
-_Static_assert(sizeof(struct synfin_conn_event) == 304, "synfin_conn_event ABI size changed");
+_Static_assert(sizeof(struct synfin_conn_event) == 312, "synfin_conn_event ABI size changed");
 
 /* The spill map's key (map "spill", values struct synfin_conn_event):
  * connection records the full ring could not take, for user space to

@@ -274,6 +274,7 @@ static void test_seeded(void)
 	struct sk s = { .cookie = 3003, .lport = 5000, .rport = 41000 };
 
 	strcpy(seed.comm, "old");
+	seed.uid = 33;
 	engine__seed(eng, &seed, 50 * MS);
 	engine__seed(eng, &seed, 51 * MS); /* seen twice: kept once */
 	CHECK_EQ_INT(engine__live(eng), 1);
@@ -287,6 +288,8 @@ static void test_seeded(void)
 	CHECK_EQ_INT(got[0].role, ROLE_SERVER);
 	CHECK_EQ_INT(got[0].pid, 333);
 	CHECK_EQ_STR(got[0].comm, "old");
+	CHECK(got[0].uid_known); /* sock_diag's, as no event carried one */
+	CHECK_EQ_INT(got[0].uid, 33);
 	CHECK_EQ_INT(got[0].start_ns, 50 * MS);
 	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_LOCAL);
 	CHECK_EQ_INT(got[0].close.how, HOW_FIN);
@@ -438,6 +441,61 @@ static void test_failed_verdict(void)
 	}
 }
 
+static int nevents;
+static struct synfin_event last_event;
+
+static void count_event(const struct synfin_event *ev, void *ctx)
+{
+	(void)ctx;
+	nevents++;
+	last_event = *ev;
+}
+
+/* -p, --cgroup or -u (--events): the kernel lets every tw sock's records
+ * past, having no owner, cgroup or uid to judge it by; only those of a
+ * socket followed here go out, with its owner and uid filled in. */
+static void test_tw_records_of_unfollowed(void)
+{
+	struct engine_opts o = { .on_conn = collect, .on_event = count_event,
+				 .follow_tw = true, .tw_unjudged = true };
+	struct sk stranger = client;
+	struct synfin_event e;
+	struct engine *eng;
+
+	ngot = nevents = 0;
+	eng = engine__new(&o);
+	client_opens(eng, &client);
+	e = ev_of(&client, SYNFIN_EV_STATE, 200 * MS, SYNFIN_TCP_ESTABLISHED,
+		  SYNFIN_TCP_FIN_WAIT1);
+	e.flags |= SYNFIN_F_UID;
+	e.uid = 65534;
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(nevents, 3);
+	e = tw_rec(&client, SYNFIN_EV_TW_START, 201 * MS, SYNFIN_TCP_TIME_WAIT, 60000, 0);
+	e.flags = SYNFIN_F_TW_SK; /* no owner, no uid: a tw sock's */
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(nevents, 4);
+	CHECK_EQ_INT(last_event.pid, 111);
+	CHECK(last_event.flags & SYNFIN_F_UID);
+	CHECK_EQ_INT(last_event.uid, 65534);
+	stranger.cookie = 9009;
+	e = tw_rec(&stranger, SYNFIN_EV_TW_START, 202 * MS, SYNFIN_TCP_TIME_WAIT, 60000, 0);
+	engine__handle(eng, &e);
+	e = tw_rec(&stranger, SYNFIN_EV_TW_END, 203 * MS, SYNFIN_TCP_TIME_WAIT, 0,
+		   SYNFIN_TW_KILLED);
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(nevents, 4);
+	engine__free(eng);
+
+	/* without such a filter, a stranger's tw records are the host's */
+	o.tw_unjudged = false;
+	nevents = 0;
+	eng = engine__new(&o);
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(nevents, 1);
+	engine__free(eng);
+}
+
 static const struct unit_case cases[] = {
 	{ "engine: client closes first", test_client_closes_first },
 	{ "engine: server passive close", test_server_passive_close },
@@ -456,6 +514,7 @@ static const struct unit_case cases[] = {
 	{ "engine: table churn", test_table_churn },
 	{ "engine: pid filter with late owner", test_pid_filter_late_owner },
 	{ "engine: --failed verdict", test_failed_verdict },
+	{ "engine: tw records of sockets not followed", test_tw_records_of_unfollowed },
 };
 
 UNIT_MAIN(cases)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "unit.h"
 #include "filter.h"
+#include "options.h"
 
 /* An address in synfin_event layout (IPv4 in the first 4 bytes). */
 static uint8_t addr_of(const char *text, uint8_t out[SYNFIN_ADDR_LEN])
@@ -225,6 +226,35 @@ static void test_row_passes(void)
 	CHECK(filter_row_passes(NULL, fam, a, 80, a, 80, 1, 1));
 }
 
+/* -u: a number as it is, a name through the password database (root is
+ * 0 on any system), and no one else. */
+static void test_uid(void)
+{
+	struct synfin_filter f = { 0 };
+	char err[256];
+	uint32_t uid = 7;
+
+	CHECK_EQ_INT(parse_uid("0", &uid, err, sizeof(err)), 0);
+	CHECK_EQ_INT(uid, 0);
+	CHECK_EQ_INT(parse_uid("4294967294", &uid, err, sizeof(err)), 0);
+	CHECK_EQ_INT(uid, 4294967294u);
+	uid = 7;
+	CHECK_EQ_INT(parse_uid("root", &uid, err, sizeof(err)), 0);
+	CHECK_EQ_INT(uid, 0);
+	CHECK_EQ_INT(parse_uid("4294967295", &uid, err, sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(parse_uid("-1", &uid, err, sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(parse_uid("12abc", &uid, err, sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(parse_uid("", &uid, err, sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(parse_uid("no-such-user-synfin", &uid, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "no user named 'no-such-user-synfin'"));
+
+	CHECK(filter_uid_passes(&f, 1000)); /* no -u: every uid */
+	f.have_uid = true;
+	f.uid = 0;
+	CHECK(filter_uid_passes(&f, 0));
+	CHECK(!filter_uid_passes(&f, 1000));
+}
+
 static const struct unit_case cases[] = {
 	{ "filter_ipv4_prefixes", test_ipv4_prefixes },
 	{ "filter_ipv6_prefixes", test_ipv6_prefixes },
@@ -233,6 +263,7 @@ static const struct unit_case cases[] = {
 	{ "filter_addrs_refused", test_refused },
 	{ "filter_match_addresses", test_filter_match },
 	{ "filter_row_passes", test_row_passes },
+	{ "filter_uid", test_uid },
 };
 
 UNIT_MAIN(cases)

@@ -279,6 +279,8 @@ static void conn_fill(struct conn_record *r)
 	strcpy(r->comm, "cu\"rl");
 	r->netns = 4026532177u;
 	r->cgroup_id = 9876;
+	r->uid = 0;  /* root: a known 0 is a number, not null */
+	r->uid_known = true;
 	r->bytes_sent = 517;
 	r->bytes_received = 3000000;
 	r->bytes_known = true;
@@ -666,6 +668,7 @@ static void test_conn_json(void)
 	CHECK_EQ_STR(field(out, "comm"), "\"cu\\\"rl\"");
 	CHECK_EQ_STR(field(out, "netns"), "4026532177");
 	CHECK_EQ_STR(field(out, "cgroup_id"), "9876");
+	CHECK_EQ_STR(field(out, "uid"), "0");
 	CHECK_EQ_STR(field(out, "duration_ms"), "1234.568");
 	CHECK_EQ_STR(field(out, "role"), "\"client\"");
 	CHECK_EQ_STR(field(out, "bytes_sent"), "517");
@@ -689,9 +692,11 @@ static void test_conn_json(void)
 	r.close.how = HOW_RST_RECEIVED;
 	r.close.err = 111;
 	r.seeded = true;
+	r.uid = 4294967294u;
 	cap_open(&c, true, false, false);
 	output__conn(c.o, &r);
 	out = cap_close(&c);
+	CHECK_EQ_STR(field(out, "uid"), "4294967294");
 	CHECK_EQ_STR(field(out, "handshake.ms"), "null");
 	CHECK_EQ_STR(field(out, "handshake.result"), "\"refused\"");
 	CHECK_EQ_STR(field(out, "close.how"), "\"rst_received\"");
@@ -711,6 +716,8 @@ static void test_state_json(void)
 	ev.new_state = SYNFIN_TCP_CLOSE_WAIT;
 	ev.flags |= SYNFIN_F_DONE;
 	ev.srtt_us = 12;
+	ev.flags |= SYNFIN_F_UID;
+	ev.uid = 33;
 	ev.bytes_acked = 1;
 	ev.bytes_received = 101;
 	cap_open(&c, true, false, true);
@@ -726,6 +733,7 @@ static void test_state_json(void)
 	CHECK_EQ_STR(field(out, "lport"), "443");
 	CHECK_EQ_STR(field(out, "pid"), "99");
 	CHECK_EQ_STR(field(out, "comm"), "\"nginx\"");
+	CHECK_EQ_STR(field(out, "uid"), "33");
 	CHECK_EQ_STR(field(out, "old_state"), "\"ESTAB\"");
 	CHECK_EQ_STR(field(out, "new_state"), "\"CLOSE-WAIT\"");
 	CHECK_EQ_STR(field(out, "err"), "0");
@@ -752,6 +760,7 @@ static void test_state_json(void)
 	CHECK_EQ_STR(field(out, "orphan"), "true");
 	CHECK_EQ_STR(field(out, "pid"), "0");
 	CHECK_EQ_STR(field(out, "comm"), "\"\"");
+	CHECK_EQ_STR(field(out, "uid"), "null"); /* no SYNFIN_F_UID: not known */
 	free(out);
 }
 

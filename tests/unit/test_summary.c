@@ -220,7 +220,9 @@ static void st(const struct sk *s, uint64_t ts, uint8_t old, uint8_t new, int er
 	struct synfin_event e = ev_of(s, SYNFIN_EV_STATE, ts, old, new);
 
 	e.err = err;
-	e.flags |= flags;
+	/* every state record carries its socket's uid (fill_sock_identity) */
+	e.flags |= flags | SYNFIN_F_UID;
+	e.uid = (uint32_t)s->cookie;
 	e.snd_una = snd_una;
 	e.rcv_nxt = rcv_nxt;
 	e.write_seq = write_seq;
@@ -268,7 +270,7 @@ static void same_record(const struct conn_record *a, const struct conn_record *b
 	SAME(wave.data_retrans); SAME(tw.kind); SAME(tw.measured); SAME(tw.start_ns);
 	SAME(tw.expire_ns); SAME(tw.exit); SAME(tw.exit_ns); SAME(close.initiator);
 	SAME(close.how); SAME(close.err); SAME(close.rst_cause); SAME(total_retrans);
-	SAME(srtt_us); SAME(last_state); SAME(seeded);
+	SAME(srtt_us); SAME(last_state); SAME(seeded); SAME(uid); SAME(uid_known);
 	CHECK(a->handshake.ms == b->handshake.ms);
 	CHECK_EQ_STR(a->comm, b->comm);
 	CHECK_EQ_STR(a->conn_state, b->conn_state);
@@ -318,6 +320,11 @@ static void test_client_close_with_retransmits(void)
 	   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 6002, 9302, 6002);
 	other(&c, SYNFIN_EV_TW_END, 61503 * MS, SYNFIN_TCP_TIME_WAIT, 0, 0);
 	end(1, 1);
+	/* the uid of the socket, and its tw sock's end keeps it (a tw sock has none) */
+	CHECK(summarized.recs[0].uid_known);
+	CHECK_EQ_INT(summarized.recs[0].uid, 1001);
+	CHECK(summarized.tws[0].uid_known);
+	CHECK_EQ_INT(summarized.tws[0].uid, 1001);
 	CHECK_EQ_INT(summarized.recs[0].handshake.syn_retrans, 1);
 	CHECK_EQ_INT(summarized.recs[0].wave.fin_retrans, 1);
 	CHECK_EQ_INT(summarized.tws[0].tw.exit, TW_EXIT_EXPIRED);
@@ -388,6 +395,8 @@ static void test_destroy_stands_in(void)
 	client_opens_both();
 	st(&client, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 5001, 9001, 5001);
 	e = ev_of(&client, SYNFIN_EV_DESTROY, 250 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_CLOSE);
+	e.flags |= SYNFIN_F_UID; /* a full socket's record, as owned_sock_record makes it */
+	e.uid = (uint32_t)client.cookie;
 	feed(&e);
 	end(1, 0);
 	CHECK_EQ_INT(summarized.recs[0].last_state, SYNFIN_TCP_FIN_WAIT1);
