@@ -162,6 +162,20 @@ sf_wait_output()
 	while [ -z "$("$@")" ] && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
 }
 
+# sf_wait_count WANT CMD...: bounded wait (5 s) until CMD prints WANT lines or more
+sf_wait_count()
+{
+	local want=$1 n=50
+	shift
+	while [ "$("$@" | grep -c .)" -lt "$want" ] && [ "$n" -gt 0 ]; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+}
+
+# sf_oneline TEXT: its lines joined by commas, for a FAIL line
+sf_oneline() { tr '\n' ',' <<<"$1"; }
+
 # sf_field FILE KEY: a value from tcpdrive's "key=value ..." result line
 sf_field()
 {
@@ -364,6 +378,23 @@ sf_pair()
 	CP=$(sf_field "$SF_TMP/cli" lport)
 	CPID=$(sf_field "$SF_TMP/cli" pid)
 	SPID=$(sf_field "$SF_TMP/srv" pid)
+}
+
+# sf_reconnect_same_port NAME PORT CPORT SRVPID: the TIME-WAIT sock the
+# server ($SF_S4:PORT, pid SRVPID) holds for client port CPORT must be
+# there (NAME/tw-present); a new client from CPORT then reuses it, its SYN
+# killing the tw sock, and connects (NAME/second-connected). The server is
+# waited for (bounded).
+sf_reconnect_same_port()
+{
+	local name=$1 port=$2 cp=$3 srv=$4 out=$SF_TMP/cli_again
+	sf_in "$SF_NS_S" ss -Htan state time-wait "( sport = :$port and dport = :$cp )" | grep -q . ||
+		sf_fail "$name/tw-present" "no TIME-WAIT sock for :$port -> :$cp in the server namespace"
+	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$port" --lport "$cp" \
+		--wait-eof --timeout-ms 15000 >"$out" 2>"$out.err"
+	sf_wait_pid "$srv" 15
+	sf_check "$name/second-connected" "client 2: $(cat "$out" "$out.err")" \
+		[ "$(sf_field "$out" result) $(sf_field "$out" lport)" = "connected $cp" ]
 }
 
 # sf_now_ns: CLOCK_REALTIME in ns (for tcpdrive --close-at-ns)

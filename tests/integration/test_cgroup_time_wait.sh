@@ -44,13 +44,7 @@ if [ -z "$S1_ID" ] || [ "$S1_ID" = null ]; then
 fi
 
 # the same client port again: the SYN kills the server's tw sock
-sf_in "$SF_NS_S" ss -Htan state time-wait "( sport = :5721 and dport = :$CP )" | grep -q . ||
-	sf_fail "$T/tw-present" "no TIME-WAIT sock for :5721 -> :$CP in the server namespace"
-sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5721 --lport "$CP" --wait-eof \
-	--timeout-ms 15000 >"$SF_TMP/cli2" 2>"$SF_TMP/cli2.err"
-sf_wait_pid "$SRV" 15
-sf_check "$T/second-connected" "client 2: $(cat "$SF_TMP/cli2" "$SF_TMP/cli2.err")" \
-	[ "$(sf_field "$SF_TMP/cli2" result) $(sf_field "$SF_TMP/cli2" lport)" = "connected $CP" ]
+sf_reconnect_same_port "$T" 5721 "$CP" "$SRV"
 sf_wait_tw_record 5 "$S1_ID"
 sf_expect "$T/tw-killed" "$(sf_tw_records "$S1_ID")" \
 	'.type == "time_wait"' '.role == "server"' '.comm == "sfcgsrv"' \

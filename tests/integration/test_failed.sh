@@ -58,22 +58,10 @@ keys()
 		 "\(.netns) \(.lport) \(.rport) \(.role)"' "$@" 2>/dev/null | sort
 }
 
-oneline() { tr '\n' ',' <<<"$1"; }
 
-# bounded wait until FILEs hold at least WANT records of ours
-wait_keys()
-{
-	local want=$1 n=50
-	shift
-	while [ "$(keys "$@" | grep -c .)" -lt "$want" ] && [ "$n" -gt 0 ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
-}
-
-wait_keys 7 "$SF_TMP/all.out" "$SF_TMP/allsrv.out"
+sf_wait_count 7 keys "$SF_TMP/all.out" "$SF_TMP/allsrv.out"
 for name in btf classic; do
-	wait_keys 3 "$SF_TMP/$name.out"
+	sf_wait_count 3 keys "$SF_TMP/$name.out"
 done
 # the orderly ends' records would have had time to come too
 sleep 0.3
@@ -85,7 +73,7 @@ got=$(keys "$SF_TMP/all.out" "$SF_TMP/allsrv.out")
 if [ "$got" = "$ALL_ENDS" ]; then
 	sf_pass "$T/unfiltered"
 else
-	sf_fail "$T/unfiltered" "want [$(oneline "$ALL_ENDS")], got [$(oneline "$got")]"
+	sf_fail "$T/unfiltered" "want [$(sf_oneline "$ALL_ENDS")], got [$(sf_oneline "$got")]"
 fi
 
 # shellcheck disable=SC2016
@@ -97,7 +85,7 @@ for name in btf classic; do
 	if [ "$got" = "$FAILED_ENDS" ]; then
 		sf_pass "$T/$name/ends"
 	else
-		sf_fail "$T/$name/ends" "want [$(oneline "$FAILED_ENDS")], got [$(oneline "$got")]"
+		sf_fail "$T/$name/ends" "want [$(sf_oneline "$FAILED_ENDS")], got [$(sf_oneline "$got")]"
 	fi
 	# host-wide: whatever else ran meanwhile must have failed too
 	orderly=$(jq -c "select(.type == \"conn\" and (($IS_FAILED) | not))" "$out" 2>/dev/null)

@@ -103,16 +103,6 @@ keys()
 		"$SF_TMP/$1.out" 2>/dev/null | sort
 }
 
-# bounded wait until instance NAME has printed at least WANT records of ours
-wait_keys()
-{
-	local n=50
-	while [ "$(keys "$1" | grep -c .)" -lt "$2" ] && [ "$n" -gt 0 ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
-}
-
 # Each instance: its expected ends, and a jq predicate every conn record it
 # printed must satisfy (the filters are host-wide, so other traffic that
 # got through would show up here too).
@@ -151,7 +141,7 @@ if [ -n "$SF_CGROUP" ]; then
 fi
 
 for n in "${NAMES[@]}"; do
-	wait_keys "$n" "$(tr '|' '\n' <<<"${WANT[$n]}" | grep -c .)"
+	sf_wait_count "$(tr '|' '\n' <<<"${WANT[$n]}" | grep -c .)" keys "$n"
 done
 for n in "${NAMES[@]}" events addrevents; do
 	sf_synfin_stop_as "$n" || sf_fail "$T/$n/stop" "synfin did not exit 0 on SIGINT"

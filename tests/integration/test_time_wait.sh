@@ -81,13 +81,7 @@ if [ -z "$S1_ID" ] || [ "$S1_ID" = null ] || [ -z "$C1_ID" ]; then
 	sf_done
 fi
 # the tw must still be there when the new SYN comes (it lives 60 s)
-sf_in "$SF_NS_S" ss -Htan state time-wait "( sport = :5702 and dport = :$CPB )" | grep -q . ||
-	sf_fail "$T/b/tw-present" "no TIME-WAIT sock for :5702 -> :$CPB in the server namespace"
-sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5702 --lport "$CPB" --wait-eof \
-	--timeout-ms 15000 >"$SF_TMP/cli_b2" 2>"$SF_TMP/cli_b2.err"
-sf_wait_pid "$SRV" 15
-sf_check "$T/b/second-connected" "client 2: $(cat "$SF_TMP/cli_b2" "$SF_TMP/cli_b2.err")" \
-	[ "$(sf_field "$SF_TMP/cli_b2" result) $(sf_field "$SF_TMP/cli_b2" lport)" = "connected $CPB" ]
+sf_reconnect_same_port "$T/b" 5702 "$CPB" "$SRV"
 sf_wait_tw_record 5 "$S1_ID"
 sf_expect "$T/b/tw-killed" "$(sf_tw_records "$S1_ID")" \
 	'.type == "time_wait"' '.role == "server"' '.state == "time_wait"' \

@@ -55,16 +55,6 @@ keys()
 		'select(.type == "conn" and (.netns == $c or .netns == $s)) |
 		 "\(.netns) \(.lport) \(.rport) \(.role) \(.uid)"' "$@" 2>/dev/null | sort
 }
-wait_keys()
-{
-	local want=$1 n=50
-	shift
-	while [ "$(keys "$@" | grep -c .)" -lt "$want" ] && [ "$n" -gt 0 ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
-}
-oneline() { tr '\n' ',' <<<"$1"; }
 # expect NAME WANT FILE...: the keys of FILEs are exactly WANT's lines
 expect()
 {
@@ -75,7 +65,7 @@ expect()
 	if [ "$got" = "$want" ]; then
 		sf_pass "$T/$name"
 	else
-		sf_fail "$T/$name" "want [$(oneline "$want")], got [$(oneline "$got")]"
+		sf_fail "$T/$name" "want [$(sf_oneline "$want")], got [$(sf_oneline "$got")]"
 	fi
 }
 
@@ -83,9 +73,9 @@ A_CLI="$C $PA 5401 client $NOBODY"
 A_SRV="$S 5401 $PA server 0"
 B_CLI="$C $PB 5401 client 0"
 B_SRV="$S 5401 $PB server 0"
-wait_keys 4 "$SF_TMP/allc.out" "$SF_TMP/alls.out"
+sf_wait_count 4 keys "$SF_TMP/allc.out" "$SF_TMP/alls.out"
 for name in byname classic root; do
-	wait_keys 1 "$SF_TMP/$name.out"
+	sf_wait_count 1 keys "$SF_TMP/$name.out"
 done
 sleep 0.3
 for name in allc alls byname classic root events; do
