@@ -405,11 +405,18 @@ static __always_inline bool pass_sock_filters(__u8 family, __u32 netns, __u64 cg
 	return true;
 }
 
-/* -u: a socket's uid, where the record has one (a tw sock, a reset of no
- * socket have none: they pass only without -u) */
+/* -u: a record's uid, where it has one (a tw sock, a reset of no socket
+ * have none: they pass only without -u) */
 static __always_inline bool pass_uid_filter(bool known, __u32 uid)
 {
 	return !filter_have_uid || (known && uid == filter_uid);
+}
+
+/* -u on a full socket: its uid read only when asked for (in classic mode
+ * a read is a helper call) */
+static __always_inline bool pass_sock_uid(const struct sock *sk, const bool classic)
+{
+	return !filter_have_uid || SF_READ(!classic, sk, sk_uid.val) == filter_uid;
 }
 
 enum verdict { V_PASS, V_DROP, V_UNDECIDED };
@@ -921,7 +928,7 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 
 		if (!pass_sock_filters(family, sock_netns(&sk->__sk_common, !classic),
 				       sock_cgroup_id(sk, !classic)) ||
-		    !pass_uid_filter(true, SF_READ(!classic, sk, sk_uid.val)))
+		    !pass_sock_uid(sk, classic))
 			verdict = V_DROP;
 		else
 			verdict = port_verdict(sock_local_port(tp, !classic),
@@ -1186,7 +1193,7 @@ static __always_inline struct synfin_event *owned_sock_record(struct sock *sk,
 
 		if (!pass_sock_filters(family, sock_netns(&sk->__sk_common, !classic),
 				       sock_cgroup_id(sk, !classic)) ||
-		    !pass_uid_filter(true, SF_READ(!classic, sk, sk_uid.val)) ||
+		    !pass_sock_uid(sk, classic) ||
 		    !pass_port_filters(sock_local_port(tp, !classic),
 				       bpf_ntohs(SF_READ(!classic, sk, __sk_common.skc_dport))) ||
 		    sock_addr_verdict(&sk->__sk_common, family, !classic) != V_PASS ||
@@ -1363,9 +1370,9 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 	__u32 netns = sock_netns(rc, !classic);
 	__u64 cgroup_id = sock_cgroup_id(sk, !classic);
 	__u16 lport = SF_READ(!classic, rc, skc_num);
-	__u32 uid = SF_READ(!classic, sk, sk_uid.val); /* the listener's: the request's to be */
 
-	if (!pass_sock_filters(family, netns, cgroup_id) || !pass_uid_filter(true, uid) ||
+	/* the listener's uid: the one the request's socket will take */
+	if (!pass_sock_filters(family, netns, cgroup_id) || !pass_sock_uid(sk, classic) ||
 	    !pass_port_filters(lport, bpf_ntohs(SF_READ(!classic, rc, skc_dport))) ||
 	    sock_addr_verdict(rc, family, !classic) != V_PASS ||
 	    (own && !pass_pid_filter(own->pid, own->flags))) {
@@ -1387,7 +1394,7 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 	e->kind = SYNFIN_EV_SYNACK_RETRANSMIT;
 	e->old_state = e->new_state = TCP_SYN_RECV;
 	e->retransmits = SF_READ(!classic, req, num_retrans);
-	e->uid = uid;
+	e->uid = SF_READ(!classic, sk, sk_uid.val);
 	e->flags = SYNFIN_F_REQ_SK | SYNFIN_F_UID;
 	fill_owner(e, own);
 	e->start_ns = 0;
