@@ -15,6 +15,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Filters and knobs, set by user space before load. */
 const volatile __u32 filter_pid = 0;
+/* -c/--comm: the owner's name, NUL-padded, as two words for two compares */
+const volatile __u8 filter_have_comm = 0;
+const volatile __u64 filter_comm[SYNFIN_COMM_LEN / 8] = {};
 const volatile __u32 filter_netns = 0;
 const volatile __u64 filter_cgroup = 0;
 const volatile __u8 filter_family = 0;
@@ -523,13 +526,25 @@ static __always_inline bool already_emitted(const struct synfin_sk_owner *own)
 	return own && (own->flags & OWN_EMITTED);
 }
 
-/* An owner not yet known (a child before accept() whose listener synfin
- * never saw) passes; user space filters the finished record again. */
-static __always_inline bool pass_pid_filter(__u32 pid, __u16 flags)
+/* comm (SYNFIN_COMM_LEN bytes, 8-aligned, NUL-padded as
+ * bpf_get_current_comm leaves it) is the one -c asked for */
+static __always_inline bool comm_is_filtered_one(const char *comm)
 {
-	if (!filter_pid || !(flags & SYNFIN_F_OWNER_KNOWN))
+	const __u64 *w = (const __u64 *)comm;
+
+	return w[0] == filter_comm[0] && w[1] == filter_comm[1];
+}
+
+/* -p and -c. An owner not yet known (a child before accept() whose
+ * listener synfin never saw) passes; user space filters the finished
+ * record again. */
+static __always_inline bool pass_owner_filter(const struct synfin_sk_owner *own)
+{
+	if (!(own->flags & SYNFIN_F_OWNER_KNOWN))
 		return true;
-	return pid == filter_pid;
+	if (filter_pid && own->pid != filter_pid)
+		return false;
+	return !filter_have_comm || comm_is_filtered_one(own->comm);
 }
 
 /* The socket cookie. Once the kernel has handed one out it sits in
@@ -963,7 +978,7 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 		count(SYNFIN_CNT_STORAGE_FAIL);
 	}
 	if (verdict == V_UNDECIDED ||
-	    (own && !sticky && !pass_pid_filter(own->pid, own->flags))) {
+	    (own && !sticky && !pass_owner_filter(own))) {
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
 	}
@@ -1197,7 +1212,7 @@ static __always_inline struct synfin_event *owned_sock_record(struct sock *sk,
 		    !pass_port_filters(sock_local_port(tp, !classic),
 				       bpf_ntohs(SF_READ(!classic, sk, __sk_common.skc_dport))) ||
 		    sock_addr_verdict(&sk->__sk_common, family, !classic) != V_PASS ||
-		    (own && !pass_pid_filter(own->pid, own->flags))) {
+		    (own && !pass_owner_filter(own))) {
 			count(SYNFIN_CNT_FILTERED);
 			return NULL;
 		}
@@ -1375,7 +1390,7 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 	if (!pass_sock_filters(family, netns, cgroup_id) || !pass_sock_uid(sk, classic) ||
 	    !pass_port_filters(lport, bpf_ntohs(SF_READ(!classic, rc, skc_dport))) ||
 	    sock_addr_verdict(rc, family, !classic) != V_PASS ||
-	    (own && !pass_pid_filter(own->pid, own->flags))) {
+	    (own && !pass_owner_filter(own))) {
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
 	}
@@ -1501,7 +1516,7 @@ static __always_inline int listener_reset(struct sock *sk, const struct sk_buff 
 	struct synfin_sk_owner *own = get_owner(sk, false, classic);
 	struct synfin_event r = {};
 
-	if (own ? !pass_pid_filter(own->pid, own->flags) : filter_pid) {
+	if (own ? !pass_owner_filter(own) : filter_pid || filter_have_comm) {
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
 	}
@@ -1522,14 +1537,14 @@ static __always_inline int listener_reset(struct sock *sk, const struct sk_buff 
 }
 
 /* A reset sent by a TIME_WAIT or request sock (state), or by no socket
- * at all (sk NULL). A pid, cgroup or uid filter cannot be judged without
- * an owner. */
+ * at all (sk NULL). A pid, comm, cgroup or uid filter cannot be judged
+ * without an owner. */
 static __always_inline int no_full_sock_reset(struct sock *sk, const struct sk_buff *skb, int state,
 					  __u64 reason, const bool classic)
 {
 	struct synfin_event r = {};
 
-	if (filter_pid || filter_cgroup || filter_have_uid) {
+	if (filter_pid || filter_have_comm || filter_cgroup || filter_have_uid) {
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
 	}
@@ -1614,6 +1629,11 @@ static __always_inline int handle_accept_exit(long ret)
 	pid = bpf_get_current_pid_tgid() >> 32;
 	if (filter_pid && pid != filter_pid)
 		return 0;
+	if (filter_have_comm) {
+		bpf_get_current_comm(acc.comm, sizeof(acc.comm));
+		if (!comm_is_filtered_one(acc.comm))
+			return 0;
+	}
 	/* current as a BTF-typed pointer (5.11+): the walk to the fd table
 	 * is direct loads, not six probe reads. fdt->fd points to pointers,
 	 * which the verifier types no further: from there on, probe reads. */
@@ -1720,9 +1740,9 @@ static __always_inline bool tw_passes(const struct inet_timewait_sock *tw, const
 {
 	const struct sock_common *skc = &tw->__tw_common;
 
-	/* A tw sock has no owner, cgroup or uid any more: with -p, --cgroup
-	 * or -u, user space keeps only the tw records of connections it
-	 * reported. (Judged as cgroup 0, every tw sock failed --cgroup: its
+	/* A tw sock has no owner, cgroup or uid any more: with -p, -c,
+	 * --cgroup or -u, user space keeps only the tw records of
+	 * connections it reported. (Judged as cgroup 0, every tw sock failed --cgroup: its
 	 * connection's TIME_WAIT went unmeasured and its end unreported.) */
 	if (!pass_family_netns(skc->skc_family, tw_netns(tw, btf)) ||
 	    !pass_port_filters(skc->skc_num, bpf_ntohs(skc->skc_dport)) ||

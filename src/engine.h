@@ -177,8 +177,10 @@ struct engine_opts {
 	bool tw_fin_visible;     /* SYNFIN_EV_TW_FIN records come: an orphan's record
 				  * waits for the peer's FIN */
 	uint32_t filter_pid;     /* also applied here: owners the kernel learned late */
+	bool filter_have_comm;   /* ... and -c, the same way */
+	char filter_comm[SYNFIN_COMM_LEN]; /* NUL-padded */
 	bool tw_unjudged;        /* a filter the kernel cannot apply to a tw sock (pid,
-				  * cgroup, uid) is on: the tw records of sockets not
+				  * comm, cgroup, uid) is on: the tw records of sockets not
 				  * followed here are not ours */
 	/* Whether connection records may be waiting in the kernel's spill
 	 * map now, not yet handed over (NULL: never). A tw sock's end that

@@ -15,6 +15,8 @@
 
 struct synfin_filter {
 	uint32_t pid;            /* 0: any */
+	bool have_comm;
+	char comm[SYNFIN_COMM_LEN]; /* with have_comm: the owner's name, NUL-padded */
 	uint8_t family;          /* 0: any, else SYNFIN_AF_* */
 	uint32_t netns;          /* 0: any */
 	uint64_t cgroup_id;      /* 0: any */
@@ -75,6 +77,13 @@ static inline bool addr_passes(const struct synfin_addr_prefix *p, unsigned int 
 	return false;
 }
 
+/* -c: an owner's name (NUL-terminated within SYNFIN_COMM_LEN + 1 bytes),
+ * compared as the kernel keeps it: at most 15 bytes */
+static inline bool filter_comm_passes(const struct synfin_filter *f, const char *comm)
+{
+	return !f->have_comm || !strncmp(comm, f->comm, SYNFIN_COMM_LEN);
+}
+
 /* -u: a socket whose uid is known (sock_diag gives every full socket's) */
 static inline bool filter_uid_passes(const struct synfin_filter *f, uint32_t uid)
 {
@@ -112,7 +121,8 @@ static inline bool filter_match(const struct synfin_filter *f, uint8_t family,
  * wildcard address (a listener bound to any address) are not judged. */
 static inline bool filter_row_passes(const struct synfin_filter *f, uint8_t family,
 				     const uint8_t *laddr, uint16_t lport,
-				     const uint8_t *raddr, uint16_t rport, uint32_t netns, uint32_t pid)
+				     const uint8_t *raddr, uint16_t rport, uint32_t netns,
+				     uint32_t pid, const char *comm)
 {
 	if (!f)
 		return true;
@@ -121,6 +131,8 @@ static inline bool filter_row_passes(const struct synfin_filter *f, uint8_t fami
 	if (f->netns && netns != f->netns)
 		return false;
 	if (f->pid && pid != f->pid)
+		return false;
+	if (f->have_comm && (!pid || !filter_comm_passes(f, comm)))
 		return false;
 	if (lport && f->have_lports && !port_bit_test(f->lports, lport))
 		return false;

@@ -303,6 +303,8 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	uint32_t spill;
 
 	ro->filter_pid = f->pid;
+	ro->filter_have_comm = f->have_comm;
+	memcpy((void *)ro->filter_comm, f->comm, sizeof(f->comm));
 	ro->filter_netns = f->netns;
 	ro->filter_cgroup = f->cgroup_id;
 	ro->filter_have_uid = f->have_uid;

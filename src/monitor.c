@@ -340,7 +340,8 @@ static size_t build_listeners(struct monitor *m, const struct census *c, double 
 		struct live_listener *row = &ls[i];
 
 		if (!filter_row_passes(m->opts.filter, row->ep.family, row->ep.addr,
-				       row->ep.port, NULL, 0, row->ep.netns, row->owner.pid))
+				       row->ep.port, NULL, 0, row->ep.netns, row->owner.pid,
+				       row->owner.comm))
 			continue;
 		row->syn_per_s = row->unanswered_per_s + row->completed_per_s;
 		row->completion_ratio = row->syn_per_s > 0 ?
@@ -396,7 +397,7 @@ static size_t build_tw(struct monitor *m, const struct census *c,
 				       g->side == TW_SIDE_SERVER ? g->ep.port : 0,
 				       g->side == TW_SIDE_CLIENT ? g->ep.addr : NULL,
 				       g->side == TW_SIDE_CLIENT ? g->ep.port : 0,
-				       g->ep.netns, g->owner.pid))
+				       g->ep.netns, g->owner.pid, g->owner.comm))
 			continue;
 		n++;
 	}
@@ -420,7 +421,8 @@ static void tally_close_wait(struct monitor *m, const struct cw_sock *s)
 	double age;
 	uint32_t i;
 
-	if (!filter_row_passes(m->opts.filter, s->family, NULL, 0, NULL, 0, s->netns, s->pid))
+	if (!filter_row_passes(m->opts.filter, s->family, NULL, 0, NULL, 0, s->netns, s->pid,
+			       s->comm))
 		return;
 	/* one that entered CLOSE_WAIT after now was read (the kernel's map
 	 * is read live) is 0 s old */

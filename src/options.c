@@ -29,6 +29,9 @@ static const char usage_text[] =
 "  -j, --json             JSON Lines output (one object per line)\n"
 "  -e, --events           print every state transition, retransmit and reset\n"
 "  -p, --pid PID          only sockets owned by process PID\n"
+"  -c, --comm NAME        only sockets owned by a process named NAME (its\n"
+"                         COMM, exactly; a longer NAME is cut to the 15\n"
+"                         bytes the kernel keeps of a process name)\n"
 "  -L, --lport PORTS      only these local ports (e.g. 80,443,8000-8080)\n"
 "  -D, --rport PORTS      only these remote ports\n"
 "      --laddr ADDRS      only these local addresses or prefixes, IPv4 or\n"
@@ -103,6 +106,7 @@ static const char usage_text[] =
 "  synfin -j > conns.ndjson     the same as JSON Lines\n"
 "  synfin -e -L 443             every transition of local port 443\n"
 "  synfin -p 1234 -6            connections of process 1234 over IPv6\n"
+"  synfin -c nginx -L 443       connections of every nginx on port 443\n"
 "  synfin --raddr 10.1.2.0/24 -D 5432   connections to the databases there\n"
 "  synfin -F -j                 only the refused, timed-out and reset ones\n"
 "  synfin --ladder -L 8080      every handshake and wave on port 8080, drawn\n"
@@ -139,6 +143,7 @@ static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "events", no_argument, NULL, 'e' },
 	{ "pid", required_argument, NULL, 'p' },
+	{ "comm", required_argument, NULL, 'c' },
 	{ "lport", required_argument, NULL, 'L' },
 	{ "rport", required_argument, NULL, 'D' },
 	{ "laddr", required_argument, NULL, OPT_LADDR },
@@ -429,7 +434,7 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 	set_defaults(opts);
 	opterr = 0; /* we print our own one-line errors */
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":jep:L:D:46Fu:wTd:vhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jep:c:L:D:46Fu:wTd:vhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			opts->json = true;
@@ -441,6 +446,17 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			opt_name = "-p/--pid";
 			if (parse_u32(optarg, 1, PID_MAX_LIMIT, &f->pid, err, sizeof(err)))
 				goto bad;
+			break;
+		case 'c':
+			opt_name = "-c/--comm";
+			if (!*optarg) {
+				snprintf(err, sizeof(err), "an empty name matches no process");
+				goto bad;
+			}
+			/* the kernel keeps 15 bytes of a name (TASK_COMM_LEN) */
+			memset(f->comm, 0, sizeof(f->comm));
+			strncpy(f->comm, optarg, sizeof(f->comm) - 1);
+			f->have_comm = true;
 			break;
 		case 'L':
 			opt_name = "-L/--lport";

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # In-kernel filters: -L, -D, -4, -6, --laddr and --raddr (hosts and
 # prefixes of both families, tp_btf and classic), --netns (path and inode),
-# -p and --cgroup (path and id) each select exactly the right ends of three
+# -p, -c and --cgroup (path and id) each select exactly the right ends of three
 # connections, and with --events the kernel emits only the selected events.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
@@ -40,6 +40,8 @@ start laddrboth --laddr "$SF_S4,$SF_S6"
 start raddr6pfx --raddr fd00:213::/64
 start laddrport --laddr "$SF_C4" -D 5102
 start addrevents --events --raddr "$SF_C4/32" -L 5101
+start comm -c sfsrvB
+start commclassic --classic --comm sfcliC
 if [ -n "$SF_CGROUP" ]; then
 	start cgpath --cgroup "$SF_CGROUP"
 	start cgid --cgroup "$SF_CGROUP_ID"
@@ -131,7 +133,12 @@ WANT[raddr6pfx]="$C_CLI|$C_SRV"
 PRED[raddr6pfx]='.raddr | startswith("fd00:213::")'
 WANT[laddrport]="$B_CLI"
 PRED[laddrport]=".laddr == \"$SF_C4\" and .rport == 5102"
-NAMES=(lport rport ipv4 ipv6 nspath nsinode pid raddr4 raddr4classic laddrboth raddr6pfx laddrport)
+WANT[comm]="$B_SRV"
+PRED[comm]='.comm == "sfsrvB"'
+WANT[commclassic]="$C_CLI"
+PRED[commclassic]='.comm == "sfcliC"'
+NAMES=(lport rport ipv4 ipv6 nspath nsinode pid raddr4 raddr4classic laddrboth raddr6pfx laddrport
+	comm commclassic)
 if [ -n "$SF_CGROUP" ]; then
 	WANT[cgpath]="$A_SRV"
 	PRED[cgpath]=".cgroup_id == $SF_CGROUP_ID"
@@ -175,6 +182,15 @@ for n in "${NAMES[@]}"; do
 	else
 		sf_fail "$T/$n/nothing-else" "records outside the filter: $extra"
 	fi
+done
+
+# -c in the kernel, not only at the report: the other ends' transitions
+# (of A and C both ends, of B the client: at least 4 each) were dropped
+# there, so the kernel counted at least 20 filtered
+for n in comm commclassic; do
+	filtered=$(sf_summary "$SF_TMP/$n.err" filtered)
+	sf_check "$T/$n/in-kernel" "filtered in the kernel: '$filtered', want >= 20" \
+		[ "${filtered:-0}" -ge 20 ]
 done
 
 # In the kernel, not in user space: --events --netns <server ns> -L 5101

@@ -441,6 +441,36 @@ static void test_failed_verdict(void)
 	}
 }
 
+/* -c: the owner's name, as strict at the report as -p: an owner still
+ * unknown is not the one asked for, and a longer comm does not match a
+ * prefix of it. */
+static void test_comm_filter(void)
+{
+	struct engine_opts o = { .on_conn = collect, .filter_have_comm = true };
+	struct sk unknown = client, longer = client;
+	struct engine *eng;
+
+	memcpy(o.filter_comm, "srv", 4);
+	ngot = 0;
+	eng = engine__new(&o);
+	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state(eng, &client, 200 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE, 111, 0, 0, 0);
+	state(eng, &server, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
+	state(eng, &server, 200 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_CLOSE, 104, 0, 0, 0);
+	unknown.cookie = 3003;
+	unknown.owner_flags = SYNFIN_F_ACTIVE;
+	unknown.pid = 0;
+	state(eng, &unknown, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state(eng, &unknown, 200 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE, 111, 0, 0, 0);
+	longer.cookie = 4004;
+	longer.comm = "srvd";
+	state(eng, &longer, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state(eng, &longer, 200 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE, 111, 0, 0, 0);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_STR(got[0].comm, "srv");
+	engine__free(eng);
+}
+
 static int nevents;
 static struct synfin_event last_event;
 
@@ -514,6 +544,7 @@ static const struct unit_case cases[] = {
 	{ "engine: table churn", test_table_churn },
 	{ "engine: pid filter with late owner", test_pid_filter_late_owner },
 	{ "engine: --failed verdict", test_failed_verdict },
+	{ "engine: comm filter", test_comm_filter },
 	{ "engine: tw records of sockets not followed", test_tw_records_of_unfollowed },
 };
 

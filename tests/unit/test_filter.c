@@ -209,21 +209,21 @@ static void test_row_passes(void)
 	char err[256];
 
 	CHECK_EQ_INT(filter_parse_addrs("10.1.0.0/16", f.laddrs, &f.nladdrs, err, sizeof(err)), 0);
-	CHECK(filter_row_passes(&f, fam4, any4, 80, NULL, 0, 1, 1));
-	CHECK(filter_row_passes(&f, fam6, any6, 80, NULL, 0, 1, 1));
+	CHECK(filter_row_passes(&f, fam4, any4, 80, NULL, 0, 1, 1, "x"));
+	CHECK(filter_row_passes(&f, fam6, any6, 80, NULL, 0, 1, 1, "x"));
 	fam = addr_of("10.1.2.3", a);
-	CHECK(filter_row_passes(&f, fam, a, 80, NULL, 0, 1, 1));
+	CHECK(filter_row_passes(&f, fam, a, 80, NULL, 0, 1, 1, "x"));
 	fam = addr_of("10.2.2.3", a);
-	CHECK(!filter_row_passes(&f, fam, a, 80, NULL, 0, 1, 1));
+	CHECK(!filter_row_passes(&f, fam, a, 80, NULL, 0, 1, 1, "x"));
 	/* a TIME_WAIT group toward a destination: judged by --raddr only */
-	CHECK(filter_row_passes(&f, fam, NULL, 0, a, 5000, 1, 1));
+	CHECK(filter_row_passes(&f, fam, NULL, 0, a, 5000, 1, 1, "x"));
 	CHECK_EQ_INT(filter_parse_addrs("10.1.0.0/16", f.raddrs, &f.nraddrs, err, sizeof(err)), 0);
-	CHECK(!filter_row_passes(&f, fam, NULL, 0, a, 5000, 1, 1));
+	CHECK(!filter_row_passes(&f, fam, NULL, 0, a, 5000, 1, 1, "x"));
 	fam = addr_of("::ffff:10.1.9.9", a);
-	CHECK(filter_row_passes(&f, fam, NULL, 0, a, 5000, 1, 1));
+	CHECK(filter_row_passes(&f, fam, NULL, 0, a, 5000, 1, 1, "x"));
 	/* a process's CLOSE_WAITs: no address to judge */
-	CHECK(filter_row_passes(&f, fam, NULL, 0, NULL, 0, 1, 1));
-	CHECK(filter_row_passes(NULL, fam, a, 80, a, 80, 1, 1));
+	CHECK(filter_row_passes(&f, fam, NULL, 0, NULL, 0, 1, 1, "x"));
+	CHECK(filter_row_passes(NULL, fam, a, 80, a, 80, 1, 1, "x"));
 }
 
 /* -u: a number as it is, a name through the password database (root is
@@ -249,10 +249,31 @@ static void test_uid(void)
 	CHECK(strstr(err, "no user named 'no-such-user-synfin'"));
 
 	CHECK(filter_uid_passes(&f, 1000)); /* no -u: every uid */
+	CHECK(filter_comm_passes(&f, "anything")); /* no -c: every name */
 	f.have_uid = true;
 	f.uid = 0;
 	CHECK(filter_uid_passes(&f, 0));
 	CHECK(!filter_uid_passes(&f, 1000));
+}
+
+/* -c on a name as records hold it, and on the rows of top and the alerts
+ * (a row with no owner found does not pass, as under -p) */
+static void test_comm(void)
+{
+	struct synfin_filter f = { .have_comm = true };
+
+	memcpy(f.comm, "nginx", 6);
+	CHECK(filter_comm_passes(&f, "nginx"));
+	CHECK(!filter_comm_passes(&f, "nginx2"));
+	CHECK(!filter_comm_passes(&f, "ngin"));
+	CHECK(filter_row_passes(&f, SYNFIN_AF_INET, NULL, 0, NULL, 0, 1, 42, "nginx"));
+	CHECK(!filter_row_passes(&f, SYNFIN_AF_INET, NULL, 0, NULL, 0, 1, 42, "sshd"));
+	CHECK(!filter_row_passes(&f, SYNFIN_AF_INET, NULL, 0, NULL, 0, 1, 0, ""));
+	/* a name of 15 bytes, the most the kernel keeps, against a full comm
+	 * field with no NUL inside it */
+	memcpy(f.comm, "systemd-resolve", 16);
+	CHECK(filter_comm_passes(&f, "systemd-resolve"));
+	CHECK(!filter_comm_passes(&f, "systemd-resolv"));
 }
 
 static const struct unit_case cases[] = {
@@ -264,6 +285,7 @@ static const struct unit_case cases[] = {
 	{ "filter_match_addresses", test_filter_match },
 	{ "filter_row_passes", test_row_passes },
 	{ "filter_uid", test_uid },
+	{ "filter_comm", test_comm },
 };
 
 UNIT_MAIN(cases)
