@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -412,6 +413,22 @@ int parse_uid(const char *arg, uint32_t *uid, char *err, size_t errlen)
 	return 0;
 }
 
+/* One line on stderr naming the problem, whatever the user typed: a
+ * control character in an argument (a newline, an escape) shows as '?'. */
+static void print_problem(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	fprintf(stderr, "synfin: %s\n", line);
+}
+
 static void set_defaults(struct synfin_options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
@@ -615,11 +632,10 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			printf("synfin %s\n", synfin_version);
 			return 1;
 		case ':':
-			fprintf(stderr, "synfin: option '%s' needs an argument\n", argv[optind - 1]);
+			print_problem("option '%s' needs an argument", argv[optind - 1]);
 			return -EINVAL;
 		default:
-			fprintf(stderr, "synfin: unknown option '%s' (see synfin --help)\n",
-				argv[optind - 1]);
+			print_problem("unknown option '%s' (see synfin --help)", argv[optind - 1]);
 			return -EINVAL;
 		}
 	}
@@ -638,8 +654,7 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 		optind++;
 	}
 	if (optind < argc) {
-		fprintf(stderr, "synfin: unexpected argument '%s' (see synfin --help)\n",
-			argv[optind]);
+		print_problem("unexpected argument '%s' (see synfin --help)", argv[optind]);
 		return -EINVAL;
 	}
 	if (opts->top && (opts->ladder || opts->events || opts->only_failed)) {
@@ -661,6 +676,6 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 		opts->ringbuf_mb = opts->events ? 8 : 4;
 	return 0;
 bad:
-	fprintf(stderr, "synfin: %s: %s\n", opt_name, err);
+	print_problem("%s: %s", opt_name, err);
 	return -EINVAL;
 }

@@ -59,6 +59,10 @@ bad_case laddr_v6_host_bits 2001:db8::1/32 --laddr 2001:db8::1/32
 bad_case raddr_too_many 'more than 8' --raddr 10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,10.0.0.5,10.0.0.6,10.0.0.7,10.0.0.8,10.0.0.9
 bad_case raddr_empty_entry 'empty entry' --raddr 10.0.0.1,
 bad_case comm_empty '-c/--comm' -c ''
+# a newline or an escape in an argument must not break the one line
+bad_case port_newline "'a?b'" -L $'a\nb'
+bad_case uid_newline "'fo?o'" -u $'fo\no'
+bad_case operand_escape "'x?[2J'" $'x\e[2J'
 # -u: a user that does not exist, a uid out of range
 bad_case uid_name "no user named 'no-such-user-synfin'" -u no-such-user-synfin
 bad_case uid_range 4294967295 --uid 4294967295
