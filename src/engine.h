@@ -85,11 +85,13 @@ struct conn_record {
 	char comm[SYNFIN_COMM_LEN + 1]; /* raw bytes, NUL terminated; may hold anything */
 	uint32_t netns;
 	uint64_t cgroup_id;
-	uint32_t uid;            /* the socket's sk_uid, when uid_known */
-	bool uid_known;
 	uint64_t bytes_sent;     /* payload bytes the peer acknowledged */
 	uint64_t bytes_received; /* payload bytes received */
 	bool bytes_known;        /* false when the close event carried no counters */
+	/* here, in the padding before the handshake's double: the table
+	 * holds a struct conn per slot, and 8 bytes more cost 2 MiB at size */
+	bool uid_known;
+	uint32_t uid;            /* the socket's sk_uid, when uid_known */
 	struct {
 		enum handshake_result result;
 		double ms;           /* < 0 when there is no handshake time */
