@@ -9,6 +9,7 @@
 #include <string.h>
 #include "engine.h"
 #include "idtable.h"
+#include "pool.h"
 #include "twcount.h"
 
 #define ECONNRESET_ 104
@@ -45,6 +46,8 @@ struct parked {
 };
 /* slots of the table of ends waiting for spilled summaries, when empty */
 #define SPILL_ENDS_SLOTS 64
+/* tw follows a pool block holds: 1024 of 144 bytes, 36 pages */
+#define TW_POOL_BLOCK 1024
 
 /* A tw sock's timer as its records tell it, in whatever order they come:
  * a burst drained from the spill map hands them over in none. A re-arm
@@ -101,7 +104,8 @@ struct tw_follow {
 struct engine {
 	struct engine_opts opts;
 	struct idtable conns;      /* struct conn: open, or closed and deferred */
-	struct idtable tws;        /* struct tw_follow */
+	struct idtable tws;        /* struct tw_follow, from tw_pool */
+	struct pool tw_pool;
 	/* What the tick settles, so that it need not look at every entry
 	 * of conns and tws each second: the conns entries kept only to
 	 * follow a tw sock (in_tw), and the followed tw socks whose cancel
@@ -246,6 +250,7 @@ struct engine *engine__new(const struct engine_opts *opts)
 	if (!eng->opts.max_conns)
 		eng->opts.max_conns = DEFAULT_MAX_CONNS;
 	eng->twc = twcount__new();
+	pool_init(&eng->tw_pool, sizeof(struct tw_follow), TW_POOL_BLOCK);
 	if (!eng->twc || idtable_init(&eng->conns, MIN_SLOTS) ||
 	    idtable_init(&eng->tws, MIN_SLOTS) ||
 	    idtable_init(&eng->in_tw, MIN_SLOTS) ||
@@ -266,7 +271,8 @@ void engine__free(struct engine *eng)
 	if (!eng)
 		return;
 	idtable_free_all(&eng->conns);
-	idtable_free_all(&eng->tws);
+	idtable_free(&eng->tws);
+	pool_free(&eng->tw_pool);
 	/* their entries are conns' and tws' own */
 	idtable_free(&eng->in_tw);
 	idtable_free(&eng->tw_cancelled);
@@ -1104,7 +1110,7 @@ static void end_follow(struct engine *eng, struct tw_follow *f, enum tw_exit how
 	 * find it in tw_cancelled (a small table, one probe) */
 	idtable_del(&eng->tw_cancelled, f->id);
 	idtable_del(&eng->tws, f->id);
-	free(f);
+	pool_put(&eng->tw_pool, f);
 }
 
 const struct twcount *engine__twcount(const struct engine *eng)
@@ -1165,7 +1171,7 @@ static void tw_follow_of(const struct conn *c, struct tw_follow *f)
  * (counted as table_full): its record is out already. */
 static void follow_tw(struct engine *eng, struct conn *c)
 {
-	struct tw_follow *f = malloc(sizeof(*f));
+	struct tw_follow *f = pool_get(&eng->tw_pool);
 
 	if (f)
 		tw_follow_of(c, f);
@@ -1173,7 +1179,7 @@ static void follow_tw(struct engine *eng, struct conn *c)
 		erase(eng, c);
 	if (!f || at_cap(eng) || idtable_get(&eng->tws, f->id) ||
 	    idtable_put(&eng->tws, f->id, f)) {
-		free(f);
+		pool_put(&eng->tw_pool, f);
 		eng->lost[LOSS_TABLE_FULL]++;
 		return;
 	}
