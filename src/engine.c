@@ -864,19 +864,9 @@ static void close_bytes(struct conn *c, const struct synfin_event *ev, uint8_t o
 	r->bytes_known = true;
 }
 
-/* -p and -c, strict: an owner still unknown at the report is not the one
- * asked for */
-static bool owner_passes(const struct engine *eng, uint32_t pid, const char *comm)
-{
-	if (eng->opts.filter_pid && pid != eng->opts.filter_pid)
-		return false;
-	return !eng->opts.filter_have_comm ||
-	       (pid && !strncmp(comm, eng->opts.filter_comm, SYNFIN_COMM_LEN));
-}
-
 static bool want_report(const struct engine *eng, const struct conn *c)
 {
-	return !c->listener && owner_passes(eng, c->rec.pid, c->rec.comm);
+	return !c->listener && filter_owner_passes(eng->opts.filter, c->rec.pid, c->rec.comm);
 }
 
 static void report(struct engine *eng, struct conn *c)
@@ -994,7 +984,7 @@ static void emit_time_wait(struct engine *eng, const struct tw_follow *f, enum t
 {
 	struct conn_record rec;
 
-	if (eng->opts.on_time_wait && owner_passes(eng, f->pid, f->comm)) {
+	if (eng->opts.on_time_wait && filter_owner_passes(eng->opts.filter, f->pid, f->comm)) {
 		tw_record(f, how, ts, &rec);
 		eng->opts.on_time_wait(&rec, eng->opts.ctx);
 	}
@@ -1464,11 +1454,10 @@ static void emit_event(struct engine *eng, const struct conn *c, const struct sy
 	copy = *ev;
 	if (c)
 		complete_event(c, &copy);
-	if ((copy.flags & SYNFIN_F_OWNER_KNOWN) && !owner_passes(eng, copy.pid, copy.comm))
+	if ((copy.flags & SYNFIN_F_OWNER_KNOWN) &&
+	    !filter_owner_passes(eng->opts.filter, copy.pid, copy.comm))
 		return;
-	/* the kernel lets every tw sock past these filters (it has no owner,
-	 * cgroup or uid): only those of a connection followed here are ours */
-	if (!c && eng->opts.tw_unjudged && is_tw_record(ev->kind))
+	if (!c && is_tw_record(ev->kind) && filter_tw_unjudged(eng->opts.filter))
 		return;
 	eng->opts.on_event(&copy, eng->opts.ctx);
 }

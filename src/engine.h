@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include "synfin/event.h"
+#include "filter.h"
 
 enum conn_role {
 	ROLE_UNKNOWN = 0,
@@ -178,12 +179,10 @@ struct engine_opts {
 	bool follow_tw;          /* keep finished connections until their tw sock goes */
 	bool tw_fin_visible;     /* SYNFIN_EV_TW_FIN records come: an orphan's record
 				  * waits for the peer's FIN */
-	uint32_t filter_pid;     /* also applied here: owners the kernel learned late */
-	bool filter_have_comm;   /* ... and -c, the same way */
-	char filter_comm[SYNFIN_COMM_LEN]; /* NUL-padded */
-	bool tw_unjudged;        /* a filter the kernel cannot apply to a tw sock (pid,
-				  * comm, cgroup, uid) is on: the tw records of sockets not
-				  * followed here are not ours */
+	/* The user's filter (NULL: none), outliving the engine. Applied here
+	 * again: -p and -c to owners the kernel learned late, and the tw
+	 * records the kernel could not judge (filter_tw_unjudged). */
+	const struct synfin_filter *filter;
 	/* Whether connection records may be waiting in the kernel's spill
 	 * map now, not yet handed over (NULL: never). A tw sock's end that
 	 * comes then may belong to one of them. */

@@ -84,10 +84,39 @@ static inline bool filter_comm_passes(const struct synfin_filter *f, const char 
 	return !f->have_comm || !strncmp(comm, f->comm, SYNFIN_COMM_LEN);
 }
 
+/* -p and -c where the owner is final (a finished connection, a row, a
+ * seed after the /proc scan): one still unknown (pid 0) is not the one
+ * asked for. NULL: no filter. */
+static inline bool filter_owner_passes(const struct synfin_filter *f, uint32_t pid,
+				       const char *comm)
+{
+	if (!f)
+		return true;
+	if (f->pid && pid != f->pid)
+		return false;
+	return !f->have_comm || (pid && filter_comm_passes(f, comm));
+}
+
 /* -u: a socket whose uid is known (sock_diag gives every full socket's) */
 static inline bool filter_uid_passes(const struct synfin_filter *f, uint32_t uid)
 {
 	return !f->have_uid || uid == f->uid;
+}
+
+/* A filter the kernel cannot apply to a tw sock, which has no owner,
+ * cgroup or uid: the kernel lets every tw sock's records past it, and
+ * only those of connections followed in user space are the filter's. */
+static inline bool filter_tw_unjudged(const struct synfin_filter *f)
+{
+	return f && (f->pid || f->have_comm || f->cgroup_id || f->have_uid);
+}
+
+/* Family and netns: what every record and row can be judged by (the
+ * programs' pass_family_netns). */
+static inline bool filter_family_netns_passes(const struct synfin_filter *f, uint8_t family,
+					      uint32_t netns)
+{
+	return (!f->family || family == f->family) && (!f->netns || netns == f->netns);
 }
 
 /* pid == 0 means the owner is not known yet: it passes, like in the kernel.
@@ -97,9 +126,7 @@ static inline bool filter_match(const struct synfin_filter *f, uint8_t family,
 				const uint8_t *raddr, uint16_t rport, uint32_t netns,
 				uint64_t cgroup_id, uint32_t pid)
 {
-	if (f->family && family != f->family)
-		return false;
-	if (f->netns && netns != f->netns)
+	if (!filter_family_netns_passes(f, family, netns))
 		return false;
 	if (f->cgroup_id && cgroup_id != f->cgroup_id)
 		return false;
@@ -126,13 +153,7 @@ static inline bool filter_row_passes(const struct synfin_filter *f, uint8_t fami
 {
 	if (!f)
 		return true;
-	if (f->family && family != f->family)
-		return false;
-	if (f->netns && netns != f->netns)
-		return false;
-	if (f->pid && pid != f->pid)
-		return false;
-	if (f->have_comm && (!pid || !filter_comm_passes(f, comm)))
+	if (!filter_family_netns_passes(f, family, netns) || !filter_owner_passes(f, pid, comm))
 		return false;
 	if (lport && f->have_lports && !port_bit_test(f->lports, lport))
 		return false;

@@ -533,11 +533,7 @@ int main(int argc, char **argv)
 	oo.mono_to_real_ns = output__clock_offset();
 	app.out = output__new(&oo);
 	eo.max_conns = app.opts.max_conns;
-	eo.filter_pid = app.opts.filter.pid;
-	eo.filter_have_comm = app.opts.filter.have_comm;
-	memcpy(eo.filter_comm, app.opts.filter.comm, sizeof(eo.filter_comm));
-	eo.tw_unjudged = app.opts.filter.pid || app.opts.filter.have_comm ||
-			 app.opts.filter.cgroup_id || app.opts.filter.have_uid;
+	eo.filter = &app.opts.filter;
 	eo.ctx = &app;
 	eo.spill_waiting = spill_waiting;
 	if (app.opts.events) {

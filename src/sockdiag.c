@@ -1006,12 +1006,9 @@ int sockdiag_seed(struct engine *eng, const struct synfin_filter *f,
 	if (err)
 		goto cleanup;
 	for (i = 0; i < c.ncands; i++) {
-		/* Here the pid and comm filters are strict: an unowned seed
-		 * is not the process asked for. */
-		if (f && f->pid && c.cands[i].pid != f->pid)
-			continue;
-		if (f && f->have_comm &&
-		    (!c.cands[i].pid || !filter_comm_passes(f, c.cands[i].comm)))
+		/* the owner is final here: an unowned seed is not the
+		 * process asked for */
+		if (!filter_owner_passes(f, c.cands[i].pid, c.cands[i].comm))
 			continue;
 		engine__seed(eng, &c.cands[i], now_ns);
 		stats->sockets_seeded++;

@@ -32,9 +32,12 @@ static inline void collect_tw(const struct conn_record *rec, void *ctx)
 
 static inline struct engine *fresh(uint32_t max_conns, uint32_t filter_pid)
 {
+	static struct synfin_filter pid_filter; /* outlives the engine */
 	struct engine_opts o = { .max_conns = max_conns, .on_conn = collect,
 				 .on_time_wait = collect_tw, .follow_tw = true,
-				 .filter_pid = filter_pid };
+				 .filter = filter_pid ? &pid_filter : NULL };
+
+	pid_filter.pid = filter_pid;
 
 	ngot = ngot_tw = 0;
 	memset(got, 0, sizeof(got));

@@ -446,11 +446,12 @@ static void test_failed_verdict(void)
  * prefix of it. */
 static void test_comm_filter(void)
 {
-	struct engine_opts o = { .on_conn = collect, .filter_have_comm = true };
+	static struct synfin_filter f = { .have_comm = true };
+	struct engine_opts o = { .on_conn = collect, .filter = &f };
 	struct sk unknown = client, longer = client;
 	struct engine *eng;
 
-	memcpy(o.filter_comm, "srv", 4);
+	memcpy(f.comm, "srv", 4);
 	ngot = 0;
 	eng = engine__new(&o);
 	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
@@ -486,8 +487,11 @@ static void count_event(const struct synfin_event *ev, void *ctx)
  * socket followed here go out, with its owner and uid filled in. */
 static void test_tw_records_of_unfollowed(void)
 {
+	/* -u: a filter the kernel cannot apply to tw socks, and that user
+	 * space does not judge owners by */
+	static const struct synfin_filter by_uid = { .have_uid = true, .uid = 65534 };
 	struct engine_opts o = { .on_conn = collect, .on_event = count_event,
-				 .follow_tw = true, .tw_unjudged = true };
+				 .follow_tw = true, .filter = &by_uid };
 	struct sk stranger = client;
 	struct synfin_event e;
 	struct engine *eng;
@@ -518,7 +522,7 @@ static void test_tw_records_of_unfollowed(void)
 	engine__free(eng);
 
 	/* without such a filter, a stranger's tw records are the host's */
-	o.tw_unjudged = false;
+	o.filter = NULL;
 	nevents = 0;
 	eng = engine__new(&o);
 	engine__handle(eng, &e);
