@@ -115,7 +115,8 @@ static void on_time_wait(const struct conn_record *rec, void *ctx)
 {
 	struct app *app = ctx;
 
-	if (!app->ladder && !app->opts.top && (!app->opts.only_failed || conn_failed(rec)))
+	/* none come under -F: it leaves the TIME_WAIT timers unhooked */
+	if (!app->ladder && !app->opts.top)
 		output__time_wait(app->out, rec);
 }
 
