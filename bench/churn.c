@@ -56,6 +56,7 @@ static struct cfg {
 	long max_inflight;
 	const char *ready_file;
 	double settle_s;
+	long rate;	/* connections a second, all connectors together; 0: as fast as they can */
 } cfg = {
 	.mode = CLIENT_FIRST,
 	.role = ROLE_BOTH,
@@ -119,7 +120,7 @@ static void usage(FILE *f)
 		"usage: churn [--mode client-first|server-first|reset] [--conns-parallel N]\n"
 		"             [--duration S] [--payload BYTES] [--hold K] [--addr A] [--addrs M]\n"
 		"             [--port P] [--server-threads T] [--max-inflight N]\n"
-		"             [--role both|client|server]\n"
+		"             [--role both|client|server] [--rate R]\n"
 		"\n"
 		"Opens and closes TCP connections for S seconds with N connector threads\n"
 		"and an epoll server, then prints one JSON line:\n"
@@ -143,6 +144,8 @@ static void usage(FILE *f)
 		"                  connectors pause (default 1024: keeps the accept queue short)\n"
 		"  --ready-file F  create F once the held connections are open, before the churn\n"
 		"  --settle S      then wait S seconds (lets a tracer settle; default 0)\n"
+		"  --rate R        open R connections a second in all, evenly paced, instead\n"
+		"                  of as many as the connectors can (a host's steady load)\n"
 		"  --role R        both (default), or split over two namespaces (e.g. a veth\n"
 		"                  pair): server (listens on 0.0.0.0:P until SIGINT/SIGTERM or\n"
 		"                  --duration) and client (--addr the server)\n"
@@ -183,6 +186,7 @@ static void parse_args(int argc, char **argv)
 		{ "role", required_argument, NULL, 'r' },
 		{ "ready-file", required_argument, NULL, 'R' },
 		{ "settle", required_argument, NULL, 'S' },
+		{ "rate", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -254,6 +258,10 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'R':
 			cfg.ready_file = optarg;
+			break;
+		case 't':
+			if (parse_long(optarg, 1, 10000000, &cfg.rate))
+				goto bad;
 			break;
 		case 'S': {
 			char *end;
@@ -527,13 +535,41 @@ struct connector {
 
 static struct connector connectors[MAX_CONNECTORS];
 
+/* pace: with --rate, wait for this connector's next slot. The connectors'
+ * slots interleave, so the load is even rather than in bursts; a connector
+ * that fell more than a second behind starts afresh instead of catching up
+ * in a burst. */
+static void pace(struct timespec *next, long interval_ns)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec > next->tv_sec + 1)
+		*next = now;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL) == EINTR &&
+	       !atomic_load_explicit(&stop_clients, memory_order_relaxed))
+		;
+	next->tv_nsec += interval_ns;
+	next->tv_sec += next->tv_nsec / 1000000000L;
+	next->tv_nsec %= 1000000000L;
+}
+
 static void *connector_main(void *arg)
 {
 	struct connector *c = arg;
 	unsigned int k = c->idx;
+	long interval_ns = cfg.rate ? (long)(1e9 * cfg.nconn / cfg.rate) : 0;
+	struct timespec next;
 
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	next.tv_nsec += interval_ns / cfg.nconn * c->idx;
+	next.tv_sec += next.tv_nsec / 1000000000L;
+	next.tv_nsec %= 1000000000L;
 	while (!atomic_load_explicit(&stop_clients, memory_order_relaxed)) {
 		int err;
+
+		if (interval_ns)
+			pace(&next, interval_ns);
 
 		/* open loop with a cap: if the server falls behind, wait
 		 * rather than overflow its accept queue (a dropped SYN costs
@@ -920,13 +956,13 @@ int main(int argc, char **argv)
 	       "\"hold_opened\":%ld,\"hold_closed\":%ld,\"hold_errors\":%ld,\"hold_setup_s\":%.3f,"
 	       "\"hold_processes\":%d,\"conns\":%ld,\"connected\":%ld,\"conns_per_s\":%.1f,"
 	       "\"errors\":%ld,\"duration_s\":%.3f,\"server_accepted\":%ld,\"server_closed\":%ld,"
-	       "\"listeners\":%d,\"drained\":%s,\"interrupted\":%s}\n",
+	       "\"listeners\":%d,\"rate\":%ld,\"drained\":%s,\"interrupted\":%s}\n",
 	       mode_names[cfg.mode], cfg.nconn, cfg.payload, cfg.hold, hold_opened, hold_closed,
 	       hold_errors, t_hold1 - t_hold0, nholders, atomic_load(&completed),
 	       atomic_load(&connected), atomic_load(&completed) / (t1 - t0),
 	       atomic_load(&errors), t1 - t0, atomic_load(&srv_accepted),
 	       atomic_load(&srv_closed), cfg.role == ROLE_BOTH ? cfg.nserv + nholders : 0,
-	       drained ? "true" : "false", interrupted ? "true" : "false");
+	       cfg.rate, drained ? "true" : "false", interrupted ? "true" : "false");
 	fflush(stdout);
 	return drained && !interrupted ? 0 : 1;
 }
