@@ -36,7 +36,8 @@ usage()
 	cat <<EOF
 usage: bench/run.sh [--quick] [--rounds N] [--duration S] [--conns-parallel N]
                     [--scale-rounds N] [--holds "K1 K2 ..."] [--no-scale]
-                    [--no-expiry] [--no-syscalls] [--variants "v1 v2 ..."] [--keep]
+                    [--no-expiry] [--no-syscalls] [--variants "v1 v2 ..."]
+                    [--rates "R1 R2 ..."] [--rate-rounds N] [--no-rates] [--keep]
        bench/run.sh --soak SECS [--conns-parallel N] [--keep]
 
 Runs as root. Variants (the untraced baseline "none" runs between all others):
@@ -54,6 +55,13 @@ and 100000 held connections (synfin_file vs none, 3 rounds). Those trials run
 with kernel.bpf_stats_enabled=0, as a production host does; one more round
 of each (the profile round) runs with it on, for the kernel's ns per program
 run, and is left out of the ratios.
+Then the rate series: the churn held at a steady R connections a second
+(--rates, default "5000 20000"), as on a host that is busy but not
+saturated; none and synfin -j > a file (and tcplife and tcpstates when in
+the variants) alternate, --rate-rounds rounds (default 3). What each
+tracer costs there is host CPU, not rate: the whole host's busy time from
+/proc/stat over the trial, less the untraced trials' beside it, as cores
+and as us per connection. --no-rates leaves it out.
 Then the expiry trial: synfin -j to a file through one churn and the
 minute after it, until every TIME_WAIT sock of the churn has ended. The
 timer wheel ends those born within one 2-4 s step in one jiffy: a burst of
@@ -85,6 +93,8 @@ SCALE=1
 EXPIRY=1
 SYSCALLS=1
 SYSCALL_ROUNDS=3
+RATES="5000 20000"
+RATE_ROUNDS=3
 KEEP=0
 QUICK=0
 SETTLE_S=2
@@ -92,13 +102,17 @@ SOAK=0
 
 while [ $# -gt 0 ]; do
 	case $1 in
-	--quick) QUICK=1; DURATION=3; ROUNDS=2; SCALE_ROUNDS=1; HOLDS="1000 10000"; SYSCALL_ROUNDS=1 ;;
+	--quick) QUICK=1; DURATION=3; ROUNDS=2; SCALE_ROUNDS=1; HOLDS="1000 10000"; SYSCALL_ROUNDS=1
+		RATES=5000; RATE_ROUNDS=1 ;;
 	--rounds) ROUNDS=${2:-}; shift ;;
 	--duration) DURATION=${2:-}; shift ;;
 	--conns-parallel) CONNS_PARALLEL=${2:-}; shift ;;
 	--scale-rounds) SCALE_ROUNDS=${2:-}; shift ;;
 	--holds) HOLDS=${2:-}; shift ;;
 	--variants) VARIANTS=${2:-}; shift ;;
+	--rates) RATES=${2:-}; shift ;;
+	--rate-rounds) RATE_ROUNDS=${2:-}; shift ;;
+	--no-rates) RATES= ;;
 	--no-scale) SCALE=0 ;;
 	--no-expiry) EXPIRY=0 ;;
 	--no-syscalls) SYSCALLS=0 ;;
@@ -109,12 +123,12 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-for n in "$ROUNDS" "$DURATION" "$CONNS_PARALLEL" "$SCALE_ROUNDS" $HOLDS; do
+for n in "$ROUNDS" "$DURATION" "$CONNS_PARALLEL" "$SCALE_ROUNDS" $HOLDS "$RATE_ROUNDS" $RATES; do
 	case $n in '' | *[!0-9]* | 0) echo "run.sh: bad number '$n'" >&2; exit 2 ;; esac
 done
 case $SOAK in '' | *[!0-9]*) echo "run.sh: bad number '$SOAK' for --soak" >&2; exit 2 ;; esac
-# the soak runs synfin alone: no peers, floor or system call series to check for
-[ "$SOAK" -gt 0 ] && { VARIANTS=; SYSCALLS=0; }
+# the soak runs synfin alone: no peers, floor, rate or system call series to check for
+[ "$SOAK" -gt 0 ] && { VARIANTS=; SYSCALLS=0; RATES=; }
 for v in $VARIANTS; do
 	case $v in synfin | synfin_file | synfin_events | synfin_notw | synfin_noaccept | tcpstates | tcplife | floor_state | floor_synfin) ;;
 	*) echo "run.sh: unknown variant '$v'" >&2; exit 2 ;;
@@ -153,6 +167,7 @@ TMP=$(mktemp -d "$OUTDIR/trials.XXXXXX") || exit 1
 TRIALS=$TMP/trials.ndjson
 : >"$TRIALS"
 CLK_TCK=$(getconf CLK_TCK)
+NPROC=$(nproc)
 TRIAL_N=0
 
 cleanup()
@@ -219,6 +234,18 @@ cpu_s()
 	local t
 	t=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}')
 	awk -v t="${t:-0}" -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", t / hz }'
+}
+
+# host_mark: "WALL IDLE", the wall clock and every CPU's idle time (idle
+# and iowait of /proc/stat's cpu line), in seconds. The host's busy time
+# between two marks is the wall time x CPUs less the idle time: the kernel
+# clocks idle time exactly, while /proc/stat's user and system fields are
+# samples at the tick, and a load that sleeps between connections escapes
+# them (on this VM they read 0.01 to 1.2 cores for the same steady load).
+host_mark()
+{
+	awk -v now="$EPOCHREALTIME" -v hz="$CLK_TCK" \
+		'$1 == "cpu" { printf "%s %.2f\n", now, ($5 + $6) / hz; exit }' /proc/stat
 }
 
 # rss_kb PID: resident set now (VmRSS) in KiB
@@ -334,11 +361,13 @@ bench_netns()
 	NS_INO=$(stat -L -c %i "/run/netns/$1")
 }
 
-# trial SERIES VARIANT HOLD STATS: one run in a fresh namespace, with
-# kernel.bpf_stats_enabled=STATS (0 or 1); appends a JSON row
+# trial SERIES VARIANT HOLD STATS [RATE]: one run in a fresh namespace, with
+# kernel.bpf_stats_enabled=STATS (0 or 1), the churn as fast as it goes or
+# at RATE connections a second; appends a JSON row
 trial()
 {
-	local series=$1 v=$2 hold=$3 stats=$4 ns ino out err churn_out pid= cpid rc
+	local series=$1 v=$2 hold=$3 stats=$4 rate=${5:-0} ns ino out err churn_out pid= cpid rc
+	local rargs=() mark0 mark1
 	local cpu=0 hwm=0 progs='[]' memlock=0 summary='' recv=null recv_kind='' extra=null unseen=null
 	TRIAL_N=$((TRIAL_N + 1))
 	ns=sfbench$$-$TRIAL_N
@@ -371,6 +400,7 @@ trial()
 	# open (churn waits SETTLE_S seconds between the two phases)
 	local ready=$TMP/ready.$TRIAL_N hargs=() rss0=0 rss1=0 n cpu0=0
 	[ "$hold" -gt 0 ] && hargs=(--ready-file "$ready" --settle "$SETTLE_S")
+	[ "$rate" -gt 0 ] && rargs=(--rate "$rate")
 	[ -n "$pid" ] && rss0=$(rss_kb "$pid")
 	# the tracer's start-up (loading and verifying its programs, reading
 	# BTF) is not per-transition work: its CPU is taken off below
@@ -383,9 +413,11 @@ trial()
 	fi
 	# in the background and waited for, so an interrupt reaches it too
 	# (timeout puts itself in its own process group)
+	mark0=$(host_mark)
 	timeout -k 5 $((DURATION + 400)) ip netns exec "$ns" "$CHURN" --mode client-first \
 		--conns-parallel "$CONNS_PARALLEL" --duration "$DURATION" --hold "$hold" \
-		--port "$PORT" --addr 127.77.0.1 "${hargs[@]}" >"$churn_out" 2>"$churn_out.err" &
+		--port "$PORT" --addr 127.77.0.1 "${hargs[@]}" "${rargs[@]}" \
+		>"$churn_out" 2>"$churn_out.err" &
 	cpid=$!
 	PIDS+=("$cpid")
 	if [ "$hold" -gt 0 ] && [ -n "$pid" ]; then
@@ -398,6 +430,7 @@ trial()
 	fi
 	wait "$cpid"
 	rc=$?
+	mark1=$(host_mark)
 	forget_pid "$cpid"
 	if [ $rc != 0 ] || ! jq -e . "$churn_out" >/dev/null 2>&1; then
 		echo "run.sh: churn failed (exit $rc): $(tr '\n' ' ' <"$churn_out.err")" >&2
@@ -449,6 +482,10 @@ trial()
 		--argjson progs "$progs" --argjson memlock "$memlock" --arg summary "$summary" \
 		--argjson recv "$recv" --arg recv_kind "$recv_kind" --argjson standins "$extra" \
 		--argjson rss0 "$rss0" --argjson rss1 "$rss1" --argjson unseen "$unseen" \
+		--argjson rate "$rate" \
+		--argjson host_wall "$(awk -v a="$mark0" -v b="$mark1" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.3f", y[1] - x[1] }')" \
+		--argjson host_cpu "$(awk -v a="$mark0" -v b="$mark1" -v n="$NPROC" \
+			'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.3f", (y[1] - x[1]) * n - (y[2] - x[2]) }')" \
 		--argjson per_t $PER_CONN_TRANSITIONS --argjson per_e $PER_CONN_ENDS '
 		def kv($k): (($summary | capture($k + "=(?<n>[0-9]+)") | .n) // "0") | tonumber;
 		def stateprog: [.[] | select(.name | test("^(tpc?_state|handle_set_state|inet_sock_set_state|state)$"))];
@@ -462,6 +499,12 @@ trial()
 		   expected_transitions: ($conns * $per_t), expected_ends: ($conns * $per_e),
 		   rss_before_hold_kib: $rss0, rss_holding_kib: $rss1,
 		   tracer_cpu_s: $cpu, peak_rss_kib: $hwm, bpf_map_memlock_bytes: $memlock,
+		   rate: $rate,
+		   # the whole host busy over the churn (and its start and drain;
+		   # with held connections, their opening too), and the tracer
+		   # alone, as cores: CPU seconds a second
+		   host_cpu_s: $host_cpu, host_wall_s: $host_wall, host_cores: ($host_cpu / $host_wall),
+		   tracer_cores: ($cpu / $churn.duration_s),
 		   progs: $progs,
 		   state_prog_ns_per_run: (if ($sp | map(.run_cnt) | add // 0) > 0
 			then (($sp | map(.run_time_ns) | add) / ($sp | map(.run_cnt) | add)) else null end),
@@ -733,6 +776,21 @@ if [ "$SCALE" = 1 ]; then
 		trial "scale$k" none "$k" 0
 	done
 fi
+if [ -n "$RATES" ]; then
+	# the tracers that write what they see, as an operator would run them
+	rv=synfin_file
+	for v in tcplife tcpstates; do [[ " $VARIANTS " == *" $v "* ]] && rv="$rv $v"; done
+	echo "rate series: the churn at [$RATES] connections/s; none, then each of [$rv] with none between, $RATE_ROUNDS rounds"
+	for q in $RATES; do
+		for r in $(seq "$RATE_ROUNDS"); do
+			for v in $rv; do
+				trial "rate$q" none 0 0 "$q"
+				trial "rate$q" "$v" 0 0 "$q"
+			done
+		done
+		trial "rate$q" none 0 0 "$q"
+	done
+fi
 EXPIRY_JSON=null
 if [ "$EXPIRY" = 1 ]; then
 	echo "expiry trial: synfin -j to a file through a ${DURATION} s churn and until its TIME_WAIT socks end"
@@ -773,18 +831,24 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 	--argjson syscalls "$SYSCALLS_JSON" \
 	--argjson settings "$(jq -n -c --argjson d "$DURATION" --argjson r "$ROUNDS" \
 		--argjson n "$CONNS_PARALLEL" --argjson sr "$SCALE_ROUNDS" --arg holds "$HOLDS" \
-		--argjson quick "$QUICK" \
+		--argjson quick "$QUICK" --arg rates "$RATES" --argjson rr "$RATE_ROUNDS" \
 		'{duration_s: $d, rounds: $r, conns_parallel: $n, mode: "client-first",
 		  scale_rounds: $sr, holds: ($holds | split(" ") | map(select(. != "") | tonumber)),
+		  rates: ($rates | split(" ") | map(select(. != "") | tonumber)), rate_rounds: $rr,
 		  quick: ($quick == 1), bpf_stats_enabled: "profile round only"}')" "$JQ_DEFS"'
 	. as $all
 	# ratio: the traced rate over the mean of the untraced runs just before
 	# and just after it in the same series (linear drift cancels)
+	# (at a fixed rate: the host CPU over theirs, in cores)
 	| [ $all[] | . as $t
 	    | if .variant == "none" then . else
 		([ $all[] | select(.series == $t.series and .variant == "none" and
-			(.seq == $t.seq - 1 or .seq == $t.seq + 1)) | .conns_per_s ]) as $nb
+			(.seq == $t.seq - 1 or .seq == $t.seq + 1)) ]) as $nbr
+		| ($nbr | map(.conns_per_s)) as $nb
 		| . + {ratio: (if ($nb | length) > 0 then $t.conns_per_s / ($nb | add / length) else null end)}
+		| if $t.rate > 0 and ($nbr | length) > 0
+		  then . + {host_added_cores: ($t.host_cores - ($nbr | map(.host_cores) | add / length))}
+		  else . end
 	      end
 	    # losses, counted against the known number per connection
 	    | if .received == null then . else
@@ -829,6 +893,11 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 		 ratio_max: ($t | map(.ratio) | map(select(. != null)) | max | r3),
 		 ratio_bpf_stats_on: ($k | map(.ratio) | map(select(. != null)) | median | r3),
 		 cpu_s_per_m_transitions: ($t | map(.cpu_s_per_m_transitions) | map(select(. != null)) | median | r3),
+		 host_cores_median: ($t | map(.host_cores) | median | r3),
+		 host_added_cores_median: ($t | map(.host_added_cores) | map(select(. != null)) | median | r3),
+		 host_added_cores_min: ($t | map(.host_added_cores) | map(select(. != null)) | min | r3),
+		 host_added_cores_max: ($t | map(.host_added_cores) | map(select(. != null)) | max | r3),
+		 tracer_cores_median: ($t | map(.tracer_cores) | median | r3),
 		 peak_rss_kib: ($rows | map(.peak_rss_kib) | max),
 		 state_prog_ns_per_run: ($k | map(.state_prog_ns_per_run) | map(select(. != null)) | median | r1),
 		 kernel_ns_per_transition: ($k | map(.kernel_ns_per_transition) | map(select(. != null)) | median | r1),
@@ -868,6 +937,19 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 		.variant == "synfin_file" and .rss_holding_kib > 0) |
 		(.rss_holding_kib - .rss_before_hold_kib) * 1024 / $k ] | median | if . then round else . end)})
 	  as $scale
+	# the rate series: per rate and variant, and the host CPU each tracer
+	# adds per connection at that rate
+	| ([ $trials[] | select(.series | startswith("rate")) | .series ] | unique) as $rs
+	| ([ $rs[] as $s | ([ $trials[] | select(.series == $s) ]) as $rows | ($rows[0].rate) as $rate
+	     | {rate: $rate,
+		variants: ([ $rows[] | .variant ] | unique | map(. as $v
+		  | {key: $v, value: (agg([ $rows[] | select(.variant == $v) ])
+		     # per connection made: a tracer that cannot keep the rate
+		     # makes the load slower, and the per-connection figure shows it
+		     | . + {held_rate: (.conns_per_s_median >= 0.99 * $rate),
+			    added_us_per_conn: (if .host_added_cores_median != null
+			then (.host_added_cores_median * 1e6 / .conns_per_s_median | r1) else null end)})})
+		  | from_entries)} ] | sort_by(.rate)) as $rates
 	# lost: what synfin reported lost in the default mode (to /dev/null
 	# and to a file), and ends short that no witness named: the rated
 	# trials run without one, so the profile round says whether the short
@@ -880,7 +962,7 @@ jq -s -c --argjson machine "$MACHINE" --arg start "$START" --argjson elapsed "$E
 	   | if length > 0 then all else null end) as $short_unseen
 	| {machine: $machine, started: $start, elapsed_s: $elapsed, command: "sudo make bench",
 	   settings: $settings,
-	   main: $main, scale: $scale, expiry: $expiry, json_format: $format,
+	   main: $main, scale: $scale, rates: $rates, expiry: $expiry, json_format: $format,
 	   syscalls: $syscalls,
 	   targets: {
 	     synfin_ratio_ge_0_97: (if $main.synfin then ($main.synfin.ratio_median >= 0.97) else null end),
@@ -940,6 +1022,22 @@ if jq -e '.scale | length > 0' "$SUMMARY" >/dev/null; then
 		(.synfin_file.state_prog_ns_per_run | tostring),
 		"\(.synfin_file.lost_counted) of \(.synfin_file.conns_total * 2)" ] | @tsv' "$SUMMARY" >>"$TMP/scale.tsv"
 	column -t -s $'\t' "$TMP/scale.tsv"
+fi
+if jq -e '.rates | length > 0' "$SUMMARY" >/dev/null; then
+	echo
+	echo "Rate series: the host's busy CPU at a steady rate, in cores (CPU s a second), and what each tracer adds"
+	printf 'rate/s\tvariant\tconns/s\thost CPU\tadded med [min-max]\tadded us/conn\ttracer process\tlost (counted)\n' >"$TMP/rates.tsv"
+	jq -r '.rates[] | .rate as $q | .variants | to_entries[] | .key as $k | .value |
+		[ ($q | tostring),
+		  (if $k == "none" then "untraced" elif $k == "synfin_file" then "synfin -j >file" else $k + " >file" end),
+		  "\(.conns_per_s_median | floor)\(if .held_rate then "" else " (short)" end)",
+		  (.host_cores_median | tostring),
+		  (if $k == "none" then "-" else "+\(.host_added_cores_median) [\(.host_added_cores_min)-\(.host_added_cores_max)]" end),
+		  (.added_us_per_conn // "-" | tostring),
+		  (if $k == "none" then "-" else (.tracer_cores_median | tostring) end),
+		  (if .lost_counted == null then "-" else "\(.lost_counted) of \(if .received_kind == "transition" then .expected_transitions else .conns_total * 2 end) \(if .received_kind == "transition" then "transitions" else "conn ends" end)" end)
+		] | @tsv' "$SUMMARY" >>"$TMP/rates.tsv"
+	column -t -s $'\t' "$TMP/rates.tsv"
 fi
 echo
 echo "Profile round (kernel.bpf_stats_enabled=1): the ratio then, and per BPF program ns per run x runs per connection"
