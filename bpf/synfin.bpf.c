@@ -1385,9 +1385,10 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 	__u32 netns = sock_netns(rc, !classic);
 	__u64 cgroup_id = sock_cgroup_id(sk, !classic);
 	__u16 lport = SF_READ(!classic, rc, skc_num);
-
 	/* the listener's uid: the one the request's socket will take */
-	if (!pass_sock_filters(family, netns, cgroup_id) || !pass_sock_uid(sk, classic) ||
+	__u32 uid = SF_READ(!classic, sk, sk_uid.val);
+
+	if (!pass_sock_filters(family, netns, cgroup_id) || !pass_uid_filter(true, uid) ||
 	    !pass_port_filters(lport, bpf_ntohs(SF_READ(!classic, rc, skc_dport))) ||
 	    sock_addr_verdict(rc, family, !classic) != V_PASS ||
 	    (own && !pass_owner_filter(own))) {
@@ -1409,7 +1410,7 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 	e->kind = SYNFIN_EV_SYNACK_RETRANSMIT;
 	e->old_state = e->new_state = TCP_SYN_RECV;
 	e->retransmits = SF_READ(!classic, req, num_retrans);
-	e->uid = SF_READ(!classic, sk, sk_uid.val);
+	e->uid = uid;
 	e->flags = SYNFIN_F_REQ_SK | SYNFIN_F_UID;
 	fill_owner(e, own);
 	e->start_ns = 0;
