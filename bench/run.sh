@@ -37,7 +37,8 @@ usage()
 usage: bench/run.sh [--quick] [--rounds N] [--duration S] [--conns-parallel N]
                     [--scale-rounds N] [--holds "K1 K2 ..."] [--no-scale]
                     [--no-expiry] [--no-syscalls] [--variants "v1 v2 ..."]
-                    [--rates "R1 R2 ..."] [--rate-rounds N] [--no-rates] [--keep]
+                    [--rates "R1 R2 ..."] [--rate-rounds N] [--rate-variants "v1 ..."]
+                    [--no-rates] [--keep]
        bench/run.sh --soak SECS [--conns-parallel N] [--keep]
 
 Runs as root. Variants (the untraced baseline "none" runs between all others):
@@ -58,10 +59,10 @@ run, and is left out of the ratios.
 Then the rate series: the churn held at a steady R connections a second
 (--rates, default "5000 20000"), as on a host that is busy but not
 saturated; none and synfin -j > a file (and tcplife and tcpstates when in
-the variants) alternate, --rate-rounds rounds (default 3). What each
-tracer costs there is host CPU, not rate: the whole host's busy time from
-/proc/stat over the trial, less the untraced trials' beside it, as cores
-and as us per connection. --no-rates leaves it out.
+the variants; or --rate-variants) alternate, --rate-rounds rounds (default
+3). What each tracer costs there is host CPU, not rate: the whole host's
+busy time over the trial (wall time x CPUs less idle time), less the
+untraced trials' beside it, as cores and as us per connection. --no-rates leaves it out.
 Then the expiry trial: synfin -j to a file through one churn and the
 minute after it, until every TIME_WAIT sock of the churn has ended. The
 timer wheel ends those born within one 2-4 s step in one jiffy: a burst of
@@ -95,6 +96,7 @@ SYSCALLS=1
 SYSCALL_ROUNDS=3
 RATES="5000 20000"
 RATE_ROUNDS=3
+RATE_VARIANTS=
 KEEP=0
 QUICK=0
 SETTLE_S=2
@@ -112,6 +114,7 @@ while [ $# -gt 0 ]; do
 	--variants) VARIANTS=${2:-}; shift ;;
 	--rates) RATES=${2:-}; shift ;;
 	--rate-rounds) RATE_ROUNDS=${2:-}; shift ;;
+	--rate-variants) RATE_VARIANTS=${2:-}; shift ;;
 	--no-rates) RATES= ;;
 	--no-scale) SCALE=0 ;;
 	--no-expiry) EXPIRY=0 ;;
@@ -129,7 +132,7 @@ done
 case $SOAK in '' | *[!0-9]*) echo "run.sh: bad number '$SOAK' for --soak" >&2; exit 2 ;; esac
 # the soak runs synfin alone: no peers, floor, rate or system call series to check for
 [ "$SOAK" -gt 0 ] && { VARIANTS=; SYSCALLS=0; RATES=; }
-for v in $VARIANTS; do
+for v in $VARIANTS $RATE_VARIANTS; do
 	case $v in synfin | synfin_file | synfin_events | synfin_notw | synfin_noaccept | tcpstates | tcplife | floor_state | floor_synfin) ;;
 	*) echo "run.sh: unknown variant '$v'" >&2; exit 2 ;;
 	esac
@@ -143,7 +146,7 @@ die() { echo "run.sh: $*" >&2; exit 1; }
 [ -x "$SYNFIN" ] || die "$SYNFIN not built (make all)"
 [ -x "$CHURN" ] || die "$CHURN not built (make $BUILD/bench/churn)"
 [ "$SYSCALLS" = 0 ] || [ -x "$SYSCOST" ] || die "$SYSCOST not built (make $BUILD/bench/syscost)"
-if [[ " $VARIANTS " == *" floor_"* ]] && [ ! -x "$FLOOR" ]; then
+if [[ " $VARIANTS $RATE_VARIANTS " == *" floor_"* ]] && [ ! -x "$FLOOR" ]; then
 	die "$FLOOR not built (make $BUILD/bench/floor)"
 fi
 for t in jq ip sysctl stat timeout bpftool; do
@@ -151,9 +154,10 @@ for t in jq ip sysctl stat timeout bpftool; do
 done
 for v in tcpstates tcplife; do
 	bin=$TCPSTATES; [ $v = tcplife ] && bin=$TCPLIFE
-	if [[ " $VARIANTS " == *" $v "* ]] && [ ! -x "$bin" ]; then
+	if [[ " $VARIANTS $RATE_VARIANTS " == *" $v "* ]] && [ ! -x "$bin" ]; then
 		echo "run.sh: $bin missing (apt-get install libbpf-tools): $v skipped" >&2
 		VARIANTS=$(echo " $VARIANTS " | sed "s/ $v / /; s/^ *//; s/ *$//")
+		RATE_VARIANTS=$(echo " $RATE_VARIANTS " | sed "s/ $v / /; s/^ *//; s/ *$//")
 	fi
 done
 
@@ -778,8 +782,11 @@ if [ "$SCALE" = 1 ]; then
 fi
 if [ -n "$RATES" ]; then
 	# the tracers that write what they see, as an operator would run them
-	rv=synfin_file
-	for v in tcplife tcpstates; do [[ " $VARIANTS " == *" $v "* ]] && rv="$rv $v"; done
+	rv=$RATE_VARIANTS
+	if [ -z "$rv" ]; then
+		rv=synfin_file
+		for v in tcplife tcpstates; do [[ " $VARIANTS " == *" $v "* ]] && rv="$rv $v"; done
+	fi
 	echo "rate series: the churn at [$RATES] connections/s; none, then each of [$rv] with none between, $RATE_ROUNDS rounds"
 	for q in $RATES; do
 		for r in $(seq "$RATE_ROUNDS"); do
@@ -1029,7 +1036,11 @@ if jq -e '.rates | length > 0' "$SUMMARY" >/dev/null; then
 	printf 'rate/s\tvariant\tconns/s\thost CPU\tadded med [min-max]\tadded us/conn\ttracer process\tlost (counted)\n' >"$TMP/rates.tsv"
 	jq -r '.rates[] | .rate as $q | .variants | to_entries[] | .key as $k | .value |
 		[ ($q | tostring),
-		  (if $k == "none" then "untraced" elif $k == "synfin_file" then "synfin -j >file" else $k + " >file" end),
+		  (if $k == "none" then "untraced" elif $k == "synfin_file" then "synfin -j >file"
+		   elif $k == "synfin" then "synfin -j >/dev/null" elif $k == "synfin_events" then "synfin --events -j >file"
+		   elif $k == "synfin_notw" then "synfin -j --no-timewait >/dev/null"
+		   elif $k == "synfin_noaccept" then "synfin -j --no-accept-hook >/dev/null"
+		   elif ($k | startswith("floor")) then $k else $k + " >file" end),
 		  "\(.conns_per_s_median | floor)\(if .held_rate then "" else " (short)" end)",
 		  (.host_cores_median | tostring),
 		  (if $k == "none" then "-" else "+\(.host_added_cores_median) [\(.host_added_cores_min)-\(.host_added_cores_max)]" end),
