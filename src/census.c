@@ -201,14 +201,34 @@ static int netns_cmp(const void *key, const void *elem)
 	return a < b ? -1 : a > b;
 }
 
+/* Whether the namespace just begun holds too few tw socks, by the kernel's
+ * own count, for any group of them to raise timewait_buildup. */
+static bool tw_too_few_to_alert(struct walk_ctx *w, struct census_netns *ns)
+{
+	uint32_t range = ns->port_hi ? ns->port_hi - ns->port_lo + 1 : 0;
+
+	read_tw_socks(ns, w->buf);
+	return ns->tw_socks_ok &&
+	       ns->tw_socks < detect_timewait_floor(w->opts->tw_alerts, ns->max_tw_buckets, range);
+}
+
 /* The states to dump in the namespace just begun: its request socks only
- * when census_syn_recv_needed says so. */
+ * when census_syn_recv_needed says so, its TIME_WAIT socks only when they
+ * could raise an alert (census_opts.tw_alerts). */
 static uint32_t census_netns_states(void *ctx, uint32_t netns, uint32_t states)
 {
 	struct walk_ctx *w = ctx;
 	struct census_netns *ns = &w->c->netns[w->c->nnetns - 1];
 	const struct census_netns *prev;
 
+	if (states & (1u << SYNFIN_TCP_TIME_WAIT)) {
+		if (w->opts->tw_alerts && tw_too_few_to_alert(w, ns)) {
+			states &= ~(1u << SYNFIN_TCP_TIME_WAIT);
+			w->c->tw_too_few++;
+		} else {
+			w->c->tw_asked++;
+		}
+	}
 	if (!(states & (1u << SYNFIN_TCP_SYN_RECV)))
 		return states;
 	prev = w->opts->prev_netns ? bsearch(&netns, w->opts->prev_netns, w->opts->nprev_netns,
@@ -810,11 +830,13 @@ static void *runner_main(void *arg)
 		}
 		pthread_mutex_lock(&r->lock);
 		r->counts.walks++;
-		r->counts.tw_walks += !opts.skip_time_wait;
+		/* a walk whose every namespace held too few to ask is none */
+		r->counts.tw_walks += !opts.skip_time_wait && (!c || c->tw_asked || !c->tw_too_few);
 		if (c) {
 			r->counts.hash_walks += c->diag.hash_walks;
 			r->counts.close_waits += c->nclose_waits;
 			r->counts.close_waits_young += c->close_waits_young;
+			r->counts.tw_too_few += c->tw_too_few;
 			census__free(r->ready);  /* nobody took it: the newer wins */
 			r->ready = c;
 		}

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "detect.h"
 #include "live.h"
 #include "sockdiag.h"
 
@@ -86,6 +87,8 @@ struct census {
 	struct census_tw *tw;
 	size_t ntw;
 	uint64_t tw_ts_ns;            /* when the TIME_WAIT socks were counted */
+	uint32_t tw_asked;            /* namespaces asked for their TIME_WAIT socks */
+	uint32_t tw_too_few;          /* ... and not, as too few to alert (tw_alerts) */
 	struct census_close_wait *close_waits;
 	size_t nclose_waits;
 	uint64_t close_waits_dropped; /* past census_opts.max_close_waits */
@@ -113,6 +116,12 @@ struct census_opts {
 	/* ... and only when a mark may be this old: the tally leaves younger
 	 * ones out (census__set_close_wait_marks) */
 	uint64_t close_wait_min_age_ns;
+	/* When the TIME_WAIT groups serve only the timewait_buildup detector
+	 * (not top): its thresholds. A namespace whose own count of tw socks
+	 * is below what could raise it (detect_timewait_floor) is not asked
+	 * for them, since a dump that names TIME_WAIT walks the kernel's whole
+	 * established hash. NULL: every namespace is. */
+	const struct detect_config *tw_alerts;
 };
 
 struct census_runner;
@@ -145,6 +154,7 @@ struct census_counts {
 	uint64_t hash_walks;
 	uint64_t close_waits;         /* marked CLOSE_WAIT sockets listed */
 	uint64_t close_waits_young;   /* ... and left out, too young for the tally */
+	uint64_t tw_too_few;          /* namespaces not asked for TIME_WAIT: too few to alert */
 };
 void census__counts(struct census_runner *r, struct census_counts *counts);
 /* The newest census not yet taken (the caller owns it, census__free it),

@@ -73,14 +73,34 @@ bool detect_syn_flood(const struct detect_config *cfg, const struct live_listene
  * Either side: a standing population above tw-count, or past half of the
  * netns's tcp_max_tw_buckets (beyond which the kernel destroys TIME_WAIT
  * socks early and says only "TCP: time wait bucket table overflow"). */
+static uint32_t tw_count_limit(const struct detect_config *cfg, uint32_t max_tw_buckets)
+{
+	if (max_tw_buckets && max_tw_buckets / 2 < cfg->tw_count)
+		return max_tw_buckets / 2;
+	return cfg->tw_count;
+}
+
+uint32_t detect_timewait_floor(const struct detect_config *cfg, uint32_t max_tw_buckets,
+			       uint32_t port_range)
+{
+	uint32_t floor = tw_count_limit(cfg, max_tw_buckets);
+	double ports;
+
+	if (!port_range)
+		return floor;
+	/* one less than the share's count: whatever the rounding of
+	 * port_use * 100 against the percentage, a group below it cannot fire */
+	ports = cfg->tw_ports_pct * port_range / 100.0 - 1;
+	if (ports < 0)
+		return 0;
+	return ports < floor ? (uint32_t)ports : floor;
+}
+
 bool detect_timewait(const struct detect_config *cfg, const struct live_tw_group *g,
 		     struct live_alert *out)
 {
-	uint32_t count_limit = cfg->tw_count;
+	uint32_t count_limit = tw_count_limit(cfg, g->max_tw_buckets);
 	bool fired = false;
-
-	if (g->max_tw_buckets && g->max_tw_buckets / 2 < count_limit)
-		count_limit = g->max_tw_buckets / 2;
 	start_alert(out, ALERT_TIMEWAIT_BUILDUP);
 	out->ep = g->ep;
 	out->side = g->side;

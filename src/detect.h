@@ -44,6 +44,12 @@ bool detect_syn_flood(const struct detect_config *cfg, const struct live_listene
 		      struct live_alert *out);
 bool detect_timewait(const struct detect_config *cfg, const struct live_tw_group *g,
 		     struct live_alert *out);
+/* The fewest TIME_WAIT socks one group can hold and raise timewait_buildup,
+ * less a margin, in a namespace of that tcp_max_tw_buckets and ephemeral
+ * port range (0: unknown): a namespace holding fewer in all has no group
+ * that could (census_opts.tw_alerts). */
+uint32_t detect_timewait_floor(const struct detect_config *cfg, uint32_t max_tw_buckets,
+			       uint32_t port_range);
 bool detect_close_wait(const struct detect_config *cfg, const struct live_close_wait *cw,
 		       struct live_alert *out);
 

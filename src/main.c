@@ -346,7 +346,8 @@ static void print_summary(struct app *app)
 			"dumps that walked the established hash; TIME_WAIT counted from the "
 			"followed tw socks in %llu of %llu intervals (%llu of them apart from "
 			"the kernel's once, passed over); %llu CLOSE_WAIT sockets listed, %llu "
-			"left out as too young\n",
+			"left out as too young; %llu namespaces not asked for TIME_WAIT, too "
+			"few to alert\n",
 			(unsigned long long)app->census.walks,
 			(unsigned long long)app->census.tw_walks,
 			(unsigned long long)app->census.hash_walks,
@@ -354,7 +355,8 @@ static void print_summary(struct app *app)
 			(unsigned long long)app->tw_counts.intervals,
 			(unsigned long long)app->tw_counts.apart_passed,
 			(unsigned long long)app->census.close_waits,
-			(unsigned long long)app->census.close_waits_young);
+			(unsigned long long)app->census.close_waits_young,
+			(unsigned long long)app->census.tw_too_few);
 	if (cnt[SYNFIN_CNT_RB_FULL]) {
 		/* which records the full ring cost, so the loss can be checked
 		 * against what was expected (and --ringbuf-mb sized) */

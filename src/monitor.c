@@ -82,6 +82,9 @@ struct monitor *monitor__new(const struct monitor_opts *opts)
 	if (!m)
 		return NULL;
 	m->opts = *opts;
+	/* outside top, the TIME_WAIT groups serve only the detector */
+	if (opts->alerts && !opts->all_states && !opts->on_stats)
+		co.tw_alerts = &m->opts.detect;
 	m->cw_age_ns = (uint64_t)opts->detect.cw_age_s * 1000000000ULL;
 	m->cw_min_age_ns = co.close_wait_min_age_ns;
 	m->act = activity__new();

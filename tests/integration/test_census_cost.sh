@@ -15,9 +15,16 @@
 #              --cw-age), so listener dumps only again.
 #  close-wait: 4 sockets synfin saw enter CLOSE_WAIT: every walk from the
 #              next one on dumps them (and the alert still fires).
+#  tw-few:     4 tw socks in the server namespace and --no-timewait, so
+#              the census must count TIME_WAIT by walking it: 4 are far
+#              below what could raise timewait_buildup (--tw-count 8192),
+#              so no walk asks for them.
+#  tw-alert:   the same with --tw-count 2: every walk asks for them, and
+#              the alert fires.
 # A build that dumped every interval fails quiet; one that dumped whenever
 # a mark stood fails churn; one that never dumped CLOSE_WAIT fails
-# close-wait.
+# close-wait; one that asks for TIME_WAIT whatever its count fails tw-few,
+# one that never does fails tw-alert.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -25,6 +32,7 @@ T=census_cost
 P_HOLD=5530
 P_CW=5532
 P_CHURN=5534
+P_TW=5536
 sf_setup_ns "$T"
 
 # counts NAME: WALKS and HASH from synfin's -v line, after it stopped
@@ -37,10 +45,13 @@ counts()
 	HASH=$(sed -n 's/.*walked TIME_WAIT), \([0-9]*\) dumps.*/\1/p' <<<"$line")
 	LISTED=$(sed -n 's/.*passed over); \([0-9]*\) CLOSE_WAIT sockets listed.*/\1/p' <<<"$line")
 	YOUNG=$(sed -n 's/.*listed, \([0-9]*\) left out as too young.*/\1/p' <<<"$line")
+	TOOFEW=$(sed -n 's/.*; \([0-9]*\) namespaces not asked for TIME_WAIT.*/\1/p' <<<"$line")
 	echo "  $1: ${WALKS:-?} walks (${TWWALKS:-?} walked TIME_WAIT), ${HASH:-?} of their dumps" \
 		"walked the established hash;" \
-		"${LISTED:-?} CLOSE_WAIT sockets listed, ${YOUNG:-?} left out as too young"
-	[ -n "$WALKS" ] && [ -n "$TWWALKS" ] && [ -n "$HASH" ] && [ -n "$LISTED" ] && [ -n "$YOUNG" ] ||
+		"${LISTED:-?} CLOSE_WAIT sockets listed, ${YOUNG:-?} left out as too young;" \
+		"${TOOFEW:-?} namespaces not asked for TIME_WAIT"
+	[ -n "$WALKS" ] && [ -n "$TWWALKS" ] && [ -n "$HASH" ] && [ -n "$LISTED" ] && [ -n "$YOUNG" ] &&
+		[ -n "$TOOFEW" ] ||
 		{ sf_fail "$T/$1" "no census line from synfin -v: $(tail -c 300 "$SF_ERR")"; sf_done; }
 }
 
@@ -112,5 +123,34 @@ sf_check "$T/close-wait/listed" \
 	[ $((LISTED >= 4 && LISTED >= 4 * (HASH - 3))) = 1 ]
 rec=$(jq -c 'select(.type == "alert" and .kind == "close_wait_leak" and .state == "start")' "$SF_OUT" | head -n 1)
 sf_check "$T/close-wait/alert" "no close_wait_leak start for 4 sockets at --cw-age 1 --cw-count 3" [ -n "$rec" ]
+
+# --- tw-few, tw-alert -------------------------------------------------------------
+# the server closes first: its 4 tw socks last 60 s, through both
+# scenarios, one group while its listener stays (a client-side group is
+# by destination, which is each client's own port here)
+sf_bg "$SF_TMP/tw" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$P_TW" --accept 4 \
+	--close-first --comm sfcctw --ready-file "$SF_TMP/tw.ready" \
+	--hold-listener-file "$SF_TMP/release" --timeout-ms 60000
+sf_wait_file "$SF_TMP/tw.ready" || { sf_fail "$T/tw-few" "server did not listen"; sf_done; }
+sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$P_TW" --repeat 4 --wait-eof \
+	--timeout-ms 15000 >"$SF_TMP/tw.cli" 2>&1
+tw=$(ip netns exec "$SF_NS_S" ss -Htn state time-wait | grep -c .)
+sf_check "$T/tw-few/traffic" "$tw tw socks in the server namespace (ss; want 4)" [ "$tw" = 4 ]
+sf_start "$T/tw-few" -v --netns "$SF_NETNS_S" --interval 1 --no-timewait
+sleep 6
+sf_synfin_stop || sf_fail "$T/tw-few/stop" "synfin did not exit 0 on SIGINT"
+counts tw-few
+sf_check "$T/tw-few/not-asked" \
+	"$TWWALKS of $WALKS walks asked for TIME_WAIT, $TOOFEW times not (want none, and 4 or more not)" \
+	[ $((TWWALKS == 0 && TOOFEW >= 4)) = 1 ]
+sf_start "$T/tw-alert" -v --netns "$SF_NETNS_S" --interval 1 --no-timewait --tw-count 2
+sleep 6
+sf_synfin_stop || sf_fail "$T/tw-alert/stop" "synfin did not exit 0 on SIGINT"
+counts tw-alert
+sf_check "$T/tw-alert/asked" \
+	"$TWWALKS of $WALKS walks asked for TIME_WAIT, $TOOFEW times not (want 4 or more, and none not)" \
+	[ $((TWWALKS >= 4 && TOOFEW == 0)) = 1 ]
+rec=$(jq -c 'select(.type == "alert" and .kind == "timewait_buildup" and .state == "start")' "$SF_OUT" | head -n 1)
+sf_check "$T/tw-alert/alert" "no timewait_buildup start for 4 tw socks at --tw-count 2" [ -n "$rec" ]
 touch "$SF_TMP/release"
 sf_done

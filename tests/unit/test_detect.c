@@ -111,6 +111,57 @@ static void test_timewait_rule(void)
 	CHECK_EQ_INT((int)a.thresholds[a.nthresholds - 1].limit, 500);
 }
 
+/* A namespace holding fewer tw socks than the floor has no group that
+ * fires, on either side; and the floor is no more than two below the
+ * least group that does (so the census still walks when it could). */
+static void test_timewait_floor(void)
+{
+	static const struct {
+		double pct;
+		uint32_t count, buckets, range;
+	} cases[] = {
+		{ 50, 8192, 262144, 28232 },  /* the defaults: tw-count is lower */
+		{ 50, 8192, 1000, 28232 },    /* half the buckets is lower */
+		{ 50, 8192, 0, 0 },           /* neither range nor buckets known */
+		{ 0.5, 8192, 262144, 28232 }, /* the share is lower */
+		{ 100, 100, 262144, 63488 },
+		{ 33.3, 8192, 262144, 999 },  /* a share that is no whole count */
+		{ 0, 8192, 262144, 28232 },   /* every group fires: no floor */
+	};
+	struct live_alert a;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct detect_config c = cfg();
+		struct live_tw_group g = { .ep = { .netns = 1, .family = SYNFIN_AF_INET } };
+		uint32_t f, n;
+		bool fired = false;
+
+		c.tw_ports_pct = cases[i].pct;
+		c.tw_count = cases[i].count;
+		f = detect_timewait_floor(&c, cases[i].buckets, cases[i].range);
+		g.max_tw_buckets = cases[i].buckets;
+		if (f > 0) {
+			g.side = TW_SIDE_CLIENT;
+			g.count = f - 1;
+			g.port_range = cases[i].range;
+			g.port_use = cases[i].range ? (double)(f - 1) / cases[i].range : 0;
+			CHECK(!detect_timewait(&c, &g, &a));
+			g.side = TW_SIDE_SERVER;
+			g.port_range = 0;
+			g.port_use = 0;
+			CHECK(!detect_timewait(&c, &g, &a));
+		}
+		for (n = f; n <= f + 2 && !fired; n++) {
+			g.side = TW_SIDE_CLIENT;
+			g.count = n;
+			g.port_range = cases[i].range;
+			g.port_use = cases[i].range ? (double)n / cases[i].range : 0;
+			fired = detect_timewait(&c, &g, &a);
+		}
+		CHECK(fired);
+	}
+}
+
 static void test_close_wait_rule(void)
 {
 	struct detect_config c = cfg();
@@ -423,6 +474,7 @@ static void test_syn_recv_needed(void)
 static const struct unit_case cases[] = {
 	{ "detect_syn_flood_rule", test_syn_flood_rule },
 	{ "detect_timewait_rule", test_timewait_rule },
+	{ "detect_timewait_floor", test_timewait_floor },
 	{ "detect_close_wait_rule", test_close_wait_rule },
 	{ "detect_hysteresis", test_hysteresis },
 	{ "detect_keys", test_keys },
