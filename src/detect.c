@@ -68,11 +68,7 @@ bool detect_syn_flood(const struct detect_config *cfg, const struct live_listene
 	return rate && ratio;
 }
 
-/* Client side: the ports toward one destination run out (connect() then
- * fails with EADDRNOTAVAIL), so the share of the ephemeral range counts.
- * Either side: a standing population above tw-count, or past half of the
- * netns's tcp_max_tw_buckets (beyond which the kernel destroys TIME_WAIT
- * socks early and says only "TCP: time wait bucket table overflow"). */
+/* tw-count, or half the namespace's tcp_max_tw_buckets if lower */
 static uint32_t tw_count_limit(const struct detect_config *cfg, uint32_t max_tw_buckets)
 {
 	if (max_tw_buckets && max_tw_buckets / 2 < cfg->tw_count)
@@ -96,11 +92,17 @@ uint32_t detect_timewait_floor(const struct detect_config *cfg, uint32_t max_tw_
 	return ports < floor ? (uint32_t)ports : floor;
 }
 
+/* Client side: the ports toward one destination run out (connect() then
+ * fails with EADDRNOTAVAIL), so the share of the ephemeral range counts.
+ * Either side: a standing population above tw-count, or past half of the
+ * netns's tcp_max_tw_buckets (beyond which the kernel destroys TIME_WAIT
+ * socks early and says only "TCP: time wait bucket table overflow"). */
 bool detect_timewait(const struct detect_config *cfg, const struct live_tw_group *g,
 		     struct live_alert *out)
 {
 	uint32_t count_limit = tw_count_limit(cfg, g->max_tw_buckets);
 	bool fired = false;
+
 	start_alert(out, ALERT_TIMEWAIT_BUILDUP);
 	out->ep = g->ep;
 	out->side = g->side;
