@@ -176,6 +176,20 @@ sf_wait_count()
 # sf_oneline TEXT: its lines joined by commas, for a FAIL line
 sf_oneline() { tr '\n' ',' <<<"$1"; }
 
+# sf_client_lport VAR FILE NAME [WHO]: the local port of the tcpdrive
+# client whose result line is in FILE, into VAR; unless it connected, FAIL
+# NAME with WHO's output (WHO: "client" unless given) and exit. Called
+# as is, not in $(...), where the FAIL line and the exit would stay.
+sf_client_lport()
+{
+	local _sfc_file=$2 _sfc_name=$3 _sfc_who=${4:-client}
+	[ "$(sf_field "$_sfc_file" result)" = connected ] || {
+		sf_fail "$_sfc_name" "$_sfc_who: $(cat "$_sfc_file" "$_sfc_file.err" 2>/dev/null)"
+		sf_done
+	}
+	printf -v "$1" '%s' "$(sf_field "$_sfc_file" lport)"
+}
+
 # sf_field FILE KEY: a value from tcpdrive's "key=value ..." result line
 sf_field()
 {
@@ -373,9 +387,7 @@ sf_pair()
 	rc=$?
 	[ "$rc" != 124 ] ||
 		{ sf_fail "$name" "server: $(cat "$SF_TMP/srv" "$SF_TMP/srv.err")"; sf_done; }
-	[ "$(sf_field "$SF_TMP/cli" result)" = connected ] ||
-		{ sf_fail "$name" "client: $(cat "$SF_TMP/cli" "$SF_TMP/cli.err")"; sf_done; }
-	CP=$(sf_field "$SF_TMP/cli" lport)
+	sf_client_lport CP "$SF_TMP/cli" "$name"
 	CPID=$(sf_field "$SF_TMP/cli" pid)
 	SPID=$(sf_field "$SF_TMP/srv" pid)
 }

@@ -22,9 +22,7 @@ SRV=$SF_LAST_PID
 sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
 sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5721 --wait-eof \
 	--timeout-ms 15000 >"$SF_TMP/cli1" 2>"$SF_TMP/cli1.err"
-[ "$(sf_field "$SF_TMP/cli1" result)" = connected ] ||
-	{ sf_fail "$T" "client 1: $(cat "$SF_TMP/cli1" "$SF_TMP/cli1.err")"; sf_done; }
-CP=$(sf_field "$SF_TMP/cli1" lport)
+sf_client_lport CP "$SF_TMP/cli1" "$T" "client 1"
 ST="$SF_NETNS_S $SF_S4 5721 $SF_C4 $CP"
 CT="$SF_NETNS_C $SF_C4 $CP $SF_S4 5721"
 sf_wait_records 5 "$ST"

@@ -58,7 +58,6 @@ keys()
 		 "\(.netns) \(.lport) \(.rport) \(.role)"' "$@" 2>/dev/null | sort
 }
 
-
 sf_wait_count 7 keys "$SF_TMP/all.out" "$SF_TMP/allsrv.out"
 for name in btf classic; do
 	sf_wait_count 3 keys "$SF_TMP/$name.out"

@@ -17,9 +17,7 @@ sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_d
 sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5009 --send 100 --recv 100 \
 	--close-first --comm 'a"b\\c\x01\x1b\x7f' --timeout-ms 15000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
 sf_wait_pid "$SRV" 15
-[ "$(sf_field "$SF_TMP/cli" result)" = connected ] ||
-	{ sf_fail "$T" "client: $(cat "$SF_TMP/cli" "$SF_TMP/cli.err")"; sf_done; }
-CP=$(sf_field "$SF_TMP/cli" lport)
+sf_client_lport CP "$SF_TMP/cli" "$T"
 
 CT="$SF_NETNS_C $SF_C4 $CP $SF_S4 5009"
 sf_wait_records 5 "$CT"

@@ -30,9 +30,7 @@ wave()
 	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$port" "$@" \
 		--timeout-ms 15000 >"$SF_TMP/cli$port" 2>"$SF_TMP/cli$port.err"
 	sf_wait_pid "$srv" 15
-	[ "$(sf_field "$SF_TMP/cli$port" result)" = connected ] ||
-		{ sf_fail "$T/$name" "client: $(cat "$SF_TMP/cli$port" "$SF_TMP/cli$port.err")"; sf_done; }
-	cp=$(sf_field "$SF_TMP/cli$port" lport)
+	sf_client_lport cp "$SF_TMP/cli$port" "$T/$name"
 	CT="$SF_NETNS_C $SF_C4 $cp $SF_S4 $port"
 	ST="$SF_NETNS_S $SF_S4 $port $SF_C4 $cp"
 	sf_wait_records 5 "$CT" "$ST"

@@ -25,9 +25,7 @@ touch "$SF_TMP/release"
 sf_wait_pid "$CLI" 10
 sf_wait_pid "$SRV" 10
 
-[ "$(sf_field "$SF_TMP/cli" result)" = connected ] ||
-	{ sf_fail "$T" "client: $(cat "$SF_TMP/cli" "$SF_TMP/cli.err")"; sf_done; }
-CP=$(sf_field "$SF_TMP/cli" lport)
+sf_client_lport CP "$SF_TMP/cli" "$T"
 
 CT="$SF_NETNS_C $SF_C4 $CP $SF_S4 5008"
 ST="$SF_NETNS_S $SF_S4 5008 $SF_C4 $CP"

@@ -43,9 +43,7 @@ sf_wait_pid "$SRV" 10
 ip -n "$SF_NS_C" route del blackhole "$SF_S4/32"
 ip -n "$SF_NS_S" route del blackhole "$SF_C4/32"
 
-[ "$(sf_field "$SF_TMP/cli" result)" = connected ] ||
-	{ sf_fail "$T" "client: $(cat "$SF_TMP/cli" "$SF_TMP/cli.err")"; sf_done; }
-CP=$(sf_field "$SF_TMP/cli" lport)
+sf_client_lport CP "$SF_TMP/cli" "$T"
 
 CT="$SF_NETNS_C $SF_C4 $CP $SF_S4 5003"
 ST="$SF_NETNS_S $SF_S4 5003 $SF_C4 $CP"

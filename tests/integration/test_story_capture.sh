@@ -17,14 +17,6 @@ PCAP=$SF_TMP/story.pcap
 sf_capture_start "$SF_NS_S" vs "tcp portrange 5601-5604" "$PCAP" 45 ||
 	{ sf_fail "$T" "tshark did not start capturing"; sf_done; }
 
-# client_port RESULTFILE NAME: the client's local port, or FAIL + exit
-client_port()
-{
-	[ "$(sf_field "$1" result)" = connected ] ||
-		{ sf_fail "$T/$2" "client: $(cat "$1" "$1.err" 2>/dev/null)"; sf_done; }
-	sf_field "$1" lport
-}
-
 # 1. client closes first (as test_client_close.sh)
 sf_bg "$SF_TMP/srv1" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5601 --accept 1 \
 	--wait-eof --send 3000 --ready-file "$SF_TMP/srv1.ready" --timeout-ms 15000
@@ -33,7 +25,7 @@ sf_wait_file "$SF_TMP/srv1.ready" || { sf_fail "$T/client_first" "server did not
 sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5601 --send 1000 --recv 3000 \
 	--close-first --timeout-ms 15000 >"$SF_TMP/cli1" 2>"$SF_TMP/cli1.err"
 sf_wait_pid "$SRV" 15
-CP1=$(client_port "$SF_TMP/cli1" client_first)
+sf_client_lport CP1 "$SF_TMP/cli1" "$T/client_first"
 
 # 2. server closes first (as test_server_close.sh)
 sf_bg "$SF_TMP/srv2" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5602 --accept 1 \
@@ -43,7 +35,7 @@ sf_wait_file "$SF_TMP/srv2.ready" || { sf_fail "$T/server_first" "server did not
 sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5602 --send 1000 --wait-eof \
 	--timeout-ms 15000 >"$SF_TMP/cli2" 2>"$SF_TMP/cli2.err"
 sf_wait_pid "$SRV" 15
-CP2=$(client_port "$SF_TMP/cli2" server_first)
+sf_client_lport CP2 "$SF_TMP/cli2" "$T/server_first"
 
 # 3. simultaneous close (the approach of test_simultaneous_close.sh): a
 # shared close deadline, and blackhole routes both ways over it: both FINs
@@ -86,7 +78,7 @@ until sf_in "$SF_NS_S" ss -Htan state closing "( sport = :5603 )" | grep -q . ||
 done
 [ "$n" -gt 0 ] || sf_fail "$T/simultaneous" "the server never reached CLOSING"
 ip -n "$SF_NS_S" route del blackhole "$SF_C4/32"
-CP3=$(client_port "$SF_TMP/cli3" simultaneous)
+sf_client_lport CP3 "$SF_TMP/cli3" "$T/simultaneous"
 
 # 4. abortive close: the client sets SO_LINGER {1, 0} and closes (as test_abort.sh)
 sf_bg "$SF_TMP/srv4" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5604 --accept 1 \
@@ -98,7 +90,7 @@ sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5604 --send 1000 -
 sf_wait_pid "$SRV" 15
 [ "$(sf_field "$SF_TMP/srv4" result)" = reset ] ||
 	{ sf_fail "$T/linger0" "server was not reset: $(cat "$SF_TMP/srv4" "$SF_TMP/srv4.err")"; sf_done; }
-CP4=$(client_port "$SF_TMP/cli4" linger0)
+sf_client_lport CP4 "$SF_TMP/cli4" "$T/linger0"
 
 sf_wait_records 10 \
 	"$SF_NETNS_C $SF_C4 $CP1 $SF_S4 5601" "$SF_NETNS_S $SF_S4 5601 $SF_C4 $CP1" \

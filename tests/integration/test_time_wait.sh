@@ -33,9 +33,7 @@ sf_wait_file "$SF_TMP/srv_a.ready" || { sf_fail "$T/a" "server did not listen"; 
 sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5701 --recv 1000 --close-first \
 	--timeout-ms 15000 >"$SF_TMP/cli_a" 2>"$SF_TMP/cli_a.err"
 sf_wait_pid "$SRV" 15
-[ "$(sf_field "$SF_TMP/cli_a" result)" = connected ] ||
-	{ sf_fail "$T/a" "client: $(cat "$SF_TMP/cli_a" "$SF_TMP/cli_a.err")"; sf_done; }
-CPA=$(sf_field "$SF_TMP/cli_a" lport)
+sf_client_lport CPA "$SF_TMP/cli_a" "$T/a"
 CTA="$SF_NETNS_C $SF_C4 $CPA $SF_S4 5701"
 STA="$SF_NETNS_S $SF_S4 5701 $SF_C4 $CPA"
 sf_wait_records 5 "$CTA" "$STA"
@@ -58,9 +56,7 @@ SRV=$SF_LAST_PID
 sf_wait_file "$SF_TMP/srv_b.ready" || { sf_fail "$T/b" "server did not listen"; sf_done; }
 sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5702 --wait-eof \
 	--timeout-ms 15000 >"$SF_TMP/cli_b1" 2>"$SF_TMP/cli_b1.err"
-[ "$(sf_field "$SF_TMP/cli_b1" result)" = connected ] ||
-	{ sf_fail "$T/b" "client 1: $(cat "$SF_TMP/cli_b1" "$SF_TMP/cli_b1.err")"; sf_done; }
-CPB=$(sf_field "$SF_TMP/cli_b1" lport)
+sf_client_lport CPB "$SF_TMP/cli_b1" "$T/b" "client 1"
 CTB="$SF_NETNS_C $SF_C4 $CPB $SF_S4 5702"
 STB="$SF_NETNS_S $SF_S4 5702 $SF_C4 $CPB"
 sf_wait_records 5 "$CTB" "$STB"
@@ -116,9 +112,7 @@ sf_bg "$SF_TMP/srv_c" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5703 
 sf_wait_file "$SF_TMP/srv_c.ready" || { sf_fail "$T/c" "server did not listen"; sf_done; }
 sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5703 --close-first \
 	--timeout-ms 15000 >"$SF_TMP/cli_c" 2>"$SF_TMP/cli_c.err"
-[ "$(sf_field "$SF_TMP/cli_c" result)" = connected ] ||
-	{ sf_fail "$T/c" "client: $(cat "$SF_TMP/cli_c" "$SF_TMP/cli_c.err")"; sf_done; }
-CPC=$(sf_field "$SF_TMP/cli_c" lport)
+sf_client_lport CPC "$SF_TMP/cli_c" "$T/c"
 CTC="$SF_NETNS_C $SF_C4 $CPC $SF_S4 5703"
 sf_wait_records 5 "$CTC"
 # shellcheck disable=SC2086
