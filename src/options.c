@@ -192,6 +192,12 @@ int parse_u32(const char *arg, uint32_t min, uint32_t max, uint32_t *out,
 	unsigned long long val;
 	char *end;
 
+	/* a negative number is a number, only not one in range */
+	if (arg && arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9') {
+		strtod(arg, &end);
+		if (!*end)
+			goto out_of_range;
+	}
 	/* strtoull accepts a sign and leading blanks; a number here must not */
 	if (!arg || *arg < '0' || *arg > '9') {
 		snprintf(err, errlen, "'%s' is not a number", arg ? arg : "");
@@ -199,16 +205,28 @@ int parse_u32(const char *arg, uint32_t min, uint32_t max, uint32_t *out,
 	}
 	errno = 0;
 	val = strtoull(arg, &end, 10);
+	if (errno == ERANGE && !*end)
+		goto out_of_range;
+	if (*end == '.') {
+		/* "0.5" where only whole numbers do */
+		strtod(arg, &end);
+		if (!*end) {
+			snprintf(err, errlen, "'%s' is not a whole number", arg);
+			return -EINVAL;
+		}
+	}
 	if (errno || *end) {
 		snprintf(err, errlen, "'%s' is not a number", arg);
 		return -EINVAL;
 	}
-	if (val < min || val > max) {
-		snprintf(err, errlen, "%s is out of range %u-%u", arg, min, max);
-		return -EINVAL;
-	}
+	if (val < min || val > max)
+		goto out_of_range;
 	*out = (uint32_t)val;
 	return 0;
+
+out_of_range:
+	snprintf(err, errlen, "%s is out of range %u-%u", arg, min, max);
+	return -EINVAL;
 }
 
 int parse_number(const char *arg, double min, bool min_inclusive, double max,
@@ -217,7 +235,9 @@ int parse_number(const char *arg, double min, bool min_inclusive, double max,
 	double val;
 	char *end;
 
-	if (!arg || !((*arg >= '0' && *arg <= '9') || *arg == '.')) {
+	/* a leading '-' is let through so that "-1" is out of range, not text */
+	if (!arg || !((*arg >= '0' && *arg <= '9') || *arg == '.' ||
+		      (*arg == '-' && ((arg[1] >= '0' && arg[1] <= '9') || arg[1] == '.')))) {
 		snprintf(err, errlen, "'%s' is not a number", arg ? arg : "");
 		return -EINVAL;
 	}

@@ -38,13 +38,17 @@ bad_case()
 
 bad_case port_range 70000 -L 70000
 bad_case port_text abc -L abc
-bad_case pid_negative -1 -p -1
+bad_case pid_negative '-1 is out of range' -p -1
 bad_case netns_missing /nonexistent --netns /nonexistent
 bad_case unknown_flag --no-such-flag --no-such-flag
 # the detectors' thresholds and the top subcommand
 bad_case syn_ratio_above_1 syn-ratio --syn-ratio 2
 bad_case tw_ports_zero tw-ports --tw-ports 0
 bad_case interval_zero interval --interval 0
+# a number of the wrong kind is named as such, not as text
+bad_case interval_fraction "'0.5' is not a whole number" --interval 0.5
+bad_case syn_ratio_negative '-1 is out of range' --syn-ratio -1
+bad_case pid_huge '99999999999999999999 is out of range' -p 99999999999999999999
 bad_case top_extra_arg extra top extra
 bad_case priority_boost_range priority-boost --priority-boost 40
 bad_case priority_boost_text priority-boost --priority-boost -1
