@@ -1271,6 +1271,13 @@ static void apply_state(struct engine *eng, struct conn *c, const struct synfin_
 	case SYNFIN_TCP_CLOSING:
 		c->established = true;
 		break;
+	case SYNFIN_TCP_LISTEN:
+		/* LISTEN->CLOSE is a listener's close, though synfin never
+		 * saw it listen (it listened before synfin started); a
+		 * child's birth is LISTEN->SYN_RECV */
+		if (new == SYNFIN_TCP_CLOSE)
+			c->listener = true;
+		break;
 	default:
 		break;
 	}

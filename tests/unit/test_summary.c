@@ -113,7 +113,9 @@ static void fold_one(struct folder *f, struct engine *eng, const struct synfin_e
 
 	switch (e->kind) {
 	case SYNFIN_EV_STATE:
-		if (e->old_state == SYNFIN_TCP_CLOSE || e->old_state == SYNFIN_TCP_LISTEN)
+		/* as the kernel's story_begin: a birth, not a listener's close */
+		if (e->old_state == SYNFIN_TCP_CLOSE ||
+		    (e->old_state == SYNFIN_TCP_LISTEN && e->new_state != SYNFIN_TCP_CLOSE))
 			memset(st, 0, sizeof(*st));
 		if (e->new_state != SYNFIN_TCP_CLOSE) {
 			unsigned int n = st->nsteps;
@@ -366,6 +368,21 @@ static void test_refused(void)
 	st(&client, 100 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE, 0, 0, 0, 0, 0);
 	end(1, 0);
 	CHECK_EQ_INT(summarized.recs[0].handshake.result, HS_REFUSED);
+}
+
+/* A listener's close is no connection's: neither one synfin saw listen,
+ * nor one that listened before it started (only its LISTEN->CLOSE seen). */
+static void test_listeners_close(void)
+{
+	struct sk seen = server, unseen = server;
+
+	seen.cookie = 7001;
+	unseen.cookie = 7002;
+	begin();
+	st(&seen, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_LISTEN, 0, 0, 0, 0, 0);
+	st(&seen, 200 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_CLOSE, 0, 0, 0, 0, 0);
+	st(&unseen, 300 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_CLOSE, 0, 0, 0, 0, 0);
+	end(0, 0);
 }
 
 /* Simultaneous close through CLOSING, and an abort by reset on the peer. */
@@ -816,6 +833,7 @@ static const struct unit_case cases[] = {
 	{ "summary: a tw birth read after a FIN reached it", test_tw_birth_read_after_fin },
 	{ "summary: server passive close", test_server_passive_close },
 	{ "summary: connect refused", test_refused },
+	{ "summary: listeners' closes are no connections", test_listeners_close },
 	{ "summary: CLOSING and a linger-0 reset", test_closing_and_reset },
 	{ "summary: destroy stands in for a missed CLOSE", test_destroy_stands_in },
 	{ "summary: a tw end before its spilled summary", test_tw_end_before_summary },
