@@ -597,7 +597,8 @@ static void on_established(struct conn *c, const struct synfin_event *ev)
 	r->handshake.result = HS_ESTABLISHED;
 	/* At the moment of ESTABLISHED nothing but the SYNs has been acked
 	 * or received, so the ISNs are one below (KERNEL-NOTES §3). */
-	r->handshake.isn_known = true;
+	r->handshake.isn_local_known = true;
+	r->handshake.isn_remote_known = true;
 	r->handshake.isn_local = ev->snd_una - 1;
 	r->handshake.isn_remote = ev->rcv_nxt - 1;
 	if (ev->old_state == SYNFIN_TCP_SYN_SENT) {
@@ -671,6 +672,17 @@ static void close_verdict(struct conn *c, const struct synfin_event *ev, uint8_t
 	r->close.err = ev->err;
 	if (!c->established) {
 		r->handshake.result = failed_handshake(c, ev);
+		/* A connect() whose SYN went out (snd_nxt past snd_una: the
+		 * SYN's sequence number, and any Fast Open data) and was never
+		 * acked still holds its ISN in snd_una; one that failed before
+		 * sending has the two equal. The peer's ISN was never heard.
+		 * Not from a destroy record: tcp_disconnect() may have wiped
+		 * the socket since its ->CLOSE. */
+		if (old == SYNFIN_TCP_SYN_SENT && ev->kind != SYNFIN_EV_DESTROY &&
+		    ev->snd_nxt != ev->snd_una) {
+			r->handshake.isn_local_known = true;
+			r->handshake.isn_local = ev->snd_una;
+		}
 		r->handshake.syn_retrans = syn_retrans(c, ev);
 		r->close.initiator = CLOSE_BY_NONE;
 		r->close.how = HOW_NONE;

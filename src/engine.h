@@ -98,7 +98,8 @@ struct conn_record {
 		double ms;           /* < 0 when there is no handshake time */
 		uint32_t syn_retrans;
 		uint32_t synack_retrans;
-		bool isn_known;
+		bool isn_local_known;
+		bool isn_remote_known; /* a connect() that failed knows its own only */
 		uint32_t isn_local;  /* this end's initial sequence number, as on the wire */
 		uint32_t isn_remote;
 		bool simultaneous_open; /* SYN_SENT -> SYN_RECV: both ends sent a SYN */

@@ -314,7 +314,7 @@ static void handshake_failed(struct view *v, uint64_t tend)
 static bool client_open(struct view *v, uint64_t tend)
 {
 	const struct conn_record *r = v->r;
-	bool k = r->handshake.isn_known;
+	bool kl = r->handshake.isn_local_known, kr = r->handshake.isn_remote_known;
 	uint32_t il = r->handshake.isn_local, ir = r->handshake.isn_remote;
 	uint64_t test = when(r, SYNFIN_TCP_ESTABLISHED);
 	enum handshake_result res = r->handshake.result;
@@ -322,14 +322,14 @@ static bool client_open(struct view *v, uint64_t tend)
 
 	seg(v, when(r, SYNFIN_TCP_SYN_SENT), false, SEG_SYN, true, "SYN-SENT",
 	    res == HS_ESTABLISHED || res == HS_RESET ? "SYN-RECV" : NULL, "SYN",
-	    1 + r->handshake.syn_retrans, num(a, sizeof(a), "seq", k, il), NULL);
+	    1 + r->handshake.syn_retrans, num(a, sizeof(a), "seq", kl, il), NULL);
 	retrans_note(v, "SYN", r->handshake.syn_retrans);
 	if (test || res == HS_ESTABLISHED) {
 		/* tcp_finish_connect() sets ESTABLISHED, then the ACK goes */
 		seg(v, test, false, SEG_SYNACK, false, "ESTAB", NULL, "SYN-ACK", 1,
-		    num(a, sizeof(a), "seq", k, ir), num(b, sizeof(b), "ack", k, il + 1));
+		    num(a, sizeof(a), "seq", kr, ir), num(b, sizeof(b), "ack", kl, il + 1));
 		seg(v, test, false, SEG_ACK, true, NULL, "ESTAB", "ACK", 1,
-		    num(a, sizeof(a), "ack", k, ir + 1), NULL);
+		    num(a, sizeof(a), "ack", kr, ir + 1), NULL);
 	}
 	switch (res) {
 	case HS_ESTABLISHED:
@@ -337,7 +337,7 @@ static bool client_open(struct view *v, uint64_t tend)
 	case HS_REFUSED:
 		/* the RST answering a SYN acks it: ack = ISN + 1 */
 		seg(v, tend, false, SEG_RST, false, "CLOSE", NULL, "RST", 1,
-		    num(a, sizeof(a), "ack", k, il + 1), NULL);
+		    num(a, sizeof(a), "ack", kl, il + 1), NULL);
 		if (r->close.err == ECONNREFUSED) {
 			note(v, 0, false, "connection refused (ECONNREFUSED)");
 		} else {
@@ -360,21 +360,21 @@ static bool client_open(struct view *v, uint64_t tend)
 static bool server_open_view(struct view *v, uint64_t tend)
 {
 	const struct conn_record *r = v->r;
-	bool k = r->handshake.isn_known;
+	bool kl = r->handshake.isn_local_known, kr = r->handshake.isn_remote_known;
 	uint32_t il = r->handshake.isn_local, ir = r->handshake.isn_remote;
 	uint64_t tsyn = server_syn_time(r);
 	bool ok = r->handshake.result == HS_ESTABLISHED;
 	char a[24], b[24];
 
 	seg(v, tsyn, true, SEG_SYN, false, "SYN-RECV", "SYN-SENT", "SYN", 1,
-	    num(a, sizeof(a), "seq", k, ir), NULL);
+	    num(a, sizeof(a), "seq", kr, ir), NULL);
 	seg(v, tsyn, true, SEG_SYNACK, true, NULL, ok ? "ESTAB" : NULL, "SYN-ACK",
-	    1 + r->handshake.synack_retrans, num(a, sizeof(a), "seq", k, il),
-	    num(b, sizeof(b), "ack", k, ir + 1));
+	    1 + r->handshake.synack_retrans, num(a, sizeof(a), "seq", kl, il),
+	    num(b, sizeof(b), "ack", kr, ir + 1));
 	retrans_note(v, "SYN-ACK", r->handshake.synack_retrans);
 	if (ok) {
 		seg(v, when(r, SYNFIN_TCP_ESTABLISHED), false, SEG_ACK, false, "ESTAB",
-		    NULL, "ACK", 1, num(a, sizeof(a), "ack", k, il + 1), NULL);
+		    NULL, "ACK", 1, num(a, sizeof(a), "ack", kl, il + 1), NULL);
 		return true;
 	}
 	handshake_failed(v, tend);
@@ -385,23 +385,23 @@ static bool server_open_view(struct view *v, uint64_t tend)
 static bool simultaneous_open(struct view *v, uint64_t tend)
 {
 	const struct conn_record *r = v->r;
-	bool k = r->handshake.isn_known;
+	bool kl = r->handshake.isn_local_known, kr = r->handshake.isn_remote_known;
 	uint32_t il = r->handshake.isn_local, ir = r->handshake.isn_remote;
 	uint64_t trecv = when(r, SYNFIN_TCP_SYN_RECV);
 	char a[24], b[24];
 
 	seg(v, when(r, SYNFIN_TCP_SYN_SENT), false, SEG_SYN, true, "SYN-SENT", NULL,
-	    "SYN", 1 + r->handshake.syn_retrans, num(a, sizeof(a), "seq", k, il), NULL);
+	    "SYN", 1 + r->handshake.syn_retrans, num(a, sizeof(a), "seq", kl, il), NULL);
 	retrans_note(v, "SYN", r->handshake.syn_retrans);
 	seg(v, trecv, false, SEG_SYN, false, "SYN-RECV", "SYN-SENT", "SYN", 1,
-	    num(a, sizeof(a), "seq", k, ir), NULL);
+	    num(a, sizeof(a), "seq", kr, ir), NULL);
 	seg(v, trecv, false, SEG_SYNACK, true, NULL, "SYN-RECV", "SYN-ACK", 1,
-	    num(a, sizeof(a), "seq", k, il), num(b, sizeof(b), "ack", k, ir + 1));
+	    num(a, sizeof(a), "seq", kl, il), num(b, sizeof(b), "ack", kr, ir + 1));
 	note(v, 0, true, "simultaneous open: the two SYNs crossed");
 	if (r->handshake.result == HS_ESTABLISHED) {
 		seg(v, when(r, SYNFIN_TCP_ESTABLISHED), false, SEG_SYNACK, false, "ESTAB",
-		    "ESTAB", "SYN-ACK", 1, num(a, sizeof(a), "seq", k, ir),
-		    num(b, sizeof(b), "ack", k, il + 1));
+		    "ESTAB", "SYN-ACK", 1, num(a, sizeof(a), "seq", kr, ir),
+		    num(b, sizeof(b), "ack", kl, il + 1));
 		return true;
 	}
 	handshake_failed(v, tend);
@@ -1049,11 +1049,23 @@ static void legend(struct ladder_draw *d)
 		fprintf(d->out, "(STATE) inferred from this end's record, not measured\n");
 }
 
+/* One end's ISN as the other heard it: compared where both know it. */
+static bool isn_agrees(bool known, uint32_t isn, bool peer_known, uint32_t peer_heard)
+{
+	return !known || !peer_known || isn == peer_heard;
+}
+
 static bool isns_agree(const struct conn_record *a, const struct conn_record *b)
 {
-	return !a->handshake.isn_known || !b->handshake.isn_known ||
-	       (a->handshake.isn_local == b->handshake.isn_remote &&
-		a->handshake.isn_remote == b->handshake.isn_local);
+	return isn_agrees(a->handshake.isn_local_known, a->handshake.isn_local,
+			  b->handshake.isn_remote_known, b->handshake.isn_remote) &&
+	       isn_agrees(b->handshake.isn_local_known, b->handshake.isn_local,
+			  a->handshake.isn_remote_known, a->handshake.isn_remote);
+}
+
+static bool isns_known(const struct conn_record *r)
+{
+	return r->handshake.isn_local_known && r->handshake.isn_remote_known;
 }
 
 static void render(FILE *out, const struct conn_record *local,
@@ -1110,9 +1122,14 @@ static void render(FILE *out, const struct conn_record *local,
 	if (!isn_ok) {
 		struct row *w = add_row(&d);
 
-		snprintf(msg, sizeof(msg), "ISNs disagree: the right record has seq=%"
-			 PRIu32 " and seq=%" PRIu32 "; drawn from the left record",
-			 peer->handshake.isn_local, peer->handshake.isn_remote);
+		char a[24], b[24];
+
+		snprintf(msg, sizeof(msg), "ISNs disagree: the right record has %s and %s; "
+			 "drawn from the left record",
+			 num(a, sizeof(a), "seq", peer->handshake.isn_local_known,
+			     peer->handshake.isn_local),
+			 num(b, sizeof(b), "seq", peer->handshake.isn_remote_known,
+			     peer->handshake.isn_remote));
 		w->note = true;
 		w->text = msg;
 	}
@@ -1197,7 +1214,7 @@ static int mirror_score(const struct conn_record *a, const struct conn_record *b
 	spans = a->start_ns && a->end_ns && b->start_ns && b->end_ns;
 	if (spans && (a->start_ns > b->end_ns || b->start_ns > a->end_ns))
 		return 0;
-	if (a->handshake.isn_known && b->handshake.isn_known)
+	if (isns_known(a) && isns_known(b))
 		return 3;
 	return spans ? 2 : 1;
 }

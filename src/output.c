@@ -735,8 +735,8 @@ void output__conn(struct output *o, const struct conn_record *rec)
 				   rec->role == ROLE_SERVER ? "synack_rtt" : "connect");
 		jsonw_u64_field(w, "syn_retrans", rec->handshake.syn_retrans);
 		jsonw_u64_field(w, "synack_retrans", rec->handshake.synack_retrans);
-		json_opt_u64(w, "isn_local", rec->handshake.isn_known, rec->handshake.isn_local);
-		json_opt_u64(w, "isn_remote", rec->handshake.isn_known, rec->handshake.isn_remote);
+		json_opt_u64(w, "isn_local", rec->handshake.isn_local_known, rec->handshake.isn_local);
+		json_opt_u64(w, "isn_remote", rec->handshake.isn_remote_known, rec->handshake.isn_remote);
 		jsonw_bool_field(w, "simultaneous_open", rec->handshake.simultaneous_open);
 		jsonw_end_object(w);
 		json_wave(o, rec);

@@ -4,7 +4,8 @@
 # server first, simultaneous, SO_LINGER {1, 0}) captured with tshark on the
 # server's veth, and both ends' conn records held against the capture (ISNs,
 # FIN sequence numbers, payload bytes, RSTs) and against each other
-# (ISNs, bytes, initiator, conn_state, history).
+# (ISNs, bytes, initiator, conn_state, history); and a refused connect(),
+# whose record has its SYN's sequence number and no peer's.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -14,7 +15,7 @@ command -v tshark >/dev/null || { sf_skip "$T" "tshark not installed"; sf_done; 
 sf_start "$T"
 
 PCAP=$SF_TMP/story.pcap
-sf_capture_start "$SF_NS_S" vs "tcp portrange 5601-5604" "$PCAP" 45 ||
+sf_capture_start "$SF_NS_S" vs "tcp portrange 5601-5605" "$PCAP" 45 ||
 	{ sf_fail "$T" "tshark did not start capturing"; sf_done; }
 
 # 1. client closes first (as test_client_close.sh)
@@ -92,7 +93,15 @@ sf_wait_pid "$SRV" 15
 	{ sf_fail "$T/linger0" "server was not reset: $(cat "$SF_TMP/srv4" "$SF_TMP/srv4.err")"; sf_done; }
 sf_client_lport CP4 "$SF_TMP/cli4" "$T/linger0"
 
-sf_wait_records 10 \
+# 5. refused: nothing listens on 5605, the server's kernel answers the SYN
+# with a RST
+sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5605 --timeout-ms 5000 \
+	>"$SF_TMP/cli5" 2>"$SF_TMP/cli5.err"
+[ "$(sf_field "$SF_TMP/cli5" result)" = refused ] ||
+	{ sf_fail "$T/refused" "client: $(cat "$SF_TMP/cli5" "$SF_TMP/cli5.err")"; sf_done; }
+CP5=$(sf_field "$SF_TMP/cli5" lport)
+
+sf_wait_records 10 "$SF_NETNS_C $SF_C4 $CP5 $SF_S4 5605" \
 	"$SF_NETNS_C $SF_C4 $CP1 $SF_S4 5601" "$SF_NETNS_S $SF_S4 5601 $SF_C4 $CP1" \
 	"$SF_NETNS_C $SF_C4 $CP2 $SF_S4 5602" "$SF_NETNS_S $SF_S4 5602 $SF_C4 $CP2" \
 	"$SF_NETNS_C $SF_C4 $CP3 $SF_S4 5603" "$SF_NETNS_S $SF_S4 5603 $SF_C4 $CP3" \
@@ -219,4 +228,19 @@ story linger0 5604 "$CP4" \
 	'.history == "ShADdR"' '.history == $peer.history' \
 	-- '.close.initiator == "remote"' '.close.how == "rst_received"' '.close.err == 104' \
 	'.conn_state == "RSTO"' '.wave.fin_seq_local == null and .wave.fin_seq_remote == null'
+
+# The refused connect(): the SYN's seq on the wire is the record's
+# isn_local (read from snd_una at the ->CLOSE), the RST acks it, and the
+# peer's ISN was never heard.
+W5=$(wire 5605 "$CP5")
+RST5=$(awk '$1 == "S" && $9 == "1" { print $11; exit }' "$SF_TMP/wire.5605")
+# shellcheck disable=SC2086
+R5=$(sf_records $SF_NETNS_C $SF_C4 $CP5 $SF_S4 5605)
+SF_JQ_ARGS=(--argjson w "$W5" --argjson rst_ack "${RST5:-null}")
+sf_expect "$T/refused" "$R5" \
+	'$w.csyn != null' '$w.srst == 1' \
+	'.handshake.result == "refused"' '.conn_state == "REJ"' \
+	'.handshake.isn_local == $w.csyn' '.handshake.isn_remote == null' \
+	'(.handshake.isn_local + 1) % 4294967296 == $rst_ack'
+SF_JQ_ARGS=()
 sf_done

@@ -38,6 +38,7 @@ sf_expect "$T/client" "$(sf_records $CT)" \
 	'.family == "ipv4"' '.role == "client"' '.seeded == false' \
 	'.handshake.result == "timeout"' '.handshake.ms == null' \
 	'.handshake.syn_retrans >= 1' \
+	'.handshake.isn_local != null' '.handshake.isn_remote == null' \
 	'.close.initiator == "none"' '.close.err == 110' \
 	'.bytes_sent == 0' '.bytes_received == 0' \
 	'.pid == $cpid' '.comm == "sfcli5"'

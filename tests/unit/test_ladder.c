@@ -47,7 +47,8 @@ static void client_open(struct conn_record *r, uint16_t lport, uint16_t rport)
 	r->start_ns = US(0);
 	r->handshake.result = HS_ESTABLISHED;
 	r->handshake.ms = 0.066;
-	r->handshake.isn_known = true;
+	r->handshake.isn_local_known = true;
+	r->handshake.isn_remote_known = true;
 	r->handshake.isn_local = 1513407164u;
 	r->handshake.isn_remote = 3830284518u;
 	span(r, SYNFIN_TCP_SYN_SENT, US(0), US(66));
@@ -100,7 +101,8 @@ static void server_close(struct conn_record *r)
 	r->bytes_received = 517;
 	r->handshake.result = HS_ESTABLISHED;
 	r->handshake.ms = 0.067;
-	r->handshake.isn_known = true;
+	r->handshake.isn_local_known = true;
+	r->handshake.isn_remote_known = true;
 	r->handshake.isn_local = 3830284518u;
 	r->handshake.isn_remote = 1513407164u;
 	span(r, SYNFIN_TCP_SYN_RECV, US(98), US(98));
@@ -118,7 +120,8 @@ static void server_close(struct conn_record *r)
 }
 
 /* Nothing listens on 5005: RST after 0.051 ms. ESTABLISHED was never
- * reached, so the engine could not read the ISN. */
+ * reached: the engine read this end's ISN at the ->CLOSE (snd_una), and
+ * never heard the peer's. */
 static void refused(struct conn_record *r)
 {
 	base_rec(r, 43212, 5005);
@@ -126,6 +129,8 @@ static void refused(struct conn_record *r)
 	r->start_ns = US(0);
 	r->end_ns = US(51);
 	r->handshake.result = HS_REFUSED;
+	r->handshake.isn_local_known = true;
+	r->handshake.isn_local = 4294967295u; /* its RST's ack wraps to 0 */
 	span(r, SYNFIN_TCP_SYN_SENT, US(0), US(51));
 	span(r, SYNFIN_TCP_CLOSE, US(51), 0);
 	r->close.err = ECONNREFUSED;
@@ -142,7 +147,7 @@ static void syn_timeout(struct conn_record *r)
 	r->end_ns = US(7011420);
 	r->handshake.result = HS_TIMEOUT;
 	r->handshake.syn_retrans = 2;
-	r->handshake.isn_known = true;
+	r->handshake.isn_local_known = true;
 	r->handshake.isn_local = 2868215843u;
 	span(r, SYNFIN_TCP_SYN_SENT, US(0), US(7011420));
 	span(r, SYNFIN_TCP_CLOSE, US(7011420), 0);
@@ -244,7 +249,8 @@ static void simultaneous_open(struct conn_record *r)
 	r->handshake.result = HS_ESTABLISHED;
 	r->handshake.ms = 0.080;
 	r->handshake.simultaneous_open = true;
-	r->handshake.isn_known = true;
+	r->handshake.isn_local_known = true;
+	r->handshake.isn_remote_known = true;
 	r->handshake.isn_local = 1513407164u;
 	r->handshake.isn_remote = 3830284518u;
 	span(r, SYNFIN_TCP_SYN_SENT, US(0), US(40));
@@ -434,12 +440,19 @@ static void test_refused(void)
 {
 	struct conn_record r;
 	static const char *const want[] = {
-		"SYN seq=?", "RST ack=?", "connection refused", "ECONNREFUSED",
+		"SYN seq=4294967295", "RST ack=0", "connection refused", "ECONNREFUSED",
 		"SYN-SENT", "CLOSE", "+0.051", NULL,
 	};
+	char *out;
 
 	refused(&r);
 	scenario("refused", &r, NULL, want);
+	/* a connect() that failed before its SYN went out knows no ISN */
+	r.handshake.isn_local_known = false;
+	out = render(&r, NULL, false);
+	CHECK(strstr(out, "SYN seq=?"));
+	CHECK(strstr(out, "RST ack=?"));
+	free(out);
 }
 
 static void test_syn_timeout(void)
@@ -632,7 +645,8 @@ static void random_rec(struct conn_record *r)
 	r->handshake.ms = rnd() % 3 ? (double)(rnd() % 100000000) / 1000 : -1;
 	r->handshake.syn_retrans = rnd() % 4 ? rnd() % 3 : (uint32_t)rnd();
 	r->handshake.synack_retrans = rnd() % 4 ? rnd() % 3 : (uint32_t)rnd();
-	r->handshake.isn_known = rnd() % 4;
+	r->handshake.isn_local_known = rnd() % 4;
+	r->handshake.isn_remote_known = rnd() % 4;
 	r->handshake.isn_local = (uint32_t)rnd();
 	r->handshake.isn_remote = (uint32_t)rnd();
 	r->handshake.simultaneous_open = rnd() % 8 == 0;
@@ -783,7 +797,8 @@ static void test_pairing(void)
 	ladder__conn(l, &other, now);
 	CHECK_EQ_INT(ladder__held(l), 2);
 	other = sv;
-	other.handshake.isn_known = false;
+	other.handshake.isn_local_known = false;
+	other.handshake.isn_remote_known = false;
 	other.start_ns += 100 * SEC;
 	other.end_ns += 100 * SEC;
 	ladder__conn(l, &other, now);

@@ -69,7 +69,8 @@ static void test_isn_and_wave(void)
 
 	client_story(eng, false);
 	CHECK_EQ_INT(ngot, 1);
-	CHECK(r->handshake.isn_known);
+	CHECK(r->handshake.isn_local_known);
+	CHECK(r->handshake.isn_remote_known);
 	CHECK_EQ_INT(r->handshake.isn_local, ISN_C);
 	CHECK_EQ_INT(r->handshake.isn_remote, ISN_S);
 	CHECK(r->wave.local_fin && r->wave.remote_fin);
@@ -342,6 +343,54 @@ static void test_handshake_failures_zeek(void)
 	engine__free(eng);
 }
 
+/* A connect() that never got established: its own ISN is snd_una at the
+ * ->CLOSE once its SYN went out (snd_nxt past it), the peer's unknown. */
+static void test_failed_connect_isn(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct sk c = client;
+	struct synfin_event e;
+
+	/* refused: the SYN went out and a RST answered it */
+	state(eng, &c, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state_seq(eng, &c, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE, 111, 0,
+		  (struct seqs){ ISN_C, ISN_C + 1, 0, ISN_C + 1 }, 0, 0);
+	CHECK_EQ_INT(got[0].handshake.result, HS_REFUSED);
+	CHECK(got[0].handshake.isn_local_known);
+	CHECK_EQ_INT(got[0].handshake.isn_local, ISN_C);
+	CHECK(!got[0].handshake.isn_remote_known);
+
+	/* timed out, the SYN carrying Fast Open data: still its ISN */
+	c.cookie = 1002;
+	state(eng, &c, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state_seq(eng, &c, 3100 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE, 110, 0,
+		  (struct seqs){ ISN_S, ISN_S + 1 + 100, 0, ISN_S + 1 + 100 }, 0, 0);
+	CHECK_EQ_INT(got[1].handshake.result, HS_TIMEOUT);
+	CHECK(got[1].handshake.isn_local_known);
+	CHECK_EQ_INT(got[1].handshake.isn_local, ISN_S);
+
+	/* failed before its SYN went out (no route): nothing sent, no ISN */
+	c.cookie = 1003;
+	state(eng, &c, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state_seq(eng, &c, 100 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE, 101, 0,
+		  (struct seqs){ 0, 0, 0, 0 }, 0, 0);
+	CHECK_EQ_INT(ngot, 3);
+	CHECK(!got[2].handshake.isn_local_known);
+	CHECK(!got[2].handshake.isn_remote_known);
+
+	/* a destroy record stands in for a missed ->CLOSE: not trusted */
+	c.cookie = 1004;
+	state(eng, &c, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	e = ev_of(&c, SYNFIN_EV_DESTROY, 200 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_CLOSE);
+	e.err = 111;
+	e.snd_una = ISN_C;
+	e.snd_nxt = ISN_C + 1;
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(ngot, 4);
+	CHECK(!got[3].handshake.isn_local_known);
+	engine__free(eng);
+}
+
 /* SYN_SENT -> SYN_RECV: both ends sent a SYN (simultaneous open). */
 static void test_simultaneous_open(void)
 {
@@ -379,7 +428,8 @@ static void test_seeded_is_oth(void)
 	state(eng, &s, 302 * MS, SYNFIN_TCP_LAST_ACK, SYNFIN_TCP_CLOSE, 0, 0, 1, 1);
 	CHECK_EQ_STR(got[0].conn_state, "OTH");
 	CHECK_EQ_STR(got[0].history, "");
-	CHECK(!got[0].handshake.isn_known);
+	CHECK(!got[0].handshake.isn_local_known);
+	CHECK(!got[0].handshake.isn_remote_known);
 	engine__free(eng);
 }
 
@@ -637,6 +687,7 @@ static const struct unit_case cases[] = {
 	{ "story: simultaneous close", test_simultaneous_close_zeek },
 	{ "story: reset causes", test_reset_causes },
 	{ "story: handshake failures", test_handshake_failures_zeek },
+	{ "story: a failed connect() knows its own ISN", test_failed_connect_isn },
 	{ "story: simultaneous open", test_simultaneous_open },
 	{ "story: seeded is OTH", test_seeded_is_oth },
 	{ "story: orphan's record waits for the peer's FIN", test_orphan_record_waits_for_fin },

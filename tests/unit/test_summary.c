@@ -265,7 +265,8 @@ static void same_record(const struct conn_record *a, const struct conn_record *b
 	SAME(id); SAME(start_ns); SAME(end_ns); SAME(family); SAME(lport); SAME(rport);
 	SAME(role); SAME(pid); SAME(netns); SAME(bytes_sent); SAME(bytes_received);
 	SAME(bytes_known); SAME(handshake.result); SAME(handshake.syn_retrans);
-	SAME(handshake.synack_retrans); SAME(handshake.isn_known);
+	SAME(handshake.synack_retrans); SAME(handshake.isn_local_known);
+	SAME(handshake.isn_remote_known);
 	SAME(handshake.isn_local); SAME(handshake.isn_remote);
 	SAME(handshake.simultaneous_open); SAME(wave.local_fin); SAME(wave.local_fin_seq);
 	SAME(wave.remote_fin); SAME(wave.remote_fin_seq); SAME(wave.fin_retrans);
