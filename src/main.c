@@ -3,6 +3,7 @@
  * orchestrates: parse, check, load, seed, poll, report losses, clean up.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -407,6 +408,18 @@ static int drain_spill(struct app *app)
 	return err;
 }
 
+/* One line: the output's first failed write, and what it cost. */
+static void report_write_error(const struct app *app)
+{
+	uint64_t lost;
+	bool cut;
+	int werr = output__write_error(app->out, &lost, &cut);
+
+	fprintf(stderr, "synfin: writing the output failed: %s; stopped, %" PRIu64
+		" records not written%s\n", strerror(werr), lost,
+		cut ? ", one of them in part (the output ends in a cut line)" : "");
+}
+
 static int run(struct app *app)
 {
 	uint64_t start = now_mono_ns(), next_report = start + 1000000000ULL;
@@ -453,7 +466,10 @@ static int run(struct app *app)
 		now = now_mono_ns();
 		if (app->ladder)
 			ladder__tick(app->ladder, now);
-		output__flush(app->out);
+		/* a full disk, a reader gone (SIGPIPE ignored, as under
+		 * systemd): what follows could only be lost, so stop */
+		if (output__flush(app->out))
+			break;
 		if (now >= next_report) {
 			engine__tick(app->eng, now);
 			report_losses(app);
@@ -483,7 +499,10 @@ static int run(struct app *app)
 	engine__last_drain(app->eng);
 	engine__tick(app->eng, now_mono_ns());
 	report_losses(app);
-	output__flush(app->out);
+	if (output__flush(app->out)) {
+		report_write_error(app);
+		return -EIO;
+	}
 	return err < 0 ? err : 0;
 }
 

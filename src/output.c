@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "btf_names.h"
 #include "json_writer.h"
 #include "live_json.h"
@@ -18,8 +19,12 @@
 struct output {
 	struct output_opts opts;
 	struct json_writer *jw; /* buffer mode: one fwrite per line */
-	size_t unflushed;       /* bytes in the stream's buffer, all whole lines */
-	char *stream_buf;       /* that buffer: OUT_BUFFER_SIZE */
+	char *buf;              /* whole lines waiting for output__flush: OUT_BUFFER */
+	size_t len;             /* bytes in buf */
+	int fd;                 /* opts.out's descriptor, -1 if it has none */
+	int write_err;          /* the first failed write's errno: no more output */
+	uint64_t lines_lost;    /* lines not written, or cut short, since then */
+	bool line_cut;          /* one of them went out in part */
 	bool header_done;
 };
 
@@ -266,31 +271,107 @@ static void json_common(struct output *o, const struct common *c)
 	jsonw_u64_field(w, "cgroup_id", c->cgroup_id);
 }
 
-/* Lines collect in the stream's buffer and go out on output__flush (after
+/* Lines collect in synfin's own buffer and go out on output__flush (after
  * each drain of the ring) or before the buffer could split one: a killed
  * tracer leaves whole lines, and a busy one makes a write() per drain,
- * not per line (at full churn that was a system call per record). */
+ * not per line (at full churn that was a system call per record). Its own
+ * write() rather than stdio's: after a failed write it knows which lines
+ * went out, and counts the rest as lost. */
 #define OUT_BUFFER (1u << 20)
-#define OUT_BUFFER_SIZE (OUT_BUFFER + 4096)
 
-static void put_line(struct output *o, const char *buf, size_t len)
+/* Write out buf[0..len): to the descriptor when there is one (a file, a
+ * pipe), else through the stream (open_memstream in the tests). Returns
+ * the bytes written; sets o->write_err when that is not all of them. */
+static size_t sink_write(struct output *o, const char *buf, size_t len)
 {
-	if (o->unflushed + len + 1 > OUT_BUFFER)
-		output__flush(o);
-	fwrite(buf, 1, len, o->opts.out);
-	fputc('\n', o->opts.out);
-	o->unflushed += len + 1;
-	/* one line longer than the buffer went out by itself, whole */
-	if (o->unflushed > OUT_BUFFER)
-		output__flush(o);
+	size_t done = 0;
+
+	if (o->fd < 0) {
+		done = fwrite(buf, 1, len, o->opts.out);
+		if (done < len || fflush(o->opts.out))
+			o->write_err = errno ? errno : EIO;
+		return done;
+	}
+	while (done < len) {
+		ssize_t n = write(o->fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			o->write_err = n < 0 ? errno : EIO;
+			break;
+		}
+		done += (size_t)n;
+	}
+	return done;
 }
 
-void output__flush(struct output *o)
+/* After a failed write: the lines of buf[0..len) that did not go out
+ * whole (done bytes did) are lost. */
+static void count_unwritten(struct output *o, const char *buf, size_t len, size_t done)
 {
-	if (!o || !o->unflushed)
+	if (done > 0 && done < len && buf[done - 1] != '\n')
+		o->line_cut = true;
+	for (size_t i = done; i < len; i++)
+		if (buf[i] == '\n')
+			o->lines_lost++;
+}
+
+static void put_line(struct output *o, const char *line, size_t len)
+{
+	size_t done;
+
+	if (o->len + len + 1 > OUT_BUFFER)
+		output__flush(o);
+	if (o->write_err) {
+		o->lines_lost++;
 		return;
-	fflush(o->opts.out);
-	o->unflushed = 0;
+	}
+	if (len + 1 > OUT_BUFFER) {
+		/* one line longer than the buffer goes out by itself, whole */
+		done = sink_write(o, line, len);
+		if (done == len)
+			sink_write(o, "\n", 1);
+		if (o->write_err) {
+			o->lines_lost++;
+			if (done > 0)
+				o->line_cut = true;
+		}
+		return;
+	}
+	memcpy(o->buf + o->len, line, len);
+	o->buf[o->len + len] = '\n';
+	o->len += len + 1;
+}
+
+int output__flush(struct output *o)
+{
+	size_t done;
+
+	if (!o)
+		return 0;
+	/* what others wrote to the stream (the ladder's pictures) first */
+	if (!o->write_err && o->fd >= 0 && fflush(o->opts.out))
+		o->write_err = errno ? errno : EIO;
+	if (o->write_err) {
+		count_unwritten(o, o->buf, o->len, 0);
+		o->len = 0;
+		return -o->write_err;
+	}
+	if (!o->len)
+		return 0;
+	done = sink_write(o, o->buf, o->len);
+	if (o->write_err)
+		count_unwritten(o, o->buf, o->len, done);
+	o->len = 0;
+	return -o->write_err;
+}
+
+int output__write_error(const struct output *o, uint64_t *lines_lost, bool *line_cut)
+{
+	*lines_lost = o ? o->lines_lost : 0;
+	*line_cut = o && o->line_cut;
+	return o ? o->write_err : 0;
 }
 
 static void json_finish(struct output *o)
@@ -589,18 +670,14 @@ struct output *output__new(const struct output_opts *opts)
 		if (!o->jw)
 			goto nomem;
 	}
-	/* Before anything is written: the stream must hold OUT_BUFFER. With
-	 * a NULL buffer glibc ignores the size and takes st_blksize (4 KiB):
-	 * a write() per dozen records, lines split across them, and on ext4
-	 * each unaligned 4 KiB write zeroed the rest of a new block, a third
-	 * of --events' CPU writing to a file. A stream with no descriptor
-	 * (open_memstream) makes no write() and keeps its own buffer. */
-	if (fileno(o->opts.out) >= 0) {
-		o->stream_buf = malloc(OUT_BUFFER_SIZE);
-		if (!o->stream_buf)
-			goto nomem;
-		setvbuf(o->opts.out, o->stream_buf, _IOFBF, OUT_BUFFER_SIZE);
-	}
+	/* The lines' buffer is synfin's own, OUT_BUFFER: stdio's would be
+	 * st_blksize (4 KiB), a write() per dozen records, lines split across
+	 * them, and on ext4 each unaligned 4 KiB write zeroed the rest of a
+	 * new block, a third of --events' CPU writing to a file. */
+	o->fd = fileno(o->opts.out);
+	o->buf = malloc(OUT_BUFFER);
+	if (!o->buf)
+		goto nomem;
 	return o;
 nomem:
 	jsonw_free(o->jw);
@@ -619,12 +696,7 @@ void output__free(struct output *o)
 	if (!o)
 		return;
 	output__flush(o);
-	/* The stream (stdout) outlives this: it lets go of the buffer first.
-	 * glibc allows setvbuf after output, and writes out what is pending. */
-	if (o->stream_buf) {
-		setvbuf(o->opts.out, NULL, _IONBF, 0);
-		free(o->stream_buf);
-	}
+	free(o->buf);
 	jsonw_free(o->jw);
 	free(o);
 }

@@ -14,9 +14,9 @@
 
 struct output_opts {
 	bool json;        /* -j: JSON Lines, else human text */
-	bool wide;
+	bool wide;        /* -w: wide text columns (IPv6) */
 	bool timestamps;  /* -T: TIME column in narrow text */
-	bool follow_tw;   /* time_wait records follow conn records (tw timers on) */        /* -w: wide text columns (IPv6) */
+	bool follow_tw;   /* time_wait records follow conn records (tw timers on) */
 	bool events;      /* --events mode: the text header is the event header */
 	FILE *out;        /* stdout normally (NULL: stdout) */
 	int64_t mono_to_real_ns; /* add to a CLOCK_MONOTONIC ns value to get CLOCK_REALTIME ns */
@@ -27,8 +27,13 @@ struct output;
 /* NULL with errno set on failure. */
 struct output *output__new(const struct output_opts *opts);
 void output__free(struct output *o);
-/* Write out the lines held so far (main calls it after each drain). */
-void output__flush(struct output *o);
+/* Write out the lines held so far (main calls it after each drain): 0, or
+ * minus the errno of the first write that failed. From then on nothing is
+ * written and every line is counted as lost. */
+int output__flush(struct output *o);
+/* That errno (0: none), the lines lost since, and whether one of them went
+ * out in part (the output's last line is then cut short). */
+int output__write_error(const struct output *o, uint64_t *lines_lost, bool *line_cut);
 void output__set_follow_tw(struct output *o, bool follow);
 /* Text: the column header, once (rows print it themselves if not yet done).
  * JSON: nothing. */

@@ -759,7 +759,7 @@ sf_conns()
 		--timeout-ms 60000
 	SF_CONNS_CLI=$SF_LAST_PID
 	# bounded (35 s) wait for the client's summary line
-	while ! grep -q '^result=done' "$SF_TMP/cli_$name" && [ "$k" -gt 0 ] &&
+	while ! grep -qs '^result=done' "$SF_TMP/cli_$name" && [ "$k" -gt 0 ] &&
 		kill -0 "$SF_CONNS_CLI" 2>/dev/null; do
 		sleep 0.05
 		k=$((k - 1))
