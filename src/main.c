@@ -411,13 +411,14 @@ static int drain_spill(struct app *app)
 /* One line: the output's first failed write, and what it cost. */
 static void report_write_error(const struct app *app)
 {
-	uint64_t lost;
-	bool cut;
-	int werr = output__write_error(app->out, &lost, &cut);
+	struct output_write_error we;
 
+	if (!output__write_error(app->out, &we))
+		return;
 	fprintf(stderr, "synfin: writing the output failed: %s; stopped, %" PRIu64
-		" records not written%s\n", strerror(werr), lost,
-		cut ? ", one of them in part (the output ends in a cut line)" : "");
+		" %s not written%s\n", strerror(we.err), we.lost,
+		we.lines ? "lines" : "records",
+		we.cut ? ", one of them in part (the output ends in a cut line)" : "");
 }
 
 static int run(struct app *app)
@@ -499,10 +500,6 @@ static int run(struct app *app)
 	engine__last_drain(app->eng);
 	engine__tick(app->eng, now_mono_ns());
 	report_losses(app);
-	if (output__flush(app->out)) {
-		report_write_error(app);
-		return -EIO;
-	}
 	return err < 0 ? err : 0;
 }
 
@@ -568,21 +565,22 @@ int main(int argc, char **argv)
 			eo.on_event = on_event;
 	}
 	app.eng = engine__new(&eo);
+	if (!app.out || !app.eng) {
+		fprintf(stderr, "synfin: out of memory\n");
+		err = -ENOMEM;
+		goto cleanup;
+	}
 	if (app.opts.ladder) {
-		struct ladder_opts lo = { .out = stdout, .ascii = app.opts.ascii,
+		/* the pictures go out with the records, one write path */
+		struct ladder_opts lo = { .out = output__stream(app.out), .ascii = app.opts.ascii,
 					  .mono_to_real_ns = oo.mono_to_real_ns };
 
-		app.ladder = ladder__new(&lo);
+		app.ladder = lo.out ? ladder__new(&lo) : NULL;
 		if (!app.ladder) {
 			fprintf(stderr, "synfin: out of memory\n");
 			err = -ENOMEM;
 			goto cleanup;
 		}
-	}
-	if (!app.out || !app.eng) {
-		fprintf(stderr, "synfin: out of memory\n");
-		err = -ENOMEM;
-		goto cleanup;
 	}
 
 	err = loader__open(&app.opts, &app.ld);
@@ -658,6 +656,14 @@ int main(int argc, char **argv)
 	app.mon = NULL;
 	top__close(app.top);
 	app.top = NULL;
+	ladder__free(app.ladder); /* draws what it still holds */
+	app.ladder = NULL;
+	/* what went out after the last drain, and whether all of it did */
+	if (output__flush(app.out)) {
+		report_write_error(&app);
+		if (!err)
+			err = -EIO;
+	}
 	print_summary(&app);
 cleanup:
 	monitor__free(app.mon, now_mono_ns());

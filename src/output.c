@@ -25,6 +25,8 @@ struct output {
 	int write_err;          /* the first failed write's errno: no more output */
 	uint64_t lines_lost;    /* lines not written, or cut short, since then */
 	bool line_cut;          /* one of them went out in part */
+	bool text_put;          /* output__stream had some: lines are not records */
+	FILE *stream;           /* output__stream's, NULL until asked for */
 	bool header_done;
 };
 
@@ -306,60 +308,31 @@ static size_t sink_write(struct output *o, const char *buf, size_t len)
 	return done;
 }
 
+static size_t count_lines(const char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = buf; (p = memchr(p, '\n', len - (size_t)(p - buf))); p++)
+		n++;
+	return n;
+}
+
 /* After a failed write: the lines of buf[0..len) that did not go out
  * whole (done bytes did) are lost. */
 static void count_unwritten(struct output *o, const char *buf, size_t len, size_t done)
 {
 	if (done > 0 && done < len && buf[done - 1] != '\n')
 		o->line_cut = true;
-	for (size_t i = done; i < len; i++)
-		if (buf[i] == '\n')
-			o->lines_lost++;
+	o->lines_lost += count_lines(buf + done, len - done);
 }
 
-static void put_line(struct output *o, const char *line, size_t len)
+/* The buffer's lines out: 0, or minus the first failed write's errno. */
+static int write_buffer(struct output *o)
 {
 	size_t done;
 
-	if (o->len + len + 1 > OUT_BUFFER)
-		output__flush(o);
-	if (o->write_err) {
-		o->lines_lost++;
-		return;
-	}
-	if (len + 1 > OUT_BUFFER) {
-		/* one line longer than the buffer goes out by itself, whole */
-		done = sink_write(o, line, len);
-		if (done == len)
-			sink_write(o, "\n", 1);
-		if (o->write_err) {
-			o->lines_lost++;
-			if (done > 0)
-				o->line_cut = true;
-		}
-		return;
-	}
-	memcpy(o->buf + o->len, line, len);
-	o->buf[o->len + len] = '\n';
-	o->len += len + 1;
-}
-
-int output__flush(struct output *o)
-{
-	size_t done;
-
-	if (!o)
-		return 0;
-	/* what others wrote to the stream (the ladder's pictures) first */
-	if (!o->write_err && o->fd >= 0 && fflush(o->opts.out))
-		o->write_err = errno ? errno : EIO;
-	if (o->write_err) {
-		count_unwritten(o, o->buf, o->len, 0);
-		o->len = 0;
-		return -o->write_err;
-	}
 	if (!o->len)
-		return 0;
+		return -o->write_err;
 	done = sink_write(o, o->buf, o->len);
 	if (o->write_err)
 		count_unwritten(o, o->buf, o->len, done);
@@ -367,11 +340,82 @@ int output__flush(struct output *o)
 	return -o->write_err;
 }
 
-int output__write_error(const struct output *o, uint64_t *lines_lost, bool *line_cut)
+/* Bytes of whole lines into the buffer: one line (put_line) or a picture
+ * of many (the ladder's, through output__stream). One longer than the
+ * buffer goes out by itself, whole. */
+static void put_text(struct output *o, const char *text, size_t len)
 {
-	*lines_lost = o ? o->lines_lost : 0;
-	*line_cut = o && o->line_cut;
-	return o ? o->write_err : 0;
+	size_t done;
+
+	if (o->len + len > OUT_BUFFER)
+		write_buffer(o);
+	if (o->write_err) {
+		o->lines_lost += count_lines(text, len);
+		return;
+	}
+	if (len > OUT_BUFFER) {
+		done = sink_write(o, text, len);
+		if (o->write_err)
+			count_unwritten(o, text, len, done);
+		return;
+	}
+	memcpy(o->buf + o->len, text, len);
+	o->len += len;
+}
+
+static void put_line(struct output *o, const char *line, size_t len)
+{
+	if (o->len + len + 1 > OUT_BUFFER)
+		write_buffer(o);
+	if (o->write_err || len + 1 > OUT_BUFFER) {
+		/* nothing goes out any more, or a line past the buffer */
+		put_text(o, line, len);
+		put_text(o, "\n", 1);
+		return;
+	}
+	memcpy(o->buf + o->len, line, len);
+	o->buf[o->len + len] = '\n';
+	o->len += len + 1;
+}
+
+static ssize_t stream_write(void *cookie, const char *buf, size_t len)
+{
+	struct output *o = cookie;
+
+	o->text_put = true;
+	put_text(o, buf, len);
+	return (ssize_t)len;
+}
+
+FILE *output__stream(struct output *o)
+{
+	cookie_io_functions_t io = { .write = stream_write };
+
+	if (!o->stream)
+		o->stream = fopencookie(o, "w", io);
+	return o->stream;
+}
+
+int output__flush(struct output *o)
+{
+	if (!o)
+		return 0;
+	/* what output__stream holds joins the lines first */
+	if (o->stream)
+		fflush(o->stream);
+	return write_buffer(o);
+}
+
+bool output__write_error(const struct output *o, struct output_write_error *we)
+{
+	memset(we, 0, sizeof(*we));
+	if (!o || !o->write_err)
+		return false;
+	we->err = o->write_err;
+	we->lost = o->lines_lost;
+	we->cut = o->line_cut;
+	we->lines = o->text_put;
+	return true;
 }
 
 static void json_finish(struct output *o)
@@ -695,6 +739,8 @@ void output__free(struct output *o)
 {
 	if (!o)
 		return;
+	if (o->stream)
+		fclose(o->stream); /* into the buffer: its cookie is o */
 	output__flush(o);
 	free(o->buf);
 	jsonw_free(o->jw);

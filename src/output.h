@@ -31,9 +31,20 @@ void output__free(struct output *o);
  * minus the errno of the first write that failed. From then on nothing is
  * written and every line is counted as lost. */
 int output__flush(struct output *o);
-/* That errno (0: none), the lines lost since, and whether one of them went
- * out in part (the output's last line is then cut short). */
-int output__write_error(const struct output *o, uint64_t *lines_lost, bool *line_cut);
+
+struct output_write_error {
+	int err;        /* the errno of the first write that failed */
+	uint64_t lost;  /* lines not written (or in part) since: one a record, */
+	bool lines;     /* ... unless output__stream had some (ladders) */
+	bool cut;       /* one went out in part: the output ends in a cut line */
+};
+
+/* false if every write went well */
+bool output__write_error(const struct output *o, struct output_write_error *we);
+/* A stream of whole lines that go out with the records, through the same
+ * buffer and the same write(), counted alike if it fails (the ladder's).
+ * NULL with errno set on failure; output__free closes it. */
+FILE *output__stream(struct output *o);
 void output__set_follow_tw(struct output *o, bool follow);
 /* Text: the column header, once (rows print it themselves if not yet done).
  * JSON: nothing. */

@@ -7,7 +7,8 @@
 # drain on SIGCONT: the lines written whole and the count of those not
 # written must add up to K exactly, with the cut line (if any) among the
 # latter. Only the server's namespace is traced: one record a connection
-# (its listener's close is none).
+# (its listener's close is none). Then the same with --ladder, whose
+# pictures go out through the same buffer: the count is in lines.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -21,65 +22,91 @@ mkdir -p "$FULL"
 mount -t tmpfs -o size=64k synfin-it "$FULL" || { sf_fail "$T" "cannot mount a tmpfs"; sf_done; }
 trap 'umount "$FULL" 2>/dev/null; sf_cleanup' EXIT
 
-OUT=$FULL/records
-ERR=$SF_TMP/synfin.err
-"$SYNFIN" -j --no-timewait --no-alerts --netns "$SF_NETNS_S" >"$OUT" 2>"$ERR" &
-PID=$!
-SF_PIDS+=("$PID")
-sf_wait_ready "$PID" "$ERR" synfin || { sf_fail "$T" "synfin did not start"; sf_done; }
-kill -STOP "$PID"
+# churn_while_stopped PID PORT: K connections to PORT while synfin (PID) is
+# stopped, every server socket closed, then synfin let go on
+churn_while_stopped()
+{
+	local pid=$1 port=$2 srv
+	kill -STOP "$pid"
+	sf_bg "$SF_TMP/srv$port" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$port" \
+		--accept "$K" --backlog 128 --ready-file "$SF_TMP/srv$port.ready" --timeout-ms 30000
+	srv=$SF_LAST_PID
+	sf_wait_file "$SF_TMP/srv$port.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
+	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$port" --repeat "$K" \
+		--timeout-ms 30000 >"$SF_TMP/cli$port" 2>"$SF_TMP/cli$port.err"
+	sf_wait_pid "$srv" 30
+	[ "$(sf_field "$SF_TMP/cli$port" connected)" = "$K" ] ||
+		{ sf_fail "$T" "the client did not connect $K times: $(tail -n 1 "$SF_TMP/cli$port")"; sf_done; }
+	# every server socket closed (none in FIN-WAIT or LAST-ACK) before synfin reads
+	sf_wait_closed "$SF_NS_S" 10
+	kill -CONT "$pid"
+}
 
-sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" \
-	--accept "$K" --backlog 128 --ready-file "$SF_TMP/srv.ready" --timeout-ms 30000
-SRV=$SF_LAST_PID
-sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
-sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$PORT" --repeat "$K" \
-	--timeout-ms 30000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
-sf_wait_pid "$SRV" 30
-[ "$(sf_field "$SF_TMP/cli" connected)" = "$K" ] ||
-	{ sf_fail "$T" "the client did not connect $K times: $(tail -n 1 "$SF_TMP/cli")"; sf_done; }
-# every server socket closed (none in FIN-WAIT or LAST-ACK) before synfin reads
-sf_wait_closed "$SF_NS_S" 10
+# full_run NAME UNIT ARGS...: synfin ARGS into the full tmpfs; it must stop
+# with status 1 and one line naming the error and the UNITs (records or
+# lines) not written. Sets OUT and LOST.
+full_run()
+{
+	local name=$1 unit=$2 pid rc line cut err=$SF_TMP/$1.err
+	shift 2
+	OUT=$FULL/$name
+	"$SYNFIN" "$@" --no-timewait --no-alerts --netns "$SF_NETNS_S" >"$OUT" 2>"$err" &
+	pid=$!
+	SF_PIDS+=("$pid")
+	sf_wait_ready "$pid" "$err" synfin || { sf_fail "$T/$name" "synfin did not start"; sf_done; }
+	churn_while_stopped "$pid" "$PORT"
+	PORT=$((PORT + 1))
+	sf_wait_pid "$pid" 15
+	rc=$?
+	[ "$rc" = 1 ] && sf_pass "$T/$name/status" ||
+		sf_fail "$T/$name/status" "synfin exited $rc (want 1): $(tail -c 400 "$err")"
+	line=$(grep 'writing the output failed' "$err")
+	LOST=$(sed -n "s/.*No space left on device; stopped, \([0-9]*\) $unit not written.*/\1/p" <<<"$line")
+	if [ "$(grep -c . <<<"$line")" = 1 ] && [ -n "$LOST" ] && [ "$LOST" -gt 0 ]; then
+		sf_pass "$T/$name/said"
+	else
+		sf_fail "$T/$name/said" "no one line naming the error and the $unit: $(head -c 600 "$err")"
+		sf_done
+	fi
+	# a cut line is said to be one, and only then
+	if [ -s "$OUT" ] && [ "$(tail -c 1 "$OUT" | od -An -c | tr -d ' ')" != '\n' ]; then
+		cut=yes
+	else
+		cut=no
+	fi
+	if { [ "$cut" = yes ] && grep -q 'in part' <<<"$line"; } ||
+		{ [ "$cut" = no ] && ! grep -q 'in part' <<<"$line"; }; then
+		sf_pass "$T/$name/cut_line"
+	else
+		sf_fail "$T/$name/cut_line" "the output ends cut: $cut; synfin said: $line"
+	fi
+}
 
-kill -CONT "$PID"
-sf_wait_pid "$PID" 15
-RC=$?
-[ "$RC" = 1 ] && sf_pass "$T/status" ||
-	sf_fail "$T/status" "synfin exited $RC (want 1): $(tail -c 400 "$ERR")"
-
-LINE=$(grep 'writing the output failed' "$ERR")
-LOST=$(sed -n 's/.*No space left on device; stopped, \([0-9]*\) records not written.*/\1/p' <<<"$LINE")
-if [ "$(grep -c . <<<"$LINE")" = 1 ] && [ -n "$LOST" ]; then
-	sf_pass "$T/said"
-else
-	sf_fail "$T/said" "no one line naming the error and the count: $(head -c 600 "$ERR")"
-	sf_done
-fi
-
+full_run json records -j
 # the whole lines: valid records of this churn; then the count adds up
 WHOLE=$(tr -cd '\n' <"$OUT" | wc -c)
-GOOD=$(head -n "$WHOLE" "$OUT" | jq -c --argjson p "$PORT" \
+GOOD=$(head -n "$WHOLE" "$OUT" | jq -c --argjson p "$((PORT - 1))" \
 	'select(.type == "conn" and .lport == $p and .role == "server")' 2>/dev/null | grep -c .)
 if [ "$WHOLE" -gt 0 ] && [ "$GOOD" = "$WHOLE" ]; then
-	sf_pass "$T/whole_lines"
+	sf_pass "$T/json/whole_lines"
 else
-	sf_fail "$T/whole_lines" "$GOOD of $WHOLE whole lines are this churn's records"
+	sf_fail "$T/json/whole_lines" "$GOOD of $WHOLE whole lines are this churn's records"
 fi
 if [ $((WHOLE + LOST)) = "$K" ]; then
-	sf_pass "$T/adds_up"
+	sf_pass "$T/json/adds_up"
 else
-	sf_fail "$T/adds_up" "$WHOLE written + $LOST not written != $K records"
+	sf_fail "$T/json/adds_up" "$WHOLE written + $LOST not written != $K records"
 fi
-# a cut line is said to be one, and only then
-if [ -s "$OUT" ] && [ "$(tail -c 1 "$OUT" | od -An -c | tr -d ' ')" != '\n' ]; then
-	CUT=yes
+rm -f "$OUT"
+
+# the pictures: the first is whole, and the lines lost are more than the
+# file could hold of the rest (each picture has several)
+full_run ladder lines --ladder --ascii
+if head -n 1 "$OUT" | grep -q '^+0.000 is ' && grep -q 'server' "$OUT"; then
+	sf_pass "$T/ladder/pictures"
 else
-	CUT=no
+	sf_fail "$T/ladder/pictures" "the output does not begin with a picture: $(head -c 200 "$OUT")"
 fi
-if { [ "$CUT" = yes ] && grep -q 'in part' <<<"$LINE"; } ||
-	{ [ "$CUT" = no ] && ! grep -q 'in part' <<<"$LINE"; }; then
-	sf_pass "$T/cut_line"
-else
-	sf_fail "$T/cut_line" "the output ends cut: $CUT; synfin said: $LINE"
-fi
+[ "$LOST" -gt "$K" ] && sf_pass "$T/ladder/lines" ||
+	sf_fail "$T/ladder/lines" "$LOST lines not written, fewer than the $K pictures"
 sf_done

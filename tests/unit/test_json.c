@@ -849,6 +849,43 @@ static void test_lost(void)
 	free(out);
 }
 
+/* A write that fails (/dev/full: ENOSPC, every byte): flush says so, and
+ * every line from then on is counted as lost, records or a picture's. */
+static void test_write_error(void)
+{
+	struct output_opts opts = { .json = true, .mono_to_real_ns = REAL0 };
+	struct output_write_error we;
+	struct output *o;
+	FILE *pic;
+
+	opts.out = fopen("/dev/full", "w");
+	CHECK(opts.out);
+	if (!opts.out)
+		return;
+	o = output__new(&opts);
+	CHECK(!output__write_error(o, &we));
+	CHECK_EQ_INT(output__flush(o), 0); /* nothing to write yet */
+	for (int i = 0; i < 3; i++)
+		output__lost(o, 1000000000ULL, "ringbuf_full", 12, 40);
+	CHECK_EQ_INT(output__flush(o), -ENOSPC);
+	CHECK(output__write_error(o, &we));
+	CHECK_EQ_INT(we.err, ENOSPC);
+	CHECK_EQ_INT(we.lost, 3);
+	CHECK(!we.cut);
+	CHECK(!we.lines);
+	/* after it nothing is written, all is counted */
+	output__lost(o, 1000000000ULL, "ringbuf_full", 12, 40);
+	pic = output__stream(o);
+	CHECK(pic);
+	fputs("+0.000 is now\nleft\nright\n", pic);
+	CHECK_EQ_INT(output__flush(o), -ENOSPC);
+	CHECK(output__write_error(o, &we));
+	CHECK_EQ_INT(we.lost, 7);
+	CHECK(we.lines);
+	output__free(o);
+	fclose(opts.out);
+}
+
 static void test_text_conn_width(void)
 {
 	struct conn_record r;
@@ -955,6 +992,7 @@ static const struct unit_case cases[] = {
 	{ "state_json", test_state_json },
 	{ "retransmit_reset_json", test_retransmit_reset_json },
 	{ "lost", test_lost },
+	{ "write_error", test_write_error },
 	{ "text_conn_width", test_text_conn_width },
 	{ "text_events", test_text_events },
 	{ "rst_reason_name", test_rst_reason_name },
