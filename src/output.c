@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -281,6 +282,18 @@ static void json_common(struct output *o, const struct common *c)
  * went out, and counts the rest as lost. */
 #define OUT_BUFFER (1u << 20)
 
+/* A descriptor made non-blocking by whoever gave it: wait for the reader,
+ * as a blocking write would. false (errno EAGAIN again) if poll fails. */
+static bool wait_writable(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+	if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+		return true;
+	errno = EAGAIN;
+	return false;
+}
+
 /* Write out buf[0..len): to the descriptor when there is one (a file, a
  * pipe), else through the stream (open_memstream in the tests). Returns
  * the bytes written; sets o->write_err when that is not all of them. */
@@ -298,6 +311,8 @@ static size_t sink_write(struct output *o, const char *buf, size_t len)
 		ssize_t n = write(o->fd, buf + done, len - done);
 
 		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && wait_writable(o->fd))
 			continue;
 		if (n <= 0) {
 			o->write_err = n < 0 ? errno : EIO;

@@ -1,0 +1,65 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# synfin's stdout is a non-blocking pipe (as some supervisors hand their
+# children) whose reader stalls while K connections come and go: synfin's
+# write() meets EAGAIN. It must wait for the reader, as a blocking write
+# would, and lose nothing: the reader then gets all K records, whole, and
+# synfin exits 0. (It used to stop on EAGAIN as on a failed write.) Only
+# the server's namespace is traced: one record a connection.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+T=output_stall
+K=2000
+PORT=5711
+NBREADER=$SF_ROOT/build/tools/nbreader
+sf_setup_ns "$T"
+[ -x "$NBREADER" ] || { sf_fail "$T" "no $NBREADER (make tools)"; sf_done; }
+
+ERR=$SF_TMP/synfin.err
+"$NBREADER" --stall-until-file "$SF_TMP/go" --out "$SF_TMP/out" --timeout-s 60 -- \
+	"$SYNFIN" -j --no-timewait --no-alerts --netns "$SF_NETNS_S" >"$SF_TMP/nb" 2>"$ERR" &
+NB=$!
+SF_PIDS+=("$NB")
+sf_wait_ready "$NB" "$ERR" synfin || { sf_fail "$T" "synfin did not start"; sf_done; }
+SYN=$(pgrep -P "$NB" -x synfin)
+[ -n "$SYN" ] || { sf_fail "$T" "no synfin under the reader"; sf_done; }
+
+sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" \
+	--accept "$K" --backlog 128 --ready-file "$SF_TMP/srv.ready" --timeout-ms 30000
+SRV=$SF_LAST_PID
+sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
+sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$PORT" --repeat "$K" \
+	--timeout-ms 30000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
+sf_wait_pid "$SRV" 30
+[ "$(sf_field "$SF_TMP/cli" connected)" = "$K" ] ||
+	{ sf_fail "$T" "the client did not connect $K times: $(tail -n 1 "$SF_TMP/cli")"; sf_done; }
+sf_wait_closed "$SF_NS_S" 10
+# the pipe (64 KiB) held a fraction of the records: synfin is waiting
+sleep 1
+touch "$SF_TMP/go"
+# a bounded wait for every record, then the stop
+n=200
+while [ "$(grep -c . "$SF_TMP/out" 2>/dev/null)" -lt "$K" ] && [ "$n" -gt 0 ]; do
+	sleep 0.05
+	n=$((n - 1))
+done
+kill -INT "$SYN" 2>/dev/null
+sf_wait_pid "$NB" 15
+
+[ "$(sf_field "$SF_TMP/nb" status)" = 0 ] && sf_pass "$T/status" ||
+	sf_fail "$T/status" "synfin: $(cat "$SF_TMP/nb"); $(tail -c 400 "$ERR")"
+if grep -q 'writing the output failed' "$ERR"; then
+	sf_fail "$T/said" "$(grep 'writing the output failed' "$ERR")"
+else
+	sf_pass "$T/said"
+fi
+GOOD=$(jq -c --argjson p "$PORT" 'select(.type == "conn" and .lport == $p and .role == "server")' \
+	"$SF_TMP/out" 2>/dev/null | grep -c .)
+LINES=$(grep -c . "$SF_TMP/out")
+if [ "$GOOD" = "$K" ] && [ "$LINES" = "$K" ]; then
+	sf_pass "$T/all_records"
+else
+	sf_fail "$T/all_records" "$GOOD records of this churn in $LINES lines, want $K"
+fi
+sf_done
