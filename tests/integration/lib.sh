@@ -392,6 +392,27 @@ sf_pair()
 	SPID=$(sf_field "$SF_TMP/srv" pid)
 }
 
+# sf_repeat NAME PORT K: K connections one after another from the client
+# namespace to a server on $SF_S4:PORT, each closed, then every server
+# socket closed (none left but in TIME-WAIT). FAIL + exit unless all K
+# connected.
+sf_repeat()
+{
+	local name=$1 port=$2 k=$3 srv
+	sf_bg "$SF_TMP/srv$port" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$port" \
+		--accept "$k" --backlog 128 --ready-file "$SF_TMP/srv$port.ready" --timeout-ms 30000
+	srv=$SF_LAST_PID
+	sf_wait_file "$SF_TMP/srv$port.ready" || { sf_fail "$name" "server did not listen"; sf_done; }
+	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$port" --repeat "$k" \
+		--timeout-ms 30000 >"$SF_TMP/cli$port" 2>"$SF_TMP/cli$port.err"
+	sf_wait_pid "$srv" 30
+	[ "$(sf_field "$SF_TMP/cli$port" connected)" = "$k" ] || {
+		sf_fail "$name" "the client did not connect $k times: $(tail -n 1 "$SF_TMP/cli$port")"
+		sf_done
+	}
+	sf_wait_closed "$SF_NS_S" 10
+}
+
 # sf_reconnect_same_port NAME PORT CPORT SRVPID: the TIME-WAIT sock the
 # server ($SF_S4:PORT, pid SRVPID) holds for client port CPORT must be
 # there (NAME/tw-present); a new client from CPORT then reuses it, its SYN

@@ -22,26 +22,6 @@ mkdir -p "$FULL"
 mount -t tmpfs -o size=64k synfin-it "$FULL" || { sf_fail "$T" "cannot mount a tmpfs"; sf_done; }
 trap 'umount "$FULL" 2>/dev/null; sf_cleanup' EXIT
 
-# churn_while_stopped PID PORT: K connections to PORT while synfin (PID) is
-# stopped, every server socket closed, then synfin let go on
-churn_while_stopped()
-{
-	local pid=$1 port=$2 srv
-	kill -STOP "$pid"
-	sf_bg "$SF_TMP/srv$port" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$port" \
-		--accept "$K" --backlog 128 --ready-file "$SF_TMP/srv$port.ready" --timeout-ms 30000
-	srv=$SF_LAST_PID
-	sf_wait_file "$SF_TMP/srv$port.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
-	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$port" --repeat "$K" \
-		--timeout-ms 30000 >"$SF_TMP/cli$port" 2>"$SF_TMP/cli$port.err"
-	sf_wait_pid "$srv" 30
-	[ "$(sf_field "$SF_TMP/cli$port" connected)" = "$K" ] ||
-		{ sf_fail "$T" "the client did not connect $K times: $(tail -n 1 "$SF_TMP/cli$port")"; sf_done; }
-	# every server socket closed (none in FIN-WAIT or LAST-ACK) before synfin reads
-	sf_wait_closed "$SF_NS_S" 10
-	kill -CONT "$pid"
-}
-
 # full_run NAME UNIT ARGS...: synfin ARGS into the full tmpfs; it must stop
 # with status 1 and one line naming the error and the UNITs (records or
 # lines) not written. Sets OUT and LOST.
@@ -54,7 +34,9 @@ full_run()
 	pid=$!
 	SF_PIDS+=("$pid")
 	sf_wait_ready "$pid" "$err" synfin || { sf_fail "$T/$name" "synfin did not start"; sf_done; }
-	churn_while_stopped "$pid" "$PORT"
+	kill -STOP "$pid"
+	sf_repeat "$T/$name" "$PORT" "$K"
+	kill -CONT "$pid"
 	PORT=$((PORT + 1))
 	sf_wait_pid "$pid" 15
 	rc=$?

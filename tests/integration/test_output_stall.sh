@@ -25,16 +25,7 @@ sf_wait_ready "$NB" "$ERR" synfin || { sf_fail "$T" "synfin did not start"; sf_d
 SYN=$(pgrep -P "$NB" -x synfin)
 [ -n "$SYN" ] || { sf_fail "$T" "no synfin under the reader"; sf_done; }
 
-sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" \
-	--accept "$K" --backlog 128 --ready-file "$SF_TMP/srv.ready" --timeout-ms 30000
-SRV=$SF_LAST_PID
-sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
-sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$PORT" --repeat "$K" \
-	--timeout-ms 30000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
-sf_wait_pid "$SRV" 30
-[ "$(sf_field "$SF_TMP/cli" connected)" = "$K" ] ||
-	{ sf_fail "$T" "the client did not connect $K times: $(tail -n 1 "$SF_TMP/cli")"; sf_done; }
-sf_wait_closed "$SF_NS_S" 10
+sf_repeat "$T" "$PORT" "$K"
 # the pipe (64 KiB) held a fraction of the records: synfin is waiting
 sleep 1
 touch "$SF_TMP/go"
