@@ -38,6 +38,9 @@ UNIT_BINS   := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 ASAN_BINS   := $(OUTPUT)/tests/test_json_asan
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
 TOOL_BINS   := $(patsubst tests/tools/%.c,$(OUTPUT)/tools/%,$(TOOL_SRCS))
+# LD_PRELOAD shims for the tests, a shared object each
+SHIM_SRCS   := $(wildcard tests/tools/shim/*.c)
+SHIM_LIBS   := $(patsubst tests/tools/shim/%.c,$(OUTPUT)/tools/%.so,$(SHIM_SRCS))
 BENCH_SRCS  := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BINS  := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 
@@ -92,6 +95,10 @@ $(OUTPUT)/tools/%: tests/tools/%.c tests/tools/tool.h | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread
 
+$(OUTPUT)/tools/%.so: tests/tools/shim/%.c | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -fPIC -shared $< -o $@ -ldl
+
 $(OUTPUT)/bench/%: bench/%.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread
@@ -118,7 +125,7 @@ $(OUTPUT)/bench/floor: bench/floor.c $(OUTPUT)/bench/floor.skel.h | $(OUTPUT)/be
 unit-tests: $(UNIT_BINS) $(ASAN_BINS)
 # the integration tests drive churn with the benchmark's generator, and
 # check the floor's hooks against synfin's
-tools: $(TOOL_BINS) $(OUTPUT)/bench/churn $(OUTPUT)/bench/floor
+tools: $(TOOL_BINS) $(SHIM_LIBS) $(OUTPUT)/bench/churn $(OUTPUT)/bench/floor
 
 # The README's test command. Installs what is missing, builds, then runs
 # unit tests (no root) and integration tests (root, real BPF, namespaces).

@@ -1253,6 +1253,12 @@ fail:
 	return NULL;
 }
 
+void ladder__set_clock_offset(struct ladder *l, int64_t mono_to_real_ns)
+{
+	if (l)
+		l->opts.mono_to_real_ns = mono_to_real_ns;
+}
+
 static void draw(struct ladder *l, const struct conn_record *a, const struct conn_record *b)
 {
 	if (l->drawn)

@@ -30,6 +30,8 @@ struct ladder;
 struct ladder *ladder__new(const struct ladder_opts *opts);
 /* Draws what is still held (each alone), then frees. NULL is fine. */
 void ladder__free(struct ladder *l);
+/* Pictures drawn from now on with this mono_to_real_ns (NULL is fine). */
+void ladder__set_clock_offset(struct ladder *l, int64_t mono_to_real_ns);
 /* Offer a finished connection. It is held up to hold_ms for its mirror
  * record (the same connection seen from the other end on this host: the
  * tuple reversed; the two ends are usually in different netns, so only the

@@ -472,6 +472,12 @@ static int run(struct app *app)
 		if (output__flush(app->out))
 			break;
 		if (now >= next_report) {
+			/* the wall clock may have been stepped (NTP after
+			 * boot, a resume): records keep to it */
+			int64_t to_real = output__clock_offset();
+
+			output__set_clock_offset(app->out, to_real);
+			ladder__set_clock_offset(app->ladder, to_real);
 			engine__tick(app->eng, now);
 			report_losses(app);
 			next_report = now + 1000000000ULL;

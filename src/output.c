@@ -61,6 +61,11 @@ int64_t output__clock_offset(void)
 	return r.tv_sec * NSEC_PER_SEC + r.tv_nsec - mono;
 }
 
+void output__set_clock_offset(struct output *o, int64_t mono_to_real_ns)
+{
+	o->opts.mono_to_real_ns = mono_to_real_ns;
+}
+
 static void split_ns(int64_t ns, time_t *sec, long *nsec)
 {
 	*sec = ns / NSEC_PER_SEC;
