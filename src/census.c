@@ -407,7 +407,8 @@ static void settle_half_open(struct walk_ctx *w)
 		p->listener = find_listener(c, w->first_listener, w->netns, p->family,
 					    p->laddr, p->lport);
 	}
-	qsort(w->reqs, w->nreqs, sizeof(*w->reqs), pending_cmp);
+	if (w->nreqs > 1) /* qsort wants an array even for none */
+		qsort(w->reqs, w->nreqs, sizeof(*w->reqs), pending_cmp);
 	for (i = 0; i < w->nreqs; i++) {
 		struct pending *p = &w->reqs[i];
 		struct census_listener *l;
