@@ -186,9 +186,29 @@ static const struct option long_opts[] = {
 	{},
 };
 
+/* An argument as an error line shows it: whole, or its first bytes and
+ * "...", so that a long one (a list of thousands of ports, a path) leaves
+ * room for the problem after it. */
+#define SHOWN_MAX 48
+struct shown {
+	char buf[SHOWN_MAX + 1];
+};
+
+static const char *shown(const char *arg, struct shown *sh)
+{
+	if (!arg)
+		return "";
+	if (strlen(arg) <= SHOWN_MAX)
+		return arg;
+	snprintf(sh->buf, sizeof(sh->buf), "%.*s...", SHOWN_MAX - 3, arg);
+	return sh->buf;
+}
+
 int parse_u32(const char *arg, uint32_t min, uint32_t max, uint32_t *out,
 	      char *err, size_t errlen)
 {
+	struct shown sh;
+
 	unsigned long long val;
 	char *end;
 
@@ -200,7 +220,7 @@ int parse_u32(const char *arg, uint32_t min, uint32_t max, uint32_t *out,
 	}
 	/* strtoull accepts a sign and leading blanks; a number here must not */
 	if (!arg || *arg < '0' || *arg > '9') {
-		snprintf(err, errlen, "'%s' is not a number", arg ? arg : "");
+		snprintf(err, errlen, "'%s' is not a number", shown(arg, &sh));
 		return -EINVAL;
 	}
 	errno = 0;
@@ -211,12 +231,12 @@ int parse_u32(const char *arg, uint32_t min, uint32_t max, uint32_t *out,
 		/* "0.5" where only whole numbers do */
 		strtod(arg, &end);
 		if (!*end) {
-			snprintf(err, errlen, "'%s' is not a whole number", arg);
+			snprintf(err, errlen, "'%s' is not a whole number", shown(arg, &sh));
 			return -EINVAL;
 		}
 	}
 	if (errno || *end) {
-		snprintf(err, errlen, "'%s' is not a number", arg);
+		snprintf(err, errlen, "'%s' is not a number", shown(arg, &sh));
 		return -EINVAL;
 	}
 	if (val < min || val > max)
@@ -225,30 +245,31 @@ int parse_u32(const char *arg, uint32_t min, uint32_t max, uint32_t *out,
 	return 0;
 
 out_of_range:
-	snprintf(err, errlen, "%s is out of range %u-%u", arg, min, max);
+	snprintf(err, errlen, "%s is out of range %u-%u", shown(arg, &sh), min, max);
 	return -EINVAL;
 }
 
 int parse_number(const char *arg, double min, bool min_inclusive, double max,
 		 double *out, char *err, size_t errlen)
 {
+	struct shown sh;
 	double val;
 	char *end;
 
 	/* a leading '-' is let through so that "-1" is out of range, not text */
 	if (!arg || !((*arg >= '0' && *arg <= '9') || *arg == '.' ||
 		      (*arg == '-' && ((arg[1] >= '0' && arg[1] <= '9') || arg[1] == '.')))) {
-		snprintf(err, errlen, "'%s' is not a number", arg ? arg : "");
+		snprintf(err, errlen, "'%s' is not a number", shown(arg, &sh));
 		return -EINVAL;
 	}
 	errno = 0;
 	val = strtod(arg, &end);
 	if (errno || *end || val != val) {
-		snprintf(err, errlen, "'%s' is not a number", arg);
+		snprintf(err, errlen, "'%s' is not a number", shown(arg, &sh));
 		return -EINVAL;
 	}
 	if (val > max || val < min || (!min_inclusive && val == min)) {
-		snprintf(err, errlen, "%s is out of range %s%g, %g]", arg,
+		snprintf(err, errlen, "%s is out of range %s%g, %g]", shown(arg, &sh),
 			 min_inclusive ? "[" : "(", min, max);
 		return -EINVAL;
 	}
@@ -260,9 +281,15 @@ int filter_parse_ports(const char *arg, uint8_t *bitmap, char *err, size_t errle
 {
 	char buf[1024], *tok, *save = NULL;
 	size_t len = strlen(arg);
+	struct shown sh;
 
-	if (len == 0 || len >= sizeof(buf)) {
-		snprintf(err, errlen, "port list '%s' is empty or too long", arg);
+	if (len == 0) {
+		snprintf(err, errlen, "the port list is empty");
+		return -EINVAL;
+	}
+	if (len >= sizeof(buf)) {
+		snprintf(err, errlen, "port list '%s' is too long: %zu bytes, at most %zu "
+			 "(use ranges)", shown(arg, &sh), len, sizeof(buf) - 1);
 		return -EINVAL;
 	}
 	memcpy(buf, arg, len + 1);
@@ -286,7 +313,7 @@ int filter_parse_ports(const char *arg, uint8_t *bitmap, char *err, size_t errle
 	}
 	/* "80," or ",80" leave an empty token strtok skips: reject them too */
 	if (arg[0] == ',' || arg[len - 1] == ',' || strstr(arg, ",,")) {
-		snprintf(err, errlen, "port list '%s' has an empty entry", arg);
+		snprintf(err, errlen, "port list '%s' has an empty entry", shown(arg, &sh));
 		return -EINVAL;
 	}
 	return 0;
@@ -295,7 +322,7 @@ bad:
 		char why[160];
 
 		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errlen, "bad port in '%s': %s", arg, why);
+		snprintf(err, errlen, "bad port in '%s': %s", shown(arg, &sh), why);
 	}
 	return -EINVAL;
 }
@@ -306,6 +333,7 @@ bad:
  * the same way. */
 static int parse_prefix(char *tok, struct synfin_addr_prefix *p, char *err, size_t errlen)
 {
+	struct shown sh;
 	char *slash = strchr(tok, '/');
 	uint8_t bytes[16] = {};
 	uint32_t len, max, words[4];
@@ -315,7 +343,7 @@ static int parse_prefix(char *tok, struct synfin_addr_prefix *p, char *err, size
 		*slash = '\0';
 	v4 = inet_pton(AF_INET, tok, bytes) == 1;
 	if (!v4 && inet_pton(AF_INET6, tok, bytes) != 1) {
-		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", tok);
+		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", shown(tok, &sh));
 		return -EINVAL;
 	}
 	max = v4 ? 32 : 128;
@@ -350,13 +378,19 @@ int filter_parse_addrs(const char *arg, struct synfin_addr_prefix *p, uint8_t *n
 {
 	char buf[1024], *tok, *save = NULL;
 	size_t len = strlen(arg);
+	struct shown sh;
 
-	if (len == 0 || len >= sizeof(buf)) {
-		snprintf(err, errlen, "address list '%s' is empty or too long", arg);
+	if (len == 0) {
+		snprintf(err, errlen, "the address list is empty");
+		return -EINVAL;
+	}
+	if (len >= sizeof(buf)) {
+		snprintf(err, errlen, "address list '%s' is too long: %zu bytes, at most %zu",
+			 shown(arg, &sh), len, sizeof(buf) - 1);
 		return -EINVAL;
 	}
 	if (arg[0] == ',' || arg[len - 1] == ',' || strstr(arg, ",,")) {
-		snprintf(err, errlen, "address list '%s' has an empty entry", arg);
+		snprintf(err, errlen, "address list '%s' has an empty entry", shown(arg, &sh));
 		return -EINVAL;
 	}
 	memcpy(buf, arg, len + 1);
@@ -377,6 +411,7 @@ int filter_parse_addrs(const char *arg, struct synfin_addr_prefix *p, uint8_t *n
 static int inode_of(const char *what, const char *arg, uint64_t *out,
 		    char *err, size_t errlen)
 {
+	struct shown sh;
 	struct stat st;
 	uint32_t num;
 
@@ -387,7 +422,8 @@ static int inode_of(const char *what, const char *arg, uint64_t *out,
 		return 0;
 	}
 	if (stat(arg, &st)) {
-		snprintf(err, errlen, "cannot use %s '%s': %s", what, arg, strerror(errno));
+		snprintf(err, errlen, "cannot use %s '%s': %s", what, shown(arg, &sh),
+			 strerror(errno));
 		return -EINVAL;
 	}
 	*out = st.st_ino;
@@ -407,15 +443,17 @@ int parse_netns(const char *arg, uint32_t *inode, char *err, size_t errlen)
 int parse_cgroup(const char *arg, uint64_t *id, char *err, size_t errlen)
 {
 	struct statfs sfs;
+	struct shown sh;
 
 	if (arg[0] != '/' && arg[0] != '.')
 		return inode_of("cgroup", arg, id, err, errlen);
 	if (statfs(arg, &sfs)) {
-		snprintf(err, errlen, "cannot use cgroup '%s': %s", arg, strerror(errno));
+		snprintf(err, errlen, "cannot use cgroup '%s': %s", shown(arg, &sh),
+			 strerror(errno));
 		return -EINVAL;
 	}
 	if (sfs.f_type != CGROUP2_SUPER_MAGIC) {
-		snprintf(err, errlen, "'%s' is not a cgroup v2 directory", arg);
+		snprintf(err, errlen, "'%s' is not a cgroup v2 directory", shown(arg, &sh));
 		return -EINVAL;
 	}
 	return inode_of("cgroup", arg, id, err, errlen);
@@ -424,13 +462,14 @@ int parse_cgroup(const char *arg, uint64_t *id, char *err, size_t errlen)
 int parse_uid(const char *arg, uint32_t *uid, char *err, size_t errlen)
 {
 	const struct passwd *pw;
+	struct shown sh;
 
 	/* a number is a uid, as chown takes it; (uid_t)-1 is no one's */
 	if (*arg >= '0' && *arg <= '9')
 		return parse_u32(arg, 0, UINT32_MAX - 1, uid, err, errlen);
 	pw = *arg ? getpwnam(arg) : NULL;
 	if (!pw) {
-		snprintf(err, errlen, "no user named '%s'", arg);
+		snprintf(err, errlen, "no user named '%s'", shown(arg, &sh));
 		return -EINVAL;
 	}
 	*uid = pw->pw_uid;
@@ -470,6 +509,7 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 	struct synfin_filter *f = &opts->filter;
 	char err[256] = "";
 	const char *opt_name = NULL;
+	struct shown sh;
 	int c;
 
 	set_defaults(opts);
@@ -656,10 +696,11 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			printf("synfin %s\n", synfin_version);
 			return 1;
 		case ':':
-			print_problem("option '%s' needs an argument", argv[optind - 1]);
+			print_problem("option '%s' needs an argument", shown(argv[optind - 1], &sh));
 			return -EINVAL;
 		default:
-			print_problem("unknown option '%s' (see synfin --help)", argv[optind - 1]);
+			print_problem("unknown option '%s' (see synfin --help)",
+				      shown(argv[optind - 1], &sh));
 			return -EINVAL;
 		}
 	}
@@ -678,7 +719,8 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 		optind++;
 	}
 	if (optind < argc) {
-		print_problem("unexpected argument '%s' (see synfin --help)", argv[optind]);
+		print_problem("unexpected argument '%s' (see synfin --help)",
+			      shown(argv[optind], &sh));
 		return -EINVAL;
 	}
 	if (opts->top && (opts->ladder || opts->events || opts->only_failed)) {
