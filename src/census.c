@@ -263,18 +263,21 @@ static int add_pending(struct pending **arr, size_t *n, size_t *cap,
  * (the rest, from before synfin started, the engine's seeds stand for). */
 static int add_close_wait(struct walk_ctx *w, uint32_t netns, const struct sockdiag_sock *s)
 {
-	const struct synfin_sk_owner *own = s->storage;
 	struct census *c = w->c;
 	struct census_close_wait *cw;
+	struct synfin_sk_owner own;
 
-	if (!w->opts->close_waits || !own || s->storage_len < sizeof(*own) ||
-	    !own->cw_since_ns)
+	if (!w->opts->close_waits || !s->storage || s->storage_len < sizeof(own))
+		return 0;
+	/* a netlink attribute is 4-byte aligned, the struct wants 8: a copy */
+	memcpy(&own, s->storage, sizeof(own));
+	if (!own.cw_since_ns)
 		return 0;
 	/* Too young at the walk for the tally, which leaves it out: not
 	 * listed. A walk that meets a mass close (100,000 held connections
 	 * closing at once) would list every server in CLOSE_WAIT for that
 	 * moment, up to max_close_waits of 48 bytes each. */
-	if (own->cw_since_ns + w->opts->close_wait_min_age_ns > w->start_ns) {
+	if (own.cw_since_ns + w->opts->close_wait_min_age_ns > w->start_ns) {
 		c->close_waits_young++;
 		return 0;
 	}
@@ -289,14 +292,14 @@ static int add_close_wait(struct walk_ctx *w, uint32_t netns, const struct sockd
 	c->close_waits = cw;
 	cw = &c->close_waits[c->nclose_waits++];
 	memset(cw, 0, sizeof(*cw));
-	cw->since_ns = own->cw_since_ns;
+	cw->since_ns = own.cw_since_ns;
 	cw->netns = netns;
 	cw->family = s->family;
 	cw->rport = s->rport;
 	memcpy(cw->raddr, s->raddr, SYNFIN_ADDR_LEN);
-	if (own->flags & SYNFIN_F_OWNER_KNOWN) {
-		cw->pid = own->pid;
-		memcpy(cw->comm, own->comm, SYNFIN_COMM_LEN);
+	if (own.flags & SYNFIN_F_OWNER_KNOWN) {
+		cw->pid = own.pid;
+		memcpy(cw->comm, own.comm, SYNFIN_COMM_LEN);
 	}
 	return 0;
 }
@@ -776,8 +779,10 @@ static void keep_netns(struct census_runner *r, const struct census *c)
 
 	if (!copy)
 		return;  /* the older list stays: the next walk dumps more */
-	memcpy(copy, c->netns, c->nnetns * sizeof(*copy));
-	qsort(copy, c->nnetns, sizeof(*copy), netns_sort_cmp);
+	if (c->nnetns) { /* c->netns may be NULL then, which memcpy must not see */
+		memcpy(copy, c->netns, c->nnetns * sizeof(*copy));
+		qsort(copy, c->nnetns, sizeof(*copy), netns_sort_cmp);
+	}
 	free(r->prev_netns);
 	r->prev_netns = copy;
 	r->nprev_netns = c->nnetns;

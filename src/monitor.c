@@ -549,6 +549,20 @@ static int cmp_cw(const void *x, const void *y)
 	return a->oldest_s > b->oldest_s ? -1 : a->oldest_s < b->oldest_s;
 }
 
+/* The first LIVE_TOP_N rows of arr (n of size bytes) by cmp, into out;
+ * their count. qsort and memcpy want a real array even for none. */
+static uint32_t top_rows(void *out, void *arr, size_t n, size_t size,
+			 int (*cmp)(const void *, const void *))
+{
+	size_t k = n < LIVE_TOP_N ? n : LIVE_TOP_N;
+
+	if (n > 1)
+		qsort(arr, n, size, cmp);
+	if (k)
+		memcpy(out, arr, k * size);
+	return (uint32_t)k;
+}
+
 static void build_stats(struct monitor *m, const struct census *c, size_t nls, size_t ntw,
 			double interval_s, uint64_t now_ns, uint64_t lost_total)
 {
@@ -572,16 +586,10 @@ static void build_stats(struct monitor *m, const struct census *c, size_t nls, s
 	activity_handshakes(a->hs_client, &s->hs_client);
 	activity_handshakes(a->hs_server, &s->hs_server);
 
-	qsort(m->ls, nls, sizeof(*m->ls), cmp_listener);
-	s->nlisteners = nls < LIVE_TOP_N ? (uint32_t)nls : LIVE_TOP_N;
-	memcpy(s->listeners, m->ls, s->nlisteners * sizeof(*m->ls));
+	s->nlisteners = top_rows(s->listeners, m->ls, nls, sizeof(*m->ls), cmp_listener);
 	s->listeners_total = (uint32_t)c->nlisteners;
-	qsort(m->tw, ntw, sizeof(*m->tw), cmp_tw);
-	s->ntw = ntw < LIVE_TOP_N ? (uint32_t)ntw : LIVE_TOP_N;
-	memcpy(s->tw, m->tw, s->ntw * sizeof(*m->tw));
-	qsort(m->cw, m->ncw, sizeof(*m->cw), cmp_cw);
-	s->nclose_wait = m->ncw < LIVE_TOP_N ? m->ncw : LIVE_TOP_N;
-	memcpy(s->close_wait, m->cw, s->nclose_wait * sizeof(*m->cw));
+	s->ntw = top_rows(s->tw, m->tw, ntw, sizeof(*m->tw), cmp_tw);
+	s->nclose_wait = top_rows(s->close_wait, m->cw, m->ncw, sizeof(*m->cw), cmp_cw);
 	s->nalerts = detect__active(m->det, s->alerts, LIVE_MAX_ALERTS);
 	s->lost_total = lost_total;
 }
