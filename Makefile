@@ -137,6 +137,18 @@ test: deps all unit-tests tools
 check: all unit-tests tools
 	$(Q)bash tests/run.sh
 
+# The same tests against a synfin built with AddressSanitizer and UBSan, in
+# $(OUTPUT)/san (not part of `make test`: slower). A report ends synfin
+# with a non-zero status, which its tests take as a failure.
+SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	      -fno-omit-frame-pointer
+.PHONY: test-sanitizers
+test-sanitizers: deps all unit-tests tools
+	$(Q)CFLAGS="$(SAN_CFLAGS)" $(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/san $(OUTPUT)/san/synfin
+	$(Q)SYNFIN=$(abspath $(OUTPUT)/san/synfin) \
+		ASAN_OPTIONS=exitcode=99:verify_asan_link_order=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		bash tests/run.sh
+
 # The README's run command.
 .PHONY: run
 run: deps all

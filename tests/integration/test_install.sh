@@ -18,7 +18,8 @@ fi
 sf_check "$T/file" "no executable at $BIN" test -x "$BIN"
 sf_check "$T/mode" "mode $(stat -c %a "$BIN" 2>/dev/null), want 755" \
 	test "$(stat -c %a "$BIN" 2>/dev/null)" = 755
-sf_check "$T/same" "the installed binary differs from build/synfin" cmp -s "$BIN" "$SYNFIN"
+sf_check "$T/same" "the installed binary differs from build/synfin" \
+	cmp -s "$BIN" "$SF_ROOT/build/synfin"
 # only the binary: nothing else under DESTDIR
 sf_check "$T/only_binary" "installed: $(cd "$DEST" && find . -type f | tr '\n' ' ')" \
 	test "$(cd "$DEST" && find . -type f)" = ./usr/sbin/synfin
