@@ -136,13 +136,8 @@ sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$P_TW" --repeat 4
 	--timeout-ms 15000 >"$SF_TMP/tw.cli" 2>&1
 # the last client's FIN takes the server's socket from FIN-WAIT-2 to
 # TIME-WAIT a moment after that client has gone: a bounded wait for it
-n=100
-while [ "$n" -gt 0 ]; do
-	tw=$(ip netns exec "$SF_NS_S" ss -Htn state time-wait | grep -c .)
-	[ "$tw" -ge 4 ] && break
-	sleep 0.05
-	n=$((n - 1))
-done
+sf_wait_count 4 ip netns exec "$SF_NS_S" ss -Htn state time-wait
+tw=$(sf_ss_count "$SF_NS_S" time-wait)
 sf_check "$T/tw-few/traffic" "$tw tw socks in the server namespace (ss; want 4)" [ "$tw" = 4 ]
 sf_start "$T/tw-few" -v --netns "$SF_NETNS_S" --interval 1 --no-timewait
 sleep 6

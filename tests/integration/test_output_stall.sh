@@ -29,12 +29,9 @@ sf_repeat "$T" "$PORT" "$K"
 # the pipe (64 KiB) held a fraction of the records: synfin is waiting
 sleep 1
 touch "$SF_TMP/go"
-# a bounded wait for every record, then the stop
-n=200
-while [ "$(grep -c . "$SF_TMP/out" 2>/dev/null)" -lt "$K" ] && [ "$n" -gt 0 ]; do
-	sleep 0.05
-	n=$((n - 1))
-done
+# a bounded wait for every record (the reader made the file at its start),
+# then the stop
+sf_wait_count "$K" cat "$SF_TMP/out"
 kill -INT "$SYN" 2>/dev/null
 sf_wait_pid "$NB" 15
 
