@@ -991,18 +991,21 @@ mv "$SUMMARY.new" "$SUMMARY"
 
 # ---- the table ----------------------------------------------------------------------------
 
+# a variant's name as its tables print it: the command line it ran
+JQ_VARIANT_NAME='def variant_name: if . == "none" then "untraced" elif . == "synfin" then "synfin -j >/dev/null"
+	elif . == "synfin_notw" then "synfin -j --no-timewait >/dev/null"
+	elif . == "synfin_noaccept" then "synfin -j --no-accept-hook >/dev/null"
+	elif . == "synfin_file" then "synfin -j >file" elif . == "synfin_events" then "synfin --events -j >file"
+	elif . == "floor_state" then "floor: no-op on the state tracepoint"
+	elif . == "floor_synfin" then "floor: no-ops on synfin'"'"'s hooks"
+	else . + " >file" end; '
+
 echo
 echo "Results ($(jq -r '.machine | "\(.hostname), \(.cpu_model) x\(.nproc), Linux \(.kernel)"' "$SUMMARY"); ${ELAPSED} s)"
 {
 	printf 'variant\tconns/s\tratio med [min-max]\tcpu s/M tr\tpeak RSS\tns/run\tns/tr\tlost (counted)\treported lost\tadds up\n'
-	jq -r '.main | to_entries[] | .key as $k | .value |
-		[ (if $k == "none" then "untraced" elif $k == "synfin" then "synfin -j >/dev/null"
-		   elif $k == "synfin_notw" then "synfin -j --no-timewait >/dev/null"
-		   elif $k == "synfin_noaccept" then "synfin -j --no-accept-hook >/dev/null"
-		   elif $k == "synfin_file" then "synfin -j >file" elif $k == "synfin_events" then "synfin --events -j >file"
-		   elif $k == "floor_state" then "floor: no-op on the state tracepoint"
-		   elif $k == "floor_synfin" then "floor: no-ops on synfin'"'"'s hooks"
-		   else $k + " >file" end),
+	jq -r "$JQ_VARIANT_NAME"'.main | to_entries[] | .key as $k | .value |
+		[ ($k | variant_name),
 		  (.conns_per_s_median | floor | tostring),
 		  (if .ratio_median then "\(.ratio_median) [\(.ratio_min)-\(.ratio_max)]" else "1" end),
 		  (.cpu_s_per_m_transitions // "-" | tostring),
@@ -1034,13 +1037,8 @@ if jq -e '.rates | length > 0' "$SUMMARY" >/dev/null; then
 	echo
 	echo "Rate series: the host's busy CPU at a steady rate, in cores (CPU s a second), and what each tracer adds"
 	printf 'rate/s\tvariant\tconns/s\thost CPU\tadded med [min-max]\tadded us/conn\ttracer process\tlost (counted)\n' >"$TMP/rates.tsv"
-	jq -r '.rates[] | .rate as $q | .variants | to_entries[] | .key as $k | .value |
-		[ ($q | tostring),
-		  (if $k == "none" then "untraced" elif $k == "synfin_file" then "synfin -j >file"
-		   elif $k == "synfin" then "synfin -j >/dev/null" elif $k == "synfin_events" then "synfin --events -j >file"
-		   elif $k == "synfin_notw" then "synfin -j --no-timewait >/dev/null"
-		   elif $k == "synfin_noaccept" then "synfin -j --no-accept-hook >/dev/null"
-		   elif ($k | startswith("floor")) then $k else $k + " >file" end),
+	jq -r "$JQ_VARIANT_NAME"'.rates[] | .rate as $q | .variants | to_entries[] | .key as $k | .value |
+		[ ($q | tostring), ($k | variant_name),
 		  "\(.conns_per_s_median | floor)\(if .held_rate then "" else " (short)" end)",
 		  (.host_cores_median | tostring),
 		  (if $k == "none" then "-" else "+\(.host_added_cores_median) [\(.host_added_cores_min)-\(.host_added_cores_max)]" end),
