@@ -55,6 +55,7 @@ struct walk_ctx {
 	uint32_t netns;               /* the one being walked */
 	uint32_t states_before[SYNFIN_TCP_MAX_STATES]; /* to undo a failed netns */
 	char *buf;                    /* NETSTAT_MAX, for the /proc reads */
+	bool tw_skipped;              /* its tw socks, read at its start, too few to ask */
 	struct pending *reqs, *tws;
 	size_t nreqs, reqs_cap, ntws, tws_cap;
 	int err;                      /* ENOMEM seen: the census is not trusted */
@@ -161,6 +162,7 @@ static int census_netns_begin(void *ctx, uint32_t netns)
 
 	/* first, so a failure below is undone to here */
 	memcpy(w->states_before, c->states, sizeof(c->states));
+	w->tw_skipped = false;
 	w->first_listener = c->nlisteners;
 	w->first_close_wait = c->nclose_waits;
 	ns = grow_array(c->netns, &w->netns_cap, c->nnetns + 1, sizeof(*c->netns));
@@ -225,6 +227,7 @@ static uint32_t census_netns_states(void *ctx, uint32_t netns, uint32_t states)
 		if (w->opts->tw_alerts && tw_too_few_to_alert(w, ns)) {
 			states &= ~(1u << SYNFIN_TCP_TIME_WAIT);
 			w->c->tw_too_few++;
+			w->tw_skipped = true;
 		} else {
 			w->c->tw_asked++;
 		}
@@ -510,7 +513,10 @@ static void census_netns_end(void *ctx, uint32_t netns, int err)
 	settle_half_open(w);
 	if (settle_time_wait(w, &c->netns[c->nnetns - 1]))
 		w->err = -ENOMEM;
-	read_tw_socks(&c->netns[c->nnetns - 1], w->buf);
+	/* the kernel's count after the walk; one read at the start did when
+	 * the walk left TIME_WAIT out (the dump was short) */
+	if (!w->tw_skipped)
+		read_tw_socks(&c->netns[c->nnetns - 1], w->buf);
 }
 
 struct census *census__collect(const struct census_opts *opts)
