@@ -207,9 +207,8 @@ static const char *shown(const char *arg, struct shown *sh)
 int parse_u32(const char *arg, uint32_t min, uint32_t max, uint32_t *out,
 	      char *err, size_t errlen)
 {
-	struct shown sh;
-
 	unsigned long long val;
+	struct shown sh;
 	char *end;
 
 	/* a negative number is a number, only not one in range */

@@ -19,7 +19,7 @@
 
 struct output {
 	struct output_opts opts;
-	struct json_writer *jw; /* buffer mode: one fwrite per line */
+	struct json_writer *jw; /* -j: formats one record at a time */
 	char *buf;              /* whole lines waiting for output__flush: OUT_BUFFER */
 	size_t len;             /* bytes in buf */
 	int fd;                 /* opts.out's descriptor, -1 if it has none */
