@@ -207,11 +207,10 @@ static int netns_cmp(const void *key, const void *elem)
  * own count, for any group of them to raise timewait_buildup. */
 static bool tw_too_few_to_alert(struct walk_ctx *w, struct census_netns *ns)
 {
-	uint32_t range = ns->port_hi ? ns->port_hi - ns->port_lo + 1 : 0;
-
 	read_tw_socks(ns, w->buf);
 	return ns->tw_socks_ok &&
-	       ns->tw_socks < detect_timewait_floor(w->opts->tw_alerts, ns->max_tw_buckets, range);
+	       ns->tw_socks < detect_timewait_floor(w->opts->tw_alerts, ns->max_tw_buckets,
+						    census_port_range(ns));
 }
 
 /* The states to dump in the namespace just begun: its request socks only

@@ -38,11 +38,18 @@ struct census_netns {
 	uint32_t port_lo, port_hi;    /* net.ipv4.ip_local_port_range */
 	uint32_t max_tw_buckets;      /* net.ipv4.tcp_max_tw_buckets */
 	/* tw socks, every substate, by the kernel's own count (sockstat), read
-	 * as the walk left the namespace */
+	 * as the walk left the namespace (at its start, when the walk left its
+	 * TIME_WAIT out as too few to alert) */
 	uint32_t tw_socks;
 	bool tw_socks_ok;
 	uint64_t syn_recv_ns;         /* when its request socks were last dumped (0: never) */
 };
+
+/* The size of its ephemeral port range; 0 when it could not be read. */
+static inline uint32_t census_port_range(const struct census_netns *ns)
+{
+	return ns->port_hi ? ns->port_hi - ns->port_lo + 1 : 0;
+}
 
 /* Half-open sources are kept per listener up to this many distinct ones. */
 #define CENSUS_MAX_SOURCES 256

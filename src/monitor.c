@@ -390,10 +390,10 @@ static size_t build_tw(struct monitor *m, const struct census *c,
 		}
 		if (ns) {
 			g->max_tw_buckets = ns->max_tw_buckets;
-			if (t->side == TW_SIDE_CLIENT && ns->port_hi) {
-				g->port_range = ns->port_hi - ns->port_lo + 1;
+			if (t->side == TW_SIDE_CLIENT)
+				g->port_range = census_port_range(ns);
+			if (g->port_range)
 				g->port_use = (double)t->in_range / g->port_range;
-			}
 		}
 		if (!filter_row_passes(m->opts.filter, g->ep.family,
 				       g->side == TW_SIDE_SERVER ? g->ep.addr : NULL,
