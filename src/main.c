@@ -421,6 +421,17 @@ static void report_write_error(const struct app *app)
 		we.cut ? ", one of them in part (the output ends in a cut line)" : "");
 }
 
+/* The output's reader has gone, and no write told it yet: end as the
+ * next write would have, by SIGPIPE unless synfin's caller ignores (or
+ * blocks) it; then the write error line says what was not written. */
+static void stop_as_sigpipe(void)
+{
+	struct sigaction sa;
+
+	if (!sigaction(SIGPIPE, NULL, &sa) && sa.sa_handler != SIG_IGN)
+		raise(SIGPIPE);
+}
+
 static int run(struct app *app)
 {
 	uint64_t start = now_mono_ns(), next_report = start + 1000000000ULL;
@@ -471,6 +482,10 @@ static int run(struct app *app)
 		 * systemd): what follows could only be lost, so stop */
 		if (output__flush(app->out))
 			break;
+		if (now >= next_report && output__reader_gone(app->out)) {
+			stop_as_sigpipe();
+			break;
+		}
 		if (now >= next_report) {
 			/* the wall clock may have been stepped (NTP after
 			 * boot, a resume): records keep to it */

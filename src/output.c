@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "btf_names.h"
@@ -23,6 +24,7 @@ struct output {
 	char *buf;              /* whole lines waiting for output__flush: OUT_BUFFER */
 	size_t len;             /* bytes in buf */
 	int fd;                 /* opts.out's descriptor, -1 if it has none */
+	bool pipe;              /* ... and it is a pipe (output__reader_gone) */
 	int write_err;          /* the first failed write's errno: no more output */
 	uint64_t lines_lost;    /* lines not written, or cut short, since then */
 	bool line_cut;          /* one of them went out in part */
@@ -426,6 +428,27 @@ int output__flush(struct output *o)
 	return write_buffer(o);
 }
 
+/* Only a write hears that a pipe's reader has gone, and a quiet host (or a
+ * narrow filter) makes none: `synfin -j | head -n 3` would hold its hooks
+ * until the next record came, however long. poll() says it at once
+ * (POLLERR on a pipe with no reader). Pipes only: for a socket POLLERR is
+ * any pending error, and the next write says which. */
+bool output__reader_gone(struct output *o)
+{
+	struct pollfd pfd;
+
+	if (!o || !o->pipe || o->write_err)
+		return false;
+	pfd = (struct pollfd){ .fd = o->fd };
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLERR))
+		return false;
+	o->write_err = EPIPE;
+	/* what waits for output__flush cannot go out either */
+	count_unwritten(o, o->buf, o->len, 0);
+	o->len = 0;
+	return true;
+}
+
 bool output__write_error(const struct output *o, struct output_write_error *we)
 {
 	memset(we, 0, sizeof(*we));
@@ -723,6 +746,7 @@ static void text_common(struct output *o, struct row *r, const struct common *c)
 struct output *output__new(const struct output_opts *opts)
 {
 	struct output *o = calloc(1, sizeof(*o));
+	struct stat st;
 
 	if (!o)
 		return NULL;
@@ -739,6 +763,7 @@ struct output *output__new(const struct output_opts *opts)
 	 * them, and on ext4 each unaligned 4 KiB write zeroed the rest of a
 	 * new block, a third of --events' CPU writing to a file. */
 	o->fd = fileno(o->opts.out);
+	o->pipe = o->fd >= 0 && !fstat(o->fd, &st) && S_ISFIFO(st.st_mode);
 	o->buf = malloc(OUT_BUFFER);
 	if (!o->buf)
 		goto nomem;

@@ -39,6 +39,9 @@ struct output_write_error {
 	bool cut;       /* one went out in part: the output ends in a cut line */
 };
 
+/* true once stdout is a pipe whose reader has gone (checked without a
+ * write): from then on it is as if a write had failed with EPIPE */
+bool output__reader_gone(struct output *o);
 /* false if every write went well */
 bool output__write_error(const struct output *o, struct output_write_error *we);
 /* A stream of whole lines that go out with the records, through the same
