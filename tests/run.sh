@@ -51,6 +51,14 @@ for t in "$BUILD"/tests/test_*; do
 	case $t in *.d | *.o) continue ;; esac
 	run_one "unit/$(basename "$t")" "$UNIT_TIMEOUT" "$t"
 done
+# the same, built with AddressSanitizer and UBSan (make unit-tests): a
+# report ends the test with status 99, a failure
+for t in "$BUILD"/san/tests/test_*; do
+	if [ ! -f "$t" ] || [ ! -x "$t" ]; then continue; fi
+	case $t in *.d | *.o) continue ;; esac
+	run_one "unit-san/$(basename "$t")" "$UNIT_TIMEOUT" \
+		env ASAN_OPTIONS=exitcode=99 UBSAN_OPTIONS=print_stacktrace=1 "$t"
+done
 for t in "$ROOT"/tests/integration/test_*.sh; do
 	# a test that needs longer says so in a "# timeout: SECONDS" line
 	limit=$(sed -n 's/^# timeout: *\([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
