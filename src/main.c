@@ -499,7 +499,7 @@ static int run(struct app *app)
 		}
 		if (app->mon)
 			monitor__poll(app->mon, app->eng, now, lost_total(app));
-		if (app->top && top__quit_requested(app->top))
+		if (app->top && (top__quit_requested(app->top) || top__write_error(app->top)))
 			break;
 		if (stop_at && now >= stop_at)
 			break;
@@ -675,6 +675,12 @@ int main(int argc, char **argv)
 	/* active alerts end with synfin: their "end" records go out now */
 	monitor__free(app.mon, now_mono_ns());
 	app.mon = NULL;
+	if (top__write_error(app.top)) {
+		fprintf(stderr, "synfin: writing the screen failed: %s; stopped\n",
+			strerror(top__write_error(app.top)));
+		if (!err)
+			err = -EIO;
+	}
 	top__close(app.top);
 	app.top = NULL;
 	ladder__free(app.ladder); /* draws what it still holds */

@@ -47,6 +47,7 @@ struct top_screen {
 	size_t frame_cap;
 	char *out;               /* the same with the escapes, for one write() */
 	size_t out_cap;
+	int write_err;           /* the first failed write's errno: no more frames */
 };
 
 /* ---- the frame as text ---- */
@@ -558,8 +559,11 @@ int top__render(char *buf, size_t len, const struct live_stats *s,
 
 /* ---- the terminal ---- */
 
-/* All of it, through EINTR (a signal only sets a flag) and short writes. */
-static void write_all(int fd, const char *p, size_t n)
+/* All of it, through EINTR (a signal only sets a flag) and short writes:
+ * 0, or the errno of a write that failed. A frame a non-blocking fd has
+ * no room for within a second is dropped (a terminal stopped by ^S), and
+ * that is no failure: the next one draws the whole screen again. */
+static int write_all(int fd, const char *p, size_t n)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 	ssize_t w;
@@ -569,14 +573,17 @@ static void write_all(int fd, const char *p, size_t n)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			/* someone made the fd non-blocking: wait, but not forever */
-			if (errno == EAGAIN && poll(&pfd, 1, 1000) > 0)
-				continue;
-			return;
+			if (errno == EAGAIN)
+				if (poll(&pfd, 1, 1000) > 0)
+					continue;
+			return errno == EAGAIN ? 0 : errno;
 		}
+		if (w == 0)
+			return EIO;
 		p += w;
 		n -= w;
 	}
+	return 0;
 }
 
 static int reserve(char **buf, size_t *cap, size_t need)
@@ -632,8 +639,8 @@ struct top_screen *top__open(int tty_fd)
 		}
 	}
 	if (t->tty)
-		write_all(t->fd, ALT_SCREEN_ON CURSOR_HIDE,
-			  sizeof(ALT_SCREEN_ON CURSOR_HIDE) - 1);
+		t->write_err = write_all(t->fd, ALT_SCREEN_ON CURSOR_HIDE,
+					 sizeof(ALT_SCREEN_ON CURSOR_HIDE) - 1);
 	return t;
 }
 
@@ -641,7 +648,7 @@ void top__close(struct top_screen *t)
 {
 	if (!t)
 		return;
-	if (t->tty)
+	if (t->tty && !t->write_err)
 		write_all(t->fd, CURSOR_SHOW ALT_SCREEN_OFF,
 			  sizeof(CURSOR_SHOW ALT_SCREEN_OFF) - 1);
 	/* TCSANOW: TCSADRAIN could wait forever on a terminal stopped by ^S */
@@ -650,6 +657,11 @@ void top__close(struct top_screen *t)
 	free(t->frame);
 	free(t->out);
 	free(t);
+}
+
+int top__write_error(const struct top_screen *t)
+{
+	return t ? t->write_err : 0;
 }
 
 int top__fd(const struct top_screen *t)
@@ -726,7 +738,7 @@ void top__draw(struct top_screen *t, const struct live_stats *s,
 	size_t lines = 0, need, o;
 	struct winsize ws;
 
-	if (!t)
+	if (!t || t->write_err)
 		return;
 	if (t->tty) {
 		height = 24;
@@ -761,5 +773,5 @@ void top__draw(struct top_screen *t, const struct live_stats *s,
 		t->out[n] = '\n';
 		o = (size_t)n + 1;
 	}
-	write_all(t->fd, t->out, o);
+	t->write_err = write_all(t->fd, t->out, o);
 }

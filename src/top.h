@@ -22,6 +22,9 @@ struct top_screen *top__open(int tty_fd);
 void top__close(struct top_screen *t);
 /* Consume pending keys without blocking: true once 'q' or 'Q' was pressed. */
 bool top__quit_requested(struct top_screen *t);
+/* 0, or the errno of the first frame that could not be written (a full
+ * disk, a reader gone with SIGPIPE ignored): no frame is drawn after it. */
+int top__write_error(const struct top_screen *t);
 /* The fd to poll for keys, or -1. It can turn -1 when the terminal hangs
  * up, so ask again before each poll. */
 int top__fd(const struct top_screen *t);

@@ -9,6 +9,7 @@
 #     screen, quits on 'q' within 2 s with exit status 0, and leaves the
 #     terminal as it found it: termios unchanged, and the output ends by
 #     leaving the alternate screen (ESC [?1049l).
+#  c. `synfin top >/dev/full` stops at its first frame, says why, exits 1.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -126,4 +127,19 @@ tail_bytes=$(tail -c 8 "$SF_TMP/tty.out" | od -An -c | tr -s ' ')
 sf_check "$T/tty/alt-screen" "output does not end with ESC [?1049l: ends with$tail_bytes" \
 	[ "$(tail -c 8 "$SF_TMP/tty.out")" = $'\e[?1049l' ]
 sf_check "$T/tty/alt-screen-entered" "no ESC [?1049h in the output" grep -q $'\e\\[?1049h' "$SF_TMP/tty.out"
+
+# --- c. frames that cannot be written ----------------------------------------
+# A full disk: synfin stops at the first frame that fails (within an
+# interval, not at its -d), says so in one line, and exits 1. It used to
+# draw on into the void until its -d, with exit status 0.
+t0=$(date +%s%N)
+timeout -k 2 30 "$SYNFIN" top -d 20 --interval 1 >/dev/full 2>"$SF_TMP/full.err" </dev/null
+rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+if [ "$rc" = 1 ] && [ "$ms" -lt 8000 ] &&
+	grep -q '^synfin: writing the screen failed: No space left on device; stopped$' "$SF_TMP/full.err"; then
+	sf_pass "$T/full"
+else
+	sf_fail "$T/full" "exit status $rc after $ms ms (want 1 within 8 s, and the line): $(sf_oneline "$(tail -n 3 "$SF_TMP/full.err")")"
+fi
 sf_done
