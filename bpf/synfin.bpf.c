@@ -987,6 +987,16 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	/* summary mode: most transitions end here, in the story */
 	if (summarize && new != TCP_CLOSE)
 		return 0;
+	/* A listener's close ends no connection: its summary would only be
+	 * dropped in user space (which knows LISTEN->CLOSE for a listener's,
+	 * one it never saw listen included), so it costs the ring nothing.
+	 * Settled as if shipped: its destroy needs no record either. */
+	if (conn_record && old == TCP_LISTEN) {
+		if (own)
+			own->close_seen = 1;
+		put_owner(sk, classic);
+		return 0;
+	}
 	if (conn_record)
 		e = (struct synfin_event *)conn_scratch_get(slot);
 	else
