@@ -1292,15 +1292,36 @@ static __always_inline bool fold_reset(struct synfin_sk_owner *own, __u8 story_f
 	return true;
 }
 
+/* Newer kernels (6.18 here) fire the tracepoint for every attempt, with
+ * the attempt's error; older ones only for a segment that went out. An
+ * attempt that failed sent nothing (-EBUSY: the first copy still sits in
+ * this host's queue, waiting for a neighbour, say): no retransmission on
+ * the wire, and the kernel's own counters (total_retrans, TcpRetransSegs)
+ * leave it out too. The loader picks the program by the tracepoint's
+ * prototype: a tp_btf program may not read an argument it does not have. */
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(tp_retransmit, struct sock *sk, struct sk_buff *skb)
 {
 	return handle_retransmit(sk, skb, false);
 }
 
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(tp_retransmit_err, struct sock *sk, struct sk_buff *skb, int err)
+{
+	if (err) {
+		count(SYNFIN_CNT_RETRANS_UNSENT);
+		return 0;
+	}
+	return handle_retransmit(sk, skb, false);
+}
+
 SEC("tracepoint/tcp/tcp_retransmit_skb")
 int tpc_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 {
+	if (bpf_core_field_exists(ctx->err) && ctx->err) {
+		count(SYNFIN_CNT_RETRANS_UNSENT);
+		return 0;
+	}
 	return handle_retransmit((struct sock *)ctx->skaddr,
 				 (const struct sk_buff *)ctx->skbaddr, true);
 }

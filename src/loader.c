@@ -83,23 +83,43 @@ static bool is_tw_fin_prog(const struct bpf_program *prog)
 /* The kernel probes below read vmlinux BTF (NULL: none, and each says no);
  * open_and_load loads it once for all of them. */
 
-/* skb:kfree_skb passes rx_sk (the socket that handled the segment) from
- * 6.x on: its BTF prototype then has 5 parameters (ctx, skb, location,
- * reason, rx_sk). */
-static bool kfree_skb_has_rx_sk(const struct btf *btf)
+/* How many parameters a tracepoint passes a tp_btf program, by its BTF
+ * prototype (btf_trace_NAME: the context first, then the tracepoint's
+ * own); -1 if the kernel has no such tracepoint. */
+static int tracepoint_params(const struct btf *btf, const char *typedef_name)
 {
 	const struct btf_type *t;
 	int id;
 
 	if (!btf)
-		return false;
-	id = btf__find_by_name_kind(btf, "btf_trace_kfree_skb", BTF_KIND_TYPEDEF);
+		return -1;
+	id = btf__find_by_name_kind(btf, typedef_name, BTF_KIND_TYPEDEF);
 	if (id <= 0)
-		return false;
+		return -1;
 	t = btf__type_by_id(btf, btf__resolve_type(btf, id));
 	if (t && btf_is_ptr(t))
 		t = btf__type_by_id(btf, t->type);
-	return t && btf_is_func_proto(t) && btf_vlen(t) == 5;
+	return t && btf_is_func_proto(t) ? (int)btf_vlen(t) - 1 : -1;
+}
+
+/* skb:kfree_skb passes rx_sk (the socket that handled the segment) from
+ * 6.x on: skb, location, reason, rx_sk. */
+static bool kfree_skb_has_rx_sk(const struct btf *btf)
+{
+	return tracepoint_params(btf, "btf_trace_kfree_skb") == 4;
+}
+
+/* tcp:tcp_retransmit_skb passes the attempt's error (sk, skb, err) on newer
+ * kernels, and fires for a failed attempt too. Exactly one of the two
+ * programs loads. */
+static bool is_retransmit_prog(const struct bpf_program *prog, bool with_err)
+{
+	return !strcmp(bpf_program__name(prog), with_err ? "tp_retransmit_err" : "tp_retransmit");
+}
+
+static bool retransmit_has_err(const struct btf *btf)
+{
+	return tracepoint_params(btf, "btf_trace_tcp_retransmit_skb") >= 3;
 }
 
 /* The TIME_WAIT programs copy a tw sock's head, through tw_substate, into
@@ -412,6 +432,10 @@ static int open_and_load(const struct synfin_options *opts, bool classic,
 						  kfree_skb_has_rx_sk(vmlinux));
 		else if (is_optional_prog(prog))
 			bpf_program__set_autoload(prog, !opts->no_accept_hook);
+		else if (is_retransmit_prog(prog, true))
+			bpf_program__set_autoload(prog, !classic && retransmit_has_err(vmlinux));
+		else if (is_retransmit_prog(prog, false))
+			bpf_program__set_autoload(prog, !classic && !retransmit_has_err(vmlinux));
 		else if (is_level_prog(prog))
 			bpf_program__set_autoload(prog, !classic && !skel->rodata->task_stack_size);
 		else if (is_btf_prog(prog))

@@ -324,6 +324,10 @@ static void print_summary(struct app *app)
 			"tp_destroy, their second copies took %llu; %llu runs of other programs\n",
 			(unsigned long long)r.first_copies, (unsigned long long)r.caught,
 			(unsigned long long)r.others);
+	if (app->opts.verbose)
+		fprintf(stderr, "synfin: retransmit attempts that sent nothing (not counted as "
+			"retransmits): %llu\n",
+			(unsigned long long)cnt[SYNFIN_CNT_RETRANS_UNSENT]);
 	if (app->opts.verbose) {
 		struct engine_early ends, fins;
 		struct engine_late_births births;

@@ -213,7 +213,10 @@ struct synfin_spill_key {
 #define SYNFIN_CW_SLOTS           8  /* a power of 2 */
 #define SYNFIN_CNT_CW_MARKED      (SYNFIN_CNT_OPENS_ACTIVE + 5) /* + slot */
 #define SYNFIN_CNT_CW_UNMARKED    (SYNFIN_CNT_CW_MARKED + SYNFIN_CW_SLOTS) /* + slot */
-#define SYNFIN_CNT_MAX            (SYNFIN_CNT_CW_UNMARKED + SYNFIN_CW_SLOTS)
+/* Retransmit attempts that sent nothing (the tracepoint's err, newer
+ * kernels): not retransmits, not a loss either; shown with -v. */
+#define SYNFIN_CNT_RETRANS_UNSENT (SYNFIN_CNT_CW_UNMARKED + SYNFIN_CW_SLOTS)
+#define SYNFIN_CNT_MAX            (SYNFIN_CNT_RETRANS_UNSENT + 1)
 
 /* The TIME_WAIT programs copy a tw sock's head (struct inet_timewait_sock
  * through tw_substate: 141 bytes on 6.18) into a buffer of this size; the

@@ -57,6 +57,8 @@ struct opts {
 	const char *worker_comm;	/* server: accept in a child of this name */
 	const char *ready_file;
 	const char *hold_file;
+	const char *send_after_file;	/* client: connected, wait for this, then send */
+	long user_timeout_ms;		/* client: TCP_USER_TIMEOUT, 0 = the kernel's */
 	long timeout_ms;
 };
 
@@ -80,12 +82,16 @@ static void usage(void)
 		"                [--recv BYTES] [--close-first|--wait-eof] [--shutdown-wr] [--linger0]\n"
 		"                [--no-close] [--delay-close-ms N] [--close-at-ns T] [--comm NAME]\n"
 		"                [--ready-file F] [--hold-until-file F] [--timeout-ms N] [--repeat N]\n"
-		"                [--rate N] [--hold-exit-file F]\n"
+		"                [--rate N] [--hold-exit-file F] [--send-after-file F]\n"
+		"                [--user-timeout-ms N]\n"
 		"--repeat N: N connections one after another, each closed before the next;\n"
 		"    one result line each, then \"result=done count=N connected=K failed=F\".\n"
 		"--rate N: with --repeat, start at most N connections per second.\n"
 		"--hold-exit-file F: client: after the last connection, wait for F to exist\n"
 		"    before exiting (the process outlives its connections).\n"
+		"--send-after-file F: client: once connected, wait for F before the exchange.\n"
+		"--user-timeout-ms N: client: TCP_USER_TIMEOUT (unacked data for N ms ends\n"
+		"    the connection with ETIMEDOUT).\n"
 		"--backlog N: the listen() backlog (default 16).\n"
 		"--no-accept: listen and never accept; with --hold-listener-file, close the\n"
 		"    listener once F exists and print \"result=listened\"; without, hold it\n"
@@ -491,6 +497,17 @@ static int client_once(void)
 		close(fd);
 		return 1;
 	}
+	if (o.user_timeout_ms) {
+		unsigned int ms = (unsigned int)o.user_timeout_ms;
+
+		if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms))) {
+			fprintf(stderr, "tcpdrive: TCP_USER_TIMEOUT: %s\n", strerror(errno));
+			close(fd);
+			return 1;
+		}
+	}
+	if (o.send_after_file)
+		wait_for_file(o.send_after_file);	/* bounded by the alarm */
 	finish_conn(fd, &self, &x);
 	print_result(x.err == ECONNRESET ? "reset" : x.err ? "error" : "connected", &self, &sa,
 		     &x, x.err);
@@ -541,6 +558,7 @@ int main(int argc, char **argv)
 		O_WAIT_EOF, O_SHUT_WR, O_SEND, O_RECV, O_LINGER0, O_NO_CLOSE,
 		O_DELAY, O_CLOSE_AT, O_COMM, O_READY, O_HOLD, O_TIMEOUT, O_REPEAT,
 		O_RATE, O_BACKLOG, O_NO_ACCEPT, O_HOLD_LISTENER, O_HOLD_EXIT, O_WORKER_COMM,
+		O_SEND_AFTER, O_USER_TIMEOUT,
 	};
 	static const struct option lo[] = {
 		{ "bind", required_argument, 0, O_BIND },
@@ -568,6 +586,8 @@ int main(int argc, char **argv)
 		{ "hold-listener-file", required_argument, 0, O_HOLD_LISTENER },
 		{ "hold-exit-file", required_argument, 0, O_HOLD_EXIT },
 		{ "worker-comm", required_argument, 0, O_WORKER_COMM },
+		{ "send-after-file", required_argument, 0, O_SEND_AFTER },
+		{ "user-timeout-ms", required_argument, 0, O_USER_TIMEOUT },
 		{ 0 },
 	};
 	int c;
@@ -610,6 +630,10 @@ int main(int argc, char **argv)
 		case O_NO_ACCEPT: o.no_accept = 1; break;
 		case O_HOLD_LISTENER: o.hold_listener_file = optarg; break;
 		case O_HOLD_EXIT: o.hold_exit_file = optarg; break;
+		case O_SEND_AFTER: o.send_after_file = optarg; break;
+		case O_USER_TIMEOUT:
+			o.user_timeout_ms = parse_num("--user-timeout-ms", optarg, 1, 600000);
+			break;
 		case O_WORKER_COMM: o.worker_comm = optarg; break;
 		default: usage();
 		}
