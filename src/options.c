@@ -3,15 +3,21 @@
  * prints two lines ("...\nTry `--help'"), and synfin promises operators one
  * line naming the problem and exit code 2.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <linux/nsfs.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 #include "options.h"
 
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -429,12 +435,32 @@ static int inode_of(const char *what, const char *arg, uint64_t *out,
 	return 0;
 }
 
+/* A path must name a network namespace (nsfs says which kind a file is):
+ * any other file's inode would make a filter that silently matches
+ * nothing. An inode given as a number cannot be checked so. */
+static bool is_netns_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool yes;
+
+	if (fd < 0)
+		return false;
+	yes = ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET;
+	close(fd);
+	return yes;
+}
+
 int parse_netns(const char *arg, uint32_t *inode, char *err, size_t errlen)
 {
+	struct shown sh;
 	uint64_t ino;
 
 	if (inode_of("network namespace", arg, &ino, err, errlen))
 		return -EINVAL;
+	if (!(arg[0] >= '0' && arg[0] <= '9') && !is_netns_file(arg)) {
+		snprintf(err, errlen, "'%s' is not a network namespace", shown(arg, &sh));
+		return -EINVAL;
+	}
 	*inode = (uint32_t)ino;
 	return 0;
 }
@@ -501,6 +527,33 @@ static void set_defaults(struct synfin_options *opts)
 	opts->priority_boost = 4;
 	opts->interval_s = 1;
 	detect_config_defaults(&opts->detect);
+}
+
+/* -4 leaves only IPv4 sockets, whose addresses the prefixes see as
+ * ::ffff:a.b.c.d: a prefix outside ::ffff:0:0/96 can match none of them,
+ * and the filter would silently show nothing. NULL, or the first such. */
+static const struct synfin_addr_prefix *prefix_past_ipv4(const struct synfin_addr_prefix *p,
+							 uint8_t n)
+{
+	const uint32_t mapped[3] = { 0, 0, htonl(0xffff) };
+
+	for (uint8_t i = 0; i < n; i++)
+		for (int w = 0; w < 3; w++)
+			if ((p[i].addr[w] ^ mapped[w]) & p[i].mask[w])
+				return &p[i];
+	return NULL;
+}
+
+/* "ADDR/LEN" of a parsed prefix, in its IPv6 form */
+static void format_prefix(const struct synfin_addr_prefix *p, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	int bits = 0;
+
+	for (int w = 0; w < 4; w++)
+		bits += __builtin_popcount(p->mask[w]);
+	inet_ntop(AF_INET6, p->addr, a, sizeof(a));
+	snprintf(buf, len, "%s/%d", a, bits);
 }
 
 int options_parse(int argc, char **argv, struct synfin_options *opts)
@@ -695,11 +748,41 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			printf("synfin %s\n", synfin_version);
 			return 1;
 		case ':':
-			print_problem("option '%s' needs an argument", shown(argv[optind - 1], &sh));
+			/* "-jd": the option is -d, not the word it came in */
+			if (strncmp(argv[optind - 1], "--", 2) && optopt > 0 && optopt < 128)
+				print_problem("option '-%c' needs an argument", optopt);
+			else
+				print_problem("option '%s' needs an argument",
+					      shown(argv[optind - 1], &sh));
 			return -EINVAL;
 		default:
+			/* getopt_long's '?' for "--json=1" too, with optopt set */
+			if (!strncmp(argv[optind - 1], "--", 2) && strchr(argv[optind - 1], '=') &&
+			    optopt) {
+				int name_len = (int)(strchr(argv[optind - 1], '=') - argv[optind - 1]);
+
+				print_problem("option '%.*s' takes no argument",
+					      name_len > 40 ? 40 : name_len, argv[optind - 1]);
+				return -EINVAL;
+			}
 			print_problem("unknown option '%s' (see synfin --help)",
 				      shown(argv[optind - 1], &sh));
+			return -EINVAL;
+		}
+	}
+	if (f->family == SYNFIN_AF_INET) {
+		const struct synfin_addr_prefix *past = prefix_past_ipv4(f->laddrs, f->nladdrs);
+		const char *which = "--laddr";
+		char text[INET6_ADDRSTRLEN + 16];
+
+		if (!past) {
+			past = prefix_past_ipv4(f->raddrs, f->nraddrs);
+			which = "--raddr";
+		}
+		if (past) {
+			format_prefix(past, text, sizeof(text));
+			fprintf(stderr, "synfin: %s: %s matches no IPv4 socket, and -4 leaves only "
+				"those\n", which, text);
 			return -EINVAL;
 		}
 	}

@@ -76,4 +76,13 @@ bad_case uid_range 4294967295 --uid 4294967295
 # -F judges finished connections: not single transitions, not top's figures
 bad_case failed_events '-F/--failed' -F -e
 bad_case failed_top '-F/--failed' top --failed
+# --netns names a network namespace: any other file would match nothing
+bad_case netns_not_ns "'/etc/passwd' is not a network namespace" --netns /etc/passwd
+bad_case netns_other_ns "is not a network namespace" --netns /proc/self/ns/mnt
+# -4 with a prefix no IPv4 socket's address is in (IPv4-mapped ones are)
+bad_case v4_only_v6_laddr 'fd00::1/128 matches no IPv4 socket' -4 --laddr fd00::1
+bad_case v4_only_v6_raddr 'fd00::/8 matches no IPv4 socket' -4 --raddr 10.0.0.0/8,fd00::/8
+# getopt's errors name the option itself
+bad_case flag_with_value "option '--json' takes no argument" --json=1
+bad_case bundled_missing_arg "option '-d' needs an argument" -jd
 sf_done
