@@ -210,8 +210,9 @@ static void report_one(struct app *app, uint64_t *reported, uint64_t total,
 
 /* Retransmits and resets kept in the kernel's stories, and handshakes it
  * counted, still count in the live rates. The counts of CLOSE_WAIT marks
- * tell the census whether one can be old enough to dump them for. */
-static void pass_folded(struct app *app, const uint64_t *cnt)
+ * tell the census whether one can be old enough to dump them for (tick:
+ * the once-a-second call, which may move their generation on). */
+static void pass_folded(struct app *app, const uint64_t *cnt, bool tick)
 {
 	const uint64_t *seen = app->folded;
 	struct monitor_folded f = {
@@ -222,12 +223,25 @@ static void pass_folded(struct app *app, const uint64_t *cnt)
 		.opens_passive = cnt[SYNFIN_CNT_OPENS_PASSIVE] - seen[SYNFIN_CNT_OPENS_PASSIVE],
 	};
 
-	if (cw_marks__tick(&app->cw_marks, cnt, now_mono_ns()))
+	if (tick && cw_marks__tick(&app->cw_marks, cnt, now_mono_ns()))
 		loader__set_cw_gen(app->ld, app->cw_marks.gen);
 	f.close_wait_marks_since_ns = app->cw_marks.earliest_ns;
 	if (app->mon)
 		monitor__folded(app->mon, &f);
 	memcpy(app->folded, cnt, sizeof(app->folded));
+}
+
+/* monitor_opts.on_interval_end: the live counts up to now, so opens land
+ * in the interval their handshake times do (those are read as it closes,
+ * and this second's tick may be most of a second away). The CLOSE_WAIT
+ * marks' generation still moves once a second, with the tick. */
+static void fold_now(void *ctx)
+{
+	struct app *app = ctx;
+	uint64_t cnt[SYNFIN_CNT_MAX];
+
+	if (!loader__read_counters(app->ld, cnt))
+		pass_folded(app, cnt, false);
 }
 
 /* Every loss the kernel or the table counted since the last report goes
@@ -249,7 +263,7 @@ static void report_losses(struct app *app)
 		for (size_t i = 0; i < sizeof(kernel_losses) / sizeof(kernel_losses[0]); i++)
 			report_one(app, &app->reported[kernel_losses[i].idx],
 				   cnt[kernel_losses[i].idx], kernel_losses[i].reason);
-		pass_folded(app, cnt);
+		pass_folded(app, cnt, true);
 	}
 	report_one(app, &app->reported_table_full,
 		   engine__lost(app->eng, LOSS_TABLE_FULL), "table_full");
@@ -642,6 +656,7 @@ int main(int argc, char **argv)
 			.interval_ms = app.opts.interval_s * 1000,
 			.filter = &app.opts.filter,
 			.max_close_waits = app.opts.max_conns,
+			.on_interval_end = fold_now,
 			.on_alert = on_alert,
 			.on_stats = app.opts.top ? on_stats : NULL,
 			.ctx = &app,

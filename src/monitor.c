@@ -635,6 +635,8 @@ void monitor__poll(struct monitor *m, struct engine *eng, uint64_t now_ns, uint6
 		census__free(c);
 		return;
 	}
+	if (m->opts.on_interval_end)
+		m->opts.on_interval_end(m->opts.ctx);
 	take_kernel_figures(m);
 	tc = tw_from_engine(m, eng, c);
 	if (!m->last_ns) {

@@ -29,6 +29,10 @@ struct monitor_opts {
 	monitor_stats_fn on_stats;   /* NULL: no live_stats built */
 	const struct kfigures_fds *kfigures; /* summary mode: the kernel's live figures */
 	uint32_t max_close_waits;    /* the census lists at most this many (--max-conns) */
+	/* as an interval closes, before its figures are taken: the caller
+	 * passes what the kernel counted up to now (monitor__folded), so the
+	 * counts land in the interval the histograms put them in */
+	void (*on_interval_end)(void *ctx);
 	void *ctx;
 };
 

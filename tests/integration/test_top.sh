@@ -10,6 +10,7 @@
 #     terminal as it found it: termios unchanged, and the output ends by
 #     leaving the alternate screen (ESC [?1049l).
 #  c. `synfin top >/dev/full` stops at its first frame, says why, exits 1.
+#  d. (run after a.) opens land in the record of their handshake times.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -81,6 +82,37 @@ else
 	sf_fail "$T/j/states" "no stats record, or one counts fewer than our $want ESTAB sockets or no listener: $badrec"
 fi
 touch "$SF_TMP/release"
+
+# --- d. opens in the interval of their handshake times -----------------------------
+# Three bursts of 20 connections, 1.5 s apart, under top -j --interval 1 in
+# the client's namespace: in each record the client opens (opens_active x
+# interval_s) are the client handshake samples, give or take one caught
+# between the two reads. They came a record late: samples in one, the
+# opens in the next (the kernel's counters were read on their own clock).
+sf_bg "$SF_TMP/d.srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5501 --accept 60 \
+	--wait-eof --ready-file "$SF_TMP/d.srv.ready" --timeout-ms 30000
+sf_wait_file "$SF_TMP/d.srv.ready" || { sf_fail "$T/opens" "server did not listen"; sf_done; }
+"$SYNFIN" top -j --interval 1 -d 7 --netns "$SF_NETNS_C" >"$SF_TMP/d.out" 2>"$SF_TMP/d.err" </dev/null &
+DTOP=$!
+SF_PIDS+=("$DTOP")
+sf_wait_ready "$DTOP" "$SF_TMP/d.err" "synfin top" || { sf_fail "$T/opens" "synfin top did not start"; sf_done; }
+sleep 1.2
+for b in 1 2 3; do
+	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5501 --close-first --repeat 20 \
+		--timeout-ms 10000 >"$SF_TMP/d.cli$b" 2>&1
+	sleep 1.5
+done
+sf_wait_pid "$DTOP" 15
+opens=$(jq -c 'select(.type == "stats") | [(.rates.opens_active * .interval_s | round),
+	.handshake_ms.client.samples]' "$SF_TMP/d.out" 2>/dev/null)
+echo "  [opens, client samples] per record: $(tr '\n' ' ' <<<"$opens")"
+total=$(jq -s 'map(.[1]) | add' <<<"$opens")
+apart=$(jq -c 'select((.[0] - .[1]) | fabs > 1)' <<<"$opens" | head -n 1)
+if [ "$total" = 60 ] && [ -z "$apart" ]; then
+	sf_pass "$T/opens"
+else
+	sf_fail "$T/opens" "$total client samples in all (want 60); a record apart: ${apart:-none}"
+fi
 
 # --- b. top on a terminal ---------------------------------------------------------
 # script(1) runs synfin top on a pty; its stdout is what the terminal got.
