@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,12 +40,15 @@ static volatile sig_atomic_t exiting;
 #define DRAIN_MORE (-EAGAIN)
 /* The longest wait for records when none came: see drain_loop. */
 #define IDLE_POLL_MAX_MS 100
+/* a change of the wall clock's offset this large is a step (see run) */
+#define CLOCK_STEP_MIN_NS 1000000LL
 /* glibc's default, kept fixed (main()) */
 #define MMAP_THRESHOLD_BYTES (128 * 1024)
 static int libbpf_verbosity;
 
 struct app {
 	struct synfin_options opts;
+	int64_t to_real;         /* CLOCK_MONOTONIC -> CLOCK_REALTIME, as last stepped */
 	struct loader *ld;
 	struct engine *eng;
 	struct output *out;
@@ -145,7 +149,7 @@ static void on_stats(const struct live_stats *s, void *ctx)
 	struct app *app = ctx;
 
 	if (app->top)
-		top__draw(app->top, s, output__clock_offset());
+		top__draw(app->top, s, app->to_real);
 	else
 		output__stats(app->out, s);
 }
@@ -505,12 +509,19 @@ static int run(struct app *app)
 			break;
 		}
 		if (now >= next_report) {
-			/* the wall clock may have been stepped (NTP after
-			 * boot, a resume): records keep to it */
+			/* The wall clock may have been stepped (NTP after
+			 * boot, a resume): records keep to it. Only a step:
+			 * the bracketed read wobbles by some ns from one
+			 * second to the next, and a time given twice (an
+			 * alert's since, in its start and its end) must read
+			 * the same. NTP's slewing moves both clocks alike. */
 			int64_t to_real = output__clock_offset();
 
-			output__set_clock_offset(app->out, to_real);
-			ladder__set_clock_offset(app->ladder, to_real);
+			if (llabs(to_real - app->to_real) >= CLOCK_STEP_MIN_NS) {
+				app->to_real = to_real;
+				output__set_clock_offset(app->out, to_real);
+				ladder__set_clock_offset(app->ladder, to_real);
+			}
 			engine__tick(app->eng, now);
 			report_losses(app);
 			next_report = now + 1000000000ULL;
@@ -588,7 +599,7 @@ int main(int argc, char **argv)
 	oo.timestamps = app.opts.timestamps;
 	oo.events = app.opts.events;
 	oo.out = stdout;
-	oo.mono_to_real_ns = output__clock_offset();
+	oo.mono_to_real_ns = app.to_real = output__clock_offset();
 	app.out = output__new(&oo);
 	eo.max_conns = app.opts.max_conns;
 	eo.filter = &app.opts.filter;

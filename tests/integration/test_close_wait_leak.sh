@@ -82,6 +82,14 @@ leak_case()
 	sf_check "$T/once" "start/end records: $states" \
 		[ "$(sf_alerts "$SF_OUT" "$cond" "${sel[@]}" |
 			jq -s 'group_by(.pid) | length > 0 and all(map(.state) == ["start", "end"])')" = true ]
+	# an episode's start and end give the same since, to the nanosecond
+	# (a consumer joins them on it); the wall clock's offset, read anew
+	# each second, used to move it by some ns
+	sinces=$(sf_alerts "$SF_OUT" "$cond" "${sel[@]}" |
+		jq -rs 'group_by(.pid) | map(map(.since) | join(" ")) | join("; ")')
+	sf_check "$T/since" "since in start and end: $sinces" \
+		[ "$(sf_alerts "$SF_OUT" "$cond" "${sel[@]}" |
+			jq -s 'group_by(.pid) | length > 0 and all(map(.since) | unique | length == 1)')" = true ]
 	sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
 	rm -f "$SF_TMP/srv.ready" "$SF_TMP/srv"
 }
