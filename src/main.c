@@ -342,13 +342,13 @@ static void print_summary(struct app *app)
 			"tp_destroy, their second copies took %llu; %llu runs of other programs\n",
 			(unsigned long long)r.first_copies, (unsigned long long)r.caught,
 			(unsigned long long)r.others);
-	if (app->opts.verbose)
-		fprintf(stderr, "synfin: retransmit attempts that sent nothing (not counted as "
-			"retransmits): %llu\n",
-			(unsigned long long)cnt[SYNFIN_CNT_RETRANS_UNSENT]);
 	if (app->opts.verbose) {
 		struct engine_early ends, fins;
 		struct engine_late_births births;
+
+		fprintf(stderr, "synfin: retransmit attempts that sent nothing (not counted as "
+			"retransmits): %llu\n",
+			(unsigned long long)cnt[SYNFIN_CNT_RETRANS_UNSENT]);
 
 		engine__early_ends(app->eng, &ends);
 		engine__early_fins(app->eng, &fins);
@@ -504,11 +504,11 @@ static int run(struct app *app)
 		 * systemd): what follows could only be lost, so stop */
 		if (output__flush(app->out))
 			break;
-		if (now >= next_report && output__reader_gone(app->out)) {
-			stop_as_sigpipe();
-			break;
-		}
 		if (now >= next_report) {
+			if (output__reader_gone(app->out)) {
+				stop_as_sigpipe();
+				break;
+			}
 			/* The wall clock may have been stepped (NTP after
 			 * boot, a resume): records keep to it. Only a step:
 			 * the bracketed read wobbles by some ns from one

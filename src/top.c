@@ -573,10 +573,14 @@ static int write_all(int fd, const char *p, size_t n)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN)
-				if (poll(&pfd, 1, 1000) > 0)
+			if (errno == EAGAIN) {
+				int ready = poll(&pfd, 1, 1000);
+
+				if (ready > 0 || (ready < 0 && errno == EINTR))
 					continue;
-			return errno == EAGAIN ? 0 : errno;
+				return 0;
+			}
+			return errno;
 		}
 		if (w == 0)
 			return EIO;
