@@ -670,8 +670,10 @@ static __always_inline void story_note(struct synfin_sk_owner *own, const struct
 	}
 	switch (new) {
 	case TCP_ESTABLISHED:
-		st->est_snd_una = SF_READ(!classic, tp, snd_una);
-		st->est_rcv_nxt = SF_READ(!classic, tp, rcv_nxt);
+		st->est_snd_una = synfin_est_isn1_local(SF_READ(!classic, tp, snd_una),
+							SF_READ(!classic, tp, bytes_acked));
+		st->est_rcv_nxt = synfin_est_isn1_remote(SF_READ(!classic, tp, rcv_nxt),
+							 SF_READ(!classic, tp, bytes_received));
 		st->est_srtt_us = SF_READ(!classic, tp, srtt_us) >> 3;
 		st->est_total_retrans = SF_READ(!classic, tp, total_retrans);
 		break;

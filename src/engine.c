@@ -595,12 +595,13 @@ static void on_established(struct conn *c, const struct synfin_event *ev)
 
 	c->established = true;
 	r->handshake.result = HS_ESTABLISHED;
-	/* At the moment of ESTABLISHED nothing but the SYNs has been acked
-	 * or received, so the ISNs are one below (KERNEL-NOTES §3). */
+	/* At the moment of ESTABLISHED nothing but the SYNs (and Fast Open
+	 * data they carried) has been acked or received, so the ISNs are one
+	 * below that (KERNEL-NOTES §3) */
 	r->handshake.isn_local_known = true;
 	r->handshake.isn_remote_known = true;
-	r->handshake.isn_local = ev->snd_una - 1;
-	r->handshake.isn_remote = ev->rcv_nxt - 1;
+	r->handshake.isn_local = synfin_est_isn1_local(ev->snd_una, ev->bytes_acked) - 1;
+	r->handshake.isn_remote = synfin_est_isn1_remote(ev->rcv_nxt, ev->bytes_received) - 1;
 	if (ev->old_state == SYNFIN_TCP_SYN_SENT) {
 		r->role = ROLE_CLIENT;
 		r->handshake.syn_retrans = syn_retrans(c, ev);
@@ -1792,8 +1793,11 @@ static void story_step(const struct synfin_story *st, unsigned int i, struct syn
 	step->new_state = st->step_new[i];
 	switch (step->new_state) {
 	case SYNFIN_TCP_ESTABLISHED:
+		/* the kernel took the SYNs' data out already */
 		step->snd_una = st->est_snd_una;
 		step->rcv_nxt = st->est_rcv_nxt;
+		step->bytes_acked = 0;
+		step->bytes_received = 0;
 		step->srtt_us = st->est_srtt_us;
 		step->total_retrans = st->est_total_retrans;
 		break;

@@ -137,7 +137,7 @@ struct synfin_story {
 	__u64 step_ns[SYNFIN_STORY_STEPS]; /* each transition before ->CLOSE, in order */
 	__u8 step_old[SYNFIN_STORY_STEPS];
 	__u8 step_new[SYNFIN_STORY_STEPS];
-	__u32 est_snd_una;        /* at ->ESTABLISHED: both ISNs + 1 */
+	__u32 est_snd_una;        /* at ->ESTABLISHED: both ISNs + 1 (synfin_est_isn1_*) */
 	__u32 est_rcv_nxt;
 	__u32 est_srtt_us;        /* ... the server's SYN-ACK RTT */
 	__u32 est_total_retrans;  /* ... SYN or SYN-ACK retransmissions */
@@ -156,6 +156,22 @@ struct synfin_story {
 	__u32 tw_left;            /* ms until the timer runs out */
 	__u32 __pad2;
 };
+
+/* At ->ESTABLISHED snd_una and rcv_nxt are past what the SYNs carried:
+ * the SYN itself, and TCP Fast Open data. Less that data they are this
+ * end's and the peer's ISN + 1. An active end's bytes_acked then counts
+ * its SYN and the data acked with it (a passive end's is 0: its snd_una
+ * starts past its SYN-ACK), and bytes_received is the data that came with
+ * the peer's SYN. One rule for the kernel's story and for user space. */
+static inline __u32 synfin_est_isn1_local(__u32 snd_una, __u64 bytes_acked)
+{
+	return snd_una - (bytes_acked ? (__u32)bytes_acked - 1 : 0);
+}
+
+static inline __u32 synfin_est_isn1_remote(__u32 rcv_nxt, __u64 bytes_received)
+{
+	return rcv_nxt - (__u32)bytes_received;
+}
 
 /* SYNFIN_EV_CONN: `close` is the ->CLOSE transition as a state record
  * (its kind says CONN), `story` what came before. */

@@ -59,6 +59,7 @@ struct opts {
 	const char *hold_file;
 	const char *send_after_file;	/* client: connected, wait for this, then send */
 	long user_timeout_ms;		/* client: TCP_USER_TIMEOUT, 0 = the kernel's */
+	int fastopen;			/* TCP Fast Open: server accepts it, client sends in the SYN */
 	long timeout_ms;
 };
 
@@ -83,7 +84,7 @@ static void usage(void)
 		"                [--no-close] [--delay-close-ms N] [--close-at-ns T] [--comm NAME]\n"
 		"                [--ready-file F] [--hold-until-file F] [--timeout-ms N] [--repeat N]\n"
 		"                [--rate N] [--hold-exit-file F] [--send-after-file F]\n"
-		"                [--user-timeout-ms N]\n"
+		"                [--user-timeout-ms N] [--fastopen]\n"
 		"--repeat N: N connections one after another, each closed before the next;\n"
 		"    one result line each, then \"result=done count=N connected=K failed=F\".\n"
 		"--rate N: with --repeat, start at most N connections per second.\n"
@@ -92,6 +93,10 @@ static void usage(void)
 		"--send-after-file F: client: once connected, wait for F before the exchange.\n"
 		"--user-timeout-ms N: client: TCP_USER_TIMEOUT (unacked data for N ms ends\n"
 		"    the connection with ETIMEDOUT).\n"
+		"--fastopen: server: TCP_FASTOPEN on the listener; client: connect by\n"
+		"    sendto(MSG_FASTOPEN) with up to 1000 of the --send bytes (in the SYN\n"
+		"    once the kernel holds the server's cookie; the namespace's\n"
+		"    net.ipv4.tcp_fastopen must allow it).\n"
 		"--backlog N: the listen() backlog (default 16).\n"
 		"--no-accept: listen and never accept; with --hold-listener-file, close the\n"
 		"    listener once F exists and print \"result=listened\"; without, hold it\n"
@@ -386,6 +391,14 @@ static int run_server(void)
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fam == AF_INET6)
 		setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (o.fastopen) {
+		int qlen = 16;
+
+		if (setsockopt(lfd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen))) {
+			fprintf(stderr, "tcpdrive: TCP_FASTOPEN: %s\n", strerror(errno));
+			return 1;
+		}
+	}
 	if (bind(lfd, (struct sockaddr *)&sa, len) || listen(lfd, o.backlog)) {
 		fprintf(stderr, "tcpdrive: bind/listen %s port %d: %s\n", o.addr, o.port,
 			strerror(errno));
@@ -480,12 +493,29 @@ static int client_once(void)
 		}
 	}
 	/* Blocking connect: the caller's alarm bounds it; the kernel's SYN
-	 * retries decide refused/timeout. */
-	while (connect(fd, (struct sockaddr *)&sa, len)) {
-		if (errno == EINTR)
-			continue;
-		err = errno;
-		break;
+	 * retries decide refused/timeout. With --fastopen the first bytes go
+	 * with the connect (in the SYN when a cookie is cached). */
+	if (o.fastopen) {
+		static char first[1000];
+		size_t n = o.send_bytes < (long long)sizeof(first) ? (size_t)o.send_bytes :
+								      sizeof(first);
+		ssize_t w;
+
+		memset(first, 'x', sizeof(first));
+		while ((w = sendto(fd, first, n, MSG_FASTOPEN | MSG_NOSIGNAL,
+				   (struct sockaddr *)&sa, len)) < 0 && errno == EINTR)
+			;
+		if (w < 0)
+			err = errno;
+		else
+			x.sent = w;
+	} else {
+		while (connect(fd, (struct sockaddr *)&sa, len)) {
+			if (errno == EINTR)
+				continue;
+			err = errno;
+			break;
+		}
 	}
 	getsockname(fd, (struct sockaddr *)&self, &slen);
 	if (err) {
@@ -558,7 +588,7 @@ int main(int argc, char **argv)
 		O_WAIT_EOF, O_SHUT_WR, O_SEND, O_RECV, O_LINGER0, O_NO_CLOSE,
 		O_DELAY, O_CLOSE_AT, O_COMM, O_READY, O_HOLD, O_TIMEOUT, O_REPEAT,
 		O_RATE, O_BACKLOG, O_NO_ACCEPT, O_HOLD_LISTENER, O_HOLD_EXIT, O_WORKER_COMM,
-		O_SEND_AFTER, O_USER_TIMEOUT,
+		O_SEND_AFTER, O_USER_TIMEOUT, O_FASTOPEN,
 	};
 	static const struct option lo[] = {
 		{ "bind", required_argument, 0, O_BIND },
@@ -588,6 +618,7 @@ int main(int argc, char **argv)
 		{ "worker-comm", required_argument, 0, O_WORKER_COMM },
 		{ "send-after-file", required_argument, 0, O_SEND_AFTER },
 		{ "user-timeout-ms", required_argument, 0, O_USER_TIMEOUT },
+		{ "fastopen", no_argument, 0, O_FASTOPEN },
 		{ 0 },
 	};
 	int c;
@@ -631,6 +662,7 @@ int main(int argc, char **argv)
 		case O_HOLD_LISTENER: o.hold_listener_file = optarg; break;
 		case O_HOLD_EXIT: o.hold_exit_file = optarg; break;
 		case O_SEND_AFTER: o.send_after_file = optarg; break;
+		case O_FASTOPEN: o.fastopen = 1; break;
 		case O_USER_TIMEOUT:
 			o.user_timeout_ms = parse_num("--user-timeout-ms", optarg, 1, 600000);
 			break;

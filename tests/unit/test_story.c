@@ -677,6 +677,38 @@ static void test_tick_big_table(void)
 	engine__free(eng);
 }
 
+/* TCP Fast Open: the client's SYN carries 1000 bytes, which the SYN-ACK
+ * acks, so at ESTABLISHED the client's snd_una and the server's rcv_nxt
+ * are 1000 past ISN + 1; the ISNs are still the SYN's (the helper found
+ * them 1000 too high against a capture). The server's snd_una starts
+ * past its SYN-ACK, so its bytes_acked is 0 then. */
+static void test_fast_open_isns(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct sk c = client, s = server;
+
+	c.lport = 0;
+	state_seq(eng, &c, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0,
+		  (struct seqs){ ISN_C, ISN_C + 1001, 0, ISN_C + 1001 }, 0, 0);
+	c.lport = 40000;
+	state_seq(eng, &c, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0,
+		  (struct seqs){ ISN_C + 1001, ISN_C + 1001, ISN_S + 1, ISN_C + 1001 }, 1001, 0);
+	state_seq(eng, &c, 102 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE, 0, SYNFIN_F_LINGER0,
+		  (struct seqs){ ISN_C + 1001, ISN_C + 1001, ISN_S + 1, ISN_C + 1001 }, 1001, 0);
+	state_seq(eng, &s, 100 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0,
+		  (struct seqs){ ISN_S + 1, ISN_S + 1, ISN_C + 1001, ISN_S + 1 }, 0, 1000);
+	state_seq(eng, &s, 101 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED, 0, 0,
+		  (struct seqs){ ISN_S + 1, ISN_S + 1, ISN_C + 1001, ISN_S + 1 }, 0, 1000);
+	state_seq(eng, &s, 102 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE, 0, 0,
+		  (struct seqs){ ISN_S + 1, ISN_S + 1, ISN_C + 1001, ISN_S + 1 }, 0, 1000);
+	CHECK_EQ_INT(ngot, 2);
+	CHECK_EQ_INT(got[0].handshake.isn_local, ISN_C);
+	CHECK_EQ_INT(got[0].handshake.isn_remote, ISN_S);
+	CHECK_EQ_INT(got[1].handshake.isn_local, ISN_S);
+	CHECK_EQ_INT(got[1].handshake.isn_remote, ISN_C);
+	engine__free(eng);
+}
+
 static const struct unit_case cases[] = {
 	{ "story: ISNs, FIN seqs, phases, inferred TIME_WAIT", test_isn_and_wave },
 	{ "story: TIME_WAIT measured, expiry", test_time_wait_measured_expiry },
@@ -689,6 +721,7 @@ static const struct unit_case cases[] = {
 	{ "story: handshake failures", test_handshake_failures_zeek },
 	{ "story: a failed connect() knows its own ISN", test_failed_connect_isn },
 	{ "story: simultaneous open", test_simultaneous_open },
+	{ "story: Fast Open data in the SYN is not in the ISNs", test_fast_open_isns },
 	{ "story: seeded is OTH", test_seeded_is_oth },
 	{ "story: orphan's record waits for the peer's FIN", test_orphan_record_waits_for_fin },
 	{ "story: orphan without a FIN, and the exit flush", test_orphan_without_fin },

@@ -127,8 +127,8 @@ static void fold_one(struct folder *f, struct engine *eng, const struct synfin_e
 				st->nsteps++;
 			}
 			if (e->new_state == SYNFIN_TCP_ESTABLISHED) {
-				st->est_snd_una = e->snd_una;
-				st->est_rcv_nxt = e->rcv_nxt;
+				st->est_snd_una = synfin_est_isn1_local(e->snd_una, e->bytes_acked);
+				st->est_rcv_nxt = synfin_est_isn1_remote(e->rcv_nxt, e->bytes_received);
 				st->est_srtt_us = e->srtt_us;
 				st->est_total_retrans = e->total_retrans;
 			} else if (e->new_state == SYNFIN_TCP_FIN_WAIT1 ||
