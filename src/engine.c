@@ -1474,8 +1474,11 @@ static void emit_event(struct engine *eng, const struct conn *c, const struct sy
 	copy = *ev;
 	if (c)
 		complete_event(c, &copy);
-	if ((copy.flags & SYNFIN_F_OWNER_KNOWN) &&
-	    !filter_owner_passes(eng->opts.filter, copy.pid, copy.comm))
+	/* -p/-c: the owner is what it is now; one not known (a socket
+	 * from before synfin started, before anything named it) is not the
+	 * one asked for, as at a connection's report (README) */
+	if (!filter_owner_passes(eng->opts.filter,
+				 (copy.flags & SYNFIN_F_OWNER_KNOWN) ? copy.pid : 0, copy.comm))
 		return;
 	if (!c && is_tw_record(ev->kind) && filter_tw_unjudged(eng->opts.filter))
 		return;
