@@ -926,6 +926,12 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 	 * whole wave. */
 	follow = eng->opts.follow_tw && r->tw.measured && r->tw.kind != TW_KIND_NONE;
 	defer = follow && eng->opts.tw_fin_visible && r->tw.kind == TW_KIND_FIN_WAIT2;
+	/* A summary with no entry (one that did not fit at the cap, a seed
+	 * past --max-conns) finds no room for its tw sock either while the
+	 * table is full: its record must not promise a time_wait record.
+	 * (An entry of its own is freed before its tw sock takes a place.) */
+	if (follow && c == &eng->scratch && at_cap(eng))
+		r->tw.unfollowed = true;
 	if (!defer)
 		report(eng, c);
 	if (follow && !defer) {
@@ -946,6 +952,7 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 	}
 	if (defer && idtable_put(&eng->in_tw, c->id, c)) {
 		/* no memory to follow it: the wave as it stands, as at the cap */
+		c->rec.tw.unfollowed = true;
 		report(eng, c);
 		eng->lost[LOSS_TABLE_FULL]++;
 		defer = false;

@@ -122,6 +122,9 @@ struct conn_record {
 		uint64_t start_ns;   /* when the tw sock was born (measured only) */
 		uint64_t expire_ns;  /* when it will leave: the timer's expiry when
 				      * measured, else 60 s (TCP_TIMEWAIT_LEN) */
+		bool unfollowed;     /* measured, but its end cannot be followed: the
+				      * table was at its cap (table_full), so no
+				      * time_wait record will come */
 		enum tw_exit exit;   /* time_wait records only */
 		uint64_t exit_ns;
 	} tw;

@@ -854,7 +854,8 @@ static void json_time_wait(struct output *o, const struct conn_record *rec)
 		json_time_field(o, "expected_exit", rec->tw.expire_ns);
 		jsonw_ms_from_ns_field(w, "expected_ms", rec->tw.expire_ns > from ?
 				       rec->tw.expire_ns - from : 0);
-		jsonw_bool_field(w, "exit_followed", rec->tw.measured && o->opts.follow_tw);
+		jsonw_bool_field(w, "exit_followed",
+				 rec->tw.measured && o->opts.follow_tw && !rec->tw.unfollowed);
 	}
 	jsonw_end_object(w);
 }

@@ -709,6 +709,54 @@ static void test_fast_open_isns(void)
 	engine__free(eng);
 }
 
+/* A summary with a measured tw sock for a connection the table has no
+ * entry for (a seed past --max-conns), while the table is at its cap:
+ * no room to follow the tw sock, so the record must not promise its
+ * time_wait record (exit_followed), and the loss is counted. With room,
+ * the same summary is followed. */
+static void conn_summary_with_tw(struct engine *eng, uint64_t cookie)
+{
+	struct sk c = client;
+	struct synfin_conn_event ce = {};
+
+	c.cookie = cookie;
+	ce.close = ev_of(&c, SYNFIN_EV_CONN, 300 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE);
+	ce.close.flags |= SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN;
+	ce.story.flags = SYNFIN_STORY_TW;
+	ce.story.tw_state = SYNFIN_TCP_TIME_WAIT;
+	ce.story.tw_start_ns = 300 * MS;
+	ce.story.tw_left = 60000;
+	engine__handle_conn(eng, &ce);
+}
+
+static void test_tw_unfollowed_at_cap(void)
+{
+	struct engine *eng = fresh(1, 0);
+	struct sk other = client;
+	uint64_t lost;
+
+	other.cookie = 9;
+	state_seq(eng, &other, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0,
+		  (struct seqs){ 0 }, 0, 0);
+	CHECK_EQ_INT(engine__live(eng), 1); /* the table is full */
+	lost = engine__lost(eng, LOSS_TABLE_FULL);
+	conn_summary_with_tw(eng, 7001);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK(got[0].tw.measured);
+	CHECK(got[0].tw.unfollowed);
+	CHECK_EQ_INT(engine__time_wait(eng), 0);
+	CHECK_EQ_INT(engine__lost(eng, LOSS_TABLE_FULL), lost + 1);
+	engine__free(eng);
+
+	eng = fresh(0, 0);
+	conn_summary_with_tw(eng, 7001);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK(got[0].tw.measured);
+	CHECK(!got[0].tw.unfollowed);
+	CHECK_EQ_INT(engine__time_wait(eng), 1);
+	engine__free(eng);
+}
+
 static const struct unit_case cases[] = {
 	{ "story: ISNs, FIN seqs, phases, inferred TIME_WAIT", test_isn_and_wave },
 	{ "story: TIME_WAIT measured, expiry", test_time_wait_measured_expiry },
@@ -722,6 +770,7 @@ static const struct unit_case cases[] = {
 	{ "story: a failed connect() knows its own ISN", test_failed_connect_isn },
 	{ "story: simultaneous open", test_simultaneous_open },
 	{ "story: Fast Open data in the SYN is not in the ISNs", test_fast_open_isns },
+	{ "story: at the cap a summary's tw sock is not promised", test_tw_unfollowed_at_cap },
 	{ "story: seeded is OTH", test_seeded_is_oth },
 	{ "story: orphan's record waits for the peer's FIN", test_orphan_record_waits_for_fin },
 	{ "story: orphan without a FIN, and the exit flush", test_orphan_without_fin },
