@@ -38,6 +38,20 @@ static void tw_event(struct engine *eng, const struct sk *s, uint8_t kind, uint6
 	engine__handle(eng, &e);
 }
 
+/* The client's connect() at 100 ms, answered at 101 ms; syn_data bytes
+ * went in its SYN (Fast Open), and the SYN-ACK acked them. */
+static void client_connects(struct engine *eng, struct sk *c, uint32_t syn_data)
+{
+	uint32_t una = ISN_C + 1 + syn_data;
+
+	c->lport = 0;
+	state_seq(eng, c, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0,
+		  (struct seqs){ ISN_C, una, 0, una }, 0, 0);
+	c->lport = 40000;
+	state_seq(eng, c, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0,
+		  (struct seqs){ una, una, ISN_S + 1, una }, 1 + syn_data, 0);
+}
+
 /* Client sends 1000 bytes, gets 3000, closes first; the server's FIN
  * follows at once (variant a0), so the client enters real TIME_WAIT. */
 static void client_story(struct engine *eng, bool tw_timer)
@@ -45,12 +59,7 @@ static void client_story(struct engine *eng, bool tw_timer)
 	struct sk c = client;
 	uint32_t fin_c = ISN_C + 1 + 1000, fin_s = ISN_S + 1 + 3000;
 
-	c.lport = 0;
-	state_seq(eng, &c, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0,
-		  (struct seqs){ ISN_C, ISN_C + 1, 0, ISN_C + 1 }, 0, 0);
-	c.lport = 40000;
-	state_seq(eng, &c, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0,
-		  (struct seqs){ ISN_C + 1, ISN_C + 1, ISN_S + 1, ISN_C + 1 }, 1, 0);
+	client_connects(eng, &c, 0);
 	state_seq(eng, &c, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0,
 		  SYNFIN_F_PROC_CTX, (struct seqs){ fin_c, fin_c, fin_s, fin_c }, 1001, 3000);
 	state_seq(eng, &c, 240 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0,
@@ -687,12 +696,7 @@ static void test_fast_open_isns(void)
 	struct engine *eng = fresh(0, 0);
 	struct sk c = client, s = server;
 
-	c.lport = 0;
-	state_seq(eng, &c, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0,
-		  (struct seqs){ ISN_C, ISN_C + 1001, 0, ISN_C + 1001 }, 0, 0);
-	c.lport = 40000;
-	state_seq(eng, &c, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0,
-		  (struct seqs){ ISN_C + 1001, ISN_C + 1001, ISN_S + 1, ISN_C + 1001 }, 1001, 0);
+	client_connects(eng, &c, 1000);
 	state_seq(eng, &c, 102 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE, 0, SYNFIN_F_LINGER0,
 		  (struct seqs){ ISN_C + 1001, ISN_C + 1001, ISN_S + 1, ISN_C + 1001 }, 1001, 0);
 	state_seq(eng, &s, 100 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0,
