@@ -412,6 +412,7 @@ static int open_and_load(const struct synfin_options *opts, bool classic,
 	struct synfin_bpf *skel;
 	struct bpf_program *prog;
 	struct btf *vmlinux;
+	bool retransmit_err;
 	int err;
 
 	skel = synfin_bpf__open();
@@ -423,6 +424,8 @@ static int open_and_load(const struct synfin_options *opts, bool classic,
 	/* NULL without BTF: every probe then says no */
 	vmlinux = btf__load_vmlinux_btf();
 	*tw_off = configure(skel, opts, classic, vmlinux);
+	/* one look-up by name in vmlinux BTF (a walk of its types), for both */
+	retransmit_err = retransmit_has_err(vmlinux);
 	bpf_object__for_each_program(prog, skel->obj) {
 		/* TIME_WAIT timers need tp_btf and the handler's address */
 		if (is_tw_prog(prog))
@@ -432,10 +435,10 @@ static int open_and_load(const struct synfin_options *opts, bool classic,
 						  kfree_skb_has_rx_sk(vmlinux));
 		else if (is_optional_prog(prog))
 			bpf_program__set_autoload(prog, !opts->no_accept_hook);
-		else if (is_retransmit_prog(prog, true))
-			bpf_program__set_autoload(prog, !classic && retransmit_has_err(vmlinux));
-		else if (is_retransmit_prog(prog, false))
-			bpf_program__set_autoload(prog, !classic && !retransmit_has_err(vmlinux));
+		else if (is_retransmit_prog(prog, retransmit_err))
+			bpf_program__set_autoload(prog, !classic);
+		else if (is_retransmit_prog(prog, !retransmit_err))
+			bpf_program__set_autoload(prog, false);
 		else if (is_level_prog(prog))
 			bpf_program__set_autoload(prog, !classic && !skel->rodata->task_stack_size);
 		else if (is_btf_prog(prog))
