@@ -891,6 +891,14 @@ static void report(struct engine *eng, struct conn *c)
 
 static void follow_tw(struct engine *eng, struct conn *c);
 
+/* Room to follow c's tw sock. An entry of its own is freed for it first;
+ * a summary with none (one that did not fit at the cap, a seed past
+ * --max-conns) finds no room while the table is full. */
+static bool tw_room(const struct engine *eng, const struct conn *c)
+{
+	return c != &eng->scratch || !at_cap(eng);
+}
+
 static void finish(struct engine *eng, struct conn *c, const struct synfin_event *ev,
 		   uint8_t old)
 {
@@ -926,11 +934,8 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 	 * whole wave. */
 	follow = eng->opts.follow_tw && r->tw.measured && r->tw.kind != TW_KIND_NONE;
 	defer = follow && eng->opts.tw_fin_visible && r->tw.kind == TW_KIND_FIN_WAIT2;
-	/* A summary with no entry (one that did not fit at the cap, a seed
-	 * past --max-conns) finds no room for its tw sock either while the
-	 * table is full: its record must not promise a time_wait record.
-	 * (An entry of its own is freed before its tw sock takes a place.) */
-	if (follow && c == &eng->scratch && at_cap(eng))
+	/* its record must not promise a time_wait record there is no room for */
+	if (follow && !tw_room(eng, c))
 		r->tw.unfollowed = true;
 	if (!defer)
 		report(eng, c);
@@ -1182,12 +1187,13 @@ static void tw_follow_of(const struct conn *c, struct tw_follow *f)
 static void follow_tw(struct engine *eng, struct conn *c)
 {
 	struct tw_follow *f = pool_get(&eng->tw_pool);
+	bool room = tw_room(eng, c);
 
 	if (f)
 		tw_follow_of(c, f);
 	if (c != &eng->scratch)
 		erase(eng, c);
-	if (!f || at_cap(eng) || idtable_get(&eng->tws, f->id) ||
+	if (!f || !room || idtable_get(&eng->tws, f->id) ||
 	    idtable_put(&eng->tws, f->id, f)) {
 		pool_put(&eng->tw_pool, f);
 		eng->lost[LOSS_TABLE_FULL]++;
@@ -1484,8 +1490,7 @@ static void emit_event(struct engine *eng, const struct conn *c, const struct sy
 	/* -p/-c: the owner is what it is now; one not known (a socket
 	 * from before synfin started, before anything named it) is not the
 	 * one asked for, as at a connection's report (README) */
-	if (!filter_owner_passes(eng->opts.filter,
-				 (copy.flags & SYNFIN_F_OWNER_KNOWN) ? copy.pid : 0, copy.comm))
+	if (!filter_owner_passes(eng->opts.filter, copy.pid, copy.comm))
 		return;
 	if (!c && is_tw_record(ev->kind) && filter_tw_unjudged(eng->opts.filter))
 		return;
