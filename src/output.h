@@ -68,8 +68,9 @@ void output__stats(struct output *o, const struct live_stats *s);
 
 /* CLOCK_REALTIME - CLOCK_MONOTONIC now, in ns */
 int64_t output__clock_offset(void);
-/* Records' times from now on with this offset (main takes a fresh one each
- * second: the wall clock is stepped, by NTP after boot or on resume) */
+/* Records' times from now on with this offset (main reads it each second
+ * and sets it when the wall clock was stepped, by NTP after boot or on
+ * resume) */
 void output__set_clock_offset(struct output *o, int64_t mono_to_real_ns);
 /* "2026-11-21T19:05:01.123456789Z"; len >= 31. Returns the length. */
 size_t format_rfc3339_ns(int64_t real_ns, char *buf, size_t len);
