@@ -109,14 +109,18 @@ sf_netns_pair()
 	ip -n "$SF_NS_C" link set vc up && ip -n "$SF_NS_S" link set vs up || return 1
 	SF_NETNS_C=$(stat -L -c %i "/run/netns/$SF_NS_C") || return 1
 	SF_NETNS_S=$(stat -L -c %i "/run/netns/$SF_NS_S") || return 1
-	# bounded wait for the veth carrier on both ends
+	sf_wait_carrier || { echo "veth carrier did not come up" >&2; return 1; }
+}
+
+# sf_wait_carrier: bounded wait (5 s) for the pair's veth carrier on both ends
+sf_wait_carrier()
+{
 	local i
 	for i in $(seq 50); do
 		ip -n "$SF_NS_C" link show vc | grep -q LOWER_UP &&
 			ip -n "$SF_NS_S" link show vs | grep -q LOWER_UP && return 0
 		sleep 0.1
 	done
-	echo "veth carrier did not come up" >&2
 	return 1
 }
 

@@ -24,17 +24,10 @@ sf_setup_ns "$T"
 # entries gone, and the carrier on both
 link_up()
 {
-	local n=50
 	ip -n "$SF_NS_S" link set vs up
 	# the last case's failed ARP would refuse the next connect() at once
 	ip -n "$SF_NS_C" neigh flush all
-	while [ "$n" -gt 0 ]; do
-		ip -n "$SF_NS_C" link show vc | grep -q LOWER_UP &&
-			ip -n "$SF_NS_S" link show vs | grep -q LOWER_UP && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
+	sf_wait_carrier
 }
 
 # run_case MODE PORT [SYNFIN ARGS...]: the dead-link client under synfin;
