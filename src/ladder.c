@@ -6,9 +6,12 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "ladder.h"
 #include "output.h"
 
@@ -1372,4 +1375,42 @@ void ladder__free(struct ladder *l)
 	free(l->slot);
 	free(l->bucket);
 	free(l);
+}
+
+/* The name a locale variable gives its character set, by the usual
+ * spellings: "C.UTF-8", "en_US.utf8", "de_DE.UTF-8@euro". */
+static bool names_utf8(const char *name)
+{
+	const char *dot = name ? strchr(name, '.') : NULL;
+
+	if (!dot)
+		return false;
+	dot++;
+	return !strncasecmp(dot, "UTF-8", 5) || !strncasecmp(dot, "utf8", 4);
+}
+
+bool ladder_locale_wants_ascii(void)
+{
+	static const char *const vars[] = { "LC_ALL", "LC_CTYPE", "LANG" };
+	const char *codeset;
+	locale_t loc;
+	bool utf8;
+
+	/* newlocale reads the environment as setlocale(LC_CTYPE, "") would,
+	 * without touching the process's locale */
+	loc = newlocale(LC_CTYPE_MASK, "", (locale_t)0);
+	if (loc) {
+		codeset = nl_langinfo_l(CODESET, loc);
+		utf8 = codeset && (!strcasecmp(codeset, "UTF-8") || !strcasecmp(codeset, "utf8"));
+		freelocale(loc);
+		return !utf8;
+	}
+	/* a locale this system lacks: judge by its name, first set wins */
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = getenv(vars[i]);
+
+		if (v && *v)
+			return !names_utf8(v);
+	}
+	return true;
 }

@@ -52,4 +52,10 @@ uint32_t ladder__held(const struct ladder *l);
 void ladder_render(FILE *out, const struct conn_record *local,
 		   const struct conn_record *peer, bool ascii);
 
+/* True when the user's locale (LC_ALL, LC_CTYPE, LANG) does not say UTF-8:
+ * box-drawing characters would show as garbage on such a terminal, so the
+ * ladders fall back to ASCII there without --ascii. Leaves the process's
+ * own locale as it is (the output's number formats must not follow it). */
+bool ladder_locale_wants_ascii(void);
+
 #endif /* SYNFIN_LADDER_H */

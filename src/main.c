@@ -622,7 +622,8 @@ int main(int argc, char **argv)
 	}
 	if (app.opts.ladder) {
 		/* the pictures go out with the records, one write path */
-		struct ladder_opts lo = { .out = output__stream(app.out), .ascii = app.opts.ascii,
+		struct ladder_opts lo = { .out = output__stream(app.out),
+					  .ascii = app.opts.ascii || ladder_locale_wants_ascii(),
 					  .mono_to_real_ns = oo.mono_to_real_ns };
 
 		app.ladder = lo.out ? ladder__new(&lo) : NULL;

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # --ladder on a real connection whose two ends are both on this host: one
 # ladder, both sides measured, the sequence numbers the JSON records carry,
-# 80 columns, and --ascii that is ASCII only.
+# 80 columns, and --ascii that is ASCII only, as are the ladders of a user
+# whose locale is not UTF-8.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -15,15 +16,17 @@ sf_synfin_start_as json -L "$SPORT,$CPORT" || { sf_fail "$T" "synfin -j did not 
 # the ladder instances print text: start them by hand (sf_synfin_start_as adds -j)
 start_ladder()
 {
-	local name=$1
-	shift
-	"$SYNFIN" --ladder "$@" -L "$SPORT,$CPORT" >"$SF_TMP/$name.out" 2>"$SF_TMP/$name.err" &
+	local name=$1 locale=$2
+	shift 2
+	LC_ALL=$locale "$SYNFIN" --ladder "$@" -L "$SPORT,$CPORT" >"$SF_TMP/$name.out" \
+		2>"$SF_TMP/$name.err" &
 	SF_PIDS+=("$!")
 	eval "PID_$name=$!"
 	sf_wait_ready "$!" "$SF_TMP/$name.err" "synfin --ladder ($name)"
 }
-start_ladder utf8 || { sf_fail "$T" "synfin --ladder did not start"; sf_done; }
-start_ladder ascii --ascii || { sf_fail "$T" "synfin --ladder --ascii did not start"; sf_done; }
+start_ladder utf8 C.UTF-8 || { sf_fail "$T" "synfin --ladder did not start"; sf_done; }
+start_ladder ascii C.UTF-8 --ascii || { sf_fail "$T" "synfin --ladder --ascii did not start"; sf_done; }
+start_ladder clocale C || { sf_fail "$T" "synfin --ladder (LC_ALL=C) did not start"; sf_done; }
 
 sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$SPORT" --accept 1 \
 	--wait-eof --send 3000 --comm sflads --ready-file "$SF_TMP/srv.ready" --timeout-ms 15000
@@ -39,7 +42,7 @@ sf_wait_pid "$SRV" 15 || { sf_fail "$T" "server did not finish"; sf_done; }
 # the ladders are drawn once the pair is matched (or the hold expires)
 sleep 1.5
 sf_synfin_stop_as json || sf_fail "$T/stop" "synfin -j did not exit 0"
-for name in utf8 ascii; do
+for name in utf8 ascii clocale; do
 	pid=$(eval echo "\$PID_$name")
 	kill -INT "$pid" 2>/dev/null
 	wait "$pid" || sf_fail "$T/$name/stop" "synfin --ladder did not exit 0"
@@ -53,7 +56,7 @@ SISN=$(jq '.handshake.isn_local' <<<"$SREC")
 CFIN=$(jq '.wave.fin_seq_local' <<<"$CREC")
 SFIN=$(jq '.wave.fin_seq_local' <<<"$SREC")
 
-for name in utf8 ascii; do
+for name in utf8 ascii clocale; do
 	out=$SF_TMP/$name.out
 	sf_check "$T/$name/one-ladder" "$(grep -c '^+0.000 is ' "$out") ladders, want 1" \
 		test "$(grep -c '^+0.000 is ' "$out")" = 1
@@ -71,5 +74,7 @@ for name in utf8 ascii; do
 done
 sf_check "$T/ascii/only-ascii" "non-ASCII bytes in --ascii output" \
 	sh -c "! LC_ALL=C grep -q '[^ -~]' '$SF_TMP/ascii.out'"
+sf_check "$T/clocale/only-ascii" "non-ASCII bytes in a C locale's ladder" \
+	sh -c "! LC_ALL=C grep -q '[^ -~]' '$SF_TMP/clocale.out'"
 sf_check "$T/utf8/arrows" "no UTF-8 arrows" grep -q '▶' "$SF_TMP/utf8.out"
 sf_done

@@ -842,6 +842,52 @@ static void test_bounded(void)
 	ladder__conn(NULL, &r, 0);
 }
 
+/* The ladders' character set follows the user's locale: UTF-8 only where
+ * LC_ALL, LC_CTYPE or LANG (first set wins) says so. */
+static bool wants_ascii_with(const char *lc_all, const char *lc_ctype, const char *lang)
+{
+	const char *names[] = { "LC_ALL", "LC_CTYPE", "LANG" };
+	const char *values[] = { lc_all, lc_ctype, lang };
+
+	for (int i = 0; i < 3; i++) {
+		if (values[i])
+			setenv(names[i], values[i], 1);
+		else
+			unsetenv(names[i]);
+	}
+	return ladder_locale_wants_ascii();
+}
+
+static void test_locale(void)
+{
+	char *saved[3] = { NULL, NULL, NULL };
+	const char *names[] = { "LC_ALL", "LC_CTYPE", "LANG" };
+
+	for (int i = 0; i < 3; i++)
+		saved[i] = getenv(names[i]) ? strdup(getenv(names[i])) : NULL;
+
+	CHECK(!wants_ascii_with("C.UTF-8", NULL, NULL));
+	CHECK(!wants_ascii_with(NULL, NULL, "C.UTF-8"));
+	CHECK(!wants_ascii_with(NULL, "C.utf8", "C"));
+	CHECK(wants_ascii_with("C", NULL, "C.UTF-8"));      /* LC_ALL wins */
+	CHECK(wants_ascii_with("POSIX", NULL, NULL));
+	CHECK(wants_ascii_with(NULL, NULL, NULL));           /* no locale: C */
+	CHECK(wants_ascii_with("", "", ""));
+	/* not installed here: judged by the name */
+	CHECK(!wants_ascii_with(NULL, NULL, "xx_YY.UTF-8"));
+	CHECK(!wants_ascii_with("xx_YY.utf8@euro", NULL, NULL));
+	CHECK(wants_ascii_with(NULL, NULL, "xx_YY.ISO-8859-1"));
+	CHECK(wants_ascii_with(NULL, NULL, "xx_YY"));
+
+	for (int i = 0; i < 3; i++) {
+		if (saved[i])
+			setenv(names[i], saved[i], 1);
+		else
+			unsetenv(names[i]);
+		free(saved[i]);
+	}
+}
+
 static const struct unit_case cases[] = {
 	{ "ladder_client_close", test_client_close },
 	{ "ladder_server_close", test_server_close },
@@ -857,6 +903,7 @@ static const struct unit_case cases[] = {
 	{ "ladder_random", test_random },
 	{ "ladder_pairing", test_pairing },
 	{ "ladder_bounded", test_bounded },
+	{ "ladder_locale", test_locale },
 };
 
 UNIT_MAIN(cases)
