@@ -413,6 +413,40 @@ int filter_parse_addrs(const char *arg, struct synfin_addr_prefix *p, uint8_t *n
 	return 0;
 }
 
+/* -p names a process that exists now, by its process id: a pid that does
+ * not exist (a typo, a process already gone) or a thread's id would make a
+ * filter that matches nothing, since the kernel side compares the owner's
+ * process id (tgid). Where /proc cannot say (hidepid), the pid is taken. */
+static int check_pid(uint32_t pid, char *err, size_t errlen)
+{
+	char path[64], line[128];
+	unsigned long tgid = 0;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno != ENOENT)
+			return 0;
+		snprintf(err, errlen, "no process %u", pid);
+		return -ESRCH;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Tgid: %lu", &tgid) == 1) {
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	if (found && tgid != pid) {
+		snprintf(err, errlen, "%u is a thread of process %lu; give the process id", pid,
+			 tgid);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* An id given as a number, or the inode of a path. */
 static int inode_of(const char *what, const char *arg, uint64_t *out,
 		    char *err, size_t errlen)
@@ -578,7 +612,8 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			break;
 		case 'p':
 			opt_name = "-p/--pid";
-			if (parse_u32(optarg, 1, PID_MAX_LIMIT, &f->pid, err, sizeof(err)))
+			if (parse_u32(optarg, 1, PID_MAX_LIMIT, &f->pid, err, sizeof(err)) ||
+			    check_pid(f->pid, err, sizeof(err)))
 				goto bad;
 			break;
 		case 'c':

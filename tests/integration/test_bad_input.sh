@@ -85,4 +85,28 @@ bad_case v4_only_v6_raddr 'fd00::/8 matches no IPv4 socket' -4 --raddr 10.0.0.0/
 # getopt's errors name the option itself
 bad_case flag_with_value "option '--json' takes no argument" --json=1
 bad_case bundled_missing_arg "option '-d' needs an argument" -jd
+# -p names a process that exists, by its process id: pid_max itself is never
+# handed out, and a thread's id is not what the kernel side compares
+PID_NONE=$(cat /proc/sys/kernel/pid_max)
+bad_case pid_none "no process $PID_NONE" -p "$PID_NONE"
+if [ "$(id -u)" = 0 ]; then
+	# synfin itself has a reader thread: a thread id that surely exists
+	"$SYNFIN" -L 1 -d 30 >/dev/null 2>"$SF_TMP/threaded.err" &
+	THREADED=$!
+	SF_PIDS+=("$THREADED")
+	if sf_wait_ready "$THREADED" "$SF_TMP/threaded.err" "synfin (threaded)"; then
+		TID=$(ls "/proc/$THREADED/task" | grep -vx "$THREADED" | head -n 1)
+		if [ -n "$TID" ]; then
+			bad_case pid_thread "$TID is a thread of process $THREADED" -p "$TID"
+		else
+			sf_fail "$T/pid_thread" "synfin has no second thread to name"
+		fi
+	else
+		sf_fail "$T/pid_thread" "synfin did not start"
+	fi
+	kill -INT "$THREADED" 2>/dev/null
+	wait "$THREADED"
+else
+	sf_skip "$T/pid_thread" "needs root to start a threaded synfin"
+fi
 sf_done
