@@ -783,10 +783,10 @@ static void classify_zeek(struct conn *c)
 #define LOCAL(ch) ((char)((ch) | local_case))
 #define REMOTE(ch) ((char)((ch) | remote_case))
 
-	if (r->handshake.result == HS_NOT_SEEN) {
-		state = "OTH";
-		goto done;
-	}
+	/* A connection open before synfin started: Zeek's OTH (midstream),
+	 * with the letters of what was seen after the handshake. */
+	if (r->handshake.result == HS_NOT_SEEN)
+		goto after_handshake;
 	PUSH('S');
 	if (r->handshake.syn_retrans)
 		PUSH('T');
@@ -806,6 +806,7 @@ static void classify_zeek(struct conn *c)
 	}
 	PUSH('h');
 	PUSH('A');
+after_handshake:
 	if (r->bytes_known && (local_orig ? r->bytes_sent : r->bytes_received))
 		PUSH('D');
 	if (r->bytes_known && (local_orig ? r->bytes_received : r->bytes_sent))
@@ -833,6 +834,8 @@ static void classify_zeek(struct conn *c)
 	} else {
 		state = "S1";
 	}
+	if (r->handshake.result == HS_NOT_SEEN)
+		state = "OTH";
 done:
 	h[n] = '\0';
 	/* a copy, not snprintf: it ran for every record and showed in the

@@ -49,13 +49,15 @@ sf_expect "$T/client" "$(sf_records $CT)" \
 	'.seeded == true' '.handshake.result == "not_seen"' '.handshake.ms == null' \
 	'.role != "server"' \
 	'.close.initiator == "local"' '.close.how == "fin"' '.close.err == 0' \
-	'.bytes_sent == 1000' '.bytes_received == 3000'
+	'.bytes_sent == 1000' '.bytes_received == 3000' \
+	'.conn_state == "OTH"' '.history == "DdFf"'
 # shellcheck disable=SC2086
 sf_expect "$T/server" "$(sf_records $ST)" \
 	'.seeded == true' '.handshake.result == "not_seen"' '.handshake.ms == null' \
 	'.role == "server"' \
 	'.close.initiator == "remote"' '.close.how == "fin"' '.close.err == 0' \
-	'.bytes_sent == 3000' '.bytes_received == 1000'
+	'.bytes_sent == 3000' '.bytes_received == 1000' \
+	'.conn_state == "OTH"' '.history == "DdFf"'
 # the listener's LISTEN->CLOSE came after the start: no record for port 5009
 n=$(jq -c 'select(.lport == 5009 or .rport == 5009)' "$SF_OUT" | grep -c .)
 if [ "$n" = 0 ]; then

@@ -436,9 +436,30 @@ static void test_seeded_is_oth(void)
 	state(eng, &s, 301 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_LAST_ACK, 0, 0, 0, 1);
 	state(eng, &s, 302 * MS, SYNFIN_TCP_LAST_ACK, SYNFIN_TCP_CLOSE, 0, 0, 1, 1);
 	CHECK_EQ_STR(got[0].conn_state, "OTH");
-	CHECK_EQ_STR(got[0].history, "");
+	/* Zeek's midstream history: no handshake letters, the rest as seen
+	 * (the client's FIN, then this server's; no bytes moved) */
+	CHECK_EQ_STR(got[0].history, "Ff");
 	CHECK(!got[0].handshake.isn_local_known);
 	CHECK(!got[0].handshake.isn_remote_known);
+	engine__free(eng);
+}
+
+/* A seeded connection ended by a reset still says who reset it. */
+static void test_seeded_reset(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_seed seed = { .cookie = 3004, .family = SYNFIN_AF_INET,
+				    .state = SYNFIN_TCP_ESTABLISHED, .lport = 41001,
+				    .rport = 5000, .role = ROLE_CLIENT };
+	struct sk s = { .cookie = 3004, .lport = 41001, .rport = 5000 };
+
+	engine__seed(eng, &seed, 50 * MS);
+	state(eng, &s, 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE, 0,
+	      SYNFIN_F_LINGER0, 1, 0);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].close.how, HOW_RST_SENT);
+	CHECK_EQ_STR(got[0].conn_state, "OTH");
+	CHECK_EQ_STR(got[0].history, "R");
 	engine__free(eng);
 }
 
@@ -776,6 +797,7 @@ static const struct unit_case cases[] = {
 	{ "story: Fast Open data in the SYN is not in the ISNs", test_fast_open_isns },
 	{ "story: at the cap a summary's tw sock is not promised", test_tw_unfollowed_at_cap },
 	{ "story: seeded is OTH", test_seeded_is_oth },
+	{ "story: seeded reset", test_seeded_reset },
 	{ "story: orphan's record waits for the peer's FIN", test_orphan_record_waits_for_fin },
 	{ "story: orphan without a FIN, and the exit flush", test_orphan_without_fin },
 	{ "story: a tw sock's records in any order", test_tw_records_in_any_order },
