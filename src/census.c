@@ -295,6 +295,7 @@ static int add_close_wait(struct walk_ctx *w, uint32_t netns, const struct sockd
 	cw = &c->close_waits[c->nclose_waits++];
 	memset(cw, 0, sizeof(*cw));
 	cw->since_ns = own.cw_since_ns;
+	cw->cookie = s->cookie;
 	cw->netns = netns;
 	cw->family = s->family;
 	cw->rport = s->rport;

@@ -75,6 +75,7 @@ struct census_tw {
  * its mark and owner come from synfin's storage on the socket. */
 struct census_close_wait {
 	uint64_t since_ns;            /* CLOCK_MONOTONIC, when it entered CLOSE_WAIT */
+	uint64_t cookie;              /* the socket's cookie */
 	uint32_t netns;
 	uint32_t pid;                 /* 0: owner not known */
 	uint16_t rport;

@@ -455,6 +455,13 @@ static struct conn *find(struct engine *eng, uint64_t id)
 	return idtable_get(&eng->conns, id);
 }
 
+const struct conn_record *engine__known_owner(struct engine *eng, uint64_t cookie)
+{
+	const struct conn *c = find(eng, cookie);
+
+	return c && !c->in_tw && c->rec.pid ? &c->rec : NULL;
+}
+
 static void conn_init(struct conn *c, uint64_t id)
 {
 	memset(c, 0, sizeof(*c));

@@ -226,6 +226,10 @@ void engine__tick(struct engine *eng, uint64_t now_ns);
  * In time with the connections in CLOSE_WAIT, not with all of them. */
 typedef void (*engine_visit_fn)(const struct conn_record *rec, void *ctx);
 void engine__foreach_close_wait(const struct engine *eng, engine_visit_fn fn, void *ctx);
+/* The owner the engine knows of an open connection by its cookie: a seed's
+ * from /proc, where the kernel's storage has none (the socket was made
+ * before synfin started). NULL if it knows none. */
+const struct conn_record *engine__known_owner(struct engine *eng, uint64_t cookie);
 /* Connections open (tracked, not yet closed). */
 uint32_t engine__live(const struct engine *eng);
 /* Closed connections kept until their TIME_WAIT sock goes. */

@@ -478,8 +478,10 @@ static void tally_open_close_wait(const struct conn_record *rec, void *ctx)
 }
 
 /* Summary mode, tp_btf: the sockets the census found in CLOSE_WAIT with
- * synfin's mark. */
-static void tally_census_close_waits(struct monitor *m, const struct census *c)
+ * synfin's mark. One open before synfin started has no owner in its
+ * storage; the engine's seed of it has, from /proc. */
+static void tally_census_close_waits(struct monitor *m, struct engine *eng,
+				     const struct census *c)
 {
 	for (size_t i = 0; i < c->nclose_waits; i++) {
 		const struct census_close_wait *cw = &c->close_waits[i];
@@ -488,7 +490,12 @@ static void tally_census_close_waits(struct monitor *m, const struct census *c)
 			.comm = cw->comm, .family = cw->family, .raddr = cw->raddr,
 			.rport = cw->rport,
 		};
+		const struct conn_record *seed;
 
+		if (!s.pid && (seed = engine__known_owner(eng, cw->cookie))) {
+			s.pid = seed->pid;
+			s.comm = seed->comm;
+		}
 		tally_close_wait(m, &s);
 	}
 	m->missed += c->close_waits_dropped;
@@ -663,7 +670,7 @@ void monitor__poll(struct monitor *m, struct engine *eng, uint64_t now_ns, uint6
 	m->ncw = 0;
 	m->now_ns = now_ns;
 	engine__foreach_close_wait(eng, tally_open_close_wait, m);
-	tally_census_close_waits(m, c);
+	tally_census_close_waits(m, eng, c);
 	if (m->kf && kfigures__close_waits(m->kf, tally_kernel_close_wait, m) < 0)
 		m->missed++;
 	if (m->opts.alerts)

@@ -10,6 +10,10 @@
 # mode has no listener's owner to clone into a child, and the peer's FIN can
 # come before accept(): its alert may name no process, so it is found by
 # its namespace there.
+# A third case: the connections are made before synfin starts and only
+# closed by their clients after, so the kernel's storage of them knows no
+# owner; the alert must still name the server, from /proc at the start, and
+# -c must find it.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -96,4 +100,44 @@ leak_case()
 
 leak_case tp_btf 5400 owner
 leak_case classic 5401 any --classic
+
+seeded_case()
+{
+	local T=close_wait_leak/seeded PORT=5402 N=6 SRV i n cond rec
+	local -a clis=()
+
+	sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" --accept "$N" \
+		--no-close --close-first --comm sfleak2 --hold-listener-file "$SF_TMP/never" \
+		--ready-file "$SF_TMP/srv.ready" --timeout-ms 60000
+	SRV=$SF_LAST_PID
+	sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; return; }
+	for i in $(seq 1 "$N"); do
+		sf_bg "$SF_TMP/cli$i" "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$PORT" \
+			--close-first --hold-until-file "$SF_TMP/release" \
+			--ready-file "$SF_TMP/cli$i.ready" --timeout-ms 30000
+		clis+=("$SF_LAST_PID")
+		sf_wait_file "$SF_TMP/cli$i.ready" || { sf_fail "$T" "client $i did not connect"; return; }
+	done
+	n=100
+	while [ "$(grep -c '^result=accepted' "$SF_TMP/srv")" -lt "$N" ] && [ "$n" -gt 0 ]; do
+		sleep 0.05
+		n=$((n - 1))
+	done
+	# open before synfin: seeded, with the owner /proc shows
+	sf_start_grep "$T" '"type":"alert"' --cw-age 2 --cw-count 5 -c sfleak2
+	touch "$SF_TMP/release"
+	for i in "${clis[@]}"; do sf_wait_pid "$i" 10; done
+	cond='.kind == "close_wait_leak" and .netns == $ns'
+	sf_wait_alert 12 "$SF_OUT" "$cond and .state == \"start\"" --argjson ns "$SF_NETNS_S"
+	rec=$(sf_alerts "$SF_OUT" "$cond and .state == \"start\"" --argjson ns "$SF_NETNS_S")
+	SF_JQ_ARGS=(--argjson pid "$SRV")
+	sf_expect_first "$T/start" "close_wait_leak start under -c sfleak2" "$rec" \
+		'.pid == $pid' '.comm == "sfleak2"' '.figures.count == 6' '.figures.old >= 5'
+	SF_JQ_ARGS=()
+	[ -n "$rec" ] && echo "  start: $(head -n 1 <<<"$rec")"
+	kill -KILL "$SRV"
+	{ sf_wait_pid "$SRV" 5; } 2>/dev/null
+	sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
+}
+seeded_case
 sf_done
