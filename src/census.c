@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -634,8 +635,26 @@ static bool inode_in(const uint32_t *arr, size_t n, uint32_t inode)
 	return false;
 }
 
+/* Whether a cached owner's process is still there: a server that listens
+ * and then daemonizes leaves its listener to a child, and the parent that
+ * /proc showed is gone. One kill(0) per process, not per listener: a
+ * server's listeners are usually next to each other in the walk. */
+struct alive_memo {
+	uint32_t pid;
+	bool alive;
+};
+
+static bool owner_alive(struct alive_memo *m, uint32_t pid)
+{
+	if (pid != m->pid) {
+		m->pid = pid;
+		m->alive = !(kill((pid_t)pid, 0) && errno == ESRCH);
+	}
+	return m->alive;
+}
+
 /* Listener owners: from the cache, else one /proc scan for all the unknown
- * ones. A listener no process showed last time (a kernel socket, say) is
+ * ones (and for those whose process has gone since). A listener no process showed last time (a kernel socket, say) is
  * asked about again only every OWNER_RETRY_NS: a scan of every process's
  * fds is not free. The cache and the miss list keep only the current
  * listeners, so neither grows without bound. */
@@ -644,12 +663,15 @@ static void resolve_owners(struct census_runner *r, struct census *c)
 	struct owner_cache_ent *fresh, *e;
 	struct synfin_seed *ask = NULL;
 	size_t nask = 0, nnew = 0, n = 0, i, j;
+	struct alive_memo memo = {};
 	uint32_t *missed;
 
 	for (i = 0; i < c->nlisteners; i++) {
 		struct census_listener *l = &c->listeners[i];
 
 		e = owner_lookup(r, l->inode);
+		if (e && !owner_alive(&memo, e->owner.pid))
+			e = NULL;  /* asked about again, at once: not in missed */
 		if (e) {
 			l->owner = e->owner;
 		} else if (l->inode) {

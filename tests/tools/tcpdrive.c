@@ -55,6 +55,8 @@ struct opts {
 	long long close_at_ns;
 	const char *comm;
 	const char *worker_comm;	/* server: accept in a child of this name */
+	const char *daemonize_file;	/* server: once it exists, fork; the parent exits */
+	const char *daemon_comm;	/* ... and the child, which keeps the listener, is named so */
 	const char *ready_file;
 	const char *hold_file;
 	const char *send_after_file;	/* client: connected, wait for this, then send */
@@ -78,7 +80,7 @@ static void usage(void)
 		"                [--send BYTES] [--recv BYTES] [--linger0] [--no-close] [--delay-close-ms N]\n"
 		"                [--close-at-ns T] [--comm NAME] [--ready-file F] [--hold-until-file F]\n"
 		"                [--timeout-ms N] [--backlog N] [--no-accept] [--hold-listener-file F]\n"
-"                [--worker-comm NAME]\n"
+"                [--worker-comm NAME] [--daemonize-on-file F --daemon-comm NAME]\n"
 		"       tcpdrive client --connect ADDR --port P [--bind ADDR] [--lport P] [--send BYTES]\n"
 		"                [--recv BYTES] [--close-first|--wait-eof] [--shutdown-wr] [--linger0]\n"
 		"                [--no-close] [--delay-close-ms N] [--close-at-ns T] [--comm NAME]\n"
@@ -98,6 +100,9 @@ static void usage(void)
 		"    once the kernel holds the server's cookie; the namespace's\n"
 		"    net.ipv4.tcp_fastopen must allow it).\n"
 		"--backlog N: the listen() backlog (default 16).\n"
+		"--daemonize-on-file F: server: once listening, wait for F, then fork: the\n"
+		"    parent exits at once, the child (--daemon-comm NAME) keeps the listener\n"
+		"    and goes on, as a server that listens and then daemonizes.\n"
 		"--no-accept: listen and never accept; with --hold-listener-file, close the\n"
 		"    listener once F exists and print \"result=listened\"; without, hold it\n"
 		"    until --timeout-ms (\"result=alarm\").\n"
@@ -410,6 +415,22 @@ static int run_server(void)
 		snprintf(text, sizeof(text), "lport=%d\n", i);
 		write_file(o.ready_file, text);
 	}
+	if (o.daemonize_file) {
+		pid_t pid;
+
+		wait_for_file(o.daemonize_file);	/* bounded by the alarm */
+		fflush(NULL);
+		pid = fork();
+		if (pid < 0) {
+			fprintf(stderr, "tcpdrive: fork: %s\n", strerror(errno));
+			return 1;
+		}
+		if (pid > 0)
+			_exit(0);
+		alarm((unsigned)((o.timeout_ms + 999) / 1000));
+		if (o.daemon_comm)
+			set_comm(o.daemon_comm);
+	}
 	if (o.worker_comm) {
 		int status;
 		pid_t pid;
@@ -588,7 +609,7 @@ int main(int argc, char **argv)
 		O_WAIT_EOF, O_SHUT_WR, O_SEND, O_RECV, O_LINGER0, O_NO_CLOSE,
 		O_DELAY, O_CLOSE_AT, O_COMM, O_READY, O_HOLD, O_TIMEOUT, O_REPEAT,
 		O_RATE, O_BACKLOG, O_NO_ACCEPT, O_HOLD_LISTENER, O_HOLD_EXIT, O_WORKER_COMM,
-		O_SEND_AFTER, O_USER_TIMEOUT, O_FASTOPEN,
+		O_SEND_AFTER, O_USER_TIMEOUT, O_FASTOPEN, O_DAEMONIZE, O_DAEMON_COMM,
 	};
 	static const struct option lo[] = {
 		{ "bind", required_argument, 0, O_BIND },
@@ -619,6 +640,8 @@ int main(int argc, char **argv)
 		{ "send-after-file", required_argument, 0, O_SEND_AFTER },
 		{ "user-timeout-ms", required_argument, 0, O_USER_TIMEOUT },
 		{ "fastopen", no_argument, 0, O_FASTOPEN },
+		{ "daemonize-on-file", required_argument, 0, O_DAEMONIZE },
+		{ "daemon-comm", required_argument, 0, O_DAEMON_COMM },
 		{ 0 },
 	};
 	int c;
@@ -663,6 +686,8 @@ int main(int argc, char **argv)
 		case O_HOLD_EXIT: o.hold_exit_file = optarg; break;
 		case O_SEND_AFTER: o.send_after_file = optarg; break;
 		case O_FASTOPEN: o.fastopen = 1; break;
+		case O_DAEMONIZE: o.daemonize_file = optarg; break;
+		case O_DAEMON_COMM: o.daemon_comm = optarg; break;
 		case O_USER_TIMEOUT:
 			o.user_timeout_ms = parse_num("--user-timeout-ms", optarg, 1, 600000);
 			break;
