@@ -3,6 +3,7 @@
  * orchestrates: parse, check, load, seed, poll, report losses, clean up.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <signal.h>
@@ -553,12 +554,33 @@ static int run(struct app *app)
 	return err < 0 ? err : 0;
 }
 
+/* A closed standard descriptor would be taken by the next one opened (a
+ * BPF map, a perf event), and the records, or the summary, written into
+ * it. Each closed one is opened on /dev/null, so the numbers stay taken;
+ * returns whether stdout was one of them. */
+static bool hold_std_fds(void)
+{
+	bool stdout_closed = false;
+
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (fd == STDOUT_FILENO)
+			stdout_closed = true;
+		/* open() takes the lowest free number: this one (if /dev/null
+		 * is missing, nothing better can be done) */
+		open("/dev/null", O_RDWR);
+	}
+	return stdout_closed;
+}
+
 int main(int argc, char **argv)
 {
 	struct app app = {};
 	struct output_opts oo = {};
 	struct engine_opts eo = {};
 	struct sockdiag_stats ds = {};
+	bool stdout_closed = hold_std_fds();
 	int err;
 
 	/* A fixed threshold: glibc's own rises to the size of any mmap'ed
@@ -575,6 +597,11 @@ int main(int argc, char **argv)
 			   app.opts.verbose ? LIBBPF_INFO : LIBBPF_WARN;
 	libbpf_set_print(libbpf_print_fn);
 
+	/* everything synfin has to say goes to stdout */
+	if (stdout_closed) {
+		fprintf(stderr, "synfin: standard output is closed; nothing to write the records to\n");
+		return 1;
+	}
 	if (!has_privileges()) {
 		fprintf(stderr, "synfin: need root, or CAP_BPF and CAP_PERFMON\n");
 		return 1;
