@@ -225,12 +225,17 @@ struct {
 
 /* Atomic even though the counters are per CPU: a softirq running another
  * synfin program on this CPU can land between a plain load and store. */
-static __always_inline void count(__u32 idx)
+static __always_inline void count_n(__u32 idx, __u64 n)
 {
 	__u64 *val = bpf_map_lookup_elem(&counters, &idx);
 
 	if (val)
-		__sync_fetch_and_add(val, 1);
+		__sync_fetch_and_add(val, n);
+}
+
+static __always_inline void count(__u32 idx)
+{
+	count_n(idx, 1);
 }
 
 /* A record is a synfin_event or a synfin_conn_event behind an 8-byte
@@ -1257,21 +1262,21 @@ static __always_inline int handle_retransmit(struct sock *sk, const struct sk_bu
 	struct tcp_skb_cb *tcb = (struct tcp_skb_cb *)&skb->cb[0];
 	/* tcp_flags grew from u8 to u16; the flags live in the low byte. */
 	__u8 tcp_flags = BPF_CORE_READ_BITFIELD_PROBED(tcb, tcp_flags);
+	/* one call per buffer; under TSO/GSO a buffer is several segments */
+	__u32 segs = BPF_CORE_READ(tcb, tcp_gso_segs);
 	struct synfin_sk_owner *own = get_owner(sk, false, classic);
 	struct synfin_event *e;
 
 	if (summarize && own) {
 		struct synfin_story *st = &own->story;
 		int state = SF_READ(!classic, sk, __sk_common.skc_state);
-
 		/* the same split as the consumer makes from the records */
-		if (tcp_flags & 0x01) /* FIN */
-			st->fin_retrans++;
-		else if (state == TCP_SYN_SENT)
-			st->syn_retrans++;
-		else if (state != TCP_SYN_RECV)
-			st->data_retrans++;
-		count(SYNFIN_CNT_RETRANS_FOLDED);
+		struct synfin_retrans_split split = synfin_split_retrans(tcp_flags, state, segs);
+
+		st->syn_retrans += split.syn;
+		st->fin_retrans += split.fin;
+		st->data_retrans += split.data;
+		count_n(SYNFIN_CNT_RETRANS_FOLDED, segs ? segs : 1);
 		return 0;
 	}
 	e = owned_sock_event(sk, own, SYNFIN_EV_RETRANSMIT, classic);
@@ -1280,6 +1285,7 @@ static __always_inline int handle_retransmit(struct sock *sk, const struct sk_bu
 	e->seq = BPF_CORE_READ(tcb, seq);
 	e->end_seq = BPF_CORE_READ(tcb, end_seq);
 	e->tcp_flags = tcp_flags;
+	e->reason = segs ? segs : 1;
 	submit_event(e);
 	return 0;
 }
@@ -1296,11 +1302,21 @@ static __always_inline bool fold_reset(struct synfin_sk_owner *own, __u8 story_f
 
 /* Newer kernels (6.18 here) fire the tracepoint for every attempt, with
  * the attempt's error; older ones only for a segment that went out. An
- * attempt that failed sent nothing (-EBUSY: the first copy still sits in
- * this host's queue, waiting for a neighbour, say): no retransmission on
- * the wire, and the kernel's own counters (total_retrans, TcpRetransSegs)
- * leave it out too. The loader picks the program by the tracepoint's
- * prototype: a tp_btf program may not read an argument it does not have. */
+ * attempt that gave up before the segment was handed down sent nothing
+ * (-EBUSY: the first copy still sits in this host's queue, waiting for a
+ * neighbour, say; -EAGAIN: no window; -EHOSTUNREACH: no route; -ENOMEM,
+ * -EINVAL), and the kernel's own counters (total_retrans, TcpRetransSegs)
+ * leave it out too. Any other error came from below, after those counters
+ * took the segments: a local queue that dropped them (NET_XMIT_DROP, a
+ * positive 1), -ENOBUFS. Those count, as the kernel counts them. */
+static __always_inline bool retrans_gave_up(int err)
+{
+	return err == -16 /* EBUSY */ || err == -11 /* EAGAIN */ || err == -22 /* EINVAL */ ||
+	       err == -12 /* ENOMEM */ || err == -113 /* EHOSTUNREACH */;
+}
+
+/* The loader picks the program by the tracepoint's prototype: a tp_btf
+ * program may not read an argument it does not have. */
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(tp_retransmit, struct sock *sk, struct sk_buff *skb)
 {
@@ -1310,7 +1326,7 @@ int BPF_PROG(tp_retransmit, struct sock *sk, struct sk_buff *skb)
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(tp_retransmit_err, struct sock *sk, struct sk_buff *skb, int err)
 {
-	if (err) {
+	if (retrans_gave_up(err)) {
 		count(SYNFIN_CNT_RETRANS_UNSENT);
 		return 0;
 	}
@@ -1320,7 +1336,7 @@ int BPF_PROG(tp_retransmit_err, struct sock *sk, struct sk_buff *skb, int err)
 SEC("tracepoint/tcp/tcp_retransmit_skb")
 int tpc_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 {
-	if (bpf_core_field_exists(ctx->err) && ctx->err) {
+	if (bpf_core_field_exists(ctx->err) && retrans_gave_up(ctx->err)) {
 		count(SYNFIN_CNT_RETRANS_UNSENT);
 		return 0;
 	}

@@ -1757,12 +1757,12 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 	case SYNFIN_EV_RETRANSMIT:
 		c = find(eng, ev->cookie);
 		if (c) {
-			if (ev->tcp_flags & 0x01) /* FIN */
-				c->rec.wave.fin_retrans++;
-			else if (ev->new_state == SYNFIN_TCP_SYN_SENT)
-				c->syn_retrans_events++;
-			else if (ev->new_state != SYNFIN_TCP_SYN_RECV)
-				c->rec.wave.data_retrans++;
+			struct synfin_retrans_split split =
+				synfin_split_retrans(ev->tcp_flags, ev->new_state, ev->reason);
+
+			c->rec.wave.fin_retrans += split.fin;
+			c->syn_retrans_events += split.syn;
+			c->rec.wave.data_retrans += split.data;
 		}
 		emit_event(eng, c, ev);
 		return;

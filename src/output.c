@@ -1088,6 +1088,7 @@ void output__event(struct output *o, const struct synfin_event *ev)
 			jsonw_u64_field(w, "seq", ev->seq);
 			jsonw_u64_field(w, "end_seq", ev->end_seq);
 			jsonw_ascii_field(w, "tcp_flags", flags);
+			jsonw_u64_field(w, "segments", ev->reason ? ev->reason : 1);
 			jsonw_u64_field(w, "retrans", ev->retransmits);
 			break;
 		case SYNFIN_EV_SYNACK_RETRANSMIT:
@@ -1134,6 +1135,9 @@ void output__event(struct output *o, const struct synfin_event *ev)
 	case SYNFIN_EV_SYNACK_RETRANSMIT:
 		n = snprintf(desc, sizeof(desc), "retrans %s (%s) #%u", flags,
 			     state, ev->retransmits);
+		if (ev->kind == SYNFIN_EV_RETRANSMIT && ev->reason > 1 && n > 0 &&
+		    (size_t)n < sizeof(desc))
+			n += snprintf(desc + n, sizeof(desc) - n, ", %u segments", ev->reason);
 		break;
 	case SYNFIN_EV_TW_START:
 		n = snprintf(desc, sizeof(desc), "tw sock (%s) timer %u %s", state, ev->seq,

@@ -92,7 +92,8 @@ struct synfin_event {
 	__u32 seq;            /* RETRANSMIT: TCP_SKB_CB(skb)->seq and end_seq; */
 	__u32 end_seq;        /* TW_START: seq = ms until the timer expires;
 			       * TW_FIN: seq = the FIN's sequence number */
-	__u32 reason;         /* RESET_SENT: enum sk_rst_reason; TW_END: SYNFIN_TW_*; 0 elsewhere */
+	__u32 reason;         /* RESET_SENT: enum sk_rst_reason; TW_END: SYNFIN_TW_*;
+			       * RETRANSMIT: segments the buffer carried; 0 elsewhere */
 	__s32 err;            /* sk_err at the event (positive errno) */
 	__u16 lport;
 	__u16 rport;
@@ -173,6 +174,32 @@ static inline __u32 synfin_est_isn1_remote(__u32 rcv_nxt, __u64 bytes_received)
 	return rcv_nxt - (__u32)bytes_received;
 }
 
+/* A retransmitted buffer carries one segment or, under TSO/GSO, several;
+ * the kernel's counters (total_retrans, TcpRetransSegs) count segments, so
+ * synfin does. A FIN goes in the buffer's last segment: one FIN, the rest
+ * data. One rule for the kernel's story and for user space. */
+struct synfin_retrans_split {
+	__u32 syn, fin, data;
+};
+
+static inline struct synfin_retrans_split synfin_split_retrans(__u8 tcp_flags, int state,
+							       __u32 segs)
+{
+	struct synfin_retrans_split s = { 0, 0, 0 };
+
+	if (!segs)
+		segs = 1;
+	if (tcp_flags & 0x01) {          /* FIN */
+		s.fin = 1;
+		s.data = segs - 1;
+	} else if (state == SYNFIN_TCP_SYN_SENT) {
+		s.syn = 1;
+	} else if (state != SYNFIN_TCP_SYN_RECV) {  /* there: the SYN-ACK */
+		s.data = segs;
+	}
+	return s;
+}
+
 /* SYNFIN_EV_CONN: `close` is the ->CLOSE transition as a state record
  * (its kind says CONN), `story` what came before. */
 struct synfin_conn_event {
@@ -201,7 +228,7 @@ struct synfin_spill_key {
 #define SYNFIN_CNT_EMITTED        4 /* events submitted to the ring buffer */
 /* Summary mode: what went into a story instead of onto the ring, for the
  * live rates (the records that would have said so are not sent). */
-#define SYNFIN_CNT_RETRANS_FOLDED  5 /* retransmits of a socket with a story */
+#define SYNFIN_CNT_RETRANS_FOLDED  5 /* retransmitted segments of a socket with a story */
 #define SYNFIN_CNT_RST_SENT_FOLDED 6 /* ... resets, and those of no connection */
 #define SYNFIN_CNT_RST_RECV_FOLDED 7
 #define SYNFIN_CNT_RB_FULL_KIND   8 /* + SYNFIN_EV_*: RB_FULL split by record kind */

@@ -777,6 +777,7 @@ static void test_retransmit_reset_json(void)
 	ev[0].seq = 4000000000u;
 	ev[0].end_seq = 4000000001u;
 	ev[0].retransmits = 2;
+	ev[0].reason = 3;  /* segments: a TSO buffer */
 	event_fill(&ev[1], SYNFIN_EV_SYNACK_RETRANSMIT);
 	ev[1].new_state = SYNFIN_TCP_NEW_SYN_RECV;
 	ev[1].retransmits = 1;
@@ -803,6 +804,7 @@ static void test_retransmit_reset_json(void)
 	CHECK_EQ_STR(field(out, "seq"), "4000000000");
 	CHECK_EQ_STR(field(out, "end_seq"), "4000000001");
 	CHECK_EQ_STR(field(out, "retrans"), "2");
+	CHECK_EQ_STR(field(out, "segments"), "3");
 
 	CHECK_EQ_STR(field(l2, "type"), "\"synack_retransmit\"");
 	CHECK_EQ_STR(field(l2, "state"), "\"NEW-SYN-RECV\"");
@@ -962,6 +964,16 @@ static void test_text_events(void)
 	out = cap_close(&c);
 	check_text(out, 200, 2);
 	CHECK(strstr(out, "[fd00::1]:443") && strstr(out, "retrans SYN (SYN-SENT) #1"));
+	CHECK(!strstr(out, "segments"));
+	free(out);
+
+	cap_open(&c, false, true, true);
+	ev.new_state = SYNFIN_TCP_ESTABLISHED;
+	ev.tcp_flags = 0x18;
+	ev.reason = 4;
+	output__event(c.o, &ev);
+	out = cap_close(&c);
+	CHECK(strstr(out, "retrans PSH|ACK (ESTAB) #1, 4 segments"));
 	free(out);
 }
 

@@ -156,14 +156,15 @@ static void fold_one(struct folder *f, struct engine *eng, const struct synfin_e
 		}
 		engine__handle_conn(eng, &ce);
 		return;
-	case SYNFIN_EV_RETRANSMIT:
-		if (e->tcp_flags & 0x01)
-			st->fin_retrans++;
-		else if (e->new_state == SYNFIN_TCP_SYN_SENT)
-			st->syn_retrans++;
-		else if (e->new_state != SYNFIN_TCP_SYN_RECV)
-			st->data_retrans++;
+	case SYNFIN_EV_RETRANSMIT: {
+		struct synfin_retrans_split split =
+			synfin_split_retrans(e->tcp_flags, e->new_state, e->reason);
+
+		st->syn_retrans += split.syn;
+		st->fin_retrans += split.fin;
+		st->data_retrans += split.data;
 		return;
+	}
 	case SYNFIN_EV_RESET_SENT:
 		st->flags |= SYNFIN_STORY_RST_SENT;
 		return;
@@ -234,19 +235,27 @@ static void st(const struct sk *s, uint64_t ts, uint8_t old, uint8_t new, int er
 	feed(&e);
 }
 
-static void other(const struct sk *s, uint8_t kind, uint64_t ts, uint8_t state,
-		  uint8_t tcp_flags, uint32_t seq)
+static void other_segs(const struct sk *s, uint8_t kind, uint64_t ts, uint8_t state,
+		       uint8_t tcp_flags, uint32_t seq, uint32_t segs)
 {
 	struct synfin_event e = ev_of(s, kind, ts, state, state);
 
 	e.tcp_flags = tcp_flags;
 	e.seq = seq;
+	if (kind == SYNFIN_EV_RETRANSMIT)
+		e.reason = segs;
 	if (kind == SYNFIN_EV_TW_START || kind == SYNFIN_EV_TW_END ||
 	    kind == SYNFIN_EV_TW_FIN)
 		e.flags = SYNFIN_F_TW_SK;
 	if (kind == SYNFIN_EV_TW_END)
 		e.reason = SYNFIN_TW_EXPIRED;
 	feed(&e);
+}
+
+static void other(const struct sk *s, uint8_t kind, uint64_t ts, uint8_t state,
+		  uint8_t tcp_flags, uint32_t seq)
+{
+	other_segs(s, kind, ts, state, tcp_flags, seq, 1);
 }
 
 /* A client's connect() at 100 ms answered at 101 ms, and its server child. */
@@ -314,9 +323,11 @@ static void test_client_close_with_retransmits(void)
 	other(&c, SYNFIN_EV_RETRANSMIT, 1100 * MS, SYNFIN_TCP_SYN_SENT, 0x02, 0);
 	st(&c, 1101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED, 0, 0, 5001, 9001, 5001);
 	other(&c, SYNFIN_EV_RETRANSMIT, 1200 * MS, SYNFIN_TCP_ESTABLISHED, 0x18, 0);
+	/* a TSO buffer of three segments, then a FIN behind two of data */
+	other_segs(&c, SYNFIN_EV_RETRANSMIT, 1210 * MS, SYNFIN_TCP_ESTABLISHED, 0x18, 0, 3);
 	st(&c, 1300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, SYNFIN_F_PROC_CTX,
 	   6001, 9301, 6001);
-	other(&c, SYNFIN_EV_RETRANSMIT, 1500 * MS, SYNFIN_TCP_FIN_WAIT1, 0x11, 6001);
+	other_segs(&c, SYNFIN_EV_RETRANSMIT, 1500 * MS, SYNFIN_TCP_FIN_WAIT1, 0x11, 6001, 3);
 	st(&c, 1502 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6002, 9301, 6002);
 	other(&c, SYNFIN_EV_TW_START, 1503 * MS, SYNFIN_TCP_TIME_WAIT, 0, 60000);
 	st(&c, 1503 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
@@ -330,6 +341,9 @@ static void test_client_close_with_retransmits(void)
 	CHECK_EQ_INT(summarized.tws[0].uid, 1001);
 	CHECK_EQ_INT(summarized.recs[0].handshake.syn_retrans, 1);
 	CHECK_EQ_INT(summarized.recs[0].wave.fin_retrans, 1);
+	/* segments, as total_retrans counts them: 1 + 3 + the FIN's 2 */
+	CHECK_EQ_INT(summarized.recs[0].wave.data_retrans, 6);
+	CHECK_EQ_INT(per_transition.recs[0].wave.data_retrans, 6);
 	CHECK_EQ_INT(summarized.tws[0].tw.exit, TW_EXIT_EXPIRED);
 	CHECK(summarized.recs[0].tw.measured);
 }
