@@ -108,6 +108,12 @@ static __always_inline __u16 sock_local_port(const struct tcp_sock *tp, const bo
 	return bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)tp, inet_sport));
 }
 
+/* --netns: the namespace's inode and, given as a path, its cookie (0 if
+ * unknown): the inode number is handed to the next namespace made once
+ * this one has gone, the cookie never. */
+const volatile __u32 filter_netns = 0;
+const volatile __u64 filter_netns_cookie = 0;
+
 /* The netns inode each CPU looked up last, under the low half of that
  * netns's cookie: one word, so a program nesting on this CPU can only
  * replace the pair, never tear it. */
@@ -140,14 +146,20 @@ static __always_inline __u32 net_netns(struct net *net, const bool direct)
 			cookie = BPF_CORE_READ(net, net_cookie);
 	}
 	memo = cookie ? bpf_map_lookup_elem(&netns_memo, &zero) : NULL;
-	if (memo && *memo >> 32 == (__u32)cookie)
-		return (__u32)*memo;
-	if (direct)
-		inum = net->ns.inum;
-	else
-		inum = BPF_CORE_READ(net, ns.inum);
-	if (memo)
-		*memo = (cookie << 32) | inum;
+	if (memo && *memo >> 32 == (__u32)cookie) {
+		inum = (__u32)*memo;
+	} else {
+		if (direct)
+			inum = net->ns.inum;
+		else
+			inum = BPF_CORE_READ(net, ns.inum);
+		if (memo)
+			*memo = (cookie << 32) | inum;
+	}
+	/* a newcomer with the inode of a --netns that has gone: 0, which
+	 * no filter passes (no namespace has inode 0) */
+	if (filter_netns_cookie && cookie && inum == filter_netns && cookie != filter_netns_cookie)
+		return 0;
 	return inum;
 }
 

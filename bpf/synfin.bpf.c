@@ -18,7 +18,6 @@ const volatile __u32 filter_pid = 0;
 /* -c/--comm: the owner's name, NUL-padded, as two words for two compares */
 const volatile __u8 filter_have_comm = 0;
 const volatile __u64 filter_comm[SYNFIN_COMM_LEN / 8] = {};
-const volatile __u32 filter_netns = 0;
 const volatile __u64 filter_cgroup = 0;
 const volatile __u8 filter_family = 0;
 const volatile __u8 filter_have_lports = 0;
@@ -1526,7 +1525,7 @@ static __always_inline void fill_from_skb(const struct sk_buff *skb, struct synf
  * it. A rare path, so plain probe reads. */
 static __always_inline __u32 skb_netns(const struct sk_buff *skb)
 {
-	return BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	return net_netns(BPF_CORE_READ(skb, dev, nd_net.net), false);
 }
 
 /* A reset of no connection of its own (sent by a listener, a TIME_WAIT

@@ -528,6 +528,7 @@ struct census *census__collect(const struct census_opts *opts)
 		.states = (1u << SYNFIN_TCP_LISTEN) | (1u << SYNFIN_TCP_SYN_RECV) |
 			  (1u << SYNFIN_TCP_TIME_WAIT),
 		.only_netns = opts->only_netns,
+		.only_netns_cookie = opts->only_netns_cookie,
 		.netns_begin = census_netns_begin,
 		.netns_states = census_netns_states,
 		.sock = census_sock,

@@ -109,6 +109,7 @@ struct census_opts {
 	uint32_t interval_ms;
 	bool all_states;              /* top: count every state, not only the ones detectors need */
 	uint32_t only_netns;          /* --netns */
+	uint64_t only_netns_cookie;   /* its cookie, 0 if unknown */
 	bool skip_time_wait;          /* census__collect: leave TIME_WAIT out */
 	/* The last walk's namespaces, sorted by netns: one whose counters
 	 * show no sign of SYN trouble since is not asked for its request

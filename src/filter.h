@@ -19,6 +19,7 @@ struct synfin_filter {
 	char comm[SYNFIN_COMM_LEN]; /* with have_comm: the owner's name, NUL-padded */
 	uint8_t family;          /* 0: any, else SYNFIN_AF_* */
 	uint32_t netns;          /* 0: any */
+	uint64_t netns_cookie;   /* with netns given as a path: its cookie, 0 if unknown */
 	uint64_t cgroup_id;      /* 0: any */
 	bool have_uid;
 	uint32_t uid;            /* with have_uid: only sockets of this sk_uid */

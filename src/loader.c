@@ -326,6 +326,7 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	ro->filter_have_comm = f->have_comm;
 	memcpy((void *)ro->filter_comm, f->comm, sizeof(f->comm));
 	ro->filter_netns = f->netns;
+	ro->filter_netns_cookie = f->netns_cookie;
 	ro->filter_cgroup = f->cgroup_id;
 	ro->filter_have_uid = f->have_uid;
 	ro->filter_uid = f->uid;

@@ -70,6 +70,7 @@ struct monitor *monitor__new(const struct monitor_opts *opts)
 		.interval_ms = opts->interval_ms,
 		.all_states = opts->all_states,
 		.only_netns = opts->filter ? opts->filter->netns : 0,
+		.only_netns_cookie = opts->filter ? opts->filter->netns_cookie : 0,
 		/* tp_btf summary mode: the kernel marks a socket's storage at
 		 * ->CLOSE_WAIT, and the census reads the marks back */
 		.close_waits = opts->kfigures && opts->kfigures->sk_owners >= 0,

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include "netns_cookie.h"
 #include "options.h"
 
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -472,8 +473,9 @@ static int inode_of(const char *what, const char *arg, uint64_t *out,
 
 /* A path must name a network namespace (nsfs says which kind a file is):
  * any other file's inode would make a filter that silently matches
- * nothing. An inode given as a number cannot be checked so. */
-static bool is_netns_file(const char *path)
+ * nothing. An inode given as a number cannot be checked so, nor has it a
+ * cookie: only a path pins the namespace meant (netns_cookie.h). */
+static bool netns_file_cookie(const char *path, uint64_t *cookie)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	bool yes;
@@ -481,19 +483,26 @@ static bool is_netns_file(const char *path)
 	if (fd < 0)
 		return false;
 	yes = ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET;
+	*cookie = yes ? netns_cookie_of(fd) : 0;
 	close(fd);
 	return yes;
 }
 
-int parse_netns(const char *arg, uint32_t *inode, char *err, size_t errlen)
+int parse_netns(const char *arg, uint32_t *inode, uint64_t *cookie, char *err, size_t errlen)
 {
 	struct shown sh;
 	uint64_t ino;
 
+	*cookie = 0;
 	if (inode_of("network namespace", arg, &ino, err, errlen))
 		return -EINVAL;
-	if (!(arg[0] >= '0' && arg[0] <= '9') && !is_netns_file(arg)) {
+	if (!(arg[0] >= '0' && arg[0] <= '9') && !netns_file_cookie(arg, cookie)) {
 		snprintf(err, errlen, "'%s' is not a network namespace", shown(arg, &sh));
+		return -EINVAL;
+	}
+	if (*cookie == UINT64_MAX) {
+		snprintf(err, errlen, "entered '%s' to read its cookie and could not come back",
+			 shown(arg, &sh));
 		return -EINVAL;
 	}
 	*inode = (uint32_t)ino;
@@ -660,7 +669,7 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			break;
 		case OPT_NETNS:
 			opt_name = "--netns";
-			if (parse_netns(optarg, &f->netns, err, sizeof(err)))
+			if (parse_netns(optarg, &f->netns, &f->netns_cookie, err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_CGROUP:

@@ -46,7 +46,7 @@ int parse_u32(const char *arg, uint32_t min, uint32_t max, uint32_t *out,
 /* A decimal number in (min, max] (or [min, max] when min_inclusive). */
 int parse_number(const char *arg, double min, bool min_inclusive, double max,
 		 double *out, char *err, size_t errlen);
-int parse_netns(const char *arg, uint32_t *inode, char *err, size_t errlen);
+int parse_netns(const char *arg, uint32_t *inode, uint64_t *cookie, char *err, size_t errlen);
 int parse_cgroup(const char *arg, uint64_t *id, char *err, size_t errlen);
 /* A uid, or a user name from the password database. */
 int parse_uid(const char *arg, uint32_t *uid, char *err, size_t errlen);

@@ -23,6 +23,7 @@
 
 #include "sockdiag.h"
 #include "grow.h"
+#include "netns_cookie.h"
 #include "readfile.h"
 
 /* The kernel sizes dump skbs up to 32 KiB after the reader's buffer; more
@@ -944,6 +945,9 @@ int sockdiag_walk(const struct sockdiag_walker *wk, struct sockdiag_stats *stats
 		if (wk->only_netns && ns[i].ino != wk->only_netns)
 			continue;
 		err = enter_netns(&ns[i], orig_fd, orig_ino, &cur_ino);
+		/* the inode of a --netns that has gone, now another's */
+		if (!err && wk->only_netns_cookie && netns_cookie_here() != wk->only_netns_cookie)
+			continue;
 		if (!err)
 			err = dump_netns(wk, ns[i].ino, buf, stats);
 		if (err == -ENOMEM) {
@@ -988,6 +992,7 @@ int sockdiag_seed(struct engine *eng, const struct synfin_filter *f,
 		 * skipped by its timer. */
 		.states = ~0u & ~(1u << SYNFIN_TCP_TIME_WAIT),
 		.only_netns = f ? f->netns : 0,
+		.only_netns_cookie = f ? f->netns_cookie : 0,
 		.netns_begin = seed_netns_begin,
 		.sock = seed_sock,
 		.netns_end = seed_netns_end,

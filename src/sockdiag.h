@@ -50,6 +50,7 @@ int sockdiag_seed(struct engine *eng, const struct synfin_filter *f,
 struct sockdiag_walker {
 	uint32_t states;
 	uint32_t only_netns;
+	uint64_t only_netns_cookie;   /* with only_netns: its cookie, 0 if unknown */
 	/* The sockets in storage_states (a subset of states, 0 for none) are
 	 * dumped asking for their value in the sk storage map storage_map_fd
 	 * (needs CAP_SYS_ADMIN): a value is a few hundred bytes, so they are
