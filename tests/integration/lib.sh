@@ -144,6 +144,17 @@ sf_wait_file()
 	[ -e "$f" ]
 }
 
+# sf_wait_accepted FILE N: bounded wait (5 s) until a tcpdrive server's
+# output FILE has N "result=accepted" lines
+sf_wait_accepted()
+{
+	local f=$1 want=$2 n=100
+	while [ "$(grep -c '^result=accepted' "$f" 2>/dev/null)" -lt "$want" ] && [ "$n" -gt 0 ]; do
+		sleep 0.05
+		n=$((n - 1))
+	done
+}
+
 # sf_wait_pid PID [SECONDS]: bounded wait for one of our children; its exit
 # status is returned (124 if it had to be killed).
 sf_wait_pid()

@@ -22,7 +22,7 @@ sf_setup_ns close_wait_leak
 # leak_case MODE PORT OWNER(owner|any) [SYNFIN-ARGS...]
 leak_case()
 {
-	local T=close_wait_leak/$1 PORT=$2 owner=$3 N=12 SRV cw n t0 t1 rec cond sel named least states
+	local T=close_wait_leak/$1 PORT=$2 owner=$3 N=12 SRV cw t0 t1 rec cond sel named least states
 	shift 3
 	sf_start_grep "$T" '"type":"alert"' --cw-age 2 --cw-count 5 "$@"
 
@@ -37,11 +37,7 @@ leak_case()
 	grep -q "^result=done count=$N connected=$N " "$SF_TMP/cli" ||
 		{ sf_fail "$T" "clients: $(tail -n 2 "$SF_TMP/cli") $(cat "$SF_TMP/cli.err")"; sf_done; }
 	# bounded wait until the server has accepted them all (one line each)
-	n=100
-	while [ "$(grep -c '^result=accepted' "$SF_TMP/srv")" -lt "$N" ] && [ "$n" -gt 0 ]; do
-		sleep 0.05
-		n=$((n - 1))
-	done
+	sf_wait_accepted "$SF_TMP/srv" "$N"
 	cw=$(ip netns exec "$SF_NS_S" ss -Htnp state close-wait "( sport = :$PORT )" | grep -c "pid=$SRV,")
 	echo "  server pid $SRV holds $cw CLOSE-WAIT sockets (ss)"
 	sf_check "$T/traffic" "the server holds $cw CLOSE-WAIT sockets (want $N)" [ "$cw" = "$N" ]
@@ -103,7 +99,7 @@ leak_case classic 5401 any --classic
 
 seeded_case()
 {
-	local T=close_wait_leak/seeded PORT=5402 N=6 SRV i n cond rec
+	local T=close_wait_leak/seeded PORT=5402 N=6 SRV i cond rec
 	local -a clis=()
 
 	sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" --accept "$N" \
@@ -118,11 +114,7 @@ seeded_case()
 		clis+=("$SF_LAST_PID")
 		sf_wait_file "$SF_TMP/cli$i.ready" || { sf_fail "$T" "client $i did not connect"; return; }
 	done
-	n=100
-	while [ "$(grep -c '^result=accepted' "$SF_TMP/srv")" -lt "$N" ] && [ "$n" -gt 0 ]; do
-		sleep 0.05
-		n=$((n - 1))
-	done
+	sf_wait_accepted "$SF_TMP/srv" "$N"
 	# open before synfin: seeded, with the owner /proc shows
 	sf_start_grep "$T" '"type":"alert"' --cw-age 2 --cw-count 5 -c sfleak2
 	touch "$SF_TMP/release"

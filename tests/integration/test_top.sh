@@ -35,11 +35,7 @@ done
 for i in $(seq "$PAIRS"); do
 	sf_wait_file "$SF_TMP/cli$i.ready" || { sf_fail "$T" "client $i did not connect"; sf_done; }
 done
-n=100
-while [ "$(grep -c '^result=accepted' "$SF_TMP/srv")" -lt "$PAIRS" ] && [ "$n" -gt 0 ]; do
-	sleep 0.05
-	n=$((n - 1))
-done
+sf_wait_accepted "$SF_TMP/srv" "$PAIRS"
 ec=$(sf_ss_count "$SF_NS_C" established)
 es=$(sf_ss_count "$SF_NS_S" established)
 eh=$(ss -Htan state established 2>/dev/null | grep -c .)

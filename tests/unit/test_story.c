@@ -422,15 +422,25 @@ static void test_simultaneous_open(void)
 	engine__free(eng);
 }
 
+/* An ESTABLISHED connection open before the engine started, seeded at
+ * 50 ms as sock_diag shows it. */
+static struct sk seeded(struct engine *eng, uint64_t cookie, int role, uint16_t lport,
+			uint16_t rport)
+{
+	struct synfin_seed seed = { .cookie = cookie, .family = SYNFIN_AF_INET,
+				    .state = SYNFIN_TCP_ESTABLISHED, .lport = lport,
+				    .rport = rport, .role = role };
+	struct sk s = { .cookie = cookie, .lport = lport, .rport = rport };
+
+	engine__seed(eng, &seed, 50 * MS);
+	return s;
+}
+
 static void test_seeded_is_oth(void)
 {
 	struct engine *eng = fresh(0, 0);
-	struct synfin_seed seed = { .cookie = 3003, .family = SYNFIN_AF_INET,
-				    .state = SYNFIN_TCP_ESTABLISHED, .lport = 5000,
-				    .rport = 41000, .role = ROLE_SERVER };
-	struct sk s = { .cookie = 3003, .lport = 5000, .rport = 41000 };
+	struct sk s = seeded(eng, 3003, ROLE_SERVER, 5000, 41000);
 
-	engine__seed(eng, &seed, 50 * MS);
 	state(eng, &s, 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE_WAIT, 0,
 	      SYNFIN_F_DONE, 0, 1);
 	state(eng, &s, 301 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_LAST_ACK, 0, 0, 0, 1);
@@ -448,12 +458,8 @@ static void test_seeded_is_oth(void)
 static void test_seeded_reset(void)
 {
 	struct engine *eng = fresh(0, 0);
-	struct synfin_seed seed = { .cookie = 3004, .family = SYNFIN_AF_INET,
-				    .state = SYNFIN_TCP_ESTABLISHED, .lport = 41001,
-				    .rport = 5000, .role = ROLE_CLIENT };
-	struct sk s = { .cookie = 3004, .lport = 41001, .rport = 5000 };
+	struct sk s = seeded(eng, 3004, ROLE_CLIENT, 41001, 5000);
 
-	engine__seed(eng, &seed, 50 * MS);
 	state(eng, &s, 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE, 0,
 	      SYNFIN_F_LINGER0, 1, 0);
 	CHECK_EQ_INT(ngot, 1);
