@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <linux/nsfs.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -417,7 +418,8 @@ int filter_parse_addrs(const char *arg, struct synfin_addr_prefix *p, uint8_t *n
 /* -p names a process that exists now, by its process id: a pid that does
  * not exist (a typo, a process already gone) or a thread's id would make a
  * filter that matches nothing, since the kernel side compares the owner's
- * process id (tgid). Where /proc cannot say (hidepid), the pid is taken. */
+ * process id (tgid). kill(0) says whether any task has the id (EPERM: one
+ * does); where /proc cannot say whose thread it is (hidepid), it is taken. */
 static int check_pid(uint32_t pid, char *err, size_t errlen)
 {
 	char path[64], line[128];
@@ -425,14 +427,14 @@ static int check_pid(uint32_t pid, char *err, size_t errlen)
 	bool found = false;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%u/status", pid);
-	f = fopen(path, "re");
-	if (!f) {
-		if (errno != ENOENT)
-			return 0;
+	if (kill((pid_t)pid, 0) && errno == ESRCH) {
 		snprintf(err, errlen, "no process %u", pid);
 		return -ESRCH;
 	}
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "Tgid: %lu", &tgid) == 1) {
 			found = true;
