@@ -1262,7 +1262,7 @@ static __always_inline int handle_retransmit(struct sock *sk, const struct sk_bu
 	/* tcp_flags grew from u8 to u16; the flags live in the low byte. */
 	__u8 tcp_flags = BPF_CORE_READ_BITFIELD_PROBED(tcb, tcp_flags);
 	/* one call per buffer; under TSO/GSO a buffer is several segments */
-	__u32 segs = BPF_CORE_READ(tcb, tcp_gso_segs);
+	__u32 segs = synfin_retrans_segs(BPF_CORE_READ(tcb, tcp_gso_segs));
 	struct synfin_sk_owner *own = get_owner(sk, false, classic);
 	struct synfin_event *e;
 
@@ -1275,7 +1275,7 @@ static __always_inline int handle_retransmit(struct sock *sk, const struct sk_bu
 		st->syn_retrans += split.syn;
 		st->fin_retrans += split.fin;
 		st->data_retrans += split.data;
-		count_n(SYNFIN_CNT_RETRANS_FOLDED, segs ? segs : 1);
+		count_n(SYNFIN_CNT_RETRANS_FOLDED, segs);
 		return 0;
 	}
 	e = owned_sock_event(sk, own, SYNFIN_EV_RETRANSMIT, classic);
@@ -1284,7 +1284,7 @@ static __always_inline int handle_retransmit(struct sock *sk, const struct sk_bu
 	e->seq = BPF_CORE_READ(tcb, seq);
 	e->end_seq = BPF_CORE_READ(tcb, end_seq);
 	e->tcp_flags = tcp_flags;
-	e->reason = segs ? segs : 1;
+	e->reason = segs;
 	submit_event(e);
 	return 0;
 }

@@ -218,7 +218,7 @@ void activity__event(struct activity *a, const struct synfin_event *ev)
 		on_state(a, ev);
 		break;
 	case SYNFIN_EV_RETRANSMIT:
-		a->retransmits += ev->reason ? ev->reason : 1;  /* segments */
+		a->retransmits += synfin_retrans_segs(ev->reason);
 		break;
 	case SYNFIN_EV_SYNACK_RETRANSMIT:
 		a->synack_retrans++;

@@ -657,8 +657,9 @@ static bool owner_alive(struct alive_memo *m, uint32_t pid)
 /* Listener owners: from the cache, else one /proc scan for all the unknown
  * ones (and for those whose process has gone since). A listener no process
  * showed last time (a kernel socket, say) is asked about again only every
- * OWNER_RETRY_NS: a scan of every process's fds is not free. The cache and the miss list keep only the current
- * listeners, so neither grows without bound. */
+ * OWNER_RETRY_NS: a scan of every process's fds is not free. The cache and
+ * the miss list keep only the current listeners, so neither grows without
+ * bound. */
 static void resolve_owners(struct census_runner *r, struct census *c)
 {
 	struct owner_cache_ent *fresh, *e;

@@ -1088,7 +1088,7 @@ void output__event(struct output *o, const struct synfin_event *ev)
 			jsonw_u64_field(w, "seq", ev->seq);
 			jsonw_u64_field(w, "end_seq", ev->end_seq);
 			jsonw_ascii_field(w, "tcp_flags", flags);
-			jsonw_u64_field(w, "segments", ev->reason ? ev->reason : 1);
+			jsonw_u64_field(w, "segments", synfin_retrans_segs(ev->reason));
 			jsonw_u64_field(w, "retrans", ev->retransmits);
 			break;
 		case SYNFIN_EV_SYNACK_RETRANSMIT:

@@ -182,13 +182,19 @@ struct synfin_retrans_split {
 	__u32 syn, fin, data;
 };
 
+/* A RETRANSMIT's segments (its reason field), or tcp_gso_segs: a buffer
+ * not yet sized for TSO says 0 and is one segment. */
+static inline __u32 synfin_retrans_segs(__u32 segs)
+{
+	return segs ? segs : 1;
+}
+
 static inline struct synfin_retrans_split synfin_split_retrans(__u8 tcp_flags, int state,
 							       __u32 segs)
 {
 	struct synfin_retrans_split s = { 0, 0, 0 };
 
-	if (!segs)
-		segs = 1;
+	segs = synfin_retrans_segs(segs);
 	if (tcp_flags & 0x01) {          /* FIN */
 		s.fin = 1;
 		s.data = segs - 1;
