@@ -581,6 +581,28 @@ static void complete_event(const struct conn *c, struct synfin_event *ev)
 		ev->uid = r->uid;
 		ev->flags |= SYNFIN_F_UID;
 	}
+	/* a tw sock has no cgroup: its connection's */
+	if (!ev->cgroup_id)
+		ev->cgroup_id = r->cgroup_id;
+}
+
+/* ... and a record about a tw sock whose connection is reported and
+ * followed (its entry left the table): from the follow, which keeps
+ * the owner, so a tw sock's end a minute later names it as its birth
+ * did. */
+static void complete_tw_event(const struct tw_follow *f, struct synfin_event *ev)
+{
+	if (!(ev->flags & SYNFIN_F_OWNER_KNOWN) && f->pid) {
+		ev->pid = f->pid;
+		memcpy(ev->comm, f->comm, SYNFIN_COMM_LEN);
+		ev->flags |= SYNFIN_F_OWNER_KNOWN;
+	}
+	if (!(ev->flags & SYNFIN_F_UID) && f->uid_known) {
+		ev->uid = f->uid;
+		ev->flags |= SYNFIN_F_UID;
+	}
+	if (!ev->cgroup_id)
+		ev->cgroup_id = f->cgroup_id;
 }
 
 static bool is_tw_record(uint8_t kind)
@@ -1490,6 +1512,7 @@ void engine__tick(struct engine *eng, uint64_t now_ns)
 
 static void emit_event(struct engine *eng, const struct conn *c, const struct synfin_event *ev)
 {
+	const struct tw_follow *f = NULL;
 	struct synfin_event copy;
 
 	if (!eng->opts.on_event)
@@ -1497,12 +1520,14 @@ static void emit_event(struct engine *eng, const struct conn *c, const struct sy
 	copy = *ev;
 	if (c)
 		complete_event(c, &copy);
+	else if (is_tw_record(ev->kind) && (f = idtable_get(&eng->tws, ev->cookie)))
+		complete_tw_event(f, &copy);
 	/* -p/-c: the owner is what it is now; one not known (a socket
 	 * from before synfin started, before anything named it) is not the
 	 * one asked for, as at a connection's report (README) */
 	if (!filter_owner_passes(eng->opts.filter, copy.pid, copy.comm))
 		return;
-	if (!c && is_tw_record(ev->kind) && filter_tw_unjudged(eng->opts.filter))
+	if (!c && !f && is_tw_record(ev->kind) && filter_tw_unjudged(eng->opts.filter))
 		return;
 	eng->opts.on_event(&copy, eng->opts.ctx);
 }

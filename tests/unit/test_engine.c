@@ -530,6 +530,50 @@ static void test_tw_records_of_unfollowed(void)
 	engine__free(eng);
 }
 
+/* --events: a tw sock's records name its connection's owner, uid and
+ * cgroup (a tw sock has none of them) also once the connection is
+ * reported and only its tw sock followed: the end a minute later, as
+ * the birth did. Before, an expired tw_end said pid 0 and uid null. */
+static void test_tw_records_of_followed(void)
+{
+	struct engine_opts o = { .on_conn = collect, .on_event = count_event,
+				 .follow_tw = true };
+	struct synfin_event e;
+	struct engine *eng;
+
+	ngot = nevents = 0;
+	eng = engine__new(&o);
+	client_opens(eng, &client);
+	e = ev_of(&client, SYNFIN_EV_STATE, 200 * MS, SYNFIN_TCP_ESTABLISHED,
+		  SYNFIN_TCP_FIN_WAIT1);
+	e.flags |= SYNFIN_F_UID;
+	e.uid = 1000;
+	e.cgroup_id = 77;
+	engine__handle(eng, &e);
+	e = tw_rec(&client, SYNFIN_EV_TW_START, 201 * MS, SYNFIN_TCP_TIME_WAIT, 60000, 0);
+	e.flags = SYNFIN_F_TW_SK; /* no owner, no uid, no cgroup: a tw sock's */
+	engine__handle(eng, &e);
+	e = ev_of(&client, SYNFIN_EV_STATE, 201 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_CLOSE);
+	e.flags |= SYNFIN_F_DEAD | SYNFIN_F_DONE;
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(engine__time_wait(eng), 1);
+	nevents = 0;
+	e = tw_rec(&client, SYNFIN_EV_TW_END, 60201 * MS, SYNFIN_TCP_TIME_WAIT, 0,
+		   SYNFIN_TW_EXPIRED);
+	e.flags = SYNFIN_F_TW_SK;
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(nevents, 1);
+	CHECK(last_event.flags & SYNFIN_F_OWNER_KNOWN);
+	CHECK_EQ_INT(last_event.pid, 111);
+	CHECK_EQ_STR(last_event.comm, "cli");
+	CHECK(last_event.flags & SYNFIN_F_UID);
+	CHECK_EQ_INT(last_event.uid, 1000);
+	CHECK_EQ_INT(last_event.cgroup_id, 77);
+	CHECK_EQ_INT(engine__time_wait(eng), 0);
+	engine__free(eng);
+}
+
 static const struct unit_case cases[] = {
 	{ "engine: client closes first", test_client_closes_first },
 	{ "engine: server passive close", test_server_passive_close },
@@ -550,6 +594,7 @@ static const struct unit_case cases[] = {
 	{ "engine: --failed verdict", test_failed_verdict },
 	{ "engine: comm filter", test_comm_filter },
 	{ "engine: tw records of sockets not followed", test_tw_records_of_unfollowed },
+	{ "engine: a followed tw sock's records name its owner", test_tw_records_of_followed },
 };
 
 UNIT_MAIN(cases)
