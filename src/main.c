@@ -117,6 +117,17 @@ static void on_conn(const struct conn_record *rec, void *ctx)
 		output__conn(app->out, rec);
 }
 
+/* --events: the records are the events; a finished connection only tells
+ * the detectors and the live view who owned it (a TIME_WAIT group's
+ * owner comes from its connections' records). */
+static void on_conn_figures(const struct conn_record *rec, void *ctx)
+{
+	struct app *app = ctx;
+
+	if (app->mon)
+		monitor__conn(app->mon, rec);
+}
+
 static void on_time_wait(const struct conn_record *rec, void *ctx)
 {
 	struct app *app = ctx;
@@ -634,6 +645,7 @@ int main(int argc, char **argv)
 	eo.spill_waiting = spill_waiting;
 	if (app.opts.events) {
 		eo.on_event = on_event;
+		eo.on_conn = on_conn_figures;
 	} else {
 		eo.on_conn = on_conn;
 		eo.on_time_wait = on_time_wait;

@@ -9,7 +9,8 @@
 #     ephemeral range narrowed to 1000 ports (40000-40999): 70% of the range
 #     sits in TIME_WAIT toward one destination. Instance "dflt" (--tw-ports
 #     50) raises timewait_buildup side client for that destination, naming
-#     the client process.
+#     the client process, and so does instance "events" (--events: the
+#     old build named no process there).
 #  c. b again (400 connections to another listener), seen by an instance
 #     "busy" (--tw-count 300) that shares its CPU, at nice 19, with a
 #     busy loop: the census walks take many times their CPU time in wall
@@ -44,6 +45,7 @@ start()
 START_WRAP=()
 start dflt
 start count --tw-count 300
+start events --events
 # the CPU "busy" shares with a busy loop: the last one
 BUSY_CPU=$(( $(nproc) - 1 ))
 START_WRAP=(taskset -c "$BUSY_CPU")
@@ -121,10 +123,14 @@ sf_expect_first "$T/a/owner" "timewait_buildup start side client" "$rec" \
 	'.pid == $pid' '.comm == "sftwacli"'
 sf_expect_first "$T/a/prompt" "timewait_buildup start side client" "$rec" '(.ts | sf_ts) <= $t1 + 6'
 [ -n "$rec" ] && echo "  a start: $(head -n 1 <<<"$rec")"
+rec=$(sf_alerts "$SF_TMP/events.out" "$cond and .state == \"start\"" "${sel[@]}")
+sf_expect_first "$T/a/events-owner" "timewait_buildup start side client, --events" "$rec" \
+	'.pid == $pid' '.comm == "sftwacli"'
 SF_JQ_ARGS=()
 sf_conns_release a
 
 stop dflt
 stop count
+stop events
 stop busy
 sf_done
