@@ -72,6 +72,9 @@ struct view {
 	int n;
 	int data_note;         /* index of the data-phase note, -1 if none */
 	uint64_t wave_t;       /* when this end's wave (or end) began */
+	/* In a pair, a server's derived SYN time lies between its client's
+	 * SYN and the SYN-ACK's arrival there (0: no bound). */
+	uint64_t syn_lo, syn_hi;
 };
 
 static uint64_t when(const struct conn_record *r, int state)
@@ -203,15 +206,25 @@ static void retrans_note(struct view *v, const char *what, uint32_t retrans)
 /* The server's SYN: the request sock that answered it is invisible to
  * synfin, but handshake.ms of a server is the kernel's first RTT sample,
  * SYN-ACK sent to final ACK, and the SYN-ACK left as the SYN came in. */
-static uint64_t server_syn_time(const struct conn_record *r)
+static uint64_t server_syn_time(const struct conn_record *r, uint64_t lo, uint64_t hi)
 {
 	uint64_t est = when(r, SYNFIN_TCP_ESTABLISHED);
-	uint64_t d;
+	uint64_t d, t;
 
 	if (!est || !(r->handshake.ms >= 0))
 		return 0;
 	d = (uint64_t)(r->handshake.ms * 1e6 + 0.5);
-	return d < est ? est - d : est;
+	t = d < est ? est - d : est;
+	/* The RTT sample can fall short of SYN-ACK to final ACK (taken from
+	 * a timestamp echo, or rounded) or exceed it: derived, it must not
+	 * put the SYN's arrival after the SYN-ACK reached the client, nor
+	 * before the client sent it. Strictly between, 1 ns off, so that the
+	 * rows keep their causal order where the times would tie. */
+	if (hi && t >= hi)
+		t = hi - 1;
+	if (lo && t <= lo)
+		t = lo + 1;
+	return t;
 }
 
 static enum conn_role eff_role(const struct conn_record *r)
@@ -233,7 +246,7 @@ static bool server_open(const struct conn_record *r)
 
 /* The connection's first instant: the earliest state entry, start_ns, or
  * a server's derived SYN time. 0 if none is known. */
-static uint64_t first_instant(const struct conn_record *r)
+static uint64_t first_instant(const struct conn_record *r, uint64_t syn_lo, uint64_t syn_hi)
 {
 	uint64_t t = r->start_ns, s;
 
@@ -242,7 +255,7 @@ static uint64_t first_instant(const struct conn_record *r)
 		if (s && (!t || s < t))
 			t = s;
 	}
-	s = server_open(r) ? server_syn_time(r) : 0;
+	s = server_open(r) ? server_syn_time(r, syn_lo, syn_hi) : 0;
 	if (s && (!t || s < t))
 		t = s;
 	return t;
@@ -365,7 +378,7 @@ static bool server_open_view(struct view *v, uint64_t tend)
 	const struct conn_record *r = v->r;
 	bool kl = r->handshake.isn_local_known, kr = r->handshake.isn_remote_known;
 	uint32_t il = r->handshake.isn_local, ir = r->handshake.isn_remote;
-	uint64_t tsyn = server_syn_time(r);
+	uint64_t tsyn = server_syn_time(r, v->syn_lo, v->syn_hi);
 	bool ok = r->handshake.result == HS_ESTABLISHED;
 	char a[24], b[24];
 
@@ -1097,12 +1110,16 @@ static void render(FILE *out, const struct conn_record *local,
 	vp[1] = &v[1];
 	d.out = out;
 	d.g = ascii ? &ascii_glyphs : &utf8_glyphs;
-	t0 = first_instant(local);
-	t1 = peer ? first_instant(peer) : 0;
+	memset(v, 0, sizeof(v));
+	if (peer && eff_role(local) == ROLE_CLIENT && eff_role(peer) == ROLE_SERVER) {
+		v[1].syn_lo = when(local, SYNFIN_TCP_SYN_SENT);
+		v[1].syn_hi = when(local, SYNFIN_TCP_ESTABLISHED);
+	}
+	t0 = first_instant(local, 0, 0);
+	t1 = peer ? first_instant(peer, v[1].syn_lo, v[1].syn_hi) : 0;
 	d.base = !t0 ? t1 : !t1 ? t0 : t0 < t1 ? t0 : t1;
 
 	for (int s = 0; s < (peer ? 2 : 1); s++) {
-		memset(&v[s], 0, sizeof(v[s]));
 		v[s].r = s ? peer : local;
 		v[s].g = d.g;
 		v[s].base = d.base;

@@ -426,6 +426,25 @@ static void test_pair(void)
 	free(a);
 	free(b);
 
+	/* The server's RTT sample short of SYN-ACK to final ACK (10 us of
+	 * 67): its derived SYN would come at +0.088, after the SYN-ACK
+	 * reached the client at +0.066. It is drawn just before that, the
+	 * SYN-ACK above the client's ACK. */
+	s.handshake.ms = 0.010;
+	a = render(&c, &s, true);
+	check_text(a, true);
+	CHECK(strstr(a, "~+0.065               |<--SYN-ACK"));
+	CHECK(strstr(a, "SYN-ACK") < strstr(a, "|--ACK ack=3830284519"));
+	CHECK(!strncmp(strstr(a, "ms         client"), "ms         client", 17));
+	free(a);
+	/* ... and just after the client's SYN, not before it */
+	s.handshake.ms = 0.5;
+	a = render(&c, &s, true);
+	CHECK(strstr(a, "~+0.000               |<--SYN-ACK"));
+	CHECK(strstr(a, "|--SYN seq") < strstr(a, "SYN-ACK"));
+	free(a);
+	s.handshake.ms = 0.067;
+
 	/* ISNs that disagree: drawn from the left record, and said so */
 	s.handshake.isn_local = 99;
 	a = render(&c, &s, true);
