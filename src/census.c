@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include "census.h"
+#include "filter.h"
 #include "grow.h"
 #include "readfile.h"
 
@@ -462,14 +463,18 @@ static int settle_time_wait(struct walk_ctx *w, const struct census_netns *ns)
 	c->tw = t;
 	for (i = 0; i < w->ntws; i++) {
 		const struct pending *p = &w->tws[i];
+		bool server = find_listener(c, w->first_listener, ns->netns, p->family,
+					    p->laddr, p->lport) != UINT32_MAX;
 
+		if (!server && !filter_ends_pass(w->opts->tw_filter, p->family, p->laddr,
+						 p->lport, p->raddr, p->rport))
+			continue;
 		t = &c->tw[c->ntw++];
 		memset(t, 0, sizeof(*t));
 		t->ep.netns = ns->netns;
 		t->ep.family = p->family;
 		t->count = 1;
-		if (find_listener(c, w->first_listener, ns->netns, p->family, p->laddr,
-				  p->lport) != UINT32_MAX) {
+		if (server) {
 			t->side = TW_SIDE_SERVER;
 			memcpy(t->ep.addr, p->laddr, SYNFIN_ADDR_LEN);
 			t->ep.port = p->lport;

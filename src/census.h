@@ -131,6 +131,10 @@ struct census_opts {
 	 * for them, since a dump that names TIME_WAIT walks the kernel's whole
 	 * established hash. NULL: every namespace is. */
 	const struct detect_config *tw_alerts;
+	/* The address and port filters: a client's tw sock outside them is
+	 * in no group (its group is keyed by destination, and the row can
+	 * judge only that). NULL: none. */
+	const struct synfin_filter *tw_filter;
 };
 
 struct census_runner;

@@ -144,6 +144,23 @@ static inline bool filter_match(const struct synfin_filter *f, uint8_t family,
 	return true;
 }
 
+/* The addresses and ports of one socket, the ends a row cannot show: a
+ * client's tw sock, before it is counted into a TIME_WAIT group keyed by
+ * its destination alone. NULL: no filter. */
+static inline bool filter_ends_pass(const struct synfin_filter *f, uint8_t family,
+				    const uint8_t *laddr, uint16_t lport,
+				    const uint8_t *raddr, uint16_t rport)
+{
+	if (!f)
+		return true;
+	if (f->have_lports && !port_bit_test(f->lports, lport))
+		return false;
+	if (f->have_rports && !port_bit_test(f->rports, rport))
+		return false;
+	return addr_passes(f->laddrs, f->nladdrs, family, laddr) &&
+	       addr_passes(f->raddrs, f->nraddrs, family, raddr);
+}
+
 /* A row of top or of an alert (a listener, a TIME_WAIT group, a process's
  * CLOSE_WAITs) passes what it can be judged by: port 0 and a NULL or
  * wildcard address (a listener bound to any address) are not judged. */

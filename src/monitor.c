@@ -77,6 +77,7 @@ struct monitor *monitor__new(const struct monitor_opts *opts)
 		.sk_owners_fd = opts->kfigures ? opts->kfigures->sk_owners : -1,
 		.max_close_waits = opts->max_close_waits,
 		.close_wait_min_age_ns = cw_min_age_ns(&opts->detect),
+		.tw_filter = opts->filter,
 	};
 	struct monitor *m = calloc(1, sizeof(*m));
 
