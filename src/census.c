@@ -22,6 +22,9 @@
  * last walk's duration (5% of a core), and the TIME_WAIT part's 50 (2%). */
 #define WALK_BUDGET_FACTOR 20
 #define TW_BUDGET_FACTOR 50
+/* How long a closed listener still claims the tw socks on its port: their
+ * 60 s (TCP_TIMEWAIT_LEN), and the walks' spacing past it */
+#define GONE_LISTENER_NS (65ULL * 1000000000ULL)
 
 static const char *const mib_names[MIB_MAX] = {
 	[MIB_SYNCOOKIES_SENT] = "SyncookiesSent",
@@ -394,6 +397,19 @@ static uint32_t find_listener(const struct census *c, size_t first, uint32_t net
 	return i < 0 ? UINT32_MAX : (uint32_t)i;
 }
 
+/* A listener of this netns that closed lately takes (family, addr, port). */
+static bool gone_listener_takes(const struct census_opts *opts, uint32_t netns, uint8_t family,
+				const uint8_t *addr, uint16_t port)
+{
+	struct live_endpoint e = { .netns = netns, .family = family, .port = port };
+
+	memcpy(e.addr, addr, SYNFIN_ADDR_LEN);
+	for (size_t i = 0; i < opts->ngone_listeners; i++)
+		if (listener_takes(&opts->gone_listeners[i].ep, &e))
+			return true;
+	return false;
+}
+
 static int pending_cmp(const void *a, const void *b)
 {
 	const struct pending *x = a, *y = b;
@@ -464,7 +480,9 @@ static int settle_time_wait(struct walk_ctx *w, const struct census_netns *ns)
 	for (i = 0; i < w->ntws; i++) {
 		const struct pending *p = &w->tws[i];
 		bool server = find_listener(c, w->first_listener, ns->netns, p->family,
-					    p->laddr, p->lport) != UINT32_MAX;
+					    p->laddr, p->lport) != UINT32_MAX ||
+			      gone_listener_takes(w->opts, ns->netns, p->family, p->laddr,
+						  p->lport);
 
 		if (!server && !filter_ends_pass(w->opts->tw_filter, p->family, p->laddr,
 						 p->lport, p->raddr, p->rport))
@@ -621,6 +639,12 @@ struct census_runner {
 	/* the last walk's namespaces, sorted: whose request socks to dump */
 	struct census_netns *prev_netns;
 	size_t nprev_netns;
+	/* the last walk's listeners, and those closed since within a tw
+	 * sock's lifetime (census_opts.gone_listeners) */
+	struct live_endpoint *prev_listeners;
+	size_t nprev_listeners;
+	struct census_gone_listener *gone;
+	size_t ngone, gone_cap;
 	struct census_walk_costs costs;     /* the walks without TIME_WAIT */
 	struct census_walk_costs tw_costs;  /* the walks with it */
 };
@@ -823,6 +847,56 @@ static void keep_netns(struct census_runner *r, const struct census *c)
 	r->nprev_netns = c->nnetns;
 }
 
+/* field by field: a padding byte is not set */
+static bool same_endpoint(const struct live_endpoint *a, const struct live_endpoint *b)
+{
+	return a->netns == b->netns && a->family == b->family && a->port == b->port &&
+	       !memcmp(a->addr, b->addr, SYNFIN_ADDR_LEN);
+}
+
+static bool endpoint_listens(const struct census *c, const struct live_endpoint *ep)
+{
+	for (size_t i = 0; i < c->nlisteners; i++)
+		if (same_endpoint(&c->listeners[i].ep, ep))
+			return true;
+	return false;
+}
+
+/* The listeners this walk no longer saw join the gone ones, for a tw
+ * sock's lifetime (and a margin of the walks' pace); one that listens
+ * again, or whose time is up, leaves. Bounded by the listeners seen. */
+static void keep_listeners(struct census_runner *r, const struct census *c, uint64_t now_ns)
+{
+	struct live_endpoint *copy;
+	size_t i, j;
+
+	for (i = 0, j = 0; i < r->ngone; i++)
+		if (now_ns - r->gone[i].gone_ns < GONE_LISTENER_NS &&
+		    !endpoint_listens(c, &r->gone[i].ep))
+			r->gone[j++] = r->gone[i];
+	r->ngone = j;
+	for (i = 0; i < r->nprev_listeners; i++) {
+		struct census_gone_listener *g;
+
+		if (endpoint_listens(c, &r->prev_listeners[i]))
+			continue;
+		g = grow_array(r->gone, &r->gone_cap, r->ngone + 1, sizeof(*r->gone));
+		if (!g)
+			break;  /* its tw socks are the clients' for the walk, as before */
+		r->gone = g;
+		g[r->ngone].ep = r->prev_listeners[i];
+		g[r->ngone++].gone_ns = now_ns;
+	}
+	copy = malloc((c->nlisteners ? c->nlisteners : 1) * sizeof(*copy));
+	if (!copy)
+		return;
+	for (i = 0; i < c->nlisteners; i++)
+		copy[i] = c->listeners[i].ep;
+	free(r->prev_listeners);
+	r->prev_listeners = copy;
+	r->nprev_listeners = c->nlisteners;
+}
+
 static void *runner_main(void *arg)
 {
 	struct census_runner *r = arg;
@@ -850,6 +924,8 @@ static void *runner_main(void *arg)
 			opts.prev_netns = r->prev_netns;
 			opts.nprev_netns = r->nprev_netns;
 		}
+		opts.gone_listeners = r->gone;
+		opts.ngone_listeners = r->ngone;
 		c = census__collect(&opts);
 		took = now_mono_ns() - t0;
 		/* The budget is CPU: on a busy host a walk waits for a CPU
@@ -863,6 +939,8 @@ static void *runner_main(void *arg)
 		if (c) {
 			if (!opts.all_states)
 				keep_netns(r, c);
+			if (!c->err)
+				keep_listeners(r, c, t0);
 			resolve_owners(r, c);
 			if (tw_elsewhere)
 				forget_time_wait(r);
@@ -942,6 +1020,8 @@ void census__stop(struct census_runner *r)
 	free(r->missed);
 	free(r->last_tw);
 	free(r->prev_netns);
+	free(r->prev_listeners);
+	free(r->gone);
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);
 	free(r);

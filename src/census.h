@@ -64,6 +64,11 @@ struct census_listener {
 	uint32_t sources;             /* distinct remote addresses among half_open */
 };
 
+struct census_gone_listener {
+	struct live_endpoint ep;
+	uint64_t gone_ns;             /* the first walk without it */
+};
+
 struct census_tw {
 	enum tw_side side;
 	struct live_endpoint ep;      /* client: remote; server: local */
@@ -135,6 +140,13 @@ struct census_opts {
 	 * in no group (its group is keyed by destination, and the row can
 	 * judge only that). NULL: none. */
 	const struct synfin_filter *tw_filter;
+	/* Listeners the walks saw close within a tw sock's lifetime: a tw
+	 * sock on one's address and port was still left by that server (as
+	 * synfin's own count has it). Else a restart's listener, gone,
+	 * turned its server-side group into client-side ones of one, and
+	 * its alert ended and started again from synfin's count. */
+	const struct census_gone_listener *gone_listeners;
+	size_t ngone_listeners;
 };
 
 struct census_runner;
