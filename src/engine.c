@@ -557,6 +557,24 @@ static void merge_identity(struct conn *c, const struct synfin_event *ev)
 		r->role = ROLE_SERVER;
 }
 
+/* The owner, uid and cgroup the kernel gave an event none of (a tw sock
+ * has none of its own): its connection's. */
+static void fill_owner_of(struct synfin_event *ev, uint32_t pid, const char *comm,
+			  bool uid_known, uint32_t uid, uint64_t cgroup_id)
+{
+	if (!(ev->flags & SYNFIN_F_OWNER_KNOWN) && pid) {
+		ev->pid = pid;
+		memcpy(ev->comm, comm, SYNFIN_COMM_LEN);
+		ev->flags |= SYNFIN_F_OWNER_KNOWN;
+	}
+	if (!(ev->flags & SYNFIN_F_UID) && uid_known) {
+		ev->uid = uid;
+		ev->flags |= SYNFIN_F_UID;
+	}
+	if (!ev->cgroup_id)
+		ev->cgroup_id = cgroup_id;
+}
+
 /* Fill what the kernel could not read into the copy handed to on_event. */
 static void complete_event(const struct conn *c, struct synfin_event *ev)
 {
@@ -572,18 +590,7 @@ static void complete_event(const struct conn *c, struct synfin_event *ev)
 	}
 	if (!ev->lport)
 		ev->lport = r->lport;
-	if (!(ev->flags & SYNFIN_F_OWNER_KNOWN) && r->pid) {
-		ev->pid = r->pid;
-		memcpy(ev->comm, r->comm, SYNFIN_COMM_LEN);
-		ev->flags |= SYNFIN_F_OWNER_KNOWN;
-	}
-	if (!(ev->flags & SYNFIN_F_UID) && r->uid_known) {
-		ev->uid = r->uid;
-		ev->flags |= SYNFIN_F_UID;
-	}
-	/* a tw sock has no cgroup: its connection's */
-	if (!ev->cgroup_id)
-		ev->cgroup_id = r->cgroup_id;
+	fill_owner_of(ev, r->pid, r->comm, r->uid_known, r->uid, r->cgroup_id);
 }
 
 /* ... and a record about a tw sock whose connection is reported and
@@ -592,17 +599,7 @@ static void complete_event(const struct conn *c, struct synfin_event *ev)
  * did. */
 static void complete_tw_event(const struct tw_follow *f, struct synfin_event *ev)
 {
-	if (!(ev->flags & SYNFIN_F_OWNER_KNOWN) && f->pid) {
-		ev->pid = f->pid;
-		memcpy(ev->comm, f->comm, SYNFIN_COMM_LEN);
-		ev->flags |= SYNFIN_F_OWNER_KNOWN;
-	}
-	if (!(ev->flags & SYNFIN_F_UID) && f->uid_known) {
-		ev->uid = f->uid;
-		ev->flags |= SYNFIN_F_UID;
-	}
-	if (!ev->cgroup_id)
-		ev->cgroup_id = f->cgroup_id;
+	fill_owner_of(ev, f->pid, f->comm, f->uid_known, f->uid, f->cgroup_id);
 }
 
 static bool is_tw_record(uint8_t kind)
