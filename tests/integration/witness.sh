@@ -112,7 +112,8 @@ witness_disable()
 # "sport dport newstate" (newstate as TCP_X) for a transition,
 # "tw_timer_start" for a timer start (from witness_start_tw), and "tw_kill"
 # for a tw sock killed and "tw_rearm" for one re-armed (from
-# witness_add_tw_kill), and is empty without a witness. A cancel that a
+# witness_add_tw_kill), "retransmit" for a retransmitted buffer (an
+# instance of tcp/tcp_retransmit_skb), and is empty without a witness. A cancel that a
 # start of the same timer follows on the same CPU within 3 us is the
 # re-arm of one call (mod_timer), not a kill: a FIN reaching a FIN_WAIT2
 # tw sock, or sent again to one in TIME_WAIT.
@@ -144,6 +145,7 @@ witness_stop()
 			}
 			next
 		}
+		/ tcp_retransmit_skb: / { print "retransmit"; next }
 		/ timer_start: / {
 			if (!tw_kill) { print "tw_timer_start"; next }
 			if (cancel[cpu] == timer && ts - cancel_ts[cpu] <= 0.000003) {
