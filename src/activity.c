@@ -81,12 +81,6 @@ static uint32_t hash_key(uint32_t side, const struct live_endpoint *ep)
 	return (uint32_t)(h ^ h >> 32);
 }
 
-static bool ep_equal(const struct live_endpoint *x, const struct live_endpoint *y)
-{
-	return x->netns == y->netns && x->family == y->family && x->port == y->port &&
-	       !memcmp(x->addr, y->addr, SYNFIN_ADDR_LEN);
-}
-
 /* The slot of (kind, side, ep): its entry, or the empty slot to fill. */
 static uint32_t *lookup(struct activity *a, bool tw, enum tw_side side,
 			const struct live_endpoint *ep)
@@ -102,8 +96,8 @@ static uint32_t *lookup(struct activity *a, bool tw, enum tw_side side,
 		if (!!(v & SLOT_TW) != tw)
 			continue;
 		v = (v & ~SLOT_TW) - 1;
-		if (tw ? a->tw[v].side == side && ep_equal(&a->tw[v].ep, ep) :
-			 ep_equal(&a->listeners[v].ep, ep))
+		if (tw ? a->tw[v].side == side && live_endpoint_equal(&a->tw[v].ep, ep) :
+			 live_endpoint_equal(&a->listeners[v].ep, ep))
 			return &a->slots[i];
 	}
 }

@@ -847,17 +847,10 @@ static void keep_netns(struct census_runner *r, const struct census *c)
 	r->nprev_netns = c->nnetns;
 }
 
-/* field by field: a padding byte is not set */
-static bool same_endpoint(const struct live_endpoint *a, const struct live_endpoint *b)
-{
-	return a->netns == b->netns && a->family == b->family && a->port == b->port &&
-	       !memcmp(a->addr, b->addr, SYNFIN_ADDR_LEN);
-}
-
 static bool endpoint_listens(const struct census *c, const struct live_endpoint *ep)
 {
 	for (size_t i = 0; i < c->nlisteners; i++)
-		if (same_endpoint(&c->listeners[i].ep, ep))
+		if (live_endpoint_equal(&c->listeners[i].ep, ep))
 			return true;
 	return false;
 }

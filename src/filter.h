@@ -120,6 +120,25 @@ static inline bool filter_family_netns_passes(const struct synfin_filter *f, uin
 	return (!f->family || family == f->family) && (!f->netns || netns == f->netns);
 }
 
+/* The addresses and ports of one socket: a client's tw sock before it is
+ * counted into a TIME_WAIT group keyed by its destination alone (the
+ * ends a row cannot show), and filter_match's. NULL: no filter; a NULL
+ * address: not judged. */
+static inline bool filter_ends_pass(const struct synfin_filter *f, uint8_t family,
+				    const uint8_t *laddr, uint16_t lport,
+				    const uint8_t *raddr, uint16_t rport)
+{
+	if (!f)
+		return true;
+	if (f->have_lports && !port_bit_test(f->lports, lport))
+		return false;
+	if (f->have_rports && !port_bit_test(f->rports, rport))
+		return false;
+	if (laddr && !addr_passes(f->laddrs, f->nladdrs, family, laddr))
+		return false;
+	return !raddr || addr_passes(f->raddrs, f->nraddrs, family, raddr);
+}
+
 /* pid == 0 means the owner is not known yet: it passes, like in the kernel.
  * laddr and raddr may be NULL where a record has no address to judge. */
 static inline bool filter_match(const struct synfin_filter *f, uint8_t family,
@@ -133,32 +152,7 @@ static inline bool filter_match(const struct synfin_filter *f, uint8_t family,
 		return false;
 	if (f->pid && pid && pid != f->pid)
 		return false;
-	if (f->have_lports && !port_bit_test(f->lports, lport))
-		return false;
-	if (f->have_rports && !port_bit_test(f->rports, rport))
-		return false;
-	if (laddr && !addr_passes(f->laddrs, f->nladdrs, family, laddr))
-		return false;
-	if (raddr && !addr_passes(f->raddrs, f->nraddrs, family, raddr))
-		return false;
-	return true;
-}
-
-/* The addresses and ports of one socket, the ends a row cannot show: a
- * client's tw sock, before it is counted into a TIME_WAIT group keyed by
- * its destination alone. NULL: no filter. */
-static inline bool filter_ends_pass(const struct synfin_filter *f, uint8_t family,
-				    const uint8_t *laddr, uint16_t lport,
-				    const uint8_t *raddr, uint16_t rport)
-{
-	if (!f)
-		return true;
-	if (f->have_lports && !port_bit_test(f->lports, lport))
-		return false;
-	if (f->have_rports && !port_bit_test(f->rports, rport))
-		return false;
-	return addr_passes(f->laddrs, f->nladdrs, family, laddr) &&
-	       addr_passes(f->raddrs, f->nraddrs, family, raddr);
+	return filter_ends_pass(f, family, laddr, lport, raddr, rport);
 }
 
 /* A row of top or of an alert (a listener, a TIME_WAIT group, a process's

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include "synfin/event.h"
 
 #define LIVE_TOP_N 8        /* rows per table in a stats record and on screen */
@@ -23,6 +24,14 @@ struct live_endpoint {
 	uint8_t addr[SYNFIN_ADDR_LEN];   /* network byte order; all zero: wildcard */
 	uint16_t port;                   /* host byte order */
 };
+
+/* Field by field: the padding byte after addr is not set. */
+static inline bool live_endpoint_equal(const struct live_endpoint *x,
+				       const struct live_endpoint *y)
+{
+	return x->netns == y->netns && x->family == y->family && x->port == y->port &&
+	       !memcmp(x->addr, y->addr, SYNFIN_ADDR_LEN);
+}
 
 /* A process named by a verdict: pid 0 when no process could be found. */
 struct live_owner {

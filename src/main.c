@@ -94,12 +94,22 @@ static uint64_t now_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static void on_conn(const struct conn_record *rec, void *ctx)
+/* A finished connection tells the detectors and the live view who owned
+ * it (a TIME_WAIT group's owner comes from its connections' records); in
+ * --events that is all it does, the records being the events. */
+static void on_conn_figures(const struct conn_record *rec, void *ctx)
 {
 	struct app *app = ctx;
 
 	if (app->mon)
 		monitor__conn(app->mon, rec);
+}
+
+static void on_conn(const struct conn_record *rec, void *ctx)
+{
+	struct app *app = ctx;
+
+	on_conn_figures(rec, ctx);
 	if (app->opts.top)
 		return;  /* top shows figures, not connections */
 	/* the kernel judged by what it knew at the ->CLOSE; the whole record
@@ -115,17 +125,6 @@ static void on_conn(const struct conn_record *rec, void *ctx)
 		ladder__conn(app->ladder, rec, now_mono_ns());
 	else
 		output__conn(app->out, rec);
-}
-
-/* --events: the records are the events; a finished connection only tells
- * the detectors and the live view who owned it (a TIME_WAIT group's
- * owner comes from its connections' records). */
-static void on_conn_figures(const struct conn_record *rec, void *ctx)
-{
-	struct app *app = ctx;
-
-	if (app->mon)
-		monitor__conn(app->mon, rec);
 }
 
 static void on_time_wait(const struct conn_record *rec, void *ctx)

@@ -1135,9 +1135,10 @@ void output__event(struct output *o, const struct synfin_event *ev)
 	case SYNFIN_EV_SYNACK_RETRANSMIT:
 		n = snprintf(desc, sizeof(desc), "retrans %s (%s) #%u", flags,
 			     state, ev->retransmits);
-		if (ev->kind == SYNFIN_EV_RETRANSMIT && ev->reason > 1 && n > 0 &&
-		    (size_t)n < sizeof(desc))
-			n += snprintf(desc + n, sizeof(desc) - n, ", %u segments", ev->reason);
+		if (ev->kind == SYNFIN_EV_RETRANSMIT && synfin_retrans_segs(ev->reason) > 1 &&
+		    n > 0 && (size_t)n < sizeof(desc))
+			n += snprintf(desc + n, sizeof(desc) - n, ", %u segments",
+				      synfin_retrans_segs(ev->reason));
 		break;
 	case SYNFIN_EV_TW_START:
 		n = snprintf(desc, sizeof(desc), "tw sock (%s) timer %u %s", state, ev->seq,
