@@ -132,25 +132,22 @@ sf_check "$T/overflow/in-band" "in-band ringbuf_full total $lost_inband, summary
 # whether the kernel sent that tw sock's records at all (not seen by any
 # BPF program: the default synfin could not follow it either), or sent
 # them and the stopped synfin's engine lost them. Its ring takes a
-# churn's every record (about 12 a connection).
+# churn's every record (about 12 a connection). Its records are in
+# $EV_OUT, its stderr in $EV_ERR.
 events_witness_start()
 {
-	EV_OUT=$SF_TMP/$1.events
-	: >"$EV_OUT.err"
-	"$SYNFIN" --events -j --netns "$SF_NETNS_S" --no-alerts --ringbuf-mb 64 \
-		>"$EV_OUT" 2>"$EV_OUT.err" &
-	EV_PID=$!
-	SF_PIDS+=("$EV_PID")
-	sf_wait_ready "$EV_PID" "$EV_OUT.err" "synfin --events" ||
+	EV_NAME=$1-events
+	EV_OUT=$SF_TMP/$EV_NAME.out
+	EV_ERR=$SF_TMP/$EV_NAME.err
+	sf_synfin_start_as "$EV_NAME" --events --netns "$SF_NETNS_S" --no-alerts --ringbuf-mb 64 ||
 		{ sf_fail "$T/$1/events" "the --events synfin beside it did not start"; sf_done; }
 }
 
 # events_witness_stop: stop it (after the stopped synfin drained)
 events_witness_stop()
 {
-	kill -INT "$EV_PID" 2>/dev/null
-	sf_wait_pid "$EV_PID" 10 ||
-		sf_fail "$T/events" "the --events synfin did not exit 0: $(tail -c 300 "$EV_OUT.err")"
+	sf_synfin_stop_as "$EV_NAME" ||
+		sf_fail "$T/events" "the --events synfin did not exit 0: $(tail -c 300 "$EV_ERR")"
 }
 
 # tw_burst NAME [SYNFIN-ARGS...]: sets TW (tw socks killed), TW_RECS
@@ -232,7 +229,7 @@ tw_burst()
 				.time_wait.state, .wave.fin_seq_remote]')"
 		echo "  $name: its tw sock's records in --events: $(grep "\"id\":$id," "$EV_OUT" |
 			jq -c 'select(.type | startswith("tw_")) | [.type, .ts, .reason]' | tr '\n' ' ')" \
-			"(that synfin's $(sed -n 's/.*), \(lost: [^;]*\);.*/\1/p' "$EV_OUT.err"))"
+			"(that synfin's $(sed -n 's/.*), \(lost: [^;]*\);.*/\1/p' "$EV_ERR"))"
 	done
 	SPILLED=$(sf_summary "$SF_ERR" spilled)
 	LOST_TW=$(lost_kind tw_end)

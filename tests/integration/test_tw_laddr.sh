@@ -16,14 +16,7 @@ PV=5310
 PL=5311
 N=30
 sf_setup_ns "$T"
-SF_OUT=$SF_TMP/synfin.out
-SF_ERR=$SF_TMP/synfin.err
-"$SYNFIN" -j --netns "$SF_NETNS_C" --laddr "$SF_C4" --tw-count 10 2>"$SF_ERR" \
-	> >(grep -E --line-buffered '"type":"alert"' >"$SF_OUT") &
-SF_SYNFIN_PID=$!
-SF_PIDS+=("$SF_SYNFIN_PID")
-sf_wait_ready "$SF_SYNFIN_PID" "$SF_ERR" synfin ||
-	{ sf_fail "$T" "synfin did not start: $(head -n 3 "$SF_ERR" | tr '\n' ' ')"; sf_done; }
+sf_start_grep "$T" '"type":"alert"' --netns "$SF_NETNS_C" --laddr "$SF_C4" --tw-count 10
 
 sf_bg "$SF_TMP/lsrv" "$SF_NS_C" "$TCPDRIVE" server --bind 127.0.0.1 --port "$PL" --accept "$N" \
 	--backlog 64 --wait-eof --ready-file "$SF_TMP/lsrv.ready" --timeout-ms 30000

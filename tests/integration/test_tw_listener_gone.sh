@@ -15,14 +15,7 @@ T=tw_listener_gone
 P=5320
 N=30
 sf_setup_ns "$T"
-SF_OUT=$SF_TMP/synfin.out
-SF_ERR=$SF_TMP/synfin.err
-"$SYNFIN" -j --netns "$SF_NETNS_S" --no-timewait --tw-count 10 2>"$SF_ERR" \
-	> >(grep -E --line-buffered '"type":"alert"' >"$SF_OUT") &
-SF_SYNFIN_PID=$!
-SF_PIDS+=("$SF_SYNFIN_PID")
-sf_wait_ready "$SF_SYNFIN_PID" "$SF_ERR" synfin ||
-	{ sf_fail "$T" "synfin did not start: $(head -n 3 "$SF_ERR" | tr '\n' ' ')"; sf_done; }
+sf_start_grep "$T" '"type":"alert"' --netns "$SF_NETNS_S" --no-timewait --tw-count 10
 
 sf_conns g "$P" "$N" --close-first --wait-eof sftlg
 tw=$(sf_ss_count "$SF_NS_S" time-wait "( sport = :$P )")

@@ -482,6 +482,31 @@ static void count_event(const struct synfin_event *ev, void *ctx)
 	last_event = *ev;
 }
 
+/* --events: the client opens and closes first as user uid in cgroup
+ * cgroup_id; its tw sock is born in TIME_WAIT (a tw sock's record: no
+ * owner, uid or cgroup). Three transitions and the birth: 4 events. */
+static struct engine *client_closing_as(const struct engine_opts *o, uint32_t uid,
+					uint64_t cgroup_id)
+{
+	struct engine *eng;
+	struct synfin_event e;
+
+	ngot = nevents = 0;
+	eng = engine__new(o);
+	client_opens(eng, &client);
+	e = ev_of(&client, SYNFIN_EV_STATE, 200 * MS, SYNFIN_TCP_ESTABLISHED,
+		  SYNFIN_TCP_FIN_WAIT1);
+	e.flags |= SYNFIN_F_UID;
+	e.uid = uid;
+	e.cgroup_id = cgroup_id;
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(nevents, 3);
+	e = tw_rec(&client, SYNFIN_EV_TW_START, 201 * MS, SYNFIN_TCP_TIME_WAIT, 60000, 0);
+	e.flags = SYNFIN_F_TW_SK;
+	engine__handle(eng, &e);
+	return eng;
+}
+
 /* -p, --cgroup or -u (--events): the kernel lets every tw sock's records
  * past, having no owner, cgroup or uid to judge it by; only those of a
  * socket followed here go out, with its owner and uid filled in. */
@@ -496,18 +521,7 @@ static void test_tw_records_of_unfollowed(void)
 	struct synfin_event e;
 	struct engine *eng;
 
-	ngot = nevents = 0;
-	eng = engine__new(&o);
-	client_opens(eng, &client);
-	e = ev_of(&client, SYNFIN_EV_STATE, 200 * MS, SYNFIN_TCP_ESTABLISHED,
-		  SYNFIN_TCP_FIN_WAIT1);
-	e.flags |= SYNFIN_F_UID;
-	e.uid = 65534;
-	engine__handle(eng, &e);
-	CHECK_EQ_INT(nevents, 3);
-	e = tw_rec(&client, SYNFIN_EV_TW_START, 201 * MS, SYNFIN_TCP_TIME_WAIT, 60000, 0);
-	e.flags = SYNFIN_F_TW_SK; /* no owner, no uid: a tw sock's */
-	engine__handle(eng, &e);
+	eng = client_closing_as(&o, 65534, 0);
 	CHECK_EQ_INT(nevents, 4);
 	CHECK_EQ_INT(last_event.pid, 111);
 	CHECK(last_event.flags & SYNFIN_F_UID);
@@ -541,18 +555,7 @@ static void test_tw_records_of_followed(void)
 	struct synfin_event e;
 	struct engine *eng;
 
-	ngot = nevents = 0;
-	eng = engine__new(&o);
-	client_opens(eng, &client);
-	e = ev_of(&client, SYNFIN_EV_STATE, 200 * MS, SYNFIN_TCP_ESTABLISHED,
-		  SYNFIN_TCP_FIN_WAIT1);
-	e.flags |= SYNFIN_F_UID;
-	e.uid = 1000;
-	e.cgroup_id = 77;
-	engine__handle(eng, &e);
-	e = tw_rec(&client, SYNFIN_EV_TW_START, 201 * MS, SYNFIN_TCP_TIME_WAIT, 60000, 0);
-	e.flags = SYNFIN_F_TW_SK; /* no owner, no uid, no cgroup: a tw sock's */
-	engine__handle(eng, &e);
+	eng = client_closing_as(&o, 1000, 77);
 	e = ev_of(&client, SYNFIN_EV_STATE, 201 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_CLOSE);
 	e.flags |= SYNFIN_F_DEAD | SYNFIN_F_DONE;
 	engine__handle(eng, &e);
