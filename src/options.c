@@ -625,12 +625,16 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			break;
 		case 'p':
 			opt_name = "-p/--pid";
+			if (f->pid)
+				goto twice;
 			if (parse_u32(optarg, 1, PID_MAX_LIMIT, &f->pid, err, sizeof(err)) ||
 			    check_pid(f->pid, err, sizeof(err)))
 				goto bad;
 			break;
 		case 'c':
 			opt_name = "-c/--comm";
+			if (f->have_comm)
+				goto twice;
 			if (!*optarg) {
 				snprintf(err, sizeof(err), "an empty name matches no process");
 				goto bad;
@@ -673,11 +677,15 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			break;
 		case OPT_NETNS:
 			opt_name = "--netns";
+			if (f->netns)
+				goto twice;
 			if (parse_netns(optarg, &f->netns, &f->netns_cookie, err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_CGROUP:
 			opt_name = "--cgroup";
+			if (f->cgroup_id)
+				goto twice;
 			if (parse_cgroup(optarg, &f->cgroup_id, err, sizeof(err)))
 				goto bad;
 			break;
@@ -686,6 +694,8 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			break;
 		case 'u':
 			opt_name = "-u/--uid";
+			if (f->have_uid)
+				goto twice;
 			if (parse_uid(optarg, &f->uid, err, sizeof(err)))
 				goto bad;
 			f->have_uid = true;
@@ -844,6 +854,13 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 		fprintf(stderr, "synfin: --ascii only applies to --ladder\n");
 		return -EINVAL;
 	}
+	/* a flag that changes nothing would let an operator believe it did */
+	if ((opts->wide || opts->timestamps) && (opts->json || opts->ladder)) {
+		fprintf(stderr, "synfin: %s shapes the text table; it does not combine with %s\n",
+			opts->wide ? "-w/--wide" : "-T/--timestamp",
+			opts->json ? "-j/--json" : "--ladder");
+		return -EINVAL;
+	}
 	/* getopt_long moved the operands to the end: "top" is the only one */
 	if (optind < argc && !strcmp(argv[optind], "top")) {
 		opts->top = true;
@@ -854,9 +871,12 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			      shown(argv[optind], &sh));
 		return -EINVAL;
 	}
-	if (opts->top && (opts->ladder || opts->events || opts->only_failed)) {
+	if (opts->top && (opts->ladder || opts->events || opts->only_failed ||
+			  opts->wide || opts->timestamps)) {
 		fprintf(stderr, "synfin: top shows figures; it does not combine with %s\n",
-			opts->ladder ? "--ladder" : opts->events ? "-e/--events" : "-F/--failed");
+			opts->ladder ? "--ladder" : opts->events ? "-e/--events" :
+			opts->only_failed ? "-F/--failed" :
+			opts->wide ? "-w/--wide" : "-T/--timestamp");
 		return -EINVAL;
 	}
 	/* a transition cannot know yet how its connection will end */
@@ -872,6 +892,12 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 	if (!opts->ringbuf_mb)
 		opts->ringbuf_mb = opts->events ? 8 : 4;
 	return 0;
+twice:
+	/* the kernel side holds one value of each: a second would silently
+	 * replace the first, or be taken as "either" by one reader and
+	 * "both" by another */
+	print_problem("%s: given twice; it takes one value", opt_name);
+	return -EINVAL;
 bad:
 	print_problem("%s: %s", opt_name, err);
 	return -EINVAL;

@@ -76,6 +76,18 @@ bad_case uid_range 4294967295 --uid 4294967295
 # -F judges finished connections: not single transitions, not top's figures
 bad_case failed_events '-F/--failed' -F -e
 bad_case failed_top '-F/--failed' top --failed
+# a flag that would change nothing is refused, not ignored
+bad_case wide_json '-w/--wide shapes the text table' -w -j
+bad_case timestamp_ladder '-T/--timestamp shapes the text table' -T --ladder
+bad_case wide_top '-w/--wide' top -w
+bad_case ascii_alone '--ascii only applies to --ladder' --ascii
+bad_case ladder_json '--ladder draws pictures' --ladder -j
+# a filter holds one value: a second is refused, not silently put first
+bad_case comm_twice '-c/--comm: given twice' -c nginx -c curl
+bad_case pid_twice '-p/--pid: given twice' -p 1 -p 1
+bad_case uid_twice '-u/--uid: given twice' -u 0 --uid 0
+bad_case netns_twice '--netns: given twice' --netns /proc/self/ns/net --netns /proc/self/ns/net
+bad_case cgroup_twice '--cgroup: given twice' --cgroup 1 --cgroup 1
 # --netns names a network namespace: any other file would match nothing
 bad_case netns_not_ns "'/etc/passwd' is not a network namespace" --netns /etc/passwd
 bad_case netns_other_ns "is not a network namespace" --netns /proc/self/ns/mnt
