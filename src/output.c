@@ -1140,17 +1140,18 @@ void output__event(struct output *o, const struct synfin_event *ev)
 			n += snprintf(desc + n, sizeof(desc) - n, ", %u segments",
 				      synfin_retrans_segs(ev->reason));
 		break;
+	/* the tw sock's events come with every active close: short enough
+	 * that an IPv4 row keeps to 80 columns */
 	case SYNFIN_EV_TW_START:
-		n = snprintf(desc, sizeof(desc), "tw sock (%s) timer %u %s", state, ev->seq,
+		n = snprintf(desc, sizeof(desc), "tw %s timer %u %s", state, ev->seq,
 			     (ev->flags & SYNFIN_F_HZ_UNKNOWN) ? "jiffies" : "ms");
 		break;
 	case SYNFIN_EV_TW_END:
-		n = snprintf(desc, sizeof(desc), "tw sock (%s) %s", state,
+		n = snprintf(desc, sizeof(desc), "tw %s %s", state,
 			     ev->reason == SYNFIN_TW_EXPIRED ? "expired" : "cancelled");
 		break;
 	case SYNFIN_EV_TW_FIN:
-		n = snprintf(desc, sizeof(desc), "tw sock (%s) got the peer's FIN seq=%u",
-			     state, ev->seq);
+		n = snprintf(desc, sizeof(desc), "tw %s got FIN %u", state, ev->seq);
 		break;
 	default:
 		n = snprintf(desc, sizeof(desc), "RST %s (%s)%s%s",

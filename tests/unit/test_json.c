@@ -977,6 +977,44 @@ static void test_text_events(void)
 	free(out);
 }
 
+/* The tw sock's events come with every active close: at their longest
+ * (the widest IPv4 tuple, a 7-digit pid, FIN-WAIT-2, a 10-digit sequence)
+ * an IPv4 row still keeps to 80 columns. */
+static void test_text_tw_events(void)
+{
+	static const uint8_t kinds[] = {
+		SYNFIN_EV_TW_START, SYNFIN_EV_TW_FIN, SYNFIN_EV_TW_END, SYNFIN_EV_TW_START,
+	};
+	struct synfin_event ev;
+	struct capture c;
+	char *out;
+
+	cap_open(&c, false, false, true);
+	for (size_t i = 0; i < sizeof(kinds); i++) {
+		event_fill(&ev, kinds[i]);
+		ev.family = SYNFIN_AF_INET;
+		memcpy(ev.laddr, "\xff\xff\xff\xfe", 4);
+		memcpy(ev.raddr, "\xff\xff\xff\xff", 4);
+		ev.lport = 65535;
+		ev.rport = 65535;
+		ev.pid = 4194304;
+		memcpy(ev.comm, "fifteen-bytes-x", 16);
+		ev.new_state = SYNFIN_TCP_FIN_WAIT2;
+		ev.seq = i == 1 ? 4294967295u : 60000;
+		ev.reason = SYNFIN_TW_KILLED;
+		if (i == 3)
+			ev.flags |= SYNFIN_F_HZ_UNKNOWN;
+		output__event(c.o, &ev);
+	}
+	out = cap_close(&c);
+	check_text(out, 80, 5); /* the header, then the four */
+	CHECK(strstr(out, "tw FIN-WAIT-2 timer 60000 ms\n"));
+	CHECK(strstr(out, "tw FIN-WAIT-2 got FIN 4294967295\n"));
+	CHECK(strstr(out, "tw FIN-WAIT-2 cancelled\n"));
+	CHECK(strstr(out, "tw FIN-WAIT-2 timer 60000 jiffies\n"));
+	free(out);
+}
+
 static void test_rst_reason_name(void)
 {
 	struct stat st;
@@ -1007,6 +1045,7 @@ static const struct unit_case cases[] = {
 	{ "write_error", test_write_error },
 	{ "text_conn_width", test_text_conn_width },
 	{ "text_events", test_text_events },
+	{ "text_tw_events", test_text_tw_events },
 	{ "rst_reason_name", test_rst_reason_name },
 };
 
