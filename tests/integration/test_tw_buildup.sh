@@ -123,6 +123,8 @@ sf_expect_first "$T/a/owner" "timewait_buildup start side client" "$rec" \
 	'.pid == $pid' '.comm == "sftwacli"'
 sf_expect_first "$T/a/prompt" "timewait_buildup start side client" "$rec" '(.ts | sf_ts) <= $t1 + 6'
 [ -n "$rec" ] && echo "  a start: $(head -n 1 <<<"$rec")"
+# its own census runs on its own tick: up to an interval after dflt's
+sf_wait_alert 10 "$SF_TMP/events.out" "$cond and .state == \"start\"" "${sel[@]}"
 rec=$(sf_alerts "$SF_TMP/events.out" "$cond and .state == \"start\"" "${sel[@]}")
 sf_expect_first "$T/a/events-owner" "timewait_buildup start side client, --events" "$rec" \
 	'.pid == $pid' '.comm == "sftwacli"'
