@@ -1661,6 +1661,33 @@ int tpc_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 				 (const struct sk_buff *)ctx->skbaddr, reason, true);
 }
 
+/* The tuple filters on an accepted socket, read as a syscall tracepoint
+ * must (probe reads): family, netns, cgroup, uid, ports, addresses. */
+static __always_inline bool accept_passes_filters(const struct sock *sk)
+{
+	const struct sock_common *skc = &sk->__sk_common;
+	__u8 family;
+
+	if (filter_family || filter_netns || filter_cgroup) {
+		family = BPF_CORE_READ(skc, skc_family);
+		if (!pass_sock_filters(family, sock_netns(skc, false),
+				       filter_cgroup ? sock_cgroup_id(sk, false) : 0))
+			return false;
+	}
+	if (!pass_sock_uid(sk, true))
+		return false;
+	if ((filter_have_lports || filter_have_rports) &&
+	    !pass_port_filters(BPF_CORE_READ(skc, skc_num),
+			       bpf_ntohs(BPF_CORE_READ(skc, skc_dport))))
+		return false;
+	if (filter_nladdrs || filter_nraddrs) {
+		family = BPF_CORE_READ(skc, skc_family);
+		if (sock_addr_verdict(skc, family, false) == V_DROP)
+			return false;
+	}
+	return true;
+}
+
 /* accept() and accept4() return the new fd: find its socket and hand the
  * caller's identity to the next tp_btf event of that socket. */
 static __always_inline int handle_accept_exit(long ret)
@@ -1706,6 +1733,12 @@ static __always_inline int handle_accept_exit(long ret)
 	sock = BPF_CORE_READ(file, private_data);
 	sk = BPF_CORE_READ(sock, sk);
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	/* An accepted socket has all it is judged by: one the filters drop
+	 * must not take a slot from one they keep (owner_map_full would
+	 * count the accepts of processes nobody asked about). Without
+	 * filters the verifier drops all of this. */
+	if (!accept_passes_filters(sk))
 		return 0;
 	acc.pid = pid;
 	acc.ts_ns = bpf_ktime_get_ns();
