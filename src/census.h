@@ -195,8 +195,13 @@ const struct census_netns *census_netns_of(const struct census *c, uint32_t netn
 
 /* The listener in c (from index first on) that takes a connection whose
  * local endpoint is e: same netns and port, and e's address or the
- * wildcard (a specific address wins, as in the kernel). -1 if none. */
+ * wildcard (a specific address wins, as in the kernel). -1 if none.
+ * c->listeners from first on must be in census_sort_listeners' order, as
+ * census__collect leaves them. */
 int census_find_listener(const struct census *c, size_t first, const struct live_endpoint *e);
+/* c->listeners in order of (netns, port, family, address), for
+ * census_find_listener's search. */
+void census_sort_listeners(struct census *c);
 
 /* Pure parts, exported for unit tests. */
 

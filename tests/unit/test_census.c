@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Which listener takes a connection (census_find_listener), now a search
+ * in listeners sorted by census_sort_listeners: against the plain rule it
+ * replaced, a scan of every listener where a specific address wins over a
+ * wildcard, on listeners and connections drawn from a few namespaces,
+ * ports and addresses so that they collide (dual-stack wildcards,
+ * IPv4-mapped addresses, SO_REUSEPORT twins). */
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include "unit.h"
+#include "census.h"
+#include "sockdiag.h"
+
+/* the rule as a scan, as census.c had it before the search */
+static int scan_for_listener(const struct census *c, const struct live_endpoint *e)
+{
+	int wildcard = -1;
+
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		const struct live_endpoint *l = &c->listeners[i].ep;
+		static const uint8_t zero[SYNFIN_ADDR_LEN];
+
+		if (l->netns != e->netns || l->port != e->port ||
+		    !sockdiag_listener_covers(l->family, l->addr, e->family, e->addr))
+			continue;
+		if (memcmp(l->addr, zero, SYNFIN_ADDR_LEN))
+			return (int)i;
+		if (wildcard < 0)
+			wildcard = (int)i;
+	}
+	return wildcard;
+}
+
+/* one of four addresses of each family, or the wildcard */
+static void draw_endpoint(uint64_t *rng, struct live_endpoint *e, bool may_wildcard)
+{
+	uint64_t r = unit_xorshift(rng);
+	unsigned int which = (unsigned int)(r >> 8) % (may_wildcard ? 5 : 4);
+
+	memset(e, 0, sizeof(*e));
+	e->netns = 4026531840u + (uint32_t)(r % 3);
+	e->port = (uint16_t)(80 + (r >> 4) % 6);
+	e->family = (r >> 20) & 1 ? AF_INET6 : AF_INET;
+	if (which == 4)
+		return; /* the wildcard of its family */
+	if (e->family == AF_INET) {
+		e->addr[0] = 10;
+		e->addr[3] = (uint8_t)(1 + which);
+	} else if (which < 2) {
+		/* IPv4-mapped: the same hosts as the IPv4 ones */
+		e->addr[10] = 0xff;
+		e->addr[11] = 0xff;
+		e->addr[12] = 10;
+		e->addr[15] = (uint8_t)(1 + which);
+	} else {
+		e->addr[0] = 0xfd;
+		e->addr[15] = (uint8_t)which;
+	}
+}
+
+static void test_search_matches_scan(void)
+{
+	uint64_t rng = 0x5eed5eedULL;
+	int found = 0, none = 0, wildcards = 0;
+
+	for (int round = 0; round < 200; round++) {
+		struct census c = {};
+		size_t n = 1 + unit_xorshift(&rng) % 40;
+
+		c.listeners = calloc(n, sizeof(*c.listeners));
+		CHECK(c.listeners);
+		if (!c.listeners)
+			return;
+		c.nlisteners = n;
+		for (size_t i = 0; i < n; i++) {
+			draw_endpoint(&rng, &c.listeners[i].ep, true);
+			c.listeners[i].inode = (uint32_t)i + 1;
+		}
+		census_sort_listeners(&c);
+		for (size_t i = 1; i < n; i++) {
+			const struct live_endpoint *a = &c.listeners[i - 1].ep, *b = &c.listeners[i].ep;
+
+			CHECK(a->netns < b->netns || (a->netns == b->netns && a->port <= b->port));
+		}
+		for (int q = 0; q < 100; q++) {
+			struct live_endpoint e;
+			int want, got;
+
+			draw_endpoint(&rng, &e, false);
+			want = scan_for_listener(&c, &e);
+			got = census_find_listener(&c, 0, &e);
+			/* twins (SO_REUSEPORT) are alike: any one of them will do */
+			CHECK((want < 0) == (got < 0));
+			if (want < 0 || got < 0) {
+				none++;
+				continue;
+			}
+			CHECK(live_endpoint_equal(&c.listeners[want].ep, &c.listeners[got].ep));
+			found++;
+			wildcards += c.listeners[got].ep.addr[0] == 0 &&
+				     c.listeners[got].ep.addr[12] == 0 && c.listeners[got].ep.addr[15] == 0;
+		}
+		/* from an index on: only the listeners past it */
+		if (n > 2) {
+			size_t first = n / 2;
+			struct census rest = { .listeners = c.listeners + first,
+					       .nlisteners = n - first };
+
+			for (int q = 0; q < 50; q++) {
+				struct live_endpoint e;
+				int want, got;
+
+				draw_endpoint(&rng, &e, false);
+				want = scan_for_listener(&rest, &e);
+				got = census_find_listener(&c, first, &e);
+				CHECK((want < 0) == (got < 0));
+				if (want >= 0 && got >= 0)
+					CHECK(live_endpoint_equal(&rest.listeners[want].ep,
+								  &c.listeners[got].ep));
+			}
+		}
+		CHECK_EQ_INT(census_find_listener(&c, n, &c.listeners[0].ep), -1);
+		free(c.listeners);
+	}
+	/* the draw reaches every case */
+	CHECK(found > 1000);
+	CHECK(none > 1000);
+	CHECK(wildcards > 100);
+}
+
+static void test_specific_wins(void)
+{
+	struct census_listener ls[3] = {};
+	struct census c = { .listeners = ls, .nlisteners = 3 };
+	struct live_endpoint e = { .netns = 7, .family = AF_INET, .port = 443 };
+	int i;
+
+	/* a dual-stack wildcard, an IPv4 wildcard, a specific address */
+	ls[0].ep = (struct live_endpoint){ .netns = 7, .family = AF_INET6, .port = 443 };
+	ls[1].ep = (struct live_endpoint){ .netns = 7, .family = AF_INET, .port = 443 };
+	ls[2].ep = (struct live_endpoint){ .netns = 7, .family = AF_INET, .port = 443 };
+	memcpy(ls[2].ep.addr, "\x0a\x00\x00\x01", 4);
+	census_sort_listeners(&c);
+	memcpy(e.addr, "\x0a\x00\x00\x01", 4);
+	i = census_find_listener(&c, 0, &e);
+	CHECK(i >= 0 && !memcmp(c.listeners[i].ep.addr, "\x0a\x00\x00\x01", 4));
+	/* another address: a wildcard */
+	e.addr[3] = 2;
+	i = census_find_listener(&c, 0, &e);
+	CHECK(i >= 0 && c.listeners[i].ep.addr[0] == 0);
+	/* another namespace or port: none */
+	e.netns = 8;
+	CHECK_EQ_INT(census_find_listener(&c, 0, &e), -1);
+	e.netns = 7;
+	e.port = 444;
+	CHECK_EQ_INT(census_find_listener(&c, 0, &e), -1);
+	/* none at all */
+	c.nlisteners = 0;
+	CHECK_EQ_INT(census_find_listener(&c, 0, &e), -1);
+}
+
+static const struct unit_case cases[] = {
+	{ "census: the listener search agrees with a scan", test_search_matches_scan },
+	{ "census: a specific address wins over the wildcards", test_specific_wins },
+};
+
+UNIT_MAIN(cases)
