@@ -178,6 +178,12 @@ uninstall:
 bench: deps all $(BENCH_BINS)
 	$(Q)bash bench/run.sh
 
+# the census on a host of many listeners (bench/listeners.sh); ARGS passes
+# options, e.g. ARGS="--compare /path/to/another/synfin"
+.PHONY: bench-listeners
+bench-listeners: deps all $(OUTPUT)/bench/listen
+	$(Q)bash bench/listeners.sh $(ARGS)
+
 # a tracer left running: SOAK_S seconds of full churn (bench/run.sh --soak)
 SOAK_S ?= 600
 .PHONY: soak
