@@ -437,10 +437,15 @@ static ptrdiff_t find_taker(const void *base, size_t size, size_t n,
 	return wildcard;
 }
 
+static void sort_listeners(struct census_listener *ls, size_t n)
+{
+	if (n > 1)
+		qsort(ls, n, sizeof(*ls), endpoint_sort_cmp);
+}
+
 void census_sort_listeners(struct census *c)
 {
-	if (c->nlisteners > 1)
-		qsort(c->listeners, c->nlisteners, sizeof(*c->listeners), endpoint_sort_cmp);
+	sort_listeners(c->listeners, c->nlisteners);
 }
 
 int census_find_listener(const struct census *c, size_t first, const struct live_endpoint *e)
@@ -601,9 +606,7 @@ static void census_netns_end(void *ctx, uint32_t netns, int err)
 			w->err = err;
 		return;
 	}
-	if (c->nlisteners - w->first_listener > 1)
-		qsort(c->listeners + w->first_listener, c->nlisteners - w->first_listener,
-		      sizeof(*c->listeners), endpoint_sort_cmp);
+	sort_listeners(c->listeners + w->first_listener, c->nlisteners - w->first_listener);
 	settle_half_open(w);
 	if (settle_time_wait(w, &c->netns[c->nnetns - 1]))
 		w->err = -ENOMEM;
