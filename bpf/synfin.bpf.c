@@ -517,6 +517,33 @@ static __always_inline enum verdict sock_addr_verdict(const struct sock_common *
 	return addr_verdict(family, laddr, raddr);
 }
 
+/* The tuple filters on a full socket: family, netns, cgroup, uid, ports,
+ * addresses; an undecided one does not pass. Each is read only when its
+ * filter is given, which matters most to the accept hook, whose reads are
+ * all probe reads (a syscall tracepoint has no BTF-typed socket). tp is
+ * sk as a tcp_sock, for the local port (skc_num is zeroed before the
+ * ->CLOSE event). */
+static __always_inline bool sock_passes_tuple_filters(const struct sock *sk,
+						      const struct tcp_sock *tp,
+						      const bool direct)
+{
+	const struct sock_common *skc = &sk->__sk_common;
+
+	if ((filter_family || filter_netns || filter_cgroup) &&
+	    !pass_sock_filters(SF_READ(direct, skc, skc_family), sock_netns(skc, direct),
+			       filter_cgroup ? sock_cgroup_id(sk, direct) : 0))
+		return false;
+	if (!pass_sock_uid(sk, !direct))
+		return false;
+	if ((filter_have_lports || filter_have_rports) &&
+	    !pass_port_filters(sock_local_port(tp, direct),
+			       bpf_ntohs(SF_READ(direct, skc, skc_dport))))
+		return false;
+	if (!filter_nladdrs && !filter_nraddrs)
+		return true;
+	return sock_addr_verdict(skc, SF_READ(direct, skc, skc_family), direct) == V_PASS;
+}
+
 /* Once a socket had an event on the ring, all its later events follow:
  * user space must see it through to CLOSE or its table entry would never
  * go (an owner learned after the fact fails -p late; user space applies
@@ -1220,14 +1247,7 @@ static __always_inline struct synfin_event *owned_sock_record(struct sock *sk,
 	if (!tp)
 		return NULL;
 	if (!already_emitted(own)) {
-		__u8 family = SF_READ(!classic, sk, __sk_common.skc_family);
-
-		if (!pass_sock_filters(family, sock_netns(&sk->__sk_common, !classic),
-				       sock_cgroup_id(sk, !classic)) ||
-		    !pass_sock_uid(sk, classic) ||
-		    !pass_port_filters(sock_local_port(tp, !classic),
-				       bpf_ntohs(SF_READ(!classic, sk, __sk_common.skc_dport))) ||
-		    sock_addr_verdict(&sk->__sk_common, family, !classic) != V_PASS ||
+		if (!sock_passes_tuple_filters(sk, tp, !classic) ||
 		    (own && !pass_owner_filter(own))) {
 			count(SYNFIN_CNT_FILTERED);
 			return NULL;
@@ -1661,33 +1681,6 @@ int tpc_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 				 (const struct sk_buff *)ctx->skbaddr, reason, true);
 }
 
-/* The tuple filters on an accepted socket, read as a syscall tracepoint
- * must (probe reads): family, netns, cgroup, uid, ports, addresses. */
-static __always_inline bool accept_passes_filters(const struct sock *sk)
-{
-	const struct sock_common *skc = &sk->__sk_common;
-	__u8 family;
-
-	if (filter_family || filter_netns || filter_cgroup) {
-		family = BPF_CORE_READ(skc, skc_family);
-		if (!pass_sock_filters(family, sock_netns(skc, false),
-				       filter_cgroup ? sock_cgroup_id(sk, false) : 0))
-			return false;
-	}
-	if (!pass_sock_uid(sk, true))
-		return false;
-	if ((filter_have_lports || filter_have_rports) &&
-	    !pass_port_filters(BPF_CORE_READ(skc, skc_num),
-			       bpf_ntohs(BPF_CORE_READ(skc, skc_dport))))
-		return false;
-	if (filter_nladdrs || filter_nraddrs) {
-		family = BPF_CORE_READ(skc, skc_family);
-		if (sock_addr_verdict(skc, family, false) == V_DROP)
-			return false;
-	}
-	return true;
-}
-
 /* accept() and accept4() return the new fd: find its socket and hand the
  * caller's identity to the next tp_btf event of that socket. */
 static __always_inline int handle_accept_exit(long ret)
@@ -1738,7 +1731,7 @@ static __always_inline int handle_accept_exit(long ret)
 	 * must not take a slot from one they keep (owner_map_full would
 	 * count the accepts of processes nobody asked about). Without
 	 * filters the verifier drops all of this. */
-	if (!accept_passes_filters(sk))
+	if (!sock_passes_tuple_filters(sk, (const struct tcp_sock *)sk, false))
 		return 0;
 	acc.pid = pid;
 	acc.ts_ns = bpf_ktime_get_ns();
