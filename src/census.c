@@ -13,6 +13,7 @@
 #include "census.h"
 #include "filter.h"
 #include "grow.h"
+#include "lower_bound.h"
 #include "readfile.h"
 
 /* A listener's owner that /proc did not show is looked for again only this
@@ -378,12 +379,24 @@ static bool listener_takes(const struct live_endpoint *l, const struct live_endp
 _Static_assert(offsetof(struct census_listener, ep) == 0, "ep first");
 _Static_assert(offsetof(struct census_gone_listener, ep) == 0, "ep first");
 
-static int endpoint_order(const struct live_endpoint *x, const struct live_endpoint *y)
+/* (netns, port) alone: the key of a search */
+static int endpoint_port_cmp(const void *a, const void *b)
 {
+	const struct live_endpoint *x = a, *y = b;
+
 	if (x->netns != y->netns)
 		return x->netns < y->netns ? -1 : 1;
 	if (x->port != y->port)
 		return x->port < y->port ? -1 : 1;
+	return 0;
+}
+
+static int endpoint_order(const struct live_endpoint *x, const struct live_endpoint *y)
+{
+	int r = endpoint_port_cmp(x, y);
+
+	if (r)
+		return r;
 	if (x->family != y->family)
 		return x->family < y->family ? -1 : 1;
 	return memcmp(x->addr, y->addr, SYNFIN_ADDR_LEN);
@@ -401,18 +414,9 @@ static int endpoint_sort_cmp(const void *a, const void *b)
 static size_t first_at_port(const void *base, size_t size, size_t n, uint32_t netns,
 			    uint16_t port)
 {
-	size_t lo = 0, hi = n;
+	struct live_endpoint key = { .netns = netns, .port = port };
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct live_endpoint *m = EP_AT(base, size, mid);
-
-		if (m->netns < netns || (m->netns == netns && m->port < port))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return lower_bound(&key, base, n, size, endpoint_port_cmp);
 }
 
 /* Of those elements, the one that takes a connection to e, or -1: a
@@ -425,7 +429,7 @@ static ptrdiff_t find_taker(const void *base, size_t size, size_t n,
 	for (size_t i = first_at_port(base, size, n, e->netns, e->port); i < n; i++) {
 		const struct live_endpoint *l = EP_AT(base, size, i);
 
-		if (l->netns != e->netns || l->port != e->port)
+		if (endpoint_port_cmp(l, e))
 			break;
 		if (!listener_takes(l, e))
 			continue;
@@ -954,8 +958,7 @@ static bool endpoint_listens(const struct census *c, const struct live_endpoint 
 {
 	for (size_t i = first_at_port(c->listeners, sizeof(*c->listeners), c->nlisteners,
 				      ep->netns, ep->port);
-	     i < c->nlisteners && c->listeners[i].ep.netns == ep->netns &&
-	     c->listeners[i].ep.port == ep->port; i++)
+	     i < c->nlisteners && !endpoint_port_cmp(&c->listeners[i].ep, ep); i++)
 		if (live_endpoint_equal(&c->listeners[i].ep, ep))
 			return true;
 	return false;

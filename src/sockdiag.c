@@ -21,6 +21,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 
+#include "lower_bound.h"
 #include "sockdiag.h"
 #include "grow.h"
 #include "netns_cookie.h"
@@ -229,17 +230,9 @@ enum conn_role sockdiag_role(const struct sockdiag_listener *ls, size_t n,
 			     const uint8_t *laddr, uint16_t lport)
 {
 	struct sockdiag_listener key = { .netns = netns, .port = lport };
-	size_t lo = 0, hi = n;
+	size_t lo = lower_bound(&key, ls, n, sizeof(*ls), listener_cmp);
 
-	/* Lower bound of (netns, port), then every listener sharing it. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (listener_cmp(&ls[mid], &key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	/* every listener sharing (netns, port) */
 	for (; lo < n && listener_cmp(&ls[lo], &key) == 0; lo++) {
 		if (sockdiag_listener_covers(ls[lo].family, ls[lo].addr, family, laddr))
 			return ROLE_SERVER;
