@@ -81,7 +81,10 @@ static: $(APP_OBJS)
 # Unit tests link everything but main.o.
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h tests/unit/golden.h | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -lm -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -lm $(TEST_LDFLAGS) -o $@
+
+# test_json fails the writer's realloc() to see the loss counted.
+$(OUTPUT)/tests/test_json: TEST_LDFLAGS := -Wl,--wrap=realloc
 
 $(OUTPUT)/tools/%: tests/tools/%.c tests/tools/tool.h | $(OUTPUT)/tools
 	$(call msg,CC,$@)

@@ -61,6 +61,7 @@ struct app {
 	uint64_t reported_table_full;
 	uint64_t reported_recursion;
 	uint64_t reported_monitor;
+	uint64_t reported_unformatted;
 	uint64_t folded[SYNFIN_CNT_MAX];    /* summary mode: folded counts passed on */
 	struct cw_marks cw_marks;           /* how old a CLOSE_WAIT mark standing can be */
 	uint64_t bad_records;
@@ -287,6 +288,8 @@ static void report_losses(struct app *app)
 	if (app->mon)
 		report_one(app, &app->reported_monitor, monitor__missed(app->mon),
 			   "detector_keys");
+	report_one(app, &app->reported_unformatted, output__unformatted(app->out),
+		   "unformatted");
 }
 
 /* Every loss reported so far, for the stats records. */
@@ -295,7 +298,7 @@ static uint64_t lost_total(const struct app *app)
 	return app->reported[SYNFIN_CNT_RB_FULL] + app->reported[SYNFIN_CNT_STORAGE_FAIL] +
 	       app->reported[SYNFIN_CNT_OWNER_MAP_FULL] +
 	       app->reported[SYNFIN_CNT_LIVE_MAP_FULL] + app->reported_table_full +
-	       app->reported_recursion + app->reported_monitor;
+	       app->reported_recursion + app->reported_monitor + app->reported_unformatted;
 }
 
 /* -v: one kind of tw record that came before its connection's record */
@@ -329,7 +332,7 @@ static void print_summary(struct app *app)
 	loader__recursion(app->ld, &r);
 	fprintf(stderr, "synfin: %llu events (%llu filtered in the kernel), lost: ringbuf_full=%llu "
 		"storage_full=%llu owner_map_full=%llu live_map_full=%llu table_full=%llu recursion_miss=%llu "
-		"detector_keys=%llu; not lost: recursion_caught=%llu spilled=%llu; "
+		"detector_keys=%llu unformatted=%llu; not lost: recursion_caught=%llu spilled=%llu; "
 		"%u connections still open, %u TIME_WAIT socks followed\n",
 		(unsigned long long)cnt[SYNFIN_CNT_EMITTED],
 		(unsigned long long)cnt[SYNFIN_CNT_FILTERED],
@@ -340,6 +343,7 @@ static void print_summary(struct app *app)
 		(unsigned long long)engine__lost(app->eng, LOSS_TABLE_FULL),
 		(unsigned long long)r.lost,
 		(unsigned long long)app->reported_monitor,
+		(unsigned long long)output__unformatted(app->out),
 		(unsigned long long)r.caught,
 		(unsigned long long)cnt[SYNFIN_CNT_SPILLED],
 		engine__live(app->eng), engine__time_wait(app->eng));

@@ -29,6 +29,7 @@ struct output {
 	uint64_t lines_lost;    /* lines not written, or cut short, since then */
 	bool line_cut;          /* one of them went out in part */
 	bool text_put;          /* output__stream had some: lines are not records */
+	uint64_t unformatted;   /* JSON records that could not be formatted */
 	FILE *stream;           /* output__stream's, NULL until asked for */
 	bool header_done;
 };
@@ -449,6 +450,11 @@ bool output__reader_gone(struct output *o)
 	return true;
 }
 
+uint64_t output__unformatted(const struct output *o)
+{
+	return o ? o->unformatted : 0;
+}
+
 bool output__write_error(const struct output *o, struct output_write_error *we)
 {
 	memset(we, 0, sizeof(*we));
@@ -471,7 +477,10 @@ static void json_finish(struct output *o)
 	jsonw_end_object(w);
 	err = jsonw_err(w);
 	if (err) {
-		fprintf(stderr, "failed to format JSON record: %s\n", strerror(-err));
+		/* Only when the writer's buffer cannot grow: counted, and
+		 * reported as a loss with the rest, not a line per record on
+		 * stderr (a host out of memory would get thousands). */
+		o->unformatted++;
 		return;
 	}
 	buf = jsonw_buf(w, &len);

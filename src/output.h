@@ -44,6 +44,8 @@ struct output_write_error {
 bool output__reader_gone(struct output *o);
 /* false if every write went well */
 bool output__write_error(const struct output *o, struct output_write_error *we);
+/* JSON records not written because formatting them ran out of memory */
+uint64_t output__unformatted(const struct output *o);
 /* A stream of whole lines that go out with the records, through the same
  * buffer and the same write(), counted alike if it fails (the ladder's).
  * NULL with errno set on failure; output__free closes it. */
