@@ -83,8 +83,10 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h tests/unit/golde
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -lm $(TEST_LDFLAGS) -o $@
 
-# test_json fails the writer's realloc() to see the loss counted.
+# test_json fails the writer's realloc() to see the loss counted;
 $(OUTPUT)/tests/test_json: TEST_LDFLAGS := -Wl,--wrap=realloc
+# test_story fails every allocation to see a tw sock not followed.
+$(OUTPUT)/tests/test_story: TEST_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 
 $(OUTPUT)/tools/%: tests/tools/%.c tests/tools/tool.h | $(OUTPUT)/tools
 	$(call msg,CC,$@)

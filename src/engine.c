@@ -918,7 +918,7 @@ static void report(struct engine *eng, struct conn *c)
 		eng->opts.on_conn(&c->rec, eng->opts.ctx);
 }
 
-static void follow_tw(struct engine *eng, struct conn *c);
+static void follow_tw(struct engine *eng, struct conn *c, struct tw_follow *f);
 
 /* Room to follow c's tw sock. An entry of its own is freed for it first;
  * a summary with none (one that did not fit at the cap, a seed past
@@ -926,6 +926,17 @@ static void follow_tw(struct engine *eng, struct conn *c);
 static bool tw_room(const struct engine *eng, const struct conn *c)
 {
 	return c != &eng->scratch || !at_cap(eng);
+}
+
+/* What following c's tw sock takes, got before its record goes out: the
+ * record must not promise a time_wait record that cannot come (no room
+ * at the cap, or no memory for the entry or the table's growth). NULL
+ * then, and the record says exit_followed false. */
+static struct tw_follow *tw_follow_take(struct engine *eng, struct conn *c)
+{
+	if (!tw_room(eng, c) || idtable_get(&eng->tws, c->id) || idtable_reserve(&eng->tws))
+		return NULL;
+	return pool_get(&eng->tw_pool);
 }
 
 static void finish(struct engine *eng, struct conn *c, const struct synfin_event *ev,
@@ -963,15 +974,20 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 	 * whole wave. */
 	follow = eng->opts.follow_tw && r->tw.measured && r->tw.kind != TW_KIND_NONE;
 	defer = follow && eng->opts.tw_fin_visible && r->tw.kind == TW_KIND_FIN_WAIT2;
+	if (follow && !defer) {
+		struct tw_follow *f = tw_follow_take(eng, c);
+
+		if (!f)
+			r->tw.unfollowed = true;
+		report(eng, c);
+		follow_tw(eng, c, f);
+		return;
+	}
 	/* its record must not promise a time_wait record there is no room for */
-	if (follow && !tw_room(eng, c))
+	if (defer && !tw_room(eng, c))
 		r->tw.unfollowed = true;
 	if (!defer)
 		report(eng, c);
-	if (follow && !defer) {
-		follow_tw(eng, c);
-		return;
-	}
 	if (c == &eng->scratch) {
 		/* rebuilt from a summary: kept only while its record waits */
 		struct conn *kept = defer ? insert(eng, c->id) : NULL;
@@ -1210,20 +1226,17 @@ static void tw_follow_of(const struct conn *c, struct tw_follow *f)
 	memcpy(f->comm, r->comm, sizeof(f->comm));
 }
 
-/* A reported connection's tw sock is followed in a compact entry; the
- * connection leaves the table. At the cap the follow is what is lost
- * (counted as table_full): its record is out already. */
-static void follow_tw(struct engine *eng, struct conn *c)
+/* A reported connection's tw sock is followed in f, tw_follow_take()'s
+ * compact entry; the connection leaves the table. Without f (at the cap,
+ * or out of memory) the follow is what is lost, counted as table_full:
+ * its record is out already, saying so. */
+static void follow_tw(struct engine *eng, struct conn *c, struct tw_follow *f)
 {
-	struct tw_follow *f = pool_get(&eng->tw_pool);
-	bool room = tw_room(eng, c);
-
 	if (f)
 		tw_follow_of(c, f);
 	if (c != &eng->scratch)
 		erase(eng, c);
-	if (!f || !room || idtable_get(&eng->tws, f->id) ||
-	    idtable_put(&eng->tws, f->id, f)) {
+	if (!f || idtable_put(&eng->tws, f->id, f)) {
 		pool_put(&eng->tw_pool, f);
 		eng->lost[LOSS_TABLE_FULL]++;
 		return;
@@ -1255,6 +1268,7 @@ static void finish_tw(struct engine *eng, struct conn *c, enum tw_exit how, uint
 static void tw_fin(struct engine *eng, struct conn *c, const struct synfin_event *ev)
 {
 	struct conn_record *r = &c->rec;
+	struct tw_follow *f;
 
 	if (!c->in_tw)
 		return;
@@ -1270,8 +1284,11 @@ static void tw_fin(struct engine *eng, struct conn *c, const struct synfin_event
 	r->span[SYNFIN_TCP_TIME_WAIT].enter_ns = ev->ts_ns;
 	r->tw.kind = TW_KIND_TIME_WAIT;
 	classify_zeek(c);
+	f = tw_follow_take(eng, c);
+	if (!f)
+		r->tw.unfollowed = true;
 	report(eng, c);
-	follow_tw(eng, c);
+	follow_tw(eng, c, f);
 }
 
 static void tw_fin_followed(struct engine *eng, struct tw_follow *f,

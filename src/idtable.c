@@ -82,16 +82,23 @@ static int grow(struct idtable *t)
 	return 0;
 }
 
-int idtable_put(struct idtable *t, uint64_t id, void *val)
+int idtable_reserve(struct idtable *t)
 {
-	uint32_t k;
-
 	/* Three quarters, not half: the followed tw socks of a busy host sit
 	 * at its tcp_max_tw_buckets, a power of 2 (131,072 here), and a probe
 	 * of a linear table at 3/4 is still one or two cache lines. At half,
 	 * the table doubled to 8 MiB as that count was crossed by one, and
 	 * held old and new (12 MiB) while it moved. */
-	if ((uint64_t)(t->count + 1) * 4 > (uint64_t)t->nslots * 3 && grow(t))
+	if ((uint64_t)(t->count + 1) * 4 > (uint64_t)t->nslots * 3)
+		return grow(t);
+	return 0;
+}
+
+int idtable_put(struct idtable *t, uint64_t id, void *val)
+{
+	uint32_t k;
+
+	if (idtable_reserve(t))
 		return -ENOMEM;
 	k = slot_of(t, id);
 	t->vals[k] = val;

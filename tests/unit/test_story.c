@@ -5,6 +5,32 @@
 #include "engine_fixture.h"
 #include "twcount.h"
 
+/* The test links with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+ * (Makefile): every allocation synfin's code makes fails while
+ * fail_alloc is set, as on a host out of memory. */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+static bool fail_alloc;
+
+void *__wrap_malloc(size_t n)
+{
+	return fail_alloc ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	return fail_alloc ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	return fail_alloc ? NULL : __real_realloc(p, n);
+}
+
 /* ISNs KERNEL-NOTES §3 checked against a capture. */
 #define ISN_C 1513407164u
 #define ISN_S 449410678u
@@ -788,6 +814,50 @@ static void test_tw_unfollowed_at_cap(void)
 	engine__free(eng);
 }
 
+/* Out of memory when a connection's tw sock is to be followed: its
+ * record goes out saying exit_followed false (no time_wait record will
+ * come), and the loss is counted, as at the cap. Both ways a record
+ * hands its tw sock on: at its close, and at the FIN an orphan's record
+ * waited for. A build that reported first and allocated after promised
+ * the time_wait record and never sent it. */
+static void test_tw_unfollowed_out_of_memory(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_event e;
+	uint64_t lost;
+
+	lost = engine__lost(eng, LOSS_TABLE_FULL);
+	fail_alloc = true;
+	conn_summary_with_tw(eng, 7001);
+	fail_alloc = false;
+	CHECK_EQ_INT(ngot, 1);
+	CHECK(got[0].tw.measured);
+	CHECK(got[0].tw.unfollowed);
+	CHECK_EQ_INT(engine__time_wait(eng), 0);
+	CHECK_EQ_INT(engine__lost(eng, LOSS_TABLE_FULL), lost + 1);
+	conn_summary_with_tw(eng, 7002); /* memory again: followed */
+	CHECK_EQ_INT(ngot, 2);
+	CHECK(!got[1].tw.unfollowed);
+	CHECK_EQ_INT(engine__time_wait(eng), 1);
+	engine__free(eng);
+
+	eng = fresh(0, 0);
+	orphan_closes(eng, &client);
+	CHECK_EQ_INT(ngot, 0);
+	lost = engine__lost(eng, LOSS_TABLE_FULL);
+	e = ev_of(&client, SYNFIN_EV_TW_FIN, 540 * MS, SYNFIN_TCP_TIME_WAIT, SYNFIN_TCP_TIME_WAIT);
+	e.seq = ISN_S + 1;
+	fail_alloc = true;
+	engine__handle(eng, &e);
+	fail_alloc = false;
+	CHECK_EQ_INT(ngot, 1);
+	CHECK(got[0].wave.remote_fin);
+	CHECK(got[0].tw.unfollowed);
+	CHECK_EQ_INT(engine__time_wait(eng), 0);
+	CHECK_EQ_INT(engine__lost(eng, LOSS_TABLE_FULL), lost + 1);
+	engine__free(eng);
+}
+
 static const struct unit_case cases[] = {
 	{ "story: ISNs, FIN seqs, phases, inferred TIME_WAIT", test_isn_and_wave },
 	{ "story: TIME_WAIT measured, expiry", test_time_wait_measured_expiry },
@@ -802,6 +872,7 @@ static const struct unit_case cases[] = {
 	{ "story: simultaneous open", test_simultaneous_open },
 	{ "story: Fast Open data in the SYN is not in the ISNs", test_fast_open_isns },
 	{ "story: at the cap a summary's tw sock is not promised", test_tw_unfollowed_at_cap },
+	{ "story: out of memory a tw sock is not promised", test_tw_unfollowed_out_of_memory },
 	{ "story: seeded is OTH", test_seeded_is_oth },
 	{ "story: seeded reset", test_seeded_reset },
 	{ "story: orphan's record waits for the peer's FIN", test_orphan_record_waits_for_fin },
