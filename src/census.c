@@ -210,6 +210,11 @@ static int netns_cmp(const void *key, const void *elem)
 	return a < b ? -1 : a > b;
 }
 
+static int netns_sort_cmp(const void *a, const void *b)
+{
+	return netns_cmp(&((const struct census_netns *)a)->netns, b);
+}
+
 /* Whether the namespace just begun holds too few tw socks, by the kernel's
  * own count, for any group of them to raise timewait_buildup. */
 static bool tw_too_few_to_alert(struct walk_ctx *w, struct census_netns *ns)
@@ -658,6 +663,10 @@ struct census *census__collect(const struct census_opts *opts)
 		c->err = w.err;
 	/* each namespace's run is in order already: this merges them */
 	census_sort_listeners(c);
+	/* census_netns_of searches them: on a container host there are
+	 * thousands, looked up per listener and per TIME_WAIT group */
+	if (c->nnetns > 1)
+		qsort(c->netns, c->nnetns, sizeof(*c->netns), netns_sort_cmp);
 	c->ts_ns = now_mono_ns();
 	if (!opts->skip_time_wait)
 		c->tw_ts_ns = c->ts_ns;
@@ -669,10 +678,14 @@ struct census *census__collect(const struct census_opts *opts)
 
 const struct census_netns *census_netns_of(const struct census *c, uint32_t netns)
 {
-	for (size_t i = 0; i < c->nnetns; i++)
-		if (c->netns[i].netns == netns)
-			return &c->netns[i];
-	return NULL;
+	if (!c->nnetns)
+		return NULL;
+	return bsearch(&netns, c->netns, c->nnetns, sizeof(*c->netns), netns_cmp);
+}
+
+size_t census_first_listener_in(const struct census *c, uint32_t netns)
+{
+	return first_at_port(c->listeners, sizeof(*c->listeners), c->nlisteners, netns, 0);
 }
 
 void census__free(struct census *c)
@@ -933,11 +946,6 @@ static void forget_time_wait(struct census_runner *r)
 	r->last_tw_ts_ns = 0;
 }
 
-static int netns_sort_cmp(const void *a, const void *b)
-{
-	return netns_cmp(&((const struct census_netns *)a)->netns, b);
-}
-
 /* Keep this walk's namespaces for the next one to compare with. */
 static void keep_netns(struct census_runner *r, const struct census *c)
 {
@@ -945,10 +953,9 @@ static void keep_netns(struct census_runner *r, const struct census *c)
 
 	if (!copy)
 		return;  /* the older list stays: the next walk dumps more */
-	if (c->nnetns) { /* c->netns may be NULL then, which memcpy must not see */
+	/* c->netns may be NULL then, which memcpy must not see; sorted */
+	if (c->nnetns)
 		memcpy(copy, c->netns, c->nnetns * sizeof(*copy));
-		qsort(copy, c->nnetns, sizeof(*copy), netns_sort_cmp);
-	}
 	free(r->prev_netns);
 	r->prev_netns = copy;
 	r->nprev_netns = c->nnetns;

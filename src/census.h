@@ -93,7 +93,7 @@ struct census {
 	uint64_t ts_ns;               /* CLOCK_MONOTONIC when the walk ended */
 	bool all_states;              /* states[] counts every state */
 	uint32_t states[SYNFIN_TCP_MAX_STATES];
-	struct census_netns *netns;
+	struct census_netns *netns;   /* sorted by netns */
 	size_t nnetns;
 	struct census_listener *listeners;
 	size_t nlisteners;
@@ -192,6 +192,10 @@ struct census *census__collect(const struct census_opts *opts);
 
 /* c's figures for namespace netns, NULL if the walk did not count it. */
 const struct census_netns *census_netns_of(const struct census *c, uint32_t netns);
+/* The index of c's first listener in namespace netns (its listeners
+ * follow it, in census_sort_listeners' order); c->nlisteners, or a
+ * listener of another namespace, if it has none. */
+size_t census_first_listener_in(const struct census *c, uint32_t netns);
 
 /* The listener in c (from index first on) that takes a connection whose
  * local endpoint is e: same netns and port, and e's address or the

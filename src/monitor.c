@@ -191,12 +191,19 @@ uint64_t monitor__missed(const struct monitor *m)
 	return m->missed + m->act->keys_missed + detect__missed(m->det);
 }
 
+static int mib_prev_cmp(const void *key, const void *elem)
+{
+	uint32_t a = *(const uint32_t *)key, b = ((const struct mib_prev *)elem)->netns;
+
+	return a < b ? -1 : a > b;
+}
+
+/* m->prev is in the census's order, by netns (save_prev) */
 static const struct mib_prev *prev_of(const struct monitor *m, uint32_t netns)
 {
-	for (size_t i = 0; i < m->nprev; i++)
-		if (m->prev[i].netns == netns)
-			return &m->prev[i];
-	return NULL;
+	if (!m->nprev)
+		return NULL;
+	return bsearch(&netns, m->prev, m->nprev, sizeof(*m->prev), mib_prev_cmp);
 }
 
 static uint64_t delta(const struct census_netns *ns, const struct mib_prev *p, int i)
@@ -249,10 +256,10 @@ static void attribute_netns(struct monitor *m, const struct census *c,
 	uint64_t drops = delta(ns, p, MIB_REQQ_FULL_DROP);
 	uint64_t listen_drops = delta(ns, p, MIB_LISTEN_DROPS);
 	uint64_t overflows = delta(ns, p, MIB_LISTEN_OVERFLOWS);
+	size_t first = census_first_listener_in(c, ns->netns), i;
 	uint32_t nfull = 0, nbusy = 0;
 	bool use_full;
 	double share;
-	size_t i;
 
 	/* ListenDrops also counts accept-queue overflows (a slow application,
 	 * not a flood) and drops near tcp_max_syn_backlog without cookies */
@@ -260,11 +267,10 @@ static void attribute_netns(struct monitor *m, const struct census *c,
 		drops = listen_drops - overflows;
 	if (!cookies && !drops)
 		return;
-	for (i = 0; i < c->nlisteners; i++) {
+	/* its listeners only: they are together, sorted by netns */
+	for (i = first; i < c->nlisteners && c->listeners[i].ep.netns == ns->netns; i++) {
 		const struct census_listener *l = &c->listeners[i];
 
-		if (l->ep.netns != ns->netns)
-			continue;
 		nfull += takes_share(m, l, i, true);
 		nbusy += takes_share(m, l, i, false);
 	}
@@ -272,12 +278,12 @@ static void attribute_netns(struct monitor *m, const struct census *c,
 	if (!nfull && !nbusy)
 		return;
 	share = 1.0 / (use_full ? nfull : nbusy) / interval_s;
-	for (i = 0; i < c->nlisteners; i++) {
+	for (i = first; i < c->nlisteners && c->listeners[i].ep.netns == ns->netns; i++) {
 		const struct census_listener *l = &c->listeners[i];
 		struct live_listener *row = &m->ls[i];
 		double back;
 
-		if (l->ep.netns != ns->netns || !takes_share(m, l, i, use_full))
+		if (!takes_share(m, l, i, use_full))
 			continue;
 		row->cookies_per_s = (double)cookies * share;
 		row->drops_per_s = (double)drops * share;

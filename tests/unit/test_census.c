@@ -160,9 +160,54 @@ static void test_specific_wins(void)
 	CHECK_EQ_INT(census_find_listener(&c, 0, &e), -1);
 }
 
+/* The namespaces (sorted by census__collect) and each one's listeners
+ * are found by search, against a scan, at every size from none to 64
+ * namespaces, some without listeners. */
+static void test_netns_search_matches_scan(void)
+{
+	uint64_t rnd = 0x5eed5eedULL;
+
+	for (size_t n = 0; n <= 64; n++) {
+		struct census_netns nets[64] = {};
+		struct census_listener ls[256] = {};
+		struct census c = { .netns = nets, .nnetns = n, .listeners = ls };
+		uint32_t id = 4026531840u;
+
+		for (size_t i = 0; i < n; i++) {
+			id += 1 + (uint32_t)(unit_xorshift(&rnd) % 5);
+			nets[i].netns = id;
+			for (uint64_t k = unit_xorshift(&rnd) % 4; k-- > 0 && c.nlisteners < 256;) {
+				struct census_listener *l = &ls[c.nlisteners++];
+
+				l->ep.netns = id;
+				l->ep.family = AF_INET;
+				l->ep.port = (uint16_t)(unit_xorshift(&rnd) % 3 + 80);
+			}
+		}
+		census_sort_listeners(&c);
+		for (uint32_t q = 4026531840u; q <= id + 1; q++) {
+			const struct census_netns *want = NULL;
+			size_t first = c.nlisteners, got;
+
+			for (size_t i = 0; i < n; i++)
+				if (nets[i].netns == q)
+					want = &nets[i];
+			for (size_t i = c.nlisteners; i-- > 0;)
+				if (ls[i].ep.netns >= q)
+					first = i;
+			CHECK(census_netns_of(&c, q) == want);
+			got = census_first_listener_in(&c, q);
+			CHECK_EQ_INT(got, first);
+			if (got < c.nlisteners && ls[got].ep.netns == q)
+				CHECK(!got || ls[got - 1].ep.netns < q);
+		}
+	}
+}
+
 static const struct unit_case cases[] = {
 	{ "census: the listener search agrees with a scan", test_search_matches_scan },
 	{ "census: a specific address wins over the wildcards", test_specific_wins },
+	{ "census: namespaces and their listeners found by search", test_netns_search_matches_scan },
 };
 
 UNIT_MAIN(cases)
