@@ -20,10 +20,10 @@
  * often: a scan of every process's fds is not free. */
 #define OWNER_RETRY_NS (10ULL * 1000000000ULL)
 #define NETSTAT_MAX (64 * 1024)
-/* CPU budget of the walks: the interval is at least this many times the
- * last walk's duration (5% of a core), and the TIME_WAIT part's 50 (2%). */
-#define WALK_BUDGET_FACTOR 20
-#define TW_BUDGET_FACTOR 50
+/* CPU budget of the walks (census_opts.budget_pct, 5% of a core by
+ * default): the interval is at least the last walk's CPU time over it.
+ * The TIME_WAIT part's is this share of it (2% of a core by default). */
+#define TW_BUDGET_SHARE 0.4
 /* How long a closed listener still claims the tw socks on its port: their
  * 60 s (TCP_TIMEWAIT_LEN), and the walks' spacing past it */
 #define GONE_LISTENER_NS (65ULL * 1000000000ULL)
@@ -63,9 +63,11 @@ struct walk_ctx {
 	uint32_t states_before[SYNFIN_TCP_MAX_STATES]; /* to undo a failed netns */
 	char *buf;                    /* NETSTAT_MAX, for the /proc reads */
 	bool tw_skipped;              /* its tw socks, read at its start, too few to ask */
+	bool syn_recv_asked;          /* its request socks are in this walk's dump */
 	struct pending *reqs, *tws;
 	size_t nreqs, reqs_cap, ntws, tws_cap;
 	int err;                      /* ENOMEM seen: the census is not trusted */
+	const struct census_netns *prev; /* the one being walked, the last walk */
 };
 
 static uint64_t clock_ns(clockid_t clock)
@@ -129,22 +131,69 @@ int census_parse_netstat(const char *text, uint64_t mib[MIB_MAX])
 	return found ? 0 : -EINVAL;
 }
 
-/* The counters and sysctls of the namespace the thread is in now:
- * /proc/thread-self/net and /proc/sys/net both follow the calling thread. */
-static void read_netns_figures(struct census_netns *ns, char *buf)
+static int netns_cmp(const void *key, const void *elem)
+{
+	uint32_t a = *(const uint32_t *)key, b = ((const struct census_netns *)elem)->netns;
+
+	return a < b ? -1 : a > b;
+}
+
+static int netns_sort_cmp(const void *a, const void *b)
+{
+	return netns_cmp(&((const struct census_netns *)a)->netns, b);
+}
+
+/* The sysctls of the namespace the thread is in now (/proc/sys/net
+ * follows the calling thread), or, while they are fresh, the previous
+ * walk's. They rarely change, and opening them is not cheap on a host of
+ * many namespaces: /proc/sys's lookup compares the name against an entry
+ * per namespace, so opening both in every namespace every walk was
+ * quadratic (150 ms a walk at 1,000 namespaces, a third of its cost).
+ * They are read again after census_sysctl_refresh_ns(), which differs by
+ * namespace so that not all come due in one walk. */
+static void read_netns_sysctls(struct walk_ctx *w, struct census_netns *ns,
+			       const struct census_netns *prev)
 {
 	unsigned int lo, hi, tw;
+	bool ok = true;
 
-	if (!read_small_file("/proc/thread-self/net/netstat", buf, NETSTAT_MAX))
-		ns->mib_ok = !census_parse_netstat(buf, ns->mib);
-	if (!read_small_file("/proc/sys/net/ipv4/ip_local_port_range", buf, 64) &&
-	    sscanf(buf, "%u %u", &lo, &hi) == 2 && lo <= hi) {
+	if (prev && prev->sysctl_ns &&
+	    w->start_ns - prev->sysctl_ns < census_sysctl_refresh_ns(ns->netns)) {
+		ns->port_lo = prev->port_lo;
+		ns->port_hi = prev->port_hi;
+		ns->max_tw_buckets = prev->max_tw_buckets;
+		ns->sysctl_ns = prev->sysctl_ns;
+		return;
+	}
+	w->c->sysctl_reads++;
+	if (!read_small_file("/proc/sys/net/ipv4/ip_local_port_range", w->buf, 64) &&
+	    sscanf(w->buf, "%u %u", &lo, &hi) == 2 && lo <= hi) {
 		ns->port_lo = lo;
 		ns->port_hi = hi;
+	} else {
+		ok = false;
 	}
-	if (!read_small_file("/proc/sys/net/ipv4/tcp_max_tw_buckets", buf, 64) &&
-	    sscanf(buf, "%u", &tw) == 1)
+	if (!read_small_file("/proc/sys/net/ipv4/tcp_max_tw_buckets", w->buf, 64) &&
+	    sscanf(w->buf, "%u", &tw) == 1)
 		ns->max_tw_buckets = tw;
+	else
+		ok = false;
+	/* one that could not be read is tried again next walk */
+	ns->sysctl_ns = ok ? w->start_ns : 0;
+}
+
+uint64_t census_sysctl_refresh_ns(uint32_t netns)
+{
+	return CENSUS_SYSCTL_REFRESH_NS + (uint64_t)(netns % 16) * 1000000000ULL;
+}
+
+/* The previous walk's figures for netns (census_opts.prev_netns), or NULL */
+static const struct census_netns *prev_of_netns(const struct walk_ctx *w, uint32_t netns)
+{
+	if (!w->opts->prev_netns || !w->opts->nprev_netns)
+		return NULL;
+	return bsearch(&netns, w->opts->prev_netns, w->opts->nprev_netns,
+		       sizeof(*w->opts->prev_netns), netns_cmp);
 }
 
 /* The kernel's count of the namespace's tw socks, both families' (one
@@ -179,10 +228,15 @@ static int census_netns_begin(void *ctx, uint32_t netns)
 	ns = &c->netns[c->nnetns++];
 	memset(ns, 0, sizeof(*ns));
 	ns->netns = netns;
-	read_netns_figures(ns, w->buf);
+	/* the counters: /proc/thread-self/net follows the calling thread */
+	if (!read_small_file("/proc/thread-self/net/netstat", w->buf, NETSTAT_MAX))
+		ns->mib_ok = !census_parse_netstat(w->buf, ns->mib);
+	w->prev = prev_of_netns(w, netns);
+	read_netns_sysctls(w, ns, w->prev);
 	w->netns = netns;
 	w->nreqs = 0;
 	w->ntws = 0;
+	w->syn_recv_asked = false;
 	return 0;
 }
 
@@ -195,24 +249,13 @@ bool census_syn_recv_needed(const struct census_netns *now, const struct census_
 	};
 
 	if (!prev || !prev->syn_recv_ns || !now->mib_ok || !prev->mib_ok ||
-	    now_ns - prev->syn_recv_ns >= CENSUS_SYN_RECV_REFRESH_NS)
+	    now_ns - prev->syn_recv_ns >= (prev->syn_recv_found ? CENSUS_SYN_RECV_REFRESH_NS :
+					   CENSUS_SYN_RECV_QUIET_REFRESH_NS))
 		return true;
 	for (size_t i = 0; i < sizeof(trouble) / sizeof(trouble[0]); i++)
 		if (now->mib[trouble[i]] != prev->mib[trouble[i]])
 			return true;
 	return false;
-}
-
-static int netns_cmp(const void *key, const void *elem)
-{
-	uint32_t a = *(const uint32_t *)key, b = ((const struct census_netns *)elem)->netns;
-
-	return a < b ? -1 : a > b;
-}
-
-static int netns_sort_cmp(const void *a, const void *b)
-{
-	return netns_cmp(&((const struct census_netns *)a)->netns, b);
 }
 
 /* Whether the namespace just begun holds too few tw socks, by the kernel's
@@ -234,6 +277,7 @@ static uint32_t census_netns_states(void *ctx, uint32_t netns, uint32_t states)
 	struct census_netns *ns = &w->c->netns[w->c->nnetns - 1];
 	const struct census_netns *prev;
 
+	(void)netns; /* the one just begun: w->prev is its last walk's */
 	if (states & (1u << SYNFIN_TCP_TIME_WAIT)) {
 		if (w->opts->tw_alerts && tw_too_few_to_alert(w, ns)) {
 			states &= ~(1u << SYNFIN_TCP_TIME_WAIT);
@@ -245,13 +289,15 @@ static uint32_t census_netns_states(void *ctx, uint32_t netns, uint32_t states)
 	}
 	if (!(states & (1u << SYNFIN_TCP_SYN_RECV)))
 		return states;
-	prev = w->opts->prev_netns ? bsearch(&netns, w->opts->prev_netns, w->opts->nprev_netns,
-					     sizeof(*prev), netns_cmp) : NULL;
+	/* top counts every state, every walk */
+	prev = w->opts->all_states ? NULL : w->prev;
 	if (census_syn_recv_needed(ns, prev, w->start_ns)) {
 		ns->syn_recv_ns = w->start_ns;
+		w->syn_recv_asked = true;
 		return states;
 	}
 	ns->syn_recv_ns = prev->syn_recv_ns;
+	ns->syn_recv_found = prev->syn_recv_found;
 	return states & ~(1u << SYNFIN_TCP_SYN_RECV);
 }
 
@@ -617,6 +663,8 @@ static void census_netns_end(void *ctx, uint32_t netns, int err)
 	}
 	sort_listeners(c->listeners + w->first_listener, c->nlisteners - w->first_listener);
 	settle_half_open(w);
+	if (w->syn_recv_asked)
+		c->netns[c->nnetns - 1].syn_recv_found = w->nreqs > 0;
 	if (settle_time_wait(w, &c->netns[c->nnetns - 1]))
 		w->err = -ENOMEM;
 	/* the kernel's count after the walk; one read at the start did when
@@ -1008,10 +1056,26 @@ static void keep_listeners(struct census_runner *r, const struct census *c, uint
 	r->nprev_listeners = c->nlisteners;
 }
 
+/* The time a walk of cpu_ns CPU must take, waits included, to stay
+ * within pct % of a core */
+static uint64_t within_budget(uint64_t cpu_ns, double pct)
+{
+	return (uint64_t)((double)cpu_ns * 100.0 / pct);
+}
+
+bool census_pace_news(uint64_t interval_ns, uint64_t spacing_ns, uint64_t *told_ns)
+{
+	if (spacing_ns < 2 * interval_ns || spacing_ns < 2 * *told_ns)
+		return false;
+	*told_ns = spacing_ns;
+	return true;
+}
+
 static void *runner_main(void *arg)
 {
 	struct census_runner *r = arg;
 	uint64_t interval_ns = (uint64_t)r->opts.interval_ms * 1000000ULL;
+	double budget = r->opts.budget_pct > 0 ? r->opts.budget_pct : 5;
 	uint64_t t0, cpu0, took, cpu_took, wait_ns;
 	struct census_opts opts;
 	struct timespec until;
@@ -1030,11 +1094,8 @@ static void *runner_main(void *arg)
 		if (__atomic_load_n(&r->cw_marks_since_ns, __ATOMIC_RELAXED) +
 		    opts.close_wait_min_age_ns > t0)
 			opts.close_waits = false;
-		/* top shows every state's count: it dumps them all */
-		if (!opts.all_states) {
-			opts.prev_netns = r->prev_netns;
-			opts.nprev_netns = r->nprev_netns;
-		}
+		opts.prev_netns = r->prev_netns;
+		opts.nprev_netns = r->nprev_netns;
 		opts.gone_listeners = r->gone;
 		opts.ngone_listeners = r->ngone;
 		c = census__collect(&opts);
@@ -1046,10 +1107,10 @@ static void *runner_main(void *arg)
 		cpu_took = census_walk_cost(opts.skip_time_wait ? &r->costs : &r->tw_costs,
 					    clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0);
 		if (!opts.skip_time_wait)
-			r->next_tw_ns = t0 + max_u64(interval_ns, TW_BUDGET_FACTOR * cpu_took);
+			r->next_tw_ns = t0 + max_u64(interval_ns, within_budget(cpu_took,
+									      budget * TW_BUDGET_SHARE));
 		if (c) {
-			if (!opts.all_states)
-				keep_netns(r, c);
+			keep_netns(r, c);
 			if (!c->err)
 				keep_listeners(r, c, t0);
 			resolve_owners(r, c);
@@ -1067,13 +1128,21 @@ static void *runner_main(void *arg)
 			r->counts.close_waits += c->nclose_waits;
 			r->counts.close_waits_young += c->close_waits_young;
 			r->counts.tw_too_few += c->tw_too_few;
+			r->counts.sysctl_reads += c->sysctl_reads;
+			r->counts.netns_walked += c->nnetns;
 			census__free(r->ready);  /* nobody took it: the newer wins */
 			r->ready = c;
 		}
 		/* a walk with TIME_WAIT is paid for by its own, longer
 		 * period; only the others stretch the interval */
 		wait_ns = opts.skip_time_wait ?
-			  max_u64(interval_ns, WALK_BUDGET_FACTOR * cpu_took) : interval_ns;
+			  max_u64(interval_ns, within_budget(cpu_took, budget)) : interval_ns;
+		if (wait_ns > r->counts.max_spacing_ns)
+			r->counts.max_spacing_ns = wait_ns;
+		if (c) {
+			c->walk_cpu_ns = cpu_took;
+			c->spacing_ns = wait_ns;
+		}
 		wait_ns = wait_ns > took ? wait_ns - took : interval_ns / 4;
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += (time_t)(wait_ns / 1000000000ULL);

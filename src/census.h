@@ -43,6 +43,8 @@ struct census_netns {
 	uint32_t tw_socks;
 	bool tw_socks_ok;
 	uint64_t syn_recv_ns;         /* when its request socks were last dumped (0: never) */
+	bool syn_recv_found;          /* ... and that dump found some */
+	uint64_t sysctl_ns;           /* when port_lo..max_tw_buckets were read (0: not all) */
 };
 
 /* The size of its ephemeral port range; 0 when it could not be read. */
@@ -102,6 +104,11 @@ struct census {
 	uint64_t tw_ts_ns;            /* when the TIME_WAIT socks were counted */
 	uint32_t tw_asked;            /* namespaces asked for their TIME_WAIT socks */
 	uint32_t tw_too_few;          /* ... and not, as too few to alert (tw_alerts) */
+	uint32_t sysctl_reads;        /* namespaces whose sysctls were read, not carried */
+	/* the runner's: the walk's CPU time, and how long after its start
+	 * the next one comes (the interval, or longer: the budget) */
+	uint64_t walk_cpu_ns;
+	uint64_t spacing_ns;
 	struct census_close_wait *close_waits;
 	size_t nclose_waits;
 	uint64_t close_waits_dropped; /* past census_opts.max_close_waits */
@@ -112,13 +119,16 @@ struct census {
 
 struct census_opts {
 	uint32_t interval_ms;
+	double budget_pct;            /* CPU, % of a core: walks are spaced to keep within it */
 	bool all_states;              /* top: count every state, not only the ones detectors need */
 	uint32_t only_netns;          /* --netns */
 	uint64_t only_netns_cookie;   /* its cookie, 0 if unknown */
 	bool skip_time_wait;          /* census__collect: leave TIME_WAIT out */
-	/* The last walk's namespaces, sorted by netns: one whose counters
-	 * show no sign of SYN trouble since is not asked for its request
-	 * socks (census_syn_recv_needed). NULL: every namespace is. */
+	/* The last walk's namespaces, sorted by netns: their sysctls are
+	 * taken while fresh (census_sysctl_refresh_ns), and outside top one
+	 * whose counters show no sign of SYN trouble since is not asked for
+	 * its request socks (census_syn_recv_needed). NULL: every namespace
+	 * is read and asked. */
 	const struct census_netns *prev_netns;
 	size_t nprev_netns;
 	/* Summary mode: list the sockets in CLOSE_WAIT that carry synfin's
@@ -180,6 +190,9 @@ struct census_counts {
 	uint64_t close_waits;         /* marked CLOSE_WAIT sockets listed */
 	uint64_t close_waits_young;   /* ... and left out, too young for the tally */
 	uint64_t tw_too_few;          /* namespaces not asked for TIME_WAIT: too few to alert */
+	uint64_t sysctl_reads;        /* namespaces' sysctls read (the rest carried over) */
+	uint64_t netns_walked;        /* namespaces walked, all walks together */
+	uint64_t max_spacing_ns;      /* the longest time from one walk to the next */
 };
 void census__counts(struct census_runner *r, struct census_counts *counts);
 /* The newest census not yet taken (the caller owns it, census__free it),
@@ -227,10 +240,27 @@ uint64_t census_walk_cost(struct census_walk_costs *w, uint64_t cpu_ns);
  * counters, not from them. So: when the namespace is new (prev NULL) or
  * its counters unreadable, when SYNs or SYN-ACKs were retransmitted or
  * cookies sent or SYNs dropped since the last walk, and at least every
- * CENSUS_SYN_RECV_REFRESH_NS. now holds this walk's counters. */
+ * CENSUS_SYN_RECV_REFRESH_NS while the last dump found some, every
+ * CENSUS_SYN_RECV_QUIET_REFRESH_NS when it found none: a request sock
+ * older than the first SYN-ACK's timeout (1 s) has had it retransmitted,
+ * which moves the counters, so what the quiet period can miss is
+ * handshakes in flight, a second old at most. Each dump walks the whole
+ * host's hash, once per namespace: on a host of a thousand namespaces a
+ * refresh every 10 s was half of the census's CPU. now holds this walk's
+ * counters. */
 #define CENSUS_SYN_RECV_REFRESH_NS (10ULL * 1000000000ULL)
+#define CENSUS_SYN_RECV_QUIET_REFRESH_NS (60ULL * 1000000000ULL)
 bool census_syn_recv_needed(const struct census_netns *now, const struct census_netns *prev,
 			    uint64_t now_ns);
+/* How long a namespace's sysctls (ip_local_port_range,
+ * tcp_max_tw_buckets) are taken from the previous walk before they are
+ * read again: CENSUS_SYSCTL_REFRESH_NS and up to 15 s more, by namespace. */
+#define CENSUS_SYSCTL_REFRESH_NS (30ULL * 1000000000ULL)
+uint64_t census_sysctl_refresh_ns(uint32_t netns);
+/* Whether walks spacing_ns apart, against an interval of interval_ns, are
+ * news to the operator: twice the interval or more, and at least twice
+ * what was told last (*told_ns, 0 at first; set when true). */
+bool census_pace_news(uint64_t interval_ns, uint64_t spacing_ns, uint64_t *told_ns);
 /* Parse /proc/net/netstat text: fills mib[] from the TcpExt lines. Returns
  * 0, or -EINVAL when no TcpExt pair is found. */
 int census_parse_netstat(const char *text, uint64_t mib[MIB_MAX]);

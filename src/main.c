@@ -62,6 +62,7 @@ struct app {
 	uint64_t reported_recursion;
 	uint64_t reported_monitor;
 	uint64_t reported_unformatted;
+	uint64_t census_spacing_told; /* the walks' spacing last said on stderr */
 	uint64_t folded[SYNFIN_CNT_MAX];    /* summary mode: folded counts passed on */
 	struct cw_marks cw_marks;           /* how old a CLOSE_WAIT mark standing can be */
 	uint64_t bad_records;
@@ -385,7 +386,8 @@ static void print_summary(struct app *app)
 			"followed tw socks in %llu of %llu intervals (%llu of them apart from "
 			"the kernel's once, passed over); %llu CLOSE_WAIT sockets listed, %llu "
 			"left out as too young; %llu namespaces not asked for TIME_WAIT, too "
-			"few to alert\n",
+			"few to alert; %llu namespaces walked, %llu of their sysctls read (the "
+			"rest carried over); walks up to %.1f s apart\n",
 			(unsigned long long)app->census.walks,
 			(unsigned long long)app->census.tw_walks,
 			(unsigned long long)app->census.hash_walks,
@@ -394,7 +396,10 @@ static void print_summary(struct app *app)
 			(unsigned long long)app->tw_counts.apart_passed,
 			(unsigned long long)app->census.close_waits,
 			(unsigned long long)app->census.close_waits_young,
-			(unsigned long long)app->census.tw_too_few);
+			(unsigned long long)app->census.tw_too_few,
+			(unsigned long long)app->census.netns_walked,
+			(unsigned long long)app->census.sysctl_reads,
+			(double)app->census.max_spacing_ns / 1e9);
 	if (cnt[SYNFIN_CNT_RB_FULL]) {
 		/* which records the full ring cost, so the loss can be checked
 		 * against what was expected (and --ringbuf-mb sized) */
@@ -443,6 +448,27 @@ static int drain_spill(struct app *app)
 	if (err)
 		fprintf(stderr, "synfin: reading the spill map failed: %s\n", strerror(-err));
 	return err;
+}
+
+/* On a host of many namespaces a census walk can cost more than the
+ * budget allows each interval: the walks are then spaced out, and every
+ * figure and alert is that late. Said once it happens, and again each
+ * time the spacing doubles; top's screen shows its interval instead. */
+static void tell_census_pace(struct app *app)
+{
+	struct monitor_census_pace pace;
+
+	if (!app->mon || app->top)
+		return;
+	monitor__census_pace(app->mon, &pace);
+	if (!census_pace_news((uint64_t)app->opts.interval_s * 1000000000ULL, pace.spacing_ns,
+			      &app->census_spacing_told))
+		return;
+	fprintf(stderr, "synfin: census: a walk of %zu namespace%s takes %.0f ms of CPU, so walks "
+		"are %.1f s apart, not %u s, to keep within --census-budget %g%% of a core: "
+		"figures and alerts come that late\n", pace.nnetns, pace.nnetns == 1 ? "" : "s",
+		(double)pace.walk_cpu_ns / 1e6, (double)pace.spacing_ns / 1e9,
+		app->opts.interval_s, app->opts.census_budget_pct);
 }
 
 /* One line: the output's first failed write, and what it cost. */
@@ -539,6 +565,7 @@ static int run(struct app *app)
 			}
 			engine__tick(app->eng, now);
 			report_losses(app);
+			tell_census_pace(app);
 			next_report = now + 1000000000ULL;
 		}
 		if (app->mon)
@@ -708,6 +735,7 @@ int main(int argc, char **argv)
 			.alerts = !app.opts.no_alerts,
 			.all_states = app.opts.top,
 			.interval_ms = app.opts.interval_s * 1000,
+			.census_budget_pct = app.opts.census_budget_pct,
 			.filter = &app.opts.filter,
 			.max_close_waits = app.opts.max_conns,
 			.on_interval_end = fold_now,

@@ -40,6 +40,7 @@ struct monitor {
 	struct mib_prev *prev;
 	size_t nprev;
 	uint64_t last_ns;            /* start of the activity interval */
+	struct monitor_census_pace pace; /* the last census's */
 	uint64_t missed;
 	struct live_stats *stats;
 	/* scratch, grown as needed */
@@ -68,6 +69,7 @@ struct monitor *monitor__new(const struct monitor_opts *opts)
 {
 	struct census_opts co = {
 		.interval_ms = opts->interval_ms,
+		.budget_pct = opts->census_budget_pct,
 		.all_states = opts->all_states,
 		.only_netns = opts->filter ? opts->filter->netns : 0,
 		.only_netns_cookie = opts->filter ? opts->filter->netns_cookie : 0,
@@ -184,6 +186,11 @@ void monitor__tw_counts(const struct monitor *m, struct monitor_tw_counts *count
 void monitor__census_counts(struct monitor *m, struct census_counts *counts)
 {
 	census__counts(m->census, counts);
+}
+
+void monitor__census_pace(const struct monitor *m, struct monitor_census_pace *pace)
+{
+	*pace = m->pace;
 }
 
 uint64_t monitor__missed(const struct monitor *m)
@@ -644,6 +651,9 @@ void monitor__poll(struct monitor *m, struct engine *eng, uint64_t now_ns, uint6
 
 	if (!c)
 		return;
+	m->pace = (struct monitor_census_pace){
+		.nnetns = c->nnetns, .walk_cpu_ns = c->walk_cpu_ns, .spacing_ns = c->spacing_ns,
+	};
 	if (c->err) {
 		/* no namespace could be read: judge nothing rather than call
 		 * every alert over; the events keep adding up meanwhile */

@@ -24,6 +24,7 @@ struct monitor_opts {
 	bool alerts;                 /* run the detectors */
 	bool all_states;             /* count every state (top), not only what detectors need */
 	uint32_t interval_ms;
+	double census_budget_pct;    /* the census's CPU, % of a core */
 	const struct synfin_filter *filter; /* rows outside it are not shown or judged */
 	monitor_alert_fn on_alert;
 	monitor_stats_fn on_stats;   /* NULL: no live_stats built */
@@ -73,6 +74,14 @@ void monitor__tw_counts(const struct monitor *m, struct monitor_tw_counts *count
  * hash (census__counts). */
 struct census_counts;
 void monitor__census_counts(struct monitor *m, struct census_counts *counts);
+/* The pace of the last census taken: its namespaces, its CPU time, and
+ * how long after it began the next one comes. All 0 before the first. */
+struct monitor_census_pace {
+	size_t nnetns;
+	uint64_t walk_cpu_ns;
+	uint64_t spacing_ns;
+};
+void monitor__census_pace(const struct monitor *m, struct monitor_census_pace *pace);
 /* Keys the detectors could not follow, and activity keys past their cap. */
 uint64_t monitor__missed(const struct monitor *m);
 

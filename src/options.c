@@ -98,6 +98,11 @@ static const char usage_text[] =
 "      --no-alerts        do not run the detectors\n"
 "      --interval SECS    how often listeners, queues and TIME_WAIT are\n"
 "                         counted and judged, and `top` redraws (default 1)\n"
+"      --census-budget PCT\n"
+"                         the census's CPU, % of one core (default 5): the\n"
+"                         walks of a host of many namespaces that would take\n"
+"                         more are spaced out past --interval, and synfin\n"
+"                         says so on stderr\n"
 "      --syn-unanswered N syn_flood: unanswered SYNs per second on one\n"
 "                         listener (default 100) ...\n"
 "      --syn-ratio R      ... while fewer than R of its SYNs complete a\n"
@@ -151,6 +156,7 @@ enum {
 	OPT_TW_COUNT,
 	OPT_CW_AGE,
 	OPT_CW_COUNT,
+	OPT_CENSUS_BUDGET,
 	OPT_LADDR,
 	OPT_RADDR,
 };
@@ -185,6 +191,7 @@ static const struct option long_opts[] = {
 	{ "ascii", no_argument, NULL, OPT_ASCII },
 	{ "no-alerts", no_argument, NULL, OPT_NO_ALERTS },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "census-budget", required_argument, NULL, OPT_CENSUS_BUDGET },
 	{ "syn-unanswered", required_argument, NULL, OPT_SYN_UNANSWERED },
 	{ "syn-ratio", required_argument, NULL, OPT_SYN_RATIO },
 	{ "tw-ports", required_argument, NULL, OPT_TW_PORTS },
@@ -574,6 +581,7 @@ static void set_defaults(struct synfin_options *opts)
 	opts->drain_ms = 10;
 	opts->priority_boost = 4;
 	opts->interval_s = 1;
+	opts->census_budget_pct = 5;
 	detect_config_defaults(&opts->detect);
 }
 
@@ -609,6 +617,8 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 	struct synfin_filter *f = &opts->filter;
 	char err[256] = "";
 	const char *opt_name = NULL;
+	/* the first census pacing option and detector threshold given */
+	const char *census_opt = NULL, *detect_opt = NULL;
 	struct shown sh;
 	int c;
 
@@ -761,40 +771,54 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			break;
 		case OPT_INTERVAL:
 			opt_name = "--interval";
+			census_opt = census_opt ? census_opt : opt_name;
 			if (parse_u32(optarg, 1, 3600, &opts->interval_s, err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_SYN_UNANSWERED:
 			opt_name = "--syn-unanswered";
+			detect_opt = detect_opt ? detect_opt : opt_name;
 			if (parse_number(optarg, 0, false, 1e9, &opts->detect.syn_unanswered,
 					 err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_SYN_RATIO:
 			opt_name = "--syn-ratio";
+			detect_opt = detect_opt ? detect_opt : opt_name;
 			if (parse_number(optarg, 0, false, 1, &opts->detect.syn_ratio,
 					 err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_TW_PORTS:
 			opt_name = "--tw-ports";
+			detect_opt = detect_opt ? detect_opt : opt_name;
 			if (parse_number(optarg, 0, false, 100, &opts->detect.tw_ports_pct,
 					 err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_TW_COUNT:
 			opt_name = "--tw-count";
+			detect_opt = detect_opt ? detect_opt : opt_name;
 			if (parse_u32(optarg, 1, 100000000, &opts->detect.tw_count, err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_CW_AGE:
 			opt_name = "--cw-age";
+			detect_opt = detect_opt ? detect_opt : opt_name;
 			if (parse_u32(optarg, 1, 31536000, &opts->detect.cw_age_s, err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_CW_COUNT:
 			opt_name = "--cw-count";
+			detect_opt = detect_opt ? detect_opt : opt_name;
 			if (parse_u32(optarg, 1, 100000000, &opts->detect.cw_count, err, sizeof(err)))
+				goto bad;
+			break;
+		case OPT_CENSUS_BUDGET:
+			opt_name = "--census-budget";
+			census_opt = census_opt ? census_opt : opt_name;
+			if (parse_number(optarg, 0.01, true, 100, &opts->census_budget_pct,
+					 err, sizeof(err)))
 				goto bad;
 			break;
 		case 'v':
@@ -877,6 +901,15 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			opts->ladder ? "--ladder" : opts->events ? "-e/--events" :
 			opts->only_failed ? "-F/--failed" :
 			opts->wide ? "-w/--wide" : "-T/--timestamp");
+		return -EINVAL;
+	}
+	/* --no-alerts stops the census and the detectors, except for top's
+	 * figures, which the census still counts */
+	if (opts->no_alerts && (detect_opt || (census_opt && !opts->top))) {
+		fprintf(stderr, "synfin: %s %s, which --no-alerts turns off%s\n",
+			detect_opt ? detect_opt : census_opt,
+			detect_opt ? "sets an alert's threshold" : "paces the census",
+			detect_opt ? "" : " outside top");
 		return -EINVAL;
 	}
 	/* a transition cannot know yet how its connection will end */

@@ -30,6 +30,7 @@ struct synfin_options {
 	bool top;               /* `synfin top`: the live screen (or stats records with -j) */
 	bool no_alerts;         /* --no-alerts: no detectors */
 	uint32_t interval_s;    /* census, detectors and screen refresh */
+	double census_budget_pct; /* the census's CPU, % of one core */
 	struct detect_config detect;
 	struct synfin_filter filter;
 };

@@ -88,6 +88,14 @@ bad_case pid_twice '-p/--pid: given twice' -p 1 -p 1
 bad_case uid_twice '-u/--uid: given twice' -u 0 --uid 0
 bad_case netns_twice '--netns: given twice' --netns /proc/self/ns/net --netns /proc/self/ns/net
 bad_case cgroup_twice '--cgroup: given twice' --cgroup 1 --cgroup 1
+# --no-alerts turns the detectors off, and the census with them outside top
+bad_case interval_no_alerts '--interval paces the census, which --no-alerts turns off' \
+	--no-alerts --interval 2
+bad_case budget_no_alerts '--census-budget paces the census' --census-budget 10 --no-alerts
+bad_case threshold_no_alerts "--cw-age sets an alert's threshold" --no-alerts --cw-age 5 --cw-count 2
+bad_case threshold_top_no_alerts "--tw-count sets an alert's threshold" top --no-alerts --tw-count 5
+bad_case budget_zero '--census-budget: 0 is out of range [0.01, 100]' --census-budget 0
+bad_case budget_text "--census-budget: 'x' is not a number" --census-budget x
 # --netns names a network namespace: any other file would match nothing
 bad_case netns_not_ns "'/etc/passwd' is not a network namespace" --netns /etc/passwd
 bad_case netns_other_ns "is not a network namespace" --netns /proc/self/ns/mnt

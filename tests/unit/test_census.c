@@ -204,10 +204,49 @@ static void test_netns_search_matches_scan(void)
 	}
 }
 
+/* Spacing is news at twice the interval, and again only each time it
+ * doubles past what was told: a line per doubling, not per walk. */
+static void test_pace_news(void)
+{
+	const uint64_t s = 1000000000ULL;
+	uint64_t told = 0;
+
+	CHECK(!census_pace_news(s, s, &told));          /* on time */
+	CHECK(!census_pace_news(s, 2 * s - 1, &told));  /* a little late */
+	CHECK_EQ_INT(told, 0);
+	CHECK(census_pace_news(s, 2 * s, &told));
+	CHECK_EQ_INT(told, 2 * s);
+	CHECK(!census_pace_news(s, 3 * s, &told));      /* no more than before */
+	CHECK(!census_pace_news(s, s, &told));          /* back on time: nothing */
+	CHECK(census_pace_news(s, 5 * s, &told));
+	CHECK_EQ_INT(told, 5 * s);
+	told = 0;
+	CHECK(!census_pace_news(10 * s, 15 * s, &told)); /* a long interval */
+	CHECK(census_pace_news(10 * s, 20 * s, &told));
+}
+
+/* Each namespace's sysctls are read again 30 to 45 s after the last
+ * read, by namespace: not all of them in one walk. */
+static void test_sysctl_refresh_spread(void)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	for (uint32_t ns = 4026531840u; ns < 4026531840u + 64; ns++) {
+		uint64_t r = census_sysctl_refresh_ns(ns);
+
+		lo = r < lo ? r : lo;
+		hi = r > hi ? r : hi;
+	}
+	CHECK_EQ_INT(lo, CENSUS_SYSCTL_REFRESH_NS);
+	CHECK_EQ_INT(hi, CENSUS_SYSCTL_REFRESH_NS + 15 * 1000000000ULL);
+}
+
 static const struct unit_case cases[] = {
 	{ "census: the listener search agrees with a scan", test_search_matches_scan },
 	{ "census: a specific address wins over the wildcards", test_specific_wins },
 	{ "census: namespaces and their listeners found by search", test_netns_search_matches_scan },
+	{ "census: the walks' spacing told once per doubling", test_pace_news },
+	{ "census: sysctls read again 30 to 45 s on, by namespace", test_sysctl_refresh_spread },
 };
 
 UNIT_MAIN(cases)

@@ -437,11 +437,13 @@ static void test_walk_cost(void)
 }
 
 /* A namespace's request socks are dumped when it is new, when SYN
- * trouble shows in its counters since the last walk, and every 10 s; not
+ * trouble shows in its counters since the last walk, and every 10 s
+ * while the last dump found some (every 60 s when it found none); not
  * when all is quiet, nor for completions alone. */
 static void test_syn_recv_needed(void)
 {
-	struct census_netns prev = { .netns = 7, .mib_ok = true, .syn_recv_ns = 100 * SEC };
+	struct census_netns prev = { .netns = 7, .mib_ok = true, .syn_recv_ns = 100 * SEC,
+				     .syn_recv_found = true };
 	struct census_netns now = prev;
 	const enum census_mib trouble[] = {
 		MIB_SYN_RETRANS, MIB_SYNCOOKIES_SENT, MIB_LISTEN_OVERFLOWS, MIB_LISTEN_DROPS,
@@ -453,6 +455,11 @@ static void test_syn_recv_needed(void)
 	CHECK(!census_syn_recv_needed(&now, &prev, 101 * SEC));
 	CHECK(!census_syn_recv_needed(&now, &prev, 109 * SEC));
 	CHECK(census_syn_recv_needed(&now, &prev, 110 * SEC));
+	prev.syn_recv_found = false;
+	CHECK(!census_syn_recv_needed(&now, &prev, 110 * SEC));
+	CHECK(!census_syn_recv_needed(&now, &prev, 159 * SEC));
+	CHECK(census_syn_recv_needed(&now, &prev, 160 * SEC));
+	prev.syn_recv_found = true;
 	/* cookies coming back, a failed cookie, TIME_WAIT overflowing: no */
 	now.mib[MIB_SYNCOOKIES_RECV] = 5;
 	now.mib[MIB_SYNCOOKIES_FAILED] = 2;
