@@ -144,20 +144,21 @@ static int netns_sort_cmp(const void *a, const void *b)
 }
 
 /* The sysctls of the namespace the thread is in now (/proc/sys/net
- * follows the calling thread), or, while they are fresh, the previous
- * walk's. They rarely change, and opening them is not cheap on a host of
- * many namespaces: /proc/sys's lookup compares the name against an entry
- * per namespace, so opening both in every namespace every walk was
- * quadratic (150 ms a walk at 1,000 namespaces, a third of its cost).
- * They are read again after census_sysctl_refresh_ns(), which differs by
- * namespace so that not all come due in one walk. */
+ * follows the calling thread), or, on a host of many namespaces and while
+ * they are fresh, the previous walk's. Opening them is not cheap there:
+ * /proc/sys's lookup compares the name against an entry per namespace,
+ * so opening both in every namespace every walk was quadratic (150 ms a
+ * walk at 1,000 namespaces, a third of its cost; under 1 ms at 64). There
+ * they are read again after census_sysctl_refresh_ns(), which differs by
+ * namespace so that not all come due in one walk; below it, every walk,
+ * so that a changed port range counts at once. */
 static void read_netns_sysctls(struct walk_ctx *w, struct census_netns *ns,
 			       const struct census_netns *prev)
 {
 	unsigned int lo, hi, tw;
 	bool ok = true;
 
-	if (prev && prev->sysctl_ns &&
+	if (prev && prev->sysctl_ns && w->opts->nprev_netns >= CENSUS_SYSCTL_CARRY_MIN_NETNS &&
 	    w->start_ns - prev->sysctl_ns < census_sysctl_refresh_ns(ns->netns)) {
 		ns->port_lo = prev->port_lo;
 		ns->port_hi = prev->port_hi;

@@ -252,9 +252,12 @@ uint64_t census_walk_cost(struct census_walk_costs *w, uint64_t cpu_ns);
 #define CENSUS_SYN_RECV_QUIET_REFRESH_NS (60ULL * 1000000000ULL)
 bool census_syn_recv_needed(const struct census_netns *now, const struct census_netns *prev,
 			    uint64_t now_ns);
-/* How long a namespace's sysctls (ip_local_port_range,
+/* On a host of at least CENSUS_SYSCTL_CARRY_MIN_NETNS namespaces (the
+ * last walk's), how long a namespace's sysctls (ip_local_port_range,
  * tcp_max_tw_buckets) are taken from the previous walk before they are
- * read again: CENSUS_SYSCTL_REFRESH_NS and up to 15 s more, by namespace. */
+ * read again: CENSUS_SYSCTL_REFRESH_NS and up to 15 s more, by namespace.
+ * On a smaller one they are read every walk. */
+#define CENSUS_SYSCTL_CARRY_MIN_NETNS 64
 #define CENSUS_SYSCTL_REFRESH_NS (30ULL * 1000000000ULL)
 uint64_t census_sysctl_refresh_ns(uint32_t netns);
 /* Whether walks spacing_ns apart, against an interval of interval_ns, are
