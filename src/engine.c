@@ -939,6 +939,18 @@ static struct tw_follow *tw_follow_take(struct engine *eng, struct conn *c)
 	return pool_get(&eng->tw_pool);
 }
 
+/* c's record, then its tw sock followed: at its close, or at the FIN an
+ * orphan's record waited for. */
+static void report_and_follow(struct engine *eng, struct conn *c)
+{
+	struct tw_follow *f = tw_follow_take(eng, c);
+
+	if (!f)
+		c->rec.tw.unfollowed = true;
+	report(eng, c);
+	follow_tw(eng, c, f);
+}
+
 static void finish(struct engine *eng, struct conn *c, const struct synfin_event *ev,
 		   uint8_t old)
 {
@@ -975,12 +987,7 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 	follow = eng->opts.follow_tw && r->tw.measured && r->tw.kind != TW_KIND_NONE;
 	defer = follow && eng->opts.tw_fin_visible && r->tw.kind == TW_KIND_FIN_WAIT2;
 	if (follow && !defer) {
-		struct tw_follow *f = tw_follow_take(eng, c);
-
-		if (!f)
-			r->tw.unfollowed = true;
-		report(eng, c);
-		follow_tw(eng, c, f);
+		report_and_follow(eng, c);
 		return;
 	}
 	/* its record must not promise a time_wait record there is no room for */
@@ -1268,7 +1275,6 @@ static void finish_tw(struct engine *eng, struct conn *c, enum tw_exit how, uint
 static void tw_fin(struct engine *eng, struct conn *c, const struct synfin_event *ev)
 {
 	struct conn_record *r = &c->rec;
-	struct tw_follow *f;
 
 	if (!c->in_tw)
 		return;
@@ -1284,11 +1290,7 @@ static void tw_fin(struct engine *eng, struct conn *c, const struct synfin_event
 	r->span[SYNFIN_TCP_TIME_WAIT].enter_ns = ev->ts_ns;
 	r->tw.kind = TW_KIND_TIME_WAIT;
 	classify_zeek(c);
-	f = tw_follow_take(eng, c);
-	if (!f)
-		r->tw.unfollowed = true;
-	report(eng, c);
-	follow_tw(eng, c, f);
+	report_and_follow(eng, c);
 }
 
 static void tw_fin_followed(struct engine *eng, struct tw_follow *f,
