@@ -188,15 +188,6 @@ uint64_t census_sysctl_refresh_ns(uint32_t netns)
 	return CENSUS_SYSCTL_REFRESH_NS + (uint64_t)(netns % 16) * 1000000000ULL;
 }
 
-/* The previous walk's figures for netns (census_opts.prev_netns), or NULL */
-static const struct census_netns *prev_of_netns(const struct walk_ctx *w, uint32_t netns)
-{
-	if (!w->opts->prev_netns || !w->opts->nprev_netns)
-		return NULL;
-	return bsearch(&netns, w->opts->prev_netns, w->opts->nprev_netns,
-		       sizeof(*w->opts->prev_netns), netns_cmp);
-}
-
 /* The kernel's count of the namespace's tw socks, both families' (one
  * tcp_death_row), read as its walk ends: the nearest moment to the
  * monitor's look at the engine's count (census_netns.tw_socks). */
@@ -232,7 +223,7 @@ static int census_netns_begin(void *ctx, uint32_t netns)
 	/* the counters: /proc/thread-self/net follows the calling thread */
 	if (!read_small_file("/proc/thread-self/net/netstat", w->buf, NETSTAT_MAX))
 		ns->mib_ok = !census_parse_netstat(w->buf, ns->mib);
-	w->prev = prev_of_netns(w, netns);
+	w->prev = census_netns_find(w->opts->prev_netns, w->opts->nprev_netns, netns);
 	read_netns_sysctls(w, ns, w->prev);
 	w->netns = netns;
 	w->nreqs = 0;
@@ -725,11 +716,27 @@ struct census *census__collect(const struct census_opts *opts)
 	return c;
 }
 
+const struct census_netns *census_netns_find(const struct census_netns *arr, size_t n,
+					     uint32_t netns)
+{
+	if (!n) /* arr may be NULL then, which bsearch must not see */
+		return NULL;
+	return bsearch(&netns, arr, n, sizeof(*arr), netns_cmp);
+}
+
+struct census_netns *census_netns_copy(const struct census *c)
+{
+	struct census_netns *copy = malloc((c->nnetns ? c->nnetns : 1) * sizeof(*copy));
+
+	/* c->netns may be NULL when there are none, which memcpy must not see */
+	if (copy && c->nnetns)
+		memcpy(copy, c->netns, c->nnetns * sizeof(*copy));
+	return copy;
+}
+
 const struct census_netns *census_netns_of(const struct census *c, uint32_t netns)
 {
-	if (!c->nnetns)
-		return NULL;
-	return bsearch(&netns, c->netns, c->nnetns, sizeof(*c->netns), netns_cmp);
+	return census_netns_find(c->netns, c->nnetns, netns);
 }
 
 size_t census_first_listener_in(const struct census *c, uint32_t netns)
@@ -998,13 +1005,10 @@ static void forget_time_wait(struct census_runner *r)
 /* Keep this walk's namespaces for the next one to compare with. */
 static void keep_netns(struct census_runner *r, const struct census *c)
 {
-	struct census_netns *copy = malloc((c->nnetns ? c->nnetns : 1) * sizeof(*copy));
+	struct census_netns *copy = census_netns_copy(c);
 
 	if (!copy)
 		return;  /* the older list stays: the next walk dumps more */
-	/* c->netns may be NULL then, which memcpy must not see; sorted */
-	if (c->nnetns)
-		memcpy(copy, c->netns, c->nnetns * sizeof(*copy));
 	free(r->prev_netns);
 	r->prev_netns = copy;
 	r->nprev_netns = c->nnetns;

@@ -203,6 +203,13 @@ void census__free(struct census *c);
 /* One census, in the calling thread (tests, and the runner). */
 struct census *census__collect(const struct census_opts *opts);
 
+/* The figures for namespace netns in n of them sorted by netns (a
+ * census's, or a copy of one), NULL if none is its. */
+const struct census_netns *census_netns_find(const struct census_netns *arr, size_t n,
+					     uint32_t netns);
+/* A copy of c's namespaces, in its order (free() it), for the next walk
+ * to compare with; NULL out of memory. */
+struct census_netns *census_netns_copy(const struct census *c);
 /* c's figures for namespace netns, NULL if the walk did not count it. */
 const struct census_netns *census_netns_of(const struct census *c, uint32_t netns);
 /* The index of c's first listener in namespace netns (its listeners

@@ -21,11 +21,6 @@
  * tick. */
 #define CW_TALLY_MIN_AGE_S 3
 
-struct mib_prev {
-	uint32_t netns;
-	uint64_t mib[MIB_MAX];
-};
-
 /* Raw per-listener counts of the interval, before they become rates. */
 struct listener_raw {
 	uint32_t completed, synack, synack_first, sources;
@@ -37,7 +32,7 @@ struct monitor {
 	struct activity *act;
 	struct detector *det;
 	struct kfigures *kf;         /* summary mode: the kernel's live figures */
-	struct mib_prev *prev;
+	struct census_netns *prev;   /* the last census's namespaces, for the MIB deltas */
 	size_t nprev;
 	uint64_t last_ns;            /* start of the activity interval */
 	struct monitor_census_pace pace; /* the last census's */
@@ -198,45 +193,22 @@ uint64_t monitor__missed(const struct monitor *m)
 	return m->missed + m->act->keys_missed + detect__missed(m->det);
 }
 
-static int mib_prev_cmp(const void *key, const void *elem)
+static uint64_t delta(const struct census_netns *ns, const struct census_netns *p, int i)
 {
-	uint32_t a = *(const uint32_t *)key, b = ((const struct mib_prev *)elem)->netns;
-
-	return a < b ? -1 : a > b;
-}
-
-/* m->prev is in the census's order, by netns (save_prev) */
-static const struct mib_prev *prev_of(const struct monitor *m, uint32_t netns)
-{
-	if (!m->nprev)
-		return NULL;
-	return bsearch(&netns, m->prev, m->nprev, sizeof(*m->prev), mib_prev_cmp);
-}
-
-static uint64_t delta(const struct census_netns *ns, const struct mib_prev *p, int i)
-{
-	if (!p || !ns->mib_ok || ns->mib[i] < p->mib[i])
+	if (!p || !ns->mib_ok || !p->mib_ok || ns->mib[i] < p->mib[i])
 		return 0;
 	return ns->mib[i] - p->mib[i];
 }
 
 static void save_prev(struct monitor *m, const struct census *c)
 {
-	struct mib_prev *p = calloc(c->nnetns ? c->nnetns : 1, sizeof(*p));
-	size_t n = 0;
+	struct census_netns *p = census_netns_copy(c);
 
 	if (!p)
 		return;  /* the old ones stay: deltas come out a bit large once */
-	for (size_t i = 0; i < c->nnetns; i++) {
-		if (!c->netns[i].mib_ok)
-			continue;
-		p[n].netns = c->netns[i].netns;
-		memcpy(p[n].mib, c->netns[i].mib, sizeof(p[n].mib));
-		n++;
-	}
 	free(m->prev);
 	m->prev = p;
-	m->nprev = n;
+	m->nprev = c->nnetns;
 }
 
 /* Whether listener i gets a share of its netns's cookies and drops: its
@@ -257,7 +229,7 @@ static bool takes_share(const struct monitor *m, const struct census_listener *l
 static void attribute_netns(struct monitor *m, const struct census *c,
 			    const struct census_netns *ns, double interval_s)
 {
-	const struct mib_prev *p = prev_of(m, ns->netns);
+	const struct census_netns *p = census_netns_find(m->prev, m->nprev, ns->netns);
 	uint64_t cookies = delta(ns, p, MIB_SYNCOOKIES_SENT);
 	uint64_t cookies_back = delta(ns, p, MIB_SYNCOOKIES_RECV);
 	uint64_t drops = delta(ns, p, MIB_REQQ_FULL_DROP);
