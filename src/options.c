@@ -771,52 +771,44 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			break;
 		case OPT_INTERVAL:
 			opt_name = "--interval";
-			census_opt = census_opt ? census_opt : opt_name;
 			if (parse_u32(optarg, 1, 3600, &opts->interval_s, err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_SYN_UNANSWERED:
 			opt_name = "--syn-unanswered";
-			detect_opt = detect_opt ? detect_opt : opt_name;
 			if (parse_number(optarg, 0, false, 1e9, &opts->detect.syn_unanswered,
 					 err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_SYN_RATIO:
 			opt_name = "--syn-ratio";
-			detect_opt = detect_opt ? detect_opt : opt_name;
 			if (parse_number(optarg, 0, false, 1, &opts->detect.syn_ratio,
 					 err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_TW_PORTS:
 			opt_name = "--tw-ports";
-			detect_opt = detect_opt ? detect_opt : opt_name;
 			if (parse_number(optarg, 0, false, 100, &opts->detect.tw_ports_pct,
 					 err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_TW_COUNT:
 			opt_name = "--tw-count";
-			detect_opt = detect_opt ? detect_opt : opt_name;
 			if (parse_u32(optarg, 1, 100000000, &opts->detect.tw_count, err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_CW_AGE:
 			opt_name = "--cw-age";
-			detect_opt = detect_opt ? detect_opt : opt_name;
 			if (parse_u32(optarg, 1, 31536000, &opts->detect.cw_age_s, err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_CW_COUNT:
 			opt_name = "--cw-count";
-			detect_opt = detect_opt ? detect_opt : opt_name;
 			if (parse_u32(optarg, 1, 100000000, &opts->detect.cw_count, err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_CENSUS_BUDGET:
 			opt_name = "--census-budget";
-			census_opt = census_opt ? census_opt : opt_name;
 			if (parse_number(optarg, 0.01, true, 100, &opts->census_budget_pct,
 					 err, sizeof(err)))
 				goto bad;
@@ -852,6 +844,14 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 				      shown(argv[optind - 1], &sh));
 			return -EINVAL;
 		}
+		/* the first alert threshold and census pacing option given,
+		 * which --no-alerts would leave to nothing (below) */
+		if (!detect_opt && (c == OPT_SYN_UNANSWERED || c == OPT_SYN_RATIO ||
+				    c == OPT_TW_PORTS || c == OPT_TW_COUNT || c == OPT_CW_AGE ||
+				    c == OPT_CW_COUNT))
+			detect_opt = opt_name;
+		if (!census_opt && (c == OPT_INTERVAL || c == OPT_CENSUS_BUDGET))
+			census_opt = opt_name;
 	}
 	if (f->family == SYNFIN_AF_INET) {
 		const struct synfin_addr_prefix *past = prefix_past_ipv4(f->laddrs, f->nladdrs);
