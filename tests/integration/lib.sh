@@ -259,6 +259,8 @@ sf_synfin_stop()
 		echo "synfin exit status $rc after SIGINT: $(tail -c 500 "$SF_ERR")" >&2
 		return 1
 	fi
+	# after a failure, what synfin counted as lost
+	[ "$SF_FAILED" = 0 ] || grep -h 'lost:' "$SF_ERR" | sed 's/^/  /'
 }
 
 # jq filter selecting the conn record of one 4-tuple seen from one end,
@@ -278,6 +280,7 @@ sf_records()
 sf_wait_records()
 {
 	local n=$(( $1 * 10 )) t missing; shift
+	SF_WAITED=("$@")
 	while :; do
 		missing=0
 		for t in "$@"; do
@@ -301,6 +304,7 @@ sf_expect()
 	count=$(printf '%s' "$rec" | grep -c .)
 	if [ "$count" = 0 ]; then
 		sf_fail "$name" "no conn record for the tuple"
+		sf_why_missing
 		return 1
 	fi
 	if [ "$count" != 1 ]; then
@@ -310,6 +314,42 @@ sf_expect()
 	sf_judge "$name" "$rec" "" "$@"
 }
 SF_JQ_ARGS=()
+SF_WAITED=()
+
+# What a missing record leaves to go on (printed under its FAIL): whether
+# every line of the output parses (a line jq cannot read hides all after
+# it), how many conn records came, the last three, and whether synfin
+# still runs. Its counters of loss follow at sf_synfin_stop.
+sf_why_missing()
+{
+	local lines bad
+	lines=$(grep -c . "$SF_OUT" 2>/dev/null)
+	bad=$(jq -c . "$SF_OUT" 2>&1 >/dev/null | head -n 1)
+	echo "  output: ${lines:-0} lines${bad:+, jq: $bad}; $(jq -c 'select(.type == "conn")' \
+		"$SF_OUT" 2>/dev/null | grep -c .) conn records; synfin $(
+		[ -n "$SF_SYNFIN_PID" ] && kill -0 "$SF_SYNFIN_PID" 2>/dev/null &&
+		echo runs || echo "is gone")"
+	jq -c 'select(.type == "conn") | [.netns, .laddr, .lport, .raddr, .rport, .role,
+		.handshake.result, .last_state]' "$SF_OUT" 2>/dev/null | tail -n 3 | sed 's/^/  last: /'
+	# late or never: the tuples last waited for, 10 s more
+	local t n
+	for t in "${SF_WAITED[@]}"; do
+		# shellcheck disable=SC2086
+		[ -z "$(sf_records $t)" ] || continue
+		n=0
+		# shellcheck disable=SC2086
+		while [ -z "$(sf_records $t)" ] && [ "$n" -lt 100 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		# shellcheck disable=SC2086
+		if [ -n "$(sf_records $t)" ]; then
+			echo "  $t: its record came $((n / 10)).$((n % 10)) s after the wait ended"
+		else
+			echo "  $t: no record 10 s after the wait ended either"
+		fi
+	done
+}
 
 # sf_judge NAME RECORD PREFIX EXPR...: PASS if every jq EXPR (after PREFIX,
 # jq definitions) is true on RECORD, else FAIL listing the false ones and
