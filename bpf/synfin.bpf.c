@@ -1564,6 +1564,17 @@ static __always_inline void ship_stray_reset(struct synfin_event *r, __u64 reaso
 	}
 	if (summarize) {
 		count(SYNFIN_CNT_RST_SENT_FOLDED);
+		/* A tw sock's reset kills it: the cause of the cancel that
+		 * follows, for the tw sock synfin follows (by cookie, so not
+		 * in classic mode) */
+		if ((r->flags & SYNFIN_F_TW_SK) && r->cookie && tw_timer_fn) {
+			r->ts_ns = bpf_ktime_get_ns();
+			r->kind = SYNFIN_EV_TW_END;
+			r->old_state = r->new_state;
+			r->reason = SYNFIN_TW_RST_SENT;
+			if (!output_record(r, sizeof(*r)))
+				count_ring_full(SYNFIN_EV_TW_END);
+		}
 		return;
 	}
 	r->ts_ns = bpf_ktime_get_ns();
@@ -1975,12 +1986,17 @@ int BPF_PROG(tp_timer_cancel, struct timer_list *timer)
 /* Every segment a tw sock handles ends in kfree_skb with rx_sk = the tw
  * sock (KERNEL-NOTES §2). A FIN there is the peer's FIN reaching an orphan
  * that closed in FIN_WAIT2: the wave completes after the full socket died,
- * with no state event. rx_sk exists from 6.x on: user space loads this
- * only where the tracepoint has it, and only with the tw timers. */
+ * with no state event. A reset there may have killed it (in FIN_WAIT2, or
+ * TIME_WAIT assassination without tcp_rfc1337): then inet_twsk_kill() has
+ * unhashed it (pprev NULL) before the segment is freed, and its cancel's
+ * record is out; this one names the cause. rx_sk exists from 6.x on: user
+ * space loads this only where the tracepoint has it, and only with the tw
+ * timers. */
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, int reason, struct sock *rx_sk)
 {
 	struct tcp_timewait_sock *tw;
+	__u8 kind = SYNFIN_EV_TW_FIN;
 	struct synfin_event *e;
 	struct tw_head head;
 	unsigned char *data;
@@ -1998,23 +2014,33 @@ int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, int reason, stru
 		return 0;
 	data = skb->head;
 	th = skb->transport_header;
-	if (bpf_probe_read_kernel(&hdr, sizeof(hdr), data + th + 4) || !(hdr.flags & 0x01))
+	if (bpf_probe_read_kernel(&hdr, sizeof(hdr), data + th + 4) || !(hdr.flags & 0x05))
 		return 0;
+	if (hdr.flags & 0x04) {
+		/* a reset it survived (out of order, tcp_rfc1337) ends nothing */
+		if (rx_sk->__sk_common.skc_nulls_node.pprev)
+			return 0;
+		kind = SYNFIN_EV_TW_END;
+	}
 	/* types the pointer as a tw sock, so tw_event reads it directly; it
 	 * knows only the built-in TCP protos (not a modular IPv6's), so
-	 * anything else is read from a copy, as in the timer programs */
+	 * anything else is read from a copy, as in the timer programs. A
+	 * reset's record takes this program's slot too: the cancel's may be
+	 * in use in the task this softirq interrupted. */
 	tw = bpf_skc_to_tcp_timewait_sock(rx_sk);
 	if (tw) {
-		e = tw_event(&tw->tw_sk, SYNFIN_EV_TW_FIN, TW_SLOT_FIN, true);
+		e = tw_event(&tw->tw_sk, kind, TW_SLOT_FIN, true);
 	} else {
 		struct inet_timewait_sock *copy = tw_head_read(rx_sk, &head);
 
-		e = copy ? tw_event(copy, SYNFIN_EV_TW_FIN, TW_SLOT_FIN, false) : NULL;
+		e = copy ? tw_event(copy, kind, TW_SLOT_FIN, false) : NULL;
 	}
 	if (!e)
 		return 0;
 	e->seq = bpf_ntohl(hdr.seq);
 	e->tcp_flags = hdr.flags;
+	if (kind == SYNFIN_EV_TW_END)
+		e->reason = SYNFIN_TW_RST;
 	ship_tw(e);
 	return 0;
 }

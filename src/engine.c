@@ -99,6 +99,7 @@ struct tw_follow {
 	uint8_t laddr[SYNFIN_ADDR_LEN];
 	uint8_t raddr[SYNFIN_ADDR_LEN];
 	char comm[SYNFIN_COMM_LEN + 1];
+	uint8_t killed_by;         /* enum close_how: a reset that killed it */
 };
 
 struct engine {
@@ -1050,6 +1051,8 @@ static void tw_record(const struct tw_follow *f, enum tw_exit how, uint64_t ts,
 	r->tw.expire_ns = f->expire_ns;
 	r->tw.exit = how;
 	r->tw.exit_ns = ts;
+	if (how == TW_EXIT_KILLED)
+		r->tw.killed_by = f->killed_by;
 	if (f->kind == TW_KIND_TIME_WAIT) {
 		r->span[SYNFIN_TCP_TIME_WAIT].enter_ns = f->tw_enter_ns;
 		r->span[SYNFIN_TCP_TIME_WAIT].leave_ns = ts;
@@ -1228,6 +1231,7 @@ static void tw_follow_of(const struct conn *c, struct tw_follow *f)
 	f->family = r->family;
 	f->role = r->role;
 	f->kind = r->tw.kind;
+	f->killed_by = (uint8_t)r->tw.killed_by;
 	memcpy(f->laddr, r->laddr, sizeof(f->laddr));
 	memcpy(f->raddr, r->raddr, sizeof(f->raddr));
 	memcpy(f->comm, r->comm, sizeof(f->comm));
@@ -1264,6 +1268,14 @@ static void finish_tw(struct engine *eng, struct conn *c, enum tw_exit how, uint
 	/* no FIN came: the connection waited in FIN_WAIT2 until here */
 	if (ts && r->span[SYNFIN_TCP_FIN_WAIT2].enter_ns)
 		r->span[SYNFIN_TCP_FIN_WAIT2].leave_ns = ts;
+	/* ... and a reset ended its wave, not a FIN: the peer's, or the one
+	 * its tw sock sent the peer's late data */
+	if (how == TW_EXIT_KILLED && r->tw.killed_by != HOW_NONE) {
+		r->close.how = r->tw.killed_by;
+		r->close.rst_cause = r->close.how == HOW_RST_SENT ? RST_CAUSE_AFTER_CLOSE :
+								    RST_CAUSE_NONE;
+		classify_zeek(c);
+	}
 	report(eng, c);
 	tw_follow_of(c, &f);
 	erase(eng, c);
@@ -1447,6 +1459,16 @@ static void tw_ended(struct engine *eng, struct conn *c, const struct synfin_eve
 {
 	if (!c->in_tw)
 		return;
+	if (ev->reason == SYNFIN_TW_RST_SENT) {
+		c->rec.tw.killed_by = HOW_RST_SENT;   /* its cancel follows */
+		return;
+	}
+	if (ev->reason == SYNFIN_TW_RST) {
+		/* the cause of the cancel before it: no cancel, no kill */
+		if (c->tw_timer.cancel_ns)
+			c->rec.tw.killed_by = HOW_RST_RECEIVED;
+		return;
+	}
 	if (ev->reason == SYNFIN_TW_EXPIRED)
 		finish_tw(eng, c, TW_EXIT_EXPIRED, ev->ts_ns);
 	else
@@ -1456,6 +1478,15 @@ static void tw_ended(struct engine *eng, struct conn *c, const struct synfin_eve
 static void tw_ended_followed(struct engine *eng, struct tw_follow *f,
 			      const struct synfin_event *ev)
 {
+	if (ev->reason == SYNFIN_TW_RST_SENT) {
+		f->killed_by = HOW_RST_SENT;
+		return;
+	}
+	if (ev->reason == SYNFIN_TW_RST) {
+		if (f->timer.cancel_ns)
+			f->killed_by = HOW_RST_RECEIVED;
+		return;
+	}
 	if (ev->reason == SYNFIN_TW_EXPIRED)
 		end_follow(eng, f, TW_EXIT_EXPIRED, ev->ts_ns);
 	else
@@ -1817,7 +1848,11 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 	case SYNFIN_EV_TW_END:
 		c = find(eng, ev->cookie);
 		emit_event(eng, c, ev);
-		if (!tw_record_apply(eng, c, ev))
+		/* a reset's note is no end: it names the cause of a kill of
+		 * a tw sock followed now, or of none (its summary still in
+		 * the spill map: that kill's cause goes unsaid) */
+		if (!tw_record_apply(eng, c, ev) && ev->reason != SYNFIN_TW_RST &&
+		    ev->reason != SYNFIN_TW_RST_SENT)
 			park_tw(eng, &eng->spill_ends, &eng->pending_tw_end, &eng->ends_pushed_out,
 				ev);
 		return;
@@ -1830,6 +1865,15 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 				ev);
 		return;
 	case SYNFIN_EV_RESET_SENT:
+		if ((ev->flags & SYNFIN_F_TW_SK) && ev->cookie) {
+			/* --events: what summary mode's note says (its cancel
+			 * follows: the kernel kills a tw sock that resets) */
+			struct synfin_event note = *ev;
+
+			note.kind = SYNFIN_EV_TW_END;
+			note.reason = SYNFIN_TW_RST_SENT;
+			tw_record_apply(eng, find(eng, ev->cookie), &note);
+		}
 		c = (ev->flags & (SYNFIN_F_NO_SK | SYNFIN_F_TW_SK | SYNFIN_F_REQ_SK |
 				  SYNFIN_F_LISTENER_SK)) ?
 			NULL : find(eng, ev->cookie);

@@ -48,6 +48,8 @@ enum rst_cause {
 	RST_CAUSE_UNREAD_DATA,      /* close() with data the application never read */
 	RST_CAUSE_LISTENER_CLOSED,  /* a child never accept()ed when its listener closed */
 	RST_CAUSE_KILLED,           /* destroyed from outside (ss -K: ECONNABORTED) */
+	RST_CAUSE_AFTER_CLOSE,      /* the tw sock this end's close() left got data (or a
+				     * SYN) from the peer */
 };
 
 /* What the connection left behind at CLOSE (KERNEL-NOTES §2). */
@@ -127,6 +129,11 @@ struct conn_record {
 				      * time_wait record will come */
 		enum tw_exit exit;   /* time_wait records only */
 		uint64_t exit_ns;
+		/* what killed it, if a reset did: HOW_RST_RECEIVED (the
+		 * peer's, e.g. an abort after this end closed) or
+		 * HOW_RST_SENT (the tw sock answered data or a SYN with
+		 * one); HOW_NONE: not known (reuse, ss -K, a lost record) */
+		enum close_how killed_by;
 	} tw;
 	struct {
 		enum close_initiator initiator;

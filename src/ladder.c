@@ -288,6 +288,9 @@ static void terminal(struct view *v, uint64_t tend)
 		case RST_CAUSE_KILLED:
 			note(v, 0, false, "killed from outside (ss -K)");
 			break;
+		case RST_CAUSE_AFTER_CLOSE:
+			note(v, 0, false, "the peer sent on after close(): its tw sock resets");
+			break;
 		default:
 			break;
 		}

@@ -64,7 +64,7 @@ const char *close_how_name(enum close_how h)
 const char *rst_cause_name(enum rst_cause c)
 {
 	static const char *const names[] = {
-		NULL, "linger0", "unread_data", "listener_closed", "killed",
+		NULL, "linger0", "unread_data", "listener_closed", "killed", "after_close",
 	};
 
 	return (unsigned int)c < ARRAY_SIZE(names) ? names[c] : NULL;

@@ -1003,16 +1003,33 @@ void output__time_wait(struct output *o, const struct conn_record *rec)
 		/* "unknown": the end was not seen (a lost record); ts is then
 		 * the expected exit */
 		jsonw_ascii_field(w, "exit", exit ? exit : "unknown");
+		if (rec->tw.exit == TW_EXIT_KILLED && rec->tw.killed_by != HOW_NONE)
+			jsonw_ascii_field(w, "killed_by", close_how_name(rec->tw.killed_by));
+		else
+			jsonw_null_field(w, "killed_by");
 		json_finish(o);
 		return;
 	}
 	if (!o->opts.events)
 		return; /* the table has one row per connection, already printed */
-	snprintf(desc, sizeof(desc), "%s gone (%s) after %.3f s", tw_kind_name(rec->tw.kind),
-		 exit ? exit : "unknown", dur_ms / 1e3);
+	snprintf(desc, sizeof(desc), "%s gone (%s%s%s) after %.3f s", tw_kind_name(rec->tw.kind),
+		 exit ? exit : "unknown",
+		 rec->tw.exit == TW_EXIT_KILLED && rec->tw.killed_by != HOW_NONE ? " by " : "",
+		 rec->tw.exit == TW_EXIT_KILLED && rec->tw.killed_by != HOW_NONE ?
+			 close_how_name(rec->tw.killed_by) : "",
+		 dur_ms / 1e3);
 	text_common(o, &r, &c);
 	cell(&r, desc, 0, LEFT);
 	row_print(o, &r);
+}
+
+/* A tw_end's reason: "reset" is a second record for one tw sock, the
+ * cause of the cancel just before it (a reset from the peer killed it). */
+static const char *tw_end_reason(uint32_t reason)
+{
+	return reason == SYNFIN_TW_EXPIRED  ? "expired" :
+	       reason == SYNFIN_TW_RST      ? "reset" :
+	       reason == SYNFIN_TW_RST_SENT ? "reset_sent" : "cancelled";
 }
 
 static const char *event_type(uint8_t kind)
@@ -1115,8 +1132,7 @@ void output__event(struct output *o, const struct synfin_event *ev)
 			jsonw_ascii_field(w, "state", state);
 			/* a cancel before expiry is a death or a re-arm; a
 			 * tw_start right after it means re-arm */
-			jsonw_ascii_field(w, "reason", ev->reason == SYNFIN_TW_EXPIRED ?
-					   "expired" : "cancelled");
+			jsonw_ascii_field(w, "reason", tw_end_reason(ev->reason));
 			break;
 		case SYNFIN_EV_TW_FIN:
 			jsonw_ascii_field(w, "state", state);
@@ -1156,8 +1172,7 @@ void output__event(struct output *o, const struct synfin_event *ev)
 			     (ev->flags & SYNFIN_F_HZ_UNKNOWN) ? "jiffies" : "ms");
 		break;
 	case SYNFIN_EV_TW_END:
-		n = snprintf(desc, sizeof(desc), "tw %s %s", state,
-			     ev->reason == SYNFIN_TW_EXPIRED ? "expired" : "cancelled");
+		n = snprintf(desc, sizeof(desc), "tw %s %s", state, tw_end_reason(ev->reason));
 		break;
 	case SYNFIN_EV_TW_FIN:
 		n = snprintf(desc, sizeof(desc), "tw %s got FIN %u", state, ev->seq);

@@ -50,6 +50,13 @@
 /* SYNFIN_EV_TW_END reasons (in `reason`). */
 #define SYNFIN_TW_EXPIRED 1 /* the timer ran out: the tw sock died of old age */
 #define SYNFIN_TW_KILLED  2 /* cancelled early: reused by a new SYN/connect(), or reset */
+/* A reset from the peer has just killed the tw sock (kfree_skb rx_sk, after
+ * its cancel's record): not an end of its own, the cause of that one. */
+#define SYNFIN_TW_RST     3
+/* ... or the tw sock is sending one, to the peer's data or SYN after this
+ * end's close (TCP_TW_RST; tcp_send_reset, summary mode): its cancel
+ * follows at once. */
+#define SYNFIN_TW_RST_SENT 4
 
 /* Event flags. */
 #define SYNFIN_F_DONE        (1u << 0) /* SOCK_DONE: the peer's FIN (or a reset) arrived */

@@ -611,6 +611,92 @@ static void test_tw_records_in_any_order(void)
 	CHECK_EQ_INT(bad, 0);
 }
 
+/* An orphan's tw sock killed by a reset before the peer's FIN: the wave
+ * ended in that reset, not in a FIN. The peer's (the kill's cancel, then
+ * the note that a reset caused it) or its own (the tw sock answered the
+ * peer's late data: the reset, then the cancel). A reset it survived
+ * (tcp_rfc1337; no cancel before the note) changes nothing, and a TIME_WAIT
+ * tw sock assassinated after its record went out says so in its
+ * time_wait record only. */
+static void test_orphan_killed_by_reset(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_event e;
+	struct sk c = client;
+
+	orphan_closes(eng, &c);
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 540 * MS, SYNFIN_TCP_FIN_WAIT2, 0, SYNFIN_TW_KILLED);
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 540 * MS, SYNFIN_TCP_FIN_WAIT2, 0, SYNFIN_TW_RST);
+	CHECK_EQ_INT(ngot, 0);  /* a cancel's verdict waits for a tick */
+	engine__spill_drained(eng);
+	engine__spill_drained(eng);
+	engine__tick(eng, 2000 * MS);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_LOCAL);
+	CHECK_EQ_INT(got[0].close.how, HOW_RST_RECEIVED);
+	CHECK_EQ_INT(got[0].close.rst_cause, RST_CAUSE_NONE);
+	CHECK_EQ_STR(got[0].conn_state, "RSTR");
+	CHECK_EQ_STR(got[0].history, "ShAFr");
+	CHECK_EQ_INT(ngot_tw, 1);
+	CHECK_EQ_INT(got_tw[0].tw.exit, TW_EXIT_KILLED);
+	CHECK_EQ_INT(got_tw[0].tw.killed_by, HOW_RST_RECEIVED);
+
+	c.cookie = 7008;
+	orphan_closes(eng, &c);
+	e = tw_rec(&c, SYNFIN_EV_RESET_SENT, 600 * MS, SYNFIN_TCP_FIN_WAIT2, 0, 0);
+	engine__handle(eng, &e);
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 600 * MS, SYNFIN_TCP_FIN_WAIT2, 0, SYNFIN_TW_KILLED);
+	engine__spill_drained(eng);
+	engine__spill_drained(eng);
+	engine__tick(eng, 3000 * MS);
+	CHECK_EQ_INT(ngot, 2);
+	CHECK_EQ_INT(got[1].close.how, HOW_RST_SENT);
+	CHECK_EQ_INT(got[1].close.rst_cause, RST_CAUSE_AFTER_CLOSE);
+	CHECK_EQ_STR(got[1].conn_state, "RSTO");
+	CHECK_EQ_STR(got[1].history, "ShAFR");
+	CHECK_EQ_INT(ngot_tw, 2);
+	CHECK_EQ_INT(got_tw[1].tw.killed_by, HOW_RST_SENT);
+
+	/* the same in summary mode, where the reset is a note on a tw_end */
+	c.cookie = 7010;
+	orphan_closes(eng, &c);
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 650 * MS, SYNFIN_TCP_FIN_WAIT2, 0, SYNFIN_TW_RST_SENT);
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 650 * MS, SYNFIN_TCP_FIN_WAIT2, 0, SYNFIN_TW_KILLED);
+	engine__spill_drained(eng);
+	engine__spill_drained(eng);
+	engine__tick(eng, 4000 * MS);
+	CHECK_EQ_INT(ngot, 3);
+	CHECK_EQ_INT(got[2].close.how, HOW_RST_SENT);
+	CHECK_EQ_INT(got_tw[2].tw.killed_by, HOW_RST_SENT);
+
+	c.cookie = 7009;
+	orphan_closes(eng, &c);
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 700 * MS, SYNFIN_TCP_FIN_WAIT2, 0, SYNFIN_TW_RST);
+	CHECK_EQ_INT(ngot, 3);  /* a note of no kill is no end */
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 60240 * MS, SYNFIN_TCP_FIN_WAIT2, 0, SYNFIN_TW_EXPIRED);
+	CHECK_EQ_INT(ngot, 4);
+	CHECK_EQ_INT(got[3].close.how, HOW_FIN);
+	CHECK_EQ_STR(got[3].conn_state, "S2");
+	CHECK_EQ_INT(got_tw[3].tw.exit, TW_EXIT_EXPIRED);
+	CHECK_EQ_INT(got_tw[3].tw.killed_by, HOW_NONE);
+
+	client_story(eng, true);
+	c = client;
+	c.lport = 40000;
+	CHECK_EQ_INT(ngot, 5);
+	CHECK_EQ_INT(got[4].close.how, HOW_FIN);
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 5000 * MS, SYNFIN_TCP_TIME_WAIT, 0, SYNFIN_TW_KILLED);
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 5000 * MS, SYNFIN_TCP_TIME_WAIT, 0, SYNFIN_TW_RST);
+	engine__spill_drained(eng);
+	engine__spill_drained(eng);
+	engine__tick(eng, 7000 * MS);
+	CHECK_EQ_INT(ngot, 5);
+	CHECK_EQ_INT(ngot_tw, 5);
+	CHECK_EQ_INT(got_tw[4].tw.exit, TW_EXIT_KILLED);
+	CHECK_EQ_INT(got_tw[4].tw.killed_by, HOW_RST_RECEIVED);
+	engine__free(eng);
+}
+
 /* The engine's tw sock counts (engine__twcount) as a sock goes through
  * them: the orphan's tw sock in FIN_WAIT2 is in its namespace's count and
  * in no TIME_WAIT group; the peer's FIN takes it to TIME_WAIT, into the
@@ -877,6 +963,7 @@ static const struct unit_case cases[] = {
 	{ "story: seeded reset", test_seeded_reset },
 	{ "story: orphan's record waits for the peer's FIN", test_orphan_record_waits_for_fin },
 	{ "story: orphan without a FIN, and the exit flush", test_orphan_without_fin },
+	{ "story: orphan's wave ended by a reset", test_orphan_killed_by_reset },
 	{ "story: a tw sock's records in any order", test_tw_records_in_any_order },
 	{ "story: tw socks counted by namespace and group", test_tw_counts },
 	{ "story: the tick on a big table of tw socks", test_tick_big_table },
