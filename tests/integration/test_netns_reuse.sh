@@ -23,6 +23,9 @@ NEW="${SF_PREFIX}n"
 loopback_conn()
 {
 	local ns=$1 comm=$2
+	# a second attempt must not find the first one's files: it would
+	# connect before its server listens, and release it at once
+	rm -f "$SF_TMP/srv.$comm.ready" "$SF_TMP/release.$comm"
 	sf_bg "$SF_TMP/srv.$comm" "$ns" "$TCPDRIVE" server --bind 127.0.0.1 --port "$PORT" \
 		--accept 1 --wait-eof --comm "$comm" --ready-file "$SF_TMP/srv.$comm.ready" \
 		--hold-listener-file "$SF_TMP/release.$comm" --timeout-ms 20000
