@@ -1555,6 +1555,8 @@ static __always_inline __u32 skb_netns(const struct sk_buff *skb)
  * mass close) takes no ring space from the connections' records. */
 static __always_inline void ship_stray_reset(struct synfin_event *r, __u64 reason)
 {
+	__u8 kind = SYNFIN_EV_RESET_SENT;
+
 	if (!pass_sock_filters(r->family, r->netns, r->cgroup_id) ||
 	    !pass_uid_filter(r->flags & SYNFIN_F_UID, r->uid) ||
 	    !pass_port_filters(r->lport, r->rport) ||
@@ -1566,23 +1568,18 @@ static __always_inline void ship_stray_reset(struct synfin_event *r, __u64 reaso
 		count(SYNFIN_CNT_RST_SENT_FOLDED);
 		/* A tw sock's reset kills it: the cause of the cancel that
 		 * follows, for the tw sock synfin follows (by cookie, so not
-		 * in classic mode) */
-		if ((r->flags & SYNFIN_F_TW_SK) && r->cookie && tw_timer_fn) {
-			r->ts_ns = bpf_ktime_get_ns();
-			r->kind = SYNFIN_EV_TW_END;
-			r->old_state = r->new_state;
-			r->reason = SYNFIN_TW_RST_SENT;
-			if (!output_record(r, sizeof(*r)))
-				count_ring_full(SYNFIN_EV_TW_END);
-		}
-		return;
+		 * in classic mode). Other resets are only counted. */
+		if (!(r->flags & SYNFIN_F_TW_SK) || !r->cookie || !tw_timer_fn)
+			return;
+		kind = SYNFIN_EV_TW_END;
+		reason = SYNFIN_TW_RST_SENT;
 	}
 	r->ts_ns = bpf_ktime_get_ns();
-	r->kind = SYNFIN_EV_RESET_SENT;
+	r->kind = kind;
 	r->old_state = r->new_state;
 	r->reason = reason;
 	if (!output_record(r, sizeof(*r)))
-		count_ring_full(SYNFIN_EV_RESET_SENT);
+		count_ring_full(kind);
 }
 
 /* A listener answers a segment of no connection (an ACK or FIN whose

@@ -1455,20 +1455,27 @@ static void tw_restarted(struct engine *eng, struct tw_follow *f, const struct s
 		follow_enters_time_wait(eng, f, ev->ts_ns);
 }
 
+/* A reset's note on a tw_end, no end of its own: the cause it names, into
+ * *by. False if ev is not one. */
+static bool tw_reset_noted(const struct tw_timer *t, const struct synfin_event *ev,
+			   enum close_how *by)
+{
+	if (ev->reason == SYNFIN_TW_RST_SENT) {
+		*by = HOW_RST_SENT;   /* the kernel kills it: its cancel follows */
+		return true;
+	}
+	if (ev->reason != SYNFIN_TW_RST)
+		return false;
+	/* the cause of the cancel before it: no cancel, no kill */
+	if (t->cancel_ns)
+		*by = HOW_RST_RECEIVED;
+	return true;
+}
+
 static void tw_ended(struct engine *eng, struct conn *c, const struct synfin_event *ev)
 {
-	if (!c->in_tw)
+	if (!c->in_tw || tw_reset_noted(&c->tw_timer, ev, &c->rec.tw.killed_by))
 		return;
-	if (ev->reason == SYNFIN_TW_RST_SENT) {
-		c->rec.tw.killed_by = HOW_RST_SENT;   /* its cancel follows */
-		return;
-	}
-	if (ev->reason == SYNFIN_TW_RST) {
-		/* the cause of the cancel before it: no cancel, no kill */
-		if (c->tw_timer.cancel_ns)
-			c->rec.tw.killed_by = HOW_RST_RECEIVED;
-		return;
-	}
 	if (ev->reason == SYNFIN_TW_EXPIRED)
 		finish_tw(eng, c, TW_EXIT_EXPIRED, ev->ts_ns);
 	else
@@ -1478,13 +1485,10 @@ static void tw_ended(struct engine *eng, struct conn *c, const struct synfin_eve
 static void tw_ended_followed(struct engine *eng, struct tw_follow *f,
 			      const struct synfin_event *ev)
 {
-	if (ev->reason == SYNFIN_TW_RST_SENT) {
-		f->killed_by = HOW_RST_SENT;
-		return;
-	}
-	if (ev->reason == SYNFIN_TW_RST) {
-		if (f->timer.cancel_ns)
-			f->killed_by = HOW_RST_RECEIVED;
+	enum close_how by = f->killed_by;
+
+	if (tw_reset_noted(&f->timer, ev, &by)) {
+		f->killed_by = (uint8_t)by;
 		return;
 	}
 	if (ev->reason == SYNFIN_TW_EXPIRED)

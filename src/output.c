@@ -982,6 +982,9 @@ void output__time_wait(struct output *o, const struct conn_record *rec)
 	uint64_t dur_ns = end > start ? end - start : 0;
 	double dur_ms = (double)dur_ns / 1e6;
 	const char *exit = tw_exit_name(rec->tw.exit);
+	/* what killed it, when a reset did and synfin saw it */
+	const char *killed_by = rec->tw.exit == TW_EXIT_KILLED && rec->tw.killed_by != HOW_NONE ?
+					close_how_name(rec->tw.killed_by) : NULL;
 	struct common c = {
 		.type = "time_wait", .ts_ns = end, .id = rec->id,
 		.family = rec->family, .laddr = rec->laddr, .raddr = rec->raddr,
@@ -1003,8 +1006,8 @@ void output__time_wait(struct output *o, const struct conn_record *rec)
 		/* "unknown": the end was not seen (a lost record); ts is then
 		 * the expected exit */
 		jsonw_ascii_field(w, "exit", exit ? exit : "unknown");
-		if (rec->tw.exit == TW_EXIT_KILLED && rec->tw.killed_by != HOW_NONE)
-			jsonw_ascii_field(w, "killed_by", close_how_name(rec->tw.killed_by));
+		if (killed_by)
+			jsonw_ascii_field(w, "killed_by", killed_by);
 		else
 			jsonw_null_field(w, "killed_by");
 		json_finish(o);
@@ -1013,10 +1016,7 @@ void output__time_wait(struct output *o, const struct conn_record *rec)
 	if (!o->opts.events)
 		return; /* the table has one row per connection, already printed */
 	snprintf(desc, sizeof(desc), "%s gone (%s%s%s) after %.3f s", tw_kind_name(rec->tw.kind),
-		 exit ? exit : "unknown",
-		 rec->tw.exit == TW_EXIT_KILLED && rec->tw.killed_by != HOW_NONE ? " by " : "",
-		 rec->tw.exit == TW_EXIT_KILLED && rec->tw.killed_by != HOW_NONE ?
-			 close_how_name(rec->tw.killed_by) : "",
+		 exit ? exit : "unknown", killed_by ? " by " : "", killed_by ? killed_by : "",
 		 dur_ms / 1e3);
 	text_common(o, &r, &c);
 	cell(&r, desc, 0, LEFT);

@@ -611,6 +611,14 @@ static void test_tw_records_in_any_order(void)
 	CHECK_EQ_INT(bad, 0);
 }
 
+/* Two drains and a tick at now: a cancel's verdict (a kill) is in. */
+static void settle(struct engine *eng, uint64_t now)
+{
+	engine__spill_drained(eng);
+	engine__spill_drained(eng);
+	engine__tick(eng, now);
+}
+
 /* An orphan's tw sock killed by a reset before the peer's FIN: the wave
  * ended in that reset, not in a FIN. The peer's (the kill's cancel, then
  * the note that a reset caused it) or its own (the tw sock answered the
@@ -628,9 +636,7 @@ static void test_orphan_killed_by_reset(void)
 	tw_event(eng, &c, SYNFIN_EV_TW_END, 540 * MS, SYNFIN_TCP_FIN_WAIT2, 0, SYNFIN_TW_KILLED);
 	tw_event(eng, &c, SYNFIN_EV_TW_END, 540 * MS, SYNFIN_TCP_FIN_WAIT2, 0, SYNFIN_TW_RST);
 	CHECK_EQ_INT(ngot, 0);  /* a cancel's verdict waits for a tick */
-	engine__spill_drained(eng);
-	engine__spill_drained(eng);
-	engine__tick(eng, 2000 * MS);
+	settle(eng, 2000 * MS);
 	CHECK_EQ_INT(ngot, 1);
 	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_LOCAL);
 	CHECK_EQ_INT(got[0].close.how, HOW_RST_RECEIVED);
@@ -646,9 +652,7 @@ static void test_orphan_killed_by_reset(void)
 	e = tw_rec(&c, SYNFIN_EV_RESET_SENT, 600 * MS, SYNFIN_TCP_FIN_WAIT2, 0, 0);
 	engine__handle(eng, &e);
 	tw_event(eng, &c, SYNFIN_EV_TW_END, 600 * MS, SYNFIN_TCP_FIN_WAIT2, 0, SYNFIN_TW_KILLED);
-	engine__spill_drained(eng);
-	engine__spill_drained(eng);
-	engine__tick(eng, 3000 * MS);
+	settle(eng, 3000 * MS);
 	CHECK_EQ_INT(ngot, 2);
 	CHECK_EQ_INT(got[1].close.how, HOW_RST_SENT);
 	CHECK_EQ_INT(got[1].close.rst_cause, RST_CAUSE_AFTER_CLOSE);
@@ -662,9 +666,7 @@ static void test_orphan_killed_by_reset(void)
 	orphan_closes(eng, &c);
 	tw_event(eng, &c, SYNFIN_EV_TW_END, 650 * MS, SYNFIN_TCP_FIN_WAIT2, 0, SYNFIN_TW_RST_SENT);
 	tw_event(eng, &c, SYNFIN_EV_TW_END, 650 * MS, SYNFIN_TCP_FIN_WAIT2, 0, SYNFIN_TW_KILLED);
-	engine__spill_drained(eng);
-	engine__spill_drained(eng);
-	engine__tick(eng, 4000 * MS);
+	settle(eng, 4000 * MS);
 	CHECK_EQ_INT(ngot, 3);
 	CHECK_EQ_INT(got[2].close.how, HOW_RST_SENT);
 	CHECK_EQ_INT(got_tw[2].tw.killed_by, HOW_RST_SENT);
@@ -687,9 +689,7 @@ static void test_orphan_killed_by_reset(void)
 	CHECK_EQ_INT(got[4].close.how, HOW_FIN);
 	tw_event(eng, &c, SYNFIN_EV_TW_END, 5000 * MS, SYNFIN_TCP_TIME_WAIT, 0, SYNFIN_TW_KILLED);
 	tw_event(eng, &c, SYNFIN_EV_TW_END, 5000 * MS, SYNFIN_TCP_TIME_WAIT, 0, SYNFIN_TW_RST);
-	engine__spill_drained(eng);
-	engine__spill_drained(eng);
-	engine__tick(eng, 7000 * MS);
+	settle(eng, 7000 * MS);
 	CHECK_EQ_INT(ngot, 5);
 	CHECK_EQ_INT(ngot_tw, 5);
 	CHECK_EQ_INT(got_tw[4].tw.exit, TW_EXIT_KILLED);
