@@ -1455,19 +1455,22 @@ static void tw_restarted(struct engine *eng, struct tw_follow *f, const struct s
 		follow_enters_time_wait(eng, f, ev->ts_ns);
 }
 
-/* A reset's note on a tw_end, no end of its own: the cause it names, into
- * *by. False if ev is not one. */
+/* A tw_end that is a reset's note, no end of its own: it names the
+ * cause of a kill. */
+static bool is_reset_note(const struct synfin_event *ev)
+{
+	return ev->reason == SYNFIN_TW_RST || ev->reason == SYNFIN_TW_RST_SENT;
+}
+
+/* A reset's note: the cause it names, into *by. False if ev is not one. */
 static bool tw_reset_noted(const struct tw_timer *t, const struct synfin_event *ev,
 			   enum close_how *by)
 {
-	if (ev->reason == SYNFIN_TW_RST_SENT) {
-		*by = HOW_RST_SENT;   /* the kernel kills it: its cancel follows */
-		return true;
-	}
-	if (ev->reason != SYNFIN_TW_RST)
+	if (!is_reset_note(ev))
 		return false;
-	/* the cause of the cancel before it: no cancel, no kill */
-	if (t->cancel_ns)
+	if (ev->reason == SYNFIN_TW_RST_SENT)
+		*by = HOW_RST_SENT;   /* the kernel kills it: its cancel follows */
+	else if (t->cancel_ns)    /* the cause of the cancel before it: no cancel, no kill */
 		*by = HOW_RST_RECEIVED;
 	return true;
 }
@@ -1855,8 +1858,7 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 		/* a reset's note is no end: it names the cause of a kill of
 		 * a tw sock followed now, or of none (its summary still in
 		 * the spill map: that kill's cause goes unsaid) */
-		if (!tw_record_apply(eng, c, ev) && ev->reason != SYNFIN_TW_RST &&
-		    ev->reason != SYNFIN_TW_RST_SENT)
+		if (!tw_record_apply(eng, c, ev) && !is_reset_note(ev))
 			park_tw(eng, &eng->spill_ends, &eng->pending_tw_end, &eng->ends_pushed_out,
 				ev);
 		return;

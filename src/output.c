@@ -809,6 +809,15 @@ static void json_opt_u64(struct json_writer *w, const char *name, bool known, ui
 		jsonw_null_field(w, name);
 }
 
+/* A name, or null where there is none (s NULL). */
+static void json_opt_ascii(struct json_writer *w, const char *name, const char *s)
+{
+	if (s)
+		jsonw_ascii_field(w, name, s);
+	else
+		jsonw_null_field(w, name);
+}
+
 /* How long the connection spent in a state, null if it never was in it. */
 static void json_span_ms(struct json_writer *w, const char *name, const struct state_span *sp,
 			 uint64_t end_ns)
@@ -919,10 +928,7 @@ void output__conn(struct output *o, const struct conn_record *rec)
 		jsonw_ascii_field(w, "initiator", initiator_name(rec->close.initiator));
 		jsonw_ascii_field(w, "how", close_how_name(rec->close.how));
 		jsonw_s64_field(w, "err", rec->close.err);
-		if (rst_cause_name(rec->close.rst_cause))
-			jsonw_ascii_field(w, "rst_cause", rst_cause_name(rec->close.rst_cause));
-		else
-			jsonw_null_field(w, "rst_cause");
+		json_opt_ascii(w, "rst_cause", rst_cause_name(rec->close.rst_cause));
 		jsonw_end_object(w);
 		jsonw_ascii_field(w, "conn_state", rec->conn_state);
 		jsonw_ascii_field(w, "history", rec->history);
@@ -1006,10 +1012,7 @@ void output__time_wait(struct output *o, const struct conn_record *rec)
 		/* "unknown": the end was not seen (a lost record); ts is then
 		 * the expected exit */
 		jsonw_ascii_field(w, "exit", exit ? exit : "unknown");
-		if (killed_by)
-			jsonw_ascii_field(w, "killed_by", killed_by);
-		else
-			jsonw_null_field(w, "killed_by");
+		json_opt_ascii(w, "killed_by", killed_by);
 		json_finish(o);
 		return;
 	}

@@ -332,19 +332,14 @@ sf_why_missing()
 	jq -c 'select(.type == "conn") | [.netns, .laddr, .lport, .raddr, .rport, .role,
 		.handshake.result, .last_state]' "$SF_OUT" 2>/dev/null | tail -n 3 | sed 's/^/  last: /'
 	# late or never: the tuples last waited for, 10 s more
-	local t n
+	local t t0
 	for t in "${SF_WAITED[@]}"; do
 		# shellcheck disable=SC2086
 		[ -z "$(sf_records $t)" ] || continue
-		n=0
-		# shellcheck disable=SC2086
-		while [ -z "$(sf_records $t)" ] && [ "$n" -lt 100 ]; do
-			sleep 0.1
-			n=$((n + 1))
-		done
-		# shellcheck disable=SC2086
-		if [ -n "$(sf_records $t)" ]; then
-			echo "  $t: its record came $((n / 10)).$((n % 10)) s after the wait ended"
+		t0=$(sf_now_s)
+		if sf_wait_records 10 "$t"; then
+			echo "  $t: its record came $(awk -v a="$t0" -v b="$(sf_now_s)" \
+				'BEGIN { printf "%.1f", b - a }') s after the wait ended"
 		else
 			echo "  $t: no record 10 s after the wait ended either"
 		fi
