@@ -191,14 +191,15 @@ sf_wait_count()
 # sf_oneline TEXT: its lines joined by commas, for a FAIL line
 sf_oneline() { tr '\n' ',' <<<"$1"; }
 
-# sf_client_lport VAR FILE NAME [WHO]: the local port of the tcpdrive
-# client whose result line is in FILE, into VAR; unless it connected, FAIL
-# NAME with WHO's output (WHO: "client" unless given) and exit. Called
-# as is, not in $(...), where the FAIL line and the exit would stay.
+# sf_client_lport VAR FILE NAME [WHO [RESULTS]]: the local port of the
+# tcpdrive client whose result line is in FILE, into VAR; unless its result
+# is one of RESULTS (space-separated; "connected" unless given), FAIL NAME
+# with WHO's output (WHO: "client" unless given) and exit. Called as is,
+# not in $(...), where the FAIL line and the exit would stay.
 sf_client_lport()
 {
-	local _sfc_file=$2 _sfc_name=$3 _sfc_who=${4:-client}
-	[ "$(sf_field "$_sfc_file" result)" = connected ] || {
+	local _sfc_file=$2 _sfc_name=$3 _sfc_who=${4:-client} _sfc_ok=" ${5:-connected} "
+	[[ "$_sfc_ok" == *" $(sf_field "$_sfc_file" result) "* ]] || {
 		sf_fail "$_sfc_name" "$_sfc_who: $(cat "$_sfc_file" "$_sfc_file.err" 2>/dev/null)"
 		sf_done
 	}
@@ -414,13 +415,16 @@ sf_setup()
 }
 
 # sf_pair NAME ADDR PORT [SERVER-ARGS...] -- [CLIENT-ARGS...]: one tcpdrive
-# server in the server namespace and one client connection to it from the
-# client namespace. FAIL + exit unless the server listened, finished in time
-# and the client connected. Sets CP (client port), CPID, SPID; the drivers'
+# server in the server namespace ($SF_S4 or $SF_S6) and one client
+# connection to it from the client namespace. FAIL + exit unless the server
+# listened, finished in time and the client's result is one of
+# $SF_PAIR_RESULTS (default connected; a test whose client is reset on
+# purpose sets it for the call). Sets CP (client port), CPID, SPID, and CT
+# and ST, the client's and the server's tuples for sf_records; the drivers'
 # result lines are in $SF_TMP/srv and $SF_TMP/cli.
 sf_pair()
 {
-	local name=$1 addr=$2 port=$3 srv_args=() rc
+	local name=$1 addr=$2 port=$3 srv_args=() rc caddr=$SF_C4
 	shift 3
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do srv_args+=("$1"); shift; done
 	shift
@@ -437,9 +441,12 @@ sf_pair()
 	rc=$?
 	[ "$rc" != 124 ] ||
 		{ sf_fail "$name" "server: $(cat "$SF_TMP/srv" "$SF_TMP/srv.err")"; sf_done; }
-	sf_client_lport CP "$SF_TMP/cli" "$name"
+	sf_client_lport CP "$SF_TMP/cli" "$name" client "${SF_PAIR_RESULTS:-connected}"
 	CPID=$(sf_field "$SF_TMP/cli" pid)
 	SPID=$(sf_field "$SF_TMP/srv" pid)
+	[ "$addr" != "$SF_S6" ] || caddr=$SF_C6
+	CT="$SF_NETNS_C $caddr $CP $addr $port"
+	ST="$SF_NETNS_S $addr $port $caddr $CP"
 }
 
 # sf_repeat NAME PORT K: K connections one after another from the client

@@ -13,8 +13,6 @@ sf_pair "$T" "$SF_S4" 5007 --wait-eof --send 3000 --comm sfsrv7 -- \
 [ "$(sf_field "$SF_TMP/srv" result)" = reset ] ||
 	{ sf_fail "$T" "server was not reset: $(cat "$SF_TMP/srv" "$SF_TMP/srv.err")"; sf_done; }
 
-CT="$SF_NETNS_C $SF_C4 $CP $SF_S4 5007"
-ST="$SF_NETNS_S $SF_S4 5007 $SF_C4 $CP"
 sf_wait_records 5 "$CT" "$ST"
 sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
 

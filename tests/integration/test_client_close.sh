@@ -11,8 +11,6 @@ sf_setup "$T"
 sf_pair "$T" "$SF_S4" 5001 --wait-eof --send 3000 --comm sfsrv1 -- \
 	--send 1000 --recv 3000 --close-first --comm sfcli1
 
-CT="$SF_NETNS_C $SF_C4 $CP $SF_S4 5001"
-ST="$SF_NETNS_S $SF_S4 5001 $SF_C4 $CP"
 sf_wait_records 5 "$CT" "$ST"
 sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
 

@@ -32,7 +32,6 @@ cd / || { sf_fail "$T/run" "cannot cd /"; sf_done; }
 sf_start "$T/run"
 sf_pair "$T/run" "$SF_S4" 5091 --wait-eof --send 200 --comm sfinstsrv -- \
 	--send 100 --recv 200 --close-first --comm sfinstcli
-CT="$SF_NETNS_C $SF_C4 $CP $SF_S4 5091"
 sf_wait_records 5 "$CT"
 sf_synfin_stop || sf_fail "$T/stop" "the installed synfin did not exit 0 on SIGINT"
 # shellcheck disable=SC2086

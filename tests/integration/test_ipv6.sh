@@ -10,8 +10,6 @@ sf_setup "$T"
 sf_pair "$T" "$SF_S6" 5006 --wait-eof --send 3000 --comm sfsrv6 -- \
 	--send 1000 --recv 3000 --close-first --comm sfcli6
 
-CT="$SF_NETNS_C $SF_C6 $CP $SF_S6 5006"
-ST="$SF_NETNS_S $SF_S6 5006 $SF_C6 $CP"
 sf_wait_records 5 "$CT" "$ST"
 sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
 

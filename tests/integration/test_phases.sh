@@ -17,22 +17,12 @@ T=phases
 sf_setup "$T"
 
 # wave PORT NAME CLIENT-ARGS...: server --wait-eof --delay-close-ms 300;
-# sets CT/ST to the two tuples
+# sf_pair's CT/ST, their records waited for
 wave()
 {
-	local port=$1 name=$2 srv cp
+	local port=$1 name=$2
 	shift 2
-	sf_bg "$SF_TMP/srv$port" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$port" \
-		--accept 1 --wait-eof --delay-close-ms 300 --ready-file "$SF_TMP/srv$port.ready" \
-		--timeout-ms 15000
-	srv=$SF_LAST_PID
-	sf_wait_file "$SF_TMP/srv$port.ready" || { sf_fail "$T/$name" "server did not listen"; sf_done; }
-	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$port" "$@" \
-		--timeout-ms 15000 >"$SF_TMP/cli$port" 2>"$SF_TMP/cli$port.err"
-	sf_wait_pid "$srv" 15
-	sf_client_lport cp "$SF_TMP/cli$port" "$T/$name"
-	CT="$SF_NETNS_C $SF_C4 $cp $SF_S4 $port"
-	ST="$SF_NETNS_S $SF_S4 $port $SF_C4 $cp"
+	sf_pair "$T/$name" "$SF_S4" "$port" --wait-eof --delay-close-ms 300 -- "$@"
 	sf_wait_records 5 "$CT" "$ST"
 }
 

@@ -12,8 +12,6 @@ sf_setup "$T"
 sf_pair "$T" "$SF_S4" 5002 --close-first --recv 1000 --send 3000 --comm sfsrv2 -- \
 	--send 1000 --wait-eof --comm sfcli2
 
-CT="$SF_NETNS_C $SF_C4 $CP $SF_S4 5002"
-ST="$SF_NETNS_S $SF_S4 5002 $SF_C4 $CP"
 sf_wait_records 5 "$CT" "$ST"
 sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
 
