@@ -446,11 +446,28 @@ static void tw_note(struct view *v)
 	note(v, 0, false, "2MSL%s (%s)", ex, r->tw.measured ? "measured" : "inferred");
 }
 
-static void orphan_text(struct view *v, struct ev *e)
+/* When a reset ended an orphan's tw sock, after the socket's CLOSE: the
+ * engine held the record for that end, and FIN-WAIT-2 ran until it. 0 if
+ * no reset did. */
+static uint64_t orphan_reset_time(const struct conn_record *r, uint64_t tend)
+{
+	uint64_t left = r->span[SYNFIN_TCP_FIN_WAIT2].leave_ns;
+	bool rst = r->close.how == HOW_RST_SENT || r->close.how == HOW_RST_RECEIVED;
+
+	return rst && r->tw.kind == TW_KIND_FIN_WAIT2 && tend && left > tend ? left : 0;
+}
+
+/* reset: a reset ended the tw sock before its expiry, which is not said */
+static void orphan_text(struct view *v, struct ev *e, bool reset)
 {
 	const struct conn_record *r = v->r;
 	char at[32] = "";
 
+	if (reset) {
+		snprintf(e->text, sizeof(e->text),
+			 "orphaned: its tw sock waits in FIN-WAIT-2 for the peer's FIN");
+		return;
+	}
 	if (r->tw.expire_ns)
 		rel_secs(at, sizeof(at), r->tw.expire_ns, v->base);
 	snprintf(e->text, sizeof(e->text),
@@ -482,6 +499,7 @@ static void wave(struct view *v, uint64_t tend)
 	uint64_t fw1 = when(r, SYNFIN_TCP_FIN_WAIT1), fw2 = when(r, SYNFIN_TCP_FIN_WAIT2);
 	uint64_t cw = when(r, SYNFIN_TCP_CLOSE_WAIT), la = when(r, SYNFIN_TCP_LAST_ACK);
 	uint64_t cl = when(r, SYNFIN_TCP_CLOSING), ttw = when(r, SYNFIN_TCP_TIME_WAIT);
+	uint64_t treset = orphan_reset_time(r, tend);
 	bool lk = r->wave.local_fin, rk = r->wave.remote_fin;
 	uint32_t lf = r->wave.local_fin_seq, rf = r->wave.remote_fin_seq;
 	bool fin = r->close.how == HOW_FIN;
@@ -513,12 +531,18 @@ static void wave(struct view *v, uint64_t tend)
 			if (fin && (rk || r->tw.kind == TW_KIND_TIME_WAIT)) {
 				/* an orphan's tw sock that got the FIN later */
 				if (ttw > tend && tend)
-					orphan_text(v, state(v, tend, NULL, NULL));
+					orphan_text(v, state(v, tend, NULL, NULL), false);
 				peer_fin_last(v, ttw, NULL);
 				return;
 			}
 			if (fin && r->tw.kind == TW_KIND_FIN_WAIT2) {
-				orphan_text(v, state(v, tend, NULL, "CLOSE-WAIT"));
+				orphan_text(v, state(v, tend, NULL, "CLOSE-WAIT"), false);
+				return;
+			}
+			if (treset) {
+				/* the reset came to (or from) its tw sock later */
+				orphan_text(v, state(v, tend, NULL, "CLOSE-WAIT"), true);
+				terminal(v, treset);
 				return;
 			}
 		} else if (fin && rk) {

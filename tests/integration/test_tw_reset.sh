@@ -13,6 +13,8 @@
 #     TIME_WAIT; an in-window reset (hping3, as from the server) kills it.
 #     The record went out at the close (a FIN wave); the time_wait record
 #     says killed_by rst_received.
+# The ladders of a and b, both ends measured, draw the orphan waiting as a
+# tw sock, then the reset when it came (it was drawn at the orphan's close).
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -20,26 +22,20 @@ T=tw_reset
 HPING=$(command -v hping3)
 sf_setup "$T"
 [ -n "$HPING" ] || { sf_skip "$T" "no hping3 (make deps)"; sf_done; }
+"$SYNFIN" --ladder --ascii --laddr "$SF_C4,$SF_S4" >"$SF_TMP/ladder.out" \
+	2>"$SF_TMP/ladder.err" &
+LADDER=$!
+SF_PIDS+=("$LADDER")
+sf_wait_ready "$LADDER" "$SF_TMP/ladder.err" "synfin --ladder" ||
+	{ sf_fail "$T/ladder" "synfin --ladder did not start"; sf_done; }
 
-# pair PORT NAME SERVER-ARGS -- CLIENT-ARGS: one connection; sets CP, CT, ST
+# pair PORT NAME SERVER-ARGS -- CLIENT-ARGS: sf_pair on $SF_S4 (CP, CT, ST);
+# the client may be reset, as in b
 pair()
 {
-	local port=$1 name=$2 srv srv_args=()
+	local port=$1 name=$2
 	shift 2
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do srv_args+=("$1"); shift; done
-	shift
-	sf_bg "$SF_TMP/srv$port" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$port" \
-		--accept 1 "${srv_args[@]}" --ready-file "$SF_TMP/srv$port.ready" --timeout-ms 15000
-	srv=$SF_LAST_PID
-	sf_wait_file "$SF_TMP/srv$port.ready" || { sf_fail "$T/$name" "server did not listen"; sf_done; }
-	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$port" "$@" \
-		--timeout-ms 15000 >"$SF_TMP/cli$port" 2>"$SF_TMP/cli$port.err"
-	sf_wait_pid "$srv" 15
-	CP=$(sf_field "$SF_TMP/cli$port" lport)
-	[ "${CP:-0}" -gt 0 ] 2>/dev/null ||
-		{ sf_fail "$T/$name" "client: $(cat "$SF_TMP/cli$port" "$SF_TMP/cli$port.err")"; sf_done; }
-	CT="$SF_NETNS_C $SF_C4 $CP $SF_S4 $port"
-	ST="$SF_NETNS_S $SF_S4 $port $SF_C4 $CP"
+	SF_PAIR_RESULTS="connected reset" sf_pair "$T/$name" "$SF_S4" "$port" "$@"
 }
 
 # tw_of RECORD: its time_wait record, waited for (up to 5 s)
@@ -113,5 +109,42 @@ else
 	sf_fail "$T/c/time_wait" "no server record to take the FIN's sequence number from"
 fi
 
+# ladder_row_ms PORT TEXT: the time (ms) of the first row with TEXT in the
+# ladder of the connection to PORT, and its row number
+ladder_row_ms()
+{
+	awk -v p=":$1 " -v text="$2" 'BEGIN { RS = "" }
+		index($0, p) {
+			n = split($0, row, "\n")
+			for (i = 1; i <= n; i++)
+				if (index(row[i], text)) {
+					t = row[i]; sub(/^[~+]/, "", t); sub(/ .*/, "", t)
+					print t, i; exit
+				}
+		}' "$SF_TMP/ladder.out"
+}
+
+# ladder_reset_late NAME PORT RST-LABEL MIN-MS: the orphan's row, then the
+# reset's, at least MIN-MS later
+ladder_reset_late()
+{
+	local orphan reset
+	orphan=$(ladder_row_ms "$2" "orphaned: its tw sock waits")
+	reset=$(ladder_row_ms "$2" "<--$3-")
+	if [ -z "$orphan" ] || [ -z "$reset" ]; then
+		sf_fail "$T/$1/ladder" "no orphan row or no $3 row: $(sf_oneline "$(cat "$SF_TMP/ladder.out")")"
+		return
+	fi
+	sf_check "$T/$1/ladder" "orphan row (ms, row) $orphan, $3 row $reset" \
+		awk -v o="$orphan" -v r="$reset" -v min="$4" \
+		'BEGIN { split(o, a, " "); split(r, b, " ")
+			exit !(b[2] > a[2] && b[1] - a[1] >= min) }'
+}
+
 sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
+kill -INT "$LADDER" 2>/dev/null
+sf_wait_pid "$LADDER" 10 || sf_fail "$T/ladder/stop" "synfin --ladder did not exit 0"
+# a: the server's reset 300 ms after the EOF; b: whenever the client sent
+ladder_reset_late a 5821 "RST (linger0)" 250
+ladder_reset_late b 5822 "RST (after_close)" 0
 sf_done

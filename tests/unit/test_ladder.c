@@ -240,6 +240,40 @@ static void fin_wait2_orphan(struct conn_record *r)
 	r->last_state = SYNFIN_TCP_FIN_WAIT2;
 }
 
+/* The orphan above, but its peer aborts at +308.051 ms (SO_LINGER 0 after
+ * reading the EOF): the reset kills the tw sock. The engine held the
+ * record for it; FIN-WAIT-2 ran until the kill. */
+static void orphan_reset(struct conn_record *r)
+{
+	fin_wait2_orphan(r);
+	r->span[SYNFIN_TCP_FIN_WAIT2].leave_ns = US(308051);
+	r->close.how = HOW_RST_RECEIVED;
+	r->close.err = ECONNRESET;
+}
+
+/* Its peer: the FIN at +8.030 ms, close() with SO_LINGER 0 at +308.051. */
+static void orphan_reset_peer(struct conn_record *r)
+{
+	server_close(r);
+	r->rport = 43222;
+	r->lport = 5009;
+	r->bytes_sent = 1024;
+	r->bytes_received = 517;
+	memset(r->span, 0, sizeof(r->span));
+	span(r, SYNFIN_TCP_SYN_RECV, US(98), US(98));
+	span(r, SYNFIN_TCP_ESTABLISHED, US(98), US(8030));
+	span(r, SYNFIN_TCP_CLOSE_WAIT, US(8030), US(308051));
+	span(r, SYNFIN_TCP_CLOSE, US(308051), 0);
+	r->end_ns = US(308051);
+	r->wave.local_fin = false;
+	r->wave.local_fin_seq = 0;
+	r->wave.remote_fin_seq = 1513407164u + 1 + 517;
+	r->close.initiator = CLOSE_BY_REMOTE;
+	r->close.how = HOW_RST_SENT;
+	r->close.rst_cause = RST_CAUSE_LINGER0;
+	r->last_state = SYNFIN_TCP_CLOSE_WAIT;
+}
+
 /* Two connect()s to each other's port at once; the peer closes later. */
 static void simultaneous_open(struct conn_record *r)
 {
@@ -552,6 +586,34 @@ static void test_fin_wait2_orphan(void)
 	scenario("fin_wait2_orphan", &r, NULL, want);
 	out = render(&r, NULL, true);
 	CHECK(!strstr(out, "TIME-WAIT"));
+	free(out);
+}
+
+/* The reset at the kill, not at the orphan's CLOSE (it was drawn there),
+ * and no expiry promised; with its peer, one RST, where both put it. */
+static void test_orphan_reset(void)
+{
+	struct conn_record c, s;
+	static const char *const want[] = {
+		"FIN-WAIT-2", "orphaned: its tw sock waits", "+308.051", "ECONNRESET",
+		"(CLOSE-WAIT)", NULL,
+	};
+	char *out;
+
+	orphan_reset(&c);
+	scenario("orphan_reset", &c, NULL, want);
+	out = render(&c, NULL, true);
+	CHECK(strstr(out, "+308.051   CLOSE      |<--RST---"));
+	CHECK(strstr(out, "+8.051     ") < strstr(out, "orphaned"));
+	CHECK(!strstr(out, "leaves at") && !strstr(out, "tcp_fin_timeout"));
+	free(out);
+
+	orphan_reset_peer(&s);
+	out = render(&c, &s, true);
+	check_text(out, true);
+	CHECK_EQ_INT(count(out, "--RST"), 1);
+	CHECK(strstr(out, "+308.051   CLOSE      |<--RST (linger0)---"));
+	CHECK(strstr(out, "orphaned") < strstr(out, "--RST"));
 	free(out);
 }
 
@@ -917,6 +979,7 @@ static const struct unit_case cases[] = {
 	{ "ladder_linger0", test_linger0 },
 	{ "ladder_rst_close_wait", test_rst_close_wait },
 	{ "ladder_fin_wait2_orphan", test_fin_wait2_orphan },
+	{ "ladder_orphan_reset", test_orphan_reset },
 	{ "ladder_simultaneous_open", test_simultaneous_open },
 	{ "ladder_extremes", test_extremes },
 	{ "ladder_random", test_random },
