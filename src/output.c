@@ -563,18 +563,29 @@ static void text_comm(const char *comm, size_t len, char *out, size_t width)
 		snprintf(out, width + 1, "-");
 }
 
+/* A port for the text table: "-" for 0, none chosen yet (a client's
+ * first event: the kernel enters SYN-SENT before it picks the port). */
+static void text_port(uint16_t port, char *buf, size_t len)
+{
+	if (port)
+		snprintf(buf, len, "%u", port);
+	else
+		snprintf(buf, len, "-");
+}
+
 static void text_addr_port(uint8_t family, const uint8_t *addr, uint16_t port,
 			   char *buf, size_t len)
 {
-	char a[64];
+	char a[64], p[8];
 
 	format_addr(family, addr, a, sizeof(a));
+	text_port(port, p, sizeof(p));
 	if (!a[0])
 		snprintf(buf, len, "-");
 	else if (family == SYNFIN_AF_INET6)
-		snprintf(buf, len, "[%s]:%u", a, port);
+		snprintf(buf, len, "[%s]:%s", a, p);
 	else
-		snprintf(buf, len, "%s:%u", a, port);
+		snprintf(buf, len, "%s:%s", a, p);
 }
 
 /* Bytes in at most 4 characters: 999, 1.2K, 999K, 1.0M ... 16E. */
@@ -745,7 +756,7 @@ static void text_common(struct output *o, struct row *r, const struct common *c)
 	text_comm(c->comm, c->comm_len, comm,
 		  wide ? sizeof(comm) - 1 : N_COMM);
 	text_addr_port(c->family, c->laddr, c->lport, laddr, sizeof(laddr));
-	snprintf(lport, sizeof(lport), "%u", c->lport);
+	text_port(c->lport, lport, sizeof(lport));
 	text_addr_port(c->family, c->raddr, c->rport, raddr, sizeof(raddr));
 	text_lead(r, wide, o->opts.timestamps, time, pid, comm, laddr, lport, raddr);
 }

@@ -988,9 +988,16 @@ static void test_text_events(void)
 	ev.kind = SYNFIN_EV_RESET_RECEIVED;
 	ev.new_state = SYNFIN_TCP_ESTABLISHED;
 	output__event(c.o, &ev);
+	/* a client's first event: no port chosen yet, "-" rather than 0 */
+	ev.kind = SYNFIN_EV_STATE;
+	ev.old_state = SYNFIN_TCP_CLOSE;
+	ev.new_state = SYNFIN_TCP_SYN_SENT;
+	ev.lport = 0;
+	output__event(c.o, &ev);
 	out = cap_close(&c);
-	check_text(out, 80, 3);
+	check_text(out, 80, 4);
 	CHECK(strstr(out, "SYN-SENT -> ESTAB"));
+	CHECK(strstr(out, "     - 10.200.0.2:50000      CLOSE -> SYN-SENT\n"));
 	CHECK(strstr(out, "RST received (ESTAB)"));
 	CHECK(strstr(out, "\\x01"));
 	free(out);
@@ -1014,6 +1021,16 @@ static void test_text_events(void)
 	output__event(c.o, &ev);
 	out = cap_close(&c);
 	CHECK(strstr(out, "retrans PSH|ACK (ESTAB) #1, 4 segments"));
+	free(out);
+
+	cap_open(&c, false, true, true);
+	event_fill(&ev, SYNFIN_EV_STATE);
+	ev.old_state = SYNFIN_TCP_CLOSE;
+	ev.new_state = SYNFIN_TCP_SYN_SENT;
+	ev.lport = 0;
+	output__event(c.o, &ev);
+	out = cap_close(&c);
+	CHECK(strstr(out, "[fd00::1]:- ") && strstr(out, "[fd00::2]:50000"));
 	free(out);
 }
 
