@@ -9,6 +9,10 @@
 
 T=text_table
 sf_setup_ns "$T"
+# The TIME column is local time. A zone with a half-hour offset from UTC
+# and no daylight saving (POSIX form, no tzdata needed): a column in UTC
+# would be off by 5:30, and no clock change can fall inside the test.
+export TZ=UTC-05:30
 
 # text_start NAME ARGS...: a text-mode synfin (no -j) on this test's
 # addresses alone; bounded wait for ready
@@ -114,7 +118,7 @@ seconds_of_day()
 	echo $(( 10#$h * 3600 + 10#$m * 60 + 10#$s ))
 }
 # near_now HH:MM:SS: within a minute of when the connections were made, on
-# the local wall clock as the column is (across midnight too)
+# the local wall clock (TZ) as the column is (across midnight too)
 # shellcheck disable=SC2317 # called through sf_check
 near_now()
 {
