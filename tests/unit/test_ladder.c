@@ -192,30 +192,39 @@ static void linger0(struct conn_record *r)
 	r->last_state = SYNFIN_TCP_ESTABLISHED;
 }
 
+/* nginx's end as above, but on lport/rport, with these byte counts: the
+ * peer's FIN at t_fin, and a reset, not a FIN of its own, at t_close. */
+static void server_reset_in_close_wait(struct conn_record *r, uint16_t lport, uint16_t rport,
+				       uint64_t sent, uint64_t received, uint64_t t_fin,
+				       uint64_t t_close)
+{
+	server_close(r);
+	r->lport = lport;
+	r->rport = rport;
+	r->bytes_sent = sent;
+	r->bytes_received = received;
+	memset(r->span, 0, sizeof(r->span));
+	span(r, SYNFIN_TCP_SYN_RECV, US(98), US(98));
+	span(r, SYNFIN_TCP_ESTABLISHED, US(98), t_fin);
+	span(r, SYNFIN_TCP_CLOSE_WAIT, t_fin, t_close);
+	span(r, SYNFIN_TCP_CLOSE, t_close, 0);
+	r->end_ns = t_close;
+	r->wave.local_fin = false;
+	r->wave.local_fin_seq = 0;
+	r->wave.remote_fin_seq = 1513407164u + 1 + (uint32_t)received;
+	r->last_state = SYNFIN_TCP_CLOSE_WAIT;
+}
+
 /* A server whose client closed, then wrote to it anyway: the client's
  * socket answers with a RST; CLOSE_WAIT -> CLOSE with EPIPE. */
 static void rst_close_wait(struct conn_record *r)
 {
-	server_close(r);
-	r->lport = 5007;
-	r->rport = 43218;
+	server_reset_in_close_wait(r, 5007, 43218, 42, 1500, US(40000), US(40500));
 	r->id = 2005;
 	r->pid = 4301;
 	strcpy(r->comm, "redis-server");
-	r->bytes_sent = 42;
-	r->bytes_received = 1500;
-	memset(r->span, 0, sizeof(r->span));
-	span(r, SYNFIN_TCP_SYN_RECV, US(98), US(98));
-	span(r, SYNFIN_TCP_ESTABLISHED, US(98), US(40000));
-	span(r, SYNFIN_TCP_CLOSE_WAIT, US(40000), US(40500));
-	span(r, SYNFIN_TCP_CLOSE, US(40500), 0);
-	r->end_ns = US(40500);
-	r->wave.local_fin = false;
-	r->wave.local_fin_seq = 0;
-	r->wave.remote_fin_seq = 1513407164u + 1 + 1500;
 	r->close.how = HOW_RST_RECEIVED;
 	r->close.err = EPIPE;
-	r->last_state = SYNFIN_TCP_CLOSE_WAIT;
 }
 
 /* close() and the peer never answers with its FIN: the orphan is handed to
@@ -254,24 +263,9 @@ static void orphan_reset(struct conn_record *r)
 /* Its peer: the FIN at +8.030 ms, close() with SO_LINGER 0 at +308.051. */
 static void orphan_reset_peer(struct conn_record *r)
 {
-	server_close(r);
-	r->rport = 43222;
-	r->lport = 5009;
-	r->bytes_sent = 1024;
-	r->bytes_received = 517;
-	memset(r->span, 0, sizeof(r->span));
-	span(r, SYNFIN_TCP_SYN_RECV, US(98), US(98));
-	span(r, SYNFIN_TCP_ESTABLISHED, US(98), US(8030));
-	span(r, SYNFIN_TCP_CLOSE_WAIT, US(8030), US(308051));
-	span(r, SYNFIN_TCP_CLOSE, US(308051), 0);
-	r->end_ns = US(308051);
-	r->wave.local_fin = false;
-	r->wave.local_fin_seq = 0;
-	r->wave.remote_fin_seq = 1513407164u + 1 + 517;
-	r->close.initiator = CLOSE_BY_REMOTE;
+	server_reset_in_close_wait(r, 5009, 43222, 1024, 517, US(8030), US(308051));
 	r->close.how = HOW_RST_SENT;
 	r->close.rst_cause = RST_CAUSE_LINGER0;
-	r->last_state = SYNFIN_TCP_CLOSE_WAIT;
 }
 
 /* Two connect()s to each other's port at once; the peer closes later. */
