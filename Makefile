@@ -132,9 +132,11 @@ endif
 san-unit-tests:
 	$(Q)CFLAGS="$(SAN_CFLAGS)" $(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/san SAN_BUILD=1 \
 		unit-tests
-# the integration tests drive churn with the benchmark's generator, and
-# check the floor's hooks against synfin's
-tools: $(TOOL_BINS) $(SHIM_LIBS) $(OUTPUT)/bench/churn $(OUTPUT)/bench/floor
+# the integration tests drive churn with the benchmark's generator, check
+# the floor's hooks against synfin's, and run the other bench programs
+# briefly (test_bench_programs): built with every test run, none of them
+# can stop compiling unseen
+tools: $(TOOL_BINS) $(SHIM_LIBS) $(BENCH_BINS)
 
 # The README's test command. Installs what is missing, builds, then runs
 # unit tests (no root) and integration tests (root, real BPF, namespaces).

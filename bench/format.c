@@ -44,7 +44,8 @@ static void typical_conn(struct conn_record *r)
 	r->bytes_known = true;
 	r->handshake.result = HS_ESTABLISHED;
 	r->handshake.ms = 0.006;
-	r->handshake.isn_known = true;
+	r->handshake.isn_local_known = true;
+	r->handshake.isn_remote_known = true;
 	r->handshake.isn_local = 3325594840u;
 	r->handshake.isn_remote = 1350391210u;
 	r->span[SYNFIN_TCP_FIN_WAIT1].enter_ns = r->start_ns + 10000;
