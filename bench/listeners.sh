@@ -15,7 +15,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 SYNFIN=${SYNFIN:-$BUILD/synfin}
 LISTEN=${LISTEN:-$BUILD/bench/listen}
-COUNTS="100 19000"
+COUNTS="100 19000 60000"
 SECONDS_PER=8
 ROUNDS=2
 COMPARE=
@@ -25,9 +25,9 @@ usage()
 	cat <<EOF
 usage: bench/listeners.sh [--counts "N1 N2 ..."] [--seconds S] [--rounds R]
                           [--compare OTHER-SYNFIN]
-Defaults: --counts "$COUNTS" (at most the descriptors a process may hold),
---seconds $SECONDS_PER, --rounds $ROUNDS. --compare runs another synfin build in each
-round beside this one, alternately.
+Defaults: --counts "$COUNTS", --seconds $SECONDS_PER, --rounds $ROUNDS (each count
+at most 64512: ports from 1024). --compare runs another synfin build in each round
+beside this one, alternately.
 EOF
 	exit 2
 }
@@ -43,6 +43,9 @@ while [ $# -gt 0 ]; do
 done
 for n in $COUNTS "$SECONDS_PER" "$ROUNDS"; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "bench/listeners.sh: '$n' is not a count" >&2; exit 2; }
+done
+for n in $COUNTS; do
+	[ "$n" -le 64512 ] || { echo "bench/listeners.sh: $n listeners: at most 64512" >&2; exit 2; }
 done
 [ "$(id -u)" = 0 ] || { echo "bench/listeners.sh: needs root" >&2; exit 2; }
 for b in "$SYNFIN" "$LISTEN" ${COMPARE:+"$COMPARE"}; do
