@@ -5,12 +5,13 @@
 # mechanically (awk below): per record type, every documented key path
 # (nested objects dotted, array elements as NAME[]) and its documented JSON
 # type. A few fields the doc gives in prose only are listed here, each with
-# the sentence it comes from. Then four synfin instances watch a broad set
+# the sentence it comes from. Then five synfin instances watch a broad set
 # of scenarios in our namespace pair at once:
-#   dflt   synfin -j (default mode, detectors with low thresholds)
-#   events synfin -j --events
-#   lost   synfin -j --events --ringbuf-mb 1, stopped during a burst
-#   top    synfin top -j
+#   dflt    synfin -j (default mode, detectors with low thresholds)
+#   events  synfin -j --events
+#   lost    synfin -j --events --ringbuf-mb 1, stopped during a burst
+#   classic synfin -j --classic (the fallback's hooks, the same writer)
+#   top     synfin top -j
 # scenarios: a connection open before synfin (seeded), client close (1200
 # of them, 300/s: TIME_WAIT build-up), server close and a reuse of its tw
 # sock, refused, SYN timeout, linger-0 reset, IPv6, data retransmits until
@@ -21,6 +22,9 @@
 #   schema/types/TYPE       its JSON type is the documented one
 #   schema/complete/TYPE    every documented key of TYPE appeared at least once
 #                           (for each TYPE that appeared)
+#   schema/values/TYPE      every value of an enumerated key (ENUMS) is one the
+#                           doc gives that key; an alert's fired thresholds
+#                           are among its thresholds
 #   schema/coverage/TYPE    every documented record type appeared
 # A discrepancy is one FAIL line naming the type, the key and what was found.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
@@ -247,6 +251,169 @@ RARE_FIELDS=(
 	"state destroy"
 )
 
+# The closed enumerations, "TYPE<TAB>PATH<TAB>SOURCE...": the string
+# values a key may take, read from the doc. A SOURCE is
+#   q:SECTION:KEY  the `"value"` spans of KEY's table row in SECTION (a
+#                  record type, whose "## `TYPE`" heading starts its
+#                  section, or @conn for the common fields); a span right
+#                  after another key's name (with `how` `"timeout"`) is
+#                  that key's value, not this one's
+#   u:SECTION:KEY  that row's upper-case spans (ss state names: `ESTAB`)
+#   pq:TEXT, pu:TEXT  the same of the paragraph that holds TEXT
+#   zeek           the conn_state table's names, less its "never" row
+#   letters:TEXT   the single-letter spans of the paragraph that holds TEXT;
+#                  the value is then checked letter by letter
+# Sources (tab-separated) add up. The doc's open sets are left out: `reason` of a reset
+# (the kernel's names), `tcp_flags`, `comm`, addresses, and figures.
+ENUMS=$(cat <<'EOF'
+@conn	family	q:@conn:family
+conn	role	q:conn:role
+conn	handshake.result	q:conn:handshake.result
+conn	handshake.ms_source	q:conn:handshake.ms_source
+conn	time_wait.state	q:conn:time_wait.state
+conn	time_wait.source	q:conn:time_wait.source
+conn	close.initiator	q:conn:close.initiator
+conn	close.how	q:conn:close.how
+conn	close.rst_cause	q:conn:close.rst_cause
+conn	conn_state	zeek
+conn	history	letters:History letters used:
+conn	last_state	u:state:old_state
+time_wait	role	q:conn:role
+time_wait	state	q:time_wait:state
+time_wait	exit	q:time_wait:exit
+time_wait	killed_by	q:time_wait:killed_by
+state	old_state	u:state:old_state
+state	new_state	u:state:new_state
+retransmit	state	u:state:old_state
+synack_retransmit	state	u:state:old_state
+reset	direction	q:reset:direction
+reset	state	q:reset:state	u:state:old_state
+tw_start	state	pu:is the tw sock's substate
+tw_end	state	pu:is the tw sock's substate
+tw_fin	state	pu:is the tw sock's substate
+tw_end	reason	pq:`tw_end` has `reason`
+lost	reason	q:lost:reason
+alert	kind	q:alert:kind
+alert	state	q:alert:state
+alert	side	q:alert:side
+stats	alerts[].kind	q:alert:kind
+stats	alerts[].state	q:alert:state
+stats	alerts[].side	q:alert:side
+stats	time_wait[].side	q:stats:side
+EOF
+)
+
+# doc_values DOC SOURCE: the values SOURCE (see ENUMS) gives, one a line
+doc_values()
+{
+	awk -v src="$2" '
+	function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
+	# the values in S: "q" the `"v"` spans, "u" the upper-case ones, "l"
+	# the single letters
+	function spans(s, kind,   t) {
+		if (kind == "q")
+			while (match(s, /`[a-z_.]+` `"[^"`]*"`/))
+				s = substr(s, 1, RSTART - 1) substr(s, RSTART + RLENGTH)
+		while (match(s, /`[^`]+`/)) {
+			t = substr(s, RSTART + 1, RLENGTH - 2)
+			s = substr(s, RSTART + RLENGTH)
+			if (kind == "q" && t ~ /^"[^"]*"$/)
+				val[substr(t, 2, length(t) - 2)] = 1
+			else if (kind == "u" && t ~ /^[A-Z][A-Z0-9-]*$/)
+				val[t] = 1
+			else if (kind == "l" && t ~ /^[A-Za-z]$/)
+				val[t] = 1
+		}
+	}
+	BEGIN {
+		split(src, a, ":")
+		mode = a[1]
+		if (mode == "q" || mode == "u") {
+			sect = a[2]
+			key = a[3]
+		} else if (mode != "zeek") {
+			text = substr(src, length(mode) + 2)
+		}
+	}
+	/^## / {
+		insect = (sect == "@conn") ? ($0 ~ /Common fields of connection-scoped/) : \
+			(index($0, "## `" sect "`") == 1)
+	}
+	(mode == "q" || mode == "u") && insect && /^\|/ {
+		split($0, c, "|")
+		cell = c[2]
+		while (match(cell, /`[^`]+`/)) {
+			if (substr(cell, RSTART + 1, RLENGTH - 2) == key) {
+				spans(substr($0, length(c[2]) + 3), mode)
+				break
+			}
+			cell = substr(cell, RSTART + RLENGTH)
+		}
+	}
+	mode == "zeek" && /^\|/ {
+		split($0, c, "|")
+		if (trim(c[2]) == "conn_state") { zt = 1; next }
+		if (zt && trim(c[3]) !~ /^never/)
+			spans(c[2], "u")
+	}
+	mode == "zeek" && !/^\|/ { zt = 0 }
+	mode ~ /^(pq|pu|letters)$/ {
+		if ($0 == "") {
+			if (index(para, text))
+				spans(para, mode == "pq" ? "q" : mode == "pu" ? "u" : "l")
+			para = ""
+		} else {
+			para = para " " $0
+		}
+	}
+	END {
+		if (para != "" && index(para, text))
+			spans(para, mode == "pq" ? "q" : mode == "pu" ? "u" : "l")
+		for (v in val)
+			print v
+	}' "$1"
+}
+
+# enum_allowed DOC: "TYPE<TAB>PATH<TAB>MODE<TAB>VALUES" for every entry of
+# ENUMS (@conn spelt out; MODE "letters" or "set"; VALUES space-separated,
+# "" when the doc gave none)
+enum_allowed()
+{
+	local doc=$1 t p srcs s mode vals
+	while IFS=$'\t' read -r t p srcs; do
+		mode="set"
+		vals=""
+		IFS=$'\t' read -r -a srcs <<<"$srcs"
+		for s in "${srcs[@]}"; do
+			[[ $s == letters:* ]] && mode=letters
+			vals+=" $(doc_values "$doc" "$s" | sort | tr '\n' ' ')"
+		done
+		vals=$(tr -s ' ' <<<"$vals" | sed 's/^ //; s/ $//')
+		if [ "$t" = @conn ]; then
+			for t in $CONN_SCOPED; do printf '%s\t%s\t%s\t%s\n' "$t" "$p" "$mode" "$vals"; done
+		else
+			printf '%s\t%s\t%s\t%s\n' "$t" "$p" "$mode" "$vals"
+		fi
+	done < <(grep -v '^#' <<<"$ENUMS")
+}
+
+# enums_documented DOC SCHEMA OUT: enum_allowed's lines in OUT. Fails (with
+# its complaints on stdout) if an entry of ENUMS is no documented string key
+# in SCHEMA (schema_documented's) or the doc gave it no values.
+enums_documented()
+{
+	local doc=$1 schema=$2 out=$3 bad=() t p mode vals
+	enum_allowed "$doc" >"$out"
+	while IFS=$'\t' read -r t p mode vals; do
+		[ -n "$vals" ] || bad+=("enumeration $t $p: docs/schema.md gives it no values")
+		awk -F '\t' -v t="$t" -v p="$p" '$1 == t && $2 == p && $3 ~ /string/ { f = 1 }
+			END { exit !f }' "$schema" || bad+=("enumeration $t $p is no documented string key")
+	done <"$out"
+	[ "${#bad[@]}" = 0 ] && return 0
+	printf '%s\n' "${bad[@]}"
+	return 1
+}
+
 # schema_documented DOC OUT: the documented "TYPE<TAB>PATH<TAB>DOCTYPE",
 # sorted and unique, in OUT; the record types in SCHEMA_TYPES. Fails (with
 # its complaints on stdout) if the doc could not be read as expected.
@@ -363,6 +530,36 @@ observed_merge()
 	END { for (i = 1; i <= m; i++) print order[i] "\t" n[order[i]] "\t" first[order[i]] }'
 }
 
+# observed_values ALLOWED FILE...: "TYPE<TAB>PATH<TAB>VALUE<TAB>COUNT<TAB>FILE"
+# for every string value at a key ALLOWED (enum_allowed's) lists, in the
+# files; FILE is the first it was seen in
+observed_values()
+{
+	local allowed=$1 paths
+	shift
+	paths=$(cut -f 1,2 "$allowed" | jq -R -s 'split("\n") | map(select(. != "") | split("\t")) |
+		group_by(.[0]) | map({key: .[0][0], value: map(.[1])}) | from_entries')
+	jq -n -r --argjson paths "$paths" '
+		def at($keys):
+			if ($keys | length) == 0 then .
+			elif ($keys[0] | endswith("[]")) then
+				(.[$keys[0][:-2]]? // [] | .[]? | at($keys[1:]))
+			else (.[$keys[0]]? | at($keys[1:])) end;
+		inputs | (input_filename | sub(".*/"; "")) as $f | select(type == "object") |
+		(.type | strings) as $t | ($paths[$t] // [])[] as $p |
+		at($p | split(".")) | strings | gsub("\t"; " ") as $v |
+		"\($t)\t\($p)\t\($v)\t\($f)"' "$@" |
+	awk -F '\t' '{
+		k = $1 "\t" $2 "\t" $3
+		if (!(k in n)) {
+			first[k] = $4
+			order[++m] = k
+		}
+		n[k]++
+	}
+	END { for (i = 1; i <= m; i++) print order[i] "\t" n[order[i]] "\t" first[order[i]] }'
+}
+
 # ---- scenarios --------------------------------------------------------------------
 
 sf_setup_ns "$T"
@@ -372,8 +569,14 @@ if ! schema_documented "$DOC" "$SCHEMA" >"$SF_TMP/schema.bad"; then
 	while IFS= read -r l; do sf_fail "$T/doc" "$l"; done <"$SF_TMP/schema.bad"
 	sf_done
 fi
+ENUMS_TSV=$SF_TMP/enums.tsv
+if ! enums_documented "$DOC" "$SCHEMA" "$ENUMS_TSV" >"$SF_TMP/enums.bad"; then
+	while IFS= read -r l; do sf_fail "$T/doc" "$l"; done <"$SF_TMP/enums.bad"
+	sf_done
+fi
 sf_pass "$T/doc"
-echo "  docs/schema.md: $(grep -c . "$SCHEMA") key paths of $(wc -w <<<"$SCHEMA_TYPES") record types"
+echo "  docs/schema.md: $(grep -c . "$SCHEMA") key paths of $(wc -w <<<"$SCHEMA_TYPES") record types," \
+	"$(grep -c . "$ENUMS_TSV") enumerations"
 
 # the namespaces' own settings, gone with them: SYNs given up after ~3 s
 # (client), FIN_WAIT2 orphans' tw socks gone after 1 s (client), SYN-ACKs
@@ -422,12 +625,13 @@ cli seeded "$SF_S4" 5010 --recv 100 --close-first --ready-file "$SF_TMP/seeded.c
 	--hold-until-file "$SF_TMP/seeded.release"
 sf_wait_file "$SF_TMP/seeded.cready" || { sf_fail "$T/seeded" "client did not connect"; sf_done; }
 
-# the four instances, at once
-for inst in dflt events lost; do
+# the five instances, at once
+for inst in dflt events lost classic; do
 	case $inst in
 	dflt) args=("${ALERTS[@]}") ;;
 	events) args=(--events "${ALERTS[@]}") ;;
 	lost) args=(--events --ringbuf-mb 1 --no-alerts) ;;
+	classic) args=(--classic "${ALERTS[@]}") ;;
 	esac
 	"$SYNFIN" -j "${FILTER[@]}" "${args[@]}" >"$SF_TMP/$inst.out" 2>"$SF_TMP/$inst.err" &
 	SF_PIDS+=("$!")
@@ -436,7 +640,7 @@ done
 "$SYNFIN" top -j "${FILTER[@]}" "${ALERTS[@]}" >"$SF_TMP/top.out" 2>"$SF_TMP/top.err" </dev/null &
 SF_PIDS+=("$!")
 SYNFINS[top]=$!
-for inst in dflt events lost top; do
+for inst in dflt events lost classic top; do
 	sf_wait_ready "${SYNFINS[$inst]}" "$SF_TMP/$inst.err" "synfin $inst" ||
 		{ sf_fail "$T/start" "synfin $inst did not start"; sf_done; }
 done
@@ -527,24 +731,24 @@ for c in timeout stall; do
 done
 touch "$SF_TMP/flood.stop"
 sleep 1.5	# a last in-band loss report and a last stats record
-for inst in dflt events lost; do
+for inst in dflt events lost classic; do
 	kill -INT "${SYNFINS[$inst]}"
 done
 kill -INT "${SYNFINS[top]}"
-for inst in dflt events lost top; do
+for inst in dflt events lost classic top; do
 	sf_wait_pid "${SYNFINS[$inst]}" 10
 	rc=$?
 	sf_check "$T/exit/$inst" "synfin $inst exited $rc: $(tail -c 300 "$SF_TMP/$inst.err")" [ "$rc" = 0 ]
 	sf_check "$T/json-lines/$inst" "$inst: a line is not one JSON object" \
 		sf_json_lines "$SF_TMP/$inst.out"
 done
-echo "  traffic and synfin: $(( $(date +%s) - T0 )) s; records: $(for inst in dflt events lost top; do
+echo "  traffic and synfin: $(( $(date +%s) - T0 )) s; records: $(for inst in dflt events lost classic top; do
 	printf '%s %s ' "$inst" "$(grep -c . "$SF_TMP/$inst.out")"; done)"
 
 # ---- the checks -------------------------------------------------------------------
 
 OBS=$SF_TMP/observed.tsv
-observed "$SF_TMP"/{dflt,events,lost,top}.out >"$OBS"
+observed "$SF_TMP"/{dflt,events,lost,classic,top}.out >"$OBS"
 # what came, per type
 awk -F '\t' '$2 == "" { n[$1] += $4 } END { for (t in n) printf "%s=%d ", t, n[t]; print "" }' \
 	"$OBS" | sed 's/^/  records by type: /'
@@ -600,6 +804,45 @@ awk -F '\t' -v rare="$(printf '%s\n' "${RARE_FIELDS[@]}")" '
 		}
 	}' "$SCHEMA" "$OBS" >"$SF_TMP/findings"
 
+# values: a string at an enumerated key that the doc does not give it (a
+# history letter by letter); and an alert's fired threshold that is none
+# of its record's thresholds
+observed_values "$ENUMS_TSV" "$SF_TMP"/{dflt,events,lost,classic,top}.out >"$SF_TMP/values.tsv"
+awk -F '\t' '
+	FNR == NR {
+		k = $1 "\t" $2
+		mode[k] = $3
+		list[k] = $4
+		n = split($4, v, " ")
+		for (i = 1; i <= n; i++)
+			ok[k "\t" v[i]] = 1
+		next
+	}
+	{
+		k = $1 "\t" $2
+		bad = 0
+		if (mode[k] == "letters") {
+			for (i = 1; i <= length($3); i++)
+				if (!((k "\t" substr($3, i, 1)) in ok))
+					bad = 1
+		} else if (!((k "\t" $3) in ok)) {
+			bad = 1
+		}
+		if (bad)
+			print "values\t" $1 "\tkey " $2 ": found \"" $3 "\" (" $4 " time" ($4 == 1 ? "" : "s") \
+				" in " $5 "), docs/schema.md gives " (mode[k] == "letters" ? "the letters " : "") list[k]
+	}' "$ENUMS_TSV" "$SF_TMP/values.tsv" >>"$SF_TMP/findings"
+jq -r '
+	def unfired($t; $key): . as $a | .fired[]? | select(. as $f | $a.thresholds | has($f) | not) |
+		"values\t\($t)\tkey \($key): \"\(.)\" is none of its record'"'"'s thresholds (\($a.thresholds | keys | join(", ")))";
+	if .type == "alert" then unfired("alert"; "fired[]")
+	elif .type == "stats" then (.alerts[]? | unfired("stats"; "alerts[].fired[]"))
+	else empty end' "$SF_TMP"/{dflt,top}.out | sort | uniq -c |
+	awk '{ n = $1; sub(/^ *[0-9]+ /, ""); print $0 " (" n " time" (n == 1 ? "" : "s") ")" }' \
+	>>"$SF_TMP/findings"
+awk -F '\t' '{ n[$1] += $4 } END { for (t in n) printf "%s %d, ", t, n[t]; print "" }' \
+	"$SF_TMP/values.tsv" | sed 's/^/  enumerated values seen, by type: /; s/, $//'
+
 # finding CHECK TYPE: the findings' messages of CHECK for TYPE, one a line
 finding() { awk -F '\t' -v c="$1" -v t="$2" '$1 == c && $2 == t { print $3 }' "$SF_TMP/findings"; }
 
@@ -610,7 +853,7 @@ mapfile -t SEEN < <(awk -F '\t' '$1 == "seen" { print $2 }' "$SF_TMP/findings" |
 for t in "${SEEN[@]}"; do
 	[[ " $SCHEMA_TYPES " == *" $t "* ]] ||
 		sf_fail "$T/coverage/$t" "record type \"$t\" is not in docs/schema.md"
-	for check in documented types complete; do
+	for check in documented types complete values; do
 		msgs=$(finding "$check" "$t")
 		if [ -z "$msgs" ]; then
 			sf_pass "$T/$check/$t"
