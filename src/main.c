@@ -32,6 +32,7 @@
 #define CAP_BPF_ 39
 
 static volatile sig_atomic_t exiting;
+static volatile sig_atomic_t reopen_asked; /* SIGHUP with -o */
 
 /* Records handled per ring_buffer__poll/consume call. libbpf 1.1's consume
  * runs until the ring is empty, which under a producer faster than us is
@@ -79,6 +80,32 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	exiting = 1;
+}
+
+static void on_sighup(int sig)
+{
+	(void)sig;
+	reopen_asked = 1;
+}
+
+/* SIGHUP with -o: the file is opened again by its name, for log rotation
+ * (logrotate renames it, then signals). What was held goes to the old
+ * file first. If the name cannot be opened, the old file goes on. */
+static void reopen_output(struct app *app)
+{
+	int fd = output_file_open(app->opts.output), old;
+
+	if (fd < 0) {
+		fprintf(stderr, "synfin: SIGHUP: reopening the output file failed: %s; "
+			"still writing to the one open before\n",
+			fd == -ESPIPE ? "it is a pipe or socket now" : strerror(-fd));
+		return;
+	}
+	old = output__set_fd(app->out, fd);
+	close(old);
+	app->opts.output_fd = fd;
+	if (app->opts.verbose)
+		fprintf(stderr, "synfin: SIGHUP: output file reopened\n");
 }
 
 static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
@@ -507,6 +534,11 @@ static int run(struct app *app)
 		bool got, ring_emptied;
 		uint64_t now;
 
+		if (reopen_asked) {
+			reopen_asked = 0;
+			reopen_output(app);
+		}
+
 		/* The kernel side wakes us only when the ring fills up; the
 		 * rest is drained on this timer (KERNEL-NOTES §8, §10). */
 		app->batch = 0;
@@ -638,8 +670,8 @@ int main(int argc, char **argv)
 			   app.opts.verbose ? LIBBPF_INFO : LIBBPF_WARN;
 	libbpf_set_print(libbpf_print_fn);
 
-	/* everything synfin has to say goes to stdout */
-	if (stdout_closed) {
+	/* everything synfin has to say goes to stdout, or to -o's file */
+	if (stdout_closed && !app.opts.output) {
 		fprintf(stderr, "synfin: standard output is closed; nothing to write the records to\n");
 		return 1;
 	}
@@ -659,6 +691,8 @@ int main(int argc, char **argv)
 	 * lost; SIGTERM killed synfin before it could detach cleanly. */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	if (app.opts.output)
+		signal(SIGHUP, on_sighup);
 
 	/* stdout carries data only, in output.c's buffer: flushed after every
 	 * drain of the ring, so a pipe sees each record within a drain */
@@ -669,6 +703,8 @@ int main(int argc, char **argv)
 	oo.out = stdout;
 	oo.mono_to_real_ns = app.to_real = output__clock_offset();
 	app.out = output__new(&oo);
+	if (app.out && app.opts.output_fd >= 0)
+		output__set_fd(app.out, app.opts.output_fd);
 	eo.max_conns = app.opts.max_conns;
 	eo.filter = &app.opts.filter;
 	eo.ctx = &app;
@@ -801,5 +837,7 @@ cleanup:
 	loader__free(app.ld);
 	engine__free(app.eng);
 	output__free(app.out);
+	if (app.opts.output_fd >= 0)
+		close(app.opts.output_fd);
 	return err ? 1 : 0;
 }

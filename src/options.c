@@ -65,6 +65,8 @@ static const char usage_text[] =
 "                         numbers, each side's states, with times\n"
 "      --ascii            ladders in plain ASCII instead of UTF-8 (ASCII\n"
 "                         anyway where the locale is not UTF-8)\n"
+"  -o, --output FILE      append the records to FILE instead of standard\n"
+"                         output; SIGHUP reopens it (log rotation)\n"
 "  -d, --duration SECS    stop after SECS seconds\n"
 "      --ringbuf-mb MB    ring buffer size in MiB, a power of 2 (default 4,\n"
 "                         8 with --events)\n"
@@ -178,6 +180,7 @@ static const struct option long_opts[] = {
 	{ "uid", required_argument, NULL, 'u' },
 	{ "wide", no_argument, NULL, 'w' },
 	{ "timestamp", no_argument, NULL, 'T' },
+	{ "output", required_argument, NULL, 'o' },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "ringbuf-mb", required_argument, NULL, OPT_RINGBUF_MB },
 	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
@@ -582,6 +585,7 @@ static void set_defaults(struct synfin_options *opts)
 	opts->priority_boost = 4;
 	opts->interval_s = 1;
 	opts->census_budget_pct = 5;
+	opts->output_fd = -1;
 	detect_config_defaults(&opts->detect);
 }
 
@@ -612,6 +616,19 @@ static void format_prefix(const struct synfin_addr_prefix *p, char *buf, size_t 
 	snprintf(buf, len, "%s/%d", a, bits);
 }
 
+int output_file_open(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	/* opening a FIFO for writing waits for its reader: before the open,
+	 * not after (a pipe is standard output's job) */
+	if (!stat(path, &st) && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return -ESPIPE;
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+	return fd < 0 ? -errno : fd;
+}
+
 int options_parse(int argc, char **argv, struct synfin_options *opts)
 {
 	struct synfin_filter *f = &opts->filter;
@@ -625,7 +642,7 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 	set_defaults(opts);
 	opterr = 0; /* we print our own one-line errors */
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":jep:c:L:D:46Fu:wTd:vhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jep:c:L:D:46Fu:wTo:d:vhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			opts->json = true;
@@ -715,6 +732,16 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			break;
 		case 'T':
 			opts->timestamps = true;
+			break;
+		case 'o':
+			opt_name = "-o/--output";
+			if (opts->output)
+				goto twice;
+			if (!*optarg) {
+				snprintf(err, sizeof(err), "an empty path");
+				goto bad;
+			}
+			opts->output = optarg;
 			break;
 		case 'd':
 			opt_name = "-d/--duration";
@@ -924,6 +951,27 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 	 * and a record per transition. */
 	if (!opts->ringbuf_mb)
 		opts->ringbuf_mb = opts->events ? 8 : 4;
+	/* top's screen is drawn on the terminal; its -j records can go */
+	if (opts->output && opts->top && !opts->json) {
+		fprintf(stderr, "synfin: -o/--output takes records; top draws its screen on the "
+			"terminal (with -j its stats records go to the file)\n");
+		return -EINVAL;
+	}
+	/* Opened here, so that a path that cannot be written is bad input,
+	 * said before the BPF load. O_APPEND: logrotate's copytruncate and
+	 * writers beside synfin leave no hole or overwrite. */
+	if (opts->output) {
+		opts->output_fd = output_file_open(opts->output);
+		if (opts->output_fd < 0) {
+			opt_name = "-o/--output";
+			snprintf(err, sizeof(err), "'%s': %s", shown(opts->output, &sh),
+				 opts->output_fd == -ESPIPE ?
+				 "a pipe or socket; pipe standard output instead" :
+				 strerror(-opts->output_fd));
+			opts->output_fd = -1;
+			goto bad;
+		}
+	}
 	return 0;
 twice:
 	/* the kernel side holds one value of each: a second would silently

@@ -33,12 +33,18 @@ struct synfin_options {
 	double census_budget_pct; /* the census's CPU, % of one core */
 	struct detect_config detect;
 	struct synfin_filter filter;
+	const char *output;     /* -o: the records go to this file, reopened on SIGHUP */
+	int output_fd;          /* its descriptor, opened by options_parse; -1 without -o */
 };
 
 /* Parse argv into opts. Returns 0 to run, 1 when --help/--version was
  * printed (exit 0), or -EINVAL after printing one line naming the problem
  * to stderr (exit 2). */
 int options_parse(int argc, char **argv, struct synfin_options *opts);
+
+/* Open path for -o: created if missing, appended to; not a FIFO or a
+ * socket (-ESPIPE). The descriptor, or -errno. */
+int output_file_open(const char *path);
 
 /* Parse helpers, exposed for unit tests. Each returns 0 or -EINVAL and
  * writes a reason into err. */

@@ -429,6 +429,22 @@ int output__flush(struct output *o)
 	return write_buffer(o);
 }
 
+int output__set_fd(struct output *o, int fd)
+{
+	struct stat st;
+	int old = o->fd;
+
+	/* what is held belongs to the old file: it goes there first (a
+	 * failure stays in write_err, and the run stops as for any) */
+	output__flush(o);
+	o->fd = fd;
+	o->pipe = !fstat(fd, &st) && S_ISFIFO(st.st_mode);
+	/* a new file of the text table starts with its header, at its
+	 * first row */
+	o->header_done = false;
+	return old;
+}
+
 /* Only a write hears that a pipe's reader has gone, and a quiet host (or a
  * narrow filter) makes none: `synfin -j | head -n 3` would hold its hooks
  * until the next record came, however long. poll() says it at once

@@ -32,6 +32,12 @@ void output__free(struct output *o);
  * written and every line is counted as lost. */
 int output__flush(struct output *o);
 
+/* From now on write to fd (-o's file, and the file reopened on SIGHUP):
+ * what is held goes to the old descriptor first, and a text table's
+ * header comes again at the next row. Returns the old descriptor, for the
+ * caller to close. */
+int output__set_fd(struct output *o, int fd);
+
 struct output_write_error {
 	int err;        /* the errno of the first write that failed */
 	uint64_t lost;  /* lines not written (or in part) since: one a record, */

@@ -105,6 +105,15 @@ bad_case v4_only_v6_raddr 'fd00::/8 matches no IPv4 socket' -4 --raddr 10.0.0.0/
 # getopt's errors name the option itself
 bad_case flag_with_value "option '--json' takes no argument" --json=1
 bad_case bundled_missing_arg "option '-d' needs an argument" -jd
+# -o: a file it can open for appending, not a pipe; given once; not for
+# top's screen
+bad_case output_empty "-o/--output: an empty path" -o ''
+bad_case output_no_dir "'/nonexistent/synfin.json': No such file or directory" -j -o /nonexistent/synfin.json
+bad_case output_dir "Is a directory" -j -o "$SF_TMP"
+mkfifo "$SF_TMP/fifo"
+bad_case output_fifo "a pipe or socket; pipe standard output instead" -j -o "$SF_TMP/fifo"
+bad_case output_twice "-o/--output: given twice" -j -o "$SF_TMP/a" --output "$SF_TMP/b"
+bad_case output_top_screen "top draws its screen" top -o "$SF_TMP/a"
 # -p names a process that exists, by its process id: pid_max itself is never
 # handed out, and a thread's id is not what the kernel side compares
 PID_NONE=$(cat /proc/sys/kernel/pid_max)
@@ -115,7 +124,10 @@ if [ "$(id -u)" = 0 ]; then
 	THREADED=$!
 	SF_PIDS+=("$THREADED")
 	if sf_wait_ready "$THREADED" "$SF_TMP/threaded.err" "synfin (threaded)"; then
-		TID=$(ls "/proc/$THREADED/task" | grep -vx "$THREADED" | head -n 1)
+		TID=
+		for task in /proc/"$THREADED"/task/*; do
+			[ "${task##*/}" = "$THREADED" ] || { TID=${task##*/}; break; }
+		done
 		if [ -n "$TID" ]; then
 			bad_case pid_thread "$TID is a thread of process $THREADED" -p "$TID"
 		else
