@@ -619,14 +619,30 @@ static void format_prefix(const struct synfin_addr_prefix *p, char *buf, size_t 
 int output_file_open(const char *path)
 {
 	struct stat st;
-	int fd;
+	int fd, err;
 
-	/* opening a FIFO for writing waits for its reader: before the open,
-	 * not after (a pipe is standard output's job) */
-	if (!stat(path, &st) && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
-		return -ESPIPE;
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
-	return fd < 0 ? -errno : fd;
+	/* O_NONBLOCK: opening a FIFO for writing would wait for its reader
+	 * (without one it fails ENXIO now, as a socket does) */
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
+	if (fd < 0) {
+		err = -errno;
+		if (err == -ENXIO && !stat(path, &st) &&
+		    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+			err = -ESPIPE;
+		return err;
+	}
+	/* a pipe (one with a reader) is standard output's job; the writes
+	 * to anything else block as usual */
+	if (fstat(fd, &st))
+		err = -errno;
+	else if (S_ISFIFO(st.st_mode))
+		err = -ESPIPE;
+	else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK))
+		err = -errno;
+	else
+		return fd;
+	close(fd);
+	return err;
 }
 
 int options_parse(int argc, char **argv, struct synfin_options *opts)

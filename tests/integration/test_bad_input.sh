@@ -112,6 +112,11 @@ bad_case output_no_dir "'/nonexistent/synfin.json': No such file or directory" -
 bad_case output_dir "Is a directory" -j -o "$SF_TMP"
 mkfifo "$SF_TMP/fifo"
 bad_case output_fifo "a pipe or socket; pipe standard output instead" -j -o "$SF_TMP/fifo"
+# the same with a reader on it (this shell, read-write: Linux opens that at
+# once), so that synfin's open succeeds
+exec 7<>"$SF_TMP/fifo"
+bad_case output_fifo_read "a pipe or socket; pipe standard output instead" -j -o "$SF_TMP/fifo"
+exec 7<&-
 bad_case output_twice "-o/--output: given twice" -j -o "$SF_TMP/a" --output "$SF_TMP/b"
 bad_case output_top_screen "top draws its screen" top -o "$SF_TMP/a"
 # -p names a process that exists, by its process id: pid_max itself is never
