@@ -104,6 +104,8 @@ static void reopen_output(struct app *app)
 	old = output__set_fd(app->out, fd);
 	close(old);
 	app->opts.output_fd = fd;
+	if (output__new_file(app->out))
+		ladder__new_file(app->ladder);
 	if (app->opts.verbose)
 		fprintf(stderr, "synfin: SIGHUP: output file reopened\n");
 }
@@ -654,6 +656,7 @@ int main(int argc, char **argv)
 	struct engine_opts eo = {};
 	struct sockdiag_stats ds = {};
 	bool stdout_closed = hold_std_fds();
+	sigset_t load_signals;
 	int err;
 
 	/* A fixed threshold: glibc's own rises to the size of any mmap'ed
@@ -739,7 +742,17 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* A signal pending while the verifier runs makes the load fail
+	 * with EAGAIN (and libbpf gives up after a few tries): a stop or a
+	 * rotation asked for meanwhile waits for the load's end instead, as
+	 * the handlers above keep it. */
+	sigemptyset(&load_signals);
+	sigaddset(&load_signals, SIGINT);
+	sigaddset(&load_signals, SIGTERM);
+	sigaddset(&load_signals, SIGHUP);
+	sigprocmask(SIG_BLOCK, &load_signals, NULL);
 	err = loader__open(&app.opts, &app.ld);
+	sigprocmask(SIG_UNBLOCK, &load_signals, NULL);
 	if (err)
 		goto cleanup;
 	cw_marks__init(&app.cw_marks, now_mono_ns());
