@@ -1306,6 +1306,12 @@ void ladder__set_clock_offset(struct ladder *l, int64_t mono_to_real_ns)
 		l->opts.mono_to_real_ns = mono_to_real_ns;
 }
 
+void ladder__new_file(struct ladder *l)
+{
+	if (l)
+		l->drawn = false;
+}
+
 static void draw(struct ladder *l, const struct conn_record *a, const struct conn_record *b)
 {
 	if (l->drawn)

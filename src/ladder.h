@@ -32,6 +32,9 @@ struct ladder *ladder__new(const struct ladder_opts *opts);
 void ladder__free(struct ladder *l);
 /* Pictures drawn from now on with this mono_to_real_ns (NULL is fine). */
 void ladder__set_clock_offset(struct ladder *l, int64_t mono_to_real_ns);
+/* The output went to a new, empty file (-o reopened): its first ladder
+ * has no blank line before it. */
+void ladder__new_file(struct ladder *l);
 /* Offer a finished connection. It is held up to hold_ms for its mirror
  * record (the same connection seen from the other end on this host: the
  * tuple reversed; the two ends are usually in different netns, so only the

@@ -439,10 +439,18 @@ int output__set_fd(struct output *o, int fd)
 	output__flush(o);
 	o->fd = fd;
 	o->pipe = !fstat(fd, &st) && S_ISFIFO(st.st_mode);
-	/* a new file of the text table starts with its header, at its
-	 * first row */
-	o->header_done = false;
+	/* an empty file of the text table starts with its header, at its
+	 * first row; one with lines already (a SIGHUP with no rotation, a
+	 * restart appending) goes on under the header it has */
+	o->header_done = !output__new_file(o);
 	return old;
+}
+
+bool output__new_file(const struct output *o)
+{
+	struct stat st;
+
+	return fstat(o->fd, &st) || !S_ISREG(st.st_mode) || st.st_size == 0;
 }
 
 /* Only a write hears that a pipe's reader has gone, and a quiet host (or a

@@ -34,9 +34,12 @@ int output__flush(struct output *o);
 
 /* From now on write to fd (-o's file, and the file reopened on SIGHUP):
  * what is held goes to the old descriptor first, and a text table's
- * header comes again at the next row. Returns the old descriptor, for the
- * caller to close. */
+ * header comes again at the next row if the file is empty. Returns the
+ * old descriptor, for the caller to close. */
 int output__set_fd(struct output *o, int fd);
+/* The descriptor written to is empty (or not a regular file): nothing
+ * written there yet to go on from */
+bool output__new_file(const struct output *o);
 
 struct output_write_error {
 	int err;        /* the errno of the first write that failed */

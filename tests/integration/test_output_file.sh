@@ -14,6 +14,12 @@
 #   back       the FIFO gone, SIGHUP: a new FILE again
 #   truncate   FILE truncated under synfin (logrotate's copytruncate): the
 #              next record starts the file, no hole of zero bytes before it
+#   reload     SIGHUP with no rotation (a plain reload): X's file goes on,
+#              its header not repeated
+# A third instance, L (`--ladder -o FILE`), is rotated at "rotate": its new
+# file starts with a picture, not with the blank line between pictures.
+# And SIGHUPs every 10 ms while an instance loads its BPF programs (which a
+# pending signal makes fail) leave it on its tp_btf hooks, ready.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -21,6 +27,7 @@ T=output_file
 sf_setup_ns "$T"
 J=$SF_TMP/j.json
 X=$SF_TMP/x.txt
+L=$SF_TMP/l.txt
 FILTER=(--laddr "10.213.0.0/24")
 echo '{"type":"marker"}' >"$J"
 
@@ -30,7 +37,25 @@ SF_PIDS+=("$JPID")
 "$SYNFIN" "${FILTER[@]}" --no-alerts -o "$X" >&- 2>"$SF_TMP/x.err" &
 XPID=$!
 SF_PIDS+=("$XPID")
-for i in J X; do
+"$SYNFIN" "${FILTER[@]}" --no-alerts --ladder --ascii -o "$L" 2>"$SF_TMP/l.err" &
+LPID=$!
+SF_PIDS+=("$LPID")
+# HUPs while the BPF programs load, until ready (30 s at most)
+"$SYNFIN" -v -j "${FILTER[@]}" --no-alerts -o "$SF_TMP/h.json" 2>"$SF_TMP/h.err" &
+HPID=$!
+SF_PIDS+=("$HPID")
+for _ in $(seq 3000); do
+	grep -q '^synfin: ready' "$SF_TMP/h.err" && break
+	kill -HUP "$HPID" 2>/dev/null || break
+	sleep 0.01
+done
+sf_check "$T/load-hup/ready" "not ready: $(grep -v '^[0-9]*: ' "$SF_TMP/h.err" | head -c 300)" \
+	grep -q '^synfin: ready' "$SF_TMP/h.err"
+sf_check "$T/load-hup/tp_btf" "$(grep -E 'did not load|hooks' "$SF_TMP/h.err" | head -c 300)" \
+	grep -q '^synfin: tp_btf hooks' "$SF_TMP/h.err"
+kill -INT "$HPID"
+sf_wait_pid "$HPID" 10
+for i in J X L; do
 	pid=${i}PID
 	sf_wait_ready "${!pid}" "$SF_TMP/${i,}.err" "synfin $i" ||
 		{ sf_fail "$T/start" "synfin $i did not start"; sf_done; }
@@ -119,7 +144,14 @@ sf_check "$T/before/stdout" "J wrote to stdout: $(head -c 200 "$SF_TMP/j.stdout"
 	[ ! -s "$SF_TMP/j.stdout" ]
 
 rotate 1
+mv "$L" "$L.1" && kill -HUP "$LPID"
+sleep 0.5
 conn rotate
+wait_row "$L" rotate
+holds rotate/ladder-old "$L.1" before
+holds rotate/ladder-new "$L" rotate
+sf_check "$T/rotate/ladder-first-line" "$(basename "$L") starts with a blank line" \
+	[ -n "$(head -n 1 "$L")" ]
 wait_row "$X" rotate
 holds rotate/json-old "$J.1" before
 holds rotate/json-new "$J" rotate
@@ -161,7 +193,15 @@ sf_check "$T/truncate/no-hole" "$J: $size bytes, $(tr -d '\0' <"$J" | wc -c) not
 holds truncate/json "$J" truncate
 whole truncate/json-whole "$J"
 
-for i in J X; do
+kill -HUP "$XPID"
+sleep 0.5
+conn reload
+wait_row "$X" reload
+holds reload/text "$X" back truncate reload
+n=$(grep -c 'PID COMM' "$X")
+sf_check "$T/reload/one-header" "$(basename "$X") has $n headers" [ "$n" = 1 ]
+
+for i in J X L; do
 	pid=${i}PID
 	kill -INT "${!pid}"
 	sf_wait_pid "${!pid}" 10
