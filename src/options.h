@@ -34,7 +34,8 @@ struct synfin_options {
 	struct detect_config detect;
 	struct synfin_filter filter;
 	const char *output;     /* -o: the records go to this file, reopened on SIGHUP */
-	int output_fd;          /* its descriptor, opened by options_parse; -1 without -o */
+	int output_fd;          /* its descriptor, opened by options_parse (main keeps it
+				 * the one written to after a SIGHUP); -1 without -o */
 };
 
 /* Parse argv into opts. Returns 0 to run, 1 when --help/--version was

@@ -530,9 +530,10 @@ observed_merge()
 	END { for (i = 1; i <= m; i++) print order[i] "\t" n[order[i]] "\t" first[order[i]] }'
 }
 
-# observed_values ALLOWED FILE...: "TYPE<TAB>PATH<TAB>VALUE<TAB>COUNT<TAB>FILE"
+# observed_values ALLOWED FILE...: "TYPE<TAB>PATH<TAB>VALUE<TAB>COUNT<TAB>FILE<TAB>"
 # for every string value at a key ALLOWED (enum_allowed's) lists, in the
-# files; FILE is the first it was seen in
+# files; FILE is the first it was seen in (merged as observed's lines are,
+# the value in the JSONTYPE column, no example)
 observed_values()
 {
 	local allowed=$1 paths
@@ -548,16 +549,7 @@ observed_values()
 		inputs | (input_filename | sub(".*/"; "")) as $f | select(type == "object") |
 		(.type | strings) as $t | ($paths[$t] // [])[] as $p |
 		at($p | split(".")) | strings | gsub("\t"; " ") as $v |
-		"\($t)\t\($p)\t\($v)\t\($f)"' "$@" |
-	awk -F '\t' '{
-		k = $1 "\t" $2 "\t" $3
-		if (!(k in n)) {
-			first[k] = $4
-			order[++m] = k
-		}
-		n[k]++
-	}
-	END { for (i = 1; i <= m; i++) print order[i] "\t" n[order[i]] "\t" first[order[i]] }'
+		"\($t)\t\($p)\t\($v)\t1\t\($f)\t"' "$@" | observed_merge
 }
 
 # ---- scenarios --------------------------------------------------------------------
