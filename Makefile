@@ -18,7 +18,7 @@ LDLIBS      := -lbpf -lelf -lz -lpthread -lm
 
 # Debian packages the build and the tests need (make deps installs the missing ones).
 DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev iproute2 jq \
-	hping3 tshark libbpf-tools pkg-config
+	hping3 tshark libbpf-tools pkg-config groff-base man-db
 
 ifeq ($(V),1)
 	Q =
@@ -169,17 +169,26 @@ run: deps all
 	$(Q)./$(OUTPUT)/synfin $(ARGS)
 
 # `make install`: the binary into $(DESTDIR)$(PREFIX)/sbin (it needs root
-# to load its programs). It carries its BPF object inside: nothing else.
+# to load its programs; it carries its BPF object inside), its manual page,
+# and the two documents the page sends the reader to.
 PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/synfin
+INSTALL_DOCS := docs/schema.md docs/detectors.md
 
 .PHONY: install uninstall
 install: all
 	$(call msg,INSTALL,$(DESTDIR)$(SBINDIR)/synfin)
 	$(Q)install -D -m 0755 $(OUTPUT)/synfin $(DESTDIR)$(SBINDIR)/synfin
+	$(Q)install -D -m 0644 docs/synfin.8 $(DESTDIR)$(MANDIR)/man8/synfin.8
+	$(Q)install -d $(DESTDIR)$(DOCDIR)
+	$(Q)install -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)/
 
 uninstall:
-	$(Q)rm -f $(DESTDIR)$(SBINDIR)/synfin
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/synfin $(DESTDIR)$(MANDIR)/man8/synfin.8
+	$(Q)rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INSTALL_DOCS)))
+	$(Q)rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 .PHONY: bench
 bench: deps all $(BENCH_BINS)

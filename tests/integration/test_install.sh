@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# `make install` puts one binary under DESTDIR/PREFIX/sbin, and that binary
-# alone, run from outside the source tree, loads its programs and records
-# a connection: the BPF object travels inside it. `make uninstall` takes
-# it away again.
+# `make install` puts one binary under DESTDIR/PREFIX/sbin, its manual page
+# and the two documents the page names, and that binary alone, run from
+# outside the source tree, loads its programs and records a connection:
+# the BPF object travels inside it. `make uninstall` takes them away again.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -20,9 +20,14 @@ sf_check "$T/mode" "mode $(stat -c %a "$BIN" 2>/dev/null), want 755" \
 	test "$(stat -c %a "$BIN" 2>/dev/null)" = 755
 sf_check "$T/same" "the installed binary differs from build/synfin" \
 	cmp -s "$BIN" "$SF_ROOT/build/synfin"
-# only the binary: nothing else under DESTDIR
-sf_check "$T/only_binary" "installed: $(cd "$DEST" && find . -type f | tr '\n' ' ')" \
-	test "$(cd "$DEST" && find . -type f)" = ./usr/sbin/synfin
+# the binary, the page and the documents: nothing else under DESTDIR
+want="./usr/sbin/synfin ./usr/share/doc/synfin/detectors.md ./usr/share/doc/synfin/schema.md ./usr/share/man/man8/synfin.8 "
+got=$(cd "$DEST" && find . -type f | sort | tr '\n' ' ')
+sf_check "$T/files" "installed: $got" test "$got" = "$want"
+sf_check "$T/page" "the installed manual page differs from docs/synfin.8" \
+	cmp -s "$DEST/usr/share/man/man8/synfin.8" "$SF_ROOT/docs/synfin.8"
+sf_check "$T/man" "man cannot show the installed page" \
+	sh -c "MANPAGER=cat MANWIDTH=80 man -l '$DEST/usr/share/man/man8/synfin.8' 2>/dev/null | grep -q '^SYNOPSIS'"
 
 # the installed copy at work, from /, with the source tree out of reach
 # of any relative path
@@ -39,5 +44,8 @@ sf_expect "$T/run" "$(sf_records $CT)" '.role == "client"' '.comm == "sfinstcli"
 	'.close.initiator == "local"' '.bytes_sent == 100'
 
 make -s -C "$SF_ROOT" uninstall DESTDIR="$DEST" PREFIX=/usr >"$SF_TMP/make.out" 2>&1
-sf_check "$T/uninstall" "$BIN still there after make uninstall" test ! -e "$BIN"
+left=$(cd "$DEST" && find . -type f | tr '\n' ' ')
+sf_check "$T/uninstall" "still there after make uninstall: $left" test -z "$left"
+sf_check "$T/uninstall_docdir" "make uninstall left $DEST/usr/share/doc/synfin" \
+	test ! -e "$DEST/usr/share/doc/synfin"
 sf_done
