@@ -27,6 +27,12 @@
 /* How long a closed listener still claims the tw socks on its port: their
  * 60 s (TCP_TIMEWAIT_LEN), and the walks' spacing past it */
 #define GONE_LISTENER_NS (65ULL * 1000000000ULL)
+/* census__note_server's bounds: the notes one walk takes (a server's
+ * consecutive repeats are folded before they come), and the endpoints
+ * kept for a tw sock's lifetime, listeners gone and servers noted (32
+ * bytes each: 2 MiB) */
+#define CENSUS_SERVER_NOTES 4096
+#define CENSUS_GONE_MAX 65536
 
 static const char *const mib_names[MIB_MAX] = {
 	[MIB_SYNCOOKIES_SENT] = "SyncookiesSent",
@@ -793,6 +799,10 @@ struct census_runner {
 	size_t nprev_listeners;
 	struct census_gone_listener *gone;
 	size_t ngone, gone_cap;
+	/* census__note_server's notes, under lock; taken into the census
+	 * thread's own array (taken) before each walk, and into gone */
+	struct census_gone_listener *notes, *taken;
+	size_t nnotes;
 	struct census_walk_costs costs;     /* the walks without TIME_WAIT */
 	struct census_walk_costs tw_costs;  /* the walks with it */
 };
@@ -1061,6 +1071,41 @@ static void keep_listeners(struct census_runner *r, const struct census *c, uint
 	r->nprev_listeners = c->nlisteners;
 }
 
+/* The servers noted since the last walk (n of them, in r->taken) join
+ * the gone listeners, each endpoint once, with its latest time. Returns
+ * the notes there was no room for. */
+static uint64_t take_server_notes(struct census_runner *r, size_t n)
+{
+	size_t room = r->ngone < CENSUS_GONE_MAX ? CENSUS_GONE_MAX - r->ngone : 0;
+	struct census_gone_listener *g;
+	uint64_t dropped = 0;
+	size_t i, j;
+
+	if (n > room) {
+		dropped = n - room;
+		n = room;
+	}
+	if (!n)
+		return dropped;
+	g = grow_array(r->gone, &r->gone_cap, r->ngone + n, sizeof(*r->gone));
+	if (!g)
+		return dropped + n;
+	r->gone = g;
+	memcpy(g + r->ngone, r->taken, n * sizeof(*g));
+	r->ngone += n;
+	qsort(g, r->ngone, sizeof(*g), endpoint_sort_cmp);
+	for (i = 0, j = 0; i < r->ngone; i++) {
+		if (j && live_endpoint_equal(&g[j - 1].ep, &g[i].ep)) {
+			if (g[i].gone_ns > g[j - 1].gone_ns)
+				g[j - 1].gone_ns = g[i].gone_ns;
+			continue;
+		}
+		g[j++] = g[i];
+	}
+	r->ngone = j;
+	return dropped;
+}
+
 /* The time a walk of cpu_ns CPU must take, waits included, to stay
  * within pct % of a core */
 static uint64_t within_budget(uint64_t cpu_ns, double pct)
@@ -1086,10 +1131,17 @@ static void *runner_main(void *arg)
 	struct timespec until;
 	struct census *c;
 	bool tw_elsewhere;
+	uint64_t notes_dropped;
+	size_t nnotes;
 
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop) {
+		/* before t0: no note is younger than the walk's time */
+		nnotes = r->nnotes;
+		memcpy(r->taken, r->notes, nnotes * sizeof(*r->notes));
+		r->nnotes = 0;
 		pthread_mutex_unlock(&r->lock);
+		notes_dropped = take_server_notes(r, nnotes);
 		opts = r->opts;
 		t0 = now_mono_ns();
 		cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -1126,6 +1178,7 @@ static void *runner_main(void *arg)
 		}
 		pthread_mutex_lock(&r->lock);
 		r->counts.walks++;
+		r->counts.server_notes_dropped += notes_dropped;
 		/* a walk whose every namespace held too few to ask is none */
 		r->counts.tw_walks += !opts.skip_time_wait && (!c || c->tw_asked || !c->tw_too_few);
 		if (c) {
@@ -1172,6 +1225,16 @@ struct census_runner *census__start(const struct census_opts *opts)
 
 	if (!r)
 		return NULL;
+	/* untouched pages of these cost no memory until notes come */
+	r->notes = calloc(CENSUS_SERVER_NOTES, sizeof(*r->notes));
+	r->taken = calloc(CENSUS_SERVER_NOTES, sizeof(*r->taken));
+	if (!r->notes || !r->taken) {
+		free(r->notes);
+		free(r->taken);
+		free(r);
+		errno = ENOMEM;
+		return NULL;
+	}
 	r->opts = *opts;
 	if (!r->opts.interval_ms)
 		r->opts.interval_ms = 1000;
@@ -1184,6 +1247,8 @@ struct census_runner *census__start(const struct census_opts *opts)
 	if (err) {
 		pthread_cond_destroy(&r->cond);
 		pthread_mutex_destroy(&r->lock);
+		free(r->notes);
+		free(r->taken);
 		free(r);
 		errno = err;
 		return NULL;
@@ -1207,6 +1272,8 @@ void census__stop(struct census_runner *r)
 	free(r->prev_netns);
 	free(r->prev_listeners);
 	free(r->gone);
+	free(r->notes);
+	free(r->taken);
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
@@ -1227,6 +1294,19 @@ void census__set_close_wait_marks(struct census_runner *r, uint64_t since_ns)
 void census__set_tw_elsewhere(struct census_runner *r, bool elsewhere)
 {
 	__atomic_store_n(&r->tw_elsewhere, elsewhere, __ATOMIC_RELAXED);
+}
+
+void census__note_server(struct census_runner *r, const struct live_endpoint *ep,
+			 uint64_t ended_ns)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->nnotes < CENSUS_SERVER_NOTES) {
+		r->notes[r->nnotes].ep = *ep;
+		r->notes[r->nnotes++].gone_ns = ended_ns;
+	} else {
+		r->counts.server_notes_dropped++;
+	}
+	pthread_mutex_unlock(&r->lock);
 }
 
 struct census *census__take(struct census_runner *r)

@@ -179,6 +179,16 @@ void census__set_close_wait_marks(struct census_runner *r, uint64_t since_ns);
  * none, and keep no last count to repeat. A census in between says so
  * with tw_ts_ns 0. */
 void census__set_tw_elsewhere(struct census_runner *r, bool elsewhere);
+/* A server end at ep (its local address and port) left a TIME_WAIT sock
+ * at ended_ns (CLOCK_MONOTONIC): for a tw sock's lifetime from then, the
+ * walks take tw socks at ep as that server's, as they take those of a
+ * listener they saw close. A listener that lived between two walks (a
+ * one-shot server, a passive FTP data port) was never seen; its tw socks
+ * were grouped as clients' of their peers, one group each. Up to
+ * CENSUS_SERVER_NOTES a walk; more are counted (server_notes_dropped) and
+ * their tw socks grouped as before. */
+void census__note_server(struct census_runner *r, const struct live_endpoint *ep,
+			 uint64_t ended_ns);
 /* What the walks so far did, for -v: the walks, those that counted
  * TIME_WAIT, the dumps among them that walked the kernel's whole
  * established hash (what a walk's cost mostly is), and the CLOSE_WAIT
@@ -193,6 +203,7 @@ struct census_counts {
 	uint64_t sysctl_reads;        /* namespaces' sysctls read (the rest carried over) */
 	uint64_t netns_walked;        /* namespaces walked, all walks together */
 	uint64_t max_spacing_ns;      /* the longest time from one walk to the next */
+	uint64_t server_notes_dropped; /* census__note_server's, past its bounds */
 };
 void census__counts(struct census_runner *r, struct census_counts *counts);
 /* The newest census not yet taken (the caller owns it, census__free it),

@@ -49,6 +49,10 @@ struct monitor {
 	uint64_t cw_age_ns, cw_min_age_ns, now_ns;
 	uint64_t intervals;          /* judged */
 	uint64_t tw_engine_intervals; /* ... with the engine's TIME_WAIT counts */
+	/* the last server end noted to the census (census__note_server):
+	 * its repeats within a second are not noted again */
+	struct live_endpoint last_server;
+	uint64_t last_server_ns;
 	bool tw_agreed_last;         /* the engine's count agreed at the last look */
 	uint64_t tw_apart_passed;    /* looks apart that stood, right after one that agreed */
 };
@@ -136,9 +140,28 @@ void monitor__event(struct monitor *m, const struct synfin_event *ev)
 	activity__event(m->act, ev);
 }
 
+/* A server end that left a tw sock tells the census its address and
+ * port were a listener's, which the walks may never have seen. */
+static void note_server(struct monitor *m, const struct conn_record *rec)
+{
+	struct live_endpoint ep = { .netns = rec->netns, .family = rec->family,
+				    .port = rec->lport };
+
+	if (rec->role != ROLE_SERVER || rec->tw.kind == TW_KIND_NONE)
+		return;
+	memcpy(ep.addr, rec->laddr, SYNFIN_ADDR_LEN);
+	if (live_endpoint_equal(&ep, &m->last_server) &&
+	    rec->end_ns - m->last_server_ns < 1000000000ULL)
+		return;
+	m->last_server = ep;
+	m->last_server_ns = rec->end_ns;
+	census__note_server(m->census, &ep, rec->end_ns);
+}
+
 void monitor__conn(struct monitor *m, const struct conn_record *rec)
 {
 	activity__conn(m->act, rec);
+	note_server(m, rec);
 }
 
 void monitor__folded(struct monitor *m, const struct monitor_folded *f)

@@ -31,7 +31,7 @@ counts()
 	WALKS=$(sed -n 's/^synfin: census: \([0-9]*\) walks.*/\1/p' <<<"$line")
 	NETNS=$(sed -n 's/.*; \([0-9]*\) namespaces walked, .*/\1/p' <<<"$line")
 	READS=$(sed -n 's/.* namespaces walked, \([0-9]*\) of their sysctls read.*/\1/p' <<<"$line")
-	SPACING=$(sed -n 's/.*; walks up to \([0-9.]*\) s apart$/\1/p' <<<"$line")
+	SPACING=$(sed -n 's/.*; walks up to \([0-9.]*\) s apart;.*$/\1/p' <<<"$line")
 	echo "  $1: ${WALKS:-?} walks of ${NETNS:-?} namespaces in all, ${READS:-?} sysctl reads," \
 		"walks up to ${SPACING:-?} s apart"
 	if [ -z "$WALKS" ] || [ -z "$NETNS" ] || [ -z "$READS" ] || [ -z "$SPACING" ]; then

@@ -677,6 +677,12 @@ sf_wait_accepted "$SF_TMP/stall.srv" 1
 ip -n "$SF_NS_S" route add blackhole "$ADDR_STALL/32" || sf_fail "$T/stall" "cannot blackhole $ADDR_STALL"
 touch "$SF_TMP/stall.go"
 
+# srvtw: 20 connections whose server closes first: 20 TIME_WAIT socks
+# on its listener, for the minute this test lasts (top's server-side
+# time_wait rows)
+srv srvtw 5008 --accept 20 --close-first --send 100
+cli srvtw "$SF_S4" 5008 --repeat 20 --recv 100 --wait-eof
+
 # one at a time, quick ones: refused (reset records), linger-0 (rst_sent),
 # IPv6, tw_fin, a server that closes first and whose tw sock a new connection from
 # the same port reuses (time_wait record killed, tw_end cancelled). That port
@@ -717,7 +723,7 @@ sf_wait_pid "$FLOOD" 10
 echo "  flood: $(cat "$SF_TMP/flood.out")"
 wait_alert 10 '.kind == "close_wait_leak" and .state == "end"'
 wait_alert 12 '.kind == "syn_flood" and .state == "end"'
-for c in timeout stall; do
+for c in timeout stall srvtw; do
 	sf_wait_pid "${CLI[$c]}" 10
 	echo "  $c: $(tail -n 1 "$SF_TMP/$c.cli")"
 done
@@ -834,6 +840,24 @@ jq -r '
 	>>"$SF_TMP/findings"
 awk -F '\t' '{ n[$1] += $4 } END { for (t in n) printf "%s %d, ", t, n[t]; print "" }' \
 	"$SF_TMP/values.tsv" | sed 's/^/  enumerated values seen, by type: /; s/, $//'
+
+# both sides of top's TIME_WAIT rows came, the server's of srvtw's
+# listener, which closed before a walk could see it; and no row makes
+# srvtw's peers destinations of client-side groups
+# shellcheck disable=SC2317 # called through sf_check
+tw_row() { jq -n -e --arg side "$1" --argjson port "$2" 'any(inputs; .type == "stats" and
+	any(.time_wait[]?; .side == $side and .count > 0 and ($port == 0 or .port == $port)))' \
+	"$SF_TMP/top.out" >/dev/null; }
+# shellcheck disable=SC2317 # called through sf_check
+no_client_row_to() { jq -n -e --arg a "$1" 'all(inputs; .type != "stats" or
+	all(.time_wait[]?; .side != "client" or .addr != $a))' "$SF_TMP/top.out" >/dev/null; }
+sf_check "$T/stats_time_wait/client" "no stats record had a client-side time_wait row" tw_row client 0
+sf_check "$T/stats_time_wait/server" "no stats record had a server-side time_wait row of port 5008" \
+	tw_row server 5008
+peer_rows=$(jq -c --arg a "$SF_C4" 'select(.type == "stats") | .time_wait[]? |
+	select(.side == "client" and .addr == $a)' "$SF_TMP/top.out" | head -n 3 | tr '\n' ' ')
+sf_check "$T/stats_time_wait/no_peers" "srvtw's peers were taken for destinations: $peer_rows" \
+	no_client_row_to "$SF_C4"
 
 # finding CHECK TYPE: the findings' messages of CHECK for TYPE, one a line
 finding() { awk -F '\t' -v c="$1" -v t="$2" '$1 == c && $2 == t { print $3 }' "$SF_TMP/findings"; }
