@@ -508,14 +508,19 @@ cleanup:
 	return err;
 }
 
+void loader__detach(struct loader *ld)
+{
+	while (ld->nlinks > 0)
+		bpf_link__destroy(ld->links[--ld->nlinks]);
+}
+
 void loader__free(struct loader *ld)
 {
 	if (!ld)
 		return;
 	free(ld->spill_keys);
 	free(ld->spill_vals);
-	for (int i = 0; i < ld->nlinks; i++)
-		bpf_link__destroy(ld->links[i]);
+	loader__detach(ld);
 	synfin_bpf__destroy(ld->skel);
 	free(ld);
 }
@@ -568,6 +573,12 @@ void loader__set_cw_gen(struct loader *ld, uint32_t gen)
 bool loader__spill_waiting(const struct loader *ld)
 {
 	return ld->spill_taken < __atomic_load_n(&ld->skel->bss->spill_stored, __ATOMIC_ACQUIRE);
+}
+
+void loader__spill_counts(const struct loader *ld, uint64_t *taken, uint64_t *stored)
+{
+	*taken = ld->spill_taken;
+	*stored = __atomic_load_n(&ld->skel->bss->spill_stored, __ATOMIC_ACQUIRE);
 }
 
 int loader__drain_spill(struct loader *ld, loader_record_fn fn, void *ctx)

@@ -67,6 +67,7 @@ struct app {
 	uint64_t folded[SYNFIN_CNT_MAX];    /* summary mode: folded counts passed on */
 	struct cw_marks cw_marks;           /* how old a CLOSE_WAIT mark standing can be */
 	uint64_t bad_records;
+	uint64_t ring_read;      /* records read from the ring (-v) */
 	uint64_t failed_shown;   /* --failed: connection records printed */
 	uint64_t orderly_judged; /* ... and those the kernel passed on that were not failures */
 	uint32_t batch;          /* records in this drain call */
@@ -211,6 +212,8 @@ static int on_record(void *ctx, void *data, size_t len)
 
 	const struct synfin_event *ev = data;
 
+	if (!app->draining_spill)
+		app->ring_read++;
 	if (len < sizeof(*ev) ||
 	    (ev->kind == SYNFIN_EV_CONN && len < sizeof(struct synfin_conn_event))) {
 		app->bad_records++;
@@ -390,6 +393,14 @@ static void print_summary(struct app *app)
 	if (app->opts.verbose) {
 		struct engine_early ends, fins;
 		struct engine_late_births births;
+		uint64_t spill_taken, spill_stored;
+
+		loader__spill_counts(app->ld, &spill_taken, &spill_stored);
+		fprintf(stderr, "synfin: records read: %llu from the ring of the %llu the kernel "
+			"put there, %llu from the spill map of the %llu it put there\n",
+			(unsigned long long)app->ring_read,
+			(unsigned long long)cnt[SYNFIN_CNT_EMITTED],
+			(unsigned long long)spill_taken, (unsigned long long)spill_stored);
 
 		fprintf(stderr, "synfin: retransmit attempts that sent nothing (not counted as "
 			"retransmits): %llu\n",
@@ -611,16 +622,23 @@ static int run(struct app *app)
 		if (stop_at && now >= stop_at)
 			break;
 	}
+	/* Nothing more is made from here on, so the drains below take the
+	 * last of it. Attached, the programs spilled records while the ring
+	 * was read, and those were left in the spill map, unread and
+	 * uncounted. */
+	loader__detach(app->ld);
 	stop_drain = now_mono_ns();
-	/* what is left, but bounded in time: a flood must not keep us from
-	 * exiting */
+	/* what is left, but bounded in time: a slow reader of our output
+	 * must not keep us from exiting */
 	do {
 		app->batch = 0;
 		err = ring_buffer__consume(app->rb);
 	} while (err == DRAIN_MORE && now_mono_ns() - stop_drain < 2000000000ULL);
 	if (err == DRAIN_MORE)
 		err = 0;
-	if (!err)
+	/* a count of records read is no error: the spill map is drained
+	 * after any */
+	if (err >= 0)
 		err = drain_spill(app);
 	/* what is settled goes out: a tw sock killed more than a re-arm's
 	 * window ago, whose record would otherwise wait for a tick that

@@ -1,0 +1,81 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Every record the kernel makes while synfin is attached is read, also
+# when synfin stops while a churn goes on, and while signals keep cutting
+# its waits short. -v says how many records the kernel put on the ring and
+# in the spill map, and how many synfin read from each; they must agree.
+#  stop: synfin stopped (SIGSTOP) while a churn fills its 1 MiB ring and
+#     spill map, then let go and stopped at once (SIGCONT, SIGINT) with
+#     the churn still running: the kernel spills until synfin detaches.
+#     Once the ring's last records were read and the spill map was left
+#     unread, so the records spilled after the loop's last drain were
+#     neither written nor counted.
+#  hup: `-o FILE` and a SIGHUP every 2 ms through a churn: nothing is
+#     left behind at the stop.
+# timeout: 120
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+T=exit_drain
+sf_setup_churn "$T"
+
+# counts NAME: sets RING_READ, RING_PUT, SPILL_READ, SPILL_PUT from -v's
+# "records read" line, and CONNS (conn records written)
+counts()
+{
+	local line
+	line=$(grep '^synfin: records read: ' "$SF_ERR")
+	RING_READ=$(sed -n 's/.*read: \([0-9]*\) from the ring.*/\1/p' <<<"$line")
+	RING_PUT=$(sed -n 's/.* of the \([0-9]*\) the kernel put there, .*/\1/p' <<<"$line")
+	SPILL_READ=$(sed -n 's/.*, \([0-9]*\) from the spill map.*/\1/p' <<<"$line")
+	SPILL_PUT=$(sed -n 's/.*spill map of the \([0-9]*\) it put there$/\1/p' <<<"$line")
+	CONNS=$(jq -c 'select(.type == "conn")' "$1" | grep -c .)
+	echo "  $2: ring ${RING_READ:-?} read of ${RING_PUT:-?}, spill map ${SPILL_READ:-?} read" \
+		"of ${SPILL_PUT:-?}; $CONNS conn records; $(grep -o 'lost: ringbuf_full=[0-9]*' "$SF_ERR")"
+	if [ -z "$RING_READ" ] || [ -z "$RING_PUT" ] || [ -z "$SPILL_READ" ] || [ -z "$SPILL_PUT" ]; then
+		sf_fail "$T/$2/counts" "no records-read line under -v: $(tail -c 300 "$SF_ERR")"
+		sf_done
+	fi
+}
+
+# ---- stop ---------------------------------------------------------------------
+sf_start "$T/stop" --netns "$SF_NETNS_S" --ringbuf-mb 1 --no-alerts -v
+kill -STOP "$SF_SYNFIN_PID"
+sf_bg "$SF_TMP/stop.churn" "$SF_NS_S" timeout 20 "$CHURN" --duration 4 --conns-parallel 2
+CHURN_PID=$SF_LAST_PID
+sleep 2		# the 1 MiB ring fills within a second, then the spill map takes the rest
+kill -CONT "$SF_SYNFIN_PID"
+sf_synfin_stop || sf_fail "$T/stop/exit" "synfin did not exit 0 on SIGINT"
+sf_check "$T/stop/churn_ran" "the churn ended before synfin: $(cat "$SF_TMP/stop.churn")" \
+	kill -0 "$CHURN_PID"
+sf_wait_pid "$CHURN_PID" 20
+counts "$SF_OUT" stop
+sf_check "$T/stop/spilled" "the kernel spilled nothing ($SPILL_PUT): the case did not happen" \
+	[ "$SPILL_PUT" -gt 0 ]
+sf_check "$T/stop/spill_read" "$SPILL_READ records read from the spill map, $SPILL_PUT put there" \
+	[ "$SPILL_READ" = "$SPILL_PUT" ]
+sf_check "$T/stop/ring_read" "$RING_READ records read from the ring, $RING_PUT put there" \
+	[ "$RING_READ" = "$RING_PUT" ]
+
+# ---- hup ----------------------------------------------------------------------
+OUT=$SF_TMP/hup.json
+sf_start "$T/hup" --netns "$SF_NETNS_S" --no-alerts -v -o "$OUT"
+sf_bg "$SF_TMP/hup.churn" "$SF_NS_S" timeout 20 "$CHURN" --duration 3 --conns-parallel 2
+CHURN_PID=$SF_LAST_PID
+hups=0
+while kill -0 "$CHURN_PID" 2>/dev/null && [ "$hups" -lt 5000 ]; do
+	kill -HUP "$SF_SYNFIN_PID"
+	hups=$((hups + 1))
+	sleep 0.002
+done
+sf_synfin_stop || sf_fail "$T/hup/exit" "synfin did not exit 0 on SIGINT after $hups SIGHUPs"
+counts "$OUT" hup
+echo "  hup: $hups SIGHUPs"
+sf_check "$T/hup/storm" "only $hups SIGHUPs were sent" [ "$hups" -ge 200 ]
+sf_check "$T/hup/spill_read" "$SPILL_READ records read from the spill map, $SPILL_PUT put there" \
+	[ "$SPILL_READ" = "$SPILL_PUT" ]
+sf_check "$T/hup/ring_read" "$RING_READ records read from the ring, $RING_PUT put there" \
+	[ "$RING_READ" = "$RING_PUT" ]
+sf_check "$T/hup/json" "a line of $OUT is not one JSON object" sf_json_lines "$OUT"
+
+sf_done
