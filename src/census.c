@@ -1221,6 +1221,7 @@ struct census_runner *census__start(const struct census_opts *opts)
 {
 	struct census_runner *r = calloc(1, sizeof(*r));
 	pthread_condattr_t ca;
+	sigset_t all, was;
 	int err;
 
 	if (!r)
@@ -1243,7 +1244,13 @@ struct census_runner *census__start(const struct census_opts *opts)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&r->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	/* The thread takes no signal: SIGINT, SIGTERM and a SIGHUP's
+	 * rotation go to the main thread, whose wait they cut short so that
+	 * it acts at once. Taken here, they waited for its next timeout. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &was);
 	err = pthread_create(&r->thread, NULL, runner_main, r);
+	pthread_sigmask(SIG_SETMASK, &was, NULL);
 	if (err) {
 		pthread_cond_destroy(&r->cond);
 		pthread_mutex_destroy(&r->lock);

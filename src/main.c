@@ -559,7 +559,10 @@ static int run(struct app *app)
 		app->batch = 0;
 		err = ring_buffer__poll(app->rb, poll_ms);
 		got = err > 0 || err == DRAIN_MORE;
-		if (err >= 0 || err == DRAIN_MORE) {
+		/* A signal cut the wait short (a SIGHUP's rotation, a storm
+		 * of them): drain all the same. Skipped, the ring was read
+		 * only when it filled, and more records spilled. */
+		if (err >= 0 || err == DRAIN_MORE || err == -EINTR) {
 			app->batch = 0;
 			err = ring_buffer__consume(app->rb);
 			got = got || err > 0 || err == DRAIN_MORE;

@@ -12,6 +12,10 @@
 #     neither written nor counted.
 #  hup: `-o FILE` and a SIGHUP every 2 ms through a churn: nothing is
 #     left behind at the stop.
+#  hup_quiet: the same storm and a few connections: their records are
+#     in the file while the storm goes on. A wait cut short by a signal
+#     drains the ring all the same; once the ring was read only when the
+#     kernel woke synfin, which it does when the ring fills.
 # timeout: 120
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -78,4 +82,20 @@ sf_check "$T/hup/ring_read" "$RING_READ records read from the ring, $RING_PUT pu
 	[ "$RING_READ" = "$RING_PUT" ]
 sf_check "$T/hup/json" "a line of $OUT is not one JSON object" sf_json_lines "$OUT"
 
+# ---- hup_quiet ----------------------------------------------------------------
+OUT=$SF_TMP/quiet.json
+sf_start "$T/hup_quiet" --netns "$SF_NETNS_S" --no-alerts -v -o "$OUT"
+# the churn starts once the storm has, and ends long before it does
+for i in $(seq 500); do
+	kill -HUP "$SF_SYNFIN_PID"
+	[ "$i" = 50 ] && sf_bg "$SF_TMP/quiet.churn" "$SF_NS_S" timeout 10 "$CHURN" --duration 0.05 \
+		--conns-parallel 1
+	sleep 0.002
+done
+during=$(jq -c 'select(.type == "conn")' "$OUT" | grep -c .)
+sf_synfin_stop || sf_fail "$T/hup_quiet/exit" "synfin did not exit 0 on SIGINT"
+counts "$OUT" hup_quiet
+sf_check "$T/hup_quiet/some" "the churn made no conn record" [ "$CONNS" -gt 0 ]
+sf_check "$T/hup_quiet/written" "$during conn records in the file during the storm, $CONNS at the stop" \
+	[ "$during" = "$CONNS" ]
 sf_done
