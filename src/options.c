@@ -928,6 +928,11 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			opts->json ? "-j/--json" : "--ladder");
 		return -EINVAL;
 	}
+	if (opts->wide && opts->timestamps) {
+		fprintf(stderr, "synfin: -T/--timestamp adds the time column -w/--wide "
+			"already shows\n");
+		return -EINVAL;
+	}
 	/* getopt_long moved the operands to the end: "top" is the only one */
 	if (optind < argc && !strcmp(argv[optind], "top")) {
 		opts->top = true;
@@ -959,6 +964,16 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 	if (opts->only_failed && opts->events) {
 		fprintf(stderr, "synfin: -F/--failed judges finished connections; "
 			"it does not combine with -e/--events\n");
+		return -EINVAL;
+	}
+	if (opts->spill_set && opts->events) {
+		fprintf(stderr, "synfin: --spill sizes the connection records' spill map; "
+			"-e/--events sends transitions and has none\n");
+		return -EINVAL;
+	}
+	if (opts->no_timewait && opts->only_failed) {
+		fprintf(stderr, "synfin: -F/--failed already leaves the TIME_WAIT timers "
+			"unhooked; --no-timewait changes nothing\n");
 		return -EINVAL;
 	}
 	/* The ring is mapped into synfin twice, and every page is resident

@@ -104,6 +104,10 @@ bad_case v4_only_v6_laddr 'fd00::1/128 matches no IPv4 socket' -4 --laddr fd00::
 bad_case v4_only_v6_raddr 'fd00::/8 matches no IPv4 socket' -4 --raddr 10.0.0.0/8,fd00::/8
 # getopt's errors name the option itself
 bad_case flag_with_value "option '--json' takes no argument" --json=1
+# flags another one already makes redundant, or that have nothing to act on
+bad_case wide_timestamp "-w/--wide already shows" -w -T
+bad_case spill_events "-e/--events sends transitions and has none" --spill 0 -e
+bad_case no_timewait_failed "--no-timewait changes nothing" -F --no-timewait
 bad_case bundled_missing_arg "option '-d' needs an argument" -jd
 # -o: a file it can open for appending, not a pipe; given once; not for
 # top's screen

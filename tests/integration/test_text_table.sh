@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # The text table as an operator reads it, from real connections: the
-# default 80-column rows, -w -T (full addresses, exact numbers, a time
+# default 80-column rows, -w (full addresses, exact numbers, a time
 # column) and --events -T. Each end's row names its own process, its role,
 # who closed and how; a refused connect shows "ref".
 # shellcheck source=tests/integration/lib.sh disable=SC2016
@@ -29,7 +29,7 @@ text_start()
 }
 
 text_start narrow
-text_start wide -w -T
+text_start wide -w
 text_start events --events -T
 
 sf_pair "$T" "$SF_S4" 5093 --wait-eof --send 3000 --comm sftxsrv -- \
@@ -104,7 +104,7 @@ if one_row "$N" sftxref; then
 	fields_are "$T/narrow/refused" "$ROW" "$RPID sftxref $RP $SF_S4:5094 cli ref - 0 0 ${10}"
 fi
 
-# -w -T: a time column, both full addresses, exact bytes and times
+# -w: a time column, both full addresses, exact bytes and times
 W=$SF_TMP/wide.out
 sf_check "$T/wide/header" "header: $(head -n 1 "$W")" \
 	test "$(head -n 1 "$W" | awk '{$1 = $1; print}')" = \
