@@ -50,6 +50,9 @@ const volatile __u8 summarize = 0;
 const volatile __u8 live_figures = 0;
 /* tw_timer_handler's address (kallsyms), 0: the TIME_WAIT hooks are off */
 const volatile __u64 tw_timer_fn = 0;
+/* -F with kfree_skb's rx_sk: orphans' summaries wait in fw2_waits */
+const volatile __u8 fw2_watch = 0;
+extern unsigned int CONFIG_HZ __kconfig __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -74,6 +77,17 @@ struct {
 	__type(key, struct synfin_spill_key);
 	__type(value, struct synfin_conn_event);
 } spill SEC(".maps");
+
+/* -F: the summary of an orphan that reached ->CLOSE in FIN_WAIT2 before
+ * the peer's FIN, by cookie, until its tw sock learns how the wave ends
+ * (fw2_hold). Sized by user space, which also drops the ones whose tw
+ * sock's time ran out with neither. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* resized by user space */
+	__type(key, __u64);
+	__type(value, struct synfin_conn_event);
+} fw2_waits SEC(".maps");
 
 /* 0: the spill map is off (--spill 0) */
 const volatile __u8 spill_on = 0;
@@ -942,6 +956,80 @@ static __always_inline bool conn_went_well(const struct synfin_conn_event *ce)
 	       ce->close.old_state == TCP_LAST_ACK;
 }
 
+/* tcp_fin_time(), in ms: the longest an orphan's FIN_WAIT2 tw sock
+ * waits for the peer's FIN (it waits less when the orphan was kept as a
+ * full socket first). HZ unknown: the smallest, for the longest wait. */
+static __always_inline __u32 fin_time_ms(struct sock *sk)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u32 rto = BPF_CORE_READ(tp, inet_conn.icsk_rto);
+	__u64 hz = CONFIG_HZ ? CONFIG_HZ : 100;
+	int fin = BPF_CORE_READ(tp, linger2);
+
+	if (!fin)
+		fin = BPF_CORE_READ(sk, __sk_common.skc_net.net, ipv4.sysctl_tcp_fin_timeout);
+	if (fin < (int)((rto << 2) - (rto >> 1)))
+		fin = (int)((rto << 2) - (rto >> 1));
+	return fin > 0 ? (__u32)((__u64)fin * 1000 / hz) : 0;
+}
+
+/* -F: an orphan whose ->CLOSE came in FIN_WAIT2 before the peer's FIN
+ * has not finished its wave. Its tw sock waits for that FIN, and a reset
+ * may come instead: the peer closed with our data unread, or sent on
+ * after our close. That is a failure the ->CLOSE could not see, so the
+ * summary waits here until the tw sock's segments tell (tp_kfree_skb,
+ * tcp_send_reset). One the map has no room for is counted: a reset that
+ * ends its wave would go unseen. */
+static __always_inline void fw2_hold(struct sock *sk, struct synfin_conn_event *ce)
+{
+	const struct net *net;
+	int tws, max_tws;
+
+	if (!fw2_watch || ce->close.old_state != TCP_FIN_WAIT2 || !ce->close.cookie ||
+	    (ce->close.flags & (SYNFIN_F_DONE | SYNFIN_F_ORPHAN)) != SYNFIN_F_ORPHAN)
+		return;
+	/* At tcp_max_tw_buckets the orphan got no tw sock (the kernel counts
+	 * TCPTimeWaitOverflow): nothing is left for a FIN or a reset to reach,
+	 * and its wait would only fill the map until the sweep. A tw sock
+	 * that took the last place looks the same, and is not held either. */
+	net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+	tws = BPF_CORE_READ(net, ipv4.tcp_death_row.tw_refcount.refs.counter);
+	max_tws = BPF_CORE_READ(net, ipv4.tcp_death_row.sysctl_max_tw_buckets);
+	if (tws - 1 >= max_tws) {
+		count(SYNFIN_CNT_FW2_NO_TW);
+		return;
+	}
+	/* when user space may drop it: its tw sock has gone by then */
+	ce->story.tw_state = TCP_FIN_WAIT2;
+	ce->story.tw_left = fin_time_ms(sk);
+	if (bpf_map_update_elem(&fw2_waits, &ce->close.cookie, ce, BPF_ANY))
+		count(SYNFIN_CNT_FW2_FULL);
+}
+
+/* -F: a reset ended the wave of an orphan held since its ->CLOSE (how:
+ * SYNFIN_AFTER_CLOSE_*), so its summary goes out now, saying so. The
+ * delete that succeeds ships it: one record however many CPUs see the
+ * tw sock's last segments. */
+static __always_inline void fw2_release(__u64 cookie, __u8 how, __u32 slot)
+{
+	struct synfin_conn_event *held, *ce;
+	__u64 after_us;
+
+	held = cookie ? bpf_map_lookup_elem(&fw2_waits, &cookie) : NULL;
+	if (!held)
+		return;
+	ce = bpf_map_lookup_elem(&conn_scratch, &slot);
+	if (!ce)
+		return;
+	__builtin_memcpy(ce, held, sizeof(*ce));
+	if (bpf_map_delete_elem(&fw2_waits, &cookie))
+		return;
+	after_us = (bpf_ktime_get_ns() - ce->close.ts_ns) / 1000;
+	ce->story.after_close = how;
+	ce->story.after_close_us = after_us > 0xffffffffULL ? 0xffffffffU : (__u32)after_us;
+	ship_conn(ce);
+}
+
 static __always_inline int handle_state(struct sock *sk, int old, int new,
 					const bool classic, const __u32 slot)
 {
@@ -1001,7 +1089,7 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	 * kernel hands out a cookie only when asked: a socket with no record
 	 * on the ring before its ->CLOSE (summary mode) would leave a tw sock
 	 * with cookie 0, whose timer records name no connection. */
-	if (birth && tw_timer_fn && !classic)
+	if (birth && (tw_timer_fn || fw2_watch) && !classic)
 		sock_cookie(sk);
 	if (own) {
 		update_owner(sk, own, old, new, now);
@@ -1051,9 +1139,11 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 		finish_conn_record(e, own, 0);
 		/* kept from the ring, but the socket's end is settled as if
 		 * shipped: its destroy needs no record */
-		if (filter_failed && conn_went_well((struct synfin_conn_event *)e))
+		if (filter_failed && conn_went_well((struct synfin_conn_event *)e)) {
 			count(SYNFIN_CNT_FILTERED);
-		else if (!ship_conn((struct synfin_conn_event *)e))
+			if (!classic)
+				fw2_hold(sk, (struct synfin_conn_event *)e);
+		} else if (!ship_conn((struct synfin_conn_event *)e))
 			return 0;
 	} else {
 		submit_event(e);
@@ -1621,6 +1711,11 @@ static __always_inline int no_full_sock_reset(struct sock *sk, const struct sk_b
 {
 	struct synfin_event r = {};
 
+	/* an orphan's tw sock in FIN_WAIT2 resets the peer's late data and
+	 * dies: its held summary passed the filters at its ->CLOSE */
+	if (fw2_watch && !classic && sk && state == TCP_TIME_WAIT)
+		fw2_release(sk->__sk_common.skc_cookie.counter, SYNFIN_AFTER_CLOSE_RST_SENT,
+			    TW_SLOT_END);
 	if (filter_pid || filter_have_comm || filter_cgroup || filter_have_uid) {
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
@@ -1767,8 +1862,6 @@ int tp_exit_accept(struct trace_event_raw_sys_exit *ctx)
  * ->CLOSE) or re-armed, timer_cancel when it dies. The timer tracepoints
  * fire for every timer on the host, so the first test is the cheapest:
  * is this tw_timer_handler (address from kallsyms, 0: hooks off). */
-extern unsigned int CONFIG_HZ __kconfig __weak;
-
 /* The readers below take tw either BTF-typed (kfree_skb: btf) or as a
  * copy of its head on the stack (tw_head_read): both read its fields
  * with plain loads. Only the netns behind it needs to know which. */
@@ -1980,6 +2073,25 @@ int BPF_PROG(tp_timer_cancel, struct timer_list *timer)
 	return 0;
 }
 
+/* -F: a FIN or reset an orphan's tw sock handled (flags: the segment's).
+ * A FIN that moved it to TIME_WAIT ended the wave well: its summary is
+ * dropped. A reset that killed it (unhashed) ended the wave: its summary
+ * goes out. */
+static __always_inline int fw2_segment(struct sock *rx_sk, __u8 flags)
+{
+	__u64 cookie = rx_sk->__sk_common.skc_cookie.counter;
+
+	if (flags & 0x04) {
+		if (!rx_sk->__sk_common.skc_nulls_node.pprev)
+			fw2_release(cookie, SYNFIN_AFTER_CLOSE_RST_RECEIVED, TW_SLOT_FIN);
+		return 0;
+	}
+	/* out of window, or with data (it answers a reset): not the end */
+	if (BPF_CORE_READ((struct inet_timewait_sock *)rx_sk, tw_substate) == TCP_TIME_WAIT)
+		bpf_map_delete_elem(&fw2_waits, &cookie);
+	return 0;
+}
+
 /* Every segment a tw sock handles ends in kfree_skb with rx_sk = the tw
  * sock (KERNEL-NOTES §2). A FIN there is the peer's FIN reaching an orphan
  * that closed in FIN_WAIT2: the wave completes after the full socket died,
@@ -1988,7 +2100,7 @@ int BPF_PROG(tp_timer_cancel, struct timer_list *timer)
  * unhashed it (pprev NULL) before the segment is freed, and its cancel's
  * record is out; this one names the cause. rx_sk exists from 6.x on: user
  * space loads this only where the tracepoint has it, and only with the tw
- * timers. */
+ * timers or under -F (fw2_segment). */
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, int reason, struct sock *rx_sk)
 {
@@ -2013,6 +2125,8 @@ int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, int reason, stru
 	th = skb->transport_header;
 	if (bpf_probe_read_kernel(&hdr, sizeof(hdr), data + th + 4) || !(hdr.flags & 0x05))
 		return 0;
+	if (fw2_watch)
+		return fw2_segment(rx_sk, hdr.flags);
 	if (hdr.flags & 0x04) {
 		/* a reset it survived (out of order, tcp_rfc1337) ends nothing */
 		if (rx_sk->__sk_common.skc_nulls_node.pprev)

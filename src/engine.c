@@ -75,6 +75,10 @@ struct conn {
 	bool deferred;             /* ... and not reported yet: its wave goes on there */
 	struct tw_timer tw_timer;
 	uint32_t syn_retrans_events;
+	/* -F: when a reset ended the wave after the ->CLOSE (the kernel held
+	 * the summary of this orphan until then: story.after_close); how, in
+	 * rec.tw.killed_by */
+	uint64_t wave_reset_ns;
 };
 
 /* A reported connection whose tw sock is still followed: what its
@@ -907,6 +911,15 @@ static void close_bytes(struct conn *c, const struct synfin_event *ev, uint8_t o
 	r->bytes_known = true;
 }
 
+/* A reset ended the wave of an orphan (its tw sock in FIN_WAIT2) after
+ * its ->CLOSE, not a FIN: the peer's (how: HOW_RST_RECEIVED), or the one
+ * its tw sock sent the peer's late data (HOW_RST_SENT). */
+static void wave_reset_after_close(struct conn_record *r, enum close_how how)
+{
+	r->close.how = how;
+	r->close.rst_cause = how == HOW_RST_SENT ? RST_CAUSE_AFTER_CLOSE : RST_CAUSE_NONE;
+}
+
 static bool want_report(const struct engine *eng, const struct conn *c)
 {
 	return !c->listener && filter_owner_passes(eng->opts.filter, c->rec.pid, c->rec.comm);
@@ -978,6 +991,11 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 		r->span[SYNFIN_TCP_TIME_WAIT].enter_ns = 0;
 	}
 	infer_time_wait(c, ev, old);
+	if (c->wave_reset_ns) {
+		/* FIN-WAIT-2 ran until that reset */
+		r->span[SYNFIN_TCP_FIN_WAIT2].leave_ns = c->wave_reset_ns;
+		wave_reset_after_close(r, r->tw.killed_by);
+	}
 	classify_zeek(c);
 	/* Its tw sock lives on for up to 60 s: keep the entry to report when
 	 * it really goes, if the tw timer hooks are watching it. An orphan
@@ -1271,9 +1289,7 @@ static void finish_tw(struct engine *eng, struct conn *c, enum tw_exit how, uint
 	/* ... and a reset ended its wave, not a FIN: the peer's, or the one
 	 * its tw sock sent the peer's late data */
 	if (how == TW_EXIT_KILLED && r->tw.killed_by != HOW_NONE) {
-		r->close.how = r->tw.killed_by;
-		r->close.rst_cause = r->close.how == HOW_RST_SENT ? RST_CAUSE_AFTER_CLOSE :
-								    RST_CAUSE_NONE;
+		wave_reset_after_close(r, r->tw.killed_by);
 		classify_zeek(c);
 	}
 	report(eng, c);
@@ -1963,6 +1979,11 @@ static void summary_apply(struct engine *eng, const struct synfin_conn_event *ce
 		c->rst_sent = true;
 	if (st->flags & SYNFIN_STORY_RST_RECEIVED)
 		c->rst_received = true;
+	if (st->after_close != SYNFIN_AFTER_CLOSE_NONE) {
+		c->rec.tw.killed_by = st->after_close == SYNFIN_AFTER_CLOSE_RST_SENT ?
+					      HOW_RST_SENT : HOW_RST_RECEIVED;
+		c->wave_reset_ns = close.ts_ns + st->after_close_us * 1000ULL;
+	}
 	c->syn_retrans_events = max_u32(c->syn_retrans_events, st->syn_retrans);
 	c->rec.wave.fin_retrans = max_u32(c->rec.wave.fin_retrans, st->fin_retrans);
 	c->rec.wave.data_retrans = max_u32(c->rec.wave.data_retrans, st->data_retrans);

@@ -25,10 +25,12 @@ struct loader {
 	bool classic;
 	bool timewait;       /* TIME_WAIT timer hooks attached */
 	bool tw_fin;         /* a FIN reaching a tw sock is seen (kfree_skb) */
+	bool fw2_watch;      /* -F: orphans held until their wave ends (fw2_waits) */
 	int ncpus;
 	uint64_t spill_taken;  /* records drained from the spill map so far */
 	struct synfin_spill_key *spill_keys;  /* batch buffers for the drain */
 	struct synfin_conn_event *spill_vals;
+	uint64_t *fw2_keys;  /* batch buffer for the sweep of fw2_waits */
 };
 
 /* Spilled records taken per system call */
@@ -360,6 +362,13 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 		ro->tw_timer_fn = 0;
 		tw_off = "tw sock head too large";
 	}
+	/* -F: a reset may still end the wave of an orphan judged orderly at
+	 * its ->CLOSE; its tw sock's segments tell, where kfree_skb names
+	 * the socket (6.11+) and the tw head fits the copy */
+	ro->fw2_watch = opts->only_failed && !classic && kfree_skb_has_rx_sk(vmlinux) &&
+			tw_head_fits(vmlinux);
+	bpf_map__set_max_entries(skel->maps.fw2_waits, !ro->fw2_watch ? 1 :
+				 may_grow ? SYNFIN_FW2_WAITS_MAX : 4096);
 	ro->task_stack_size = classic ? 0 : task_stack_size(vmlinux);
 	if (opts->verbose && !classic)
 		fprintf(stderr, "synfin: nesting level from %s\n", ro->task_stack_size ?
@@ -396,9 +405,11 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	if (may_grow) {
 		struct bpf_map *grow[] = { skel->maps.accept_owners, skel->maps.classic_owners };
 
-		/* the spill map, too, only as it fills */
+		/* the spill map and the orphans' waits, too, only as they fill */
 		bpf_map__set_map_flags(skel->maps.spill,
 				       bpf_map__map_flags(skel->maps.spill) | BPF_F_NO_PREALLOC);
+		bpf_map__set_map_flags(skel->maps.fw2_waits,
+				       bpf_map__map_flags(skel->maps.fw2_waits) | BPF_F_NO_PREALLOC);
 		for (size_t i = 0; i < sizeof(grow) / sizeof(grow[0]); i++) {
 			bpf_map__set_map_flags(grow[i], bpf_map__map_flags(grow[i]) | BPF_F_NO_PREALLOC);
 			bpf_map__set_max_entries(grow[i], opts->max_conns ? opts->max_conns : 65536);
@@ -432,7 +443,8 @@ static int open_and_load(const struct synfin_options *opts, bool classic,
 		if (is_tw_prog(prog))
 			bpf_program__set_autoload(prog, !classic && skel->rodata->tw_timer_fn);
 		else if (is_tw_fin_prog(prog))
-			bpf_program__set_autoload(prog, !classic && skel->rodata->tw_timer_fn &&
+			bpf_program__set_autoload(prog, !classic && (skel->rodata->tw_timer_fn ||
+								     skel->rodata->fw2_watch) &&
 						  kfree_skb_has_rx_sk(vmlinux));
 		else if (is_optional_prog(prog))
 			bpf_program__set_autoload(prog, !opts->no_accept_hook);
@@ -496,6 +508,11 @@ int loader__open(const struct synfin_options *opts, struct loader **out)
 		goto cleanup;
 	ld->timewait = !ld->classic && ld->skel->rodata->tw_timer_fn;
 	ld->tw_fin = ld->timewait && bpf_program__autoload(ld->skel->progs.tp_kfree_skb);
+	ld->fw2_watch = !ld->classic && ld->skel->rodata->fw2_watch;
+	if (opts->only_failed && !ld->fw2_watch && opts->verbose)
+		fprintf(stderr, "synfin: --failed: a reset that ends an orphan's wave after its "
+			"close is not seen (%s)\n", ld->classic ? "classic tracepoints" :
+			"no socket in skb:kfree_skb before 6.11");
 	if (opts->no_accept_hook && opts->verbose)
 		fprintf(stderr, "synfin: accept() not hooked (--no-accept-hook): %s\n",
 			OWNER_AT_CLOSE);
@@ -520,6 +537,7 @@ void loader__free(struct loader *ld)
 		return;
 	free(ld->spill_keys);
 	free(ld->spill_vals);
+	free(ld->fw2_keys);
 	loader__detach(ld);
 	synfin_bpf__destroy(ld->skel);
 	free(ld);
@@ -593,12 +611,13 @@ int loader__drain_spill(struct loader *ld, loader_record_fn fn, void *ctx)
 	 * the next drain */
 	if (!loader__spill_waiting(ld))
 		return 0;
-	if (!ld->spill_keys) {
+	/* the values' buffer may be the sweep's already (loader__fw2_sweep) */
+	if (!ld->spill_keys)
 		ld->spill_keys = calloc(SPILL_BATCH, sizeof(*ld->spill_keys));
+	if (!ld->spill_vals)
 		ld->spill_vals = calloc(SPILL_BATCH, sizeof(*ld->spill_vals));
-		if (!ld->spill_keys || !ld->spill_vals)
-			return -ENOMEM;
-	}
+	if (!ld->spill_keys || !ld->spill_vals)
+		return -ENOMEM;
 	do {
 		n = SPILL_BATCH;
 		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &token, &token,
@@ -610,6 +629,55 @@ int loader__drain_spill(struct loader *ld, loader_record_fn fn, void *ctx)
 		ld->spill_taken += n;
 		for (uint32_t i = 0; i < n; i++)
 			fn(ctx, &ld->spill_vals[i], sizeof(ld->spill_vals[i]));
+	} while (!err);
+	return 0;
+}
+
+/* A held orphan is dropped this long past its tw sock's longest wait
+ * (fin_time_ms): the timer wheel fires a timer that long up to an eighth
+ * late, and a reset may still be on its way. */
+static uint64_t fw2_slack_ns(uint32_t wait_ms)
+{
+	return ((uint64_t)wait_ms / 8 + 1000) * 1000000ULL;
+}
+
+int loader__fw2_sweep(struct loader *ld, uint64_t now_ns, uint32_t *held)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, batch_opts);
+	int fd = bpf_map__fd(ld->skel->maps.fw2_waits);
+	uint32_t n, token = 0;
+	bool first = true;
+	int err;
+
+	*held = 0;
+	if (!ld->fw2_watch)
+		return 0;
+	if (!ld->spill_vals)
+		ld->spill_vals = calloc(SPILL_BATCH, sizeof(*ld->spill_vals));
+	if (!ld->fw2_keys)
+		ld->fw2_keys = calloc(SPILL_BATCH, sizeof(*ld->fw2_keys));
+	if (!ld->spill_vals || !ld->fw2_keys)
+		return -ENOMEM;
+	/* Their tw socks went with neither a FIN nor a reset: the peer never
+	 * closed before tcp_fin_timeout, which is no failure. Without this
+	 * the map would fill with them. */
+	do {
+		n = SPILL_BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, ld->fw2_keys,
+					   ld->spill_vals, &n, &batch_opts);
+		if (err && errno != ENOENT)
+			return -errno;
+		first = false;
+		for (uint32_t i = 0; i < n; i++) {
+			const struct synfin_conn_event *ce = &ld->spill_vals[i];
+			uint64_t until = ce->close.ts_ns + ce->story.tw_left * 1000000ULL +
+					 fw2_slack_ns(ce->story.tw_left);
+
+			if (now_ns > until)
+				bpf_map_delete_elem(fd, &ld->fw2_keys[i]);
+			else
+				(*held)++;
+		}
 	} while (!err);
 	return 0;
 }

@@ -28,6 +28,9 @@ typedef int (*loader_record_fn)(void *ctx, void *data, size_t len);
  * full when it was written) to fn, if any is waiting: a read of a counter
  * otherwise. 0 or -errno. */
 int loader__drain_spill(struct loader *ld, loader_record_fn fn, void *ctx);
+/* -F: drops the orphans held in the kernel whose tw socks have gone (see
+ * fw2_hold in bpf/synfin.bpf.c); held: how many are left. */
+int loader__fw2_sweep(struct loader *ld, uint64_t now_ns, uint32_t *held);
 /* How many records the spill map holds (0: it is off). */
 uint32_t loader__spill_capacity(const struct loader *ld);
 /* Whether records went into the spill map that no drain has taken yet. */

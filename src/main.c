@@ -70,6 +70,9 @@ struct app {
 	uint64_t ring_read;      /* records read from the ring (-v) */
 	uint64_t failed_shown;   /* --failed: connection records printed */
 	uint64_t orderly_judged; /* ... and those the kernel passed on that were not failures */
+	uint32_t fw2_held;       /* ... orphans the kernel holds in FIN_WAIT2 (last sweep) */
+	uint64_t fw2_full;       /* ... and those it had no room to hold (SYNFIN_CNT_FW2_FULL) */
+	bool fw2_sweep_failed;   /* ... said once until a sweep works again */
 	uint32_t batch;          /* records in this drain call */
 	bool draining_spill;     /* the records come from the spill map */
 	struct census_counts census; /* for -v, taken as the monitor stops */
@@ -313,9 +316,12 @@ static void report_losses(struct app *app)
 			report_one(app, &app->reported[kernel_losses[i].idx],
 				   cnt[kernel_losses[i].idx], kernel_losses[i].reason);
 		pass_folded(app, cnt, true);
+		app->fw2_full = cnt[SYNFIN_CNT_FW2_FULL];
 	}
+	/* -F: an orphan whose wait the kernel had no room to hold is a
+	 * follow-up of its tw sock lost, as the table's cap loses one */
 	report_one(app, &app->reported_table_full,
-		   engine__lost(app->eng, LOSS_TABLE_FULL), "table_full");
+		   engine__lost(app->eng, LOSS_TABLE_FULL) + app->fw2_full, "table_full");
 	report_one(app, &app->reported_recursion, loader__recursion_misses(app->ld),
 		   "recursion_miss");
 	if (app->mon)
@@ -373,7 +379,8 @@ static void print_summary(struct app *app)
 		(unsigned long long)cnt[SYNFIN_CNT_STORAGE_FAIL],
 		(unsigned long long)cnt[SYNFIN_CNT_OWNER_MAP_FULL],
 		(unsigned long long)cnt[SYNFIN_CNT_LIVE_MAP_FULL],
-		(unsigned long long)engine__lost(app->eng, LOSS_TABLE_FULL),
+		(unsigned long long)(engine__lost(app->eng, LOSS_TABLE_FULL) +
+				     cnt[SYNFIN_CNT_FW2_FULL]),
 		(unsigned long long)r.lost,
 		(unsigned long long)app->reported_monitor,
 		(unsigned long long)output__unformatted(app->out),
@@ -385,6 +392,12 @@ static void print_summary(struct app *app)
 			"judged here and left out: %llu (the kernel kept back the rest)\n",
 			(unsigned long long)app->failed_shown,
 			(unsigned long long)app->orderly_judged);
+	if (app->opts.only_failed && app->opts.verbose)
+		fprintf(stderr, "synfin: --failed: orphans held in FIN-WAIT-2 for their peer's FIN or "
+			"a reset: %u at the last sweep, %llu with no room (table_full), %llu not "
+			"held at tcp_max_tw_buckets (no tw sock left to watch)\n",
+			app->fw2_held, (unsigned long long)cnt[SYNFIN_CNT_FW2_FULL],
+			(unsigned long long)cnt[SYNFIN_CNT_FW2_NO_TW]);
 	if (app->opts.verbose)
 		fprintf(stderr, "synfin: recursion: the kernel skipped %llu runs of tp_state and "
 			"tp_destroy, their second copies took %llu; %llu runs of other programs\n",
@@ -614,6 +627,12 @@ static int run(struct app *app)
 				ladder__set_clock_offset(app->ladder, to_real);
 			}
 			engine__tick(app->eng, now);
+			err = loader__fw2_sweep(app->ld, now, &app->fw2_held);
+			if (err && !app->fw2_sweep_failed)
+				fprintf(stderr, "synfin: --failed: sweeping the orphans held in "
+					"the kernel failed: %s\n", strerror(-err));
+			app->fw2_sweep_failed = err != 0;
+			err = 0;
 			report_losses(app);
 			tell_census_pace(app);
 			next_report = now + 1000000000ULL;

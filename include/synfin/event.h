@@ -157,13 +157,19 @@ struct synfin_story {
 	__u8 nsteps;
 	__u8 flags;               /* SYNFIN_STORY_* */
 	__u8 tw_state;            /* the tw sock's substate (TIME_WAIT or FIN_WAIT2) */
-	__u8 __pad;
+	__u8 after_close;         /* SYNFIN_AFTER_CLOSE_*: -F held this summary of an orphan
+				   * at its ->CLOSE, and a reset ended its wave after it */
 	/* Its timer starts just before the ->CLOSE, on the same CPU: folded
 	 * here rather than sent as a record of its own. */
 	__u64 tw_start_ns;
 	__u32 tw_left;            /* ms until the timer runs out */
-	__u32 __pad2;
+	__u32 after_close_us;     /* the reset that long after the ->CLOSE */
 };
+
+/* -F: how the wave of an orphan held in FIN_WAIT2 ended (story.after_close) */
+#define SYNFIN_AFTER_CLOSE_NONE         0
+#define SYNFIN_AFTER_CLOSE_RST_RECEIVED 1 /* the peer's reset killed its tw sock */
+#define SYNFIN_AFTER_CLOSE_RST_SENT     2 /* its tw sock reset the peer's late data */
 
 /* At ->ESTABLISHED snd_una and rcv_nxt are past what the SYNs carried:
  * the SYN itself, and TCP Fast Open data. Less that data they are this
@@ -272,7 +278,17 @@ struct synfin_spill_key {
 /* Retransmit attempts that sent nothing (the tracepoint's err, newer
  * kernels): not retransmits, not a loss either; shown with -v. */
 #define SYNFIN_CNT_RETRANS_UNSENT (SYNFIN_CNT_CW_UNMARKED + SYNFIN_CW_SLOTS)
-#define SYNFIN_CNT_MAX            (SYNFIN_CNT_RETRANS_UNSENT + 1)
+/* -F: an orphan's summary the map "fw2_waits" had no room for: a reset
+ * that ends its wave later goes unseen (a loss, reported as table_full) */
+#define SYNFIN_CNT_FW2_FULL       (SYNFIN_CNT_RETRANS_UNSENT + 1)
+/* -F: orphans not held because the kernel's tcp_max_tw_buckets was
+ * reached, so they left no tw sock for a reset to reach (shown with -v) */
+#define SYNFIN_CNT_FW2_NO_TW      (SYNFIN_CNT_FW2_FULL + 1)
+#define SYNFIN_CNT_MAX            (SYNFIN_CNT_FW2_NO_TW + 1)
+
+/* -F: the orphans in FIN_WAIT2 whose summaries the kernel holds (map
+ * "fw2_waits", keyed by cookie) until their peer's FIN or a reset */
+#define SYNFIN_FW2_WAITS_MAX 65536
 
 /* The TIME_WAIT programs copy a tw sock's head (struct inet_timewait_sock
  * through tw_substate: 141 bytes on 6.18) into a buffer of this size; the

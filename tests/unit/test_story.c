@@ -853,6 +853,73 @@ static void test_fast_open_isns(void)
 	engine__free(eng);
 }
 
+/* -F: no tw hooks. The kernel held an orphan's summary from its ->CLOSE
+ * in FIN_WAIT2 until a reset ended its wave, 300 ms later, and sends it
+ * then with story.after_close (bpf/synfin.bpf.c: fw2_release). Its record
+ * says what the followed tw sock's kill makes the default mode say
+ * (test_orphan_killed_by_reset): FIN-WAIT-2 ran until the reset, the
+ * close was this end's and the reset ended it, a failure. Without
+ * after_close the same summary is the orderly wave the kernel keeps back. */
+static void test_failed_orphan_reset_after_close(void)
+{
+	static const struct {
+		uint8_t after;
+		enum close_how how;
+		enum rst_cause cause;
+		const char *conn_state, *history;
+	} cases[] = {
+		{ SYNFIN_AFTER_CLOSE_RST_RECEIVED, HOW_RST_RECEIVED, RST_CAUSE_NONE, "RSTR",
+		  "ShAFr" },
+		{ SYNFIN_AFTER_CLOSE_RST_SENT, HOW_RST_SENT, RST_CAUSE_AFTER_CLOSE, "RSTO",
+		  "ShAFR" },
+		{ SYNFIN_AFTER_CLOSE_NONE, HOW_FIN, RST_CAUSE_NONE, "S2", "ShAF" },
+	};
+	static const uint8_t steps[][2] = {
+		{ SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT },
+		{ SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_ESTABLISHED },
+		{ SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1 },
+		{ SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2 },
+	};
+	static const uint64_t step_ms[] = { 100, 101, 200, 240 };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct engine *eng = fresh(0, 0);
+		struct synfin_conn_event ce = {};
+		struct sk c = client;
+
+		engine__set_tw(eng, false, false);
+		c.lport = 40000;
+		ce.close = ev_of(&c, SYNFIN_EV_CONN, 240 * MS, SYNFIN_TCP_FIN_WAIT2,
+				 SYNFIN_TCP_CLOSE);
+		ce.close.flags |= SYNFIN_F_DEAD | SYNFIN_F_ORPHAN;
+		for (unsigned int k = 0; k < 4; k++) {
+			ce.story.step_ns[k] = step_ms[k] * MS;
+			ce.story.step_old[k] = steps[k][0];
+			ce.story.step_new[k] = steps[k][1];
+		}
+		ce.story.nsteps = 4;
+		ce.story.tw_state = SYNFIN_TCP_FIN_WAIT2;
+		ce.story.tw_left = 60000;
+		ce.story.after_close = cases[i].after;
+		ce.story.after_close_us = cases[i].after ? 300000 : 0;
+		engine__handle_conn(eng, &ce);
+		CHECK_EQ_INT(ngot, 1);
+		CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_LOCAL);
+		CHECK_EQ_INT(got[0].close.how, cases[i].how);
+		CHECK_EQ_INT(got[0].close.rst_cause, cases[i].cause);
+		CHECK_EQ_STR(got[0].conn_state, cases[i].conn_state);
+		CHECK_EQ_STR(got[0].history, cases[i].history);
+		CHECK_EQ_INT(got[0].span[SYNFIN_TCP_FIN_WAIT2].leave_ns,
+			     cases[i].after ? 540 * MS : 240 * MS);
+		CHECK_EQ_INT(got[0].tw.kind, TW_KIND_FIN_WAIT2);
+		CHECK_EQ_INT(got[0].end_ns, 240 * MS);
+		CHECK(conn_failed(&got[0]) == (cases[i].after != SYNFIN_AFTER_CLOSE_NONE));
+		CHECK_EQ_INT(engine__live(eng), 0);
+		CHECK_EQ_INT(ngot_tw, 0);
+		engine__free(eng);
+	}
+}
+
 /* A summary with a measured tw sock for a connection the table has no
  * entry for (a seed past --max-conns), while the table is at its cap:
  * no room to follow the tw sock, so the record must not promise its
@@ -951,6 +1018,7 @@ static const struct unit_case cases[] = {
 	{ "story: TIME_WAIT killed vs re-armed", test_time_wait_killed_and_rearm },
 	{ "story: TIME_WAIT end lost", test_time_wait_end_lost },
 	{ "story: FIN_WAIT2 orphan timeout", test_fin_wait2_orphan },
+	{ "story: -F, an orphan's summary held until a reset", test_failed_orphan_reset_after_close },
 	{ "story: server phases, CLOSE_WAIT time", test_server_phases },
 	{ "story: simultaneous close", test_simultaneous_close_zeek },
 	{ "story: reset causes", test_reset_causes },
