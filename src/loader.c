@@ -364,9 +364,9 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	}
 	/* -F: a reset may still end the wave of an orphan judged orderly at
 	 * its ->CLOSE; its tw sock's segments tell, where kfree_skb names
-	 * the socket (6.11+) and the tw head fits the copy */
-	ro->fw2_watch = opts->only_failed && !classic && kfree_skb_has_rx_sk(vmlinux) &&
-			tw_head_fits(vmlinux);
+	 * the socket (6.11+). fw2_segment reads the tw sock by CO-RE, not
+	 * from the timer programs' copy of its head. */
+	ro->fw2_watch = opts->only_failed && !classic && kfree_skb_has_rx_sk(vmlinux);
 	bpf_map__set_max_entries(skel->maps.fw2_waits, !ro->fw2_watch ? 1 :
 				 may_grow ? SYNFIN_FW2_WAITS_MAX : 4096);
 	ro->task_stack_size = classic ? 0 : task_stack_size(vmlinux);
