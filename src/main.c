@@ -296,6 +296,15 @@ static void fold_now(void *ctx)
 		pass_folded(app, cnt, false);
 }
 
+/* table_full: connections the table had no room for, and, under -F,
+ * orphans whose wait the kernel had no room to hold (a follow-up of the
+ * tw sock lost, as the table's cap loses one); fw2_full as of the last
+ * report_losses, which run() also makes after its last drain. */
+static uint64_t table_full_lost(const struct app *app)
+{
+	return engine__lost(app->eng, LOSS_TABLE_FULL) + app->fw2_full;
+}
+
 /* Every loss the kernel or the table counted since the last report goes
  * out in-band as a "lost" record. */
 static void report_losses(struct app *app)
@@ -318,10 +327,7 @@ static void report_losses(struct app *app)
 		pass_folded(app, cnt, true);
 		app->fw2_full = cnt[SYNFIN_CNT_FW2_FULL];
 	}
-	/* -F: an orphan whose wait the kernel had no room to hold is a
-	 * follow-up of its tw sock lost, as the table's cap loses one */
-	report_one(app, &app->reported_table_full,
-		   engine__lost(app->eng, LOSS_TABLE_FULL) + app->fw2_full, "table_full");
+	report_one(app, &app->reported_table_full, table_full_lost(app), "table_full");
 	report_one(app, &app->reported_recursion, loader__recursion_misses(app->ld),
 		   "recursion_miss");
 	if (app->mon)
@@ -379,8 +385,7 @@ static void print_summary(struct app *app)
 		(unsigned long long)cnt[SYNFIN_CNT_STORAGE_FAIL],
 		(unsigned long long)cnt[SYNFIN_CNT_OWNER_MAP_FULL],
 		(unsigned long long)cnt[SYNFIN_CNT_LIVE_MAP_FULL],
-		(unsigned long long)(engine__lost(app->eng, LOSS_TABLE_FULL) +
-				     cnt[SYNFIN_CNT_FW2_FULL]),
+		(unsigned long long)table_full_lost(app),
 		(unsigned long long)r.lost,
 		(unsigned long long)app->reported_monitor,
 		(unsigned long long)output__unformatted(app->out),
