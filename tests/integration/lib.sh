@@ -136,6 +136,15 @@ sf_bg()
 	SF_PIDS+=("$SF_LAST_PID")
 }
 
+# sf_touch_later FILE: FILE appears half a second from now; run it in the
+# background (a tcpdrive --send-after-file client then sends after its
+# peer has closed)
+sf_touch_later()
+{
+	sleep 0.5
+	touch "$1"
+}
+
 # sf_wait_file FILE [SECONDS]: bounded wait for a file to appear
 sf_wait_file()
 {

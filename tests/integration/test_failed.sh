@@ -54,8 +54,7 @@ PD=$(sf_field "$SF_TMP/cliD" lport)
 SF_PAIR_RESULTS="connected reset" sf_pair "$T/E" "$SF_S4" 5304 --wait-eof --linger0 \
 	--delay-close-ms 300 --comm sfsrvE -- --close-first --comm sfcliE
 PE=$CP
-touch_after() { sleep 0.5; touch "$1"; }
-touch_after "$SF_TMP/sendF" &
+sf_touch_later "$SF_TMP/sendF" &
 toucher=$!
 SF_PAIR_RESULTS="connected reset" sf_pair "$T/F" "$SF_S4" 5305 --close-first --comm sfsrvF -- \
 	--send-after-file "$SF_TMP/sendF" --send 100 --wait-eof --comm sfcliF

@@ -68,11 +68,10 @@ sf_expect "$T/a/server" "$(sf_records $ST)" '.close.how == "rst_sent"' \
 
 # b. data after the server's close: its tw sock resets the client (the
 # reset is a note on a tw_end record in the kernel's record stream)
-touch_after() { sleep 0.5; touch "$1"; }
 after_close()
 {
 	local port=$1 name=$2 toucher
-	touch_after "$SF_TMP/send$port" &
+	sf_touch_later "$SF_TMP/send$port" &
 	toucher=$!
 	pair "$port" "$name" --close-first -- --send-after-file "$SF_TMP/send$port" --send 100 \
 		--wait-eof
