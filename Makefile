@@ -18,7 +18,7 @@ LDLIBS      := -lbpf -lelf -lz -lpthread -lm
 
 # Debian packages the build and the tests need (make deps installs the missing ones).
 DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev iproute2 jq \
-	hping3 tshark libbpf-tools pkg-config groff-base man-db
+	hping3 tshark libbpf-tools pkg-config groff-base man-db logrotate
 
 ifeq ($(V),1)
 	Q =
@@ -170,11 +170,15 @@ run: deps all
 
 # `make install`: the binary into $(DESTDIR)$(PREFIX)/sbin (it needs root
 # to load its programs; it carries its BPF object inside), its manual page,
-# and the two documents the page sends the reader to.
+# the two documents the page sends the reader to, a systemd unit that runs
+# that binary (systemd reads /usr/local/lib/systemd/system too) and its
+# logrotate configuration.
 PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR  ?= $(PREFIX)/share/man
 DOCDIR  ?= $(PREFIX)/share/doc/synfin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+LOGROTATEDIR ?= /etc/logrotate.d
 INSTALL_DOCS := docs/schema.md docs/detectors.md
 
 .PHONY: install uninstall
@@ -184,11 +188,15 @@ install: all
 	$(Q)install -D -m 0644 docs/synfin.8 $(DESTDIR)$(MANDIR)/man8/synfin.8
 	$(Q)install -d $(DESTDIR)$(DOCDIR)
 	$(Q)install -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)/
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/synfin.service >$(OUTPUT)/synfin.service
+	$(Q)install -D -m 0644 $(OUTPUT)/synfin.service $(DESTDIR)$(UNITDIR)/synfin.service
+	$(Q)install -D -m 0644 packaging/synfin.logrotate $(DESTDIR)$(LOGROTATEDIR)/synfin
 
 uninstall:
 	$(Q)rm -f $(DESTDIR)$(SBINDIR)/synfin $(DESTDIR)$(MANDIR)/man8/synfin.8
 	$(Q)rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INSTALL_DOCS)))
 	$(Q)rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	$(Q)rm -f $(DESTDIR)$(UNITDIR)/synfin.service $(DESTDIR)$(LOGROTATEDIR)/synfin
 
 .PHONY: bench
 bench: deps all $(BENCH_BINS)
