@@ -136,6 +136,8 @@ struct live_stats {
 	bool states_known;               /* census ran: state counts are real */
 	uint32_t states[SYNFIN_TCP_MAX_STATES]; /* sockets per state, SYN_RECV = request socks */
 	uint32_t netns;                  /* namespaces counted */
+	uint32_t netns_failed;           /* namespaces found but not read */
+	uint32_t procs_unreadable;       /* processes whose namespace could not be named */
 	double opens_active_per_s;       /* connect()s that reached ESTABLISHED */
 	double opens_passive_per_s;      /* accepted handshakes */
 	double closes_per_s;             /* sockets reaching CLOSE */

@@ -397,6 +397,8 @@ void live_json_stats_fields(struct json_writer *w, const struct live_stats *s,
 		jsonw_null(w);
 	}
 	jsonw_u64_field(w, "netns_counted", s->netns);
+	jsonw_u64_field(w, "netns_failed", s->netns_failed);
+	jsonw_u64_field(w, "procs_unreadable", s->procs_unreadable);
 
 	jsonw_name(w, "rates");
 	jsonw_start_object(w);

@@ -233,20 +233,23 @@ static int on_record(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-/* Root, or CAP_BPF with CAP_PERFMON (5.8+), or CAP_SYS_ADMIN. */
-static bool has_privileges(void)
+/* Whether the effective set holds cap (no, if it cannot be read). */
+static bool has_cap(unsigned int cap)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2] = {};
 
+	if (cap >= 64 || syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Root, or CAP_BPF with CAP_PERFMON (5.8+), or CAP_SYS_ADMIN. */
+static bool has_privileges(void)
+{
 	if (geteuid() == 0)
 		return true;
-	if (syscall(SYS_capget, &hdr, data))
-		return false;
-	if (data[0].effective & (1u << CAP_SYS_ADMIN))
-		return true;
-	return (data[1].effective & (1u << (CAP_BPF_ - 32))) &&
-	       (data[1].effective & (1u << (CAP_PERFMON_ - 32)));
+	return has_cap(CAP_SYS_ADMIN) || (has_cap(CAP_BPF_) && has_cap(CAP_PERFMON_));
 }
 
 static void report_one(struct app *app, uint64_t *reported, uint64_t total,
@@ -696,6 +699,36 @@ static bool hold_std_fds(void)
 	return stdout_closed;
 }
 
+/* What the first walk over the namespaces could not reach: connections
+ * open there are not seeded, and the census, which walks the same way,
+ * does not count their sockets either (its stats records go on counting
+ * what each walk missed). Without CAP_SYS_ADMIN setns() fails; without
+ * CAP_SYS_PTRACE the namespace of a process holding capabilities synfin
+ * lacks cannot even be named. Said with or without -v, but for processes
+ * unreadable even with CAP_SYS_PTRACE (a sandbox's init, say): their
+ * namespace is most likely one already read, and nothing synfin is given
+ * would change it. */
+static void report_unreached(const struct sockdiag_stats *ds, uint32_t only_netns,
+			     bool verbose)
+{
+	bool ptrace = has_cap(CAP_SYS_PTRACE);
+	int err = ds->netns_failed_err;
+
+	if (ds->netns_failed)
+		fprintf(stderr, "synfin: %u network namespace%s could not be read (%s%s): "
+			"connections open there are not seeded, and the census does not "
+			"count their sockets\n", ds->netns_failed, ds->netns_failed == 1 ? "" : "s",
+			strerror(-err), err == -EPERM ? "; entering one needs CAP_SYS_ADMIN" : "");
+	/* with --netns, once that namespace is read the others do not matter */
+	if (!ds->procs_unreadable || (only_netns && ds->netns_visited) || (ptrace && !verbose))
+		return;
+	fprintf(stderr, "synfin: the network namespace of %u process%s could not be read (%s): "
+		"one only they are in is neither seeded nor counted, and the sockets they "
+		"hold get no owner\n", ds->procs_unreadable,
+		ds->procs_unreadable == 1 ? "" : "es",
+		ptrace ? "denied even with CAP_SYS_PTRACE" : "that needs CAP_SYS_PTRACE");
+}
+
 int main(int argc, char **argv)
 {
 	struct app app = {};
@@ -818,6 +851,7 @@ int main(int argc, char **argv)
 	err = sockdiag_seed(app.eng, &app.opts.filter, now_mono_ns(), &ds);
 	if (err)
 		fprintf(stderr, "synfin: could not list open connections: %s\n", strerror(-err));
+	report_unreached(&ds, app.opts.filter.netns, app.opts.verbose);
 	if (app.opts.verbose)
 		fprintf(stderr, "synfin: %s hooks; %u open connections seeded from %u network namespaces; "
 			"sock_diag dumps %s\n",

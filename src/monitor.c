@@ -592,6 +592,8 @@ static void build_stats(struct monitor *m, const struct census *c, size_t nls, s
 	s->states_known = c->all_states && !c->err;
 	memcpy(s->states, c->states, sizeof(s->states));
 	s->netns = c->diag.netns_visited;
+	s->netns_failed = c->diag.netns_failed;
+	s->procs_unreadable = c->diag.procs_unreadable;
 	s->opens_active_per_s = a->opens_active / interval_s;
 	s->opens_passive_per_s = a->opens_passive / interval_s;
 	s->closes_per_s = a->closes / interval_s;

@@ -660,7 +660,8 @@ static bool parse_pid(const char *name, int *pid)
 
 /* The distinct network namespaces: our own first, then /run/netns bind
  * mounts (stable names), then every process's. Sorted, one per inode. */
-static int collect_netns(const struct stat *self, struct ns_ent **out, size_t *nout)
+static int collect_netns(const struct stat *self, struct ns_ent **out, size_t *nout,
+			 uint32_t *unreadable)
 {
 	struct ns_ent *arr = NULL;
 	size_t n = 0, cap = 0, i, j;
@@ -701,8 +702,12 @@ static int collect_netns(const struct stat *self, struct ns_ent **out, size_t *n
 		if (!parse_pid(de->d_name, &pid))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
-		if (stat(path, &st))
-			continue;  /* gone, or a zombie */
+		if (stat(path, &st)) {
+			/* else gone, or a zombie */
+			if (errno == EACCES || errno == EPERM)
+				(*unreadable)++;
+			continue;
+		}
 		err = ns_add(&arr, &n, &cap, (uint32_t)st.st_ino, pid, NULL);
 		if (err)
 			goto cleanup;
@@ -930,7 +935,7 @@ int sockdiag_walk(const struct sockdiag_walker *wk, struct sockdiag_stats *stats
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	err = collect_netns(&self, &ns, &nns);
+	err = collect_netns(&self, &ns, &nns, &stats->procs_unreadable);
 	if (err)
 		goto cleanup;
 
@@ -938,6 +943,11 @@ int sockdiag_walk(const struct sockdiag_walker *wk, struct sockdiag_stats *stats
 		if (wk->only_netns && ns[i].ino != wk->only_netns)
 			continue;
 		err = enter_netns(&ns[i], orig_fd, orig_ino, &cur_ino);
+		/* Gone since the list was made: nothing in it to miss, not a
+		 * failure to report. (Or only the process that named it is
+		 * gone, and others hold it; the census's next walk finds it.) */
+		if (err == -ENOENT || err == -ESRCH)
+			continue;
 		/* the inode of a --netns that has gone, now another's */
 		if (!err && wk->only_netns_cookie && netns_cookie_here() != wk->only_netns_cookie)
 			continue;
@@ -950,7 +960,7 @@ int sockdiag_walk(const struct sockdiag_walker *wk, struct sockdiag_stats *stats
 		if (err) {
 			stats->netns_failed++;
 			if (!first_err)
-				first_err = err;
+				stats->netns_failed_err = first_err = err;
 			continue;
 		}
 		stats->netns_visited++;

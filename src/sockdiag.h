@@ -20,6 +20,11 @@ struct sockdiag_stats {
 	uint32_t sockets_seen;    /* inet_diag records parsed (real TIME_WAIT is not asked for) */
 	uint32_t sockets_seeded;  /* engine__seed() calls */
 	uint32_t netns_failed;    /* namespaces that could not be entered or dumped */
+	int netns_failed_err;     /* the first of their errors (-errno), 0 if none */
+	/* processes whose /proc/PID/ns/net this process may not read (no
+	 * CAP_SYS_PTRACE over them): a namespace only they are in is not
+	 * visited, and nothing tells how many there are */
+	uint32_t procs_unreadable;
 	uint32_t hash_walks;      /* dumps that walked the established hash (any state but LISTEN) */
 };
 

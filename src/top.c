@@ -242,6 +242,10 @@ static void render_summary(struct screen *sc, const struct live_stats *s,
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	line(sc, "synfin top  %s  interval %.1fs  netns %u  lost %llu", when,
 	     s->interval_s, s->netns, (unsigned long long)s->lost_total);
+	/* what the census could not see, only when there is some */
+	if (s->netns_failed || s->procs_unreadable)
+		line(sc, "not counted: %u netns not read, the netns of %u processes unknown",
+		     s->netns_failed, s->procs_unreadable);
 
 	flow_start(&f, sc, "states");
 	if (s->states_known)

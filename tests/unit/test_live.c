@@ -681,6 +681,7 @@ static void test_stats_json_empty(void)
 	CHECK_EQ_STR(out,
 		"{\"type\":\"stats\",\"ts\":\"2026-11-21T19:05:00.000000000Z\","
 		"\"interval_s\":0.000,\"states\":null,\"netns_counted\":0,"
+		"\"netns_failed\":0,\"procs_unreadable\":0,"
 		"\"rates\":{\"opens_active\":0.0,\"opens_passive\":0.0,\"closes\":0.0,"
 		"\"resets_sent\":0.0,\"resets_received\":0.0,\"retransmits\":0.0,"
 		"\"synack_retransmits\":0.0,\"failed_opens\":0.0},"
@@ -773,6 +774,30 @@ static void test_top_golden(void)
 	CHECK_HAS(out, "syn_flood");
 	CHECK_HAS(out, "12.3s");
 	CHECK(!strstr(out, " \n"));
+	free(out);
+}
+
+/* What the census could not read shows in both forms, and in top only
+ * when there is some (top_golden has none: no such line). */
+static void test_unread_netns(void)
+{
+	struct live_stats s;
+	char *out;
+
+	utc();
+	full_stats(&s);
+	out = render(&s, 80, 60);
+	CHECK(!strstr(out, "not counted"));
+	free(out);
+	s.netns_failed = 2;
+	s.procs_unreadable = 41;
+	out = render(&s, 80, 60);
+	CHECK_EQ_INT(check_screen(out, 80) < 60, 1);
+	CHECK_HAS(out, "netns 3  lost 7\nnot counted: 2 netns not read, "
+		  "the netns of 41 processes unknown\n");
+	free(out);
+	out = stats_json(&s);
+	CHECK_HAS(out, "\"netns_counted\":3,\"netns_failed\":2,\"procs_unreadable\":41,");
 	free(out);
 }
 
@@ -976,6 +1001,7 @@ static const struct unit_case cases[] = {
 	{ "stats_json_empty", test_stats_json_empty },
 	{ "stats_json_full", test_stats_json_full },
 	{ "top_golden", test_top_golden },
+	{ "unread_netns", test_unread_netns },
 	{ "top_fits", test_top_fits },
 	{ "top_pipe", test_top_pipe },
 	{ "top_tty", test_top_tty },
