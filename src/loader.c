@@ -321,6 +321,7 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	const struct synfin_filter *f = &opts->filter;
 	struct synfin_bpf__rodata *ro = skel->rodata;
 	bool may_grow = tracing_maps_may_grow(vmlinux);
+	uint32_t fw2_max;
 	const char *tw_off = NULL;
 	uint32_t spill;
 
@@ -367,8 +368,13 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	 * the socket (6.11+). fw2_segment reads the tw sock by CO-RE, not
 	 * from the timer programs' copy of its head. */
 	ro->fw2_watch = opts->only_failed && !classic && kfree_skb_has_rx_sk(vmlinux);
-	bpf_map__set_max_entries(skel->maps.fw2_waits, !ro->fw2_watch ? 1 :
-				 may_grow ? SYNFIN_FW2_WAITS_MAX : 4096);
+	/* a held orphan is a connection still followed: --max-conns bounds
+	 * them too, under a ceiling of the map's own (preallocated before
+	 * 6.1, where the ceiling is lower) */
+	fw2_max = may_grow ? SYNFIN_FW2_WAITS_MAX : 4096;
+	if (opts->max_conns && opts->max_conns < fw2_max)
+		fw2_max = opts->max_conns;
+	bpf_map__set_max_entries(skel->maps.fw2_waits, ro->fw2_watch ? fw2_max : 1);
 	ro->task_stack_size = classic ? 0 : task_stack_size(vmlinux);
 	if (opts->verbose && !classic)
 		fprintf(stderr, "synfin: nesting level from %s\n", ro->task_stack_size ?

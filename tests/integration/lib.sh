@@ -518,6 +518,17 @@ sf_synfin_start_as()
 	sf_wait_ready "$pid" "$err" "synfin $name"
 }
 
+# sf_fw2_held SIZE: how many orphans the fw2_waits map of the -F instance
+# whose map has SIZE places (--max-conns, at most 65536) holds; one
+# without -F, or classic, has room for 1 and holds none
+sf_fw2_held()
+{
+	local id
+	id=$(bpftool -j map show 2>/dev/null | jq --argjson size "$1" \
+		'first(.[] | select(.name == "fw2_waits" and .max_entries == $size) | .id)' 2>/dev/null)
+	[ -n "$id" ] && bpftool -j map dump id "$id" 2>/dev/null | jq 'length' 2>/dev/null
+}
+
 # sf_synfin_stop_as NAME: SIGINT, bounded wait; fails unless it exits 0.
 sf_synfin_stop_as()
 {

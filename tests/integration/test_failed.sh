@@ -60,15 +60,6 @@ SF_PAIR_RESULTS="connected reset" sf_pair "$T/F" "$SF_S4" 5305 --close-first --c
 	--send-after-file "$SF_TMP/sendF" --send 100 --wait-eof --comm sfcliF
 PF=$CP
 wait "$toucher"
-# held: the orphans btf's fw2_waits map holds (classic's has room for 1
-# and holds none)
-held()
-{
-	local id
-	id=$(bpftool -j map show 2>/dev/null |
-		jq 'first(.[] | select(.name == "fw2_waits" and .max_entries > 1) | .id)' 2>/dev/null)
-	[ -n "$id" ] && bpftool -j map dump id "$id" 2>/dev/null | jq 'length' 2>/dev/null
-}
 # G: the client namespace's tcp_fin_timeout (gone with the namespace) is
 # 2 s; the server closes after 5.5 s, when no tw sock is left to answer
 sf_in "$SF_NS_C" sysctl -qw net.ipv4.tcp_fin_timeout=2
@@ -79,11 +70,11 @@ sf_wait_file "$SF_TMP/srvG.ready" || { sf_fail "$T/G" "server did not listen"; s
 sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5306 --close-first \
 	--timeout-ms 10000 >"$SF_TMP/cliG" 2>"$SF_TMP/cliG.err"
 sleep 1
-h=$(held)
+h=$(sf_fw2_held 65536)
 sf_check "$T/G/held" "orphans held 1 s after the close: '$h', want 1" [ "$h" = 1 ]
 # fin_time 2 s, and the sweep's slack (2/8 + 1 s), at a sweep a second
 sleep 4
-h=$(held)
+h=$(sf_fw2_held 65536)
 sf_check "$T/G/let_go" "orphans held 5 s after the close: '$h', want 0" [ "$h" = 0 ]
 sf_wait_pid "$srvG" 10
 PG=$(sf_field "$SF_TMP/cliG" lport)
