@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/nsfs.h>
@@ -20,6 +21,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 #include "netns_cookie.h"
+#include "sockdiag.h"
 #include "options.h"
 
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -487,8 +489,7 @@ static int inode_of(const char *what, const char *arg, uint64_t *out,
 
 /* A path must name a network namespace (nsfs says which kind a file is):
  * any other file's inode would make a filter that silently matches
- * nothing. An inode given as a number cannot be checked so, nor has it a
- * cookie: only a path pins the namespace meant (netns_cookie.h). */
+ * nothing. Its cookie pins the namespace meant (netns_cookie.h). */
 static bool netns_file_cookie(const char *path, uint64_t *cookie)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -502,6 +503,33 @@ static bool netns_file_cookie(const char *path, uint64_t *cookie)
 	return yes;
 }
 
+/* A namespace given by its inode number is looked for among those synfin
+ * can name (/run/netns, every process's): found, it is pinned by its
+ * cookie as a path is. Not found, it is most likely a mistake, but one
+ * reachable only through its sockets (no process in it, no name), or held
+ * only by processes synfin may not read, still has the number, and the
+ * kernel side still sees its connections: so a warning, not a refusal.
+ * Only root can look (the privilege check follows the options). */
+static void netns_number_cookie(uint32_t ino, const char *arg, uint64_t *cookie)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int found;
+
+	if (geteuid() != 0)
+		return;
+	found = sockdiag_netns_path(ino, path, sizeof(path));
+	if (found > 0) {
+		/* a pid's path may name another namespace by now */
+		if (!netns_file_cookie(path, cookie) || stat(path, &st) || st.st_ino != ino)
+			*cookie = 0;
+		return;
+	}
+	fprintf(stderr, "synfin: --netns %s: no network namespace synfin can %s has that "
+		"inode; the filter matches one only if it is reachable otherwise "
+		"(through its sockets)\n", arg, found == -EACCES ? "read" : "find");
+}
+
 int parse_netns(const char *arg, uint32_t *inode, uint64_t *cookie, char *err, size_t errlen)
 {
 	struct shown sh;
@@ -510,7 +538,9 @@ int parse_netns(const char *arg, uint32_t *inode, uint64_t *cookie, char *err, s
 	*cookie = 0;
 	if (inode_of("network namespace", arg, &ino, err, errlen))
 		return -EINVAL;
-	if (!(arg[0] >= '0' && arg[0] <= '9') && !netns_file_cookie(arg, cookie)) {
+	if (arg[0] >= '0' && arg[0] <= '9') {
+		netns_number_cookie((uint32_t)ino, arg, cookie);
+	} else if (!netns_file_cookie(arg, cookie)) {
 		snprintf(err, errlen, "'%s' is not a network namespace", shown(arg, &sh));
 		return -EINVAL;
 	}

@@ -903,6 +903,39 @@ cleanup:
 	return err;
 }
 
+int sockdiag_netns_path(uint32_t ino, char *path, size_t len)
+{
+	uint32_t unreadable = 0;
+	struct ns_ent *ns = NULL;
+	size_t nns = 0, i;
+	struct stat self;
+	int err;
+
+	if (stat("/proc/self/ns/net", &self))
+		return -errno;
+	err = collect_netns(&self, &ns, &nns, &unreadable);
+	if (err)
+		goto cleanup;
+	err = unreadable ? -EACCES : 0;
+	for (i = 0; i < nns; i++) {
+		if (ns[i].ino != ino)
+			continue;
+		if (ns[i].path)
+			snprintf(path, len, "%s", ns[i].path);
+		else if (ns[i].pid)
+			snprintf(path, len, "/proc/%d/ns/net", ns[i].pid);
+		else
+			snprintf(path, len, "/proc/self/ns/net");
+		err = 1;
+		break;
+	}
+cleanup:
+	for (i = 0; i < nns; i++)
+		free(ns[i].path);
+	free(ns);
+	return err;
+}
+
 int sockdiag_walk(const struct sockdiag_walker *wk, struct sockdiag_stats *stats)
 {
 	struct sockdiag_stats local_stats;

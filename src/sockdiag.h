@@ -43,6 +43,12 @@ struct sockdiag_stats {
 int sockdiag_seed(struct engine *eng, const struct synfin_filter *f,
 		  uint64_t now_ns, struct sockdiag_stats *stats);
 
+/* A path that opens the network namespace whose inode number is ino now
+ * (/run/netns/NAME, /proc/PID/ns/net): 1 with path set; 0 if no namespace
+ * has it; -EACCES if none this process could name has it but some
+ * process's namespace could not be read (it may be that one); or -errno. */
+int sockdiag_netns_path(uint32_t ino, char *path, size_t len);
+
 /* Visit every network namespace (or only wk->only_netns) and hand each
  * socket in one of wk->states (1 << SYNFIN_TCP_*; SYN_RECV brings the
  * request socks, TIME_WAIT the tw socks) to wk->sock, between
