@@ -233,19 +233,23 @@ static void render_summary(struct screen *sc, const struct live_stats *s,
 	time_t sec = real / NSEC_PER_SEC;
 	const struct live_handshakes *hs[2] = { &s->hs_client, &s->hs_server };
 	const char *side[2] = { "client", "server" };
-	char when[16] = "-";
+	char when[16] = "-", nsbuf[32];
 	struct flow f;
 	struct tm tm;
 
 	/* the operator's wall clock, as top shows it */
 	if (localtime_r(&sec, &tm))
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
-	line(sc, "synfin top  %s  interval %.1fs  netns %u  lost %llu", when,
-	     s->interval_s, s->netns, (unsigned long long)s->lost_total);
-	/* what the census could not see, only when there is some */
-	if (s->netns_failed || s->procs_unreadable)
-		line(sc, "not counted: %u netns not read, the netns of %u processes unknown",
-		     s->netns_failed, s->procs_unreadable);
+	/* namespaces found but not read, only when there are some (the
+	 * processes whose namespace is unknown are in the JSON only: where
+	 * even CAP_SYS_PTRACE is refused, as for a sandbox's init, they
+	 * would take a line for good) */
+	if (s->netns_failed)
+		snprintf(nsbuf, sizeof(nsbuf), "%u (%u not read)", s->netns, s->netns_failed);
+	else
+		snprintf(nsbuf, sizeof(nsbuf), "%u", s->netns);
+	line(sc, "synfin top  %s  interval %.1fs  netns %s  lost %llu", when,
+	     s->interval_s, nsbuf, (unsigned long long)s->lost_total);
 
 	flow_start(&f, sc, "states");
 	if (s->states_known)
