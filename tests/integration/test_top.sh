@@ -85,10 +85,13 @@ touch "$SF_TMP/release"
 # interval_s) are the client handshake samples, give or take one caught
 # between the two reads. They came a record late: samples in one, the
 # opens in the next (the kernel's counters were read on their own clock).
+# -d leaves about 2 s after the last burst: synfin prints no record for
+# the interval a stop cuts short, and with -d 7 a slow run's third burst
+# once straddled the last whole interval (57 of 60 samples).
 sf_bg "$SF_TMP/d.srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5501 --accept 60 \
 	--wait-eof --ready-file "$SF_TMP/d.srv.ready" --timeout-ms 30000
 sf_wait_file "$SF_TMP/d.srv.ready" || { sf_fail "$T/opens" "server did not listen"; sf_done; }
-"$SYNFIN" top -j --interval 1 -d 7 --netns "$SF_NETNS_C" >"$SF_TMP/d.out" 2>"$SF_TMP/d.err" </dev/null &
+"$SYNFIN" top -j --interval 1 -d 9 --netns "$SF_NETNS_C" >"$SF_TMP/d.out" 2>"$SF_TMP/d.err" </dev/null &
 DTOP=$!
 SF_PIDS+=("$DTOP")
 sf_wait_ready "$DTOP" "$SF_TMP/d.err" "synfin top" || { sf_fail "$T/opens" "synfin top did not start"; sf_done; }
