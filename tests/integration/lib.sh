@@ -329,7 +329,10 @@ SF_WAITED=()
 # What a missing record leaves to go on (printed under its FAIL): whether
 # every line of the output parses (a line jq cannot read hides all after
 # it), how many conn records came, the last three, and whether synfin
-# still runs. Its counters of loss follow at sf_synfin_stop.
+# still runs; whole, any record of the same netns and local port (one
+# whose tuple the kernel wiped); and synfin's closing counters if it has
+# stopped (a test that stops it before judging), else they follow at
+# sf_synfin_stop.
 sf_why_missing()
 {
 	local lines bad
@@ -341,8 +344,15 @@ sf_why_missing()
 		echo runs || echo "is gone")"
 	jq -c 'select(.type == "conn") | [.netns, .laddr, .lport, .raddr, .rport, .role,
 		.handshake.result, .last_state]' "$SF_OUT" 2>/dev/null | tail -n 3 | sed 's/^/  last: /'
+	local t t0 ns lp
+	for t in "${SF_WAITED[@]}"; do
+		read -r ns _ lp _ <<<"$t"
+		jq -c --argjson ns "$ns" --argjson lp "$lp" \
+			'select(.type == "conn" and .netns == $ns and .lport == $lp)' \
+			"$SF_OUT" 2>/dev/null | head -n 2 | sed 's/^/  same port: /'
+	done
+	[ -n "$SF_SYNFIN_PID" ] || grep -h ' events (' "$SF_ERR" 2>/dev/null | sed 's/^/  /'
 	# late or never: the tuples last waited for, 10 s more
-	local t t0
 	for t in "${SF_WAITED[@]}"; do
 		# shellcheck disable=SC2086
 		[ -z "$(sf_records $t)" ] || continue
