@@ -737,6 +737,31 @@ static __always_inline void story_note(struct synfin_sk_owner *own, const struct
 	}
 }
 
+/* Summary mode: an active open's tuple, kept for a destroy record that
+ * may have to stand in for its ->CLOSE (struct synfin_sk_owner). The
+ * local port is not picked yet; tcp_disconnect() leaves it. */
+static __always_inline void keep_connect_tuple(struct sock *sk, struct synfin_sk_owner *own,
+					       const bool classic)
+{
+	const struct sock_common *skc = &sk->__sk_common;
+
+	read_addr_pair(skc, SF_READ(!classic, skc, skc_family), own->connect_laddr,
+		       own->connect_raddr, !classic);
+	own->connect_rport = bpf_ntohs(SF_READ(!classic, skc, skc_dport));
+}
+
+/* A destroy record of a socket tcp_disconnect() wiped (no remote port:
+ * any connected socket has one) names the connection it kept. */
+static __always_inline void restore_connect_tuple(struct synfin_event *e,
+						  const struct synfin_sk_owner *own)
+{
+	if (e->rport || !own->connect_rport)
+		return;
+	__builtin_memcpy(e->laddr, own->connect_laddr, SYNFIN_ADDR_LEN);
+	__builtin_memcpy(e->raddr, own->connect_raddr, SYNFIN_ADDR_LEN);
+	e->rport = own->connect_rport;
+}
+
 /* The owner accept() handed over for sk (handle_accept_exit), if one
  * waits: into own. */
 static __always_inline void take_accept_owner(struct sock *sk, struct synfin_sk_owner *own)
@@ -772,6 +797,7 @@ static __always_inline void update_owner(struct sock *sk, struct synfin_sk_owner
 	}
 	if (old == TCP_CLOSE && new == TCP_LISTEN) {
 		story_begin(own);
+		own->connect_rport = 0; /* its children's storage is a copy */
 		own->flags &= ~OWN_EMITTED;
 		set_owner_current(own, 0);
 		own->flags &= ~(SYNFIN_F_ACTIVE | SYNFIN_F_PASSIVE);
@@ -1095,6 +1121,8 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 		update_owner(sk, own, old, new, now);
 		if (summarize && new != TCP_CLOSE)
 			story_note(own, tp, old, new, now, classic);
+		if (summarize && old == TCP_CLOSE && new == TCP_SYN_SENT)
+			keep_connect_tuple(sk, own, classic);
 	} else {
 		count(SYNFIN_CNT_STORAGE_FAIL);
 	}
@@ -1347,6 +1375,8 @@ static __always_inline struct synfin_event *owned_sock_record(struct sock *sk,
 	if (!e)
 		return NULL;
 	fill_sock_identity(sk, tp, e, own, classic);
+	if (kind == SYNFIN_EV_DESTROY && own)
+		restore_connect_tuple(e, own);
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = kind;
 	e->new_state = SF_READ(!classic, sk, __sk_common.skc_state);

@@ -368,6 +368,14 @@ struct synfin_sk_owner {
 	__u8 close_seen;      /* ->CLOSE was emitted: destroy needs no record */
 	__u8 cw_slot;         /* the slot its CLOSE_WAIT mark was counted under */
 	char comm[SYNFIN_COMM_LEN];
+	/* Summary mode, an active open: its tuple at ->SYN_SENT. After a
+	 * failed connect() tcp_disconnect() wipes the socket's addresses and
+	 * remote port, so a destroy record standing in for its missed ->CLOSE
+	 * would name no connection without these. */
+	__u8 connect_laddr[SYNFIN_ADDR_LEN];
+	__u8 connect_raddr[SYNFIN_ADDR_LEN];
+	__u16 connect_rport;  /* 0: none kept */
+	__u8 __pad_connect[6];
 	struct synfin_story story; /* summary mode: the transitions so far */
 };
 
@@ -387,7 +395,7 @@ struct synfin_close_wait {
 
 _Static_assert(sizeof(struct synfin_listener_key) == 24, "synfin_listener_key ABI size changed");
 _Static_assert(sizeof(struct synfin_close_wait) == 56, "synfin_close_wait ABI size changed");
-_Static_assert(sizeof(struct synfin_sk_owner) == 48 + sizeof(struct synfin_story),
+_Static_assert(sizeof(struct synfin_sk_owner) == 88 + sizeof(struct synfin_story),
 	       "synfin_sk_owner ABI size changed");
 
 /* In-kernel filter limits. */
