@@ -972,6 +972,7 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 	bool follow, defer;
 
 	r->end_ns = ev->ts_ns;
+	r->close_missed = ev->kind == SYNFIN_EV_DESTROY;
 	r->last_state = old;
 	r->total_retrans = ev->total_retrans;
 	r->srtt_us = ev->srtt_us;

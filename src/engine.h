@@ -94,6 +94,10 @@ struct conn_record {
 	/* here, in the padding before the handshake's double: the table
 	 * holds a struct conn per slot, and 8 bytes more cost 2 MiB at size */
 	bool uid_known;
+	/* the ->CLOSE was not seen (a counted loss): the record was made at
+	 * the socket's destruction, when its error and, after a failed
+	 * connect(), its ISN were gone */
+	bool close_missed;
 	uint32_t uid;            /* the socket's sk_uid, when uid_known */
 	struct {
 		enum handshake_result result;

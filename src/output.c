@@ -964,6 +964,7 @@ void output__conn(struct output *o, const struct conn_record *rec)
 		jsonw_ascii_field(w, "how", close_how_name(rec->close.how));
 		jsonw_s64_field(w, "err", rec->close.err);
 		json_opt_ascii(w, "rst_cause", rst_cause_name(rec->close.rst_cause));
+		jsonw_bool_field(w, "missed", rec->close_missed);
 		jsonw_end_object(w);
 		jsonw_ascii_field(w, "conn_state", rec->conn_state);
 		jsonw_ascii_field(w, "history", rec->history);

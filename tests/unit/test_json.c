@@ -693,6 +693,7 @@ static void test_conn_json(void)
 	CHECK_EQ_STR(field(out, "close.initiator"), "\"local\"");
 	CHECK_EQ_STR(field(out, "close.how"), "\"fin\"");
 	CHECK_EQ_STR(field(out, "close.err"), "0");
+	CHECK_EQ_STR(field(out, "close.missed"), "false");
 	CHECK_EQ_STR(field(out, "last_state"), "\"TIME-WAIT\"");
 	CHECK_EQ_STR(field(out, "total_retrans"), "3");
 	CHECK_EQ_STR(field(out, "srtt_us"), "87");
@@ -705,6 +706,7 @@ static void test_conn_json(void)
 	r.close.how = HOW_RST_RECEIVED;
 	r.close.err = 111;
 	r.seeded = true;
+	r.close_missed = true;
 	r.uid = 4294967294u;
 	cap_open(&c, true, false, false);
 	output__conn(c.o, &r);
@@ -714,6 +716,7 @@ static void test_conn_json(void)
 	CHECK_EQ_STR(field(out, "handshake.result"), "\"refused\"");
 	CHECK_EQ_STR(field(out, "close.how"), "\"rst_received\"");
 	CHECK_EQ_STR(field(out, "close.err"), "111");
+	CHECK_EQ_STR(field(out, "close.missed"), "true");
 	CHECK_EQ_STR(field(out, "seeded"), "true");
 	free(out);
 }

@@ -383,6 +383,7 @@ static void test_refused(void)
 	st(&client, 100 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE, 0, 0, 0, 0, 0);
 	end(1, 0);
 	CHECK_EQ_INT(summarized.recs[0].handshake.result, HS_REFUSED);
+	CHECK(!summarized.recs[0].close_missed);
 }
 
 /* A listener's close is no connection's: neither one synfin saw listen,
@@ -432,6 +433,9 @@ static void test_destroy_stands_in(void)
 	feed(&e);
 	end(1, 0);
 	CHECK_EQ_INT(summarized.recs[0].last_state, SYNFIN_TCP_FIN_WAIT1);
+	/* both ways of recording say so */
+	CHECK(summarized.recs[0].close_missed);
+	CHECK(per_transition.recs[0].close_missed);
 }
 
 /* A client from t: connect() at t + 100 ms answered at 101 ms, its close
