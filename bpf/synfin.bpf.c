@@ -1056,6 +1056,10 @@ static __always_inline void fw2_release(__u64 cookie, __u8 how, __u32 slot)
 	ship_conn(ce);
 }
 
+/* Tests only (SYNFIN_TEST_LOSE_CLOSE): every ->CLOSE record is lost as
+ * to a full ring, and counted so, for the destroy record to stand in. */
+const volatile bool test_lose_close = false;
+
 static __always_inline int handle_state(struct sock *sk, int old, int new,
 					const bool classic, const __u32 slot)
 {
@@ -1171,8 +1175,16 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 			count(SYNFIN_CNT_FILTERED);
 			if (!classic)
 				fw2_hold(sk, (struct synfin_conn_event *)e);
-		} else if (!ship_conn((struct synfin_conn_event *)e))
+		} else if (test_lose_close) {
+			count_ring_full(e->kind);
 			return 0;
+		} else if (!ship_conn((struct synfin_conn_event *)e)) {
+			return 0;
+		}
+	} else if (test_lose_close && new == TCP_CLOSE) {
+		bpf_ringbuf_discard(e, 0);
+		count_ring_full(SYNFIN_EV_STATE);
+		return 0;
 	} else {
 		submit_event(e);
 	}
