@@ -784,10 +784,12 @@ static __always_inline void take_accept_owner(struct sock *sk, struct synfin_sk_
 
 /* Bring the per-socket owner record up to date for this transition. */
 static __always_inline void update_owner(struct sock *sk, struct synfin_sk_owner *own,
-					 int old, int new, __u64 now)
+					 int old, int new, __u64 now, const bool classic)
 {
 	if (old == TCP_CLOSE && new == TCP_SYN_SENT) {
 		story_begin(own);
+		if (summarize)
+			keep_connect_tuple(sk, own, classic);
 		own->start_ns = now;
 		own->close_seen = 0;
 		own->flags &= ~OWN_EMITTED;
@@ -1122,11 +1124,9 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	if (birth && (tw_timer_fn || fw2_watch) && !classic)
 		sock_cookie(sk);
 	if (own) {
-		update_owner(sk, own, old, new, now);
+		update_owner(sk, own, old, new, now, classic);
 		if (summarize && new != TCP_CLOSE)
 			story_note(own, tp, old, new, now, classic);
-		if (summarize && old == TCP_CLOSE && new == TCP_SYN_SENT)
-			keep_connect_tuple(sk, own, classic);
 	} else {
 		count(SYNFIN_CNT_STORAGE_FAIL);
 	}
