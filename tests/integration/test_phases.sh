@@ -86,18 +86,20 @@ fi
 # (tcp_syn_retries=1 in its namespace). Last: the blackhole stays.
 if ip -n "$SF_NS_S" route add blackhole "$SF_C4/32" &&
 	sf_in "$SF_NS_C" sh -c 'echo 1 > /proc/sys/net/ipv4/tcp_syn_retries'; then
+	sf_syn_witness_start 5804
 	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5804 --timeout-ms 20000 \
 		>"$SF_TMP/cli5804" 2>"$SF_TMP/cli5804.err"
 	if [ "$(sf_field "$SF_TMP/cli5804" result)" = timeout ]; then
 		CP=$(sf_field "$SF_TMP/cli5804" lport)
 		CT="$SF_NETNS_C $SF_C4 $CP $SF_S4 5804"
 		sf_wait_records 5 "$CT"
+		sf_syn_timeout_checks syn_timeout "$CP" 5804
 		# shellcheck disable=SC2086
 		sf_expect "$T/syn_timeout" "$(sf_records $CT)" \
-			'.handshake.result == "timeout"' '.handshake.ms == null' \
-			'.handshake.syn_retrans >= 1' \
+			"${SF_SYN_CHECKS[@]}" '.handshake.ms == null' \
 			'.conn_state == "S0"' '.history | startswith("S")'
 	else
+		sf_witness_stop syn_timeout
 		sf_fail "$T/syn_timeout" "client did not time out: $(cat "$SF_TMP/cli5804" "$SF_TMP/cli5804.err")"
 	fi
 else

@@ -99,6 +99,19 @@ witness_add_tw_kill()
 	witness_event timer/timer_cancel "$tids"
 }
 
+# witness_add_retransmits LO HI: to the instance open now, add the buffers
+# retransmitted on PID 1's threads (a retransmit timer's softirq there)
+# with a port in [LO, HI] at either end
+witness_add_retransmits()
+{
+	local tids
+	[ -n "$WITNESS" ] || return 0
+	tids=$(witness_pid1_threads)
+	[ -n "$tids" ] || return 0
+	witness_event tcp/tcp_retransmit_skb \
+		"($tids) && ((sport >= $1 && sport <= $2) || (dport >= $1 && dport <= $2))"
+}
+
 # witness_disable: stop recording every event of the instance
 witness_disable()
 {
