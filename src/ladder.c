@@ -1152,6 +1152,8 @@ static void render(FILE *out, const struct conn_record *local,
 		v[s].base = d.base;
 		v[s].data_note = -1;
 		build(&v[s]);
+		if (v[s].r->close_missed)
+			note(&v[s], 0, false, "->CLOSE unseen: end inferred at destroy");
 	}
 	/* in a pair the data line goes before whichever end closed first */
 	if (peer && v[0].data_note >= 0 && v[0].data_note < v[0].n && v[1].wave_t &&

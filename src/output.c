@@ -669,6 +669,18 @@ static const char *hs_abbr(enum handshake_result h)
 	}
 }
 
+static bool handshake_failed(const struct conn_record *rec)
+{
+	return rec->handshake.result != HS_ESTABLISHED && rec->handshake.result != HS_NOT_SEEN;
+}
+
+/* The handshake's result, "abt?" when inferred at the socket's destroy */
+static void hs_text(const struct conn_record *rec, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", hs_abbr(rec->handshake.result),
+		 rec->close_missed && handshake_failed(rec) ? "?" : "");
+}
+
 /* Who + how: "L:fin", "R:fin", "B:fin", "L:rst", "R:rst", "L:tmo", "-".
  * For resets the letter is the end that sent the RST, which is what the
  * reader wants to know even when the other end sent the first FIN. */
@@ -927,7 +939,7 @@ void output__conn(struct output *o, const struct conn_record *rec)
 		.netns = rec->netns, .cgroup_id = rec->cgroup_id,
 		.uid_known = rec->uid_known, .uid = rec->uid,
 	};
-	char hs[16], tx[24], rx[24], dur[16], cl[16];
+	char hs[16], hs_result[8], tx[24], rx[24], dur[16], cl[16];
 	struct json_writer *w = o->jw;
 	struct row r;
 
@@ -978,6 +990,11 @@ void output__conn(struct output *o, const struct conn_record *rec)
 
 	text_common(o, &r, &c);
 	close_abbr(rec, cl, sizeof(cl));
+	hs_text(rec, hs_result, sizeof(hs_result));
+	/* a record made at the socket's destroy: its verdict is inferred
+	 * (the handshake's, for one never established) */
+	if (rec->close_missed && !handshake_failed(rec))
+		strncat(cl, "?", sizeof(cl) - strlen(cl) - 1);
 	human_ms(dur_ms, dur, sizeof(dur));
 	if (o->opts.wide) {
 		if (rec->bytes_known) {
@@ -990,7 +1007,7 @@ void output__conn(struct output *o, const struct conn_record *rec)
 			snprintf(hs, sizeof(hs), "-");
 		snprintf(dur, sizeof(dur), "%.3f", dur_ms);
 		cell(&r, role_abbr(rec->role), W_ROLE, LEFT);
-		cell(&r, hs_abbr(rec->handshake.result), W_HS, LEFT);
+		cell(&r, hs_result, W_HS, LEFT);
 		cell(&r, hs, W_HSMS, RIGHT);
 		cell(&r, cl, W_CLOSE, LEFT);
 	} else {
@@ -1001,7 +1018,7 @@ void output__conn(struct output *o, const struct conn_record *rec)
 		if (hs_ms)
 			human_ms(rec->handshake.ms, hs, sizeof(hs));
 		else
-			snprintf(hs, sizeof(hs), "%s", hs_abbr(rec->handshake.result));
+			snprintf(hs, sizeof(hs), "%s", hs_result);
 		cell(&r, role_abbr(rec->role), N_ROLE, LEFT);
 		cell(&r, hs, N_HSMS, RIGHT);
 		cell(&r, cl, N_CLOSE, LEFT);

@@ -961,6 +961,29 @@ static void test_text_conn_width(void)
 	CHECK(strstr(out, " tmo "));
 	free(out);
 
+	/* made at the socket's destroy: the inferred verdict is marked */
+	cap_open(&c, false, false, false);
+	conn_fill(&r);
+	r.bytes_sent = r.bytes_received = UINT64_MAX;
+	r.end_ns = r.start_ns + 86400ULL * 1000000000ULL * 30;
+	r.close_missed = true;
+	output__conn(c.o, &r);
+	r.handshake.result = HS_ABORTED;
+	r.close.initiator = CLOSE_BY_NONE;
+	r.close.how = HOW_NONE;
+	output__conn(c.o, &r);
+	out = cap_close(&c);
+	check_text(out, 80, 3);
+	CHECK(strstr(out, " L:fin? "));
+	CHECK(strstr(out, " abt? - "));
+	free(out);
+	cap_open(&c, false, true, false);
+	output__conn(c.o, &r);
+	out = cap_close(&c);
+	check_text(out, 200, 2);
+	CHECK(strstr(out, " abt? "));
+	free(out);
+
 	/* wide: the full tuple and exact byte counts */
 	cap_open(&c, false, true, false);
 	conn_fill(&r);

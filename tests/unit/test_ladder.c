@@ -515,7 +515,14 @@ static void test_syn_timeout(void)
 	scenario("syn_timeout", &r, NULL, want);
 	out = render(&r, NULL, false);
 	CHECK(strstr(out, "SYN \xc3\x97" "3 seq=2868215843"));
+	CHECK(!strstr(out, "unseen"));
 	free(out);
+	/* its ->CLOSE lost, the record made at the socket's destroy */
+	r.close_missed = true;
+	out = render(&r, NULL, false);
+	CHECK(strstr(out, "->CLOSE unseen: end inferred at destroy"));
+	free(out);
+	r.close_missed = false;
 	out = render(&r, NULL, true);
 	CHECK(strstr(out, "SYN x3 seq=2868215843"));
 	CHECK(!strstr(out, "SYN-ACK"));
