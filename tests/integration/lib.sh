@@ -844,39 +844,51 @@ sf_witness_stop()
 	SF_BLIND=$(grep -c . "$SF_TMP/$1.blind")
 }
 
-# sf_syn_witness_start PORT: witness the ->CLOSE and the retransmitted SYNs
-# of connections to PORT run where no BPF program runs. A SYN's retransmit
-# and its timeout run in the retransmit timer's softirq, on whatever thread
-# the CPU was on when the timer fired: now and then PID 1's.
-sf_syn_witness_start()
+# sf_timer_witness_start PORT: witness the ->CLOSE transitions and the
+# retransmits of connections to PORT run where no BPF program runs. A
+# timer's work (a retransmit of a SYN or of data, giving up on either)
+# runs in its softirq, on whatever thread the CPU was on when it fired:
+# now and then PID 1's.
+sf_timer_witness_start()
 {
 	sf_witness_start "$1" "$1"
 	witness_add_retransmits "$1" "$1"
 }
 
-# sf_syn_timeout_checks NAME LPORT RPORT: stop the witness and set
-# SF_SYN_CHECKS to the checks of a timed-out client's record. Its ->CLOSE
-# record says why it ended; where the witness saw that ->CLOSE run unseen
-# by BPF, the socket's destroy record stands in (close.missed), which
-# cannot know the error or the ISN (tcp_disconnect() wiped the socket).
-# A SYN retransmitted unseen leaves syn_retrans unchecked.
-sf_syn_timeout_checks()
+# sf_timer_witness_stop NAME LPORT RPORT: stop it. SF_BLIND_CLOSE is 1 if
+# the ->CLOSE of LPORT to RPORT ran unseen (its destroy record stands in:
+# close.missed), else 0; SF_BLIND_RETRANS counts the retransmit attempts
+# run unseen (some may have sent nothing). Each is said under NAME.
+sf_timer_witness_stop()
 {
 	sf_witness_stop "$1"
+	SF_BLIND_CLOSE=0
+	SF_BLIND_RETRANS=$(grep -cx retransmit "$SF_TMP/$1.blind")
 	if grep -qx "$2 $3 TCP_CLOSE" "$SF_TMP/$1.blind"; then
+		SF_BLIND_CLOSE=1
 		echo "  $1: its ->CLOSE ran on PID 1's threads, where no BPF program runs;" \
 			"checking the destroy record that stands in for it"
+	fi
+	[ "$SF_BLIND_RETRANS" = 0 ] || echo "  $1: $SF_BLIND_RETRANS retransmit attempts ran on" \
+		"PID 1's threads, where no BPF program runs"
+}
+
+# sf_syn_timeout_checks NAME LPORT RPORT: stop the witness and set
+# SF_SYN_CHECKS to the checks of a timed-out client's record. Its ->CLOSE
+# record says why it ended; a destroy record standing in for it cannot
+# know the error or the ISN (tcp_disconnect() wiped the socket). A SYN
+# retransmitted unseen leaves syn_retrans unchecked.
+sf_syn_timeout_checks()
+{
+	sf_timer_witness_stop "$@"
+	if [ "$SF_BLIND_CLOSE" = 1 ]; then
 		SF_SYN_CHECKS=('.close.missed == true' '.handshake.result == "aborted"'
 			'.close.err == 0' '.handshake.isn_local == null')
 	else
 		SF_SYN_CHECKS=('.close.missed == false' '.handshake.result == "timeout"'
 			'.close.err == 110' '.handshake.isn_local != null')
 	fi
-	if grep -qx retransmit "$SF_TMP/$1.blind"; then
-		echo "  $1: a SYN was retransmitted on PID 1's threads: syn_retrans not checked"
-	else
-		SF_SYN_CHECKS+=('.handshake.syn_retrans >= 1')
-	fi
+	[ "$SF_BLIND_RETRANS" != 0 ] || SF_SYN_CHECKS+=('.handshake.syn_retrans >= 1')
 }
 
 # sf_conns NAME PORT N SERVER-MODE CLIENT-MODE COMM: N sequential

@@ -86,7 +86,7 @@ fi
 # (tcp_syn_retries=1 in its namespace). Last: the blackhole stays.
 if ip -n "$SF_NS_S" route add blackhole "$SF_C4/32" &&
 	sf_in "$SF_NS_C" sh -c 'echo 1 > /proc/sys/net/ipv4/tcp_syn_retries'; then
-	sf_syn_witness_start 5804
+	sf_timer_witness_start 5804
 	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5804 --timeout-ms 20000 \
 		>"$SF_TMP/cli5804" 2>"$SF_TMP/cli5804.err"
 	if [ "$(sf_field "$SF_TMP/cli5804" result)" = timeout ]; then

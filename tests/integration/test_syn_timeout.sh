@@ -19,7 +19,7 @@ ip -n "$SF_NS_S" route add blackhole "$SF_C4/32" ||
 sf_in "$SF_NS_C" sh -c 'echo 1 > /proc/sys/net/ipv4/tcp_syn_retries' ||
 	{ sf_fail "$T" "cannot set tcp_syn_retries in the client namespace"; sf_done; }
 sf_start "$T" --netns "$SF_NETNS_C"
-sf_syn_witness_start 5005
+sf_timer_witness_start 5005
 
 sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5005 --comm sfcli5 \
 	--timeout-ms 20000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
