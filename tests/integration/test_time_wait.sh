@@ -110,6 +110,10 @@ sf_in "$SF_NS_C" sh -c 'echo 3 > /proc/sys/net/ipv4/tcp_fin_timeout' ||
 sf_bg "$SF_TMP/srv_c" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5703 --accept 1 \
 	--wait-eof --delay-close-ms 8000 --ready-file "$SF_TMP/srv_c.ready" --timeout-ms 15000
 sf_wait_file "$SF_TMP/srv_c.ready" || { sf_fail "$T/c" "server did not listen"; sf_done; }
+# the tw sock's end runs in its timer's softirq, on whatever thread the CPU
+# was on: now and then PID 1's, where no BPF program runs
+sf_witness_start 5703 5703
+witness_add_tw_expiry
 sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5703 --close-first \
 	--timeout-ms 15000 >"$SF_TMP/cli_c" 2>"$SF_TMP/cli_c.err"
 sf_client_lport CPC "$SF_TMP/cli_c" "$T/c"
@@ -128,6 +132,13 @@ if ! sf_wait_records 5 "$CTC"; then
 fi
 # shellcheck disable=SC2086
 C=$(sf_records $CTC)
+C_EXIT='.exit == "expired"'
+sf_witness_stop c
+if grep -qx tw_expire "$SF_TMP/c.blind"; then
+	echo "  c: a tw sock's timer ran out on PID 1's threads, where no BPF program runs:" \
+		"its end may be unseen (exit unknown)"
+	C_EXIT='.exit == "expired" or .exit == "unknown"'
+fi
 sf_expect "$T/c/client" "$C" \
 	'.close.initiator == "local"' '.last_state == "FIN-WAIT-2"' \
 	'.time_wait.state == "fin_wait2"' '.time_wait.source == "measured"' \
@@ -137,7 +148,7 @@ C_ID=$(jq -r '.id' <<<"$C" | head -n 1)
 if [ -n "$C_ID" ] && [ "$C_ID" != null ]; then
 	sf_wait_tw_record 8 "$C_ID"
 	sf_expect "$T/c/tw-expired" "$(sf_tw_records "$C_ID")" \
-		'.role == "client"' '.state == "fin_wait2"' '.exit == "expired"' \
+		'.role == "client"' '.state == "fin_wait2"' "$C_EXIT" \
 		'.duration_ms >= 2000 and .duration_ms <= 5000'
 else
 	sf_fail "$T/c/tw-expired" "no client conn record"

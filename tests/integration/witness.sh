@@ -112,6 +112,19 @@ witness_add_retransmits()
 		"($tids) && ((sport >= $1 && sport <= $2) || (dport >= $1 && dport <= $2))"
 }
 
+# witness_add_tw_expiry: to the instance open now, add the tw socks' timers
+# that expired on PID 1's threads (a tw sock's end in its softirq there);
+# a timer names no port, so these are any namespace's
+witness_add_tw_expiry()
+{
+	local fn tids
+	[ -n "$WITNESS" ] || return 0
+	fn=$(witness_tw_timer_fn)
+	tids=$(witness_pid1_threads)
+	[ -n "$fn" ] && [ -n "$tids" ] || return 0
+	witness_event timer/timer_expire_entry "($tids) && function == $fn"
+}
+
 # witness_disable: stop recording every event of the instance
 witness_disable()
 {
@@ -126,7 +139,8 @@ witness_disable()
 # "tw_timer_start" for a timer start (from witness_start_tw), and "tw_kill"
 # for a tw sock killed and "tw_rearm" for one re-armed (from
 # witness_add_tw_kill), "retransmit" for a retransmitted buffer (an
-# instance of tcp/tcp_retransmit_skb), and is empty without a witness. A cancel that a
+# instance of tcp/tcp_retransmit_skb), "tw_expire" for a tw sock's timer
+# run out (from witness_add_tw_expiry), and is empty without a witness. A cancel that a
 # start of the same timer follows on the same CPU within 3 us is the
 # re-arm of one call (mod_timer), not a kill: a FIN reaching a FIN_WAIT2
 # tw sock, or sent again to one in TIME_WAIT.
@@ -159,6 +173,7 @@ witness_stop()
 			next
 		}
 		/ tcp_retransmit_skb: / { print "retransmit"; next }
+		/ timer_expire_entry: / { print "tw_expire"; next }
 		/ timer_start: / {
 			if (!tw_kill) { print "tw_timer_start"; next }
 			if (cancel[cpu] == timer && ts - cancel_ts[cpu] <= 0.000003) {
