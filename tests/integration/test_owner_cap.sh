@@ -65,8 +65,7 @@ hold()
 		[ "$blind" = 0 ] || echo "  $name: $blind server ends closed on PID 1's threads," \
 			"where no BPF program runs"
 		if [ $((ends + blind)) != "$k" ] || [ "$unowned" != 0 ]; then
-			sf_fail "$T/$name" "$ends server ends of $k held connections" \
-				"($blind closed where no BPF program runs), $unowned with no process"
+			sf_fail "$T/$name" "$ends server ends of $k held connections ($blind closed where no BPF program runs), $unowned with no process"
 			return
 		fi
 	fi

@@ -36,12 +36,14 @@ done
 kill "$BUSY"
 
 if [ "$seen" = 0 ]; then
-	sf_fail "$T/syn_timeout" "the witness saw no ->CLOSE in the busy loop's context in 3 tries:" \
-		"$(grep -h '^FAIL' "$SF_TMP"/run.* | head -n 1)"
+	sf_fail "$T/syn_timeout" "the witness saw no ->CLOSE in the busy loop's context in 3 tries: $(
+		grep -h '^FAIL' "$SF_TMP"/run.* | head -n 1)"
 elif grep -qx "PASS syn_timeout/client" "$SF_TMP/run.$seen" &&
 	! grep -q '^FAIL' "$SF_TMP/run.$seen"; then
+	echo "  the witness named the ->CLOSE on try $seen of 3"
 	sf_pass "$T/syn_timeout"
 else
-	sf_fail "$T/syn_timeout" "the destroy record's checks failed: $(tr '\n' ' ' <"$SF_TMP/run.$seen")"
+	sf_fail "$T/syn_timeout" "the destroy record's checks failed (try $seen): $(
+		tr '\n' ' ' <"$SF_TMP/run.$seen")"
 fi
 sf_done
