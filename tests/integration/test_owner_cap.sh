@@ -51,7 +51,7 @@ hold()
 		sf_fail "$T/$name" "churn held $opened connections, not $k"
 		return
 	fi
-	if ! [ "$got" "$op" "$want" ] 2>/dev/null; then
+	if ! test "$got" "$op" "$want" 2>/dev/null; then
 		sf_fail "$T/$name" "$key=$got with $k held (want $op $want): $(tail -n 2 "$SF_ERR" | tr '\n' ' ')"
 		return
 	fi
