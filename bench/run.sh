@@ -359,9 +359,11 @@ bench_netns()
 	NSES+=("$1")
 	# namespaced sysctls: nothing to restore. TIME_WAIT is left by every
 	# client-first close; reuse and a wide port range keep connect() fast.
-	ip -n "$1" link set lo up &&
-		ip netns exec "$1" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
-			net.ipv4.ip_local_port_range="2048 65535" || die "netns setup failed"
+	if ! ip -n "$1" link set lo up ||
+		! ip netns exec "$1" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
+			net.ipv4.ip_local_port_range="2048 65535"; then
+		die "netns setup failed"
+	fi
 	NS_INO=$(stat -L -c %i "/run/netns/$1")
 }
 
@@ -370,7 +372,7 @@ bench_netns()
 # at RATE connections a second; appends a JSON row
 trial()
 {
-	local series=$1 v=$2 hold=$3 stats=$4 rate=${5:-0} ns ino out err churn_out pid= cpid rc
+	local series=$1 v=$2 hold=$3 stats=$4 rate=${5:-0} ns ino out err churn_out pid='' cpid rc
 	local rargs=() mark0 mark1
 	local cpu=0 hwm=0 progs='[]' memlock=0 summary='' recv=null recv_kind='' extra=null unseen=null
 	TRIAL_N=$((TRIAL_N + 1))
@@ -468,7 +470,7 @@ trial()
 		summary=$(grep '^synfin: .* events' "$err" | tail -n 1)
 		# real transitions: not the listeners' own (remote 0.0.0.0) and
 		# not the stand-ins synfin writes for a missed ->CLOSE ("destroy")
-		recv=$(grep -F '"type":"state"' "$out" | grep -vF -e '"destroy":true' -e '"raddr":"0.0.0.0"' | wc -l)
+		recv=$(grep -F '"type":"state"' "$out" | grep -cvF -e '"destroy":true' -e '"raddr":"0.0.0.0"')
 		extra=$(grep_count '"destroy":true' "$out")
 		recv_kind=state ;;
 	tcpstates)
@@ -704,7 +706,7 @@ soak_trial()
 # traffic); appends {variant, ns_per_call} to $TMP/syscalls.ndjson
 syscall_trial()
 {
-	local v=$1 pid= err=$TMP/syscall.err out
+	local v=$1 pid='' err=$TMP/syscall.err out
 	case $v in
 	none) ;;
 	synfin) "$SYNFIN" -j >/dev/null 2>"$err" & pid=$! ;;
@@ -755,7 +757,7 @@ fi
 
 echo "churn: client-first, $CONNS_PARALLEL connectors, ${DURATION} s trials, fresh netns each"
 echo "main series: $ROUNDS rounds of: none, then each of [$VARIANTS] with none between"
-for r in $(seq "$ROUNDS"); do
+for _ in $(seq "$ROUNDS"); do
 	for v in $VARIANTS; do
 		trial main none 0 0
 		trial main "$v" 0 0
@@ -771,7 +773,7 @@ done
 if [ "$SCALE" = 1 ]; then
 	echo "scale series: synfin -j to a file vs none, holds [$HOLDS], $SCALE_ROUNDS rounds and a profile round"
 	for k in $HOLDS; do
-		for r in $(seq "$SCALE_ROUNDS"); do
+		for _ in $(seq "$SCALE_ROUNDS"); do
 			trial "scale$k" none "$k" 0
 			trial "scale$k" synfin_file "$k" 0
 		done
@@ -789,7 +791,7 @@ if [ -n "$RATES" ]; then
 	fi
 	echo "rate series: the churn at [$RATES] connections/s; none, then each of [$rv] with none between, $RATE_ROUNDS rounds"
 	for q in $RATES; do
-		for r in $(seq "$RATE_ROUNDS"); do
+		for _ in $(seq "$RATE_ROUNDS"); do
 			for v in $rv; do
 				trial "rate$q" none 0 0 "$q"
 				trial "rate$q" "$v" 0 0 "$q"
@@ -809,7 +811,7 @@ if [ "$SYSCALLS" = 1 ]; then
 	for v in tcplife tcpstates; do [[ " $VARIANTS " == *" $v "* ]] && sv="$sv $v"; done
 	echo "system call series: ns a getppid() with each of [$sv] attached, $SYSCALL_ROUNDS rounds"
 	: >"$TMP/syscalls.ndjson"
-	for r in $(seq "$SYSCALL_ROUNDS"); do
+	for _ in $(seq "$SYSCALL_ROUNDS"); do
 		for v in $sv; do syscall_trial "$v"; done
 	done
 	# per variant: every round, the median, and the median over none's

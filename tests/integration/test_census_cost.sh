@@ -50,9 +50,11 @@ counts()
 		"walked the established hash;" \
 		"${LISTED:-?} CLOSE_WAIT sockets listed, ${YOUNG:-?} left out as too young;" \
 		"${TOOFEW:-?} namespaces not asked for TIME_WAIT"
-	[ -n "$WALKS" ] && [ -n "$TWWALKS" ] && [ -n "$HASH" ] && [ -n "$LISTED" ] && [ -n "$YOUNG" ] &&
-		[ -n "$TOOFEW" ] ||
-		{ sf_fail "$T/$1" "no census line from synfin -v: $(tail -c 300 "$SF_ERR")"; sf_done; }
+	if [ -z "$WALKS" ] || [ -z "$TWWALKS" ] || [ -z "$HASH" ] || [ -z "$LISTED" ] ||
+		[ -z "$YOUNG" ] || [ -z "$TOOFEW" ]; then
+		sf_fail "$T/$1" "no census line from synfin -v: $(tail -c 300 "$SF_ERR")"
+		sf_done
+	fi
 }
 
 sf_bg "$SF_TMP/hold" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$P_HOLD" \

@@ -36,8 +36,10 @@ family()
 		--accept "$tw" --close-first --comm "sfcdt$tag" \
 		--hold-listener-file "$SF_TMP/release" --ready-file "$SF_TMP/tw$tag.ready" \
 		--timeout-ms 60000
-	sf_wait_file "$SF_TMP/hold$tag.ready" && sf_wait_file "$SF_TMP/tw$tag.ready" ||
-		{ sf_fail "$T/traffic" "IPv$tag servers did not listen"; sf_done; }
+	if ! sf_wait_file "$SF_TMP/hold$tag.ready" || ! sf_wait_file "$SF_TMP/tw$tag.ready"; then
+		sf_fail "$T/traffic" "IPv$tag servers did not listen"
+		sf_done
+	fi
 	for i in $(seq "$held"); do
 		sf_bg "$SF_TMP/hcli$tag.$i" "$SF_NS_C" "$TCPDRIVE" client --connect "$addr" \
 			--port "$P_HOLD" --close-first --comm "sfcdc$tag" \

@@ -50,7 +50,10 @@ done
 
 CREC=$(jq -c "select(.type == \"conn\" and .lport == $CPORT)" "$SF_TMP/json.out")
 SREC=$(jq -c "select(.type == \"conn\" and .lport == $SPORT)" "$SF_TMP/json.out")
-[ -n "$CREC" ] && [ -n "$SREC" ] || { sf_fail "$T" "no JSON records for both ends"; sf_done; }
+if [ -z "$CREC" ] || [ -z "$SREC" ]; then
+	sf_fail "$T" "no JSON records for both ends"
+	sf_done
+fi
 CISN=$(jq '.handshake.isn_local' <<<"$CREC")
 SISN=$(jq '.handshake.isn_local' <<<"$SREC")
 CFIN=$(jq '.wave.fin_seq_local' <<<"$CREC")

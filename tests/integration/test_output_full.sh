@@ -40,8 +40,7 @@ full_run()
 	PORT=$((PORT + 1))
 	sf_wait_pid "$pid" 15
 	rc=$?
-	[ "$rc" = 1 ] && sf_pass "$T/$name/status" ||
-		sf_fail "$T/$name/status" "synfin exited $rc (want 1): $(tail -c 400 "$err")"
+	sf_check "$T/$name/status" "synfin exited $rc (want 1): $(tail -c 400 "$err")" [ "$rc" = 1 ]
 	line=$(grep 'writing the output failed' "$err")
 	LOST=$(sed -n "s/.*No space left on device; stopped, \([0-9]*\) $unit not written.*/\1/p" <<<"$line")
 	if [ "$(grep -c . <<<"$line")" = 1 ] && [ -n "$LOST" ] && [ "$LOST" -gt 0 ]; then
@@ -89,6 +88,6 @@ if head -n 1 "$OUT" | grep -q '^+0.000 is ' && grep -q 'server' "$OUT"; then
 else
 	sf_fail "$T/ladder/pictures" "the output does not begin with a picture: $(head -c 200 "$OUT")"
 fi
-[ "$LOST" -gt "$K" ] && sf_pass "$T/ladder/lines" ||
-	sf_fail "$T/ladder/lines" "$LOST lines not written, fewer than the $K pictures"
+sf_check "$T/ladder/lines" "$LOST lines not written, fewer than the $K pictures" \
+	[ "$LOST" -gt "$K" ]
 sf_done

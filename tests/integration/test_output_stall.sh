@@ -35,8 +35,8 @@ sf_wait_count "$K" cat "$SF_TMP/out"
 kill -INT "$SYN" 2>/dev/null
 sf_wait_pid "$NB" 15
 
-[ "$(sf_field "$SF_TMP/nb" status)" = 0 ] && sf_pass "$T/status" ||
-	sf_fail "$T/status" "synfin: $(cat "$SF_TMP/nb"); $(tail -c 400 "$ERR")"
+sf_check "$T/status" "synfin: $(cat "$SF_TMP/nb"); $(tail -c 400 "$ERR")" \
+	[ "$(sf_field "$SF_TMP/nb" status)" = 0 ]
 if grep -q 'writing the output failed' "$ERR"; then
 	sf_fail "$T/said" "$(grep 'writing the output failed' "$ERR")"
 else

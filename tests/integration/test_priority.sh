@@ -34,7 +34,8 @@ check()
 		return
 	fi
 	pid=$SF_SYNFIN_PID
-	for tid in $(ls "/proc/$pid/task"); do
+	for tid in "/proc/$pid/task"/*; do
+		tid=${tid##*/}
 		if [ "$tid" = "$pid" ]; then
 			reader=$(nice_of "$pid" "$tid")
 		else
@@ -46,7 +47,7 @@ check()
 		sf_fail "$T/$name" "reader thread at nice $reader, want $want"
 	elif [ -z "$others" ]; then
 		sf_fail "$T/$name" "no census thread found beside the reader"
-	elif [ -n "$(echo "$others" | tr ' ' '\n' | grep -v '^$' | grep -vx -- "$start")" ]; then
+	elif echo "$others" | tr ' ' '\n' | grep -v '^$' | grep -qvx -- "$start"; then
 		sf_fail "$T/$name" "other threads at nice$others, want $start"
 	elif warned=$(grep -c 'cannot raise' "$SF_ERR"); [ "$warned" != "${WANT_WARNINGS:-0}" ]; then
 		sf_fail "$T/$name" "$warned 'cannot raise' warnings, want ${WANT_WARNINGS:-0}: $(head -c 300 "$SF_ERR")"

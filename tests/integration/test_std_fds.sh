@@ -29,7 +29,7 @@ SYN=$!
 SF_PIDS+=("$SYN")
 # no ready line to wait for (stderr is closed): wait for the hooks' links
 n=100
-while [ "$n" -gt 0 ] && ! ls -l "/proc/$SYN/fd" 2>/dev/null | grep -q 'anon_inode:bpf_link'; do
+while [ "$n" -gt 0 ] && ! find "/proc/$SYN/fd" -lname 'anon_inode:bpf_link' 2>/dev/null | grep -q .; do
 	sleep 0.05
 	n=$((n - 1))
 done
