@@ -658,6 +658,25 @@ static bool parse_pid(const char *name, int *pid)
 	return v > 0;
 }
 
+static void ns_list_free(struct ns_ent *ns, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ns[i].path);
+	free(ns);
+}
+
+/* A path that opens e's namespace: its /run/netns name, its process's,
+ * or (path NULL, pid 0) ours */
+static void ns_ent_path(const struct ns_ent *e, char *buf, size_t len)
+{
+	if (e->path)
+		snprintf(buf, len, "%s", e->path);
+	else if (e->pid)
+		snprintf(buf, len, "/proc/%d/ns/net", e->pid);
+	else
+		snprintf(buf, len, "/proc/self/ns/net");
+}
+
 /* The distinct network namespaces: our own first, then /run/netns bind
  * mounts (stable names), then every process's. Sorted, one per inode. */
 static int collect_netns(const struct stat *self, struct ns_ent **out, size_t *nout,
@@ -727,9 +746,7 @@ cleanup:
 	if (dir)
 		closedir(dir);
 	if (err) {
-		for (i = 0; i < n; i++)
-			free(arr[i].path);
-		free(arr);
+		ns_list_free(arr, n);
 		arr = NULL;
 		n = 0;
 	}
@@ -742,7 +759,7 @@ cleanup:
 static int enter_netns(const struct ns_ent *e, int orig_fd, uint32_t orig_ino,
 		       uint32_t *cur_ino)
 {
-	char path[64];
+	char path[PATH_MAX];
 	struct stat st;
 	int fd = -1, err;
 
@@ -751,9 +768,8 @@ static int enter_netns(const struct ns_ent *e, int orig_fd, uint32_t orig_ino,
 	if (e->ino == orig_ino) {
 		fd = orig_fd;
 	} else {
-		if (!e->path)
-			snprintf(path, sizeof(path), "/proc/%d/ns/net", e->pid);
-		fd = open(e->path ? e->path : path, O_RDONLY | O_CLOEXEC);
+		ns_ent_path(e, path, sizeof(path));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
 		/* The pid may have exited and been reused since the scan. */
@@ -920,19 +936,12 @@ int sockdiag_netns_path(uint32_t ino, char *path, size_t len)
 	for (i = 0; i < nns; i++) {
 		if (ns[i].ino != ino)
 			continue;
-		if (ns[i].path)
-			snprintf(path, len, "%s", ns[i].path);
-		else if (ns[i].pid)
-			snprintf(path, len, "/proc/%d/ns/net", ns[i].pid);
-		else
-			snprintf(path, len, "/proc/self/ns/net");
+		ns_ent_path(&ns[i], path, len);
 		err = 1;
 		break;
 	}
 cleanup:
-	for (i = 0; i < nns; i++)
-		free(ns[i].path);
-	free(ns);
+	ns_list_free(ns, nns);
 	return err;
 }
 
@@ -1008,9 +1017,7 @@ int sockdiag_walk(const struct sockdiag_walker *wk, struct sockdiag_stats *stats
 	if (!err && !stats->netns_visited)
 		err = first_err;
 cleanup:
-	for (i = 0; i < nns; i++)
-		free(ns[i].path);
-	free(ns);
+	ns_list_free(ns, nns);
 	free(buf);
 	if (orig_fd >= 0)
 		close(orig_fd);
