@@ -11,6 +11,7 @@
 
 WITNESS=
 WITNESS_EVENTS=
+WITNESS_TIDS=		# the filter for PID 1's threads, as the instance was opened
 WITNESS_TW_KILL=0
 
 # witness_pid1_threads: a filter for the threads PID 1 has now (or
@@ -44,6 +45,7 @@ witness_open()
 	[ -n "$tids" ] || return 0
 	WITNESS=$t/instances/$1
 	WITNESS_EVENTS=
+	WITNESS_TIDS=$tids
 	WITNESS_TW_KILL=0
 	mkdir -p "$WITNESS" 2>/dev/null || { WITNESS=; return 0; }
 	witness_event "$2" "($tids) && $3"
@@ -87,16 +89,15 @@ witness_start_tw()
 # are recorded too (on every thread) to tell which timers are tw socks'.
 witness_add_tw_kill()
 {
-	local fn tids
+	local fn
 	[ -n "$WITNESS" ] || return 0
 	fn=$(witness_tw_timer_fn)
-	tids=$(witness_pid1_threads)
-	[ -n "$fn" ] && [ -n "$tids" ] || return 0
+	[ -n "$fn" ] || return 0
 	# a start per tw sock, tens of thousands in a burst: 16 MiB a CPU
 	echo 16384 >"$WITNESS/buffer_size_kb" 2>/dev/null
 	WITNESS_TW_KILL=1
 	witness_event timer/timer_start "function == $fn"
-	witness_event timer/timer_cancel "$tids"
+	witness_event timer/timer_cancel "$WITNESS_TIDS"
 }
 
 # witness_add_retransmits LO HI: to the instance open now, add the buffers
@@ -104,12 +105,9 @@ witness_add_tw_kill()
 # with a port in [LO, HI] at either end
 witness_add_retransmits()
 {
-	local tids
 	[ -n "$WITNESS" ] || return 0
-	tids=$(witness_pid1_threads)
-	[ -n "$tids" ] || return 0
 	witness_event tcp/tcp_retransmit_skb \
-		"($tids) && ((sport >= $1 && sport <= $2) || (dport >= $1 && dport <= $2))"
+		"($WITNESS_TIDS) && ((sport >= $1 && sport <= $2) || (dport >= $1 && dport <= $2))"
 }
 
 # witness_add_tw_expiry: to the instance open now, add the tw socks' timers
@@ -117,12 +115,11 @@ witness_add_retransmits()
 # a timer names no port, so these are any namespace's
 witness_add_tw_expiry()
 {
-	local fn tids
+	local fn
 	[ -n "$WITNESS" ] || return 0
 	fn=$(witness_tw_timer_fn)
-	tids=$(witness_pid1_threads)
-	[ -n "$fn" ] && [ -n "$tids" ] || return 0
-	witness_event timer/timer_expire_entry "($tids) && function == $fn"
+	[ -n "$fn" ] || return 0
+	witness_event timer/timer_expire_entry "($WITNESS_TIDS) && function == $fn"
 }
 
 # witness_disable: stop recording every event of the instance
@@ -203,4 +200,5 @@ witness_remove()
 	rmdir "$WITNESS" 2>/dev/null
 	WITNESS=
 	WITNESS_EVENTS=
+	WITNESS_TIDS=
 }
