@@ -22,19 +22,17 @@ sf_setup_ns "$T"
 sf_in "$SF_NS_C" sh -c 'echo 1 > /proc/sys/net/ipv4/tcp_syn_retries' ||
 	{ sf_fail "$T" "cannot set tcp_syn_retries in the client namespace"; sf_done; }
 
-# one synfin per mode; sf_start keeps the last one's pid and files
+# one synfin per mode; the single-instance helpers are pointed at each
+# in turn (SF_OUT, SF_ERR, SF_SYNFIN_PID)
 export SYNFIN_TEST_LOSE_CLOSE=1
-sf_start "$T" --netns "$SF_NETNS_C" --events
-EV_PID=$SF_SYNFIN_PID EV_OUT=$SF_OUT EV_ERR=$SF_ERR
-SF_OUT=$SF_TMP/summary.out SF_ERR=$SF_TMP/summary.err
-: >"$SF_ERR"
-"$SYNFIN" -j --netns "$SF_NETNS_C" >"$SF_OUT" 2>"$SF_ERR" &
-SF_SYNFIN_PID=$!
-SF_PIDS+=("$SF_SYNFIN_PID")
-sf_wait_ready "$SF_SYNFIN_PID" "$SF_ERR" synfin ||
-	{ sf_fail "$T" "synfin did not start: $(head -n 3 "$SF_ERR")"; sf_done; }
+sf_synfin_start_as events --netns "$SF_NETNS_C" --events ||
+	{ sf_fail "$T" "synfin --events did not start"; sf_done; }
+sf_synfin_start_as summary --netns "$SF_NETNS_C" ||
+	{ sf_fail "$T" "synfin did not start"; sf_done; }
 unset SYNFIN_TEST_LOSE_CLOSE
-SUM_PID=$SF_SYNFIN_PID SUM_OUT=$SF_OUT SUM_ERR=$SF_ERR
+EV_PID=${SF_SYNFIN_PIDS[events]} EV_OUT=$SF_TMP/events.out EV_ERR=$SF_TMP/events.err
+SUM_PID=${SF_SYNFIN_PIDS[summary]} SUM_OUT=$SF_TMP/summary.out SUM_ERR=$SF_TMP/summary.err
+SF_OUT=$SUM_OUT SF_ERR=$SUM_ERR SF_SYNFIN_PID=$SUM_PID
 
 # client NAME PORT WANT: one tcpdrive client; FAIL + exit unless its result
 # is WANT. Sets its tuple in the variable NAME.
