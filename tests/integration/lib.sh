@@ -528,6 +528,13 @@ sf_synfin_start_as()
 	sf_wait_ready "$pid" "$err" "synfin $name"
 }
 
+# sf_start_as NAME [ARGS...]: sf_synfin_start_as, or FAIL ($T/NAME) + exit
+sf_start_as()
+{
+	sf_synfin_start_as "$@" ||
+		{ sf_fail "$T/$1" "synfin did not start: $(head -n 3 "$SF_TMP/$1.err" | tr '\n' ' ')"; sf_done; }
+}
+
 # sf_fw2_held SIZE: how many orphans the fw2_waits map of the -F instance
 # whose map has SIZE places (--max-conns, at most 65536) holds; one
 # without -F, or classic, has room for 1 and holds none

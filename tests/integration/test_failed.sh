@@ -23,15 +23,10 @@
 T=failed
 sf_setup_ns "$T"
 
-start()
-{
-	sf_synfin_start_as "$@" ||
-		{ sf_fail "$T/$1" "synfin did not start: $(head -n 3 "$SF_TMP/$1.err" | tr '\n' ' ')"; sf_done; }
-}
-start all --netns "$SF_NETNS_C"
-start allsrv --netns "$SF_NETNS_S"
-start btf -F -v
-start classic -F --classic -v
+sf_start_as all --netns "$SF_NETNS_C"
+sf_start_as allsrv --netns "$SF_NETNS_S"
+sf_start_as btf -F -v
+sf_start_as classic -F --classic -v
 
 # A: the client closes first; B: the server does; C: the client aborts
 # (SO_LINGER 0: it sends a RST, the server's socket is reset); D: refused.

@@ -17,13 +17,8 @@ N=20
 CAP=16
 sf_setup_ns "$T"
 
-start()
-{
-	sf_synfin_start_as "$@" ||
-		{ sf_fail "$T/$1" "synfin did not start: $(head -n 3 "$SF_TMP/$1.err" | tr '\n' ' ')"; sf_done; }
-}
-start cap -F -v --max-conns "$CAP" --netns "$SF_NETNS_C"
-start uncapped -F -v --netns "$SF_NETNS_C"
+sf_start_as cap -F -v --max-conns "$CAP" --netns "$SF_NETNS_C"
+sf_start_as uncapped -F -v --netns "$SF_NETNS_C"
 
 sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5401 --accept "$N" \
 	--no-close --hold-listener-file "$SF_TMP/release" --ready-file "$SF_TMP/srv.ready" \

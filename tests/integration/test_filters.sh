@@ -22,29 +22,24 @@ fi
 #
 # Every synfin instance is started before the traffic, most of them before
 # the servers too; only -p has to wait for server A's pid.
-start()
-{
-	sf_synfin_start_as "$@" ||
-		{ sf_fail "$T/$1" "synfin did not start: $(head -n 3 "$SF_TMP/$1.err" | tr '\n' ' ')"; sf_done; }
-}
-start lport -L 5101
-start rport -D 5101
-start ipv4 -4
-start ipv6 -6
-start nspath --netns "/run/netns/$SF_NS_S"
-start nsinode --netns "$SF_NETNS_C"
-start events --events --netns "$SF_NETNS_S" -L 5101
-start raddr4 --raddr "$SF_S4"
-start raddr4classic --classic --raddr "$SF_S4"
-start laddrboth --laddr "$SF_S4,$SF_S6"
-start raddr6pfx --raddr fd00:213::/64
-start laddrport --laddr "$SF_C4" -D 5102
-start addrevents --events --raddr "$SF_C4/32" -L 5101
-start comm -c sfsrvB
-start commclassic --classic --comm sfcliC
+sf_start_as lport -L 5101
+sf_start_as rport -D 5101
+sf_start_as ipv4 -4
+sf_start_as ipv6 -6
+sf_start_as nspath --netns "/run/netns/$SF_NS_S"
+sf_start_as nsinode --netns "$SF_NETNS_C"
+sf_start_as events --events --netns "$SF_NETNS_S" -L 5101
+sf_start_as raddr4 --raddr "$SF_S4"
+sf_start_as raddr4classic --classic --raddr "$SF_S4"
+sf_start_as laddrboth --laddr "$SF_S4,$SF_S6"
+sf_start_as raddr6pfx --raddr fd00:213::/64
+sf_start_as laddrport --laddr "$SF_C4" -D 5102
+sf_start_as addrevents --events --raddr "$SF_C4/32" -L 5101
+sf_start_as comm -c sfsrvB
+sf_start_as commclassic --classic --comm sfcliC
 if [ -n "$SF_CGROUP" ]; then
-	start cgpath --cgroup "$SF_CGROUP"
-	start cgid --cgroup "$SF_CGROUP_ID"
+	sf_start_as cgpath --cgroup "$SF_CGROUP"
+	sf_start_as cgid --cgroup "$SF_CGROUP_ID"
 fi
 
 SRV_ARGS=(--accept 1 --wait-eof --send 300 --timeout-ms 20000)
@@ -66,7 +61,7 @@ for s in A B C; do
 	sf_wait_file "$SF_TMP/srv$s.ready" || { sf_fail "$T" "server $s did not listen"; sf_done; }
 done
 # the socket owner the kernel compares -p with: the listener's process
-start pid -p "$SRVA"
+sf_start_as pid -p "$SRVA"
 
 client()
 {

@@ -15,17 +15,12 @@ NOBODY=65534
 NOBODY_NAME=$(id -nu "$NOBODY" 2>/dev/null) ||
 	{ sf_skip "$T" "no user with uid $NOBODY"; sf_done; }
 
-start()
-{
-	sf_synfin_start_as "$@" ||
-		{ sf_fail "$T/$1" "synfin did not start: $(head -n 3 "$SF_TMP/$1.err" | tr '\n' ' ')"; sf_done; }
-}
-start allc --netns "$SF_NETNS_C"
-start alls --netns "$SF_NETNS_S"
-start byname -u "$NOBODY_NAME"
-start classic --classic --uid "$NOBODY"
-start root -u 0 --netns "$SF_NETNS_C"
-start events --events -u "$NOBODY" --netns "$SF_NETNS_C"
+sf_start_as allc --netns "$SF_NETNS_C"
+sf_start_as alls --netns "$SF_NETNS_S"
+sf_start_as byname -u "$NOBODY_NAME"
+sf_start_as classic --classic --uid "$NOBODY"
+sf_start_as root -u 0 --netns "$SF_NETNS_C"
+sf_start_as events --events -u "$NOBODY" --netns "$SF_NETNS_C"
 
 sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5401 --accept 2 \
 	--wait-eof --send 300 --comm sfuidsrv --ready-file "$SF_TMP/srv.ready" --timeout-ms 20000
