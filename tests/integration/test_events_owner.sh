@@ -33,10 +33,8 @@ for i in 1 2 3; do
 	sf_wait_file "$SF_TMP/cli$i.ready" || { sf_fail "$T" "client $i did not connect"; sf_done; }
 done
 
-sf_synfin_start_as init --events --no-alerts --netns "$SF_NETNS_S" -p 1 ||
-	{ sf_fail "$T" "synfin -p 1 did not start"; sf_done; }
-sf_synfin_start_as server --events --no-alerts --netns "$SF_NETNS_S" -p "$SRV" ||
-	{ sf_fail "$T" "synfin -p server did not start"; sf_done; }
+sf_start_as init --events --no-alerts --netns "$SF_NETNS_S" -p 1
+sf_start_as server --events --no-alerts --netns "$SF_NETNS_S" -p "$SRV"
 touch "$SF_TMP/go"
 sf_wait_pid "$SRV" 15
 sf_wait_closed "$SF_NS_S"
@@ -68,10 +66,8 @@ sf_bg "$SF_TMP/cli" "$SF_NS_C" sh -c 'n=300; while [ ! -e "$1" ] && [ $n -gt 0 ]
 	sleep 0.05; n=$((n - 1)); done; shift; exec "$@"' sh "$SF_TMP/go" \
 	"$TCPDRIVE" client --connect "$SF_S4" --port "$PORT" --close-first --timeout-ms 30000
 CLI=$SF_LAST_PID
-sf_synfin_start_as all --events --no-alerts --netns "$SF_NETNS_C" ||
-	{ sf_fail "$T/tw" "synfin --events did not start"; sf_done; }
-sf_synfin_start_as client --events --no-alerts --netns "$SF_NETNS_C" -p "$CLI" ||
-	{ sf_fail "$T/tw" "synfin -p client did not start"; sf_done; }
+sf_start_as all --events --no-alerts --netns "$SF_NETNS_C"
+sf_start_as client --events --no-alerts --netns "$SF_NETNS_C" -p "$CLI"
 touch "$SF_TMP/go"
 sf_wait_pid "$CLI" 15
 sf_wait_pid "$SRV" 15

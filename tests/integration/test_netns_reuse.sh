@@ -41,10 +41,8 @@ for attempt in 1 2 3 4 5; do
 	SF_NSES+=("$OLD")
 	ip -n "$OLD" link set lo up
 	INO=$(stat -L -c %i "/run/netns/$OLD")
-	sf_synfin_start_as json --netns "/run/netns/$OLD" ||
-		{ sf_fail "$T" "synfin did not start"; sf_done; }
-	sf_synfin_start_as num --netns "$INO" ||
-		{ sf_fail "$T" "synfin --netns $INO did not start"; sf_done; }
+	sf_start_as json --netns "/run/netns/$OLD"
+	sf_start_as num --netns "$INO"
 	"$SYNFIN" top -j --netns "/run/netns/$OLD" >"$SF_TMP/top.out" 2>"$SF_TMP/top.err" </dev/null &
 	TOP=$!
 	SF_PIDS+=("$TOP")

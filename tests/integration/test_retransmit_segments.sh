@@ -31,12 +31,9 @@ if ! ip netns exec "$SF_NS_C" tc qdisc replace dev vc root tbf rate 40mbit burst
 	sf_done
 fi
 
-sf_synfin_start_as summary --no-alerts --netns "$SF_NETNS_C" ||
-	{ sf_fail "$T" "synfin did not start"; sf_done; }
-sf_synfin_start_as events --no-alerts --events --netns "$SF_NETNS_C" ||
-	{ sf_fail "$T" "synfin --events did not start"; sf_done; }
-sf_synfin_start_as classic --no-alerts --classic --netns "$SF_NETNS_C" ||
-	{ sf_fail "$T" "synfin --classic did not start"; sf_done; }
+sf_start_as summary --no-alerts --netns "$SF_NETNS_C"
+sf_start_as events --no-alerts --events --netns "$SF_NETNS_C"
+sf_start_as classic --no-alerts --classic --netns "$SF_NETNS_C"
 sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" --accept 1 \
 	--wait-eof --ready-file "$SF_TMP/srv.ready" --timeout-ms 30000
 SRV=$SF_LAST_PID
