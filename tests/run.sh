@@ -3,10 +3,11 @@
 # Test runner: every unit binary in build/tests/ and every integration script
 # in tests/integration/, their PASS/FAIL/SKIP lines, then "N passed, N failed".
 # With SYNFIN_REQUIRE_BPF=1 a SKIP counts as a failure.
-# An integration test that fails while TCP work of the test ran where no
-# BPF program runs (witness.sh: softirq work on PID 1's threads, which no
-# tracer sees and no counter counts) is run once more, said on a RERUN
-# line, and the second run's result counts.
+# An integration test that fails while TCP work ran where no BPF program
+# runs (witness.sh: softirq work on PID 1's threads, which no BPF tracer
+# sees and no counter counts; on the VM synfin was written on PID 1 has no
+# TCP sockets, so that work is the tests' traffic) is run once more, said
+# on a RERUN line, and the second run's result counts.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
