@@ -59,13 +59,14 @@ tally()
 # shellcheck source=tests/integration/witness.sh
 . "$ROOT/tests/integration/witness.sh"
 
-# watch_start: record every TCP transition, retransmitted buffer and tw
-# sock's expiry run on PID 1's threads (WITNESS_PID's, to test this) while
-# one integration test runs; nothing without tracefs
+# watch_start: record every TCP transition, retransmitted buffer, reset
+# and tw sock's expiry run on PID 1's threads (WITNESS_PID's, to test this)
+# while one integration test runs; nothing without tracefs
 watch_start()
 {
 	witness_open "synfin-run-$$" sock/inet_sock_set_state "protocol == 6"
 	witness_add_retransmits 0 65535
+	witness_add_resets
 	witness_add_tw_expiry
 }
 

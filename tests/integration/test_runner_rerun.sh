@@ -6,9 +6,10 @@
 # of three stand-in tests, with a helper process of ours playing PID 1
 # (WITNESS_PID) that makes one connection while the second test runs:
 #   test_always  fails every time: counted once as failed, not run again
-#   test_flaky   fails its first run, during which the helper connects:
-#                run again (a RERUN line naming the helper's transition),
-#                and its second run's PASS counts
+#   test_flaky   fails its first run, during which the helper connects
+#                to a closed port: run again (a RERUN line naming the
+#                helper's transitions and the refusal's reset, sent and
+#                received in its context), and its second run's PASS counts
 #   test_lone    fails its first run with nothing run on the helper: not
 #                run again, though a second run would pass
 # shellcheck source=tests/integration/lib.sh
@@ -63,8 +64,8 @@ elif [ "$(tail -n 1 "$SF_TMP/run.out")" != "1 passed, 2 failed" ] ||
 	[ "$(cat "$SF_TMP/run.rc")" = 0 ]; then
 	sf_fail "$T/counts" "want 1 passed, 2 failed and a non-zero exit: $out"
 elif [ "$(grep -c '^RERUN ' "$SF_TMP/run.out")" != 1 ] ||
-	! grep -q '^RERUN integration/test_flaky: .*SYN_SENT' "$SF_TMP/run.out"; then
-	sf_fail "$T/rerun" "want one RERUN line, test_flaky's, naming its SYN-SENT: $out"
+	! grep -q '^RERUN integration/test_flaky: .*SYN_SENT.*reset_sent.*reset_received' "$SF_TMP/run.out"; then
+	sf_fail "$T/rerun" "want one RERUN line, test_flaky's, naming its SYN-SENT and the refusal's reset sent and received: $out"
 elif [ "$(grep -c '^PASS flaky$' "$SF_TMP/run.out")" != 1 ] ||
 	grep -q '^PASS lone' "$SF_TMP/run.out" ||
 	[ "$(grep -c '^FAIL always' "$SF_TMP/run.out")" != 1 ]; then

@@ -110,6 +110,16 @@ witness_add_retransmits()
 		"($WITNESS_TIDS) && ((sport >= $1 && sport <= $2) || (dport >= $1 && dport <= $2))"
 }
 
+# witness_add_resets: to the instance open now, add the resets sent and
+# received on PID 1's threads (any port: a reset to a tw sock kills it
+# with no transition, and a tracer sees neither end of it there)
+witness_add_resets()
+{
+	[ -n "$WITNESS" ] || return 0
+	witness_event tcp/tcp_send_reset "$WITNESS_TIDS"
+	witness_event tcp/tcp_receive_reset "$WITNESS_TIDS"
+}
+
 # witness_add_tw_expiry: to the instance open now, add the tw socks' timers
 # that expired on PID 1's threads (a tw sock's end in its softirq there);
 # a timer names no port, so these are any namespace's
@@ -136,7 +146,8 @@ witness_disable()
 # "tw_timer_start" for a timer start (from witness_start_tw), and "tw_kill"
 # for a tw sock killed and "tw_rearm" for one re-armed (from
 # witness_add_tw_kill), "retransmit" for a retransmitted buffer (an
-# instance of tcp/tcp_retransmit_skb), "tw_expire" for a tw sock's timer
+# instance of tcp/tcp_retransmit_skb), "reset_sent" and "reset_received"
+# for a reset (from witness_add_resets), "tw_expire" for a tw sock's timer
 # run out (from witness_add_tw_expiry), and is empty without a witness. A cancel that a
 # start of the same timer follows on the same CPU within 3 us is the
 # re-arm of one call (mod_timer), not a kill: a FIN reaching a FIN_WAIT2
@@ -170,6 +181,8 @@ witness_stop()
 			next
 		}
 		/ tcp_retransmit_skb: / { print "retransmit"; next }
+		/ tcp_send_reset: / { print "reset_sent"; next }
+		/ tcp_receive_reset: / { print "reset_received"; next }
 		/ timer_expire_entry: / { print "tw_expire"; next }
 		/ timer_start: / {
 			if (!tw_kill) { print "tw_timer_start"; next }
