@@ -674,13 +674,6 @@ static bool handshake_failed(const struct conn_record *rec)
 	return rec->handshake.result != HS_ESTABLISHED && rec->handshake.result != HS_NOT_SEEN;
 }
 
-/* The handshake's result, "abt?" when inferred at the socket's destroy */
-static void hs_text(const struct conn_record *rec, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s%s", hs_abbr(rec->handshake.result),
-		 rec->close_missed && handshake_failed(rec) ? "?" : "");
-}
-
 /* Who + how: "L:fin", "R:fin", "B:fin", "L:rst", "R:rst", "L:tmo", "-".
  * For resets the letter is the end that sent the RST, which is what the
  * reader wants to know even when the other end sent the first FIN. */
@@ -940,6 +933,7 @@ void output__conn(struct output *o, const struct conn_record *rec)
 		.uid_known = rec->uid_known, .uid = rec->uid,
 	};
 	char hs[16], hs_result[8], tx[24], rx[24], dur[16], cl[16];
+	bool hs_inferred;
 	struct json_writer *w = o->jw;
 	struct row r;
 
@@ -990,10 +984,13 @@ void output__conn(struct output *o, const struct conn_record *rec)
 
 	text_common(o, &r, &c);
 	close_abbr(rec, cl, sizeof(cl));
-	hs_text(rec, hs_result, sizeof(hs_result));
-	/* a record made at the socket's destroy: its verdict is inferred
-	 * (the handshake's, for one never established) */
-	if (rec->close_missed && !handshake_failed(rec))
+	/* a record made at the socket's destroy: a "?" after the verdict it
+	 * inferred, the handshake's ("abt?") for one never established, else
+	 * the close's ("L:fin?") */
+	hs_inferred = rec->close_missed && handshake_failed(rec);
+	snprintf(hs_result, sizeof(hs_result), "%s%s", hs_abbr(rec->handshake.result),
+		 hs_inferred ? "?" : "");
+	if (rec->close_missed && !hs_inferred)
 		strncat(cl, "?", sizeof(cl) - strlen(cl) - 1);
 	human_ms(dur_ms, dur, sizeof(dur));
 	if (o->opts.wide) {
