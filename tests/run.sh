@@ -18,8 +18,12 @@ IT_TIMEOUT=${IT_TIMEOUT:-120}
 passed=0
 failed=0
 skipped=0
+# shellcheck source=tests/integration/witness.sh
+. "$ROOT/tests/integration/witness.sh"
+
 out=$(mktemp /tmp/synfin-run.XXXXXX) || exit 1
-trap 'rm -f "$out"' EXIT
+blind=$(mktemp /tmp/synfin-run.XXXXXX) || { rm -f "$out"; exit 1; }
+trap 'rm -f "$out" "$blind"; witness_remove' EXIT
 
 # run_one NAME TIMEOUT CMD...: run with its stdout shown live; its counts
 # in run_p, run_f and run_s, for tally to add
@@ -55,9 +59,6 @@ tally()
 	failed=$((failed + run_f))
 	skipped=$((skipped + run_s))
 }
-
-# shellcheck source=tests/integration/witness.sh
-. "$ROOT/tests/integration/witness.sh"
 
 # watch_start: record every TCP transition, retransmitted buffer, reset
 # and tw sock's expiry run on PID 1's threads (WITNESS_PID's, to test this)
@@ -103,8 +104,6 @@ for t in "$BUILD"/san/tests/test_*; do
 		env ASAN_OPTIONS=exitcode=99 UBSAN_OPTIONS=print_stacktrace=1 "$t"
 	tally
 done
-blind=$(mktemp /tmp/synfin-run.XXXXXX) || exit 1
-trap 'rm -f "$out" "$blind"; witness_remove' EXIT
 for t in "$IT_DIR"/test_*.sh; do
 	name=integration/$(basename "$t" .sh)
 	# a test that needs longer says so in a "# timeout: SECONDS" line
