@@ -27,12 +27,6 @@
 /* How long a closed listener still claims the tw socks on its port: their
  * 60 s (TCP_TIMEWAIT_LEN), and the walks' spacing past it */
 #define GONE_LISTENER_NS (65ULL * 1000000000ULL)
-/* census__note_server's bounds: the notes one walk takes (a server's
- * consecutive repeats are folded before they come), and the endpoints
- * kept for a tw sock's lifetime, listeners gone and servers noted (32
- * bytes each: 2 MiB) */
-#define CENSUS_SERVER_NOTES 4096
-#define CENSUS_GONE_MAX 65536
 
 static const char *const mib_names[MIB_MAX] = {
 	[MIB_SYNCOOKIES_SENT] = "SyncookiesSent",
@@ -832,6 +826,9 @@ static int seed_find_cmp(const void *key, const void *elem)
 
 static struct owner_cache_ent *owner_lookup(struct census_runner *r, uint32_t inode)
 {
+	/* none yet: owners is NULL, which bsearch may not be given */
+	if (!r->nowners)
+		return NULL;
 	return bsearch(&inode, r->owners, r->nowners, sizeof(*r->owners), inode_cmp);
 }
 

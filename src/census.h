@@ -189,6 +189,12 @@ void census__set_tw_elsewhere(struct census_runner *r, bool elsewhere);
  * their tw socks grouped as before. */
 void census__note_server(struct census_runner *r, const struct live_endpoint *ep,
 			 uint64_t ended_ns);
+/* Its bounds: the notes one walk takes (a server's
+ * consecutive repeats are folded before they come), and the endpoints
+ * kept for a tw sock's lifetime, listeners gone and servers noted (32
+ * bytes each: 2 MiB) */
+#define CENSUS_SERVER_NOTES 4096
+#define CENSUS_GONE_MAX 65536
 /* What the walks so far did, for -v: the walks, those that counted
  * TIME_WAIT, the dumps among them that walked the kernel's whole
  * established hash (what a walk's cost mostly is), and the CLOSE_WAIT

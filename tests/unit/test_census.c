@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 #include "unit.h"
 #include "census.h"
 #include "sockdiag.h"
@@ -241,12 +243,106 @@ static void test_sysctl_refresh_spread(void)
 	CHECK_EQ_INT(hi, CENSUS_SYSCTL_REFRESH_NS + 15 * 1000000000ULL);
 }
 
+static struct census_counts counts_of(struct census_runner *r)
+{
+	struct census_counts counts;
+
+	census__counts(r, &counts);
+	return counts;
+}
+
+/* Waits until the runner, on its own thread, has walked at least want
+ * times; false after 30 s without. */
+static bool wait_walks(struct census_runner *r, uint64_t want)
+{
+	for (int i = 0; i < 30000; i++) {
+		if (counts_of(r).walks >= want)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Notes CENSUS_SERVER_NOTES + extra distinct servers, one round's: no
+ * namespace has these numbers, so nothing listens there and no walk
+ * takes them back. */
+static void note_servers(struct census_runner *r, uint32_t round, uint32_t extra)
+{
+	struct live_endpoint ep;
+
+	for (uint32_t i = 0; i < CENSUS_SERVER_NOTES + extra; i++) {
+		memset(&ep, 0, sizeof(ep));
+		ep.netns = 7u + round;
+		ep.family = AF_INET;
+		ep.addr[0] = 10;
+		ep.addr[1] = (uint8_t)(i >> 8);
+		ep.addr[3] = (uint8_t)i;
+		ep.port = (uint16_t)(1024 + i);
+		census__note_server(r, &ep, mono_ns());
+	}
+}
+
+/* Servers noted past the bounds are counted, not kept: past
+ * CENSUS_SERVER_NOTES between two walks, and, once the endpoints kept for
+ * a tw sock's lifetime reach CENSUS_GONE_MAX, the notes a walk takes
+ * after. Needs no privilege: a walk takes the notes whether or not it
+ * could read a namespace. */
+static void test_server_notes_bounded(void)
+{
+	struct census_opts opts = { .interval_ms = 60000 };
+	const uint32_t rounds_to_fill = CENSUS_GONE_MAX / CENSUS_SERVER_NOTES;
+	struct census_runner *r;
+	uint64_t walks;
+
+	/* one walk a minute: the first is done, the next far off */
+	r = census__start(&opts);
+	CHECK(r != NULL);
+	if (!r)
+		return;
+	CHECK(wait_walks(r, 1));
+	note_servers(r, 0, 3);
+	CHECK_EQ_INT(counts_of(r).server_notes_dropped, 3);
+	census__stop(r);
+
+	/* walks as often as the budget lets; a round's notes are taken by
+	 * the second walk after them at the latest. The listeners a walk
+	 * saw close join the same list: on a quiet host none, so the 16 of
+	 * slack is for a listener closing meanwhile. */
+	opts.interval_ms = 1;
+	r = census__start(&opts);
+	CHECK(r != NULL);
+	if (!r)
+		return;
+	CHECK(wait_walks(r, 1));
+	for (uint32_t round = 0; round < rounds_to_fill; round++) {
+		walks = counts_of(r).walks;
+		note_servers(r, round, 0);
+		CHECK(wait_walks(r, walks + 2));
+	}
+	CHECK(counts_of(r).server_notes_dropped <= 16);
+	walks = counts_of(r).walks;
+	note_servers(r, rounds_to_fill, 0);
+	CHECK(wait_walks(r, walks + 2));
+	CHECK(counts_of(r).server_notes_dropped >= CENSUS_SERVER_NOTES);
+	CHECK(counts_of(r).server_notes_dropped <= CENSUS_SERVER_NOTES + 16);
+	census__stop(r);
+}
+
 static const struct unit_case cases[] = {
 	{ "census: the listener search agrees with a scan", test_search_matches_scan },
 	{ "census: a specific address wins over the wildcards", test_specific_wins },
 	{ "census: namespaces and their listeners found by search", test_netns_search_matches_scan },
 	{ "census: the walks' spacing told once per doubling", test_pace_news },
 	{ "census: sysctls read again 30 to 45 s on, by namespace", test_sysctl_refresh_spread },
+	{ "census: servers noted past the bounds are counted", test_server_notes_bounded },
 };
 
 UNIT_MAIN(cases)
