@@ -1610,6 +1610,12 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 	e->kind = SYNFIN_EV_SYNACK_RETRANSMIT;
 	e->old_state = e->new_state = TCP_SYN_RECV;
 	e->retransmits = SF_READ(!classic, req, num_retrans);
+	/* The SYN-ACK's seq and ack as a capture shows them: a handshake
+	 * that never completes leaves no other trace of the server's ISN.
+	 * Read, not loaded: the tracepoint types req as the smaller
+	 * request_sock. rcv_nxt is past the data a Fast Open SYN carried. */
+	e->seq = BPF_CORE_READ((const struct tcp_request_sock *)req, snt_isn);
+	e->rcv_nxt = BPF_CORE_READ((const struct tcp_request_sock *)req, rcv_nxt);
 	e->uid = uid;
 	e->flags = SYNFIN_F_REQ_SK | SYNFIN_F_UID;
 	fill_owner(e, own);

@@ -1172,6 +1172,8 @@ void output__event(struct output *o, const struct synfin_event *ev)
 			break;
 		case SYNFIN_EV_SYNACK_RETRANSMIT:
 			jsonw_ascii_field(w, "state", state);
+			jsonw_u64_field(w, "seq", ev->seq);
+			jsonw_u64_field(w, "ack", ev->rcv_nxt);
 			jsonw_u64_field(w, "retrans", ev->retransmits);
 			break;
 		case SYNFIN_EV_TW_START:

@@ -60,9 +60,10 @@ tally()
 	skipped=$((skipped + run_s))
 }
 
-# watch_start: record every TCP transition, retransmitted buffer, reset
-# and tw sock's expiry run on PID 1's threads (WITNESS_PID's, to test this)
-# while one integration test runs; nothing without tracefs
+# watch_start: record every TCP transition, retransmitted buffer or
+# SYN-ACK, reset and tw sock's expiry run on PID 1's threads
+# (WITNESS_PID's, to test this) while one integration test runs; nothing
+# without tracefs
 watch_start()
 {
 	witness_open "synfin-run-$$" sock/inet_sock_set_state "protocol == 6"

@@ -96,7 +96,9 @@ struct synfin_event {
 	__u32 retransmits;    /* icsk_retransmits, or num_retrans of a request sock */
 	__u32 segs_in;
 	__u32 segs_out;
-	__u32 seq;            /* RETRANSMIT: TCP_SKB_CB(skb)->seq and end_seq; */
+	__u32 seq;            /* RETRANSMIT: TCP_SKB_CB(skb)->seq and end_seq;
+			       * SYNACK_RETRANSMIT: seq = the server's ISN (and
+			       * rcv_nxt the SYN-ACK's ack); */
 	__u32 end_seq;        /* TW_START: seq = ms until the timer expires;
 			       * TW_FIN: seq = the FIN's sequence number */
 	__u32 reason;         /* RESET_SENT: enum sk_rst_reason; TW_END: SYNFIN_TW_*;

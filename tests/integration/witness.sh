@@ -101,13 +101,14 @@ witness_add_tw_kill()
 }
 
 # witness_add_retransmits LO HI: to the instance open now, add the buffers
-# retransmitted on PID 1's threads (a retransmit timer's softirq there)
-# with a port in [LO, HI] at either end
+# and the SYN-ACKs of request socks retransmitted on PID 1's threads (a
+# retransmit timer's softirq there) with a port in [LO, HI] at either end
 witness_add_retransmits()
 {
+	local ports="((sport >= $1 && sport <= $2) || (dport >= $1 && dport <= $2))"
 	[ -n "$WITNESS" ] || return 0
-	witness_event tcp/tcp_retransmit_skb \
-		"($WITNESS_TIDS) && ((sport >= $1 && sport <= $2) || (dport >= $1 && dport <= $2))"
+	witness_event tcp/tcp_retransmit_skb "($WITNESS_TIDS) && $ports"
+	witness_event tcp/tcp_retransmit_synack "($WITNESS_TIDS) && $ports"
 }
 
 # witness_add_resets: to the instance open now, add the resets sent and
@@ -146,7 +147,8 @@ witness_disable()
 # "tw_timer_start" for a timer start (from witness_start_tw), and "tw_kill"
 # for a tw sock killed and "tw_rearm" for one re-armed (from
 # witness_add_tw_kill), "retransmit" for a retransmitted buffer (an
-# instance of tcp/tcp_retransmit_skb), "reset_sent" and "reset_received"
+# instance of tcp/tcp_retransmit_skb) and "synack_retransmit" for a
+# request sock's SYN-ACK sent again, "reset_sent" and "reset_received"
 # for a reset (from witness_add_resets), "tw_expire" for a tw sock's timer
 # run out (from witness_add_tw_expiry), and is empty without a witness. A cancel that a
 # start of the same timer follows on the same CPU within 3 us is the
@@ -181,6 +183,7 @@ witness_stop()
 			next
 		}
 		/ tcp_retransmit_skb: / { print "retransmit"; next }
+		/ tcp_retransmit_synack: / { print "synack_retransmit"; next }
 		/ tcp_send_reset: / { print "reset_sent"; next }
 		/ tcp_receive_reset: / { print "reset_received"; next }
 		/ timer_expire_entry: / { print "tw_expire"; next }
