@@ -1085,6 +1085,15 @@ static const char *tw_end_reason(uint32_t reason)
 	       reason == SYNFIN_TW_RST_SENT ? "reset_sent" : "cancelled";
 }
 
+/* Which retransmit of its segment an event is, 1 for the first. The
+ * kernel counts a SYN's or an RTO's (icsk_retransmits) before it sends,
+ * a SYN-ACK's (the request sock's num_retrans) only after: without the
+ * one added here a SYN-ACK's first retransmit read #0 beside a SYN's #1. */
+static uint32_t retrans_ordinal(const struct synfin_event *ev)
+{
+	return ev->kind == SYNFIN_EV_SYNACK_RETRANSMIT ? ev->retransmits + 1 : ev->retransmits;
+}
+
 static const char *event_type(uint8_t kind)
 {
 	switch (kind) {
@@ -1174,7 +1183,7 @@ void output__event(struct output *o, const struct synfin_event *ev)
 			jsonw_ascii_field(w, "state", state);
 			jsonw_u64_field(w, "seq", ev->seq);
 			jsonw_u64_field(w, "ack", ev->rcv_nxt);
-			jsonw_u64_field(w, "retrans", ev->retransmits);
+			jsonw_u64_field(w, "retrans", retrans_ordinal(ev));
 			break;
 		case SYNFIN_EV_TW_START:
 			jsonw_ascii_field(w, "state", state);
@@ -1214,7 +1223,7 @@ void output__event(struct output *o, const struct synfin_event *ev)
 	case SYNFIN_EV_RETRANSMIT:
 	case SYNFIN_EV_SYNACK_RETRANSMIT:
 		n = snprintf(desc, sizeof(desc), "retrans %s (%s) #%u", flags,
-			     state, ev->retransmits);
+			     state, retrans_ordinal(ev));
 		if (ev->kind == SYNFIN_EV_RETRANSMIT && synfin_retrans_segs(ev->reason) > 1 &&
 		    n > 0 && (size_t)n < sizeof(desc))
 			n += snprintf(desc + n, sizeof(desc) - n, ", %u segments",

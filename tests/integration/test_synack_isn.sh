@@ -4,7 +4,9 @@
 # never becomes a socket. Its SYN-ACK retransmits are where its sequence
 # numbers show (--events): each synack_retransmit record's seq and ack must
 # be the captured SYN-ACKs' (seq the server's ISN, ack the SYN's seq + 1),
-# and there must be one record per SYN-ACK sent again. Both of the
+# and there must be one record per SYN-ACK sent again, numbered 1 and 2
+# (as a SYN's retransmits are), not by the request sock's count before
+# it. Both of the
 # kernel side's paths: tp_btf, and --classic's tracepoint.
 #
 # Two spoofed SYNs from 198.18.0.0/15 to a listener: the server namespace
@@ -95,5 +97,8 @@ for inst in btf classic; do
 			length == 0)]' <<<"$recs")" \
 		holds --argjson w "$wire" 'length > 0 and all(.[]; . as $r | any($w.synacks[];
 			.addr == $r.raddr and .port == $r.rport and .seq == $r.seq and .ack == $r.ack))' <<<"$recs"
+	sf_check "$T/$inst/ordinal" "retrans per source: $(jq -c 'group_by(.raddr) | map(map(.retrans))' <<<"$recs")" \
+		holds --argjson blind "$BLIND" '$blind > 0 or
+			(group_by(.raddr) | map(map(.retrans) | sort) | all(. == [1, 2]))' <<<"$recs"
 done
 sf_done

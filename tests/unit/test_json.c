@@ -796,7 +796,9 @@ static void test_retransmit_reset_json(void)
 	ev[0].reason = 3;  /* segments: a TSO buffer */
 	event_fill(&ev[1], SYNFIN_EV_SYNACK_RETRANSMIT);
 	ev[1].new_state = SYNFIN_TCP_NEW_SYN_RECV;
-	ev[1].retransmits = 1;
+	ev[1].retransmits = 1;  /* num_retrans: one went before this one */
+	ev[1].seq = 3000000000u;
+	ev[1].rcv_nxt = 17;
 	event_fill(&ev[2], SYNFIN_EV_RESET_SENT);
 	ev[2].flags = SYNFIN_F_NO_SK;
 	ev[2].pid = 0;
@@ -824,8 +826,11 @@ static void test_retransmit_reset_json(void)
 
 	CHECK_EQ_STR(field(l2, "type"), "\"synack_retransmit\"");
 	CHECK_EQ_STR(field(l2, "state"), "\"NEW-SYN-RECV\"");
-	CHECK_EQ_STR(field(l2, "retrans"), "1");
+	CHECK_EQ_STR(field(l2, "retrans"), "2");
+	CHECK_EQ_STR(field(l2, "seq"), "3000000000");
+	CHECK_EQ_STR(field(l2, "ack"), "17");
 	CHECK(!field(l2, "tcp_flags"));
+	CHECK(!field(l2, "end_seq"));
 
 	CHECK_EQ_STR(field(l3, "type"), "\"reset\"");
 	CHECK_EQ_STR(field(l3, "direction"), "\"sent\"");
