@@ -416,12 +416,55 @@ static __always_inline bool pass_family_netns(__u8 family, __u32 netns)
 	return true;
 }
 
-/* ... and the cgroup, which a tw sock has not. */
-static __always_inline bool pass_sock_filters(__u8 family, __u32 netns, __u64 cgroup_id)
+/* Before 6.2 a cgroup kept its ancestors' ids, not pointers to them. */
+struct cgroup___ids {
+	int level;
+	__u64 ancestor_ids[];
+} __attribute__((preserve_access_index));
+
+/* Deeper cgroups are judged by their ancestors up to this level only. */
+#define SYNFIN_CGROUP_LEVELS 32
+
+/* --cgroup takes its cgroup and every cgroup below it, as iptables'
+ * cgroup match does: a service's workers and a pod's containers sit
+ * below the cgroup an operator names. The socket's cgroup is one of
+ * them when one of its ancestors (itself included) is the filter's. */
+static __always_inline bool sock_under_filter_cgroup(const struct sock *sk)
+{
+	struct cgroup *cg;
+	int level;
+
+	if (!bpf_core_field_exists(struct sock_cgroup_data, cgroup))
+		return false;
+	cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	if (!cg)
+		return false;
+	level = BPF_CORE_READ(cg, level);
+	for (int i = 0; i < SYNFIN_CGROUP_LEVELS && i <= level; i++) {
+		__u64 id = 0;
+
+		if (bpf_core_field_exists(struct cgroup, ancestors)) {
+			struct cgroup *ancestor = NULL;
+
+			bpf_core_read(&ancestor, sizeof(ancestor), &cg->ancestors[i]);
+			id = BPF_CORE_READ(ancestor, kn, id);
+		} else {
+			struct cgroup___ids *old = (void *)cg;
+
+			bpf_core_read(&id, sizeof(id), &old->ancestor_ids[i]);
+		}
+		if (id == filter_cgroup)
+			return true;
+	}
+	return false;
+}
+
+/* ... and the cgroup, which a tw sock has not (sk NULL: no cgroup). */
+static __always_inline bool pass_sock_filters(__u8 family, __u32 netns, const struct sock *sk)
 {
 	if (!pass_family_netns(family, netns))
 		return false;
-	if (filter_cgroup && cgroup_id != filter_cgroup)
+	if (filter_cgroup && (!sk || !sock_under_filter_cgroup(sk)))
 		return false;
 	return true;
 }
@@ -544,8 +587,7 @@ static __always_inline bool sock_passes_tuple_filters(const struct sock *sk,
 	const struct sock_common *skc = &sk->__sk_common;
 
 	if ((filter_family || filter_netns || filter_cgroup) &&
-	    !pass_sock_filters(SF_READ(direct, skc, skc_family), sock_netns(skc, direct),
-			       filter_cgroup ? sock_cgroup_id(sk, direct) : 0))
+	    !pass_sock_filters(SF_READ(direct, skc, skc_family), sock_netns(skc, direct), sk))
 		return false;
 	if (!pass_sock_uid(sk, !direct))
 		return false;
@@ -1094,8 +1136,7 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	if (!sticky) {
 		__u8 family = SF_READ(!classic, sk, __sk_common.skc_family);
 
-		if (!pass_sock_filters(family, sock_netns(&sk->__sk_common, !classic),
-				       sock_cgroup_id(sk, !classic)) ||
+		if (!pass_sock_filters(family, sock_netns(&sk->__sk_common, !classic), sk) ||
 		    !pass_sock_uid(sk, classic))
 			verdict = V_DROP;
 		else
@@ -1588,7 +1629,7 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 	/* the listener's uid: the one the request's socket will take */
 	__u32 uid = SF_READ(!classic, sk, sk_uid.val);
 
-	if (!pass_sock_filters(family, netns, cgroup_id) || !pass_uid_filter(true, uid) ||
+	if (!pass_sock_filters(family, netns, sk) || !pass_uid_filter(true, uid) ||
 	    !pass_port_filters(lport, bpf_ntohs(SF_READ(!classic, rc, skc_dport))) ||
 	    sock_addr_verdict(rc, family, !classic) != V_PASS ||
 	    (own && !pass_owner_filter(own))) {
@@ -1691,11 +1732,12 @@ static __always_inline __u32 skb_netns(const struct sk_buff *skb)
  * mode ships connections, not these: it counts one for the live rates, as
  * a reset folded into a story is counted, and a burst of them (a scan, a
  * mass close) takes no ring space from the connections' records. */
-static __always_inline void ship_stray_reset(struct synfin_event *r, __u64 reason)
+static __always_inline void ship_stray_reset(struct synfin_event *r, const struct sock *sk,
+					     __u64 reason)
 {
 	__u8 kind = SYNFIN_EV_RESET_SENT;
 
-	if (!pass_sock_filters(r->family, r->netns, r->cgroup_id) ||
+	if (!pass_sock_filters(r->family, r->netns, sk) ||
 	    !pass_uid_filter(r->flags & SYNFIN_F_UID, r->uid) ||
 	    !pass_port_filters(r->lport, r->rport) ||
 	    addr_verdict(r->family, r->laddr, r->raddr) != V_PASS) {
@@ -1747,7 +1789,7 @@ static __always_inline int listener_reset(struct sock *sk, const struct sk_buff 
 	fill_owner(&r, own);
 	r.new_state = TCP_LISTEN;
 	r.flags |= SYNFIN_F_LISTENER_SK | SYNFIN_F_UID;
-	ship_stray_reset(&r, reason);
+	ship_stray_reset(&r, sk, reason);
 	return 0;
 }
 
@@ -1781,7 +1823,7 @@ static __always_inline int no_full_sock_reset(struct sock *sk, const struct sk_b
 		r.netns = skb_netns(skb);
 		r.flags = SYNFIN_F_NO_SK;
 	}
-	ship_stray_reset(&r, reason);
+	ship_stray_reset(&r, NULL, reason);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "synfin/event.h"
+#include "cgroup_tree.h"
 
 struct synfin_filter {
 	uint32_t pid;            /* 0: any */
@@ -20,7 +21,11 @@ struct synfin_filter {
 	uint8_t family;          /* 0: any, else SYNFIN_AF_* */
 	uint32_t netns;          /* 0: any */
 	uint64_t netns_cookie;   /* with netns given as a path: its cookie, 0 if unknown */
-	uint64_t cgroup_id;      /* 0: any */
+	uint64_t cgroup_id;      /* 0: any; else it and the cgroups below it */
+	/* The ids of cgroup_id's tree, sorted (cgroup_tree_collect), for
+	 * the sockets user space judges; none: cgroup_id alone */
+	const uint64_t *cgroup_tree;
+	size_t ncgroup_tree;
 	bool have_uid;
 	uint32_t uid;            /* with have_uid: only sockets of this sk_uid */
 	bool have_lports;
@@ -148,7 +153,8 @@ static inline bool filter_match(const struct synfin_filter *f, uint8_t family,
 {
 	if (!filter_family_netns_passes(f, family, netns))
 		return false;
-	if (f->cgroup_id && cgroup_id != f->cgroup_id)
+	if (f->cgroup_id && cgroup_id != f->cgroup_id &&
+	    !cgroup_tree_has(f->cgroup_tree, f->ncgroup_tree, cgroup_id))
 		return false;
 	if (f->pid && pid && pid != f->pid)
 		return false;

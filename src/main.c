@@ -729,9 +729,33 @@ static void report_unreached(const struct sockdiag_stats *ds, uint32_t only_netn
 		ptrace ? "denied even with CAP_SYS_PTRACE" : "that needs CAP_SYS_PTRACE");
 }
 
+/* --cgroup takes the cgroups below its own too. The kernel judges that by
+ * each socket's ancestors; the sockets open at start come from sock_diag
+ * with their cgroup's id alone, so user space lists the tree's ids once.
+ * Without a cgroup v2 mount, or with the cgroup not under it, those are
+ * matched by the named cgroup alone, and -v says so. */
+static void collect_cgroup_tree(struct synfin_filter *f, uint64_t **tree, bool verbose)
+{
+	char mount[4096];
+	int err;
+
+	if (!f->cgroup_id)
+		return;
+	err = cgroup_tree_mount(mount, sizeof(mount));
+	if (!err)
+		err = cgroup_tree_collect(mount, f->cgroup_id, tree, &f->ncgroup_tree);
+	f->cgroup_tree = *tree;
+	if (verbose && !f->ncgroup_tree)
+		fprintf(stderr, "synfin: the cgroups below cgroup %llu not listed (%s): connections "
+			"open at start are matched by their own cgroup only\n",
+			(unsigned long long)f->cgroup_id,
+			err ? strerror(-err) : "not under the cgroup v2 mount");
+}
+
 int main(int argc, char **argv)
 {
 	struct app app = {};
+	uint64_t *cgroup_tree = NULL;
 	struct output_opts oo = {};
 	struct engine_opts eo = {};
 	struct sockdiag_stats ds = {};
@@ -848,6 +872,7 @@ int main(int argc, char **argv)
 
 	/* Seed after attaching, so a connection cannot open unseen between
 	 * the dump and the first event; one seen twice is kept once. */
+	collect_cgroup_tree(&app.opts.filter, &cgroup_tree, app.opts.verbose);
 	err = sockdiag_seed(app.eng, &app.opts.filter, now_mono_ns(), &ds);
 	if (err)
 		fprintf(stderr, "synfin: could not list open connections: %s\n", strerror(-err));
@@ -924,6 +949,7 @@ int main(int argc, char **argv)
 	}
 	print_summary(&app);
 cleanup:
+	free(cgroup_tree);
 	monitor__free(app.mon, now_mono_ns());
 	top__close(app.top);
 	ladder__free(app.ladder); /* draws what it still holds */

@@ -54,6 +54,7 @@ static const char usage_text[] =
 "      --netns NS         only network namespace NS (inode or path, e.g.\n"
 "                         /run/netns/NAME or /proc/PID/ns/net)\n"
 "      --cgroup CG        only cgroup CG (cgroup v2 id or directory path)\n"
+"                         and the cgroups below it\n"
 "  -u, --uid USER         only sockets of user USER (a uid or a name): the\n"
 "                         user that made the socket, or its listener\n"
 "  -F, --failed           only connections that failed: handshake refused,\n"

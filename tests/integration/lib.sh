@@ -610,12 +610,14 @@ sf_cgroup_new()
 	trap 'sf_cleanup; sf_cgroup_cleanup' EXIT
 }
 
-# sf_cgroup_cleanup: rmdir our cgroups (bounded retries: a just-reaped
-# process can keep one busy for a moment)
+# sf_cgroup_cleanup: rmdir our cgroups, the last made first (one made
+# inside another goes before it; bounded retries: a just-reaped process
+# can keep one busy for a moment)
 sf_cgroup_cleanup()
 {
-	local cg n
-	for cg in "${SF_CGROUPS[@]}"; do
+	local cg n i
+	for ((i = ${#SF_CGROUPS[@]} - 1; i >= 0; i--)); do
+		cg=${SF_CGROUPS[$i]}
 		n=40
 		while [ -d "$cg" ] && ! rmdir "$cg" 2>/dev/null && [ "$n" -gt 0 ]; do
 			sleep 0.05

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # In-kernel filters: -L, -D, -4, -6, --laddr and --raddr (hosts and
 # prefixes of both families, tp_btf and classic), --netns (path and inode),
-# -p, -c and --cgroup (path and id) each select exactly the right ends of three
-# connections, and with --events the kernel emits only the selected events.
+# -p, -c and --cgroup (path and id; a cgroup and those below it, tp_btf and
+# classic) each select exactly the right ends of three connections, and with
+# --events the kernel emits only the selected events.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -12,12 +13,18 @@ sf_setup_ns "$T"
 if ! sf_cgroup_new; then
 	sf_skip "$T/cgroup" "no writable cgroup v2 mount"
 	SF_CGROUP=
+else
+	# server B's cgroup, below server A's
+	CG_CHILD=$SF_CGROUP/child
+	mkdir "$CG_CHILD" || { sf_fail "$T/cgroup" "cannot make $CG_CHILD"; sf_done; }
+	SF_CGROUPS+=("$CG_CHILD")
+	CG_CHILD_ID=$(stat -c %i "$CG_CHILD")
 fi
 
 # Three connections, client ns -> server ns, so every filter has something
 # to keep and something to drop that differs from it in one dimension:
 #   A: IPv4 to port 5101 (server A, in its own cgroup when there is one)
-#   B: IPv4 to port 5102 (server B)
+#   B: IPv4 to port 5102 (server B, in a cgroup below A's)
 #   C: IPv6 to port 5102 (server C)
 #
 # Every synfin instance is started before the traffic, most of them before
@@ -40,6 +47,8 @@ sf_start_as commclassic --classic --comm sfcliC
 if [ -n "$SF_CGROUP" ]; then
 	sf_start_as cgpath --cgroup "$SF_CGROUP"
 	sf_start_as cgid --cgroup "$SF_CGROUP_ID"
+	sf_start_as cgclassic --classic --cgroup "$SF_CGROUP"
+	sf_start_as cgchild --cgroup "$CG_CHILD"
 fi
 
 SRV_ARGS=(--accept 1 --wait-eof --send 300 --timeout-ms 20000)
@@ -51,8 +60,13 @@ else
 		--port 5101 "${SRV_ARGS[@]}" --comm sfsrvA --ready-file "$SF_TMP/srvA.ready"
 fi
 SRVA=$SF_LAST_PID
-sf_bg "$SF_TMP/srvB" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5102 \
-	"${SRV_ARGS[@]}" --comm sfsrvB --ready-file "$SF_TMP/srvB.ready"
+if [ -n "$SF_CGROUP" ]; then
+	sf_bg_cgroup "$SF_TMP/srvB" "$SF_NS_S" "$CG_CHILD" "$TCPDRIVE" server --bind "$SF_S4" \
+		--port 5102 "${SRV_ARGS[@]}" --comm sfsrvB --ready-file "$SF_TMP/srvB.ready"
+else
+	sf_bg "$SF_TMP/srvB" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5102 \
+		"${SRV_ARGS[@]}" --comm sfsrvB --ready-file "$SF_TMP/srvB.ready"
+fi
 SRVB=$SF_LAST_PID
 sf_bg "$SF_TMP/srvC" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S6" --port 5102 \
 	"${SRV_ARGS[@]}" --comm sfsrvC --ready-file "$SF_TMP/srvC.ready"
@@ -135,11 +149,13 @@ PRED[commclassic]='.comm == "sfcliC"'
 NAMES=(lport rport ipv4 ipv6 nspath nsinode pid raddr4 raddr4classic laddrboth raddr6pfx laddrport
 	comm commclassic)
 if [ -n "$SF_CGROUP" ]; then
-	WANT[cgpath]="$A_SRV"
-	PRED[cgpath]=".cgroup_id == $SF_CGROUP_ID"
-	WANT[cgid]="$A_SRV"
-	PRED[cgid]=".cgroup_id == $SF_CGROUP_ID"
-	NAMES+=(cgpath cgid)
+	for n in cgpath cgid cgclassic; do
+		WANT[$n]="$A_SRV|$B_SRV"
+		PRED[$n]=".cgroup_id == $SF_CGROUP_ID or .cgroup_id == $CG_CHILD_ID"
+	done
+	WANT[cgchild]="$B_SRV"
+	PRED[cgchild]=".cgroup_id == $CG_CHILD_ID"
+	NAMES+=(cgpath cgid cgclassic cgchild)
 fi
 
 for n in "${NAMES[@]}"; do

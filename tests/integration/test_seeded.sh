@@ -5,15 +5,31 @@
 # and must be role=server; the close is observed live. A listener that
 # listened before synfin started and closes while it runs is no connection:
 # no record names it. One that listens and closes while synfin runs costs
-# the ring nothing in the default mode.
+# the ring nothing in the default mode. With a cgroup of our own, the
+# server is in a cgroup below it, and a second synfin under --cgroup (that
+# cgroup) seeds the server's end and not the client's: user space judges a
+# seed by the cgroup's tree, as the kernel judges the rest.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
 T=seeded
 sf_setup_ns "$T"
+CG_CHILD=
+if sf_cgroup_new; then
+	CG_CHILD=$SF_CGROUP/child
+	mkdir "$CG_CHILD" || { sf_fail "$T/cgroup" "cannot make $CG_CHILD"; sf_done; }
+	SF_CGROUPS+=("$CG_CHILD")
+else
+	sf_skip "$T/cgroup" "no writable cgroup v2 mount"
+fi
 
-sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5008 --accept 1 \
-	--wait-eof --send 3000 --comm sfsrv8 --ready-file "$SF_TMP/srv.ready" --timeout-ms 60000
+SRV_ARGS=(server --bind "$SF_S4" --port 5008 --accept 1 --wait-eof --send 3000 --comm sfsrv8
+	--ready-file "$SF_TMP/srv.ready" --timeout-ms 60000)
+if [ -n "$CG_CHILD" ]; then
+	sf_bg_cgroup "$SF_TMP/srv" "$SF_NS_S" "$CG_CHILD" "$TCPDRIVE" "${SRV_ARGS[@]}"
+else
+	sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" "${SRV_ARGS[@]}"
+fi
 SRV=$SF_LAST_PID
 sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
 sf_bg "$SF_TMP/cli" "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5008 --send 1000 \
@@ -29,6 +45,7 @@ LSN=$SF_LAST_PID
 sf_wait_file "$SF_TMP/lsn.ready" || { sf_fail "$T" "the second server did not listen"; sf_done; }
 
 sf_start "$T"
+[ -z "$CG_CHILD" ] || sf_start_as cg --cgroup "$SF_CGROUP"
 touch "$SF_TMP/lsn.release"
 sf_wait_pid "$LSN" 10
 [ "$(sf_field "$SF_TMP/lsn" result)" = listened ] ||
@@ -43,6 +60,15 @@ CT="$SF_NETNS_C $SF_C4 $CP $SF_S4 5008"
 ST="$SF_NETNS_S $SF_S4 5008 $SF_C4 $CP"
 sf_wait_records 5 "$CT" "$ST"
 sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
+if [ -n "$CG_CHILD" ]; then
+	sf_synfin_stop_as cg || sf_fail "$T/cgroup/stop" "synfin --cgroup did not exit 0 on SIGINT"
+	# shellcheck disable=SC2086
+	sf_expect "$T/cgroup/server" "$(SF_OUT=$SF_TMP/cg.out sf_records $ST)" \
+		'.seeded == true' '.role == "server"' ".cgroup_id == $(stat -c %i "$CG_CHILD")"
+	# shellcheck disable=SC2086
+	sf_check "$T/cgroup/client" "a record for the client end: $(SF_OUT=$SF_TMP/cg.out sf_records $CT)" \
+		[ -z "$(SF_OUT=$SF_TMP/cg.out sf_records $CT)" ]
+fi
 
 # shellcheck disable=SC2086
 sf_expect "$T/client" "$(sf_records $CT)" \

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The ids of a cgroup's tree, as --cgroup judges the connections open at
+ * start: walked on a directory tree of our own (a cgroup v2 directory's
+ * inode number is its id, and the walk reads nothing but directories and
+ * their inode numbers), so no privilege or cgroup mount is needed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "unit.h"
+#include "cgroup_tree.h"
+#include "filter.h"
+
+static char base[64];
+
+static uint64_t make_dir(const char *rel)
+{
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", base, rel);
+	if (mkdir(path, 0700) || stat(path, &st))
+		return 0;
+	return st.st_ino;
+}
+
+static void remove_tree(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	if (system(cmd))
+		fprintf(stderr, "  could not remove %s\n", base);
+}
+
+/* root/{svc/{worker1/inner, worker2, cgroup.procs}, other} */
+static void test_tree_collect(void)
+{
+	uint64_t svc, w1, inner, w2, other, *ids;
+	char path[256];
+	struct synfin_filter f = {};
+	struct stat st;
+	size_t n;
+	FILE *file;
+
+	snprintf(base, sizeof(base), "/tmp/synfin-cgtree-%d", (int)getpid());
+	CHECK(!mkdir(base, 0700) && !stat(base, &st));
+	svc = make_dir("svc");
+	w1 = make_dir("svc/worker1");
+	inner = make_dir("svc/worker1/inner");
+	w2 = make_dir("svc/worker2");
+	other = make_dir("other");
+	CHECK(svc && w1 && inner && w2 && other);
+	/* a cgroup's files (cgroup.procs and the like) are no cgroups */
+	snprintf(path, sizeof(path), "%s/svc/cgroup.procs", base);
+	file = fopen(path, "w");
+	CHECK(file != NULL);
+	if (file)
+		fclose(file);
+
+	/* from the top of the mount, the tree of svc: itself and below */
+	CHECK_EQ_INT(cgroup_tree_collect(base, svc, &ids, &n), 0);
+	CHECK_EQ_INT(n, 4);
+	CHECK(cgroup_tree_has(ids, n, svc) && cgroup_tree_has(ids, n, w1) &&
+	      cgroup_tree_has(ids, n, inner) && cgroup_tree_has(ids, n, w2));
+	CHECK(!cgroup_tree_has(ids, n, other) && !cgroup_tree_has(ids, n, st.st_ino));
+	for (size_t i = 1; i < n; i++)
+		CHECK(ids[i - 1] < ids[i]);
+
+	/* filter_match takes the tree, and the named cgroup without one */
+	f.cgroup_id = svc;
+	CHECK(filter_match(&f, 0, NULL, 0, NULL, 0, 0, svc, 0));
+	CHECK(!filter_match(&f, 0, NULL, 0, NULL, 0, 0, inner, 0));
+	f.cgroup_tree = ids;
+	f.ncgroup_tree = n;
+	CHECK(filter_match(&f, 0, NULL, 0, NULL, 0, 0, inner, 0));
+	CHECK(filter_match(&f, 0, NULL, 0, NULL, 0, 0, w2, 0));
+	CHECK(!filter_match(&f, 0, NULL, 0, NULL, 0, 0, other, 0));
+	free(ids);
+
+	/* a leaf: itself alone; the top: everything */
+	CHECK_EQ_INT(cgroup_tree_collect(base, inner, &ids, &n), 0);
+	CHECK(n == 1 && ids[0] == inner);
+	free(ids);
+	CHECK_EQ_INT(cgroup_tree_collect(base, st.st_ino, &ids, &n), 0);
+	CHECK_EQ_INT(n, 6);
+	free(ids);
+
+	/* not there: nothing, and no error */
+	CHECK_EQ_INT(cgroup_tree_collect(base, 1, &ids, &n), 0);
+	CHECK(n == 0 && !ids);
+	CHECK(!cgroup_tree_has(ids, n, 1));
+	CHECK(cgroup_tree_collect("/nonexistent-synfin", svc, &ids, &n) < 0);
+	remove_tree();
+}
+
+static const struct unit_case cases[] = {
+	{ "cgroup tree: a cgroup's ids and those below it", test_tree_collect },
+};
+
+UNIT_MAIN(cases)
