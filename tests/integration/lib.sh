@@ -746,6 +746,21 @@ sf_require_tool()
 	fi
 }
 
+# sf_spoofed_syns_setup NAME RETRIES: the server namespace ready for SYNs
+# spoofed from 198.18.0.0/15 ($SYNFLOOD --src-net): their SYN-ACKs are
+# routed back over the veth, where the client namespace, which does not
+# forward, drops them, so no handshake completes; each SYN-ACK is retried
+# RETRIES times (tcp_synack_retries, the namespace's own). FAIL and exit
+# when it cannot.
+sf_spoofed_syns_setup()
+{
+	if ! sf_in "$SF_NS_S" ip route add 198.18.0.0/15 via "$SF_C4" dev vs ||
+		! sf_in "$SF_NS_S" sysctl -qw "net.ipv4.tcp_synack_retries=$2"; then
+		sf_fail "$1" "cannot set up the server namespace"
+		sf_done
+	fi
+}
+
 # sf_synfin_start_grep ERE [ARGS...]: sf_synfin_start, but $SF_OUT keeps only
 # the lines that match the extended regex ERE (grep -E, line-buffered). On a
 # busy host synfin -j prints every connection of every namespace (we saw

@@ -25,11 +25,7 @@ sf_setup_ns "$T"
 sf_require_tool "$T" "$SYNFLOOD"
 command -v tshark >/dev/null || { sf_skip "$T" "tshark not installed"; sf_done; }
 
-if ! sf_in "$SF_NS_S" ip route add 198.18.0.0/15 via "$SF_C4" dev vs ||
-	! sf_in "$SF_NS_S" sysctl -qw net.ipv4.tcp_synack_retries=2; then
-	sf_fail "$T" "cannot set up the server namespace"
-	sf_done
-fi
+sf_spoofed_syns_setup "$T" 2
 sf_start_as btf --events --no-alerts --netns "$SF_NETNS_S"
 sf_start_as classic --events --classic --no-alerts --netns "$SF_NETNS_S"
 
