@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include "census.h"
+#include "clock.h"
 #include "filter.h"
 #include "grow.h"
 #include "lower_bound.h"
@@ -69,19 +70,6 @@ struct walk_ctx {
 	int err;                      /* ENOMEM seen: the census is not trusted */
 	const struct census_netns *prev; /* the one being walked, the last walk */
 };
-
-static uint64_t clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static uint64_t now_mono_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
 
 int census_parse_netstat(const char *text, uint64_t mib[MIB_MAX])
 {

@@ -18,6 +18,7 @@
 #include <linux/capability.h>
 #include <bpf/libbpf.h>
 #include "census.h"
+#include "clock.h"
 #include "cw_marks.h"
 #include "engine.h"
 #include "ladder.h"
@@ -119,14 +120,6 @@ static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_li
 	if ((int)level > libbpf_verbosity)
 		return 0;
 	return vfprintf(stderr, fmt, args);
-}
-
-static uint64_t now_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 /* A finished connection tells the detectors and the live view who owned

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "unit.h"
 #include "census.h"
+#include "clock.h"
 #include "sockdiag.h"
 
 /* the rule as a scan, as census.c had it before the search */
@@ -263,14 +264,6 @@ static bool wait_walks(struct census_runner *r, uint64_t want)
 	return false;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Notes CENSUS_SERVER_NOTES + extra distinct servers, one round's: no
  * namespace has these numbers, so nothing listens there and no walk
  * takes them back. */
@@ -286,7 +279,7 @@ static void note_servers(struct census_runner *r, uint32_t round, uint32_t extra
 		ep.addr[1] = (uint8_t)(i >> 8);
 		ep.addr[3] = (uint8_t)i;
 		ep.port = (uint16_t)(1024 + i);
-		census__note_server(r, &ep, mono_ns());
+		census__note_server(r, &ep, now_mono_ns());
 	}
 }
 
