@@ -15,16 +15,17 @@
 #include "filter.h"
 #include "grow.h"
 #include "lower_bound.h"
+#include "owner_cache.h"
 #include "readfile.h"
 
-/* A listener's owner that /proc did not show is looked for again only this
- * often: a scan of every process's fds is not free. */
-#define OWNER_RETRY_NS (10ULL * 1000000000ULL)
 #define NETSTAT_MAX (64 * 1024)
 /* CPU budget of the walks (census_opts.budget_pct, 5% of a core by
  * default): the interval is at least the last walk's CPU time over it.
  * The TIME_WAIT part's is this share of it (2% of a core by default). */
 #define TW_BUDGET_SHARE 0.4
+/* ... and each of the scans of every process's fds, for listeners' owners
+ * and CLOSE_WAIT sockets' holders, this share (1% of a core) */
+#define OWNER_BUDGET_SHARE 0.2
 /* How long a closed listener still claims the tw socks on its port: their
  * 60 s (TCP_TIMEWAIT_LEN), and the walks' spacing past it */
 #define GONE_LISTENER_NS (65ULL * 1000000000ULL)
@@ -334,13 +335,14 @@ static int add_close_wait(struct walk_ctx *w, uint32_t netns, const struct sockd
 	memset(cw, 0, sizeof(*cw));
 	cw->since_ns = own.cw_since_ns;
 	cw->cookie = s->cookie;
+	cw->inode = s->inode;
 	cw->netns = netns;
 	cw->family = s->family;
 	cw->rport = s->rport;
 	memcpy(cw->raddr, s->raddr, SYNFIN_ADDR_LEN);
 	if (own.flags & SYNFIN_F_OWNER_KNOWN) {
-		cw->pid = own.pid;
-		memcpy(cw->comm, own.comm, SYNFIN_COMM_LEN);
+		cw->owner.pid = own.pid;
+		memcpy(cw->owner.comm, own.comm, SYNFIN_COMM_LEN);
 	}
 	return 0;
 }
@@ -745,11 +747,6 @@ void census__free(struct census *c)
 
 /* ---- the thread ---------------------------------------------------------- */
 
-struct owner_cache_ent {
-	uint32_t inode;
-	struct live_owner owner;
-};
-
 struct census_runner {
 	struct census_opts opts;
 	pthread_t thread;
@@ -757,12 +754,9 @@ struct census_runner {
 	pthread_cond_t cond;
 	bool stop;
 	struct census *ready;         /* newest, not yet taken */
-	/* listener owners by inode, kept from one census to the next */
-	struct owner_cache_ent *owners;
-	size_t nowners;
-	uint32_t *missed;             /* inodes the last scan found no process for */
-	size_t nmissed;
-	uint64_t last_scan_ns;
+	/* by inode, kept from one census to the next */
+	struct owner_cache listener_owners;
+	struct owner_cache cw_holders;
 	/* the last TIME_WAIT count, repeated until the next one */
 	struct census_tw *last_tw;
 	size_t nlast_tw;
@@ -789,142 +783,51 @@ struct census_runner {
 	struct census_walk_costs tw_costs;  /* the walks with it */
 };
 
-/* The owner cache, the miss list and a scan's answers are kept in order
- * of inode, for a search per listener. */
-static int inode_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-_Static_assert(offsetof(struct owner_cache_ent, inode) == 0, "inode first");
-
-static int seed_sort_cmp(const void *a, const void *b)
-{
-	return inode_cmp(&((const struct synfin_seed *)a)->inode,
-			 &((const struct synfin_seed *)b)->inode);
-}
-
-/* bsearch: key is an inode */
-static int seed_find_cmp(const void *key, const void *elem)
-{
-	return inode_cmp(key, &((const struct synfin_seed *)elem)->inode);
-}
-
-static struct owner_cache_ent *owner_lookup(struct census_runner *r, uint32_t inode)
-{
-	/* none yet: owners is NULL, which bsearch may not be given */
-	if (!r->nowners)
-		return NULL;
-	return bsearch(&inode, r->owners, r->nowners, sizeof(*r->owners), inode_cmp);
-}
-
-static bool inode_in(const uint32_t *arr, size_t n, uint32_t inode)
-{
-	return n && bsearch(&inode, arr, n, sizeof(*arr), inode_cmp);
-}
-
-/* Whether a cached owner's process is still there: a server that listens
- * and then daemonizes leaves its listener to a child, and the parent that
- * /proc showed is gone. About one kill(0) per process, not per listener:
- * the listeners are in port order, a server's spread among others', and
- * the few processes that hold many listeners each keep a slot here. */
-#define ALIVE_MEMO_SLOTS 64
-struct alive_memo {
-	uint32_t pid[ALIVE_MEMO_SLOTS];
-	bool alive[ALIVE_MEMO_SLOTS];
-};
-
-static bool owner_alive(struct alive_memo *m, uint32_t pid)
-{
-	unsigned int slot = pid % ALIVE_MEMO_SLOTS;
-
-	if (pid != m->pid[slot]) {
-		m->pid[slot] = pid;
-		m->alive[slot] = !(kill((pid_t)pid, 0) && errno == ESRCH);
-	}
-	return m->alive[slot];
-}
-
-/* Listener owners: from the cache, else one /proc scan for all the unknown
- * ones (and for those whose process has gone since). A listener no process
+/* Listener owners, from their cache or a scan: a listener no process
  * showed last time (a kernel socket, say) is asked about again only every
- * OWNER_RETRY_NS: a scan of every process's fds is not free. The cache and
- * the miss list keep only the current listeners, so neither grows without
- * bound. */
-static void resolve_owners(struct census_runner *r, struct census *c)
+ * OWNER_RETRY_NS. */
+static void resolve_listener_owners(struct census_runner *r, struct census *c)
 {
-	struct owner_cache_ent *fresh, *e;
-	struct synfin_seed *ask = NULL;
-	size_t nask = 0, nnew = 0, n = 0, i, j;
-	struct alive_memo memo = {};
-	uint32_t *missed;
+	struct owner_want *w = calloc(c->nlisteners ? c->nlisteners : 1, sizeof(*w));
 
-	for (i = 0; i < c->nlisteners; i++) {
-		struct census_listener *l = &c->listeners[i];
-
-		e = owner_lookup(r, l->inode);
-		if (e && !owner_alive(&memo, e->owner.pid))
-			e = NULL;  /* asked about again, at once: not in missed */
-		if (e) {
-			l->owner = e->owner;
-		} else if (l->inode) {
-			nask++;
-			if (!inode_in(r->missed, r->nmissed, l->inode))
-				nnew++;
-		}
+	if (!w)
+		return;  /* the cache stays: still right, only stale */
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		w[i].inode = c->listeners[i].inode;
+		w[i].owner = &c->listeners[i].owner;
 	}
-	if (nnew || (nask && c->ts_ns - r->last_scan_ns >= OWNER_RETRY_NS))
-		ask = calloc(nask, sizeof(*ask));
-	if (ask) {
-		for (i = 0; i < c->nlisteners; i++)
-			if (c->listeners[i].inode && !c->listeners[i].owner.pid)
-				ask[n++].inode = c->listeners[i].inode;
-		if (!sockdiag_find_owners(ask, n)) {
-			r->last_scan_ns = c->ts_ns;
-			if (n > 1)
-				qsort(ask, n, sizeof(*ask), seed_sort_cmp);
-			missed = calloc(n, sizeof(*missed));
-			free(r->missed);
-			r->missed = missed;
-			r->nmissed = 0;
-			for (j = 0; j < n; j++)
-				if (!ask[j].pid && missed)
-					missed[r->nmissed++] = ask[j].inode;
-			for (i = 0; i < c->nlisteners; i++) {
-				struct census_listener *l = &c->listeners[i];
-				const struct synfin_seed *found;
+	owner_cache__resolve(&r->listener_owners, w, c->nlisteners, c->ts_ns);
+	free(w);
+}
 
-				if (!l->inode || l->owner.pid)
-					continue;
-				found = bsearch(&l->inode, ask, n, sizeof(*ask), seed_find_cmp);
-				if (!found || !found->pid)
-					continue;
-				l->owner.pid = found->pid;
-				memcpy(l->owner.comm, found->comm, SYNFIN_COMM_LEN);
-				l->owner.comm[SYNFIN_COMM_LEN] = '\0';
-			}
-		}
-		free(ask);
+/* A CLOSE_WAIT socket is named by the process holding it now, which
+ * the kernel's record (the process that accepted it, or last closed or
+ * shut down a copy of it) need not be: a forked child, or a worker it was
+ * handed to, holds it after the acceptor exits or closes its copy. A
+ * leak is in whoever holds the socket, so the holder wins; the record
+ * stands for a socket no scan has seen held yet. */
+static void resolve_close_wait_holders(struct census_runner *r, struct census *c)
+{
+	struct owner_want *w = calloc(c->nclose_waits ? c->nclose_waits : 1, sizeof(*w));
+	uint32_t *recorded = calloc(c->nclose_waits ? c->nclose_waits : 1, sizeof(*recorded));
+	size_t i;
+
+	if (!w || !recorded)
+		goto cleanup;
+	for (i = 0; i < c->nclose_waits; i++) {
+		recorded[i] = c->close_waits[i].owner.pid;
+		w[i].inode = c->close_waits[i].inode;
+		w[i].owner = &c->close_waits[i].owner;
 	}
-
-	fresh = calloc(c->nlisteners ? c->nlisteners : 1, sizeof(*fresh));
-	if (!fresh)
-		return;  /* the old cache stays: still right, only stale */
-	for (i = 0, j = 0; i < c->nlisteners; i++) {
-		const struct census_listener *l = &c->listeners[i];
-
-		if (l->inode && l->owner.pid) {
-			fresh[j].inode = l->inode;
-			fresh[j++].owner = l->owner;
-		}
+	owner_cache__resolve(&r->cw_holders, w, c->nclose_waits, c->ts_ns);
+	for (i = 0; i < c->nclose_waits; i++) {
+		c->close_waits[i].held = w[i].found;
+		c->close_waits_held_elsewhere += w[i].found && recorded[i] &&
+						 recorded[i] != w[i].owner->pid;
 	}
-	if (j > 1)
-		qsort(fresh, j, sizeof(*fresh), inode_cmp);
-	free(r->owners);
-	r->owners = fresh;
-	r->nowners = j;
+cleanup:
+	free(w);
+	free(recorded);
 }
 
 static uint64_t max_u64(uint64_t a, uint64_t b)
@@ -1155,7 +1058,8 @@ static void *runner_main(void *arg)
 			keep_netns(r, c);
 			if (!c->err)
 				keep_listeners(r, c, t0);
-			resolve_owners(r, c);
+			resolve_listener_owners(r, c);
+			resolve_close_wait_holders(r, c);
 			if (tw_elsewhere)
 				forget_time_wait(r);
 			else if (!c->err)
@@ -1163,6 +1067,7 @@ static void *runner_main(void *arg)
 		}
 		pthread_mutex_lock(&r->lock);
 		r->counts.walks++;
+		r->counts.owner_scans = r->listener_owners.scans + r->cw_holders.scans;
 		r->counts.server_notes_dropped += notes_dropped;
 		/* a walk whose every namespace held too few to ask is none */
 		r->counts.tw_walks += !opts.skip_time_wait && (!c || c->tw_asked || !c->tw_too_few);
@@ -1170,6 +1075,7 @@ static void *runner_main(void *arg)
 			r->counts.hash_walks += c->diag.hash_walks;
 			r->counts.close_waits += c->nclose_waits;
 			r->counts.close_waits_young += c->close_waits_young;
+			r->counts.close_waits_held_elsewhere += c->close_waits_held_elsewhere;
 			r->counts.tw_too_few += c->tw_too_few;
 			r->counts.sysctl_reads += c->sysctl_reads;
 			r->counts.netns_walked += c->nnetns;
@@ -1207,10 +1113,17 @@ struct census_runner *census__start(const struct census_opts *opts)
 	struct census_runner *r = calloc(1, sizeof(*r));
 	pthread_condattr_t ca;
 	sigset_t all, was;
+	double budget;
 	int err;
 
 	if (!r)
 		return NULL;
+	budget = opts->budget_pct > 0 ? opts->budget_pct : 5;
+	r->listener_owners.budget_pct = budget * OWNER_BUDGET_SHARE;
+	/* a holder can change while its process lives (a parent closes
+	 * its copy after a fork): every socket is asked about again */
+	r->cw_holders.refresh_ns = OWNER_RETRY_NS;
+	r->cw_holders.budget_pct = budget * OWNER_BUDGET_SHARE;
 	/* untouched pages of these cost no memory until notes come */
 	r->notes = calloc(CENSUS_SERVER_NOTES, sizeof(*r->notes));
 	r->taken = calloc(CENSUS_SERVER_NOTES, sizeof(*r->taken));
@@ -1258,8 +1171,8 @@ void census__stop(struct census_runner *r)
 	pthread_mutex_unlock(&r->lock);
 	pthread_join(r->thread, NULL);
 	census__free(r->ready);
-	free(r->owners);
-	free(r->missed);
+	owner_cache__free(&r->listener_owners);
+	owner_cache__free(&r->cw_holders);
 	free(r->last_tw);
 	free(r->prev_netns);
 	free(r->prev_listeners);

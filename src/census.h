@@ -84,11 +84,14 @@ struct census_close_wait {
 	uint64_t since_ns;            /* CLOCK_MONOTONIC, when it entered CLOSE_WAIT */
 	uint64_t cookie;              /* the socket's cookie */
 	uint32_t netns;
-	uint32_t pid;                 /* 0: owner not known */
+	uint32_t inode;
+	/* a process holding it (held), else the kernel's record of its
+	 * owner; pid 0: neither known */
+	struct live_owner owner;
+	bool held;
 	uint16_t rport;
 	uint8_t family;
 	uint8_t raddr[SYNFIN_ADDR_LEN];
-	char comm[SYNFIN_COMM_LEN];
 };
 
 struct census {
@@ -113,6 +116,8 @@ struct census {
 	size_t nclose_waits;
 	uint64_t close_waits_dropped; /* past census_opts.max_close_waits */
 	uint64_t close_waits_young;   /* left out: younger than close_wait_min_age_ns */
+	/* held by a process other than the one the kernel recorded */
+	uint64_t close_waits_held_elsewhere;
 	struct sockdiag_stats diag;
 	int err;                      /* the walk's error, 0 if it went well */
 };
@@ -205,6 +210,8 @@ struct census_counts {
 	uint64_t hash_walks;
 	uint64_t close_waits;         /* marked CLOSE_WAIT sockets listed */
 	uint64_t close_waits_young;   /* ... and left out, too young for the tally */
+	uint64_t close_waits_held_elsewhere; /* ... held by another process than recorded */
+	uint64_t owner_scans;         /* scans of every process's fds */
 	uint64_t tw_too_few;          /* namespaces not asked for TIME_WAIT: too few to alert */
 	uint64_t sysctl_reads;        /* namespaces' sysctls read (the rest carried over) */
 	uint64_t netns_walked;        /* namespaces walked, all walks together */

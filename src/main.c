@@ -442,7 +442,9 @@ static void print_summary(struct app *app)
 			"left out as too young; %llu namespaces not asked for TIME_WAIT, too "
 			"few to alert; %llu namespaces walked, %llu of their sysctls read (the "
 			"rest carried over); walks up to %.1f s apart; %llu notes of a server's "
-			"port past their bounds (its tw socks grouped as clients')\n",
+			"port past their bounds (its tw socks grouped as clients'); %llu scans "
+			"of the processes' fds for owners, %llu CLOSE_WAIT sockets listed as "
+			"held by another process than the one recorded\n",
 			(unsigned long long)app->census.walks,
 			(unsigned long long)app->census.tw_walks,
 			(unsigned long long)app->census.hash_walks,
@@ -455,7 +457,9 @@ static void print_summary(struct app *app)
 			(unsigned long long)app->census.netns_walked,
 			(unsigned long long)app->census.sysctl_reads,
 			(double)app->census.max_spacing_ns / 1e9,
-			(unsigned long long)app->census.server_notes_dropped);
+			(unsigned long long)app->census.server_notes_dropped,
+			(unsigned long long)app->census.owner_scans,
+			(unsigned long long)app->census.close_waits_held_elsewhere);
 	if (cnt[SYNFIN_CNT_RB_FULL]) {
 		/* which records the full ring cost, so the loss can be checked
 		 * against what was expected (and --ringbuf-mb sized) */

@@ -488,16 +488,18 @@ static void tally_open_close_wait(const struct conn_record *rec, void *ctx)
 }
 
 /* Summary mode, tp_btf: the sockets the census found in CLOSE_WAIT with
- * synfin's mark. One open before synfin started has no owner in its
- * storage; the engine's seed of it has, from /proc. */
+ * synfin's mark, each named by the process holding it (else the one the
+ * kernel recorded). One open before synfin started that no scan has seen
+ * held yet has no owner in its storage; the engine's seed of it has, from
+ * /proc. */
 static void tally_census_close_waits(struct monitor *m, struct engine *eng,
 				     const struct census *c)
 {
 	for (size_t i = 0; i < c->nclose_waits; i++) {
 		const struct census_close_wait *cw = &c->close_waits[i];
 		struct cw_sock s = {
-			.since = cw->since_ns, .pid = cw->pid, .netns = cw->netns,
-			.comm = cw->comm, .family = cw->family, .raddr = cw->raddr,
+			.since = cw->since_ns, .pid = cw->owner.pid, .netns = cw->netns,
+			.comm = cw->owner.comm, .family = cw->family, .raddr = cw->raddr,
 			.rport = cw->rport,
 		};
 		const struct conn_record *seed;

@@ -14,6 +14,9 @@
 # closed by their clients after, so the kernel's storage of them knows no
 # owner; the alert must still name the server, from /proc at the start, and
 # -c must find it.
+# Two more: the process holding the sockets is not the one the kernel
+# recorded (an acceptor that hands them to a child and exits; a pre-fork
+# worker with the accept() hook off); the alert must name the holder.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -96,6 +99,72 @@ leak_case()
 
 leak_case tp_btf 5400 owner
 leak_case classic 5401 any --classic
+
+# The kernel's record of a socket's process need not be the process that
+# holds it: an acceptor that hands its sockets to a child and exits, as a
+# server that daemonizes after accepting (handoff); or, without the
+# accept() hook, a pre-fork server whose master listens and whose worker
+# accepts (worker: the record is the master's). The leak is the holder's.
+# holder_case NAME PORT handoff|worker [SYNFIN-ARGS...]
+holder_case()
+{
+	local T=close_wait_leak/$1 PORT=$2 how=$3 N=12 SRV HELD cw rec cond
+	local -a fork_args=(--handoff-comm sfheld)
+	shift 3
+	[ "$how" = worker ] && fork_args=(--worker-comm sfheld)
+	sf_start_grep "$T" '"type":"alert"' --cw-age 2 --cw-count 5 -v "$@"
+
+	sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" --accept "$N" \
+		--no-close --close-first --comm sfacc "${fork_args[@]}" \
+		--hold-listener-file "$SF_TMP/never" --ready-file "$SF_TMP/srv.ready" --timeout-ms 60000
+	SRV=$SF_LAST_PID
+	sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
+	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$PORT" --repeat "$N" --close-first \
+		--timeout-ms 15000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
+	grep -q "^result=done count=$N connected=$N " "$SF_TMP/cli" ||
+		{ sf_fail "$T" "clients: $(tail -n 2 "$SF_TMP/cli") $(cat "$SF_TMP/cli.err")"; sf_done; }
+	if [ "$how" = worker ]; then
+		sf_wait_accepted "$SF_TMP/srv" "$N"
+		HELD=$(sed -n 's/^result=accepted .* pid=\([0-9]*\)$/\1/p' "$SF_TMP/srv" | sort -u)
+	else
+		sf_wait_pid "$SRV" 10
+		HELD=$(sed -n 's/^result=handoff pid=\([0-9]*\)$/\1/p' "$SF_TMP/srv")
+	fi
+	if ! [[ "$HELD" =~ ^[0-9]+$ ]] || [ "$HELD" = "$SRV" ]; then
+		sf_fail "$T" "no other process holds the sockets: $(tail -n 2 "$SF_TMP/srv")"
+		sf_done
+	fi
+	cw=$(ip netns exec "$SF_NS_S" ss -Htnp state close-wait "( sport = :$PORT )" | grep -c "pid=$HELD,")
+	echo "  $SRV accepted or listened; $HELD holds $cw CLOSE-WAIT sockets (ss)"
+	sf_check "$T/traffic" "the holder has $cw CLOSE-WAIT sockets (want $N)" [ "$cw" = "$N" ]
+
+	cond='.kind == "close_wait_leak" and .netns == $ns'
+	sf_wait_alert 12 "$SF_OUT" "$cond and .pid == \$held and .state == \"start\"" \
+		--argjson ns "$SF_NETNS_S" --argjson held "$HELD"
+	rec=$(sf_alerts "$SF_OUT" "$cond" --argjson ns "$SF_NETNS_S")
+	SF_JQ_ARGS=(--argjson held "$HELD")
+	sf_expect_first "$T/start" "close_wait_leak start naming the holder $HELD, not $SRV" \
+		"$rec" '.state == "start"' '.pid == $held' '.comm == "sfheld"' '.figures.count >= 10'
+	SF_JQ_ARGS=()
+	[ -n "$rec" ] && echo "  alerts: $(tr '\n' ' ' <<<"$rec")"
+	sf_check "$T/not_recorded" "no close_wait_leak alert names $SRV" \
+		[ -z "$(sf_alerts "$SF_OUT" "$cond and .pid == \$srv" --argjson ns "$SF_NETNS_S" \
+			--argjson srv "$SRV")" ]
+
+	kill -KILL "$HELD"
+	sf_wait_alert 10 "$SF_OUT" "$cond and .pid == \$held and .state == \"end\"" \
+		--argjson ns "$SF_NETNS_S" --argjson held "$HELD"
+	sf_check "$T/end" "the alert ended once the holder died" \
+		[ -n "$(sf_alerts "$SF_OUT" "$cond and .pid == \$held and .state == \"end\"" \
+			--argjson ns "$SF_NETNS_S" --argjson held "$HELD")" ]
+	sf_wait_pid "$SRV" 5
+	sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
+	sf_check "$T/counted" "-v counts the sockets held elsewhere: $(grep -o '[0-9]* CLOSE_WAIT sockets listed as held by another[^;]*' "$SF_ERR")" \
+		grep -Eq '[1-9][0-9]* CLOSE_WAIT sockets listed as held by another process' "$SF_ERR"
+	rm -f "$SF_TMP/srv.ready" "$SF_TMP/srv"
+}
+holder_case handoff 5403 handoff
+holder_case worker_no_hook 5404 worker --no-accept-hook
 
 seeded_case()
 {

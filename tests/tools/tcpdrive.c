@@ -55,6 +55,7 @@ struct opts {
 	long long close_at_ns;
 	const char *comm;
 	const char *worker_comm;	/* server: accept in a child of this name */
+	const char *handoff_comm;	/* server: after the accepts, a child of this name keeps all */
 	const char *daemonize_file;	/* server: once it exists, fork; the parent exits */
 	const char *daemon_comm;	/* ... and the child, which keeps the listener, is named so */
 	const char *ready_file;
@@ -115,7 +116,10 @@ static void usage(void)
 		"--close-at-ns: close at this CLOCK_REALTIME instant (ns since the epoch).\n"
 		"--comm: process name; \\xNN and \\\\ escapes are decoded.\n"
 "--worker-comm NAME: server: listen, then accept and serve in a forked child\n"
-"    of this name (a pre-fork server's worker); the parent waits for it.\n");
+"    of this name (a pre-fork server's worker); the parent waits for it.\n"
+"--handoff-comm NAME: server: after the last accept, fork: the parent exits at\n"
+"    once, and the child, so named, keeps every socket (with --no-close, the\n"
+"    accepted ones) and prints \"result=handoff pid=N\".\n");
 	exit(2);
 }
 
@@ -467,6 +471,22 @@ static int run_server(void)
 		finish_conn(fd, NULL, &x);
 		print_result(x.err == ECONNRESET ? "reset" : "accepted", &self, &peer, &x, x.err);
 	}
+	if (o.handoff_comm) {
+		pid_t pid;
+
+		fflush(NULL);
+		pid = fork();
+		if (pid < 0) {
+			fprintf(stderr, "tcpdrive: fork: %s\n", strerror(errno));
+			return 1;
+		}
+		if (pid > 0)
+			_exit(0);	/* its copies of the sockets close; the child's stay */
+		alarm((unsigned)((o.timeout_ms + 999) / 1000));
+		set_comm(o.handoff_comm);
+		printf("result=handoff pid=%d\n", (int)getpid());
+		fflush(stdout);
+	}
 	if (o.hold_listener_file)
 		wait_for_file(o.hold_listener_file);	/* bounded by the alarm */
 	else if (o.no_accept)
@@ -608,7 +628,7 @@ int main(int argc, char **argv)
 		O_BIND = 256, O_CONNECT, O_PORT, O_LPORT, O_ACCEPT, O_CLOSE_FIRST,
 		O_WAIT_EOF, O_SHUT_WR, O_SEND, O_RECV, O_LINGER0, O_NO_CLOSE,
 		O_DELAY, O_CLOSE_AT, O_COMM, O_READY, O_HOLD, O_TIMEOUT, O_REPEAT,
-		O_RATE, O_BACKLOG, O_NO_ACCEPT, O_HOLD_LISTENER, O_HOLD_EXIT, O_WORKER_COMM,
+		O_RATE, O_BACKLOG, O_NO_ACCEPT, O_HOLD_LISTENER, O_HOLD_EXIT, O_WORKER_COMM, O_HANDOFF_COMM,
 		O_SEND_AFTER, O_USER_TIMEOUT, O_FASTOPEN, O_DAEMONIZE, O_DAEMON_COMM,
 	};
 	static const struct option lo[] = {
@@ -637,6 +657,7 @@ int main(int argc, char **argv)
 		{ "hold-listener-file", required_argument, 0, O_HOLD_LISTENER },
 		{ "hold-exit-file", required_argument, 0, O_HOLD_EXIT },
 		{ "worker-comm", required_argument, 0, O_WORKER_COMM },
+		{ "handoff-comm", required_argument, 0, O_HANDOFF_COMM },
 		{ "send-after-file", required_argument, 0, O_SEND_AFTER },
 		{ "user-timeout-ms", required_argument, 0, O_USER_TIMEOUT },
 		{ "fastopen", no_argument, 0, O_FASTOPEN },
@@ -692,6 +713,7 @@ int main(int argc, char **argv)
 			o.user_timeout_ms = parse_num("--user-timeout-ms", optarg, 1, 600000);
 			break;
 		case O_WORKER_COMM: o.worker_comm = optarg; break;
+		case O_HANDOFF_COMM: o.handoff_comm = optarg; break;
 		default: usage();
 		}
 	}
@@ -704,7 +726,7 @@ int main(int argc, char **argv)
 	/* server-only and repeat-only options */
 	if ((o.rate && (o.is_server || o.repeat == 1)) ||
 	    (!o.is_server && (o.no_accept || o.hold_listener_file || o.backlog != 16 ||
-			      o.worker_comm)) ||
+			      o.worker_comm || o.handoff_comm)) ||
 	    (o.is_server && o.hold_exit_file))
 		usage();
 

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The processes holding sockets, by inode, between census walks
+ * (owner_cache.h). */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include "clock.h"
+#include "owner_cache.h"
+#include "sockdiag.h"
+
+/* The cache and the miss list are kept in order of inode, for a search
+ * per socket. */
+static int inode_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+_Static_assert(offsetof(struct owner_cache_ent, inode) == 0, "inode first");
+
+static struct owner_cache_ent *cache_lookup(const struct owner_cache *oc, uint32_t inode)
+{
+	/* none yet: ents is NULL, which bsearch may not be given */
+	if (!oc->n)
+		return NULL;
+	return bsearch(&inode, oc->ents, oc->n, sizeof(*oc->ents), inode_cmp);
+}
+
+static bool inode_in(const uint32_t *arr, size_t n, uint32_t inode)
+{
+	return n && bsearch(&inode, arr, n, sizeof(*arr), inode_cmp);
+}
+
+/* Whether a cached owner's process is still there: a server that listens
+ * and then daemonizes leaves its listener to a child, and the parent that
+ * /proc showed is gone. About one kill(0) per process, not per socket: a
+ * process that holds many sockets keeps a slot here. */
+#define ALIVE_MEMO_SLOTS 64
+struct alive_memo {
+	uint32_t pid[ALIVE_MEMO_SLOTS];
+	bool alive[ALIVE_MEMO_SLOTS];
+};
+
+static bool owner_alive(struct alive_memo *m, uint32_t pid)
+{
+	unsigned int slot = pid % ALIVE_MEMO_SLOTS;
+
+	if (pid != m->pid[slot]) {
+		m->pid[slot] = pid;
+		m->alive[slot] = !(kill((pid_t)pid, 0) && errno == ESRCH);
+	}
+	return m->alive[slot];
+}
+
+static void set_owner(struct owner_want *w, uint32_t pid, const char *comm)
+{
+	w->owner->pid = pid;
+	memcpy(w->owner->comm, comm, SYNFIN_COMM_LEN);
+	w->owner->comm[SYNFIN_COMM_LEN] = '\0';
+	w->found = true;
+}
+
+/* One scan for the sockets in ask (indexes into w): their holders, the
+ * miss list anew, and the time the next scan may start. False when no
+ * scan could be made. */
+static bool scan_for(struct owner_cache *oc, struct owner_want *w, const size_t *ask,
+		     size_t nask, uint64_t now_ns)
+{
+	owner_scan_fn scan = oc->scan ? oc->scan : sockdiag_find_owners;
+	struct synfin_seed *cands = calloc(nask, sizeof(*cands));
+	uint32_t *missed = NULL;
+	uint64_t cpu0;
+	size_t i, nmissed = 0;
+	bool scanned = false;
+
+	if (!cands)
+		return false;
+	for (i = 0; i < nask; i++)
+		cands[i].inode = w[ask[i]].inode;
+	cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	if (scan(cands, nask))
+		goto cleanup;
+	scanned = true;
+	oc->scans++;
+	oc->last_scan_ns = now_ns;
+	if (oc->budget_pct > 0)
+		oc->next_scan_ns = now_ns + (uint64_t)((double)(clock_ns(CLOCK_THREAD_CPUTIME_ID) -
+							       cpu0) * 100.0 / oc->budget_pct);
+	missed = calloc(nask, sizeof(*missed));
+	for (i = 0; i < nask; i++) {
+		struct owner_want *x = &w[ask[i]];
+
+		if (cands[i].pid)
+			set_owner(x, cands[i].pid, cands[i].comm);
+		else if (missed)
+			missed[nmissed++] = x->inode;
+	}
+	if (nmissed > 1)
+		qsort(missed, nmissed, sizeof(*missed), inode_cmp);
+	free(oc->missed);
+	oc->missed = missed;
+	oc->nmissed = nmissed;
+cleanup:
+	free(cands);
+	return scanned;
+}
+
+void owner_cache__resolve(struct owner_cache *oc, struct owner_want *w, size_t n, uint64_t now_ns)
+{
+	bool full = oc->refresh_ns && now_ns - oc->last_full_ns >= oc->refresh_ns;
+	const struct owner_cache_ent **cached = NULL;
+	struct owner_cache_ent *fresh;
+	struct alive_memo memo = {};
+	size_t *ask = NULL, nask = 0, nnew = 0, i, j;
+
+	if (n) {
+		cached = calloc(n, sizeof(*cached));
+		ask = calloc(n, sizeof(*ask));
+		if (!cached || !ask)
+			goto cleanup;  /* the cache stays: still right, only stale */
+	}
+	for (i = 0; i < n; i++) {
+		const struct owner_cache_ent *e;
+
+		w[i].found = false;
+		if (!w[i].inode)
+			continue;
+		e = cache_lookup(oc, w[i].inode);
+		if (e && !owner_alive(&memo, e->owner.pid))
+			e = NULL;  /* asked about again, at once: not in missed */
+		cached[i] = e;
+		if (e && !full)
+			continue;
+		ask[nask++] = i;
+		if (!e && !inode_in(oc->missed, oc->nmissed, w[i].inode))
+			nnew++;
+	}
+	if (now_ns >= oc->next_scan_ns &&
+	    (nnew || (full && nask) || (nask && now_ns - oc->last_scan_ns >= OWNER_RETRY_NS)) &&
+	    scan_for(oc, w, ask, nask, now_ns)) {
+		if (full)
+			oc->last_full_ns = now_ns;
+	} else {
+		nask = 0;  /* no scan: what the cache says stands */
+	}
+	/* a socket asked about keeps the scan's answer, a holder or none
+	 * (its cached process no longer holds it); the rest, the cache's */
+	for (i = 0, j = 0; i < n; i++) {
+		if (j < nask && ask[j] == i) {
+			j++;
+			continue;
+		}
+		if (cached[i])
+			set_owner(&w[i], cached[i]->owner.pid, cached[i]->owner.comm);
+	}
+
+	fresh = calloc(n ? n : 1, sizeof(*fresh));
+	if (!fresh)
+		goto cleanup;
+	for (i = 0, j = 0; i < n; i++) {
+		if (!w[i].found)
+			continue;
+		fresh[j].inode = w[i].inode;
+		fresh[j++].owner = *w[i].owner;
+	}
+	if (j > 1)
+		qsort(fresh, j, sizeof(*fresh), inode_cmp);
+	free(oc->ents);
+	oc->ents = fresh;
+	oc->n = j;
+cleanup:
+	free(cached);
+	free(ask);
+}
+
+void owner_cache__free(struct owner_cache *oc)
+{
+	free(oc->ents);
+	free(oc->missed);
+	oc->ents = NULL;
+	oc->missed = NULL;
+	oc->n = oc->nmissed = 0;
+}

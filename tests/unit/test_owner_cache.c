@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The owner cache (owner_cache.h) with a scan of our own making: when it
+ * scans, what it asks, what a scan's answer and the cache's each decide,
+ * and the spacing of scans by their CPU time. A cached owner must be a
+ * live process, so the live ones here are this process and the dead one a
+ * child already reaped. */
+#include <sys/wait.h>
+#include <unistd.h>
+#include "unit.h"
+#include "clock.h"
+#include "owner_cache.h"
+
+#define SEC 1000000000ULL
+
+/* What the fake scan knows: the holder of each inode, 0 for none. */
+static struct {
+	uint32_t inode, pid;
+	const char *comm;
+} holders[4];
+static unsigned int nscans, last_asked;
+static uint64_t burn_ns;  /* thread CPU each scan spends */
+
+static int fake_scan(struct synfin_seed *cands, size_t n)
+{
+	uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+
+	nscans++;
+	last_asked = (unsigned int)n;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t h = 0; h < sizeof(holders) / sizeof(holders[0]); h++) {
+			if (holders[h].inode != cands[i].inode || !holders[h].pid)
+				continue;
+			cands[i].pid = holders[h].pid;
+			strncpy(cands[i].comm, holders[h].comm, SYNFIN_COMM_LEN);
+		}
+	}
+	while (clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0 < burn_ns)
+		;
+	return 0;
+}
+
+static uint32_t dead_pid(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	return (uint32_t)pid;
+}
+
+static void reset(void)
+{
+	memset(holders, 0, sizeof(holders));
+	nscans = last_asked = 0;
+	burn_ns = 0;
+}
+
+/* one socket asked about, with recorded as what stands when nobody is found */
+static bool ask_one(struct owner_cache *oc, uint32_t inode, uint32_t recorded, uint64_t now,
+		    struct live_owner *out)
+{
+	struct owner_want w = { .inode = inode, .owner = out };
+
+	memset(out, 0, sizeof(*out));
+	out->pid = recorded;
+	owner_cache__resolve(oc, &w, 1, now);
+	return w.found;
+}
+
+static void test_cache_and_scans(void)
+{
+	struct owner_cache oc = { .scan = fake_scan };
+	uint32_t self = (uint32_t)getpid(), gone = dead_pid();
+	struct live_owner o;
+	uint64_t t = 100 * SEC;
+
+	reset();
+	holders[0].inode = 7;
+	holders[0].pid = self;
+	holders[0].comm = "holder";
+	/* new: scanned, found */
+	CHECK(ask_one(&oc, 7, 0, t, &o));
+	CHECK_EQ_INT(o.pid, self);
+	CHECK_EQ_STR(o.comm, "holder");
+	CHECK_EQ_INT(nscans, 1);
+	/* known and alive: the cache answers, no scan */
+	holders[0].comm = "renamed";
+	CHECK(ask_one(&oc, 7, 0, t + SEC, &o));
+	CHECK_EQ_STR(o.comm, "holder");
+	CHECK_EQ_INT(nscans, 1);
+	CHECK_EQ_INT(oc.n, 1);
+
+	/* no holder: the recorded owner stands, and a socket missed is not
+	 * asked about again before OWNER_RETRY_NS */
+	CHECK(!ask_one(&oc, 9, 42, t + 2 * SEC, &o));
+	CHECK_EQ_INT(o.pid, 42);
+	CHECK_EQ_INT(nscans, 2);
+	CHECK(!ask_one(&oc, 9, 42, t + 3 * SEC, &o));
+	CHECK_EQ_INT(nscans, 2);
+	CHECK(!ask_one(&oc, 9, 42, t + 2 * SEC + OWNER_RETRY_NS, &o));
+	CHECK_EQ_INT(nscans, 3);
+	/* the cache keeps only what was asked last: 7 is gone from it */
+	CHECK_EQ_INT(oc.n, 0);
+
+	/* a cached holder that died is asked about at once */
+	holders[1].inode = 11;
+	holders[1].pid = gone;
+	holders[1].comm = "parent";
+	CHECK(ask_one(&oc, 11, 0, t + 20 * SEC, &o));
+	CHECK_EQ_INT(o.pid, gone);
+	CHECK_EQ_INT(nscans, 4);
+	holders[1].pid = self;
+	holders[1].comm = "child";
+	CHECK(ask_one(&oc, 11, 0, t + 21 * SEC, &o));
+	CHECK_EQ_INT(nscans, 5);
+	CHECK_EQ_INT(o.pid, self);
+	CHECK_EQ_STR(o.comm, "child");
+	owner_cache__free(&oc);
+}
+
+/* refresh_ns: a cached holder that lives but no longer holds the socket
+ * (a parent that closed its copy after a fork) is replaced within
+ * refresh_ns, and every socket is asked about, not only the new ones */
+static void test_refresh(void)
+{
+	struct owner_cache oc = { .scan = fake_scan, .refresh_ns = 10 * SEC };
+	uint32_t self = (uint32_t)getpid(), parent = (uint32_t)getppid();
+	struct live_owner o[2];
+	struct owner_want w[2] = { { .inode = 5, .owner = &o[0] }, { .inode = 6, .owner = &o[1] } };
+	uint64_t t = 100 * SEC;
+
+	reset();
+	holders[0].inode = 5;
+	holders[0].pid = parent;
+	holders[0].comm = "parent";
+	holders[1].inode = 6;
+	holders[1].pid = parent;
+	holders[1].comm = "parent";
+	memset(o, 0, sizeof(o));
+	owner_cache__resolve(&oc, w, 2, t);
+	CHECK(w[0].found && w[1].found && o[0].pid == parent);
+	CHECK_EQ_INT(nscans, 1);
+	holders[0].pid = self;
+	holders[0].comm = "child";
+	holders[1].pid = 0;   /* nobody holds it now */
+	memset(o, 0, sizeof(o));
+	o[1].pid = 42;        /* the kernel's record */
+	owner_cache__resolve(&oc, w, 2, t + 9 * SEC);
+	CHECK_EQ_INT(nscans, 1);
+	CHECK_EQ_INT(o[0].pid, parent);
+	memset(o, 0, sizeof(o));
+	o[1].pid = 42;
+	owner_cache__resolve(&oc, w, 2, t + 10 * SEC);
+	CHECK_EQ_INT(nscans, 2);
+	CHECK_EQ_INT(last_asked, 2);
+	CHECK(w[0].found && o[0].pid == self);
+	CHECK_EQ_STR(o[0].comm, "child");
+	/* the cached answer was disproved: the record stands */
+	CHECK(!w[1].found);
+	CHECK_EQ_INT(o[1].pid, 42);
+	CHECK_EQ_INT(oc.n, 1);
+	owner_cache__free(&oc);
+}
+
+/* A scan of 2 ms of CPU at 1% of a core: the next one waits 200 ms, and
+ * meanwhile a new socket keeps what stands and the cache still answers */
+static void test_budget(void)
+{
+	struct owner_cache oc = { .scan = fake_scan, .budget_pct = 1 };
+	uint32_t self = (uint32_t)getpid();
+	struct live_owner o;
+	uint64_t t = 100 * SEC;
+
+	reset();
+	burn_ns = 2000000;
+	holders[0].inode = 3;
+	holders[0].pid = self;
+	holders[0].comm = "one";
+	holders[1].inode = 4;
+	holders[1].pid = self;
+	holders[1].comm = "two";
+	CHECK(ask_one(&oc, 3, 0, t, &o));
+	CHECK_EQ_INT(nscans, 1);
+	CHECK(oc.next_scan_ns >= t + 200000000ULL);
+	CHECK(oc.next_scan_ns < t + 2 * SEC);   /* 20 ms of CPU would be a slow CI */
+	CHECK(!ask_one(&oc, 4, 42, t + 100000000ULL, &o));
+	CHECK_EQ_INT(nscans, 1);
+	CHECK_EQ_INT(o.pid, 42);
+	CHECK(ask_one(&oc, 4, 42, oc.next_scan_ns, &o));
+	CHECK_EQ_INT(nscans, 2);
+	CHECK_EQ_STR(o.comm, "two");
+	owner_cache__free(&oc);
+}
+
+static const struct unit_case cases[] = {
+	{ "owner cache: scans for the new and the gone, the cache for the rest", test_cache_and_scans },
+	{ "owner cache: a holder that changed is found within refresh_ns", test_refresh },
+	{ "owner cache: scans spaced by their CPU within the budget", test_budget },
+};
+
+UNIT_MAIN(cases)
