@@ -607,6 +607,11 @@ static __always_inline bool sock_passes_tuple_filters(const struct sock *sk,
 #define OWN_EMITTED (1u << 15)
 /* The socket has an entry in close_waits. */
 #define OWN_IN_CW (1u << 14)
+/* Summary mode, the wave: wave_segs holds a count to compare, and
+ * SYNFIN_STORY_FIN_ACK is settled (the close record says so with
+ * SYNFIN_F_WAVE_KNOWN). */
+#define OWN_WAVE_SNAP (1u << 13)
+#define OWN_WAVE_KNOWN (1u << 12)
 
 static __always_inline bool already_emitted(const struct synfin_sk_owner *own)
 {
@@ -737,6 +742,51 @@ static __always_inline void story_begin(struct synfin_sk_owner *own)
 		cw_unmark(own);
 	if (summarize)
 		__builtin_memset(&own->story, 0, sizeof(own->story));
+	own->flags &= ~(OWN_WAVE_SNAP | OWN_WAVE_KNOWN);
+}
+
+/* Whether the wave's second FIN carries the ACK of the first, from the
+ * segments the socket counted: none out between the peer's FIN and ours
+ * (passive), or none in between the ACK of ours and the peer's FIN
+ * (active, wave_fin_arrived). The kernel counts a segment in on arrival
+ * (tcp_v4_rcv), not when it is processed: an ACK processed from the
+ * socket's backlog, the application holding its lock, may have later
+ * segments counted already, so no count is kept then. */
+static __always_inline void wave_note(struct synfin_sk_owner *own, const struct tcp_sock *tp,
+				      int old, int new, const bool classic)
+{
+	const struct sock *sk = (const struct sock *)tp;
+
+	if (new == TCP_FIN_WAIT2 && old == TCP_FIN_WAIT1) {
+		own->flags &= ~OWN_WAVE_SNAP;
+		if (SF_READ(!classic, sk, sk_lock.owned))
+			return;
+		own->wave_segs = SF_READ(!classic, tp, segs_in);
+		own->flags |= OWN_WAVE_SNAP;
+	} else if (new == TCP_CLOSE_WAIT) {
+		own->wave_segs = SF_READ(!classic, tp, segs_out);
+		own->flags |= OWN_WAVE_SNAP;
+	} else if (new == TCP_LAST_ACK && old == TCP_CLOSE_WAIT && (own->flags & OWN_WAVE_SNAP)) {
+		/* before tcp_send_fin(): nothing out since the peer's FIN,
+		 * so our FIN takes the ACK of it */
+		if (SF_READ(!classic, tp, segs_out) == own->wave_segs)
+			own->story.flags |= SYNFIN_STORY_FIN_ACK;
+		own->flags |= OWN_WAVE_KNOWN;
+	}
+}
+
+/* Active end, at ->CLOSE from FIN_WAIT2: the peer's FIN arrived (done:
+ * SOCK_DONE, and no reset) in the segment that acked ours, or later. */
+static __always_inline void wave_fin_arrived(struct synfin_sk_owner *own,
+					     const struct tcp_sock *tp, bool done,
+					     const bool classic)
+{
+	if (!done || !(own->flags & OWN_WAVE_SNAP) ||
+	    (own->story.flags & (SYNFIN_STORY_RST_SENT | SYNFIN_STORY_RST_RECEIVED)))
+		return;
+	if (SF_READ(!classic, tp, segs_in) == own->wave_segs)
+		own->story.flags |= SYNFIN_STORY_FIN_ACK;
+	own->flags |= OWN_WAVE_KNOWN;
 }
 
 /* Keep one transition (not the ->CLOSE: that is the record itself) and
@@ -777,6 +827,7 @@ static __always_inline void story_note(struct synfin_sk_owner *own, const struct
 	default:
 		break;
 	}
+	wave_note(own, tp, old, new, classic);
 }
 
 /* Summary mode: an active open's tuple, kept for a destroy record that
@@ -1209,6 +1260,10 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	fill_owner(e, own);
 	read_tcp_figures(tp, e, !classic);
 	if (conn_record) {
+		if (own && old == TCP_FIN_WAIT2)
+			wave_fin_arrived(own, tp, e->flags & SYNFIN_F_DONE, classic);
+		if (own && (own->flags & OWN_WAVE_KNOWN))
+			e->flags |= SYNFIN_F_WAVE_KNOWN;
 		finish_conn_record(e, own, 0);
 		/* kept from the ring, but the socket's end is settled as if
 		 * shipped: its destroy needs no record */

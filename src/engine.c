@@ -1312,6 +1312,11 @@ static void tw_fin(struct engine *eng, struct conn *c, const struct synfin_event
 		r->tw.expire_ns = ev->ts_ns + TIMEWAIT_LEN_NS;
 	if (r->wave.remote_fin)
 		return; /* a duplicate FIN */
+	/* The segment that acked our FIN made the tw sock (the kernel keeps
+	 * an orphan's socket when that segment has the FIN too): this FIN
+	 * came in a segment of its own. */
+	r->wave.fin_ack_known = true;
+	r->wave.fin_ack_merged = false;
 	r->wave.remote_fin = true;
 	r->wave.remote_fin_seq = ev->seq;
 	if (r->span[SYNFIN_TCP_FIN_WAIT2].enter_ns)
@@ -2007,6 +2012,9 @@ static void summary_apply(struct engine *eng, const struct synfin_conn_event *ce
 	} else if (birth) {
 		tw_started(eng, c, birth);
 	}
+	c->rec.wave.fin_ack_known = close.flags & SYNFIN_F_WAVE_KNOWN;
+	c->rec.wave.fin_ack_merged = c->rec.wave.fin_ack_known &&
+				     (st->flags & SYNFIN_STORY_FIN_ACK);
 	merge_identity(c, &close);
 	if (st->flags & SYNFIN_STORY_DESTROY) {
 		/* the ->CLOSE was missed: as a destroy record would say */

@@ -120,6 +120,11 @@ struct conn_record {
 		uint32_t remote_fin_seq;
 		uint32_t fin_retrans; /* FIN segments this end retransmitted */
 		uint32_t data_retrans; /* other retransmissions while established */
+		/* whether the second FIN carried the ACK of the first, one
+		 * segment (a three-segment wave): known from the kernel's
+		 * summary of an orderly close only */
+		bool fin_ack_known;
+		bool fin_ack_merged;
 	} wave;
 	struct {
 		enum tw_kind kind;

@@ -886,6 +886,10 @@ static void json_wave(struct output *o, const struct conn_record *rec)
 	json_opt_u64(w, "fin_seq_remote", rec->wave.remote_fin, rec->wave.remote_fin_seq);
 	jsonw_u64_field(w, "fin_retrans", rec->wave.fin_retrans);
 	jsonw_u64_field(w, "data_retrans", rec->wave.data_retrans);
+	if (rec->wave.fin_ack_known)
+		jsonw_bool_field(w, "fin_ack_merged", rec->wave.fin_ack_merged);
+	else
+		jsonw_null_field(w, "fin_ack_merged");
 	jsonw_end_object(w);
 }
 

@@ -75,6 +75,8 @@
 #define SYNFIN_F_LISTENER_SK (1u << 13) /* reset sent by a listener for a segment of no
 					  * connection: the tuple is the segment's */
 #define SYNFIN_F_UID         (1u << 14) /* uid holds the socket's owner (a tw sock has none) */
+#define SYNFIN_F_WAVE_KNOWN  (1u << 15) /* summary: whether the wave's second FIN carried the
+					 * ACK of the first is known (SYNFIN_STORY_FIN_ACK) */
 
 /* One record on the ring buffer. Addresses are in network byte order
  * (IPv4 in the first 4 bytes), ports in host byte order. Timestamps are
@@ -142,6 +144,10 @@ _Static_assert(sizeof(struct synfin_event) == 176, "synfin_event ABI size change
 					     * out as a TW_START record of its own (another
 					     * tw record ran on the CPU first): it may come
 					     * after this one, from the spill map */
+#define SYNFIN_STORY_FIN_ACK      (1u << 7) /* the wave's second FIN carried the ACK of the
+					     * first, one segment (with SYNFIN_F_WAVE_KNOWN):
+					     * the peer's FIN came with its ACK of ours, or
+					     * ours left with the ACK of the peer's */
 
 struct synfin_story {
 	__u64 step_ns[SYNFIN_STORY_STEPS]; /* each transition before ->CLOSE, in order */
@@ -377,7 +383,10 @@ struct synfin_sk_owner {
 	__u8 connect_laddr[SYNFIN_ADDR_LEN];
 	__u8 connect_raddr[SYNFIN_ADDR_LEN];
 	__u16 connect_rport;  /* 0: none kept */
-	__u8 __pad_connect[6];
+	__u16 __pad_connect;
+	/* Summary mode: the segments in (->FIN_WAIT2) or out (->CLOSE_WAIT)
+	 * so far, to tell whether the next FIN rides with the ACK */
+	__u32 wave_segs;
 	struct synfin_story story; /* summary mode: the transitions so far */
 };
 

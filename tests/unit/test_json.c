@@ -698,7 +698,20 @@ static void test_conn_json(void)
 	CHECK_EQ_STR(field(out, "total_retrans"), "3");
 	CHECK_EQ_STR(field(out, "srtt_us"), "87");
 	CHECK_EQ_STR(field(out, "seeded"), "false");
+	CHECK_EQ_STR(field(out, "wave.fin_ack_merged"), "null");
 	free(out);
+
+	/* the kernel's summary said whether the second FIN took the ACK */
+	r.wave.fin_ack_known = true;
+	for (int merged = 0; merged < 2; merged++) {
+		r.wave.fin_ack_merged = merged;
+		cap_open(&c, true, false, false);
+		output__conn(c.o, &r);
+		out = cap_close(&c);
+		CHECK_EQ_STR(field(out, "wave.fin_ack_merged"), merged ? "true" : "false");
+		free(out);
+	}
+	r.wave.fin_ack_known = r.wave.fin_ack_merged = false;
 
 	/* refused: no handshake time, even if one was passed in */
 	r.handshake.result = HS_REFUSED;

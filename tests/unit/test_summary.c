@@ -330,10 +330,16 @@ static void test_client_close_with_retransmits(void)
 	other_segs(&c, SYNFIN_EV_RETRANSMIT, 1500 * MS, SYNFIN_TCP_FIN_WAIT1, 0x11, 6001, 3);
 	st(&c, 1502 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6002, 9301, 6002);
 	other(&c, SYNFIN_EV_TW_START, 1503 * MS, SYNFIN_TCP_TIME_WAIT, 0, 60000);
+	/* the kernel found the peer's FIN in the segment that acked ours */
+	story_of(&folder, c.cookie)->flags |= SYNFIN_STORY_FIN_ACK;
 	st(&c, 1503 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
-	   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN, 6002, 9302, 6002);
+	   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_ORPHAN | SYNFIN_F_WAVE_KNOWN, 6002, 9302, 6002);
 	other(&c, SYNFIN_EV_TW_END, 61503 * MS, SYNFIN_TCP_TIME_WAIT, 0, 0);
 	end(1, 1);
+	/* only a summary knows it; --events says nothing */
+	CHECK(summarized.recs[0].wave.fin_ack_known && summarized.recs[0].wave.fin_ack_merged);
+	CHECK(!per_transition.recs[0].wave.fin_ack_known);
+	CHECK(!per_transition.recs[0].wave.fin_ack_merged);
 	/* the uid of the socket, and its tw sock's end keeps it (a tw sock has none) */
 	CHECK(summarized.recs[0].uid_known);
 	CHECK_EQ_INT(summarized.recs[0].uid, 1001);
@@ -366,10 +372,12 @@ static void test_server_passive_close(void)
 	CHECK_EQ_INT(engine__live(summarized.eng), 0);
 	st(&s, 500 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_LAST_ACK, 0,
 	   SYNFIN_F_DONE | SYNFIN_F_PROC_CTX, 8001, 9501, 8001);
+	/* known, and apart: an ACK went out before our FIN */
 	st(&s, 501 * MS, SYNFIN_TCP_LAST_ACK, SYNFIN_TCP_CLOSE, 0,
-	   SYNFIN_F_DONE | SYNFIN_F_DEAD, 8002, 9501, 8002);
+	   SYNFIN_F_DONE | SYNFIN_F_DEAD | SYNFIN_F_WAVE_KNOWN, 8002, 9501, 8002);
 	CHECK_EQ_INT(engine__live(summarized.eng), 0);
 	end(1, 0);
+	CHECK(summarized.recs[0].wave.fin_ack_known && !summarized.recs[0].wave.fin_ack_merged);
 	CHECK_EQ_STR(summarized.recs[0].comm, "srv");
 	CHECK_EQ_INT(summarized.recs[0].span[SYNFIN_TCP_CLOSE_WAIT].leave_ns, 500 * MS);
 }
