@@ -525,7 +525,7 @@ static void wave(struct view *v, uint64_t tend)
 				tw_note(v);
 				return;
 			}
-		} else if (fw2) {
+		} else if (fw2 && !r->wave.fin_ack_merged) {
 			seg(v, fw2, false, SEG_FINACK, false, "FIN-WAIT-2", NULL, "ACK", 1,
 			    num(a, sizeof(a), "ack", lk, lf + 1), NULL);
 			if (fin && (rk || r->tw.kind == TW_KIND_TIME_WAIT)) {
@@ -546,19 +546,25 @@ static void wave(struct view *v, uint64_t tend)
 				return;
 			}
 		} else if (fin && rk) {
-			/* the peer's FIN carried the ACK of ours */
+			/* the peer's FIN carried the ACK of ours (FIN-WAIT-2
+			 * lasted while the one segment was taken in) */
 			peer_fin_last(v, ttw, num(b, sizeof(b), "ack", lk, lf + 1));
 			return;
 		}
 	} else if (cw) {
 		/* the peer closed first */
+		bool merged = la && r->wave.fin_ack_merged;
+
 		seg(v, cw, false, SEG_FIN, false, "CLOSE-WAIT", "FIN-WAIT-1", "FIN", 1,
 		    num(a, sizeof(a), "seq", rk, rf), NULL);
-		seg(v, cw, false, SEG_FINACK, true, NULL, "FIN-WAIT-2", "ACK", 1,
-		    num(a, sizeof(a), "ack", rk, rf + 1), NULL);
+		/* unless our FIN took the ACK along, one segment */
+		if (!merged)
+			seg(v, cw, false, SEG_FINACK, true, NULL, "FIN-WAIT-2", "ACK", 1,
+			    num(a, sizeof(a), "ack", rk, rf + 1), NULL);
 		if (la) {
 			seg(v, la, false, SEG_FIN, true, "LAST-ACK", "TIME-WAIT", "FIN",
-			    1 + r->wave.fin_retrans, num(a, sizeof(a), "seq", lk, lf), NULL);
+			    1 + r->wave.fin_retrans, num(a, sizeof(a), "seq", lk, lf),
+			    merged ? num(b, sizeof(b), "ack", rk, rf + 1) : NULL);
 			retrans_note(v, "FIN", r->wave.fin_retrans);
 			if (fin) {
 				seg(v, tend, false, SEG_FINACK, false, "CLOSE", NULL, "ACK", 1,

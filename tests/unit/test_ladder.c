@@ -430,6 +430,56 @@ static void test_server_close(void)
 	scenario("server_close", &r, NULL, want);
 }
 
+/* The server closes as the client's FIN comes in: its delayed ACK rides
+ * on its FIN (the kernel's summary says so at both ends), one segment,
+ * so a three-segment wave: FIN, FIN with the ACK, ACK. */
+static void merged_wave(struct conn_record *c, struct conn_record *s)
+{
+	client_close(c);
+	c->span[SYNFIN_TCP_FIN_WAIT1].leave_ns = US(12430);
+	span(c, SYNFIN_TCP_FIN_WAIT2, US(12430), US(12430));
+	span(c, SYNFIN_TCP_TIME_WAIT, US(12430), 0);
+	span(c, SYNFIN_TCP_CLOSE, US(12430), 0);
+	c->end_ns = US(12430);
+	c->tw.start_ns = US(12430);
+	c->tw.expire_ns = US(12430) + 60 * SEC;
+	c->wave.fin_ack_known = c->wave.fin_ack_merged = true;
+	server_close(s);
+	s->span[SYNFIN_TCP_CLOSE_WAIT].leave_ns = US(12398);
+	span(s, SYNFIN_TCP_LAST_ACK, US(12398), US(12470));
+	span(s, SYNFIN_TCP_CLOSE, US(12470), 0);
+	s->end_ns = US(12470);
+	s->wave.fin_ack_known = s->wave.fin_ack_merged = true;
+}
+
+static void test_fin_ack_merged(void)
+{
+	struct conn_record c, s;
+	static const char *const want[] = {
+		"seq=3833284519 ack=1513407683", "ack=3833284520", "LAST-ACK", "TIME-WAIT",
+		NULL,
+	};
+	char *out;
+
+	merged_wave(&c, &s);
+	scenario("pair_fin_ack", &c, &s, want);
+	/* each end alone: the one segment, and no ACK of the client's FIN
+	 * on its own */
+	for (int end = 0; end < 2; end++) {
+		out = render(end ? &s : &c, NULL, true);
+		CHECK(strstr(out, "FIN seq=3833284519 ack=1513407683"));
+		CHECK(!strstr(out, "ACK ack=1513407683"));
+		CHECK_EQ_INT(count(out, "FIN seq="), 2);
+		free(out);
+	}
+	/* known apart: four segments, as drawn before */
+	c.wave.fin_ack_merged = s.wave.fin_ack_merged = false;
+	out = render(&c, &s, true);
+	CHECK(strstr(out, "ACK ack=1513407683"));
+	CHECK(strstr(out, "FIN seq=3833284519-"));
+	free(out);
+}
+
 static void test_pair(void)
 {
 	struct conn_record c, s;
@@ -973,6 +1023,7 @@ static void test_locale(void)
 static const struct unit_case cases[] = {
 	{ "ladder_client_close", test_client_close },
 	{ "ladder_server_close", test_server_close },
+	{ "ladder_fin_ack_merged", test_fin_ack_merged },
 	{ "ladder_pair", test_pair },
 	{ "ladder_refused", test_refused },
 	{ "ladder_syn_timeout", test_syn_timeout },
