@@ -384,6 +384,37 @@ static void print_result(const char *result, struct sockaddr_storage *l,
 	fflush(stdout);
 }
 
+/* fork() with stdio flushed first (no line printed twice), saying why it
+ * failed */
+static pid_t fork_flushed(void)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		fprintf(stderr, "tcpdrive: fork: %s\n", strerror(errno));
+	return pid;
+}
+
+/* Fork; the parent exits at once (its copies of the sockets close, the
+ * child's stay) and the child goes on, named comm if given. Returns
+ * non-zero only if the fork failed. */
+static int leave_to_child(const char *comm)
+{
+	pid_t pid = fork_flushed();
+
+	if (pid < 0)
+		return 1;
+	if (pid > 0)
+		_exit(0);
+	/* alarms are not inherited */
+	alarm((unsigned)((o.timeout_ms + 999) / 1000));
+	if (comm)
+		set_comm(comm);
+	return 0;
+}
+
 static int run_server(void)
 {
 	struct sockaddr_storage sa, la;
@@ -420,31 +451,16 @@ static int run_server(void)
 		write_file(o.ready_file, text);
 	}
 	if (o.daemonize_file) {
-		pid_t pid;
-
 		wait_for_file(o.daemonize_file);	/* bounded by the alarm */
-		fflush(NULL);
-		pid = fork();
-		if (pid < 0) {
-			fprintf(stderr, "tcpdrive: fork: %s\n", strerror(errno));
+		if (leave_to_child(o.daemon_comm))
 			return 1;
-		}
-		if (pid > 0)
-			_exit(0);
-		alarm((unsigned)((o.timeout_ms + 999) / 1000));
-		if (o.daemon_comm)
-			set_comm(o.daemon_comm);
 	}
 	if (o.worker_comm) {
+		pid_t pid = fork_flushed();
 		int status;
-		pid_t pid;
 
-		fflush(NULL);
-		pid = fork();
-		if (pid < 0) {
-			fprintf(stderr, "tcpdrive: fork: %s\n", strerror(errno));
+		if (pid < 0)
 			return 1;
-		}
 		if (pid > 0) {
 			/* the master holds the listener until its worker is done */
 			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -472,18 +488,8 @@ static int run_server(void)
 		print_result(x.err == ECONNRESET ? "reset" : "accepted", &self, &peer, &x, x.err);
 	}
 	if (o.handoff_comm) {
-		pid_t pid;
-
-		fflush(NULL);
-		pid = fork();
-		if (pid < 0) {
-			fprintf(stderr, "tcpdrive: fork: %s\n", strerror(errno));
+		if (leave_to_child(o.handoff_comm))
 			return 1;
-		}
-		if (pid > 0)
-			_exit(0);	/* its copies of the sockets close; the child's stay */
-		alarm((unsigned)((o.timeout_ms + 999) / 1000));
-		set_comm(o.handoff_comm);
 		printf("result=handoff pid=%d\n", (int)getpid());
 		fflush(stdout);
 	}

@@ -49,6 +49,13 @@ static uint32_t dead_pid(void)
 	return (uint32_t)pid;
 }
 
+static void set_holder(int h, uint32_t inode, uint32_t pid, const char *comm)
+{
+	holders[h].inode = inode;
+	holders[h].pid = pid;
+	holders[h].comm = comm;
+}
+
 static void reset(void)
 {
 	memset(holders, 0, sizeof(holders));
@@ -76,9 +83,7 @@ static void test_cache_and_scans(void)
 	uint64_t t = 100 * SEC;
 
 	reset();
-	holders[0].inode = 7;
-	holders[0].pid = self;
-	holders[0].comm = "holder";
+	set_holder(0, 7, self, "holder");
 	/* new: scanned, found */
 	CHECK(ask_one(&oc, 7, 0, t, &o));
 	CHECK_EQ_INT(o.pid, self);
@@ -104,14 +109,11 @@ static void test_cache_and_scans(void)
 	CHECK_EQ_INT(oc.n, 0);
 
 	/* a cached holder that died is asked about at once */
-	holders[1].inode = 11;
-	holders[1].pid = gone;
-	holders[1].comm = "parent";
+	set_holder(1, 11, gone, "parent");
 	CHECK(ask_one(&oc, 11, 0, t + 20 * SEC, &o));
 	CHECK_EQ_INT(o.pid, gone);
 	CHECK_EQ_INT(nscans, 4);
-	holders[1].pid = self;
-	holders[1].comm = "child";
+	set_holder(1, 11, self, "child");
 	CHECK(ask_one(&oc, 11, 0, t + 21 * SEC, &o));
 	CHECK_EQ_INT(nscans, 5);
 	CHECK_EQ_INT(o.pid, self);
@@ -131,19 +133,14 @@ static void test_refresh(void)
 	uint64_t t = 100 * SEC;
 
 	reset();
-	holders[0].inode = 5;
-	holders[0].pid = parent;
-	holders[0].comm = "parent";
-	holders[1].inode = 6;
-	holders[1].pid = parent;
-	holders[1].comm = "parent";
+	set_holder(0, 5, parent, "parent");
+	set_holder(1, 6, parent, "parent");
 	memset(o, 0, sizeof(o));
 	owner_cache__resolve(&oc, w, 2, t);
 	CHECK(w[0].found && w[1].found && o[0].pid == parent);
 	CHECK_EQ_INT(nscans, 1);
-	holders[0].pid = self;
-	holders[0].comm = "child";
-	holders[1].pid = 0;   /* nobody holds it now */
+	set_holder(0, 5, self, "child");
+	set_holder(1, 6, 0, NULL);   /* nobody holds it now */
 	memset(o, 0, sizeof(o));
 	o[1].pid = 42;        /* the kernel's record */
 	owner_cache__resolve(&oc, w, 2, t + 9 * SEC);
@@ -174,12 +171,8 @@ static void test_budget(void)
 
 	reset();
 	burn_ns = 2000000;
-	holders[0].inode = 3;
-	holders[0].pid = self;
-	holders[0].comm = "one";
-	holders[1].inode = 4;
-	holders[1].pid = self;
-	holders[1].comm = "two";
+	set_holder(0, 3, self, "one");
+	set_holder(1, 4, self, "two");
 	CHECK(ask_one(&oc, 3, 0, t, &o));
 	CHECK_EQ_INT(nscans, 1);
 	CHECK(oc.next_scan_ns >= t + 200000000ULL);
