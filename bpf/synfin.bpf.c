@@ -775,16 +775,17 @@ static __always_inline void wave_note(struct synfin_sk_owner *own, const struct 
 	}
 }
 
-/* Active end, at ->CLOSE from FIN_WAIT2: the peer's FIN arrived (done:
- * SOCK_DONE, and no reset) in the segment that acked ours, or later. */
+/* Active end, at ->CLOSE from FIN_WAIT2, from the close record: the
+ * peer's FIN arrived (SOCK_DONE, and no reset) in the segment that acked
+ * ours, or later. */
 static __always_inline void wave_fin_arrived(struct synfin_sk_owner *own,
-					     const struct tcp_sock *tp, bool done,
-					     const bool classic)
+					     const struct synfin_event *e)
 {
-	if (!done || !(own->flags & OWN_WAVE_SNAP) ||
+	if (!(e->flags & SYNFIN_F_DONE) || !(own->flags & OWN_WAVE_SNAP) ||
 	    (own->story.flags & (SYNFIN_STORY_RST_SENT | SYNFIN_STORY_RST_RECEIVED)))
 		return;
-	if (SF_READ(!classic, tp, segs_in) == own->wave_segs)
+	/* read_tcp_figures() has read the count into the record */
+	if (e->segs_in == own->wave_segs)
 		own->story.flags |= SYNFIN_STORY_FIN_ACK;
 	own->flags |= OWN_WAVE_KNOWN;
 }
@@ -1261,7 +1262,7 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	read_tcp_figures(tp, e, !classic);
 	if (conn_record) {
 		if (own && old == TCP_FIN_WAIT2)
-			wave_fin_arrived(own, tp, e->flags & SYNFIN_F_DONE, classic);
+			wave_fin_arrived(own, e);
 		if (own && (own->flags & OWN_WAVE_KNOWN))
 			e->flags |= SYNFIN_F_WAVE_KNOWN;
 		finish_conn_record(e, own, 0);
@@ -1679,7 +1680,6 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 	struct synfin_event *e;
 	__u8 family = SF_READ(!classic, rc, skc_family);
 	__u32 netns = sock_netns(rc, !classic);
-	__u64 cgroup_id = sock_cgroup_id(sk, !classic);
 	__u16 lport = SF_READ(!classic, rc, skc_num);
 	/* the listener's uid: the one the request's socket will take */
 	__u32 uid = SF_READ(!classic, sk, sk_uid.val);
@@ -1697,7 +1697,8 @@ static __always_inline int handle_synack(struct sock *sk, const struct request_s
 	read_common_addrs(rc, e, !classic);
 	e->lport = lport;
 	e->netns = netns;
-	e->cgroup_id = cgroup_id;
+	/* the listener's: the one the request's socket will take */
+	e->cgroup_id = sock_cgroup_id(sk, !classic);
 	if (!classic)
 		e->cookie = sock_cookie(sk);
 	else if (own)
