@@ -820,11 +820,9 @@ static void resolve_close_wait_holders(struct census_runner *r, struct census *c
 		w[i].owner = &c->close_waits[i].owner;
 	}
 	owner_cache__resolve(&r->cw_holders, w, c->nclose_waits, c->ts_ns);
-	for (i = 0; i < c->nclose_waits; i++) {
-		c->close_waits[i].held = w[i].found;
+	for (i = 0; i < c->nclose_waits; i++)
 		c->close_waits_held_elsewhere += w[i].found && recorded[i] &&
 						 recorded[i] != w[i].owner->pid;
-	}
 cleanup:
 	free(w);
 	free(recorded);
@@ -994,11 +992,10 @@ static uint64_t take_server_notes(struct census_runner *r, size_t n)
 	return dropped;
 }
 
-/* The time a walk of cpu_ns CPU must take, waits included, to stay
- * within pct % of a core */
-static uint64_t within_budget(uint64_t cpu_ns, double pct)
+/* census_opts.budget_pct, 5 when not given */
+static double budget_pct_of(const struct census_opts *opts)
 {
-	return (uint64_t)((double)cpu_ns * 100.0 / pct);
+	return opts->budget_pct > 0 ? opts->budget_pct : 5;
 }
 
 bool census_pace_news(uint64_t interval_ns, uint64_t spacing_ns, uint64_t *told_ns)
@@ -1013,7 +1010,7 @@ static void *runner_main(void *arg)
 {
 	struct census_runner *r = arg;
 	uint64_t interval_ns = (uint64_t)r->opts.interval_ms * 1000000ULL;
-	double budget = r->opts.budget_pct > 0 ? r->opts.budget_pct : 5;
+	double budget = budget_pct_of(&r->opts);
 	uint64_t t0, cpu0, took, cpu_took, wait_ns;
 	struct census_opts opts;
 	struct timespec until;
@@ -1118,7 +1115,7 @@ struct census_runner *census__start(const struct census_opts *opts)
 
 	if (!r)
 		return NULL;
-	budget = opts->budget_pct > 0 ? opts->budget_pct : 5;
+	budget = budget_pct_of(opts);
 	r->listener_owners.budget_pct = budget * OWNER_BUDGET_SHARE;
 	/* a holder can change while its process lives (a parent closes
 	 * its copy after a fork): every socket is asked about again */

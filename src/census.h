@@ -85,10 +85,9 @@ struct census_close_wait {
 	uint64_t cookie;              /* the socket's cookie */
 	uint32_t netns;
 	uint32_t inode;
-	/* a process holding it (held), else the kernel's record of its
+	/* a process seen holding it, else the kernel's record of its
 	 * owner; pid 0: neither known */
 	struct live_owner owner;
-	bool held;
 	uint16_t rport;
 	uint8_t family;
 	uint8_t raddr[SYNFIN_ADDR_LEN];

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* A clock's reading in nanoseconds: the one helper the census thread, the
- * main loop and the owner scans share. */
+/* A clock's reading in nanoseconds, and what a CPU budget makes of one:
+ * the helpers the census thread, the main loop and the owner scans share. */
 #ifndef SYNFIN_CLOCK_H
 #define SYNFIN_CLOCK_H
 
@@ -19,6 +19,13 @@ static inline uint64_t clock_ns(clockid_t clock)
 static inline uint64_t now_mono_ns(void)
 {
 	return clock_ns(CLOCK_MONOTONIC);
+}
+
+/* The time work of cpu_ns CPU must span, waits included, to stay within
+ * pct % of a core */
+static inline uint64_t within_budget(uint64_t cpu_ns, double pct)
+{
+	return (uint64_t)((double)cpu_ns * 100.0 / pct);
 }
 
 #endif /* SYNFIN_CLOCK_H */

@@ -86,8 +86,8 @@ static bool scan_for(struct owner_cache *oc, struct owner_want *w, const size_t 
 	oc->scans++;
 	oc->last_scan_ns = now_ns;
 	if (oc->budget_pct > 0)
-		oc->next_scan_ns = now_ns + (uint64_t)((double)(clock_ns(CLOCK_THREAD_CPUTIME_ID) -
-							       cpu0) * 100.0 / oc->budget_pct);
+		oc->next_scan_ns = now_ns + within_budget(clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0,
+							  oc->budget_pct);
 	missed = calloc(nask, sizeof(*missed));
 	for (i = 0; i < nask; i++) {
 		struct owner_want *x = &w[ask[i]];

@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include "unit.h"
 #include "census.h"
