@@ -610,6 +610,17 @@ sf_cgroup_new()
 	trap 'sf_cleanup; sf_cgroup_cleanup' EXIT
 }
 
+# sf_cgroup_child NAME: a cgroup NAME below SF_CGROUP (path in
+# SF_CGROUP_CHILD, its id in SF_CGROUP_CHILD_ID), removed at exit before
+# it. Fails if it cannot be made.
+sf_cgroup_child()
+{
+	SF_CGROUP_CHILD=$SF_CGROUP/$1
+	mkdir "$SF_CGROUP_CHILD" || return 1
+	SF_CGROUPS+=("$SF_CGROUP_CHILD")
+	SF_CGROUP_CHILD_ID=$(stat -c %i "$SF_CGROUP_CHILD")
+}
+
 # sf_cgroup_cleanup: rmdir our cgroups, the last made first (one made
 # inside another goes before it; bounded retries: a just-reaped process
 # can keep one busy for a moment)
@@ -630,10 +641,15 @@ sf_cgroup_cleanup()
 # sf_bg_cgroup OUTFILE NS CGROUP CMD...: sf_bg, with CMD in CGROUP from its
 # first instruction, so every socket it creates belongs to CGROUP. The shell
 # moves itself before `ip netns exec` (which remounts /sys, hiding the
-# cgroup tree), then execs: the pid stays the same.
+# cgroup tree), then execs: the pid stays the same. An empty CGROUP (no
+# cgroup v2 to make one in): sf_bg.
 sf_bg_cgroup()
 {
 	local out=$1 ns=$2 cg=$3; shift 3
+	if [ -z "$cg" ]; then
+		sf_bg "$out" "$ns" "$@"
+		return
+	fi
 	sh -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$@"' "$cg" "$ns" "$@" \
 		>"$out" 2>"$out.err" &
 	SF_LAST_PID=$!

@@ -10,15 +10,15 @@
 
 T=filters
 sf_setup_ns "$T"
+CG_CHILD=
 if ! sf_cgroup_new; then
 	sf_skip "$T/cgroup" "no writable cgroup v2 mount"
 	SF_CGROUP=
 else
 	# server B's cgroup, below server A's
-	CG_CHILD=$SF_CGROUP/child
-	mkdir "$CG_CHILD" || { sf_fail "$T/cgroup" "cannot make $CG_CHILD"; sf_done; }
-	SF_CGROUPS+=("$CG_CHILD")
-	CG_CHILD_ID=$(stat -c %i "$CG_CHILD")
+	sf_cgroup_child child || { sf_fail "$T/cgroup" "cannot make $SF_CGROUP_CHILD"; sf_done; }
+	CG_CHILD=$SF_CGROUP_CHILD
+	CG_CHILD_ID=$SF_CGROUP_CHILD_ID
 fi
 
 # Three connections, client ns -> server ns, so every filter has something
@@ -52,21 +52,12 @@ if [ -n "$SF_CGROUP" ]; then
 fi
 
 SRV_ARGS=(--accept 1 --wait-eof --send 300 --timeout-ms 20000)
-if [ -n "$SF_CGROUP" ]; then
-	sf_bg_cgroup "$SF_TMP/srvA" "$SF_NS_S" "$SF_CGROUP" "$TCPDRIVE" server --bind "$SF_S4" \
-		--port 5101 "${SRV_ARGS[@]}" --comm sfsrvA --ready-file "$SF_TMP/srvA.ready"
-else
-	sf_bg "$SF_TMP/srvA" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" \
-		--port 5101 "${SRV_ARGS[@]}" --comm sfsrvA --ready-file "$SF_TMP/srvA.ready"
-fi
+# (each in no cgroup of ours when there is none)
+sf_bg_cgroup "$SF_TMP/srvA" "$SF_NS_S" "$SF_CGROUP" "$TCPDRIVE" server --bind "$SF_S4" \
+	--port 5101 "${SRV_ARGS[@]}" --comm sfsrvA --ready-file "$SF_TMP/srvA.ready"
 SRVA=$SF_LAST_PID
-if [ -n "$SF_CGROUP" ]; then
-	sf_bg_cgroup "$SF_TMP/srvB" "$SF_NS_S" "$CG_CHILD" "$TCPDRIVE" server --bind "$SF_S4" \
-		--port 5102 "${SRV_ARGS[@]}" --comm sfsrvB --ready-file "$SF_TMP/srvB.ready"
-else
-	sf_bg "$SF_TMP/srvB" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port 5102 \
-		"${SRV_ARGS[@]}" --comm sfsrvB --ready-file "$SF_TMP/srvB.ready"
-fi
+sf_bg_cgroup "$SF_TMP/srvB" "$SF_NS_S" "$CG_CHILD" "$TCPDRIVE" server --bind "$SF_S4" \
+	--port 5102 "${SRV_ARGS[@]}" --comm sfsrvB --ready-file "$SF_TMP/srvB.ready"
 SRVB=$SF_LAST_PID
 sf_bg "$SF_TMP/srvC" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S6" --port 5102 \
 	"${SRV_ARGS[@]}" --comm sfsrvC --ready-file "$SF_TMP/srvC.ready"

@@ -16,20 +16,15 @@ T=seeded
 sf_setup_ns "$T"
 CG_CHILD=
 if sf_cgroup_new; then
-	CG_CHILD=$SF_CGROUP/child
-	mkdir "$CG_CHILD" || { sf_fail "$T/cgroup" "cannot make $CG_CHILD"; sf_done; }
-	SF_CGROUPS+=("$CG_CHILD")
+	sf_cgroup_child child || { sf_fail "$T/cgroup" "cannot make $SF_CGROUP_CHILD"; sf_done; }
+	CG_CHILD=$SF_CGROUP_CHILD
 else
 	sf_skip "$T/cgroup" "no writable cgroup v2 mount"
 fi
 
 SRV_ARGS=(server --bind "$SF_S4" --port 5008 --accept 1 --wait-eof --send 3000 --comm sfsrv8
 	--ready-file "$SF_TMP/srv.ready" --timeout-ms 60000)
-if [ -n "$CG_CHILD" ]; then
-	sf_bg_cgroup "$SF_TMP/srv" "$SF_NS_S" "$CG_CHILD" "$TCPDRIVE" "${SRV_ARGS[@]}"
-else
-	sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" "${SRV_ARGS[@]}"
-fi
+sf_bg_cgroup "$SF_TMP/srv" "$SF_NS_S" "$CG_CHILD" "$TCPDRIVE" "${SRV_ARGS[@]}"
 SRV=$SF_LAST_PID
 sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
 sf_bg "$SF_TMP/cli" "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port 5008 --send 1000 \
@@ -64,7 +59,7 @@ if [ -n "$CG_CHILD" ]; then
 	sf_synfin_stop_as cg || sf_fail "$T/cgroup/stop" "synfin --cgroup did not exit 0 on SIGINT"
 	# shellcheck disable=SC2086
 	sf_expect "$T/cgroup/server" "$(SF_OUT=$SF_TMP/cg.out sf_records $ST)" \
-		'.seeded == true' '.role == "server"' ".cgroup_id == $(stat -c %i "$CG_CHILD")"
+		'.seeded == true' '.role == "server"' ".cgroup_id == $SF_CGROUP_CHILD_ID"
 	# shellcheck disable=SC2086
 	sf_check "$T/cgroup/client" "a record for the client end: $(SF_OUT=$SF_TMP/cg.out sf_records $CT)" \
 		[ -z "$(SF_OUT=$SF_TMP/cg.out sf_records $CT)" ]
