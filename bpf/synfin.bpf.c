@@ -996,6 +996,7 @@ static __always_inline void close_wait_entered(struct sock *sk, struct synfin_sk
 	cw.netns = sock_netns(&sk->__sk_common, false);
 	cw.family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	cw.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	cw.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	read_addr_pair(&sk->__sk_common, cw.family, NULL, cw.raddr, false);
 	if (own->flags & SYNFIN_F_OWNER_KNOWN) {
 		cw.flags = SYNFIN_F_OWNER_KNOWN;

@@ -60,7 +60,8 @@ struct walk_ctx {
 	size_t listeners_cap, tw_cap, netns_cap;
 	size_t first_listener;        /* this netns's first listener */
 	size_t first_close_wait;      /* ... and first CLOSE_WAIT socket */
-	size_t close_waits_cap;
+	size_t first_wanted;          /* ... and first of census_opts.cw_wants */
+	size_t close_waits_cap, wanted_cap;
 	uint32_t netns;               /* the one being walked */
 	uint32_t states_before[SYNFIN_TCP_MAX_STATES]; /* to undo a failed netns */
 	char *buf;                    /* NETSTAT_MAX, for the /proc reads */
@@ -202,6 +203,7 @@ static int census_netns_begin(void *ctx, uint32_t netns)
 	w->tw_skipped = false;
 	w->first_listener = c->nlisteners;
 	w->first_close_wait = c->nclose_waits;
+	w->first_wanted = c->nwanted;
 	ns = grow_array(c->netns, &w->netns_cap, c->nnetns + 1, sizeof(*c->netns));
 	if (!ns)
 		return -ENOMEM;
@@ -300,9 +302,67 @@ static int add_pending(struct pending **arr, size_t *n, size_t *cap,
 	return 0;
 }
 
+static void close_wait_tuple(struct census_close_wait *cw, uint32_t netns,
+			     const struct sockdiag_sock *s)
+{
+	cw->cookie = s->cookie;
+	cw->inode = s->inode;
+	cw->netns = netns;
+	cw->family = s->family;
+	cw->lport = s->lport;
+	cw->rport = s->rport;
+	memcpy(cw->raddr, s->raddr, SYNFIN_ADDR_LEN);
+}
+
+int census_close_wait_cmp(const void *a, const void *b)
+{
+	const struct census_close_wait *x = a, *y = b;
+
+	if (x->netns != y->netns)
+		return x->netns < y->netns ? -1 : 1;
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if (x->lport != y->lport)
+		return x->lport < y->lport ? -1 : 1;
+	if (x->rport != y->rport)
+		return x->rport < y->rport ? -1 : 1;
+	return memcmp(x->raddr, y->raddr, SYNFIN_ADDR_LEN);
+}
+
+/* A socket in CLOSE_WAIT the engine or the classic map knows
+ * (census_opts.cw_wants): listed with its tuple and inode, for its holder. */
+static int add_wanted(struct walk_ctx *w, uint32_t netns, const struct sockdiag_sock *s)
+{
+	struct census *c = w->c;
+	const struct census_close_wait *want;
+	struct census_close_wait key, *cw;
+
+	if (!w->opts->ncw_wants)
+		return 0;
+	close_wait_tuple(&key, netns, s);
+	want = bsearch(&key, w->opts->cw_wants, w->opts->ncw_wants, sizeof(key),
+		       census_close_wait_cmp);
+	if (!want)
+		return 0;
+	if (c->nwanted >= w->opts->max_close_waits) {
+		c->close_waits_dropped++;
+		return 0;
+	}
+	cw = grow_array(c->wanted, &w->wanted_cap, c->nwanted + 1, sizeof(*c->wanted));
+	if (!cw)
+		return -ENOMEM;
+	c->wanted = cw;
+	cw = &c->wanted[c->nwanted++];
+	*cw = key;
+	cw->since_ns = want->since_ns;
+	cw->owner = want->owner;
+	return 0;
+}
+
 /* A socket in CLOSE_WAIT: kept when its storage says synfin saw it enter
- * (the rest, from before synfin started, the engine's seeds stand for). */
-static int add_close_wait(struct walk_ctx *w, uint32_t netns, const struct sockdiag_sock *s)
+ * (the rest, from before synfin started, the engine's seeds stand for,
+ * and add_wanted lists for their holders). 1: it carried a mark. */
+static int add_marked(struct walk_ctx *w, uint32_t netns, const struct sockdiag_sock *s)
 {
 	struct census *c = w->c;
 	struct census_close_wait *cw;
@@ -320,11 +380,11 @@ static int add_close_wait(struct walk_ctx *w, uint32_t netns, const struct sockd
 	 * moment, up to max_close_waits of 48 bytes each. */
 	if (own.cw_since_ns + w->opts->close_wait_min_age_ns > w->start_ns) {
 		c->close_waits_young++;
-		return 0;
+		return 1;
 	}
 	if (c->nclose_waits >= w->opts->max_close_waits) {
 		c->close_waits_dropped++;
-		return 0;
+		return 1;
 	}
 	cw = grow_array(c->close_waits, &w->close_waits_cap, c->nclose_waits + 1,
 			sizeof(*c->close_waits));
@@ -334,17 +394,12 @@ static int add_close_wait(struct walk_ctx *w, uint32_t netns, const struct sockd
 	cw = &c->close_waits[c->nclose_waits++];
 	memset(cw, 0, sizeof(*cw));
 	cw->since_ns = own.cw_since_ns;
-	cw->cookie = s->cookie;
-	cw->inode = s->inode;
-	cw->netns = netns;
-	cw->family = s->family;
-	cw->rport = s->rport;
-	memcpy(cw->raddr, s->raddr, SYNFIN_ADDR_LEN);
+	close_wait_tuple(cw, netns, s);
 	if (own.flags & SYNFIN_F_OWNER_KNOWN) {
 		cw->owner.pid = own.pid;
 		memcpy(cw->owner.comm, own.comm, SYNFIN_COMM_LEN);
 	}
-	return 0;
+	return 1;
 }
 
 static int census_sock(void *ctx, uint32_t netns, const struct sockdiag_sock *s)
@@ -352,6 +407,7 @@ static int census_sock(void *ctx, uint32_t netns, const struct sockdiag_sock *s)
 	struct walk_ctx *w = ctx;
 	struct census *c = w->c;
 	struct census_listener *l;
+	int err;
 
 	if (s->state < SYNFIN_TCP_MAX_STATES)
 		c->states[s->state]++;
@@ -382,7 +438,8 @@ static int census_sock(void *ctx, uint32_t netns, const struct sockdiag_sock *s)
 	case SYNFIN_TCP_TIME_WAIT:
 		return add_pending(&w->tws, &w->ntws, &w->tws_cap, s);
 	case SYNFIN_TCP_CLOSE_WAIT:
-		return add_close_wait(w, netns, s);
+		err = add_marked(w, netns, s);
+		return err ? (err < 0 ? err : 0) : add_wanted(w, netns, s);
 	default:
 		return 0;
 	}
@@ -636,6 +693,7 @@ static void census_netns_end(void *ctx, uint32_t netns, int err)
 		 * counts and its figures go */
 		c->nlisteners = w->first_listener;
 		c->nclose_waits = w->first_close_wait;
+		c->nwanted = w->first_wanted;
 		memcpy(c->states, w->states_before, sizeof(c->states));
 		if (c->nnetns && c->netns[c->nnetns - 1].netns == netns)
 			c->nnetns--;
@@ -687,12 +745,16 @@ struct census *census__collect(const struct census_opts *opts)
 		wk.storage_states = 1u << SYNFIN_TCP_CLOSE_WAIT;
 		wk.storage_map_fd = opts->sk_owners_fd;
 	}
+	if (opts->ncw_wants)
+		wk.states |= 1u << SYNFIN_TCP_CLOSE_WAIT;
 	c->all_states = opts->all_states;
 	c->err = sockdiag_walk(&wk, &c->diag);
 	if (!c->err)
 		c->err = w.err;
 	/* each namespace's run is in order already: this merges them */
 	census_sort_listeners(c);
+	if (c->nwanted > 1)
+		qsort(c->wanted, c->nwanted, sizeof(*c->wanted), census_close_wait_cmp);
 	/* census_netns_of searches them: on a container host there are
 	 * thousands, looked up per listener and per TIME_WAIT group */
 	if (c->nnetns > 1)
@@ -742,7 +804,30 @@ void census__free(struct census *c)
 	free(c->listeners);
 	free(c->tw);
 	free(c->close_waits);
+	free(c->wanted);
 	free(c);
+}
+
+const struct live_owner *census__holder(const struct census *c,
+					const struct census_close_wait *want)
+{
+	const struct census_close_wait *cw, *o, *end;
+
+	if (!c->nwanted)  /* c->wanted may be NULL then */
+		return NULL;
+	cw = bsearch(want, c->wanted, c->nwanted, sizeof(*want), census_close_wait_cmp);
+	if (!cw || !cw->owner.pid)
+		return NULL;
+	/* The tuple has no local address: two sockets can share one, and
+	 * sit side by side in the sorted array. */
+	end = c->wanted + c->nwanted;
+	for (o = cw + 1; o < end && !census_close_wait_cmp(o, cw); o++)
+		if (o->owner.pid != cw->owner.pid)
+			return NULL;
+	for (o = cw; o > c->wanted && !census_close_wait_cmp(o - 1, cw); o--)
+		if (o[-1].owner.pid != cw->owner.pid)
+			return NULL;
+	return &cw->owner;
 }
 
 /* ---- the thread ---------------------------------------------------------- */
@@ -764,6 +849,11 @@ struct census_runner {
 	uint64_t last_tw_ts_ns;
 	uint64_t next_tw_ns;
 	uint64_t cw_marks_since_ns;   /* census__set_close_wait_marks */
+	/* census__want_holders' sockets, under lock; the walk's own copy
+	 * (those old enough, sorted) in want_taken */
+	struct census_close_wait *wants, *want_taken;
+	size_t nwants, wants_cap, want_taken_cap;
+	uint64_t wants_dropped;
 	bool tw_elsewhere;            /* census__set_tw_elsewhere */
 	struct census_counts counts;  /* census__counts, under lock */
 	/* the last walk's namespaces, sorted: whose request socks to dump */
@@ -808,24 +898,52 @@ static void resolve_listener_owners(struct census_runner *r, struct census *c)
  * stands for a socket no scan has seen held yet. */
 static void resolve_close_wait_holders(struct census_runner *r, struct census *c)
 {
-	struct owner_want *w = calloc(c->nclose_waits ? c->nclose_waits : 1, sizeof(*w));
-	uint32_t *recorded = calloc(c->nclose_waits ? c->nclose_waits : 1, sizeof(*recorded));
-	size_t i;
+	size_t n = c->nclose_waits + c->nwanted, i;
+	struct owner_want *w = calloc(n ? n : 1, sizeof(*w));
+	uint32_t *recorded = calloc(n ? n : 1, sizeof(*recorded));
+	struct census_close_wait *cw;
 
 	if (!w || !recorded)
 		goto cleanup;
-	for (i = 0; i < c->nclose_waits; i++) {
-		recorded[i] = c->close_waits[i].owner.pid;
-		w[i].inode = c->close_waits[i].inode;
-		w[i].owner = &c->close_waits[i].owner;
+	/* the marked ones, then those asked for by their tuple: one scan */
+	for (i = 0; i < n; i++) {
+		cw = i < c->nclose_waits ? &c->close_waits[i] : &c->wanted[i - c->nclose_waits];
+		recorded[i] = cw->owner.pid;
+		w[i].inode = cw->inode;
+		w[i].owner = &cw->owner;
 	}
-	owner_cache__resolve(&r->cw_holders, w, c->nclose_waits, c->ts_ns);
-	for (i = 0; i < c->nclose_waits; i++)
+	owner_cache__resolve(&r->cw_holders, w, n, c->ts_ns);
+	for (i = 0; i < n; i++)
 		c->close_waits_held_elsewhere += w[i].found && recorded[i] &&
 						 recorded[i] != w[i].owner->pid;
 cleanup:
 	free(w);
 	free(recorded);
+}
+
+/* census__want_holders' sockets that may be old enough for the tally
+ * this walk serves, sorted for the walk's search. That tally reads their
+ * age when the walk is over and the main loop takes it: up to an interval
+ * after t0 is room enough. A socket younger waits for a later walk, which
+ * comes before the tally it is old enough for. */
+static size_t take_wants(struct census_runner *r, uint64_t t0, uint64_t interval_ns)
+{
+	uint64_t lead = interval_ns;
+	struct census_close_wait *t;
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&r->lock);
+	t = grow_array(r->want_taken, &r->want_taken_cap, r->nwants ? r->nwants : 1,
+		       sizeof(*t));
+	if (t)
+		r->want_taken = t;
+	for (i = 0; i < r->nwants && n < r->want_taken_cap; i++)
+		if (r->wants[i].since_ns + r->opts.close_wait_min_age_ns <= t0 + lead)
+			r->want_taken[n++] = r->wants[i];
+	pthread_mutex_unlock(&r->lock);
+	if (n > 1)
+		qsort(r->want_taken, n, sizeof(*r->want_taken), census_close_wait_cmp);
+	return n;
 }
 
 static uint64_t max_u64(uint64_t a, uint64_t b)
@@ -1040,6 +1158,8 @@ static void *runner_main(void *arg)
 		opts.nprev_netns = r->nprev_netns;
 		opts.gone_listeners = r->gone;
 		opts.ngone_listeners = r->ngone;
+		opts.ncw_wants = take_wants(r, t0, interval_ns);
+		opts.cw_wants = r->want_taken;
 		c = census__collect(&opts);
 		took = now_mono_ns() - t0;
 		/* The budget is CPU: on a busy host a walk waits for a CPU
@@ -1069,9 +1189,12 @@ static void *runner_main(void *arg)
 		/* a walk whose every namespace held too few to ask is none */
 		r->counts.tw_walks += !opts.skip_time_wait && (!c || c->tw_asked || !c->tw_too_few);
 		if (c) {
+			c->close_waits_dropped += r->wants_dropped;
+			r->wants_dropped = 0;
 			r->counts.hash_walks += c->diag.hash_walks;
 			r->counts.close_waits += c->nclose_waits;
 			r->counts.close_waits_young += c->close_waits_young;
+			r->counts.close_waits_by_tuple += c->nwanted;
 			r->counts.close_waits_held_elsewhere += c->close_waits_held_elsewhere;
 			r->counts.tw_too_few += c->tw_too_few;
 			r->counts.sysctl_reads += c->sysctl_reads;
@@ -1176,6 +1299,8 @@ void census__stop(struct census_runner *r)
 	free(r->gone);
 	free(r->notes);
 	free(r->taken);
+	free(r->wants);
+	free(r->want_taken);
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
@@ -1191,6 +1316,27 @@ void census__counts(struct census_runner *r, struct census_counts *counts)
 void census__set_close_wait_marks(struct census_runner *r, uint64_t since_ns)
 {
 	__atomic_store_n(&r->cw_marks_since_ns, since_ns, __ATOMIC_RELAXED);
+}
+
+void census__want_holders(struct census_runner *r, const struct census_close_wait *w, size_t n)
+{
+	struct census_close_wait *p;
+
+	pthread_mutex_lock(&r->lock);
+	if (n > r->opts.max_close_waits) {
+		r->wants_dropped += n - r->opts.max_close_waits;
+		n = r->opts.max_close_waits;
+	}
+	p = grow_array(r->wants, &r->wants_cap, n ? n : 1, sizeof(*p));
+	if (p) {
+		r->wants = p;
+		if (n)
+			memcpy(p, w, n * sizeof(*p));
+		r->nwants = n;
+	} else {
+		r->nwants = 0;  /* the walks name the recorded owners meanwhile */
+	}
+	pthread_mutex_unlock(&r->lock);
 }
 
 void census__set_tw_elsewhere(struct census_runner *r, bool elsewhere)

@@ -79,7 +79,9 @@ struct census_tw {
 };
 
 /* A socket in CLOSE_WAIT that synfin saw enter it (census_opts.close_waits):
- * its mark and owner come from synfin's storage on the socket. */
+ * its mark and owner come from synfin's storage on the socket. Or one the
+ * engine follows or the classic map lists (census__want_holders), found by
+ * its tuple: then since_ns and the recorded owner are the asker's. */
 struct census_close_wait {
 	uint64_t since_ns;            /* CLOCK_MONOTONIC, when it entered CLOSE_WAIT */
 	uint64_t cookie;              /* the socket's cookie */
@@ -88,7 +90,7 @@ struct census_close_wait {
 	/* a process seen holding it, else the kernel's record of its
 	 * owner; pid 0: neither known */
 	struct live_owner owner;
-	uint16_t rport;
+	uint16_t lport, rport;
 	uint8_t family;
 	uint8_t raddr[SYNFIN_ADDR_LEN];
 };
@@ -117,6 +119,11 @@ struct census {
 	uint64_t close_waits_young;   /* left out: younger than close_wait_min_age_ns */
 	/* held by a process other than the one the kernel recorded */
 	uint64_t close_waits_held_elsewhere;
+	/* census_opts.cw_wants found in the walk, sorted by their tuple
+	 * (census__holder), each with its holder; up to max_close_waits,
+	 * the rest counted in close_waits_dropped */
+	struct census_close_wait *wanted;
+	size_t nwanted;
 	struct sockdiag_stats diag;
 	int err;                      /* the walk's error, 0 if it went well */
 };
@@ -144,6 +151,11 @@ struct census_opts {
 	/* ... and only when a mark may be this old: the tally leaves younger
 	 * ones out (census__set_close_wait_marks) */
 	uint64_t close_wait_min_age_ns;
+	/* Sockets in CLOSE_WAIT known by their tuple (census__want_holders),
+	 * sorted by census_close_wait_cmp: the walk dumps CLOSE_WAIT for them
+	 * and lists in census.wanted those it finds. */
+	const struct census_close_wait *cw_wants;
+	size_t ncw_wants;
 	/* When the TIME_WAIT groups serve only the timewait_buildup detector
 	 * (not top): its thresholds. A namespace whose own count of tw socks
 	 * is below what could raise it (detect_timewait_floor) is not asked
@@ -178,6 +190,22 @@ void census__stop(struct census_runner *r);
  * CLOSE_WAIT: that dump walks the kernel's whole established hash, and on
  * a busy server a mark stands at almost any moment, each for microseconds. */
 void census__set_close_wait_marks(struct census_runner *r, uint64_t since_ns);
+/* The sockets in CLOSE_WAIT the engine follows (--events, seeds) or the
+ * classic map lists, n of them: since_ns, the recorded owner and the tuple
+ * (netns, family, raddr, rport, lport). Each replaces the last call's.
+ * The walks look each up by its tuple once it may be old enough for the
+ * tally by the next walk, and find the process holding it, as they do for
+ * a marked one (census__holder). Up to max_close_waits are taken; more
+ * are counted in close_waits_dropped. */
+void census__want_holders(struct census_runner *r, const struct census_close_wait *w, size_t n);
+/* The order of census__want_holders' sockets: by (netns, family, lport,
+ * rport, raddr). */
+int census_close_wait_cmp(const void *a, const void *b);
+/* The holder the walk found of a socket with want's tuple: NULL if the
+ * walk did not find it, found no process holding it, or found two
+ * sockets of that tuple held by different processes. */
+const struct live_owner *census__holder(const struct census *c,
+					const struct census_close_wait *want);
 /* Whether the TIME_WAIT socks are counted elsewhere (the engine's
  * followed ones, when they are all of them: monitor.c): walks then dump
  * none, and keep no last count to repeat. A census in between says so
@@ -209,6 +237,7 @@ struct census_counts {
 	uint64_t hash_walks;
 	uint64_t close_waits;         /* marked CLOSE_WAIT sockets listed */
 	uint64_t close_waits_young;   /* ... and left out, too young for the tally */
+	uint64_t close_waits_by_tuple; /* census__want_holders' found */
 	uint64_t close_waits_held_elsewhere; /* ... held by another process than recorded */
 	uint64_t owner_scans;         /* scans of every process's fds */
 	uint64_t tw_too_few;          /* namespaces not asked for TIME_WAIT: too few to alert */

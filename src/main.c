@@ -439,7 +439,7 @@ static void print_summary(struct app *app)
 			"dumps that walked the established hash; TIME_WAIT counted from the "
 			"followed tw socks in %llu of %llu intervals (%llu of them apart from "
 			"the kernel's once, passed over); %llu CLOSE_WAIT sockets listed, %llu "
-			"left out as too young; %llu namespaces not asked for TIME_WAIT, too "
+			"left out as too young, %llu found by their tuple; %llu namespaces not asked for TIME_WAIT, too "
 			"few to alert; %llu namespaces walked, %llu of their sysctls read (the "
 			"rest carried over); walks up to %.1f s apart; %llu notes of a server's "
 			"port past their bounds (its tw socks grouped as clients'); %llu scans "
@@ -453,6 +453,7 @@ static void print_summary(struct app *app)
 			(unsigned long long)app->tw_counts.apart_passed,
 			(unsigned long long)app->census.close_waits,
 			(unsigned long long)app->census.close_waits_young,
+			(unsigned long long)app->census.close_waits_by_tuple,
 			(unsigned long long)app->census.tw_too_few,
 			(unsigned long long)app->census.netns_walked,
 			(unsigned long long)app->census.sysctl_reads,

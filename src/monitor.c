@@ -47,6 +47,12 @@ struct monitor {
 	struct live_close_wait *cw;
 	uint32_t ncw;
 	uint64_t cw_age_ns, cw_min_age_ns, now_ns;
+	/* the CLOSE_WAIT sockets known by their tuple (the engine's, the
+	 * classic map's), whose holders the next walks look up, and the
+	 * census the tally reads this walk's holders from */
+	struct census_close_wait *wants;
+	size_t nwants, wants_cap;
+	const struct census *tally_census;
 	uint64_t intervals;          /* judged */
 	uint64_t tw_engine_intervals; /* ... with the engine's TIME_WAIT counts */
 	/* the last server end noted to the census (census__note_server):
@@ -132,6 +138,7 @@ void monitor__free(struct monitor *m, uint64_t now_ns)
 	free(m->raw);
 	free(m->tw);
 	free(m->cw);
+	free(m->wants);
 	free(m);
 }
 
@@ -424,7 +431,7 @@ struct cw_sock {
 	const char *comm;     /* SYNFIN_COMM_LEN bytes */
 	uint8_t family;
 	const uint8_t *raddr;
-	uint16_t rport;
+	uint16_t rport, lport;
 };
 
 static void tally_close_wait(struct monitor *m, const struct cw_sock *s)
@@ -473,6 +480,41 @@ static void tally_close_wait(struct monitor *m, const struct cw_sock *s)
 	}
 }
 
+/* A socket known by its tuple: named by the process the census found
+ * holding it (census__holder), as a marked one is, else by the record;
+ * and asked about in the next walks (census__want_holders). */
+static void tally_tuple_close_wait(struct monitor *m, struct cw_sock *s)
+{
+	struct census_close_wait *want = NULL;
+	const struct live_owner *holder;
+
+	/* as many as the census lists of marked ones; the rest keep the
+	 * recorded owner, counted as the census counts its own */
+	if (m->nwants < m->opts.max_close_waits)
+		want = grow_array(m->wants, &m->wants_cap, m->nwants + 1, sizeof(*m->wants));
+	else
+		m->missed++;
+	if (want) {
+		m->wants = want;
+		want = &m->wants[m->nwants++];
+		memset(want, 0, sizeof(*want));
+		want->since_ns = s->since;
+		want->owner.pid = s->pid;
+		memcpy(want->owner.comm, s->comm, SYNFIN_COMM_LEN);
+		want->netns = s->netns;
+		want->family = s->family;
+		want->lport = s->lport;
+		want->rport = s->rport;
+		memcpy(want->raddr, s->raddr, SYNFIN_ADDR_LEN);
+		holder = census__holder(m->tally_census, want);
+		if (holder) {
+			s->pid = holder->pid;
+			s->comm = holder->comm;
+		}
+	}
+	tally_close_wait(m, s);
+}
+
 /* Connections the engine follows: --events, and seeded ones. */
 static void tally_open_close_wait(const struct conn_record *rec, void *ctx)
 {
@@ -480,11 +522,12 @@ static void tally_open_close_wait(const struct conn_record *rec, void *ctx)
 		.since = rec->span[SYNFIN_TCP_CLOSE_WAIT].enter_ns,
 		.pid = rec->pid, .netns = rec->netns, .comm = rec->comm,
 		.family = rec->family, .raddr = rec->raddr, .rport = rec->rport,
+		.lport = rec->lport,
 	};
 
 	if (!s.since)
 		s.since = rec->start_ns;  /* seeded: in CLOSE_WAIT at least since then */
-	tally_close_wait(ctx, &s);
+	tally_tuple_close_wait(ctx, &s);
 }
 
 /* Summary mode, tp_btf: the sockets the census found in CLOSE_WAIT with
@@ -519,11 +562,12 @@ static void tally_kernel_close_wait(const struct synfin_close_wait *cw, void *ct
 	struct cw_sock s = {
 		.since = cw->enter_ns, .netns = cw->netns, .comm = cw->comm,
 		.family = cw->family, .raddr = cw->raddr, .rport = cw->rport,
+		.lport = cw->lport,
 	};
 
 	if (cw->flags & SYNFIN_F_OWNER_KNOWN)
 		s.pid = cw->pid;
-	tally_close_wait(ctx, &s);
+	tally_tuple_close_wait(ctx, &s);
 }
 
 static void judge(struct monitor *m, size_t nls, size_t ntw, uint64_t now_ns)
@@ -686,10 +730,14 @@ void monitor__poll(struct monitor *m, struct engine *eng, uint64_t now_ns, uint6
 	ntw = build_tw(m, c, groups, ntw, interval_s);
 	m->ncw = 0;
 	m->now_ns = now_ns;
+	m->nwants = 0;
+	m->tally_census = c;
 	engine__foreach_close_wait(eng, tally_open_close_wait, m);
 	tally_census_close_waits(m, eng, c);
 	if (m->kf && kfigures__close_waits(m->kf, tally_kernel_close_wait, m) < 0)
 		m->missed++;
+	m->tally_census = NULL;
+	census__want_holders(m->census, m->wants, m->nwants);
 	if (m->opts.alerts)
 		judge(m, nls, ntw, now_ns);
 	if (m->opts.on_stats) {

@@ -399,7 +399,8 @@ struct synfin_close_wait {
 	__u16 flags;          /* SYNFIN_F_OWNER_KNOWN */
 	__u16 rport;
 	__u8 family;
-	__u8 __pad[3];
+	__u8 __pad;
+	__u16 lport;          /* with the peer's, what finds the socket in a dump */
 	__u8 raddr[SYNFIN_ADDR_LEN];
 	char comm[SYNFIN_COMM_LEN];
 };

@@ -8,25 +8,27 @@
 # Twice: tp_btf, where the census finds the sockets in CLOSE_WAIT by their
 # storage (sock_diag), and --classic, where a kernel map lists them. Classic
 # mode has no listener's owner to clone into a child, and the peer's FIN can
-# come before accept(): its alert may name no process, so it is found by
-# its namespace there.
+# come before accept(), so its map may name no process; the census finds
+# each socket by its tuple and names the process holding it.
 # A third case: the connections are made before synfin starts and only
 # closed by their clients after, so the kernel's storage of them knows no
 # owner; the alert must still name the server, from /proc at the start, and
 # -c must find it.
 # Two more: the process holding the sockets is not the one the kernel
 # recorded (an acceptor that hands them to a child and exits; a pre-fork
-# worker with the accept() hook off); the alert must name the holder.
+# worker with the accept() hook off); the alert must name the holder. In
+# each mode: the marks in storage, and the sockets known by their tuple
+# (--events: the engine's; --classic: the kernel map's).
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
 sf_setup_ns close_wait_leak
 
-# leak_case MODE PORT OWNER(owner|any) [SYNFIN-ARGS...]
+# leak_case MODE PORT [SYNFIN-ARGS...]
 leak_case()
 {
-	local T=close_wait_leak/$1 PORT=$2 owner=$3 N=12 SRV cw t0 t1 rec cond sel named least states
-	shift 3
+	local T=close_wait_leak/$1 PORT=$2 N=12 SRV cw t0 t1 rec cond sel named least states
+	shift 2
 	sf_start_grep "$T" '"type":"alert"' --cw-age 2 --cw-count 5 "$@"
 
 	sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" --accept "$N" \
@@ -45,23 +47,15 @@ leak_case()
 	echo "  server pid $SRV holds $cw CLOSE-WAIT sockets (ss)"
 	sf_check "$T/traffic" "the server holds $cw CLOSE-WAIT sockets (want $N)" [ "$cw" = "$N" ]
 
-	# classic: the sockets split between the owner and no owner, so one
-	# group holds fewer than all 12; the alert still needs --cw-count 5
-	if [ "$owner" = owner ]; then
-		cond='.kind == "close_wait_leak" and .pid == $pid'
-		named='.comm == "sfleak"'
-		least=10
-	else
-		cond='.kind == "close_wait_leak" and .netns == $ns and (.pid == null or .pid == $pid)'
-		named='.comm == "sfleak" or .comm == null'
-		least=5
-	fi
+	cond='.kind == "close_wait_leak" and .pid == $pid'
+	named='.comm == "sfleak"'
+	least=10
 	sel=(--argjson pid "$SRV" --argjson ns "$SF_NETNS_S")
 	# stale after 2 s, then 2 intervals of 1 s: expect the start at ~4 s
 	sf_wait_alert 12 "$SF_OUT" "$cond and .state == \"start\"" "${sel[@]}"
 	rec=$(sf_alerts "$SF_OUT" "$cond and .state == \"start\"" "${sel[@]}")
 	SF_JQ_ARGS=("${sel[@]}" --argjson t0 "$t0" --argjson least "$least")
-	sf_expect_first "$T/start" "close_wait_leak start for pid $SRV ($owner)" "$rec" \
+	sf_expect_first "$T/start" "close_wait_leak start for pid $SRV" "$rec" \
 		"$named" '.netns == $ns' '.figures.count >= $least' '.figures.old >= 5' \
 		'.figures.oldest_s >= 2' '(.ts | sf_ts) >= $t0 + 2 and (.ts | sf_ts) <= $t0 + 8' \
 		'(.fired | length) >= 1'
@@ -78,8 +72,12 @@ leak_case()
 		"$named" '(.ts | sf_ts) >= $t1 and (.ts | sf_ts) <= $t1 + 10'
 	[ -n "$rec" ] && echo "  end: $(head -n 1 <<<"$rec")"
 	SF_JQ_ARGS=()
-	# one start and one end per alert; classic mode's two owner groups
-	# (pid and none) are two alerts, and both may reach the threshold
+	# every alert of the namespace names the server, none its own
+	# record's no one (classic's map, for a FIN before accept())
+	sf_check "$T/only" "every close_wait_leak alert names $SRV" \
+		[ -z "$(sf_alerts "$SF_OUT" '.kind == "close_wait_leak" and .netns == $ns and .pid != $pid' \
+			"${sel[@]}")" ]
+	# one start and one end per alert
 	states=$(sf_alerts "$SF_OUT" "$cond" "${sel[@]}" |
 		jq -rs 'group_by(.pid) | map("pid \(.[0].pid): " + (map(.state) | join(" "))) | join("; ")')
 	sf_check "$T/once" "start/end records: $states" \
@@ -97,8 +95,8 @@ leak_case()
 	rm -f "$SF_TMP/srv.ready" "$SF_TMP/srv"
 }
 
-leak_case tp_btf 5400 owner
-leak_case classic 5401 any --classic
+leak_case tp_btf 5400
+leak_case classic 5401 --classic
 
 # The kernel's record of a socket's process need not be the process that
 # holds it: an acceptor that hands its sockets to a child and exits, as a
@@ -159,12 +157,23 @@ holder_case()
 			--argjson ns "$SF_NETNS_S" --argjson held "$HELD")" ]
 	sf_wait_pid "$SRV" 5
 	sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
-	sf_check "$T/counted" "-v counts the sockets held elsewhere: $(grep -o '[0-9]* CLOSE_WAIT sockets listed as held by another[^;]*' "$SF_ERR")" \
-		grep -Eq '[1-9][0-9]* CLOSE_WAIT sockets listed as held by another process' "$SF_ERR"
+	# classic without the accept() hook records no process (it has no
+	# listener's owner to give a child): nothing is held "elsewhere"
+	if [[ "$*" == *--classic* && "$how" = worker ]]; then
+		sf_check "$T/counted" "-v counts the sockets found by their tuple: $(grep -o '[0-9]* found by their tuple' "$SF_ERR")" \
+			grep -Eq '[1-9][0-9]* found by their tuple' "$SF_ERR"
+	else
+		sf_check "$T/counted" "-v counts the sockets held elsewhere: $(grep -o '[0-9]* CLOSE_WAIT sockets listed as held by another[^;]*' "$SF_ERR")" \
+			grep -Eq '[1-9][0-9]* CLOSE_WAIT sockets listed as held by another process' "$SF_ERR"
+	fi
 	rm -f "$SF_TMP/srv.ready" "$SF_TMP/srv"
 }
 holder_case handoff 5403 handoff
 holder_case worker_no_hook 5404 worker --no-accept-hook
+holder_case handoff_events 5405 handoff --events
+holder_case worker_no_hook_events 5406 worker --no-accept-hook --events
+holder_case handoff_classic 5407 handoff --classic
+holder_case worker_no_hook_classic 5408 worker --no-accept-hook --classic
 
 seeded_case()
 {

@@ -7,7 +7,10 @@
  * IPv4-mapped addresses, SO_REUSEPORT twins). */
 #include <stdbool.h>
 #include <stdint.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "unit.h"
 #include "census.h"
@@ -328,6 +331,143 @@ static void test_server_notes_bounded(void)
 	census__stop(r);
 }
 
+/* A socket in CLOSE_WAIT known by its tuple, as the engine and the
+ * classic map know one: netns, family, lport, rport, raddr (IPv4 in the
+ * first four bytes). */
+static struct census_close_wait tuple(uint32_t netns, uint16_t lport, uint16_t rport,
+				      uint8_t host, uint32_t pid)
+{
+	struct census_close_wait cw = {
+		.netns = netns, .family = AF_INET, .lport = lport, .rport = rport,
+		.owner.pid = pid,
+	};
+
+	cw.raddr[0] = 10;
+	cw.raddr[3] = host;
+	return cw;
+}
+
+/* census__holder: the one found by its whole tuple, and none where two
+ * sockets of the tuple (different local addresses) have two holders. */
+static void test_holder_lookup(void)
+{
+	struct census_close_wait wanted[] = {
+		tuple(7, 80, 40000, 1, 100),
+		tuple(7, 80, 40000, 2, 0),      /* found, no process holds it */
+		tuple(7, 80, 40001, 1, 200),    /* two of one tuple, two holders */
+		tuple(7, 80, 40001, 1, 201),
+		tuple(7, 80, 40002, 1, 300),    /* two of one tuple, one holder */
+		tuple(7, 80, 40002, 1, 300),
+		tuple(8, 80, 40000, 1, 400),
+	};
+	struct census c = { .wanted = wanted, .nwanted = 7 };
+	struct census_close_wait key;
+	const struct live_owner *o;
+
+	qsort(wanted, 7, sizeof(*wanted), census_close_wait_cmp);
+	key = tuple(7, 80, 40000, 1, 0);
+	o = census__holder(&c, &key);
+	CHECK(o && o->pid == 100);
+	key = tuple(8, 80, 40000, 1, 0);
+	o = census__holder(&c, &key);
+	CHECK(o && o->pid == 400);
+	key = tuple(7, 80, 40002, 1, 0);
+	o = census__holder(&c, &key);
+	CHECK(o && o->pid == 300);
+	key = tuple(7, 80, 40000, 2, 0);
+	CHECK(census__holder(&c, &key) == NULL);
+	key = tuple(7, 80, 40001, 1, 0);
+	CHECK(census__holder(&c, &key) == NULL);
+	key = tuple(7, 81, 40000, 1, 0);  /* another local port */
+	CHECK(census__holder(&c, &key) == NULL);
+	key = tuple(9, 80, 40000, 1, 0);
+	CHECK(census__holder(&c, &key) == NULL);
+	c.nwanted = 0;
+	c.wanted = NULL;
+	key = tuple(7, 80, 40000, 1, 0);
+	CHECK(census__holder(&c, &key) == NULL);
+}
+
+static uint32_t own_netns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) ? 0 : (uint32_t)st.st_ino;
+}
+
+/* A walk finds a socket asked for by its tuple in this process's own
+ * namespace (no privilege needed), with its inode, and only that one: a
+ * loopback connection whose client closed, its server end in CLOSE_WAIT. */
+static void test_wanted_found_by_tuple(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	int lfd = -1, cfd = -1, sfd = -1;
+	struct census_close_wait wants[2];
+	struct census_opts opts = { .max_close_waits = 16 };
+	struct sockaddr_in peer;
+	struct census *c = NULL;
+	struct stat st;
+	uint16_t lport;
+
+	opts.only_netns = own_netns();
+	CHECK(opts.only_netns != 0);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || cfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 4) ||
+	    getsockname(lfd, (struct sockaddr *)&a, &alen) ||
+	    connect(cfd, (struct sockaddr *)&a, sizeof(a))) {
+		CHECK(!"a loopback connection");
+		goto cleanup;
+	}
+	sfd = accept(lfd, NULL, NULL);
+	alen = sizeof(peer);
+	if (sfd < 0 || getsockname(cfd, (struct sockaddr *)&peer, &alen) || fstat(sfd, &st)) {
+		CHECK(!"its server end");
+		goto cleanup;
+	}
+	close(cfd);
+	cfd = -1;
+	usleep(50000);  /* the FIN, over loopback */
+	lport = ntohs(a.sin_port);
+	wants[0] = tuple(opts.only_netns, lport, ntohs(peer.sin_port), 0, 4242);
+	memset(wants[0].raddr, 0, SYNFIN_ADDR_LEN);
+	memcpy(wants[0].raddr, &peer.sin_addr, 4);
+	wants[0].since_ns = 12345;
+	wants[1] = wants[0];
+	wants[1].rport++;          /* no such socket */
+	qsort(wants, 2, sizeof(*wants), census_close_wait_cmp);
+	opts.cw_wants = wants;
+	opts.ncw_wants = 2;
+	c = census__collect(&opts);
+	CHECK(c != NULL);
+	if (!c)
+		goto cleanup;
+	CHECK_EQ_INT(c->err, 0);
+	CHECK_EQ_INT(c->nwanted, 1);
+	CHECK_EQ_INT(c->nclose_waits, 0);
+	if (c->nwanted == 1) {
+		CHECK_EQ_INT(c->wanted[0].inode, st.st_ino);
+		CHECK_EQ_INT(c->wanted[0].lport, lport);
+		CHECK_EQ_INT(c->wanted[0].since_ns, 12345);
+		CHECK_EQ_INT(c->wanted[0].owner.pid, 4242);  /* the asker's, until resolved */
+		CHECK(c->wanted[0].cookie != 0);
+	}
+	/* past the bound: counted, not listed */
+	census__free(c);
+	opts.max_close_waits = 0;
+	c = census__collect(&opts);
+	CHECK(c && c->nwanted == 0 && c->close_waits_dropped == 1);
+cleanup:
+	census__free(c);
+	if (sfd >= 0)
+		close(sfd);
+	if (cfd >= 0)
+		close(cfd);
+	if (lfd >= 0)
+		close(lfd);
+}
+
 static const struct unit_case cases[] = {
 	{ "census: the listener search agrees with a scan", test_search_matches_scan },
 	{ "census: a specific address wins over the wildcards", test_specific_wins },
@@ -335,6 +475,8 @@ static const struct unit_case cases[] = {
 	{ "census: the walks' spacing told once per doubling", test_pace_news },
 	{ "census: sysctls read again 30 to 45 s on, by namespace", test_sysctl_refresh_spread },
 	{ "census: servers noted past the bounds are counted", test_server_notes_bounded },
+	{ "census: a CLOSE_WAIT holder by its tuple, none if two", test_holder_lookup },
+	{ "census: a walk finds a CLOSE_WAIT socket by its tuple", test_wanted_found_by_tuple },
 };
 
 UNIT_MAIN(cases)
