@@ -1117,9 +1117,33 @@ static bool isns_known(const struct conn_record *r)
 	return r->handshake.isn_local_known && r->handshake.isn_remote_known;
 }
 
+/* Whether the second FIN carried the ACK of the first is one segment's
+ * fact, seen from both ends: in a pair, an end that could not tell (its
+ * ACK taken from the socket's backlog, say) takes what the other end's
+ * record says, or it would draw an ACK its peer says was never sent. Two
+ * ends that both tell, and disagree (a lost ACK), keep their own. */
+static void share_fin_ack(const struct conn_record **local, const struct conn_record **peer,
+			  struct conn_record *lcopy, struct conn_record *pcopy)
+{
+	struct conn_record *unknown;
+	const struct conn_record *known;
+
+	if (!*peer || (*local)->wave.fin_ack_known == (*peer)->wave.fin_ack_known)
+		return;
+	*lcopy = **local;
+	*pcopy = **peer;
+	unknown = lcopy->wave.fin_ack_known ? pcopy : lcopy;
+	known = lcopy->wave.fin_ack_known ? lcopy : pcopy;
+	unknown->wave.fin_ack_known = true;
+	unknown->wave.fin_ack_merged = known->wave.fin_ack_merged;
+	*local = lcopy;
+	*peer = pcopy;
+}
+
 static void render(FILE *out, const struct conn_record *local,
 		   const struct conn_record *peer, bool ascii, const int64_t *to_real)
 {
+	struct conn_record lcopy, pcopy;
 	const struct view *vp[2];
 	struct ladder_draw d;
 	struct view v[2];
@@ -1129,6 +1153,7 @@ static void render(FILE *out, const struct conn_record *local,
 
 	if (!local)
 		return;
+	share_fin_ack(&local, &peer, &lcopy, &pcopy);
 	if (!out)
 		out = stdout;
 	/* the client on the left, when the roles say who it is */

@@ -472,6 +472,27 @@ static void test_fin_ack_merged(void)
 		CHECK_EQ_INT(count(out, "FIN seq="), 2);
 		free(out);
 	}
+	/* one end could not tell: in the pair it takes the other's word,
+	 * either way round, and the picture is the one of both knowing */
+	for (int end = 0; end < 2; end++) {
+		char *both = render(&c, &s, true);
+
+		(end ? &s : &c)->wave.fin_ack_known = false;
+		(end ? &s : &c)->wave.fin_ack_merged = false;
+		out = render(&c, &s, true);
+		CHECK_EQ_STR(out, both);
+		CHECK(!strstr(out, "ACK ack=1513407683"));
+		free(out);
+		free(both);
+		merged_wave(&c, &s);
+	}
+	/* ... but not when both tell and disagree (a lost ACK): each draws
+	 * its own */
+	s.wave.fin_ack_merged = false;
+	out = render(&c, &s, true);
+	CHECK(strstr(out, "ACK ack=1513407683"));
+	free(out);
+	merged_wave(&c, &s);
 	/* known apart: four segments, as drawn before */
 	c.wave.fin_ack_merged = s.wave.fin_ack_merged = false;
 	out = render(&c, &s, true);
