@@ -18,7 +18,7 @@
 # recorded (an acceptor that hands them to a child and exits; a pre-fork
 # worker with the accept() hook off); the alert must name the holder. In
 # each mode: the marks in storage, and the sockets known by their tuple
-# (--events: the engine's; --classic: the kernel map's).
+# (--events: the engine's; --classic: the kernel map's), over IPv6 too.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -103,21 +103,22 @@ leak_case classic 5401 --classic
 # server that daemonizes after accepting (handoff); or, without the
 # accept() hook, a pre-fork server whose master listens and whose worker
 # accepts (worker: the record is the master's). The leak is the holder's.
-# holder_case NAME PORT handoff|worker [SYNFIN-ARGS...]
+# holder_case NAME PORT handoff|worker [SYNFIN-ARGS...]; the server's
+# address is $CW_ADDR, else $SF_S4
 holder_case()
 {
-	local T=close_wait_leak/$1 PORT=$2 how=$3 N=12 SRV HELD cw rec cond
+	local T=close_wait_leak/$1 PORT=$2 how=$3 N=12 SRV HELD cw rec cond S=${CW_ADDR:-$SF_S4}
 	local -a fork_args=(--handoff-comm sfheld)
 	shift 3
 	[ "$how" = worker ] && fork_args=(--worker-comm sfheld)
 	sf_start_grep "$T" '"type":"alert"' --cw-age 2 --cw-count 5 -v "$@"
 
-	sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" --accept "$N" \
+	sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$S" --port "$PORT" --accept "$N" \
 		--no-close --close-first --comm sfacc "${fork_args[@]}" \
 		--hold-listener-file "$SF_TMP/never" --ready-file "$SF_TMP/srv.ready" --timeout-ms 60000
 	SRV=$SF_LAST_PID
 	sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
-	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$PORT" --repeat "$N" --close-first \
+	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$S" --port "$PORT" --repeat "$N" --close-first \
 		--timeout-ms 15000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
 	grep -q "^result=done count=$N connected=$N " "$SF_TMP/cli" ||
 		{ sf_fail "$T" "clients: $(tail -n 2 "$SF_TMP/cli") $(cat "$SF_TMP/cli.err")"; sf_done; }
@@ -175,6 +176,9 @@ holder_case handoff_events 5405 handoff --events
 holder_case worker_no_hook_events 5406 worker --no-accept-hook --events
 holder_case handoff_classic 5407 handoff --classic
 holder_case worker_no_hook_classic 5408 worker --no-accept-hook --classic
+# IPv6: the tuple's 16-byte addresses, from the engine and the kernel map
+CW_ADDR=$SF_S6 holder_case handoff_v6_events 5409 handoff --events
+CW_ADDR=$SF_S6 holder_case handoff_v6_classic 5410 handoff --classic
 
 seeded_case()
 {
