@@ -377,7 +377,7 @@ static int add_marked(struct walk_ctx *w, uint32_t netns, const struct sockdiag_
 	/* Too young at the walk for the tally, which leaves it out: not
 	 * listed. A walk that meets a mass close (100,000 held connections
 	 * closing at once) would list every server in CLOSE_WAIT for that
-	 * moment, up to max_close_waits of 48 bytes each. */
+	 * moment, up to max_close_waits of 72 bytes each. */
 	if (own.cw_since_ns + w->opts->close_wait_min_age_ns > w->start_ns) {
 		c->close_waits_young++;
 		return 1;
