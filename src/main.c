@@ -947,7 +947,6 @@ int main(int argc, char **argv)
 	}
 	print_summary(&app);
 cleanup:
-	free(cgroup_tree);
 	monitor__free(app.mon, now_mono_ns());
 	top__close(app.top);
 	ladder__free(app.ladder); /* draws what it still holds */
@@ -955,6 +954,9 @@ cleanup:
 	loader__free(app.ld);
 	engine__free(app.eng);
 	output__free(app.out);
+	/* last: the census thread and the engine judge by the filter, whose
+	 * tree it is, until they stop */
+	free(cgroup_tree);
 	if (app.opts.output_fd >= 0)
 		close(app.opts.output_fd);
 	return err ? 1 : 0;
