@@ -853,7 +853,6 @@ struct census_runner {
 	 * (those old enough, sorted) in want_taken */
 	struct census_close_wait *wants, *want_taken;
 	size_t nwants, wants_cap, want_taken_cap;
-	uint64_t wants_dropped;
 	bool tw_elsewhere;            /* census__set_tw_elsewhere */
 	struct census_counts counts;  /* census__counts, under lock */
 	/* the last walk's namespaces, sorted: whose request socks to dump */
@@ -1189,8 +1188,6 @@ static void *runner_main(void *arg)
 		/* a walk whose every namespace held too few to ask is none */
 		r->counts.tw_walks += !opts.skip_time_wait && (!c || c->tw_asked || !c->tw_too_few);
 		if (c) {
-			c->close_waits_dropped += r->wants_dropped;
-			r->wants_dropped = 0;
 			r->counts.hash_walks += c->diag.hash_walks;
 			r->counts.close_waits += c->nclose_waits;
 			r->counts.close_waits_young += c->close_waits_young;
@@ -1323,10 +1320,6 @@ void census__want_holders(struct census_runner *r, const struct census_close_wai
 	struct census_close_wait *p;
 
 	pthread_mutex_lock(&r->lock);
-	if (n > r->opts.max_close_waits) {
-		r->wants_dropped += n - r->opts.max_close_waits;
-		n = r->opts.max_close_waits;
-	}
 	p = grow_array(r->wants, &r->wants_cap, n ? n : 1, sizeof(*p));
 	if (p) {
 		r->wants = p;

@@ -194,9 +194,10 @@ void census__set_close_wait_marks(struct census_runner *r, uint64_t since_ns);
  * classic map lists, n of them: since_ns, the recorded owner and the tuple
  * (netns, family, raddr, rport, lport). Each replaces the last call's.
  * The walks look each up by its tuple once it may be old enough for the
- * tally by the next walk, and find the process holding it, as they do for
- * a marked one (census__holder). Up to max_close_waits are taken; more
- * are counted in close_waits_dropped. */
+ * tally the walk serves, and find the process holding it, as they do for
+ * a marked one (census__holder). The caller keeps n within
+ * max_close_waits and counts the rest (monitor.c), as the walks count
+ * the marked ones past it. */
 void census__want_holders(struct census_runner *r, const struct census_close_wait *w, size_t n);
 /* The order of census__want_holders' sockets: by (netns, family, lport,
  * rport, raddr). */

@@ -488,8 +488,9 @@ static void tally_tuple_close_wait(struct monitor *m, struct cw_sock *s)
 	struct census_close_wait *want = NULL;
 	const struct live_owner *holder;
 
-	/* as many as the census lists of marked ones; the rest keep the
-	 * recorded owner, counted as the census counts its own */
+	/* as many as the census lists of marked ones (the one bound on the
+	 * wants); the rest keep the recorded owner, counted as the census
+	 * counts its own */
 	if (m->nwants < m->opts.max_close_waits)
 		want = grow_array(m->wants, &m->wants_cap, m->nwants + 1, sizeof(*m->wants));
 	else
