@@ -171,6 +171,10 @@ struct synfin_seed {
 	uint32_t uid;
 	uint32_t pid;            /* 0 if no process holds it */
 	char comm[SYNFIN_COMM_LEN];
+	/* another process holding it too (sockdiag_find_two_holders); 0 if
+	 * none or not asked */
+	uint32_t also_pid;
+	char also_comm[SYNFIN_COMM_LEN];
 	enum conn_role role;     /* SERVER when it shares a listener's port, else UNKNOWN */
 };
 

@@ -830,9 +830,12 @@ static int owner_cmp(const void *a, const void *b)
 }
 
 /* One pass over /proc/[tgid]/fd: the first tgid holding a candidate's
- * socket owns it. The index holds only the candidates, so its size is
- * bounded by them and nothing is capped. */
-int sockdiag_find_owners(struct synfin_seed *cands, size_t ncands)
+ * socket owns it; with two, a second tgid holding it too is its also_*.
+ * The pass ends when every candidate has what it asks for, so asking for
+ * two reads the rest of /proc for a socket one process holds. The index
+ * holds only the candidates, so its size is bounded by them and nothing
+ * is capped. */
+static int find_holders(struct synfin_seed *cands, size_t ncands, bool two)
 {
 	struct owner_idx *idx = NULL, key, *hit;
 	char path[64], link[64], comm[SYNFIN_COMM_LEN];
@@ -895,15 +898,22 @@ int sockdiag_find_owners(struct synfin_seed *cands, size_t ncands)
 			for (; hit < idx + nidx && hit->inode == ino; hit++) {
 				struct synfin_seed *sd = &cands[hit->cand];
 
-				if (sd->pid)
+				/* a process can hold a socket in several fds */
+				if (sd->pid == (uint32_t)pid || (sd->pid && (!two || sd->also_pid)))
 					continue;
 				if (comm_pid != pid) {
 					read_comm(pid, comm);
 					comm_pid = pid;
 				}
-				sd->pid = (uint32_t)pid;
-				memcpy(sd->comm, comm, SYNFIN_COMM_LEN);
-				left--;
+				if (!sd->pid) {
+					sd->pid = (uint32_t)pid;
+					memcpy(sd->comm, comm, SYNFIN_COMM_LEN);
+					left -= !two;
+				} else {
+					sd->also_pid = (uint32_t)pid;
+					memcpy(sd->also_comm, comm, SYNFIN_COMM_LEN);
+					left--;
+				}
 			}
 		}
 		closedir(fds);
@@ -917,6 +927,16 @@ cleanup:
 		closedir(proc);
 	free(idx);
 	return err;
+}
+
+int sockdiag_find_owners(struct synfin_seed *cands, size_t ncands)
+{
+	return find_holders(cands, ncands, false);
+}
+
+int sockdiag_find_two_holders(struct synfin_seed *cands, size_t ncands)
+{
+	return find_holders(cands, ncands, true);
 }
 
 int sockdiag_netns_path(uint32_t ino, char *path, size_t len)

@@ -4,6 +4,10 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -442,6 +446,70 @@ static void test_sockstat(void)
 	CHECK_EQ_INT(sockdiag_states_present(~0u, &n), ~0u);
 }
 
+static uint32_t sock_inode(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : (uint32_t)st.st_ino;
+}
+
+/* The scans of /proc, on this process's own sockets: one held here and by
+ * a child forked after it was made; one made after the fork, held here
+ * only. Any socket's fd reads socket:[inode], so a pair of unix sockets
+ * will do, and no root is needed. */
+static void test_find_holders(void)
+{
+	uint32_t self = (uint32_t)getpid(), child;
+	struct synfin_seed c[2];
+	int shared[2], own[2], go[2];
+	pid_t pid;
+	char byte;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, shared) || pipe(go)) {
+		CHECK(!"socketpair/pipe");
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		/* hold the copies until the parent is done */
+		close(go[1]);
+		while (read(go[0], &byte, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	child = (uint32_t)pid;
+	close(go[0]);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, own)) {
+		CHECK(!"socketpair");
+		goto cleanup;
+	}
+
+	memset(c, 0, sizeof(c));
+	c[0].inode = sock_inode(shared[0]);
+	c[1].inode = sock_inode(own[0]);
+	CHECK_EQ_INT(sockdiag_find_two_holders(c, 2), 0);
+	/* /proc's order names one first, the other second */
+	CHECK((c[0].pid == self && c[0].also_pid == child) ||
+	      (c[0].pid == child && c[0].also_pid == self));
+	CHECK(c[0].comm[0] && c[0].also_comm[0]);
+	CHECK_EQ_INT(c[1].pid, self);
+	CHECK_EQ_INT(c[1].also_pid, 0);
+
+	/* the first only: no second is looked for */
+	memset(c, 0, sizeof(c));
+	c[0].inode = sock_inode(shared[0]);
+	CHECK_EQ_INT(sockdiag_find_owners(c, 1), 0);
+	CHECK(c[0].pid == self || c[0].pid == child);
+	CHECK_EQ_INT(c[0].also_pid, 0);
+	close(own[0]);
+	close(own[1]);
+cleanup:
+	close(go[1]);
+	waitpid(pid, NULL, 0);
+	close(shared[0]);
+	close(shared[1]);
+}
+
 static const struct unit_case cases[] = {
 	{ "sockdiag_parse_v4", test_parse_v4 },
 	{ "sockdiag_parse_v6_no_attrs", test_parse_v6_no_attrs },
@@ -453,6 +521,7 @@ static const struct unit_case cases[] = {
 	{ "sockdiag_fill_seed", test_fill_seed },
 	{ "sockdiag_build_request", test_build_request },
 	{ "sockdiag_sockstat", test_sockstat },
+	{ "sockdiag_find_holders", test_find_holders },
 };
 
 UNIT_MAIN(cases)
