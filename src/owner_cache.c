@@ -54,11 +54,22 @@ static bool owner_alive(struct alive_memo *m, uint32_t pid)
 	return m->alive[slot];
 }
 
-static void set_owner(struct owner_want *w, uint32_t pid, const char *comm)
+static void copy_owner(struct live_owner *o, uint32_t pid, const char *comm)
 {
-	w->owner->pid = pid;
-	memcpy(w->owner->comm, comm, SYNFIN_COMM_LEN);
-	w->owner->comm[SYNFIN_COMM_LEN] = '\0';
+	o->pid = pid;
+	memcpy(o->comm, comm, SYNFIN_COMM_LEN);
+	o->comm[SYNFIN_COMM_LEN] = '\0';
+}
+
+static void set_owner(struct owner_want *w, uint32_t pid, const char *comm,
+		      uint32_t also_pid, const char *also_comm)
+{
+	copy_owner(w->owner, pid, comm);
+	if (w->also) {
+		memset(w->also, 0, sizeof(*w->also));
+		if (also_pid)
+			copy_owner(w->also, also_pid, also_comm);
+	}
 	w->found = true;
 }
 
@@ -93,7 +104,8 @@ static bool scan_for(struct owner_cache *oc, struct owner_want *w, const size_t 
 		struct owner_want *x = &w[ask[i]];
 
 		if (cands[i].pid)
-			set_owner(x, cands[i].pid, cands[i].comm);
+			set_owner(x, cands[i].pid, cands[i].comm, cands[i].also_pid,
+				  cands[i].also_comm);
 		else if (missed)
 			missed[nmissed++] = x->inode;
 	}
@@ -125,6 +137,8 @@ void owner_cache__resolve(struct owner_cache *oc, struct owner_want *w, size_t n
 		const struct owner_cache_ent *e;
 
 		w[i].found = false;
+		if (w[i].also)
+			memset(w[i].also, 0, sizeof(*w[i].also));
 		if (!w[i].inode)
 			continue;
 		e = cache_lookup(oc, w[i].inode);
@@ -152,8 +166,12 @@ void owner_cache__resolve(struct owner_cache *oc, struct owner_want *w, size_t n
 			j++;
 			continue;
 		}
-		if (cached[i])
-			set_owner(&w[i], cached[i]->owner.pid, cached[i]->owner.comm);
+		if (!cached[i])
+			continue;
+		/* a second holder gone since leaves the first the only one */
+		set_owner(&w[i], cached[i]->owner.pid, cached[i]->owner.comm,
+			  cached[i]->also.pid && owner_alive(&memo, cached[i]->also.pid) ?
+			  cached[i]->also.pid : 0, cached[i]->also.comm);
 	}
 
 	fresh = calloc(n ? n : 1, sizeof(*fresh));
@@ -163,7 +181,10 @@ void owner_cache__resolve(struct owner_cache *oc, struct owner_want *w, size_t n
 		if (!w[i].found)
 			continue;
 		fresh[j].inode = w[i].inode;
-		fresh[j++].owner = *w[i].owner;
+		fresh[j].owner = *w[i].owner;
+		if (w[i].also)
+			fresh[j].also = *w[i].also;
+		j++;
 	}
 	if (j > 1)
 		qsort(fresh, j, sizeof(*fresh), inode_cmp);

@@ -20,10 +20,12 @@
 struct owner_cache_ent {
 	uint32_t inode;
 	struct live_owner owner;
+	struct live_owner also;    /* another process holding it; pid 0: none */
 };
 
 /* Fills each candidate with an inode and pid 0 with a process holding it
- * (pid, comm); sockdiag_find_owners' contract. */
+ * (pid, comm); sockdiag_find_owners' contract. One that also fills
+ * also_pid and also_comm (sockdiag_find_two_holders) names a second. */
 typedef int (*owner_scan_fn)(struct synfin_seed *cands, size_t ncands);
 
 struct owner_cache {
@@ -46,6 +48,9 @@ struct owner_cache {
 struct owner_want {
 	uint32_t inode;            /* 0: no process can hold it (orphan, tw, request sock) */
 	struct live_owner *owner;  /* in: what stands when no holder is known; out: the holder */
+	/* out, unless NULL: another process seen holding it, pid 0 if none
+	 * (or the scan does not look for a second) */
+	struct live_owner *also;
 	bool found;                /* out: *owner is a process seen holding the socket */
 };
 

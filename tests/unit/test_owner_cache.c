@@ -12,10 +12,11 @@
 
 #define SEC 1000000000ULL
 
-/* What the fake scan knows: the holder of each inode, 0 for none. */
+/* What the fake scan knows: the holder of each inode, 0 for none, and a
+ * second process holding it, 0 for none. */
 static struct {
-	uint32_t inode, pid;
-	const char *comm;
+	uint32_t inode, pid, also_pid;
+	const char *comm, *also_comm;
 } holders[4];
 static unsigned int nscans, last_asked;
 static uint64_t burn_ns;  /* thread CPU each scan spends */
@@ -32,6 +33,10 @@ static int fake_scan(struct synfin_seed *cands, size_t n)
 				continue;
 			cands[i].pid = holders[h].pid;
 			strncpy(cands[i].comm, holders[h].comm, SYNFIN_COMM_LEN);
+			if (!holders[h].also_pid)
+				continue;
+			cands[i].also_pid = holders[h].also_pid;
+			strncpy(cands[i].also_comm, holders[h].also_comm, SYNFIN_COMM_LEN);
 		}
 	}
 	while (clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0 < burn_ns)
@@ -186,10 +191,58 @@ static void test_budget(void)
 	owner_cache__free(&oc);
 }
 
+/* A second holder (a parent and the child it forked) comes with the
+ * first, from the scan and from the cache; one that died since the scan
+ * is dropped from the cache's answer, and a socket not found has none. */
+static void test_second_holder(void)
+{
+	struct owner_cache oc = { .scan = fake_scan };
+	uint32_t self = (uint32_t)getpid(), parent = (uint32_t)getppid(), gone = dead_pid();
+	struct live_owner o, also;
+	struct owner_want w = { .inode = 8, .owner = &o, .also = &also };
+	uint64_t t = 100 * SEC;
+
+	reset();
+	set_holder(0, 8, self, "parent");
+	holders[0].also_pid = parent;
+	holders[0].also_comm = "child";
+	memset(&o, 0, sizeof(o));
+	owner_cache__resolve(&oc, &w, 1, t);
+	CHECK(w.found && o.pid == self && also.pid == parent);
+	CHECK_EQ_STR(also.comm, "child");
+	CHECK_EQ_INT(nscans, 1);
+	/* the cache's answer keeps it */
+	memset(&also, 0xff, sizeof(also));
+	owner_cache__resolve(&oc, &w, 1, t + SEC);
+	CHECK_EQ_INT(nscans, 1);
+	CHECK(w.found && also.pid == parent);
+	CHECK_EQ_STR(also.comm, "child");
+
+	/* the second one exits: the cache names the first alone */
+	w.inode = 9;
+	set_holder(1, 9, self, "parent");
+	holders[1].also_pid = gone;
+	holders[1].also_comm = "gone";
+	owner_cache__resolve(&oc, &w, 1, t + 2 * SEC);
+	CHECK_EQ_INT(nscans, 2);
+	CHECK(w.found && also.pid == gone);   /* as the scan said */
+	owner_cache__resolve(&oc, &w, 1, t + 3 * SEC);
+	CHECK_EQ_INT(nscans, 2);
+	CHECK(w.found && o.pid == self && also.pid == 0);
+
+	/* nobody holds it: no second either */
+	w.inode = 10;
+	memset(&also, 0xff, sizeof(also));
+	owner_cache__resolve(&oc, &w, 1, t + 4 * SEC);
+	CHECK(!w.found && also.pid == 0);
+	owner_cache__free(&oc);
+}
+
 static const struct unit_case cases[] = {
 	{ "owner cache: scans for the new and the gone, the cache for the rest", test_cache_and_scans },
 	{ "owner cache: a holder that changed is found within refresh_ns", test_refresh },
 	{ "owner cache: scans spaced by their CPU within the budget", test_budget },
+	{ "owner cache: a second holder, from the scan and the cache", test_second_holder },
 };
 
 UNIT_MAIN(cases)
