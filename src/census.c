@@ -377,7 +377,7 @@ static int add_marked(struct walk_ctx *w, uint32_t netns, const struct sockdiag_
 	/* Too young at the walk for the tally, which leaves it out: not
 	 * listed. A walk that meets a mass close (100,000 held connections
 	 * closing at once) would list every server in CLOSE_WAIT for that
-	 * moment, up to max_close_waits of 72 bytes each. */
+	 * moment, up to max_close_waits of 96 bytes each. */
 	if (own.cw_since_ns + w->opts->close_wait_min_age_ns > w->start_ns) {
 		c->close_waits_young++;
 		return 1;
@@ -808,8 +808,8 @@ void census__free(struct census *c)
 	free(c);
 }
 
-const struct live_owner *census__holder(const struct census *c,
-					const struct census_close_wait *want)
+const struct census_close_wait *census__holder(const struct census *c,
+					       const struct census_close_wait *want)
 {
 	const struct census_close_wait *cw, *o, *end;
 
@@ -827,7 +827,7 @@ const struct live_owner *census__holder(const struct census *c,
 	for (o = cw; o > c->wanted && !census_close_wait_cmp(o - 1, cw); o--)
 		if (o[-1].owner.pid != cw->owner.pid)
 			return NULL;
-	return &cw->owner;
+	return cw;
 }
 
 /* ---- the thread ---------------------------------------------------------- */
@@ -910,6 +910,7 @@ static void resolve_close_wait_holders(struct census_runner *r, struct census *c
 		recorded[i] = cw->owner.pid;
 		w[i].inode = cw->inode;
 		w[i].owner = &cw->owner;
+		w[i].also = &cw->also;
 	}
 	owner_cache__resolve(&r->cw_holders, w, n, c->ts_ns);
 	for (i = 0; i < n; i++)
@@ -1240,6 +1241,8 @@ struct census_runner *census__start(const struct census_opts *opts)
 	/* a holder can change while its process lives (a parent closes
 	 * its copy after a fork): every socket is asked about again */
 	r->cw_holders.refresh_ns = OWNER_RETRY_NS;
+	/* a leak shared with a forked child is named with it, as ss -p would */
+	r->cw_holders.scan = sockdiag_find_two_holders;
 	r->cw_holders.budget_pct = budget * OWNER_BUDGET_SHARE;
 	/* untouched pages of these cost no memory until notes come */
 	r->notes = calloc(CENSUS_SERVER_NOTES, sizeof(*r->notes));

@@ -90,6 +90,9 @@ struct census_close_wait {
 	/* a process seen holding it, else the kernel's record of its
 	 * owner; pid 0: neither known */
 	struct live_owner owner;
+	/* another process seen holding it too (a parent and the child it
+	 * forked, say); pid 0: none */
+	struct live_owner also;
 	uint16_t lport, rport;
 	uint8_t family;
 	uint8_t raddr[SYNFIN_ADDR_LEN];
@@ -202,11 +205,12 @@ void census__want_holders(struct census_runner *r, const struct census_close_wai
 /* The order of census__want_holders' sockets: by (netns, family, lport,
  * rport, raddr). */
 int census_close_wait_cmp(const void *a, const void *b);
-/* The holder the walk found of a socket with want's tuple: NULL if the
- * walk did not find it, found no process holding it, or found two
- * sockets of that tuple held by different processes. */
-const struct live_owner *census__holder(const struct census *c,
-					const struct census_close_wait *want);
+/* The socket the walk found with want's tuple, its owner the process
+ * holding it (and its also another): NULL if the walk did not find it,
+ * found no process holding it, or found two sockets of that tuple held
+ * by different processes. */
+const struct census_close_wait *census__holder(const struct census *c,
+					       const struct census_close_wait *want);
 /* Whether the TIME_WAIT socks are counted elsewhere (the engine's
  * followed ones, when they are all of them: monitor.c): walks then dump
  * none, and keep no last count to repeat. A census in between says so

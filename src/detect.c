@@ -133,12 +133,14 @@ bool detect_close_wait(const struct detect_config *cfg, const struct live_close_
 
 	start_alert(out, ALERT_CLOSE_WAIT_LEAK);
 	out->owner = cw->owner;
+	out->also = cw->also;
 	if (cw->peer.family)
 		out->ep = cw->peer;
 	out->ep.netns = cw->netns;
 	figure(out, "count", cw->count, 0);
 	figure(out, "old", cw->old, 0);
 	figure(out, "oldest_s", cw->oldest_s, 1);
+	figure(out, "shared", cw->shared, 0);
 	threshold(out, "cw-age", cfg->cw_age_s, cw->oldest_s >= cfg->cw_age_s);
 	fired = threshold(out, "cw-count", cfg->cw_count, cw->old >= cfg->cw_count);
 	return fired;

@@ -84,6 +84,8 @@ struct live_close_wait {
 	uint32_t old;                    /* ... of which older than the leak age */
 	double oldest_s;                 /* age of its oldest CLOSE_WAIT */
 	struct live_endpoint peer;       /* the peer of its oldest one */
+	uint32_t shared;                 /* ... of which another process holds too */
+	struct live_owner also;          /* the lowest pid among those others; pid 0: none */
 };
 
 enum alert_kind {
@@ -116,6 +118,7 @@ struct live_alert {
 	struct live_endpoint ep;         /* listener, destination or (leak) none */
 	enum tw_side side;               /* timewait_buildup only */
 	struct live_owner owner;
+	struct live_owner also;          /* close_wait_leak: another holder; pid 0: none */
 	struct live_figure figures[LIVE_MAX_FIGURES];
 	uint32_t nfigures;
 	struct live_threshold thresholds[LIVE_MAX_THRESHOLDS];

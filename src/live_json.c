@@ -241,6 +241,19 @@ static void json_owner(struct json_writer *w, const struct live_owner *o)
 		jsonw_string_len(w, o->comm, n);
 }
 
+/* Another process holding a leak's sockets: {"pid","comm"}, or null. */
+static void json_also(struct json_writer *w, const struct live_owner *also)
+{
+	jsonw_name(w, "also_held_by");
+	if (!also->pid) {
+		jsonw_null(w);
+		return;
+	}
+	jsonw_start_object(w);
+	json_owner(w, also);
+	jsonw_end_object(w);
+}
+
 void live_json_alert_fields(struct json_writer *w, const struct live_alert *a,
 			    int64_t mono_to_real_ns)
 {
@@ -270,6 +283,8 @@ void live_json_alert_fields(struct json_writer *w, const struct live_alert *a,
 		break;
 	}
 	json_owner(w, &a->owner);
+	if (a->kind == ALERT_CLOSE_WAIT_LEAK)
+		json_also(w, &a->also);
 
 	jsonw_name(w, "figures");
 	jsonw_start_object(w);
@@ -369,6 +384,8 @@ static void json_close_wait(struct json_writer *w, const struct live_close_wait 
 		json_endpoint(w, "peer", &c->peer);
 	else
 		jsonw_null_field(w, "peer");
+	jsonw_u64_field(w, "shared", c->shared);
+	json_also(w, &c->also);
 	jsonw_end_object(w);
 }
 
@@ -540,6 +557,11 @@ int live_format_alert(char *buf, size_t len, const struct live_alert *a,
 		  a->ended ? "END" : "START");
 	text_where(&b, a);
 	text_owner(&b, &a->owner);
+	if (a->kind == ALERT_CLOSE_WAIT_LEAK && a->also.pid) {
+		tb_printf(&b, " (also held by");
+		text_owner(&b, &a->also);
+		tb_printf(&b, ")");
+	}
 	if (a->ended) {
 		tb_printf(&b, " after %.1f s", alert_duration_s(a));
 	} else {

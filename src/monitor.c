@@ -429,6 +429,7 @@ struct cw_sock {
 	uint64_t since;
 	uint32_t pid, netns;
 	const char *comm;     /* SYNFIN_COMM_LEN bytes */
+	const struct live_owner *also;  /* another process holding it; NULL: none known */
 	uint8_t family;
 	const uint8_t *raddr;
 	uint16_t rport, lport;
@@ -471,6 +472,12 @@ static void tally_close_wait(struct monitor *m, const struct cw_sock *s)
 	cw->count++;
 	if (age_ns >= m->cw_age_ns)
 		cw->old++;
+	if (s->also && s->also->pid && s->also->pid != s->pid) {
+		cw->shared++;
+		/* the lowest pid: the same name from one interval to the next */
+		if (!cw->also.pid || s->also->pid < cw->also.pid)
+			cw->also = *s->also;
+	}
 	if (age >= cw->oldest_s) {
 		cw->oldest_s = age;
 		cw->peer.netns = s->netns;
@@ -486,7 +493,7 @@ static void tally_close_wait(struct monitor *m, const struct cw_sock *s)
 static void tally_tuple_close_wait(struct monitor *m, struct cw_sock *s)
 {
 	struct census_close_wait *want = NULL;
-	const struct live_owner *holder;
+	const struct census_close_wait *holder;
 
 	/* as many as the census lists of marked ones (the one bound on the
 	 * wants); the rest keep the recorded owner, counted as the census
@@ -509,8 +516,9 @@ static void tally_tuple_close_wait(struct monitor *m, struct cw_sock *s)
 		memcpy(want->raddr, s->raddr, SYNFIN_ADDR_LEN);
 		holder = census__holder(m->tally_census, want);
 		if (holder) {
-			s->pid = holder->pid;
-			s->comm = holder->comm;
+			s->pid = holder->owner.pid;
+			s->comm = holder->owner.comm;
+			s->also = &holder->also;
 		}
 	}
 	tally_close_wait(m, s);
@@ -543,8 +551,8 @@ static void tally_census_close_waits(struct monitor *m, struct engine *eng,
 		const struct census_close_wait *cw = &c->close_waits[i];
 		struct cw_sock s = {
 			.since = cw->since_ns, .pid = cw->owner.pid, .netns = cw->netns,
-			.comm = cw->owner.comm, .family = cw->family, .raddr = cw->raddr,
-			.rport = cw->rport,
+			.comm = cw->owner.comm, .also = &cw->also, .family = cw->family,
+			.raddr = cw->raddr, .rport = cw->rport,
 		};
 		const struct conn_record *seed;
 

@@ -437,13 +437,21 @@ static void tw_row(const struct tables *t, const struct live_tw_group *g,
 
 static void cw_row(const struct live_close_wait *c, char *buf, size_t len)
 {
-	char own[96], age[16], peer[INET6_ADDRSTRLEN + 16] = "-";
+	char own[96], also[128] = "", age[16], peer[INET6_ADDRSTRLEN + 16] = "-";
 
 	fmt_owner(own, sizeof(own), &c->owner);
 	if (c->peer.family)
 		live_format_endpoint(peer, sizeof(peer), &c->peer);
-	fmt_cut(buf, len, "%-20.20s %6u %6u %7s  %s", own, c->count, c->old,
-		 fmt_age(age, sizeof(age), c->oldest_s), peer);
+	/* ss -p would list every holder: one other here (how many of the
+	 * sockets it shares is in -j's row) */
+	if (c->shared) {
+		char other[96];
+
+		fmt_owner(other, sizeof(other), &c->also);
+		snprintf(also, sizeof(also), "  also %s", other);
+	}
+	fmt_cut(buf, len, "%-20.20s %6u %6u %7s  %s%s", own, c->count, c->old,
+		 fmt_age(age, sizeof(age), c->oldest_s), peer, also);
 }
 
 static void alert_row(const struct tables *t, const struct live_alert *a,

@@ -19,6 +19,9 @@
 # worker with the accept() hook off); the alert must name the holder. In
 # each mode: the marks in storage, and the sockets known by their tuple
 # (--events: the engine's; --classic: the kernel map's), over IPv6 too.
+# And two processes holding the same sockets (a server that forks after
+# accepting, both keeping them): the alert names one and the other as
+# also_held_by, in each mode, and drops the other once it exits.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -179,6 +182,78 @@ holder_case worker_no_hook_classic 5408 worker --no-accept-hook --classic
 # IPv6: the tuple's 16-byte addresses, from the engine and the kernel map
 CW_ADDR=$SF_S6 holder_case handoff_v6_events 5409 handoff --events
 CW_ADDR=$SF_S6 holder_case handoff_v6_classic 5410 handoff --classic
+
+# shared_case NAME PORT [SYNFIN-ARGS...]: the server forks after its
+# accepts, and parent and child hold all the sockets
+shared_case()
+{
+	local T=close_wait_leak/$1 PORT=$2 N=12 SRV CHILD cw rec cond named other
+	shift 2
+	sf_start_grep "$T" '"type":"alert"' --cw-age 2 --cw-count 5 "$@"
+
+	sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" --accept "$N" \
+		--no-close --close-first --comm sfpar --share-comm sfkid \
+		--hold-listener-file "$SF_TMP/never" --ready-file "$SF_TMP/srv.ready" --timeout-ms 60000
+	SRV=$SF_LAST_PID
+	sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
+	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$PORT" --repeat "$N" --close-first \
+		--timeout-ms 15000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
+	grep -q "^result=done count=$N connected=$N " "$SF_TMP/cli" ||
+		{ sf_fail "$T" "clients: $(tail -n 2 "$SF_TMP/cli") $(cat "$SF_TMP/cli.err")"; sf_done; }
+	sf_wait_accepted "$SF_TMP/srv" "$N"
+	for _ in $(seq 50); do
+		CHILD=$(sed -n 's/^result=shared pid=\([0-9]*\)$/\1/p' "$SF_TMP/srv")
+		[ -n "$CHILD" ] && break
+		sleep 0.1
+	done
+	if ! [[ "$CHILD" =~ ^[0-9]+$ ]]; then
+		sf_fail "$T" "the server forked no child: $(tail -n 2 "$SF_TMP/srv")"
+		sf_done
+	fi
+	cw=$(ip netns exec "$SF_NS_S" ss -Htnp state close-wait "( sport = :$PORT )" |
+		grep "pid=$SRV," | grep -c "pid=$CHILD,")
+	echo "  $SRV and its child $CHILD both hold $cw CLOSE-WAIT sockets (ss)"
+	sf_check "$T/traffic" "both hold $cw CLOSE-WAIT sockets (want $N)" [ "$cw" = "$N" ]
+
+	cond='.kind == "close_wait_leak" and .netns == $ns'
+	sf_wait_alert 12 "$SF_OUT" "$cond and .state == \"start\"" --argjson ns "$SF_NETNS_S"
+	rec=$(sf_alerts "$SF_OUT" "$cond" --argjson ns "$SF_NETNS_S")
+	SF_JQ_ARGS=(--argjson srv "$SRV" --argjson kid "$CHILD")
+	# /proc's order decides which is named first (the parent, unless
+	# pids wrapped between them)
+	sf_expect_first "$T/start" "close_wait_leak start naming both $SRV and $CHILD" "$rec" \
+		'.state == "start"' '[.pid, .also_held_by.pid] | sort == ([$srv, $kid] | sort)' \
+		'[.comm, .also_held_by.comm] | sort == ["sfkid", "sfpar"]' \
+		'.figures.count >= 10' '.figures.shared >= 10' '.figures.shared <= .figures.count'
+	SF_JQ_ARGS=()
+	[ -n "$rec" ] && echo "  alerts: $(tr '\n' ' ' <<<"$rec")"
+	named=$(jq -r 'select(.state == "start") | .pid' <<<"$rec" | head -n 1)
+	[[ "$named" =~ ^[0-9]+$ ]] || named=$SRV
+	other=$CHILD
+	[ "$named" = "$CHILD" ] && other=$SRV
+
+	# the other exits: the one named holds them alone, the same leak; its
+	# end (once the named one dies) carries the last interval observed
+	kill -KILL "$other"
+	{ sf_wait_pid "$other" 5; } 2>/dev/null
+	sleep 3
+	kill -KILL "$named"
+	{ sf_wait_pid "$named" 5; } 2>/dev/null
+	sf_wait_alert 10 "$SF_OUT" "$cond and .state == \"end\"" --argjson ns "$SF_NETNS_S"
+	rec=$(sf_alerts "$SF_OUT" "$cond" --argjson ns "$SF_NETNS_S")
+	SF_JQ_ARGS=(--argjson named "$named")
+	sf_expect_first "$T/alone" "close_wait_leak end" "$(grep '"state":"end"' <<<"$rec")" \
+		'.pid == $named' '.also_held_by == null' '.figures.shared == 0' \
+		'.figures.count >= 10'
+	SF_JQ_ARGS=()
+	sf_check "$T/once" "one start and one end: $(jq -r .state <<<"$rec" | tr '\n' ' ')" \
+		[ "$(jq -s 'map(.state) == ["start", "end"]' <<<"$rec")" = true ]
+	sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
+	rm -f "$SF_TMP/srv.ready" "$SF_TMP/srv"
+}
+shared_case shared 5411
+shared_case shared_events 5412 --events
+shared_case shared_classic 5413 --classic
 
 seeded_case()
 {

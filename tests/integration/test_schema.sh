@@ -643,9 +643,11 @@ touch "$SF_TMP/seeded.release"
 # leak: 8 connections whose server never closes (CLOSE_WAIT: the
 # close_wait_leak alert, top's close_wait rows); their clients' orphans
 # wait in FIN_WAIT2 tw socks that expire after 1 s (time_wait records,
-# tw_end expired). The server is killed once the alert started: its
-# sockets' FINs then meet no socket (resets both ways).
-srv leak 5400 --accept 8 --no-close --close-first --comm sfleak \
+# tw_end expired). The server forks after its accepts, and its child
+# holds the sockets too (the alert's also_held_by). Both are killed once
+# the alert started: the sockets' FINs then meet no socket (resets both
+# ways).
+srv leak 5400 --accept 8 --no-close --close-first --comm sfleak --share-comm sfleakkid \
 	--hold-listener-file "$SF_TMP/never"
 cli leak "$SF_S4" 5400 --repeat 8 --close-first
 
@@ -713,7 +715,8 @@ done
 # (all in dflt's output)
 wait_alert() { sf_wait_alert "$1" "$SF_TMP/dflt.out" "$2"; }
 wait_alert 10 '.kind == "close_wait_leak" and .state == "start"'
-kill -KILL "${SRV[leak]}"
+LEAK_KID=$(sed -n 's/^result=shared pid=\([0-9]*\)$/\1/p' "$SF_TMP/leak.srv")
+kill -KILL "${SRV[leak]}" ${LEAK_KID:+"$LEAK_KID"}
 { sf_wait_pid "${SRV[leak]}" 5; } 2>/dev/null
 sf_wait_pid "${CLI[burst]}" 10
 kill -CONT "${SYNFINS[lost]}"

@@ -56,6 +56,7 @@ struct opts {
 	const char *comm;
 	const char *worker_comm;	/* server: accept in a child of this name */
 	const char *handoff_comm;	/* server: after the accepts, a child of this name keeps all */
+	const char *share_comm;		/* server: after the accepts, a child of this name keeps copies */
 	const char *daemonize_file;	/* server: once it exists, fork; the parent exits */
 	const char *daemon_comm;	/* ... and the child, which keeps the listener, is named so */
 	const char *ready_file;
@@ -82,6 +83,7 @@ static void usage(void)
 		"                [--close-at-ns T] [--comm NAME] [--ready-file F] [--hold-until-file F]\n"
 		"                [--timeout-ms N] [--backlog N] [--no-accept] [--hold-listener-file F]\n"
 "                [--worker-comm NAME] [--daemonize-on-file F --daemon-comm NAME]\n"
+"                [--handoff-comm NAME] [--share-comm NAME]\n"
 		"       tcpdrive client --connect ADDR --port P [--bind ADDR] [--lport P] [--send BYTES]\n"
 		"                [--recv BYTES] [--close-first|--wait-eof] [--shutdown-wr] [--linger0]\n"
 		"                [--no-close] [--delay-close-ms N] [--close-at-ns T] [--comm NAME]\n"
@@ -119,7 +121,10 @@ static void usage(void)
 "    of this name (a pre-fork server's worker); the parent waits for it.\n"
 "--handoff-comm NAME: server: after the last accept, fork: the parent exits at\n"
 "    once, and the child, so named, keeps every socket (with --no-close, the\n"
-"    accepted ones) and prints \"result=handoff pid=N\".\n");
+"    accepted ones) and prints \"result=handoff pid=N\".\n"
+"--share-comm NAME: server: after the last accept, fork a child of this name\n"
+"    that holds copies of every socket as the parent goes on holding them (a\n"
+"    server that forks after accepting); it prints \"result=shared pid=N\".\n");
 	exit(2);
 }
 
@@ -487,6 +492,23 @@ static int run_server(void)
 		finish_conn(fd, NULL, &x);
 		print_result(x.err == ECONNRESET ? "reset" : "accepted", &self, &peer, &x, x.err);
 	}
+	if (o.share_comm) {
+		pid_t pid;
+
+		/* reaped at its exit: no zombie to look alive to kill(0) */
+		signal(SIGCHLD, SIG_IGN);
+		pid = fork_flushed();
+
+		if (pid < 0)
+			return 1;
+		if (pid == 0) {
+			/* alarms are not inherited */
+			alarm((unsigned)((o.timeout_ms + 999) / 1000));
+			set_comm(o.share_comm);
+			printf("result=shared pid=%d\n", (int)getpid());
+			fflush(stdout);
+		}
+	}
 	if (o.handoff_comm) {
 		if (leave_to_child(o.handoff_comm))
 			return 1;
@@ -635,6 +657,7 @@ int main(int argc, char **argv)
 		O_WAIT_EOF, O_SHUT_WR, O_SEND, O_RECV, O_LINGER0, O_NO_CLOSE,
 		O_DELAY, O_CLOSE_AT, O_COMM, O_READY, O_HOLD, O_TIMEOUT, O_REPEAT,
 		O_RATE, O_BACKLOG, O_NO_ACCEPT, O_HOLD_LISTENER, O_HOLD_EXIT, O_WORKER_COMM, O_HANDOFF_COMM,
+		O_SHARE_COMM,
 		O_SEND_AFTER, O_USER_TIMEOUT, O_FASTOPEN, O_DAEMONIZE, O_DAEMON_COMM,
 	};
 	static const struct option lo[] = {
@@ -664,6 +687,7 @@ int main(int argc, char **argv)
 		{ "hold-exit-file", required_argument, 0, O_HOLD_EXIT },
 		{ "worker-comm", required_argument, 0, O_WORKER_COMM },
 		{ "handoff-comm", required_argument, 0, O_HANDOFF_COMM },
+		{ "share-comm", required_argument, 0, O_SHARE_COMM },
 		{ "send-after-file", required_argument, 0, O_SEND_AFTER },
 		{ "user-timeout-ms", required_argument, 0, O_USER_TIMEOUT },
 		{ "fastopen", no_argument, 0, O_FASTOPEN },
@@ -720,6 +744,7 @@ int main(int argc, char **argv)
 			break;
 		case O_WORKER_COMM: o.worker_comm = optarg; break;
 		case O_HANDOFF_COMM: o.handoff_comm = optarg; break;
+		case O_SHARE_COMM: o.share_comm = optarg; break;
 		default: usage();
 		}
 	}
@@ -732,7 +757,7 @@ int main(int argc, char **argv)
 	/* server-only and repeat-only options */
 	if ((o.rate && (o.is_server || o.repeat == 1)) ||
 	    (!o.is_server && (o.no_accept || o.hold_listener_file || o.backlog != 16 ||
-			      o.worker_comm || o.handoff_comm)) ||
+			      o.worker_comm || o.handoff_comm || o.share_comm)) ||
 	    (o.is_server && o.hold_exit_file))
 		usage();
 

@@ -347,8 +347,9 @@ static struct census_close_wait tuple(uint32_t netns, uint16_t lport, uint16_t r
 	return cw;
 }
 
-/* census__holder: the one found by its whole tuple, and none where two
- * sockets of the tuple (different local addresses) have two holders. */
+/* census__holder: the one found by its whole tuple, with the second
+ * process holding it, and none where two sockets of the tuple (different
+ * local addresses) have two holders. */
 static void test_holder_lookup(void)
 {
 	struct census_close_wait wanted[] = {
@@ -362,18 +363,20 @@ static void test_holder_lookup(void)
 	};
 	struct census c = { .wanted = wanted, .nwanted = 7 };
 	struct census_close_wait key;
-	const struct live_owner *o;
+	const struct census_close_wait *o;
 
+	wanted[6].also.pid = 401;  /* a child it forked holds it too */
+	memcpy(wanted[6].also.comm, "child", 6);
 	qsort(wanted, 7, sizeof(*wanted), census_close_wait_cmp);
 	key = tuple(7, 80, 40000, 1, 0);
 	o = census__holder(&c, &key);
-	CHECK(o && o->pid == 100);
+	CHECK(o && o->owner.pid == 100 && !o->also.pid);
 	key = tuple(8, 80, 40000, 1, 0);
 	o = census__holder(&c, &key);
-	CHECK(o && o->pid == 400);
+	CHECK(o && o->owner.pid == 400 && o->also.pid == 401 && !strcmp(o->also.comm, "child"));
 	key = tuple(7, 80, 40002, 1, 0);
 	o = census__holder(&c, &key);
-	CHECK(o && o->pid == 300);
+	CHECK(o && o->owner.pid == 300);
 	key = tuple(7, 80, 40000, 2, 0);
 	CHECK(census__holder(&c, &key) == NULL);
 	key = tuple(7, 80, 40001, 1, 0);

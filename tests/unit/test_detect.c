@@ -173,6 +173,16 @@ static void test_close_wait_rule(void)
 
 	CHECK(detect_close_wait(&c, &cw, &a));
 	CHECK_EQ_INT(a.owner.pid, 9);
+	CHECK_EQ_INT(a.also.pid, 0);
+	/* a child it forked holds them too: named beside it, and counted */
+	cw.shared = 20;
+	cw.also = (struct live_owner){ .pid = 10, .comm = "child" };
+	CHECK(detect_close_wait(&c, &cw, &a));
+	CHECK_EQ_INT(a.owner.pid, 9);
+	CHECK_EQ_INT(a.also.pid, 10);
+	CHECK_EQ_STR(a.also.comm, "child");
+	CHECK(a.nfigures == 4 && !strcmp(a.figures[3].name, "shared") &&
+	      a.figures[3].value == 20);
 	cw.old = 7;
 	CHECK(!detect_close_wait(&c, &cw, &a));
 }
@@ -279,8 +289,10 @@ static void test_keys(void)
 	for (int i = 0; i < 3; i++) {
 		detect__observe(d, &a, detect_syn_flood(&c, &l1, &a));
 		detect__observe(d, &a, detect_syn_flood(&c, &l2, &a));
-		/* the oldest peer changes: still the same leak */
+		/* the oldest peer, and the other holder, change: still the
+		 * same leak */
 		cw.peer.port = (uint16_t)(1111 + i);
+		cw.also.pid = (uint32_t)(10 + i);
 		detect__observe(d, &a, detect_close_wait(&c, &cw, &a));
 		detect__tick(d, t += SEC, collect, &s);
 	}
