@@ -27,6 +27,24 @@
 
 sf_setup_ns close_wait_leak
 
+# leak_traffic T PORT ADDR N [SERVER-ARGS...]: a server that accepts N
+# connections and never closes them, and N clients that close theirs
+# first; the server's pid in SRV
+leak_traffic()
+{
+	local t=$1 port=$2 addr=$3 n=$4
+	shift 4
+	sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$addr" --port "$port" --accept "$n" \
+		--no-close --close-first "$@" --hold-listener-file "$SF_TMP/never" \
+		--ready-file "$SF_TMP/srv.ready" --timeout-ms 60000
+	SRV=$SF_LAST_PID
+	sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$t" "server did not listen"; sf_done; }
+	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$addr" --port "$port" --repeat "$n" --close-first \
+		--timeout-ms 15000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
+	grep -q "^result=done count=$n connected=$n " "$SF_TMP/cli" ||
+		{ sf_fail "$t" "clients: $(tail -n 2 "$SF_TMP/cli") $(cat "$SF_TMP/cli.err")"; sf_done; }
+}
+
 # leak_case MODE PORT [SYNFIN-ARGS...]
 leak_case()
 {
@@ -34,16 +52,8 @@ leak_case()
 	shift 2
 	sf_start_grep "$T" '"type":"alert"' --cw-age 2 --cw-count 5 "$@"
 
-	sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" --accept "$N" \
-		--no-close --close-first --comm sfleak --hold-listener-file "$SF_TMP/never" \
-		--ready-file "$SF_TMP/srv.ready" --timeout-ms 60000
-	SRV=$SF_LAST_PID
-	sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
-	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$PORT" --repeat "$N" --close-first \
-		--timeout-ms 15000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
+	leak_traffic "$T" "$PORT" "$SF_S4" "$N" --comm sfleak
 	t0=$(sf_now_s)
-	grep -q "^result=done count=$N connected=$N " "$SF_TMP/cli" ||
-		{ sf_fail "$T" "clients: $(tail -n 2 "$SF_TMP/cli") $(cat "$SF_TMP/cli.err")"; sf_done; }
 	# bounded wait until the server has accepted them all (one line each)
 	sf_wait_accepted "$SF_TMP/srv" "$N"
 	cw=$(ip netns exec "$SF_NS_S" ss -Htnp state close-wait "( sport = :$PORT )" | grep -c "pid=$SRV,")
@@ -116,15 +126,7 @@ holder_case()
 	[ "$how" = worker ] && fork_args=(--worker-comm sfheld)
 	sf_start_grep "$T" '"type":"alert"' --cw-age 2 --cw-count 5 -v "$@"
 
-	sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$S" --port "$PORT" --accept "$N" \
-		--no-close --close-first --comm sfacc "${fork_args[@]}" \
-		--hold-listener-file "$SF_TMP/never" --ready-file "$SF_TMP/srv.ready" --timeout-ms 60000
-	SRV=$SF_LAST_PID
-	sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
-	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$S" --port "$PORT" --repeat "$N" --close-first \
-		--timeout-ms 15000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
-	grep -q "^result=done count=$N connected=$N " "$SF_TMP/cli" ||
-		{ sf_fail "$T" "clients: $(tail -n 2 "$SF_TMP/cli") $(cat "$SF_TMP/cli.err")"; sf_done; }
+	leak_traffic "$T" "$PORT" "$S" "$N" --comm sfacc "${fork_args[@]}"
 	if [ "$how" = worker ]; then
 		sf_wait_accepted "$SF_TMP/srv" "$N"
 		HELD=$(sed -n 's/^result=accepted .* pid=\([0-9]*\)$/\1/p' "$SF_TMP/srv" | sort -u)
@@ -191,15 +193,7 @@ shared_case()
 	shift 2
 	sf_start_grep "$T" '"type":"alert"' --cw-age 2 --cw-count 5 "$@"
 
-	sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" --accept "$N" \
-		--no-close --close-first --comm sfpar --share-comm sfkid \
-		--hold-listener-file "$SF_TMP/never" --ready-file "$SF_TMP/srv.ready" --timeout-ms 60000
-	SRV=$SF_LAST_PID
-	sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
-	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$PORT" --repeat "$N" --close-first \
-		--timeout-ms 15000 >"$SF_TMP/cli" 2>"$SF_TMP/cli.err"
-	grep -q "^result=done count=$N connected=$N " "$SF_TMP/cli" ||
-		{ sf_fail "$T" "clients: $(tail -n 2 "$SF_TMP/cli") $(cat "$SF_TMP/cli.err")"; sf_done; }
+	leak_traffic "$T" "$PORT" "$SF_S4" "$N" --comm sfpar --share-comm sfkid
 	sf_wait_accepted "$SF_TMP/srv" "$N"
 	for _ in $(seq 50); do
 		CHILD=$(sed -n 's/^result=shared pid=\([0-9]*\)$/\1/p' "$SF_TMP/srv")
