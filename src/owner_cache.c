@@ -2,9 +2,12 @@
 /* The processes holding sockets, by inode, between census walks
  * (owner_cache.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "clock.h"
 #include "owner_cache.h"
 #include "sockdiag.h"
@@ -39,9 +42,32 @@ static bool inode_in(const uint32_t *arr, size_t n, uint32_t inode)
  * process that holds many sockets keeps a slot here. */
 #define ALIVE_MEMO_SLOTS 64
 struct alive_memo {
+	bool zombies_gone;            /* owner_cache.zombies_gone */
 	uint32_t pid[ALIVE_MEMO_SLOTS];
 	bool alive[ALIVE_MEMO_SLOTS];
 };
+
+/* /proc/PID/stat's state is the first field after the comm's closing
+ * parenthesis (a comm can hold one itself: the last one). */
+static bool process_zombie(uint32_t pid)
+{
+	char path[32], buf[512];
+	const char *paren;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;  /* gone is for kill(0) to say */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && paren[2] == 'Z';
+}
 
 static bool owner_alive(struct alive_memo *m, uint32_t pid)
 {
@@ -49,7 +75,8 @@ static bool owner_alive(struct alive_memo *m, uint32_t pid)
 
 	if (pid != m->pid[slot]) {
 		m->pid[slot] = pid;
-		m->alive[slot] = !(kill((pid_t)pid, 0) && errno == ESRCH);
+		m->alive[slot] = !(kill((pid_t)pid, 0) && errno == ESRCH) &&
+				 !(m->zombies_gone && process_zombie(pid));
 	}
 	return m->alive[slot];
 }
@@ -124,7 +151,7 @@ void owner_cache__resolve(struct owner_cache *oc, struct owner_want *w, size_t n
 	bool full = oc->refresh_ns && now_ns - oc->last_full_ns >= oc->refresh_ns;
 	const struct owner_cache_ent **cached = NULL;
 	struct owner_cache_ent *fresh;
-	struct alive_memo memo = {};
+	struct alive_memo memo = { .zombies_gone = oc->zombies_gone };
 	size_t *ask = NULL, nask = 0, nnew = 0, i, j;
 
 	if (n) {

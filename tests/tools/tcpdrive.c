@@ -124,7 +124,8 @@ static void usage(void)
 "    accepted ones) and prints \"result=handoff pid=N\".\n"
 "--share-comm NAME: server: after the last accept, fork a child of this name\n"
 "    that holds copies of every socket as the parent goes on holding them (a\n"
-"    server that forks after accepting); it prints \"result=shared pid=N\".\n");
+"    server that forks after accepting); it prints \"result=shared pid=N\".\n"
+"    The parent never reaps it.\n");
 	exit(2);
 }
 
@@ -493,11 +494,9 @@ static int run_server(void)
 		print_result(x.err == ECONNRESET ? "reset" : "accepted", &self, &peer, &x, x.err);
 	}
 	if (o.share_comm) {
-		pid_t pid;
-
-		/* reaped at its exit: no zombie to look alive to kill(0) */
-		signal(SIGCHLD, SIG_IGN);
-		pid = fork_flushed();
+		/* never reaped, as a careless forking server leaves its
+		 * children: one that exits stays a zombie while this lives */
+		pid_t pid = fork_flushed();
 
 		if (pid < 0)
 			return 1;

@@ -54,6 +54,30 @@ static uint32_t dead_pid(void)
 	return (uint32_t)pid;
 }
 
+/* A child that has exited and is not reaped yet; the caller reaps it. */
+static uint32_t zombie_pid(void)
+{
+	char path[32], buf[256];
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 1000; i++) {   /* bounded: up to 1 s */
+		FILE *f = fopen(path, "r");
+		char *paren = NULL;
+
+		if (f && fgets(buf, sizeof(buf), f))
+			paren = strrchr(buf, ')');
+		if (f)
+			fclose(f);
+		if (paren && paren[1] == ' ' && paren[2] == 'Z')
+			break;
+		usleep(1000);
+	}
+	return (uint32_t)pid;
+}
+
 static void set_holder(int h, uint32_t inode, uint32_t pid, const char *comm)
 {
 	holders[h].inode = inode;
@@ -238,11 +262,53 @@ static void test_second_holder(void)
 	owner_cache__free(&oc);
 }
 
+/* zombies_gone: a holder that exited and is not reaped (kill(0) still
+ * finds it) holds no fds. The second is dropped from the cache's answer,
+ * the first asked about again at once; without the flag both stand. */
+static void test_zombie_holders(void)
+{
+	uint32_t self = (uint32_t)getpid(), zombie = zombie_pid();
+	struct owner_cache oc = { .scan = fake_scan, .zombies_gone = true };
+	struct owner_cache plain = { .scan = fake_scan };
+	struct live_owner o, also;
+	struct owner_want w = { .inode = 12, .owner = &o, .also = &also };
+	uint64_t t = 100 * SEC;
+
+	reset();
+	set_holder(0, 12, self, "parent");
+	holders[0].also_pid = zombie;
+	holders[0].also_comm = "child";
+	owner_cache__resolve(&oc, &w, 1, t);
+	CHECK(w.found && also.pid == zombie);   /* as the scan said */
+	owner_cache__resolve(&oc, &w, 1, t + SEC);
+	CHECK_EQ_INT(nscans, 1);
+	CHECK(w.found && o.pid == self && also.pid == 0);
+	owner_cache__resolve(&plain, &w, 1, t);
+	owner_cache__resolve(&plain, &w, 1, t + SEC);
+	CHECK_EQ_INT(nscans, 2);
+	CHECK(w.found && also.pid == zombie);
+
+	/* the first holder a zombie: asked about again at once */
+	w.inode = 13;
+	set_holder(1, 13, zombie, "parent");
+	owner_cache__resolve(&oc, &w, 1, t + 2 * SEC);
+	CHECK_EQ_INT(nscans, 3);
+	set_holder(1, 13, self, "heir");
+	owner_cache__resolve(&oc, &w, 1, t + 3 * SEC);
+	CHECK_EQ_INT(nscans, 4);
+	CHECK(w.found && o.pid == self);
+	CHECK_EQ_STR(o.comm, "heir");
+	owner_cache__free(&oc);
+	owner_cache__free(&plain);
+	waitpid((pid_t)zombie, NULL, 0);
+}
+
 static const struct unit_case cases[] = {
 	{ "owner cache: scans for the new and the gone, the cache for the rest", test_cache_and_scans },
 	{ "owner cache: a holder that changed is found within refresh_ns", test_refresh },
 	{ "owner cache: scans spaced by their CPU within the budget", test_budget },
 	{ "owner cache: a second holder, from the scan and the cache", test_second_holder },
+	{ "owner cache: zombie holders taken as gone when asked", test_zombie_holders },
 };
 
 UNIT_MAIN(cases)
