@@ -38,8 +38,9 @@ static bool inode_in(const uint32_t *arr, size_t n, uint32_t inode)
 
 /* Whether a cached owner's process is still there: a server that listens
  * and then daemonizes leaves its listener to a child, and the parent that
- * /proc showed is gone. About one kill(0) per process, not per socket: a
- * process that holds many sockets keeps a slot here. */
+ * /proc showed is gone. About one kill(0) per process, not per socket (and
+ * with zombies_gone one read of its stat): a process that holds many
+ * sockets keeps a slot here. */
 #define ALIVE_MEMO_SLOTS 64
 struct alive_memo {
 	bool zombies_gone;            /* owner_cache.zombies_gone */
