@@ -85,6 +85,14 @@ static void set_holder(int h, uint32_t inode, uint32_t pid, const char *comm)
 	holders[h].comm = comm;
 }
 
+/* inode held by pid ("parent") and also_pid ("child") */
+static void set_pair(int h, uint32_t inode, uint32_t pid, uint32_t also_pid)
+{
+	set_holder(h, inode, pid, "parent");
+	holders[h].also_pid = also_pid;
+	holders[h].also_comm = "child";
+}
+
 static void reset(void)
 {
 	memset(holders, 0, sizeof(holders));
@@ -227,9 +235,7 @@ static void test_second_holder(void)
 	uint64_t t = 100 * SEC;
 
 	reset();
-	set_holder(0, 8, self, "parent");
-	holders[0].also_pid = parent;
-	holders[0].also_comm = "child";
+	set_pair(0, 8, self, parent);
 	memset(&o, 0, sizeof(o));
 	owner_cache__resolve(&oc, &w, 1, t);
 	CHECK(w.found && o.pid == self && also.pid == parent);
@@ -244,9 +250,7 @@ static void test_second_holder(void)
 
 	/* the second one exits: the cache names the first alone */
 	w.inode = 9;
-	set_holder(1, 9, self, "parent");
-	holders[1].also_pid = gone;
-	holders[1].also_comm = "gone";
+	set_pair(1, 9, self, gone);
 	owner_cache__resolve(&oc, &w, 1, t + 2 * SEC);
 	CHECK_EQ_INT(nscans, 2);
 	CHECK(w.found && also.pid == gone);   /* as the scan said */
@@ -275,9 +279,7 @@ static void test_zombie_holders(void)
 	uint64_t t = 100 * SEC;
 
 	reset();
-	set_holder(0, 12, self, "parent");
-	holders[0].also_pid = zombie;
-	holders[0].also_comm = "child";
+	set_pair(0, 12, self, zombie);
 	owner_cache__resolve(&oc, &w, 1, t);
 	CHECK(w.found && also.pid == zombie);   /* as the scan said */
 	owner_cache__resolve(&oc, &w, 1, t + SEC);
