@@ -302,9 +302,11 @@ static int add_pending(struct pending **arr, size_t *n, size_t *cap,
 	return 0;
 }
 
+/* cw anew: the socket's tuple, the rest zero */
 static void close_wait_tuple(struct census_close_wait *cw, uint32_t netns,
 			     const struct sockdiag_sock *s)
 {
+	memset(cw, 0, sizeof(*cw));
 	cw->cookie = s->cookie;
 	cw->inode = s->inode;
 	cw->netns = netns;
@@ -392,9 +394,8 @@ static int add_marked(struct walk_ctx *w, uint32_t netns, const struct sockdiag_
 		return -ENOMEM;
 	c->close_waits = cw;
 	cw = &c->close_waits[c->nclose_waits++];
-	memset(cw, 0, sizeof(*cw));
-	cw->since_ns = own.cw_since_ns;
 	close_wait_tuple(cw, netns, s);
+	cw->since_ns = own.cw_since_ns;
 	if (own.flags & SYNFIN_F_OWNER_KNOWN) {
 		cw->owner.pid = own.pid;
 		memcpy(cw->owner.comm, own.comm, SYNFIN_COMM_LEN);
@@ -439,7 +440,9 @@ static int census_sock(void *ctx, uint32_t netns, const struct sockdiag_sock *s)
 		return add_pending(&w->tws, &w->ntws, &w->tws_cap, s);
 	case SYNFIN_TCP_CLOSE_WAIT:
 		err = add_marked(w, netns, s);
-		return err ? (err < 0 ? err : 0) : add_wanted(w, netns, s);
+		if (err)
+			return err < 0 ? err : 0;
+		return add_wanted(w, netns, s);
 	default:
 		return 0;
 	}
