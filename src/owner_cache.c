@@ -2,14 +2,13 @@
 /* The processes holding sockets, by inode, between census walks
  * (owner_cache.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "clock.h"
 #include "owner_cache.h"
+#include "readfile.h"
 #include "sockdiag.h"
 
 /* The cache and the miss list are kept in order of inode, for a search
@@ -54,18 +53,10 @@ static bool process_zombie(uint32_t pid)
 {
 	char path[32], buf[512];
 	const char *paren;
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_small_file(path, buf, sizeof(buf)))
 		return false;  /* gone is for kill(0) to say */
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	paren = strrchr(buf, ')');
 	return paren && paren[1] == ' ' && paren[2] == 'Z';
 }
@@ -89,15 +80,13 @@ static void copy_owner(struct live_owner *o, uint32_t pid, const char *comm)
 	o->comm[SYNFIN_COMM_LEN] = '\0';
 }
 
+/* w->also was cleared when owner_cache__resolve began */
 static void set_owner(struct owner_want *w, uint32_t pid, const char *comm,
 		      uint32_t also_pid, const char *also_comm)
 {
 	copy_owner(w->owner, pid, comm);
-	if (w->also) {
-		memset(w->also, 0, sizeof(*w->also));
-		if (also_pid)
-			copy_owner(w->also, also_pid, also_comm);
-	}
+	if (w->also && also_pid)
+		copy_owner(w->also, also_pid, also_comm);
 	w->found = true;
 }
 
