@@ -403,6 +403,16 @@ static pid_t fork_flushed(void)
 	return pid;
 }
 
+/* The hard bound on everything this process does, and its name comm if
+ * given: at the start, and again in each child forked (alarms are not
+ * inherited). */
+static void bound_and_name(const char *comm)
+{
+	alarm((unsigned)((o.timeout_ms + 999) / 1000));
+	if (comm)
+		set_comm(comm);
+}
+
 /* Fork; the parent exits at once (its copies of the sockets close, the
  * child's stay) and the child goes on, named comm if given. Returns
  * non-zero only if the fork failed. */
@@ -414,10 +424,7 @@ static int leave_to_child(const char *comm)
 		return 1;
 	if (pid > 0)
 		_exit(0);
-	/* alarms are not inherited */
-	alarm((unsigned)((o.timeout_ms + 999) / 1000));
-	if (comm)
-		set_comm(comm);
+	bound_and_name(comm);
 	return 0;
 }
 
@@ -474,9 +481,7 @@ static int run_server(void)
 			close(lfd);
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 		}
-		/* alarms are not inherited */
-		alarm((unsigned)((o.timeout_ms + 999) / 1000));
-		set_comm(o.worker_comm);
+		bound_and_name(o.worker_comm);
 	}
 	for (i = 0; !o.no_accept && i < o.accept_n; i++) {
 		struct sockaddr_storage peer, self;
@@ -501,9 +506,7 @@ static int run_server(void)
 		if (pid < 0)
 			return 1;
 		if (pid == 0) {
-			/* alarms are not inherited */
-			alarm((unsigned)((o.timeout_ms + 999) / 1000));
-			set_comm(o.share_comm);
+			bound_and_name(o.share_comm);
 			printf("result=shared pid=%d\n", (int)getpid());
 			fflush(stdout);
 		}
@@ -763,9 +766,7 @@ int main(int argc, char **argv)
 	/* The hard bound on everything this process does. */
 	signal(SIGALRM, tool_on_alarm);
 	signal(SIGPIPE, SIG_IGN);
-	alarm((unsigned)((o.timeout_ms + 999) / 1000));
-	if (o.comm)
-		set_comm(o.comm);
+	bound_and_name(o.comm);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return o.is_server ? run_server() : run_client();
 }
