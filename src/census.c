@@ -1246,9 +1246,6 @@ struct census_runner *census__start(const struct census_opts *opts)
 	r->cw_holders.refresh_ns = OWNER_RETRY_NS;
 	/* a leak shared with a forked child is named with it, as ss -p would */
 	r->cw_holders.scan = sockdiag_find_two_holders;
-	/* a forking server that never reaps leaves its children as zombies:
-	 * one that held a leak's sockets holds them no more */
-	r->cw_holders.zombies_gone = true;
 	r->cw_holders.budget_pct = budget * OWNER_BUDGET_SHARE;
 	/* untouched pages of these cost no memory until notes come */
 	r->notes = calloc(CENSUS_SERVER_NOTES, sizeof(*r->notes));

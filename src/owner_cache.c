@@ -12,8 +12,8 @@
 #include "sockdiag.h"
 
 /* The cache and the miss list are kept in order of inode, for a search
- * per socket. */
-static int inode_cmp(const void *a, const void *b)
+ * per socket; the processes asked about, in order of pid. */
+static int u32_cmp(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
@@ -27,24 +27,25 @@ static struct owner_cache_ent *cache_lookup(const struct owner_cache *oc, uint32
 	/* none yet: ents is NULL, which bsearch may not be given */
 	if (!oc->n)
 		return NULL;
-	return bsearch(&inode, oc->ents, oc->n, sizeof(*oc->ents), inode_cmp);
+	return bsearch(&inode, oc->ents, oc->n, sizeof(*oc->ents), u32_cmp);
 }
 
 static bool inode_in(const uint32_t *arr, size_t n, uint32_t inode)
 {
-	return n && bsearch(&inode, arr, n, sizeof(*arr), inode_cmp);
+	return n && bsearch(&inode, arr, n, sizeof(*arr), u32_cmp);
 }
 
 /* Whether a cached owner's process is still there: a server that listens
  * and then daemonizes leaves its listener to a child, and the parent that
- * /proc showed is gone. About one kill(0) per process, not per socket (and
- * with zombies_gone one read of its stat): a process that holds many
- * sockets keeps a slot here. */
-#define ALIVE_MEMO_SLOTS 64
-struct alive_memo {
-	bool zombies_gone;            /* owner_cache.zombies_gone */
-	uint32_t pid[ALIVE_MEMO_SLOTS];
-	bool alive[ALIVE_MEMO_SLOTS];
+ * /proc showed is gone. A process that has exited and is not yet reaped (a
+ * zombie: kill(0) still finds it; a daemon's parent whose own parent never
+ * reaps, a forking server's children) holds no fds, so it is gone too.
+ * Asked once per process, not per socket: a process holding many sockets
+ * is one kill(0) and one read of its stat (about 7 us) a resolve. */
+struct alive_set {
+	uint32_t *pid;             /* sorted, each once */
+	bool *alive;
+	size_t n;
 };
 
 /* /proc/PID/stat's state is the first field after the comm's closing
@@ -61,16 +62,46 @@ static bool process_zombie(uint32_t pid)
 	return paren && paren[1] == ' ' && paren[2] == 'Z';
 }
 
-static bool owner_alive(struct alive_memo *m, uint32_t pid)
+static bool process_alive(uint32_t pid)
 {
-	unsigned int slot = pid % ALIVE_MEMO_SLOTS;
+	return !(kill((pid_t)pid, 0) && errno == ESRCH) && !process_zombie(pid);
+}
 
-	if (pid != m->pid[slot]) {
-		m->pid[slot] = pid;
-		m->alive[slot] = !(kill((pid_t)pid, 0) && errno == ESRCH) &&
-				 !(m->zombies_gone && process_zombie(pid));
-	}
-	return m->alive[slot];
+/* The set of the pids in pid[0..n) (taken over, in any order). */
+static int alive_set_build(struct alive_set *as, uint32_t *pid, size_t n)
+{
+	size_t i, u = 0;
+
+	as->pid = pid;
+	as->n = 0;
+	as->alive = NULL;
+	if (!n)
+		return 0;
+	qsort(pid, n, sizeof(*pid), u32_cmp);
+	for (i = 0; i < n; i++)
+		if (!u || pid[u - 1] != pid[i])
+			pid[u++] = pid[i];
+	as->alive = calloc(u, sizeof(*as->alive));
+	if (!as->alive)
+		return -ENOMEM;
+	for (i = 0; i < u; i++)
+		as->alive[i] = process_alive(pid[i]);
+	as->n = u;
+	return 0;
+}
+
+static bool owner_alive(const struct alive_set *as, uint32_t pid)
+{
+	const uint32_t *at = as->n ? bsearch(&pid, as->pid, as->n, sizeof(pid), u32_cmp) : NULL;
+
+	/* every cached pid was put in the set; one that is not, asked now */
+	return at ? as->alive[at - as->pid] : process_alive(pid);
+}
+
+static void alive_set_free(struct alive_set *as)
+{
+	free(as->pid);
+	free(as->alive);
 }
 
 static void copy_owner(struct live_owner *o, uint32_t pid, const char *comm)
@@ -127,7 +158,7 @@ static bool scan_for(struct owner_cache *oc, struct owner_want *w, const size_t 
 			missed[nmissed++] = x->inode;
 	}
 	if (nmissed > 1)
-		qsort(missed, nmissed, sizeof(*missed), inode_cmp);
+		qsort(missed, nmissed, sizeof(*missed), u32_cmp);
 	free(oc->missed);
 	oc->missed = missed;
 	oc->nmissed = nmissed;
@@ -141,15 +172,20 @@ void owner_cache__resolve(struct owner_cache *oc, struct owner_want *w, size_t n
 	bool full = oc->refresh_ns && now_ns - oc->last_full_ns >= oc->refresh_ns;
 	const struct owner_cache_ent **cached = NULL;
 	struct owner_cache_ent *fresh;
-	struct alive_memo memo = { .zombies_gone = oc->zombies_gone };
-	size_t *ask = NULL, nask = 0, nnew = 0, i, j;
+	struct alive_set alive = { 0 };
+	uint32_t *pids = NULL;
+	size_t *ask = NULL, nask = 0, nnew = 0, npids = 0, i, j;
 
 	if (n) {
 		cached = calloc(n, sizeof(*cached));
 		ask = calloc(n, sizeof(*ask));
-		if (!cached || !ask)
+		pids = calloc(2 * n, sizeof(*pids));
+		if (!cached || !ask || !pids) {
+			free(pids);
 			goto cleanup;  /* the cache stays: still right, only stale */
+		}
 	}
+	/* the cache's answers, and the processes they name */
 	for (i = 0; i < n; i++) {
 		const struct owner_cache_ent *e;
 
@@ -159,7 +195,21 @@ void owner_cache__resolve(struct owner_cache *oc, struct owner_want *w, size_t n
 		if (!w[i].inode)
 			continue;
 		e = cache_lookup(oc, w[i].inode);
-		if (e && !owner_alive(&memo, e->owner.pid))
+		cached[i] = e;
+		if (!e)
+			continue;
+		pids[npids++] = e->owner.pid;
+		if (w[i].also && e->also.pid)
+			pids[npids++] = e->also.pid;
+	}
+	if (alive_set_build(&alive, pids, npids))
+		goto cleanup;
+	for (i = 0; i < n; i++) {
+		const struct owner_cache_ent *e = cached[i];
+
+		if (!w[i].inode)
+			continue;
+		if (e && !owner_alive(&alive, e->owner.pid))
 			e = NULL;  /* asked about again, at once: not in missed */
 		cached[i] = e;
 		if (e && !full)
@@ -187,7 +237,7 @@ void owner_cache__resolve(struct owner_cache *oc, struct owner_want *w, size_t n
 			continue;
 		/* a second holder gone since leaves the first the only one */
 		set_owner(&w[i], cached[i]->owner.pid, cached[i]->owner.comm,
-			  cached[i]->also.pid && owner_alive(&memo, cached[i]->also.pid) ?
+			  cached[i]->also.pid && owner_alive(&alive, cached[i]->also.pid) ?
 			  cached[i]->also.pid : 0, cached[i]->also.comm);
 	}
 
@@ -204,11 +254,12 @@ void owner_cache__resolve(struct owner_cache *oc, struct owner_want *w, size_t n
 		j++;
 	}
 	if (j > 1)
-		qsort(fresh, j, sizeof(*fresh), inode_cmp);
+		qsort(fresh, j, sizeof(*fresh), u32_cmp);
 	free(oc->ents);
 	oc->ents = fresh;
 	oc->n = j;
 cleanup:
+	alive_set_free(&alive);
 	free(cached);
 	free(ask);
 }

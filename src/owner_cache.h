@@ -33,11 +33,6 @@ struct owner_cache {
 	uint64_t refresh_ns;       /* ask about every socket again this often; 0: only the unknown */
 	double budget_pct;         /* the scans' CPU, % of a core; 0: no limit */
 	owner_scan_fn scan;        /* NULL: sockdiag_find_owners */
-	/* A cached holder that has exited but is not yet reaped (a zombie:
-	 * kill(0) still finds it) holds no fds: take it as gone. It costs a
-	 * read of /proc/PID/stat per process asked about, so it is for a
-	 * cache of few processes. */
-	bool zombies_gone;
 	/* kept by owner_cache__resolve */
 	struct owner_cache_ent *ents;  /* the last answers, by inode */
 	size_t n;

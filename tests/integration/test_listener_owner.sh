@@ -4,58 +4,97 @@
 # listens and then daemonizes (nginx opens its listeners before it forks)
 # leaves its listener to a child, and the parent /proc showed at first is
 # gone. `synfin top -j`'s listener rows (and so a syn_flood alert's owner)
-# must name the child once the parent has gone, not the dead parent.
+# must name the child once the parent has gone, not the dead parent, even
+# when nobody reaps that parent (a zombie).
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
 T=listener_owner
-PORT=5510
 sf_setup_ns "$T"
 
-sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" --no-accept \
-	--comm sfdpar --daemonize-on-file "$SF_TMP/daemonize" --daemon-comm sfdkid \
-	--hold-listener-file "$SF_TMP/release" --ready-file "$SF_TMP/srv.ready" --timeout-ms 30000
-PARENT=$SF_LAST_PID
-sf_wait_file "$SF_TMP/srv.ready" || { sf_fail "$T" "server did not listen"; sf_done; }
-
-"$SYNFIN" top -j -d 12 --netns "$SF_NETNS_S" >"$SF_TMP/top.out" 2>"$SF_TMP/top.err" </dev/null &
+"$SYNFIN" top -j -d 25 --netns "$SF_NETNS_S" >"$SF_TMP/top.out" 2>"$SF_TMP/top.err" </dev/null &
 TOP=$!
 SF_PIDS+=("$TOP")
 
-# listener_row: the newest stats record's row for our listener, or nothing
+# listener_row PORT: the newest stats record's row for that listener, or nothing
 listener_row()
 {
-	jq -c --argjson port "$PORT" 'select(.type == "stats") | .listeners[] |
+	jq -c --argjson port "$1" 'select(.type == "stats") | .listeners[] |
 		select(.port == $port)' "$SF_TMP/top.out" 2>/dev/null | tail -n 1
 }
+# wait_row PORT COMM: bounded wait (10 s) for the row to name COMM
 wait_row()
 {
-	local comm=$1 n=100
+	local n=100
 	while [ "$n" -gt 0 ]; do
-		[ "$(listener_row | jq -r .comm 2>/dev/null)" = "$comm" ] && return 0
+		[ "$(listener_row "$1" | jq -r .comm 2>/dev/null)" = "$2" ] && return 0
 		sleep 0.1
 		n=$((n - 1))
 	done
 	return 1
 }
 
-if wait_row sfdpar; then
-	sf_check "$T/parent" "row: $(listener_row)" \
-		[ "$(listener_row | jq -r .pid)" = "$PARENT" ]
-else
-	sf_fail "$T/parent" "no row naming the listening parent: $(listener_row) $(head -c 300 "$SF_TMP/top.err")"
-fi
-touch "$SF_TMP/daemonize"
-sf_wait_pid "$PARENT" 5 || sf_fail "$T/daemonize" "the parent did not exit"
-CHILD=$(ip netns exec "$SF_NS_S" ss -Htlnp "( sport = :$PORT )" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
-echo "  parent $PARENT exited; ss shows the listener held by pid ${CHILD:-none}"
-if wait_row sfdkid; then
-	sf_check "$T/child" "row: $(listener_row), ss: pid $CHILD" \
-		[ -n "$CHILD" ] && [ "$(listener_row | jq -r .pid)" = "$CHILD" ]
-else
-	sf_fail "$T/child" "still no row naming the child 10 s after the parent left: $(listener_row)"
-fi
-touch "$SF_TMP/release"
+# zombie_within PID: bounded wait (5 s) until PID has exited and is not reaped
+zombie_within()
+{
+	local n=50
+	while [ "$n" -gt 0 ]; do
+		[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ] && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# daemon_case NAME PORT reaped|unreaped: a server listens as sfdpar, then
+# forks and exits, leaving the listener to its child sfdkid. Unreaped, its
+# own parent never waits for it (a shell that execs into a long sleep), so
+# the parent stays a zombie: kill(0) still finds it, yet it holds no fds.
+daemon_case()
+{
+	local name=$1 port=$2 how=$3 t="$T/$1" parent child
+	local drive=("$TCPDRIVE" server --bind "$SF_S4" --port "$port" --no-accept
+		--comm sfdpar --daemonize-on-file "$SF_TMP/$name.daemonize" --daemon-comm sfdkid
+		--hold-listener-file "$SF_TMP/$name.release" --ready-file "$SF_TMP/$name.ready"
+		--timeout-ms 30000)
+
+	if [ "$how" = reaped ]; then
+		sf_bg "$SF_TMP/$name.srv" "$SF_NS_S" "${drive[@]}"
+		parent=$SF_LAST_PID
+	else
+		sf_bg "$SF_TMP/$name.srv" "$SF_NS_S" sh -c '"$@" & echo $! >"$0"; exec sleep 30' \
+			"$SF_TMP/$name.pid" "${drive[@]}"
+		sf_wait_file "$SF_TMP/$name.pid" 5
+		parent=$(cat "$SF_TMP/$name.pid" 2>/dev/null)
+	fi
+	sf_wait_file "$SF_TMP/$name.ready" || { sf_fail "$t" "server did not listen"; return; }
+	if wait_row "$port" sfdpar; then
+		sf_check "$t/parent" "row: $(listener_row "$port")" \
+			[ "$(listener_row "$port" | jq -r .pid)" = "$parent" ]
+	else
+		sf_fail "$t/parent" "no row naming the listening parent: $(listener_row "$port") $(head -c 300 "$SF_TMP/top.err")"
+	fi
+	touch "$SF_TMP/$name.daemonize"
+	if [ "$how" = reaped ]; then
+		sf_wait_pid "$parent" 5 || sf_fail "$t/daemonize" "the parent did not exit"
+	else
+		zombie_within "$parent" || sf_fail "$t/daemonize" "the parent is not a zombie: $(cat "/proc/$parent/stat" 2>&1)"
+	fi
+	child=$(ip netns exec "$SF_NS_S" ss -Htlnp "( sport = :$port )" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+	[ -n "$child" ] && SF_PIDS+=("$child")
+	echo "  $how parent $parent exited; ss shows the listener held by pid ${child:-none}"
+	if wait_row "$port" sfdkid; then
+		sf_check "$t/child" "row: $(listener_row "$port"), ss: pid $child" \
+			[ -n "$child" ] && [ "$(listener_row "$port" | jq -r .pid)" = "$child" ]
+	else
+		sf_fail "$t/child" "still no row naming the child 10 s after the parent left: $(listener_row "$port")"
+	fi
+	touch "$SF_TMP/$name.release"
+}
+
+daemon_case daemon 5510 reaped
+daemon_case zombie 5511 unreaped
+
 kill -INT "$TOP" 2>/dev/null
 wait "$TOP"
 rc=$?
