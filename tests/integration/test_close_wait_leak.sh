@@ -21,8 +21,8 @@
 # (--events: the engine's; --classic: the kernel map's), over IPv6 too.
 # And two processes holding the same sockets (a server that forks after
 # accepting, both keeping them): the alert names one and the other as
-# also_held_by, in each mode, and drops the other once it exits, though
-# the server never reaps it (a zombie).
+# also_held_by, in each mode and over IPv6 too, and drops the other once
+# it exits, though the server never reaps it (a zombie).
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -199,14 +199,15 @@ gone_or_zombie()
 }
 
 # shared_case NAME PORT [SYNFIN-ARGS...]: the server forks after its
-# accepts, and parent and child hold all the sockets
+# accepts, and parent and child hold all the sockets; the server's
+# address is $CW_ADDR, else $SF_S4
 shared_case()
 {
-	local T=close_wait_leak/$1 PORT=$2 N=12 SRV CHILD cw rec cond named other
+	local T=close_wait_leak/$1 PORT=$2 N=12 SRV CHILD cw rec cond named other S=${CW_ADDR:-$SF_S4}
 	shift 2
 	sf_start_grep "$T" '"type":"alert"' --cw-age 2 --cw-count 5 "$@"
 
-	leak_traffic "$T" "$PORT" "$SF_S4" "$N" --comm sfpar --share-comm sfkid
+	leak_traffic "$T" "$PORT" "$S" "$N" --comm sfpar --share-comm sfkid
 	sf_wait_accepted "$SF_TMP/srv" "$N"
 	for _ in $(seq 50); do
 		CHILD=$(sed -n 's/^result=shared pid=\([0-9]*\)$/\1/p' "$SF_TMP/srv")
@@ -262,6 +263,9 @@ shared_case()
 shared_case shared 5411
 shared_case shared_events 5412 --events
 shared_case shared_classic 5413 --classic
+# IPv6: the second holder of a socket known by its 16-byte tuple
+CW_ADDR=$SF_S6 shared_case shared_v6_events 5414 --events
+CW_ADDR=$SF_S6 shared_case shared_v6_classic 5415 --classic
 
 seeded_case()
 {
