@@ -40,10 +40,24 @@ SF_PIDS+=("$XPID")
 "$SYNFIN" "${FILTER[@]}" --no-alerts --ladder --ascii -o "$L" 2>"$SF_TMP/l.err" &
 LPID=$!
 SF_PIDS+=("$LPID")
-# HUPs while the BPF programs load, until ready (30 s at most)
+# HUPs while the BPF programs load, until ready (30 s at most); from the
+# moment its handler is in place (SigCgt's bit 0): a HUP before that,
+# while the program is still being started (much longer under the
+# sanitizers), ends any process
 "$SYNFIN" -v -j "${FILTER[@]}" --no-alerts -o "$SF_TMP/h.json" 2>"$SF_TMP/h.err" &
 HPID=$!
 SF_PIDS+=("$HPID")
+hup_caught()
+{
+	local mask
+	mask=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$mask" ] && (( 16#${mask: -1} & 1 ))
+}
+for _ in $(seq 1000); do
+	hup_caught "$HPID" && break
+	kill -0 "$HPID" 2>/dev/null || break
+	sleep 0.01
+done
 for _ in $(seq 3000); do
 	grep -q '^synfin: ready' "$SF_TMP/h.err" && break
 	kill -HUP "$HPID" 2>/dev/null || break
