@@ -81,7 +81,7 @@ if [ "$ctw" = 5 ] && [ "$call" = 5 ]; then
 		'[.time_wait[] | select(.side == "client" and .addr == $a and .port == $p) | .count] == [5]'
 	SF_JQ_ARGS=()
 else
-	sf_fail "$T/only-tw" "the client namespace holds $call sockets, $ctw in TIME-WAIT (want 5 and 5)"
+	sf_fail "$T/only-tw" "the client namespace holds $call sockets, $ctw in TIME-WAIT (want 5 and 5); client: $(tail -n 3 "$SF_TMP/only_tw.cli" | tr '\n' ' ') server: $(tail -n 3 "$SF_TMP/only_tw" | tr '\n' ' ') ss: $(ip netns exec "$SF_NS_C" ss -Htan 2>&1 | tr -s ' ' | tr '\n' ';')"
 fi
 
 family "$SF_S4" 3 12 4
