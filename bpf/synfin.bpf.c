@@ -1852,7 +1852,9 @@ static __always_inline int listener_reset(struct sock *sk, const struct sk_buff 
 
 /* A reset sent by a TIME_WAIT or request sock (state), or by no socket
  * at all (sk NULL). A pid, comm, cgroup or uid filter cannot be judged
- * without an owner. */
+ * without an owner. A tw sock's passes them (the other filters still
+ * judge it): its reset kills it, and user space keeps it for the tw socks
+ * it follows, by cookie, as it keeps their other records. */
 static __always_inline int no_full_sock_reset(struct sock *sk, const struct sk_buff *skb, int state,
 					  __u64 reason, const bool classic)
 {
@@ -1863,7 +1865,8 @@ static __always_inline int no_full_sock_reset(struct sock *sk, const struct sk_b
 	if (fw2_watch && !classic && sk && state == TCP_TIME_WAIT)
 		fw2_release(sk->__sk_common.skc_cookie.counter, SYNFIN_AFTER_CLOSE_RST_SENT,
 			    TW_SLOT_END);
-	if (filter_pid || filter_have_comm || filter_cgroup || filter_have_uid) {
+	if ((filter_pid || filter_have_comm || filter_cgroup || filter_have_uid) &&
+	    (classic || !sk || state != TCP_TIME_WAIT)) {
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
 	}

@@ -612,6 +612,15 @@ static bool is_tw_record(uint8_t kind)
 	return kind == SYNFIN_EV_TW_START || kind == SYNFIN_EV_TW_END || kind == SYNFIN_EV_TW_FIN;
 }
 
+/* ... or a reset a tw sock sent (--events): about the tw sock, so named
+ * after its connection, and under a filter the kernel could not judge it
+ * by, kept only for a tw sock synfin follows */
+static bool is_tw_sock_record(const struct synfin_event *ev)
+{
+	return is_tw_record(ev->kind) ||
+	       (ev->kind == SYNFIN_EV_RESET_SENT && (ev->flags & SYNFIN_F_TW_SK));
+}
+
 /* Before ESTABLISHED every retransmission is a SYN: the kernel's count,
  * or the retransmit records seen if the kernel's was reset or lost. */
 static uint32_t syn_retrans(const struct conn *c, const struct synfin_event *ev)
@@ -1596,14 +1605,14 @@ static void emit_event(struct engine *eng, const struct conn *c, const struct sy
 	copy = *ev;
 	if (c)
 		complete_event(c, &copy);
-	else if (is_tw_record(ev->kind) && (f = idtable_get(&eng->tws, ev->cookie)))
+	else if (is_tw_sock_record(ev) && (f = idtable_get(&eng->tws, ev->cookie)))
 		complete_tw_event(f, &copy);
 	/* -p/-c: the owner is what it is now; one not known (a socket
 	 * from before synfin started, before anything named it) is not the
 	 * one asked for, as at a connection's report (README) */
 	if (!filter_owner_passes(eng->opts.filter, copy.pid, copy.comm))
 		return;
-	if (!c && !f && is_tw_record(ev->kind) && filter_tw_unjudged(eng->opts.filter))
+	if (!c && !f && is_tw_sock_record(ev) && filter_tw_unjudged(eng->opts.filter))
 		return;
 	eng->opts.on_event(&copy, eng->opts.ctx);
 }
@@ -1901,6 +1910,9 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 			note.kind = SYNFIN_EV_TW_END;
 			note.reason = SYNFIN_TW_RST_SENT;
 			tw_record_apply(eng, find(eng, ev->cookie), &note);
+			/* the tw sock's, not its connection's own reset */
+			emit_event(eng, find(eng, ev->cookie), ev);
+			return;
 		}
 		c = (ev->flags & (SYNFIN_F_NO_SK | SYNFIN_F_TW_SK | SYNFIN_F_REQ_SK |
 				  SYNFIN_F_LISTENER_SK)) ?

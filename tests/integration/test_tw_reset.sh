@@ -15,6 +15,8 @@
 #     says killed_by rst_received.
 # The ladders of a and b, both ends measured, draw the orphan waiting as a
 # tw sock, then the reset when it came (it was drawn at the orphan's close).
+#  d. b under -c, a filter a tw sock has no owner to be judged by: its
+#     reset still names the killer, for the connection synfin followed.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -146,4 +148,60 @@ sf_wait_pid "$LADDER" 10 || sf_fail "$T/ladder/stop" "synfin --ladder did not ex
 # a: the server's reset 300 ms after the EOF; b: whenever the client sent
 ladder_reset_late a 5821 "RST (linger0)" 250
 ladder_reset_late b 5822 "RST (after_close)" 0
+
+# d. b's reset under an owner filter (-c), which a tw sock cannot be judged
+# by: the kernel lets its reset through, and synfin keeps it for the tw
+# sock of a connection it followed. By default the server's time_wait
+# record says killed_by rst_sent; with --events the reset record is named
+# after the connection; under a -c naming another process nothing of the
+# connection is printed.
+# reset_of PORT: the reset record sent from PORT to the client's port CP
+reset_of()
+{
+	jq -c --argjson p "$1" --argjson cp "$CP" 'select(.type == "reset" and
+		.lport == $p and .rport == $cp)' "$SF_OUT" 2>/dev/null
+}
+# owner_case NAME PORT WANT SYNFIN-ARGS...: WANT is kept or dropped
+owner_case()
+{
+	local name=$1 port=$2 want=$3 toucher rst
+	shift 3
+	[ -z "$SF_SYNFIN_PID" ] || sf_synfin_stop ||
+		sf_fail "$T/$name/stop" "synfin did not exit 0 on SIGINT"
+	sf_start "$T/$name" --laddr "$SF_C4,$SF_S4" "$@"
+	sf_touch_later "$SF_TMP/send$port" &
+	toucher=$!
+	pair "$port" "$name" --close-first --comm sftwsrv -- --send-after-file "$SF_TMP/send$port" \
+		--send 100 --wait-eof
+	wait "$toucher"
+	if [ "$want" = dropped ]; then
+		sleep 1
+		rst=$(jq -c --argjson p "$port" 'select(.lport == $p or .rport == $p)' "$SF_OUT" 2>/dev/null)
+		sf_check "$T/$name/dropped" "nothing about a connection of another process: $rst" \
+			[ -z "$rst" ]
+		return
+	fi
+	if [[ "$*" == *--events* ]]; then
+		# no conn or time_wait records: the reset record itself, named
+		# after the connection, as the tw sock's other records are
+		sf_wait_output 5 reset_of "$port"
+		rst=$(reset_of "$port")
+		SF_JQ_ARGS=(--argjson pid "$SPID")
+		sf_expect "$T/$name/reset" "$rst" '.direction == "sent"' \
+			'.state == "TIME-WAIT"' '.comm == "sftwsrv"' '.pid == $pid'
+		SF_JQ_ARGS=()
+		return
+	fi
+	sf_wait_records 5 "$ST"
+	# shellcheck disable=SC2086
+	S=$(sf_records $ST)
+	sf_expect "$T/$name/server" "$S" '.comm == "sftwsrv"' '.close.how == "rst_sent"' \
+		'.close.rst_cause == "after_close"'
+	sf_expect "$T/$name/time_wait" "$(tw_of "$S")" '.state == "fin_wait2"' \
+		'.exit == "killed"' '.killed_by == "rst_sent"'
+}
+owner_case d 5824 kept -c sftwsrv
+owner_case d_events 5825 kept --events -c sftwsrv
+owner_case d_other 5826 dropped --events -c sfnobody
+sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
 sf_done
