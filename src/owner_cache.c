@@ -43,8 +43,8 @@ static bool inode_in(const uint32_t *arr, size_t n, uint32_t inode)
  * Asked once per process, not per socket: a process holding many sockets
  * is one kill(0) and one read of its stat (about 7 us) a resolve. */
 struct alive_set {
-	uint32_t *pid;             /* sorted, each once */
-	bool *alive;
+	uint32_t *pid;             /* the first n sorted, each once */
+	bool *alive;               /* their answers */
 	size_t n;
 };
 
@@ -67,34 +67,33 @@ static bool process_alive(uint32_t pid)
 	return !(kill((pid_t)pid, 0) && errno == ESRCH) && !process_zombie(pid);
 }
 
-/* The set of the pids in pid[0..n) (taken over, in any order). */
-static int alive_set_build(struct alive_set *as, uint32_t *pid, size_t n)
+/* The set of the first n of as->pid, given in any order: each pid once,
+ * asked about once. Without the memory for the answers the set stays
+ * empty, and owner_alive asks at each call. */
+static void alive_set_build(struct alive_set *as, size_t n)
 {
 	size_t i, u = 0;
 
-	as->pid = pid;
-	as->n = 0;
-	as->alive = NULL;
 	if (!n)
-		return 0;
-	qsort(pid, n, sizeof(*pid), u32_cmp);
+		return;
+	qsort(as->pid, n, sizeof(*as->pid), u32_cmp);
 	for (i = 0; i < n; i++)
-		if (!u || pid[u - 1] != pid[i])
-			pid[u++] = pid[i];
+		if (!u || as->pid[u - 1] != as->pid[i])
+			as->pid[u++] = as->pid[i];
 	as->alive = calloc(u, sizeof(*as->alive));
 	if (!as->alive)
-		return -ENOMEM;
+		return;
 	for (i = 0; i < u; i++)
-		as->alive[i] = process_alive(pid[i]);
+		as->alive[i] = process_alive(as->pid[i]);
 	as->n = u;
-	return 0;
 }
 
 static bool owner_alive(const struct alive_set *as, uint32_t pid)
 {
 	const uint32_t *at = as->n ? bsearch(&pid, as->pid, as->n, sizeof(pid), u32_cmp) : NULL;
 
-	/* every cached pid was put in the set; one that is not, asked now */
+	/* every cached pid was put in the set; one that is not (or no set
+	 * could be made), asked now */
 	return at ? as->alive[at - as->pid] : process_alive(pid);
 }
 
@@ -173,17 +172,14 @@ void owner_cache__resolve(struct owner_cache *oc, struct owner_want *w, size_t n
 	const struct owner_cache_ent **cached = NULL;
 	struct owner_cache_ent *fresh;
 	struct alive_set alive = { 0 };
-	uint32_t *pids = NULL;
 	size_t *ask = NULL, nask = 0, nnew = 0, npids = 0, i, j;
 
 	if (n) {
 		cached = calloc(n, sizeof(*cached));
 		ask = calloc(n, sizeof(*ask));
-		pids = calloc(2 * n, sizeof(*pids));
-		if (!cached || !ask || !pids) {
-			free(pids);
+		alive.pid = calloc(2 * n, sizeof(*alive.pid));  /* an owner and a second each */
+		if (!cached || !ask || !alive.pid)
 			goto cleanup;  /* the cache stays: still right, only stale */
-		}
 	}
 	/* the cache's answers, and the processes they name */
 	for (i = 0; i < n; i++) {
@@ -198,12 +194,11 @@ void owner_cache__resolve(struct owner_cache *oc, struct owner_want *w, size_t n
 		cached[i] = e;
 		if (!e)
 			continue;
-		pids[npids++] = e->owner.pid;
+		alive.pid[npids++] = e->owner.pid;
 		if (w[i].also && e->also.pid)
-			pids[npids++] = e->also.pid;
+			alive.pid[npids++] = e->also.pid;
 	}
-	if (alive_set_build(&alive, pids, npids))
-		goto cleanup;
+	alive_set_build(&alive, npids);
 	for (i = 0; i < n; i++) {
 		const struct owner_cache_ent *e = cached[i];
 
