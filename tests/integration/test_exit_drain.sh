@@ -45,13 +45,17 @@ counts()
 # ---- stop ---------------------------------------------------------------------
 sf_start "$T/stop" --netns "$SF_NETNS_S" --ringbuf-mb 1 --no-alerts -v
 kill -STOP "$SF_SYNFIN_PID"
-sf_bg "$SF_TMP/stop.churn" "$SF_NS_S" timeout 20 "$CHURN" --duration 4 --conns-parallel 2
+# The churn is long enough to outlast synfin's stop however slow (under
+# the sanitizers draining what it holds took more than 2 s), and is
+# ended once synfin has gone (timeout passes the SIGINT on)
+sf_bg "$SF_TMP/stop.churn" "$SF_NS_S" timeout 20 "$CHURN" --duration 12 --conns-parallel 2
 CHURN_PID=$SF_LAST_PID
 sleep 2		# the 1 MiB ring fills within a second, then the spill map takes the rest
 kill -CONT "$SF_SYNFIN_PID"
 sf_synfin_stop || sf_fail "$T/stop/exit" "synfin did not exit 0 on SIGINT"
 sf_check "$T/stop/churn_ran" "the churn ended before synfin: $(cat "$SF_TMP/stop.churn")" \
 	kill -0 "$CHURN_PID"
+kill -INT "$CHURN_PID" 2>/dev/null
 sf_wait_pid "$CHURN_PID" 20
 counts "$SF_OUT" stop
 sf_check "$T/stop/spilled" "the kernel spilled nothing ($SPILL_PUT): the case did not happen" \
