@@ -1792,10 +1792,14 @@ static __always_inline __u32 skb_netns(const struct sk_buff *skb)
 static __always_inline void ship_stray_reset(struct synfin_event *r, const struct sock *sk,
 					     __u64 reason)
 {
+	/* a tw sock's has no user or cgroup to judge: user space keeps it
+	 * for a tw sock it follows (no_full_sock_reset) */
+	bool tw_sk = r->flags & SYNFIN_F_TW_SK;
 	__u8 kind = SYNFIN_EV_RESET_SENT;
 
-	if (!pass_sock_filters(r->family, r->netns, sk) ||
-	    !pass_uid_filter(r->flags & SYNFIN_F_UID, r->uid) ||
+	if (!(tw_sk ? pass_family_netns(r->family, r->netns) :
+		      pass_sock_filters(r->family, r->netns, sk)) ||
+	    (!tw_sk && !pass_uid_filter(r->flags & SYNFIN_F_UID, r->uid)) ||
 	    !pass_port_filters(r->lport, r->rport) ||
 	    addr_verdict(r->family, r->laddr, r->raddr) != V_PASS) {
 		count(SYNFIN_CNT_FILTERED);
