@@ -1909,9 +1909,11 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 
 			note.kind = SYNFIN_EV_TW_END;
 			note.reason = SYNFIN_TW_RST_SENT;
-			tw_record_apply(eng, find(eng, ev->cookie), &note);
+			/* a reset note is only noted (tw_reset_noted): c stays */
+			c = find(eng, ev->cookie);
+			tw_record_apply(eng, c, &note);
 			/* the tw sock's, not its connection's own reset */
-			emit_event(eng, find(eng, ev->cookie), ev);
+			emit_event(eng, c, ev);
 			return;
 		}
 		c = (ev->flags & (SYNFIN_F_NO_SK | SYNFIN_F_TW_SK | SYNFIN_F_REQ_SK |
