@@ -164,6 +164,15 @@ sf_wait_accepted()
 	done
 }
 
+# sf_proc_state PID: the process's state letter in /proc/PID/stat (Z: it
+# has exited and is not reaped), nothing once it is gone. The state follows
+# the comm's closing parenthesis; a comm may hold one itself, hence the
+# greedy match.
+sf_proc_state()
+{
+	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1
+}
+
 # sf_wait_pid PID [SECONDS]: bounded wait for one of our children; its exit
 # status is returned (124 if it had to be killed).
 sf_wait_pid()

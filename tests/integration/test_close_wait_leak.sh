@@ -199,8 +199,7 @@ CW_WAIT=25 holder_case handoff_long_interval 5416 handoff --events --interval 5
 gone_or_zombie()
 {
 	local n=100
-	while [ "$n" -gt 0 ] && [ -e "/proc/$1" ] &&
-		[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]; do
+	while [ "$n" -gt 0 ] && [ -e "/proc/$1" ] && [ "$(sf_proc_state "$1")" != Z ]; do
 		sleep 0.05
 		n=$((n - 1))
 	done

@@ -39,7 +39,7 @@ zombie_within()
 {
 	local n=50
 	while [ "$n" -gt 0 ]; do
-		[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ] && return 0
+		[ "$(sf_proc_state "$1")" = Z ] && return 0
 		sleep 0.1
 		n=$((n - 1))
 	done
