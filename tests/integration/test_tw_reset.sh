@@ -68,16 +68,25 @@ sf_expect "$T/a/time_wait" "$(tw_of "$C")" '.state == "fin_wait2"' \
 sf_expect "$T/a/server" "$(sf_records $ST)" '.close.how == "rst_sent"' \
 	'.close.rst_cause == "linger0"'
 
+# late_data_pair PORT NAME [SERVER-ARGS...]: the server closes at once, the
+# client sends 100 bytes half a second later: the server's tw sock resets it
+late_data_pair()
+{
+	local port=$1 name=$2 toucher
+	shift 2
+	sf_touch_later "$SF_TMP/send$port" &
+	toucher=$!
+	pair "$port" "$name" --close-first "$@" -- --send-after-file "$SF_TMP/send$port" \
+		--send 100 --wait-eof
+	wait "$toucher"
+}
+
 # b. data after the server's close: its tw sock resets the client (the
 # reset is a note on a tw_end record in the kernel's record stream)
 after_close()
 {
-	local port=$1 name=$2 toucher
-	sf_touch_later "$SF_TMP/send$port" &
-	toucher=$!
-	pair "$port" "$name" --close-first -- --send-after-file "$SF_TMP/send$port" --send 100 \
-		--wait-eof
-	wait "$toucher"
+	local port=$1 name=$2
+	late_data_pair "$port" "$name"
 	sf_wait_records 5 "$CT" "$ST"
 	# shellcheck disable=SC2086
 	S=$(sf_records $ST)
@@ -164,16 +173,12 @@ reset_of()
 # owner_case NAME PORT WANT SYNFIN-ARGS...: WANT is kept or dropped
 owner_case()
 {
-	local name=$1 port=$2 want=$3 toucher rst
+	local name=$1 port=$2 want=$3 rst
 	shift 3
 	[ -z "$SF_SYNFIN_PID" ] || sf_synfin_stop ||
 		sf_fail "$T/$name/stop" "synfin did not exit 0 on SIGINT"
 	sf_start "$T/$name" --laddr "$SF_C4,$SF_S4" "$@"
-	sf_touch_later "$SF_TMP/send$port" &
-	toucher=$!
-	pair "$port" "$name" --close-first --comm sftwsrv -- --send-after-file "$SF_TMP/send$port" \
-		--send 100 --wait-eof
-	wait "$toucher"
+	late_data_pair "$port" "$name" --comm sftwsrv
 	if [ "$want" = dropped ]; then
 		sleep 1
 		rst=$(jq -c --argjson p "$port" 'select(.lport == $p or .rport == $p)' "$SF_OUT" 2>/dev/null)
