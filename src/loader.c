@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/membarrier.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
@@ -534,10 +536,27 @@ cleanup:
 	return err;
 }
 
+/* A program already running when its link goes keeps running: the
+ * kernel frees what it uses only after an RCU grace period, and runs in
+ * flight may still put records on the ring or in the spill map. A
+ * global membarrier waits for such a grace period (synchronize_rcu), so
+ * after it nothing more is made and the caller's last drain takes
+ * everything. Where it is refused (nohz_full, or no membarrier) a pause
+ * far longer than any program run stands in. */
+static void wait_programs_done(void)
+{
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0)
+		usleep(50 * 1000);
+}
+
 void loader__detach(struct loader *ld)
 {
+	bool had_links = ld->nlinks > 0;
+
 	while (ld->nlinks > 0)
 		bpf_link__destroy(ld->links[--ld->nlinks]);
+	if (had_links)
+		wait_programs_done();
 }
 
 void loader__free(struct loader *ld)

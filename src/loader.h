@@ -37,8 +37,8 @@ uint32_t loader__spill_capacity(const struct loader *ld);
 bool loader__spill_waiting(const struct loader *ld);
 /* Records the drains took from the spill map, and the kernel put in it. */
 void loader__spill_counts(const struct loader *ld, uint64_t *taken, uint64_t *stored);
-/* Detaches every program: no record is made after it, so a drain then
- * takes the last of them. The maps stay. */
+/* Detaches every program and waits out the runs in flight: no record is
+ * made after it, so a drain then takes the last of them. The maps stay. */
 void loader__detach(struct loader *ld);
 /* The generation the kernel counts new CLOSE_WAIT marks under (struct
  * cw_marks). */

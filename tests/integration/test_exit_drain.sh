@@ -16,6 +16,13 @@
 #     in the file while the storm goes on. A wait cut short by a signal
 #     drains the ring all the same; once the ring was read only when the
 #     kernel woke synfin, which it does when the ring fills.
+#  grace: a program run already under way when its link goes still
+#     finishes, and may still make a record. synfin waits such runs out
+#     (a global membarrier, which waits an RCU grace period) after the
+#     last link is closed, so its last drain comes after every record.
+#     Once the drain followed the closes at once (microseconds too soon
+#     at worst, so the stop case could only catch it by luck); strace
+#     shows the order.
 # timeout: 120
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -102,4 +109,35 @@ counts "$OUT" hup_quiet
 sf_check "$T/hup_quiet/some" "the churn made no conn record" [ "$CONNS" -gt 0 ]
 sf_check "$T/hup_quiet/written" "$during conn records in the file during the storm, $CONNS at the stop" \
 	[ "$during" = "$CONNS" ]
+
+# ---- grace --------------------------------------------------------------------
+TRACE=$SF_TMP/grace.trace
+if ! command -v strace >/dev/null; then
+	sf_fail "$T/grace/strace" "strace is not installed (make deps installs it)"
+else
+	strace -f -qq -e trace=bpf,perf_event_open,close,membarrier -o "$TRACE" \
+		timeout --preserve-status -s INT 3 "$SYNFIN" --netns "$SF_NETNS_S" -j --no-alerts \
+		>/dev/null 2>"$SF_TMP/grace.err"
+	rc=$?
+	sf_check "$T/grace/exit" "synfin under strace exited $rc: $(tail -c 300 "$SF_TMP/grace.err")" \
+		[ "$rc" = 0 ]
+	# the links are the fds of raw tracepoint opens, link creates and perf
+	# events; prints: links made, line of the last one's close, line of the
+	# last global membarrier that succeeded
+	read -r links closed waited < <(awk '
+		/bpf\(BPF_(RAW_TRACEPOINT_OPEN|LINK_CREATE)/ || /perf_event_open\(/ {
+			if (match($0, /= [0-9]+$/)) { link[substr($0, RSTART + 2)] = 1; made++ }
+		}
+		/ close\([0-9]+\)/ {
+			fd = $0; sub(/.*close\(/, "", fd); sub(/\).*/, "", fd)
+			if (fd in link) { last_close = NR; delete link[fd] }
+		}
+		/membarrier\(MEMBARRIER_CMD_GLOBAL, 0\) = 0$/ { waited = NR }
+		END { print made + 0, last_close + 0, waited + 0 }' "$TRACE")
+	echo "  grace: $links links made, the last closed at line $closed, membarrier at line $waited"
+	sf_check "$T/grace/links" "strace saw no link made: $(head -c 300 "$TRACE")" [ "$links" -gt 0 ]
+	sf_check "$T/grace/closed" "strace saw no link closed" [ "$closed" -gt 0 ]
+	sf_check "$T/grace/waited" "no global membarrier after the last link's close (line $closed)" \
+		[ "$waited" -gt "$closed" ]
+fi
 sf_done
