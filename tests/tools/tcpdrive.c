@@ -57,6 +57,7 @@ struct opts {
 	const char *worker_comm;	/* server: accept in a child of this name */
 	const char *handoff_comm;	/* server: after the accepts, a child of this name keeps all */
 	const char *share_comm;		/* server: after the accepts, a child of this name keeps copies */
+	const char *fork_each_comm;	/* server: after each accept, a child of this name keeps a copy */
 	const char *daemonize_file;	/* server: once it exists, fork; the parent exits */
 	const char *daemon_comm;	/* ... and the child, which keeps the listener, is named so */
 	const char *ready_file;
@@ -83,7 +84,7 @@ static void usage(void)
 		"                [--close-at-ns T] [--comm NAME] [--ready-file F] [--hold-until-file F]\n"
 		"                [--timeout-ms N] [--backlog N] [--no-accept] [--hold-listener-file F]\n"
 "                [--worker-comm NAME] [--daemonize-on-file F --daemon-comm NAME]\n"
-"                [--handoff-comm NAME] [--share-comm NAME]\n"
+"                [--handoff-comm NAME] [--share-comm NAME] [--fork-each-comm NAME]\n"
 		"       tcpdrive client --connect ADDR --port P [--bind ADDR] [--lport P] [--send BYTES]\n"
 		"                [--recv BYTES] [--close-first|--wait-eof] [--shutdown-wr] [--linger0]\n"
 		"                [--no-close] [--delay-close-ms N] [--close-at-ns T] [--comm NAME]\n"
@@ -125,7 +126,12 @@ static void usage(void)
 "--share-comm NAME: server: after the last accept, fork a child of this name\n"
 "    that holds copies of every socket as the parent goes on holding them (a\n"
 "    server that forks after accepting); it prints \"result=shared pid=N\".\n"
-"    The parent never reaps it.\n");
+"    The parent never reaps it.\n"
+"--fork-each-comm NAME: server: after each accept, fork a child of this name\n"
+"    that holds a copy of that socket alone, as the parent goes on holding it\n"
+"    (a forking server that never closes its copies); each prints\n"
+"    \"result=forked pid=N\" and holds it until --hold-listener-file's file\n"
+"    exists, or the timeout. The parent never reaps them.\n");
 	exit(2);
 }
 
@@ -428,6 +434,28 @@ static int leave_to_child(const char *comm)
 	return 0;
 }
 
+/* --fork-each-comm: a child named comm keeps fd alone (its copies of the
+ * listener and the other accepted sockets closed) until the listener's
+ * hold file exists or the alarm; the parent goes on, never reaping it. */
+static void hold_in_child(int fd, const char *comm)
+{
+	pid_t pid = fork_flushed();
+
+	if (pid != 0)
+		return;
+	for (int k = 3; k < 1024; k++)
+		if (k != fd)
+			close(k);
+	bound_and_name(comm);
+	printf("result=forked pid=%d\n", (int)getpid());
+	fflush(stdout);
+	if (o.hold_listener_file)
+		wait_for_file(o.hold_listener_file);	/* bounded by the alarm */
+	else
+		pause();	/* until the alarm */
+	_exit(0);
+}
+
 static int run_server(void)
 {
 	struct sockaddr_storage sa, la;
@@ -497,6 +525,8 @@ static int run_server(void)
 		getsockname(fd, (struct sockaddr *)&self, &slen);
 		finish_conn(fd, NULL, &x);
 		print_result(x.err == ECONNRESET ? "reset" : "accepted", &self, &peer, &x, x.err);
+		if (o.fork_each_comm)
+			hold_in_child(fd, o.fork_each_comm);
 	}
 	if (o.share_comm) {
 		/* never reaped, as a careless forking server leaves its
@@ -659,7 +689,7 @@ int main(int argc, char **argv)
 		O_WAIT_EOF, O_SHUT_WR, O_SEND, O_RECV, O_LINGER0, O_NO_CLOSE,
 		O_DELAY, O_CLOSE_AT, O_COMM, O_READY, O_HOLD, O_TIMEOUT, O_REPEAT,
 		O_RATE, O_BACKLOG, O_NO_ACCEPT, O_HOLD_LISTENER, O_HOLD_EXIT, O_WORKER_COMM, O_HANDOFF_COMM,
-		O_SHARE_COMM,
+		O_SHARE_COMM, O_FORK_EACH_COMM,
 		O_SEND_AFTER, O_USER_TIMEOUT, O_FASTOPEN, O_DAEMONIZE, O_DAEMON_COMM,
 	};
 	static const struct option lo[] = {
@@ -690,6 +720,7 @@ int main(int argc, char **argv)
 		{ "worker-comm", required_argument, 0, O_WORKER_COMM },
 		{ "handoff-comm", required_argument, 0, O_HANDOFF_COMM },
 		{ "share-comm", required_argument, 0, O_SHARE_COMM },
+		{ "fork-each-comm", required_argument, 0, O_FORK_EACH_COMM },
 		{ "send-after-file", required_argument, 0, O_SEND_AFTER },
 		{ "user-timeout-ms", required_argument, 0, O_USER_TIMEOUT },
 		{ "fastopen", no_argument, 0, O_FASTOPEN },
@@ -747,6 +778,7 @@ int main(int argc, char **argv)
 		case O_WORKER_COMM: o.worker_comm = optarg; break;
 		case O_HANDOFF_COMM: o.handoff_comm = optarg; break;
 		case O_SHARE_COMM: o.share_comm = optarg; break;
+		case O_FORK_EACH_COMM: o.fork_each_comm = optarg; break;
 		default: usage();
 		}
 	}
@@ -759,7 +791,8 @@ int main(int argc, char **argv)
 	/* server-only and repeat-only options */
 	if ((o.rate && (o.is_server || o.repeat == 1)) ||
 	    (!o.is_server && (o.no_accept || o.hold_listener_file || o.backlog != 16 ||
-			      o.worker_comm || o.handoff_comm || o.share_comm)) ||
+			      o.worker_comm || o.handoff_comm || o.share_comm ||
+			      o.fork_each_comm)) ||
 	    (o.is_server && o.hold_exit_file))
 		usage();
 
