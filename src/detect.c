@@ -141,6 +141,7 @@ bool detect_close_wait(const struct detect_config *cfg, const struct live_close_
 	figure(out, "old", cw->old, 0);
 	figure(out, "oldest_s", cw->oldest_s, 1);
 	figure(out, "shared", cw->shared, 0);
+	figure(out, "other_holders", cw->others, 0);
 	threshold(out, "cw-age", cfg->cw_age_s, cw->oldest_s >= cfg->cw_age_s);
 	fired = threshold(out, "cw-count", cfg->cw_count, cw->old >= cfg->cw_count);
 	return fired;

@@ -86,6 +86,8 @@ struct live_close_wait {
 	struct live_endpoint peer;       /* the peer of its oldest one */
 	uint32_t shared;                 /* ... of which another process holds too */
 	struct live_owner also;          /* the lowest pid among those others; pid 0: none */
+	uint32_t others;                 /* how many such others: distinct pids
+					  * ("other_holders") */
 };
 
 enum alert_kind {

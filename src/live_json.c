@@ -386,6 +386,7 @@ static void json_close_wait(struct json_writer *w, const struct live_close_wait 
 		jsonw_null_field(w, "peer");
 	jsonw_u64_field(w, "shared", c->shared);
 	json_also(w, &c->also);
+	jsonw_u64_field(w, "other_holders", c->others);
 	jsonw_end_object(w);
 }
 

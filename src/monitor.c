@@ -52,6 +52,10 @@ struct monitor {
 	 * census the tally reads this walk's holders from */
 	struct census_close_wait *wants;
 	size_t nwants, wants_cap;
+	/* a shared socket's row and other holder, for the count of the
+	 * distinct others each row shows (count_other_holders) */
+	struct row_holder *holders;
+	size_t nholders, holders_cap;
 	const struct census *tally_census;
 	uint64_t intervals;          /* judged */
 	uint64_t tw_engine_intervals; /* ... with the engine's TIME_WAIT counts */
@@ -139,6 +143,7 @@ void monitor__free(struct monitor *m, uint64_t now_ns)
 	free(m->tw);
 	free(m->cw);
 	free(m->wants);
+	free(m->holders);
 	free(m);
 }
 
@@ -424,6 +429,12 @@ static size_t build_tw(struct monitor *m, const struct census *c,
 	return n;
 }
 
+/* A row of the CLOSE_WAIT tally and another process holding one of its
+ * sockets. */
+struct row_holder {
+	uint32_t row, pid;
+};
+
 /* One socket in CLOSE_WAIT since `since`, wherever it was learned. */
 struct cw_sock {
 	uint64_t since;
@@ -473,10 +484,18 @@ static void tally_close_wait(struct monitor *m, const struct cw_sock *s)
 	if (age_ns >= m->cw_age_ns)
 		cw->old++;
 	if (s->also && s->also->pid && s->also->pid != s->pid) {
+		struct row_holder *h;
+
 		cw->shared++;
 		/* the lowest pid: the same name from one interval to the next */
 		if (!cw->also.pid || s->also->pid < cw->also.pid)
 			cw->also = *s->also;
+		h = grow_array(m->holders, &m->holders_cap, m->nholders + 1, sizeof(*h));
+		if (h) {
+			m->holders = h;
+			h[m->nholders++] = (struct row_holder){ .row = (uint32_t)(cw - m->cw),
+								 .pid = s->also->pid };
+		}
 	}
 	if (age >= cw->oldest_s) {
 		cw->oldest_s = age;
@@ -522,6 +541,34 @@ static void tally_tuple_close_wait(struct monitor *m, struct cw_sock *s)
 		}
 	}
 	tally_close_wait(m, s);
+}
+
+static int row_holder_cmp(const void *a, const void *b)
+{
+	const struct row_holder *x = a, *y = b;
+
+	if (x->row != y->row)
+		return x->row < y->row ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* Each row's distinct other holders: a server that forks a child per
+ * connection and keeps its copies shows one other per child. A pair the
+ * tally had no memory for leaves a shared row at least its one named. */
+static void count_other_holders(struct monitor *m)
+{
+	size_t i;
+
+	qsort(m->holders, m->nholders, sizeof(*m->holders), row_holder_cmp);
+	for (i = 0; i < m->nholders; i++) {
+		if (i == 0 || m->holders[i].row != m->holders[i - 1].row ||
+		    m->holders[i].pid != m->holders[i - 1].pid)
+			m->cw[m->holders[i].row].others++;
+	}
+	for (i = 0; i < m->ncw; i++) {
+		if (m->cw[i].shared && !m->cw[i].others)
+			m->cw[i].others = 1;
+	}
 }
 
 /* Connections the engine follows: --events, and seeded ones. */
@@ -740,12 +787,14 @@ void monitor__poll(struct monitor *m, struct engine *eng, uint64_t now_ns, uint6
 	m->ncw = 0;
 	m->now_ns = now_ns;
 	m->nwants = 0;
+	m->nholders = 0;
 	m->tally_census = c;
 	engine__foreach_close_wait(eng, tally_open_close_wait, m);
 	tally_census_close_waits(m, eng, c);
 	if (m->kf && kfigures__close_waits(m->kf, tally_kernel_close_wait, m) < 0)
 		m->missed++;
 	m->tally_census = NULL;
+	count_other_holders(m);
 	census__want_holders(m->census, m->wants, m->nwants);
 	if (m->opts.alerts)
 		judge(m, nls, ntw, now_ns);

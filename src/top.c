@@ -442,13 +442,15 @@ static void cw_row(const struct live_close_wait *c, char *buf, size_t len)
 	fmt_owner(own, sizeof(own), &c->owner);
 	if (c->peer.family)
 		live_format_endpoint(peer, sizeof(peer), &c->peer);
-	/* ss -p would list every holder: one other here (how many of the
-	 * sockets it shares is in -j's row) */
+	/* ss -p would list every holder: one other here, and how many more
+	 * (how many of the sockets they share is in -j's row) */
 	if (c->shared) {
-		char other[96];
+		char other[96], more[16] = "";
 
 		fmt_owner(other, sizeof(other), &c->also);
-		snprintf(also, sizeof(also), "  also %s", other);
+		if (c->others > 1)
+			snprintf(more, sizeof(more), " +%u", c->others - 1);
+		snprintf(also, sizeof(also), "  also %s%s", other, more);
 	}
 	fmt_cut(buf, len, "%-20.20s %6u %6u %7s  %s%s", own, c->count, c->old,
 		 fmt_age(age, sizeof(age), c->oldest_s), peer, also);

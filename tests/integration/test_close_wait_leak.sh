@@ -23,6 +23,9 @@
 # accepting, both keeping them): the alert names one and the other as
 # also_held_by, in each mode and over IPv6 too, and drops the other once
 # it exits, though the server never reaps it (a zombie).
+# And a server that forks a child per connection and keeps its own copies:
+# every socket has its own other holder, and the alert counts them
+# (other_holders), naming the lowest, in each mode.
 # timeout: 300
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
@@ -239,7 +242,8 @@ shared_case()
 	sf_expect_first "$T/start" "close_wait_leak start naming both $SRV and $CHILD" "$rec" \
 		'.state == "start"' '[.pid, .also_held_by.pid] | sort == ([$srv, $kid] | sort)' \
 		'[.comm, .also_held_by.comm] | sort == ["sfkid", "sfpar"]' \
-		'.figures.count >= 10' '.figures.shared >= 10' '.figures.shared <= .figures.count'
+		'.figures.count >= 10' '.figures.shared >= 10' '.figures.shared <= .figures.count' \
+		'.figures.other_holders == 1'
 	SF_JQ_ARGS=()
 	[ -n "$rec" ] && echo "  alerts: $(tr '\n' ' ' <<<"$rec")"
 	named=$(jq -r 'select(.state == "start") | .pid' <<<"$rec" | head -n 1)
@@ -260,6 +264,7 @@ shared_case()
 	SF_JQ_ARGS=(--argjson named "$named")
 	sf_expect_first "$T/alone" "close_wait_leak end" "$(grep '"state":"end"' <<<"$rec")" \
 		'.pid == $named' '.also_held_by == null' '.figures.shared == 0' \
+		'.figures.other_holders == 0' \
 		'.figures.count >= 10'
 	SF_JQ_ARGS=()
 	sf_check "$T/once" "one start and one end: $(jq -r .state <<<"$rec" | tr '\n' ' ')" \
@@ -273,6 +278,66 @@ shared_case shared_classic 5413 --classic
 # IPv6: the second holder of a socket known by its 16-byte tuple
 CW_ADDR=$SF_S6 shared_case shared_v6_events 5414 --events
 CW_ADDR=$SF_S6 shared_case shared_v6_classic 5415 --classic
+
+# fork_each_case NAME PORT [SYNFIN-ARGS...]: the server forks a child per
+# connection, each holding its one socket, and keeps them all itself
+fork_each_case()
+{
+	local T=close_wait_leak/$1 PORT=$2 N=8 SRV kids least wrapped=false rec cond pid cw
+	shift 2
+	sf_start_grep "$T" '"type":"alert"' --cw-age 2 --cw-count 5 "$@"
+
+	leak_traffic "$T" "$PORT" "$SF_S4" "$N" --comm sfpar --fork-each-comm sfeach
+	sf_wait_accepted "$SF_TMP/srv" "$N"
+	for _ in $(seq 50); do
+		kids=$(sed -n 's/^result=forked pid=\([0-9]*\)$/\1/p' "$SF_TMP/srv")
+		[ "$(grep -c . <<<"$kids")" = "$N" ] && break
+		sleep 0.1
+	done
+	cw=$(ip netns exec "$SF_NS_S" ss -Htnp state close-wait "( sport = :$PORT )" |
+		grep "pid=$SRV," | grep -c 'sfeach')
+	echo "  $SRV and $(grep -c . <<<"$kids") children hold $cw CLOSE-WAIT sockets (ss)"
+	sf_check "$T/traffic" "the server and a child each hold $cw sockets (want $N)" [ "$cw" = "$N" ]
+	least=$(sort -n <<<"$kids" | head -n 1)
+	# the first holder /proc lists is the one a socket is counted under:
+	# the parent, unless pids wrapped between it and a child
+	for pid in $kids; do [ "$pid" -lt "$SRV" ] && wrapped=true; done
+
+	cond='.kind == "close_wait_leak" and .pid == $srv'
+	sf_wait_alert 12 "$SF_OUT" "$cond and .state == \"start\"" --argjson srv "$SRV"
+	rec=$(sf_alerts "$SF_OUT" "$cond and .state == \"start\"" --argjson srv "$SRV")
+	SF_JQ_ARGS=(--argjson srv "$SRV")
+	sf_expect_first "$T/start" "close_wait_leak start for $SRV" "$rec" \
+		'.figures.shared >= 1' '.figures.other_holders == .figures.shared' \
+		'.also_held_by.comm == "sfeach"'
+	SF_JQ_ARGS=()
+	# more intervals: every socket's holders found. Then the parent dies:
+	# each child holds one, too few for an alert, and the parent's ends
+	# with the figures of its last interval
+	sleep 3
+	kill -KILL "$SRV"
+	{ sf_wait_pid "$SRV" 5; } 2>/dev/null
+	sf_wait_alert 10 "$SF_OUT" "$cond and .state == \"end\"" --argjson srv "$SRV"
+	rec=$(sf_alerts "$SF_OUT" "$cond and .state == \"end\"" --argjson srv "$SRV")
+	[ -n "$rec" ] && echo "  end: $(head -n 1 <<<"$rec")"
+	SF_JQ_ARGS=(--argjson srv "$SRV" --argjson least "$least" --argjson n "$N")
+	if $wrapped; then
+		echo "  pids wrapped between the server and a child: the counts only"
+		sf_expect_first "$T/end" "close_wait_leak end for $SRV" "$rec" \
+			'.figures.other_holders == .figures.shared'
+	else
+		sf_expect_first "$T/end" "close_wait_leak end for $SRV" "$rec" \
+			'.figures.count == $n' '.figures.shared == $n' '.figures.other_holders == $n' \
+			'.also_held_by.pid == $least' '.also_held_by.comm == "sfeach"'
+	fi
+	SF_JQ_ARGS=()
+	for pid in $kids; do kill -KILL "$pid" 2>/dev/null; done
+	sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
+	rm -f "$SF_TMP/srv.ready" "$SF_TMP/srv"
+}
+fork_each_case fork_each 5417
+fork_each_case fork_each_events 5418 --events
+fork_each_case fork_each_classic 5419 --classic
 
 seeded_case()
 {

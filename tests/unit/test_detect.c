@@ -177,12 +177,15 @@ static void test_close_wait_rule(void)
 	/* a child it forked holds them too: named beside it, and counted */
 	cw.shared = 20;
 	cw.also = (struct live_owner){ .pid = 10, .comm = "child" };
+	cw.others = 3;
 	CHECK(detect_close_wait(&c, &cw, &a));
 	CHECK_EQ_INT(a.owner.pid, 9);
 	CHECK_EQ_INT(a.also.pid, 10);
 	CHECK_EQ_STR(a.also.comm, "child");
-	CHECK(a.nfigures == 4 && !strcmp(a.figures[3].name, "shared") &&
+	CHECK(a.nfigures == 5 && !strcmp(a.figures[3].name, "shared") &&
 	      a.figures[3].value == 20);
+	/* and how many processes, the one named among them */
+	CHECK(!strcmp(a.figures[4].name, "other_holders") && a.figures[4].value == 3);
 	cw.old = 7;
 	CHECK(!detect_close_wait(&c, &cw, &a));
 }

@@ -230,6 +230,7 @@ static void cw_leak(struct live_alert *a, bool peer)
 		/* a child it forked holds them too */
 		owner(&a->also, 5151, "worker");
 		figure(a, "shared", 45, 0);
+		figure(a, "other_holders", 2, 0);
 	}
 	threshold(a, "cw-age", 60, true);
 	threshold(a, "cw-count", 8, true);
@@ -320,6 +321,7 @@ static void full_stats(struct live_stats *s)
 	ep4(&c->peer, 4026531840u, 10, 0, 0, 7, 5432);
 	c->shared = 12;
 	owner(&c->also, 5151, "worker");
+	c->others = 2;
 	c = &s->close_wait[s->nclose_wait++];
 	owner(&c->owner, 77, "java");
 	c->netns = 4026531840u;
@@ -563,7 +565,8 @@ static void test_alert_json_close_wait(void)
 		"\"netns\":4026531840,\"peer\":{\"addr\":\"fd00::2\",\"port\":5432},"
 		"\"pid\":5150,\"comm\":\"leaky\","
 		"\"also_held_by\":{\"pid\":5151,\"comm\":\"worker\"},"
-		"\"figures\":{\"count\":45,\"old\":40,\"oldest_s\":300.0,\"shared\":45},"
+		"\"figures\":{\"count\":45,\"old\":40,\"oldest_s\":300.0,\"shared\":45,"
+		"\"other_holders\":2},"
 		"\"thresholds\":{\"cw-age\":60,\"cw-count\":8},"
 		"\"fired\":[\"cw-age\",\"cw-count\"]}");
 
@@ -612,7 +615,7 @@ static void test_alert_text(void)
 	CHECK_EQ_STR(alert_text(&a),
 		"ALERT close_wait_leak START peer [fd00::2]:5432 (netns 4026531840) "
 		"pid 5150 leaky (also held by pid 5151 worker): cw-count 40 >= 8 | "
-		"count 45, oldest_s 300.0, shared 45");
+		"count 45, oldest_s 300.0, shared 45, other_holders 2");
 
 	/* a threshold named after its figure (either spelling) finds it; one
 	 * with no figure shows its limit alone */
@@ -739,9 +742,10 @@ static void test_stats_json_full(void)
 	CHECK_HAS(out, "\"close_wait\":[{\"netns\":4026531840,\"pid\":5150,"
 		  "\"comm\":\"leaky\",\"count\":45,\"old\":40,\"oldest_s\":330.0,"
 		  "\"peer\":{\"addr\":\"10.0.0.7\",\"port\":5432},\"shared\":12,"
-		  "\"also_held_by\":{\"pid\":5151,\"comm\":\"worker\"}},{\"netns\":4026531840,"
+		  "\"also_held_by\":{\"pid\":5151,\"comm\":\"worker\"},\"other_holders\":2},"
+		  "{\"netns\":4026531840,"
 		  "\"pid\":77,\"comm\":\"java\",\"count\":3,\"old\":0,\"oldest_s\":4.5,"
-		  "\"peer\":null,\"shared\":0,\"also_held_by\":null}],");
+		  "\"peer\":null,\"shared\":0,\"also_held_by\":null,\"other_holders\":0}],");
 	CHECK_HAS(out, "\"alerts\":[{\"kind\":\"syn_flood\",\"state\":\"start\","
 		  "\"ts\":\"2026-11-21T19:21:40.000000000Z\","
 		  "\"since\":\"2026-11-21T19:21:27.700000000Z\",\"netns\":4026532101,");
