@@ -109,16 +109,17 @@ __u8 owner_at_close = 0;
  * programs nest on a CPU (softirq inside a task) but a program never nests
  * inside itself. Connection records: the state program and its second
  * copy (which runs while the first is busy on the CPU). Records about tw
- * socks: the timer and kfree_skb programs. A tw record fills only the
- * event part; the rest of its slot stays zero. */
+ * socks: the timer, kfree_skb and send_reset programs. A tw record fills
+ * only the event part; the rest of its slot stays zero. */
 #define CONN_SLOT_FIRST  0
 #define CONN_SLOT_SECOND 1
 #define TW_SLOT_START    2
 #define TW_SLOT_END      3
 #define TW_SLOT_FIN      4
+#define TW_SLOT_RESET    5
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 5);
+	__uint(max_entries, 6);
 	__type(key, __u32);
 	__type(value, struct synfin_conn_event);
 } conn_scratch SEC(".maps");
@@ -1784,6 +1785,23 @@ static __always_inline __u32 skb_netns(const struct sk_buff *skb)
 	return net_netns(BPF_CORE_READ(skb, dev, nd_net.net), false);
 }
 
+/* A tw sock's reset note spills like the tw sock's other records: its
+ * connection's record may be waiting in the spill map, and without the
+ * note the kill that follows would name no cause. The spill map takes a
+ * whole slot, so the note is copied into this program's own. */
+static __always_inline void ship_tw_note(const struct synfin_event *r)
+{
+	__u32 slot = TW_SLOT_RESET;
+	struct synfin_event *e = bpf_map_lookup_elem(&conn_scratch, &slot);
+
+	if (!e) {
+		count_ring_full(r->kind);
+		return;
+	}
+	*e = *r;
+	ship_record((struct synfin_conn_event *)e, sizeof(*e));	/* as ship_tw */
+}
+
 /* A reset of no connection of its own (sent by a listener, a TIME_WAIT
  * or request sock, or no socket), built and filtered on the stack. Summary
  * mode ships connections, not these: it counts one for the live rates, as
@@ -1819,6 +1837,10 @@ static __always_inline void ship_stray_reset(struct synfin_event *r, const struc
 	r->kind = kind;
 	r->old_state = r->new_state;
 	r->reason = reason;
+	if (kind == SYNFIN_EV_TW_END) {
+		ship_tw_note(r);
+		return;
+	}
 	if (!output_record(r, sizeof(*r)))
 		count_ring_full(kind);
 }
