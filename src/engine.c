@@ -158,6 +158,9 @@ struct engine {
 	 * comes. */
 	struct idtable spill_ends;
 	struct idtable spill_fins;
+	/* ... and a reset's note, the cause of a tw sock's kill (its own
+	 * table: the end that follows would take its place in spill_ends) */
+	struct idtable spill_notes;
 	/* ... and a summary (struct awaiting_birth) whose tw sock's birth
 	 * went apart (SYNFIN_STORY_TW_APART) waits here for the birth's own
 	 * record. A record about another tw sock that runs on the CPU
@@ -171,6 +174,7 @@ struct engine {
 	uint64_t drains;           /* engine__spill_drained calls */
 	uint64_t ends_dropped;     /* ... dropped by them: no record claimed the end */
 	uint64_t fins_dropped;     /* ... or the FIN */
+	uint64_t notes_dropped;    /* ... or the reset's note, or no room to wait */
 	uint64_t ends_pushed_out;  /* ends a later one pushed out of its slot */
 	uint64_t starts_pushed_out; /* ... and tw timer starts (pending_tw) */
 	uint64_t fins_pushed_out;  /* ... and FINs reaching tw socks (pending_tw_fin) */
@@ -263,6 +267,7 @@ struct engine *engine__new(const struct engine_opts *opts)
 	    idtable_init(&eng->close_waits, MIN_SLOTS) ||
 	    idtable_init(&eng->spill_ends, SPILL_ENDS_SLOTS) ||
 	    idtable_init(&eng->spill_fins, SPILL_ENDS_SLOTS) ||
+	    idtable_init(&eng->spill_notes, SPILL_ENDS_SLOTS) ||
 	    idtable_init(&eng->awaiting_birth, SPILL_ENDS_SLOTS)) {
 		/* calloc'd: what was not set up is empty */
 		engine__free(eng);
@@ -284,6 +289,7 @@ void engine__free(struct engine *eng)
 	idtable_free(&eng->close_waits);
 	idtable_free_all(&eng->spill_ends);
 	idtable_free_all(&eng->spill_fins);
+	idtable_free_all(&eng->spill_notes);
 	idtable_free_all(&eng->awaiting_birth);
 	twcount__free(eng->twc);
 	free(eng);
@@ -360,6 +366,7 @@ void engine__spill_drained(struct engine *eng)
 	release_unborn(eng);
 	drop_unclaimed(eng, &eng->spill_ends, &eng->ends_dropped);
 	drop_unclaimed(eng, &eng->spill_fins, &eng->fins_dropped);
+	drop_unclaimed(eng, &eng->spill_notes, &eng->notes_dropped);
 }
 
 void engine__last_drain(struct engine *eng)
@@ -435,6 +442,13 @@ void engine__early_fins(const struct engine *eng, struct engine_early *fins)
 	fins->waiting = early_waiting(&eng->pending_tw_fin, &eng->spill_fins);
 	fins->dropped = eng->fins_dropped;
 	fins->pushed_out = eng->fins_pushed_out;
+}
+
+void engine__early_notes(const struct engine *eng, struct engine_early *notes)
+{
+	notes->waiting = eng->spill_notes.count;
+	notes->dropped = eng->notes_dropped;
+	notes->pushed_out = 0;  /* they wait in no slot */
 }
 
 uint64_t engine__early_starts_pushed_out(const struct engine *eng)
@@ -1676,7 +1690,7 @@ static bool spill_waiting(const struct engine *eng)
 
 /* An end or FIN (ev) for a socket the engine does not know: if summaries
  * wait in the spill map, its own may be one of them, and it waits in t
- * (spill_ends or spill_fins). false: it does not (no spill waiting, t
+ * (spill_ends, spill_fins or spill_notes). false: it does not (no spill waiting, t
  * full, or no memory); the caller parks it in a slot instead. */
 static bool park_early(struct engine *eng, struct idtable *t, const struct synfin_event *ev)
 {
@@ -1702,14 +1716,14 @@ static bool park_early(struct engine *eng, struct idtable *t, const struct synfi
 	return true;
 }
 
-/* The record of kind parked for cookie in table or t, taken out into
- * *ev; false if none. */
+/* The record of kind parked for cookie in table (NULL: none) or t, taken
+ * out into *ev; false if none. */
 static bool take_early(struct parked *table, struct idtable *t, uint8_t kind, uint64_t cookie,
 		       struct synfin_event *ev)
 {
 	struct early_tw *e;
 
-	if (take_parked(table, cookie, ev))
+	if (table && take_parked(table, cookie, ev))
 		return true;
 	e = cookie ? idtable_get(t, cookie) : NULL;
 	if (!e)
@@ -1752,6 +1766,23 @@ static bool take_end(struct engine *eng, uint64_t cookie, struct synfin_event *e
 static bool take_fin(struct engine *eng, uint64_t cookie, struct synfin_event *ev)
 {
 	return take_early(&eng->pending_tw_fin, &eng->spill_fins, SYNFIN_EV_TW_FIN, cookie, ev);
+}
+
+static bool take_note(struct engine *eng, uint64_t cookie, struct synfin_event *ev)
+{
+	return take_early(NULL, &eng->spill_notes, SYNFIN_EV_TW_END, cookie, ev);
+}
+
+/* A reset's note (ev) for a tw sock the engine does not know: while
+ * records wait in the spill map its summary may be one of them, so it
+ * waits for it in spill_notes. Otherwise it is of a tw sock synfin does
+ * not follow, and nothing is lost. */
+static void park_note(struct engine *eng, const struct synfin_event *ev)
+{
+	if (!ev->cookie || !spill_waiting(eng))
+		return;
+	if (!park_early(eng, &eng->spill_notes, ev))
+		eng->notes_dropped++;  /* at the table's cap, or no memory */
 }
 
 /* A start, FIN or end of the tw sock of a connection synfin knows (c:
@@ -1886,10 +1917,13 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 	case SYNFIN_EV_TW_END:
 		c = find(eng, ev->cookie);
 		emit_event(eng, c, ev);
-		/* a reset's note is no end: it names the cause of a kill of
-		 * a tw sock followed now, or of none (its summary still in
-		 * the spill map: that kill's cause goes unsaid) */
-		if (!tw_record_apply(eng, c, ev) && !is_reset_note(ev))
+		if (tw_record_apply(eng, c, ev))
+			return;
+		/* a reset's note is no end: it names the cause of a kill,
+		 * and waits apart from the end for a summary in the spill map */
+		if (is_reset_note(ev))
+			park_note(eng, ev);
+		else
 			park_tw(eng, &eng->spill_ends, &eng->pending_tw_end, &eng->ends_pushed_out,
 				ev);
 		return;
@@ -2049,6 +2083,10 @@ static void summary_apply(struct engine *eng, const struct synfin_conn_event *ce
 	if (take_parked(&eng->pending_tw, close.cookie, &parked))
 		tw_record_apply(eng, find(eng, close.cookie), &parked);
 	if (take_end(eng, close.cookie, &parked))
+		tw_record_apply(eng, find(eng, close.cookie), &parked);
+	/* after the end: a received reset's note names the cause of a
+	 * cancel before it (tw_reset_noted) */
+	if (take_note(eng, close.cookie, &parked))
 		tw_record_apply(eng, find(eng, close.cookie), &parked);
 }
 

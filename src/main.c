@@ -405,7 +405,7 @@ static void print_summary(struct app *app)
 			(unsigned long long)r.first_copies, (unsigned long long)r.caught,
 			(unsigned long long)r.others);
 	if (app->opts.verbose) {
-		struct engine_early ends, fins;
+		struct engine_early ends, fins, notes;
 		struct engine_late_births births;
 		uint64_t spill_taken, spill_stored;
 
@@ -422,9 +422,11 @@ static void print_summary(struct app *app)
 
 		engine__early_ends(app->eng, &ends);
 		engine__early_fins(app->eng, &fins);
+		engine__early_notes(app->eng, &notes);
 		engine__late_births(app->eng, &births);
 		print_early("ends", &ends);
 		print_early("FINs", &fins);
+		print_early("reset notes", &notes);
 		fprintf(stderr, "synfin: tw starts before any record of their connection: "
 			"%llu pushed out of a slot\n",
 			(unsigned long long)engine__early_starts_pushed_out(app->eng));

@@ -742,6 +742,69 @@ static void test_tw_records_in_any_order(void)
 	}
 }
 
+/* A tw sock in FIN_WAIT2 answers the peer's late data with a reset and
+ * dies: the reset's note, then the kill. With the summary in the spill
+ * map the three come in any order; in each, the record says the tw sock
+ * was killed by the reset it sent, and so the connection's close. Before,
+ * a note that came before the summary was dropped, and both said
+ * nothing of the reset. A received reset's note follows the kill it
+ * caused: when both come before the summary, it names that kill too. */
+static void test_tw_reset_note_before_summary(void)
+{
+	struct sk c = client;
+	struct synfin_event late[2];
+	struct engine_early notes;
+	int order[3];
+
+	for (int n = 0; n < 8; n++) {
+		bool received = n >= 6;  /* the two orders with both first */
+
+		if (received) {
+			late[0] = tw_rec(&c, SYNFIN_EV_TW_END, 400 * MS, SYNFIN_TCP_FIN_WAIT2, 0,
+					 SYNFIN_TW_KILLED);
+			late[1] = tw_rec(&c, SYNFIN_EV_TW_END, 400 * MS + 1000,
+					 SYNFIN_TCP_FIN_WAIT2, 0, SYNFIN_TW_RST);
+			order[0] = n - 6;
+			order[1] = 1 - order[0];
+			order[2] = 2;
+		} else {
+			late[0] = tw_rec(&c, SYNFIN_EV_TW_END, 400 * MS, SYNFIN_TCP_FIN_WAIT2, 0,
+					 SYNFIN_TW_RST_SENT);
+			late[1] = tw_rec(&c, SYNFIN_EV_TW_END, 400 * MS + 1000,
+					 SYNFIN_TCP_FIN_WAIT2, 0, SYNFIN_TW_KILLED);
+			nth_order(n, 3, order);
+		}
+		begin_spill_waiting(16);
+		client_closes_summary_held(&c, 0, SYNFIN_TCP_FIN_WAIT2);
+		for (int i = 0; i < 3; i++) {
+			if (order[i] == 2)
+				engine__handle_conn(summarized.eng, &folder.held);
+			else
+				engine__handle(summarized.eng, &late[order[i]]);
+		}
+		engine__early_notes(summarized.eng, &notes);
+		CHECK_EQ_INT(notes.waiting, 0);
+		CHECK_EQ_INT(notes.dropped, 0);
+		engine__spill_drained(summarized.eng);
+		engine__spill_drained(summarized.eng);
+		engine__tick(summarized.eng, 6000 * MS);
+		if (summarized.ntws != 1 ||
+		    summarized.tws[0].tw.killed_by != (received ? HOW_RST_RECEIVED : HOW_RST_SENT))
+			fprintf(stderr, "  %s, order %d%d%d: %d time_wait records\n",
+				received ? "received" : "sent", order[0], order[1], order[2],
+				summarized.ntws);
+		CHECK_EQ_INT(summarized.ntws, 1);
+		CHECK_EQ_INT(summarized.tws[0].tw.exit, TW_EXIT_KILLED);
+		CHECK_EQ_INT(summarized.tws[0].tw.killed_by,
+			     received ? HOW_RST_RECEIVED : HOW_RST_SENT);
+		CHECK_EQ_INT(summarized.nrecs, 1);
+		CHECK_EQ_INT(summarized.recs[0].close.how,
+			     received ? HOW_RST_RECEIVED : HOW_RST_SENT);
+		engine__free(per_transition.eng);
+		engine__free(summarized.eng);
+	}
+}
+
 /* A record about another tw sock ran on the CPU between this one's birth
  * and its socket's ->CLOSE (a softirq, as close() let bottom halves run):
  * the birth went out as a record of its own, with the ring full into the
@@ -867,6 +930,8 @@ static const struct unit_case cases[] = {
 	{ "summary: a burst of tw ends before their spilled summaries",
 	  test_tw_ends_before_spilled_burst },
 	{ "summary: a tw sock's records in any order", test_tw_records_in_any_order },
+	{ "summary: a tw sock's reset note before its spilled summary",
+	  test_tw_reset_note_before_summary },
 	{ "summary: a tw birth sent apart comes after its summary",
 	  test_tw_birth_after_its_summary },
 	{ "summary: a tw birth that never comes", test_tw_birth_never_comes },
