@@ -1688,10 +1688,11 @@ static bool spill_waiting(const struct engine *eng)
 	       eng->opts.spill_waiting(eng->opts.ctx);
 }
 
-/* An end or FIN (ev) for a socket the engine does not know: if summaries
- * wait in the spill map, its own may be one of them, and it waits in t
- * (spill_ends, spill_fins or spill_notes). false: it does not (no spill waiting, t
- * full, or no memory); the caller parks it in a slot instead. */
+/* An end, FIN or reset's note (ev) for a socket the engine does not know:
+ * if summaries wait in the spill map, its own may be one of them, and it
+ * waits in t (spill_ends, spill_fins or spill_notes). false: it does not
+ * (no spill waiting, t full, or no memory); the caller parks an end or a
+ * FIN in a slot instead. */
 static bool park_early(struct engine *eng, struct idtable *t, const struct synfin_event *ev)
 {
 	struct early_tw *e;
