@@ -559,7 +559,8 @@ static void count_other_holders(struct monitor *m)
 {
 	size_t i;
 
-	qsort(m->holders, m->nholders, sizeof(*m->holders), row_holder_cmp);
+	if (m->nholders)  /* no array at all until a socket is shared */
+		qsort(m->holders, m->nholders, sizeof(*m->holders), row_holder_cmp);
 	for (i = 0; i < m->nholders; i++) {
 		if (i == 0 || m->holders[i].row != m->holders[i - 1].row ||
 		    m->holders[i].pid != m->holders[i - 1].pid)
