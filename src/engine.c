@@ -1507,27 +1507,68 @@ static bool is_reset_note(const struct synfin_event *ev)
 	return ev->reason == SYNFIN_TW_RST || ev->reason == SYNFIN_TW_RST_SENT;
 }
 
-/* A reset's note: the cause it names, into *by. False if ev is not one. */
-static bool tw_reset_noted(const struct tw_timer *t, const struct synfin_event *ev,
+/* A reset's note: the cause it names, into *by. False if it names none:
+ * a received reset is the cause of the cancel before it, and without one
+ * it killed nothing, or its cancel is still to come (from the spill map). */
+static bool tw_reset_names(const struct tw_timer *t, const struct synfin_event *ev,
 			   enum close_how *by)
 {
-	if (!is_reset_note(ev))
-		return false;
 	if (ev->reason == SYNFIN_TW_RST_SENT)
 		*by = HOW_RST_SENT;   /* the kernel kills it: its cancel follows */
-	else if (t->cancel_ns)    /* the cause of the cancel before it: no cancel, no kill */
+	else if (t->cancel_ns)
 		*by = HOW_RST_RECEIVED;
+	else
+		return false;
 	return true;
+}
+
+/* A received reset's note and the cancel it caused come from one
+ * segment's processing, microseconds apart. */
+#define RST_KILL_WINDOW_NS (1000ULL * 1000ULL)
+
+static void park_note(struct engine *eng, const struct synfin_event *ev);
+static bool take_note(struct engine *eng, uint64_t cookie, struct synfin_event *ev);
+
+/* A reset's note (ev) for a tw sock synfin follows (timer t, its killed_by
+ * in *by): one that names nothing yet waits for its cancel, which out of
+ * the spill map can come after it. */
+static void tw_reset_noted(struct engine *eng, const struct tw_timer *t,
+			   const struct synfin_event *ev, enum close_how *by)
+{
+	if (!tw_reset_names(t, ev, by))
+		park_note(eng, ev);
+}
+
+/* A cancel at cancel_ns (timer t): a reset's note that waited for it
+ * (out of the spill map), a received one only if this is the cancel it
+ * caused. */
+static void tw_cancel_names(struct engine *eng, const struct tw_timer *t, uint64_t cookie,
+			    uint64_t cancel_ns, enum close_how *by)
+{
+	struct synfin_event note;
+
+	if (!take_note(eng, cookie, &note))
+		return;
+	if (note.reason == SYNFIN_TW_RST &&
+	    (note.ts_ns < cancel_ns || note.ts_ns - cancel_ns > RST_KILL_WINDOW_NS))
+		return;
+	tw_reset_names(t, &note, by);
 }
 
 static void tw_ended(struct engine *eng, struct conn *c, const struct synfin_event *ev)
 {
-	if (!c->in_tw || tw_reset_noted(&c->tw_timer, ev, &c->rec.tw.killed_by))
+	if (!c->in_tw)
 		return;
-	if (ev->reason == SYNFIN_TW_EXPIRED)
+	if (is_reset_note(ev)) {
+		tw_reset_noted(eng, &c->tw_timer, ev, &c->rec.tw.killed_by);
+		return;
+	}
+	if (ev->reason == SYNFIN_TW_EXPIRED) {
 		finish_tw(eng, c, TW_EXIT_EXPIRED, ev->ts_ns);
-	else
+	} else {
 		conn_timer_cancelled(eng, c, ev->ts_ns); /* settled by a start or tick */
+		tw_cancel_names(eng, &c->tw_timer, ev->cookie, ev->ts_ns, &c->rec.tw.killed_by);
+	}
 }
 
 static void tw_ended_followed(struct engine *eng, struct tw_follow *f,
@@ -1535,14 +1576,16 @@ static void tw_ended_followed(struct engine *eng, struct tw_follow *f,
 {
 	enum close_how by = f->killed_by;
 
-	if (tw_reset_noted(&f->timer, ev, &by)) {
-		f->killed_by = (uint8_t)by;
-		return;
-	}
-	if (ev->reason == SYNFIN_TW_EXPIRED)
+	if (is_reset_note(ev)) {
+		tw_reset_noted(eng, &f->timer, ev, &by);
+	} else if (ev->reason == SYNFIN_TW_EXPIRED) {
 		end_follow(eng, f, TW_EXIT_EXPIRED, ev->ts_ns);
-	else
+		return;
+	} else {
 		follow_timer_cancelled(eng, f, ev->ts_ns); /* settled by a start or tick */
+		tw_cancel_names(eng, &f->timer, ev->cookie, ev->ts_ns, &by);
+	}
+	f->killed_by = (uint8_t)by;
 }
 
 /* What a tick makes of a tw sock followed to expire_ns: killed (its
@@ -1769,9 +1812,12 @@ static bool take_fin(struct engine *eng, uint64_t cookie, struct synfin_event *e
 	return take_early(&eng->pending_tw_fin, &eng->spill_fins, SYNFIN_EV_TW_FIN, cookie, ev);
 }
 
+/* Asked at every summary and every cancel of a followed tw sock; empty
+ * but in a burst. */
 static bool take_note(struct engine *eng, uint64_t cookie, struct synfin_event *ev)
 {
-	return take_early(NULL, &eng->spill_notes, SYNFIN_EV_TW_END, cookie, ev);
+	return eng->spill_notes.count &&
+	       take_early(NULL, &eng->spill_notes, SYNFIN_EV_TW_END, cookie, ev);
 }
 
 /* A reset's note (ev) for a tw sock the engine does not know: while
@@ -2086,7 +2132,7 @@ static void summary_apply(struct engine *eng, const struct synfin_conn_event *ce
 	if (take_end(eng, close.cookie, &parked))
 		tw_record_apply(eng, find(eng, close.cookie), &parked);
 	/* after the end: a received reset's note names the cause of a
-	 * cancel before it (tw_reset_noted) */
+	 * cancel before it (tw_reset_names) */
 	if (take_note(eng, close.cookie, &parked))
 		tw_record_apply(eng, find(eng, close.cookie), &parked);
 }
