@@ -1812,8 +1812,7 @@ static bool take_fin(struct engine *eng, uint64_t cookie, struct synfin_event *e
 	return take_early(&eng->pending_tw_fin, &eng->spill_fins, SYNFIN_EV_TW_FIN, cookie, ev);
 }
 
-/* Asked at every summary and every cancel of a followed tw sock; empty
- * but in a burst. */
+/* Asked at every cancel of a followed tw sock; empty but in a burst. */
 static bool take_note(struct engine *eng, uint64_t cookie, struct synfin_event *ev)
 {
 	return eng->spill_notes.count &&
@@ -2129,11 +2128,9 @@ static void summary_apply(struct engine *eng, const struct synfin_conn_event *ce
 		tw_record_apply(eng, find(eng, close.cookie), &parked);
 	if (take_parked(&eng->pending_tw, close.cookie, &parked))
 		tw_record_apply(eng, find(eng, close.cookie), &parked);
+	/* the end's cancel takes a reset's note that waited for it
+	 * (tw_cancel_names) */
 	if (take_end(eng, close.cookie, &parked))
-		tw_record_apply(eng, find(eng, close.cookie), &parked);
-	/* after the end: a received reset's note names the cause of a
-	 * cancel before it (tw_reset_names) */
-	if (take_note(eng, close.cookie, &parked))
 		tw_record_apply(eng, find(eng, close.cookie), &parked);
 }
 
