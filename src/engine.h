@@ -280,9 +280,10 @@ struct engine_early {
 };
 void engine__early_ends(const struct engine *eng, struct engine_early *ends);
 void engine__early_fins(const struct engine *eng, struct engine_early *fins);
-/* A tw sock's reset note that came before its connection's record (from
- * the spill map) waits for it too; one dropped leaves that time_wait
- * record's killed_by null. None is pushed out of a slot. */
+/* A tw sock's reset note that came before its connection's record, or a
+ * received reset's before the kill it caused (out of the spill map),
+ * waits for it too; one dropped leaves that time_wait record's killed_by
+ * null. None is pushed out of a slot. */
 void engine__early_notes(const struct engine *eng, struct engine_early *notes);
 /* Starts wait only in slots: a start comes just before its summary. */
 uint64_t engine__early_starts_pushed_out(const struct engine *eng);

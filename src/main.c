@@ -342,11 +342,11 @@ static uint64_t lost_total(const struct app *app)
 	       app->reported_recursion + app->reported_monitor + app->reported_unformatted;
 }
 
-/* -v: one kind of tw record that came before its connection's record */
-static void print_early(const char *what, const struct engine_early *e)
+/* -v: one kind of tw record that came before what it waits for */
+static void print_early(const char *what, const char *awaited, const struct engine_early *e)
 {
-	fprintf(stderr, "synfin: tw %s before any record of their connection: %llu waiting, "
-		"%llu dropped unclaimed, %llu pushed out of a slot\n", what,
+	fprintf(stderr, "synfin: tw %s before %s: %llu waiting, "
+		"%llu dropped unclaimed, %llu pushed out of a slot\n", what, awaited,
 		(unsigned long long)e->waiting, (unsigned long long)e->dropped,
 		(unsigned long long)e->pushed_out);
 }
@@ -424,9 +424,9 @@ static void print_summary(struct app *app)
 		engine__early_fins(app->eng, &fins);
 		engine__early_notes(app->eng, &notes);
 		engine__late_births(app->eng, &births);
-		print_early("ends", &ends);
-		print_early("FINs", &fins);
-		print_early("reset notes", &notes);
+		print_early("ends", "any record of their connection", &ends);
+		print_early("FINs", "any record of their connection", &fins);
+		print_early("reset notes", "their connection's record or their kill", &notes);
 		fprintf(stderr, "synfin: tw starts before any record of their connection: "
 			"%llu pushed out of a slot\n",
 			(unsigned long long)engine__early_starts_pushed_out(app->eng));
