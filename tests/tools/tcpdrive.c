@@ -57,6 +57,7 @@ struct opts {
 	const char *worker_comm;	/* server: accept in a child of this name */
 	const char *handoff_comm;	/* server: after the accepts, a child of this name keeps all */
 	const char *share_comm;		/* server: after the accepts, a child of this name keeps copies */
+	int share_count;		/* ... this many such children */
 	const char *fork_each_comm;	/* server: after each accept, a child of this name keeps a copy */
 	const char *daemonize_file;	/* server: once it exists, fork; the parent exits */
 	const char *daemon_comm;	/* ... and the child, which keeps the listener, is named so */
@@ -70,6 +71,7 @@ struct opts {
 
 static struct opts o = {
 	.accept_n = 1,
+	.share_count = 1,
 	.repeat = 1,
 	.backlog = 16,
 	.mode = CLOSE_FIRST,
@@ -84,7 +86,8 @@ static void usage(void)
 		"                [--close-at-ns T] [--comm NAME] [--ready-file F] [--hold-until-file F]\n"
 		"                [--timeout-ms N] [--backlog N] [--no-accept] [--hold-listener-file F]\n"
 "                [--worker-comm NAME] [--daemonize-on-file F --daemon-comm NAME]\n"
-"                [--handoff-comm NAME] [--share-comm NAME] [--fork-each-comm NAME]\n"
+"                [--handoff-comm NAME] [--share-comm NAME [--share-count K]]\n"
+"                [--fork-each-comm NAME]\n"
 		"       tcpdrive client --connect ADDR --port P [--bind ADDR] [--lport P] [--send BYTES]\n"
 		"                [--recv BYTES] [--close-first|--wait-eof] [--shutdown-wr] [--linger0]\n"
 		"                [--no-close] [--delay-close-ms N] [--close-at-ns T] [--comm NAME]\n"
@@ -126,7 +129,8 @@ static void usage(void)
 "--share-comm NAME: server: after the last accept, fork a child of this name\n"
 "    that holds copies of every socket as the parent goes on holding them (a\n"
 "    server that forks after accepting); it prints \"result=shared pid=N\".\n"
-"    The parent never reaps it.\n"
+"    The parent never reaps it. --share-count K forks K such children (workers\n"
+"    that each inherit every socket), each printing its line.\n"
 "--fork-each-comm NAME: server: after each accept, fork a child of this name\n"
 "    that holds a copy of that socket alone, as the parent goes on holding it\n"
 "    (a forking server that never closes its copies); each prints\n"
@@ -528,9 +532,9 @@ static int run_server(void)
 		if (o.fork_each_comm)
 			hold_in_child(fd, o.fork_each_comm);
 	}
-	if (o.share_comm) {
-		/* never reaped, as a careless forking server leaves its
-		 * children: one that exits stays a zombie while this lives */
+	/* never reaped, as a careless forking server leaves its children:
+	 * one that exits stays a zombie while this lives */
+	for (i = 0; o.share_comm && i < o.share_count; i++) {
 		pid_t pid = fork_flushed();
 
 		if (pid < 0)
@@ -539,6 +543,7 @@ static int run_server(void)
 			bound_and_name(o.share_comm);
 			printf("result=shared pid=%d\n", (int)getpid());
 			fflush(stdout);
+			break;	/* a child forks no more */
 		}
 	}
 	if (o.handoff_comm) {
@@ -689,7 +694,7 @@ int main(int argc, char **argv)
 		O_WAIT_EOF, O_SHUT_WR, O_SEND, O_RECV, O_LINGER0, O_NO_CLOSE,
 		O_DELAY, O_CLOSE_AT, O_COMM, O_READY, O_HOLD, O_TIMEOUT, O_REPEAT,
 		O_RATE, O_BACKLOG, O_NO_ACCEPT, O_HOLD_LISTENER, O_HOLD_EXIT, O_WORKER_COMM, O_HANDOFF_COMM,
-		O_SHARE_COMM, O_FORK_EACH_COMM,
+		O_SHARE_COMM, O_SHARE_COUNT, O_FORK_EACH_COMM,
 		O_SEND_AFTER, O_USER_TIMEOUT, O_FASTOPEN, O_DAEMONIZE, O_DAEMON_COMM,
 	};
 	static const struct option lo[] = {
@@ -720,6 +725,7 @@ int main(int argc, char **argv)
 		{ "worker-comm", required_argument, 0, O_WORKER_COMM },
 		{ "handoff-comm", required_argument, 0, O_HANDOFF_COMM },
 		{ "share-comm", required_argument, 0, O_SHARE_COMM },
+		{ "share-count", required_argument, 0, O_SHARE_COUNT },
 		{ "fork-each-comm", required_argument, 0, O_FORK_EACH_COMM },
 		{ "send-after-file", required_argument, 0, O_SEND_AFTER },
 		{ "user-timeout-ms", required_argument, 0, O_USER_TIMEOUT },
@@ -778,6 +784,9 @@ int main(int argc, char **argv)
 		case O_WORKER_COMM: o.worker_comm = optarg; break;
 		case O_HANDOFF_COMM: o.handoff_comm = optarg; break;
 		case O_SHARE_COMM: o.share_comm = optarg; break;
+		case O_SHARE_COUNT:
+			o.share_count = (int)parse_num("--share-count", optarg, 1, 64);
+			break;
 		case O_FORK_EACH_COMM: o.fork_each_comm = optarg; break;
 		default: usage();
 		}
@@ -792,7 +801,8 @@ int main(int argc, char **argv)
 	if ((o.rate && (o.is_server || o.repeat == 1)) ||
 	    (!o.is_server && (o.no_accept || o.hold_listener_file || o.backlog != 16 ||
 			      o.worker_comm || o.handoff_comm || o.share_comm ||
-			      o.fork_each_comm)) ||
+			      o.share_count != 1 || o.fork_each_comm)) ||
+	    (o.share_count != 1 && !o.share_comm) ||
 	    (o.is_server && o.hold_exit_file))
 		usage();
 
