@@ -914,6 +914,7 @@ static void resolve_close_wait_holders(struct census_runner *r, struct census *c
 		w[i].inode = cw->inode;
 		w[i].owner = &cw->owner;
 		w[i].also = &cw->also;
+		w[i].others = &cw->others;
 	}
 	owner_cache__resolve(&r->cw_holders, w, n, c->ts_ns);
 	for (i = 0; i < n; i++)

@@ -93,6 +93,7 @@ struct census_close_wait {
 	/* another process seen holding it too (a parent and the child it
 	 * forked, say); pid 0: none */
 	struct live_owner also;
+	uint32_t others;              /* how many besides owner hold it, also one of them */
 	uint16_t lport, rport;
 	uint8_t family;
 	uint8_t raddr[SYNFIN_ADDR_LEN];

@@ -175,6 +175,9 @@ struct synfin_seed {
 	 * none or not asked */
 	uint32_t also_pid;
 	char also_comm[SYNFIN_COMM_LEN];
+	/* how many processes besides pid hold it, also_pid one of them
+	 * (sockdiag_find_two_holders); 0 if none or not asked */
+	uint32_t others;
 	enum conn_role role;     /* SERVER when it shares a listener's port, else UNKNOWN */
 };
 

@@ -86,8 +86,10 @@ struct live_close_wait {
 	struct live_endpoint peer;       /* the peer of its oldest one */
 	uint32_t shared;                 /* ... of which another process holds too */
 	struct live_owner also;          /* the lowest pid among those others; pid 0: none */
-	uint32_t others;                 /* how many such others: distinct pids
-					  * ("other_holders") */
+	uint32_t others;                 /* how many such others ("other_holders"):
+					  * the distinct pids named, or the most
+					  * any one socket has, whichever is more */
+	uint32_t others_one;             /* the most any one socket has */
 };
 
 enum alert_kind {

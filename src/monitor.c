@@ -441,6 +441,7 @@ struct cw_sock {
 	uint32_t pid, netns;
 	const char *comm;     /* SYNFIN_COMM_LEN bytes */
 	const struct live_owner *also;  /* another process holding it; NULL: none known */
+	uint32_t others;      /* how many besides pid hold it, also one of them */
 	uint8_t family;
 	const uint8_t *raddr;
 	uint16_t rport, lport;
@@ -490,6 +491,8 @@ static void tally_close_wait(struct monitor *m, const struct cw_sock *s)
 		/* the lowest pid: the same name from one interval to the next */
 		if (!cw->also.pid || s->also->pid < cw->also.pid)
 			cw->also = *s->also;
+		if (s->others > cw->others_one)
+			cw->others_one = s->others;
 		h = grow_array(m->holders, &m->holders_cap, m->nholders + 1, sizeof(*h));
 		if (h) {
 			m->holders = h;
@@ -538,6 +541,7 @@ static void tally_tuple_close_wait(struct monitor *m, struct cw_sock *s)
 			s->pid = holder->owner.pid;
 			s->comm = holder->owner.comm;
 			s->also = &holder->also;
+			s->others = holder->others;
 		}
 	}
 	tally_close_wait(m, s);
@@ -552,9 +556,11 @@ static int row_holder_cmp(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-/* Each row's distinct other holders: a server that forks a child per
- * connection and keeps its copies shows one other per child. A pair the
- * tally had no memory for leaves a shared row at least its one named. */
+/* Each row's other holders: the distinct ones named, one a socket (a
+ * server that forks a child per connection and keeps its copies shows
+ * one other per child), or the most any one socket has (workers that
+ * each inherited every socket), whichever is more. A pair the tally had
+ * no memory for leaves a shared row at least its one named. */
 static void count_other_holders(struct monitor *m)
 {
 	size_t i;
@@ -569,6 +575,8 @@ static void count_other_holders(struct monitor *m)
 	for (i = 0; i < m->ncw; i++) {
 		if (m->cw[i].shared && !m->cw[i].others)
 			m->cw[i].others = 1;
+		if (m->cw[i].others_one > m->cw[i].others)
+			m->cw[i].others = m->cw[i].others_one;
 	}
 }
 
@@ -599,7 +607,8 @@ static void tally_census_close_waits(struct monitor *m, struct engine *eng,
 		const struct census_close_wait *cw = &c->close_waits[i];
 		struct cw_sock s = {
 			.since = cw->since_ns, .pid = cw->owner.pid, .netns = cw->netns,
-			.comm = cw->owner.comm, .also = &cw->also, .family = cw->family,
+			.comm = cw->owner.comm, .also = &cw->also, .others = cw->others,
+			.family = cw->family,
 			.raddr = cw->raddr, .rport = cw->rport,
 		};
 		const struct conn_record *seed;

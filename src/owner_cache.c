@@ -110,13 +110,17 @@ static void copy_owner(struct live_owner *o, uint32_t pid, const char *comm)
 	o->comm[SYNFIN_COMM_LEN] = '\0';
 }
 
-/* w->also was cleared when owner_cache__resolve began */
+/* w->also and w->others were cleared when owner_cache__resolve began */
 static void set_owner(struct owner_want *w, uint32_t pid, const char *comm,
-		      uint32_t also_pid, const char *also_comm)
+		      uint32_t also_pid, const char *also_comm, uint32_t others)
 {
 	copy_owner(w->owner, pid, comm);
 	if (w->also && also_pid)
 		copy_owner(w->also, also_pid, also_comm);
+	/* a scan that names no second counts none (and one that counts
+	 * none names none) */
+	if (w->others && also_pid)
+		*w->others = others ? others : 1;
 	w->found = true;
 }
 
@@ -152,7 +156,7 @@ static bool scan_for(struct owner_cache *oc, struct owner_want *w, const size_t 
 
 		if (cands[i].pid)
 			set_owner(x, cands[i].pid, cands[i].comm, cands[i].also_pid,
-				  cands[i].also_comm);
+				  cands[i].also_comm, cands[i].others);
 		else if (missed)
 			missed[nmissed++] = x->inode;
 	}
@@ -188,6 +192,8 @@ void owner_cache__resolve(struct owner_cache *oc, struct owner_want *w, size_t n
 		w[i].found = false;
 		if (w[i].also)
 			memset(w[i].also, 0, sizeof(*w[i].also));
+		if (w[i].others)
+			*w[i].others = 0;
 		if (!w[i].inode)
 			continue;
 		e = cache_lookup(oc, w[i].inode);
@@ -230,10 +236,11 @@ void owner_cache__resolve(struct owner_cache *oc, struct owner_want *w, size_t n
 		}
 		if (!cached[i])
 			continue;
-		/* a second holder gone since leaves the first the only one */
+		/* a second holder gone since leaves the first the only one
+		 * known, until the next scan (refresh_ns) counts the rest */
 		set_owner(&w[i], cached[i]->owner.pid, cached[i]->owner.comm,
 			  cached[i]->also.pid && owner_alive(&alive, cached[i]->also.pid) ?
-			  cached[i]->also.pid : 0, cached[i]->also.comm);
+			  cached[i]->also.pid : 0, cached[i]->also.comm, cached[i]->others);
 	}
 
 	fresh = calloc(n ? n : 1, sizeof(*fresh));
@@ -246,6 +253,8 @@ void owner_cache__resolve(struct owner_cache *oc, struct owner_want *w, size_t n
 		fresh[j].owner = *w[i].owner;
 		if (w[i].also)
 			fresh[j].also = *w[i].also;
+		if (w[i].others)
+			fresh[j].others = *w[i].others;
 		j++;
 	}
 	if (j > 1)

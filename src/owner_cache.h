@@ -21,11 +21,13 @@ struct owner_cache_ent {
 	uint32_t inode;
 	struct live_owner owner;
 	struct live_owner also;    /* another process holding it; pid 0: none */
+	uint32_t others;           /* how many besides owner hold it, also one of them */
 };
 
 /* Fills each candidate with an inode and pid 0 with a process holding it
  * (pid, comm); sockdiag_find_owners' contract. One that also fills
- * also_pid and also_comm (sockdiag_find_two_holders) names a second. */
+ * also_pid and also_comm (sockdiag_find_two_holders) names a second, and
+ * counts in others every process past the first. */
 typedef int (*owner_scan_fn)(struct synfin_seed *cands, size_t ncands);
 
 struct owner_cache {
@@ -51,6 +53,9 @@ struct owner_want {
 	/* out, unless NULL: another process seen holding it, pid 0 if none
 	 * (or the scan does not look for a second) */
 	struct live_owner *also;
+	/* out, unless NULL: how many processes besides *owner hold it, *also
+	 * one of them; 0 with no *also */
+	uint32_t *others;
 	bool found;                /* out: *owner is a process seen holding the socket */
 };
 

@@ -818,6 +818,7 @@ static void read_comm(int pid, char *comm)
 struct owner_idx {
 	uint32_t inode;
 	uint32_t cand;
+	uint32_t last_pid;  /* the last process counted as holding it */
 };
 
 static int owner_cmp(const void *a, const void *b)
@@ -830,11 +831,11 @@ static int owner_cmp(const void *a, const void *b)
 }
 
 /* One pass over /proc/[tgid]/fd: the first tgid holding a candidate's
- * socket owns it; with two, a second tgid holding it too is its also_*.
- * The pass ends when every candidate has what it asks for, so asking for
- * two reads the rest of /proc for a socket one process holds. The index
- * holds only the candidates, so its size is bounded by them and nothing
- * is capped. */
+ * socket owns it; with two, a second tgid holding it too is its also_*,
+ * and every tgid past the first is counted in its others. Without two
+ * the pass ends when every candidate has its owner; with two it reads
+ * all of /proc, as any process may hold a copy. The index holds only
+ * the candidates, so its size is bounded by them and nothing is capped. */
 static int find_holders(struct synfin_seed *cands, size_t ncands, bool two)
 {
 	struct owner_idx *idx = NULL, key, *hit;
@@ -898,9 +899,17 @@ static int find_holders(struct synfin_seed *cands, size_t ncands, bool two)
 			for (; hit < idx + nidx && hit->inode == ino; hit++) {
 				struct synfin_seed *sd = &cands[hit->cand];
 
-				/* a process can hold a socket in several fds */
-				if (sd->pid == (uint32_t)pid || (sd->pid && (!two || sd->also_pid)))
+				/* a process can hold a socket in several fds,
+				 * and /proc lists a process's fds together */
+				if (sd->pid == (uint32_t)pid || hit->last_pid == (uint32_t)pid ||
+				    (sd->pid && !two))
 					continue;
+				hit->last_pid = (uint32_t)pid;
+				if (sd->pid) {
+					sd->others++;
+					if (sd->also_pid)
+						continue;  /* counted, not named */
+				}
 				if (comm_pid != pid) {
 					read_comm(pid, comm);
 					comm_pid = pid;
@@ -912,7 +921,6 @@ static int find_holders(struct synfin_seed *cands, size_t ncands, bool two)
 				} else {
 					sd->also_pid = (uint32_t)pid;
 					memcpy(sd->also_comm, comm, SYNFIN_COMM_LEN);
-					left--;
 				}
 			}
 		}

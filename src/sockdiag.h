@@ -90,8 +90,9 @@ bool sockdiag_both_families_at_once(void);
 int sockdiag_find_owners(struct synfin_seed *cands, size_t ncands);
 /* The same, and each entry also gets in also_pid and also_comm a second
  * tgid holding its socket (a parent and the child it forked, say), 0 if
- * none; ss -p lists them all. It reads all of /proc for a socket only one
- * process holds, where sockdiag_find_owners can stop at the last owner. */
+ * none, and in others how many tgids besides the first hold it; ss -p
+ * lists them all. It reads all of /proc, where sockdiag_find_owners can
+ * stop at the last owner. */
 int sockdiag_find_two_holders(struct synfin_seed *cands, size_t ncands);
 
 /* The pure parts, exported for unit tests. */

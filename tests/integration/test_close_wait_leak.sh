@@ -26,7 +26,11 @@
 # And a server that forks a child per connection and keeps its own copies:
 # every socket has its own other holder, and the alert counts them
 # (other_holders), naming the lowest, in each mode.
-# timeout: 300
+# And three workers forked after the accepts, each inheriting every
+# socket: one is named on every socket, and other_holders counts all three
+# (the most any one socket has), by the marks and by the tuple (--events,
+# --classic).
+# timeout: 360
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -338,6 +342,49 @@ fork_each_case()
 fork_each_case fork_each 5417
 fork_each_case fork_each_events 5418 --events
 fork_each_case fork_each_classic 5419 --classic
+
+# workers_case NAME PORT [SYNFIN-ARGS...]: after the accepts the server
+# forks K workers, each inheriting every socket (as one that forks its
+# workers late, or spawns helpers without close-on-exec, leaves them)
+workers_case()
+{
+	local T=close_wait_leak/$1 PORT=$2 N=8 K=3 SRV kids rec cond pid held
+	shift 2
+	sf_start_grep "$T" '"type":"alert"' --cw-age 2 --cw-count 5 "$@"
+
+	leak_traffic "$T" "$PORT" "$SF_S4" "$N" --comm sfpar --share-comm sfwrk --share-count "$K"
+	sf_wait_accepted "$SF_TMP/srv" "$N"
+	for _ in $(seq 50); do
+		kids=$(sed -n 's/^result=shared pid=\([0-9]*\)$/\1/p' "$SF_TMP/srv")
+		[ "$(grep -c . <<<"$kids")" = "$K" ] && break
+		sleep 0.1
+	done
+	# every socket held by the server and each worker, as ss -p lists them
+	held=$(ip netns exec "$SF_NS_S" ss -Htnp state close-wait "( sport = :$PORT )" |
+		awk -v n="$((K + 1))" '{ c = gsub(/pid=/, "&"); if (c == n) m++ } END { print m + 0 }')
+	echo "  $SRV and workers $(tr '\n' ' ' <<<"$kids")hold $held CLOSE-WAIT sockets, each held by $((K + 1)) (ss)"
+	sf_check "$T/traffic" "$held sockets held by the server and $K workers each (want $N)" \
+		[ "$held" = "$N" ]
+
+	cond='.kind == "close_wait_leak" and .netns == $ns'
+	sf_wait_alert 12 "$SF_OUT" "$cond and .state == \"start\"" --argjson ns "$SF_NETNS_S"
+	# a scan that finds a holder counts every other: from the first alert
+	rec=$(sf_alerts "$SF_OUT" "$cond and .state == \"start\"" --argjson ns "$SF_NETNS_S")
+	[ -n "$rec" ] && echo "  start: $(head -n 1 <<<"$rec")"
+	SF_JQ_ARGS=(--argjson k "$K")
+	sf_expect_first "$T/start" "close_wait_leak start counting $K other holders" "$rec" \
+		'.figures.count == 8' '.figures.shared == 8' '.figures.other_holders == $k' \
+		'[.comm, .also_held_by.comm] | all(. == "sfpar" or . == "sfwrk")' \
+		'.also_held_by.comm == "sfwrk" or .comm == "sfwrk"'
+	SF_JQ_ARGS=()
+	for pid in $kids "$SRV"; do kill -KILL "$pid" 2>/dev/null; done
+	{ sf_wait_pid "$SRV" 5; } 2>/dev/null
+	sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
+	rm -f "$SF_TMP/srv.ready" "$SF_TMP/srv"
+}
+workers_case workers 5420
+workers_case workers_events 5421 --events
+workers_case workers_classic 5422 --classic
 
 seeded_case()
 {

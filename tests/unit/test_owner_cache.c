@@ -12,10 +12,11 @@
 
 #define SEC 1000000000ULL
 
-/* What the fake scan knows: the holder of each inode, 0 for none, and a
- * second process holding it, 0 for none. */
+/* What the fake scan knows: the holder of each inode, 0 for none, a
+ * second process holding it, 0 for none, and how many besides the first
+ * hold it (0: one when there is a second). */
 static struct {
-	uint32_t inode, pid, also_pid;
+	uint32_t inode, pid, also_pid, others;
 	const char *comm, *also_comm;
 } holders[16];
 static unsigned int nscans, last_asked;
@@ -37,6 +38,7 @@ static int fake_scan(struct synfin_seed *cands, size_t n)
 				continue;
 			cands[i].also_pid = holders[h].also_pid;
 			strncpy(cands[i].also_comm, holders[h].also_comm, SYNFIN_COMM_LEN);
+			cands[i].others = holders[h].others ? holders[h].others : 1;
 		}
 	}
 	while (clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0 < burn_ns)
@@ -224,29 +226,35 @@ static void test_budget(void)
 }
 
 /* A second holder (a parent and the child it forked) comes with the
- * first, from the scan and from the cache; one that died since the scan
- * is dropped from the cache's answer, and a socket not found has none. */
+ * first, and the count of all past the first, from the scan and from the
+ * cache; one that died since the scan is dropped from the cache's
+ * answer, its count with it, and a socket not found has none. */
 static void test_second_holder(void)
 {
 	struct owner_cache oc = { .scan = fake_scan };
 	uint32_t self = (uint32_t)getpid(), parent = (uint32_t)getppid(), gone = dead_pid();
 	struct live_owner o, also;
-	struct owner_want w = { .inode = 8, .owner = &o, .also = &also };
+	uint32_t others;
+	struct owner_want w = { .inode = 8, .owner = &o, .also = &also, .others = &others };
 	uint64_t t = 100 * SEC;
 
 	reset();
 	set_pair(0, 8, self, parent);
+	holders[0].others = 3;
 	memset(&o, 0, sizeof(o));
 	owner_cache__resolve(&oc, &w, 1, t);
 	CHECK(w.found && o.pid == self && also.pid == parent);
 	CHECK_EQ_STR(also.comm, "child");
+	CHECK_EQ_INT(others, 3);
 	CHECK_EQ_INT(nscans, 1);
 	/* the cache's answer keeps it */
 	memset(&also, 0xff, sizeof(also));
+	others = 99;
 	owner_cache__resolve(&oc, &w, 1, t + SEC);
 	CHECK_EQ_INT(nscans, 1);
 	CHECK(w.found && also.pid == parent);
 	CHECK_EQ_STR(also.comm, "child");
+	CHECK_EQ_INT(others, 3);
 
 	/* the second one exits: the cache names the first alone */
 	w.inode = 9;
@@ -254,15 +262,19 @@ static void test_second_holder(void)
 	owner_cache__resolve(&oc, &w, 1, t + 2 * SEC);
 	CHECK_EQ_INT(nscans, 2);
 	CHECK(w.found && also.pid == gone);   /* as the scan said */
+	CHECK_EQ_INT(others, 1);
 	owner_cache__resolve(&oc, &w, 1, t + 3 * SEC);
 	CHECK_EQ_INT(nscans, 2);
 	CHECK(w.found && o.pid == self && also.pid == 0);
+	CHECK_EQ_INT(others, 0);
 
 	/* nobody holds it: no second either */
 	w.inode = 10;
 	memset(&also, 0xff, sizeof(also));
+	others = 99;
 	owner_cache__resolve(&oc, &w, 1, t + 4 * SEC);
 	CHECK(!w.found && also.pid == 0);
+	CHECK_EQ_INT(others, 0);
 	owner_cache__free(&oc);
 }
 

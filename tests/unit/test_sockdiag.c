@@ -453,31 +453,39 @@ static uint32_t sock_inode(int fd)
 	return fstat(fd, &st) ? 0 : (uint32_t)st.st_ino;
 }
 
-/* The scans of /proc, on this process's own sockets: one held here and by
- * a child forked after it was made; one made after the fork, held here
- * only. Any socket's fd reads socket:[inode], so a pair of unix sockets
- * will do, and no root is needed. */
+/* The scans of /proc, on this process's own sockets: one held here (in
+ * two fds) and by two children forked after it was made; one made after
+ * the forks, held here only. Any socket's fd reads socket:[inode], so a
+ * pair of unix sockets will do, and no root is needed. */
+static bool one_of3(uint32_t x, uint32_t a, uint32_t b, uint32_t c)
+{
+	return x == a || x == b || x == c;
+}
+
 static void test_find_holders(void)
 {
-	uint32_t self = (uint32_t)getpid(), child;
+	uint32_t self = (uint32_t)getpid(), kid[2] = { 0, 0 };
 	struct synfin_seed c[2];
-	int shared[2], own[2], go[2];
-	pid_t pid;
+	int shared[2], own[2], go[2], copy = -1;
+	pid_t pid[2] = { -1, -1 };
 	char byte;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, shared) || pipe(go)) {
 		CHECK(!"socketpair/pipe");
 		return;
 	}
-	pid = fork();
-	if (pid == 0) {
-		/* hold the copies until the parent is done */
-		close(go[1]);
-		while (read(go[0], &byte, 1) < 0 && errno == EINTR)
-			;
-		_exit(0);
+	copy = dup(shared[0]);  /* one process, two fds: counted once */
+	for (int k = 0; k < 2; k++) {
+		pid[k] = fork();
+		if (pid[k] == 0) {
+			/* hold the copies until the parent is done */
+			close(go[1]);
+			while (read(go[0], &byte, 1) < 0 && errno == EINTR)
+				;
+			_exit(0);
+		}
+		kid[k] = (uint32_t)pid[k];
 	}
-	child = (uint32_t)pid;
 	close(go[0]);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, own)) {
 		CHECK(!"socketpair");
@@ -488,24 +496,32 @@ static void test_find_holders(void)
 	c[0].inode = sock_inode(shared[0]);
 	c[1].inode = sock_inode(own[0]);
 	CHECK_EQ_INT(sockdiag_find_two_holders(c, 2), 0);
-	/* /proc's order names one first, the other second */
-	CHECK((c[0].pid == self && c[0].also_pid == child) ||
-	      (c[0].pid == child && c[0].also_pid == self));
+	/* /proc's order names one first, another second, and counts both
+	 * past the first */
+	CHECK(one_of3(c[0].pid, self, kid[0], kid[1]));
+	CHECK(one_of3(c[0].also_pid, self, kid[0], kid[1]) && c[0].also_pid != c[0].pid);
 	CHECK(c[0].comm[0] && c[0].also_comm[0]);
+	CHECK_EQ_INT(c[0].others, 2);
 	CHECK_EQ_INT(c[1].pid, self);
 	CHECK_EQ_INT(c[1].also_pid, 0);
+	CHECK_EQ_INT(c[1].others, 0);
 
-	/* the first only: no second is looked for */
+	/* the first only: no second is looked for, none counted */
 	memset(c, 0, sizeof(c));
 	c[0].inode = sock_inode(shared[0]);
 	CHECK_EQ_INT(sockdiag_find_owners(c, 1), 0);
-	CHECK(c[0].pid == self || c[0].pid == child);
+	CHECK(one_of3(c[0].pid, self, kid[0], kid[1]));
 	CHECK_EQ_INT(c[0].also_pid, 0);
+	CHECK_EQ_INT(c[0].others, 0);
 	close(own[0]);
 	close(own[1]);
 cleanup:
 	close(go[1]);
-	waitpid(pid, NULL, 0);
+	for (int k = 0; k < 2; k++)
+		if (pid[k] > 0)
+			waitpid(pid[k], NULL, 0);
+	if (copy >= 0)
+		close(copy);
 	close(shared[0]);
 	close(shared[1]);
 }
