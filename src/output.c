@@ -833,8 +833,12 @@ void output__free(struct output *o)
 {
 	if (!o)
 		return;
-	if (o->stream)
+	/* the closed stream's FILE is freed: the flush below must not
+	 * touch it again */
+	if (o->stream) {
 		fclose(o->stream); /* into the buffer: its cookie is o */
+		o->stream = NULL;
+	}
 	output__flush(o);
 	free(o->buf);
 	jsonw_free(o->jw);
