@@ -19,7 +19,7 @@ LDLIBS      := -lbpf -lelf -lz -lpthread -lm
 # Debian packages the build and the tests need (make deps installs the missing ones).
 DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev iproute2 jq \
 	hping3 tshark libbpf-tools pkg-config groff-base man-db logrotate systemd \
-	shellcheck strace
+	shellcheck strace valgrind
 
 ifeq ($(V),1)
 	Q =
