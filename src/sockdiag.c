@@ -377,6 +377,22 @@ struct ns_dump {
 	struct sockdiag_stats *st;
 };
 
+int sockdiag_socket(void)
+{
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };  /* nl_pid 0 */
+	int fd, err;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&kernel, sizeof(kernel))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 /* One NLM_F_DUMP request for the sockets of family (AF_UNSPEC: both) in
  * states, every record to wk->sock; with the storage map's values when
  * with_storage. */
@@ -419,6 +435,10 @@ static int dump_request(struct ns_dump *d, uint8_t family, uint32_t states, bool
 		if (n == 0)
 			return -EPROTO;
 
+		/* the socket is connected to the kernel (sockdiag_socket),
+		 * which makes others' sends fail: this is the second lock */
+		if (sa.nl_pid != 0)
+			continue;
 		len = (int)n;
 		for (nlh = (struct nlmsghdr *)d->buf; NLMSG_OK(nlh, len);
 		     nlh = NLMSG_NEXT(nlh, len)) {
@@ -438,7 +458,8 @@ static int dump_request(struct ns_dump *d, uint8_t family, uint32_t states, bool
 
 				if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
 					return -EBADMSG;
-				return e->error ? e->error : -EPROTO;
+				/* an errno is negative; 0 is an ack no dump asks for */
+				return e->error < 0 ? e->error : -EPROTO;
 			}
 			if (nlh->nlmsg_type != reply_type)
 				continue;
@@ -571,9 +592,9 @@ static int dump_netns(const struct sockdiag_walker *wk, uint32_t netns, char *bu
 	uint32_t seen;
 	int err;
 
-	d.fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	d.fd = sockdiag_socket();
 	if (d.fd < 0)
-		return -errno;
+		return d.fd;
 	err = wk->netns_begin ? wk->netns_begin(wk->ctx, netns) : 0;
 	if (err)
 		goto cleanup;

@@ -140,6 +140,14 @@ int sockdiag_parse_sockstat(const char *v4, const char *v6, struct sockdiag_tcp_
  * not be asked for. 0: a dump could return nothing. */
 uint32_t sockdiag_states_present(uint32_t states, const struct sockdiag_tcp_count *n);
 
+/* A NETLINK_SOCK_DIAG socket that takes messages from the kernel only:
+ * connected to it, so a send from any other socket is refused. Unconnected,
+ * it would take a reply forged by any process that can send netlink in the
+ * namespace it is opened in (with user namespaces, any user's), and a
+ * walk would report sockets, owners and CLOSE_WAIT marks of its making.
+ * The fd, or a negative errno. */
+int sockdiag_socket(void);
+
 /* Build the request for one dump into buf (SOCKDIAG_REQ_MAX bytes): of
  * one family (SOCK_DIAG_BY_FAMILY), or of both when family is AF_UNSPEC
  * (TCPDIAG_GETSOCK with a struct inet_diag_req). storage_fd >= 0 asks for

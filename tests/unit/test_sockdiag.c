@@ -397,6 +397,63 @@ static void test_build_request(void)
 /* A namespace's counters: the TCP line of sockstat (IPv4 sockets and
  * every tw sock) and the TCP6 line of sockstat6. A namespace is dumped
  * only when the states asked for could be there. */
+/* The dump socket takes the kernel's replies and nothing else: a reply
+ * forged by another socket is refused at its send, and a real dump still
+ * comes back (to its end, NLMSG_DONE, with this process's own listener). */
+static void test_socket_kernel_only(void)
+{
+	struct sockaddr_nl self = { 0 }, to = { .nl_family = AF_NETLINK };
+	struct sockaddr_in lsa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t slen = sizeof(self), llen = sizeof(lsa);
+	char req[SOCKDIAG_REQ_MAX], buf[65536];
+	struct nlmsghdr forged = {
+		.nlmsg_len = NLMSG_LENGTH(0), .nlmsg_type = NLMSG_DONE, .nlmsg_seq = 7,
+	};
+	int fd = sockdiag_socket(), other = -1, lfd = -1, done = 0, mine = 0;
+	size_t len;
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	other = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	CHECK(other >= 0);
+	CHECK(!getsockname(fd, (struct sockaddr *)&self, &slen) && self.nl_pid);
+	to.nl_pid = self.nl_pid;
+	CHECK(sendto(other, &forged, forged.nlmsg_len, 0, (struct sockaddr *)&to, sizeof(to)) < 0);
+	CHECK_EQ_INT(errno, ECONNREFUSED);
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(lfd >= 0 && !bind(lfd, (struct sockaddr *)&lsa, sizeof(lsa)) && !listen(lfd, 1) &&
+	      !getsockname(lfd, (struct sockaddr *)&lsa, &llen));
+	len = sockdiag_build_request(req, SYNFIN_AF_INET, 1u << SYNFIN_TCP_LISTEN, -1, 7);
+	CHECK(send(fd, req, len, 0) == (ssize_t)len);
+	for (int rounds = 0; !done && rounds < 1000; rounds++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		int left = (int)n;
+
+		if (n <= 0)
+			break;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left);
+		     h = NLMSG_NEXT(h, left)) {
+			struct sockdiag_sock s;
+
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				done = h->nlmsg_type == NLMSG_DONE;
+				break;
+			}
+			if (!sockdiag_parse_msg(h, &s) && s.lport == ntohs(lsa.sin_port))
+				mine++;
+		}
+	}
+	CHECK(done);
+	CHECK_EQ_INT(mine, 1);
+	if (lfd >= 0)
+		close(lfd);
+	if (other >= 0)
+		close(other);
+	close(fd);
+}
+
 static void test_sockstat(void)
 {
 	const char *v4 = "sockets: used 9\nTCP: inuse 3 orphan 1 tw 23201 alloc 40 mem 398\n"
@@ -537,6 +594,7 @@ static const struct unit_case cases[] = {
 	{ "sockdiag_fill_seed", test_fill_seed },
 	{ "sockdiag_build_request", test_build_request },
 	{ "sockdiag_sockstat", test_sockstat },
+	{ "sockdiag_socket_kernel_only", test_socket_kernel_only },
 	{ "sockdiag_find_holders", test_find_holders },
 };
 
