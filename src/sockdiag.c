@@ -35,11 +35,17 @@
 #define SOCKDIAG_TIMER_TW 3
 
 /* A namespace to visit. path NULL and pid 0: the caller's own (orig_fd). */
+/* Other processes kept for a namespace no name holds: the one that named
+ * it may exit before the walk comes to it (a container's short-lived
+ * exec, while its init stays), and it is entered through the next. */
+#define NS_MORE_PIDS 4
+
 struct ns_ent {
 	uint32_t ino;
 	uint32_t order;           /* insertion order: /run/netns names win over pids */
 	int pid;
 	char *path;
+	int more[NS_MORE_PIDS];   /* other processes in it, 0 past the last */
 };
 
 struct seed_ctx {
@@ -649,6 +655,7 @@ static int ns_add(struct ns_ent **arr, size_t *n, size_t *cap, uint32_t ino,
 	e->order = (uint32_t)*n;
 	e->pid = pid;
 	e->path = dup;
+	memset(e->more, 0, sizeof(e->more));
 	(*n)++;
 	return 0;
 }
@@ -704,7 +711,7 @@ static int collect_netns(const struct stat *self, struct ns_ent **out, size_t *n
 			 uint32_t *unreadable)
 {
 	struct ns_ent *arr = NULL;
-	size_t n = 0, cap = 0, i, j;
+	size_t n = 0, cap = 0, i, j, k;
 	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *dir = NULL;
@@ -754,12 +761,15 @@ static int collect_netns(const struct stat *self, struct ns_ent **out, size_t *n
 	}
 
 	qsort(arr, n, sizeof(*arr), ns_cmp);
-	for (i = 0, j = 0; i < n; i++) {
+	for (i = 0, j = 0, k = 0; i < n; i++) {
 		if (j && arr[j - 1].ino == arr[i].ino) {
+			if (arr[i].pid && k < NS_MORE_PIDS)
+				arr[j - 1].more[k++] = arr[i].pid;
 			free(arr[i].path);
 			continue;
 		}
 		arr[j++] = arr[i];
+		k = 0;
 	}
 	n = j;
 	err = 0;
@@ -776,9 +786,25 @@ cleanup:
 	return err;
 }
 
-/* Enter e (or stay, if already there). Returns 0 or -errno. */
-static int enter_netns(const struct ns_ent *e, int orig_fd, uint32_t orig_ino,
-		       uint32_t *cur_ino)
+/* SYNFIN_TEST_NS_PIDS_GONE=N: the first N processes kept for a
+ * namespace no name holds count as gone by the time the walk enters it,
+ * so the tests can show the walk going in through the next, and missing
+ * the namespace when none is left. */
+static int test_ns_pids_gone(void)
+{
+	static int gone = -1;
+
+	if (__atomic_load_n(&gone, __ATOMIC_RELAXED) < 0) {
+		const char *env = getenv("SYNFIN_TEST_NS_PIDS_GONE");
+
+		__atomic_store_n(&gone, env ? atoi(env) : 0, __ATOMIC_RELAXED);
+	}
+	return __atomic_load_n(&gone, __ATOMIC_RELAXED);
+}
+
+/* Enter e through its name, its process or ours. Returns 0 or -errno. */
+static int enter_one(const struct ns_ent *e, int orig_fd, uint32_t orig_ino,
+		     uint32_t *cur_ino)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -812,6 +838,24 @@ static int enter_netns(const struct ns_ent *e, int orig_fd, uint32_t orig_ino,
 cleanup:
 	if (fd != orig_fd)
 		close(fd);
+	return err;
+}
+
+/* Enter e (or stay, if already there): through the process that named
+ * it, or when that one has gone (or its pid is another's now), through
+ * the next of those kept. Returns 0 or -errno. */
+static int enter_netns(const struct ns_ent *e, int orig_fd, uint32_t orig_ino,
+		       uint32_t *cur_ino)
+{
+	int gone = !e->path && e->pid ? test_ns_pids_gone() : 0;
+	struct ns_ent next = *e;
+	int err = gone > 0 ? -ESRCH : enter_one(e, orig_fd, orig_ino, cur_ino);
+
+	next.path = NULL;
+	for (int k = 0; (err == -ENOENT || err == -ESRCH) && k < NS_MORE_PIDS && e->more[k]; k++) {
+		next.pid = e->more[k];
+		err = k + 1 < gone ? -ESRCH : enter_one(&next, orig_fd, orig_ino, cur_ino);
+	}
 	return err;
 }
 
@@ -1035,8 +1079,8 @@ int sockdiag_walk(const struct sockdiag_walker *wk, struct sockdiag_stats *stats
 			continue;
 		err = enter_netns(&ns[i], orig_fd, orig_ino, &cur_ino);
 		/* Gone since the list was made: nothing in it to miss, not a
-		 * failure to report. (Or only the process that named it is
-		 * gone, and others hold it; the census's next walk finds it.) */
+		 * failure to report. (Or every process kept for it is gone,
+		 * and others hold it; the census's next walk finds it.) */
 		if (err == -ENOENT || err == -ESRCH)
 			continue;
 		/* the inode of a --netns that has gone, now another's */
