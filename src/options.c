@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -228,18 +229,25 @@ static const char *shown(const char *arg, struct shown *sh)
 	return sh->buf;
 }
 
-int parse_u32(const char *arg, uint32_t min, uint32_t max, uint32_t *out,
-	      char *err, size_t errlen)
+/* A whole decimal number in [min, max], as parse_u32 takes one. */
+static int parse_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *out,
+		     char *err, size_t errlen)
 {
 	unsigned long long val;
 	struct shown sh;
 	char *end;
 
-	/* a negative number is a number, only not one in range */
+	/* a negative number is a number, only not one in range; "-0" is
+	 * none the less a sign where none is taken */
 	if (arg && arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9') {
-		strtod(arg, &end);
-		if (!*end)
+		double neg = strtod(arg, &end);
+
+		if (!*end && neg < 0)
 			goto out_of_range;
+		if (!*end) {
+			snprintf(err, errlen, "'%s' takes no sign", shown(arg, &sh));
+			return -EINVAL;
+		}
 	}
 	/* strtoull accepts a sign and leading blanks; a number here must not */
 	if (!arg || *arg < '0' || *arg > '9') {
@@ -264,18 +272,30 @@ int parse_u32(const char *arg, uint32_t min, uint32_t max, uint32_t *out,
 	}
 	if (val < min || val > max)
 		goto out_of_range;
-	*out = (uint32_t)val;
+	*out = val;
 	return 0;
 
 out_of_range:
-	snprintf(err, errlen, "%s is out of range %u-%u", shown(arg, &sh), min, max);
+	snprintf(err, errlen, "%s is out of range %" PRIu64 "-%" PRIu64, shown(arg, &sh), min, max);
 	return -EINVAL;
+}
+
+int parse_u32(const char *arg, uint32_t min, uint32_t max, uint32_t *out,
+	      char *err, size_t errlen)
+{
+	uint64_t val;
+
+	if (parse_u64(arg, min, max, &val, err, errlen))
+		return -EINVAL;
+	*out = (uint32_t)val;
+	return 0;
 }
 
 int parse_number(const char *arg, double min, bool min_inclusive, double max,
 		 double *out, char *err, size_t errlen)
 {
 	struct shown sh;
+	bool overflow;
 	double val;
 	char *end;
 
@@ -285,13 +305,20 @@ int parse_number(const char *arg, double min, bool min_inclusive, double max,
 		snprintf(err, errlen, "'%s' is not a number", shown(arg, &sh));
 		return -EINVAL;
 	}
+	/* decimal only: strtod would also take hex ("0x10", "0x1p-1") */
+	if (arg[strspn(arg, "0123456789.eE+-")]) {
+		snprintf(err, errlen, "'%s' is not a decimal number", shown(arg, &sh));
+		return -EINVAL;
+	}
 	errno = 0;
 	val = strtod(arg, &end);
-	if (errno || *end || val != val) {
+	/* "1e309" and "1e-400" are numbers, only not ones in range */
+	overflow = errno == ERANGE && !*end;
+	if (!overflow && (errno || *end || val != val)) {
 		snprintf(err, errlen, "'%s' is not a number", shown(arg, &sh));
 		return -EINVAL;
 	}
-	if (val > max || val < min || (!min_inclusive && val == min)) {
+	if (overflow || val > max || val < min || (!min_inclusive && val == min)) {
 		snprintf(err, errlen, "%s is out of range %s%g, %g]", shown(arg, &sh),
 			 min_inclusive ? "[" : "(", min, max);
 		return -EINVAL;
@@ -493,9 +520,15 @@ static int inode_of(const char *what, const char *arg, uint64_t *out,
  * nothing. Its cookie pins the namespace meant (netns_cookie.h). */
 static bool netns_file_cookie(const char *path, uint64_t *cookie)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
 	bool yes;
+	int fd;
 
+	/* nsfs files are regular: a FIFO's open would wait for a writer,
+	 * and a device's could act on the device */
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return false;
 	yes = ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET;
@@ -558,19 +591,24 @@ int parse_cgroup(const char *arg, uint64_t *id, char *err, size_t errlen)
 {
 	struct statfs sfs;
 	struct shown sh;
+	struct stat st;
 
-	if (arg[0] != '/' && arg[0] != '.')
-		return inode_of("cgroup", arg, id, err, errlen);
-	if (statfs(arg, &sfs)) {
+	/* digits alone are an id (64 bits: the cgroup's kernfs node id);
+	 * anything else is a path, relative ones too */
+	if (arg[0] && !arg[strspn(arg, "0123456789")])
+		return parse_u64(arg, 1, UINT64_MAX, id, err, errlen);
+	if (statfs(arg, &sfs) || stat(arg, &st)) {
 		snprintf(err, errlen, "cannot use cgroup '%s': %s", shown(arg, &sh),
 			 strerror(errno));
 		return -EINVAL;
 	}
-	if (sfs.f_type != CGROUP2_SUPER_MAGIC) {
+	/* any other file's inode would make a filter that matches nothing */
+	if (sfs.f_type != CGROUP2_SUPER_MAGIC || !S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "'%s' is not a cgroup v2 directory", shown(arg, &sh));
 		return -EINVAL;
 	}
-	return inode_of("cgroup", arg, id, err, errlen);
+	*id = st.st_ino;
+	return 0;
 }
 
 int parse_uid(const char *arg, uint32_t *uid, char *err, size_t errlen)
@@ -578,10 +616,11 @@ int parse_uid(const char *arg, uint32_t *uid, char *err, size_t errlen)
 	const struct passwd *pw;
 	struct shown sh;
 
-	/* a number is a uid, as chown takes it; (uid_t)-1 is no one's */
-	if (*arg >= '0' && *arg <= '9')
-		return parse_u32(arg, 0, UINT32_MAX - 1, uid, err, errlen);
+	/* a user of that name first, then a number as a uid, as chown
+	 * takes them; (uid_t)-1 is no one's */
 	pw = *arg ? getpwnam(arg) : NULL;
+	if (!pw && *arg >= '0' && *arg <= '9' && !arg[strspn(arg, "0123456789")])
+		return parse_u32(arg, 0, UINT32_MAX - 1, uid, err, errlen);
 	if (!pw) {
 		snprintf(err, errlen, "no user named '%s'", shown(arg, &sh));
 		return -EINVAL;
@@ -590,19 +629,60 @@ int parse_uid(const char *arg, uint32_t *uid, char *err, size_t errlen)
 	return 0;
 }
 
-/* One line on stderr naming the problem, whatever the user typed: a
- * control character in an argument (a newline, an escape) shows as '?'. */
+/* The length of the UTF-8 character at p that a terminal shows as it
+ * is; 0 for a byte to mask: an ASCII control, a byte of no valid UTF-8
+ * sequence, a C1 control (U+0080-U+009F: 0x9b is CSI, as ESC [ is), or a
+ * direction override (U+202A-U+202E, U+2066-U+2069), which would turn
+ * the rest of the line around. */
+static size_t shown_char_len(const unsigned char *p)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (*p >= 0x20 && *p < 0x7f)
+		return 1;
+	if (*p >= 0xc2 && *p <= 0xdf)
+		len = 2, cp = *p & 0x1f;
+	else if (*p >= 0xe0 && *p <= 0xef)
+		len = 3, cp = *p & 0x0f;
+	else if (*p >= 0xf0 && *p <= 0xf4)
+		len = 4, cp = *p & 0x07;
+	else
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	/* overlong forms, surrogates and past U+10FFFF are not UTF-8 */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	if (cp <= 0x9f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+		return 0;
+	return len;
+}
+
+/* One line on stderr naming the problem, whatever the user typed: what a
+ * terminal would act on in an argument (a newline, an escape, a C1
+ * control, a direction override) or a byte of no character shows as '?'. */
 static void print_problem(const char *fmt, ...)
 {
 	char line[512];
+	unsigned char *p;
 	va_list ap;
+	size_t n;
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	for (char *p = line; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+	for (p = (unsigned char *)line; *p; p += n) {
+		n = shown_char_len(p);
+		if (!n) {
 			*p = '?';
+			n = 1;
+		}
+	}
 	fprintf(stderr, "synfin: %s\n", line);
 }
 
@@ -676,6 +756,42 @@ int output_file_open(const char *path)
 	return err;
 }
 
+/* getopt_long's '?' for the word arg: a short option it does not know
+ * (in a group, "-xj", optopt says which), a long one that takes no
+ * argument ("--json=1", optopt set), one it does not know, or a prefix of
+ * several ("--no"). */
+static void bad_option(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : strlen(arg), i, n = 0;
+	char names[160] = "";
+	struct shown sh;
+
+	if (strncmp(arg, "--", 2)) {
+		if (optopt > 0 && optopt < 128)
+			print_problem("unknown option '-%c' (see synfin --help)", optopt);
+		else
+			print_problem("unknown option '%s' (see synfin --help)", shown(arg, &sh));
+		return;
+	}
+	if (eq && optopt) {
+		print_problem("option '%.*s' takes no argument", len > 40 ? 40 : (int)len, arg);
+		return;
+	}
+	for (i = 0; len > 2 && long_opts[i].name; i++) {
+		if (strncmp(long_opts[i].name, arg + 2, len - 2))
+			continue;
+		if (n++ < 4)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s--%s",
+				 n > 1 ? ", " : "", long_opts[i].name);
+	}
+	if (n > 1)
+		print_problem("option '%.*s' is ambiguous: %s%s", len > 40 ? 40 : (int)len, arg,
+			      names, n > 4 ? ", ..." : "");
+	else
+		print_problem("unknown option '%s' (see synfin --help)", shown(arg, &sh));
+}
+
 int options_parse(int argc, char **argv, struct synfin_options *opts)
 {
 	struct synfin_filter *f = &opts->filter;
@@ -684,12 +800,18 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 	/* the first census pacing option and detector threshold given */
 	const char *census_opt = NULL, *detect_opt = NULL;
 	struct shown sh;
-	int c;
+	int c, word;
 
 	set_defaults(opts);
 	opterr = 0; /* we print our own one-line errors */
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":jep:c:L:D:46Fu:wTo:d:vhV", long_opts, NULL)) != -1) {
+	for (;;) {
+		/* the word getopt reads now: past it, optind-1 names it;
+		 * within a group of flags ("-xj") optind stays on it */
+		word = optind;
+		c = getopt_long(argc, argv, ":jep:c:L:D:46Fu:wTo:d:vhV", long_opts, NULL);
+		if (c == -1)
+			break;
 		switch (c) {
 		case 'j':
 			opts->json = true;
@@ -905,17 +1027,7 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 					      shown(argv[optind - 1], &sh));
 			return -EINVAL;
 		default:
-			/* getopt_long's '?' for "--json=1" too, with optopt set */
-			if (!strncmp(argv[optind - 1], "--", 2) && strchr(argv[optind - 1], '=') &&
-			    optopt) {
-				int name_len = (int)(strchr(argv[optind - 1], '=') - argv[optind - 1]);
-
-				print_problem("option '%.*s' takes no argument",
-					      name_len > 40 ? 40 : name_len, argv[optind - 1]);
-				return -EINVAL;
-			}
-			print_problem("unknown option '%s' (see synfin --help)",
-				      shown(argv[optind - 1], &sh));
+			bad_option(word < argc && argv[word][0] == '-' ? argv[word] : argv[optind - 1]);
 			return -EINVAL;
 		}
 		/* the first alert threshold and census pacing option given,

@@ -104,6 +104,40 @@ bad_case v4_only_v6_laddr 'fd00::1/128 matches no IPv4 socket' -4 --laddr fd00::
 bad_case v4_only_v6_raddr 'fd00::/8 matches no IPv4 socket' -4 --raddr 10.0.0.0/8,fd00::/8
 # getopt's errors name the option itself
 bad_case flag_with_value "option '--json' takes no argument" --json=1
+# an unknown flag in a group is named itself, not the word before it;
+# a prefix of several long options is named ambiguous, with them
+bad_case unknown_in_group "unknown option '-x'" -d 5 -jxj
+bad_case unknown_in_group_after_value "unknown option '-x'" -o "$SF_TMP/x=y" -xj
+bad_case ambiguous_prefix "option '--no' is ambiguous: --no-timewait, --no-accept-hook, --no-alerts" --no
+# decimal numbers only; a sign where none is taken; a number past what a
+# double holds is out of range, not text
+bad_case ratio_hex "'0x0.8' is not a decimal number" --syn-ratio 0x0.8
+bad_case unanswered_hex "'0x10' is not a decimal number" --syn-unanswered 0x10
+bad_case spill_minus_zero "'-0' takes no sign" --spill -0
+bad_case unanswered_overflow "1e309 is out of range" --syn-unanswered 1e309
+bad_case ratio_underflow "1e-400 is out of range" --syn-ratio 1e-400
+# --cgroup: a file or a directory that is not a cgroup v2 one, given by a
+# relative path too; an id of 64 bits past what one holds
+CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+if [ -n "$CG2" ]; then
+	bad_case cgroup_file "is not a cgroup v2 directory" --cgroup "$CG2/cgroup.procs"
+else
+	sf_skip "$T/cgroup_file" "no cgroup v2 mount"
+fi
+mkdir "$SF_TMP/rel"
+cd "$SF_TMP" || sf_done
+bad_case cgroup_relative_dir "'rel' is not a cgroup v2 directory" --cgroup rel
+cd - >/dev/null || sf_done
+bad_case cgroup_id_range "18446744073709551616 is out of range 1-18446744073709551615" \
+	--cgroup 18446744073709551616
+# a C1 control (CSI), a direction override and a byte of no character are
+# masked like a newline; a name in UTF-8 is shown as it is
+bad_case arg_csi "'??2J' is not a number" -d $'\xc2\x9b2J'
+bad_case arg_bidi "'???1' is not a number" -d $'\xe2\x80\xae1'
+bad_case arg_bad_byte "'?31m' is not a number" -d $'\x9b31m'
+bad_case arg_utf8 $'no user named \'caf\xc3\xa9-synfin\'' -u $'caf\xc3\xa9-synfin'
+# -u: digits a user is not named are a uid; other text a name
+bad_case uid_digits_text "no user named '0abc'" -u 0abc
 # flags another one already makes redundant, or that have nothing to act on
 bad_case wide_timestamp "-w/--wide already shows" -w -T
 bad_case spill_events "-e/--events sends transitions and has none" --spill 0 -e
@@ -122,6 +156,9 @@ exec 7<>"$SF_TMP/fifo"
 bad_case output_fifo_read "a pipe or socket; pipe standard output instead" -j -o "$SF_TMP/fifo"
 exec 7<&-
 bad_case output_twice "-o/--output: given twice" -j -o "$SF_TMP/a" --output "$SF_TMP/b"
+# --netns on a FIFO: refused at once, not opened (which would wait for a
+# writer); bad_case's timeout kills a hang, and the exit is not 2
+bad_case netns_fifo "'$SF_TMP/fifo' is not a network namespace" --netns "$SF_TMP/fifo"
 bad_case output_top_screen "top draws its screen" top -o "$SF_TMP/a"
 # -p names a process that exists, by its process id: pid_max itself is never
 # handed out, and a thread's id is not what the kernel side compares
