@@ -329,20 +329,26 @@ int parse_number(const char *arg, double min, bool min_inclusive, double max,
 
 int filter_parse_ports(const char *arg, uint8_t *bitmap, char *err, size_t errlen)
 {
-	char buf[1024], *tok, *save = NULL;
+	char *buf = NULL, *tok, *save = NULL, why[160];
 	size_t len = strlen(arg);
 	struct shown sh;
+	int ret = -EINVAL;
 
 	if (len == 0) {
 		snprintf(err, errlen, "the port list is empty");
 		return -EINVAL;
 	}
-	if (len >= sizeof(buf)) {
-		snprintf(err, errlen, "port list '%s' is too long: %zu bytes, at most %zu "
-			 "(use ranges)", shown(arg, &sh), len, sizeof(buf) - 1);
+	/* "80," or ",80" leave an empty token strtok skips: reject them too */
+	if (arg[0] == ',' || arg[len - 1] == ',' || strstr(arg, ",,")) {
+		snprintf(err, errlen, "port list '%s' has an empty entry", shown(arg, &sh));
 		return -EINVAL;
 	}
-	memcpy(buf, arg, len + 1);
+	/* as long as it is: the ports go into a bitmap of them all */
+	buf = strdup(arg);
+	if (!buf) {
+		snprintf(err, errlen, "no memory for the port list");
+		return -ENOMEM;
+	}
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *dash = strchr(tok, '-');
 		uint32_t lo, hi;
@@ -350,31 +356,25 @@ int filter_parse_ports(const char *arg, uint8_t *bitmap, char *err, size_t errle
 		if (dash)
 			*dash = '\0';
 		if (parse_u32(tok, 1, 65535, &lo, err, errlen))
-			goto bad;
+			goto bad_port;
 		hi = lo;
 		if (dash && parse_u32(dash + 1, 1, 65535, &hi, err, errlen))
-			goto bad;
+			goto bad_port;
 		if (hi < lo) {
 			snprintf(err, errlen, "port range %u-%u is reversed", lo, hi);
-			return -EINVAL;
+			goto cleanup;
 		}
 		for (uint32_t p = lo; p <= hi; p++)
 			port_bit_set(bitmap, (uint16_t)p);
 	}
-	/* "80," or ",80" leave an empty token strtok skips: reject them too */
-	if (arg[0] == ',' || arg[len - 1] == ',' || strstr(arg, ",,")) {
-		snprintf(err, errlen, "port list '%s' has an empty entry", shown(arg, &sh));
-		return -EINVAL;
-	}
-	return 0;
-bad:
-	{
-		char why[160];
-
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errlen, "bad port in '%s': %s", shown(arg, &sh), why);
-	}
-	return -EINVAL;
+	ret = 0;
+	goto cleanup;
+bad_port:
+	snprintf(why, sizeof(why), "%s", err);
+	snprintf(err, errlen, "bad port in '%s': %s", shown(arg, &sh), why);
+cleanup:
+	free(buf);
+	return ret;
 }
 
 /* One "ADDR" or "ADDR/LEN" into p. A prefix with bits set past its length
