@@ -87,6 +87,17 @@ static void on_signal(int sig)
 	exiting = 1;
 }
 
+/* Without SA_RESTART (signal() sets it): a write() blocked on a reader
+ * that stopped reading returns, and the output gives it up after its
+ * grace (output__set_stop), where it would wait for ever. */
+static void catch_stop(int sig)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
 static void on_sighup(int sig)
 {
 	(void)sig;
@@ -541,6 +552,13 @@ static void report_write_error(const struct app *app)
 
 	if (!output__write_error(app->out, &we))
 		return;
+	if (we.err == ETIMEDOUT) {
+		fprintf(stderr, "synfin: the output's reader did not take the rest within 2 s of the stop; "
+			"stopped, %" PRIu64 " %s not written%s\n", we.lost,
+			we.lines ? "lines" : "records",
+			we.cut ? ", one of them in part (the output ends in a cut line)" : "");
+		return;
+	}
 	fprintf(stderr, "synfin: writing the output failed: %s; stopped, %" PRIu64
 		" %s not written%s\n", strerror(we.err), we.lost,
 		we.lines ? "lines" : "records",
@@ -796,8 +814,8 @@ int main(int argc, char **argv)
 	 * kept, and the main loop never starts. A shell starts a background
 	 * command with SIGINT ignored, so without this one sent then was
 	 * lost; SIGTERM killed synfin before it could detach cleanly. */
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	catch_stop(SIGINT);
+	catch_stop(SIGTERM);
 	if (app.opts.output)
 		signal(SIGHUP, on_sighup);
 
@@ -812,6 +830,8 @@ int main(int argc, char **argv)
 	app.out = output__new(&oo);
 	if (app.out && app.opts.output_fd >= 0)
 		output__set_fd(app.out, app.opts.output_fd);
+	if (app.out)
+		output__set_stop(app.out, &exiting);
 	eo.max_conns = app.opts.max_conns;
 	eo.filter = &app.opts.filter;
 	eo.ctx = &app;

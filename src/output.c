@@ -6,9 +6,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 #include "btf_names.h"
@@ -32,6 +34,8 @@ struct output {
 	uint64_t unformatted;   /* JSON records that could not be formatted */
 	FILE *stream;           /* output__stream's, NULL until asked for */
 	bool header_done;
+	const volatile sig_atomic_t *stop;  /* output__set_stop's flag */
+	uint64_t stop_deadline_ns;  /* the stop's grace ends (CLOCK_MONOTONIC); 0: none yet */
 };
 
 /* What every connection-scoped object starts with. */
@@ -290,6 +294,57 @@ static void json_common(struct output *o, const struct common *c)
  * went out, and counts the rest as lost. */
 #define OUT_BUFFER (1u << 20)
 
+/* How long the output may still take once a stop is asked for: a reader
+ * that stalls (a pager left at its prompt, a consumer hung) must not keep
+ * synfin from stopping; one that reads slowly still gets the last lines. */
+#define STOP_GRACE_NS 2000000000ULL
+#define STOP_TICK_US 100000
+
+static void on_stop_tick(int sig)
+{
+	(void)sig;  /* only to cut a blocked write() short */
+}
+
+void output__set_stop(struct output *o, const volatile sig_atomic_t *stop)
+{
+	o->stop = stop;
+}
+
+/* Whether a write may go on waiting for the reader: always until a stop
+ * is asked for, then for STOP_GRACE_NS. From the first look after the
+ * stop a timer ticks (SIGALRM, its handler without SA_RESTART), so a
+ * write() blocked on a full pipe returns, short or with EINTR, and comes
+ * back here. */
+static bool may_wait(struct output *o)
+{
+	struct itimerval tick = {
+		.it_interval = { .tv_usec = STOP_TICK_US }, .it_value = { .tv_usec = STOP_TICK_US },
+	};
+	struct sigaction sa = { .sa_handler = on_stop_tick };
+	struct timespec ts;
+	uint64_t now;
+
+	if (!o->stop || !*o->stop)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	if (!o->stop_deadline_ns) {
+		o->stop_deadline_ns = now + STOP_GRACE_NS;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, NULL);
+		setitimer(ITIMER_REAL, &tick, NULL);
+	}
+	return now < o->stop_deadline_ns;
+}
+
+static void stop_ticks(struct output *o)
+{
+	struct itimerval off = { 0 };
+
+	if (o->stop_deadline_ns)
+		setitimer(ITIMER_REAL, &off, NULL);
+}
+
 /* A descriptor made non-blocking by whoever gave it: wait for the reader,
  * as a blocking write would. false (errno EAGAIN again) if poll fails. */
 static bool wait_writable(int fd)
@@ -316,8 +371,13 @@ static size_t sink_write(struct output *o, const char *buf, size_t len)
 		return done;
 	}
 	while (done < len) {
-		ssize_t n = write(o->fd, buf + done, len - done);
+		ssize_t n;
 
+		if (!may_wait(o)) {
+			o->write_err = ETIMEDOUT;  /* output__write_error says what it means */
+			break;
+		}
+		n = write(o->fd, buf + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN && wait_writable(o->fd))
@@ -840,6 +900,7 @@ void output__free(struct output *o)
 		o->stream = NULL;
 	}
 	output__flush(o);
+	stop_ticks(o);
 	free(o->buf);
 	jsonw_free(o->jw);
 	free(o);

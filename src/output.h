@@ -5,6 +5,7 @@
 #ifndef SYNFIN_OUTPUT_H
 #define SYNFIN_OUTPUT_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,8 +42,15 @@ int output__set_fd(struct output *o, int fd);
  * written there yet to go on from */
 bool output__new_file(const struct output *o);
 
+/* Once *stop is set (synfin's stop flag, from SIGINT or SIGTERM), writes
+ * that wait for the reader give up after a grace of 2 s, with the lines
+ * left counted as lost and the error ETIMEDOUT: a reader that stopped
+ * reading must not keep synfin from stopping. */
+void output__set_stop(struct output *o, const volatile sig_atomic_t *stop);
+
 struct output_write_error {
-	int err;        /* the errno of the first write that failed */
+	int err;        /* the errno of the first write that failed; ETIMEDOUT:
+			 * the reader did not read within the stop's grace */
 	uint64_t lost;  /* lines not written (or in part) since: one a record, */
 	bool lines;     /* ... unless output__stream had some (ladders) */
 	bool cut;       /* one went out in part: the output ends in a cut line */

@@ -6,6 +6,11 @@
 # would, and lose nothing: the reader then gets all K records, whole, and
 # synfin exits 0. (It used to stop on EAGAIN as on a failed write.) Only
 # the server's namespace is traced: one record a connection.
+# Then a reader that never reads again, on a non-blocking pipe and on a
+# blocking one: asked to stop, synfin must not wait for it for ever. It
+# gives the output 2 s, then stops, exits 1 and says on one line that the
+# reader did not take the rest and how much was not written. (A blocked
+# write() used to restart after SIGINT, and synfin hung until killed.)
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -50,4 +55,68 @@ if [ "$GOOD" = "$K" ] && [ "$LINES" = "$K" ]; then
 else
 	sf_fail "$T/all_records" "$GOOD records of this churn in $LINES lines, want $K"
 fi
+
+# stuck_case NAME PORT: synfin ($SYN, stderr in $ERR) writes to a reader
+# that reads nothing; K more connections fill the pipe, then SIGINT. Its
+# exit status comes from stuck_status.
+stuck_case()
+{
+	local t=$T/$1 port=$2 t0 t1 ms rc
+	sf_repeat "$t" "$port" "$K"
+	sleep 1
+	t0=$(sf_now_ns)
+	kill -INT "$SYN" 2>/dev/null
+	# gone, or a zombie its parent has not reaped yet
+	for _ in $(seq 200); do
+		[ "$(sf_proc_state "$SYN")" = Z ] || ! kill -0 "$SYN" 2>/dev/null && break
+		sleep 0.05
+	done
+	t1=$(sf_now_ns)
+	ms=$(( (t1 - t0) / 1000000 ))
+	rc=$(stuck_status)
+	echo "  stopped in $ms ms, status ${rc:-none}: $(tail -n 1 "$ERR")"
+	sf_check "$t/status" "synfin exited ${rc:-none} (want 1; 124: it had to be killed)" \
+		[ "$rc" = 1 ]
+	sf_check "$t/time" "it took $ms ms to stop (want under 6 s)" [ "$ms" -lt 6000 ]
+	if grep -qE "^synfin: the output's reader did not take the rest within 2 s of the stop; stopped, [1-9][0-9]* records not written" "$ERR"; then
+		sf_pass "$t/said"
+	else
+		sf_fail "$t/said" "$(tail -n 3 "$ERR")"
+	fi
+}
+
+# non-blocking: nbreader's pipe, its file made only after the stop
+ERR=$SF_TMP/stuck_nb.err
+"$NBREADER" --stall-until-file "$SF_TMP/never" --out "$SF_TMP/out_nb" --timeout-s 60 -- \
+	"$SYNFIN" -j --no-timewait --no-alerts --netns "$SF_NETNS_S" >"$SF_TMP/nb2" 2>"$ERR" &
+NB=$!
+SF_PIDS+=("$NB")
+sf_wait_ready "$NB" "$ERR" synfin || { sf_fail "$T/stuck_nonblocking" "synfin did not start"; sf_done; }
+SYN=$(pgrep -P "$NB" -x synfin)
+[ -n "$SYN" ] || { sf_fail "$T/stuck_nonblocking" "no synfin under the reader"; sf_done; }
+# not our child: nbreader's line gives its status, once it reads (it
+# reaps synfin after the end of the pipe)
+stuck_status()
+{
+	[ "$(sf_proc_state "$SYN")" = Z ] || ! kill -0 "$SYN" 2>/dev/null || { echo 124; return; }
+	touch "$SF_TMP/never"
+	sf_wait_pid "$NB" 10 >/dev/null
+	sf_field "$SF_TMP/nb2" status
+}
+stuck_case stuck_nonblocking 5712
+
+# blocking: a shell reader that waits for a file made only after the stop
+ERR=$SF_TMP/stuck_b.err
+"$SYNFIN" -j --no-timewait --no-alerts --netns "$SF_NETNS_S" 2>"$ERR" \
+	> >(while [ ! -e "$SF_TMP/read" ]; do sleep 0.1; done; cat >/dev/null) &
+SYN=$!
+SF_PIDS+=("$SYN")
+sf_wait_ready "$SYN" "$ERR" synfin || { sf_fail "$T/stuck_blocking" "synfin did not start"; sf_done; }
+stuck_status()
+{
+	sf_wait_pid "$SYN" 1
+	echo $?
+}
+stuck_case stuck_blocking 5713
+touch "$SF_TMP/read"
 sf_done
