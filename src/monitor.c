@@ -91,6 +91,7 @@ struct monitor *monitor__new(const struct monitor_opts *opts)
 		.tw_filter = opts->filter,
 	};
 	struct monitor *m = calloc(1, sizeof(*m));
+	int err = ENOMEM;
 
 	if (!m)
 		return NULL;
@@ -112,8 +113,10 @@ struct monitor *monitor__new(const struct monitor_opts *opts)
 			goto fail;
 	}
 	m->census = census__start(&co);
-	if (!m->census)
+	if (!m->census) {
+		err = errno;  /* pthread_create's EAGAIN, say: not kept by the frees */
 		goto fail;
+	}
 	return m;
 fail:
 	kfigures__free(m->kf);
@@ -122,7 +125,7 @@ fail:
 	free(m->stats);
 	free(m->cw);
 	free(m);
-	errno = ENOMEM;
+	errno = err;
 	return NULL;
 }
 
