@@ -58,6 +58,7 @@ struct opts {
 	const char *handoff_comm;	/* server: after the accepts, a child of this name keeps all */
 	const char *share_comm;		/* server: after the accepts, a child of this name keeps copies */
 	int share_count;		/* ... this many such children */
+	int reuseport;			/* server: listen on this many SO_REUSEPORT sockets */
 	const char *fork_each_comm;	/* server: after each accept, a child of this name keeps a copy */
 	const char *daemonize_file;	/* server: once it exists, fork; the parent exits */
 	const char *daemon_comm;	/* ... and the child, which keeps the listener, is named so */
@@ -72,6 +73,7 @@ struct opts {
 static struct opts o = {
 	.accept_n = 1,
 	.share_count = 1,
+	.reuseport = 1,
 	.repeat = 1,
 	.backlog = 16,
 	.mode = CLOSE_FIRST,
@@ -87,7 +89,7 @@ static void usage(void)
 		"                [--timeout-ms N] [--backlog N] [--no-accept] [--hold-listener-file F]\n"
 "                [--worker-comm NAME] [--daemonize-on-file F --daemon-comm NAME]\n"
 "                [--handoff-comm NAME] [--share-comm NAME [--share-count K]]\n"
-"                [--fork-each-comm NAME]\n"
+"                [--fork-each-comm NAME] [--reuseport N]\n"
 		"       tcpdrive client --connect ADDR --port P [--bind ADDR] [--lport P] [--send BYTES]\n"
 		"                [--recv BYTES] [--close-first|--wait-eof] [--shutdown-wr] [--linger0]\n"
 		"                [--no-close] [--delay-close-ms N] [--close-at-ns T] [--comm NAME]\n"
@@ -131,6 +133,8 @@ static void usage(void)
 "    server that forks after accepting); it prints \"result=shared pid=N\".\n"
 "    The parent never reaps it. --share-count K forks K such children (workers\n"
 "    that each inherit every socket), each printing its line.\n"
+"--reuseport N: server, with --no-accept: listen on N sockets of one address\n"
+"    and port (SO_REUSEPORT), as a multi-worker server does.\n"
 "--fork-each-comm NAME: server: after each accept, fork a child of this name\n"
 "    that holds a copy of that socket alone, as the parent goes on holding it\n"
 "    (a forking server that never closes its copies); each prints\n"
@@ -484,10 +488,24 @@ static int run_server(void)
 			return 1;
 		}
 	}
+	if (o.reuseport > 1)
+		setsockopt(lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(lfd, (struct sockaddr *)&sa, len) || listen(lfd, o.backlog)) {
 		fprintf(stderr, "tcpdrive: bind/listen %s port %d: %s\n", o.addr, o.port,
 			strerror(errno));
 		return 1;
+	}
+	/* the group's other sockets, held open until the process ends */
+	for (i = 1; i < o.reuseport; i++) {
+		int fd = socket(fam, SOCK_STREAM, 0);
+
+		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
+		    (fam == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+		    bind(fd, (struct sockaddr *)&sa, len) || listen(fd, o.backlog)) {
+			fprintf(stderr, "tcpdrive: SO_REUSEPORT listener %d: %s\n", i + 1,
+				strerror(errno));
+			return 1;
+		}
 	}
 	getsockname(lfd, (struct sockaddr *)&la, &llen);
 	fmt_addr(&la, text, sizeof(text), &i);
@@ -694,7 +712,7 @@ int main(int argc, char **argv)
 		O_WAIT_EOF, O_SHUT_WR, O_SEND, O_RECV, O_LINGER0, O_NO_CLOSE,
 		O_DELAY, O_CLOSE_AT, O_COMM, O_READY, O_HOLD, O_TIMEOUT, O_REPEAT,
 		O_RATE, O_BACKLOG, O_NO_ACCEPT, O_HOLD_LISTENER, O_HOLD_EXIT, O_WORKER_COMM, O_HANDOFF_COMM,
-		O_SHARE_COMM, O_SHARE_COUNT, O_FORK_EACH_COMM,
+		O_SHARE_COMM, O_SHARE_COUNT, O_FORK_EACH_COMM, O_REUSEPORT,
 		O_SEND_AFTER, O_USER_TIMEOUT, O_FASTOPEN, O_DAEMONIZE, O_DAEMON_COMM,
 	};
 	static const struct option lo[] = {
@@ -726,6 +744,7 @@ int main(int argc, char **argv)
 		{ "handoff-comm", required_argument, 0, O_HANDOFF_COMM },
 		{ "share-comm", required_argument, 0, O_SHARE_COMM },
 		{ "share-count", required_argument, 0, O_SHARE_COUNT },
+		{ "reuseport", required_argument, 0, O_REUSEPORT },
 		{ "fork-each-comm", required_argument, 0, O_FORK_EACH_COMM },
 		{ "send-after-file", required_argument, 0, O_SEND_AFTER },
 		{ "user-timeout-ms", required_argument, 0, O_USER_TIMEOUT },
@@ -784,6 +803,9 @@ int main(int argc, char **argv)
 		case O_WORKER_COMM: o.worker_comm = optarg; break;
 		case O_HANDOFF_COMM: o.handoff_comm = optarg; break;
 		case O_SHARE_COMM: o.share_comm = optarg; break;
+		case O_REUSEPORT:
+			o.reuseport = (int)parse_num("--reuseport", optarg, 1, 64);
+			break;
 		case O_SHARE_COUNT:
 			o.share_count = (int)parse_num("--share-count", optarg, 1, 64);
 			break;
@@ -803,6 +825,7 @@ int main(int argc, char **argv)
 			      o.worker_comm || o.handoff_comm || o.share_comm ||
 			      o.share_count != 1 || o.fork_each_comm)) ||
 	    (o.share_count != 1 && !o.share_comm) ||
+	    (o.reuseport != 1 && (!o.is_server || !o.no_accept)) ||
 	    (o.is_server && o.hold_exit_file))
 		usage();
 
