@@ -229,6 +229,12 @@ void detect__observe(struct detector *d, const struct live_alert *obs, bool firi
 		t = &d->t[d->n++];
 		memset(t, 0, sizeof(*t));
 	}
+	/* Several rows can share a key within an interval: the sockets of a
+	 * SO_REUSEPORT group are one endpoint, and the census gives its half-
+	 * open requests to the first of them. One that fires is the verdict,
+	 * whatever order the quiet siblings come in. */
+	if (t->seen && t->firing && !firing)
+		return;
 	/* keep the figures of the episode's last firing interval for the end
 	 * record only while nothing newer fires */
 	if (!obs->owner.pid && t->last.owner.pid) {

@@ -303,6 +303,39 @@ static void test_keys(void)
 	detect__free(d);
 }
 
+/* The listeners of a SO_REUSEPORT group share one endpoint, and one alert
+ * key; the census gives the group's half-open requests to one of them, so
+ * the others are quiet rows of the same key. One firing row starts the
+ * alert, before or after its quiet siblings, and keeps it going. */
+static void test_reuseport_rows(void)
+{
+	struct detect_config c = cfg();
+	struct detector *d = detect__new(&c);
+	struct live_listener busy = flood_listener(), quiet = flood_listener();
+	struct sink s = {};
+	struct live_alert a;
+	uint64_t t = SEC;
+
+	CHECK(d != NULL);
+	if (!d)
+		return;
+	quiet.unanswered_per_s = 0;
+	quiet.syn_per_s = 0;
+	quiet.completion_ratio = 1;
+	for (int i = 0; i < 6; i++) {
+		/* the quiet one first, then last, in turn */
+		if (i % 2)
+			detect__observe(d, &a, detect_syn_flood(&c, &quiet, &a));
+		detect__observe(d, &a, detect_syn_flood(&c, &busy, &a));
+		detect__observe(d, &a, detect_syn_flood(&c, &quiet, &a));
+		detect__tick(d, t += SEC, collect, &s);
+	}
+	CHECK_EQ_INT(s.n, 1);
+	CHECK(!s.got[0].ended);
+	CHECK(fig(&s.got[0], "unanswered_per_s") && fig(&s.got[0], "unanswered_per_s")->value > 0);
+	detect__free(d);
+}
+
 /* The kernel and user space share the handshake buckets (event.h): every
  * value falls inside the bucket it is given, and the buckets tile. */
 static void test_hs_buckets(void)
@@ -500,6 +533,7 @@ static const struct unit_case cases[] = {
 	{ "detect_close_wait_rule", test_close_wait_rule },
 	{ "detect_hysteresis", test_hysteresis },
 	{ "detect_keys", test_keys },
+	{ "detect_reuseport_rows", test_reuseport_rows },
 	{ "detect_hs_buckets", test_hs_buckets },
 	{ "detect_activity", test_activity },
 	{ "detect_netstat", test_netstat },
