@@ -846,10 +846,7 @@ struct census_runner {
 	struct owner_cache listener_owners;
 	struct owner_cache cw_holders;
 	/* the last TIME_WAIT count, repeated until the next one */
-	struct census_tw *last_tw;
-	size_t nlast_tw;
-	uint32_t last_tw_state;
-	uint64_t last_tw_ts_ns;
+	struct census_tw_carry last_tw;
 	uint64_t next_tw_ns;
 	uint64_t cw_marks_since_ns;   /* census__set_close_wait_marks */
 	/* census__want_holders' sockets, under lock; the walk's own copy
@@ -977,9 +974,7 @@ uint64_t census_walk_cost(struct census_walk_costs *w, uint64_t cpu_ns)
 	return least;
 }
 
-/* Keep this TIME_WAIT count for the censuses that skip it, or give one
- * that skipped it the last count. */
-static void carry_time_wait(struct census_runner *r, struct census *c)
+void census_carry_time_wait(struct census_tw_carry *keep, struct census *c)
 {
 	struct census_tw *copy;
 
@@ -989,35 +984,33 @@ static void carry_time_wait(struct census_runner *r, struct census *c)
 			return;  /* the older count stays */
 		if (copy)
 			memcpy(copy, c->tw, c->ntw * sizeof(*copy));
-		free(r->last_tw);
-		r->last_tw = copy;
-		r->nlast_tw = c->ntw;
-		r->last_tw_state = c->states[SYNFIN_TCP_TIME_WAIT];
-		r->last_tw_ts_ns = c->tw_ts_ns;
+		free(keep->tw);
+		keep->tw = copy;
+		keep->ntw = c->ntw;
+		keep->state = c->states[SYNFIN_TCP_TIME_WAIT];
+		keep->ts_ns = c->tw_ts_ns;
 		return;
 	}
-	if (!r->nlast_tw)
+	/* a count was taken, though it may have no groups: every tw sock
+	 * outside the filters, or every namespace too few to alert */
+	if (!keep->ts_ns)
 		return;
-	copy = malloc(r->nlast_tw * sizeof(*copy));
-	if (!copy)
+	copy = keep->ntw ? malloc(keep->ntw * sizeof(*copy)) : NULL;
+	if (keep->ntw && !copy)
 		return;
-	memcpy(copy, r->last_tw, r->nlast_tw * sizeof(*copy));
+	if (copy)
+		memcpy(copy, keep->tw, keep->ntw * sizeof(*copy));
 	free(c->tw);
 	c->tw = copy;
-	c->ntw = r->nlast_tw;
-	c->states[SYNFIN_TCP_TIME_WAIT] = r->last_tw_state;
-	c->tw_ts_ns = r->last_tw_ts_ns;
+	c->ntw = keep->ntw;
+	c->states[SYNFIN_TCP_TIME_WAIT] = keep->state;
+	c->tw_ts_ns = keep->ts_ns;
 }
 
-/* No count to repeat: while TIME_WAIT is counted elsewhere, the last one
- * would grow old, and when it is not any more, the next walk counts it. */
-static void forget_time_wait(struct census_runner *r)
+void census_forget_time_wait(struct census_tw_carry *keep)
 {
-	free(r->last_tw);
-	r->last_tw = NULL;
-	r->nlast_tw = 0;
-	r->last_tw_state = 0;
-	r->last_tw_ts_ns = 0;
+	free(keep->tw);
+	memset(keep, 0, sizeof(*keep));
 }
 
 /* Keep this walk's namespaces for the next one to compare with. */
@@ -1182,9 +1175,9 @@ static void *runner_main(void *arg)
 			resolve_listener_owners(r, c);
 			resolve_close_wait_holders(r, c);
 			if (tw_elsewhere)
-				forget_time_wait(r);
+				census_forget_time_wait(&r->last_tw);
 			else if (!c->err)
-				carry_time_wait(r, c);
+				census_carry_time_wait(&r->last_tw, c);
 		}
 		pthread_mutex_lock(&r->lock);
 		r->counts.walks++;
@@ -1297,7 +1290,7 @@ void census__stop(struct census_runner *r)
 	census__free(r->ready);
 	owner_cache__free(&r->listener_owners);
 	owner_cache__free(&r->cw_holders);
-	free(r->last_tw);
+	census_forget_time_wait(&r->last_tw);
 	free(r->prev_netns);
 	free(r->prev_listeners);
 	free(r->gone);

@@ -287,6 +287,21 @@ void census_sort_listeners(struct census *c);
 
 /* Pure parts, exported for unit tests. */
 
+/* The last TIME_WAIT count, for the walks that skip TIME_WAIT (within
+ * its budget) to repeat: census_carry_time_wait keeps a census's count,
+ * or gives a census that skipped it the last one kept, groups or none
+ * (a count whose tw socks are all outside the filters, or in namespaces
+ * too few to alert, has none and still counts). census_forget_time_wait
+ * drops it. */
+struct census_tw_carry {
+	struct census_tw *tw;
+	size_t ntw;
+	uint32_t state;               /* the TIME_WAIT count */
+	uint64_t ts_ns;               /* when it was taken; 0: none */
+};
+void census_carry_time_wait(struct census_tw_carry *keep, struct census *c);
+void census_forget_time_wait(struct census_tw_carry *keep);
+
 /* What a walk of one kind costs, for the budget: the least CPU time of
  * the last CENSUS_COST_WALKS walks, this one's included. */
 #define CENSUS_COST_WALKS 3

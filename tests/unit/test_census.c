@@ -471,7 +471,49 @@ cleanup:
 		close(lfd);
 }
 
+/* A walk that skips TIME_WAIT repeats the last count, with its groups or
+ * with none: a count of 5,000 tw socks that made no group (all outside
+ * the filters) is a count all the same, not "no count" (tw_ts_ns 0,
+ * which the monitor takes as counted elsewhere). */
+static void test_carry_time_wait(void)
+{
+	struct census_tw_carry keep = { 0 };
+	struct census counted = { 0 }, skipped = { 0 }, grouped = { 0 }, next = { 0 };
+	struct census_tw g = { .count = 7 };
+
+	/* nothing kept yet: a census that skips stays without a count */
+	census_carry_time_wait(&keep, &skipped);
+	CHECK_EQ_INT(skipped.tw_ts_ns, 0);
+
+	counted.ts_ns = counted.tw_ts_ns = 1000;
+	counted.states[SYNFIN_TCP_TIME_WAIT] = 5000;
+	census_carry_time_wait(&keep, &counted);
+	skipped.ts_ns = 2000;
+	census_carry_time_wait(&keep, &skipped);
+	CHECK_EQ_INT(skipped.tw_ts_ns, 1000);
+	CHECK_EQ_INT(skipped.states[SYNFIN_TCP_TIME_WAIT], 5000);
+	CHECK_EQ_INT(skipped.ntw, 0);
+
+	/* a count with a group: the group comes with it, as a copy */
+	grouped.ts_ns = grouped.tw_ts_ns = 3000;
+	grouped.states[SYNFIN_TCP_TIME_WAIT] = 7;
+	grouped.tw = &g;
+	grouped.ntw = 1;
+	census_carry_time_wait(&keep, &grouped);
+	next.ts_ns = 4000;
+	census_carry_time_wait(&keep, &next);
+	CHECK_EQ_INT(next.tw_ts_ns, 3000);
+	CHECK_EQ_INT(next.ntw, 1);
+	CHECK(next.tw && next.tw != &g && next.tw[0].count == 7);
+	free(next.tw);
+
+	census_forget_time_wait(&keep);
+	CHECK(!keep.tw && !keep.ts_ns);
+	free(skipped.tw);
+}
+
 static const struct unit_case cases[] = {
+	{ "census: a skipped TIME_WAIT count repeated, groups or none", test_carry_time_wait },
 	{ "census: the listener search agrees with a scan", test_search_matches_scan },
 	{ "census: a specific address wins over the wildcards", test_specific_wins },
 	{ "census: namespaces and their listeners found by search", test_netns_search_matches_scan },
