@@ -1035,12 +1035,38 @@ static bool endpoint_listens(const struct census *c, const struct live_endpoint 
 	return false;
 }
 
+size_t census_gone_merge(struct census_gone_listener *g, size_t n)
+{
+	size_t i, j;
+
+	if (n < 2)
+		return n;
+	qsort(g, n, sizeof(*g), endpoint_sort_cmp);
+	for (i = 0, j = 0; i < n; i++) {
+		if (j && live_endpoint_equal(&g[j - 1].ep, &g[i].ep)) {
+			if (g[i].gone_ns > g[j - 1].gone_ns)
+				g[j - 1].gone_ns = g[i].gone_ns;
+			continue;
+		}
+		g[j++] = g[i];
+	}
+	return j;
+}
+
+static void merge_gone(struct census_runner *r)
+{
+	r->ngone = census_gone_merge(r->gone, r->ngone);
+}
+
 /* The listeners this walk no longer saw join the gone ones, for a tw
  * sock's lifetime (and a margin of the walks' pace); one that listens
- * again, or whose time is up, leaves. Bounded by the listeners seen. */
-static void keep_listeners(struct census_runner *r, const struct census *c, uint64_t now_ns)
+ * again, or whose time is up, leaves. Up to CENSUS_GONE_MAX endpoints in
+ * all, with the servers noted; those past it are counted (their tw socks
+ * are grouped as clients', as before the walks kept any). */
+static uint64_t keep_listeners(struct census_runner *r, const struct census *c, uint64_t now_ns)
 {
 	struct live_endpoint *copy;
+	uint64_t dropped = 0;
 	size_t i, j;
 
 	for (i = 0, j = 0; i < r->ngone; i++)
@@ -1053,6 +1079,14 @@ static void keep_listeners(struct census_runner *r, const struct census *c, uint
 
 		if (endpoint_listens(c, &r->prev_listeners[i]))
 			continue;
+		/* a group's siblings come side by side (the listeners are
+		 * sorted): one entry for them */
+		if (i && live_endpoint_equal(&r->prev_listeners[i - 1], &r->prev_listeners[i]))
+			continue;
+		if (r->ngone >= CENSUS_GONE_MAX) {
+			dropped++;
+			continue;
+		}
 		g = grow_array(r->gone, &r->gone_cap, r->ngone + 1, sizeof(*r->gone));
 		if (!g)
 			break;  /* its tw socks are the clients' for the walk, as before */
@@ -1060,16 +1094,16 @@ static void keep_listeners(struct census_runner *r, const struct census *c, uint
 		g[r->ngone].ep = r->prev_listeners[i];
 		g[r->ngone++].gone_ns = now_ns;
 	}
-	if (r->ngone > 1)
-		qsort(r->gone, r->ngone, sizeof(*r->gone), endpoint_sort_cmp);
+	merge_gone(r);
 	copy = malloc((c->nlisteners ? c->nlisteners : 1) * sizeof(*copy));
 	if (!copy)
-		return;
+		return dropped;
 	for (i = 0; i < c->nlisteners; i++)
 		copy[i] = c->listeners[i].ep;
 	free(r->prev_listeners);
 	r->prev_listeners = copy;
 	r->nprev_listeners = c->nlisteners;
+	return dropped;
 }
 
 /* The servers noted since the last walk (n of them, in r->taken) join
@@ -1080,7 +1114,6 @@ static uint64_t take_server_notes(struct census_runner *r, size_t n)
 	size_t room = r->ngone < CENSUS_GONE_MAX ? CENSUS_GONE_MAX - r->ngone : 0;
 	struct census_gone_listener *g;
 	uint64_t dropped = 0;
-	size_t i, j;
 
 	if (n > room) {
 		dropped = n - room;
@@ -1094,16 +1127,7 @@ static uint64_t take_server_notes(struct census_runner *r, size_t n)
 	r->gone = g;
 	memcpy(g + r->ngone, r->taken, n * sizeof(*g));
 	r->ngone += n;
-	qsort(g, r->ngone, sizeof(*g), endpoint_sort_cmp);
-	for (i = 0, j = 0; i < r->ngone; i++) {
-		if (j && live_endpoint_equal(&g[j - 1].ep, &g[i].ep)) {
-			if (g[i].gone_ns > g[j - 1].gone_ns)
-				g[j - 1].gone_ns = g[i].gone_ns;
-			continue;
-		}
-		g[j++] = g[i];
-	}
-	r->ngone = j;
+	merge_gone(r);
 	return dropped;
 }
 
@@ -1171,7 +1195,7 @@ static void *runner_main(void *arg)
 		if (c) {
 			keep_netns(r, c);
 			if (!c->err)
-				keep_listeners(r, c, t0);
+				notes_dropped += keep_listeners(r, c, t0);
 			resolve_listener_owners(r, c);
 			resolve_close_wait_holders(r, c);
 			if (tw_elsewhere)

@@ -250,7 +250,9 @@ struct census_counts {
 	uint64_t sysctl_reads;        /* namespaces' sysctls read (the rest carried over) */
 	uint64_t netns_walked;        /* namespaces walked, all walks together */
 	uint64_t max_spacing_ns;      /* the longest time from one walk to the next */
-	uint64_t server_notes_dropped; /* census__note_server's, past its bounds */
+	/* census__note_server's, and listeners gone, past CENSUS_GONE_MAX
+	 * (or CENSUS_SERVER_NOTES a walk) */
+	uint64_t server_notes_dropped;
 };
 void census__counts(struct census_runner *r, struct census_counts *counts);
 /* The newest census not yet taken (the caller owns it, census__free it),
@@ -301,6 +303,10 @@ struct census_tw_carry {
 };
 void census_carry_time_wait(struct census_tw_carry *keep, struct census *c);
 void census_forget_time_wait(struct census_tw_carry *keep);
+/* The gone listeners and noted servers sorted, each endpoint once (a
+ * SO_REUSEPORT group's sockets, a server noted again) with its latest
+ * time: the new count. */
+size_t census_gone_merge(struct census_gone_listener *g, size_t n);
 
 /* What a walk of one kind costs, for the budget: the least CPU time of
  * the last CENSUS_COST_WALKS walks, this one's included. */

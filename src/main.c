@@ -454,8 +454,8 @@ static void print_summary(struct app *app)
 			"the kernel's once, passed over); %llu CLOSE_WAIT sockets listed, %llu "
 			"left out as too young, %llu found by their tuple; %llu namespaces not asked for TIME_WAIT, too "
 			"few to alert; %llu namespaces walked, %llu of their sysctls read (the "
-			"rest carried over); walks up to %.1f s apart; %llu notes of a server's "
-			"port past their bounds (its tw socks grouped as clients'); %llu scans "
+			"rest carried over); walks up to %.1f s apart; %llu servers' ports (notes, "
+			"listeners gone) past their bounds (their tw socks grouped as clients'); %llu scans "
 			"of the processes' fds for owners, %llu CLOSE_WAIT sockets listed as "
 			"held by another process than the one recorded\n",
 			(unsigned long long)app->census.walks,

@@ -512,7 +512,31 @@ static void test_carry_time_wait(void)
 	free(skipped.tw);
 }
 
+/* A SO_REUSEPORT group's sockets gone together, and a server noted again,
+ * are one endpoint among the gone ones, with its latest time. */
+static void test_gone_merge(void)
+{
+	struct census_gone_listener g[4] = {
+		{ .ep = { .netns = 1, .family = SYNFIN_AF_INET, .port = 80 }, .gone_ns = 5 },
+		{ .ep = { .netns = 1, .family = SYNFIN_AF_INET, .port = 443 }, .gone_ns = 6 },
+		{ .ep = { .netns = 1, .family = SYNFIN_AF_INET, .port = 80 }, .gone_ns = 9 },
+		{ .ep = { .netns = 1, .family = SYNFIN_AF_INET, .port = 80 }, .gone_ns = 7 },
+	};
+	size_t n = census_gone_merge(g, 4), i;
+	bool saw80 = false;
+
+	CHECK_EQ_INT(n, 2);
+	for (i = 0; i < n; i++) {
+		if (g[i].ep.port == 80) {
+			saw80 = true;
+			CHECK_EQ_INT(g[i].gone_ns, 9);
+		}
+	}
+	CHECK(saw80);
+}
+
 static const struct unit_case cases[] = {
+	{ "census: gone listeners merged by endpoint", test_gone_merge },
 	{ "census: a skipped TIME_WAIT count repeated, groups or none", test_carry_time_wait },
 	{ "census: the listener search agrees with a scan", test_search_matches_scan },
 	{ "census: a specific address wins over the wildcards", test_specific_wins },
