@@ -34,6 +34,7 @@
 
 static volatile sig_atomic_t exiting;
 static volatile sig_atomic_t reopen_asked; /* SIGHUP with -o */
+static volatile sig_atomic_t suspend_asked; /* SIGTSTP (Ctrl-Z) in top */
 
 /* Records handled per ring_buffer__poll/consume call. libbpf 1.1's consume
  * runs until the ring is empty, which under a producer faster than us is
@@ -79,7 +80,23 @@ struct app {
 	struct census_counts census; /* for -v, taken as the monitor stops */
 	struct monitor_tw_counts tw_counts; /* for -v */
 	bool census_counted;
+	char why_stopped[256];   /* the failure that ended the run, said after top's screen */
 };
+
+/* The line that says why the run failed. While top's screen is up it is
+ * kept, and said once the screen is gone: written on the alternate
+ * screen, it vanished with it. */
+static void say_why_stopped(struct app *app, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (app->top)
+		vsnprintf(app->why_stopped, sizeof(app->why_stopped), fmt, ap);
+	else
+		vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
 
 static void on_signal(int sig)
 {
@@ -96,6 +113,12 @@ static void catch_stop(int sig)
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(sig, &sa, NULL);
+}
+
+static void on_sigtstp(int sig)
+{
+	(void)sig;
+	suspend_asked = 1;
 }
 
 static void on_sighup(int sig)
@@ -520,7 +543,7 @@ static int drain_spill(struct app *app)
 	app->draining_spill = false;
 
 	if (err)
-		fprintf(stderr, "synfin: reading the spill map failed: %s\n", strerror(-err));
+		say_why_stopped(app, "synfin: reading the spill map failed: %s\n", strerror(-err));
 	return err;
 }
 
@@ -619,7 +642,8 @@ static int run(struct app *app)
 		if (err == DRAIN_MORE)
 			err = 0;
 		if (err < 0 && err != -EINTR) {
-			fprintf(stderr, "synfin: reading the ring buffer failed: %s\n", strerror(-err));
+			say_why_stopped(app, "synfin: reading the ring buffer failed: %s\n",
+					strerror(-err));
 			return err;
 		}
 		err = drain_spill(app);
@@ -665,6 +689,14 @@ static int run(struct app *app)
 		}
 		if (app->mon)
 			monitor__poll(app->mon, app->eng, now, lost_total(app));
+		if (suspend_asked && app->top) {
+			/* the shell gets its terminal back, then synfin stops as
+			 * Ctrl-Z meant; fg (SIGCONT) goes on from here */
+			suspend_asked = 0;
+			top__suspend(app->top);
+			raise(SIGSTOP);
+			top__resume(app->top);  /* the next interval's frame fills it */
+		}
 		if (app->top && (top__quit_requested(app->top) || top__write_error(app->top)))
 			break;
 		if (stop_at && now >= stop_at)
@@ -939,6 +971,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "synfin: out of memory\n");
 			goto cleanup;
 		}
+		/* the screen is put back on every way out the keyboard has:
+		 * Ctrl-\ stops as Ctrl-C does (it would leave the terminal raw
+		 * and on the alternate screen), Ctrl-Z suspends */
+		catch_stop(SIGQUIT);
+		signal(SIGTSTP, on_sigtstp);
 	}
 
 	err = run(&app);
@@ -959,6 +996,8 @@ int main(int argc, char **argv)
 	}
 	top__close(app.top);
 	app.top = NULL;
+	if (app.why_stopped[0])
+		fputs(app.why_stopped, stderr);
 	ladder__free(app.ladder); /* draws what it still holds */
 	app.ladder = NULL;
 	/* what went out after the last drain, and whether all of it did */

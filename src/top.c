@@ -622,10 +622,46 @@ static int reserve(char **buf, size_t *cap, size_t need)
 	return 0;
 }
 
+/* Keys without Enter and without echo, on the alternate screen with the
+ * cursor hidden. ISIG stays, so Ctrl-C still raises SIGINT and the
+ * caller's handler ends the loop, and Ctrl-Z SIGTSTP (top__suspend);
+ * VMIN = VTIME = 0 makes read() return at once, leaving the fd's flags
+ * (shared with the shell) alone. The terminal's settings are read anew
+ * each time: the shell may have changed them while synfin was stopped. */
+static void screen_enter(struct top_screen *t)
+{
+	struct termios raw;
+
+	if (t->tty && t->key_fd >= 0 && !tcgetattr(t->key_fd, &t->saved)) {
+		raw = t->saved;
+		raw.c_lflag &= ~(ICANON | ECHO);
+		raw.c_cc[VMIN] = 0;
+		raw.c_cc[VTIME] = 0;
+		if (!tcsetattr(t->key_fd, TCSANOW, &raw)) {
+			t->raw = true;
+			t->term_fd = t->key_fd;
+		}
+	}
+	if (t->tty && !t->write_err)
+		t->write_err = write_all(t->fd, ALT_SCREEN_ON CURSOR_HIDE,
+					 sizeof(ALT_SCREEN_ON CURSOR_HIDE) - 1);
+}
+
+/* The terminal as it was: the main screen, the cursor, its settings. */
+static void screen_leave(struct top_screen *t)
+{
+	if (t->tty && !t->write_err)
+		write_all(t->fd, CURSOR_SHOW ALT_SCREEN_OFF,
+			  sizeof(CURSOR_SHOW ALT_SCREEN_OFF) - 1);
+	/* TCSANOW: TCSADRAIN could wait forever on a terminal stopped by ^S */
+	if (t->raw)
+		tcsetattr(t->term_fd, TCSANOW, &t->saved);
+	t->raw = false;
+}
+
 struct top_screen *top__open(int tty_fd)
 {
 	struct top_screen *t = calloc(1, sizeof(*t));
-	struct termios raw;
 	int mode;
 
 	if (!t) {
@@ -646,23 +682,7 @@ struct top_screen *top__open(int tty_fd)
 	if (t->key_fd < 0 && isatty(STDIN_FILENO))
 		t->key_fd = STDIN_FILENO;
 
-	/* Keys without Enter and without echo. ISIG stays, so Ctrl-C still
-	 * raises SIGINT and the caller's handler ends the loop; VMIN = VTIME =
-	 * 0 makes read() return at once, leaving the fd's flags (shared with
-	 * the shell) alone. */
-	if (t->tty && t->key_fd >= 0 && !tcgetattr(t->key_fd, &t->saved)) {
-		raw = t->saved;
-		raw.c_lflag &= ~(ICANON | ECHO);
-		raw.c_cc[VMIN] = 0;
-		raw.c_cc[VTIME] = 0;
-		if (!tcsetattr(t->key_fd, TCSANOW, &raw)) {
-			t->raw = true;
-			t->term_fd = t->key_fd;
-		}
-	}
-	if (t->tty)
-		t->write_err = write_all(t->fd, ALT_SCREEN_ON CURSOR_HIDE,
-					 sizeof(ALT_SCREEN_ON CURSOR_HIDE) - 1);
+	screen_enter(t);
 	return t;
 }
 
@@ -670,15 +690,22 @@ void top__close(struct top_screen *t)
 {
 	if (!t)
 		return;
-	if (t->tty && !t->write_err)
-		write_all(t->fd, CURSOR_SHOW ALT_SCREEN_OFF,
-			  sizeof(CURSOR_SHOW ALT_SCREEN_OFF) - 1);
-	/* TCSANOW: TCSADRAIN could wait forever on a terminal stopped by ^S */
-	if (t->raw)
-		tcsetattr(t->term_fd, TCSANOW, &t->saved);
+	screen_leave(t);
 	free(t->frame);
 	free(t->out);
 	free(t);
+}
+
+void top__suspend(struct top_screen *t)
+{
+	if (t)
+		screen_leave(t);
+}
+
+void top__resume(struct top_screen *t)
+{
+	if (t)
+		screen_enter(t);
 }
 
 int top__write_error(const struct top_screen *t)

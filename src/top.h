@@ -20,6 +20,11 @@ struct top_screen *top__open(int tty_fd);
 /* Put the terminal back as it was and free t (NULL is fine). Call it once,
  * also on the way out after SIGINT/SIGTERM. */
 void top__close(struct top_screen *t);
+/* Ctrl-Z: the terminal put back as top__close leaves it, for the shell,
+ * before synfin stops; and taken again when it continues (the next frame
+ * redraws the screen). */
+void top__suspend(struct top_screen *t);
+void top__resume(struct top_screen *t);
 /* Consume pending keys without blocking: true once 'q' or 'Q' was pressed. */
 bool top__quit_requested(struct top_screen *t);
 /* 0, or the errno of the first frame that could not be written (a full

@@ -159,6 +159,53 @@ sf_check "$T/tty/alt-screen" "output does not end with ESC [?1049l: ends with$ta
 	[ "$(tail -c 8 "$SF_TMP/tty.out")" = $'\e[?1049l' ]
 sf_check "$T/tty/alt-screen-entered" "no ESC [?1049h in the output" grep -q $'\e\\[?1049h' "$SF_TMP/tty.out"
 
+# --- b2. Ctrl-Z and Ctrl-\ on a terminal ----------------------------------------
+# SIGTSTP: synfin puts the main screen and the terminal's settings back
+# before it stops, and takes them again on SIGCONT. SIGQUIT stops it as
+# SIGINT does, the terminal put back. (Both used to leave the terminal raw
+# and on the alternate screen; SIGQUIT dumped core.) Sent by pid: the
+# inner shell, without job control, shares the terminal's process group.
+count_seq() { grep -o "$1" "$SF_TMP/tty2.out" 2>/dev/null | grep -c .; }
+mkfifo "$SF_TMP/tty2.in"
+inner="stty rows 24 cols 80; stty -g >'$SF_TMP/stty2.before';"
+inner+=" '$SYNFIN' top -d 30 2>'$SF_TMP/tty2.err'; rc=\$?;"
+inner+=" stty -g >'$SF_TMP/stty2.after'; exit \$rc"
+timeout -k 2 40 script -qfec "$inner" /dev/null <"$SF_TMP/tty2.in" >"$SF_TMP/tty2.out" 2>&1 &
+SCRIPT=$!
+SF_PIDS+=("$SCRIPT")
+exec 7>"$SF_TMP/tty2.in"
+TOPPID=
+for _ in $(seq 150); do
+	if grep -q 'synfin top' "$SF_TMP/tty2.out" 2>/dev/null; then
+		TOPPID=$(pgrep -n -f -x "$SYNFIN top -d 30")
+		break
+	fi
+	sleep 0.1
+done
+if [[ "$TOPPID" =~ ^[0-9]+$ ]]; then
+	kill -TSTP "$TOPPID"
+	for _ in $(seq 50); do [ "$(sf_proc_state "$TOPPID")" = T ] && break; sleep 0.1; done
+	sf_check "$T/tty/suspend" "synfin is not stopped after SIGTSTP (state $(sf_proc_state "$TOPPID"))" \
+		[ "$(sf_proc_state "$TOPPID")" = T ]
+	sf_check "$T/tty/suspend-screen" "no ESC [?1049l before the stop: ends with$(tail -c 8 "$SF_TMP/tty2.out" | od -An -c | tr -s ' ')" \
+		[ "$(tail -c 8 "$SF_TMP/tty2.out")" = $'\e[?1049l' ]
+	kill -CONT "$TOPPID"
+	for _ in $(seq 50); do [ "$(count_seq $'\e\\[?1049h')" -ge 2 ] && break; sleep 0.1; done
+	sf_check "$T/tty/resume-screen" "the alternate screen not taken again after SIGCONT ($(count_seq $'\e\\[?1049h') times)" \
+		[ "$(count_seq $'\e\\[?1049h')" -ge 2 ]
+	kill -QUIT "$TOPPID"
+	sf_wait_pid "$SCRIPT" 10
+	rc=$?
+	sf_check "$T/tty/quit-signal" "after SIGQUIT: exit status $rc (want 0): $(tail -c 300 "$SF_TMP/tty2.err")" [ "$rc" = 0 ]
+	sf_check "$T/tty/quit-termios" "termios before and after differ" \
+		cmp -s "$SF_TMP/stty2.before" "$SF_TMP/stty2.after"
+	sf_check "$T/tty/quit-screen" "output does not end with ESC [?1049l" \
+		[ "$(tail -c 8 "$SF_TMP/tty2.out")" = $'\e[?1049l' ]
+else
+	sf_fail "$T/tty/suspend" "no synfin top on the terminal: $(head -c 300 "$SF_TMP/tty2.err")"
+fi
+exec 7>&-
+
 # --- c. frames that cannot be written ----------------------------------------
 # A full disk: synfin stops at the first frame that fails (within an
 # interval, not at its -d), says so in one line, and exits 1. It used to
