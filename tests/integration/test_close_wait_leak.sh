@@ -143,7 +143,13 @@ holder_case()
 		HELD=$(sed -n 's/^result=accepted .* pid=\([0-9]*\)$/\1/p' "$SF_TMP/srv" | sort -u)
 	else
 		sf_wait_pid "$SRV" 10
-		HELD=$(sed -n 's/^result=handoff pid=\([0-9]*\)$/\1/p' "$SF_TMP/srv")
+		# the child says its pid after the parent has gone: a moment
+		# later on a busy host (bounded)
+		for _ in $(seq 50); do
+			HELD=$(sed -n 's/^result=handoff pid=\([0-9]*\)$/\1/p' "$SF_TMP/srv")
+			[ -n "$HELD" ] && break
+			sleep 0.1
+		done
 	fi
 	if ! [[ "$HELD" =~ ^[0-9]+$ ]] || [ "$HELD" = "$SRV" ]; then
 		sf_fail "$T" "no other process holds the sockets: $(tail -n 2 "$SF_TMP/srv")"
@@ -283,6 +289,17 @@ shared_case shared_classic 5413 --classic
 CW_ADDR=$SF_S6 shared_case shared_v6_events 5414 --events
 CW_ADDR=$SF_S6 shared_case shared_v6_classic 5415 --classic
 
+# wait_kids WORD N: bounded wait for N "result=WORD pid=P" lines from the
+# server; their pids in the caller's kids
+wait_kids()
+{
+	for _ in $(seq 50); do
+		kids=$(sed -n "s/^result=$1 pid=\([0-9]*\)\$/\1/p" "$SF_TMP/srv")
+		[ "$(grep -c . <<<"$kids")" = "$2" ] && break
+		sleep 0.1
+	done
+}
+
 # fork_each_case NAME PORT [SYNFIN-ARGS...]: the server forks a child per
 # connection, each holding its one socket, and keeps them all itself
 fork_each_case()
@@ -293,11 +310,7 @@ fork_each_case()
 
 	leak_traffic "$T" "$PORT" "$SF_S4" "$N" --comm sfpar --fork-each-comm sfeach
 	sf_wait_accepted "$SF_TMP/srv" "$N"
-	for _ in $(seq 50); do
-		kids=$(sed -n 's/^result=forked pid=\([0-9]*\)$/\1/p' "$SF_TMP/srv")
-		[ "$(grep -c . <<<"$kids")" = "$N" ] && break
-		sleep 0.1
-	done
+	wait_kids forked "$N"
 	cw=$(ip netns exec "$SF_NS_S" ss -Htnp state close-wait "( sport = :$PORT )" |
 		grep "pid=$SRV," | grep -c 'sfeach')
 	echo "  $SRV and $(grep -c . <<<"$kids") children hold $cw CLOSE-WAIT sockets (ss)"
@@ -354,11 +367,7 @@ workers_case()
 
 	leak_traffic "$T" "$PORT" "$SF_S4" "$N" --comm sfpar --share-comm sfwrk --share-count "$K"
 	sf_wait_accepted "$SF_TMP/srv" "$N"
-	for _ in $(seq 50); do
-		kids=$(sed -n 's/^result=shared pid=\([0-9]*\)$/\1/p' "$SF_TMP/srv")
-		[ "$(grep -c . <<<"$kids")" = "$K" ] && break
-		sleep 0.1
-	done
+	wait_kids shared "$K"
 	# every socket held by the server and each worker, as ss -p lists them
 	held=$(ip netns exec "$SF_NS_S" ss -Htnp state close-wait "( sport = :$PORT )" |
 		awk -v n="$((K + 1))" '{ c = gsub(/pid=/, "&"); if (c == n) m++ } END { print m + 0 }')

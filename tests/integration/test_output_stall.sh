@@ -21,14 +21,22 @@ NBREADER=$SF_ROOT/build/tools/nbreader
 sf_setup_ns "$T"
 [ -x "$NBREADER" ] || { sf_fail "$T" "no $NBREADER (make tools)"; sf_done; }
 
+# nb_start NAME STALL-FILE OUT NB-OUT: synfin under nbreader, which reads
+# nothing until STALL-FILE exists, then copies to OUT; nbreader's result
+# line in NB-OUT; stderr in $ERR; the pids in NB and SYN
+nb_start()
+{
+	"$NBREADER" --stall-until-file "$2" --out "$3" --timeout-s 60 -- \
+		"$SYNFIN" -j --no-timewait --no-alerts --netns "$SF_NETNS_S" >"$4" 2>"$ERR" &
+	NB=$!
+	SF_PIDS+=("$NB")
+	sf_wait_ready "$NB" "$ERR" synfin || { sf_fail "$1" "synfin did not start"; sf_done; }
+	SYN=$(pgrep -P "$NB" -x synfin)
+	[ -n "$SYN" ] || { sf_fail "$1" "no synfin under the reader"; sf_done; }
+}
+
 ERR=$SF_TMP/synfin.err
-"$NBREADER" --stall-until-file "$SF_TMP/go" --out "$SF_TMP/out" --timeout-s 60 -- \
-	"$SYNFIN" -j --no-timewait --no-alerts --netns "$SF_NETNS_S" >"$SF_TMP/nb" 2>"$ERR" &
-NB=$!
-SF_PIDS+=("$NB")
-sf_wait_ready "$NB" "$ERR" synfin || { sf_fail "$T" "synfin did not start"; sf_done; }
-SYN=$(pgrep -P "$NB" -x synfin)
-[ -n "$SYN" ] || { sf_fail "$T" "no synfin under the reader"; sf_done; }
+nb_start "$T" "$SF_TMP/go" "$SF_TMP/out" "$SF_TMP/nb"
 
 sf_repeat "$T" "$PORT" "$K"
 # the pipe (64 KiB) held a fraction of the records: synfin is waiting
@@ -87,13 +95,7 @@ stuck_case()
 
 # non-blocking: nbreader's pipe, its file made only after the stop
 ERR=$SF_TMP/stuck_nb.err
-"$NBREADER" --stall-until-file "$SF_TMP/never" --out "$SF_TMP/out_nb" --timeout-s 60 -- \
-	"$SYNFIN" -j --no-timewait --no-alerts --netns "$SF_NETNS_S" >"$SF_TMP/nb2" 2>"$ERR" &
-NB=$!
-SF_PIDS+=("$NB")
-sf_wait_ready "$NB" "$ERR" synfin || { sf_fail "$T/stuck_nonblocking" "synfin did not start"; sf_done; }
-SYN=$(pgrep -P "$NB" -x synfin)
-[ -n "$SYN" ] || { sf_fail "$T/stuck_nonblocking" "no synfin under the reader"; sf_done; }
+nb_start "$T/stuck_nonblocking" "$SF_TMP/never" "$SF_TMP/out_nb" "$SF_TMP/nb2"
 # not our child: nbreader's line gives its status, once it reads (it
 # reaps synfin after the end of the pipe)
 stuck_status()
@@ -105,10 +107,16 @@ stuck_status()
 }
 stuck_case stuck_nonblocking 5712
 
-# blocking: a shell reader that waits for a file made only after the stop
+# blocking: a reader on a FIFO that waits (bounded) for a file made only
+# after the stop, then reads to the end; waited for, so it cannot outlive
+# the test holding the runner's output
 ERR=$SF_TMP/stuck_b.err
-"$SYNFIN" -j --no-timewait --no-alerts --netns "$SF_NETNS_S" 2>"$ERR" \
-	> >(while [ ! -e "$SF_TMP/read" ]; do sleep 0.1; done; cat >/dev/null) &
+mkfifo "$SF_TMP/stuck.fifo"
+(for _ in $(seq 600); do [ -e "$SF_TMP/read" ] && break; sleep 0.1; done
+	cat >/dev/null) <"$SF_TMP/stuck.fifo" &
+READER=$!
+SF_PIDS+=("$READER")
+"$SYNFIN" -j --no-timewait --no-alerts --netns "$SF_NETNS_S" 2>"$ERR" >"$SF_TMP/stuck.fifo" &
 SYN=$!
 SF_PIDS+=("$SYN")
 sf_wait_ready "$SYN" "$ERR" synfin || { sf_fail "$T/stuck_blocking" "synfin did not start"; sf_done; }
@@ -119,4 +127,5 @@ stuck_status()
 }
 stuck_case stuck_blocking 5713
 touch "$SF_TMP/read"
+sf_wait_pid "$READER" 10 >/dev/null
 sf_done

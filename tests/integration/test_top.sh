@@ -117,14 +117,22 @@ fi
 # script(1) runs synfin top on a pty; its stdout is what the terminal got.
 # The inner shell records the termios before and after, and when synfin
 # exited. 'q' goes in through a fifo once the first frame is drawn.
-mkfifo "$SF_TMP/tty.in"
-inner="stty rows 24 cols 80; stty -g >'$SF_TMP/stty.before';"
-inner+=" '$SYNFIN' top -d 20 2>'$SF_TMP/tty.err'; rc=\$?; date +%s%N >'$SF_TMP/tty.exited';"
-inner+=" stty -g >'$SF_TMP/stty.after'; exit \$rc"
-timeout -k 2 30 script -qfec "$inner" /dev/null <"$SF_TMP/tty.in" >"$SF_TMP/tty.out" 2>&1 &
-SCRIPT=$!
-SF_PIDS+=("$SCRIPT")
-exec 7>"$SF_TMP/tty.in"
+# tty_start X SECS: `synfin top -d SECS` on a pty, its files named with X
+# (tty$X.out, stty$X.before, ...); script's pid in SCRIPT, its input on fd 7
+tty_start()
+{
+	local x=$1 d=$2 inner
+	mkfifo "$SF_TMP/tty$x.in"
+	inner="stty rows 24 cols 80; stty -g >'$SF_TMP/stty$x.before';"
+	inner+=" '$SYNFIN' top -d $d 2>'$SF_TMP/tty$x.err'; rc=\$?; date +%s%N >'$SF_TMP/tty$x.exited';"
+	inner+=" stty -g >'$SF_TMP/stty$x.after'; exit \$rc"
+	timeout -k 2 $((d + 10)) script -qfec "$inner" /dev/null <"$SF_TMP/tty$x.in" \
+		>"$SF_TMP/tty$x.out" 2>&1 &
+	SCRIPT=$!
+	SF_PIDS+=("$SCRIPT")
+	exec 7>"$SF_TMP/tty$x.in"
+}
+tty_start "" 20
 n=150
 while ! grep -q 'synfin top' "$SF_TMP/tty.out" 2>/dev/null && [ "$n" -gt 0 ] &&
 	kill -0 "$SCRIPT" 2>/dev/null; do
@@ -166,14 +174,7 @@ sf_check "$T/tty/alt-screen-entered" "no ESC [?1049h in the output" grep -q $'\e
 # and on the alternate screen; SIGQUIT dumped core.) Sent by pid: the
 # inner shell, without job control, shares the terminal's process group.
 count_seq() { grep -o "$1" "$SF_TMP/tty2.out" 2>/dev/null | grep -c .; }
-mkfifo "$SF_TMP/tty2.in"
-inner="stty rows 24 cols 80; stty -g >'$SF_TMP/stty2.before';"
-inner+=" '$SYNFIN' top -d 30 2>'$SF_TMP/tty2.err'; rc=\$?;"
-inner+=" stty -g >'$SF_TMP/stty2.after'; exit \$rc"
-timeout -k 2 40 script -qfec "$inner" /dev/null <"$SF_TMP/tty2.in" >"$SF_TMP/tty2.out" 2>&1 &
-SCRIPT=$!
-SF_PIDS+=("$SCRIPT")
-exec 7>"$SF_TMP/tty2.in"
+tty_start 2 30
 TOPPID=
 for _ in $(seq 150); do
 	if grep -q 'synfin top' "$SF_TMP/tty2.out" 2>/dev/null; then
