@@ -488,16 +488,29 @@ enum verdict { V_PASS, V_DROP, V_UNDECIDED };
 
 /* A client has no local port before connect() picks one (CLOSE->SYN_SENT):
  * under -L that is undecided. Its owner and start are kept in storage and
- * the next event, with the real port, carries them. */
+ * the next event, with the real port, carries them. Under -D no remote
+ * port is undecided alike: a listener's (it keeps its storage, so its
+ * children inherit its owner, and emits nothing), and a server child's at
+ * its birth on kernels before 6.15, which set its peer's port only after
+ * LISTEN->SYN_RECV (inet_csk_clone_lock); dropped, the child lost its
+ * birth, its role and its handshake. No connected socket has port 0. */
 static __always_inline enum verdict port_verdict(__u16 lport, __u16 rport)
 {
-	if (filter_have_rports && !(filter_rports[rport >> 3] & (1 << (rport & 7))))
-		return V_DROP;
-	if (!filter_have_lports)
-		return V_PASS;
-	if (!lport)
-		return V_UNDECIDED;
-	return (filter_lports[lport >> 3] & (1 << (lport & 7))) ? V_PASS : V_DROP;
+	bool undecided = false;
+
+	if (filter_have_rports) {
+		if (!rport)
+			undecided = true;
+		else if (!(filter_rports[rport >> 3] & (1 << (rport & 7))))
+			return V_DROP;
+	}
+	if (filter_have_lports) {
+		if (!lport)
+			return V_UNDECIDED;
+		if (!(filter_lports[lport >> 3] & (1 << (lport & 7))))
+			return V_DROP;
+	}
+	return undecided ? V_UNDECIDED : V_PASS;
 }
 
 static __always_inline bool pass_port_filters(__u16 lport, __u16 rport)
@@ -580,25 +593,37 @@ static __always_inline enum verdict sock_addr_verdict(const struct sock_common *
  * filter is given, which matters most to the accept hook, whose reads are
  * all probe reads (a syscall tracepoint has no BTF-typed socket). tp is
  * sk as a tcp_sock, for the local port (skc_num is zeroed before the
- * ->CLOSE event). */
+ * ->CLOSE event). kept, unless NULL, is the socket's storage with the
+ * tuple of its connect(): a socket tcp_disconnect() wiped (no remote port)
+ * is judged by that, as its destroy record names it (restore_connect_tuple). */
 static __always_inline bool sock_passes_tuple_filters(const struct sock *sk,
 						      const struct tcp_sock *tp,
+						      const struct synfin_sk_owner *kept,
 						      const bool direct)
 {
 	const struct sock_common *skc = &sk->__sk_common;
+	__u8 family = 0;
+	__u16 rport = 0;
 
 	if ((filter_family || filter_netns || filter_cgroup) &&
 	    !pass_sock_filters(SF_READ(direct, skc, skc_family), sock_netns(skc, direct), sk))
 		return false;
 	if (!pass_sock_uid(sk, !direct))
 		return false;
+	if (filter_have_lports || filter_have_rports || filter_nladdrs || filter_nraddrs)
+		rport = bpf_ntohs(SF_READ(direct, skc, skc_dport));
+	if (kept && !rport && kept->connect_rport) {
+		family = SF_READ(direct, skc, skc_family);
+		return port_verdict(sock_local_port(tp, direct), kept->connect_rport) == V_PASS &&
+		       addr_verdict(family, kept->connect_laddr, kept->connect_raddr) == V_PASS;
+	}
 	if ((filter_have_lports || filter_have_rports) &&
-	    !pass_port_filters(sock_local_port(tp, direct),
-			       bpf_ntohs(SF_READ(direct, skc, skc_dport))))
+	    !pass_port_filters(sock_local_port(tp, direct), rport))
 		return false;
 	if (!filter_nladdrs && !filter_nraddrs)
 		return true;
-	return sock_addr_verdict(skc, SF_READ(direct, skc, skc_family), direct) == V_PASS;
+	family = SF_READ(direct, skc, skc_family);
+	return sock_addr_verdict(skc, family, direct) == V_PASS;
 }
 
 /* Once a socket had an event on the ring, all its later events follow:
@@ -1476,7 +1501,8 @@ static __always_inline struct synfin_event *owned_sock_record(struct sock *sk,
 	if (!tp)
 		return NULL;
 	if (!already_emitted(own)) {
-		if (!sock_passes_tuple_filters(sk, tp, !classic) ||
+		if (!sock_passes_tuple_filters(sk, tp,
+					       kind == SYNFIN_EV_DESTROY ? own : NULL, !classic) ||
 		    (own && !pass_owner_filter(own))) {
 			count(SYNFIN_CNT_FILTERED);
 			return NULL;
@@ -2010,7 +2036,7 @@ static __always_inline int handle_accept_exit(long ret)
 	 * must not take a slot from one they keep (owner_map_full would
 	 * count the accepts of processes nobody asked about). Without
 	 * filters the verifier drops all of this. */
-	if (!sock_passes_tuple_filters(sk, (const struct tcp_sock *)sk, false))
+	if (!sock_passes_tuple_filters(sk, (const struct tcp_sock *)sk, NULL, false))
 		return 0;
 	acc.pid = pid;
 	acc.ts_ns = bpf_ktime_get_ns();

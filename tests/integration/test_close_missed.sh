@@ -14,6 +14,10 @@
 #             namespace, tcp_syn_retries 1 in the client's: ~3 s)
 #   closed    an established connection the client closes
 # and without the knob a record says close.missed false.
+# Under -D (and the address filters) the destroy of a socket the kernel
+# wiped is judged by the tuple kept at connect(), which its record names:
+# a third synfin with -D 5004 must show the refused client. (It was judged
+# by the wiped tuple, remote port 0, and dropped.)
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -27,6 +31,7 @@ sf_in "$SF_NS_C" sh -c 'echo 1 > /proc/sys/net/ipv4/tcp_syn_retries' ||
 export SYNFIN_TEST_LOSE_CLOSE=1
 sf_start_as events --netns "$SF_NETNS_C" --events
 sf_start_as summary --netns "$SF_NETNS_C"
+sf_start_as rport --netns "$SF_NETNS_C" -D 5004
 unset SYNFIN_TEST_LOSE_CLOSE
 EV_PID=${SF_SYNFIN_PIDS[events]} EV_OUT=$SF_TMP/events.out EV_ERR=$SF_TMP/events.err
 SUM_PID=${SF_SYNFIN_PIDS[summary]} SUM_OUT=$SF_TMP/summary.out SUM_ERR=$SF_TMP/summary.err
@@ -87,6 +92,16 @@ lport() { cut -d' ' -f3 <<<"$1"; }
 		'.close.missed == true' '.role == "client"' '.pid == $cpid' \
 		'.comm == "sfmissclosed"' '.handshake.result == "established"' \
 		'.close.initiator == "local"'
+}
+
+# -D: the refused client's destroy judged by its kept tuple
+# shellcheck disable=SC2154,SC2086
+{
+	SF_OUT=$SF_TMP/rport.out SF_ERR=$SF_TMP/rport.err SF_SYNFIN_PID=${SF_SYNFIN_PIDS[rport]}
+	sf_wait_records 5 "$refused"
+	sf_synfin_stop || sf_fail "$T/rport/stop" "synfin -D did not exit 0 on SIGINT"
+	sf_expect "$T/rport/refused" "$(sf_records $refused)" \
+		'.close.missed == true' '.handshake.result == "refused"' '.rport == 5004'
 }
 
 # --events: the destroy that stood in for each, as a state record marked so
