@@ -132,20 +132,20 @@ struct {
 } handshakes SEC(".maps");
 
 /* User space takes the entries out each interval: sized for the
- * listeners of one interval; a full map is counted (live_map_full). */
+ * listeners of one interval; a full map is counted (live_map_full).
+ * Allocated as it fills where tracing programs may (6.1 on: loader.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 4096);
 	__type(key, struct synfin_listener_key);
 	__type(value, __u64);
 } listener_opens SEC(".maps");
 
 /* Classic mode only (no sk storage to mark the socket in): the sockets
- * in CLOSE_WAIT now. Sized to one entry otherwise. */
+ * in CLOSE_WAIT now. Sized to one entry otherwise; allocated as it fills
+ * where tracing programs may (loader.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536); /* resized by user space */
 	__type(key, __u64);
 	__type(value, struct synfin_close_wait);

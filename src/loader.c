@@ -391,9 +391,11 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	bpf_map__set_max_entries(skel->maps.events, opts->ringbuf_mb * 1024 * 1024);
 	/* a CLOSE_WAIT socket is an open connection: the same cap. Only
 	 * classic mode fills the map; tp_btf marks the socket's storage. */
-	if (classic)
+	if (classic && may_grow)
 		bpf_map__set_max_entries(skel->maps.close_waits,
 					 opts->max_conns ? opts->max_conns : 65536);
+	else if (classic)
+		bpf_map__set_max_entries(skel->maps.close_waits, 16384);  /* preallocated */
 	else
 		bpf_map__set_max_entries(skel->maps.close_waits, 1);
 	/* The spill map takes connection records and those about TIME_WAIT
@@ -415,6 +417,13 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	 * counted (owner_map_full, storage_full). */
 	if (may_grow) {
 		struct bpf_map *grow[] = { skel->maps.accept_owners, skel->maps.classic_owners };
+		/* before 6.1 the verifier refuses (PREEMPT_RT) or warns of, and
+		 * taints the kernel for, a tracing program's map that allocates
+		 * as it fills: these two are preallocated there */
+		struct bpf_map *fill[] = { skel->maps.listener_opens, skel->maps.close_waits };
+
+		for (size_t i = 0; i < sizeof(fill) / sizeof(fill[0]); i++)
+			bpf_map__set_map_flags(fill[i], bpf_map__map_flags(fill[i]) | BPF_F_NO_PREALLOC);
 
 		/* the spill map and the orphans' waits, too, only as they fill */
 		bpf_map__set_map_flags(skel->maps.spill,
