@@ -168,15 +168,49 @@ static __always_inline __u32 sock_netns(const struct sock_common *skc, const boo
 	return net_netns(direct ? skc->skc_net.net : BPF_CORE_READ(skc, skc_net.net), direct);
 }
 
+/* sock_cgroup_data before Linux 5.15: the cgroup v2 pointer in val, whose
+ * two low bits are flags; set (cgroup v1's net_prio or net_cls data kept
+ * there instead), or no pointer, the socket counts as the root's. */
+struct sock_cgroup_data___old {
+	__u64 val;
+} __attribute__((preserve_access_index));
+
+/* The id of cgroup v2's root cgroup (its kernfs node's) */
+#define SYNFIN_ROOT_CGROUP_ID 1
+
+/* The socket's cgroup v2 cgroup, NULL for the root; *known false where
+ * neither layout is there. */
+static __always_inline struct cgroup *sock_cgroup(const struct sock *sk, bool *known)
+{
+	*known = true;
+	if (bpf_core_field_exists(struct sock_cgroup_data, cgroup))
+		return BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	if (bpf_core_field_exists(struct sock_cgroup_data___old, val)) {
+		const struct sock_cgroup_data___old *old = (const void *)&sk->sk_cgrp_data;
+		__u64 v = BPF_CORE_READ(old, val);
+
+		return (v & 3) ? NULL : (struct cgroup *)v;
+	}
+	*known = false;
+	return NULL;
+}
+
 /* The socket's own cgroup: children inherit the listener's. current's
  * cgroup is meaningless in softirq, where most transitions run. */
 static __always_inline __u64 sock_cgroup_id(const struct sock *sk, const bool direct)
 {
-	if (!bpf_core_field_exists(struct sock_cgroup_data, cgroup))
+	struct cgroup *cg;
+	bool known;
+
+	if (bpf_core_field_exists(struct sock_cgroup_data, cgroup)) {
+		if (direct)
+			return sk->sk_cgrp_data.cgroup->kn->id;
+		return BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+	}
+	cg = sock_cgroup(sk, &known);
+	if (!known)
 		return 0;
-	if (direct)
-		return sk->sk_cgrp_data.cgroup->kn->id;
-	return BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+	return cg ? BPF_CORE_READ(cg, kn, id) : SYNFIN_ROOT_CGROUP_ID;
 }
 
 /* Callers have checked sk_protocol == IPPROTO_TCP and that sk is a full

@@ -433,13 +433,14 @@ struct cgroup___ids {
 static __always_inline bool sock_under_filter_cgroup(const struct sock *sk)
 {
 	struct cgroup *cg;
+	bool known;
 	int level;
 
-	if (!bpf_core_field_exists(struct sock_cgroup_data, cgroup))
+	cg = sock_cgroup(sk, &known);
+	if (!known)
 		return false;
-	cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
-	if (!cg)
-		return false;
+	if (!cg)  /* the root: under no cgroup but itself */
+		return filter_cgroup == SYNFIN_ROOT_CGROUP_ID;
 	level = BPF_CORE_READ(cg, level);
 	for (int i = 0; i < SYNFIN_CGROUP_LEVELS && i <= level; i++) {
 		__u64 id = 0;
