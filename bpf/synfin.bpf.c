@@ -980,9 +980,10 @@ static __always_inline void hs_sample(__u32 side, __u64 ns)
 	struct synfin_hs_hist *h = bpf_map_lookup_elem(&handshakes, &side);
 	__u32 i = synfin_hs_bucket(ns);
 
-	/* only this program writes it, and it does not nest on a CPU */
+	/* tp_state's second copy (a softirq transition inside the first's
+	 * run on the CPU) writes it too: an add that cannot lose the other's */
 	if (h && i < SYNFIN_HS_BUCKETS)
-		h->n[i]++;
+		__sync_fetch_and_add(&h->n[i], 1);
 }
 
 static __always_inline void listener_opened(struct sock *sk, const struct tcp_sock *tp,
