@@ -499,6 +499,10 @@ static struct conn *insert(struct engine *eng, uint64_t id)
 {
 	struct conn *c;
 
+	/* id 0: a classic-mode socket the kernel had no room to record
+	 * (storage_full, counted there): its records go out, unfollowed */
+	if (!id)
+		return NULL;
 	if (at_cap(eng) || !(c = malloc(sizeof(*c)))) {
 		eng->lost[LOSS_TABLE_FULL]++;
 		return NULL;
@@ -994,6 +998,11 @@ static void finish(struct engine *eng, struct conn *c, const struct synfin_event
 	struct conn_record *r = &c->rec;
 	bool follow, defer;
 
+	/* closed already, its record waiting for its tw sock: a second close
+	 * (a duplicate, or a destroy after it) would report and count it
+	 * twice */
+	if (c->in_tw)
+		return;
 	r->end_ns = ev->ts_ns;
 	r->close_missed = ev->kind == SYNFIN_EV_DESTROY;
 	r->last_state = old;
@@ -2089,6 +2098,10 @@ static void summary_apply(struct engine *eng, const struct synfin_conn_event *ce
 	c->rec.wave.data_retrans = max_u32(c->rec.wave.data_retrans, st->data_retrans);
 	for (unsigned int i = 0; i < n; i++) {
 		story_step(st, i, &step);
+		/* the close is the record's own, below: a step to CLOSE (the
+		 * kernel writes none) would free c under this loop */
+		if (step.new_state == SYNFIN_TCP_CLOSE)
+			continue;
 		merge_identity(c, &step);
 		apply_state(eng, c, &step);
 	}

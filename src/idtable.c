@@ -55,8 +55,9 @@ static uint32_t slot_of(const struct idtable *t, uint64_t id)
 
 void *idtable_get(const struct idtable *t, uint64_t id)
 {
-	/* some tables are empty nearly always: no probe of a cold slot */
-	if (!t->count)
+	/* some tables are empty nearly always: no probe of a cold slot; id
+	 * 0 marks an empty slot and names nothing */
+	if (!t->count || !id)
 		return NULL;
 	return t->vals[slot_of(t, id)];
 }
@@ -98,9 +99,15 @@ int idtable_put(struct idtable *t, uint64_t id, void *val)
 {
 	uint32_t k;
 
+	/* 0 would be taken for an empty slot, and never found again; one
+	 * already there would be counted twice */
+	if (!id)
+		return -EINVAL;
 	if (idtable_reserve(t))
 		return -ENOMEM;
 	k = slot_of(t, id);
+	if (t->ids[k] == id)
+		return -EEXIST;
 	t->vals[k] = val;
 	t->ids[k] = id;
 	t->count++;

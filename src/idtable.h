@@ -21,11 +21,13 @@ int idtable_init(struct idtable *t, uint32_t nslots);
 void idtable_free(struct idtable *t);
 /* Frees the table and, with free(), every entry in it. */
 void idtable_free_all(struct idtable *t);
+/* NULL for an id not there, and for id 0. */
 void *idtable_get(const struct idtable *t, uint64_t id);
 /* Room for one more entry: grows the table now if the next put would
  * have to. 0 or -ENOMEM; after 0, the next put cannot fail. */
 int idtable_reserve(struct idtable *t);
-/* id must not be in the table. Grows it first if needed: 0 or -ENOMEM. */
+/* Grows the table first if needed: 0, -ENOMEM, or -EINVAL for id 0 and
+ * -EEXIST for an id already there (the table is unchanged then). */
 int idtable_put(struct idtable *t, uint64_t id, void *val);
 /* Removes id (which must be there). A later entry may move into its slot:
  * a caller walking the slots looks at the same slot again. */
