@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "clock.h"
 #include "ladder.h"
 #include "output.h"
 
@@ -1194,7 +1195,7 @@ static void render(FILE *out, const struct conn_record *local,
 	if (to_real && d.base) {
 		char ts[40];
 
-		format_rfc3339_ns((int64_t)d.base + *to_real, ts, sizeof(ts));
+		format_rfc3339_ns(mono_to_real(d.base, *to_real), ts, sizeof(ts));
 		fprintf(out, "+0.000 is %s\n", ts);
 	}
 	header(&d, local, peer);

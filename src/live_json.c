@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include "clock.h"
 #include "engine.h"
 #include "filter.h"
 #include "live_json.h"
@@ -203,7 +204,7 @@ static void json_time(struct json_writer *w, const char *name, uint64_t mono_ns,
 {
 	char buf[64];
 
-	format_rfc3339_ns((int64_t)mono_ns + mono_to_real_ns, buf, sizeof(buf));
+	format_rfc3339_ns(mono_to_real(mono_ns, mono_to_real_ns), buf, sizeof(buf));
 	jsonw_string_field(w, name, buf);
 }
 

@@ -13,6 +13,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "btf_names.h"
 #include "json_writer.h"
 #include "live_json.h"
@@ -237,7 +238,7 @@ static const char *family_name(uint8_t family)
 
 static int64_t to_real(const struct output *o, uint64_t mono_ns)
 {
-	return (int64_t)mono_ns + o->opts.mono_to_real_ns;
+	return mono_to_real(mono_ns, o->opts.mono_to_real_ns);
 }
 
 /* ---- JSON ---- */

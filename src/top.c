@@ -16,6 +16,7 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "engine.h"
 #include "live_json.h"
 #include "top.h"
@@ -229,7 +230,7 @@ static void render_summary(struct screen *sc, const struct live_stats *s,
 		SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_LAST_ACK, SYNFIN_TCP_CLOSING,
 		SYNFIN_TCP_LISTEN,
 	};
-	int64_t real = (int64_t)s->ts_ns + mono_to_real_ns;
+	int64_t real = mono_to_real(s->ts_ns, mono_to_real_ns);
 	time_t sec = real / NSEC_PER_SEC;
 	const struct live_handshakes *hs[2] = { &s->hs_client, &s->hs_server };
 	const char *side[2] = { "client", "server" };

@@ -914,6 +914,25 @@ static void test_unformatted(void)
 
 /* A write that fails (/dev/full: ENOSPC, every byte): flush says so, and
  * every line from then on is counted as lost, records or a picture's. */
+/* A stamp past what the wall clock's sum holds stays at the end of the
+ * range (2262): it used to overflow, undefined, and read as 1680. */
+static void test_time_far_future(void)
+{
+	struct capture c;
+	struct conn_record r;
+	char *out;
+
+	conn_fill(&r);
+	r.end_ns = 7500000000000000000ULL;
+	cap_open(&c, true, false, false);
+	output__set_clock_offset(c.o, 1795287900000000000LL);
+	output__conn(c.o, &r);
+	out = cap_close(&c);
+	CHECK(out && strstr(out, "\"ts\":\"2262-"));
+	CHECK(out && !strstr(out, "\"ts\":\"1680-"));
+	free(out);
+}
+
 static void test_write_error(void)
 {
 	struct output_opts opts = { .json = true, .mono_to_real_ns = REAL0 };
@@ -1129,6 +1148,7 @@ static void test_rst_reason_name(void)
 }
 
 static const struct unit_case cases[] = {
+	{ "time_far_future", test_time_far_future },
 	{ "escape_quotes", test_escape_quotes },
 	{ "escape_control", test_escape_control },
 	{ "escape_invalid_utf8", test_escape_invalid_utf8 },
