@@ -663,7 +663,9 @@ static struct row *add_row(struct ladder_draw *d)
 }
 
 /* "+0.066" ms after time zero; "≈" first when derived. Past TIME_W
- * columns, tenths of seconds, then seconds, each marked "s". */
+ * columns, tenths of seconds, then seconds, each marked "s", then hours
+ * and days (a connection held open for months), so the unit always
+ * fits: cut, 200000000s read as ms. */
 static void fmt_time(const struct ladder_draw *d, uint64_t t, bool approx,
 		     char *buf, size_t len)
 {
@@ -683,6 +685,12 @@ static void fmt_time(const struct ladder_draw *d, uint64_t t, bool approx,
 	if (cols(buf) <= TIME_W)
 		return;
 	snprintf(buf, len, "%s%s%" PRIu64 "s", mark, sign, ns / NSEC_PER_SEC);
+	if (cols(buf) <= TIME_W)
+		return;
+	snprintf(buf, len, "%s%s%" PRIu64 "h", mark, sign, ns / NSEC_PER_SEC / 3600);
+	if (cols(buf) <= TIME_W)
+		return;
+	snprintf(buf, len, "%s%s%" PRIu64 "d", mark, sign, ns / NSEC_PER_SEC / 86400);
 }
 
 static bool same_time(const struct ladder_draw *d, const struct row *w,

@@ -705,7 +705,7 @@ static void test_simultaneous_open(void)
 /* Everything at its widest: 80 columns still hold, hostile bytes escaped. */
 static void test_extremes(void)
 {
-	struct conn_record r, p;
+	struct conn_record r, p, ext;
 	char *out;
 
 	client_close(&r);
@@ -740,7 +740,23 @@ static void test_extremes(void)
 		free(out);
 	}
 
-	/* the mirror of it, drawn as a pair */
+	/* six years in ESTABLISHED: the seconds are too wide for the time
+	 * column, and cut they read as ms; hours fit */
+	ext = r;
+	client_close(&r);
+	r.span[SYNFIN_TCP_FIN_WAIT1].enter_ns += 200000000 * SEC;
+	r.span[SYNFIN_TCP_FIN_WAIT2].enter_ns += 200000000 * SEC;
+	r.span[SYNFIN_TCP_TIME_WAIT].enter_ns += 200000000 * SEC;
+	r.span[SYNFIN_TCP_CLOSE].enter_ns += 200000000 * SEC;
+	r.tw.expire_ns += 200000000 * SEC;
+	out = render(&r, NULL, true);
+	check_text(out, true);
+	CHECK(strstr(out, "+55555h"));
+	CHECK(!strstr(out, "+200000000 "));
+	free(out);
+
+	/* the mirror of the extreme one, drawn as a pair */
+	r = ext;
 	server_close(&p);
 	p.family = r.family;
 	memcpy(p.laddr, r.raddr, 16);
