@@ -417,19 +417,16 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	 * counted (owner_map_full, storage_full). */
 	if (may_grow) {
 		struct bpf_map *grow[] = { skel->maps.accept_owners, skel->maps.classic_owners };
-		/* before 6.1 the verifier refuses (PREEMPT_RT) or warns of, and
-		 * taints the kernel for, a tracing program's map that allocates
-		 * as it fills: these two are preallocated there */
-		struct bpf_map *fill[] = { skel->maps.listener_opens, skel->maps.close_waits };
+		/* the spill map, the orphans' waits, the listeners' opens and
+		 * classic mode's CLOSE_WAITs, too, only as they fill. Before 6.1
+		 * the verifier refuses (PREEMPT_RT) or warns of, and taints the
+		 * kernel for, a tracing program's map that allocates as it
+		 * fills: these are preallocated there */
+		struct bpf_map *fill[] = { skel->maps.spill, skel->maps.fw2_waits,
+					   skel->maps.listener_opens, skel->maps.close_waits };
 
 		for (size_t i = 0; i < sizeof(fill) / sizeof(fill[0]); i++)
 			bpf_map__set_map_flags(fill[i], bpf_map__map_flags(fill[i]) | BPF_F_NO_PREALLOC);
-
-		/* the spill map and the orphans' waits, too, only as they fill */
-		bpf_map__set_map_flags(skel->maps.spill,
-				       bpf_map__map_flags(skel->maps.spill) | BPF_F_NO_PREALLOC);
-		bpf_map__set_map_flags(skel->maps.fw2_waits,
-				       bpf_map__map_flags(skel->maps.fw2_waits) | BPF_F_NO_PREALLOC);
 		for (size_t i = 0; i < sizeof(grow) / sizeof(grow[0]); i++) {
 			bpf_map__set_map_flags(grow[i], bpf_map__map_flags(grow[i]) | BPF_F_NO_PREALLOC);
 			bpf_map__set_max_entries(grow[i], opts->max_conns ? opts->max_conns : 65536);
