@@ -13,8 +13,8 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-#include "clock.h"
 #include "btf_names.h"
+#include "clock.h"
 #include "json_writer.h"
 #include "live_json.h"
 #include "output.h"
@@ -322,13 +322,11 @@ static bool may_wait(struct output *o)
 		.it_interval = { .tv_usec = STOP_TICK_US }, .it_value = { .tv_usec = STOP_TICK_US },
 	};
 	struct sigaction sa = { .sa_handler = on_stop_tick };
-	struct timespec ts;
 	uint64_t now;
 
 	if (!o->stop || !*o->stop)
 		return true;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	now = now_mono_ns();
 	if (!o->stop_deadline_ns) {
 		o->stop_deadline_ns = now + STOP_GRACE_NS;
 		sigemptyset(&sa.sa_mask);
