@@ -587,6 +587,12 @@ int parse_netns(const char *arg, uint32_t *inode, uint64_t *cookie, char *err, s
 	return 0;
 }
 
+/* Digits and nothing else: an id, where a name or a path may stand too. */
+static bool all_digits(const char *s)
+{
+	return *s && !s[strspn(s, "0123456789")];
+}
+
 int parse_cgroup(const char *arg, uint64_t *id, char *err, size_t errlen)
 {
 	struct statfs sfs;
@@ -595,7 +601,7 @@ int parse_cgroup(const char *arg, uint64_t *id, char *err, size_t errlen)
 
 	/* digits alone are an id (64 bits: the cgroup's kernfs node id);
 	 * anything else is a path, relative ones too */
-	if (arg[0] && !arg[strspn(arg, "0123456789")])
+	if (all_digits(arg))
 		return parse_u64(arg, 1, UINT64_MAX, id, err, errlen);
 	if (statfs(arg, &sfs) || stat(arg, &st)) {
 		snprintf(err, errlen, "cannot use cgroup '%s': %s", shown(arg, &sh),
@@ -619,7 +625,7 @@ int parse_uid(const char *arg, uint32_t *uid, char *err, size_t errlen)
 	/* a user of that name first, then a number as a uid, as chown
 	 * takes them; (uid_t)-1 is no one's */
 	pw = *arg ? getpwnam(arg) : NULL;
-	if (!pw && *arg >= '0' && *arg <= '9' && !arg[strspn(arg, "0123456789")])
+	if (!pw && all_digits(arg))
 		return parse_u32(arg, 0, UINT32_MAX - 1, uid, err, errlen);
 	if (!pw) {
 		snprintf(err, errlen, "no user named '%s'", shown(arg, &sh));
