@@ -34,12 +34,12 @@
 /* idiag_timer value used only by inet_twsk_diag_fill(). */
 #define SOCKDIAG_TIMER_TW 3
 
-/* A namespace to visit. path NULL and pid 0: the caller's own (orig_fd). */
 /* Other processes kept for a namespace no name holds: the one that named
  * it may exit before the walk comes to it (a container's short-lived
  * exec, while its init stays), and it is entered through the next. */
 #define NS_MORE_PIDS 4
 
+/* A namespace to visit. path NULL and pid 0: the caller's own (orig_fd). */
 struct ns_ent {
 	uint32_t ino;
 	uint32_t order;           /* insertion order: /run/netns names win over pids */
