@@ -41,7 +41,8 @@ static void walk(struct tree_walk *w, int fd, uint64_t id, bool inside, int dept
 		close(fd);
 		return;
 	}
-	if (depth >= CGROUP_TREE_DEPTH || !(d = fdopendir(fd))) {
+	if (depth >= (inside ? CGROUP_TREE_MAX_DEPTH : CGROUP_TREE_LEVELS - 1) ||
+	    !(d = fdopendir(fd))) {
 		close(fd);
 		return;
 	}

@@ -9,14 +9,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Deeper than this below the starting directory is not walked (the
- * kernel's check stops at the same depth). */
-#define CGROUP_TREE_DEPTH 32
+/* The kernel matches a socket by its cgroup's ancestors at levels 0-31
+ * (SYNFIN_CGROUP_LEVELS): a named cgroup deeper than level 31 matches
+ * nothing there, so the walk from the mount looks for it no deeper. */
+#define CGROUP_TREE_LEVELS 32
+/* Below the named cgroup the kernel matches at any depth: the walk goes
+ * this far below the mount, a bound on the directories it holds open
+ * (one a level) far past any real hierarchy's. */
+#define CGROUP_TREE_MAX_DEPTH 256
 
 /* The ids (a cgroup v2 directory's inode number is its cgroup id) of the
  * directory whose id is top and of every directory below it, found by
  * walking from dir (top itself, or a directory above it: the cgroup v2
- * mount), sorted. *ids is the caller's to free; *n 0 when top was not
+ * mount, whose depths below it are cgroup levels), sorted. *ids is the caller's to free; *n 0 when top was not
  * found. Returns 0 or -errno. */
 int cgroup_tree_collect(const char *dir, uint64_t top, uint64_t **ids, size_t *n);
 

@@ -94,8 +94,41 @@ static void test_tree_collect(void)
 	remove_tree();
 }
 
+/* A chain base/c1/c2/.../c40 walked from base, as from the mount: the
+ * kernel matches a named cgroup at level 31 or less with its descendants
+ * at any depth, and one deeper than 31 with nothing. */
+static void test_tree_deep(void)
+{
+	uint64_t chain[41] = {}, *ids;
+	char rel[41 * 4] = "";
+	struct stat st;
+	size_t n, len = 0;
+
+	snprintf(base, sizeof(base), "/tmp/synfin-cgdeep-%d", (int)getpid());
+	CHECK(!mkdir(base, 0700) && !stat(base, &st));
+	for (int i = 1; i <= 40; i++) {
+		len += (size_t)snprintf(rel + len, sizeof(rel) - len, "%sc%d", i > 1 ? "/" : "", i);
+		chain[i] = make_dir(rel);
+		CHECK(chain[i] != 0);
+	}
+	/* level 1: all forty, the deepest 39 levels below it */
+	CHECK_EQ_INT(cgroup_tree_collect(base, chain[1], &ids, &n), 0);
+	CHECK_EQ_INT(n, 40);
+	CHECK(cgroup_tree_has(ids, n, chain[40]) && cgroup_tree_has(ids, n, chain[33]));
+	free(ids);
+	/* level 31, the deepest the kernel can match: itself and the nine below */
+	CHECK_EQ_INT(cgroup_tree_collect(base, chain[31], &ids, &n), 0);
+	CHECK_EQ_INT(n, 10);
+	free(ids);
+	/* level 32: the kernel matches nothing, nor does the walk */
+	CHECK_EQ_INT(cgroup_tree_collect(base, chain[32], &ids, &n), 0);
+	CHECK(n == 0 && !ids);
+	remove_tree();
+}
+
 static const struct unit_case cases[] = {
 	{ "cgroup tree: a cgroup's ids and those below it", test_tree_collect },
+	{ "cgroup tree: as deep as the kernel matches", test_tree_deep },
 };
 
 UNIT_MAIN(cases)
