@@ -57,6 +57,7 @@ bool detect_syn_flood(const struct detect_config *cfg, const struct live_listene
 	figure(out, "half_open", l->half_open, 0);
 	figure(out, "backlog", l->backlog, 0);
 	figure(out, "accept_queue", l->accept_queue, 0);
+	figure(out, "sockets", l->sockets, 0);
 	figure(out, "sources", l->sources, 0);
 	figure(out, "cookies_per_s", l->cookies_per_s, 1);
 	figure(out, "drops_per_s", l->drops_per_s, 1);
@@ -229,10 +230,9 @@ void detect__observe(struct detector *d, const struct live_alert *obs, bool firi
 		t = &d->t[d->n++];
 		memset(t, 0, sizeof(*t));
 	}
-	/* Several rows can share a key within an interval: the sockets of a
-	 * SO_REUSEPORT group are one endpoint, and the census gives its half-
-	 * open requests to the first of them. One that fires is the verdict,
-	 * whatever order the quiet siblings come in. */
+	/* Should several rows share a key within an interval (the monitor
+	 * makes a SO_REUSEPORT group one row; callers need not), one that
+	 * fires is the verdict, whatever order the quiet ones come in. */
 	if (t->seen && t->firing && !firing)
 		return;
 	/* keep the figures of the episode's last firing interval for the end

@@ -44,8 +44,10 @@ struct live_owner {
 struct live_listener {
 	struct live_endpoint ep;
 	struct live_owner owner;
-	uint32_t accept_queue;           /* children waiting for accept() */
-	uint32_t backlog;                /* the listen() backlog (sk_max_ack_backlog) */
+	uint32_t sockets;                /* listening sockets: a SO_REUSEPORT group's, or 1 */
+	uint32_t accept_queue;           /* children waiting for accept(), all sockets */
+	uint32_t accept_queue_max;       /* ... on the socket with the most */
+	uint32_t backlog;                /* the listen() backlogs (sk_max_ack_backlog), summed */
 	uint32_t half_open;              /* request socks (SYN_RECV) right now */
 	uint32_t sources;                /* distinct remote addresses among the
 					  * half-open and the SYN-ACK retransmits */

@@ -338,7 +338,9 @@ static void json_listener(struct json_writer *w, const struct live_listener *l)
 	jsonw_u64_field(w, "netns", l->ep.netns);
 	json_addr_port(w, &l->ep);
 	json_owner(w, &l->owner);
+	jsonw_u64_field(w, "sockets", l->sockets);
 	jsonw_u64_field(w, "accept_queue", l->accept_queue);
+	jsonw_u64_field(w, "accept_queue_max", l->accept_queue_max);
 	jsonw_u64_field(w, "backlog", l->backlog);
 	jsonw_u64_field(w, "half_open", l->half_open);
 	jsonw_u64_field(w, "sources", l->sources);

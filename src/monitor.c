@@ -312,6 +312,28 @@ static void attribute_netns(struct monitor *m, const struct census *c,
 	}
 }
 
+/* The sockets of a SO_REUSEPORT group are one endpoint: one row, as
+ * the kernel spreads the endpoint's SYNs over them. Queues and rates add
+ * up; the census and the kernel's completions credit the endpoint's
+ * requests and handshakes to its first socket, whose owner names the
+ * row. accept_queue_max keeps one worker's full queue in sight. */
+static void join_group(struct live_listener *row, const struct live_listener *sib)
+{
+	row->sockets += sib->sockets;
+	row->accept_queue += sib->accept_queue;
+	if (sib->accept_queue_max > row->accept_queue_max)
+		row->accept_queue_max = sib->accept_queue_max;
+	row->backlog += sib->backlog;
+	row->half_open += sib->half_open;
+	if (sib->sources > row->sources)
+		row->sources = sib->sources;
+	row->completed_per_s += sib->completed_per_s;
+	row->unanswered_per_s += sib->unanswered_per_s;
+	row->cookies_per_s += sib->cookies_per_s;
+	row->drops_per_s += sib->drops_per_s;
+	row->synack_retrans_per_s += sib->synack_retrans_per_s;
+}
+
 /* Listener rows: queues from the census, handshakes and SYN-ACK
  * retransmits from the events, cookies and drops from the counters. */
 static size_t build_listeners(struct monitor *m, const struct census *c, double interval_s)
@@ -350,7 +372,9 @@ static size_t build_listeners(struct monitor *m, const struct census *c, double 
 		memset(row, 0, sizeof(*row));
 		row->ep = cl->ep;
 		row->owner = cl->owner;
+		row->sockets = 1;
 		row->accept_queue = cl->accept_queue;
+		row->accept_queue_max = cl->accept_queue;
 		row->backlog = cl->backlog;
 		row->half_open = cl->half_open;
 		row->sources = cl->sources > raw[i].sources ? cl->sources : raw[i].sources;
@@ -371,10 +395,18 @@ static size_t build_listeners(struct monitor *m, const struct census *c, double 
 				       row->ep.port, NULL, 0, row->ep.netns, row->owner.pid,
 				       row->owner.comm))
 			continue;
+		if (n && live_endpoint_equal(&ls[n - 1].ep, &row->ep)) {
+			join_group(&ls[n - 1], row);
+			continue;
+		}
+		ls[n++] = *row;
+	}
+	for (i = 0; i < n; i++) {
+		struct live_listener *row = &ls[i];
+
 		row->syn_per_s = row->unanswered_per_s + row->completed_per_s;
 		row->completion_ratio = row->syn_per_s > 0 ?
 			row->completed_per_s / row->syn_per_s : 1.0;
-		ls[n++] = *row;
 	}
 	return n;
 }
@@ -695,6 +727,17 @@ static uint32_t top_rows(void *out, void *arr, size_t n, size_t size,
 	return (uint32_t)k;
 }
 
+/* Listening endpoints: a SO_REUSEPORT group's sockets are together in
+ * the census's order and count once, as they make one row. */
+static uint32_t count_endpoints(const struct census *c)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < c->nlisteners; i++)
+		n += !i || !live_endpoint_equal(&c->listeners[i - 1].ep, &c->listeners[i].ep);
+	return n;
+}
+
 static void build_stats(struct monitor *m, const struct census *c, size_t nls, size_t ntw,
 			double interval_s, uint64_t now_ns, uint64_t lost_total)
 {
@@ -721,7 +764,7 @@ static void build_stats(struct monitor *m, const struct census *c, size_t nls, s
 	activity_handshakes(a->hs_server, &s->hs_server);
 
 	s->nlisteners = top_rows(s->listeners, m->ls, nls, sizeof(*m->ls), cmp_listener);
-	s->listeners_total = (uint32_t)c->nlisteners;
+	s->listeners_total = count_endpoints(c);
 	s->ntw = top_rows(s->tw, m->tw, ntw, sizeof(*m->tw), cmp_tw);
 	s->nclose_wait = top_rows(s->close_wait, m->cw, m->ncw, sizeof(*m->cw), cmp_cw);
 	s->nalerts = detect__active(m->det, s->alerts, LIVE_MAX_ALERTS);

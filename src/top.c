@@ -340,6 +340,16 @@ static int widest(int min, int n)
 	return n > min ? n : min;
 }
 
+/* A SO_REUSEPORT group's row says how many sockets it stands for. */
+static int listener_endpoint(char *buf, size_t len, const struct live_listener *l)
+{
+	int n = live_format_endpoint(buf, len, &l->ep);
+
+	if (l->sockets > 1 && n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, " x%u", l->sockets);
+	return n;
+}
+
 static void measure(struct tables *t)
 {
 	const struct live_stats *s = t->s;
@@ -348,7 +358,7 @@ static void measure(struct tables *t)
 	t->addr_w[T_LISTEN] = ADDR_W;
 	for (uint32_t i = 0; i < t->rows[T_LISTEN]; i++)
 		t->addr_w[T_LISTEN] = widest(t->addr_w[T_LISTEN],
-			live_format_endpoint(buf, sizeof(buf), &s->listeners[i].ep));
+			listener_endpoint(buf, sizeof(buf), &s->listeners[i]));
 	t->addr_w[T_TW] = ADDR_W;
 	for (uint32_t i = 0; i < t->rows[T_TW]; i++)
 		t->addr_w[T_TW] = widest(t->addr_w[T_TW],
@@ -407,10 +417,10 @@ static void table_header(const struct tables *t, int k, char *buf, size_t len)
 static void listener_row(const struct tables *t, const struct live_listener *l,
 			 char *buf, size_t len)
 {
-	char ep[INET6_ADDRSTRLEN + 16], own[96], q[24];
+	char ep[INET6_ADDRSTRLEN + 32], own[96], q[24];
 	char syn[16], done[16], cook[16], drop[16];
 
-	live_format_endpoint(ep, sizeof(ep), &l->ep);
+	listener_endpoint(ep, sizeof(ep), l);
 	fmt_owner(own, sizeof(own), &l->owner);
 	snprintf(q, sizeof(q), "%u/%u", l->accept_queue, l->backlog);
 	fmt_cut(buf, len, "%-*s %-13.13s %9s %5u %6s %6s %6s %6s",

@@ -5,14 +5,15 @@
 # leaves its listener to a child, and the parent /proc showed at first is
 # gone. `synfin top -j`'s listener rows (and so a syn_flood alert's owner)
 # must name the child once the parent has gone, not the dead parent, even
-# when nobody reaps that parent (a zombie).
+# when nobody reaps that parent (a zombie). And a SO_REUSEPORT group's
+# sockets make one row.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
 T=listener_owner
 sf_setup_ns "$T"
 
-"$SYNFIN" top -j -d 25 --netns "$SF_NETNS_S" >"$SF_TMP/top.out" 2>"$SF_TMP/top.err" </dev/null &
+"$SYNFIN" top -j -d 40 --netns "$SF_NETNS_S" >"$SF_TMP/top.out" 2>"$SF_TMP/top.err" </dev/null &
 TOP=$!
 SF_PIDS+=("$TOP")
 
@@ -92,8 +93,46 @@ daemon_case()
 	touch "$SF_TMP/$name.release"
 }
 
+# group_case PORT: a SO_REUSEPORT group of three sockets (a server's
+# workers, nginx's `reuseport`) is one endpoint, so one row: its sockets
+# counted, queues summed, the fullest socket's queue kept. Five clients
+# connect and close; nothing accepts, so the five children wait in the
+# group's queues, spread over its sockets by the kernel's hash.
+group_case()
+{
+	local port=$1 t="$T/reuseport" rows n=100 want
+	want='length == 1 and .[0].sockets == 3 and .[0].backlog == 24 and
+		.[0].accept_queue == 5 and .[0].accept_queue_max >= 2 and
+		.[0].accept_queue_max <= 5 and .[0].comm == "sfgroup"'
+
+	sf_bg "$SF_TMP/group.srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$port" \
+		--no-accept --reuseport 3 --backlog 8 --comm sfgroup \
+		--hold-listener-file "$SF_TMP/group.release" --ready-file "$SF_TMP/group.ready" \
+		--timeout-ms 30000
+	sf_wait_file "$SF_TMP/group.ready" || { sf_fail "$t" "server did not listen"; return; }
+	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$port" --close-first \
+		--repeat 5 --timeout-ms 10000 >"$SF_TMP/group.cli" 2>&1 ||
+		sf_fail "$t/clients" "clients: $(head -c 300 "$SF_TMP/group.cli")"
+	# the newest stats record's rows for the port, until they show all five
+	while [ "$n" -gt 0 ]; do
+		rows=$(jq -c --argjson port "$port" 'select(.type == "stats") |
+			[.listeners[] | select(.port == $port)]' "$SF_TMP/top.out" 2>/dev/null | tail -n 1)
+		[ -n "$rows" ] && jq -e "$want" <<<"$rows" >/dev/null && break
+		sleep 0.1
+		n=$((n - 1))
+	done
+	echo "  ss: $(ip netns exec "$SF_NS_S" ss -Htln "( sport = :$port )" | wc -l) listening sockets; rows: $rows"
+	if jq -e "$want" <<<"$rows" >/dev/null 2>&1; then
+		sf_pass "$t"
+	else
+		sf_fail "$t" "not one row for the group of three: $rows"
+	fi
+	touch "$SF_TMP/group.release"
+}
+
 daemon_case daemon 5510 reaped
 daemon_case zombie 5511 unreaped
+group_case 5512
 
 kill -INT "$TOP" 2>/dev/null
 wait "$TOP"

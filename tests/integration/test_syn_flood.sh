@@ -13,9 +13,9 @@
 # and no handshake ever completes. tcp_synack_retries=1 lets the half-open
 # entries expire ~3 s after their SYN.
 # A third time against a SO_REUSEPORT group of two listeners (one endpoint,
-# as a multi-worker server has): the same one alert. (The census gives the
-# group's half-open requests to one socket, the other is a quiet row of the
-# same alert key, and it used to clear the alert every interval.)
+# as a multi-worker server has): the same one alert, for the group, its
+# sockets counted. (The group's sockets were once separate rows of one
+# alert key, and the quiet one cleared the alert every interval.)
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -33,11 +33,13 @@ sf_start_grep "$T" '"type":"alert"'
 flood()
 {
 	local mode=$1 port=$2 cookies=$3 name=$T/$1 srv fl t0 t1 cond
-	local in0 in1 ck0 ck1 dr0 dr1 start end sel
+	local in0 in1 ck0 ck1 dr0 dr1 start end sel sockets
 
 	sf_in "$SF_NS_S" sysctl -qw "net.ipv4.tcp_syncookies=$cookies" ||
 		{ sf_fail "$name" "cannot set tcp_syncookies=$cookies"; return; }
 	shift 3
+	sockets=1
+	[ "${1:-}" = --reuseport ] && sockets=$2
 	sf_bg "$SF_TMP/srv_$mode" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$port" \
 		--no-accept --backlog 8 --comm "sfsyn${mode:0:6}" --hold-listener-file "$SF_TMP/stop_$mode" \
 		--ready-file "$SF_TMP/srv_$mode.ready" --timeout-ms 60000 "$@"
@@ -79,11 +81,11 @@ flood()
 
 	start=$(sf_alerts "$SF_OUT" "$cond and .state == \"start\"" "${sel[@]}")
 	SF_JQ_ARGS=("${sel[@]}" --argjson pid "$srv" --arg comm "sfsyn${mode:0:6}" --arg addr "$SF_S4"
-		--argjson t0 "$t0" --argjson t1 "$t1")
+		--argjson t0 "$t0" --argjson t1 "$t1" --argjson sockets "$sockets")
 	sf_expect_first "$name/start" "syn_flood start for $SF_S4:$port in netns $SF_NETNS_S" "$start" \
 		'.listener.addr == $addr' '.pid == $pid' '.comm == $comm' \
 		'(.ts | sf_ts) >= $t0 - 0.5 and (.ts | sf_ts) <= $t0 + 6' \
-		'.figures.unanswered_per_s >= 100' \
+		'.figures.unanswered_per_s >= 100' '.figures.sockets == $sockets' \
 		'(.figures.completion_ratio | type) == "number" and .figures.completion_ratio < 0.5' \
 		'(.thresholds | type) == "object"' '(.fired | type) == "array" and (.fired | length) >= 1'
 	if [ "$cookies" = 1 ]; then

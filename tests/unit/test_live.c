@@ -269,6 +269,7 @@ static void full_stats(struct live_stats *s)
 	l = &s->listeners[s->nlisteners++];
 	ep4(&l->ep, 4026532101u, 10, 213, 0, 2, 5100);
 	owner(&l->owner, 1234, "srv");
+	l->sockets = 1;
 	l->backlog = 8;
 	l->half_open = 9;
 	l->sources = 9;
@@ -281,8 +282,10 @@ static void full_stats(struct live_stats *s)
 	l->ep.port = 443;
 	l->ep.netns = 4026531840u;
 	owner(&l->owner, 4321, "nginx");
+	l->sockets = 4;  /* a SO_REUSEPORT group: one row */
 	l->accept_queue = 3;
-	l->backlog = 511;
+	l->accept_queue_max = 2;
+	l->backlog = 2044;
 	l->half_open = 1;
 	l->sources = 1;
 	l->syn_per_s = 250;
@@ -291,6 +294,7 @@ static void full_stats(struct live_stats *s)
 	l = &s->listeners[s->nlisteners++];
 	ep4(&l->ep, 4026531840u, 0, 0, 0, 0, 22);
 	owner(&l->owner, 800, "sshd");
+	l->sockets = 1;
 	l->backlog = 128;
 	l->syn_per_s = l->completed_per_s = 0.2;
 	l->completion_ratio = 1;
@@ -726,11 +730,14 @@ static void test_stats_json_full(void)
 		  "\"p50\":null,\"p90\":null,\"p99\":null,\"max\":null}},");
 	CHECK_HAS(out, "\"listeners_total\":12,\"listeners\":[{\"netns\":4026532101,"
 		  "\"addr\":\"10.213.0.2\",\"port\":5100,\"pid\":1234,\"comm\":\"srv\","
-		  "\"accept_queue\":0,\"backlog\":8,\"half_open\":9,\"sources\":9,"
+		  "\"sockets\":1,\"accept_queue\":0,\"accept_queue_max\":0,"
+		  "\"backlog\":8,\"half_open\":9,\"sources\":9,"
 		  "\"syn_per_s\":1980.0,\"completed_per_s\":0.0,\"unanswered_per_s\":1980.0,"
 		  "\"cookies_per_s\":1980.0,\"drops_per_s\":0.0,\"synack_retrans_per_s\":27.5,"
 		  "\"completion_ratio\":0.00},");
-	CHECK_HAS(out, "{\"netns\":4026531840,\"addr\":\"fd00::1\",\"port\":443,");
+	CHECK_HAS(out, "{\"netns\":4026531840,\"addr\":\"fd00::1\",\"port\":443,"
+		  "\"pid\":4321,\"comm\":\"nginx\",\"sockets\":4,\"accept_queue\":3,"
+		  "\"accept_queue_max\":2,\"backlog\":2044,");
 	CHECK_HAS(out, "{\"netns\":4026531840,\"addr\":\"*\",\"port\":22,\"pid\":800,");
 	CHECK_HAS(out, "\"time_wait\":[{\"side\":\"client\",\"netns\":4026531840,"
 		  "\"addr\":\"10.0.0.9\",\"port\":80,\"count\":28000,\"entries_per_s\":500.0,"
