@@ -59,6 +59,7 @@ struct opts {
 	const char *share_comm;		/* server: after the accepts, a child of this name keeps copies */
 	int share_count;		/* ... this many such children */
 	int reuseport;			/* server: listen on this many SO_REUSEPORT sockets */
+	int dual_stack;			/* server, IPv6: IPv4 clients too (IPV6_V6ONLY off) */
 	const char *fork_each_comm;	/* server: after each accept, a child of this name keeps a copy */
 	const char *daemonize_file;	/* server: once it exists, fork; the parent exits */
 	const char *daemon_comm;	/* ... and the child, which keeps the listener, is named so */
@@ -89,7 +90,7 @@ static void usage(void)
 		"                [--timeout-ms N] [--backlog N] [--no-accept] [--hold-listener-file F]\n"
 "                [--worker-comm NAME] [--daemonize-on-file F --daemon-comm NAME]\n"
 "                [--handoff-comm NAME] [--share-comm NAME [--share-count K]]\n"
-"                [--fork-each-comm NAME] [--reuseport N]\n"
+"                [--fork-each-comm NAME] [--reuseport N] [--dual-stack]\n"
 		"       tcpdrive client --connect ADDR --port P [--bind ADDR] [--lport P] [--send BYTES]\n"
 		"                [--recv BYTES] [--close-first|--wait-eof] [--shutdown-wr] [--linger0]\n"
 		"                [--no-close] [--delay-close-ms N] [--close-at-ns T] [--comm NAME]\n"
@@ -135,6 +136,8 @@ static void usage(void)
 "    that each inherit every socket), each printing its line.\n"
 "--reuseport N: server, with --no-accept: listen on N sockets of one address\n"
 "    and port (SO_REUSEPORT), as a multi-worker server does.\n"
+"--dual-stack: server, on an IPv6 address: take IPv4 clients too, as\n"
+"    ::ffff:a.b.c.d (IPV6_V6ONLY off, as most servers bound to [::] do).\n"
 "--fork-each-comm NAME: server: after each accept, fork a child of this name\n"
 "    that holds a copy of that socket alone, as the parent goes on holding it\n"
 "    (a forking server that never closes its copies); each prints\n"
@@ -468,7 +471,7 @@ static int run_server(void)
 {
 	struct sockaddr_storage sa, la;
 	socklen_t len, llen = sizeof(la);
-	int fam, lfd, one = 1, i;
+	int fam, lfd, one = 1, v6only = !o.dual_stack, i;
 	char text[64];
 
 	fam = parse_addr(o.addr, o.port, &sa, &len);
@@ -479,7 +482,7 @@ static int run_server(void)
 	}
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fam == AF_INET6)
-		setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
 	if (o.fastopen) {
 		int qlen = 16;
 
@@ -500,7 +503,8 @@ static int run_server(void)
 		int fd = socket(fam, SOCK_STREAM, 0);
 
 		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
-		    (fam == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+		    (fam == AF_INET6 &&
+		     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only))) ||
 		    bind(fd, (struct sockaddr *)&sa, len) || listen(fd, o.backlog)) {
 			fprintf(stderr, "tcpdrive: SO_REUSEPORT listener %d: %s\n", i + 1,
 				strerror(errno));
@@ -712,7 +716,7 @@ int main(int argc, char **argv)
 		O_WAIT_EOF, O_SHUT_WR, O_SEND, O_RECV, O_LINGER0, O_NO_CLOSE,
 		O_DELAY, O_CLOSE_AT, O_COMM, O_READY, O_HOLD, O_TIMEOUT, O_REPEAT,
 		O_RATE, O_BACKLOG, O_NO_ACCEPT, O_HOLD_LISTENER, O_HOLD_EXIT, O_WORKER_COMM, O_HANDOFF_COMM,
-		O_SHARE_COMM, O_SHARE_COUNT, O_FORK_EACH_COMM, O_REUSEPORT,
+		O_SHARE_COMM, O_SHARE_COUNT, O_FORK_EACH_COMM, O_REUSEPORT, O_DUAL_STACK,
 		O_SEND_AFTER, O_USER_TIMEOUT, O_FASTOPEN, O_DAEMONIZE, O_DAEMON_COMM,
 	};
 	static const struct option lo[] = {
@@ -745,6 +749,7 @@ int main(int argc, char **argv)
 		{ "share-comm", required_argument, 0, O_SHARE_COMM },
 		{ "share-count", required_argument, 0, O_SHARE_COUNT },
 		{ "reuseport", required_argument, 0, O_REUSEPORT },
+		{ "dual-stack", no_argument, 0, O_DUAL_STACK },
 		{ "fork-each-comm", required_argument, 0, O_FORK_EACH_COMM },
 		{ "send-after-file", required_argument, 0, O_SEND_AFTER },
 		{ "user-timeout-ms", required_argument, 0, O_USER_TIMEOUT },
@@ -803,6 +808,7 @@ int main(int argc, char **argv)
 		case O_WORKER_COMM: o.worker_comm = optarg; break;
 		case O_HANDOFF_COMM: o.handoff_comm = optarg; break;
 		case O_SHARE_COMM: o.share_comm = optarg; break;
+		case O_DUAL_STACK: o.dual_stack = 1; break;
 		case O_REUSEPORT:
 			o.reuseport = (int)parse_num("--reuseport", optarg, 1, 64);
 			break;
@@ -826,6 +832,7 @@ int main(int argc, char **argv)
 			      o.share_count != 1 || o.fork_each_comm)) ||
 	    (o.share_count != 1 && !o.share_comm) ||
 	    (o.reuseport != 1 && (!o.is_server || !o.no_accept)) ||
+	    (o.dual_stack && !o.is_server) ||
 	    (o.is_server && o.hold_exit_file))
 		usage();
 
