@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "addr.h"
 #include "clock.h"
 #include "ladder.h"
 #include "output.h"
@@ -1263,6 +1264,27 @@ static size_t addr_len(uint8_t family)
 	return family == SYNFIN_AF_INET ? 4 : SYNFIN_ADDR_LEN;
 }
 
+/* A record's addresses as its mirror's may spell them: a dual-stack
+ * server's end of an IPv4 connection is AF_INET6 with ::ffff:a.b.c.d at
+ * both ends, its client's AF_INET, so such an end is seen as IPv4. */
+struct tuple_view {
+	uint8_t family;
+	const uint8_t *laddr, *raddr;
+};
+
+static struct tuple_view tuple_view(const struct conn_record *r)
+{
+	struct tuple_view v = { r->family, r->laddr, r->raddr };
+
+	if (r->family == SYNFIN_AF_INET6 && addr_is_v4_mapped(r->laddr) &&
+	    addr_is_v4_mapped(r->raddr)) {
+		v.family = SYNFIN_AF_INET;
+		v.laddr = r->laddr + 12;
+		v.raddr = r->raddr + 12;
+	}
+	return v;
+}
+
 /* FNV-1a over (family, a, ap, b, bp): a held record is filed under
  * (remote, local), so its mirror finds it with its own (local, remote). */
 static uint32_t tuple_hash(uint8_t family, const uint8_t *a, uint16_t ap,
@@ -1291,11 +1313,12 @@ static uint32_t tuple_hash(uint8_t family, const uint8_t *a, uint16_t ap,
  * candidate out. */
 static int mirror_score(const struct conn_record *a, const struct conn_record *b)
 {
-	size_t n = addr_len(a->family);
+	struct tuple_view va = tuple_view(a), vb = tuple_view(b);
+	size_t n = addr_len(va.family);
 	bool spans;
 
-	if (a->family != b->family || a->lport != b->rport || a->rport != b->lport ||
-	    memcmp(a->laddr, b->raddr, n) || memcmp(a->raddr, b->laddr, n) ||
+	if (va.family != vb.family || a->lport != b->rport || a->rport != b->lport ||
+	    memcmp(va.laddr, vb.raddr, n) || memcmp(va.raddr, vb.laddr, n) ||
 	    (a->id && a->id == b->id))
 		return 0;
 	if (!isns_agree(a, b))
@@ -1404,6 +1427,7 @@ void ladder__tick(struct ladder *l, uint64_t now_ns)
 
 void ladder__conn(struct ladder *l, const struct conn_record *rec, uint64_t now_ns)
 {
+	struct tuple_view view;
 	uint32_t want, h;
 	int32_t best = -1, i;
 	int best_score = 0;
@@ -1413,7 +1437,8 @@ void ladder__conn(struct ladder *l, const struct conn_record *rec, uint64_t now_
 		return;
 	ladder__tick(l, now_ns);
 
-	want = tuple_hash(rec->family, rec->laddr, rec->lport, rec->raddr, rec->rport);
+	view = tuple_view(rec);
+	want = tuple_hash(view.family, view.laddr, rec->lport, view.raddr, rec->rport);
 	for (i = l->bucket[want & (LADDER_BUCKETS - 1)]; i >= 0; i = l->slot[i].chain) {
 		int score;
 
@@ -1439,7 +1464,7 @@ void ladder__conn(struct ladder *l, const struct conn_record *rec, uint64_t now_
 	l->free = s->next;
 	s->rec = *rec;
 	s->arrived_ns = now_ns;
-	h = tuple_hash(rec->family, rec->raddr, rec->rport, rec->laddr, rec->lport);
+	h = tuple_hash(view.family, view.raddr, rec->rport, view.laddr, rec->lport);
 	s->hash = h;
 	s->chain = l->bucket[h & (LADDER_BUCKETS - 1)];
 	l->bucket[h & (LADDER_BUCKETS - 1)] = i;

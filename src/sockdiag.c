@@ -21,6 +21,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 
+#include "addr.h"
 #include "lower_bound.h"
 #include "sockdiag.h"
 #include "grow.h"
@@ -192,13 +193,6 @@ void sockdiag_sort_listeners(struct sockdiag_listener *ls, size_t n)
 		qsort(ls, n, sizeof(*ls), listener_cmp);
 }
 
-static bool addr_is_mapped(const uint8_t *a)
-{
-	static const uint8_t pfx[12] = { [10] = 0xff, [11] = 0xff };
-
-	return memcmp(a, pfx, sizeof(pfx)) == 0;
-}
-
 /* Points *v4 at the IPv4 bytes when the address is IPv4 or IPv4-mapped. */
 static bool addr_v4(uint8_t family, const uint8_t *a, const uint8_t **v4)
 {
@@ -206,7 +200,7 @@ static bool addr_v4(uint8_t family, const uint8_t *a, const uint8_t **v4)
 		*v4 = a;
 		return true;
 	}
-	if (addr_is_mapped(a)) {
+	if (addr_is_v4_mapped(a)) {
 		*v4 = a + 12;
 		return true;
 	}

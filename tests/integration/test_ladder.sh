@@ -3,7 +3,8 @@
 # --ladder on a real connection whose two ends are both on this host: one
 # ladder, both sides measured, the sequence numbers the JSON records carry,
 # 80 columns, and --ascii that is ASCII only, as are the ladders of a user
-# whose locale is not UTF-8.
+# whose locale is not UTF-8. And a dual-stack server's IPv4 connection,
+# whose ends are of two families, is one ladder too.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -80,4 +81,34 @@ sf_check "$T/ascii/only-ascii" "non-ASCII bytes in --ascii output" \
 sf_check "$T/clocale/only-ascii" "non-ASCII bytes in a C locale's ladder" \
 	sh -c "! LC_ALL=C grep -q '[^ -~]' '$SF_TMP/clocale.out'"
 sf_check "$T/utf8/arrows" "no UTF-8 arrows" grep -q '▶' "$SF_TMP/utf8.out"
+
+# A server bound to [::] that takes IPv4 clients (IPV6_V6ONLY off, most
+# servers' default) has an AF_INET6 end, ::ffff:a.b.c.d, for an IPv4
+# client's AF_INET one: the same connection, one ladder.
+DPORT=5019
+DCPORT=45019
+"$SYNFIN" --ladder -L "$DPORT,$DCPORT" >"$SF_TMP/dual.out" 2>"$SF_TMP/dual.err" &
+DUAL=$!
+SF_PIDS+=("$DUAL")
+if sf_wait_ready "$DUAL" "$SF_TMP/dual.err" "synfin --ladder (dual)"; then
+	sf_bg "$SF_TMP/dsrv" "$SF_NS_S" "$TCPDRIVE" server --bind :: --dual-stack --port "$DPORT" \
+		--accept 1 --wait-eof --send 100 --comm sfladd --ready-file "$SF_TMP/dsrv.ready" \
+		--timeout-ms 15000
+	DSRV=$SF_LAST_PID
+	sf_wait_file "$SF_TMP/dsrv.ready" || sf_fail "$T/dual" "server did not listen"
+	sf_in "$SF_NS_C" "$TCPDRIVE" client --connect "$SF_S4" --port "$DPORT" --lport "$DCPORT" \
+		--recv 100 --close-first --comm sfladdc --timeout-ms 15000 >"$SF_TMP/dcli" 2>&1
+	sf_wait_pid "$DSRV" 15 || sf_fail "$T/dual" "server did not finish"
+	echo "  dual-stack server: $(head -n 1 "$SF_TMP/dsrv" 2>/dev/null)"
+	sleep 1.5
+	kill -INT "$DUAL" 2>/dev/null
+	wait "$DUAL" || sf_fail "$T/dual/stop" "synfin --ladder did not exit 0"
+	sf_check "$T/dual/one-ladder" "$(grep -c '^+0.000 is ' "$SF_TMP/dual.out") ladders: $(grep -E '^(left|right) ' "$SF_TMP/dual.out" | tr '\n' '|')" \
+		test "$(grep -c '^+0.000 is ' "$SF_TMP/dual.out")" = 1
+	sf_check "$T/dual/both-measured" "$(grep -E '^(left|right) ' "$SF_TMP/dual.out" | tr '\n' '|')" \
+		sh -c "test \"\$(grep -cE '^(left|right) .*\(measured\)\$' '$SF_TMP/dual.out')\" = 2 &&
+			! grep -q '(inferred)' '$SF_TMP/dual.out'"
+else
+	sf_fail "$T/dual" "synfin --ladder did not start"
+fi
 sf_done

@@ -900,9 +900,24 @@ static void sink_close(struct sink *s)
 	free(s->buf);
 }
 
+/* The record as a dual-stack (AF_INET6) socket has it. */
+static void v4_mapped(struct conn_record *r)
+{
+	uint8_t l[4], rm[4];
+
+	memcpy(l, r->laddr, 4);
+	memcpy(rm, r->raddr, 4);
+	memset(r->laddr, 0, sizeof(r->laddr));
+	memset(r->raddr, 0, sizeof(r->raddr));
+	r->laddr[10] = r->laddr[11] = r->raddr[10] = r->raddr[11] = 0xff;
+	memcpy(r->laddr + 12, l, 4);
+	memcpy(r->raddr + 12, rm, 4);
+	r->family = SYNFIN_AF_INET6;
+}
+
 static void test_pairing(void)
 {
-	struct conn_record c, sv, other;
+	struct conn_record c, sv, other, mapped;
 	uint64_t now = 100 * SEC;
 	struct ladder *l;
 	struct sink s;
@@ -979,6 +994,32 @@ static void test_pairing(void)
 	CHECK_EQ_INT(count(out, "(measured)\n"), 2);
 	ladder__free(l);
 	CHECK_EQ_INT(count(s.buf, "+0.000 is "), 3);
+	sink_close(&s);
+
+	/* a dual-stack server's end of an IPv4 connection is AF_INET6 with
+	 * ::ffff:a.b.c.d at both ends: still the IPv4 client's mirror */
+	l = sink_open(&s, 500);
+	mapped = sv;
+	v4_mapped(&mapped);
+	ladder__conn(l, &c, now);
+	ladder__conn(l, &mapped, now);
+	CHECK_EQ_INT(ladder__held(l), 0);
+	out = sink_text(&s);
+	CHECK_EQ_INT(count(out, "(measured)\n"), 2);
+	CHECK(!strstr(out, "(inferred)"));
+	ladder__free(l);
+	sink_close(&s);
+	/* ... in either order; an IPv6 end whose addresses are not both
+	 * mapped is no IPv4 end's mirror */
+	l = sink_open(&s, 500);
+	ladder__conn(l, &mapped, now);
+	ladder__conn(l, &c, now);
+	CHECK_EQ_INT(ladder__held(l), 0);
+	mapped.raddr[10] = 0;
+	ladder__conn(l, &mapped, now);
+	ladder__conn(l, &c, now);
+	CHECK_EQ_INT(ladder__held(l), 2);
+	ladder__free(l);
 	sink_close(&s);
 }
 
