@@ -154,7 +154,8 @@ check: all unit-tests tools
 # the unit tests so: the whole suite takes about twice as long). A report ends the program with a non-zero status, which
 # the tests take as a failure. (GCC's -O1 with the sanitizers warns of an
 # overread in the unit tests' fixture that is not one.)
-SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+SAN_CFLAGS := -O1 -g -fsanitize=address,undefined,float-cast-overflow \
+	      -fno-sanitize-recover=undefined,float-cast-overflow \
 	      -fno-omit-frame-pointer -Wno-stringop-overread
 .PHONY: test-sanitizers
 test-sanitizers: deps all unit-tests tools

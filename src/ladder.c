@@ -215,7 +215,9 @@ static uint64_t server_syn_time(const struct conn_record *r, uint64_t lo, uint64
 
 	if (!est || !(r->handshake.ms >= 0))
 		return 0;
-	d = (uint64_t)(r->handshake.ms * 1e6 + 0.5);
+	/* one longer than the clock has run (a bad record) ends at est, and
+	 * its conversion, past 2^64 ns, would be undefined */
+	d = r->handshake.ms * 1e6 < (double)est ? (uint64_t)(r->handshake.ms * 1e6 + 0.5) : est;
 	t = d < est ? est - d : est;
 	/* The RTT sample can fall short of SYN-ACK to final ACK (taken from
 	 * a timestamp echo, or rounded) or exceed it: derived, it must not
