@@ -105,8 +105,9 @@ static void line(struct screen *sc, const char *fmt, ...)
 	put_line(sc, buf);
 }
 
-/* A labelled summary line whose items wrap onto indented lines, so the
- * figures are never cut off however narrow the terminal or big the count. */
+/* A labelled summary line whose items wrap onto indented lines, so no
+ * item is cut off at a line's end; one item wider than the terminal
+ * less the label (under about 40 columns) is cut like any line. */
 struct flow {
 	struct screen *sc;
 	char buf[TOP_LINE_MAX];
