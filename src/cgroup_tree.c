@@ -106,22 +106,45 @@ bool cgroup_tree_has(const uint64_t *ids, size_t n, uint64_t id)
 	return n && bsearch(&id, ids, n, sizeof(*ids), id_cmp);
 }
 
-int cgroup_tree_mount(char *buf, size_t len)
+/* The kernel writes a mount point's space, tab, newline and backslash
+ * as \040, \011, \012 and \134 (octal): undone in place. */
+static void unescape_octal(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+int cgroup_tree_mount_in(FILE *mounts, char *buf, size_t len)
 {
 	char dev[256], dir[4096], type[64];
-	int ret = -ENOENT;
-	FILE *f;
 
-	f = fopen("/proc/self/mounts", "re");
-	if (!f)
-		return -errno;
-	while (fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
+	while (fscanf(mounts, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
 		if (strcmp(type, "cgroup2"))
 			continue;
-		if ((size_t)snprintf(buf, len, "%s", dir) < len)
-			ret = 0;
-		break;
+		unescape_octal(dir);
+		return (size_t)snprintf(buf, len, "%s", dir) < len ? 0 : -ENAMETOOLONG;
 	}
+	return -ENOENT;
+}
+
+int cgroup_tree_mount(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/mounts", "re");
+	int ret;
+
+	if (!f)
+		return -errno;
+	ret = cgroup_tree_mount_in(f, buf, len);
 	fclose(f);
 	return ret;
 }

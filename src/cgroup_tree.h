@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The kernel matches a socket by its cgroup's ancestors at levels 0-31
  * (SYNFIN_CGROUP_LEVELS): a named cgroup deeper than level 31 matches
@@ -31,5 +32,7 @@ bool cgroup_tree_has(const uint64_t *ids, size_t n, uint64_t id);
 /* The first cgroup v2 mount in /proc/self/mounts, into buf; -ENOENT
  * when there is none. */
 int cgroup_tree_mount(char *buf, size_t len);
+/* ... in a file of that format. */
+int cgroup_tree_mount_in(FILE *mounts, char *buf, size_t len);
 
 #endif /* SYNFIN_CGROUP_TREE_H */

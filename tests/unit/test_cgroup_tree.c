@@ -3,8 +3,10 @@
  * start: walked on a directory tree of our own (a cgroup v2 directory's
  * inode number is its id, and the walk reads nothing but directories and
  * their inode numbers), so no privilege or cgroup mount is needed. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "unit.h"
@@ -126,9 +128,34 @@ static void test_tree_deep(void)
 	remove_tree();
 }
 
+/* The mount's line as the kernel writes it: a space in the path comes
+ * as \040, a backslash as \134. */
+static void test_mount_line(void)
+{
+	static const char mounts[] =
+		"proc /proc proc rw,nosuid 0 0\n"
+		"cgroup /sys/fs/cgroup/v1 cgroup rw 0 0\n"
+		"cgroup2 /run/my\\040cg\\134x cgroup2 rw,nosuid 0 0\n"
+		"cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n";
+	char buf[64], tiny[8];
+	FILE *f = fmemopen((void *)mounts, sizeof(mounts) - 1, "r");
+
+	CHECK(f != NULL);
+	CHECK_EQ_INT(cgroup_tree_mount_in(f, buf, sizeof(buf)), 0);
+	CHECK_EQ_STR(buf, "/run/my cg\\x");
+	fclose(f);
+	f = fmemopen((void *)mounts, sizeof(mounts) - 1, "r");
+	CHECK_EQ_INT(cgroup_tree_mount_in(f, tiny, sizeof(tiny)), -ENAMETOOLONG);
+	fclose(f);
+	f = fmemopen((void *)mounts, strlen("proc /proc proc rw,nosuid 0 0\n"), "r");
+	CHECK_EQ_INT(cgroup_tree_mount_in(f, buf, sizeof(buf)), -ENOENT);
+	fclose(f);
+}
+
 static const struct unit_case cases[] = {
 	{ "cgroup tree: a cgroup's ids and those below it", test_tree_collect },
 	{ "cgroup tree: as deep as the kernel matches", test_tree_deep },
+	{ "cgroup tree: the mount's escaped path", test_mount_line },
 };
 
 UNIT_MAIN(cases)
