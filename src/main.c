@@ -576,7 +576,7 @@ static void report_write_error(const struct app *app)
 	if (!output__write_error(app->out, &we))
 		return;
 	if (we.err == ETIMEDOUT) {
-		fprintf(stderr, "synfin: the output's reader did not take the rest within 2 s of the stop; "
+		fprintf(stderr, "synfin: the output's reader took nothing for 2 s after the stop; "
 			"stopped, %" PRIu64 " %s not written%s\n", we.lost,
 			we.lines ? "lines" : "records",
 			we.cut ? ", one of them in part (the output ends in a cut line)" : "");

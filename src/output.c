@@ -295,9 +295,11 @@ static void json_common(struct output *o, const struct common *c)
  * went out, and counts the rest as lost. */
 #define OUT_BUFFER (1u << 20)
 
-/* How long the output may still take once a stop is asked for: a reader
- * that stalls (a pager left at its prompt, a consumer hung) must not keep
- * synfin from stopping; one that reads slowly still gets the last lines. */
+/* How long the output may wait on its reader without progress once a
+ * stop is asked for: a reader that stalls (a pager left at its prompt, a
+ * consumer hung) must not keep synfin from stopping; one that reads, even
+ * slowly, gets the last lines, and a drain that takes long to write (a
+ * burst's backlog at the stop) is not cut. */
 #define STOP_GRACE_NS 2000000000ULL
 #define STOP_TICK_US 100000
 
@@ -312,7 +314,8 @@ void output__set_stop(struct output *o, const volatile sig_atomic_t *stop)
 }
 
 /* Whether a write may go on waiting for the reader: always until a stop
- * is asked for, then for STOP_GRACE_NS. From the first look after the
+ * is asked for, then for STOP_GRACE_NS since the stop or since the last
+ * write that took anything (sink_write). From the first look after the
  * stop a timer ticks (SIGALRM, its handler without SA_RESTART), so a
  * write() blocked on a full pipe returns, short or with EINTR, and comes
  * back here. */
@@ -386,6 +389,10 @@ static size_t sink_write(struct output *o, const char *buf, size_t len)
 			break;
 		}
 		done += (size_t)n;
+		/* the grace is for a reader that stopped: one that reads,
+		 * however slowly, gets all of it */
+		if (o->stop_deadline_ns)
+			o->stop_deadline_ns = now_mono_ns() + STOP_GRACE_NS;
 	}
 	return done;
 }
