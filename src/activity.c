@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "activity.h"
+#include "addr.h"
 
 /* Slots for ACTIVITY_MAX_KEYS listener keys plus as many tw keys, kept
  * under half full. */
@@ -269,19 +270,20 @@ static void tally_owner(struct activity_tw *t, const struct conn_record *rec)
 
 void activity__conn(struct activity *a, const struct conn_record *rec)
 {
-	struct live_endpoint ep = { .netns = rec->netns, .family = rec->family };
+	struct live_endpoint ep = { .netns = rec->netns };
 	enum tw_side side;
 	struct activity_tw *t;
 
 	if (rec->tw.kind == TW_KIND_NONE)
 		return;
+	/* keyed as the census and twcount group the tw socks */
 	if (rec->role == ROLE_SERVER) {
 		side = TW_SIDE_SERVER;
-		memcpy(ep.addr, rec->laddr, SYNFIN_ADDR_LEN);
+		ep.family = conn_addr_key(rec->family, rec->laddr, rec->raddr, rec->laddr, ep.addr);
 		ep.port = rec->lport;
 	} else {
 		side = TW_SIDE_CLIENT;
-		memcpy(ep.addr, rec->raddr, SYNFIN_ADDR_LEN);
+		ep.family = conn_addr_key(rec->family, rec->laddr, rec->raddr, rec->raddr, ep.addr);
 		ep.port = rec->rport;
 	}
 	t = tw_of(a, side, &ep);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "addr.h"
 #include "census.h"
 #include "clock.h"
 #include "filter.h"
@@ -653,21 +654,26 @@ static int settle_time_wait(struct walk_ctx *w, const struct census_netns *ns)
 			      gone_listener_takes(w->opts, ns->netns, p->family, p->laddr,
 						  p->lport);
 
-		if (!server && !filter_ends_pass(w->opts->tw_filter, p->family, p->laddr,
-						 p->lport, p->raddr, p->rport))
+		/* the family judged as the sock has it: its group's may be
+		 * IPv4 for a dual-stack sock's (conn_addr_key) */
+		if ((w->opts->tw_filter &&
+		     !filter_family_netns_passes(w->opts->tw_filter, p->family, ns->netns)) ||
+		    (!server && !filter_ends_pass(w->opts->tw_filter, p->family, p->laddr,
+						  p->lport, p->raddr, p->rport)))
 			continue;
 		t = &c->tw[c->ntw++];
 		memset(t, 0, sizeof(*t));
 		t->ep.netns = ns->netns;
-		t->ep.family = p->family;
 		t->count = 1;
 		if (server) {
 			t->side = TW_SIDE_SERVER;
-			memcpy(t->ep.addr, p->laddr, SYNFIN_ADDR_LEN);
+			t->ep.family = conn_addr_key(p->family, p->laddr, p->raddr, p->laddr,
+						     t->ep.addr);
 			t->ep.port = p->lport;
 		} else {
 			t->side = TW_SIDE_CLIENT;
-			memcpy(t->ep.addr, p->raddr, SYNFIN_ADDR_LEN);
+			t->ep.family = conn_addr_key(p->family, p->laddr, p->raddr, p->raddr,
+						     t->ep.addr);
 			t->ep.port = p->rport;
 			t->in_range = ns->port_hi && p->lport >= ns->port_lo &&
 				      p->lport <= ns->port_hi;

@@ -164,15 +164,10 @@ static inline bool filter_match(const struct synfin_filter *f, uint8_t family,
 /* A row of top or of an alert (a listener, a TIME_WAIT group, a process's
  * CLOSE_WAITs) passes what it can be judged by: port 0 and a NULL or
  * wildcard address (a listener bound to any address) are not judged. */
-static inline bool filter_row_passes(const struct synfin_filter *f, uint8_t family,
-				     const uint8_t *laddr, uint16_t lport,
-				     const uint8_t *raddr, uint16_t rport, uint32_t netns,
-				     uint32_t pid, const char *comm)
+static inline bool filter_row_ends_pass(const struct synfin_filter *f, uint8_t family,
+					const uint8_t *laddr, uint16_t lport,
+					const uint8_t *raddr, uint16_t rport)
 {
-	if (!f)
-		return true;
-	if (!filter_family_netns_passes(f, family, netns) || !filter_owner_passes(f, pid, comm))
-		return false;
 	if (lport && f->have_lports && !port_bit_test(f->lports, lport))
 		return false;
 	if (rport && f->have_rports && !port_bit_test(f->rports, rport))
@@ -184,6 +179,17 @@ static inline bool filter_row_passes(const struct synfin_filter *f, uint8_t fami
 	    !addr_passes(f->raddrs, f->nraddrs, family, raddr))
 		return false;
 	return true;
+}
+
+static inline bool filter_row_passes(const struct synfin_filter *f, uint8_t family,
+				     const uint8_t *laddr, uint16_t lport,
+				     const uint8_t *raddr, uint16_t rport, uint32_t netns,
+				     uint32_t pid, const char *comm)
+{
+	if (!f)
+		return true;
+	return filter_family_netns_passes(f, family, netns) && filter_owner_passes(f, pid, comm) &&
+	       filter_row_ends_pass(f, family, laddr, lport, raddr, rport);
 }
 
 /* Parse "80,443,8000-8080" into bitmap. Returns 0, or -EINVAL with a

@@ -1278,8 +1278,7 @@ static struct tuple_view tuple_view(const struct conn_record *r)
 {
 	struct tuple_view v = { r->family, r->laddr, r->raddr };
 
-	if (r->family == SYNFIN_AF_INET6 && addr_is_v4_mapped(r->laddr) &&
-	    addr_is_v4_mapped(r->raddr)) {
+	if (conn_is_v4_mapped(r->family, r->laddr, r->raddr)) {
 		v.family = SYNFIN_AF_INET;
 		v.laddr = r->laddr + 12;
 		v.raddr = r->raddr + 12;

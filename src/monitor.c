@@ -417,6 +417,7 @@ static size_t build_listeners(struct monitor *m, const struct census *c, double 
 static size_t build_tw(struct monitor *m, const struct census *c,
 		       const struct census_tw *groups, size_t ngroups, double interval_s)
 {
+	const struct synfin_filter *f = m->opts.filter;
 	struct live_tw_group *tw;
 	size_t i, n = 0;
 
@@ -452,12 +453,15 @@ static size_t build_tw(struct monitor *m, const struct census *c,
 			if (g->port_range)
 				g->port_use = (double)t->in_range / g->port_range;
 		}
-		if (!filter_row_passes(m->opts.filter, g->ep.family,
-				       g->side == TW_SIDE_SERVER ? g->ep.addr : NULL,
-				       g->side == TW_SIDE_SERVER ? g->ep.port : 0,
-				       g->side == TW_SIDE_CLIENT ? g->ep.addr : NULL,
-				       g->side == TW_SIDE_CLIENT ? g->ep.port : 0,
-				       g->ep.netns, g->owner.pid, g->owner.comm))
+		/* the family was judged on each sock as the sock had it: a
+		 * group of dual-stack socks' IPv4 connections is IPv4 */
+		if (f && ((f->netns && g->ep.netns != f->netns) ||
+			  !filter_owner_passes(f, g->owner.pid, g->owner.comm) ||
+			  !filter_row_ends_pass(f, g->ep.family,
+						g->side == TW_SIDE_SERVER ? g->ep.addr : NULL,
+						g->side == TW_SIDE_SERVER ? g->ep.port : 0,
+						g->side == TW_SIDE_CLIENT ? g->ep.addr : NULL,
+						g->side == TW_SIDE_CLIENT ? g->ep.port : 0)))
 			continue;
 		n++;
 	}

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "addr.h"
 #include "grow.h"
 #include "idtable.h"
 #include "twcount.h"
@@ -117,10 +118,10 @@ static void key_of(const struct twcount_sock *s, struct group_key *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->netns = s->netns;
-	k->family = s->family;
+	k->family = conn_addr_key(s->family, s->laddr, s->raddr, s->server ? s->laddr : s->raddr,
+				  k->addr);
 	k->side = s->server ? TW_SIDE_SERVER : TW_SIDE_CLIENT;
 	k->port = s->server ? s->lport : s->rport;
-	memcpy(k->addr, s->server ? s->laddr : s->raddr, SYNFIN_ADDR_LEN);
 }
 
 /* FNV-1a over the key; never 0, which the id table keeps for empty */

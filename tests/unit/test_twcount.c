@@ -7,6 +7,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include "unit.h"
 #include "twcount.h"
 
@@ -87,6 +88,64 @@ static void test_groups_as_the_census(void)
 	twcount__groups(t, &n);
 	CHECK_EQ_INT(n, 2);
 	CHECK_EQ_INT(twcount__netns_total(t, 7), 7);
+	CHECK(twcount__ok(t));
+	twcount__free(t);
+}
+
+/* The sock as a dual-stack (AF_INET6) socket has it: ::ffff:10.0.0.x. */
+static struct twcount_sock mapped(struct twcount_sock s)
+{
+	uint8_t l[4], r[4];
+
+	memcpy(l, s.laddr, 4);
+	memcpy(r, s.raddr, 4);
+	memset(s.laddr, 0, sizeof(s.laddr));
+	memset(s.raddr, 0, sizeof(s.raddr));
+	s.laddr[10] = s.laddr[11] = s.raddr[10] = s.raddr[11] = 0xff;
+	memcpy(s.laddr + 12, l, 4);
+	memcpy(s.raddr + 12, r, 4);
+	s.family = SYNFIN_AF_INET6;
+	return s;
+}
+
+/* A JVM's dual-stack sockets and curl's AF_INET ones toward one IPv4
+ * destination share its ports: one group, keyed as IPv4. And a dual-
+ * stack server's tw socks join its AF_INET ones' group. */
+static void test_groups_dual_stack(void)
+{
+	struct twcount *t = twcount__new();
+	struct twcount_sock s;
+	const struct census_tw *g;
+	size_t n;
+
+	for (int i = 0; i < 4; i++) {
+		s = sock4(7, false, 1, (uint16_t)(40000 + i), 2, 80);
+		if (i % 2)
+			s = mapped(s);
+		twcount__sock(t, &s, 1);
+		twcount__grouped(t, &s, 1);
+	}
+	s = mapped(sock4(7, true, 1, 8080, 20, 50000));
+	twcount__sock(t, &s, 1);
+	twcount__grouped(t, &s, 1);
+	s = sock4(7, true, 1, 8080, 21, 50000);
+	twcount__sock(t, &s, 1);
+	twcount__grouped(t, &s, 1);
+	twcount__groups(t, &n);
+	CHECK_EQ_INT(n, 2);
+	g = find_group(t, TW_SIDE_CLIENT, 7, 2, 80);
+	CHECK(g && g->count == 4 && g->in_range == 4 && g->ep.family == SYNFIN_AF_INET);
+	g = find_group(t, TW_SIDE_SERVER, 7, 1, 8080);
+	CHECK(g && g->count == 2 && g->ep.family == SYNFIN_AF_INET);
+	/* one gone of each kind: the group stays, two fewer */
+	s = mapped(sock4(7, false, 1, 40001, 2, 80));
+	twcount__grouped(t, &s, -1);
+	twcount__sock(t, &s, -1);
+	s = sock4(7, false, 1, 40000, 2, 80);
+	twcount__grouped(t, &s, -1);
+	twcount__sock(t, &s, -1);
+	g = find_group(t, TW_SIDE_CLIENT, 7, 2, 80);
+	CHECK(g && g->count == 2);
 	CHECK(twcount__ok(t));
 	twcount__free(t);
 }
@@ -348,6 +407,7 @@ static void test_random_against_recount(void)
 
 static const struct unit_case cases[] = {
 	{ "twcount_groups_as_the_census", test_groups_as_the_census },
+	{ "twcount_groups_dual_stack", test_groups_dual_stack },
 	{ "twcount_port_range_regroup", test_port_range_regroup },
 	{ "twcount_prune_and_broken", test_prune_and_broken },
 	{ "twcount_agrees_with_census", test_agrees_with_census },
