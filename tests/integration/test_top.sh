@@ -9,6 +9,8 @@
 #     screen, quits on 'q' within 2 s with exit status 0, and leaves the
 #     terminal as it found it: termios unchanged, and the output ends by
 #     leaving the alternate screen (ESC [?1049l).
+#  b3. a failure that ends the run (the ring's read) is said after the
+#      screen is put back, on the terminal, and synfin exits 1.
 #  c. `synfin top >/dev/full` stops at its first frame, says why, exits 1.
 #  d. (run after a.) opens land in the record of their handshake times.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
@@ -206,6 +208,50 @@ else
 	sf_fail "$T/tty/suspend" "no synfin top on the terminal: $(head -c 300 "$SF_TMP/tty2.err")"
 fi
 exec 7>&-
+
+# --- b3. a failure that ends the run, on a terminal ---------------------------
+# The ring's read failing (the epollfail shim makes epoll_wait, which
+# libbpf waits on the ring with, fail with EIO once a file exists) ends
+# the run: the screen is put back, then the one line saying why is
+# written to the terminal after it, where it stays, and synfin exits 1.
+# (Written while the screen was up, it vanished with it.)
+SHIM=$SF_ROOT/build/tools/epollfail.so
+if [ -f "$SHIM" ]; then
+	mkfifo "$SF_TMP/tty3.in"
+	inner="stty rows 24 cols 80; stty -g >'$SF_TMP/stty3.before';"
+	inner+=" LD_PRELOAD='$SHIM' EPOLLFAIL_FILE='$SF_TMP/fail' '$SYNFIN' top -d 30; rc=\$?;"
+	inner+=" stty -g >'$SF_TMP/stty3.after'; exit \$rc"
+	timeout -k 2 40 script -qfec "$inner" /dev/null <"$SF_TMP/tty3.in" >"$SF_TMP/tty3.out" 2>&1 &
+	SCRIPT=$!
+	SF_PIDS+=("$SCRIPT")
+	exec 7>"$SF_TMP/tty3.in"
+	for _ in $(seq 150); do
+		grep -q 'synfin top' "$SF_TMP/tty3.out" 2>/dev/null && break
+		sleep 0.1
+	done
+	touch "$SF_TMP/fail"
+	sf_wait_pid "$SCRIPT" 10
+	rc=$?
+	exec 7>&-
+	out=$(cat "$SF_TMP/tty3.out")
+	after=${out##*$'\e[?1049l'}
+	before=${out%$'\e[?1049l'*}
+	said='synfin: reading the ring buffer failed: Input/output error'
+	echo "  after the screen: $(printf '%s' "$after" | tr -d '\r' | head -c 200 | cat -v)"
+	sf_check "$T/tty/failed-status" "exit status $rc (want 1)" [ "$rc" = 1 ]
+	case $after in
+	*"$said"*) sf_pass "$T/tty/failed-said" ;;
+	*) sf_fail "$T/tty/failed-said" "the line is not after the screen: $(printf '%s' "$after" | head -c 200 | cat -v)" ;;
+	esac
+	case $before in
+	*"$said"*) sf_fail "$T/tty/failed-not-on-screen" "the line was written on the alternate screen too" ;;
+	*) sf_pass "$T/tty/failed-not-on-screen" ;;
+	esac
+	sf_check "$T/tty/failed-termios" "termios before and after differ" \
+		cmp -s "$SF_TMP/stty3.before" "$SF_TMP/stty3.after"
+else
+	sf_fail "$T/tty/failed" "no $SHIM (make tools)"
+fi
 
 # --- c. frames that cannot be written ----------------------------------------
 # A full disk: synfin stops at the first frame that fails (within an
