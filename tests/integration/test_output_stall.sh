@@ -94,6 +94,16 @@ stuck_case()
 	fi
 }
 
+# fifo_synfin NAME FIFO: synfin writing to FIFO (a blocking pipe whose
+# reader the caller started), stderr in $ERR, its pid in SYN
+fifo_synfin()
+{
+	"$SYNFIN" -j --no-timewait --no-alerts --netns "$SF_NETNS_S" 2>"$ERR" >"$2" &
+	SYN=$!
+	SF_PIDS+=("$SYN")
+	sf_wait_ready "$SYN" "$ERR" synfin || { sf_fail "$1" "synfin did not start"; sf_done; }
+}
+
 # non-blocking: nbreader's pipe, its file made only after the stop
 ERR=$SF_TMP/stuck_nb.err
 nb_start "$T/stuck_nonblocking" "$SF_TMP/never" "$SF_TMP/out_nb" "$SF_TMP/nb2"
@@ -117,10 +127,7 @@ mkfifo "$SF_TMP/stuck.fifo"
 	cat >/dev/null) <"$SF_TMP/stuck.fifo" &
 READER=$!
 SF_PIDS+=("$READER")
-"$SYNFIN" -j --no-timewait --no-alerts --netns "$SF_NETNS_S" 2>"$ERR" >"$SF_TMP/stuck.fifo" &
-SYN=$!
-SF_PIDS+=("$SYN")
-sf_wait_ready "$SYN" "$ERR" synfin || { sf_fail "$T/stuck_blocking" "synfin did not start"; sf_done; }
+fifo_synfin "$T/stuck_blocking" "$SF_TMP/stuck.fifo"
 stuck_status()
 {
 	sf_wait_pid "$SYN" 1
@@ -145,10 +152,7 @@ mkfifo "$SF_TMP/slow.fifo"
 	done) <"$SF_TMP/slow.fifo" &
 READER=$!
 SF_PIDS+=("$READER")
-"$SYNFIN" -j --no-timewait --no-alerts --netns "$SF_NETNS_S" 2>"$ERR" >"$SF_TMP/slow.fifo" &
-SYN=$!
-SF_PIDS+=("$SYN")
-sf_wait_ready "$SYN" "$ERR" synfin || { sf_fail "$T/slow" "synfin did not start"; sf_done; }
+fifo_synfin "$T/slow" "$SF_TMP/slow.fifo"
 sf_repeat "$T/slow" 5714 "$K"
 sleep 1
 t0=$(sf_now_ns)
