@@ -22,8 +22,8 @@
 /* The ids (a cgroup v2 directory's inode number is its cgroup id) of the
  * directory whose id is top and of every directory below it, found by
  * walking from dir (top itself, or a directory above it: the cgroup v2
- * mount, whose depths below it are cgroup levels), sorted. *ids is the caller's to free; *n 0 when top was not
- * found. Returns 0 or -errno. */
+ * mount, whose depths below it are cgroup levels), sorted. *ids is the
+ * caller's to free; *n 0 when top was not found. Returns 0 or -errno. */
 int cgroup_tree_collect(const char *dir, uint64_t top, uint64_t **ids, size_t *n);
 
 /* Whether id is one of n sorted ids. */

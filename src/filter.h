@@ -161,9 +161,8 @@ static inline bool filter_match(const struct synfin_filter *f, uint8_t family,
 	return filter_ends_pass(f, family, laddr, lport, raddr, rport);
 }
 
-/* A row of top or of an alert (a listener, a TIME_WAIT group, a process's
- * CLOSE_WAITs) passes what it can be judged by: port 0 and a NULL or
- * wildcard address (a listener bound to any address) are not judged. */
+/* A row's ports and addresses pass: port 0 and a NULL or wildcard
+ * address (a listener bound to any address) are not judged. */
 static inline bool filter_row_ends_pass(const struct synfin_filter *f, uint8_t family,
 					const uint8_t *laddr, uint16_t lport,
 					const uint8_t *raddr, uint16_t rport)
@@ -181,6 +180,9 @@ static inline bool filter_row_ends_pass(const struct synfin_filter *f, uint8_t f
 	return true;
 }
 
+/* A row of top or of an alert (a listener, a TIME_WAIT group, a process's
+ * CLOSE_WAITs) passes what it can be judged by: its family, namespace and
+ * owner, and its ends as filter_row_ends_pass judges them. */
 static inline bool filter_row_passes(const struct synfin_filter *f, uint8_t family,
 				     const uint8_t *laddr, uint16_t lport,
 				     const uint8_t *raddr, uint16_t rport, uint32_t netns,
