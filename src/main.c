@@ -98,10 +98,11 @@ static void say_why_stopped(struct app *app, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* 1: stop; 2: asked again, do not wait on a slow reader (output.c) */
 static void on_signal(int sig)
 {
 	(void)sig;
-	exiting = 1;
+	exiting = exiting ? 2 : 1;
 }
 
 /* Without SA_RESTART (signal() sets it): a write() blocked on a reader
@@ -575,9 +576,10 @@ static void report_write_error(const struct app *app)
 
 	if (!output__write_error(app->out, &we))
 		return;
-	if (we.err == ETIMEDOUT) {
-		fprintf(stderr, "synfin: the output's reader took nothing for 2 s after the stop; "
-			"stopped, %" PRIu64 " %s not written%s\n", we.lost,
+	if (we.err == ETIMEDOUT || we.err == ECANCELED) {
+		fprintf(stderr, "synfin: %s; stopped, %" PRIu64 " %s not written%s\n",
+			we.err == ETIMEDOUT ? "the output's reader took nothing for 2 s after the stop" :
+			"asked to stop again while the output's reader was behind", we.lost,
 			we.lines ? "lines" : "records",
 			we.cut ? ", one of them in part (the output ends in a cut line)" : "");
 		return;

@@ -315,7 +315,8 @@ void output__set_stop(struct output *o, const volatile sig_atomic_t *stop)
 
 /* Whether a write may go on waiting for the reader: always until a stop
  * is asked for, then for STOP_GRACE_NS since the stop or since the last
- * write that took anything (sink_write). From the first look after the
+ * write that took anything (sink_write); not at all once a stop is asked
+ * for again (the flag at 2: Ctrl-C twice). From the first look after the
  * stop a timer ticks (SIGALRM, its handler without SA_RESTART), so a
  * write() blocked on a full pipe returns, short or with EINTR, and comes
  * back here. */
@@ -329,6 +330,8 @@ static bool may_wait(struct output *o)
 
 	if (!o->stop || !*o->stop)
 		return true;
+	if (*o->stop > 1)
+		return false;  /* a second stop: the reader is not waited for */
 	now = now_mono_ns();
 	if (!o->stop_deadline_ns) {
 		o->stop_deadline_ns = now + STOP_GRACE_NS;
@@ -376,7 +379,8 @@ static size_t sink_write(struct output *o, const char *buf, size_t len)
 		ssize_t n;
 
 		if (!may_wait(o)) {
-			o->write_err = ETIMEDOUT;  /* output__write_error says what it means */
+			/* output__write_error says what they mean */
+			o->write_err = *o->stop > 1 ? ECANCELED : ETIMEDOUT;
 			break;
 		}
 		n = write(o->fd, buf + done, len - done);

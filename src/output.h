@@ -43,9 +43,10 @@ int output__set_fd(struct output *o, int fd);
 bool output__new_file(const struct output *o);
 
 /* Once *stop is set (synfin's stop flag, from SIGINT or SIGTERM), writes
- * that wait for the reader give up after a grace of 2 s, with the lines
- * left counted as lost and the error ETIMEDOUT: a reader that stopped
- * reading must not keep synfin from stopping. */
+ * that wait for the reader give up after 2 s without progress, with the
+ * lines left counted as lost and the error ETIMEDOUT: a reader that
+ * stopped reading must not keep synfin from stopping. At 2 (asked again)
+ * they give up at once, with ECANCELED. */
 void output__set_stop(struct output *o, const volatile sig_atomic_t *stop);
 
 struct output_write_error {

@@ -11,7 +11,8 @@
 # gives the output 2 s, then stops, exits 1 and says on one line that the
 # reader did not take the rest and how much was not written. (A blocked
 # write() used to restart after SIGINT, and synfin hung until killed.)
-# And a reader that reads slowly from the stop on gets it all.
+# And a reader that reads slowly from the stop on gets it all, unless the
+# stop is asked for twice.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -137,21 +138,29 @@ stuck_case stuck_blocking 5713
 touch "$SF_TMP/read"
 sf_wait_pid "$READER" 10 >/dev/null
 
+# slow_reader NAME: on the FIFO $SF_TMP/NAME.fifo, once NAME.go exists,
+# a reader taking 64 KiB every 0.2 s into NAME.out; its pid in READER
+slow_reader()
+{
+	mkfifo "$SF_TMP/$1.fifo"
+	(for _ in $(seq 600); do [ -e "$SF_TMP/$1.go" ] && break; sleep 0.1; done
+		for _ in $(seq 600); do
+			n=$(dd bs=65536 count=1 iflag=fullblock status=none |
+				tee -a "$SF_TMP/$1.out" | wc -c)
+			[ "$n" -gt 0 ] || break
+			sleep 0.2
+		done) <"$SF_TMP/$1.fifo" &
+	READER=$!
+	SF_PIDS+=("$READER")
+}
+
 # slow: a reader that starts at the stop and reads slowly but steadily,
 # 64 KiB every 0.2 s (the K records take about 5 s). The grace is for a
 # reader that takes nothing: this one gets every record and synfin exits
 # 0. (The grace used to count from the stop, and cut a slow reader, or a
 # long drain of a burst's backlog, at 2 s.)
 ERR=$SF_TMP/slow.err
-mkfifo "$SF_TMP/slow.fifo"
-(for _ in $(seq 600); do [ -e "$SF_TMP/slow.go" ] && break; sleep 0.1; done
-	for _ in $(seq 600); do
-		n=$(dd bs=65536 count=1 iflag=fullblock status=none | tee -a "$SF_TMP/slow.out" | wc -c)
-		[ "$n" -gt 0 ] || break
-		sleep 0.2
-	done) <"$SF_TMP/slow.fifo" &
-READER=$!
-SF_PIDS+=("$READER")
+slow_reader slow
 fifo_synfin "$T/slow" "$SF_TMP/slow.fifo"
 sf_repeat "$T/slow" 5714 "$K"
 sleep 1
@@ -169,4 +178,33 @@ sf_check "$T/slow/status" "synfin exited $rc (want 0): $(tail -n 2 "$ERR")" [ "$
 sf_check "$T/slow/all_records" "$GOOD records of this churn, want $K" [ "$GOOD" = "$K" ]
 sf_check "$T/slow/took_long" "the reader took $ms ms: under the 2 s this case is about" \
 	[ "$ms" -gt 2500 ]
+
+# again: the same slow reader, and the stop asked for twice (Ctrl-C
+# twice), 1 s apart: synfin stops waiting for the reader at the second,
+# exits 1, and says how many records it did not write; with those it
+# wrote, they make the K.
+ERR=$SF_TMP/again.err
+slow_reader again
+fifo_synfin "$T/again" "$SF_TMP/again.fifo"
+sf_repeat "$T/again" 5715 "$K"
+sleep 1
+t0=$(sf_now_ns)
+kill -INT "$SYN" 2>/dev/null
+touch "$SF_TMP/again.go"
+sleep 1
+kill -INT "$SYN" 2>/dev/null
+sf_wait_pid "$SYN" 10
+rc=$?
+ms=$(( ($(sf_now_ns) - t0) / 1000000 ))
+sf_wait_pid "$READER" 10 >/dev/null
+GOOD=$(jq -c 'select(.type == "conn" and .lport == 5715 and .role == "server")' \
+	"$SF_TMP/again.out" 2>/dev/null | grep -c .)
+said=$(grep -E "^synfin: asked to stop again while the output's reader was behind; stopped, [0-9]+ records not written" "$ERR")
+lost=$(sed -E 's/.* stopped, ([0-9]+) records.*/\1/' <<<"$said")
+echo "  stopped twice: exit $rc after $ms ms; $GOOD records read, ${lost:-?} not written"
+sf_check "$T/again/status" "synfin exited $rc (want 1): $(tail -n 2 "$ERR")" [ "$rc" = 1 ]
+sf_check "$T/again/time" "it took $ms ms to stop (want under 2.5 s)" [ "$ms" -lt 2500 ]
+sf_check "$T/again/said" "no line saying so: $(tail -n 2 "$ERR")" [ -n "$said" ]
+sf_check "$T/again/adds_up" "$GOOD read + ${lost:-?} not written, want $K" \
+	[ "$((GOOD + ${lost:-0}))" = "$K" ]
 sf_done
