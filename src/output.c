@@ -31,6 +31,8 @@ struct output {
 	int write_err;          /* the first failed write's errno: no more output */
 	uint64_t lines_lost;    /* lines not written, or cut short, since then */
 	bool line_cut;          /* one of them went out in part */
+	bool mid_line;          /* the last byte out did not end a line */
+	size_t header_end;      /* the text table's header ends here in buf; 0: not there */
 	bool text_put;          /* output__stream had some: lines are not records */
 	uint64_t unformatted;   /* JSON records that could not be formatted */
 	FILE *stream;           /* output__stream's, NULL until asked for */
@@ -369,6 +371,10 @@ static size_t sink_write(struct output *o, const char *buf, size_t len)
 {
 	size_t done = 0;
 
+	/* the grace is for the reader: time synfin spent since its last
+	 * write (a detach, a census walk joined at the stop) is not its */
+	if (o->stop_deadline_ns)
+		o->stop_deadline_ns = now_mono_ns() + STOP_GRACE_NS;
 	if (o->fd < 0) {
 		done = fwrite(buf, 1, len, o->opts.out);
 		if (done < len || fflush(o->opts.out))
@@ -393,6 +399,7 @@ static size_t sink_write(struct output *o, const char *buf, size_t len)
 			break;
 		}
 		done += (size_t)n;
+		o->mid_line = buf[done - 1] != '\n';
 		/* the grace is for a reader that stopped: one that reads,
 		 * however slowly, gets all of it */
 		if (o->stop_deadline_ns)
@@ -411,10 +418,12 @@ static size_t count_lines(const char *buf, size_t len)
 }
 
 /* After a failed write: the lines of buf[0..len) that did not go out
- * whole (done bytes did) are lost. */
+ * whole (done bytes did) are lost. A line is cut when the last byte out
+ * did not end one: this write's, or an earlier one's (the ladder's
+ * stream can fill the buffer mid-line). */
 static void count_unwritten(struct output *o, const char *buf, size_t len, size_t done)
 {
-	if (done > 0 && done < len && buf[done - 1] != '\n')
+	if (done < len && o->mid_line)
 		o->line_cut = true;
 	o->lines_lost += count_lines(buf + done, len - done);
 }
@@ -427,9 +436,14 @@ static int write_buffer(struct output *o)
 	if (!o->len)
 		return -o->write_err;
 	done = sink_write(o, o->buf, o->len);
-	if (o->write_err)
+	if (o->write_err) {
 		count_unwritten(o, o->buf, o->len, done);
+		/* the table's header is no record */
+		if (o->header_end > done && o->lines_lost)
+			o->lines_lost--;
+	}
 	o->len = 0;
+	o->header_end = 0;
 	return -o->write_err;
 }
 
@@ -814,6 +828,8 @@ void output__header(struct output *o)
 	if (o->opts.json || o->header_done)
 		return;
 	o->header_done = true;
+	if (o->write_err)
+		return;  /* nothing goes out any more */
 	text_lead(&r, wide, o->opts.timestamps, "TIME", "PID", "COMM",
 		  "LADDR:LPORT", "LPORT", "RADDR:RPORT");
 	if (o->opts.events) {
@@ -835,6 +851,15 @@ void output__header(struct output *o)
 		cell(&r, "DUR_MS", N_DUR, RIGHT);
 	}
 	row_print(o, &r);
+	/* the table's header is no record: not counted as one not written,
+	 * whether the write that failed was the one making room for it or
+	 * a later one of the buffer it is in (write_buffer) */
+	if (o->write_err) {
+		if (o->lines_lost)
+			o->lines_lost--;
+	} else {
+		o->header_end = o->len;
+	}
 }
 
 static void text_common(struct output *o, struct row *r, const struct common *c)

@@ -6,8 +6,14 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include "unit.h"
 #include "btf_names.h"
 #include "json_writer.h"
@@ -912,8 +918,6 @@ static void test_unformatted(void)
 	free(out);
 }
 
-/* A write that fails (/dev/full: ENOSPC, every byte): flush says so, and
- * every line from then on is counted as lost, records or a picture's. */
 /* A stamp past what the wall clock's sum holds stays at the end of the
  * range (2262): it used to overflow, undefined, and read as 1680. */
 static void test_time_far_future(void)
@@ -933,6 +937,8 @@ static void test_time_far_future(void)
 	free(out);
 }
 
+/* A write that fails (/dev/full: ENOSPC, every byte): flush says so, and
+ * every line from then on is counted as lost, records or a picture's. */
 static void test_write_error(void)
 {
 	struct output_opts opts = { .json = true, .mono_to_real_ns = REAL0 };
@@ -966,6 +972,82 @@ static void test_write_error(void)
 	CHECK(we.lines);
 	output__free(o);
 	fclose(opts.out);
+}
+
+/* The text table's header is no record: a table to /dev/full counts
+ * the records it could not write, not the header with them. */
+static void test_write_error_header(void)
+{
+	struct output_opts opts = { .mono_to_real_ns = REAL0 };
+	struct output_write_error we;
+	struct conn_record r;
+	struct output *o;
+
+	opts.out = fopen("/dev/full", "w");
+	CHECK(opts.out);
+	if (!opts.out)
+		return;
+	o = output__new(&opts);
+	output__header(o);
+	conn_fill(&r);
+	for (int i = 0; i < 3; i++)
+		output__conn(o, &r);
+	CHECK_EQ_INT(output__flush(o), -ENOSPC);
+	CHECK(output__write_error(o, &we));
+	CHECK_EQ_INT(we.lost, 3);
+	output__free(o);
+	fclose(opts.out);
+}
+
+/* A picture's stream can leave the buffer's write ending mid-line; the
+ * next write failing outright (here the file size limit) leaves that
+ * line cut, and says so. In a child: the limit is the process's. */
+static void test_write_error_cut_stream(void)
+{
+	char path[] = "/tmp/synfin-cut-XXXXXX";
+	int fd = mkstemp(path), status = -1;
+	pid_t pid;
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		struct output_opts opts = { .json = true, .mono_to_real_ns = REAL0 };
+		struct output_write_error we = {};
+		char line[101];
+		struct rlimit rl;
+		struct output *o;
+		struct stat st;
+		FILE *s;
+
+		opts.out = fdopen(fd, "w");
+		o = output__new(&opts);
+		s = output__stream(o);
+		memset(line, 'x', 99);
+		line[99] = '\n';
+		line[100] = '\0';
+		do {  /* 100-byte lines until the buffer's first write */
+			fputs(line, s);
+			fstat(fd, &st);
+		} while (st.st_size == 0);
+		for (int i = 0; i < 50; i++)
+			fputs(line, s);
+		signal(SIGXFSZ, SIG_IGN);
+		rl.rlim_cur = rl.rlim_max = (rlim_t)st.st_size;
+		setrlimit(RLIMIT_FSIZE, &rl);
+		output__flush(o);
+		output__write_error(o, &we);
+		/* 0: as it should be; 2: the first write ended on a line's
+		 * end, so there was nothing to show */
+		_exit(st.st_size % 100 == 0 ? 2 : we.err == EFBIG && we.cut ? 0 : 1);
+	}
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	close(fd);
+	unlink(path);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ_INT(WEXITSTATUS(status), 0);
 }
 
 static void test_text_conn_width(void)
@@ -1165,6 +1247,8 @@ static const struct unit_case cases[] = {
 	{ "lost", test_lost },
 	{ "unformatted", test_unformatted },
 	{ "write_error", test_write_error },
+	{ "write_error_header", test_write_error_header },
+	{ "write_error_cut_stream", test_write_error_cut_stream },
 	{ "text_conn_width", test_text_conn_width },
 	{ "text_events", test_text_events },
 	{ "text_tw_events", test_text_tw_events },
