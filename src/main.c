@@ -606,8 +606,8 @@ static int run(struct app *app)
 	uint64_t start = now_mono_ns(), next_report = start + 1000000000ULL;
 	uint64_t stop_at = app->opts.duration_s ?
 		start + (uint64_t)app->opts.duration_s * 1000000000ULL : 0;
-	uint64_t stop_drain;
-	int poll_ms = (int)app->opts.drain_ms, err = 0;
+	int poll_ms = (int)app->opts.drain_ms, err = 0, failed = 0;
+	bool spill_failed = false;
 
 	while (!exiting) {
 		bool got, ring_emptied;
@@ -643,14 +643,20 @@ static int run(struct app *app)
 		ring_emptied = err >= 0;
 		if (err == DRAIN_MORE)
 			err = 0;
+		/* a failed read ends the run, through the stop below: what
+		 * can still be read and counted is */
 		if (err < 0 && err != -EINTR) {
 			say_why_stopped(app, "synfin: reading the ring buffer failed: %s\n",
 					strerror(-err));
-			return err;
+			failed = err;
+			break;
 		}
 		err = drain_spill(app);
-		if (err)
-			return err;
+		if (err) {
+			failed = err;
+			spill_failed = true;
+			break;
+		}
 		if (ring_emptied)
 			engine__spill_drained(app->eng);
 		now = now_mono_ns();
@@ -709,18 +715,20 @@ static int run(struct app *app)
 	 * was read, and those were left in the spill map, unread and
 	 * uncounted. */
 	loader__detach(app->ld);
-	stop_drain = now_mono_ns();
-	/* what is left, but bounded in time: a slow reader of our output
-	 * must not keep us from exiting */
+	/* All that is left: the ring holds what it holds, nothing is added.
+	 * A reader that stalls is bounded by the output's grace (its writes
+	 * then fail, and the rest is counted as not written), not here:
+	 * records left in the ring were read by nobody and counted by
+	 * nothing. */
 	do {
 		app->batch = 0;
 		err = ring_buffer__consume(app->rb);
-	} while (err == DRAIN_MORE && now_mono_ns() - stop_drain < 2000000000ULL);
+	} while (err == DRAIN_MORE);
 	if (err == DRAIN_MORE)
 		err = 0;
 	/* a count of records read is no error: the spill map is drained
 	 * after any */
-	if (err >= 0)
+	if (err >= 0 && !spill_failed)
 		err = drain_spill(app);
 	/* what is settled goes out: a tw sock killed more than a re-arm's
 	 * window ago, whose record would otherwise wait for a tick that
@@ -728,6 +736,8 @@ static int run(struct app *app)
 	engine__last_drain(app->eng);
 	engine__tick(app->eng, now_mono_ns());
 	report_losses(app);
+	if (failed)
+		return failed;
 	return err < 0 ? err : 0;
 }
 
