@@ -545,6 +545,8 @@ static bool netns_file_cookie(const char *path, uint64_t *cookie)
  * only by processes synfin may not read, still has the number, and the
  * kernel side still sees its connections: so a warning, not a refusal.
  * Only root can look (the privilege check follows the options). */
+static char netns_warning[512];  /* said once the options are all good */
+
 static void netns_number_cookie(uint32_t ino, const char *arg, uint64_t *cookie)
 {
 	char path[PATH_MAX];
@@ -560,9 +562,10 @@ static void netns_number_cookie(uint32_t ino, const char *arg, uint64_t *cookie)
 			*cookie = 0;
 		return;
 	}
-	fprintf(stderr, "synfin: --netns %s: no network namespace synfin can %s has that "
-		"inode; the filter matches one only if it is reachable otherwise "
-		"(through its sockets)\n", arg, found == -EACCES ? "read" : "find");
+	snprintf(netns_warning, sizeof(netns_warning), "synfin: --netns %s: no network "
+		 "namespace synfin can %s has that inode; the filter matches one only if it "
+		 "is reachable otherwise (through its sockets)\n", arg,
+		 found == -EACCES ? "read" : "find");
 }
 
 int parse_netns(const char *arg, uint32_t *inode, uint64_t *cookie, char *err, size_t errlen)
@@ -1153,6 +1156,8 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			goto bad;
 		}
 	}
+	/* bad input is one line: a warning waits for the last check */
+	fputs(netns_warning, stderr);
 	return 0;
 twice:
 	/* the kernel side holds one value of each: a second would silently

@@ -100,6 +100,10 @@ bad_case budget_text "--census-budget: 'x' is not a number" --census-budget x
 # --netns names a network namespace: any other file would match nothing
 bad_case netns_not_ns "'/etc/passwd' is not a network namespace" --netns /etc/passwd
 bad_case netns_other_ns "is not a network namespace" --netns /proc/self/ns/mnt
+# a number no namespace has is a warning, said only once the options are
+# all good: beside a bad one, the one line is the error's
+bad_case netns_number_then_bad "'--bogus'" --netns 1 --bogus
+bad_case netns_number_twice '--netns: given twice' --netns 1 --netns 1
 # -4 with a prefix no IPv4 socket's address is in (IPv4-mapped ones are)
 bad_case v4_only_v6_laddr 'fd00::1/128 matches no IPv4 socket' -4 --laddr fd00::1
 bad_case v4_only_v6_raddr 'fd00::/8 matches no IPv4 socket' -4 --raddr 10.0.0.0/8,fd00::/8
