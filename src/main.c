@@ -116,6 +116,15 @@ static void catch_stop(int sig)
 	sigaction(sig, &sa, NULL);
 }
 
+/* -d's end, as a stop: a write blocked on a reader that stalled returns
+ * (no SA_RESTART), and the output's grace bounds it as after SIGINT. */
+static void on_duration(int sig)
+{
+	(void)sig;
+	if (!exiting)
+		exiting = 1;
+}
+
 static void on_sigtstp(int sig)
 {
 	(void)sig;
@@ -609,6 +618,14 @@ static int run(struct app *app)
 	int poll_ms = (int)app->opts.drain_ms, err = 0, failed = 0;
 	bool spill_failed = false;
 
+	if (app->opts.duration_s) {
+		struct sigaction sa = { .sa_handler = on_duration };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, NULL);
+		alarm(app->opts.duration_s);
+	}
+
 	while (!exiting) {
 		bool got, ring_emptied;
 		uint64_t now;
@@ -710,6 +727,11 @@ static int run(struct app *app)
 		if (stop_at && now >= stop_at)
 			break;
 	}
+	/* top's q, a failure (and -d's end, which its alarm may have said
+	 * already): a stop like SIGINT's, so that a reader that stalls does
+	 * not hold the last writes for ever */
+	if (!exiting)
+		exiting = 1;
 	/* Nothing more is made from here on, so the drains below take the
 	 * last of it. Attached, the programs spilled records while the ring
 	 * was read, and those were left in the spill map, unread and

@@ -95,14 +95,16 @@ stuck_case()
 	fi
 }
 
-# fifo_synfin NAME FIFO: synfin writing to FIFO (a blocking pipe whose
-# reader the caller started), stderr in $ERR, its pid in SYN
+# fifo_synfin NAME FIFO [ARGS...]: synfin writing to FIFO (a blocking
+# pipe whose reader the caller started), stderr in $ERR, its pid in SYN
 fifo_synfin()
 {
-	"$SYNFIN" -j --no-timewait --no-alerts --netns "$SF_NETNS_S" 2>"$ERR" >"$2" &
+	local name=$1 fifo=$2
+	shift 2
+	"$SYNFIN" -j --no-timewait --no-alerts --netns "$SF_NETNS_S" "$@" 2>"$ERR" >"$fifo" &
 	SYN=$!
 	SF_PIDS+=("$SYN")
-	sf_wait_ready "$SYN" "$ERR" synfin || { sf_fail "$1" "synfin did not start"; sf_done; }
+	sf_wait_ready "$SYN" "$ERR" synfin || { sf_fail "$name" "synfin did not start"; sf_done; }
 }
 
 # non-blocking: nbreader's pipe, its file made only after the stop
@@ -137,6 +139,29 @@ stuck_status()
 stuck_case stuck_blocking 5713
 touch "$SF_TMP/read"
 sf_wait_pid "$READER" 10 >/dev/null
+
+# -d's end is a stop too: a reader that never reads holds synfin 2 s past
+# it, then synfin exits 1 and says so. (It used to wait on it for ever:
+# only a signal started the grace.)
+ERR=$SF_TMP/stuck_d.err
+mkfifo "$SF_TMP/stuck_d.fifo"
+(for _ in $(seq 600); do [ -e "$SF_TMP/read_d" ] && break; sleep 0.1; done
+	cat >/dev/null) <"$SF_TMP/stuck_d.fifo" &
+READER=$!
+SF_PIDS+=("$READER")
+t0=$(sf_now_ns)
+fifo_synfin "$T/stuck_d" "$SF_TMP/stuck_d.fifo" -d 6
+sf_repeat "$T/stuck_d" 5716 "$K"
+sf_wait_pid "$SYN" 20
+rc=$?
+ms=$(( ($(sf_now_ns) - t0) / 1000000 ))
+touch "$SF_TMP/read_d"
+sf_wait_pid "$READER" 10 >/dev/null
+echo "  -d 6 with a stalled reader: exit $rc after $ms ms: $(tail -n 1 "$ERR")"
+sf_check "$T/stuck_d/status" "synfin exited $rc (want 1; 124: it had to be killed)" [ "$rc" = 1 ]
+sf_check "$T/stuck_d/time" "it took $ms ms from its start (want under 12 s)" [ "$ms" -lt 12000 ]
+sf_check "$T/stuck_d/said" "$(tail -n 2 "$ERR")" \
+	grep -qE "^synfin: the output's reader took nothing for 2 s after the stop; stopped, [1-9][0-9]* records not written" "$ERR"
 
 # slow_reader NAME: on the FIFO $SF_TMP/NAME.fifo, once NAME.go exists,
 # a reader taking 64 KiB every 0.2 s into NAME.out; its pid in READER
