@@ -179,25 +179,37 @@ slow_reader()
 	SF_PIDS+=("$READER")
 }
 
+# slow_case NAME PORT [again]: the slow reader from the stop on, K
+# records behind it; with "again", the stop asked for a second time 1 s
+# later. Sets rc, ms (from the stop) and GOOD (records of the churn read).
+slow_case()
+{
+	ERR=$SF_TMP/$1.err
+	slow_reader "$1"
+	fifo_synfin "$T/$1" "$SF_TMP/$1.fifo"
+	sf_repeat "$T/$1" "$2" "$K"
+	sleep 1
+	t0=$(sf_now_ns)
+	kill -INT "$SYN" 2>/dev/null
+	touch "$SF_TMP/$1.go"
+	if [ "${3:-}" = again ]; then
+		sleep 1
+		kill -INT "$SYN" 2>/dev/null
+	fi
+	sf_wait_pid "$SYN" 30
+	rc=$?
+	ms=$(( ($(sf_now_ns) - t0) / 1000000 ))
+	sf_wait_pid "$READER" 10 >/dev/null
+	GOOD=$(jq -c --argjson p "$2" 'select(.type == "conn" and .lport == $p and
+		.role == "server")' "$SF_TMP/$1.out" 2>/dev/null | grep -c .)
+}
+
 # slow: a reader that starts at the stop and reads slowly but steadily,
 # 64 KiB every 0.2 s (the K records take about 5 s). The grace is for a
 # reader that takes nothing: this one gets every record and synfin exits
 # 0. (The grace used to count from the stop, and cut a slow reader, or a
 # long drain of a burst's backlog, at 2 s.)
-ERR=$SF_TMP/slow.err
-slow_reader slow
-fifo_synfin "$T/slow" "$SF_TMP/slow.fifo"
-sf_repeat "$T/slow" 5714 "$K"
-sleep 1
-t0=$(sf_now_ns)
-kill -INT "$SYN" 2>/dev/null
-touch "$SF_TMP/slow.go"
-sf_wait_pid "$SYN" 30
-rc=$?
-ms=$(( ($(sf_now_ns) - t0) / 1000000 ))
-sf_wait_pid "$READER" 10 >/dev/null
-GOOD=$(jq -c 'select(.type == "conn" and .lport == 5714 and .role == "server")' \
-	"$SF_TMP/slow.out" 2>/dev/null | grep -c .)
+slow_case slow 5714
 echo "  slow reader: synfin stopped in $ms ms, status $rc; $(wc -c <"$SF_TMP/slow.out") bytes read"
 sf_check "$T/slow/status" "synfin exited $rc (want 0): $(tail -n 2 "$ERR")" [ "$rc" = 0 ]
 sf_check "$T/slow/all_records" "$GOOD records of this churn, want $K" [ "$GOOD" = "$K" ]
@@ -208,22 +220,7 @@ sf_check "$T/slow/took_long" "the reader took $ms ms: under the 2 s this case is
 # twice), 1 s apart: synfin stops waiting for the reader at the second,
 # exits 1, and says how many records it did not write; with those it
 # wrote, they make the K.
-ERR=$SF_TMP/again.err
-slow_reader again
-fifo_synfin "$T/again" "$SF_TMP/again.fifo"
-sf_repeat "$T/again" 5715 "$K"
-sleep 1
-t0=$(sf_now_ns)
-kill -INT "$SYN" 2>/dev/null
-touch "$SF_TMP/again.go"
-sleep 1
-kill -INT "$SYN" 2>/dev/null
-sf_wait_pid "$SYN" 10
-rc=$?
-ms=$(( ($(sf_now_ns) - t0) / 1000000 ))
-sf_wait_pid "$READER" 10 >/dev/null
-GOOD=$(jq -c 'select(.type == "conn" and .lport == 5715 and .role == "server")' \
-	"$SF_TMP/again.out" 2>/dev/null | grep -c .)
+slow_case again 5715 again
 said=$(grep -E "^synfin: asked to stop again while the output's reader was behind; stopped, [0-9]+ records not written" "$ERR")
 lost=$(sed -E 's/.* stopped, ([0-9]+) records.*/\1/' <<<"$said")
 echo "  stopped twice: exit $rc after $ms ms; $GOOD records read, ${lost:-?} not written"
