@@ -117,12 +117,19 @@ static inline bool filter_tw_unjudged(const struct synfin_filter *f)
 	return f && (f->pid || f->have_comm || f->cgroup_id || f->have_uid);
 }
 
+/* The netns alone: a TIME_WAIT group's row, whose socks' families were
+ * judged one by one (a dual-stack sock's group is keyed as IPv4). */
+static inline bool filter_netns_passes(const struct synfin_filter *f, uint32_t netns)
+{
+	return !f->netns || netns == f->netns;
+}
+
 /* Family and netns: what every record and row can be judged by (the
  * programs' pass_family_netns). */
 static inline bool filter_family_netns_passes(const struct synfin_filter *f, uint8_t family,
 					      uint32_t netns)
 {
-	return (!f->family || family == f->family) && (!f->netns || netns == f->netns);
+	return (!f->family || family == f->family) && filter_netns_passes(f, netns);
 }
 
 /* The addresses and ports of one socket: a client's tw sock before it is

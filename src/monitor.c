@@ -455,7 +455,7 @@ static size_t build_tw(struct monitor *m, const struct census *c,
 		}
 		/* the family was judged on each sock as the sock had it: a
 		 * group of dual-stack socks' IPv4 connections is IPv4 */
-		if (f && ((f->netns && g->ep.netns != f->netns) ||
+		if (f && (!filter_netns_passes(f, g->ep.netns) ||
 			  !filter_owner_passes(f, g->owner.pid, g->owner.comm) ||
 			  !filter_row_ends_pass(f, g->ep.family,
 						g->side == TW_SIDE_SERVER ? g->ep.addr : NULL,
