@@ -316,9 +316,9 @@ void output__set_stop(struct output *o, const volatile sig_atomic_t *stop)
 }
 
 /* Whether a write may go on waiting for the reader: always until a stop
- * is asked for, then for STOP_GRACE_NS since the stop or since the last
- * write that took anything (sink_write); not at all once a stop is asked
- * for again (the flag at 2: Ctrl-C twice). From the first look after the
+ * is asked for, then for STOP_GRACE_NS since the stop, since the write
+ * began or since it last took anything (grace_restart); not at all once
+ * a stop is asked for again (the flag at 2: Ctrl-C twice). From the first look after the
  * stop a timer ticks (SIGALRM, its handler without SA_RESTART), so a
  * write() blocked on a full pipe returns, short or with EINTR, and comes
  * back here. */
@@ -342,6 +342,13 @@ static bool may_wait(struct output *o)
 		setitimer(ITIMER_REAL, &tick, NULL);
 	}
 	return now < o->stop_deadline_ns;
+}
+
+/* The grace starts again: a write begins, or one took something. */
+static void grace_restart(struct output *o)
+{
+	if (o->stop_deadline_ns)
+		o->stop_deadline_ns = now_mono_ns() + STOP_GRACE_NS;
 }
 
 static void stop_ticks(struct output *o)
@@ -373,8 +380,7 @@ static size_t sink_write(struct output *o, const char *buf, size_t len)
 
 	/* the grace is for the reader: time synfin spent since its last
 	 * write (a detach, a census walk joined at the stop) is not its */
-	if (o->stop_deadline_ns)
-		o->stop_deadline_ns = now_mono_ns() + STOP_GRACE_NS;
+	grace_restart(o);
 	if (o->fd < 0) {
 		done = fwrite(buf, 1, len, o->opts.out);
 		if (done < len || fflush(o->opts.out))
@@ -402,8 +408,7 @@ static size_t sink_write(struct output *o, const char *buf, size_t len)
 		o->mid_line = buf[done - 1] != '\n';
 		/* the grace is for a reader that stopped: one that reads,
 		 * however slowly, gets all of it */
-		if (o->stop_deadline_ns)
-			o->stop_deadline_ns = now_mono_ns() + STOP_GRACE_NS;
+		grace_restart(o);
 	}
 	return done;
 }
@@ -828,8 +833,6 @@ void output__header(struct output *o)
 	if (o->opts.json || o->header_done)
 		return;
 	o->header_done = true;
-	if (o->write_err)
-		return;  /* nothing goes out any more */
 	text_lead(&r, wide, o->opts.timestamps, "TIME", "PID", "COMM",
 		  "LADDR:LPORT", "LPORT", "RADDR:RPORT");
 	if (o->opts.events) {
@@ -850,16 +853,15 @@ void output__header(struct output *o)
 		cell(&r, "RX", N_BYTES, RIGHT);
 		cell(&r, "DUR_MS", N_DUR, RIGHT);
 	}
+	/* The header is no record, never counted as one not written: the
+	 * room for it is made first, and it goes in only where a write may
+	 * still take it; write_buffer leaves it out of the count. */
+	if (o->len + r.len + 1 > OUT_BUFFER)
+		write_buffer(o);
+	if (o->write_err)
+		return;  /* nothing goes out any more */
 	row_print(o, &r);
-	/* the table's header is no record: not counted as one not written,
-	 * whether the write that failed was the one making room for it or
-	 * a later one of the buffer it is in (write_buffer) */
-	if (o->write_err) {
-		if (o->lines_lost)
-			o->lines_lost--;
-	} else {
-		o->header_end = o->len;
-	}
+	o->header_end = o->len;
 }
 
 static void text_common(struct output *o, struct row *r, const struct common *c)
