@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include "clock.h"
 #include "loader.h"
 #include "synfin.skel.h"
 
@@ -552,18 +553,16 @@ cleanup:
  * far longer than any program run stands in. */
 static void wait_programs_done(void)
 {
+	uint64_t end_ns;
 	struct timespec until;
 
 	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0)
 		return;
 	/* to a deadline: the stop's output tick (SIGALRM, output.c) cuts
 	 * a sleep short */
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += 50 * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	end_ns = now_mono_ns() + 50 * 1000000ULL;
+	until.tv_sec = (time_t)(end_ns / 1000000000ULL);
+	until.tv_nsec = (long)(end_ns % 1000000000ULL);
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
 		;
 }
