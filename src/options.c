@@ -813,6 +813,7 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 	int c, word;
 
 	set_defaults(opts);
+	netns_warning[0] = '\0';  /* this parse's, not an earlier one's */
 	opterr = 0; /* we print our own one-line errors */
 	optind = 1;
 	for (;;) {
