@@ -612,12 +612,11 @@ static void stop_as_sigpipe(void)
 
 static int run(struct app *app)
 {
-	uint64_t start = now_mono_ns(), next_report = start + 1000000000ULL;
-	uint64_t stop_at = app->opts.duration_s ?
-		start + (uint64_t)app->opts.duration_s * 1000000000ULL : 0;
+	uint64_t next_report = now_mono_ns() + 1000000000ULL;
 	int poll_ms = (int)app->opts.drain_ms, err = 0, failed = 0;
 	bool spill_failed = false;
 
+	/* -d: its alarm ends the loop, as a stop signal does */
 	if (app->opts.duration_s) {
 		struct sigaction sa = { .sa_handler = on_duration };
 
@@ -724,12 +723,9 @@ static int run(struct app *app)
 		}
 		if (app->top && (top__quit_requested(app->top) || top__write_error(app->top)))
 			break;
-		if (stop_at && now >= stop_at)
-			break;
 	}
-	/* top's q, a failure (and -d's end, which its alarm may have said
-	 * already): a stop like SIGINT's, so that a reader that stalls does
-	 * not hold the last writes for ever */
+	/* top's q, a failure: a stop like SIGINT's and -d's alarm, so that a
+	 * reader that stalls does not hold the last writes for ever */
 	if (!exiting)
 		exiting = 1;
 	/* Nothing more is made from here on, so the drains below take the
