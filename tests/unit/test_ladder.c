@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include "addr_fixture.h"
 #include "golden.h"
 #include "unit.h"
 #include "ladder.h"
@@ -910,21 +911,6 @@ static void sink_close(struct sink *s)
 	free(s->buf);
 }
 
-/* The record as a dual-stack (AF_INET6) socket has it. */
-static void v4_mapped(struct conn_record *r)
-{
-	uint8_t l[4], rm[4];
-
-	memcpy(l, r->laddr, 4);
-	memcpy(rm, r->raddr, 4);
-	memset(r->laddr, 0, sizeof(r->laddr));
-	memset(r->raddr, 0, sizeof(r->raddr));
-	r->laddr[10] = r->laddr[11] = r->raddr[10] = r->raddr[11] = 0xff;
-	memcpy(r->laddr + 12, l, 4);
-	memcpy(r->raddr + 12, rm, 4);
-	r->family = SYNFIN_AF_INET6;
-}
-
 static void test_pairing(void)
 {
 	struct conn_record c, sv, other, mapped;
@@ -1010,7 +996,7 @@ static void test_pairing(void)
 	 * ::ffff:a.b.c.d at both ends: still the IPv4 client's mirror */
 	l = sink_open(&s, 500);
 	mapped = sv;
-	v4_mapped(&mapped);
+	fixture_v4_mapped(&mapped.family, mapped.laddr, mapped.raddr);
 	ladder__conn(l, &c, now);
 	ladder__conn(l, &mapped, now);
 	CHECK_EQ_INT(ladder__held(l), 0);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "unit.h"
+#include "addr_fixture.h"
 #include "twcount.h"
 
 static struct twcount_sock sock4(uint32_t netns, bool server, uint8_t laddr, uint16_t lport,
@@ -95,16 +96,7 @@ static void test_groups_as_the_census(void)
 /* The sock as a dual-stack (AF_INET6) socket has it: ::ffff:10.0.0.x. */
 static struct twcount_sock mapped(struct twcount_sock s)
 {
-	uint8_t l[4], r[4];
-
-	memcpy(l, s.laddr, 4);
-	memcpy(r, s.raddr, 4);
-	memset(s.laddr, 0, sizeof(s.laddr));
-	memset(s.raddr, 0, sizeof(s.raddr));
-	s.laddr[10] = s.laddr[11] = s.raddr[10] = s.raddr[11] = 0xff;
-	memcpy(s.laddr + 12, l, 4);
-	memcpy(s.raddr + 12, r, 4);
-	s.family = SYNFIN_AF_INET6;
+	fixture_v4_mapped(&s.family, s.laddr, s.raddr);
 	return s;
 }
 
