@@ -121,15 +121,22 @@ stuck_status()
 }
 stuck_case stuck_nonblocking 5712
 
-# blocking: a reader on a FIFO that waits (bounded) for a file made only
-# after the stop, then reads to the end; waited for, so it cannot outlive
-# the test holding the runner's output
+# late_reader NAME: on the FIFO $SF_TMP/NAME.fifo, a reader that takes
+# nothing until NAME.go exists (a bounded wait), then reads to the end;
+# its pid in READER, waited for, so it cannot outlive the test holding the
+# runner's output
+late_reader()
+{
+	mkfifo "$SF_TMP/$1.fifo"
+	(for _ in $(seq 600); do [ -e "$SF_TMP/$1.go" ] && break; sleep 0.1; done
+		cat >/dev/null) <"$SF_TMP/$1.fifo" &
+	READER=$!
+	SF_PIDS+=("$READER")
+}
+
+# blocking: a late reader, its file made only after the stop
 ERR=$SF_TMP/stuck_b.err
-mkfifo "$SF_TMP/stuck.fifo"
-(for _ in $(seq 600); do [ -e "$SF_TMP/read" ] && break; sleep 0.1; done
-	cat >/dev/null) <"$SF_TMP/stuck.fifo" &
-READER=$!
-SF_PIDS+=("$READER")
+late_reader stuck
 fifo_synfin "$T/stuck_blocking" "$SF_TMP/stuck.fifo"
 stuck_status()
 {
@@ -137,25 +144,21 @@ stuck_status()
 	echo $?
 }
 stuck_case stuck_blocking 5713
-touch "$SF_TMP/read"
+touch "$SF_TMP/stuck.go"
 sf_wait_pid "$READER" 10 >/dev/null
 
 # -d's end is a stop too: a reader that never reads holds synfin 2 s past
 # it, then synfin exits 1 and says so. (It used to wait on it for ever:
 # only a signal started the grace.)
 ERR=$SF_TMP/stuck_d.err
-mkfifo "$SF_TMP/stuck_d.fifo"
-(for _ in $(seq 600); do [ -e "$SF_TMP/read_d" ] && break; sleep 0.1; done
-	cat >/dev/null) <"$SF_TMP/stuck_d.fifo" &
-READER=$!
-SF_PIDS+=("$READER")
+late_reader stuck_d
 t0=$(sf_now_ns)
 fifo_synfin "$T/stuck_d" "$SF_TMP/stuck_d.fifo" -d 6
 sf_repeat "$T/stuck_d" 5716 "$K"
 sf_wait_pid "$SYN" 20
 rc=$?
 ms=$(( ($(sf_now_ns) - t0) / 1000000 ))
-touch "$SF_TMP/read_d"
+touch "$SF_TMP/stuck_d.go"
 sf_wait_pid "$READER" 10 >/dev/null
 echo "  -d 6 with a stalled reader: exit $rc after $ms ms: $(tail -n 1 "$ERR")"
 sf_check "$T/stuck_d/status" "synfin exited $rc (want 1; 124: it had to be killed)" [ "$rc" = 1 ]
