@@ -1805,6 +1805,22 @@ static __always_inline void fill_from_skb(const struct sk_buff *skb, struct synf
 	e->rport = bpf_ntohs(tcph.source);
 }
 
+/* An IPv4 tuple as a dual-stack (AF_INET6) socket keeps it: ::ffff:a.b.c.d. */
+static __always_inline void map_v4_tuple(struct synfin_event *e)
+{
+	__u32 l, r;
+
+	__builtin_memcpy(&l, e->laddr, 4);
+	__builtin_memcpy(&r, e->raddr, 4);
+	__builtin_memset(e->laddr, 0, 10);
+	__builtin_memset(e->raddr, 0, 10);
+	e->laddr[10] = e->laddr[11] = 0xff;
+	e->raddr[10] = e->raddr[11] = 0xff;
+	__builtin_memcpy(&e->laddr[12], &l, 4);
+	__builtin_memcpy(&e->raddr[12], &r, 4);
+	e->family = AF_INET6;
+}
+
 /* The namespace a segment arrived in, from its device: a reset sent with
  * no socket has nothing else to name it by, and --netns must still see
  * it. A rare path, so plain probe reads. */
@@ -1890,6 +1906,10 @@ static __always_inline int listener_reset(struct sock *sk, const struct sk_buff 
 	}
 	if (skb)
 		fill_from_skb(skb, &r, !classic);
+	/* a dual-stack listener's reset to an IPv4 peer is in the family of
+	 * its connections, as -4/-6 and the address filters judge them */
+	if (r.family == AF_INET && SF_READ(!classic, sk, __sk_common.skc_family) == AF_INET6)
+		map_v4_tuple(&r);
 	r.netns = sock_netns(&sk->__sk_common, !classic);
 	r.cgroup_id = sock_cgroup_id(sk, !classic);
 	r.uid = SF_READ(!classic, sk, sk_uid.val);

@@ -10,6 +10,11 @@
 #     it used to be folded into the listener's story, which no record shows.)
 #  b. a SYN to a port with no listener: reset with no socket at all. It
 #     has no socket to name a namespace by, yet --netns must see it.
+#  c. a dual-stack listener ([::], IPV6_V6ONLY off) resetting an IPv4
+#     peer's ACK: its reset is AF_INET6 with ::ffff:a.b.c.d, as that
+#     listener's connections are, so -6 shows it and -4 leaves it out, as
+#     they do its connections. (It used to take the segment's family:
+#     shown under -4, left out under -6.)
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
@@ -20,15 +25,18 @@ HPING=$(command -v hping3)
 sf_setup_ns "$T"
 [ -n "$HPING" ] || { sf_skip "$T" "no hping3 (make deps)"; sf_done; }
 
-# listen NAME: a listener on PL in the server namespace (pid SPID), held
-# until $SF_TMP/stop.NAME exists
+# listen NAME [BIND-ARGS...]: a listener on PL in the server namespace
+# (pid SPID), on $SF_S4 unless told, held until $SF_TMP/stop.NAME exists
 listen()
 {
-	sf_bg "$SF_TMP/srv.$1" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PL" \
-		--no-accept --hold-listener-file "$SF_TMP/stop.$1" --comm sfstraysrv \
-		--ready-file "$SF_TMP/srv.$1.ready" --timeout-ms 60000
+	local name=$1 bind=(--bind "$SF_S4")
+	shift
+	[ $# -gt 0 ] && bind=("$@")
+	sf_bg "$SF_TMP/srv.$name" "$SF_NS_S" "$TCPDRIVE" server "${bind[@]}" --port "$PL" \
+		--no-accept --hold-listener-file "$SF_TMP/stop.$name" --comm sfstraysrv \
+		--ready-file "$SF_TMP/srv.$name.ready" --timeout-ms 60000
 	SPID=$SF_LAST_PID
-	sf_wait_file "$SF_TMP/srv.$1.ready" || { sf_fail "$T/$1" "server did not listen"; sf_done; }
+	sf_wait_file "$SF_TMP/srv.$name.ready" || { sf_fail "$T/$name" "server did not listen"; sf_done; }
 }
 
 # one bare segment from the client namespace, from source port SPORT
@@ -39,10 +47,11 @@ send()
 		>"$SF_TMP/hping.$sport" 2>&1
 }
 
-# reset_record SPORT: the server namespace's reset records toward the peer
+# reset_record SPORT [RADDR]: the server namespace's reset records toward
+# the peer ($SF_C4 unless told)
 reset_record()
 {
-	jq -c --argjson ns "$SF_NETNS_S" --arg ra "$SF_C4" --argjson rp "$1" \
+	jq -c --argjson ns "$SF_NETNS_S" --arg ra "${2:-$SF_C4}" --argjson rp "$1" \
 		'select(.type == "reset" and .netns == $ns and .raddr == $ra and .rport == $rp)' \
 		"$SF_OUT" 2>/dev/null
 }
@@ -76,6 +85,43 @@ run()
 
 run events 40123 40124 --events
 run classic-events 40125 40126 --classic --events
+
+# c. dual_stack NAME FAMILY SPORT MARK [SYNFIN-ARGS...]: synfin under -FAMILY,
+# the dual-stack listener's reset of an ACK from SPORT, then (-4) a SYN
+# from MARK to the closed port, whose reset (AF_INET, no socket) passes -4
+# and says the ACK's came before it, or not at all
+dual_stack()
+{
+	local name=$1 fam=$2 sa=$3 sb=$4
+	shift 4
+	sf_start "$T/$name" --netns "$SF_NETNS_S" --no-alerts --events "-$fam" "$@"
+	listen "$name" --bind :: --dual-stack
+	send -A "$PL" "$sa"
+	if [ "$fam" = 6 ]; then
+		sf_wait_output 5 reset_record "$sa" "::ffff:$SF_C4"
+	else
+		send -S "$PC" "$sb"
+		sf_wait_output 5 reset_record "$sb"
+	fi
+	touch "$SF_TMP/stop.$name"
+	sf_wait_pid "$SPID" 5
+	sf_synfin_stop || sf_fail "$T/$name/stop" "synfin did not exit 0 on SIGINT"
+	if [ "$fam" = 6 ]; then
+		SF_JQ_ARGS=(--arg la "::ffff:$SF_S4" --argjson lp "$PL" --argjson spid "$SPID")
+		sf_expect "$T/$name/listener" "$(reset_record "$sa" "::ffff:$SF_C4")" \
+			'.direction == "sent"' '.state == "LISTEN"' '.family == "ipv6"' \
+			'.laddr == $la' '.lport == $lp' '.pid == $spid'
+		SF_JQ_ARGS=()
+	else
+		sf_check "$T/$name/marker" "no reset for the SYN to the closed port under -4" \
+			[ -n "$(reset_record "$sb")" ]
+		sf_check "$T/$name/left-out" "the dual-stack listener's reset shown under -4: $(reset_record "$sa" | head -n 1)" \
+			[ -z "$(reset_record "$sa")" ]
+	fi
+}
+dual_stack dual6 6 40130 0
+dual_stack dual4 4 40131 40132
+dual_stack classic-dual6 6 40133 0 --classic
 
 # By default no reset record is shipped, yet each one counts in the live
 # rates of `synfin top -j`: the two of the server namespace, and not the
