@@ -292,6 +292,10 @@ int parse_u32(const char *arg, uint32_t min, uint32_t max, uint32_t *out,
 	return 0;
 }
 
+/* The least an alert's decimal limit may be: alerts show their limits
+ * to 6 decimals (live_json.c), and a smaller one would read as 0. */
+#define LIMIT_MIN 0.000001
+
 int parse_number(const char *arg, double min, bool min_inclusive, double max,
 		 double *out, char *err, size_t errlen)
 {
@@ -983,19 +987,19 @@ int options_parse(int argc, char **argv, struct synfin_options *opts)
 			break;
 		case OPT_SYN_UNANSWERED:
 			opt_name = "--syn-unanswered";
-			if (parse_number(optarg, 0, false, 1e9, &opts->detect.syn_unanswered,
+			if (parse_number(optarg, LIMIT_MIN, true, 1e9, &opts->detect.syn_unanswered,
 					 err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_SYN_RATIO:
 			opt_name = "--syn-ratio";
-			if (parse_number(optarg, 0, false, 1, &opts->detect.syn_ratio,
+			if (parse_number(optarg, LIMIT_MIN, true, 1, &opts->detect.syn_ratio,
 					 err, sizeof(err)))
 				goto bad;
 			break;
 		case OPT_TW_PORTS:
 			opt_name = "--tw-ports";
-			if (parse_number(optarg, 0, false, 100, &opts->detect.tw_ports_pct,
+			if (parse_number(optarg, LIMIT_MIN, true, 100, &opts->detect.tw_ports_pct,
 					 err, sizeof(err)))
 				goto bad;
 			break;

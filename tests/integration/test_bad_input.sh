@@ -121,6 +121,10 @@ bad_case unanswered_hex "'0x10' is not a decimal number" --syn-unanswered 0x10
 bad_case spill_minus_zero "'-0' takes no sign" --spill -0
 bad_case unanswered_overflow "1e309 is out of range" --syn-unanswered 1e309
 bad_case ratio_underflow "1e-400 is out of range" --syn-ratio 1e-400
+# a limit smaller than alerts show (6 decimals) would read as 0 in them
+bad_case ratio_below_shown "0.0000001 is out of range [1e-06, 1]" --syn-ratio 0.0000001
+bad_case tw_ports_below_shown "1e-7 is out of range [1e-06, 100]" --tw-ports 1e-7
+bad_case unanswered_below_shown "5e-7 is out of range [1e-06, 1e+09]" --syn-unanswered 5e-7
 # --cgroup: a file or a directory that is not a cgroup v2 one, given by a
 # relative path too; an id of 64 bits past what one holds
 CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)

@@ -632,6 +632,15 @@ static void test_alert_text(void)
 		"ALERT close_wait_leak START (netns 4026531840) pid 5150 leaky: "
 		"old 40 >= 10, oldest-s 300.0 >= 60.0, leak-ratio < 0.25 | count 45");
 
+	/* the least limit the options take (0.000001) reads as set, not 0 */
+	syn_flood(&a, false);
+	a.thresholds[1].limit = 0.000001;
+	CHECK_EQ_STR(alert_text(&a),
+		"ALERT syn_flood START listener 10.213.0.2:5100 (netns 4026532101) "
+		"pid 1234 srv: syn-unanswered 1980 >= 100, syn-ratio 0.00 < 0.000001"
+		" | half_open 9, backlog 8, sources 9, cookies_per_s 1980");
+	CHECK(strstr(alert_json(&a), "\"syn-ratio\":0.000001}") != NULL);
+
 	/* snprintf's contract */
 	syn_flood(&a, false);
 	CHECK_EQ_INT(live_format_alert(small, sizeof(small), &a, REAL0),
