@@ -497,7 +497,13 @@ static int check_pid(uint32_t pid, char *err, size_t errlen)
 	return 0;
 }
 
-/* An id given as a number, or the inode of a path. */
+static bool all_digits(const char *s)
+{
+	return *s && !s[strspn(s, "0123456789")];
+}
+
+/* An id given as a number, or the inode of a path: one with a digit
+ * first is a path too (1234/ns/net, relative to /proc). */
 static int inode_of(const char *what, const char *arg, uint64_t *out,
 		    char *err, size_t errlen)
 {
@@ -505,7 +511,7 @@ static int inode_of(const char *what, const char *arg, uint64_t *out,
 	struct stat st;
 	uint32_t num;
 
-	if (arg[0] >= '0' && arg[0] <= '9') {
+	if (all_digits(arg)) {
 		if (parse_u32(arg, 1, UINT32_MAX, &num, err, errlen))
 			return -EINVAL;
 		*out = num;
@@ -580,7 +586,7 @@ int parse_netns(const char *arg, uint32_t *inode, uint64_t *cookie, char *err, s
 	*cookie = 0;
 	if (inode_of("network namespace", arg, &ino, err, errlen))
 		return -EINVAL;
-	if (arg[0] >= '0' && arg[0] <= '9') {
+	if (all_digits(arg)) {
 		netns_number_cookie((uint32_t)ino, arg, cookie);
 	} else if (!netns_file_cookie(arg, cookie)) {
 		snprintf(err, errlen, "'%s' is not a network namespace", shown(arg, &sh));
@@ -596,11 +602,6 @@ int parse_netns(const char *arg, uint32_t *inode, uint64_t *cookie, char *err, s
 }
 
 /* Digits and nothing else: an id, where a name or a path may stand too. */
-static bool all_digits(const char *s)
-{
-	return *s && !s[strspn(s, "0123456789")];
-}
-
 int parse_cgroup(const char *arg, uint64_t *id, char *err, size_t errlen)
 {
 	struct statfs sfs;

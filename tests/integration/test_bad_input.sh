@@ -168,6 +168,9 @@ bad_case output_twice "-o/--output: given twice" -j -o "$SF_TMP/a" --output "$SF
 # --netns on a FIFO: refused at once, not opened (which would wait for a
 # writer); bad_case's timeout kills a hang, and the exit is not 2
 bad_case netns_fifo "'$SF_TMP/fifo' is not a network namespace" --netns "$SF_TMP/fifo"
+# a relative path with a digit first is a path, not a bad number: from
+# /proc, PID/ns/mnt is this shell's mount namespace, found and refused as one
+(cd /proc && bad_case netns_relative_digit "'$$/ns/mnt' is not a network namespace" --netns "$$/ns/mnt")
 bad_case output_top_screen "top draws its screen" top -o "$SF_TMP/a"
 # -p names a process that exists, by its process id: pid_max itself is never
 # handed out, and a thread's id is not what the kernel side compares
