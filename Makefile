@@ -89,9 +89,12 @@ $(OUTPUT)/tests/test_json: TEST_LDFLAGS := -Wl,--wrap=realloc
 # test_story fails every allocation to see a tw sock not followed.
 $(OUTPUT)/tests/test_story: TEST_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 
+# btfrename writes BTF with libbpf
+$(OUTPUT)/tools/btfrename: TOOL_LDLIBS := -lbpf -lelf -lz
+
 $(OUTPUT)/tools/%: tests/tools/%.c tests/tools/tool.h | $(OUTPUT)/tools
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread
+	$(Q)$(CC) $(CFLAGS) $< -o $@ -lpthread $(TOOL_LDLIBS)
 
 $(OUTPUT)/tools/%.so: tests/tools/shim/%.c | $(OUTPUT)/tools
 	$(call msg,CC,$@)

@@ -1611,15 +1611,31 @@ int BPF_PROG(tp_retransmit_err, struct sock *sk, struct sk_buff *skb, int err)
 	return handle_retransmit(sk, skb, false);
 }
 
+/* Before 6.17 (tcp_retransmit_skb) and 6.10 (tcp_send_reset) both
+ * tracepoints were events of one class, tcp_event_sk_skb, and the
+ * kernel's BTF names their context by the class, not by the event: a
+ * read through the event's own type would find no such type there and
+ * fail the whole load. CO-RE places the two fields read by name. */
+struct trace_event_raw_tcp_event_sk_skb___old {
+	const void *skbaddr;
+	const void *skaddr;
+} __attribute__((preserve_access_index));
+
 SEC("tracepoint/tcp/tcp_retransmit_skb")
-int tpc_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
+int tpc_retransmit(void *ctx)
 {
-	if (bpf_core_field_exists(ctx->err) && retrans_gave_up(ctx->err)) {
+	struct trace_event_raw_tcp_retransmit_skb *now = ctx;
+	struct trace_event_raw_tcp_event_sk_skb___old *old = ctx;
+
+	if (!bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb))
+		return handle_retransmit((struct sock *)old->skaddr,
+					 (const struct sk_buff *)old->skbaddr, true);
+	if (bpf_core_field_exists(now->err) && retrans_gave_up(now->err)) {
 		count(SYNFIN_CNT_RETRANS_UNSENT);
 		return 0;
 	}
-	return handle_retransmit((struct sock *)ctx->skaddr,
-				 (const struct sk_buff *)ctx->skbaddr, true);
+	return handle_retransmit((struct sock *)now->skaddr,
+				 (const struct sk_buff *)now->skbaddr, true);
 }
 
 static __always_inline int handle_receive_reset(struct sock *sk, const bool classic)
@@ -1998,14 +2014,20 @@ int BPF_PROG(tp_send_reset, struct sock *sk, struct sk_buff *skb)
 }
 
 SEC("tracepoint/tcp/tcp_send_reset")
-int tpc_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+int tpc_send_reset(void *ctx)
 {
+	struct trace_event_raw_tcp_send_reset *now = ctx;
+	struct trace_event_raw_tcp_event_sk_skb___old *old = ctx;
 	__u64 reason = 0;
 
-	if (bpf_core_field_exists(ctx->reason))
-		reason = BPF_CORE_READ(ctx, reason);
-	return handle_send_reset((struct sock *)ctx->skaddr,
-				 (const struct sk_buff *)ctx->skbaddr, reason, true);
+	/* tcp_event_sk_skb's before 6.10 (tpc_retransmit) */
+	if (!bpf_core_type_exists(struct trace_event_raw_tcp_send_reset))
+		return handle_send_reset((struct sock *)old->skaddr,
+					 (const struct sk_buff *)old->skbaddr, 0, true);
+	if (bpf_core_field_exists(now->reason))
+		reason = BPF_CORE_READ(now, reason);
+	return handle_send_reset((struct sock *)now->skaddr,
+				 (const struct sk_buff *)now->skbaddr, reason, true);
 }
 
 /* accept() and accept4() return the new fd: find its socket and hand the
