@@ -4,6 +4,7 @@
  * not load, the classic tracepoint programs take over with less detail.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -437,10 +439,45 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	return tw_off;
 }
 
-static int open_and_load(const struct synfin_options *opts, bool classic,
+static bool can_open(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* The BPF side reads CONFIG_HZ (tw timers' expiry in ms). libbpf looks
+ * for it where it looks for any kconfig value, in /boot/config-RELEASE
+ * or /proc/config.gz, and fails the whole load when it can open neither
+ * (a container without the host's /boot, a kernel without
+ * IKCONFIG_PROC). HZ unknown is a mode synfin has (times in jiffies,
+ * SYNFIN_F_HZ_UNKNOWN): give libbpf that instead. */
+static const char *kconfig_fallback(bool verbose)
+{
+	char path[sizeof("/boot/config-") + sizeof(((struct utsname *)0)->release)];
+	struct utsname u;
+
+	if (!uname(&u)) {
+		snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+		if (can_open(path))
+			return NULL;
+	}
+	if (can_open("/proc/config.gz"))
+		return NULL;
+	if (verbose)
+		fprintf(stderr, "synfin: no kernel config to read CONFIG_HZ from (/boot, "
+			"/proc/config.gz): TIME_WAIT timers in jiffies\n");
+	return "CONFIG_HZ=0\n";
+}
+
+static int open_and_load(const struct synfin_options *opts, bool classic, const char *kconfig,
 			 struct synfin_bpf **out, const char **tw_off)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts,
+		    .kconfig = kconfig,
 		    /* the tests' way to relocate against types as an older
 		     * kernel names them, on this one */
 		    .btf_custom_path = getenv("SYNFIN_TEST_CORE_BTF"));
@@ -494,7 +531,7 @@ static int open_and_load(const struct synfin_options *opts, bool classic,
 
 int loader__open(const struct synfin_options *opts, struct loader **out)
 {
-	const char *tw_off = NULL;
+	const char *tw_off = NULL, *kconfig;
 	struct loader *ld;
 	int err;
 
@@ -508,16 +545,17 @@ int loader__open(const struct synfin_options *opts, struct loader **out)
 		fprintf(stderr, "synfin: cannot count CPUs: %s\n", strerror(-err));
 		goto cleanup;
 	}
+	kconfig = kconfig_fallback(opts->verbose);
 	err = -EOPNOTSUPP;
 	if (!opts->force_classic) {
-		err = open_and_load(opts, false, &ld->skel, &tw_off);
+		err = open_and_load(opts, false, kconfig, &ld->skel, &tw_off);
 		if (err && opts->verbose)
 			fprintf(stderr, "synfin: tp_btf programs did not load (%s), trying classic tracepoints\n",
 				strerror(-err));
 	}
 	if (err) {
 		ld->classic = true;
-		err = open_and_load(opts, true, &ld->skel, &tw_off);
+		err = open_and_load(opts, true, kconfig, &ld->skel, &tw_off);
 	}
 	if (err) {
 		fprintf(stderr, "synfin: failed to load BPF programs: %s%s\n", strerror(-err),
