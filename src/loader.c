@@ -54,28 +54,38 @@ static bool is_classic_prog(const struct bpf_program *prog)
 	return strncmp(bpf_program__name(prog), "tpc_", 4) == 0;
 }
 
-/* Address of a kernel text symbol, 0 when absent or hidden (kptr_restrict
- * shows zeros). */
-static uint64_t kallsyms_lookup(const char *name)
+/* Whether /proc/kallsyms lists a kernel symbol, and its address there:
+ * 0 when hidden (kernel.kptr_restrict, or no CAP_SYSLOG), which says
+ * nothing of whether the symbol exists. */
+static bool kallsyms_find(const char *name, uint64_t *addr)
 {
 	char line[256], sym[128];
-	unsigned long long addr;
+	unsigned long long a;
 	char type;
-	uint64_t found = 0;
+	bool found = false;
 	FILE *f = fopen("/proc/kallsyms", "r");
 
+	*addr = 0;
 	if (!f)
-		return 0;
+		return false;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx %c %127s", &addr, &type, sym) != 3)
+		if (sscanf(line, "%llx %c %127s", &a, &type, sym) != 3)
 			continue;
 		if (strcmp(sym, name) == 0) {
-			found = addr;
+			*addr = a;
+			found = true;
 			break;
 		}
 	}
 	fclose(f);
 	return found;
+}
+
+static bool kallsyms_has(const char *name)
+{
+	uint64_t addr;
+
+	return kallsyms_find(name, &addr);
 }
 
 static bool is_tw_prog(const struct bpf_program *prog)
@@ -196,9 +206,9 @@ static uint64_t task_stack_size(const struct btf *btf)
 				    "BPF_FUNC_get_current_task_btf") == 0;
 	}
 	/* only PREEMPT_RT has rt_spin_lock */
-	if (!ok || kallsyms_lookup("rt_spin_lock"))
+	if (!ok || kallsyms_has("rt_spin_lock"))
 		return 0;
-	return kallsyms_lookup("kasan_report") ? 32768 : 16384;
+	return kallsyms_has("kasan_report") ? 32768 : 16384;
 #else
 	(void)btf;
 	return 0;
@@ -329,6 +339,8 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	bool may_grow = tracing_maps_may_grow(vmlinux);
 	uint32_t fw2_max;
 	const char *tw_off = NULL;
+	uint64_t tw_fn = 0;
+	bool tw_listed;
 	uint32_t spill;
 
 	ro->filter_pid = f->pid;
@@ -353,16 +365,20 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	ro->filter_failed = opts->only_failed;
 	/* a failed connection leaves no tw sock: under --failed, the timer
 	 * hooks would only follow the ones whose records the kernel keeps back */
-	ro->tw_timer_fn = opts->no_timewait || opts->only_failed ? 0 :
-			  kallsyms_lookup("tw_timer_handler");
+	tw_listed = !opts->no_timewait && !opts->only_failed &&
+		    kallsyms_find("tw_timer_handler", &tw_fn);
+	ro->tw_timer_fn = tw_listed ? tw_fn : 0;
 	if (opts->no_timewait) {
 		tw_off = "--no-timewait";
 	} else if (opts->only_failed) {
 		tw_off = "--failed";
 	} else if (classic) {
 		tw_off = "classic tracepoints";
-	} else if (!ro->tw_timer_fn) {
+	} else if (!tw_listed) {
 		tw_off = "no tw_timer_handler in /proc/kallsyms";
+	} else if (!ro->tw_timer_fn) {
+		tw_off = "tw_timer_handler's address hidden in /proc/kallsyms: "
+			 "kernel.kptr_restrict, or no CAP_SYSLOG";
 	} else if (!tw_head_fits(vmlinux)) {
 		fprintf(stderr, "synfin: TIME_WAIT exits not measured: this kernel's "
 			"tw sock head is larger than the TIME_WAIT programs' copy\n");
