@@ -825,6 +825,16 @@ static void collect_cgroup_tree(struct synfin_filter *f, uint64_t **tree, bool v
 	if (!err)
 		err = cgroup_tree_collect(mount, f->cgroup_id, tree, &f->ncgroup_tree);
 	f->cgroup_tree = *tree;
+	/* as for an unknown --netns number: a typo must not look like a
+	 * quiet host (cgroup ids are not handed out again, so only a cgroup
+	 * made later, or one outside this mount, can take it) */
+	if (!err && !f->ncgroup_tree) {
+		fprintf(stderr, "synfin: --cgroup %llu: no cgroup under %s has that id (levels "
+			"0-%d); the filter matches one only if it is made later or lies outside "
+			"that mount\n", (unsigned long long)f->cgroup_id, mount,
+			CGROUP_TREE_LEVELS - 1);
+		return;
+	}
 	if (verbose && !f->ncgroup_tree)
 		fprintf(stderr, "synfin: the cgroups below cgroup %llu not listed (%s): connections "
 			"open at start are matched by their own cgroup only\n",

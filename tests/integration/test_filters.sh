@@ -253,4 +253,19 @@ fi
 extra=$(jq -c --arg c "$SF_C4" --argjson s "$S" \
 	'select(.netns != $s or .lport != 5101 or .raddr != $c or .pid != '"$SPID_A"')' "$EV" | head -n 3)
 sf_check "$T/addrevents/only-selected" "records outside the filter: $extra" [ -z "$extra" ]
+
+# --cgroup with an id no cgroup has (a typo) is said at the start, as an
+# unknown --netns number is, not left to look like a quiet host; one that
+# exists is not
+if [ -n "$SF_CGROUP" ]; then
+	for id in 18446744073709551615 "$SF_CGROUP_ID"; do
+		timeout -k 2 15 "$SYNFIN" --cgroup "$id" -d 1 -j >/dev/null 2>"$SF_TMP/cg$id.err"
+		echo "  --cgroup $id: exit $?, $(grep -c 'no cgroup under' "$SF_TMP/cg$id.err") warning"
+	done
+	sf_check "$T/cgid/unknown" "no warning for an id no cgroup has: $(head -n 2 "$SF_TMP/cg18446744073709551615.err")" \
+		grep -q '^synfin: --cgroup 18446744073709551615: no cgroup under ' \
+		"$SF_TMP/cg18446744073709551615.err"
+	sf_check "$T/cgid/known" "a warning for this test's own cgroup: $(head -n 2 "$SF_TMP/cg$SF_CGROUP_ID.err")" \
+		sh -c "! grep -q 'no cgroup under' '$SF_TMP/cg$SF_CGROUP_ID.err'"
+fi
 sf_done
