@@ -75,6 +75,10 @@ struct conn {
 	bool deferred;             /* ... and not reported yet: its wave goes on there */
 	struct tw_timer tw_timer;
 	uint32_t syn_retrans_events;
+	/* a server's start moved back to the SYN's arrival (on_established):
+	 * the kernel's start_ns, the child's birth at the final ACK, must not
+	 * take its place again (in the hole before wave_reset_ns) */
+	bool start_at_syn;
 	/* -F: when a reset ended the wave after the ->CLOSE (the kernel held
 	 * the summary of this orphan until then: story.after_close); how, in
 	 * rec.tw.killed_by */
@@ -570,7 +574,9 @@ static void merge_identity(struct conn *c, const struct synfin_event *ev)
 		memcpy(r->comm, ev->comm, SYNFIN_COMM_LEN);
 		r->comm[SYNFIN_COMM_LEN] = '\0';
 	}
-	if (ev->start_ns && (!r->start_ns || !r->seeded))
+	/* the kernel's first sight, unless synfin's start stands for a seed,
+	 * or a server's start was moved back to the SYN */
+	if (ev->start_ns && (!r->start_ns || (!r->seeded && !c->start_at_syn)))
 		r->start_ns = ev->start_ns;
 	if (!r->start_ns)
 		r->start_ns = ev->ts_ns;
@@ -681,8 +687,10 @@ static void on_established(struct conn *c, const struct synfin_event *ev)
 		if (ev->srtt_us) {
 			r->handshake.ms = (double)ev->srtt_us / 1e3;
 			if (r->start_ns == ev->start_ns &&
-			    ev->ts_ns > (uint64_t)ev->srtt_us * 1000)
+			    ev->ts_ns > (uint64_t)ev->srtt_us * 1000) {
 				r->start_ns = ev->ts_ns - (uint64_t)ev->srtt_us * 1000;
+				c->start_at_syn = true;
+			}
 		}
 	}
 }

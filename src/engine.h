@@ -77,7 +77,8 @@ struct state_span {
  * CLOCK_MONOTONIC ns; printers convert with their own clock offset. */
 struct conn_record {
 	uint64_t id;             /* socket cookie */
-	uint64_t start_ns;       /* first sight: SYN_SENT/SYN_RECV, or seed/first event */
+	uint64_t start_ns;       /* first sight: SYN_SENT, a server's SYN (its child's
+				  * birth less the SYN-ACK RTT), or seed/first event */
 	uint64_t end_ns;         /* the ->CLOSE (or destroy) event */
 	uint8_t family;          /* SYNFIN_AF_INET / SYNFIN_AF_INET6 */
 	uint8_t laddr[SYNFIN_ADDR_LEN];

@@ -75,6 +75,31 @@ static void test_server_passive_close(void)
 	engine__free(eng);
 }
 
+/* A server's start is the SYN's arrival: the child is born at the final
+ * ACK, a SYN-ACK RTT later. The events after ESTABLISHED carry the
+ * child's birth as their start_ns and must not undo that. */
+static void test_server_start_at_syn(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_event e;
+
+	state(eng, &server, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
+	e = ev_of(&server, SYNFIN_EV_STATE, 101 * MS, SYNFIN_TCP_SYN_RECV,
+		  SYNFIN_TCP_ESTABLISHED);
+	e.srtt_us = 50000;
+	engine__handle(eng, &e);
+	state(eng, &server, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE_WAIT, 0,
+	      SYNFIN_F_DONE, 0, 1);
+	state(eng, &server, 300 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_LAST_ACK, 0, 0, 0, 1);
+	state(eng, &server, 301 * MS, SYNFIN_TCP_LAST_ACK, SYNFIN_TCP_CLOSE, 0, 0, 1, 1);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].role, ROLE_SERVER);
+	CHECK(got[0].handshake.ms > 49.999 && got[0].handshake.ms < 50.001);
+	CHECK_EQ_INT(got[0].start_ns, 51 * MS);
+	CHECK_EQ_INT(got[0].end_ns, 301 * MS);
+	engine__free(eng);
+}
+
 /* Variant a0: FIN and ACK together, the peer's FIN is in (done=1). */
 static void test_fin_wait2_with_peer_fin(void)
 {
@@ -580,6 +605,7 @@ static void test_tw_records_of_followed(void)
 static const struct unit_case cases[] = {
 	{ "engine: client closes first", test_client_closes_first },
 	{ "engine: server passive close", test_server_passive_close },
+	{ "engine: a server's start is the SYN's arrival", test_server_start_at_syn },
 	{ "engine: FIN_WAIT2 with the peer's FIN", test_fin_wait2_with_peer_fin },
 	{ "engine: simultaneous close", test_simultaneous_close },
 	{ "engine: connect refused", test_refused },

@@ -382,6 +382,25 @@ static void test_server_passive_close(void)
 	CHECK_EQ_INT(summarized.recs[0].span[SYNFIN_TCP_CLOSE_WAIT].leave_ns, 500 * MS);
 }
 
+/* A server's start is the SYN's arrival, the SYN-ACK RTT before its
+ * child's birth at the final ACK, in both modes: the records after
+ * ESTABLISHED (the summary's close among them) carry the birth. */
+static void test_server_start_at_syn(void)
+{
+	begin();
+	st(&server, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0, 0);
+	st(&server, 101 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_ESTABLISHED, 0, 0, 7001, 9001, 7001);
+	st(&server, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE_WAIT, 0, SYNFIN_F_DONE,
+	   8001, 9501, 8001);
+	st(&server, 500 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_LAST_ACK, 0, 0, 8001, 9501, 8001);
+	st(&server, 501 * MS, SYNFIN_TCP_LAST_ACK, SYNFIN_TCP_CLOSE, 0,
+	   SYNFIN_F_DONE | SYNFIN_F_DEAD, 8002, 9501, 8002);
+	end(1, 0);
+	/* st() gives ESTABLISHED an srtt of 86 us */
+	CHECK_EQ_INT(per_transition.recs[0].start_ns, 101 * MS - 86000);
+	CHECK_EQ_INT(summarized.recs[0].start_ns, 101 * MS - 86000);
+}
+
 /* Refused: a reset answers the SYN; the flag lives in the story. */
 static void test_refused(void)
 {
@@ -938,6 +957,7 @@ static const struct unit_case cases[] = {
 	  test_tw_fins_before_spilled_burst },
 	{ "summary: a tw birth read after a FIN reached it", test_tw_birth_read_after_fin },
 	{ "summary: server passive close", test_server_passive_close },
+	{ "summary: a server's start is the SYN's arrival", test_server_start_at_syn },
 	{ "summary: connect refused", test_refused },
 	{ "summary: listeners' closes are no connections", test_listeners_close },
 	{ "summary: CLOSING and a linger-0 reset", test_closing_and_reset },
