@@ -35,6 +35,9 @@
 
 #define DEFAULT_MAX_CONNS 262144
 #define MIN_SLOTS 1024
+/* Cookies of connections open before synfin started that the table
+ * refused, remembered so that each is counted once (first_refusal) */
+#define REFUSED_SLOTS 4096
 
 /* tw records held by cookie in fixed slots until their connection's
  * summary comes (cookie 0: empty) */
@@ -137,6 +140,9 @@ struct engine {
 	 * per TIME_WAIT group for the monitor (twcount.h) */
 	struct twcount *twc;
 	uint64_t lost[LOSS_MAX];
+	/* Connections open before synfin started that the table refused
+	 * (cookie 0: empty), in slots by cookie: see first_refusal */
+	uint64_t refused[REFUSED_SLOTS];
 	/* Summary mode: a connection not in the table is rebuilt here and
 	 * enters the table only if its tw sock is to be followed. */
 	struct conn scratch;
@@ -499,7 +505,9 @@ static bool at_cap(const struct engine *eng)
 	return eng->conns.count + eng->tws.count >= eng->opts.max_conns;
 }
 
-static struct conn *insert(struct engine *eng, uint64_t id)
+/* A new entry for id; NULL when the table has no room for it (at the
+ * cap, or no memory), uncounted. */
+static struct conn *new_entry(struct engine *eng, uint64_t id)
 {
 	struct conn *c;
 
@@ -507,16 +515,81 @@ static struct conn *insert(struct engine *eng, uint64_t id)
 	 * (storage_full, counted there): its records go out, unfollowed */
 	if (!id)
 		return NULL;
-	if (at_cap(eng) || !(c = malloc(sizeof(*c)))) {
-		eng->lost[LOSS_TABLE_FULL]++;
+	if (at_cap(eng) || !(c = malloc(sizeof(*c))))
 		return NULL;
-	}
 	conn_init(c, id);
 	if (idtable_put(&eng->conns, id, c)) {
 		free(c);
-		eng->lost[LOSS_TABLE_FULL]++;
 		return NULL;
 	}
+	return c;
+}
+
+/* ... counted when refused: for a caller that asks once a connection */
+static struct conn *insert(struct engine *eng, uint64_t id)
+{
+	struct conn *c = new_entry(eng, id);
+
+	if (!c && id)
+		eng->lost[LOSS_TABLE_FULL]++;
+	return c;
+}
+
+static uint64_t *refused_slot(struct engine *eng, uint64_t cookie)
+{
+	return &eng->refused[idtable_hash(cookie) & (REFUSED_SLOTS - 1)];
+}
+
+/* Whether the table's refusal of ev's connection is the first, the one
+ * to count: every event of a connection the table has no room for finds
+ * it so, and table_full counts connections, not events. Counted at the
+ * event that would have made its entry:
+ * - its birth (CLOSE->SYN_SENT, CLOSE->LISTEN, LISTEN->SYN_RECV);
+ * - not a later event of a socket the kernel saw born (it gives those
+ *   a start_ns): its birth was refused and counted, or lost on the ring
+ *   and counted there;
+ * - for a socket open before synfin started (no start_ns: one seeded,
+ *   refused and counted at engine__seed, or one no seed covered), its
+ *   first event refused. No event says it is the first, so the cookie
+ *   is remembered until its ->CLOSE, in fixed slots rather than an entry
+ *   a connection (at the cap there can be more of these than the table
+ *   holds): one pushed out of its slot by another refused meanwhile is
+ *   counted again at its next event, an error up, and only with many
+ *   such connections closing at once. */
+static bool first_refusal(struct engine *eng, const struct synfin_event *ev)
+{
+	uint64_t *slot;
+
+	if (ev->old_state == SYNFIN_TCP_CLOSE || ev->old_state == SYNFIN_TCP_LISTEN)
+		return true;
+	if (ev->start_ns)
+		return false;
+	slot = refused_slot(eng, ev->cookie);
+	if (*slot == ev->cookie)
+		return false;
+	*slot = ev->cookie;
+	return true;
+}
+
+/* A state event of a connection the table does not hold: its entry if
+ * there is room, else the refusal counted (first_refusal). Its ->CLOSE
+ * makes none, and frees its remembered cookie's slot. */
+static struct conn *insert_for(struct engine *eng, const struct synfin_event *ev)
+{
+	struct conn *c;
+	uint64_t *slot;
+
+	if (!ev->cookie)
+		return NULL;  /* as new_entry() */
+	if (ev->new_state == SYNFIN_TCP_CLOSE) {
+		slot = refused_slot(eng, ev->cookie);
+		if (*slot == ev->cookie)
+			*slot = 0;
+		return NULL;
+	}
+	c = new_entry(eng, ev->cookie);
+	if (!c && first_refusal(eng, ev))
+		eng->lost[LOSS_TABLE_FULL]++;
 	return c;
 }
 
@@ -1933,8 +2006,8 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 	switch (ev->kind) {
 	case SYNFIN_EV_STATE:
 		c = find(eng, ev->cookie);
-		if (!c && ev->new_state != SYNFIN_TCP_CLOSE)
-			c = insert(eng, ev->cookie);
+		if (!c)
+			c = insert_for(eng, ev);
 		if (!c) {
 			/* an untracked socket closing: nothing to report but
 			 * the event itself */
@@ -2177,8 +2250,11 @@ void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t n
 	if (!seed->cookie || find(eng, seed->cookie))
 		return;
 	c = insert(eng, seed->cookie);
-	if (!c)
+	if (!c) {
+		/* counted: not again at its events (first_refusal) */
+		*refused_slot(eng, seed->cookie) = seed->cookie;
 		return;
+	}
 	r = &c->rec;
 	r->seeded = true;
 	r->start_ns = now_ns;

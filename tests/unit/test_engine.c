@@ -386,6 +386,49 @@ static void test_table_cap(void)
 	engine__free(eng);
 }
 
+/* table_full counts connections the table had no room for, not their
+ * events: one refused at its birth, a seed refused, and one first seen
+ * mid-life (open before synfin, not seeded), each through its close. */
+static void test_table_full_once_a_connection(void)
+{
+	struct engine *eng = fresh(1, 0);
+	struct synfin_seed seed = { .cookie = 7007, .family = SYNFIN_AF_INET,
+				    .state = SYNFIN_TCP_ESTABLISHED, .lport = 5000,
+				    .rport = 41000 };
+	struct sk b = client, seeded = { .cookie = 7007, .lport = 5000, .rport = 41000 };
+	struct sk mid = { .cookie = 8008, .lport = 6000, .rport = 42000 };
+	struct sk s = server;
+
+	client_opens(eng, &client);  /* fills the table */
+	b.cookie = 9009;
+	client_opens(eng, &b);
+	state(eng, &b, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 1, 0);
+	state(eng, &b, 201 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 2, 0);
+	state(eng, &b, 202 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0, SYNFIN_F_DONE, 2, 1);
+	CHECK_EQ_INT(engine__lost(eng, LOSS_TABLE_FULL), 1);
+	engine__seed(eng, &seed, 210 * MS);
+	state(eng, &seeded, 300 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 5, 7);
+	state(eng, &seeded, 301 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 6, 7);
+	state(eng, &seeded, 302 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0, SYNFIN_F_DONE,
+	      6, 8);
+	CHECK_EQ_INT(engine__lost(eng, LOSS_TABLE_FULL), 2);
+	state(eng, &mid, 400 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE_WAIT, 0,
+	      SYNFIN_F_DONE, 0, 1);
+	state(eng, &mid, 401 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_LAST_ACK, 0, 0, 0, 1);
+	state(eng, &mid, 402 * MS, SYNFIN_TCP_LAST_ACK, SYNFIN_TCP_CLOSE, 0, 0, 1, 1);
+	CHECK_EQ_INT(engine__lost(eng, LOSS_TABLE_FULL), 3);
+	s.cookie = 9010;
+	server_opens(eng, &s);
+	state(eng, &s, 500 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE_WAIT, 0,
+	      SYNFIN_F_DONE, 0, 1);
+	state(eng, &s, 501 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_LAST_ACK, 0, 0, 0, 1);
+	state(eng, &s, 502 * MS, SYNFIN_TCP_LAST_ACK, SYNFIN_TCP_CLOSE, 0, 0, 1, 1);
+	CHECK_EQ_INT(engine__lost(eng, LOSS_TABLE_FULL), 4);
+	CHECK_EQ_INT(ngot, 0);
+	CHECK_EQ_INT(engine__live(eng), 1);
+	engine__free(eng);
+}
+
 /* Many live connections with deletions in between: the open-addressing
  * table must find every one (exercises growth and backward-shift). */
 static void test_table_churn(void)
@@ -618,6 +661,7 @@ static const struct unit_case cases[] = {
 	{ "engine: first seen past the handshake", test_first_seen_established },
 	{ "engine: destroy without CLOSE", test_destroy_without_close },
 	{ "engine: table cap counts losses", test_table_cap },
+	{ "engine: table_full counts a connection once", test_table_full_once_a_connection },
 	{ "engine: table churn", test_table_churn },
 	{ "engine: pid filter with late owner", test_pid_filter_late_owner },
 	{ "engine: --failed verdict", test_failed_verdict },
