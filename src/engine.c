@@ -986,12 +986,15 @@ done:
 #undef REMOTE
 }
 
-/* The peer's FIN is in: rcv_nxt has just moved past it. */
+/* The peer's FIN is in: rcv_nxt has just moved past it, and stays there
+ * (nothing follows a FIN), so any state record since tells its number
+ * too. */
 static void note_remote_fin(struct conn_record *r, const struct synfin_event *ev)
 {
-	if (r->wave.remote_fin)
+	if (remote_fin_seq_known(r))
 		return;
 	r->wave.remote_fin = true;
+	r->wave.remote_fin_seq_unknown = false;
 	r->wave.remote_fin_seq = ev->rcv_nxt - 1;
 }
 
@@ -1480,6 +1483,9 @@ static void apply_state(struct engine *eng, struct conn *c, const struct synfin_
 	uint8_t old = ev->old_state, new = ev->new_state;
 
 	note_span(r, old, new, ev->ts_ns);
+	/* a seed's peer FIN came before synfin looked: this tells its number */
+	if (r->wave.remote_fin_seq_unknown)
+		note_remote_fin(r, ev);
 	/* A missed transition (recursion miss, lost record) leaves c->state
 	 * behind ev->old_state; trust the kernel's old state. A socket first
 	 * seen past its handshake was established before we looked. */
@@ -2282,11 +2288,13 @@ void engine__seed(struct engine *eng, const struct synfin_seed *seed, uint64_t n
 	case SYNFIN_TCP_CLOSE_WAIT:
 	case SYNFIN_TCP_LAST_ACK:
 		r->close.initiator = CLOSE_BY_REMOTE;
-		c->rec.wave.remote_fin = true;
+		r->wave.remote_fin = true;
+		r->wave.remote_fin_seq_unknown = true;  /* sock_diag does not say */
 		break;
 	case SYNFIN_TCP_CLOSING:
 		r->close.initiator = CLOSE_BY_BOTH;
-		c->rec.wave.remote_fin = true;
+		r->wave.remote_fin = true;
+		r->wave.remote_fin_seq_unknown = true;
 		break;
 	default:
 		break;

@@ -118,6 +118,10 @@ struct conn_record {
 		bool local_fin;      /* this end sent a FIN; its sequence number: */
 		uint32_t local_fin_seq;
 		bool remote_fin;     /* the peer's FIN arrived; its sequence number: */
+		/* ... came before synfin looked (a seed past it): until a
+		 * later state record's rcv_nxt tells it, remote_fin_seq is
+		 * not known (remote_fin_seq_known) */
+		bool remote_fin_seq_unknown;
 		uint32_t remote_fin_seq;
 		uint32_t fin_retrans; /* FIN segments this end retransmitted */
 		uint32_t data_retrans; /* other retransmissions while established */
@@ -300,6 +304,12 @@ struct engine_late_births {
 	uint64_t apart, waiting, came, unseen;
 };
 void engine__late_births(const struct engine *eng, struct engine_late_births *births);
+
+/* Whether rec->wave.remote_fin_seq holds the peer's FIN's number. */
+static inline bool remote_fin_seq_known(const struct conn_record *rec)
+{
+	return rec->wave.remote_fin && !rec->wave.remote_fin_seq_unknown;
+}
 
 /* --failed: the handshake did not complete (refused, timed out, reset,
  * aborted), or a reset, a timeout or another error ended the connection.

@@ -489,9 +489,9 @@ static void peer_fin_last(struct view *v, uint64_t t, const char *ack)
 	char a[24], b[24];
 
 	seg(v, t, false, SEG_FIN, false, left, "LAST-ACK", "FIN", 1,
-	    num(a, sizeof(a), "seq", r->wave.remote_fin, r->wave.remote_fin_seq), ack);
+	    num(a, sizeof(a), "seq", remote_fin_seq_known(r), r->wave.remote_fin_seq), ack);
 	seg(v, t, false, SEG_FINACK, true, NULL, "CLOSE", "ACK", 1,
-	    num(b, sizeof(b), "ack", r->wave.remote_fin, r->wave.remote_fin_seq + 1),
+	    num(b, sizeof(b), "ack", remote_fin_seq_known(r), r->wave.remote_fin_seq + 1),
 	    NULL);
 	tw_note(v);
 }
@@ -504,7 +504,8 @@ static void wave(struct view *v, uint64_t tend)
 	uint64_t cw = when(r, SYNFIN_TCP_CLOSE_WAIT), la = when(r, SYNFIN_TCP_LAST_ACK);
 	uint64_t cl = when(r, SYNFIN_TCP_CLOSING), ttw = when(r, SYNFIN_TCP_TIME_WAIT);
 	uint64_t treset = orphan_reset_time(r, tend);
-	bool lk = r->wave.local_fin, rk = r->wave.remote_fin;
+	/* rk: the peer's FIN came; rs: and its number is known */
+	bool lk = r->wave.local_fin, rk = r->wave.remote_fin, rs = remote_fin_seq_known(r);
 	uint32_t lf = r->wave.local_fin_seq, rf = r->wave.remote_fin_seq;
 	bool fin = r->close.how == HOW_FIN;
 	char a[24], b[24];
@@ -518,9 +519,9 @@ static void wave(struct view *v, uint64_t tend)
 		retrans_note(v, "FIN", r->wave.fin_retrans);
 		if (cl) {
 			seg(v, cl, false, SEG_FIN, false, "CLOSING", "CLOSING", "FIN", 1,
-			    num(a, sizeof(a), "seq", rk, rf), NULL);
+			    num(a, sizeof(a), "seq", rs, rf), NULL);
 			seg(v, cl, false, SEG_FINACK, true, NULL, "TIME-WAIT", "ACK", 1,
-			    num(a, sizeof(a), "ack", rk, rf + 1), NULL);
+			    num(a, sizeof(a), "ack", rs, rf + 1), NULL);
 			note(v, 0, true, "simultaneous close: the two FINs crossed");
 			if (fin) {
 				seg(v, ttw, false, SEG_FINACK, false,
@@ -560,15 +561,15 @@ static void wave(struct view *v, uint64_t tend)
 		bool merged = la && r->wave.fin_ack_merged;
 
 		seg(v, cw, false, SEG_FIN, false, "CLOSE-WAIT", "FIN-WAIT-1", "FIN", 1,
-		    num(a, sizeof(a), "seq", rk, rf), NULL);
+		    num(a, sizeof(a), "seq", rs, rf), NULL);
 		/* unless our FIN took the ACK along, one segment */
 		if (!merged)
 			seg(v, cw, false, SEG_FINACK, true, NULL, "FIN-WAIT-2", "ACK", 1,
-			    num(a, sizeof(a), "ack", rk, rf + 1), NULL);
+			    num(a, sizeof(a), "ack", rs, rf + 1), NULL);
 		if (la) {
 			seg(v, la, false, SEG_FIN, true, "LAST-ACK", "TIME-WAIT", "FIN",
 			    1 + r->wave.fin_retrans, num(a, sizeof(a), "seq", lk, lf),
-			    merged ? num(b, sizeof(b), "ack", rk, rf + 1) : NULL);
+			    merged ? num(b, sizeof(b), "ack", rs, rf + 1) : NULL);
 			retrans_note(v, "FIN", r->wave.fin_retrans);
 			if (fin) {
 				seg(v, tend, false, SEG_FINACK, false, "CLOSE", NULL, "ACK", 1,

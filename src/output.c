@@ -985,7 +985,7 @@ static void json_wave(struct output *o, const struct conn_record *rec)
 	json_span_ms(w, "close_wait_ms", &sp[SYNFIN_TCP_CLOSE_WAIT], rec->end_ns);
 	json_span_ms(w, "last_ack_ms", &sp[SYNFIN_TCP_LAST_ACK], rec->end_ns);
 	json_opt_u64(w, "fin_seq_local", rec->wave.local_fin, rec->wave.local_fin_seq);
-	json_opt_u64(w, "fin_seq_remote", rec->wave.remote_fin, rec->wave.remote_fin_seq);
+	json_opt_u64(w, "fin_seq_remote", remote_fin_seq_known(rec), rec->wave.remote_fin_seq);
 	jsonw_u64_field(w, "fin_retrans", rec->wave.fin_retrans);
 	jsonw_u64_field(w, "data_retrans", rec->wave.data_retrans);
 	if (rec->wave.fin_ack_known)

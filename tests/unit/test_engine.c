@@ -324,6 +324,46 @@ static void test_seeded(void)
 	engine__free(eng);
 }
 
+/* A seed past the peer's FIN (CLOSE_WAIT, LAST_ACK, CLOSING): sock_diag
+ * does not say the FIN's number, so it is not known until a state record
+ * since, whose rcv_nxt is one past it; a destroy's is not read. */
+static void test_seeded_past_peer_fin(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_seed seed = { .cookie = 3003, .family = SYNFIN_AF_INET,
+				    .state = SYNFIN_TCP_CLOSE_WAIT, .lport = 5000,
+				    .rport = 41000, .pid = 333, .role = ROLE_SERVER };
+	struct sk s = { .cookie = 3003, .lport = 5000, .rport = 41000 };
+	struct synfin_event e;
+
+	engine__seed(eng, &seed, 50 * MS);
+	e = ev_of(&s, SYNFIN_EV_STATE, 300 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_LAST_ACK);
+	e.rcv_nxt = 777001;
+	e.write_seq = 888000;
+	engine__handle(eng, &e);
+	e = ev_of(&s, SYNFIN_EV_STATE, 301 * MS, SYNFIN_TCP_LAST_ACK, SYNFIN_TCP_CLOSE);
+	e.rcv_nxt = 777001;
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK(got[0].wave.remote_fin);
+	CHECK(remote_fin_seq_known(&got[0]));
+	CHECK_EQ_INT(got[0].wave.remote_fin_seq, 777000);
+	CHECK_EQ_INT(got[0].wave.local_fin_seq, 888000);
+	engine__free(eng);
+
+	/* in LAST_ACK, and only its destroy seen */
+	eng = fresh(0, 0);
+	seed.state = SYNFIN_TCP_LAST_ACK;
+	engine__seed(eng, &seed, 50 * MS);
+	e = ev_of(&s, SYNFIN_EV_DESTROY, 301 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_CLOSE);
+	e.rcv_nxt = 777001;
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK(got[0].wave.remote_fin);
+	CHECK(!remote_fin_seq_known(&got[0]));
+	engine__free(eng);
+}
+
 /* First seen past the handshake without a seed (its storage came late). */
 static void test_first_seen_established(void)
 {
@@ -658,6 +698,7 @@ static const struct unit_case cases[] = {
 	{ "engine: CLOSE_WAIT visits", test_close_wait_visits },
 	{ "engine: reset in SYN_RECV", test_reset_in_syn_recv },
 	{ "engine: seeded connection", test_seeded },
+	{ "engine: a seed past the peer's FIN", test_seeded_past_peer_fin },
 	{ "engine: first seen past the handshake", test_first_seen_established },
 	{ "engine: destroy without CLOSE", test_destroy_without_close },
 	{ "engine: table cap counts losses", test_table_cap },

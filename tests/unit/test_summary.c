@@ -278,7 +278,8 @@ static void same_record(const struct conn_record *a, const struct conn_record *b
 	SAME(handshake.isn_remote_known);
 	SAME(handshake.isn_local); SAME(handshake.isn_remote);
 	SAME(handshake.simultaneous_open); SAME(wave.local_fin); SAME(wave.local_fin_seq);
-	SAME(wave.remote_fin); SAME(wave.remote_fin_seq); SAME(wave.fin_retrans);
+	SAME(wave.remote_fin); SAME(wave.remote_fin_seq_unknown); SAME(wave.remote_fin_seq);
+	SAME(wave.fin_retrans);
 	SAME(wave.data_retrans); SAME(tw.kind); SAME(tw.measured); SAME(tw.start_ns);
 	SAME(tw.expire_ns); SAME(tw.exit); SAME(tw.exit_ns); SAME(close.initiator);
 	SAME(close.how); SAME(close.err); SAME(close.rst_cause); SAME(total_retrans);
@@ -399,6 +400,28 @@ static void test_server_start_at_syn(void)
 	/* st() gives ESTABLISHED an srtt of 86 us */
 	CHECK_EQ_INT(per_transition.recs[0].start_ns, 101 * MS - 86000);
 	CHECK_EQ_INT(summarized.recs[0].start_ns, 101 * MS - 86000);
+}
+
+/* A seed in CLOSE_WAIT: the peer's FIN's number, which sock_diag does
+ * not give, from the records since (a LAST_ACK step, the close). */
+static void test_seeded_close_wait(void)
+{
+	struct synfin_seed seed = { .cookie = 3003, .family = SYNFIN_AF_INET,
+				    .state = SYNFIN_TCP_CLOSE_WAIT, .lport = 5000,
+				    .rport = 41000, .pid = 333, .role = ROLE_SERVER };
+	struct sk s = { .cookie = 3003, .lport = 5000, .rport = 41000 };
+
+	begin();
+	engine__seed(per_transition.eng, &seed, 50 * MS);
+	engine__seed(summarized.eng, &seed, 50 * MS);
+	st(&s, 300 * MS, SYNFIN_TCP_CLOSE_WAIT, SYNFIN_TCP_LAST_ACK, 0, 0, 8001, 9501, 8001);
+	st(&s, 301 * MS, SYNFIN_TCP_LAST_ACK, SYNFIN_TCP_CLOSE, 0,
+	   SYNFIN_F_DONE | SYNFIN_F_DEAD, 8002, 9501, 8002);
+	end(1, 0);
+	CHECK(remote_fin_seq_known(&summarized.recs[0]));
+	CHECK_EQ_INT(summarized.recs[0].wave.remote_fin_seq, 9500);
+	CHECK(remote_fin_seq_known(&per_transition.recs[0]));
+	CHECK_EQ_INT(per_transition.recs[0].wave.remote_fin_seq, 9500);
 }
 
 /* Refused: a reset answers the SYN; the flag lives in the story. */
@@ -958,6 +981,7 @@ static const struct unit_case cases[] = {
 	{ "summary: a tw birth read after a FIN reached it", test_tw_birth_read_after_fin },
 	{ "summary: server passive close", test_server_passive_close },
 	{ "summary: a server's start is the SYN's arrival", test_server_start_at_syn },
+	{ "summary: a seed in CLOSE_WAIT", test_seeded_close_wait },
 	{ "summary: connect refused", test_refused },
 	{ "summary: listeners' closes are no connections", test_listeners_close },
 	{ "summary: CLOSING and a linger-0 reset", test_closing_and_reset },
