@@ -823,7 +823,13 @@ static void close_verdict(struct conn *c, const struct synfin_event *ev, uint8_t
 			r->handshake.isn_local_known = true;
 			r->handshake.isn_local = ev->snd_una;
 		}
-		r->handshake.syn_retrans = syn_retrans(c, ev);
+		/* A server's child retransmits in SYN_RECV its SYN-ACK, not a
+		 * SYN: a Fast Open child's count is the kernel's (tcp_rtx_synack),
+		 * as at its ESTABLISHED (on_established) */
+		if (r->role == ROLE_SERVER)
+			r->handshake.synack_retrans = ev->total_retrans;
+		else
+			r->handshake.syn_retrans = syn_retrans(c, ev);
 		r->close.initiator = CLOSE_BY_NONE;
 		r->close.how = HOW_NONE;
 		return;

@@ -289,6 +289,29 @@ static void test_reset_in_syn_recv(void)
 	engine__free(eng);
 }
 
+/* A Fast Open child reset in SYN_RECV after two SYN-ACK retransmits
+ * (tcp_rtx_synack counts them in its total_retrans): a server's are
+ * SYN-ACKs, not SYNs, and its history has no T. */
+static void test_synack_retrans_in_syn_recv(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct synfin_event e;
+
+	state(eng, &server, 101 * MS, SYNFIN_TCP_LISTEN, SYNFIN_TCP_SYN_RECV, 0, 0, 0, 0);
+	e = ev_of(&server, SYNFIN_EV_STATE, 3101 * MS, SYNFIN_TCP_SYN_RECV, SYNFIN_TCP_CLOSE);
+	e.err = 104;
+	e.total_retrans = 2;
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].role, ROLE_SERVER);
+	CHECK_EQ_INT(got[0].handshake.result, HS_RESET);
+	CHECK_EQ_INT(got[0].handshake.synack_retrans, 2);
+	CHECK_EQ_INT(got[0].handshake.syn_retrans, 0);
+	CHECK_EQ_STR(got[0].history, "Shr");
+	CHECK_EQ_STR(got[0].conn_state, "RSTR");
+	engine__free(eng);
+}
+
 /* Opened before synfin started: seeded from sock_diag, closed later. */
 static void test_seeded(void)
 {
@@ -697,6 +720,8 @@ static const struct unit_case cases[] = {
 	{ "engine: RST in CLOSE_WAIT", test_rst_in_close_wait },
 	{ "engine: CLOSE_WAIT visits", test_close_wait_visits },
 	{ "engine: reset in SYN_RECV", test_reset_in_syn_recv },
+	{ "engine: SYN-ACK retransmits of a child failed in SYN_RECV",
+	  test_synack_retrans_in_syn_recv },
 	{ "engine: seeded connection", test_seeded },
 	{ "engine: a seed past the peer's FIN", test_seeded_past_peer_fin },
 	{ "engine: first seen past the handshake", test_first_seen_established },
