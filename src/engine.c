@@ -2011,9 +2011,33 @@ static bool birth_came(struct engine *eng, const struct synfin_event *ev)
 	return true;
 }
 
+/* A FIN that reached a tw sock before its socket's ->CLOSE was read
+ * (tw_fin_before_close) waited for it in pending_tw_fin: now that close's
+ * record, waiting for the FIN or followed, takes it. Not one from before
+ * the connection's start: a socket that connect()s again keeps its
+ * cookie, and that FIN was its earlier tw sock's. */
+static void take_fin_before_close(struct engine *eng, uint64_t cookie, uint64_t start_ns)
+{
+	struct synfin_event fin;
+
+	if (take_fin(eng, cookie, &fin) && fin.ts_ns >= start_ns)
+		tw_record_apply(eng, find(eng, cookie), &fin);
+}
+
+/* Whether a FIN record for c's tw sock came before c's ->CLOSE: the tw
+ * sock is hashed before the full socket's ->CLOSE is written, and a FIN
+ * it takes at once on another CPU can put its records (the re-arm, the
+ * FIN) on the ring first. Taken then, the FIN was dropped (c not in_tw
+ * yet), and the record waited for one that had come. */
+static bool tw_fin_before_close(const struct conn *c)
+{
+	return c && !c->in_tw;
+}
+
 void engine__handle(struct engine *eng, const struct synfin_event *ev)
 {
 	struct conn *c;
+	uint64_t start_ns;
 
 	switch (ev->kind) {
 	case SYNFIN_EV_STATE:
@@ -2028,7 +2052,10 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 		}
 		merge_identity(c, ev);
 		emit_event(eng, c, ev);
+		start_ns = c->rec.start_ns;  /* c may be gone after its close */
 		apply_state(eng, c, ev);
+		if (ev->new_state == SYNFIN_TCP_CLOSE)
+			take_fin_before_close(eng, ev->cookie, start_ns);
 		return;
 	case SYNFIN_EV_DESTROY:
 		c = find(eng, ev->cookie);
@@ -2038,7 +2065,9 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 			merge_identity(c, ev);
 			emit_event(eng, c, ev);
 			closing.old_state = c->state;
+			start_ns = c->rec.start_ns;
 			finish(eng, c, &closing, c->state);
+			take_fin_before_close(eng, ev->cookie, start_ns);
 		} else {
 			emit_event(eng, NULL, ev);
 		}
@@ -2078,8 +2107,8 @@ void engine__handle(struct engine *eng, const struct synfin_event *ev)
 	case SYNFIN_EV_TW_FIN:
 		c = find(eng, ev->cookie);
 		emit_event(eng, c, ev);
-		/* its summary may come yet */
-		if (!tw_record_apply(eng, c, ev))
+		/* its summary, or its socket's ->CLOSE, may come yet */
+		if (tw_fin_before_close(c) || !tw_record_apply(eng, c, ev))
 			park_tw(eng, &eng->spill_fins, &eng->pending_tw_fin, &eng->fins_pushed_out,
 				ev);
 		return;

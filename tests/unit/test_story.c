@@ -541,6 +541,48 @@ static void test_orphan_record_waits_for_fin(void)
 	engine__free(eng);
 }
 
+/* --events: the peer's FIN reaches the orphan's tw sock on another CPU
+ * at once, and its records (the re-arm, the FIN) come before the full
+ * socket's ->CLOSE. The record goes out at that close, with the FIN. */
+static void test_orphan_fin_before_close(void)
+{
+	struct engine *eng = fresh(0, 0);
+	struct sk c = client;
+	uint32_t fin_c = ISN_C + 1;
+	struct synfin_event e;
+
+	engine__set_tw(eng, true, true);
+	client_connects(eng, &c, 0);
+	state_seq(eng, &c, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0,
+		  (struct seqs){ fin_c, fin_c, ISN_S + 1, fin_c }, 1, 0);
+	state_seq(eng, &c, 240 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0,
+		  (struct seqs){ fin_c + 1, fin_c + 1, ISN_S + 1, fin_c + 1 }, 2, 0);
+	tw_event(eng, &c, SYNFIN_EV_TW_START, 240 * MS, SYNFIN_TCP_FIN_WAIT2, 60000, 0);
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 240 * MS + 1000, SYNFIN_TCP_FIN_WAIT2, 0,
+		 SYNFIN_TW_KILLED);
+	tw_event(eng, &c, SYNFIN_EV_TW_START, 240 * MS + 1001, SYNFIN_TCP_TIME_WAIT, 60000, 0);
+	e = tw_rec(&c, SYNFIN_EV_TW_FIN, 240 * MS + 1002, SYNFIN_TCP_TIME_WAIT, ISN_S + 1, 0);
+	engine__handle(eng, &e);
+	CHECK_EQ_INT(ngot, 0);
+	state_seq(eng, &c, 240 * MS + 3000, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0,
+		  SYNFIN_F_DEAD | SYNFIN_F_ORPHAN,
+		  (struct seqs){ fin_c + 1, fin_c + 1, ISN_S + 1, fin_c + 1 }, 2, 0);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK(got[0].wave.remote_fin);
+	CHECK_EQ_INT(got[0].wave.remote_fin_seq, ISN_S + 1);
+	CHECK_EQ_INT(got[0].tw.kind, TW_KIND_TIME_WAIT);
+	CHECK_EQ_INT(got[0].span[SYNFIN_TCP_TIME_WAIT].enter_ns, 240 * MS + 1002);
+	CHECK_EQ_STR(got[0].conn_state, "SF");
+	tw_event(eng, &c, SYNFIN_EV_TW_END, 60241 * MS, SYNFIN_TCP_TIME_WAIT, 0,
+		 SYNFIN_TW_EXPIRED);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(ngot_tw, 1);
+	CHECK_EQ_INT(got_tw[0].tw.kind, TW_KIND_TIME_WAIT);
+	CHECK_EQ_INT(got_tw[0].tw.exit, TW_EXIT_EXPIRED);
+	CHECK_EQ_INT(engine__time_wait(eng), 0);
+	engine__free(eng);
+}
+
 static void test_orphan_without_fin(void)
 {
 	struct engine *eng = fresh(0, 0);
@@ -1032,6 +1074,7 @@ static const struct unit_case cases[] = {
 	{ "story: seeded reset", test_seeded_reset },
 	{ "story: orphan's record waits for the peer's FIN", test_orphan_record_waits_for_fin },
 	{ "story: orphan without a FIN, and the exit flush", test_orphan_without_fin },
+	{ "story: --events, an orphan's FIN before its close", test_orphan_fin_before_close },
 	{ "story: orphan's wave ended by a reset", test_orphan_killed_by_reset },
 	{ "story: a tw sock's records in any order", test_tw_records_in_any_order },
 	{ "story: tw socks counted by namespace and group", test_tw_counts },
