@@ -105,21 +105,31 @@ __u32 cw_gen = 0;
 __u8 owner_at_close = 0;
 
 /* Where a record that may spill is built before it is copied to the ring
- * or the spill map, by slot: one for each program that builds one, as
- * programs nest on a CPU (softirq inside a task) but a program never nests
- * inside itself. Connection records: the state program and its second
- * copy (which runs while the first is busy on the CPU). Records about tw
- * socks: the timer, kfree_skb and send_reset programs. A tw record fills
- * only the event part; the rest of its slot stays zero. */
-#define CONN_SLOT_FIRST  0
-#define CONN_SLOT_SECOND 1
-#define TW_SLOT_START    2
-#define TW_SLOT_END      3
-#define TW_SLOT_FIN      4
-#define TW_SLOT_RESET    5
+ * or the spill map, by slot: one for each kind of record and run level
+ * (run_level: 0 task, 1 softirq). Runs on a CPU nest only across levels
+ * (a softirq inside a task), and there any program may nest in any other,
+ * itself included where the kernel does not skip that (tp_btf before
+ * 6.1); at one level they follow each other. Connection records: the
+ * state programs'. Records about tw socks: the timer, kfree_skb and
+ * send_reset programs'. A tw record fills only the event part; the rest
+ * of its slot stays zero. Classic programs never nest (the kernel skips
+ * any tracing program inside another), and take level 0. */
+#define CONN_SLOT     0
+#define TW_SLOT_START 1
+#define TW_SLOT_END   2
+#define TW_SLOT_FIN   3
+#define TW_SLOT_RESET 4
+#define SLOT_KINDS    5
+#define RUN_LEVELS    2
+
+static __always_inline __u32 slot_at(__u32 kind, __u32 level)
+{
+	return kind + (level & 1) * SLOT_KINDS;
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 6);
+	__uint(max_entries, SLOT_KINDS * RUN_LEVELS);
 	__type(key, __u32);
 	__type(value, struct synfin_conn_event);
 } conn_scratch SEC(".maps");
@@ -152,8 +162,8 @@ struct {
 } close_waits SEC(".maps");
 
 /* Summary mode: a tw sock's birth (its timer's first start) waits here,
- * on its CPU, for the ->CLOSE of its socket, which follows at once and
- * carries it in its record. Anything else that finds it here first sends
+ * on its CPU and at its run level, for the ->CLOSE of its socket, which
+ * follows at once at that level and carries it in its record. Anything else that finds it here first sends
  * it as a TW_START record of its own (tw_birth_flush). A slot the size of
  * a connection record, as the spill map's values are, so that record can
  * spill too; only its event part is ever written, the rest stays zero.
@@ -167,10 +177,17 @@ struct tw_birth_slot {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, RUN_LEVELS);
 	__type(key, __u32);
 	__type(value, struct tw_birth_slot);
 } tw_births SEC(".maps");
+
+static __always_inline struct tw_birth_slot *tw_birth_at(__u32 level)
+{
+	__u32 key = level & 1;
+
+	return bpf_map_lookup_elem(&tw_births, &key);
+}
 
 /* The cookie of the tw sock whose timer was last cancelled early on this
  * CPU: a re-arm is a cancel and a start of the same tw sock's timer, back
@@ -378,15 +395,14 @@ static __always_inline void tw_birth_flush(struct tw_birth_slot *slot)
 
 /* The ->CLOSE of the socket whose tw sock was just born here: its timer
  * start rides in the summary, or the summary says it went apart. */
-static __always_inline void tw_birth_take(struct synfin_conn_event *ce)
+static __always_inline void tw_birth_take(struct synfin_conn_event *ce, __u32 level)
 {
 	struct tw_birth_slot *slot;
 	struct synfin_event *b;
-	__u32 zero = 0;
 
 	if (!tw_timer_fn)
 		return; /* no tw hooks, no births */
-	slot = bpf_map_lookup_elem(&tw_births, &zero);
+	slot = tw_birth_at(level);
 	if (!slot)
 		return;
 	b = &slot->held.close;
@@ -962,7 +978,7 @@ static __always_inline void fill_owner(struct synfin_event *e, const struct synf
 /* A filled-in close (or destroy) record becomes the socket's summary: its
  * story, flags added, and the tw sock's birth if one waits for it. */
 static __always_inline void finish_conn_record(void *rec, const struct synfin_sk_owner *own,
-					       __u8 flags)
+					       __u8 flags, __u32 level)
 {
 	struct synfin_conn_event *ce = rec;
 
@@ -972,7 +988,7 @@ static __always_inline void finish_conn_record(void *rec, const struct synfin_sk
 	else
 		__builtin_memset(&ce->story, 0, sizeof(ce->story));
 	ce->story.flags |= flags;
-	tw_birth_take(ce);
+	tw_birth_take(ce, level);
 }
 
 static __always_inline void hs_sample(__u32 side, __u64 ns)
@@ -1186,7 +1202,7 @@ static __always_inline void fw2_release(__u64 cookie, __u8 how, __u32 slot)
 const volatile bool test_lose_close = false;
 
 static __always_inline int handle_state(struct sock *sk, int old, int new,
-					const bool classic, const __u32 slot)
+					const bool classic, const __u32 level)
 {
 	struct synfin_event *e;
 	struct synfin_sk_owner *own;
@@ -1273,7 +1289,7 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 		return 0;
 	}
 	if (conn_record)
-		e = (struct synfin_event *)conn_scratch_get(slot);
+		e = (struct synfin_event *)conn_scratch_get(slot_at(CONN_SLOT, level));
 	else
 		e = reserve_event(SYNFIN_EV_STATE);
 	if (!e)
@@ -1294,7 +1310,7 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 			wave_fin_arrived(own, e);
 		if (own && (own->flags & OWN_WAVE_KNOWN))
 			e->flags |= SYNFIN_F_WAVE_KNOWN;
-		finish_conn_record(e, own, 0);
+		finish_conn_record(e, own, 0, level);
 		/* kept from the ring, but the socket's end is settled as if
 		 * shipped: its destroy needs no record */
 		if (filter_failed && conn_went_well((struct synfin_conn_event *)e)) {
@@ -1407,29 +1423,36 @@ static __always_inline __u32 run_level(struct run_claims *c, void *ctx)
 	return args - stack >= task_stack_size;
 }
 
-/* the first copy ran for this event */
-static __always_inline void claim_run(void *ctx, struct sock *sk, __u32 what)
+/* A tp_btf program's run level on its CPU, for its claims and its scratch
+ * slots; 0 where the claims map is not there to say. */
+static __always_inline __u32 level_of(struct run_claims *c, void *ctx)
 {
-	struct run_claims *c = cpu_claims();
-	__u32 level;
+	return c ? run_level(c, ctx) & 1 : 0;
+}
 
+static __always_inline __u32 cpu_level(void *ctx)
+{
+	return level_of(cpu_claims(), ctx);
+}
+
+/* the first copy ran for this event */
+static __always_inline void claim_run(struct run_claims *c, __u32 level, struct sock *sk,
+				      __u32 what)
+{
 	if (!c)
 		return;
-	level = run_level(c, ctx);
-	c->sk[level] = (__u64)sk;
-	c->what[level] = what;
+	c->sk[level & 1] = (__u64)sk;
+	c->what[level & 1] = what;
 }
 
 /* In the second copy: true if the first ran for this event (its claim is
  * taken), false if it was skipped (a recursion miss, counted as caught). */
-static __always_inline bool first_copy_ran(void *ctx, struct sock *sk, __u32 what)
+static __always_inline bool first_copy_ran(struct run_claims *c, __u32 level, struct sock *sk,
+					   __u32 what)
 {
-	struct run_claims *c = cpu_claims();
-	__u32 level;
-
 	if (!c)
 		return true;
-	level = run_level(c, ctx);
+	level &= 1;
 	if (c->sk[level] == (__u64)sk && c->what[level] == what) {
 		c->sk[level] = 0;
 		return true;
@@ -1461,17 +1484,23 @@ int BPF_PROG(tp_softirq_exit, unsigned int vec)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_state, struct sock *sk, int old, int new)
 {
-	handle_state(sk, old, new, false, CONN_SLOT_FIRST);
-	claim_run(ctx, sk, transition_code(old, new));
+	struct run_claims *c = cpu_claims();
+	__u32 level = level_of(c, ctx);
+
+	handle_state(sk, old, new, false, level);
+	claim_run(c, level, sk, transition_code(old, new));
 	return 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_state_nested, struct sock *sk, int old, int new)
 {
-	if (first_copy_ran(ctx, sk, transition_code(old, new)))
+	struct run_claims *c = cpu_claims();
+	__u32 level = level_of(c, ctx);
+
+	if (first_copy_ran(c, level, sk, transition_code(old, new)))
 		return 0;
-	return handle_state(sk, old, new, false, CONN_SLOT_SECOND);
+	return handle_state(sk, old, new, false, level);
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")
@@ -1479,8 +1508,7 @@ int tpc_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
-	return handle_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, true,
-			    CONN_SLOT_FIRST);
+	return handle_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, true, 0);
 }
 
 /* Events about a full socket other than a state change: same filters,
@@ -1665,7 +1693,7 @@ int tpc_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 
 /* Only emitted when the socket's ->CLOSE transition was not (a recursion
  * miss, a full ring buffer): it lets user space finish the connection. */
-static __always_inline int handle_destroy(struct sock *sk, const bool classic)
+static __always_inline int handle_destroy(struct sock *sk, const bool classic, __u32 level)
 {
 	struct synfin_sk_owner *own = get_owner(sk, false, classic);
 	struct synfin_event *e;
@@ -1685,7 +1713,7 @@ static __always_inline int handle_destroy(struct sock *sk, const bool classic)
 		e = owned_sock_record(sk, own, SYNFIN_EV_DESTROY,
 				      sizeof(struct synfin_conn_event), classic);
 		if (e)
-			finish_conn_record(e, own, SYNFIN_STORY_DESTROY);
+			finish_conn_record(e, own, SYNFIN_STORY_DESTROY, level);
 	} else {
 		e = owned_sock_event(sk, own, SYNFIN_EV_DESTROY, classic);
 	}
@@ -1698,8 +1726,11 @@ static __always_inline int handle_destroy(struct sock *sk, const bool classic)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(tp_destroy, struct sock *sk)
 {
-	handle_destroy(sk, false);
-	claim_run(ctx, sk, CLAIM_DESTROY);
+	struct run_claims *c = cpu_claims();
+	__u32 level = level_of(c, ctx);
+
+	handle_destroy(sk, false, level);
+	claim_run(c, level, sk, CLAIM_DESTROY);
 	return 0;
 }
 
@@ -1707,15 +1738,18 @@ int BPF_PROG(tp_destroy, struct sock *sk)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(tp_destroy_nested, struct sock *sk)
 {
-	if (first_copy_ran(ctx, sk, CLAIM_DESTROY))
+	struct run_claims *c = cpu_claims();
+	__u32 level = level_of(c, ctx);
+
+	if (first_copy_ran(c, level, sk, CLAIM_DESTROY))
 		return 0;
-	return handle_destroy(sk, false);
+	return handle_destroy(sk, false, level);
 }
 
 SEC("tracepoint/tcp/tcp_destroy_sock")
 int tpc_destroy(struct trace_event_raw_tcp_event_sk *ctx)
 {
-	return handle_destroy((struct sock *)ctx->skaddr, true);
+	return handle_destroy((struct sock *)ctx->skaddr, true, 0);
 }
 
 static __always_inline int handle_synack(struct sock *sk, const struct request_sock *req,
@@ -1849,9 +1883,9 @@ static __always_inline __u32 skb_netns(const struct sk_buff *skb)
  * connection's record may be waiting in the spill map, and without the
  * note the kill that follows would name no cause. The spill map takes a
  * whole slot, so the note is copied into this program's own. */
-static __always_inline void ship_tw_note(const struct synfin_event *r)
+static __always_inline void ship_tw_note(const struct synfin_event *r, __u32 level)
 {
-	__u32 slot = TW_SLOT_RESET;
+	__u32 slot = slot_at(TW_SLOT_RESET, level);
 	struct synfin_event *e = bpf_map_lookup_elem(&conn_scratch, &slot);
 
 	if (!e) {
@@ -1868,7 +1902,7 @@ static __always_inline void ship_tw_note(const struct synfin_event *r)
  * a reset folded into a story is counted, and a burst of them (a scan, a
  * mass close) takes no ring space from the connections' records. */
 static __always_inline void ship_stray_reset(struct synfin_event *r, const struct sock *sk,
-					     __u64 reason)
+					     __u64 reason, __u32 level)
 {
 	/* a tw sock's has no user or cgroup to judge: user space keeps it
 	 * for a tw sock it follows (no_full_sock_reset) */
@@ -1898,7 +1932,7 @@ static __always_inline void ship_stray_reset(struct synfin_event *r, const struc
 	r->old_state = r->new_state;
 	r->reason = reason;
 	if (kind == SYNFIN_EV_TW_END) {
-		ship_tw_note(r);
+		ship_tw_note(r, level);
 		return;
 	}
 	if (!output_record(r, sizeof(*r)))
@@ -1911,7 +1945,7 @@ static __always_inline void ship_stray_reset(struct synfin_event *r, const struc
  * segment's, so the record names the peer that was reset. The id and the
  * owner are the listener's, as a synack_retransmit names its listener. */
 static __always_inline int listener_reset(struct sock *sk, const struct sk_buff *skb,
-					  __u64 reason, const bool classic)
+					  __u64 reason, const bool classic, __u32 level)
 {
 	struct synfin_sk_owner *own = get_owner(sk, false, classic);
 	struct synfin_event r = {};
@@ -1936,7 +1970,7 @@ static __always_inline int listener_reset(struct sock *sk, const struct sk_buff 
 	fill_owner(&r, own);
 	r.new_state = TCP_LISTEN;
 	r.flags |= SYNFIN_F_LISTENER_SK | SYNFIN_F_UID;
-	ship_stray_reset(&r, sk, reason);
+	ship_stray_reset(&r, sk, reason, level);
 	return 0;
 }
 
@@ -1946,7 +1980,7 @@ static __always_inline int listener_reset(struct sock *sk, const struct sk_buff 
  * judge it): its reset kills it, and user space keeps it for the tw socks
  * it follows, by cookie, as it keeps their other records. */
 static __always_inline int no_full_sock_reset(struct sock *sk, const struct sk_buff *skb, int state,
-					  __u64 reason, const bool classic)
+					  __u64 reason, const bool classic, __u32 level)
 {
 	struct synfin_event r = {};
 
@@ -1954,7 +1988,7 @@ static __always_inline int no_full_sock_reset(struct sock *sk, const struct sk_b
 	 * dies: its held summary passed the filters at its ->CLOSE */
 	if (fw2_watch && !classic && sk && state == TCP_TIME_WAIT)
 		fw2_release(sk->__sk_common.skc_cookie.counter, SYNFIN_AFTER_CLOSE_RST_SENT,
-			    TW_SLOT_END);
+			    slot_at(TW_SLOT_END, level));
 	if ((filter_pid || filter_have_comm || filter_cgroup || filter_have_uid) &&
 	    (classic || !sk || state != TCP_TIME_WAIT)) {
 		count(SYNFIN_CNT_FILTERED);
@@ -1973,24 +2007,24 @@ static __always_inline int no_full_sock_reset(struct sock *sk, const struct sk_b
 		r.netns = skb_netns(skb);
 		r.flags = SYNFIN_F_NO_SK;
 	}
-	ship_stray_reset(&r, NULL, reason);
+	ship_stray_reset(&r, NULL, reason, level);
 	return 0;
 }
 
 static __always_inline int handle_send_reset(struct sock *sk, const struct sk_buff *skb,
-					     __u64 reason, const bool classic)
+					     __u64 reason, const bool classic, __u32 level)
 {
 	struct synfin_sk_owner *own;
 	struct synfin_event *e;
 	int state;
 
 	if (!sk)
-		return no_full_sock_reset(NULL, skb, 0, reason, classic);
+		return no_full_sock_reset(NULL, skb, 0, reason, classic, level);
 	state = SF_READ(!classic, sk, __sk_common.skc_state);
 	if (state == TCP_LISTEN)
-		return listener_reset(sk, skb, reason, classic);
+		return listener_reset(sk, skb, reason, classic, level);
 	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
-		return no_full_sock_reset(sk, skb, state, reason, classic);
+		return no_full_sock_reset(sk, skb, state, reason, classic, level);
 	own = get_owner(sk, false, classic);
 	if (fold_reset(own, SYNFIN_STORY_RST_SENT, SYNFIN_CNT_RST_SENT_FOLDED))
 		return 0;
@@ -2010,7 +2044,7 @@ int BPF_PROG(tp_send_reset, struct sock *sk, struct sk_buff *skb)
 	/* The reason argument exists from 6.10 on; older kernels pass two. */
 	if (bpf_core_type_exists(enum sk_rst_reason))
 		reason = ctx[2];
-	return handle_send_reset(sk, skb, reason, false);
+	return handle_send_reset(sk, skb, reason, false, cpu_level(ctx));
 }
 
 SEC("tracepoint/tcp/tcp_send_reset")
@@ -2023,11 +2057,11 @@ int tpc_send_reset(void *ctx)
 	/* tcp_event_sk_skb's before 6.10 (tpc_retransmit) */
 	if (!bpf_core_type_exists(struct trace_event_raw_tcp_send_reset))
 		return handle_send_reset((struct sock *)old->skaddr,
-					 (const struct sk_buff *)old->skbaddr, 0, true);
+					 (const struct sk_buff *)old->skbaddr, 0, true, 0);
 	if (bpf_core_field_exists(now->reason))
 		reason = BPF_CORE_READ(now, reason);
 	return handle_send_reset((struct sock *)now->skaddr,
-				 (const struct sk_buff *)now->skbaddr, reason, true);
+				 (const struct sk_buff *)now->skbaddr, reason, true, 0);
 }
 
 /* accept() and accept4() return the new fd: find its socket and hand the
@@ -2199,18 +2233,19 @@ static __always_inline void fill_tw_event(const struct inet_timewait_sock *tw,
  * one burst (up to about 60,000 after a churn here, where the 4 MiB ring
  * holds about 23,000). */
 static __always_inline struct synfin_event *tw_record(const struct inet_timewait_sock *tw,
-						      __u8 kind, __u32 slot, const bool btf)
+						      __u8 kind, __u32 slot, __u32 level,
+						      const bool btf)
 {
 	struct synfin_event *e;
-	__u32 zero = 0;
 
-	/* a birth still waiting goes first: it is older */
+	/* a birth still waiting at this level goes first: it is older */
 	if (summarize) {
-		struct tw_birth_slot *slot = bpf_map_lookup_elem(&tw_births, &zero);
+		struct tw_birth_slot *birth = tw_birth_at(level);
 
-		if (slot)
-			tw_birth_flush(slot);
+		if (birth)
+			tw_birth_flush(birth);
 	}
+	slot = slot_at(slot, level);
 	e = bpf_map_lookup_elem(&conn_scratch, &slot);
 	if (!e)
 		return NULL;
@@ -2220,9 +2255,10 @@ static __always_inline struct synfin_event *tw_record(const struct inet_timewait
 }
 
 static __always_inline struct synfin_event *tw_event(const struct inet_timewait_sock *tw,
-						     __u8 kind, __u32 slot, const bool btf)
+						     __u8 kind, __u32 slot, __u32 level,
+						     const bool btf)
 {
-	return tw_passes(tw, btf) ? tw_record(tw, kind, slot, btf) : NULL;
+	return tw_passes(tw, btf) ? tw_record(tw, kind, slot, level, btf) : NULL;
 }
 
 static __always_inline void ship_tw(struct synfin_event *e)
@@ -2246,7 +2282,7 @@ static __always_inline void tw_timer_left(struct timer_list *timer, struct synfi
 /* Summary mode: a birth waits in its CPU's slot for its socket's ->CLOSE.
  * false: not a birth (a re-arm), or no slot; send a record instead. */
 static __always_inline bool tw_birth_hold(struct timer_list *timer,
-					  const struct inet_timewait_sock *tw)
+					  const struct inet_timewait_sock *tw, __u32 level)
 {
 	__u32 zero = 0;
 	__u64 *cancelled = bpf_map_lookup_elem(&tw_cancelled, &zero);
@@ -2260,7 +2296,7 @@ static __always_inline bool tw_birth_hold(struct timer_list *timer,
 	*cancelled = 0;
 	if (rearm)
 		return false;
-	slot = bpf_map_lookup_elem(&tw_births, &zero);
+	slot = tw_birth_at(level);
 	if (!slot)
 		return false;
 	tw_birth_flush(slot);
@@ -2277,12 +2313,14 @@ int BPF_PROG(tp_timer_start, struct timer_list *timer)
 	struct tw_head head;
 	struct inet_timewait_sock *tw = tw_of_timer(timer, &head);
 	struct synfin_event *e;
+	__u32 level;
 
 	if (!tw || !tw_passes(tw, false))
 		return 0;
-	if (summarize && tw_birth_hold(timer, tw))
+	level = cpu_level(ctx);
+	if (summarize && tw_birth_hold(timer, tw, level))
 		return 0;
-	e = tw_record(tw, SYNFIN_EV_TW_START, TW_SLOT_START, false);
+	e = tw_record(tw, SYNFIN_EV_TW_START, TW_SLOT_START, level, false);
 	if (!e)
 		return 0;
 	tw_timer_left(timer, e);
@@ -2311,7 +2349,7 @@ int BPF_PROG(tp_timer_cancel, struct timer_list *timer)
 		if (cancelled)
 			*cancelled = tw_cookie(tw);
 	}
-	e = tw_event(tw, SYNFIN_EV_TW_END, TW_SLOT_END, false);
+	e = tw_event(tw, SYNFIN_EV_TW_END, TW_SLOT_END, cpu_level(ctx), false);
 	if (!e)
 		return 0;
 	e->reason = expired ? SYNFIN_TW_EXPIRED : SYNFIN_TW_KILLED;
@@ -2323,13 +2361,14 @@ int BPF_PROG(tp_timer_cancel, struct timer_list *timer)
  * A FIN that moved it to TIME_WAIT ended the wave well: its summary is
  * dropped. A reset that killed it (unhashed) ended the wave: its summary
  * goes out. */
-static __always_inline int fw2_segment(struct sock *rx_sk, __u8 flags)
+static __always_inline int fw2_segment(struct sock *rx_sk, __u8 flags, __u32 level)
 {
 	__u64 cookie = rx_sk->__sk_common.skc_cookie.counter;
 
 	if (flags & 0x04) {
 		if (!rx_sk->__sk_common.skc_nulls_node.pprev)
-			fw2_release(cookie, SYNFIN_AFTER_CLOSE_RST_RECEIVED, TW_SLOT_FIN);
+			fw2_release(cookie, SYNFIN_AFTER_CLOSE_RST_RECEIVED,
+				    slot_at(TW_SLOT_FIN, level));
 		return 0;
 	}
 	/* out of window, or with data (it answers a reset): not the end */
@@ -2355,6 +2394,7 @@ int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, int reason, stru
 	struct synfin_event *e;
 	struct tw_head head;
 	unsigned char *data;
+	__u32 level;
 	__u16 th;
 	/* TCP header bytes 4..13: seq (4..7) .. flags (13: FIN 0x01 .. CWR) */
 	struct {
@@ -2371,8 +2411,9 @@ int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, int reason, stru
 	th = skb->transport_header;
 	if (bpf_probe_read_kernel(&hdr, sizeof(hdr), data + th + 4) || !(hdr.flags & 0x05))
 		return 0;
+	level = cpu_level(ctx);
 	if (fw2_watch)
-		return fw2_segment(rx_sk, hdr.flags);
+		return fw2_segment(rx_sk, hdr.flags, level);
 	if (hdr.flags & 0x04) {
 		/* a reset it survived (out of order, tcp_rfc1337) ends nothing */
 		if (rx_sk->__sk_common.skc_nulls_node.pprev)
@@ -2386,11 +2427,11 @@ int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, int reason, stru
 	 * in use in the task this softirq interrupted. */
 	tw = bpf_skc_to_tcp_timewait_sock(rx_sk);
 	if (tw) {
-		e = tw_event(&tw->tw_sk, kind, TW_SLOT_FIN, true);
+		e = tw_event(&tw->tw_sk, kind, TW_SLOT_FIN, level, true);
 	} else {
 		struct inet_timewait_sock *copy = tw_head_read(rx_sk, &head);
 
-		e = copy ? tw_event(copy, kind, TW_SLOT_FIN, false) : NULL;
+		e = copy ? tw_event(copy, kind, TW_SLOT_FIN, level, false) : NULL;
 	}
 	if (!e)
 		return 0;
