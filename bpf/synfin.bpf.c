@@ -163,10 +163,11 @@ struct {
 
 /* Summary mode: a tw sock's birth (its timer's first start) waits here,
  * on its CPU and at its run level, for the ->CLOSE of its socket, which
- * follows at once at that level and carries it in its record. Anything else that finds it here first sends
- * it as a TW_START record of its own (tw_birth_flush). A slot the size of
- * a connection record, as the spill map's values are, so that record can
- * spill too; only its event part is ever written, the rest stays zero.
+ * follows at once at that level and carries it in its record. Anything
+ * else that finds it here first sends it as a TW_START record of its own
+ * (tw_birth_flush). A slot the size of a connection record, as the spill
+ * map's values are, so that record can spill too; only its event part is
+ * ever written, the rest stays zero.
  * apart: the cookie of the last birth sent so, whose ->CLOSE is still to
  * come and says so (SYNFIN_STORY_TW_APART): that birth may come to user
  * space after the summary, from the spill map, and is waited for. */
