@@ -12,8 +12,12 @@
 #include "engine.h"
 
 /* How long a record waits for its mirror when opts.hold_ms is 0. The two
- * ends of a connection on one host usually reach CLOSE within a few ms. */
-#define LADDER_DEFAULT_HOLD_MS 1000
+ * ends of a connection on one host usually reach CLOSE within a few ms,
+ * but an end whose tw sock a reset killed comes only with the engine's
+ * verdict on that kill (a re-arm or not: a tick and two drains, up to a
+ * second and a little after the kill), and its peer's record came at the
+ * reset. */
+#define LADDER_DEFAULT_HOLD_MS 2500
 /* Records held at once; past this the oldest is drawn alone at once. */
 #define LADDER_MAX_HELD 4096
 
