@@ -391,6 +391,11 @@ void engine__set_tw(struct engine *eng, bool follow, bool fin_visible)
 	eng->opts.tw_fin_visible = fin_visible;
 }
 
+uint32_t engine__max_conns(const struct engine *eng)
+{
+	return eng->opts.max_conns;
+}
+
 uint32_t engine__live(const struct engine *eng)
 {
 	return eng->conns.count - eng->in_tw.count;

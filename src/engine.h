@@ -260,6 +260,8 @@ void engine__foreach_close_wait(const struct engine *eng, engine_visit_fn fn, vo
 const struct conn_record *engine__known_owner(struct engine *eng, uint64_t cookie);
 /* Connections open (tracked, not yet closed). */
 uint32_t engine__live(const struct engine *eng);
+/* The table's capacity (--max-conns, or the default). */
+uint32_t engine__max_conns(const struct engine *eng);
 /* Closed connections kept until their TIME_WAIT sock goes. */
 uint32_t engine__time_wait(const struct engine *eng);
 /* The tw socks it follows, counted by namespace and by TIME_WAIT group

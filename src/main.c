@@ -968,6 +968,10 @@ int main(int argc, char **argv)
 	err = sockdiag_seed(app.eng, &app.opts.filter, now_mono_ns(), &ds);
 	if (err)
 		fprintf(stderr, "synfin: could not list open connections: %s\n", strerror(-err));
+	if (ds.seeds_passed_over)
+		fprintf(stderr, "synfin: %u open connections not seeded: --max-conns (%u) reached; "
+			"each is followed from its next event, as not seeded\n",
+			ds.seeds_passed_over, engine__max_conns(app.eng));
 	report_unreached(&ds, app.opts.filter.netns, app.opts.verbose);
 	if (app.opts.verbose)
 		fprintf(stderr, "synfin: %s hooks; %u open connections seeded from %u network namespaces; "

@@ -55,6 +55,10 @@ struct seed_ctx {
 	size_t first;             /* this netns's first candidate */
 	struct synfin_seed *cands;
 	size_t ncands, cands_cap;
+	/* the engine's table holds no more (--max-conns): memory for the
+	 * candidates is bounded by it, not by the host's connections */
+	size_t max_cands;
+	uint32_t passed_over;     /* candidates past max_cands, not seeded */
 	struct sockdiag_listener *ls;
 	size_t nls, ls_cap;
 };
@@ -284,6 +288,10 @@ static int seed_sock(void *ctx, uint32_t netns, const struct sockdiag_sock *s)
 				   c->netns, s->cgroup_id, 0) ||
 		     !filter_uid_passes(c->f, s->uid)))
 		return 0;
+	if (c->ncands >= c->max_cands) {
+		c->passed_over++;
+		return 0;
+	}
 	p = grow_array(c->cands, &c->cands_cap, c->ncands + 1, sizeof(*c->cands));
 	if (!p)
 		return -ENOMEM;
@@ -1115,7 +1123,7 @@ int sockdiag_seed(struct engine *eng, const struct synfin_filter *f,
 		  uint64_t now_ns, struct sockdiag_stats *stats)
 {
 	struct sockdiag_stats local_stats;
-	struct seed_ctx c = { .f = f };
+	struct seed_ctx c = { .f = f, .max_cands = engine__max_conns(eng) };
 	struct sockdiag_walker wk = {
 		/* All states but real TIME_WAIT, which can be numerous and is
 		 * never seeded. A tw in substate FIN_WAIT2 still comes and is
@@ -1134,6 +1142,7 @@ int sockdiag_seed(struct engine *eng, const struct synfin_filter *f,
 	if (!stats)
 		stats = &local_stats;
 	err = sockdiag_walk(&wk, stats);
+	stats->seeds_passed_over = c.passed_over;
 	if (err || !c.ncands)
 		goto cleanup;
 

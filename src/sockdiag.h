@@ -26,6 +26,9 @@ struct sockdiag_stats {
 	 * visited, and nothing tells how many there are */
 	uint32_t procs_unreadable;
 	uint32_t hash_walks;      /* dumps that walked the established hash (any state but LISTEN) */
+	/* sockets that would have been seeded, past --max-conns: followed
+	 * from their next event, as not seeded */
+	uint32_t seeds_passed_over;
 };
 
 /* Dump every TCP socket (IPv4 and IPv6) in every network namespace on the
