@@ -53,9 +53,6 @@ static inline uint32_t census_port_range(const struct census_netns *ns)
 	return ns->port_hi ? ns->port_hi - ns->port_lo + 1 : 0;
 }
 
-/* Half-open sources are kept per listener up to this many distinct ones. */
-#define CENSUS_MAX_SOURCES 256
-
 struct census_listener {
 	struct live_endpoint ep;
 	uint32_t inode;
