@@ -497,6 +497,7 @@ static int check_pid(uint32_t pid, char *err, size_t errlen)
 	return 0;
 }
 
+/* Digits and nothing else: an id, where a name or a path may stand too. */
 static bool all_digits(const char *s)
 {
 	return *s && !s[strspn(s, "0123456789")];
@@ -601,7 +602,6 @@ int parse_netns(const char *arg, uint32_t *inode, uint64_t *cookie, char *err, s
 	return 0;
 }
 
-/* Digits and nothing else: an id, where a name or a path may stand too. */
 int parse_cgroup(const char *arg, uint64_t *id, char *err, size_t errlen)
 {
 	struct statfs sfs;

@@ -318,10 +318,10 @@ void output__set_stop(struct output *o, const volatile sig_atomic_t *stop)
 /* Whether a write may go on waiting for the reader: always until a stop
  * is asked for, then for STOP_GRACE_NS since the stop, since the write
  * began or since it last took anything (grace_restart); not at all once
- * a stop is asked for again (the flag at 2: Ctrl-C twice). From the first look after the
- * stop a timer ticks (SIGALRM, its handler without SA_RESTART), so a
- * write() blocked on a full pipe returns, short or with EINTR, and comes
- * back here. */
+ * a stop is asked for again (the flag at 2: Ctrl-C twice). From the
+ * first look after the stop a timer ticks (SIGALRM, its handler without
+ * SA_RESTART), so a write() blocked on a full pipe returns, short or with
+ * EINTR, and comes back here. */
 static bool may_wait(struct output *o)
 {
 	struct itimerval tick = {
