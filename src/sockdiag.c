@@ -59,6 +59,7 @@ struct seed_ctx {
 	 * candidates is bounded by it, not by the host's connections */
 	size_t max_cands;
 	uint32_t passed_over;     /* candidates past max_cands, not seeded */
+	uint32_t first_passed_over; /* ... at this netns's start */
 	struct sockdiag_listener *ls;
 	size_t nls, ls_cap;
 };
@@ -307,6 +308,7 @@ static int seed_netns_begin(void *ctx, uint32_t netns)
 	c->netns = netns;
 	c->nls = 0;
 	c->first = c->ncands;
+	c->first_passed_over = c->passed_over;
 	return 0;
 }
 
@@ -318,7 +320,9 @@ static void seed_netns_end(void *ctx, uint32_t netns, int err)
 	size_t i;
 
 	if (err) {
-		c->ncands = c->first;  /* half a dump is not seeded */
+		/* half a dump is not seeded, nor counted as passed over */
+		c->ncands = c->first;
+		c->passed_over = c->first_passed_over;
 		return;
 	}
 	sockdiag_sort_listeners(c->ls, c->nls);
