@@ -431,10 +431,11 @@ static int census_sock(void *ctx, uint32_t netns, const struct sockdiag_sock *s)
 		l->backlog = s->wqueue;
 		return 0;
 	case SYNFIN_TCP_SYN_RECV:
-		/* Only request socks: a full socket in SYN_RECV (fast open,
-		 * simultaneous open) has an inode... or is an orphan child;
-		 * either way it is past the listener's queue. */
-		if (s->inode)
+		/* Only request socks. A full socket in SYN_RECV is a Fast
+		 * Open child (in the accept queue, counted there, no inode
+		 * until accepted), a simultaneous open, or an orphan: none
+		 * is a half-open entry of the listener's. */
+		if (s->inode || s->full)
 			return 0;
 		return add_pending(&w->reqs, &w->nreqs, &w->reqs_cap, s);
 	case SYNFIN_TCP_TIME_WAIT:

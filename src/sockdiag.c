@@ -118,12 +118,16 @@ int sockdiag_parse_msg(const struct nlmsghdr *nlh, struct sockdiag_sock *out)
 	out->cookie = (uint64_t)m->id.idiag_cookie[0] |
 		      (uint64_t)m->id.idiag_cookie[1] << 32;
 
-	/* Attributes follow the aligned header; the cgroup id is sent without
-	 * being asked for (CONFIG_SOCK_CGROUP_DATA) and may be unaligned. */
+	/* Attributes follow the aligned header. A full socket's shutdown
+	 * and cgroup id (CONFIG_SOCK_CGROUP_DATA) come without being asked
+	 * for; the id may be unaligned. */
 	len = (int)(nlh->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
 	rta = (const struct rtattr *)((const char *)m + NLMSG_ALIGN(sizeof(*m)));
 	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
 		switch (rta->rta_type & NLA_TYPE_MASK) {
+		case INET_DIAG_SHUTDOWN:
+			out->full = true;
+			break;
 		case INET_DIAG_CGROUP_ID:
 			if (RTA_PAYLOAD(rta) >= sizeof(uint64_t))
 				memcpy(&out->cgroup_id, RTA_DATA(rta), sizeof(uint64_t));

@@ -113,6 +113,8 @@ struct sockdiag_sock {
 	uint8_t family;           /* SYNFIN_AF_* */
 	uint8_t state;            /* SYNFIN_TCP_*; a tw reports its substate */
 	uint8_t timer;            /* idiag_timer; 3 only for TIME_WAIT socks */
+	bool full;                /* a full socket: INET_DIAG_SHUTDOWN came, which
+				   * request and tw socks never send */
 	uint8_t laddr[SYNFIN_ADDR_LEN];
 	uint8_t raddr[SYNFIN_ADDR_LEN];
 	/* the walker's storage map's value for this socket, pointing into the

@@ -196,6 +196,32 @@ static void test_parse_storage(void)
 	CHECK(s.storage == NULL);
 }
 
+/* A full socket's reply carries INET_DIAG_SHUTDOWN unasked; a request
+ * sock's (inet_req_diag_fill) carries no attribute but the mark. A Fast
+ * Open child in SYN_RECV not yet accepted has no inode either: only this
+ * tells it from a request sock. */
+static void test_parse_full(void)
+{
+	uint8_t a[4] = { 10, 0, 0, 1 }, shutdown = 0;
+	uint32_t mark = 7;
+	struct sockdiag_sock s;
+	struct diag_buf b;
+	size_t len;
+
+	len = build_msg(&b, AF_INET, SYNFIN_TCP_SYN_RECV, 1, a, a, 4, 80, 40000, 5, 0, 0);
+	put_attr(&b, &len, INET_DIAG_MARK, &mark, sizeof(mark));
+	b.nlh.nlmsg_len = (uint32_t)len;
+	CHECK_EQ_INT(sockdiag_parse_msg(&b.nlh, &s), 0);
+	CHECK(!s.full);
+
+	len = build_msg(&b, AF_INET, SYNFIN_TCP_SYN_RECV, 1, a, a, 4, 80, 40000, 5, 99, 1);
+	put_attr(&b, &len, INET_DIAG_SHUTDOWN, &shutdown, sizeof(shutdown));
+	b.nlh.nlmsg_len = (uint32_t)len;
+	CHECK_EQ_INT(sockdiag_parse_msg(&b.nlh, &s), 0);
+	CHECK(s.full);
+	CHECK_EQ_INT(s.cgroup_id, 99);
+}
+
 static void test_seedable(void)
 {
 	struct sockdiag_sock s = { 0 };
@@ -588,6 +614,7 @@ static const struct unit_case cases[] = {
 	{ "sockdiag_parse_v6_no_attrs", test_parse_v6_no_attrs },
 	{ "sockdiag_parse_bad", test_parse_bad },
 	{ "sockdiag_parse_storage", test_parse_storage },
+	{ "sockdiag_parse_full", test_parse_full },
 	{ "sockdiag_seedable", test_seedable },
 	{ "sockdiag_socket_link", test_socket_link },
 	{ "sockdiag_role", test_role },
