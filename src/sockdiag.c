@@ -596,11 +596,26 @@ bool sockdiag_both_families_at_once(void)
 	return !__atomic_load_n(&by_family, __ATOMIC_RELAXED);
 }
 
+bool sockdiag_refuses_both_families(int err)
+{
+	switch (err) {
+	case -EOPNOTSUPP:       /* no inet_diag compat handler */
+	case -EINVAL:           /* the request or its attribute not taken */
+	case -ENOENT:
+	case -EAFNOSUPPORT:
+	case -EPROTONOSUPPORT:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Both families of the namespace the thread is in now. Both at once where
  * the kernel takes it: the v4 and the v6 dump each walk the same
  * established hash, every socket of every namespace in it, so a dump of
  * each family cost twice the walk. A kernel that refuses it (the request
- * fails before any socket comes) is asked one family at a time. */
+ * fails before any socket comes, sockdiag_refuses_both_families) is asked
+ * one family at a time. */
 static int dump_netns(const struct sockdiag_walker *wk, uint32_t netns, char *buf,
 		      struct sockdiag_stats *st)
 {
@@ -627,7 +642,10 @@ static int dump_netns(const struct sockdiag_walker *wk, uint32_t netns, char *bu
 		err = dump_states(&d, AF_UNSPEC);
 		if (!err || st->sockets_seen != seen || err == -ENOMEM)
 			goto cleanup;
-		__atomic_store_n(&by_family, 1, __ATOMIC_RELAXED);
+		/* this walk goes on a family at a time; later ones too only
+		 * when the kernel refused the request */
+		if (sockdiag_refuses_both_families(err))
+			__atomic_store_n(&by_family, 1, __ATOMIC_RELAXED);
 	}
 	err = dump_states(&d, AF_INET);
 	if (err)

@@ -88,6 +88,12 @@ int sockdiag_walk(const struct sockdiag_walker *wk, struct sockdiag_stats *stats
  * request, or from the start with SYNFIN_DIAG_BY_FAMILY set. */
 bool sockdiag_both_families_at_once(void);
 
+/* Whether err, from a dump of both families at once that failed before
+ * any socket came, is the kernel refusing such a request: from then on
+ * every dump goes one family at a time. Any other failure (a kernel
+ * short of memory, a reply cut short) is that walk's alone. */
+bool sockdiag_refuses_both_families(int err);
+
 /* Owners from one pass over /proc/[tgid]/fd: each entry with an inode and
  * pid 0 gets the first tgid holding that socket, and its comm. */
 int sockdiag_find_owners(struct synfin_seed *cands, size_t ncands);

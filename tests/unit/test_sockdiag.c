@@ -222,6 +222,20 @@ static void test_parse_full(void)
 	CHECK_EQ_INT(s.cgroup_id, 99);
 }
 
+/* Only a refusal turns every later dump into one per family: a walk that
+ * failed otherwise leaves the next one to try both at once again. */
+static void test_refuses_both_families(void)
+{
+	CHECK(sockdiag_refuses_both_families(-EOPNOTSUPP));
+	CHECK(sockdiag_refuses_both_families(-EINVAL));
+	CHECK(sockdiag_refuses_both_families(-ENOENT));
+	CHECK(!sockdiag_refuses_both_families(-ENOBUFS));
+	CHECK(!sockdiag_refuses_both_families(-EMSGSIZE));
+	CHECK(!sockdiag_refuses_both_families(-EPROTO));
+	CHECK(!sockdiag_refuses_both_families(-ENOMEM));
+	CHECK(!sockdiag_refuses_both_families(0));
+}
+
 static void test_seedable(void)
 {
 	struct sockdiag_sock s = { 0 };
@@ -615,6 +629,7 @@ static const struct unit_case cases[] = {
 	{ "sockdiag_parse_bad", test_parse_bad },
 	{ "sockdiag_parse_storage", test_parse_storage },
 	{ "sockdiag_parse_full", test_parse_full },
+	{ "sockdiag_refuses_both_families", test_refuses_both_families },
 	{ "sockdiag_seedable", test_seedable },
 	{ "sockdiag_socket_link", test_socket_link },
 	{ "sockdiag_role", test_role },
