@@ -17,6 +17,12 @@
 #define ETIMEDOUT_ 110
 #define EPIPE_ 32
 #define ECONNABORTED_ 103
+#define EACCES_ 13
+#define ENONET_ 64
+#define ENOPROTOOPT_ 92
+#define ENETUNREACH_ 101
+#define EHOSTDOWN_ 112
+#define EHOSTUNREACH_ 113
 
 #define TIMEWAIT_LEN_NS (60ULL * 1000000000ULL) /* TCP_TIMEWAIT_LEN */
 /* A tw timer cancel followed this soon by a start is a re-arm, not a death. */
@@ -773,6 +779,24 @@ static void on_established(struct conn *c, const struct synfin_event *ev)
 	}
 }
 
+/* The errors an ICMP destination-unreachable (or ICMPv6's) sets
+ * (icmp_err_convert, icmpv6_err_convert), port unreachable aside: it is
+ * ECONNREFUSED, as a RST's. */
+static bool icmp_error(int err)
+{
+	switch (err) {
+	case ENETUNREACH_:  /* net unreachable or unknown, ICMPv6 no route */
+	case EHOSTUNREACH_: /* host unreachable, administratively filtered */
+	case EHOSTDOWN_:    /* host unknown */
+	case ENONET_:       /* host isolated */
+	case EACCES_:       /* ICMPv6 administratively prohibited, policy */
+	case ENOPROTOOPT_:  /* protocol unreachable */
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* How a connection that never got established ended. */
 static enum handshake_result failed_handshake(const struct conn *c,
 					      const struct synfin_event *ev)
@@ -784,6 +808,10 @@ static enum handshake_result failed_handshake(const struct conn *c,
 			return HS_TIMEOUT;
 		if (c->rst_received || ev->err == ECONNRESET_)
 			return HS_REFUSED;
+		/* in SYN-SENT an ICMP error ends connect() at once
+		 * (tcp_v4_err, tcp_v6_err): no one here closed it */
+		if (icmp_error(ev->err))
+			return HS_UNREACHABLE;
 		return HS_ABORTED;
 	}
 	if (c->rst_received || ev->err)
@@ -845,7 +873,11 @@ static void close_verdict(struct conn *c, const struct synfin_event *ev, uint8_t
 			r->close.initiator = CLOSE_BY_REMOTE;
 		return;
 	}
-	if (ev->err == ETIMEDOUT_) {
+	/* tcp_write_err(): retransmissions or keepalives that ran out end
+	 * the connection with the last ICMP error it got (sk_err_soft),
+	 * ETIMEDOUT only when none came. Past SYN-SENT an ICMP error closes
+	 * nothing by itself. */
+	if (ev->err == ETIMEDOUT_ || icmp_error(ev->err)) {
 		r->close.how = HOW_TIMEOUT;
 		return;
 	}
@@ -880,6 +912,7 @@ bool conn_failed(const struct conn_record *rec)
 	case HS_TIMEOUT:
 	case HS_RESET:
 	case HS_ABORTED:
+	case HS_UNREACHABLE:
 		return true;
 	default:
 		break;

@@ -24,6 +24,8 @@ enum handshake_result {
 	HS_TIMEOUT,        /* client: no SYN-ACK before the SYN retries ran out */
 	HS_RESET,          /* reset while in SYN_RECV (server) or after a SYN-ACK (client) */
 	HS_ABORTED,        /* closed locally before the handshake completed */
+	HS_UNREACHABLE,    /* client: an ICMP error ended it (no route, host
+			    * unreachable, prohibited: EHOSTUNREACH, ...) */
 };
 
 enum close_initiator {

@@ -373,6 +373,11 @@ static bool client_open(struct view *v, uint64_t tend)
 			 "no answer: connect() timed out");
 		err_note(v);
 		return false;
+	case HS_UNREACHABLE:
+		snprintf(state(v, tend, "CLOSE", NULL)->text, sizeof(v->ev[0].text),
+			 "unreachable: an ICMP error ended connect()");
+		err_note(v);
+		return false;
 	default:
 		handshake_failed(v, tend);
 		return false;

@@ -40,6 +40,7 @@ const char *handshake_name(enum handshake_result r)
 {
 	static const char *const names[] = {
 		"not_seen", "established", "refused", "timeout", "reset", "aborted",
+		"unreachable",
 	};
 
 	return (unsigned int)r < ARRAY_SIZE(names) ? names[r] : "not_seen";

@@ -754,6 +754,7 @@ static const char *hs_abbr(enum handshake_result h)
 	case HS_TIMEOUT: return "tmo";
 	case HS_RESET: return "rst";
 	case HS_ABORTED: return "abt";
+	case HS_UNREACHABLE: return "unr";
 	default: return "-";
 	}
 }

@@ -187,6 +187,39 @@ static void test_syn_timeout(void)
 }
 
 /* 1(f): SO_LINGER{1,0}: the client aborts, the server gets the RST. */
+/* A SYN answered by an ICMP error (a firewall's reject, no route):
+ * tcp_v4_err ends connect() with EHOSTUNREACH. No one here closed it. */
+static void test_syn_unreachable(void)
+{
+	struct engine *eng = fresh(0, 0);
+
+	state(eng, &client, 100 * MS, SYNFIN_TCP_CLOSE, SYNFIN_TCP_SYN_SENT, 0, 0, 0, 0);
+	state(eng, &client, 101 * MS, SYNFIN_TCP_SYN_SENT, SYNFIN_TCP_CLOSE, 113, 0, 0, 0);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].handshake.result, HS_UNREACHABLE);
+	CHECK(strcmp(handshake_name(got[0].handshake.result), "unreachable") == 0);
+	CHECK_EQ_INT(got[0].close.how, HOW_NONE);
+	CHECK_EQ_INT(got[0].close.err, 113);
+	CHECK(conn_failed(&got[0]));
+	engine__free(eng);
+}
+
+/* Retransmissions that ran out after an ICMP error: tcp_write_err()
+ * closes with the soft error (sk_err_soft), not ETIMEDOUT. */
+static void test_timeout_with_soft_error(void)
+{
+	struct engine *eng = fresh(0, 0);
+
+	client_opens(eng, &client);
+	state(eng, &client, 9000 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_CLOSE, 113, 0, 1, 0);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].handshake.result, HS_ESTABLISHED);
+	CHECK_EQ_INT(got[0].close.how, HOW_TIMEOUT);
+	CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_NONE);
+	CHECK(conn_failed(&got[0]));
+	engine__free(eng);
+}
+
 static void test_linger0_abort(void)
 {
 	struct engine *eng = fresh(0, 0);
@@ -556,6 +589,7 @@ static void test_failed_verdict(void)
 		{ HS_ABORTED, HOW_NONE, 0, true },
 		{ HS_REFUSED, HOW_NONE, 111, true },
 		{ HS_TIMEOUT, HOW_NONE, 110, true },
+		{ HS_UNREACHABLE, HOW_NONE, 113, true },
 		{ HS_RESET, HOW_NONE, 104, true },
 	};
 	struct conn_record r;
@@ -717,6 +751,8 @@ static const struct unit_case cases[] = {
 	{ "engine: connect refused", test_refused },
 	{ "engine: SYN timeout", test_syn_timeout },
 	{ "engine: SO_LINGER 0 abort, both ends", test_linger0_abort },
+	{ "engine: SYN answered by an ICMP error", test_syn_unreachable },
+	{ "engine: a timeout after an ICMP error", test_timeout_with_soft_error },
 	{ "engine: RST in CLOSE_WAIT", test_rst_in_close_wait },
 	{ "engine: CLOSE_WAIT visits", test_close_wait_visits },
 	{ "engine: reset in SYN_RECV", test_reset_in_syn_recv },
