@@ -887,6 +887,19 @@ static void close_verdict(struct conn *c, const struct synfin_event *ev, uint8_t
 	}
 	switch (ev->err ? 0 : old) {
 	case SYNFIN_TCP_FIN_WAIT2:
+		/* The socket still the application's and the peer's FIN not
+		 * in: only a close() that aborts (SO_LINGER 0, unread data)
+		 * ends it, tcp_disconnect() setting CLOSE before the reset
+		 * goes. A normal close() orphans it first (a tw sock, or the
+		 * FIN-WAIT-2 timer); the peer's FIN makes it DONE. Not a
+		 * destroy record's: its flags are of a socket long closed. */
+		if (ev->kind != SYNFIN_EV_DESTROY &&
+		    !(ev->flags & (SYNFIN_F_DONE | SYNFIN_F_ORPHAN))) {
+			r->close.how = HOW_RST_SENT;
+			break;
+		}
+		r->close.how = c->rst_sent ? HOW_RST_SENT : HOW_FIN;
+		break;
 	case SYNFIN_TCP_CLOSING:
 	case SYNFIN_TCP_LAST_ACK:
 	case SYNFIN_TCP_TIME_WAIT:

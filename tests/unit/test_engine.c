@@ -220,6 +220,32 @@ static void test_timeout_with_soft_error(void)
 	engine__free(eng);
 }
 
+/* shutdown(SHUT_WR), the FIN acked, then close() with SO_LINGER 0:
+ * tcp_disconnect() takes FIN-WAIT-2 to CLOSE and only then resets. The
+ * same FIN-WAIT-2 ended by the peer's FIN (DONE) or orphaned by a plain
+ * close() is an orderly wave. */
+static void test_linger0_from_fin_wait2(void)
+{
+	static const uint16_t ends[] = { SYNFIN_F_LINGER0, SYNFIN_F_DONE, SYNFIN_F_ORPHAN | SYNFIN_F_DEAD };
+	static const enum close_how want[] = { HOW_RST_SENT, HOW_FIN, HOW_FIN };
+
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		struct engine *eng = fresh(0, 0);
+
+		client_opens(eng, &client);
+		state(eng, &client, 200 * MS, SYNFIN_TCP_ESTABLISHED, SYNFIN_TCP_FIN_WAIT1, 0, 0, 1, 0);
+		state(eng, &client, 201 * MS, SYNFIN_TCP_FIN_WAIT1, SYNFIN_TCP_FIN_WAIT2, 0, 0, 2, 0);
+		state(eng, &client, 300 * MS, SYNFIN_TCP_FIN_WAIT2, SYNFIN_TCP_CLOSE, 0, ends[i], 2, 0);
+		CHECK_EQ_INT(ngot, 1);
+		CHECK_EQ_INT(got[0].close.how, want[i]);
+		CHECK_EQ_INT(got[0].close.initiator, CLOSE_BY_LOCAL);
+		if (want[i] == HOW_RST_SENT)
+			CHECK_EQ_INT(got[0].close.rst_cause, RST_CAUSE_LINGER0);
+		CHECK_EQ_INT(conn_failed(&got[0]), want[i] == HOW_RST_SENT);
+		engine__free(eng);
+	}
+}
+
 static void test_linger0_abort(void)
 {
 	struct engine *eng = fresh(0, 0);
@@ -753,6 +779,7 @@ static const struct unit_case cases[] = {
 	{ "engine: SO_LINGER 0 abort, both ends", test_linger0_abort },
 	{ "engine: SYN answered by an ICMP error", test_syn_unreachable },
 	{ "engine: a timeout after an ICMP error", test_timeout_with_soft_error },
+	{ "engine: SO_LINGER 0 from FIN_WAIT2", test_linger0_from_fin_wait2 },
 	{ "engine: RST in CLOSE_WAIT", test_rst_in_close_wait },
 	{ "engine: CLOSE_WAIT visits", test_close_wait_visits },
 	{ "engine: reset in SYN_RECV", test_reset_in_syn_recv },
