@@ -1049,8 +1049,14 @@ void output__conn(struct output *o, const struct conn_record *rec)
 		json_time_field(o, "start", start);
 		jsonw_ms_from_ns_field(w, "duration_ms", dur_ns);
 		jsonw_ascii_field(w, "role", role_name(rec->role));
-		jsonw_u64_field(w, "bytes_sent", rec->bytes_sent);
-		jsonw_u64_field(w, "bytes_received", rec->bytes_received);
+		/* a socket the kernel wiped before its destroy record: not 0 */
+		if (rec->bytes_known) {
+			jsonw_u64_field(w, "bytes_sent", rec->bytes_sent);
+			jsonw_u64_field(w, "bytes_received", rec->bytes_received);
+		} else {
+			jsonw_null_field(w, "bytes_sent");
+			jsonw_null_field(w, "bytes_received");
+		}
 		jsonw_name(w, "handshake");
 		jsonw_start_object(w);
 		jsonw_ascii_field(w, "result", handshake_name(rec->handshake.result));

@@ -81,7 +81,8 @@ lport() { cut -d' ' -f3 <<<"$1"; }
 	sf_expect "$T/summary/refused" "$(sf_records $refused)" \
 		'.close.missed == true' '.role == "client"' '.pid == $cpid' \
 		'.comm == "sfmissrefused"' '.handshake.result == "refused"' \
-		'.handshake.isn_local == null' '.close.err == 0' '.last_state == "SYN-SENT"'
+		'.handshake.isn_local == null' '.close.err == 0' '.last_state == "SYN-SENT"' \
+		'.bytes_sent == null' '.bytes_received == null'
 	SF_JQ_ARGS=(--argjson cpid "$timeout_pid")
 	sf_expect "$T/summary/timeout" "$(sf_records $timeout)" \
 		'.close.missed == true' '.role == "client"' '.pid == $cpid' \

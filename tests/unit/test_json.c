@@ -726,6 +726,7 @@ static void test_conn_json(void)
 	r.close.err = 111;
 	r.seeded = true;
 	r.close_missed = true;
+	r.bytes_known = false;  /* wiped before its destroy record */
 	r.uid = 4294967294u;
 	cap_open(&c, true, false, false);
 	output__conn(c.o, &r);
@@ -737,6 +738,8 @@ static void test_conn_json(void)
 	CHECK_EQ_STR(field(out, "close.err"), "111");
 	CHECK_EQ_STR(field(out, "close.missed"), "true");
 	CHECK_EQ_STR(field(out, "seeded"), "true");
+	CHECK_EQ_STR(field(out, "bytes_sent"), "null");
+	CHECK_EQ_STR(field(out, "bytes_received"), "null");
 	free(out);
 }
 
