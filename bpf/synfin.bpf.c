@@ -2079,14 +2079,11 @@ static __always_inline int handle_accept_exit(long ret)
 
 	if (ret < 0)
 		return 0;
+	/* Not judged by -p or -c here: an accept by a process they do not
+	 * ask for must still hand the socket over, or it keeps its
+	 * listener's owner (a pre-fork server's master) and passes as his.
+	 * It is judged at its close, by the owner it really has. */
 	pid = bpf_get_current_pid_tgid() >> 32;
-	if (filter_pid && pid != filter_pid)
-		return 0;
-	if (filter_have_comm) {
-		bpf_get_current_comm(acc.comm, sizeof(acc.comm));
-		if (!comm_is_filtered_one(acc.comm))
-			return 0;
-	}
 	/* current as a BTF-typed pointer (5.11+): the walk to the fd table
 	 * is direct loads, not six probe reads. fdt->fd points to pointers,
 	 * which the verifier types no further: from there on, probe reads. */
@@ -2111,9 +2108,9 @@ static __always_inline int handle_accept_exit(long ret)
 	sk = BPF_CORE_READ(sock, sk);
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	/* An accepted socket has all it is judged by: one the filters drop
-	 * must not take a slot from one they keep (owner_map_full would
-	 * count the accepts of processes nobody asked about). Without
+	/* An accepted socket's tuple is all it is judged by: one the tuple
+	 * filters drop must not take a slot from one they keep
+	 * (owner_map_full would count accepts nobody asked about). Without
 	 * filters the verifier drops all of this. */
 	if (!sock_passes_tuple_filters(sk, (const struct tcp_sock *)sk, NULL, false))
 		return 0;
