@@ -68,6 +68,7 @@ struct opts {
 	const char *send_after_file;	/* client: connected, wait for this, then send */
 	long user_timeout_ms;		/* client: TCP_USER_TIMEOUT, 0 = the kernel's */
 	int fastopen;			/* TCP Fast Open: server accepts it, client sends in the SYN */
+	int cork;			/* client: TCP_CORK before sending: the data waits for close */
 	long timeout_ms;
 };
 
@@ -96,7 +97,7 @@ static void usage(void)
 		"                [--no-close] [--delay-close-ms N] [--close-at-ns T] [--comm NAME]\n"
 		"                [--ready-file F] [--hold-until-file F] [--timeout-ms N] [--repeat N]\n"
 		"                [--rate N] [--hold-exit-file F] [--send-after-file F]\n"
-		"                [--user-timeout-ms N] [--fastopen]\n"
+		"                [--user-timeout-ms N] [--fastopen] [--cork]\n"
 		"--repeat N: N connections one after another, each closed before the next;\n"
 		"    one result line each, then \"result=done count=N connected=K failed=F\".\n"
 		"--rate N: with --repeat, start at most N connections per second.\n"
@@ -105,6 +106,8 @@ static void usage(void)
 		"--send-after-file F: client: once connected, wait for F before the exchange.\n"
 		"--user-timeout-ms N: client: TCP_USER_TIMEOUT (unacked data for N ms ends\n"
 		"    the connection with ETIMEDOUT).\n"
+		"--cork: client: TCP_CORK before sending: less than a segment of data waits\n"
+		"    in the queue, and close() sends it with the FIN, one segment.\n"
 		"--fastopen: server: TCP_FASTOPEN on the listener; client: connect by\n"
 		"    sendto(MSG_FASTOPEN) with up to 1000 of the --send bytes (in the SYN\n"
 		"    once the kernel holds the server's cookie; the namespace's\n"
@@ -666,6 +669,11 @@ static int client_once(void)
 	}
 	if (o.send_after_file)
 		wait_for_file(o.send_after_file);	/* bounded by the alarm */
+	if (o.cork && setsockopt(fd, IPPROTO_TCP, TCP_CORK, &(int){ 1 }, sizeof(int))) {
+		fprintf(stderr, "tcpdrive: TCP_CORK: %s\n", strerror(errno));
+		close(fd);
+		return 1;
+	}
 	finish_conn(fd, &self, &x);
 	print_result(x.err == ECONNRESET ? "reset" : x.err ? "error" : "connected", &self, &sa,
 		     &x, x.err);
@@ -717,7 +725,7 @@ int main(int argc, char **argv)
 		O_DELAY, O_CLOSE_AT, O_COMM, O_READY, O_HOLD, O_TIMEOUT, O_REPEAT,
 		O_RATE, O_BACKLOG, O_NO_ACCEPT, O_HOLD_LISTENER, O_HOLD_EXIT, O_WORKER_COMM, O_HANDOFF_COMM,
 		O_SHARE_COMM, O_SHARE_COUNT, O_FORK_EACH_COMM, O_REUSEPORT, O_DUAL_STACK,
-		O_SEND_AFTER, O_USER_TIMEOUT, O_FASTOPEN, O_DAEMONIZE, O_DAEMON_COMM,
+		O_SEND_AFTER, O_USER_TIMEOUT, O_FASTOPEN, O_CORK, O_DAEMONIZE, O_DAEMON_COMM,
 	};
 	static const struct option lo[] = {
 		{ "bind", required_argument, 0, O_BIND },
@@ -752,6 +760,7 @@ int main(int argc, char **argv)
 		{ "dual-stack", no_argument, 0, O_DUAL_STACK },
 		{ "fork-each-comm", required_argument, 0, O_FORK_EACH_COMM },
 		{ "send-after-file", required_argument, 0, O_SEND_AFTER },
+		{ "cork", no_argument, 0, O_CORK },
 		{ "user-timeout-ms", required_argument, 0, O_USER_TIMEOUT },
 		{ "fastopen", no_argument, 0, O_FASTOPEN },
 		{ "daemonize-on-file", required_argument, 0, O_DAEMONIZE },
@@ -799,6 +808,7 @@ int main(int argc, char **argv)
 		case O_HOLD_LISTENER: o.hold_listener_file = optarg; break;
 		case O_HOLD_EXIT: o.hold_exit_file = optarg; break;
 		case O_SEND_AFTER: o.send_after_file = optarg; break;
+		case O_CORK: o.cork = 1; break;
 		case O_FASTOPEN: o.fastopen = 1; break;
 		case O_DAEMONIZE: o.daemonize_file = optarg; break;
 		case O_DAEMON_COMM: o.daemon_comm = optarg; break;
