@@ -2417,6 +2417,13 @@ int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, int reason, stru
 		if (rx_sk->__sk_common.skc_nulls_node.pprev)
 			return 0;
 		kind = SYNFIN_EV_TW_END;
+	} else if (BPF_CORE_READ((struct inet_timewait_sock *)rx_sk, tw_substate) !=
+		   TCP_TIME_WAIT) {
+		/* A FIN it refused, which leaves the substate FIN_WAIT2: out
+		 * of window, or with data past it, which it answers with a
+		 * reset that kills it (that reset's note and the cancel tell
+		 * the end). A FIN it takes moves it to TIME_WAIT first. */
+		return 0;
 	}
 	/* types the pointer as a tw sock, so tw_event reads it directly; it
 	 * knows only the built-in TCP protos (not a modular IPv6's), so

@@ -15,6 +15,7 @@
 #     says killed_by rst_received.
 # The ladders of a and b, both ends measured, draw the orphan waiting as a
 # tw sock, then the reset when it came (it was drawn at the orphan's close).
+#  b2. b with the client's data and FIN in one segment: refused the same.
 #  d. b under -c, a filter a tw sock has no owner to be judged by: its
 #     reset still names the killer, for the connection synfin followed.
 # shellcheck source=tests/integration/lib.sh disable=SC2016
@@ -99,6 +100,22 @@ after_close()
 	sf_expect "$T/$name/client" "$(sf_records $CT)" '.close.how == "rst_received"'
 }
 after_close 5822 b
+
+# b2. b, the client's data in one segment with its FIN (corked, then
+# closed): the server's tw sock, still in FIN-WAIT-2, refuses a FIN with
+# data past it and resets the same. The old build took that FIN for the
+# wave's end, undid the kill, and said fin.
+sf_touch_later "$SF_TMP/send5826" &
+toucher=$!
+pair 5826 b2 --close-first -- --send-after-file "$SF_TMP/send5826" --send 100 --cork \
+	--close-first
+wait "$toucher"
+sf_wait_records 5 "$CT" "$ST"
+# shellcheck disable=SC2086
+S=$(sf_records $ST)
+sf_expect "$T/b2/server" "$S" '.close.how == "rst_sent"' '.close.rst_cause == "after_close"' \
+	'.time_wait.state == "fin_wait2"'
+sf_expect "$T/b2/time_wait" "$(tw_of "$S")" '.exit == "killed"' '.killed_by == "rst_sent"'
 
 # c. TIME_WAIT assassination: the reset's sequence number is the client's
 # rcv_nxt, one past the server's FIN
