@@ -69,11 +69,12 @@ bool detect_syn_flood(const struct detect_config *cfg, const struct live_listene
 	return rate && ratio;
 }
 
-/* tw-count, or half the namespace's tcp_max_tw_buckets if lower */
+/* tw-count, or half the namespace's tcp_max_tw_buckets if lower; at
+ * least 1 (a limit of 0 would fire for every group, empty or not) */
 static uint32_t tw_count_limit(const struct detect_config *cfg, uint32_t max_tw_buckets)
 {
 	if (max_tw_buckets && max_tw_buckets / 2 < cfg->tw_count)
-		return max_tw_buckets / 2;
+		return max_tw_buckets > 1 ? max_tw_buckets / 2 : 1;
 	return cfg->tw_count;
 }
 

@@ -127,6 +127,7 @@ static void test_timewait_floor(void)
 		{ 100, 100, 262144, 63488 },
 		{ 33.3, 8192, 262144, 999 },  /* a share that is no whole count */
 		{ 0, 8192, 262144, 28232 },   /* every group fires: no floor */
+		{ 50, 8192, 1, 28232 },       /* one bucket: 1, not half of it, 0 */
 	};
 	struct live_alert a;
 
@@ -159,6 +160,12 @@ static void test_timewait_floor(void)
 			fired = detect_timewait(&c, &g, &a);
 		}
 		CHECK(fired);
+		/* only the share may fire for a group of none */
+		if (cases[i].pct) {
+			g.count = 0;
+			g.port_use = 0;
+			CHECK(!detect_timewait(&c, &g, &a));
+		}
 	}
 }
 
