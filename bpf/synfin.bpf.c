@@ -394,6 +394,22 @@ static __always_inline void tw_birth_flush(struct tw_birth_slot *slot)
 	b->cookie = 0;
 }
 
+/* A ->CLOSE the filters drop: the birth held for its tw sock (the timer
+ * programs judge a tw sock by its tuple alone: -u, -p, -c and --cgroup
+ * have nothing to go by) has no record to ride in, and sent apart it
+ * would only wait in user space for one that never comes. */
+static __always_inline void tw_birth_forget(struct sock *sk, __u32 level)
+{
+	struct tw_birth_slot *slot;
+
+	if (!tw_timer_fn)
+		return;
+	slot = tw_birth_at(level);
+	if (slot && slot->held.close.cookie &&
+	    slot->held.close.cookie == (__u64)sk->__sk_common.skc_cookie.counter)
+		slot->held.close.cookie = 0;
+}
+
 /* The ->CLOSE of the socket whose tw sock was just born here: its timer
  * start rides in the summary, or the summary says it went apart. */
 static __always_inline void tw_birth_take(struct synfin_conn_event *ce, __u32 level)
@@ -1249,6 +1265,8 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 				verdict = by_addr;
 		}
 		if (verdict == V_DROP) {
+			if (summarize && new == TCP_CLOSE && !classic)
+				tw_birth_forget(sk, level);
 			count(SYNFIN_CNT_FILTERED);
 			return 0;
 		}
@@ -1271,6 +1289,8 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	}
 	if (verdict == V_UNDECIDED ||
 	    (own && !sticky && !pass_owner_filter(own))) {
+		if (summarize && new == TCP_CLOSE && !classic)
+			tw_birth_forget(sk, level);
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
 	}
