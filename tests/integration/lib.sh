@@ -761,6 +761,18 @@ SF_JQ_TS='def sf_ts: capture("^(?<s>[^.Z]+)(?<f>\\.[0-9]+)?Z$") |
 # sf_now_s: CLOCK_REALTIME in seconds, with the fraction (for sf_ts comparisons)
 sf_now_s() { date +%s.%N; }
 
+# sf_fast_open_on NAME: TCP Fast Open on (client and server,
+# net.ipv4.tcp_fastopen=3) in the two namespaces only; FAIL and exit when
+# it cannot be
+sf_fast_open_on()
+{
+	local ns
+	for ns in "$SF_NS_C" "$SF_NS_S"; do
+		ip netns exec "$ns" sysctl -qw net.ipv4.tcp_fastopen=3 ||
+			{ sf_fail "$1" "cannot enable Fast Open in $ns"; sf_done; }
+	done
+}
+
 # sf_require_tool NAME PATH: SKIP (FAIL under SYNFIN_REQUIRE_BPF=1) and exit
 # unless PATH is an executable
 sf_require_tool()

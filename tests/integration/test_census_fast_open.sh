@@ -23,10 +23,7 @@ T=census_fast_open
 PORT=5751
 sf_setup_ns "$T"
 command -v ss >/dev/null || { sf_skip "$T" "ss not installed"; sf_done; }
-for ns in "$SF_NS_C" "$SF_NS_S"; do
-	ip netns exec "$ns" sysctl -qw net.ipv4.tcp_fastopen=3 ||
-		{ sf_fail "$T" "cannot enable Fast Open in $ns"; sf_done; }
-done
+sf_fast_open_on "$T"
 
 sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" --accept 1 \
 	--fastopen --wait-eof --hold-listener-file "$SF_TMP/release" \

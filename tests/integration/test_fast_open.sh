@@ -15,10 +15,7 @@ T=fast_open
 PORT=5731
 sf_setup_ns "$T"
 command -v tshark >/dev/null || { sf_skip "$T" "tshark not installed"; sf_done; }
-for ns in "$SF_NS_C" "$SF_NS_S"; do
-	ip netns exec "$ns" sysctl -qw net.ipv4.tcp_fastopen=3 ||
-		{ sf_fail "$T" "cannot enable Fast Open in $ns"; sf_done; }
-done
+sf_fast_open_on "$T"
 PCAP=$SF_TMP/tfo.pcap
 sf_capture_start "$SF_NS_S" vs "tcp port $PORT" "$PCAP" 30 ||
 	{ sf_fail "$T" "tshark did not start capturing"; sf_done; }
