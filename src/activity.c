@@ -46,6 +46,14 @@ void activity__free(struct activity *a)
 static uint32_t *lookup(struct activity *a, bool tw, enum tw_side side,
 			const struct live_endpoint *ep);
 
+/* Newest connection first. */
+static int tw_newer_first(const void *x, const void *y)
+{
+	const struct activity_tw *a = x, *b = y;
+
+	return a->last_ns < b->last_ns ? 1 : a->last_ns > b->last_ns ? -1 : 0;
+}
+
 void activity__reset(struct activity *a, uint64_t now_ns)
 {
 	uint32_t i, n = 0;
@@ -62,10 +70,19 @@ void activity__reset(struct activity *a, uint64_t now_ns)
 		if (t->last_ns + ACTIVITY_TW_KEEP_NS < now_ns)
 			continue;
 		t->entries = 0;
-		a->tw[n] = *t;
-		*lookup(a, true, a->tw[n].side, &a->tw[n].ep) = (n + 1) | SLOT_TW;
-		n++;
+		a->tw[n++] = *t;
 	}
+	/* A host that talks to more destinations than the table holds in
+	 * the keep time would fill it with groups gone quiet, and a new hot
+	 * one would find no room: the least recently active go first,
+	 * counted as keys missed. */
+	if (n > ACTIVITY_TW_KEEP_MAX) {
+		qsort(a->tw, n, sizeof(*a->tw), tw_newer_first);
+		a->keys_missed += n - ACTIVITY_TW_KEEP_MAX;
+		n = ACTIVITY_TW_KEEP_MAX;
+	}
+	for (i = 0; i < n; i++)
+		*lookup(a, true, a->tw[i].side, &a->tw[i].ep) = (i + 1) | SLOT_TW;
 	a->ntw = n;
 }
 

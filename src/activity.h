@@ -64,6 +64,9 @@ void activity__free(struct activity *a);
  * stand (ACTIVITY_TW_KEEP_NS after their last connection), so an alert
  * can name the process after its churn stopped. */
 #define ACTIVITY_TW_KEEP_NS (120ULL * 1000000000ULL)
+/* ... at most this many of them, the most recently active: room for a
+ * quarter of the table's keys of new groups every interval */
+#define ACTIVITY_TW_KEEP_MAX (ACTIVITY_MAX_KEYS / 4 * 3)
 void activity__reset(struct activity *a, uint64_t now_ns);
 void activity__event(struct activity *a, const struct synfin_event *ev);
 void activity__conn(struct activity *a, const struct conn_record *rec);

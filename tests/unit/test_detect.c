@@ -370,6 +370,58 @@ static void test_hs_buckets(void)
 	CHECK_EQ_INT(synfin_hs_bucket(1ULL << 50), SYNFIN_HS_BUCKETS - 1);
 }
 
+/* More destinations than the table holds within the keep time: at each
+ * interval the least recently active groups make room, counted, so a new
+ * hot destination finds an entry. */
+static void test_activity_crowded(void)
+{
+	struct activity *a = activity__new();
+	struct conn_record rec = {
+		.family = SYNFIN_AF_INET, .netns = 5, .role = ROLE_CLIENT, .rport = 80,
+		.tw = { .kind = TW_KIND_TIME_WAIT },
+	};
+	struct live_endpoint ep = { .netns = 5, .family = SYNFIN_AF_INET, .port = 80 };
+	uint64_t missed;
+
+	CHECK(a != NULL);
+	if (!a)
+		return;
+	for (uint32_t i = 0; i < ACTIVITY_MAX_KEYS; i++) {
+		uint32_t addr = htonl(0x0a000000u + i);
+
+		memcpy(rec.raddr, &addr, 4);
+		rec.end_ns = SEC + i;
+		activity__conn(a, &rec);
+	}
+	CHECK_EQ_INT(a->ntw, ACTIVITY_MAX_KEYS);
+	CHECK_EQ_INT(a->keys_missed, 0);
+	activity__reset(a, 2 * SEC);
+	CHECK_EQ_INT(a->ntw, ACTIVITY_TW_KEEP_MAX);
+	missed = ACTIVITY_MAX_KEYS - ACTIVITY_TW_KEEP_MAX;
+	CHECK_EQ_INT(a->keys_missed, missed);
+	/* the newest kept and found, the oldest gone */
+	{
+		uint32_t newest = htonl(0x0a000000u + ACTIVITY_MAX_KEYS - 1), oldest = htonl(0x0a000000u);
+
+		memcpy(ep.addr, &newest, 4);
+		CHECK(activity__find_tw(a, TW_SIDE_CLIENT, &ep) != NULL);
+		memcpy(ep.addr, &oldest, 4);
+		CHECK(activity__find_tw(a, TW_SIDE_CLIENT, &ep) == NULL);
+	}
+	/* a new destination gets an entry */
+	{
+		uint32_t addr = htonl(0x0b000001u);
+
+		memcpy(rec.raddr, &addr, 4);
+		rec.end_ns = 3 * SEC;
+		activity__conn(a, &rec);
+		memcpy(ep.addr, &addr, 4);
+		CHECK(activity__find_tw(a, TW_SIDE_CLIENT, &ep) != NULL);
+		CHECK_EQ_INT(a->keys_missed, missed);
+	}
+	activity__free(a);
+}
+
 static void test_activity(void)
 {
 	struct activity *a = activity__new();
@@ -537,6 +589,7 @@ static const struct unit_case cases[] = {
 	{ "detect_syn_flood_rule", test_syn_flood_rule },
 	{ "detect_timewait_rule", test_timewait_rule },
 	{ "detect_timewait_floor", test_timewait_floor },
+	{ "activity_crowded", test_activity_crowded },
 	{ "detect_close_wait_rule", test_close_wait_rule },
 	{ "detect_hysteresis", test_hysteresis },
 	{ "detect_keys", test_keys },
