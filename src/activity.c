@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Per-interval tallies of the event stream (activity.h). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "activity.h"
@@ -56,6 +57,7 @@ static int tw_newer_first(const void *x, const void *y)
 
 void activity__reset(struct activity *a, uint64_t now_ns)
 {
+	double decay = 1.0;
 	uint32_t i, n = 0;
 
 	a->opens_active = a->opens_passive = a->closes = a->failed_opens = 0;
@@ -64,12 +66,17 @@ void activity__reset(struct activity *a, uint64_t now_ns)
 	memset(a->hs_server, 0, SYNFIN_HS_BUCKETS * sizeof(*a->hs_server));
 	a->nlisteners = 0;
 	memset(a->slots, 0, a->nslots * sizeof(*a->slots));
+	if (a->reset_ns && now_ns > a->reset_ns)
+		decay = exp2(-(double)(now_ns - a->reset_ns) / ACTIVITY_OWNER_HALF_LIFE_NS);
+	a->reset_ns = now_ns;
 	for (i = 0; i < a->ntw; i++) {
 		struct activity_tw *t = &a->tw[i];
 
 		if (t->last_ns + ACTIVITY_TW_KEEP_NS < now_ns)
 			continue;
 		t->entries = 0;
+		for (int k = 0; k < ACTIVITY_OWNERS; k++)
+			t->owners[k].n *= decay;
 		a->tw[n++] = *t;
 	}
 	/* A host that talks to more destinations than the table holds in
@@ -271,7 +278,7 @@ static void tally_owner(struct activity_tw *t, const struct conn_record *rec)
 	for (int i = 0; i < ACTIVITY_OWNERS; i++) {
 		struct activity_owner *o = &t->owners[i];
 
-		if (o->n && o->owner.pid == rec->pid) {
+		if (o->n > 0 && o->owner.pid == rec->pid) {
 			o->n++;
 			return;
 		}

@@ -29,7 +29,10 @@ struct activity_listener {
 
 struct activity_owner {
 	struct live_owner owner;
-	uint32_t n;
+	/* its connections, each counted less as it ages (half after
+	 * ACTIVITY_OWNER_HALF_LIFE_NS): the process named is the one behind
+	 * the tw socks that stand, not one that churned long ago */
+	double n;
 };
 
 /* Connections that left a TIME_WAIT sock behind, per group. */
@@ -52,6 +55,7 @@ struct activity {
 	struct activity_tw *tw;
 	uint32_t ntw;
 	uint64_t keys_missed;            /* keys not added: the caps were reached */
+	uint64_t reset_ns;               /* the last activity__reset */
 	/* open addressing over both key kinds, reset with the interval */
 	uint32_t *slots;
 	uint32_t nslots;
@@ -67,6 +71,8 @@ void activity__free(struct activity *a);
 /* ... at most this many of them, the most recently active: room for a
  * quarter of the table's keys of new groups every interval */
 #define ACTIVITY_TW_KEEP_MAX (ACTIVITY_MAX_KEYS / 4 * 3)
+/* half of TCP_TIMEWAIT_LEN: a connection a minute old has left its tw sock */
+#define ACTIVITY_OWNER_HALF_LIFE_NS (30ULL * 1000000000ULL)
 void activity__reset(struct activity *a, uint64_t now_ns);
 void activity__event(struct activity *a, const struct synfin_event *ev);
 void activity__conn(struct activity *a, const struct conn_record *rec);

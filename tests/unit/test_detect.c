@@ -422,6 +422,41 @@ static void test_activity_crowded(void)
 	activity__free(a);
 }
 
+/* The process whose connections left the tw socks that stand is named,
+ * not one that churned long ago: a client restarted (pid 100: 3,000
+ * connections in 10 s; pid 200 then 29 a second for 100 s). */
+static void test_activity_owner_after_restart(void)
+{
+	struct activity *a = activity__new();
+	struct conn_record rec = {
+		.family = SYNFIN_AF_INET, .netns = 5, .role = ROLE_CLIENT, .rport = 5432,
+		.tw = { .kind = TW_KIND_TIME_WAIT },
+	};
+	const struct activity_owner *best;
+	uint64_t t = 0;
+
+	CHECK(a != NULL);
+	if (!a)
+		return;
+	inet_pton(AF_INET, "10.0.0.9", rec.raddr);
+	for (int s = 0; s < 110; s++) {
+		activity__reset(a, t);
+		rec.pid = s < 10 ? 100 : 200;
+		for (int i = 0; i < (s < 10 ? 300 : 29); i++) {
+			rec.end_ns = t;
+			activity__conn(a, &rec);
+		}
+		t += SEC;
+	}
+	CHECK_EQ_INT(a->ntw, 1);
+	best = &a->tw[0].owners[0];
+	for (int k = 1; k < ACTIVITY_OWNERS; k++)
+		if (a->tw[0].owners[k].n > best->n)
+			best = &a->tw[0].owners[k];
+	CHECK_EQ_INT(best->owner.pid, 200);
+	activity__free(a);
+}
+
 static void test_activity(void)
 {
 	struct activity *a = activity__new();
@@ -590,6 +625,7 @@ static const struct unit_case cases[] = {
 	{ "detect_timewait_rule", test_timewait_rule },
 	{ "detect_timewait_floor", test_timewait_floor },
 	{ "activity_crowded", test_activity_crowded },
+	{ "activity_owner_after_restart", test_activity_owner_after_restart },
 	{ "detect_close_wait_rule", test_close_wait_rule },
 	{ "detect_hysteresis", test_hysteresis },
 	{ "detect_keys", test_keys },
