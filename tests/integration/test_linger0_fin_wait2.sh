@@ -16,11 +16,7 @@ T=linger0_fin_wait2
 PORT=5753
 sf_setup_ns "$T"
 sf_start "$T" --no-alerts --raddr "$SF_C4,$SF_S4"
-FAILED_ERR=$SF_TMP/failed.err
-"$SYNFIN" -j -F --no-alerts -D "$PORT" >"$SF_TMP/failed.out" 2>"$FAILED_ERR" &
-FAILED=$!
-SF_PIDS+=("$FAILED")
-sf_wait_ready "$FAILED" "$FAILED_ERR" "synfin -F" || { sf_fail "$T" "synfin -F did not start"; sf_done; }
+sf_start_as failed -F --no-alerts -D "$PORT"
 
 sf_bg "$SF_TMP/srv" "$SF_NS_S" "$TCPDRIVE" server --bind "$SF_S4" --port "$PORT" --accept 1 \
 	--wait-eof --hold-until-file "$SF_TMP/release" --ready-file "$SF_TMP/srv.ready" \
@@ -47,8 +43,7 @@ ST="$SF_NETNS_S $SF_S4 $PORT $SF_C4 $CP"
 sf_wait_records 5 "$CT" "$ST"
 sleep 0.3
 sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
-kill -INT "$FAILED" 2>/dev/null
-sf_wait_pid "$FAILED" 10
+sf_synfin_stop_as failed || sf_fail "$T/stop" "synfin -F did not exit 0 on SIGINT"
 
 # shellcheck disable=SC2086
 sf_expect "$T/client" "$(sf_records $CT)" '.comm == "sfl0fw2"' \

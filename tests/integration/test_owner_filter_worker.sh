@@ -15,11 +15,7 @@
 T=owner_filter_worker
 PORT=5754
 sf_setup_ns "$T"
-MST_ERR=$SF_TMP/mst.err
-"$SYNFIN" -j --no-alerts -c sfmst >"$SF_TMP/mst.out" 2>"$MST_ERR" &
-MST=$!
-SF_PIDS+=("$MST")
-sf_wait_ready "$MST" "$MST_ERR" "synfin -c sfmst" || { sf_fail "$T" "synfin -c sfmst did not start"; sf_done; }
+sf_start_as mst --no-alerts -c sfmst
 sf_start "$T" --no-alerts -c sfwrk
 
 # way NAME PORT SERVER-MODE CLIENT-MODE
@@ -39,6 +35,5 @@ way()
 way server_first "$PORT" --close-first --wait-eof
 way client_first $((PORT + 1)) --wait-eof --close-first
 sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
-kill -INT "$MST" 2>/dev/null
-sf_wait_pid "$MST" 10
+sf_synfin_stop_as mst || sf_fail "$T/stop" "synfin -c sfmst did not exit 0 on SIGINT"
 sf_done
