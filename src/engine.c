@@ -898,8 +898,7 @@ static void close_verdict(struct conn *c, const struct synfin_event *ev, uint8_t
 			r->close.how = HOW_RST_SENT;
 			break;
 		}
-		r->close.how = c->rst_sent ? HOW_RST_SENT : HOW_FIN;
-		break;
+		/* fall through */
 	case SYNFIN_TCP_CLOSING:
 	case SYNFIN_TCP_LAST_ACK:
 	case SYNFIN_TCP_TIME_WAIT:
