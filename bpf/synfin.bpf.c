@@ -394,15 +394,17 @@ static __always_inline void tw_birth_flush(struct tw_birth_slot *slot)
 	b->cookie = 0;
 }
 
-/* A ->CLOSE the filters drop: the birth held for its tw sock (the timer
- * programs judge a tw sock by its tuple alone: -u, -p, -c and --cgroup
- * have nothing to go by) has no record to ride in, and sent apart it
- * would only wait in user space for one that never comes. */
-static __always_inline void tw_birth_forget(struct sock *sk, __u32 level)
+/* A transition the filters drop. If it is a ->CLOSE, the birth held for
+ * its tw sock (the timer programs judge a tw sock by its tuple alone: -u,
+ * -p, -c and --cgroup have nothing to go by) has no record to ride in,
+ * and sent apart it would only wait in user space for one that never
+ * comes. Only summary mode holds births, only tp_btf has tw hooks. */
+static __always_inline void tw_birth_forget(struct sock *sk, int new, __u32 level,
+					    const bool classic)
 {
 	struct tw_birth_slot *slot;
 
-	if (!tw_timer_fn)
+	if (!summarize || new != TCP_CLOSE || classic || !tw_timer_fn)
 		return;
 	slot = tw_birth_at(level);
 	if (slot && slot->held.close.cookie &&
@@ -1265,8 +1267,7 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 				verdict = by_addr;
 		}
 		if (verdict == V_DROP) {
-			if (summarize && new == TCP_CLOSE && !classic)
-				tw_birth_forget(sk, level);
+			tw_birth_forget(sk, new, level, classic);
 			count(SYNFIN_CNT_FILTERED);
 			return 0;
 		}
@@ -1289,8 +1290,7 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	}
 	if (verdict == V_UNDECIDED ||
 	    (own && !sticky && !pass_owner_filter(own))) {
-		if (summarize && new == TCP_CLOSE && !classic)
-			tw_birth_forget(sk, level);
+		tw_birth_forget(sk, new, level, classic);
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
 	}
@@ -2379,6 +2379,14 @@ int BPF_PROG(tp_timer_cancel, struct timer_list *timer)
  * A FIN that moved it to TIME_WAIT ended the wave well: its summary is
  * dropped. A reset that killed it (unhashed) ended the wave: its summary
  * goes out. */
+/* Whether the FIN a tw sock was just handed moved it to TIME_WAIT: one it
+ * refuses (out of window, or with data past it, which it answers with a
+ * reset) leaves the substate FIN_WAIT2. */
+static __always_inline bool tw_took_fin(struct sock *rx_sk)
+{
+	return BPF_CORE_READ((struct inet_timewait_sock *)rx_sk, tw_substate) == TCP_TIME_WAIT;
+}
+
 static __always_inline int fw2_segment(struct sock *rx_sk, __u8 flags, __u32 level)
 {
 	__u64 cookie = rx_sk->__sk_common.skc_cookie.counter;
@@ -2389,8 +2397,7 @@ static __always_inline int fw2_segment(struct sock *rx_sk, __u8 flags, __u32 lev
 				    slot_at(TW_SLOT_FIN, level));
 		return 0;
 	}
-	/* out of window, or with data (it answers a reset): not the end */
-	if (BPF_CORE_READ((struct inet_timewait_sock *)rx_sk, tw_substate) == TCP_TIME_WAIT)
+	if (tw_took_fin(rx_sk))
 		bpf_map_delete_elem(&fw2_waits, &cookie);
 	return 0;
 }
@@ -2437,12 +2444,9 @@ int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, int reason, stru
 		if (rx_sk->__sk_common.skc_nulls_node.pprev)
 			return 0;
 		kind = SYNFIN_EV_TW_END;
-	} else if (BPF_CORE_READ((struct inet_timewait_sock *)rx_sk, tw_substate) !=
-		   TCP_TIME_WAIT) {
-		/* A FIN it refused, which leaves the substate FIN_WAIT2: out
-		 * of window, or with data past it, which it answers with a
-		 * reset that kills it (that reset's note and the cancel tell
-		 * the end). A FIN it takes moves it to TIME_WAIT first. */
+	} else if (!tw_took_fin(rx_sk)) {
+		/* a FIN it refused: a reset answering data kills it, and that
+		 * reset's note and the cancel tell the end */
 		return 0;
 	}
 	/* types the pointer as a tw sock, so tw_event reads it directly; it
