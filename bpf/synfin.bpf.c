@@ -624,6 +624,15 @@ static __always_inline enum verdict sock_addr_verdict(const struct sock_common *
 	return addr_verdict(family, laddr, raddr);
 }
 
+/* Whether any filter sock_passes_tuple_filters reads is set: a caller
+ * that needs the tcp_sock only for it (a helper call in tp_btf) skips
+ * both without one. */
+static __always_inline bool any_tuple_filter(void)
+{
+	return filter_family || filter_netns || filter_cgroup || filter_have_uid ||
+	       filter_have_lports || filter_have_rports || filter_nladdrs || filter_nraddrs;
+}
+
 /* The tuple filters on a full socket: family, netns, cgroup, uid, ports,
  * addresses; an undecided one does not pass. Each is read only when its
  * filter is given, which matters most to the accept hook, whose reads are
@@ -1583,6 +1592,27 @@ static __always_inline struct synfin_event *owned_sock_event(struct sock *sk,
 	return owned_sock_record(sk, own, kind, sizeof(struct synfin_event), classic);
 }
 
+/* Summary mode folds a socket's retransmits and resets into its story
+ * whether or not the filters keep the socket (its record is judged at its
+ * close), but counts them for the live rates only where the filters keep
+ * it so far, by the rule --events ships their records by
+ * (owned_sock_record): `top -p PID` shows that process's rates, not the
+ * host's. The socket is read only when a tuple filter is set. */
+static __always_inline bool fold_is_kept(struct sock *sk, const struct synfin_sk_owner *own,
+					 const bool classic)
+{
+	struct tcp_sock *tp;
+
+	if (already_emitted(own))
+		return true;
+	if (!pass_owner_filter(own))
+		return false;
+	if (!any_tuple_filter())
+		return true;
+	tp = tcp_sock_of(sk, classic);
+	return tp && sock_passes_tuple_filters(sk, tp, NULL, !classic);
+}
+
 static __always_inline int handle_retransmit(struct sock *sk, const struct sk_buff *skb,
 					     const bool classic)
 {
@@ -1603,7 +1633,8 @@ static __always_inline int handle_retransmit(struct sock *sk, const struct sk_bu
 		st->syn_retrans += split.syn;
 		st->fin_retrans += split.fin;
 		st->data_retrans += split.data;
-		count_n(SYNFIN_CNT_RETRANS_FOLDED, segs);
+		if (fold_is_kept(sk, own, classic))
+			count_n(SYNFIN_CNT_RETRANS_FOLDED, segs);
 		return 0;
 	}
 	e = owned_sock_event(sk, own, SYNFIN_EV_RETRANSMIT, classic);
@@ -1618,12 +1649,14 @@ static __always_inline int handle_retransmit(struct sock *sk, const struct sk_bu
 }
 
 /* Summary mode: a reset of a socket with a story is a flag in it. */
-static __always_inline bool fold_reset(struct synfin_sk_owner *own, __u8 story_flag, __u32 counter)
+static __always_inline bool fold_reset(struct sock *sk, struct synfin_sk_owner *own,
+				       __u8 story_flag, __u32 counter, const bool classic)
 {
 	if (!summarize || !own)
 		return false;
 	own->story.flags |= story_flag;
-	count(counter);
+	if (fold_is_kept(sk, own, classic))
+		count(counter);
 	return true;
 }
 
@@ -1692,7 +1725,7 @@ static __always_inline int handle_receive_reset(struct sock *sk, const bool clas
 	struct synfin_sk_owner *own = get_owner(sk, false, classic);
 	struct synfin_event *e;
 
-	if (fold_reset(own, SYNFIN_STORY_RST_RECEIVED, SYNFIN_CNT_RST_RECV_FOLDED))
+	if (fold_reset(sk, own, SYNFIN_STORY_RST_RECEIVED, SYNFIN_CNT_RST_RECV_FOLDED, classic))
 		return 0;
 	e = owned_sock_event(sk, own, SYNFIN_EV_RESET_RECEIVED, classic);
 	if (e)
@@ -2047,7 +2080,7 @@ static __always_inline int handle_send_reset(struct sock *sk, const struct sk_bu
 	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
 		return no_full_sock_reset(sk, skb, state, reason, classic, level);
 	own = get_owner(sk, false, classic);
-	if (fold_reset(own, SYNFIN_STORY_RST_SENT, SYNFIN_CNT_RST_SENT_FOLDED))
+	if (fold_reset(sk, own, SYNFIN_STORY_RST_SENT, SYNFIN_CNT_RST_SENT_FOLDED, classic))
 		return 0;
 	e = owned_sock_event(sk, own, SYNFIN_EV_RESET_SENT, classic);
 	if (!e)

@@ -255,7 +255,7 @@ struct synfin_spill_key {
 #define SYNFIN_CNT_EMITTED        4 /* events submitted to the ring buffer */
 /* Summary mode: what went into a story instead of onto the ring, for the
  * live rates (the records that would have said so are not sent). */
-#define SYNFIN_CNT_RETRANS_FOLDED  5 /* retransmitted segments of a socket with a story */
+#define SYNFIN_CNT_RETRANS_FOLDED  5 /* retransmitted segments of a story the filters keep */
 #define SYNFIN_CNT_RST_SENT_FOLDED 6 /* ... resets, and those of no connection */
 #define SYNFIN_CNT_RST_RECV_FOLDED 7
 #define SYNFIN_CNT_RB_FULL_KIND   8 /* + SYNFIN_EV_*: RB_FULL split by record kind */

@@ -590,6 +590,15 @@ sf_summary_kind()
 		sed -n "s/^$2=\\([0-9]*\\)\$/\\1/p"
 }
 
+# sf_rate_sum FILE FIELD: FIELD of the rates in FILE's stats records
+# (`top -j`), each times its record's interval, added up and rounded: how
+# many the rates counted
+sf_rate_sum()
+{
+	jq -s --arg f "$2" '[.[] | select(.type == "stats") | .rates[$f] * .interval_s] |
+		add // 0 | round' "$1"
+}
+
 # sf_json_lines FILE: true if every line of FILE is one JSON object (and
 # the file ends in a newline, so no record was cut short)
 sf_json_lines()

@@ -136,7 +136,7 @@ sleep 2.2	# two intervals close after the last segment
 sf_synfin_stop || sf_fail "$T/top/stop" "synfin top did not exit 0 on SIGINT"
 touch "$SF_TMP/stop.top"
 sf_wait_pid "$SPID" 5
-sent=$(jq -s '[.[] | select(.type == "stats") | .rates.resets_sent * .interval_s] | add // 0 | round' "$SF_OUT")
+sent=$(sf_rate_sum "$SF_OUT" resets_sent)
 sf_check "$T/top/counted" "top counted $sent resets sent in the server namespace (want 2)" [ "$sent" = 2 ]
 shipped=$(sf_summary "$SF_ERR" events)
 sf_check "$T/top/not-shipped" "$shipped records shipped for no connection (want 0)" [ "$shipped" = 0 ]
