@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include "clock.h"
+#include "kernel_hz.h"
 #include "loader.h"
 #include "synfin.skel.h"
 
@@ -469,12 +470,15 @@ static bool can_open(const char *path)
  * for it where it looks for any kconfig value, in /boot/config-RELEASE
  * or /proc/config.gz, and fails the whole load when it can open neither
  * (a container without the host's /boot, a kernel without
- * IKCONFIG_PROC). HZ unknown is a mode synfin has (times in jiffies,
- * SYNFIN_F_HZ_UNKNOWN): give libbpf that instead. */
-static const char *kconfig_fallback(bool verbose)
+ * IKCONFIG_PROC). Then synfin measures HZ itself, and gives libbpf that;
+ * failing that, HZ unknown, a mode synfin has (times in jiffies,
+ * SYNFIN_F_HZ_UNKNOWN). buf holds what is given. */
+static const char *kconfig_fallback(bool verbose, char *buf, size_t len)
 {
 	char path[sizeof("/boot/config-") + sizeof(((struct utsname *)0)->release)];
 	struct utsname u;
+	unsigned int hz;
+	int err;
 
 	if (!uname(&u)) {
 		snprintf(path, sizeof(path), "/boot/config-%s", u.release);
@@ -483,10 +487,17 @@ static const char *kconfig_fallback(bool verbose)
 	}
 	if (can_open("/proc/config.gz"))
 		return NULL;
-	if (verbose)
+	/* a quarter of a second, once, and only here */
+	err = kernel_hz_measure(SYNFIN_TIMER_LIST, 250, &hz);
+	if (verbose && !err)
 		fprintf(stderr, "synfin: no kernel config to read CONFIG_HZ from (/boot, "
-			"/proc/config.gz): TIME_WAIT timers in jiffies\n");
-	return "CONFIG_HZ=0\n";
+			"/proc/config.gz): HZ %u, measured from %s\n", hz, SYNFIN_TIMER_LIST);
+	else if (verbose)
+		fprintf(stderr, "synfin: no kernel config to read CONFIG_HZ from (/boot, "
+			"/proc/config.gz), nor HZ from %s (%s): TIME_WAIT timers in jiffies\n",
+			SYNFIN_TIMER_LIST, kernel_hz_strerror(err));
+	snprintf(buf, len, "CONFIG_HZ=%u\n", hz);
+	return buf;
 }
 
 static int open_and_load(const struct synfin_options *opts, bool classic, const char *kconfig,
@@ -548,6 +559,7 @@ static int open_and_load(const struct synfin_options *opts, bool classic, const 
 int loader__open(const struct synfin_options *opts, struct loader **out)
 {
 	const char *tw_off = NULL, *kconfig;
+	char kconfig_buf[32];
 	struct loader *ld;
 	int err;
 
@@ -561,7 +573,7 @@ int loader__open(const struct synfin_options *opts, struct loader **out)
 		fprintf(stderr, "synfin: cannot count CPUs: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	kconfig = kconfig_fallback(opts->verbose);
+	kconfig = kconfig_fallback(opts->verbose, kconfig_buf, sizeof(kconfig_buf));
 	err = -EOPNOTSUPP;
 	if (!opts->force_classic) {
 		err = open_and_load(opts, false, kconfig, &ld->skel, &tw_off);
