@@ -45,22 +45,29 @@ BENCH_BINS  := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 .PHONY: all
 all: $(OUTPUT)/synfin
 
+# a skeleton cut short by a failed bpftool must not pass for built
+.DELETE_ON_ERROR:
+
 $(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/tests $(OUTPUT)/tools $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
 # BPF side: compile, link (bpftool gen object strips DWARF and fixes up
 # sections), then generate the skeleton that embeds the object.
-$(OUTPUT)/synfin.bpf.o: bpf/synfin.bpf.c | $(OUTPUT)
+# Two objects: synfin's programs, and tw_learn's one, which learns an
+# address /proc/kallsyms hides before they load.
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/synfin.bpf.linked.o: $(OUTPUT)/synfin.bpf.o
+$(OUTPUT)/%.bpf.linked.o: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-OBJ,$@)
 	$(Q)$(BPFTOOL) gen object $@ $<
 
-$(OUTPUT)/synfin.skel.h: $(OUTPUT)/synfin.bpf.linked.o
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.linked.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name synfin_bpf > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+# kept: test_bpf_object reads the object, and a rebuild needs neither
+.SECONDARY: $(foreach o,synfin tw_learn,$(OUTPUT)/$(o).bpf.o $(OUTPUT)/$(o).bpf.linked.o)
 
 # User side.
 $(OUTPUT)/obj/%.o: src/%.c | $(OUTPUT)/obj
@@ -68,6 +75,7 @@ $(OUTPUT)/obj/%.o: src/%.c | $(OUTPUT)/obj
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUTPUT)/obj/main.o $(OUTPUT)/obj/loader.o: $(OUTPUT)/synfin.skel.h
+$(OUTPUT)/obj/tw_learn.o: $(OUTPUT)/tw_learn.skel.h
 
 $(OUTPUT)/synfin: $(APP_OBJS)
 	$(call msg,LINK,$@)

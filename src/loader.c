@@ -22,6 +22,7 @@
 #include "kernel_hz.h"
 #include "loader.h"
 #include "synfin.skel.h"
+#include "tw_learn.h"
 
 #define MAX_LINKS 32
 
@@ -339,9 +340,12 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	struct synfin_bpf__rodata *ro = skel->rodata;
 	bool may_grow = tracing_maps_may_grow(vmlinux);
 	uint32_t fw2_max;
-	const char *tw_off = NULL;
+	/* what tw_off points to when it says why learning failed */
+	static char tw_off_buf[256];
+	const char *tw_off = NULL, *learn_why = NULL;
 	uint64_t tw_fn = 0;
-	bool tw_listed;
+	int learn_err = 0;
+	bool tw_listed, tw_fits;
 	uint32_t spill;
 
 	ro->filter_pid = f->pid;
@@ -368,6 +372,16 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	 * hooks would only follow the ones whose records the kernel keeps back */
 	tw_listed = !opts->no_timewait && !opts->only_failed &&
 		    kallsyms_find("tw_timer_handler", &tw_fn);
+	tw_fits = tw_listed && tw_head_fits(vmlinux);
+	/* hidden from this process (kernel.kptr_restrict): learned from a
+	 * tw sock of synfin's own, where tp_btf lets tw socks be followed */
+	if (tw_fits && !tw_fn && !classic) {
+		learn_err = tw_learn_handler(&tw_fn, &learn_why, opts->verbose);
+		if (opts->verbose && !learn_err)
+			fprintf(stderr, "synfin: tw_timer_handler's address hidden in "
+				"/proc/kallsyms: learned from a TIME_WAIT socket of synfin's own "
+				"on the loopback\n");
+	}
 	ro->tw_timer_fn = tw_listed ? tw_fn : 0;
 	if (opts->no_timewait) {
 		tw_off = "--no-timewait";
@@ -377,14 +391,21 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 		tw_off = "classic tracepoints";
 	} else if (!tw_listed) {
 		tw_off = "no tw_timer_handler in /proc/kallsyms";
-	} else if (!ro->tw_timer_fn) {
-		tw_off = "tw_timer_handler's address hidden in /proc/kallsyms: "
-			 "kernel.kptr_restrict, or no CAP_SYSLOG";
-	} else if (!tw_head_fits(vmlinux)) {
+	} else if (!tw_fits) {
+		/* before the hidden address: learning was not tried */
 		fprintf(stderr, "synfin: TIME_WAIT exits not measured: this kernel's "
 			"tw sock head is larger than the TIME_WAIT programs' copy\n");
 		ro->tw_timer_fn = 0;
 		tw_off = "tw sock head too large";
+	} else if (!ro->tw_timer_fn && learn_why) {
+		snprintf(tw_off_buf, sizeof(tw_off_buf),
+			 "tw_timer_handler's address hidden in /proc/kallsyms, by kernel.kptr_restrict "
+			 "or for want of CAP_SYSLOG, and not learned: %s: %s", learn_why,
+			 strerror(-learn_err));
+		tw_off = tw_off_buf;
+	} else if (!ro->tw_timer_fn) {
+		tw_off = "tw_timer_handler's address hidden in /proc/kallsyms: "
+			 "kernel.kptr_restrict, or no CAP_SYSLOG";
 	}
 	/* -F: a reset may still end the wave of an orphan judged orderly at
 	 * its ->CLOSE; its tw sock's segments tell, where kfree_skb names
