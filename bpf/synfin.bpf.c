@@ -2257,6 +2257,15 @@ static __always_inline bool tw_passes(const struct inet_timewait_sock *tw, const
 		count(SYNFIN_CNT_FILTERED);
 		return false;
 	}
+	/* Summary mode claims a tw record by its cookie. A tw sock of cookie
+	 * 0 is a connection's no cookie was asked for: one -u or --cgroup
+	 * dropped at its birth, or one open before synfin started that was
+	 * not seeded (if nothing else asked). No record claims it, and user
+	 * space drops its records as they come: they cost the ring only. */
+	if (summarize && !tw_cookie(tw)) {
+		count(SYNFIN_CNT_FILTERED);
+		return false;
+	}
 	return true;
 }
 

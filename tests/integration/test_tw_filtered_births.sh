@@ -12,11 +12,15 @@
 #  apart      no tw birth was sent apart from its connection's record;
 #  pushed     none pushed out of a slot;
 #  records    and no conn record at all.
+# Under -u (and --cgroup) such a socket is not even given a cookie, so its
+# tw sock has cookie 0, which no record claims: the old build still sent
+# its FINs and ends, for user space to drop (uid/none: no record now).
 # shellcheck source=tests/integration/lib.sh disable=SC2016
 . "$(dirname "$0")/lib.sh"
 
 T=tw_filtered_births
 PORT=5756
+PORT_U=5760
 N=1500
 sf_setup_ns "$T"
 sf_start "$T" -v --no-alerts -c sfnobody
@@ -35,4 +39,15 @@ sf_check "$T/apart" "births sent apart: '${apart}' (want 0): $(grep 'tw ' "$SF_E
 sf_check "$T/pushed" "births pushed out of a slot: '${pushed}' (want 0)" [ "$pushed" = 0 ]
 n=$(jq -c 'select(.type == "conn")' "$SF_OUT" 2>/dev/null | grep -c .)
 sf_check "$T/records" "$n conn records under -c sfnobody" [ "$n" = 0 ]
+
+# -u of a user with no connections, alone (another synfin would ask the
+# sockets' cookies): no record at all goes to user space, where the old
+# build sent the tw socks' FINs and ends, of cookie 0, to be dropped
+sf_start_as uid -v --no-alerts -u 65533
+sf_repeat "$T/uid" "$PORT_U" "$N"
+sleep 0.5
+sf_synfin_stop_as uid || sf_fail "$T/uid/stop" "synfin -u did not exit 0 on SIGINT"
+events=$(sf_summary "$SF_TMP/uid.err" events)
+echo "  -u: ${events:-?} records sent to user space, $(sf_summary "$SF_TMP/uid.err" filtered) filtered in the kernel"
+sf_check "$T/uid/none" "-u of a user with no connections sent '$events' records (want 0)" [ "$events" = 0 ]
 sf_done
