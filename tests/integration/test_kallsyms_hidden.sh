@@ -38,7 +38,7 @@ fi
 run()
 {
 	sf_start "$T/$1" -v --no-alerts --netns "$SF_NETNS_C"
-	sf_pair "$T" "$SF_S4" "$PORT" -- --close-first
+	sf_pair "$T" "$SF_S4" "$PORT" --wait-eof -- --close-first
 	sf_wait_records 5 "$CT"
 	sf_synfin_stop || sf_fail "$T/$1/stop" "synfin did not exit 0 on SIGINT"
 }

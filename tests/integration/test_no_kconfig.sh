@@ -55,7 +55,7 @@ run()
 	local name=$1
 	shift
 	SF_HIDE="$*" sf_start "$T/$name" --events --no-alerts -v --netns "$SF_NETNS_C"
-	sf_pair "$T" "$SF_S4" "$PORT" -- --close-first
+	sf_pair "$T" "$SF_S4" "$PORT" --wait-eof -- --close-first
 	sf_wait_output 5 tw_start
 	sf_synfin_stop || sf_fail "$T/$name/stop" "synfin did not exit 0 on SIGINT"
 }
