@@ -136,12 +136,19 @@ sf_bg()
 	SF_PIDS+=("$SF_LAST_PID")
 }
 
-# sf_touch_later FILE: FILE appears half a second from now; run it in the
-# background (a tcpdrive --send-after-file client then sends after its
-# peer has closed)
+# sf_touch_later FILE PORT: FILE appears once the server namespace's end
+# of :PORT is in FIN-WAIT-2 (its close went first and was acked), 10 s at
+# most; run it in the background: a tcpdrive --send-after-file client
+# then sends after its peer has closed. (A fixed half second was not
+# enough on a loaded host: the client could send before the server's
+# close, which then closed over unread data.)
 sf_touch_later()
 {
-	sleep 0.5
+	local _
+	for _ in $(seq 100); do
+		[ "$(sf_ss_count "$SF_NS_S" fin-wait-2 "( sport = :$2 )")" -gt 0 ] && break
+		sleep 0.1
+	done
 	touch "$1"
 }
 

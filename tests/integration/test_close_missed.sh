@@ -53,7 +53,7 @@ client()
 }
 
 client refused 5004 refused
-sf_pair "$T" "$SF_S4" 5010 -- --comm sfmissclosed
+sf_pair "$T" "$SF_S4" 5010 --wait-eof -- --comm sfmissclosed
 closed=$CT closed_pid=$CPID
 ip -n "$SF_NS_S" route add blackhole "$SF_C4/32" ||
 	{ sf_fail "$T" "cannot add the blackhole route"; sf_done; }

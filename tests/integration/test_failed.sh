@@ -49,7 +49,7 @@ PD=$(sf_field "$SF_TMP/cliD" lport)
 SF_PAIR_RESULTS="connected reset" sf_pair "$T/E" "$SF_S4" 5304 --wait-eof --linger0 \
 	--delay-close-ms 300 --comm sfsrvE -- --close-first --comm sfcliE
 PE=$CP
-sf_touch_later "$SF_TMP/sendF" &
+sf_touch_later "$SF_TMP/sendF" 5305 &
 toucher=$!
 SF_PAIR_RESULTS="connected reset" sf_pair "$T/F" "$SF_S4" 5305 --close-first --comm sfsrvF -- \
 	--send-after-file "$SF_TMP/sendF" --send 100 --wait-eof --comm sfcliF

@@ -70,12 +70,12 @@ sf_expect "$T/a/server" "$(sf_records $ST)" '.close.how == "rst_sent"' \
 	'.close.rst_cause == "linger0"'
 
 # late_data_pair PORT NAME [SERVER-ARGS...]: the server closes at once, the
-# client sends 100 bytes half a second later: the server's tw sock resets it
+# client sends 100 bytes once that close is acked: the server's tw sock resets it
 late_data_pair()
 {
 	local port=$1 name=$2 toucher
 	shift 2
-	sf_touch_later "$SF_TMP/send$port" &
+	sf_touch_later "$SF_TMP/send$port" "$port" &
 	toucher=$!
 	pair "$port" "$name" --close-first "$@" -- --send-after-file "$SF_TMP/send$port" \
 		--send 100 --wait-eof
@@ -105,7 +105,7 @@ after_close 5822 b
 # closed): the server's tw sock, still in FIN-WAIT-2, refuses a FIN with
 # data past it and resets the same. The old build took that FIN for the
 # wave's end, undid the kill, and said fin.
-sf_touch_later "$SF_TMP/send5826" &
+sf_touch_later "$SF_TMP/send5826" 5826 &
 toucher=$!
 pair 5826 b2 --close-first -- --send-after-file "$SF_TMP/send5826" --send 100 --cork \
 	--close-first
