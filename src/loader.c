@@ -345,7 +345,7 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	const char *tw_off = NULL, *learn_why = NULL;
 	uint64_t tw_fn = 0;
 	int learn_err = 0;
-	bool tw_listed, tw_fits;
+	bool tw_listed, tw_fits, tw_left = false;
 	uint32_t spill;
 
 	ro->filter_pid = f->pid;
@@ -376,11 +376,12 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	/* hidden from this process (kernel.kptr_restrict): learned from a
 	 * tw sock of synfin's own, where tp_btf lets tw socks be followed */
 	if (tw_fits && !tw_fn && !classic) {
-		learn_err = tw_learn_handler(&tw_fn, &learn_why, opts->verbose);
+		learn_err = tw_learn_handler(&tw_fn, &tw_left, &learn_why, opts->verbose);
 		if (opts->verbose && !learn_err)
 			fprintf(stderr, "synfin: tw_timer_handler's address hidden in "
 				"/proc/kallsyms: learned from a TIME_WAIT socket of synfin's own "
-				"on the loopback\n");
+				"on the loopback, %s\n", tw_left ? "left for its 60 s" :
+				"reset once seen");
 	}
 	ro->tw_timer_fn = tw_listed ? tw_fn : 0;
 	if (opts->no_timewait) {

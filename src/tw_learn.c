@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* One loopback connection whose client end goes to TIME_WAIT, watched by
- * bpf/tw_learn.bpf.c for the function its timer runs. */
+/* One loopback connection whose client end becomes a tw sock, watched by
+ * bpf/tw_learn.bpf.c for the function its timer runs, then reset. */
 #include <errno.h>
 #include <poll.h>
 #include <time.h>
@@ -47,12 +47,46 @@ static int accept_soon(int lfd)
 	return fd < 0 ? -errno : fd;
 }
 
-/* One loopback connection whose client end goes to TIME_WAIT: it closes
- * first, then the server. The program is told the client's cookie and
- * ports before its FIN goes out, so before its tw sock exists; a program
- * run that reads them half-written (a try's ports, another's cookie) can
- * only miss. */
-static int tw_connection(struct tw_learn_bpf *skel, const char **why)
+/* the program's answer, waited for LEARN_STEP_MS at most */
+static uint64_t wait_learned(struct tw_learn_bpf *skel)
+{
+	struct timespec tick = { .tv_nsec = 1000000 };
+	uint64_t deadline = now_mono_ns() + LEARN_STEP_MS * 1000000ULL, fn;
+
+	for (;;) {
+		fn = __atomic_load_n(&skel->bss->learned_fn, __ATOMIC_ACQUIRE);
+		if (fn || now_mono_ns() >= deadline)
+			return fn;
+		nanosleep(&tick, NULL);
+	}
+}
+
+/* The server's end of a learned try closes with a reset (SO_LINGER 0):
+ * the client's tw sock, still waiting for the server's FIN (FIN-WAIT-2),
+ * dies of it at once (RFC 793's FIN-WAIT-2 on a reset), and the server's
+ * socket goes from CLOSE-WAIT straight to CLOSE. Nothing of synfin's
+ * start stays in TIME_WAIT for others to see (ss, the census). */
+static void close_with_reset(int *fd)
+{
+	struct linger abort = { .l_onoff = 1, .l_linger = 0 };
+
+	/* failing, the close sends a FIN: a tw sock is left, nothing worse */
+	(void)setsockopt(*fd, SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
+	close_fd(fd);
+}
+
+/* One loopback connection whose client closes first: its orphan, once
+ * the server acks the FIN, becomes a tw sock in FIN-WAIT-2 whose timer
+ * the program sees; then the server's reset kills it. The program is
+ * told the client's cookie and ports before the FIN goes out, so before
+ * the tw sock exists; a run that reads them half-written (a try's ports,
+ * another's cookie) can only miss. Where the orphan stays a full socket
+ * (a tcp_fin_timeout over 60 s keeps it on its keepalive timer, as does
+ * an ack the client's close() had to backlog) the server closes with a
+ * FIN instead: the client's end then goes to TIME_WAIT, seen there, and
+ * stays its minute (*tw_left). */
+static int tw_connection(struct tw_learn_bpf *skel, uint64_t *fn, bool *tw_left,
+			 const char **why)
 {
 	struct sockaddr_in srv = { .sin_family = AF_INET,
 				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -91,7 +125,14 @@ static int tw_connection(struct tw_learn_bpf *skel, const char **why)
 	skel->bss->learn_rport = srv.sin_port;
 	__atomic_store_n(&skel->bss->learn_cookie, cookie, __ATOMIC_RELEASE);
 	close_fd(&cfd);
+	*fn = wait_learned(skel);
+	if (*fn) {
+		close_with_reset(&sfd);
+		goto cleanup;
+	}
 	close_fd(&sfd);
+	*fn = wait_learned(skel);
+	*tw_left = *fn != 0;
 cleanup:
 	close_fd(&sfd);
 	close_fd(&cfd);
@@ -99,21 +140,7 @@ cleanup:
 	return err;
 }
 
-/* the program's answer, waited for LEARN_STEP_MS at most */
-static uint64_t wait_learned(struct tw_learn_bpf *skel)
-{
-	struct timespec tick = { .tv_nsec = 1000000 };
-	uint64_t deadline = now_mono_ns() + LEARN_STEP_MS * 1000000ULL, fn;
-
-	for (;;) {
-		fn = __atomic_load_n(&skel->bss->learned_fn, __ATOMIC_ACQUIRE);
-		if (fn || now_mono_ns() >= deadline)
-			return fn;
-		nanosleep(&tick, NULL);
-	}
-}
-
-int tw_learn_handler(uint64_t *addr, const char **why, bool verbose)
+int tw_learn_handler(uint64_t *addr, bool *tw_left, const char **why, bool verbose)
 {
 	/* a step synfin goes on without: libbpf's warnings only under -v,
 	 * where synfin's own line says which step failed */
@@ -122,6 +149,7 @@ int tw_learn_handler(uint64_t *addr, const char **why, bool verbose)
 	int err;
 
 	*addr = 0;
+	*tw_left = false;
 	skel = tw_learn_bpf__open_and_load();
 	if (!skel) {
 		err = errno ? -errno : -EINVAL;
@@ -134,10 +162,9 @@ int tw_learn_handler(uint64_t *addr, const char **why, bool verbose)
 		goto cleanup;
 	}
 	for (int i = 0; i < LEARN_TRIES && !*addr; i++) {
-		err = tw_connection(skel, why);
+		err = tw_connection(skel, addr, tw_left, why);
 		if (err)
 			goto cleanup;
-		*addr = wait_learned(skel);
 	}
 	if (!*addr) {
 		err = -ETIMEDOUT;

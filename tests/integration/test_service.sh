@@ -124,7 +124,7 @@ restricted_start()
 # what synfin says under -v when it runs without something it needs, or
 # goes round it: without CAP_SYSLOG, tw_timer_handler's address, hidden
 # in /proc/kallsyms, is learned from a connection of synfin's own on the
-# loopback (its TIME_WAIT socket stays a minute), which CAP_SYSLOG spares
+# loopback (ended by a reset), which CAP_SYSLOG spares
 CANNOT='cannot|could not|not measured|fail|denied|not permitted|unavailable|warning'
 CANNOT+="|learned from a TIME_WAIT socket of synfin's own"
 # said_cannot FILE: those lines, but one of processes whose namespace even
