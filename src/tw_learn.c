@@ -80,11 +80,11 @@ static void close_with_reset(int *fd)
  * the program sees; then the server's reset kills it. The program is
  * told the client's cookie and ports before the FIN goes out, so before
  * the tw sock exists; a run that reads them half-written (a try's ports,
- * another's cookie) can only miss. Where the orphan stays a full socket
- * (a tcp_fin_timeout over 60 s keeps it on its keepalive timer, as does
- * an ack the client's close() had to backlog) the server closes with a
- * FIN instead: the client's end then goes to TIME_WAIT, seen there, and
- * stays its minute (*tw_left). */
+ * another's cookie) can only miss. Where nothing is seen, the orphan
+ * stayed a full socket (a tcp_fin_timeout over 60 s keeps it on its
+ * keepalive timer) or its timer started where no program runs: the
+ * server closes with a FIN instead, the client's end goes to TIME_WAIT,
+ * seen there or not, and stays its minute (*tw_left, for any try). */
 static int tw_connection(struct tw_learn_bpf *skel, uint64_t *fn, bool *tw_left,
 			 const char **why)
 {
@@ -130,9 +130,9 @@ static int tw_connection(struct tw_learn_bpf *skel, uint64_t *fn, bool *tw_left,
 		close_with_reset(&sfd);
 		goto cleanup;
 	}
+	*tw_left = true;
 	close_fd(&sfd);
 	*fn = wait_learned(skel);
-	*tw_left = *fn != 0;
 cleanup:
 	close_fd(&sfd);
 	close_fd(&cfd);

@@ -11,13 +11,13 @@
 
 /* Returns 0 with *addr set, or -errno with *why naming the step that
  * failed. Makes up to three loopback connections in this process's
- * network namespace, each ended by a reset that kills its tw sock; where
- * the client's end became a tw sock only at the server's FIN, that one
- * is left for its 60 s of TIME_WAIT (*tw_left). Well under a millisecond
- * where the loopback works, but for the server's ack of the client's FIN
- * (delayed up to the kernel's 40 ms or so); where the loopback does not
- * answer, 200 ms for the failed step; where no timer is seen, 400 ms a
- * try. libbpf's own messages are kept back unless verbose. */
+ * network namespace, each ended by a reset that kills its client's tw
+ * sock once the program has seen it; a try whose tw sock was not seen by
+ * then ends with a FIN, and its client's end stays its 60 s in TIME_WAIT
+ * (*tw_left). A few milliseconds where the loopback works (the server
+ * delays its ack of the client's FIN); where it does not answer, 200 ms
+ * for the failed step; where no timer is seen, 400 ms a try. libbpf's
+ * own messages are kept back unless verbose. */
 int tw_learn_handler(uint64_t *addr, bool *tw_left, const char **why, bool verbose);
 
 #endif /* SYNFIN_TW_LEARN_H */
