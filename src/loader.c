@@ -398,15 +398,14 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 			"tw sock head is larger than the TIME_WAIT programs' copy\n");
 		ro->tw_timer_fn = 0;
 		tw_off = "tw sock head too large";
-	} else if (!ro->tw_timer_fn && learn_why) {
+	} else if (!ro->tw_timer_fn) {
+		/* hidden and fitting under tp_btf: learning was tried, and
+		 * said why it failed */
 		snprintf(tw_off_buf, sizeof(tw_off_buf),
 			 "tw_timer_handler's address hidden in /proc/kallsyms, by kernel.kptr_restrict "
 			 "or for want of CAP_SYSLOG, and not learned: %s: %s", learn_why,
 			 strerror(-learn_err));
 		tw_off = tw_off_buf;
-	} else if (!ro->tw_timer_fn) {
-		tw_off = "tw_timer_handler's address hidden in /proc/kallsyms: "
-			 "kernel.kptr_restrict, or no CAP_SYSLOG";
 	}
 	/* -F: a reset may still end the wave of an orphan judged orderly at
 	 * its ->CLOSE; its tw sock's segments tell, where kfree_skb names
