@@ -32,11 +32,8 @@ sf_check "$T/clients" "the clients: $(tail -n 1 "$SF_TMP/cli")" \
 # every client end an orphan in FIN-WAIT-2 (ss lists the tw socks so),
 # once the server has acked its FIN: the ack may be delayed (a CI run
 # found all twenty still in FIN-WAIT-1 just after the client's exit)
-for _ in $(seq 50); do
-	fw2=$(sf_ss_count "$SF_NS_C" fin-wait-2)
-	[ "$fw2" = "$N" ] && break
-	sleep 0.1
-done
+sf_wait_count "$N" ip netns exec "$SF_NS_C" ss -Htan state fin-wait-2
+fw2=$(sf_ss_count "$SF_NS_C" fin-wait-2)
 sf_check "$T/orphans" "$fw2 sockets in FIN-WAIT-2 in the client namespace, want $N" \
 	test "$fw2" = "$N"
 sleep 1

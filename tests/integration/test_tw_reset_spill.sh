@@ -46,11 +46,8 @@ for i in $(seq "$N"); do
 done
 sf_wait_pid "$SRV" 20
 # every server end closed: its orphan is a tw sock in FIN-WAIT-2
-for _ in $(seq 50); do
-	fw2=$(sf_ss_count "$SF_NS_S" fin-wait-2 src "$SF_S4:$PORT")
-	[ "$fw2" = "$N" ] && break
-	sleep 0.1
-done
+sf_wait_count "$N" ip netns exec "$SF_NS_S" ss -Htan state fin-wait-2 src "$SF_S4:$PORT"
+fw2=$(sf_ss_count "$SF_NS_S" fin-wait-2 src "$SF_S4:$PORT")
 sf_check "$T/orphans" "$fw2 server ends in FIN-WAIT-2 (want $N)" [ "$fw2" = "$N" ]
 rsts=$(sf_nstat "$SF_NS_S" TcpOutRsts)
 touch "$SF_TMP/send"
