@@ -51,16 +51,23 @@ run()
 	sf_synfin_stop || sf_fail "$T/$1/stop" "synfin did not exit 0 on SIGINT"
 }
 
-# synfin in a network namespace of its own, loopback up: what its start
-# leaves in TIME_WAIT is all there is (each wrapper execs all the way
-# down: synfin keeps the pid sf_start knows)
+# in_netns NAME SETUP: SYNFIN becomes a wrapper that runs synfin in a
+# network namespace of its own after the shell commands SETUP (each
+# ending in &&), and execs all the way down: synfin keeps the pid
+# sf_start knows
 REAL=$SYNFIN
-SYNFIN=$SF_TMP/synfin-own-loopback
-cat >"$SYNFIN" <<WRAP
+in_netns()
+{
+	SYNFIN=$SF_TMP/synfin-$1
+	cat >"$SYNFIN" <<WRAP
 #!/bin/sh
-exec unshare -n sh -c 'ip link set lo up && exec "\$0" "\$@"' "$REAL" "\$@"
+exec unshare -n sh -c '$2 exec "\$0" "\$@"' "$REAL" "\$@"
 WRAP
-chmod +x "$SYNFIN"
+	chmod +x "$SYNFIN"
+}
+
+# loopback up: what synfin's start leaves in TIME_WAIT is all there is
+in_netns own-loopback 'ip link set lo up &&'
 run learned
 sf_check "$T/learned/said" "-v does not say the address was learned: $(grep 'TIME_WAIT\|tw_timer' "$SF_ERR" | head -n 2)" \
 	grep -q "tw_timer_handler's address hidden in /proc/kallsyms: learned from a TIME_WAIT socket of synfin's own" "$SF_ERR"
@@ -70,13 +77,7 @@ sf_expect "$T/learned/measured" "$(sf_records $CT)" \
 sf_check "$T/learned/none_left" "$left TIME_WAIT sockets in synfin's namespace after its start (want 0): $(grep -o 'learned from .*' "$SF_ERR")" \
 	[ "$left" = 0 ]
 
-SYNFIN=$SF_TMP/synfin-fin-timeout
-cat >"$SYNFIN" <<WRAP
-#!/bin/sh
-exec unshare -n sh -c 'ip link set lo up && sysctl -qw net.ipv4.tcp_fin_timeout=70 &&
-	exec "\$0" "\$@"' "$REAL" "\$@"
-WRAP
-chmod +x "$SYNFIN"
+in_netns fin-timeout 'ip link set lo up && sysctl -qw net.ipv4.tcp_fin_timeout=70 &&'
 run fallback
 sf_check "$T/fallback/said" "-v does not say the TIME_WAIT socket was left: $(grep -o 'learned from .*' "$SF_ERR")" \
 	grep -q "learned from a TIME_WAIT socket of synfin's own on the loopback, left for its 60 s" "$SF_ERR"
@@ -85,9 +86,8 @@ sf_expect "$T/fallback/measured" "$(sf_records $CT)" '.time_wait.source == "meas
 sf_check "$T/fallback/one_left" "$left TIME_WAIT sockets in synfin's namespace after its start (want 1)" \
 	[ "$left" = 1 ]
 
-SYNFIN=$SF_TMP/synfin-no-loopback
-printf '#!/bin/sh\nexec unshare -n "%s" "$@"\n' "$REAL" >"$SYNFIN"
-chmod +x "$SYNFIN"
+# loopback down
+in_netns no-loopback ''
 run unlearned
 sf_check "$T/unlearned/said" "-v does not say why the address was not learned: $(grep 'TIME_WAIT' "$SF_ERR" | head -n 2)" \
 	grep -q "TIME_WAIT exits not measured (tw_timer_handler's address hidden in /proc/kallsyms, .* and not learned: a loopback \(listener\|connection\): " "$SF_ERR"
