@@ -204,6 +204,21 @@ struct {
 	__type(value, __u64);
 } tw_cancelled SEC(".maps");
 
+/* -p and -c: the cookies of tw socks whose connections the owner filters
+ * dropped at their ->CLOSE. A tw sock keeps no owner, so the timer
+ * programs could not tell its records from those of a connection synfin
+ * follows, and sent them all for user space to drop. An LRU: an entry
+ * goes at its tw sock's expiry, or, left by a kill (a reset's note may
+ * follow the cancel), when newer ones push it out; a tw sock whose entry
+ * was pushed out sends its records as before. Sized by user space (one
+ * entry without an owner filter). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1); /* resized by user space */
+	__type(key, __u64);
+	__type(value, __u8);
+} tw_unfollowed SEC(".maps");
+
 /* What synfin keeps per socket (struct synfin_sk_owner, event.h). Lives
  * and dies with the socket, so it cannot leak; BPF_F_CLONE copies a
  * listener's entry into each child, which is how a server socket knows its
@@ -399,17 +414,59 @@ static __always_inline void tw_birth_flush(struct tw_birth_slot *slot)
  * -p, -c and --cgroup have nothing to go by) has no record to ride in,
  * and sent apart it would only wait in user space for one that never
  * comes. Only summary mode holds births, only tp_btf has tw hooks. */
-static __always_inline void tw_birth_forget(struct sock *sk, int new, __u32 level,
+static __always_inline bool tw_birth_forget(struct sock *sk, int new, __u32 level,
 					    const bool classic)
 {
 	struct tw_birth_slot *slot;
 
 	if (!summarize || new != TCP_CLOSE || classic || !tw_timer_fn)
-		return;
+		return false;
 	slot = tw_birth_at(level);
 	if (slot && slot->held.close.cookie &&
-	    slot->held.close.cookie == (__u64)sk->__sk_common.skc_cookie.counter)
+	    slot->held.close.cookie == (__u64)sk->__sk_common.skc_cookie.counter) {
 		slot->held.close.cookie = 0;
+		return true;
+	}
+	return false;
+}
+
+static __always_inline bool owner_filter_on(void)
+{
+	return filter_pid || filter_have_comm;
+}
+
+/* The owner filters dropped this ->CLOSE: its tw sock, if one was born,
+ * is to be dropped by the timer programs too (tw_unfollowed). A birth held
+ * for this ->CLOSE says there is one; else (--events, or a birth sent
+ * apart) the state it closed from says there may be. */
+static __always_inline void tw_unfollow(struct sock *sk, int old, int new, bool birth_held,
+					const bool classic)
+{
+	__u64 cookie;
+	__u8 one = 1;
+
+	if (!owner_filter_on() || new != TCP_CLOSE || classic || !tw_timer_fn)
+		return;
+	if (!birth_held && old != TCP_FIN_WAIT1 && old != TCP_FIN_WAIT2 && old != TCP_CLOSING)
+		return;
+	cookie = sk->__sk_common.skc_cookie.counter;
+	if (cookie)
+		bpf_map_update_elem(&tw_unfollowed, &cookie, &one, BPF_ANY);
+}
+
+/* A tw sock's last record was judged: its tw_unfollowed entry, if any,
+ * can go. */
+static __always_inline void tw_unfollow_done(__u64 cookie)
+{
+	if (owner_filter_on() && cookie)
+		bpf_map_delete_elem(&tw_unfollowed, &cookie);
+}
+
+/* Whether the owner filters dropped this tw sock's connection at its
+ * ->CLOSE (tw_unfollow). */
+static __always_inline bool tw_is_unfollowed(__u64 cookie)
+{
+	return owner_filter_on() && cookie && bpf_map_lookup_elem(&tw_unfollowed, &cookie);
 }
 
 /* The ->CLOSE of the socket whose tw sock was just born here: its timer
@@ -1297,9 +1354,13 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 	} else {
 		count(SYNFIN_CNT_STORAGE_FAIL);
 	}
-	if (verdict == V_UNDECIDED ||
-	    (own && !sticky && !pass_owner_filter(own))) {
+	if (verdict == V_UNDECIDED) {
 		tw_birth_forget(sk, new, level, classic);
+		count(SYNFIN_CNT_FILTERED);
+		return 0;
+	}
+	if (own && !sticky && !pass_owner_filter(own)) {
+		tw_unfollow(sk, old, new, tw_birth_forget(sk, new, level, classic), classic);
 		count(SYNFIN_CNT_FILTERED);
 		return 0;
 	}
@@ -1963,7 +2024,7 @@ static __always_inline void ship_stray_reset(struct synfin_event *r, const struc
 	bool tw_sk = r->flags & SYNFIN_F_TW_SK;
 	__u8 kind = SYNFIN_EV_RESET_SENT;
 
-	if (!(tw_sk ? pass_family_netns(r->family, r->netns) :
+	if (!(tw_sk ? pass_family_netns(r->family, r->netns) && !tw_is_unfollowed(r->cookie) :
 		      pass_sock_filters(r->family, r->netns, sk)) ||
 	    (!tw_sk && !pass_uid_filter(r->flags & SYNFIN_F_UID, r->uid)) ||
 	    !pass_port_filters(r->lport, r->rport) ||
@@ -2266,6 +2327,10 @@ static __always_inline bool tw_passes(const struct inet_timewait_sock *tw, const
 		count(SYNFIN_CNT_FILTERED);
 		return false;
 	}
+	if (tw_is_unfollowed(tw_cookie(tw))) {
+		count(SYNFIN_CNT_FILTERED);
+		return false;
+	}
 	return true;
 }
 
@@ -2410,8 +2475,12 @@ int BPF_PROG(tp_timer_cancel, struct timer_list *timer)
 			*cancelled = tw_cookie(tw);
 	}
 	e = tw_event(tw, SYNFIN_EV_TW_END, TW_SLOT_END, cpu_level(ctx), false);
-	if (!e)
+	if (!e) {
+		/* nothing follows an expiry: its entry, if any, is done */
+		if (expired)
+			tw_unfollow_done(tw_cookie(tw));
 		return 0;
+	}
 	e->reason = expired ? SYNFIN_TW_EXPIRED : SYNFIN_TW_KILLED;
 	ship_tw(e);
 	return 0;
@@ -2504,8 +2573,12 @@ int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location, int reason, stru
 
 		e = copy ? tw_event(copy, kind, TW_SLOT_FIN, level, false) : NULL;
 	}
-	if (!e)
+	if (!e) {
+		/* a reset's note comes after the cancel it caused: the last */
+		if (kind == SYNFIN_EV_TW_END)
+			tw_unfollow_done(rx_sk->__sk_common.skc_cookie.counter);
 		return 0;
+	}
 	e->seq = bpf_ntohl(hdr.seq);
 	e->tcp_flags = hdr.flags;
 	if (kind == SYNFIN_EV_TW_END)

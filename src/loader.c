@@ -332,6 +332,12 @@ static int attach_all(struct loader *ld)
 	return 0;
 }
 
+/* tw_unfollowed's entries: a filtered connection's tw sock is dropped in
+ * the kernel while fewer than this many newer ones have come (a minute's
+ * worth at about 1,000 filtered connections a second). About 5 MiB of
+ * kernel memory. */
+#define TW_UNFOLLOWED_MAX 65536
+
 /* Returns why the TIME_WAIT hooks are off, NULL if they are on. */
 static const char *configure(struct synfin_bpf *skel, const struct synfin_options *opts,
 			     bool classic, const struct btf *vmlinux)
@@ -419,6 +425,11 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 	if (opts->max_conns && opts->max_conns < fw2_max)
 		fw2_max = opts->max_conns;
 	bpf_map__set_max_entries(skel->maps.fw2_waits, ro->fw2_watch ? fw2_max : 1);
+	/* -p/-c: the tw socks of connections they dropped, for the timer
+	 * programs to drop too. An LRU is always preallocated: sized only
+	 * under those filters. */
+	bpf_map__set_max_entries(skel->maps.tw_unfollowed,
+				 f->pid || f->have_comm ? TW_UNFOLLOWED_MAX : 1);
 	ro->task_stack_size = classic ? 0 : task_stack_size(vmlinux);
 	if (opts->verbose && !classic)
 		fprintf(stderr, "synfin: nesting level from %s\n", ro->task_stack_size ?

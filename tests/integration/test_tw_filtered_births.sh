@@ -11,7 +11,14 @@
 # through 1,500 connections:
 #  apart      no tw birth was sent apart from its connection's record;
 #  pushed     none pushed out of a slot;
-#  records    and no conn record at all.
+#  records    and no conn record at all;
+#  ends       and, with every tw sock then killed (ss -K), no record of
+#             any of them reached user space: the kernel keeps the
+#             cookies of the tw socks whose connections -c dropped
+#             (tw_unfollowed), where the old build sent each end for
+#             user space to drop unclaimed.
+#  events/ends  the same with --events, where a tw sock's birth goes out
+#             before its ->CLOSE is judged: no end reaches user space.
 # Under -u (and --cgroup) such a socket is not even given a cookie, so its
 # tw sock has cookie 0, which no record claims: the old build still sent
 # its FINs and ends, for user space to drop (uid/none: no record now).
@@ -21,6 +28,8 @@
 T=tw_filtered_births
 PORT=5756
 PORT_U=5760
+PORT_E=5764
+N_E=400
 N=1500
 sf_setup_ns "$T"
 sf_start "$T" -v --no-alerts -c sfnobody
@@ -29,8 +38,16 @@ tws=$(($(sf_ss_count "$SF_NS_C" time-wait) + $(sf_ss_count "$SF_NS_S" time-wait)
 echo "  $tws TIME-WAIT sockets"
 # (a client port's reuse kills some)
 sf_check "$T/traffic" "only $tws TIME-WAIT sockets after $N connections" [ "$tws" -ge 1000 ]
+sf_in "$SF_NS_C" ss -K -tan state time-wait >/dev/null 2>&1
+sf_in "$SF_NS_S" ss -K -tan state time-wait >/dev/null 2>&1
+left=$(($(sf_ss_count "$SF_NS_C" time-wait) + $(sf_ss_count "$SF_NS_S" time-wait)))
+sf_check "$T/killed" "ss -K left $left of $tws TIME-WAIT sockets" [ "$left" = 0 ]
 sleep 0.5
 sf_synfin_stop || sf_fail "$T/stop" "synfin did not exit 0 on SIGINT"
+events=$(sf_summary "$SF_ERR" events)
+echo "  -c: ${events:-?} records sent to user space, $(sf_summary "$SF_ERR" filtered) filtered in the kernel"
+sf_check "$T/ends" "-c of a name no process has sent '$events' records (want 0): $(grep 'tw ends' "$SF_ERR")" \
+	[ "$events" = 0 ]
 apart=$(sed -n 's/.*tw births sent apart from their connection.s record: \([0-9]*\);.*/\1/p' "$SF_ERR")
 pushed=$(sed -n 's/.*tw starts before any record of their connection: \([0-9]*\) pushed out.*/\1/p' "$SF_ERR")
 echo "  births sent apart: ${apart:-?}, pushed out: ${pushed:-?}"
@@ -39,6 +56,19 @@ sf_check "$T/apart" "births sent apart: '${apart}' (want 0): $(grep 'tw ' "$SF_E
 sf_check "$T/pushed" "births pushed out of a slot: '${pushed}' (want 0)" [ "$pushed" = 0 ]
 n=$(jq -c 'select(.type == "conn")' "$SF_OUT" 2>/dev/null | grep -c .)
 sf_check "$T/records" "$n conn records under -c sfnobody" [ "$n" = 0 ]
+
+# --events sends a birth before its ->CLOSE is judged; the ->CLOSE from
+# FIN_WAIT2 then keeps the cookie, and the end is dropped in the kernel
+sf_start_as events -v --no-alerts --events -c sfnobody
+sf_repeat "$T/events" "$PORT_E" "$N_E"
+sf_in "$SF_NS_C" ss -K -tan state time-wait >/dev/null 2>&1
+sf_in "$SF_NS_S" ss -K -tan state time-wait >/dev/null 2>&1
+sleep 0.5
+sf_synfin_stop_as events || sf_fail "$T/events/stop" "synfin --events did not exit 0 on SIGINT"
+ends=$(grep 'tw ends before' "$SF_TMP/events.err")
+echo "  --events: $(sf_summary "$SF_TMP/events.err" events) records sent to user space"
+sf_check "$T/events/ends" "--events -c of a name no process has: '$ends' (want 0 0 0)" \
+	grep -q ': 0 waiting, 0 dropped unclaimed, 0 pushed out' <<<"$ends"
 
 # -u of a user with no connections, alone (another synfin would ask the
 # sockets' cookies): no record at all goes to user space, where the old
