@@ -141,15 +141,23 @@ struct {
 	__type(value, struct synfin_hs_hist);
 } handshakes SEC(".maps");
 
-/* User space takes the entries out each interval: sized for the
- * listeners of one interval; a full map is counted (live_map_full).
- * Allocated as it fills where tracing programs may (6.1 on: loader.c). */
-struct {
+/* Completed handshakes per listener, in two maps: the programs add to
+ * the one listener_gen names. Each interval user space flips it, waits
+ * out the runs that may still add to the other (an RCU grace period),
+ * and takes that one's entries out. Taken from a map still added to, an
+ * add between a run's lookup and its increment went to an entry already
+ * taken, and was lost uncounted. Each sized for the listeners of one
+ * interval; a full map is counted (live_map_full). Allocated as they fill
+ * where tracing programs may (6.1 on: loader.c). */
+struct listener_opens_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct synfin_listener_key);
 	__type(value, __u64);
-} listener_opens SEC(".maps");
+};
+struct listener_opens_map listener_opens SEC(".maps");
+struct listener_opens_map listener_opens1 SEC(".maps");
+__u32 listener_gen = 0;
 
 /* Classic mode only (no sk storage to mark the socket in): the sockets
  * in CLOSE_WAIT now. Sized to one entry otherwise; allocated as it fills
@@ -1087,29 +1095,39 @@ static __always_inline void hs_sample(__u32 side, __u64 ns)
 		__sync_fetch_and_add(&h->n[i], 1);
 }
 
+static __always_inline void listener_add(void *opens, const struct synfin_listener_key *key)
+{
+	__u64 one = 1, *n;
+
+	n = bpf_map_lookup_elem(opens, key);
+	if (n) {
+		__sync_fetch_and_add(n, 1);
+		return;
+	}
+	if (!bpf_map_update_elem(opens, key, &one, BPF_NOEXIST))
+		return;
+	/* another CPU may have added it meanwhile */
+	n = bpf_map_lookup_elem(opens, key);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		count(SYNFIN_CNT_LIVE_MAP_FULL);
+}
+
 static __always_inline void listener_opened(struct sock *sk, const struct tcp_sock *tp,
 					    const bool classic)
 {
 	struct synfin_listener_key key = {};
-	__u64 one = 1, *n;
 
 	key.netns = sock_netns(&sk->__sk_common, !classic);
 	key.port = sock_local_port(tp, !classic);
 	key.family = SF_READ(!classic, sk, __sk_common.skc_family);
 	read_addr_pair(&sk->__sk_common, key.family, key.addr, NULL, !classic);
-	n = bpf_map_lookup_elem(&listener_opens, &key);
-	if (n) {
-		__sync_fetch_and_add(n, 1);
-		return;
-	}
-	if (!bpf_map_update_elem(&listener_opens, &key, &one, BPF_NOEXIST))
-		return;
-	/* another CPU may have added it meanwhile */
-	n = bpf_map_lookup_elem(&listener_opens, &key);
-	if (n)
-		__sync_fetch_and_add(n, 1);
+	/* one map for each call: the verifier knows which */
+	if (listener_gen & 1)
+		listener_add(&listener_opens1, &key);
 	else
-		count(SYNFIN_CNT_LIVE_MAP_FULL);
+		listener_add(&listener_opens, &key);
 }
 
 /* Classic mode's CLOSE_WAIT map: the only mode with entries in it (tp_btf

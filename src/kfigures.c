@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "bpf_runs.h"
 #include "idtable.h"
 #include "kfigures.h"
 
@@ -14,6 +16,8 @@ struct kfigures {
 	struct synfin_hs_hist *percpu;             /* one lookup's values */
 	uint64_t seen[SYNFIN_HS_SIDES][SYNFIN_HS_BUCKETS]; /* sums read so far */
 	int lookup_and_delete;                      /* 1 works, 0 unknown, -1 not here */
+	uint32_t listener_gen;                      /* the map the programs add to */
+	bool runs_wait_refused;                     /* bpf_runs_wait: said once */
 	/* steps a walk may take: the maps change under it, and a deleted key
 	 * sends it back to the start */
 	uint32_t max_walk_listeners, max_walk_close_waits;
@@ -36,7 +40,7 @@ struct kfigures *kfigures__new(const struct kfigures_fds *fds)
 	if (!k)
 		return NULL;
 	k->fds = *fds;
-	k->max_walk_listeners = walk_limit(fds->listener_opens);
+	k->max_walk_listeners = walk_limit(fds->listener_opens[0]);
 	k->max_walk_close_waits = fds->close_waits >= 0 ? walk_limit(fds->close_waits) : 0;
 	k->percpu = calloc(fds->ncpus > 0 ? fds->ncpus : 1, sizeof(*k->percpu));
 	if (!k->percpu) {
@@ -76,11 +80,10 @@ int kfigures__handshakes(struct kfigures *k, uint64_t *client, uint64_t *server)
 }
 
 /* One entry out of the map: atomically where the kernel can (5.14+ for
- * hashes); before that an increment between the two calls is lost. */
-static int take(struct kfigures *k, const struct synfin_listener_key *key, uint64_t *n)
+ * hashes). No program adds to it any more (kfigures__take_listeners), so
+ * elsewhere the two calls lose nothing either. */
+static int take(struct kfigures *k, int fd, const struct synfin_listener_key *key, uint64_t *n)
 {
-	int fd = k->fds.listener_opens;
-
 	if (k->lookup_and_delete >= 0) {
 		if (!bpf_map_lookup_and_delete_elem(fd, key, n)) {
 			k->lookup_and_delete = 1;
@@ -99,14 +102,25 @@ static int take(struct kfigures *k, const struct synfin_listener_key *key, uint6
 int kfigures__take_listeners(struct kfigures *k, kfigures_listener_fn fn, void *ctx)
 {
 	struct synfin_listener_key key;
+	int fd = k->fds.listener_opens[k->listener_gen & 1];
 	uint64_t n;
 	int count = 0, err;
 
+	k->listener_gen ^= 1;
+	__atomic_store_n(k->fds.listener_gen, k->listener_gen, __ATOMIC_RELEASE);
+	/* Where the wait is refused, a run that read the old generation
+	 * may still add to fd while it is emptied, as every run could
+	 * before the two maps: such an add is lost. */
+	if (!bpf_runs_wait() && !k->runs_wait_refused) {
+		k->runs_wait_refused = true;
+		fprintf(stderr, "synfin: the kernel refused a global membarrier: a listener's "
+			"completion that comes as its count is taken can be lost uncounted\n");
+	}
 	/* each entry is deleted once read: the first key left is the next */
 	for (uint32_t i = 0; i < k->max_walk_listeners; i++) {
-		if (bpf_map_get_next_key(k->fds.listener_opens, NULL, &key))
+		if (bpf_map_get_next_key(fd, NULL, &key))
 			return errno == ENOENT ? count : -errno;
-		err = take(k, &key, &n);
+		err = take(k, fd, &key, &n);
 		if (err == -ENOENT)
 			continue; /* gone meanwhile */
 		if (err)

@@ -11,7 +11,10 @@
 
 struct kfigures_fds {
 	int handshakes;       /* per-CPU array of struct synfin_hs_hist, one per side */
-	int listener_opens;   /* hash: struct synfin_listener_key -> __u64 */
+	/* two hashes: struct synfin_listener_key -> __u64; the programs add
+	 * to the one *listener_gen names (its low bit) */
+	int listener_opens[2];
+	uint32_t *listener_gen;
 	int close_waits;      /* classic: hash id -> struct synfin_close_wait; else -1 */
 	int sk_owners;        /* tp_btf: sk storage of struct synfin_sk_owner; else -1 */
 	int ncpus;            /* possible CPUs: the per-CPU value count */
@@ -27,9 +30,11 @@ void kfigures__free(struct kfigures *k);
  * server[] (SYNFIN_HS_BUCKETS each). 0 or -errno. */
 int kfigures__handshakes(struct kfigures *k, uint64_t *client, uint64_t *server);
 
-/* Takes every listener's count out of the map (so each interval starts
- * from zero and gone listeners do not stay) and hands it to fn. Returns
- * the number of listeners, or -errno. */
+/* Takes every listener's count out (so each interval starts from zero
+ * and gone listeners do not stay) and hands it to fn: flips the programs
+ * to the other map, waits out the runs that may still add to this one
+ * (bpf_runs_wait: milliseconds), and empties it. Returns the number of
+ * listeners, or -errno. */
 typedef void (*kfigures_listener_fn)(const struct synfin_listener_key *key, uint64_t n,
 				     void *ctx);
 int kfigures__take_listeners(struct kfigures *k, kfigures_listener_fn fn, void *ctx);

@@ -10,14 +10,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/membarrier.h>
 #include <sys/mount.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include "bpf_runs.h"
 #include "clock.h"
 #include "kernel_hz.h"
 #include "loader.h"
@@ -476,7 +475,8 @@ static const char *configure(struct synfin_bpf *skel, const struct synfin_option
 		 * kernel for, a tracing program's map that allocates as it
 		 * fills: these are preallocated there */
 		struct bpf_map *fill[] = { skel->maps.spill, skel->maps.fw2_waits,
-					   skel->maps.listener_opens, skel->maps.close_waits };
+					   skel->maps.listener_opens, skel->maps.listener_opens1,
+					   skel->maps.close_waits };
 
 		for (size_t i = 0; i < sizeof(fill) / sizeof(fill[0]); i++)
 			bpf_map__set_map_flags(fill[i], bpf_map__map_flags(fill[i]) | BPF_F_NO_PREALLOC);
@@ -648,17 +648,16 @@ cleanup:
 
 /* A program already running when its link goes keeps running: the
  * kernel frees what it uses only after an RCU grace period, and runs in
- * flight may still put records on the ring or in the spill map. A
- * global membarrier waits for such a grace period (synchronize_rcu), so
- * after it nothing more is made and the caller's last drain takes
- * everything. Where it is refused (nohz_full, or no membarrier) a pause
- * far longer than any program run stands in. */
+ * flight may still put records on the ring or in the spill map. Once
+ * they are waited out nothing more is made and the caller's last drain
+ * takes everything. Where that wait is refused a pause far longer than
+ * any program run stands in. */
 static void wait_programs_done(void)
 {
 	uint64_t end_ns;
 	struct timespec until;
 
-	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0)
+	if (bpf_runs_wait())
 		return;
 	/* to a deadline: the stop's output tick (SIGALRM, output.c) cuts
 	 * a sleep short */
@@ -835,7 +834,9 @@ bool loader__live_fds(const struct loader *ld, struct kfigures_fds *fds)
 	if (!ld->skel->rodata->live_figures)
 		return false;
 	fds->handshakes = bpf_map__fd(ld->skel->maps.handshakes);
-	fds->listener_opens = bpf_map__fd(ld->skel->maps.listener_opens);
+	fds->listener_opens[0] = bpf_map__fd(ld->skel->maps.listener_opens);
+	fds->listener_opens[1] = bpf_map__fd(ld->skel->maps.listener_opens1);
+	fds->listener_gen = &ld->skel->bss->listener_gen;
 	fds->close_waits = ld->classic ? bpf_map__fd(ld->skel->maps.close_waits) : -1;
 	fds->sk_owners = ld->classic ? -1 : bpf_map__fd(ld->skel->maps.sk_owners);
 	fds->ncpus = ld->ncpus;
