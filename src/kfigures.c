@@ -16,7 +16,6 @@ struct kfigures {
 	struct synfin_hs_hist *percpu;             /* one lookup's values */
 	uint64_t seen[SYNFIN_HS_SIDES][SYNFIN_HS_BUCKETS]; /* sums read so far */
 	int lookup_and_delete;                      /* 1 works, 0 unknown, -1 not here */
-	uint32_t listener_gen;                      /* the map the programs add to */
 	bool runs_wait_refused;                     /* bpf_runs_wait: said once */
 	/* steps a walk may take: the maps change under it, and a deleted key
 	 * sends it back to the start */
@@ -101,13 +100,14 @@ static int take(struct kfigures *k, int fd, const struct synfin_listener_key *ke
 
 int kfigures__take_listeners(struct kfigures *k, kfigures_listener_fn fn, void *ctx)
 {
+	/* only this thread writes the generation: a plain read is the last store */
+	uint32_t gen = *k->fds.listener_gen;
+	int fd = k->fds.listener_opens[gen & 1];
 	struct synfin_listener_key key;
-	int fd = k->fds.listener_opens[k->listener_gen & 1];
 	uint64_t n;
 	int count = 0, err;
 
-	k->listener_gen ^= 1;
-	__atomic_store_n(k->fds.listener_gen, k->listener_gen, __ATOMIC_RELEASE);
+	__atomic_store_n(k->fds.listener_gen, gen ^ 1, __ATOMIC_RELEASE);
 	/* Where the wait is refused, a run that read the old generation
 	 * may still add to fd while it is emptied, as every run could
 	 * before the two maps: such an add is lost. */
