@@ -110,8 +110,11 @@ static inline bool filter_uid_passes(const struct synfin_filter *f, uint32_t uid
 }
 
 /* A filter the kernel cannot apply to a tw sock, which has no owner,
- * cgroup or uid: the kernel lets every tw sock's records past it, and
- * only those of connections followed in user space are the filter's. */
+ * cgroup or uid: the kernel drops only the records of tw socks whose
+ * connections it dropped at their start (-u, --cgroup: no cookie) or
+ * close (-p, -c: tw_unfollowed, while the entry stands), and lets the
+ * rest past; only those of connections followed in user space are the
+ * filter's. */
 static inline bool filter_tw_unjudged(const struct synfin_filter *f)
 {
 	return f && (f->pid || f->have_comm || f->cgroup_id || f->have_uid);
