@@ -31,6 +31,13 @@ PORT_U=5760
 PORT_E=5764
 N_E=400
 N=1500
+# every tw sock of both namespaces killed, each its end record's moment
+kill_time_wait()
+{
+	sf_in "$SF_NS_C" ss -K -tan state time-wait >/dev/null 2>&1
+	sf_in "$SF_NS_S" ss -K -tan state time-wait >/dev/null 2>&1
+}
+
 sf_setup_ns "$T"
 sf_start "$T" -v --no-alerts -c sfnobody
 sf_repeat "$T" "$PORT" "$N"
@@ -38,8 +45,7 @@ tws=$(($(sf_ss_count "$SF_NS_C" time-wait) + $(sf_ss_count "$SF_NS_S" time-wait)
 echo "  $tws TIME-WAIT sockets"
 # (a client port's reuse kills some)
 sf_check "$T/traffic" "only $tws TIME-WAIT sockets after $N connections" [ "$tws" -ge 1000 ]
-sf_in "$SF_NS_C" ss -K -tan state time-wait >/dev/null 2>&1
-sf_in "$SF_NS_S" ss -K -tan state time-wait >/dev/null 2>&1
+kill_time_wait
 left=$(($(sf_ss_count "$SF_NS_C" time-wait) + $(sf_ss_count "$SF_NS_S" time-wait)))
 sf_check "$T/killed" "ss -K left $left of $tws TIME-WAIT sockets" [ "$left" = 0 ]
 sleep 0.5
@@ -61,8 +67,7 @@ sf_check "$T/records" "$n conn records under -c sfnobody" [ "$n" = 0 ]
 # FIN_WAIT2 then keeps the cookie, and the end is dropped in the kernel
 sf_start_as events -v --no-alerts --events -c sfnobody
 sf_repeat "$T/events" "$PORT_E" "$N_E"
-sf_in "$SF_NS_C" ss -K -tan state time-wait >/dev/null 2>&1
-sf_in "$SF_NS_S" ss -K -tan state time-wait >/dev/null 2>&1
+kill_time_wait
 sleep 0.5
 sf_synfin_stop_as events || sf_fail "$T/events/stop" "synfin --events did not exit 0 on SIGINT"
 ends=$(grep 'tw ends before' "$SF_TMP/events.err")
