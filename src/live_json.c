@@ -270,7 +270,11 @@ void live_json_alert_fields(struct json_writer *w, const struct live_alert *a,
 
 	switch (a->kind) {
 	case ALERT_SYN_FLOOD:
-		json_endpoint(w, "listener", &a->ep);
+		/* a namespace's flood no listener can be blamed for */
+		if (a->ep.family)
+			json_endpoint(w, "listener", &a->ep);
+		else
+			jsonw_null_field(w, "listener");
 		break;
 	case ALERT_TIMEWAIT_BUILDUP:
 		jsonw_string_field(w, "side", tw_side_name(a->side));
@@ -493,7 +497,7 @@ static void text_where(struct tbuf *b, const struct live_alert *a)
 	live_format_endpoint(ep, sizeof(ep), &a->ep);
 	switch (a->kind) {
 	case ALERT_SYN_FLOOD:
-		tb_printf(b, " listener %s", ep);
+		tb_printf(b, " listener %s", a->ep.family ? ep : "unknown");
 		break;
 	case ALERT_TIMEWAIT_BUILDUP:
 		tb_printf(b, " %s side %s %s", tw_side_name(a->side),

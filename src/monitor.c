@@ -42,6 +42,10 @@ struct monitor {
 	struct live_listener *ls;
 	struct listener_raw *raw;
 	size_t ls_cap, raw_cap;
+	/* namespaces whose cookies and drops no listener can be blamed for
+	 * (attribute_netns): one row each, its listener unknown */
+	struct live_listener *ns_ls;
+	size_t nns_ls, ns_ls_cap;
 	struct live_tw_group *tw;
 	size_t tw_cap;
 	struct live_close_wait *cw;
@@ -143,6 +147,7 @@ void monitor__free(struct monitor *m, uint64_t now_ns)
 	free(m->stats);
 	free(m->ls);
 	free(m->raw);
+	free(m->ns_ls);
 	free(m->tw);
 	free(m->cw);
 	free(m->wants);
@@ -249,21 +254,83 @@ static void save_prev(struct monitor *m, const struct census *c)
 	m->nprev = c->nnetns;
 }
 
-/* Whether listener i gets a share of its netns's cookies and drops: its
- * request queue is full (use_full), or else it has half-open requests or
- * SYN-ACK retransmits. */
+/* Which of a namespace's listeners share its cookie and drop counters. */
+enum share_rule {
+	SHARE_FULL,   /* the ones whose request queue is full */
+	SHARE_BUSY,   /* the ones with half-open requests or SYN-ACK retransmits */
+	SHARE_ALL,    /* all: the namespace has one listening endpoint */
+};
+
 static bool takes_share(const struct monitor *m, const struct census_listener *l,
-			size_t i, bool use_full)
+			size_t i, enum share_rule rule)
 {
-	if (use_full)
+	switch (rule) {
+	case SHARE_FULL:
 		return l->backlog && l->half_open >= l->backlog;
-	return l->half_open || m->raw[i].synack;
+	case SHARE_BUSY:
+		return l->half_open || m->raw[i].synack;
+	default:
+		return true;
+	}
+}
+
+/* A namespace row for cookies and drops no listener can be blamed for:
+ * the listener unknown (family 0), its figures those of all the
+ * namespace's listeners, listeners [first, end). It stands for them
+ * under the filters when one of them passes. */
+static void add_netns_row(struct monitor *m, const struct census *c, size_t first,
+			  size_t end, double cookies_per_s, double back_per_s,
+			  double drops_per_s, double interval_s)
+{
+	struct live_listener *row;
+	bool passes = false;
+	size_t i;
+
+	for (i = first; i < end; i++) {
+		const struct census_listener *l = &c->listeners[i];
+
+		passes |= filter_row_passes(m->opts.filter, l->ep.family, l->ep.addr, l->ep.port,
+					    NULL, 0, l->ep.netns, l->owner.pid, l->owner.comm);
+	}
+	if (!passes)
+		return;
+	row = grow_array(m->ns_ls, &m->ns_ls_cap, m->nns_ls + 1, sizeof(*row));
+	if (!row) {
+		m->missed++;
+		return;
+	}
+	m->ns_ls = row;
+	row = &m->ns_ls[m->nns_ls++];
+	memset(row, 0, sizeof(*row));
+	row->ep.netns = c->listeners[first].ep.netns;
+	for (i = first; i < end; i++) {
+		const struct census_listener *l = &c->listeners[i];
+
+		row->sockets++;
+		row->accept_queue += l->accept_queue;
+		if (l->accept_queue > row->accept_queue_max)
+			row->accept_queue_max = l->accept_queue;
+		row->backlog += l->backlog;
+		row->completed_per_s += m->raw[i].completed / interval_s;
+	}
+	row->cookies_per_s = cookies_per_s;
+	row->drops_per_s = drops_per_s;
+	row->unanswered_per_s = (cookies_per_s > back_per_s ? cookies_per_s - back_per_s : 0) +
+				drops_per_s;
+	row->syn_per_s = row->unanswered_per_s + row->completed_per_s;
+	row->completion_ratio = row->syn_per_s > 0 ? row->completed_per_s / row->syn_per_s : 1.0;
 }
 
 /* The netns's SYN cookie and drop counters belong to the listeners whose
  * request queue overflowed: cookies are sent and SYNs dropped only when it
  * is full. Failing that (the census saw it drained), to the ones with
- * half-open requests or SYN-ACK retransmits. Shared equally. */
+ * half-open requests or SYN-ACK retransmits. Shared equally.
+ * Failing both, every SYN got a cookie without a request sock
+ * (tcp_syncookies=2, or listen() with a backlog of 0 before 6.13): the
+ * kernel counts them per namespace only, and nothing on a listener shows
+ * which one they went to. A namespace with one listening endpoint (a
+ * container's one service) can only mean it; with more, blaming all would
+ * name quiet ones, so the namespace gets a row of its own (add_netns_row). */
 static void attribute_netns(struct monitor *m, const struct census *c,
 			    const struct census_netns *ns, double interval_s)
 {
@@ -273,9 +340,9 @@ static void attribute_netns(struct monitor *m, const struct census *c,
 	uint64_t drops = delta(ns, p, MIB_REQQ_FULL_DROP);
 	uint64_t listen_drops = delta(ns, p, MIB_LISTEN_DROPS);
 	uint64_t overflows = delta(ns, p, MIB_LISTEN_OVERFLOWS);
-	size_t first = census_first_listener_in(c, ns->netns), i;
-	uint32_t nfull = 0, nbusy = 0;
-	bool use_full;
+	size_t first = census_first_listener_in(c, ns->netns), end, i;
+	uint32_t nfull = 0, nbusy = 0, nshare, endpoints = 0;
+	enum share_rule rule;
 	double share;
 
 	/* ListenDrops also counts accept-queue overflows (a slow application,
@@ -284,23 +351,37 @@ static void attribute_netns(struct monitor *m, const struct census *c,
 		drops = listen_drops - overflows;
 	if (!cookies && !drops)
 		return;
-	/* its listeners only: they are together, sorted by netns */
-	for (i = first; i < c->nlisteners && c->listeners[i].ep.netns == ns->netns; i++) {
-		const struct census_listener *l = &c->listeners[i];
+	/* its listeners only: they are together, sorted by netns, and a
+	 * SO_REUSEPORT group's sockets are next to each other */
+	for (end = first; end < c->nlisteners && c->listeners[end].ep.netns == ns->netns; end++) {
+		const struct census_listener *l = &c->listeners[end];
 
-		nfull += takes_share(m, l, i, true);
-		nbusy += takes_share(m, l, i, false);
+		nfull += takes_share(m, l, end, SHARE_FULL);
+		nbusy += takes_share(m, l, end, SHARE_BUSY);
+		endpoints += end == first || !live_endpoint_equal(&c->listeners[end - 1].ep, &l->ep);
 	}
-	use_full = nfull > 0;
-	if (!nfull && !nbusy)
+	if (nfull) {
+		rule = SHARE_FULL;
+		nshare = nfull;
+	} else if (nbusy) {
+		rule = SHARE_BUSY;
+		nshare = nbusy;
+	} else if (endpoints == 1) {
+		rule = SHARE_ALL;
+		nshare = (uint32_t)(end - first);
+	} else {
+		if (endpoints)
+			add_netns_row(m, c, first, end, cookies / interval_s,
+				      cookies_back / interval_s, drops / interval_s, interval_s);
 		return;
-	share = 1.0 / (use_full ? nfull : nbusy) / interval_s;
-	for (i = first; i < c->nlisteners && c->listeners[i].ep.netns == ns->netns; i++) {
+	}
+	share = 1.0 / nshare / interval_s;
+	for (i = first; i < end; i++) {
 		const struct census_listener *l = &c->listeners[i];
 		struct live_listener *row = &m->ls[i];
 		double back;
 
-		if (!takes_share(m, l, i, use_full))
+		if (!takes_share(m, l, i, rule))
 			continue;
 		row->cookies_per_s = (double)cookies * share;
 		row->drops_per_s = (double)drops * share;
@@ -343,6 +424,7 @@ static size_t build_listeners(struct monitor *m, const struct census *c, double 
 	struct listener_raw *raw;
 	size_t i, n;
 
+	m->nns_ls = 0;
 	if (!c->nlisteners)
 		return 0;
 	ls = grow_array(m->ls, &m->ls_cap, c->nlisteners, sizeof(*m->ls));
@@ -682,6 +764,8 @@ static void judge(struct monitor *m, size_t nls, size_t ntw, uint64_t now_ns)
 
 	for (i = 0; i < nls; i++)
 		detect__observe(m->det, &a, detect_syn_flood(&m->opts.detect, &m->ls[i], &a));
+	for (i = 0; i < m->nns_ls; i++)
+		detect__observe(m->det, &a, detect_syn_flood(&m->opts.detect, &m->ns_ls[i], &a));
 	for (i = 0; i < ntw; i++)
 		detect__observe(m->det, &a, detect_timewait(&m->opts.detect, &m->tw[i], &a));
 	for (i = 0; i < m->ncw; i++)

@@ -308,7 +308,7 @@ static void alert_key(const struct live_alert *a, char *buf, size_t len)
 
 	live_format_endpoint(ep, sizeof(ep), &a->ep);
 	if (a->kind == ALERT_SYN_FLOOD)
-		fmt_cut(buf, len, "%s", ep);
+		fmt_cut(buf, len, "%s", a->ep.family ? ep : "listener unknown");
 	else if (a->kind == ALERT_TIMEWAIT_BUILDUP)
 		fmt_cut(buf, len, "%s %s", tw_side_name(a->side), ep);
 	else

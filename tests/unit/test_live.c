@@ -519,6 +519,22 @@ static void test_alert_json_syn_flood(void)
 		"\"fired\":[]}");
 }
 
+/* A namespace's flood no listener can be blamed for (every SYN got a
+ * cookie): no listener object, no owner. */
+static void test_alert_listener_unknown(void)
+{
+	struct live_alert a;
+
+	syn_flood(&a, false);
+	memset(&a.ep, 0, sizeof(a.ep));
+	a.ep.netns = 4026532101u;
+	memset(&a.owner, 0, sizeof(a.owner));
+	CHECK_HAS(alert_json(&a), "\"netns\":4026532101,\"listener\":null,"
+		  "\"pid\":null,\"comm\":null,");
+	CHECK_HAS(alert_text(&a), "ALERT syn_flood START listener unknown (netns 4026532101):"
+		  " syn-unanswered 1980 >= 100");
+}
+
 static void test_alert_json_timewait(void)
 {
 	struct live_alert a;
@@ -1022,6 +1038,7 @@ static const struct unit_case cases[] = {
 	{ "names", test_names },
 	{ "endpoint_text", test_endpoint_text },
 	{ "alert_json_syn_flood", test_alert_json_syn_flood },
+	{ "alert_listener_unknown", test_alert_listener_unknown },
 	{ "alert_json_timewait", test_alert_json_timewait },
 	{ "alert_json_close_wait", test_alert_json_close_wait },
 	{ "alert_text", test_alert_text },
