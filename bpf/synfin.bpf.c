@@ -403,6 +403,20 @@ static __always_inline bool ship_conn(struct synfin_conn_event *ce)
 	return ship_record(ce, sizeof(*ce));
 }
 
+static __always_inline bool owner_filter_on(void)
+{
+	return filter_pid || filter_have_comm;
+}
+
+/* Whether a tw sock's birth waits for its socket's ->CLOSE (tw_birth_hold):
+ * in summary mode, to ride in its record; under -p/-c also with --events,
+ * where the filters judge the connection only there (a tw sock has no
+ * owner), to go out before that ->CLOSE's record or not at all. */
+static __always_inline bool holds_births(void)
+{
+	return summarize || owner_filter_on();
+}
+
 /* A tw birth left waiting (its ->CLOSE never took it: filtered out, or
  * missed) goes out as the TW_START record it stands for; to the spill map
  * when the ring is full (its slot is a connection record's size). */
@@ -421,13 +435,14 @@ static __always_inline void tw_birth_flush(struct tw_birth_slot *slot)
  * its tw sock (the timer programs judge a tw sock by its tuple alone: -u,
  * -p, -c and --cgroup have nothing to go by) has no record to ride in,
  * and sent apart it would only wait in user space for one that never
- * comes. Only summary mode holds births, only tp_btf has tw hooks. */
+ * comes (with --events, be shown for a connection the filters dropped).
+ * Only tp_btf has tw hooks. */
 static __always_inline bool tw_birth_forget(struct sock *sk, int new, __u32 level,
 					    const bool classic)
 {
 	struct tw_birth_slot *slot;
 
-	if (!summarize || new != TCP_CLOSE || classic || !tw_timer_fn)
+	if (!holds_births() || new != TCP_CLOSE || classic || !tw_timer_fn)
 		return false;
 	slot = tw_birth_at(level);
 	if (slot && slot->held.close.cookie &&
@@ -438,9 +453,18 @@ static __always_inline bool tw_birth_forget(struct sock *sk, int new, __u32 leve
 	return false;
 }
 
-static __always_inline bool owner_filter_on(void)
+/* --events: a ->CLOSE the filters passed. The birth its tw sock left
+ * waiting (or one whose ->CLOSE was missed) goes out first, in the order
+ * the kernel made them. */
+static __always_inline void tw_birth_release(int new, __u32 level, const bool classic)
 {
-	return filter_pid || filter_have_comm;
+	struct tw_birth_slot *slot;
+
+	if (summarize || !holds_births() || new != TCP_CLOSE || classic || !tw_timer_fn)
+		return;
+	slot = tw_birth_at(level);
+	if (slot)
+		tw_birth_flush(slot);
 }
 
 /* The owner filters dropped this ->CLOSE: its tw sock, if one was born,
@@ -1397,6 +1421,7 @@ static __always_inline int handle_state(struct sock *sk, int old, int new,
 		put_owner(sk, classic);
 		return 0;
 	}
+	tw_birth_release(new, level, classic);
 	if (conn_record)
 		e = (struct synfin_event *)conn_scratch_get(slot_at(CONN_SLOT, level));
 	else
@@ -2382,7 +2407,7 @@ static __always_inline struct synfin_event *tw_record(const struct inet_timewait
 	struct synfin_event *e;
 
 	/* a birth still waiting at this level goes first: it is older */
-	if (summarize) {
+	if (holds_births()) {
 		struct tw_birth_slot *birth = tw_birth_at(level);
 
 		if (birth)
@@ -2422,7 +2447,7 @@ static __always_inline void tw_timer_left(struct timer_list *timer, struct synfi
 	}
 }
 
-/* Summary mode: a birth waits in its CPU's slot for its socket's ->CLOSE.
+/* A birth waits in its CPU's slot for its socket's ->CLOSE (holds_births).
  * false: not a birth (a re-arm), or no slot; send a record instead. */
 static __always_inline bool tw_birth_hold(struct timer_list *timer,
 					  const struct inet_timewait_sock *tw, __u32 level)
@@ -2461,7 +2486,7 @@ int BPF_PROG(tp_timer_start, struct timer_list *timer)
 	if (!tw || !tw_passes(tw, false))
 		return 0;
 	level = cpu_level(ctx);
-	if (summarize && tw_birth_hold(timer, tw, level))
+	if (holds_births() && tw_birth_hold(timer, tw, level))
 		return 0;
 	e = tw_record(tw, SYNFIN_EV_TW_START, TW_SLOT_START, level, false);
 	if (!e)
@@ -2484,7 +2509,7 @@ int BPF_PROG(tp_timer_cancel, struct timer_list *timer)
 	if (!tw)
 		return 0;
 	expired = (long)(bpf_jiffies64() - timer->expires) >= 0;
-	if (summarize && !expired) {
+	if (holds_births() && !expired) {
 		__u32 zero = 0;
 		__u64 *cancelled = bpf_map_lookup_elem(&tw_cancelled, &zero);
 

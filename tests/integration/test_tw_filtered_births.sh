@@ -17,8 +17,12 @@
 #             cookies of the tw socks whose connections -c dropped
 #             (tw_unfollowed), where the old build sent each end for
 #             user space to drop unclaimed.
-#  events/ends  the same with --events, where a tw sock's birth goes out
-#             before its ->CLOSE is judged: no end reaches user space.
+#  events/ends  the same with --events: no end reaches user space;
+#  events/none  nor any birth, nor any record at all: a birth waits for
+#             its ->CLOSE under -p/-c with --events too, where the old
+#             build sent it before the ->CLOSE was judged (400 of 400);
+#  events/kept  and where -c names the connections' process, every tw
+#             sock's birth still comes, each before its socket's ->CLOSE.
 # Under -u (and --cgroup) such a socket is not even given a cookie, so its
 # tw sock has cookie 0, which no record claims: the old build still sent
 # its FINs and ends, for user space to drop (uid/none: no record now).
@@ -29,6 +33,8 @@ T=tw_filtered_births
 PORT=5756
 PORT_U=5760
 PORT_E=5764
+PORT_K=5768
+N_K=100
 N_E=400
 N=1500
 # every tw sock of both namespaces killed, each its end record's moment
@@ -63,17 +69,40 @@ sf_check "$T/pushed" "births pushed out of a slot: '${pushed}' (want 0)" [ "$pus
 n=$(jq -c 'select(.type == "conn")' "$SF_OUT" 2>/dev/null | grep -c .)
 sf_check "$T/records" "$n conn records under -c sfnobody" [ "$n" = 0 ]
 
-# --events sends a birth before its ->CLOSE is judged; the ->CLOSE from
-# FIN_WAIT2 then keeps the cookie, and the end is dropped in the kernel
+# --events holds a birth for its ->CLOSE too, where the filters drop both;
+# the ->CLOSE keeps the cookie, and the end is dropped in the kernel
 sf_start_as events -v --no-alerts --events -c sfnobody
 sf_repeat "$T/events" "$PORT_E" "$N_E"
 kill_time_wait
 sleep 0.5
 sf_synfin_stop_as events || sf_fail "$T/events/stop" "synfin --events did not exit 0 on SIGINT"
 ends=$(grep 'tw ends before' "$SF_TMP/events.err")
-echo "  --events: $(sf_summary "$SF_TMP/events.err" events) records sent to user space"
+events=$(sf_summary "$SF_TMP/events.err" events)
+echo "  --events: ${events:-?} records sent to user space"
 sf_check "$T/events/ends" "--events -c of a name no process has: '$ends' (want 0 0 0)" \
 	grep -q ': 0 waiting, 0 dropped unclaimed, 0 pushed out' <<<"$ends"
+sf_check "$T/events/none" "--events -c of a name no process has sent '$events' records (want 0)" \
+	[ "$events" = 0 ]
+
+# --events -c of the process that made them: the births the kernel holds
+# go out, each ahead of the ->CLOSE that released it, as the kernel made them
+sf_start_as kept --no-alerts --events -c tcpdrive
+sf_repeat "$T/events/kept" "$PORT_K" "$N_K"
+tws=$(($(sf_ss_count "$SF_NS_C" time-wait "( dport = :$PORT_K or sport = :$PORT_K )") +
+	$(sf_ss_count "$SF_NS_S" time-wait "( dport = :$PORT_K or sport = :$PORT_K )")))
+sleep 0.5
+sf_synfin_stop_as kept || sf_fail "$T/events/kept/stop" "synfin --events did not exit 0 on SIGINT"
+# per tw birth: whether its socket's ->CLOSE came after it
+order=$(jq -r --argjson p "$PORT_K" 'select(.lport == $p or .rport == $p) |
+	if .type == "tw_start" then "b \(.id)"
+	elif .type == "state" and .new_state == "CLOSE" then "c \(.id)" else empty end' \
+	"$SF_TMP/kept.out" | awk '$1 == "b" { b[$2] = NR } $1 == "c" && ($2 in b) { after++ }
+		END { print length(b), after + 0 }')
+read -r births after <<<"$order"
+echo "  --events -c tcpdrive: $tws TIME-WAIT sockets; births, ->CLOSEs after them: $order"
+# (a client port's reuse may have killed a few of the tw socks born)
+sf_check "$T/events/kept" "births and ->CLOSEs after them: '$order' for $tws TIME-WAIT sockets" \
+	[ "${births:-0}" = "${after:-}" ] && [ "$births" -ge "$tws" ] && [ "$tws" -ge $((N_K / 2)) ]
 
 # -u of a user with no connections, alone (another synfin would ask the
 # sockets' cookies): no record at all goes to user space, where the old
