@@ -86,7 +86,7 @@ daemon_case()
 	echo "  $how parent $parent exited; ss shows the listener held by pid ${child:-none}"
 	if wait_row "$port" sfdkid; then
 		sf_check "$t/child" "row: $(listener_row "$port"), ss: pid $child" \
-			[ -n "$child" ] && [ "$(listener_row "$port" | jq -r .pid)" = "$child" ]
+			[ "$(listener_row "$port" | jq -r .pid)" = "${child:-none}" ]
 	else
 		sf_fail "$t/child" "still no row naming the child 10 s after the parent left: $(listener_row "$port")"
 	fi
