@@ -274,6 +274,24 @@ static bool takes_share(const struct monitor *m, const struct census_listener *l
 	}
 }
 
+/* A row's share of its namespace's cookies and drops, per second. A
+ * cookie that came back is a completed handshake, already counted by its
+ * child's transition; the rest, and the drops, went unanswered. */
+static void take_counter_share(struct live_listener *row, double cookies, double back,
+			       double drops)
+{
+	row->cookies_per_s = cookies;
+	row->drops_per_s = drops;
+	row->unanswered_per_s += (cookies > back ? cookies - back : 0) + drops;
+}
+
+/* SYNs seen and the share completed, from a row's finished rates. */
+static void set_syn_rates(struct live_listener *row)
+{
+	row->syn_per_s = row->unanswered_per_s + row->completed_per_s;
+	row->completion_ratio = row->syn_per_s > 0 ? row->completed_per_s / row->syn_per_s : 1.0;
+}
+
 /* A namespace row for cookies and drops no listener can be blamed for:
  * the listener unknown (family 0), its figures those of all the
  * namespace's listeners, listeners [first, end). It stands for them
@@ -282,43 +300,32 @@ static void add_netns_row(struct monitor *m, const struct census *c, size_t firs
 			  size_t end, double cookies_per_s, double back_per_s,
 			  double drops_per_s, double interval_s)
 {
-	struct live_listener *row;
+	struct live_listener row = { .ep.netns = c->listeners[first].ep.netns }, *rows;
 	bool passes = false;
-	size_t i;
 
-	for (i = first; i < end; i++) {
+	for (size_t i = first; i < end; i++) {
 		const struct census_listener *l = &c->listeners[i];
 
 		passes |= filter_row_passes(m->opts.filter, l->ep.family, l->ep.addr, l->ep.port,
 					    NULL, 0, l->ep.netns, l->owner.pid, l->owner.comm);
+		row.sockets++;
+		row.accept_queue += l->accept_queue;
+		if (l->accept_queue > row.accept_queue_max)
+			row.accept_queue_max = l->accept_queue;
+		row.backlog += l->backlog;
+		row.completed_per_s += m->raw[i].completed / interval_s;
 	}
 	if (!passes)
 		return;
-	row = grow_array(m->ns_ls, &m->ns_ls_cap, m->nns_ls + 1, sizeof(*row));
-	if (!row) {
+	rows = grow_array(m->ns_ls, &m->ns_ls_cap, m->nns_ls + 1, sizeof(*rows));
+	if (!rows) {
 		m->missed++;
 		return;
 	}
-	m->ns_ls = row;
-	row = &m->ns_ls[m->nns_ls++];
-	memset(row, 0, sizeof(*row));
-	row->ep.netns = c->listeners[first].ep.netns;
-	for (i = first; i < end; i++) {
-		const struct census_listener *l = &c->listeners[i];
-
-		row->sockets++;
-		row->accept_queue += l->accept_queue;
-		if (l->accept_queue > row->accept_queue_max)
-			row->accept_queue_max = l->accept_queue;
-		row->backlog += l->backlog;
-		row->completed_per_s += m->raw[i].completed / interval_s;
-	}
-	row->cookies_per_s = cookies_per_s;
-	row->drops_per_s = drops_per_s;
-	row->unanswered_per_s = (cookies_per_s > back_per_s ? cookies_per_s - back_per_s : 0) +
-				drops_per_s;
-	row->syn_per_s = row->unanswered_per_s + row->completed_per_s;
-	row->completion_ratio = row->syn_per_s > 0 ? row->completed_per_s / row->syn_per_s : 1.0;
+	m->ns_ls = rows;
+	take_counter_share(&row, cookies_per_s, back_per_s, drops_per_s);
+	set_syn_rates(&row);
+	m->ns_ls[m->nns_ls++] = row;
 }
 
 /* The netns's SYN cookie and drop counters belong to the listeners whose
@@ -377,19 +384,9 @@ static void attribute_netns(struct monitor *m, const struct census *c,
 	}
 	share = 1.0 / nshare / interval_s;
 	for (i = first; i < end; i++) {
-		const struct census_listener *l = &c->listeners[i];
-		struct live_listener *row = &m->ls[i];
-		double back;
-
-		if (!takes_share(m, l, i, rule))
-			continue;
-		row->cookies_per_s = (double)cookies * share;
-		row->drops_per_s = (double)drops * share;
-		back = (double)cookies_back * share;
-		/* a cookie that came back is a completed handshake, already
-		 * counted by its child's transition */
-		row->unanswered_per_s += (row->cookies_per_s > back ?
-					  row->cookies_per_s - back : 0) + row->drops_per_s;
+		if (takes_share(m, &c->listeners[i], i, rule))
+			take_counter_share(&m->ls[i], (double)cookies * share,
+					   (double)cookies_back * share, (double)drops * share);
 	}
 }
 
@@ -483,13 +480,8 @@ static size_t build_listeners(struct monitor *m, const struct census *c, double 
 		}
 		ls[n++] = *row;
 	}
-	for (i = 0; i < n; i++) {
-		struct live_listener *row = &ls[i];
-
-		row->syn_per_s = row->unanswered_per_s + row->completed_per_s;
-		row->completion_ratio = row->syn_per_s > 0 ?
-			row->completed_per_s / row->syn_per_s : 1.0;
-	}
+	for (i = 0; i < n; i++)
+		set_syn_rates(&ls[i]);
 	return n;
 }
 
