@@ -453,14 +453,14 @@ static __always_inline bool tw_birth_forget(struct sock *sk, int new, __u32 leve
 	return false;
 }
 
-/* --events: a ->CLOSE the filters passed. The birth its tw sock left
- * waiting (or one whose ->CLOSE was missed) goes out first, in the order
- * the kernel made them. */
+/* --events under -p/-c (holds_births): a ->CLOSE the filters passed. The
+ * birth its tw sock left waiting (or one whose ->CLOSE was missed) goes
+ * out first, in the order the kernel made them. */
 static __always_inline void tw_birth_release(int new, __u32 level, const bool classic)
 {
 	struct tw_birth_slot *slot;
 
-	if (summarize || !holds_births() || new != TCP_CLOSE || classic || !tw_timer_fn)
+	if (summarize || !owner_filter_on() || new != TCP_CLOSE || classic || !tw_timer_fn)
 		return;
 	slot = tw_birth_at(level);
 	if (slot)
